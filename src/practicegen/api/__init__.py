@@ -1,0 +1,1 @@
+"""The HTTP edge shared by every domain: envelopes, errors, middleware, dependencies."""

@@ -1,0 +1,81 @@
+"""Request dependencies: settings, the transaction, the caller, the clock.
+
+The session dependency owns the transaction: it commits when the endpoint returns and rolls
+back when it raises. It runs with `scope="function"` so the commit happens before the response
+is sent; a failed commit is then an error the client sees, not a 200 for lost data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.auth.service import authenticate
+from practicegen.config import AuthMode, Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.errors import NotAuthenticated
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessionmaker(request: Request) -> SessionMaker:
+    sessionmaker: SessionMaker = request.app.state.sessionmaker
+    return sessionmaker
+
+
+async def get_session(
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+NowDep = Annotated[datetime, Depends(utcnow)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Use the header 'Authorization: Bearer <key or token>'.")
+    return token.strip()
+
+
+async def get_principal(
+    request: Request, settings: SettingsDep, session: SessionDep, now: NowDep
+) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        if settings.auth is AuthMode.OFF:
+            return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
+        raise NotAuthenticated()
+    return await authenticate(session, raw=token, now=now)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def page_limit(
+    settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> int:
+    return min(limit, settings.list_page_max)
+
+
+LimitDep = Annotated[int, Depends(page_limit)]
+CursorDep = Annotated[str | None, Query(max_length=200)]

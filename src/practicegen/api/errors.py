@@ -1,0 +1,107 @@
+"""Maps every failure to the error envelope `{"success": false, "error": {code, message, details}}`.
+
+Services raise `PracticegenError` subclasses and know nothing of HTTP; this module is the one
+place that turns a class into a status. Validation errors, unknown routes and wrong methods get
+the same envelope, so clients parse one shape for every 4xx and 5xx.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from practicegen import errors
+
+log = structlog.get_logger()
+
+_STATUS_BY_ERROR: dict[type[errors.PracticegenError], int] = {
+    errors.InvalidRequest: 422,
+    errors.NotAuthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_for(exc: errors.PracticegenError) -> int:
+    for cls in type(exc).__mro__:
+        status = _STATUS_BY_ERROR.get(cls)  # type: ignore[arg-type]
+        if status is not None:
+            return status
+    return 500
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "success": False,
+        "error": {"code": code, "message": message, "details": jsonable_encoder(details or {})},
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.PracticegenError)
+    status = status_for(exc)
+    if status >= 500:
+        log.error("http.domain_error", code=exc.code, message=exc.message)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+            "location": str(err.get("loc", ("body",))[0]),
+            "message": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = _field_errors(exc)
+    if any(f["type"] == "json_invalid" for f in fields):
+        return error_response(
+            400, "malformed_json", "The request body is not valid JSON.", {"errors": fields}
+        )
+    return error_response(
+        422, "validation_error", "The request did not pass validation.", {"errors": fields}
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.PracticegenError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

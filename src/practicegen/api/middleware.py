@@ -1,0 +1,121 @@
+"""The outermost layer of every request: request id, body-size limit, access log, last resort.
+
+Written as plain ASGI rather than `BaseHTTPMiddleware` so that streaming responses (SSE) and
+WebSockets pass through untouched and no extra task is spawned per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from practicegen.api.errors import error_response
+from practicegen.errors import PayloadTooLarge
+
+log = structlog.get_logger()
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        offered = _header(scope, b"x-request-id")
+        request_id = (
+            offered if offered and _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        )
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        await self._http(scope, receive, send, request_id)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                state["status"] = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise PayloadTooLarge(limit_bytes=self.max_body_bytes)
+            if declared is None:
+                receive = await self._buffered(receive)
+            await self.app(scope, receive, send_with_id)
+        except PayloadTooLarge as exc:
+            if state["started"]:
+                raise
+            response = error_response(413, exc.code, exc.message, exc.details)
+            await response(scope, receive, send_with_id)
+        except Exception:
+            log.exception("http.unhandled_error", path=scope.get("path"))
+            if state["started"]:
+                raise
+            response = error_response(500, "internal_error", "Something went wrong on our side.")
+            await response(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "http.request",
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=state["status"],
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+    async def _buffered(self, receive: Receive) -> Receive:
+        """Read a body of unknown length (chunked) up to the limit, then replay it.
+
+        Checked here, not while the endpoint reads, because FastAPI turns any error raised
+        while it reads a body into a generic 400.
+        """
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message
+                break
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.max_body_bytes:
+                raise PayloadTooLarge(limit_bytes=self.max_body_bytes)
+            if not message.get("more_body", False):
+                first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await receive()
+
+        return replay

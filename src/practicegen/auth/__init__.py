@@ -1,0 +1,1 @@
+"""Who is calling: tenants, API keys, short-lived student tokens."""

@@ -1,0 +1,26 @@
+"""Making and hashing bearer secrets.
+
+Keys are 256-bit random strings, so a plain SHA-256 is the right hash: slow password hashes
+defend guessable secrets, and these are not guessable. The prefix tells a reader what a leaked
+string is (`pgen_sk_` a server key, `pgen_st_` a student token); the suffix is what logs show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+SERVER_KEY_PREFIX = "pgen_sk_"
+STUDENT_TOKEN_PREFIX = "pgen_st_"
+
+
+def new_secret(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def hash_secret(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def suffix(raw: str) -> str:
+    return raw[-4:]

@@ -1,0 +1,51 @@
+"""SQL for tenants and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.models import ApiKey, Tenant
+
+
+class AuthRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_tenant(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
+    async def get_usable_key_by_hash(self, key_hash: str, now: datetime) -> ApiKey | None:
+        query = select(ApiKey).where(
+            ApiKey.key_hash == key_hash,
+            ApiKey.revoked_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        query = select(ApiKey).where(ApiKey.key_hash == key_hash)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_key(self, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+        query = select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def list_server_keys(self, tenant_id: uuid.UUID) -> list[ApiKey]:
+        query = (
+            select(ApiKey)
+            .where(ApiKey.tenant_id == tenant_id, ApiKey.role != "student")
+            .order_by(ApiKey.created_at)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def count_usable_admin_keys(self) -> int:
+        query = select(func.count()).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def add(self, obj: Tenant | ApiKey) -> None:
+        self.session.add(obj)
+        await self.session.flush()

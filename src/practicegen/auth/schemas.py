@@ -1,0 +1,42 @@
+"""Request and response bodies for keys and student tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["admin", "server"] = "server"
+
+
+class ApiKeyRead(BaseModel):
+    key_id: uuid.UUID
+    name: str
+    role: str
+    key_suffix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret itself. Shown this once; store it now.")
+
+
+class StudentTokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: uuid.UUID
+    ttl_s: int | None = Field(default=None, ge=60, description="Lifetime; capped by settings.")
+
+
+class StudentTokenCreated(BaseModel):
+    token: str
+    student_id: uuid.UUID
+    expires_at: datetime

@@ -1,0 +1,134 @@
+"""Authenticating bearer secrets, managing keys, minting student tokens, the first tenant."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.keys import (
+    SERVER_KEY_PREFIX,
+    STUDENT_TOKEN_PREFIX,
+    hash_secret,
+    new_secret,
+    suffix,
+)
+from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.auth.repository import AuthRepository
+from practicegen.db.models import ApiKey, Tenant
+from practicegen.errors import ApiKeyNotFound, NotAuthenticated
+from practicegen.students.repository import StudentRepository
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSecret:
+    """A freshly made key or token: the only moment its plain text exists."""
+
+    row: ApiKey
+    secret: str
+
+
+async def authenticate(session: AsyncSession, *, raw: str, now: datetime) -> Principal:
+    row = await AuthRepository(session).get_usable_key_by_hash(hash_secret(raw), now)
+    if row is None:
+        raise NotAuthenticated("The API key or token is unknown, revoked or expired.")
+    return Principal(
+        tenant_id=row.tenant_id, role=Role(row.role), key_id=row.id, student_id=row.student_id
+    )
+
+
+async def create_key(
+    session: AsyncSession, *, tenant_id: uuid.UUID, name: str, role: Role, raw: str | None = None
+) -> IssuedSecret:
+    secret = raw or new_secret(SERVER_KEY_PREFIX)
+    row = ApiKey(
+        tenant_id=tenant_id,
+        name=name,
+        role=role.value,
+        key_hash=hash_secret(secret),
+        key_suffix=suffix(secret),
+    )
+    await AuthRepository(session).add(row)
+    log.info("auth.key_created", key_id=str(row.id), role=role.value, key_suffix=row.key_suffix)
+    return IssuedSecret(row=row, secret=secret)
+
+
+async def list_keys(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[ApiKey]:
+    return await AuthRepository(session).list_server_keys(tenant_id)
+
+
+async def revoke_key(
+    session: AsyncSession, *, tenant_id: uuid.UUID, key_id: uuid.UUID, now: datetime
+) -> ApiKey:
+    row = await AuthRepository(session).get_key(tenant_id, key_id)
+    if row is None:
+        raise ApiKeyNotFound(key_id=str(key_id))
+    if row.revoked_at is None:
+        row.revoked_at = now
+        await session.flush()
+        log.info("auth.key_revoked", key_id=str(row.id), key_suffix=row.key_suffix)
+    return row
+
+
+async def mint_student_token(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    student_id: uuid.UUID,
+    ttl_s: int,
+    now: datetime,
+) -> IssuedSecret:
+    await StudentRepository(session).get_or_raise(tenant_id, student_id)
+    secret = new_secret(STUDENT_TOKEN_PREFIX)
+    row = ApiKey(
+        tenant_id=tenant_id,
+        name="student token",
+        role=Role.STUDENT.value,
+        key_hash=hash_secret(secret),
+        key_suffix=suffix(secret),
+        student_id=student_id,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
+    await AuthRepository(session).add(row)
+    return IssuedSecret(row=row, secret=secret)
+
+
+async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
+    tenant = Tenant(name=name)
+    await AuthRepository(session).add(tenant)
+    return tenant
+
+
+async def ensure_default_tenant(session: AsyncSession) -> Tenant:
+    repo = AuthRepository(session)
+    tenant = await repo.get_tenant(DEFAULT_TENANT_ID)
+    if tenant is None:
+        tenant = Tenant(id=DEFAULT_TENANT_ID, name="default")
+        await repo.add(tenant)
+    return tenant
+
+
+async def ensure_admin_key(session: AsyncSession, *, configured: str | None) -> str | None:
+    """Make sure someone can get in; return a key's plain text only if this call created it.
+
+    A key given in settings is adopted (idempotently) as the default tenant's admin key; once
+    revoked it stays revoked. With none given and no admin key anywhere, a new one is made for the default tenant.
+    """
+    repo = AuthRepository(session)
+    tenant = await ensure_default_tenant(session)
+    if configured is not None:
+        if await repo.get_by_hash(hash_secret(configured)) is None:
+            await create_key(
+                session, tenant_id=tenant.id, name="admin (from settings)", role=Role.ADMIN,
+                raw=configured,
+            )
+        return None
+    if await repo.count_usable_admin_keys() > 0:
+        return None
+    issued = await create_key(session, tenant_id=tenant.id, name="admin", role=Role.ADMIN)
+    return issued.secret

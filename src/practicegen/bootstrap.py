@@ -1,0 +1,36 @@
+"""Getting a database ready to serve: schema, the default tenant, a first key, the demo bank.
+
+`practicegen serve` calls `prepare` before it listens, so the embedded default works from an
+empty directory; tests call it too, so they start from exactly what users get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from practicegen.auth.service import ensure_admin_key
+from practicegen.config import Settings
+from practicegen.db import migrator
+from practicegen.db.engine import create_engine, create_sessionmaker
+
+
+@dataclass(slots=True)
+class Prepared:
+    migrations_applied: list[str] = field(default_factory=list)
+    new_admin_key: str | None = None
+    demo_items_loaded: int = 0
+
+
+async def prepare(settings: Settings) -> Prepared:
+    report = Prepared()
+    if settings.auto_migrate:
+        report.migrations_applied = await migrator.upgrade(settings.database_url)
+    engine = create_engine(settings)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session, session.begin():
+            configured = settings.api_key.get_secret_value() if settings.api_key else None
+            report.new_admin_key = await ensure_admin_key(session, configured=configured)
+    finally:
+        await engine.dispose()
+    return report

@@ -1,0 +1,152 @@
+"""The `practicegen` command: run the service, prepare databases, manage keys.
+
+The CLI is an edge like HTTP: it reads settings, calls services, and prints for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from practicegen.app import create_app
+from practicegen.auth import service as auth_service
+from practicegen.auth.principal import Role
+from practicegen.bootstrap import prepare
+from practicegen.config import AuthMode, Settings
+from practicegen.db import migrator
+from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.logs import configure_logging
+
+app = typer.Typer(help="practicegen: practice assignment and verified question generation.")
+db_app = typer.Typer(help="Prepare and inspect the database.")
+keys_app = typer.Typer(help="Manage API keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+out = Console()
+err = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err.print(f"[red]Invalid settings:[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the API (and, on the embedded default, the job worker in the same process)."""
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    if settings.auth is AuthMode.OFF and not is_loopback(host):
+        err.print(
+            f"[red]PRACTICEGEN_AUTH=off is refused on the non-loopback address {host}.[/red] "
+            "Turn auth on, or listen on 127.0.0.1."
+        )
+        raise typer.Exit(2)
+    report = asyncio.run(prepare(settings))
+    if report.migrations_applied:
+        err.print(f"Applied migrations: {', '.join(report.migrations_applied)}")
+    if report.demo_items_loaded:
+        err.print(f"Loaded the demo item bank: {report.demo_items_loaded} items")
+    if report.new_admin_key:
+        err.print(
+            "[bold]Created the default tenant's admin API key. It is shown only this once:[/bold]"
+        )
+        out.print(report.new_admin_key, soft_wrap=True, highlight=False)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=None, access_log=False, lifespan="on"
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a job worker (distributed mode, on PostgreSQL)."""
+    err.print(
+        "The distributed job worker is not available yet: on the embedded default, "
+        "`practicegen serve` runs every job itself."
+    )
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database lacks (safe to run from several nodes at once)."""
+    settings = load_settings()
+    applied = asyncio.run(migrator.upgrade(settings.database_url))
+    out.print(f"Applied: {', '.join(applied)}" if applied else "Already up to date.")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """List migrations and whether each is applied; exit 1 if any is pending."""
+    settings = load_settings()
+    rows = asyncio.run(migrator.status(settings.database_url))
+    table = Table("version", "file", "applied")
+    for row in rows:
+        table.add_row(row.version, row.name, "yes" if row.applied else "[red]no[/red]")
+    out.print(table)
+    if not all(r.applied for r in rows):
+        raise typer.Exit(1)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    role: Annotated[Role, typer.Option(help="admin or server.")] = Role.SERVER,
+    new_tenant: Annotated[
+        str | None, typer.Option(help="Create a new tenant with this name and key it.")
+    ] = None,
+) -> None:
+    """Create an API key and print it once."""
+    if role is Role.STUDENT:
+        err.print("Student tokens are minted through POST /api/v1/tokens.")
+        raise typer.Exit(2)
+    settings = load_settings()
+    secret = asyncio.run(_create_key(settings, name=name, role=role, new_tenant=new_tenant))
+    out.print(secret, soft_wrap=True, highlight=False)
+
+
+async def _create_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            if new_tenant is not None:
+                tenant_id = (await auth_service.create_tenant(session, name=new_tenant)).id
+            else:
+                tenant_id = (await auth_service.ensure_default_tenant(session)).id
+            issued = await auth_service.create_key(
+                session, tenant_id=tenant_id, name=name, role=role
+            )
+            return issued.secret
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    app()

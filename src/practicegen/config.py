@@ -1,0 +1,95 @@
+"""Settings: the one place that reads the environment.
+
+Every knob of the service is a field here, read from `PRACTICEGEN_*` variables or a `.env`
+file, validated once at start-up and passed down explicitly (`create_app(settings)`), so code
+and tests never read `os.environ` themselves.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class AuthMode(StrEnum):
+    ON = "on"  # every request needs an API key or a student token
+    OFF = "off"  # local trials only: everyone acts as the default tenant's admin
+
+
+class DatabaseKind(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgresql"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people write and return the async driver URL SQLAlchemy needs.
+
+    `postgresql://` and `postgres://` become `postgresql+psycopg://`; `sqlite:///` becomes
+    `sqlite+aiosqlite:///`.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PRACTICEGEN_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./practicegen.db"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    auto_migrate: bool = True
+    demo_bank: bool = True
+
+    auth: AuthMode = AuthMode.ON
+    api_key: SecretStr | None = None
+    student_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_num_items: int = Field(default=20, ge=1, le=200)
+    list_page_max: int = Field(default=200, ge=1)
+
+    target_success: float = Field(default=0.75, gt=0.05, lt=0.95)
+    recent_assignments_window: int = Field(default=5, ge=0)
+
+    grader_workers: int = Field(default=2, ge=1, le=64)
+    grader_timeout_s: float = Field(default=2.0, gt=0)
+    max_answer_length: int = Field(default=200, ge=1, le=10_000)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("PRACTICEGEN_API_KEY must be at least 24 characters")
+        return value
+
+    @property
+    def database_kind(self) -> DatabaseKind:
+        backend = make_url(self.database_url).get_backend_name()
+        return DatabaseKind.POSTGRES if backend == "postgresql" else DatabaseKind.SQLITE

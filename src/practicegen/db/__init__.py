@@ -1,0 +1,1 @@
+"""Storage: the engine, the migration runner and the mapped tables."""

@@ -1,0 +1,158 @@
+"""Applies the SQL files in `migrations/` that a database has not seen yet.
+
+The files are the schema's single source. Each is written for PostgreSQL so that
+`psql -f migrations/00N_...sql`, run by hand in order, gives exactly what `practicegen db upgrade`
+gives: every file wraps itself in a transaction, creates only what is missing, and records its
+own version in the `schema_migrations` ledger. The runner therefore only decides which files
+to run; it never writes the ledger itself.
+
+Running from two nodes at once is safe: on PostgreSQL the runner holds an advisory lock while it
+reads the ledger and applies files; on SQLite each file's transaction starts with
+`BEGIN IMMEDIATE`, which serialises writers, and every statement is idempotent.
+
+SQLite receives the same files with PostgreSQL's column types mapped to SQLite's (UUID, JSONB
+and TIMESTAMPTZ are stored as TEXT, DOUBLE PRECISION as REAL). SQLAlchemy's types decide how
+values are written and read, so the stored form is the same whatever the declared type; the
+mapping keeps SQLite's type affinity from turning a UUID's hex digits into a number.
+No migration library is used because none applies hand-written SQL files that must also run
+under plain `psql`; Alembic would make Python the source of truth instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+import psycopg
+from sqlalchemy.engine import make_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_ADVISORY_LOCK_KEY = 7_243_100_901  # any constant; names the "schema migrations" lock
+_FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_SQLITE_TYPES = (
+    (re.compile(r"\bUUID\b"), "TEXT"),
+    (re.compile(r"\bJSONB\b"), "TEXT"),
+    (re.compile(r"\bTIMESTAMPTZ\b"), "TEXT"),
+    (re.compile(r"\bDOUBLE PRECISION\b"), "REAL"),
+    (re.compile(r"\bBIGINT\b"), "INTEGER"),
+    (re.compile(r"^BEGIN;", re.MULTILINE), "BEGIN IMMEDIATE;"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    version: str
+    name: str
+    applied: bool
+
+
+def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_NAME.match(path.name)
+        if match is None:
+            raise ValueError(f"migration file {path.name!r} is not named NNN_snake_case.sql")
+        found.append(Migration(version=match.group(1), path=path))
+    return found
+
+
+def sqlite_dialect(sql: str) -> str:
+    """The PostgreSQL migration text, with its column types mapped for SQLite."""
+    for pattern, replacement in _SQLITE_TYPES:
+        sql = pattern.sub(replacement, sql)
+    return sql
+
+
+def _postgres_conninfo(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False
+    )
+
+
+def _sqlite_path(database_url: str) -> str:
+    return make_url(database_url).database or ":memory:"
+
+
+async def _postgres_applied(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> set[str]:
+    cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = await cur.fetchone()
+    if row is None or not row[0]:
+        return set()
+    cur = await conn.execute("SELECT version FROM schema_migrations")
+    return {str(r[0]) for r in await cur.fetchall()}
+
+
+async def _sqlite_applied(conn: aiosqlite.Connection) -> set[str]:
+    cur = await conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    )
+    if await cur.fetchone() is None:
+        return set()
+    cur = await conn.execute("SELECT version FROM schema_migrations")
+    return {str(r[0]) for r in await cur.fetchall()}
+
+
+async def applied_versions(database_url: str) -> set[str]:
+    if make_url(database_url).get_backend_name() == "postgresql":
+        async with await psycopg.AsyncConnection.connect(
+            _postgres_conninfo(database_url), autocommit=True
+        ) as conn:
+            return await _postgres_applied(conn)
+    async with aiosqlite.connect(_sqlite_path(database_url)) as conn:
+        return await _sqlite_applied(conn)
+
+
+async def status(database_url: str) -> list[MigrationStatus]:
+    applied = await applied_versions(database_url)
+    return [
+        MigrationStatus(version=m.version, name=m.path.name, applied=m.version in applied)
+        for m in available_migrations()
+    ]
+
+
+async def upgrade(database_url: str) -> list[str]:
+    """Apply the missing migrations in order; return the versions this call applied."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        return await _upgrade_postgres(_postgres_conninfo(database_url))
+    return await _upgrade_sqlite(_sqlite_path(database_url))
+
+
+async def _upgrade_postgres(conninfo: str) -> list[str]:
+    done: list[str] = []
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
+        try:
+            applied = await _postgres_applied(conn)
+            for migration in available_migrations():
+                if migration.version in applied:
+                    continue
+                # No parameters: psycopg sends the whole file, BEGIN to COMMIT, as one script.
+                await conn.execute(migration.sql.encode())
+                done.append(migration.version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK_KEY,))
+    return done
+
+
+async def _upgrade_sqlite(path: str) -> list[str]:
+    done: list[str] = []
+    async with aiosqlite.connect(path, timeout=30) as conn:
+        applied = await _sqlite_applied(conn)
+        for migration in available_migrations():
+            if migration.version in applied:
+                continue
+            await conn.executescript(sqlite_dialect(migration.sql))
+            done.append(migration.version)
+    return done

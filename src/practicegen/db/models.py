@@ -1,0 +1,204 @@
+"""The mapped tables, as the application reads and writes them.
+
+The schema itself is defined by the SQL files in `migrations/`; these classes must name the same
+tables and columns, which `tests/db/test_schema.py` checks against a migrated database on both
+backends. Times default to "now" in Python so that rows read back right after an insert carry
+them without a refresh.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from practicegen.db.types import JSONDocument, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        uuid.UUID: Uuid(),
+        datetime: UTCDateTime(),
+        str: Text(),
+        float: Float(),
+        int: Integer(),
+        bool: Boolean(),
+        dict[str, Any]: JSONDocument,
+        list[Any]: JSONDocument,
+    }
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(default=utcnow)
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str]
+    created_at: Mapped[datetime] = _created()
+
+
+class Student(Base):
+    __tablename__ = "students"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    external_id: Mapped[str | None]
+    display_name: Mapped[str | None]
+    grade_level: Mapped[int | None]
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str]
+    role: Mapped[str]
+    key_hash: Mapped[str]
+    key_suffix: Mapped[str]
+    student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("students.id"))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created()
+
+
+class Goal(Base):
+    __tablename__ = "goals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str]
+    subject: Mapped[str]
+    skills: Mapped[list[Any]]
+    description: Mapped[str | None]
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    subject: Mapped[str]
+    topic: Mapped[str]
+    skill: Mapped[str]
+    type: Mapped[str]
+    stem: Mapped[str]
+    answer: Mapped[str]
+    answer_policy: Mapped[str]
+    tolerance: Mapped[float | None]
+    choices: Mapped[list[Any]] = mapped_column(default=list)
+    hints: Mapped[list[Any]] = mapped_column(default=list)
+    solution: Mapped[str | None]
+    difficulty: Mapped[float]
+    responses_n: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str]
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fingerprint: Mapped[str]
+    status: Mapped[str] = mapped_column(default="active")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"))
+    subject: Mapped[str]
+    topic: Mapped[str | None]
+    num_items: Mapped[int]
+    goal_tags: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    bank_count: Mapped[int]
+    generated_count: Mapped[int]
+    created_at: Mapped[datetime] = _created()
+
+
+class AssignmentItem(Base):
+    __tablename__ = "assignment_items"
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignments.id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
+    skill: Mapped[str]
+    predicted_success: Mapped[float]
+    reason: Mapped[str]
+
+
+class Response(Base):
+    __tablename__ = "responses"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignments.id"))
+    position: Mapped[int]
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"))
+    answer: Mapped[str]
+    correct: Mapped[bool]
+    feedback_code: Mapped[str]
+    predicted: Mapped[float]
+    created_at: Mapped[datetime] = _created()
+
+
+class LearnerSkill(Base):
+    __tablename__ = "learner_skills"
+
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), primary_key=True)
+    skill: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    theta: Mapped[float]
+    responses_n: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    job_type: Mapped[str]
+    status: Mapped[str] = mapped_column(default="pending")
+    progress_percent: Mapped[int] = mapped_column(default=0)
+    progress_message: Mapped[str | None]
+    student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("students.id"))
+    request: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None]
+    error_code: Mapped[str | None]
+    attempt: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=5)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    idempotency_key: Mapped[str | None]
+    request_hash: Mapped[str | None]
+    webhook_url: Mapped[str | None]
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    run_after: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]

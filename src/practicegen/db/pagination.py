@@ -1,0 +1,69 @@
+"""Keyset pagination over (created_at, id): stable under inserts, cheap at any depth.
+
+A cursor is an opaque URL-safe string naming the last row of the previous page.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from practicegen.errors import InvalidRequest
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+class InvalidCursor(InvalidRequest):
+    code = "invalid_cursor"
+    default_message = "The cursor is not one this service gave out."
+
+
+def encode_cursor(row: Keyed) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, ident = raw.split("|")
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor(cursor=cursor) from exc
+
+
+def after_cursor(
+    query: Select[Any],
+    created_at: InstrumentedAttribute[datetime],
+    ident: InstrumentedAttribute[uuid.UUID],
+    cursor: str | None,
+    limit: int,
+) -> Select[Any]:
+    """Order by (created_at, id) and start after the cursor; fetch one extra row."""
+    if cursor is not None:
+        last_created, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(created_at > last_created, and_(created_at == last_created, ident > last_id))
+        )
+    return query.order_by(created_at, ident).limit(limit + 1)
+
+
+def split_page(rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:
+    """The page's rows and the cursor for the next page (None on the last page)."""
+    page = list(rows[:limit])
+    more = len(rows) > limit
+    return page, (encode_cursor(page[-1]) if more and page else None)

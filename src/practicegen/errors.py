@@ -1,0 +1,107 @@
+"""The service's exceptions, raised by services and mapped to HTTP once, at the edge.
+
+Each carries a stable machine-readable `code` (what clients branch on) and a human message;
+`details` holds structured context. The hierarchy, which the edge maps to HTTP statuses:
+
+    PracticegenError                    500 internal_error
+    ├── InvalidRequest                  422 (bad input that passed schema validation)
+    │   ├── UnknownSubject
+    │   ├── UnknownGoal
+    │   └── NumItemsOutOfRange
+    ├── NotAuthenticated                401
+    ├── PermissionDenied                403
+    ├── NotFound                        404
+    │   ├── StudentNotFound, GoalNotFound, ItemNotFound, AssignmentNotFound, ApiKeyNotFound
+    ├── Conflict                        409
+    │   └── DuplicateExternalId
+    └── PayloadTooLarge                 413
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PracticegenError(Exception):
+    code = "internal_error"
+    default_message = "Something went wrong on our side."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidRequest(PracticegenError):
+    code = "invalid_request"
+    default_message = "The request is not valid."
+
+
+class UnknownSubject(InvalidRequest):
+    code = "unknown_subject"
+    default_message = "No items or generators exist for this subject."
+
+
+class UnknownGoal(InvalidRequest):
+    code = "unknown_goal"
+    default_message = "A goal tag does not name a goal of yours."
+
+
+class NumItemsOutOfRange(InvalidRequest):
+    code = "num_items_out_of_range"
+    default_message = "num_items is out of range."
+
+
+class NotAuthenticated(PracticegenError):
+    code = "not_authenticated"
+    default_message = "A valid API key or token is required (Authorization: Bearer ...)."
+
+
+class PermissionDenied(PracticegenError):
+    code = "permission_denied"
+    default_message = "This key or token may not do that."
+
+
+class NotFound(PracticegenError):
+    code = "not_found"
+    default_message = "Not found."
+
+
+class StudentNotFound(NotFound):
+    code = "student_not_found"
+    default_message = "No such student."
+
+
+class GoalNotFound(NotFound):
+    code = "goal_not_found"
+    default_message = "No such goal."
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+    default_message = "No such item."
+
+
+class AssignmentNotFound(NotFound):
+    code = "assignment_not_found"
+    default_message = "No such assignment."
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    default_message = "No such API key."
+
+
+class Conflict(PracticegenError):
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class DuplicateExternalId(Conflict):
+    code = "duplicate_external_id"
+    default_message = "A student with this external_id already exists."
+
+
+class PayloadTooLarge(PracticegenError):
+    code = "payload_too_large"
+    default_message = "The request body is too large."

@@ -1,0 +1,113 @@
+"""The item: what a student is asked, how an answer is judged, and where the item came from.
+
+This is the one shape shared by the bank, the bank's JSON import/export format, the demo bank
+and every generator, so an item moves between them without translation.
+
+Difficulty is on the Rasch logit scale used by the learner model: 0 is a question an average
+student answers correctly half the time; -2 is easy, +2 is hard.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ItemType(StrEnum):
+    NUMERIC = "numeric"  # a single number, e.g. "3/4" or "0.75"
+    EXPRESSION = "expression"  # an algebraic expression, e.g. "2*x + 3"
+    EQUATION = "equation"  # solve for a variable; the answer is a solution set, e.g. "x = 4"
+    MULTIPLE_CHOICE = "multiple_choice"  # pick one of `choices`; the answer is a choice id
+
+
+class AnswerPolicy(StrEnum):
+    EQUIVALENT = "equivalent"  # any mathematically equal expression is right
+    SOLUTION_SET = "solution_set"  # "x = 4", "4" and "{4}" all name the same solution set
+    NUMERIC_TOLERANCE = "numeric_tolerance"  # |answer - key| <= tolerance
+    EXACT_FORM = "exact_form"  # equal AND in the key's form (simplified, lowest terms)
+    CHOICE = "choice"  # the chosen id must be the correct choice's id
+
+
+class ItemSource(StrEnum):
+    BANK = "bank"  # written by people and imported or created through the API
+    DEMO = "demo"  # the demo bank that ships with the package
+    PROCEDURAL = "procedural"  # built from its solution by a sympy generator
+    LLM = "llm"  # written by a language model and verified before use
+
+
+class ItemStatus(StrEnum):
+    ACTIVE = "active"  # may be selected
+    RETIRED = "retired"  # kept for history and grading, never selected again
+
+
+class Choice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=16)
+    text: str = Field(min_length=1, max_length=2000)
+    misconception: str | None = Field(
+        default=None, max_length=100, description="For a distractor: the error that leads to it."
+    )
+
+
+class ItemContent(BaseModel):
+    """Everything about an item that its author decides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=100)
+    topic: str = Field(min_length=1, max_length=100)
+    skill: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")
+    type: ItemType
+    stem: str = Field(min_length=1, max_length=10_000, description="Markdown with $LaTeX$.")
+    answer: str = Field(min_length=1, max_length=1000)
+    answer_policy: AnswerPolicy
+    tolerance: float | None = Field(default=None, ge=0)
+    choices: list[Choice] = Field(default_factory=list, max_length=10)
+    hints: list[str] = Field(default_factory=list, max_length=10)
+    solution: str | None = Field(default=None, max_length=20_000)
+    difficulty: float = Field(default=0.0, ge=-6, le=6)
+    source: ItemSource = ItemSource.BANK
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ItemContent:
+        if self.type is ItemType.MULTIPLE_CHOICE:
+            ids = [c.id for c in self.choices]
+            if len(ids) < 2 or len(set(ids)) != len(ids):
+                raise ValueError("a multiple_choice item needs at least 2 choices with unique ids")
+            if self.answer not in ids:
+                raise ValueError("a multiple_choice item's answer must be one of its choice ids")
+            if self.answer_policy is not AnswerPolicy.CHOICE:
+                raise ValueError("a multiple_choice item uses the 'choice' answer policy")
+        elif self.answer_policy is AnswerPolicy.CHOICE:
+            raise ValueError("the 'choice' answer policy is only for multiple_choice items")
+        if self.answer_policy is AnswerPolicy.NUMERIC_TOLERANCE and self.tolerance is None:
+            raise ValueError("the numeric_tolerance policy needs a tolerance")
+        return self
+
+
+class ItemCreate(ItemContent):
+    pass
+
+
+class ItemUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stem: str | None = Field(default=None, min_length=1, max_length=10_000)
+    hints: list[str] | None = Field(default=None, max_length=10)
+    solution: str | None = Field(default=None, max_length=20_000)
+    difficulty: float | None = Field(default=None, ge=-6, le=6)
+    topic: str | None = Field(default=None, min_length=1, max_length=100)
+    status: ItemStatus | None = None
+
+
+class ItemRead(ItemContent):
+    item_id: uuid.UUID
+    status: ItemStatus
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Students: the people practice is assigned to."""

@@ -1,0 +1,65 @@
+"""Creating, reading, listing and updating students."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.db.models import Student
+from practicegen.errors import DuplicateExternalId
+from practicegen.students.repository import StudentRepository
+from practicegen.students.schemas import StudentCreate, StudentUpdate
+
+
+async def create_student(
+    session: AsyncSession, *, principal: Principal, body: StudentCreate
+) -> Student:
+    principal.require_server()
+    repo = StudentRepository(session)
+    if body.external_id is not None and await repo.get_by_external_id(
+        principal.tenant_id, body.external_id
+    ):
+        raise DuplicateExternalId(external_id=body.external_id)
+    student = Student(
+        tenant_id=principal.tenant_id,
+        external_id=body.external_id,
+        display_name=body.display_name,
+        grade_level=body.grade_level,
+        metadata_=body.metadata,
+    )
+    await repo.add(student)
+    return student
+
+
+async def get_student(
+    session: AsyncSession, *, principal: Principal, student_id: uuid.UUID
+) -> Student:
+    principal.require_student_access(student_id)
+    return await StudentRepository(session).get_or_raise(principal.tenant_id, student_id)
+
+
+async def list_students(
+    session: AsyncSession, *, principal: Principal, cursor: str | None, limit: int
+) -> tuple[list[Student], str | None]:
+    principal.require_server()
+    return await StudentRepository(session).list_page(
+        principal.tenant_id, cursor=cursor, limit=limit
+    )
+
+
+async def update_student(
+    session: AsyncSession, *, principal: Principal, student_id: uuid.UUID, body: StudentUpdate
+) -> Student:
+    principal.require_server()
+    student = await StudentRepository(session).get_or_raise(principal.tenant_id, student_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "display_name" in changes:
+        student.display_name = body.display_name
+    if "grade_level" in changes:
+        student.grade_level = body.grade_level
+    if body.metadata is not None:
+        student.metadata_ = body.metadata
+    await session.flush()
+    return student
