@@ -71,9 +71,7 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def page_limit(
-    settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
-) -> int:
+def page_limit(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> int:
     return min(limit, settings.list_page_max)
 
 

@@ -7,6 +7,7 @@ the same envelope, so clients parse one shape for every 4xx and 5xx.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -42,7 +43,7 @@ _HTTP_CODES = {
 
 def status_for(exc: errors.PracticegenError) -> int:
     for cls in type(exc).__mro__:
-        status = _STATUS_BY_ERROR.get(cls)  # type: ignore[arg-type]
+        status = _STATUS_BY_ERROR.get(cls)
         if status is not None:
             return status
     return 500
@@ -53,13 +54,13 @@ def error_response(
     code: str,
     message: str,
     details: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {
         "success": False,
         "error": {"code": code, "message": message, "details": jsonable_encoder(details or {})},
     }
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -33,7 +33,9 @@ async def readyz(sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)
             applied = {str(r[0]) for r in rows}
     except Exception as exc:  # whatever stops the query, the answer is "not ready"
         return error_response(
-            503, "database_unavailable", "The database does not answer or has no schema.",
+            503,
+            "database_unavailable",
+            "The database does not answer or has no schema.",
             {"error": type(exc).__name__},
         )
     missing = [m.version for m in migrator.available_migrations() if m.version not in applied]
@@ -41,4 +43,6 @@ async def readyz(sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)
         return error_response(
             503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}
         )
-    return JSONResponse({"success": True, "data": {"status": "ready", "migrations": sorted(applied)}})
+    return JSONResponse(
+        {"success": True, "data": {"status": "ready", "migrations": sorted(applied)}}
+    )

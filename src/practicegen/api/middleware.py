@@ -38,9 +38,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         offered = _header(scope, b"x-request-id")
-        request_id = (
-            offered if offered and _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
-        )
+        request_id = offered if offered and _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         if scope["type"] == "websocket":

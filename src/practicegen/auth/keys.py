@@ -11,7 +11,7 @@ import hashlib
 import secrets
 
 SERVER_KEY_PREFIX = "pgen_sk_"
-STUDENT_TOKEN_PREFIX = "pgen_st_"
+STUDENT_TOKEN_PREFIX = "pgen_st_"  # noqa: S105 (a prefix, not a secret)
 
 
 def new_secret(prefix: str) -> str:

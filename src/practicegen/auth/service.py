@@ -117,14 +117,18 @@ async def ensure_admin_key(session: AsyncSession, *, configured: str | None) -> 
     """Make sure someone can get in; return a key's plain text only if this call created it.
 
     A key given in settings is adopted (idempotently) as the default tenant's admin key; once
-    revoked it stays revoked. With none given and no admin key anywhere, a new one is made for the default tenant.
+    revoked it stays revoked. With none given and no admin key anywhere, a new one is made for
+    the default tenant.
     """
     repo = AuthRepository(session)
     tenant = await ensure_default_tenant(session)
     if configured is not None:
         if await repo.get_by_hash(hash_secret(configured)) is None:
             await create_key(
-                session, tenant_id=tenant.id, name="admin (from settings)", role=Role.ADMIN,
+                session,
+                tenant_id=tenant.id,
+                name="admin (from settings)",
+                role=Role.ADMIN,
                 raw=configured,
             )
         return None

@@ -76,9 +76,7 @@ def sqlite_dialect(sql: str) -> str:
 
 
 def _postgres_conninfo(database_url: str) -> str:
-    return make_url(database_url).set(drivername="postgresql").render_as_string(
-        hide_password=False
-    )
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _sqlite_path(database_url: str) -> str:

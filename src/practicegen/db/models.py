@@ -137,9 +137,7 @@ class Assignment(Base):
 class AssignmentItem(Base):
     __tablename__ = "assignment_items"
 
-    assignment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("assignments.id"), primary_key=True
-    )
+    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignments.id"), primary_key=True)
     position: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
     skill: Mapped[str]

@@ -4,18 +4,18 @@
 BEGIN;
 
 CREATE TABLE IF NOT EXISTS schema_migrations (
-    version     TEXT PRIMARY KEY,
+    version     TEXT NOT NULL PRIMARY KEY,
     applied_at  TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE IF NOT EXISTS tenants (
-    id          UUID PRIMARY KEY,
+    id          UUID NOT NULL PRIMARY KEY,
     name        TEXT NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE IF NOT EXISTS students (
-    id            UUID PRIMARY KEY,
+    id            UUID NOT NULL PRIMARY KEY,
     tenant_id     UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     external_id   TEXT,
     display_name  TEXT,
@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS students_tenant_created ON students (tenant_id, creat
 -- API keys (role admin or server) and short-lived student tokens (role student) share one
 -- table: both are bearer secrets, stored only as a SHA-256 hash and revocable.
 CREATE TABLE IF NOT EXISTS api_keys (
-    id            UUID PRIMARY KEY,
+    id            UUID NOT NULL PRIMARY KEY,
     tenant_id     UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     name          TEXT NOT NULL,
     role          TEXT NOT NULL CHECK (role IN ('admin', 'server', 'student')),
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id, created_at);
 
 CREATE TABLE IF NOT EXISTS goals (
-    id           UUID PRIMARY KEY,
+    id           UUID NOT NULL PRIMARY KEY,
     tenant_id    UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     name         TEXT NOT NULL,
     subject      TEXT NOT NULL,

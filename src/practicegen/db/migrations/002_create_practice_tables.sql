@@ -2,7 +2,7 @@
 BEGIN;
 
 CREATE TABLE IF NOT EXISTS items (
-    id             UUID PRIMARY KEY,
+    id             UUID NOT NULL PRIMARY KEY,
     tenant_id      UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     subject        TEXT NOT NULL,
     topic          TEXT NOT NULL,
@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS items_tenant_created ON items (tenant_id, created_at,
 CREATE INDEX IF NOT EXISTS items_fingerprint ON items (tenant_id, fingerprint);
 
 CREATE TABLE IF NOT EXISTS assignments (
-    id               UUID PRIMARY KEY,
+    id               UUID NOT NULL PRIMARY KEY,
     tenant_id        UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     student_id       UUID NOT NULL REFERENCES students (id) ON DELETE CASCADE,
     subject          TEXT NOT NULL,
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS assignment_items (
 );
 
 CREATE TABLE IF NOT EXISTS responses (
-    id             UUID PRIMARY KEY,
+    id             UUID NOT NULL PRIMARY KEY,
     tenant_id      UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     assignment_id  UUID NOT NULL REFERENCES assignments (id) ON DELETE CASCADE,
     position       INTEGER NOT NULL,

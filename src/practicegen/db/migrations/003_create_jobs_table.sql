@@ -3,7 +3,7 @@
 BEGIN;
 
 CREATE TABLE IF NOT EXISTS jobs (
-    id                UUID PRIMARY KEY,
+    id                UUID NOT NULL PRIMARY KEY,
     tenant_id         UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     job_type          TEXT NOT NULL,
     status            TEXT NOT NULL DEFAULT 'pending'

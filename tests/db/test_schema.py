@@ -1,0 +1,150 @@
+"""The two migration routes give one schema, on both backends, and match the mapped models."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from practicegen.db import migrator
+from practicegen.db.models import Base
+from tests.support import postgres
+
+Columns = dict[str, dict[str, tuple[str, bool]]]  # table -> column -> (type, nullable)
+
+
+def postgres_columns(name: str) -> Columns:
+    with psycopg.connect(postgres.conninfo(name)) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable = 'YES' "
+            "FROM information_schema.columns WHERE table_schema = 'public'"
+        ).fetchall()
+    schema: Columns = {}
+    for table, column, data_type, nullable in rows:
+        schema.setdefault(table, {})[column] = (data_type, nullable)
+    return schema
+
+
+def postgres_indexes(name: str) -> set[tuple[str, str]]:
+    with psycopg.connect(postgres.conninfo(name)) as conn:
+        rows = conn.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+        ).fetchall()
+    return {(t, d) for t, d in rows}
+
+
+async def sqlite_columns(path: Path) -> Columns:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.connect() as conn:
+
+        def read(sync_conn: object) -> Columns:
+            insp = inspect(sync_conn)
+            return {
+                table: {
+                    c["name"]: (str(c["type"]), bool(c["nullable"]))
+                    for c in insp.get_columns(table)
+                }
+                for table in insp.get_table_names()
+            }
+
+        schema = await conn.run_sync(read)
+    await engine.dispose()
+    return schema
+
+
+@pytest.fixture
+def fresh_databases() -> Iterator[list[str]]:
+    made: list[str] = []
+    yield made
+    for name in made:
+        postgres.drop_database(name)
+
+
+def fresh(made: list[str]) -> str:
+    name = postgres.create_database(prefix="pgschema")
+    made.append(name)
+    return name
+
+
+@pytest.mark.postgres
+async def test_psql_route_equals_db_upgrade(fresh_databases: list[str]) -> None:
+    psql = shutil.which("psql")
+    assert psql is not None, "the psql client is needed to test the guide's migration route"
+    by_hand, by_runner = fresh(fresh_databases), fresh(fresh_databases)
+    for migration in migrator.available_migrations():
+        subprocess.run(  # noqa: ASYNC221 (psql by hand is the route under test)
+            [
+                psql,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-d",
+                postgres.conninfo(by_hand),
+                "-f",
+                str(Path("migrations") / migration.path.name),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    assert await migrator.upgrade(postgres.database_url(by_runner)) == ["001", "002", "003"]
+    assert postgres_columns(by_hand) == postgres_columns(by_runner)
+    assert postgres_indexes(by_hand) == postgres_indexes(by_runner)
+    # the hand-migrated database is current: db upgrade finds nothing to do
+    assert await migrator.upgrade(postgres.database_url(by_hand)) == []
+
+
+@pytest.mark.postgres
+async def test_upgrade_twice_changes_nothing(fresh_databases: list[str]) -> None:
+    name = fresh(fresh_databases)
+    url = postgres.database_url(name)
+    assert await migrator.upgrade(url) == ["001", "002", "003"]
+    before = postgres_columns(name), postgres_indexes(name)
+    assert await migrator.upgrade(url) == []
+    assert (postgres_columns(name), postgres_indexes(name)) == before
+    assert all(s.applied for s in await migrator.status(url))
+
+
+@pytest.mark.postgres
+async def test_concurrent_upgrades_apply_each_file_once(fresh_databases: list[str]) -> None:
+    name = fresh(fresh_databases)
+    url = postgres.database_url(name)
+    results = await asyncio.gather(*(migrator.upgrade(url) for _ in range(4)))
+    assert sorted(v for r in results for v in r) == ["001", "002", "003"]
+
+
+@pytest.mark.postgres
+async def test_sqlite_route_gives_the_same_tables_and_columns(
+    tmp_path: Path, postgres_template: str
+) -> None:
+    path = tmp_path / "schema.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    assert await migrator.upgrade(url) == ["001", "002", "003"]
+    assert await migrator.upgrade(url) == []
+    lite, pg = await sqlite_columns(path), postgres_columns(postgres_template)
+    assert set(lite) == set(pg)
+    for table in pg:
+        assert {c: n for c, (_, n) in lite[table].items()} == {
+            c: n for c, (_, n) in pg[table].items()
+        }, table
+
+
+async def test_models_name_every_migrated_column(tmp_path: Path) -> None:
+    path = tmp_path / "models.db"
+    await migrator.upgrade(f"sqlite+aiosqlite:///{path}")
+    migrated = await sqlite_columns(path)
+    mapped = {t.name: set(t.columns.keys()) for t in Base.metadata.sorted_tables}
+    assert {t: set(c) for t, c in migrated.items() if t != "schema_migrations"} == mapped
+
+
+def test_sqlite_type_mapping() -> None:
+    sql = "BEGIN;\nCREATE TABLE t (a UUID, b JSONB, c TIMESTAMPTZ, d DOUBLE PRECISION, e BIGINT);"
+    assert migrator.sqlite_dialect(sql) == (
+        "BEGIN IMMEDIATE;\nCREATE TABLE t (a TEXT, b TEXT, c TEXT, d REAL, e INTEGER);"
+    )
