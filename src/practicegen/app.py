@@ -21,6 +21,8 @@ from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.config import AuthMode, Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.goals import endpoints as goal_endpoints
+from practicegen.items import endpoints as item_endpoints
 from practicegen.students import endpoints as student_endpoints
 
 log = structlog.get_logger()
@@ -47,7 +49,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, auth_endpoints.router, student_endpoints.router):
+    for router in (
+        health.router,
+        auth_endpoints.router,
+        student_endpoints.router,
+        goal_endpoints.router,
+        item_endpoints.router,
+    ):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

@@ -6,12 +6,18 @@ empty directory; tests call it too, so they start from exactly what users get.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
+from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.auth.service import ensure_admin_key
 from practicegen.config import Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.items.repository import ItemRepository
+from practicegen.items.service import import_bank
 
 
 @dataclass(slots=True)
@@ -31,6 +37,17 @@ async def prepare(settings: Settings) -> Prepared:
         async with sessionmaker() as session, session.begin():
             configured = settings.api_key.get_secret_value() if settings.api_key else None
             report.new_admin_key = await ensure_admin_key(session, configured=configured)
+            if settings.demo_bank and await ItemRepository(session).count(DEFAULT_TENANT_ID) == 0:
+                loaded = await import_bank(
+                    session, tenant_id=DEFAULT_TENANT_ID, document=demo_bank_document()
+                )
+                report.demo_items_loaded = loaded.imported
     finally:
         await engine.dispose()
     return report
+
+
+def demo_bank_document() -> Any:
+    """The demo bank that ships inside the package (built by practicegen.generation.demo_bank)."""
+    text = resources.files("practicegen.items").joinpath("demo_bank.json").read_text("utf-8")
+    return json.loads(text)

@@ -7,22 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import socket
+import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from practicegen.app import create_app
 from practicegen.auth import service as auth_service
-from practicegen.auth.principal import Role
+from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
 from practicegen.bootstrap import prepare
 from practicegen.config import AuthMode, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.errors import InvalidRequest
+from practicegen.items.service import ImportReport, import_bank
 from practicegen.logs import configure_logging
 
 app = typer.Typer(help="practicegen: practice assignment and verified question generation.")
@@ -30,6 +36,8 @@ db_app = typer.Typer(help="Prepare and inspect the database.")
 keys_app = typer.Typer(help="Manage API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+bank_app = typer.Typer(help="Import and export the item bank.")
+app.add_typer(bank_app, name="bank")
 out = Console()
 err = Console(stderr=True)
 
@@ -144,6 +152,52 @@ async def _create_key(settings: Settings, *, name: str, role: Role, new_tenant: 
                 session, tenant_id=tenant_id, name=name, role=role
             )
             return issued.secret
+    finally:
+        await engine.dispose()
+
+
+@bank_app.command("import")
+def bank_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    tenant_id: Annotated[
+        uuid.UUID | None, typer.Option(help="Tenant to load into (default: the default tenant).")
+    ] = None,
+) -> None:
+    """Load a practicegen-bank JSON file; print what was imported and which rows were rejected."""
+    settings = load_settings()
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"[red]{file} is not JSON:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        report = asyncio.run(_import(settings, document, tenant_id or DEFAULT_TENANT_ID))
+    except InvalidRequest as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    out.print(
+        f"Imported {report.imported}, skipped {report.duplicates} already in the bank, "
+        f"rejected {len(report.rejected)}."
+    )
+    for row in report.rejected:
+        out.print(f"  row {row.index}: {'; '.join(row.reasons)}")
+
+
+async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) -> ImportReport:
+    engine = create_engine(settings)
+    try:
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("Importing", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            async with create_sessionmaker(engine)() as session, session.begin():
+                if tenant_id == DEFAULT_TENANT_ID:
+                    await auth_service.ensure_default_tenant(session)
+                return await import_bank(
+                    session, tenant_id=tenant_id, document=document, progress=advance
+                )
     finally:
         await engine.dispose()
 

@@ -1,0 +1,1 @@
+"""Goals: named sets of skills that assignments aim to cover (the guide's `goal_tags`)."""

@@ -1,0 +1,51 @@
+"""HTTP edge for goals: /api/v1/goals."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from practicegen.api.deps import CursorDep, LimitDep, PrincipalDep, SessionDep
+from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.goals import service
+from practicegen.goals.schemas import GoalCreate, GoalRead, GoalUpdate
+
+router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_goal(
+    body: GoalCreate, session: SessionDep, principal: PrincipalDep
+) -> Envelope[GoalRead]:
+    return ok(GoalRead.of(await service.create_goal(session, principal=principal, body=body)))
+
+
+@router.get("")
+async def list_goals(
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: LimitDep,
+    cursor: CursorDep = None,
+    subject: Annotated[str | None, Query(max_length=100)] = None,
+) -> Envelope[Page[GoalRead]]:
+    rows, next_cursor = await service.list_goals(
+        session, principal=principal, subject=subject, cursor=cursor, limit=limit
+    )
+    return ok(Page(items=[GoalRead.of(r) for r in rows], next_cursor=next_cursor))
+
+
+@router.get("/{goal_id}")
+async def get_goal(
+    goal_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Envelope[GoalRead]:
+    return ok(GoalRead.of(await service.get_goal(session, principal=principal, goal_id=goal_id)))
+
+
+@router.patch("/{goal_id}")
+async def update_goal(
+    goal_id: uuid.UUID, body: GoalUpdate, session: SessionDep, principal: PrincipalDep
+) -> Envelope[GoalRead]:
+    goal = await service.update_goal(session, principal=principal, goal_id=goal_id, body=body)
+    return ok(GoalRead.of(goal))

@@ -1,0 +1,81 @@
+"""Creating, reading, listing and updating goals, and resolving goal tags to skills."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.db.models import Goal
+from practicegen.errors import GoalNotFound, UnknownGoal
+from practicegen.goals.repository import GoalRepository
+from practicegen.goals.schemas import GoalCreate, GoalUpdate
+
+
+async def create_goal(session: AsyncSession, *, principal: Principal, body: GoalCreate) -> Goal:
+    principal.require_server()
+    goal = Goal(
+        tenant_id=principal.tenant_id,
+        name=body.name,
+        subject=body.subject,
+        skills=list(dict.fromkeys(body.skills)),
+        description=body.description,
+    )
+    await GoalRepository(session).add(goal)
+    return goal
+
+
+async def get_goal(session: AsyncSession, *, principal: Principal, goal_id: uuid.UUID) -> Goal:
+    goal = await GoalRepository(session).get(principal.tenant_id, goal_id)
+    if goal is None:
+        raise GoalNotFound(goal_id=str(goal_id))
+    return goal
+
+
+async def list_goals(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    subject: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Goal], str | None]:
+    return await GoalRepository(session).list_page(
+        principal.tenant_id, subject=subject, cursor=cursor, limit=limit
+    )
+
+
+async def update_goal(
+    session: AsyncSession, *, principal: Principal, goal_id: uuid.UUID, body: GoalUpdate
+) -> Goal:
+    principal.require_server()
+    goal = await get_goal(session, principal=principal, goal_id=goal_id)
+    if body.name is not None:
+        goal.name = body.name
+    if body.skills is not None:
+        goal.skills = list(dict.fromkeys(body.skills))
+    if "description" in body.model_fields_set:
+        goal.description = body.description
+    await session.flush()
+    return goal
+
+
+async def skills_for_goal_tags(
+    session: AsyncSession, *, tenant_id: uuid.UUID, subject: str, goal_tags: Sequence[uuid.UUID]
+) -> list[str]:
+    """The skills the tagged goals cover, in tag order; every tag must be a goal of this subject."""
+    if not goal_tags:
+        return []
+    found = {g.id: g for g in await GoalRepository(session).list_by_ids(tenant_id, goal_tags)}
+    missing = [str(t) for t in goal_tags if t not in found]
+    if missing:
+        raise UnknownGoal(goal_tags=missing)
+    other_subject = [str(t) for t in goal_tags if found[t].subject.lower() != subject.lower()]
+    if other_subject:
+        raise UnknownGoal(
+            f"Goal tags must be goals of the subject {subject!r}.", goal_tags=other_subject
+        )
+    skills = [skill for tag in goal_tags for skill in found[tag].skills]
+    return list(dict.fromkeys(skills))

@@ -1,0 +1,1 @@
+"""The item bank: questions, their keys and where they came from."""

@@ -1,0 +1,121 @@
+"""HTTP edge for the item bank: /api/v1/items."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, status
+
+from practicegen.api.deps import CursorDep, LimitDep, PrincipalDep, SessionDep
+from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.db.models import Item
+from practicegen.items import service
+from practicegen.items.bank_format import bank_document
+from practicegen.items.repository import ItemFilters
+from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
+
+router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+
+def read(row: Item) -> ItemRead:
+    return ItemRead(
+        item_id=row.id,
+        status=ItemStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        **service.to_content(row).model_dump(),
+    )
+
+
+def item_filters(
+    subject: Annotated[str | None, Query(max_length=100)] = None,
+    topic: Annotated[str | None, Query(max_length=100)] = None,
+    skill: Annotated[str | None, Query(max_length=100)] = None,
+    source: ItemSource | None = None,
+    status: ItemStatus | None = None,
+    difficulty_min: Annotated[float | None, Query(ge=-6, le=6)] = None,
+    difficulty_max: Annotated[float | None, Query(ge=-6, le=6)] = None,
+) -> ItemFilters:
+    return ItemFilters(
+        subject=subject,
+        topic=topic,
+        skill=skill,
+        source=source.value if source else None,
+        status=status.value if status else None,
+        difficulty_min=difficulty_min,
+        difficulty_max=difficulty_max,
+    )
+
+
+FiltersDep = Annotated[ItemFilters, Depends(item_filters)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_item(
+    body: ItemCreate, session: SessionDep, principal: PrincipalDep
+) -> Envelope[ItemRead]:
+    return ok(read(await service.create_item(session, principal=principal, body=body)))
+
+
+@router.get("")
+async def list_items(
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: LimitDep,
+    filters: FiltersDep,
+    cursor: CursorDep = None,
+) -> Envelope[Page[ItemRead]]:
+    rows, next_cursor = await service.list_items(
+        session, principal=principal, filters=filters, cursor=cursor, limit=limit
+    )
+    return ok(Page(items=[read(r) for r in rows], next_cursor=next_cursor))
+
+
+@router.get("/export")
+async def export_items(
+    session: SessionDep, principal: PrincipalDep, filters: FiltersDep
+) -> dict[str, Any]:
+    """The bank (or the filtered part of it) as a bank document, ready for import elsewhere."""
+    items = await service.export_bank(session, principal=principal, filters=filters)
+    return bank_document(items)
+
+
+@router.post("/import")
+async def import_items(
+    session: SessionDep,
+    principal: PrincipalDep,
+    document: Annotated[dict[str, Any], Body(description="A practicegen-bank document.")],
+) -> Envelope[dict[str, Any]]:
+    principal.require_server()
+    report = await service.import_bank(session, tenant_id=principal.tenant_id, document=document)
+    return ok(
+        {
+            "imported": report.imported,
+            "duplicates": report.duplicates,
+            "rejected": [asdict(r) for r in report.rejected],
+        }
+    )
+
+
+@router.get("/{item_id}")
+async def get_item(
+    item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Envelope[ItemRead]:
+    return ok(read(await service.get_item(session, principal=principal, item_id=item_id)))
+
+
+@router.patch("/{item_id}")
+async def update_item(
+    item_id: uuid.UUID, body: ItemUpdate, session: SessionDep, principal: PrincipalDep
+) -> Envelope[ItemRead]:
+    row = await service.update_item(session, principal=principal, item_id=item_id, body=body)
+    return ok(read(row))
+
+
+@router.post("/{item_id}/retire")
+async def retire_item(
+    item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Envelope[ItemRead]:
+    return ok(read(await service.retire_item(session, principal=principal, item_id=item_id)))

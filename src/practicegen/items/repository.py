@@ -1,0 +1,121 @@
+"""SQL for the item bank. Every read is scoped by tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.models import Item
+from practicegen.db.pagination import after_cursor, split_page
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilters:
+    subject: str | None = None
+    topic: str | None = None
+    skill: str | None = None
+    source: str | None = None
+    status: str | None = None
+    difficulty_min: float | None = None
+    difficulty_max: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """The few columns selection needs, read without building ORM objects."""
+
+    id: uuid.UUID
+    skill: str
+    topic: str
+    difficulty: float
+    fingerprint: str
+
+
+class ItemRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: uuid.UUID, item_id: uuid.UUID) -> Item | None:
+        query = select(Item).where(Item.tenant_id == tenant_id, Item.id == item_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_many(self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]) -> list[Item]:
+        query = select(Item).where(Item.tenant_id == tenant_id, Item.id.in_(list(item_ids)))
+        return list((await self.session.execute(query)).scalars())
+
+    def _filtered(self, tenant_id: uuid.UUID, filters: ItemFilters) -> Select[Item]:
+        query = select(Item).where(Item.tenant_id == tenant_id)
+        for column, value in (
+            (Item.subject, filters.subject),
+            (Item.topic, filters.topic),
+            (Item.skill, filters.skill),
+            (Item.source, filters.source),
+            (Item.status, filters.status),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if filters.difficulty_min is not None:
+            query = query.where(Item.difficulty >= filters.difficulty_min)
+        if filters.difficulty_max is not None:
+            query = query.where(Item.difficulty <= filters.difficulty_max)
+        return query
+
+    async def list_page(
+        self, tenant_id: uuid.UUID, filters: ItemFilters, *, cursor: str | None, limit: int
+    ) -> tuple[list[Item], str | None]:
+        query = after_cursor(
+            self._filtered(tenant_id, filters), Item.created_at, Item.id, cursor, limit
+        )
+        return split_page(list((await self.session.execute(query)).scalars()), limit)
+
+    async def list_all(self, tenant_id: uuid.UUID, filters: ItemFilters) -> list[Item]:
+        query = self._filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def candidates(
+        self, tenant_id: uuid.UUID, *, subject: str, topic: str | None, skills: list[str]
+    ) -> list[CandidateRow]:
+        """Active items of a subject, narrowed to a topic and/or the goal skills."""
+        query = select(Item.id, Item.skill, Item.topic, Item.difficulty, Item.fingerprint).where(
+            Item.tenant_id == tenant_id, Item.subject == subject, Item.status == "active"
+        )
+        if topic is not None and skills:
+            query = query.where((Item.topic == topic) | Item.skill.in_(skills))
+        elif topic is not None:
+            query = query.where(Item.topic == topic)
+        elif skills:
+            query = query.where(Item.skill.in_(skills))
+        rows = await self.session.execute(query)
+        return [CandidateRow(*row) for row in rows]
+
+    async def subject_exists(self, tenant_id: uuid.UUID, subject: str) -> bool:
+        query = select(Item.id).where(Item.tenant_id == tenant_id, Item.subject == subject).limit(1)
+        return (await self.session.execute(query)).first() is not None
+
+    async def count(self, tenant_id: uuid.UUID) -> int:
+        query = select(func.count()).where(Item.tenant_id == tenant_id)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def existing_fingerprints(self, tenant_id: uuid.UUID, prints: list[str]) -> set[str]:
+        if not prints:
+            return set()
+        query = select(Item.fingerprint).where(
+            Item.tenant_id == tenant_id, Item.fingerprint.in_(prints)
+        )
+        return set((await self.session.execute(query)).scalars())
+
+    async def shift_difficulty(self, item_id: uuid.UUID, delta: float) -> None:
+        """Add to an item's difficulty atomically, so concurrent responses don't lose updates."""
+        await self.session.execute(
+            update(Item)
+            .where(Item.id == item_id)
+            .values(difficulty=Item.difficulty + delta, responses_n=Item.responses_n + 1)
+        )
+
+    async def add_all(self, items: list[Item]) -> None:
+        self.session.add_all(items)
+        await self.session.flush()

@@ -1,0 +1,148 @@
+"""The item bank's rules: create, read, list, update, retire, import and export."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.db.models import Item
+from practicegen.errors import ItemNotFound
+from practicegen.items.bank_format import RejectedRow, parse_bank
+from practicegen.items.fingerprint import fingerprint
+from practicegen.items.repository import ItemFilters, ItemRepository
+from practicegen.items.schemas import Choice, ItemContent, ItemStatus, ItemUpdate
+
+ImportProgress = Callable[[int, int], None]  # (rows done, rows in all)
+
+
+def to_row(tenant_id: uuid.UUID, content: ItemContent) -> Item:
+    return Item(
+        tenant_id=tenant_id,
+        fingerprint=fingerprint(content),
+        status=ItemStatus.ACTIVE.value,
+        **content.model_dump(mode="json"),
+    )
+
+
+def to_content(row: Item) -> ItemContent:
+    return ItemContent(
+        subject=row.subject,
+        topic=row.topic,
+        skill=row.skill,
+        type=row.type,
+        stem=row.stem,
+        answer=row.answer,
+        answer_policy=row.answer_policy,
+        tolerance=row.tolerance,
+        choices=[Choice.model_validate(c) for c in row.choices],
+        hints=list(row.hints),
+        solution=row.solution,
+        difficulty=row.difficulty,
+        source=row.source,
+        provenance=dict(row.provenance),
+    )
+
+
+async def create_item(session: AsyncSession, *, principal: Principal, body: ItemContent) -> Item:
+    principal.require_server()
+    row = to_row(principal.tenant_id, body)
+    await ItemRepository(session).add_all([row])
+    return row
+
+
+async def get_item(session: AsyncSession, *, principal: Principal, item_id: uuid.UUID) -> Item:
+    principal.require_server()
+    row = await ItemRepository(session).get(principal.tenant_id, item_id)
+    if row is None:
+        raise ItemNotFound(item_id=str(item_id))
+    return row
+
+
+async def list_items(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    filters: ItemFilters,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Item], str | None]:
+    principal.require_server()
+    return await ItemRepository(session).list_page(
+        principal.tenant_id, filters, cursor=cursor, limit=limit
+    )
+
+
+async def update_item(
+    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID, body: ItemUpdate
+) -> Item:
+    row = await get_item(session, principal=principal, item_id=item_id)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        if value is None and name != "solution":
+            continue
+        setattr(row, name, value.value if isinstance(value, ItemStatus) else value)
+    if body.topic is not None or body.stem is not None:
+        row.fingerprint = fingerprint(to_content(row))
+    await session.flush()
+    return row
+
+
+async def retire_item(session: AsyncSession, *, principal: Principal, item_id: uuid.UUID) -> Item:
+    return await update_item(
+        session, principal=principal, item_id=item_id, body=ItemUpdate(status=ItemStatus.RETIRED)
+    )
+
+
+@dataclass(slots=True)
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
+async def import_bank(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    document: object,
+    progress: ImportProgress | None = None,
+    batch_size: int = 500,
+) -> ImportReport:
+    """Load a bank document; invalid rows and items already in the bank are skipped and counted."""
+    parsed = parse_bank(document)
+    report = ImportReport(rejected=list(parsed.rejected))
+    repo = ItemRepository(session)
+    total = len(parsed.items) + len(parsed.rejected)
+    for start in range(0, len(parsed.items), batch_size):
+        batch = [
+            to_row(tenant_id, content) for _, content in parsed.items[start : start + batch_size]
+        ]
+        known = await repo.existing_fingerprints(tenant_id, [r.fingerprint for r in batch])
+        fresh = _first_of_each_fingerprint([r for r in batch if r.fingerprint not in known])
+        report.duplicates += len(batch) - len(fresh)
+        await repo.add_all(fresh)
+        report.imported += len(fresh)
+        if progress is not None:
+            progress(start + len(batch) + len(parsed.rejected), total)
+    return report
+
+
+def _first_of_each_fingerprint(rows: Sequence[Item]) -> list[Item]:
+    seen: set[str] = set()
+    unique = []
+    for row in rows:
+        if row.fingerprint not in seen:
+            seen.add(row.fingerprint)
+            unique.append(row)
+    return unique
+
+
+async def export_bank(
+    session: AsyncSession, *, principal: Principal, filters: ItemFilters
+) -> list[ItemContent]:
+    principal.require_server()
+    rows = await ItemRepository(session).list_all(principal.tenant_id, filters)
+    return [to_content(r) for r in rows]
