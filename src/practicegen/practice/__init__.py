@@ -1,0 +1,1 @@
+"""Practice: the learner model and the choice of what a student works on next."""

@@ -1,0 +1,149 @@
+"""The learner model: how likely a student is to answer an item, and what one answer teaches us.
+
+Practice is most useful when it is neither trivial nor hopeless, so the service aims every item
+at a target chance of success (0.75 by default). That needs a prediction, and the prediction
+comes from the Rasch model: a student has an ability `theta` per skill, an item has a
+difficulty `b` on the same logit scale, and P(correct) = 1 / (1 + exp(-(theta - b))). Inverting
+it gives the difficulty to aim at: b = theta - ln(p / (1 - p)).
+
+Both numbers are learnt online with the Elo update used in adaptive learning systems
+(Pelanek, "Applications of the Elo rating system in adaptive educational systems", 2016): after
+one graded response the surprise `correct - predicted` moves theta up and b down (or the
+reverse) by a step K = a / (1 + decay * n) that shrinks as the state accumulates evidence, so a
+new student or a new item moves fast and a well-measured one stays put.
+
+A skill the student has never practised starts from a prior: their evidence-weighted mean
+ability over their other skills in the same subject, shrunk toward 0 (the average student) in
+proportion to how little evidence there is.
+
+Everything here is pure: frozen dataclasses in, frozen dataclasses out, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SkillState:
+    """A student's estimated ability in one skill and the number of responses behind it."""
+
+    theta: float
+    n: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """An item's estimated difficulty and the number of responses behind it."""
+
+    difficulty: float
+    n: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerParams:
+    """The model's constants; the service's settings supply them.
+
+    Step sizes follow K(n) = k / (1 + k_decay * n). `prior_weight` is how many responses' worth
+    of belief the cold-start prior puts on "an average student" (theta 0) against the student's
+    record in other skills. `bound` keeps every estimate inside the scale items are stored on.
+    """
+
+    student_k: float = 1.0
+    student_k_decay: float = 0.05
+    item_k: float = 0.4
+    item_k_decay: float = 0.05
+    prior_weight: float = 10.0
+    bound: float = 6.0
+
+    def __post_init__(self) -> None:
+        if self.student_k <= 0 or self.item_k < 0:
+            raise ValueError("student_k must be positive and item_k non-negative")
+        if self.student_k_decay < 0 or self.item_k_decay < 0:
+            raise ValueError("step decays must be non-negative")
+        if self.prior_weight < 0 or self.bound <= 0:
+            raise ValueError("prior_weight must be non-negative and bound positive")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseUpdate:
+    """The result of one graded response: the new states and the prediction made before it."""
+
+    skill: SkillState
+    item: ItemState
+    predicted: float
+
+
+def p_correct(theta: float, difficulty: float) -> float:
+    """Rasch probability that a student of ability `theta` answers an item of `difficulty`."""
+    x = theta - difficulty
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)  # the same logistic, written so exp() cannot overflow for very negative x
+    return z / (1.0 + z)
+
+
+def target_difficulty(theta: float, p_target: float) -> float:
+    """The difficulty at which a student of ability `theta` succeeds with chance `p_target`."""
+    if not 0.0 < p_target < 1.0:
+        raise ValueError("p_target must be strictly between 0 and 1")
+    return theta - math.log(p_target / (1.0 - p_target))
+
+
+def step_size(k: float, decay: float, n: int) -> float:
+    """Elo step after `n` earlier responses: large while uncertain, shrinking with evidence."""
+    return k / (1.0 + decay * max(n, 0))
+
+
+def prior_theta(other_skills: Iterable[SkillState], params: LearnerParams | None = None) -> float:
+    """Starting ability for a skill the student has never practised.
+
+    `other_skills` are the student's states in the other skills of the same subject. The result
+    is their mean weighted by evidence, shrunk toward 0 by `params.prior_weight` pseudo-responses;
+    with no evidence at all it is 0, the average student.
+    """
+    params = params or LearnerParams()
+    weighted = 0.0
+    evidence = 0
+    for state in other_skills:
+        weighted += state.theta * state.n
+        evidence += state.n
+    if evidence == 0:
+        return 0.0
+    return _clamp(weighted / (evidence + params.prior_weight), params.bound)
+
+
+def skill_state(
+    abilities: Mapping[str, SkillState], skill: str, params: LearnerParams | None = None
+) -> SkillState:
+    """The student's state in `skill`, or the cold-start prior (with n = 0) if never practised.
+
+    `abilities` should hold the student's skills in the subject of `skill`: those are what the
+    prior borrows from.
+    """
+    state = abilities.get(skill)
+    if state is not None:
+        return state
+    return SkillState(theta=prior_theta(abilities.values(), params), n=0)
+
+
+def update(
+    skill: SkillState, item: ItemState, correct: bool, params: LearnerParams | None = None
+) -> ResponseUpdate:
+    """Apply one graded response to the student's skill and to the item (an Elo step each)."""
+    params = params or LearnerParams()
+    predicted = p_correct(skill.theta, item.difficulty)
+    surprise = (1.0 if correct else 0.0) - predicted
+    k_student = step_size(params.student_k, params.student_k_decay, skill.n)
+    k_item = step_size(params.item_k, params.item_k_decay, item.n)
+    return ResponseUpdate(
+        skill=SkillState(_clamp(skill.theta + k_student * surprise, params.bound), skill.n + 1),
+        item=ItemState(_clamp(item.difficulty - k_item * surprise, params.bound), item.n + 1),
+        predicted=predicted,
+    )
+
+
+def _clamp(value: float, bound: float) -> float:
+    return max(-bound, min(bound, value))
