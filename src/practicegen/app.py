@@ -23,6 +23,9 @@ from practicegen.config import AuthMode, Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.goals import endpoints as goal_endpoints
 from practicegen.items import endpoints as item_endpoints
+from practicegen.items.candidates import CandidateCache
+from practicegen.practice import endpoints as practice_endpoints
+from practicegen.practice.grader import Grader
 from practicegen.students import endpoints as student_endpoints
 
 log = structlog.get_logger()
@@ -36,9 +39,18 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        grader = Grader(
+            workers=settings.grader_workers,
+            timeout_s=settings.grader_timeout_s,
+            max_answer_length=settings.max_answer_length,
+        )
+        app.state.grader = grader
+        app.state.gap_filler = None
+        app.state.candidates = CandidateCache(max_age_s=settings.candidate_cache_s)
         try:
             yield
         finally:
+            await grader.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -55,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         student_endpoints.router,
         goal_endpoints.router,
         item_endpoints.router,
+        practice_endpoints.router,
     ):
         app.include_router(router)
     if settings.cors_origins:

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
 
     target_success: float = Field(default=0.75, gt=0.05, lt=0.95)
     recent_assignments_window: int = Field(default=5, ge=0)
+    candidate_cache_s: float = Field(
+        default=30.0, ge=0, description="Longest a node reuses a subject's item list."
+    )
 
     grader_workers: int = Field(default=2, ge=1, le=64)
     grader_timeout_s: float = Field(default=2.0, gt=0)

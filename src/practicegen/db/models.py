@@ -48,6 +48,7 @@ class Tenant(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str]
+    bank_version: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = _created()
 
 

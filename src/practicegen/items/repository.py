@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.models import Item
+from practicegen.db.models import Item, Tenant
 from practicegen.db.pagination import after_cursor, split_page
 
 
@@ -76,25 +76,36 @@ class ItemRepository:
         query = self._filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
         return list((await self.session.execute(query)).scalars())
 
-    async def candidates(
-        self, tenant_id: uuid.UUID, *, subject: str, topic: str | None, skills: list[str]
-    ) -> list[CandidateRow]:
-        """Active items of a subject, narrowed to a topic and/or the goal skills."""
+    async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
+        """The active items of a subject, as the few columns selection needs."""
         query = select(Item.id, Item.skill, Item.topic, Item.difficulty, Item.fingerprint).where(
             Item.tenant_id == tenant_id, Item.subject == subject, Item.status == "active"
         )
-        if topic is not None and skills:
-            query = query.where((Item.topic == topic) | Item.skill.in_(skills))
-        elif topic is not None:
-            query = query.where(Item.topic == topic)
-        elif skills:
-            query = query.where(Item.skill.in_(skills))
-        rows = await self.session.execute(query)
-        return [CandidateRow(*row) for row in rows]
+        return [CandidateRow(*row) for row in await self.session.execute(query)]
 
-    async def subject_exists(self, tenant_id: uuid.UUID, subject: str) -> bool:
-        query = select(Item.id).where(Item.tenant_id == tenant_id, Item.subject == subject).limit(1)
-        return (await self.session.execute(query)).first() is not None
+    async def bank_version(self, tenant_id: uuid.UUID) -> int:
+        query = select(Tenant.bank_version).where(Tenant.id == tenant_id)
+        return int((await self.session.execute(query)).scalar_one_or_none() or 0)
+
+    async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
+        """Tell every cache of this tenant's bank that its set of items changed."""
+        await self.session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant_id)
+            .values(bank_version=Tenant.bank_version + 1)
+        )
+
+    async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
+        query = select(Item.subject).where(Item.tenant_id == tenant_id).distinct()
+        return set((await self.session.execute(query)).scalars())
+
+    async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
+        query = (
+            select(Item.topic)
+            .where(Item.tenant_id == tenant_id, Item.subject == subject)
+            .distinct()
+        )
+        return set((await self.session.execute(query)).scalars())
 
     async def count(self, tenant_id: uuid.UUID) -> int:
         query = select(func.count()).where(Item.tenant_id == tenant_id)
@@ -108,14 +119,8 @@ class ItemRepository:
         )
         return set((await self.session.execute(query)).scalars())
 
-    async def shift_difficulty(self, item_id: uuid.UUID, delta: float) -> None:
-        """Add to an item's difficulty atomically, so concurrent responses don't lose updates."""
-        await self.session.execute(
-            update(Item)
-            .where(Item.id == item_id)
-            .values(difficulty=Item.difficulty + delta, responses_n=Item.responses_n + 1)
-        )
-
     async def add_all(self, items: list[Item]) -> None:
         self.session.add_all(items)
         await self.session.flush()
+        for tenant_id in {item.tenant_id for item in items}:
+            await self.bump_bank_version(tenant_id)

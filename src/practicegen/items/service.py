@@ -87,6 +87,7 @@ async def update_item(
     if body.topic is not None or body.stem is not None:
         row.fingerprint = fingerprint(to_content(row))
     await session.flush()
+    await ItemRepository(session).bump_bank_version(row.tenant_id)
     return row
 
 

@@ -9,9 +9,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 );
 
 CREATE TABLE IF NOT EXISTS tenants (
-    id          UUID NOT NULL PRIMARY KEY,
-    name        TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
+    id            UUID NOT NULL PRIMARY KEY,
+    name          TEXT NOT NULL,
+    -- bumped by every change to the tenant's set of items, so caches of the bank can tell
+    -- cheaply whether they are current
+    bank_version  BIGINT NOT NULL DEFAULT 0,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE IF NOT EXISTS students (

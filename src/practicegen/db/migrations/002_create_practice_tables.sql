@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS responses (
     predicted      DOUBLE PRECISION NOT NULL,
     created_at     TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-CREATE INDEX IF NOT EXISTS responses_assignment ON responses (assignment_id, position);
+CREATE UNIQUE INDEX IF NOT EXISTS responses_assignment ON responses (assignment_id, position);
 
 CREATE TABLE IF NOT EXISTS learner_skills (
     student_id  UUID NOT NULL REFERENCES students (id) ON DELETE CASCADE,

@@ -1,0 +1,117 @@
+"""What the HTTP benchmarks share: start a server process, drive it at fixed concurrency, report.
+
+The load generator is a closed loop of `concurrency` workers on one httpx client, each sending
+its next request when the last one answered; latency is measured per request from the client.
+It shares the machine with the server, so figures are for comparing endpoints measured in the
+same run (the ratio), not absolute capacity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server_process(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """Run a server command until the block ends; yield its base URL once it answers."""
+    proc = subprocess.Popen(
+        args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+                )
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<28} {self.rps:8.1f} req/s  p50 {self.p50_ms:7.2f} ms  "
+            f"p99 {self.p99_ms:7.2f} ms  ({self.requests} requests, {self.errors} errors)"
+        )
+
+
+RequestFactory = Callable[[int], httpx.Request]
+
+
+async def drive(
+    name: str, client: httpx.AsyncClient, make: RequestFactory, *, concurrency: int, seconds: float
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    counter = 0
+
+    async def worker() -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < stop:
+            counter += 1
+            request = make(counter)
+            started = time.perf_counter()
+            response = await client.send(request)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code >= 400:
+                errors += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return LoadResult(
+        name=name,
+        requests=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+        p50_ms=statistics.median(latencies),
+        p99_ms=latencies[int(len(latencies) * 0.99) - 1],
+    )
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,581 @@
+"""Reading untrusted math text into sympy objects without ever evaluating it as Python.
+
+Students type answers and item authors write keys as plain text: `2x+3`, `x = 2 or x = -3`,
+`-2 < x <= 4`, `{2, -3}`, `(1, 2)`, `no solution`. sympy's own parser compiles text into
+Python and `eval`s it, and even a harmless-looking `9**9**9` never returns, so no text from
+here ever reaches `parse_expr` or `sympify`. Instead:
+
+1. `tokenize` holds the text to a whitelist: numerals, the letters a-z (each one a variable,
+   mapped to a `Symbol` here, so sympy's names `E`, `I`, `N`, `S`, `O`, `Q` never arise),
+   `sqrt`, `abs`, `pi`, `+ - * / ^ **`, parentheses, braces, commas, `= < > <= >= ≤ ≥`, the
+   words `or` and `and`, and the whole answers `no solution` and `all real numbers`. Anything
+   else (underscores, quotes, brackets, a `.` outside a numeral, unknown words) is refused
+   with a reason a student can read.
+2. A small precedence parser builds a `Node` tree from the tokens, refusing deep nesting.
+3. `to_sympy` builds the sympy value node by node, and refuses a power before sympy computes
+   it when its value would have more than `MAX_POWER_DIGITS` digits or it raises something
+   other than a plain number to more than the `MAX_EXPONENT`th power.
+
+With the length cap this keeps reading fast on any input. Comparing two legitimate values in
+sympy has no such bound, which is why `Grader` grades in a subprocess with a deadline.
+
+Conventions: `^` and `**` are powers, right-associative, and `-x^2` is `-(x^2)`; implicit
+multiplication binds like `*` (`2x`, `3(x-2)`, `(x+1)(x-1)`, `2pi`), so `1/2x` is `x/2`; a run
+of two or three letters is a product of variables (`xy`) unless it names a function this
+module does not know (`sin`, `log`...); decimals are exact rationals (`0.75` is `3/4`, `0.33`
+is not `1/3`); letters are case-folded; `−` (U+2212), `×`, `÷`, `π`, `√`, `²`, `³` and `∅`
+mean what they look like.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import sympy
+
+Expr: TypeAlias = Any  # sympy ships no type information
+
+DEFAULT_MAX_LENGTH = 200
+MAX_DEPTH = 24  # parentheses, signs and exponents nested inside one another
+MAX_POWER_DIGITS = 1000  # no practice answer needs a longer number
+MAX_EXPONENT = 100  # for anything but a rational base, e.g. x^100 or sqrt(2)^100
+
+NO_SOLUTION = "no solution"
+ALL_REALS = "all real numbers"
+_PHRASES = {
+    "no solution": NO_SOLUTION,
+    "no solutions": NO_SOLUTION,
+    "none": NO_SOLUTION,
+    "all real numbers": ALL_REALS,
+    "all reals": ALL_REALS,
+}
+_UNICODE = str.maketrans(
+    {
+        "−": "-",
+        "–": "-",
+        "×": "*",
+        "·": "*",
+        "⋅": "*",
+        "÷": "/",
+        "≤": "<=",
+        "≥": ">=",
+        "π": " pi ",
+        "²": "^2",
+        "³": "^3",
+        "∅": "{}",
+    }
+)
+_LEX = re.compile(
+    r"(?P<space>\s+)|(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)|(?P<word>[a-z]+)"
+    r"|(?P<op>\*\*|<=|>=|[-+*/^=<>(){},√])"
+)
+_FUNCTIONS = frozenset({"sqrt", "abs"})
+_JOINERS = frozenset({"or", "and"})
+_UNKNOWN_FUNCTIONS = frozenset(
+    {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "lg", "exp", "mod", "max", "min"}
+)
+_MAX_LETTER_RUN = 3
+_RELATIONS = frozenset({"=", "<", ">", "<=", ">="})
+_SYMBOLS = {name: sympy.Symbol(name, real=True) for name in "abcdefghijklmnopqrstuvwxyz"}
+
+
+class AnswerError(ValueError):
+    """Text that is not a well-formed answer; `reason` is one sentence a student can read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TooLong(AnswerError):
+    """Text longer than the length cap."""
+
+
+class NotASolution(AnswerError):
+    """Well-formed, but not the kind of answer asked for (`2x = 8` where a solution is due)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # num, var, func, pi, join, op, end
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node of an expression as written: `op` is num, dec, var, pi, sqrt, abs, neg, + - * / ^."""
+
+    op: str
+    args: tuple[Node, ...] = ()
+    text: str = ""  # the numeral or the variable's name
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """`x = 4`, `x > 3` or the chain `-2 < x <= 4`: sides[i] ops[i] sides[i + 1]."""
+
+    sides: tuple[Node, ...]
+    ops: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A parenthesised tuple, `(1, 2)`: one solution of a system, in variable-name order."""
+
+    coords: tuple[Node, ...]
+
+
+Clause: TypeAlias = Node | Relation | Point
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer's structure: clauses joined by `,`, `or`, `and`; a `{...}` set; or a phrase."""
+
+    clauses: tuple[Clause, ...] = ()
+    joiners: tuple[str, ...] = ()
+    braced: bool = False
+    phrase: str = ""  # NO_SOLUTION or ALL_REALS
+
+
+def read(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> Answer:
+    """The structure of an answer, or `AnswerError` saying why it cannot be read."""
+    if len(text) > max_length:
+        raise TooLong(f"Answers are limited to {max_length} characters.")
+    phrase = " ".join(text.lower().split()).rstrip(".")
+    if phrase in _PHRASES:
+        return Answer(phrase=_PHRASES[phrase])
+    tokens = tokenize(text)
+    if len(tokens) == 1:
+        raise AnswerError("The answer is empty.")
+    return _Parser(tokens).answer()
+
+
+def tokenize(text: str) -> list[Token]:
+    """The whitelisted tokens of `text`, ending with an `end` token."""
+    source = text.translate(_UNICODE).lower()
+    tokens: list[Token] = []
+    at = 0
+    while at < len(source):
+        match = _LEX.match(source, at)
+        if match is None:
+            raise AnswerError(_refusal(source[at]))
+        at = match.end()
+        kind, value = match.lastgroup or "", match.group()
+        if kind == "word":
+            tokens.extend(_word(value))
+        elif kind != "space":
+            tokens.append(Token(kind, value))
+    tokens.append(Token("end", ""))
+    return tokens
+
+
+def _refusal(char: str) -> str:
+    if char == ".":
+        return "A '.' can only be a decimal point inside a number."
+    if char == "_":
+        return "Underscores are not allowed in answers."
+    if char in "'\"`":
+        return "Quotes are not allowed in answers."
+    if char in "[]":
+        return "Use parentheses ( ) for grouping."
+    return f"The character {char!r} is not allowed in answers."
+
+
+def _word(word: str) -> list[Token]:
+    if word in _FUNCTIONS:
+        return [Token("func", word)]
+    if word == "pi":
+        return [Token("pi", word)]
+    if word in _JOINERS:
+        return [Token("join", word)]
+    if word in _UNKNOWN_FUNCTIONS:
+        raise AnswerError(f"The function {word!r} is not supported here.")
+    if len(word) > _MAX_LETTER_RUN:
+        raise AnswerError(f"The word {word!r} is not understood; variables are single letters.")
+    return [Token("var", letter) for letter in word]
+
+
+class _Parser:
+    """Recursive descent over the tokens; every level of nesting counts toward MAX_DEPTH."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self._tokens = tokens
+        self._at = 0
+        self._depth = 0
+
+    def answer(self) -> Answer:
+        if self._peek().text == "{":
+            return self._braced()
+        clauses = [self._clause()]
+        joiners: list[str] = []
+        while self._peek().kind == "join" or self._peek().text == ",":
+            joiners.append(self._take().text)
+            clauses.append(self._clause())
+        self._expect("end")
+        return Answer(tuple(clauses), tuple(joiners))
+
+    def _braced(self) -> Answer:
+        self._take()
+        clauses: list[Clause] = []
+        if self._peek().text != "}":
+            clauses.append(self._clause())
+            while self._accept(","):
+                clauses.append(self._clause())
+        self._expect("}")
+        self._expect("end")
+        if any(isinstance(c, Relation) for c in clauses):
+            raise AnswerError("A set lists values, as in {2, -3}.")
+        return Answer(tuple(clauses), ("",) * max(len(clauses) - 1, 0), braced=True)
+
+    def _clause(self) -> Clause:
+        if self._peek().text == "(":
+            point = self._point()
+            if point is not None:
+                return point
+        sides = [self._expression()]
+        ops: list[str] = []
+        while self._peek().text in _RELATIONS:
+            ops.append(self._take().text)
+            sides.append(self._expression())
+        if not ops:
+            return sides[0]
+        if len(ops) > 2:
+            raise AnswerError("Use at most two comparisons in a row, as in -2 < x <= 4.")
+        return Relation(tuple(sides), tuple(ops))
+
+    def _point(self) -> Point | None:
+        start = self._at
+        self._take()
+        coords = [self._expression()]
+        if not self._accept(","):
+            self._at = start
+            return None
+        coords.append(self._expression())
+        while self._accept(","):
+            coords.append(self._expression())
+        self._expect(")")
+        return Point(tuple(coords))
+
+    def _expression(self) -> Node:
+        self._enter()
+        node = self._term()
+        while self._peek().text in ("+", "-"):
+            op = self._take().text
+            node = Node(op, (node, self._term()))
+        self._depth -= 1
+        return node
+
+    def _term(self) -> Node:
+        node = self._unary()
+        while True:
+            token = self._peek()
+            if token.text in ("*", "/"):
+                self._take()
+                node = Node(token.text, (node, self._unary()))
+            elif token.kind in ("var", "pi", "func") or token.text in ("(", "√"):
+                node = Node("*", (node, self._power()))
+            else:
+                return node
+
+    def _unary(self) -> Node:
+        if self._peek().text not in ("+", "-"):
+            return self._power()
+        sign = self._take().text
+        self._enter()
+        operand = self._unary()
+        self._depth -= 1
+        return Node("neg", (operand,)) if sign == "-" else operand
+
+    def _power(self) -> Node:
+        base = self._primary()
+        if self._peek().text not in ("^", "**"):
+            return base
+        self._take()
+        self._enter()
+        exponent = self._unary()
+        self._depth -= 1
+        return Node("^", (base, exponent))
+
+    def _primary(self) -> Node:
+        token = self._take()
+        if token.kind == "num":
+            return Node("dec" if "." in token.text else "num", text=token.text)
+        if token.kind == "var":
+            return Node("var", text=token.text)
+        if token.kind == "pi":
+            return Node("pi")
+        if token.kind == "func":
+            self._expect("(")
+            argument = self._expression()
+            self._expect(")")
+            return Node(token.text, (argument,))
+        if token.text == "√":
+            self._enter()
+            radicand = self._primary()
+            self._depth -= 1
+            return Node("sqrt", (radicand,))
+        if token.text == "(":
+            inner = self._expression()
+            self._expect(")")
+            return inner
+        if token.kind == "end":
+            raise AnswerError("The answer ends too early.")
+        raise AnswerError(f"Unexpected {token.text!r}.")
+
+    def _enter(self) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise AnswerError("The answer is nested too deeply.")
+
+    def _peek(self) -> Token:
+        return self._tokens[self._at]
+
+    def _take(self) -> Token:
+        token = self._tokens[self._at]
+        if token.kind != "end":
+            self._at += 1
+        return token
+
+    def _accept(self, text: str) -> bool:
+        if self._peek().text == text:
+            self._take()
+            return True
+        return False
+
+    def _expect(self, text: str) -> None:
+        token = self._peek()
+        if text == "end" and token.kind == "end":
+            return
+        if token.text == text and token.kind != "end":
+            self._take()
+            return
+        if token.kind == "end":
+            raise AnswerError(f"The answer ends too early: expected {text!r}.")
+        wanted = "the end of the answer" if text == "end" else repr(text)
+        raise AnswerError(f"Unexpected {token.text!r}: expected {wanted}.")
+
+
+def to_sympy(node: Node) -> Expr:
+    """The sympy value of `node`, refusing division by zero and oversized powers."""
+    value = _build(node)
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise AnswerError("The answer divides by zero.")
+    _check_exponents(value)
+    return value
+
+
+def _build(node: Node) -> Expr:
+    op = node.op
+    if op in ("num", "dec"):
+        return sympy.Rational(node.text)
+    if op == "var":
+        return _SYMBOLS[node.text]
+    if op == "pi":
+        return sympy.pi
+    args = [_build(arg) for arg in node.args]
+    if op == "sqrt":
+        return sympy.sqrt(args[0])
+    if op == "abs":
+        return sympy.Abs(args[0])
+    if op == "neg":
+        return -args[0]
+    if op == "+":
+        return args[0] + args[1]
+    if op == "-":
+        return args[0] - args[1]
+    if op == "*":
+        return args[0] * args[1]
+    if op == "/":
+        if args[1] == 0:
+            raise AnswerError("The answer divides by zero.")
+        return args[0] / args[1]
+    return _power(args[0], args[1])
+
+
+def _power(base: Expr, exponent: Expr) -> Expr:
+    if exponent.is_Rational and base.is_Rational and base not in (0, 1, -1):
+        bits = max(abs(base.p).bit_length(), base.q.bit_length())
+        if abs(exponent) * bits * 0.30103 > MAX_POWER_DIGITS:
+            raise AnswerError("That number is too large to work with.")
+    elif exponent.is_Rational and abs(exponent) > MAX_EXPONENT:
+        raise AnswerError(f"Exponents above {MAX_EXPONENT} are not supported.")
+    value = base**exponent
+    _check_exponents(value)
+    return value
+
+
+def _check_exponents(value: Expr) -> None:
+    """Refuse `x^200` however it arose: `(x^20)^20` and `x^100*x^100` combine too."""
+    for power in value.atoms(sympy.Pow):
+        if power.exp.is_Rational and abs(power.exp) > MAX_EXPONENT:
+            raise AnswerError(f"Exponents above {MAX_EXPONENT} are not supported.")
+
+
+@dataclass(frozen=True, slots=True)
+class Solutions:
+    """What a solution-set answer names, as sympy sets.
+
+    One variable: `points` is a subset of the reals (a FiniteSet, an Interval, a Union, the
+    EmptySet or the Reals). Several (a system): a FiniteSet of Tuples in variable-name order.
+    `variables` is empty when the answer names none (`4`, `{2, -3}`, `(1, 2)`); `written`
+    holds the values as written, in order, for exact-form checks.
+    """
+
+    variables: tuple[str, ...]
+    points: Expr
+    written: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fact:
+    variable: str  # "" for a bare value
+    points: Expr
+    written: tuple[Node, ...]
+    equality: bool
+
+
+def solutions(answer: Answer) -> Solutions:
+    """The solution set an answer names; `NotASolution` if it names none (`2x = 8`)."""
+    if answer.phrase or not answer.clauses:
+        points = sympy.S.Reals if answer.phrase == ALL_REALS else sympy.S.EmptySet
+        return Solutions((), points, ())
+    if any(isinstance(c, Point) for c in answer.clauses):
+        return _tuples(answer.clauses)
+    facts = [_fact(clause) for clause in answer.clauses]
+    names = sorted({f.variable for f in facts if f.variable})
+    if len(names) > 1:
+        return _system(facts, answer.joiners, names)
+    written = tuple(node for f in facts for node in f.written)
+    return Solutions(tuple(names), _combine(facts, answer.joiners), written)
+
+
+def expression(answer: Answer) -> Node:
+    """The single expression an answer must be (`NotASolution` for a list or a relation)."""
+    if len(answer.clauses) == 1 and isinstance(answer.clauses[0], Node) and not answer.braced:
+        return answer.clauses[0]
+    raise NotASolution("Give a single value, not a list, set or equation.")
+
+
+def assigned_value(answer: Answer) -> Node | None:
+    """The right side of an answer written `m = 3`, if that is its form."""
+    clause = answer.clauses[0] if len(answer.clauses) == 1 else None
+    if isinstance(clause, Relation) and clause.ops == ("=",) and clause.sides[0].op == "var":
+        value = clause.sides[1]
+        if not to_sympy(value).free_symbols:
+            return value
+    return None
+
+
+def listed_point(answer: Answer) -> Point | None:
+    """`1, 2` read as the point (1, 2), for a system whose solution was written loosely."""
+    clauses = answer.clauses
+    if answer.braced or len(clauses) < 2 or set(answer.joiners) != {","}:
+        return None
+    coords = [c for c in clauses if isinstance(c, Node)]
+    return Point(tuple(coords)) if len(coords) == len(clauses) else None
+
+
+def _constant(node: Node, *, real: bool = False) -> Expr:
+    value = to_sympy(node)
+    if value.free_symbols:
+        raise NotASolution("Each solution should be a number, as in x = 4.")
+    if real and value.is_extended_real is not True:
+        raise NotASolution("An inequality's bound must be a real number.")
+    return value
+
+
+def _tuples(clauses: tuple[Clause, ...]) -> Solutions:
+    points = [c for c in clauses if isinstance(c, Point)]
+    if len(points) != len(clauses) or len({len(p.coords) for p in points}) != 1:
+        raise NotASolution("Write each solution of a system as a point, as in (1, 2).")
+    values = [sympy.Tuple(*(_constant(c) for c in p.coords)) for p in points]
+    return Solutions((), sympy.FiniteSet(*values), tuple(c for p in points for c in p.coords))
+
+
+def _fact(clause: Clause) -> _Fact:
+    if isinstance(clause, Node):
+        return _Fact("", sympy.FiniteSet(_constant(clause)), (clause,), equality=True)
+    if isinstance(clause, Point):
+        raise NotASolution("Give points such as (1, 2), or values, but not both.")
+    if clause.ops == ("=",):
+        name, bound = _lone_variable(clause.sides[0], clause.sides[1])
+        return _Fact(name, sympy.FiniteSet(_constant(bound)), (bound,), equality=True)
+    if "=" in clause.ops:
+        raise NotASolution("Write each solution as x = value.")
+    if len(clause.ops) == 1:
+        return _inequality(clause)
+    return _between(clause)
+
+
+def _lone_variable(left: Node, right: Node) -> tuple[str, Node]:
+    """(name, other side) for `x = 4` or `4 = x`."""
+    if left.op == "var" and not to_sympy(right).free_symbols:
+        return left.text, right
+    if right.op == "var" and not to_sympy(left).free_symbols:
+        return right.text, left
+    raise NotASolution("Write the solution with the variable alone on one side, as in x = 4.")
+
+
+_FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
+
+
+def _inequality(relation: Relation) -> _Fact:
+    left, right = relation.sides
+    op = relation.ops[0]
+    name, bound = _lone_variable(left, right)
+    if bound is left:
+        op = _FLIPPED[op]
+    value = _constant(bound, real=True)
+    interval = {
+        ">": sympy.Interval.open(value, sympy.oo),
+        ">=": sympy.Interval(value, sympy.oo),
+        "<": sympy.Interval.open(-sympy.oo, value),
+        "<=": sympy.Interval(-sympy.oo, value),
+    }[op]
+    return _Fact(name, interval, (bound,), equality=False)
+
+
+def _between(relation: Relation) -> _Fact:
+    """`-2 < x <= 4` or `4 >= x > -2`."""
+    low, middle, high = relation.sides
+    first, second = relation.ops
+    if middle.op != "var" or {first, second} - {"<", "<="} and {first, second} - {">", ">="}:
+        raise NotASolution("Write a range as -2 < x <= 4, with x in the middle.")
+    if first in (">", ">="):
+        low, high, first, second = high, low, _FLIPPED[second], _FLIPPED[first]
+    start, end = _constant(low, real=True), _constant(high, real=True)
+    interval = sympy.Interval(start, end, first == "<", second == "<")
+    return _Fact(middle.text, interval, (low, high), equality=False)
+
+
+def _combine(facts: list[_Fact], joiners: tuple[str, ...]) -> Expr:
+    """`or` and `,` unite; `and` intersects, except between plain values (`x = 2 and x = -3`
+    is how many students list two solutions, so it unites them)."""
+    groups = [[facts[0]]]
+    for joiner, fact in zip(joiners, facts[1:], strict=True):
+        if joiner == "and":
+            groups[-1].append(fact)
+        else:
+            groups.append([fact])
+    parts = []
+    for group in groups:
+        sets = [f.points for f in group]
+        together = all(f.equality for f in group)
+        parts.append(sympy.Union(*sets) if together else sympy.Intersection(*sets))
+    return sympy.Union(*parts)
+
+
+def _system(facts: list[_Fact], joiners: tuple[str, ...], names: list[str]) -> Solutions:
+    """`x = 1, y = 2` (or `x = 1 and y = 2`): one point, coordinates in name order."""
+    values: dict[str, tuple[Expr, Node]] = {}
+    for fact in facts:
+        if not (fact.equality and fact.variable) or "or" in joiners:
+            raise NotASolution("Write a system's solution as x = 1, y = 2 or as (1, 2).")
+        if fact.variable in values:
+            raise NotASolution(f"{fact.variable} is given more than once.")
+        values[fact.variable] = (next(iter(fact.points)), fact.written[0])
+    point = sympy.Tuple(*(values[n][0] for n in names))
+    return Solutions(tuple(names), sympy.FiniteSet(point), tuple(values[n][1] for n in names))

@@ -1,0 +1,256 @@
+"""Building an assignment: the one function behind both the sync and the async assign endpoints.
+
+`build_assignment` validates the request against the tenant's data, reads the student's model
+and the bank, selects items aimed at the target success rate, fills what the bank lacks from
+the gap filler (instant generators) when one is configured, and stores the result. It reports
+progress through a callback, so the async job can relay it and the sync path can ignore it.
+It flushes but never commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.config import Settings
+from practicegen.db.models import Assignment, AssignmentItem, Item
+from practicegen.errors import InvalidRequest, NumItemsOutOfRange, UnknownSubject
+from practicegen.goals.service import skills_for_goal_tags
+from practicegen.items.candidates import CandidateCache
+from practicegen.items.repository import ItemRepository
+from practicegen.practice.learner import SkillState, skill_state, target_difficulty
+from practicegen.practice.repository import PracticeRepository
+from practicegen.practice.schemas import AssignRequest
+from practicegen.practice.selection import Candidate, ChosenItem, select_items
+from practicegen.students.repository import StudentRepository
+
+Progress = Callable[[int, str], Awaitable[None]]
+
+
+async def _no_progress(_percent: int, _message: str) -> None:
+    return None
+
+
+class UnknownTopic(InvalidRequest):
+    code = "unknown_topic"
+    default_message = "No items or generators exist for this topic of the subject."
+
+
+@dataclass(frozen=True, slots=True)
+class GapRequest:
+    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`."""
+
+    tenant_id: uuid.UUID
+    subject: str
+    topic: str | None
+    skills: Sequence[str]
+    count: int
+    difficulty: float
+    avoid_fingerprints: frozenset[str]
+
+
+class GapFiller(Protocol):
+    """Makes verified items on the spot (procedural generators), stored in the bank."""
+
+    def covers(self, subject: str, topic: str | None) -> bool: ...
+
+    async def fill(
+        self, session: AsyncSession, gap: GapRequest, progress: Progress
+    ) -> list[tuple[Item, ChosenItem]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    assignment: Assignment
+    chosen: list[ChosenItem]
+
+
+async def build_assignment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None = None,
+    cache: CandidateCache | None = None,
+    progress: Progress = _no_progress,
+    rng: random.Random | None = None,
+) -> Built:
+    principal.require_student_access(request.student_id)
+    if not 1 <= request.num_items <= settings.max_num_items:
+        raise NumItemsOutOfRange(
+            f"num_items must be between 1 and {settings.max_num_items}.",
+            num_items=request.num_items,
+            minimum=1,
+            maximum=settings.max_num_items,
+        )
+    tenant = principal.tenant_id
+    await StudentRepository(session).get_or_raise(tenant, request.student_id)
+    skills = await skills_for_goal_tags(
+        session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
+    )
+    await progress(5, "Reading the item bank...")
+    practice = PracticeRepository(session)
+    bank = cache or CandidateCache(max_age_s=0)
+    subject_items = await bank.active_items(session, tenant, request.subject)
+    candidates = subject_items.narrow(topic=request.topic, skills=skills)
+    covered = filler is not None and filler.covers(request.subject, request.topic)
+    if not candidates and not covered:
+        await _explain_empty(session, tenant, request)
+    abilities = {
+        skill: SkillState(theta=row.theta, n=row.responses_n)
+        for skill, row in (await practice.skills(request.student_id)).items()
+    }
+    recent = await practice.recent_items(
+        tenant, request.student_id, settings.recent_assignments_window
+    )
+    await progress(15, "Selecting items at the right difficulty...")
+    chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
+    generated: list[tuple[Item, ChosenItem]] = []
+    missing = request.num_items - len(chosen)
+    if missing and filler is not None and covered:
+        gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent)
+        generated = await filler.fill(session, gap, progress)
+        chosen = chosen + [c for _, c in generated]
+    if len(chosen) < request.num_items:
+        warnings.append(
+            f"Only {len(chosen)} of {request.num_items} items could be assigned: the bank has "
+            "no more fitting items" + ("." if filler else " and no generator is configured.")
+        )
+    await progress(90, "Saving the assignment...")
+    assignment = await _store(practice, tenant, request, chosen, len(generated), warnings)
+    await progress(100, "Assignment ready.")
+    return Built(assignment=assignment, chosen=chosen)
+
+
+def _select(
+    pool: list[Candidate],
+    abilities: dict[str, SkillState],
+    request: AssignRequest,
+    settings: Settings,
+    skills: list[str],
+    recent: list[tuple[uuid.UUID, str]],
+    rng: random.Random | None,
+) -> tuple[list[ChosenItem], list[str]]:
+    """Select avoiding recent items; if that leaves the list short, allow repeats and say so."""
+    rng = rng or random.Random()
+    fresh = select_items(
+        pool,
+        abilities,
+        request.num_items,
+        rng=rng,
+        target_p=settings.target_success,
+        required_skills=skills,
+        recent_item_ids={i for i, _ in recent},
+        recent_fingerprints={f for _, f in recent},
+    )
+    warnings: list[str] = []
+    chosen = list(fresh.chosen)
+    if fresh.shortfall and recent:
+        taken = {c.item_id for c in chosen}
+        again = select_items(
+            [c for c in pool if c.item_id not in taken],
+            abilities,
+            fresh.shortfall,
+            rng=rng,
+            target_p=settings.target_success,
+            required_skills=fresh.uncovered_skills,
+            recent_fingerprints={c.fingerprint for c in pool if c.item_id in taken},
+        )
+        if again.chosen:
+            warnings.append(f"{len(again.chosen)} item(s) repeat recent practice.")
+            chosen = sorted(chosen + again.chosen, key=lambda c: -c.predicted_success)
+    uncovered = sorted(set(skills) - {c.skill for c in chosen})
+    if uncovered:
+        warnings.append(f"No items for goal skills: {', '.join(uncovered)}.")
+    return chosen, warnings
+
+
+async def _explain_empty(session: AsyncSession, tenant: uuid.UUID, request: AssignRequest) -> None:
+    """Nothing to choose from and nothing to generate with: say which part of the request is off."""
+    items = ItemRepository(session)
+    subjects = await items.subjects(tenant)
+    if request.subject not in subjects:
+        raise UnknownSubject(
+            f"No items or generators exist for the subject {request.subject!r}.",
+            subject=request.subject,
+            known_subjects=sorted(subjects),
+        )
+    if request.topic is not None:
+        topics = await items.topics(tenant, request.subject)
+        if request.topic not in topics:
+            raise UnknownTopic(
+                f"The subject {request.subject!r} has no topic {request.topic!r}.",
+                topic=request.topic,
+                known_topics=sorted(topics),
+            )
+
+
+def _gap(
+    request: AssignRequest,
+    tenant: uuid.UUID,
+    skills: list[str],
+    chosen: list[ChosenItem],
+    abilities: dict[str, SkillState],
+    settings: Settings,
+    missing: int,
+    recent: list[tuple[uuid.UUID, str]],
+) -> GapRequest:
+    wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
+    theta = (
+        sum(skill_state(abilities, s).theta for s in wanted) / len(wanted)
+        if wanted
+        else (sum(a.theta for a in abilities.values()) / len(abilities) if abilities else 0.0)
+    )
+    return GapRequest(
+        tenant_id=tenant,
+        subject=request.subject,
+        topic=request.topic,
+        skills=wanted,
+        count=missing,
+        difficulty=target_difficulty(theta, settings.target_success),
+        avoid_fingerprints=frozenset(f for _, f in recent),
+    )
+
+
+async def _store(
+    practice: PracticeRepository,
+    tenant: uuid.UUID,
+    request: AssignRequest,
+    chosen: list[ChosenItem],
+    generated: int,
+    warnings: list[str],
+) -> Assignment:
+    assignment = Assignment(
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        student_id=request.student_id,
+        subject=request.subject,
+        topic=request.topic,
+        num_items=request.num_items,
+        goal_tags=[str(t) for t in request.goal_tags],
+        warnings=warnings,
+        bank_count=len(chosen) - generated,
+        generated_count=generated,
+    )
+    await practice.add(
+        assignment,
+        *(
+            AssignmentItem(
+                assignment_id=assignment.id,
+                position=position,
+                item_id=c.item_id,
+                skill=c.skill,
+                predicted_success=c.predicted_success,
+                reason=c.reason,
+            )
+            for position, c in enumerate(chosen, start=1)
+        ),
+    )
+    return assignment

@@ -1,0 +1,255 @@
+"""Grading in worker subprocesses with a deadline, for the async service.
+
+`grade_answer` reads untrusted text safely, but sympy's comparison of two legitimate
+expressions has no time bound, and grading on the event loop would stall every request. A
+`Grader` runs it in a small pool of worker processes and only awaits their replies.
+
+Processes are managed here rather than by `concurrent.futures.ProcessPoolExecutor`, because
+an executor cannot stop one stuck call: cancelling a running future does nothing, and killing
+one of its processes breaks the whole pool and every call in flight. Each worker is one
+process and one pipe serving one call at a time. A call past its deadline (or one whose caller
+goes away) kills exactly that process, and a replacement starts in the background while the
+other workers carry on.
+
+Workers come from the `forkserver` start method where the platform has it, else `spawn`;
+neither copies the parent's threads or event loop, so both are safe under an asyncio server.
+The fork server imports sympy once (it is one helper process per service process, shared by
+every `Grader`, and exits with the service), so a replacement is a fork that is ready in
+milliseconds. A worker says it is ready only after importing sympy, so no call's deadline pays
+for a cold start. Blocking work (starting, waiting on and killing processes) runs on a small
+thread pool owned by the grader.
+
+The deadline covers grading, not the wait for a free worker: under load, calls queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.process import BaseProcess
+from types import TracebackType
+from typing import Self
+
+from practicegen.practice.grading import (
+    AnswerKey,
+    FeedbackCode,
+    Grade,
+    InvalidKey,
+    grade_answer,
+    verdict,
+)
+
+_READY = "ready"
+_STARTUP_S = 60.0  # a cold `spawn` worker imports sympy before it is ready
+_START_ATTEMPTS = 3
+_Request = tuple[str, AnswerKey, int]
+_Reply = tuple[str, object]
+
+
+class GraderClosed(RuntimeError):
+    """`grade` was called after, or was running during, `aclose`."""
+
+
+class GraderUnavailable(RuntimeError):
+    """No grading worker could be started."""
+
+
+def _context() -> ForkServerContext | SpawnContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["practicegen.practice.grading"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's life: say it is ready, then grade one request at a time until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    conn.send(_READY)
+    while True:
+        try:
+            request: _Request | None = conn.recv()
+        except EOFError:
+            return
+        if request is None:
+            return
+        conn.send(_grade_safely(*request))
+
+
+def _grade_safely(answer: str, key: AnswerKey, max_length: int) -> _Reply:
+    try:
+        return "grade", grade_answer(answer, key, max_length=max_length)
+    except InvalidKey as exc:
+        return "invalid_key", str(exc)
+    except Exception:  # sympy failing on a strange answer is the answer's problem
+        return "grade", verdict(FeedbackCode.UNPARSEABLE, "That answer could not be checked.")
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe; every method blocks."""
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    @classmethod
+    def start(cls, context: ForkServerContext | SpawnContext) -> _Worker:
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_serve, args=(theirs,), daemon=True)
+        process.start()
+        theirs.close()
+        worker = cls(process, ours)
+        try:
+            if ours.poll(_STARTUP_S) and ours.recv() == _READY:
+                return worker
+        except (EOFError, OSError):
+            pass
+        worker.stop()
+        raise GraderUnavailable("a grading worker did not start")
+
+    def call(self, request: _Request, timeout_s: float) -> _Reply | None:
+        """The worker's reply, or None if it has not replied within `timeout_s`."""
+        self.conn.send(request)
+        if not self.conn.poll(timeout_s):
+            return None
+        reply: _Reply = self.conn.recv()
+        return reply
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=10)
+        self.conn.close()
+
+
+class Grader:
+    """Grades answers in `workers` subprocesses, each call limited to `timeout_s` seconds."""
+
+    def __init__(
+        self, *, workers: int = 2, timeout_s: float = 2.0, max_answer_length: int = 200
+    ) -> None:
+        if workers < 1 or timeout_s <= 0:
+            raise ValueError("a Grader needs at least one worker and a positive timeout")
+        self._size = workers
+        self._timeout_s = timeout_s
+        self._max_length = max_answer_length
+        self._context = _context()
+        self._threads = ThreadPoolExecutor(2 * workers + 2, thread_name_prefix="grader")
+        self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
+        self._live: set[_Worker] = set()
+        self._starting: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Start any missing workers and wait until they are ready (`grade` calls this too)."""
+        if self._closed:
+            raise GraderClosed("the grader is closed")
+        for _ in range(self._size - len(self._live) - len(self._starting)):
+            self._launch()
+        if self._starting:
+            await asyncio.gather(*self._starting, return_exceptions=True)
+
+    async def grade(self, answer: str, key: AnswerKey) -> Grade:
+        """Grade in a worker; `timed_out` if that takes longer than the deadline."""
+        if len(self._live) + len(self._starting) < self._size:
+            await self.start()
+        worker = await self._checkout()
+        reply: _Reply | None = ("crashed", None)
+        try:
+            reply = await asyncio.get_running_loop().run_in_executor(
+                self._threads, worker.call, (answer, key, self._max_length), self._timeout_s
+            )
+        except (EOFError, OSError):
+            pass  # the worker died mid-call: killed by `aclose`, or by the system
+        finally:
+            if reply is not None and reply[0] != "crashed":
+                self._idle.put_nowait(worker)
+            else:
+                self._retire(worker)
+        return self._outcome(reply)
+
+    async def aclose(self) -> None:
+        """Stop every worker; waits until they have exited."""
+        if self._closed:
+            return
+        self._closed = True
+        while self._starting:
+            await asyncio.gather(*self._starting, return_exceptions=True)
+        workers, self._live = list(self._live), set()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._threads, w.stop) for w in workers))
+        self._idle.put_nowait(None)  # wakes anyone still waiting for a worker
+        self._threads.shutdown(wait=False)
+
+    async def _checkout(self) -> _Worker:
+        while True:
+            worker = await self._idle.get()
+            if worker is not None:
+                return worker
+            if self._closed:
+                self._idle.put_nowait(None)
+                raise GraderClosed("the grader is closed")
+            if not self._live and not self._starting:
+                self._idle.put_nowait(None)
+                raise GraderUnavailable("no grading worker could be started")
+
+    def _outcome(self, reply: _Reply | None) -> Grade:
+        if self._closed:
+            raise GraderClosed("the grader closed while grading")
+        if reply is None:
+            return verdict(FeedbackCode.TIMED_OUT)
+        kind, body = reply
+        if kind == "grade" and isinstance(body, Grade):
+            return body
+        if kind == "invalid_key":
+            raise InvalidKey(str(body))
+        return verdict(FeedbackCode.UNPARSEABLE, "That answer could not be checked.")
+
+    def _launch(self, retired: _Worker | None = None) -> None:
+        task = asyncio.create_task(self._replace(retired))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    def _retire(self, worker: _Worker) -> None:
+        self._live.discard(worker)
+        if not self._closed:  # else `aclose` has stopped it
+            self._launch(retired=worker)
+
+    async def _replace(self, retired: _Worker | None) -> None:
+        """Stop `retired` (if any), then start a worker and make it available."""
+        loop = asyncio.get_running_loop()
+        if retired is not None:
+            await loop.run_in_executor(self._threads, retired.stop)
+        for attempt in range(_START_ATTEMPTS):
+            if self._closed:
+                return
+            try:
+                worker = await loop.run_in_executor(self._threads, _Worker.start, self._context)
+            except (GraderUnavailable, OSError):
+                await asyncio.sleep(0.1 * 2**attempt)
+                continue
+            if self._closed:
+                await loop.run_in_executor(self._threads, worker.stop)
+                return
+            self._live.add(worker)
+            self._idle.put_nowait(worker)
+            return
+        current = asyncio.current_task()
+        if current is not None:
+            self._starting.discard(current)
+        self._idle.put_nowait(None)  # lets waiters see that no worker is coming

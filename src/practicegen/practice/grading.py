@@ -1,0 +1,399 @@
+"""Grading one answer against an item's key: pure, synchronous and deterministic.
+
+`answers` reads both strings; this module decides whether they agree under the item's policy
+and says how they differ. It is unbounded in time on some legitimate inputs (sympy's
+`simplify`), so the service calls it through `Grader`, never on the event loop.
+
+Feedback codes (`FeedbackCode`; stable, stored with every response):
+    correct               the answer is right
+    incorrect             wrong, or not the kind of answer asked for (a list for a number)
+    not_simplified        equal to the key, but EXACT_FORM wants it written in the key's form
+    sign_error            exactly the negative of the key (every solution negated, for a set)
+    partial_solution_set  some of the key's solutions, with some missing or extra ones
+    wrong_variable        uses a variable the key does not (`y = 4` for `x = 4`)
+    empty_answer          nothing but spaces
+    too_long              longer than the length cap
+    unparseable           not in a readable format, or refused for safety (`9**9**9`)
+    timed_out             grading passed its deadline (set by `Grader`, never here)
+    invalid_choice        a multiple-choice answer that is none of the choice ids
+
+Policies:
+    EQUIVALENT         equal values: exact arithmetic on rationals, else sampling at fixed
+                       points, then `simplify(a - b) == 0`, then sympy's `equals`
+    SOLUTION_SET       equal solution sets: `x = 4`, `4` and `{4}` agree; inequalities compare
+                       as intervals; systems as points in variable-name order
+    NUMERIC_TOLERANCE  |answer - key| <= tolerance (inclusive, tolerance read as a decimal)
+    EXACT_FORM         equal AND written in the key's form, up to order of terms and factors
+                       and where a sign is written: `6/8`, `2x+2x`, `3+4` and `sqrt(8)` are
+                       not_simplified against `3/4`, `4x`, `7` and `2sqrt(2)`. A decimal
+                       matches a decimal key only: `0.75` is not_simplified against `3/4`
+    CHOICE             the choice id, case-insensitive, ignoring spaces and `(B)`-style marks
+"""
+
+from __future__ import annotations
+
+import cmath
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import sympy
+
+from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.practice import answers
+from practicegen.practice.answers import Expr, Node, Solutions
+
+KEY_MAX_LENGTH = 1000  # keys are trusted more than answers, but still read with a cap
+
+
+class FeedbackCode(StrEnum):
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    NOT_SIMPLIFIED = "not_simplified"
+    SIGN_ERROR = "sign_error"
+    PARTIAL_SOLUTION_SET = "partial_solution_set"
+    WRONG_VARIABLE = "wrong_variable"
+    EMPTY_ANSWER = "empty_answer"
+    TOO_LONG = "too_long"
+    UNPARSEABLE = "unparseable"
+    TIMED_OUT = "timed_out"
+    INVALID_CHOICE = "invalid_choice"
+
+
+MESSAGES = {
+    FeedbackCode.CORRECT: "Correct.",
+    FeedbackCode.INCORRECT: "That is not correct.",
+    FeedbackCode.NOT_SIMPLIFIED: "That is equal to the answer, but write it in simplest form.",
+    FeedbackCode.SIGN_ERROR: "Check the sign: that is the negative of the answer.",
+    FeedbackCode.PARTIAL_SOLUTION_SET: "Some of that is right, but the solutions do not match.",
+    FeedbackCode.WRONG_VARIABLE: "Check the variable: the question uses a different one.",
+    FeedbackCode.EMPTY_ANSWER: "Type an answer first.",
+    FeedbackCode.TOO_LONG: "That answer is too long.",
+    FeedbackCode.UNPARSEABLE: "That answer could not be read.",
+    FeedbackCode.TIMED_OUT: "That answer took too long to check.",
+    FeedbackCode.INVALID_CHOICE: "Pick one of the choices.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerKey:
+    type: ItemType
+    answer: str  # the key string in one of the answer formats
+    policy: AnswerPolicy
+    tolerance: float | None = None
+    choice_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    correct: bool
+    feedback_code: str  # a FeedbackCode value
+    message: str = ""  # one short sentence a student can read
+
+
+class InvalidKey(ValueError):
+    """An item's key that cannot be read: the item is at fault, not the student."""
+
+
+Same = Callable[[Expr, Expr], bool]
+
+
+def verdict(code: FeedbackCode, message: str = "") -> Grade:
+    return Grade(code is FeedbackCode.CORRECT, code.value, message or MESSAGES[code])
+
+
+def grade_answer(answer: str, key: AnswerKey, *, max_length: int = 200) -> Grade:
+    """Grade `answer` against `key`; raises `InvalidKey` only when the key cannot be read."""
+    text = answer.strip()
+    if not text:
+        return verdict(FeedbackCode.EMPTY_ANSWER)
+    if len(text) > max_length:
+        return verdict(FeedbackCode.TOO_LONG)
+    if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
+        return _grade_choice(text, key)
+    try:
+        if key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION:
+            return _grade_solutions(text, key, max_length)
+        return _grade_value(text, key, max_length)
+    except answers.TooLong as exc:
+        return verdict(FeedbackCode.TOO_LONG, exc.reason)
+    except answers.NotASolution as exc:
+        return verdict(FeedbackCode.INCORRECT, exc.reason)
+    except answers.AnswerError as exc:
+        return verdict(FeedbackCode.UNPARSEABLE, exc.reason)
+
+
+def _grade_choice(text: str, key: AnswerKey) -> Grade:
+    ids = {choice.casefold() for choice in key.choice_ids}
+    picked = text.casefold()
+    if ids and picked not in ids:
+        picked = picked.strip("().: ")
+    if ids and picked not in ids:
+        return verdict(FeedbackCode.INVALID_CHOICE)
+    if picked == key.answer.strip().casefold():
+        return verdict(FeedbackCode.CORRECT)
+    return verdict(FeedbackCode.INCORRECT)
+
+
+def _grade_value(text: str, key: AnswerKey, max_length: int) -> Grade:
+    expected_node, expected = _key_value(key.answer)
+    if key.type is ItemType.NUMERIC:
+        text = _without_thousands_commas(text)
+    written = answers.read(text, max_length=max_length)
+    assigned = answers.assigned_value(written) if key.type is ItemType.NUMERIC else None
+    node = assigned or answers.expression(written)
+    value = answers.to_sympy(node)
+    if value.free_symbols - expected.free_symbols:
+        if not expected.free_symbols:
+            return verdict(FeedbackCode.INCORRECT, "The answer should be a number.")
+        return verdict(FeedbackCode.WRONG_VARIABLE)
+    same = _comparison(key)
+    if same(value, expected):
+        if key.policy is AnswerPolicy.EXACT_FORM and form(node) != form(expected_node):
+            return verdict(FeedbackCode.NOT_SIMPLIFIED)
+        return verdict(FeedbackCode.CORRECT)
+    if same(-value, expected) and not same(-expected, expected):
+        return verdict(FeedbackCode.SIGN_ERROR)
+    return verdict(FeedbackCode.INCORRECT)
+
+
+def _grade_solutions(text: str, key: AnswerKey, max_length: int) -> Grade:
+    expected = _key_solutions(key.answer)
+    written = answers.read(text, max_length=max_length)
+    given = answers.solutions(written)
+    point = answers.listed_point(written)
+    if len(expected.variables) > 1 and not given.variables and point is not None:
+        coords = sympy.Tuple(*(answers.to_sympy(c) for c in point.coords))
+        given = Solutions((), sympy.FiniteSet(coords), point.coords)
+    if given.variables and expected.variables and given.variables != expected.variables:
+        return verdict(FeedbackCode.WRONG_VARIABLE)
+    code = compare_sets(given.points, expected.points, _comparison(key))
+    if code is FeedbackCode.CORRECT and key.policy is AnswerPolicy.EXACT_FORM:
+        if not _forms_match(given.written, expected.written):
+            return verdict(FeedbackCode.NOT_SIMPLIFIED)
+    return verdict(code)
+
+
+def _without_thousands_commas(text: str) -> str:
+    digits = text.replace(",", "")
+    groups = text.lstrip("+-−").split(".")[0].split(",")
+    thousands = len(groups) > 1 and 1 <= len(groups[0]) <= 3
+    if thousands and all(len(g) == 3 and g.isdigit() for g in groups[1:]) and groups[0].isdigit():
+        return digits
+    return text
+
+
+@lru_cache(maxsize=1024)
+def _key_value(text: str) -> tuple[Node, Expr]:
+    try:
+        node = answers.expression(answers.read(text, max_length=KEY_MAX_LENGTH))
+        return node, answers.to_sympy(node)
+    except answers.AnswerError as exc:
+        raise InvalidKey(f"cannot read the key {text!r}: {exc.reason}") from exc
+
+
+@lru_cache(maxsize=1024)
+def _key_solutions(text: str) -> Solutions:
+    try:
+        return answers.solutions(answers.read(text, max_length=KEY_MAX_LENGTH))
+    except answers.AnswerError as exc:
+        raise InvalidKey(f"cannot read the key {text!r}: {exc.reason}") from exc
+
+
+def _comparison(key: AnswerKey) -> Same:
+    if key.policy is not AnswerPolicy.NUMERIC_TOLERANCE:
+        return same_value
+    tolerance = sympy.Rational(str(max(key.tolerance or 0.0, 0.0)))
+    return lambda a, b: within(a, b, tolerance)
+
+
+# Sample points: fixed, so grading is reproducible; irregular, so identities that only hold at
+# small integers do not pass; both signs, so `sqrt(x^2)` and `x` differ.
+_SAMPLES = tuple(
+    sympy.Rational(p, q) for p, q in ((7, 13), (-11, 7), (29, 17), (-5, 3), (31, 11), (-2, 9))
+)
+_RELATIVE = 1e-9
+
+
+def same_value(a: Expr, b: Expr) -> bool:
+    """Whether two sympy values are equal (expressions: for every value of their variables)."""
+    difference = a - b
+    if difference == 0:
+        return True
+    if difference.is_Rational:
+        return False
+    if _differs_somewhere(difference, a, b):
+        return False
+    if sympy.simplify(difference) == 0:
+        return True
+    return difference.equals(0) is not False
+
+
+def _differs_somewhere(difference: Expr, a: Expr, b: Expr) -> bool:
+    symbols = sorted(difference.free_symbols, key=str)
+    count = len(_SAMPLES) if symbols else 1
+    for k in range(count):
+        point = {s: _SAMPLES[(k + 2 * j) % len(_SAMPLES)] + j for j, s in enumerate(symbols)}
+        gap, left, right = (_numeric(e, point) for e in (difference, a, b))
+        if gap is None or left is None or right is None:
+            continue
+        if abs(gap) > _RELATIVE * max(1.0, abs(left), abs(right)):
+            return True
+    return False
+
+
+def _numeric(value: Expr, point: dict[Expr, Expr]) -> complex | None:
+    try:
+        number = complex(value.evalf(30, subs=point))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return number if cmath.isfinite(number) else None
+
+
+def within(a: Expr, b: Expr, tolerance: Expr) -> bool:
+    """|a - b| <= tolerance, for two numbers (False if either has a variable)."""
+    difference = a - b
+    if difference.free_symbols:
+        return False
+    if difference.is_Rational:
+        return bool(abs(difference) <= tolerance)
+    gap = sympy.Abs(difference).evalf(30)
+    return bool(gap.is_number and gap.is_extended_real and gap <= tolerance)
+
+
+def compare_sets(given: Expr, expected: Expr, same: Same) -> FeedbackCode:
+    """How a solution set `given` compares with the key's `expected`."""
+    if sets_equal(given, expected, same):
+        return FeedbackCode.CORRECT
+    if not (isinstance(given, sympy.FiniteSet) and isinstance(expected, sympy.FiniteSet)):
+        return FeedbackCode.INCORRECT
+    negated = _negated(expected)
+    if sets_equal(given, negated, same) and not sets_equal(expected, negated, same):
+        return FeedbackCode.SIGN_ERROR
+    if any(_element_equal(g, e, same) for g in given for e in expected):
+        return FeedbackCode.PARTIAL_SOLUTION_SET
+    return FeedbackCode.INCORRECT
+
+
+def sets_equal(a: Expr, b: Expr, same: Same) -> bool:
+    if isinstance(a, sympy.FiniteSet) and isinstance(b, sympy.FiniteSet):
+        return all(any(_element_equal(x, y, same) for y in b) for x in a) and all(
+            any(_element_equal(x, y, same) for x in a) for y in b
+        )
+    if isinstance(a, sympy.Interval) and isinstance(b, sympy.Interval):
+        return (
+            (a.left_open, a.right_open) == (b.left_open, b.right_open)
+            and _bound_equal(a.start, b.start, same)
+            and _bound_equal(a.end, b.end, same)
+        )
+    if isinstance(a, sympy.Union) and isinstance(b, sympy.Union) and len(a.args) == len(b.args):
+        pairs = zip(_pieces(a), _pieces(b), strict=True)
+        return all(sets_equal(x, y, same) for x, y in pairs)
+    return bool(a == b)
+
+
+def _pieces(union: Expr) -> list[Expr]:
+    return sorted(union.args, key=lambda piece: (float(piece.inf), float(piece.sup)))
+
+
+def _bound_equal(a: Expr, b: Expr, same: Same) -> bool:
+    if a.is_infinite or b.is_infinite:
+        return bool(a == b)
+    return same(a, b)
+
+
+def _element_equal(a: Expr, b: Expr, same: Same) -> bool:
+    if isinstance(a, sympy.Tuple) or isinstance(b, sympy.Tuple):
+        if not (isinstance(a, sympy.Tuple) and isinstance(b, sympy.Tuple)) or len(a) != len(b):
+            return False
+        return all(same(x, y) for x, y in zip(a, b, strict=True))
+    return same(a, b)
+
+
+def _negated(points: Expr) -> Expr:
+    def negate(e: Expr) -> Expr:
+        return sympy.Tuple(*(-c for c in e)) if isinstance(e, sympy.Tuple) else -e
+
+    return sympy.FiniteSet(*(negate(e) for e in points))
+
+
+def _forms_match(given: tuple[Node, ...], expected: tuple[Node, ...]) -> bool:
+    """Every value written in the answer is written like an equal value in the key."""
+    key_values = [(answers.to_sympy(n), form(n)) for n in expected]
+    for node in given:
+        value, shape = answers.to_sympy(node), form(node)
+        if not any(same_value(value, v) and shape == s for v, s in key_values):
+            return False
+    return True
+
+
+Form = tuple[object, ...]
+
+
+def form(node: Node) -> Form:
+    """How an expression is written, blind only to the order of terms and factors, to
+    parentheses and to where a minus sign sits: `2x+3` and `3+x*2` share a form, `6/8` and
+    `3/4` do not, nor do `2x+2x` and `4x`."""
+    terms = _terms(node, 1)
+    if len(terms) == 1:
+        return _product(*terms[0])
+    return ("sum", *sorted((_product(sign, t) for sign, t in terms), key=repr))
+
+
+def _terms(node: Node, sign: int) -> list[tuple[int, Node]]:
+    if node.op == "+":
+        return _terms(node.args[0], sign) + _terms(node.args[1], sign)
+    if node.op == "-":
+        return _terms(node.args[0], sign) + _terms(node.args[1], -sign)
+    if node.op == "neg":
+        return _terms(node.args[0], -sign)
+    return [(sign, node)]
+
+
+def _product(sign: int, node: Node) -> Form:
+    numerators: list[str] = []
+    denominators: list[str] = []
+    factors: list[Form] = []
+    sign *= _factors(node, numerators, denominators, factors)
+    if len(numerators) <= 1 and len(denominators) == 1:
+        factors.append(("fraction", numerators[0] if numerators else "1", denominators[0]))
+    else:
+        factors += [("num", n) for n in numerators] + [("over", d) for d in denominators]
+    return ("product", sign, *sorted(factors, key=repr))
+
+
+def _factors(node: Node, nums: list[str], dens: list[str], factors: list[Form]) -> int:
+    """Sort the factors of `node` into integers, integer divisors and the rest; its sign."""
+    if node.op == "*":
+        return _factors(node.args[0], nums, dens, factors) * _factors(
+            node.args[1], nums, dens, factors
+        )
+    if node.op == "/":
+        sign = _factors(node.args[0], nums, dens, factors)
+        divisor = node.args[1]
+        if divisor.op == "num":
+            dens.append(str(int(divisor.text)))
+            return sign
+        inner = _terms(divisor, 1)
+        if len(inner) == 1:
+            sign *= inner[0][0]
+        factors.append(("divide", form(divisor) if len(inner) > 1 else _product(1, inner[0][1])))
+        return sign
+    if node.op == "neg":
+        return -_factors(node.args[0], nums, dens, factors)
+    if node.op == "num":
+        nums.append(str(int(node.text)))
+    else:
+        factors.append(_atom(node))
+    return 1
+
+
+def _atom(node: Node) -> Form:
+    if node.op == "dec":
+        return ("decimal", str(sympy.Rational(node.text)))
+    if node.op in ("var", "pi"):
+        return (node.op, node.text)
+    if node.op in ("+", "-"):
+        return form(node)
+    return (node.op, *(form(arg) for arg in node.args))

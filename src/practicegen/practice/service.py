@@ -1,0 +1,214 @@
+"""Reading assignments and answering their items: grading, then teaching the learner model.
+
+An answer is graded by the item's own policy in a subprocess (`Grader`), stored, and applied to
+the model: the student's ability in the item's skill and the item's difficulty each take one
+Elo step. Each position is answered once; the first answer is what the model learns from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.db.models import Assignment, AssignmentItem, Item, Response
+from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
+from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.practice.grader import Grader
+from practicegen.practice.grading import AnswerKey
+from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
+from practicegen.practice.repository import PracticeRepository
+from practicegen.practice.schemas import (
+    AssignedItem,
+    AssignmentRead,
+    ChoiceRead,
+    ResponseCreate,
+    ResponseRead,
+    ResponseSummary,
+)
+
+
+class AlreadyAnswered(Conflict):
+    code = "already_answered"
+    default_message = "This item of the assignment has already been answered."
+
+
+class NoSuchPosition(InvalidRequest):
+    code = "no_such_position"
+    default_message = "The assignment has no item at this position."
+
+
+async def _assignment(
+    session: AsyncSession, principal: Principal, assignment_id: uuid.UUID
+) -> Assignment:
+    row = await PracticeRepository(session).get_assignment(principal.tenant_id, assignment_id)
+    if row is None or (principal.is_student and row.student_id != principal.student_id):
+        raise AssignmentNotFound(assignment_id=str(assignment_id))
+    return row
+
+
+def _item_view(
+    link: AssignmentItem, item: Item, response: Response | None, *, with_keys: bool
+) -> AssignedItem:
+    return AssignedItem(
+        position=link.position,
+        item_id=item.id,
+        subject=item.subject,
+        topic=item.topic,
+        skill=item.skill,
+        type=item.type,
+        stem=item.stem,
+        choices=[
+            ChoiceRead(
+                id=c["id"],
+                text=c["text"],
+                misconception=c.get("misconception") if with_keys else None,
+            )
+            for c in item.choices
+        ],
+        hints=list(item.hints),
+        difficulty=round(item.difficulty, 3),
+        source=item.source,
+        predicted_success=round(link.predicted_success, 3),
+        reason=link.reason,
+        answer=item.answer if with_keys else None,
+        answer_policy=item.answer_policy,
+        solution=item.solution if with_keys or response is not None else None,
+        response=None
+        if response is None
+        else ResponseSummary(
+            response_id=response.id,
+            answer=response.answer,
+            correct=response.correct,
+            feedback_code=response.feedback_code,
+            created_at=response.created_at,
+        ),
+    )
+
+
+async def read_assignment(
+    session: AsyncSession, *, principal: Principal, assignment: Assignment
+) -> AssignmentRead:
+    practice = PracticeRepository(session)
+    answered = {r.position: r for r in await practice.responses(assignment.id)}
+    items = [
+        _item_view(link, item, answered.get(link.position), with_keys=not principal.is_student)
+        for link, item in await practice.assignment_items(assignment.id)
+    ]
+    return AssignmentRead(
+        assignment_id=assignment.id,
+        student_id=assignment.student_id,
+        subject=assignment.subject,
+        topic=assignment.topic,
+        goal_tags=[uuid.UUID(t) for t in assignment.goal_tags],
+        num_items=assignment.num_items,
+        items=items,
+        bank_count=assignment.bank_count,
+        generated_count=assignment.generated_count,
+        warnings=list(assignment.warnings),
+        created_at=assignment.created_at,
+    )
+
+
+async def get_assignment(
+    session: AsyncSession, *, principal: Principal, assignment_id: uuid.UUID
+) -> AssignmentRead:
+    assignment = await _assignment(session, principal, assignment_id)
+    return await read_assignment(session, principal=principal, assignment=assignment)
+
+
+def answer_key(item: Item) -> AnswerKey:
+    return AnswerKey(
+        type=ItemType(item.type),
+        answer=item.answer,
+        policy=AnswerPolicy(item.answer_policy),
+        tolerance=item.tolerance,
+        choice_ids=tuple(c["id"] for c in item.choices),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    assignment: Assignment
+    link: AssignmentItem
+    item: Item
+
+
+async def _target(
+    session: AsyncSession, principal: Principal, assignment_id: uuid.UUID, position: int
+) -> _Target:
+    assignment = await _assignment(session, principal, assignment_id)
+    practice = PracticeRepository(session)
+    for link, item in await practice.assignment_items(assignment.id):
+        if link.position == position:
+            if await practice.response_at(assignment.id, position) is not None:
+                raise AlreadyAnswered(position=position)
+            return _Target(assignment, link, item)
+    raise NoSuchPosition(position=position, num_items=assignment.num_items)
+
+
+async def answer_item(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    assignment_id: uuid.UUID,
+    body: ResponseCreate,
+    grader: Grader,
+    params: LearnerParams,
+    now: datetime,
+) -> ResponseRead:
+    target = await _target(session, principal, assignment_id, body.position)
+    grade = await grader.grade(body.answer, answer_key(target.item))
+    practice = PracticeRepository(session)
+    student_id = target.assignment.student_id
+    others = {
+        k: SkillState(v.theta, v.responses_n)
+        for k, v in (await practice.skills(student_id)).items()
+    }
+    row = await practice.lock_skill(
+        tenant_id=principal.tenant_id,
+        student_id=student_id,
+        skill=target.item.skill,
+        prior=skill_state(others, target.item.skill, params).theta,
+    )
+    item_before = ItemState(target.item.difficulty, target.item.responses_n)
+    step = update(SkillState(row.theta, row.responses_n), item_before, grade.correct, params)
+    await practice.shift_item_difficulty(
+        target.item.id, step.item.difficulty - item_before.difficulty
+    )
+    row.theta, row.responses_n, row.updated_at = step.skill.theta, step.skill.n, now
+    response = Response(
+        tenant_id=principal.tenant_id,
+        assignment_id=target.assignment.id,
+        position=body.position,
+        item_id=target.item.id,
+        student_id=student_id,
+        answer=body.answer,
+        correct=grade.correct,
+        feedback_code=grade.feedback_code,
+        predicted=step.predicted,
+        created_at=now,
+    )
+    try:
+        await practice.add(response)
+    except IntegrityError as exc:  # a concurrent answer to the same position won
+        raise AlreadyAnswered(position=body.position) from exc
+    return ResponseRead(
+        response_id=response.id,
+        assignment_id=target.assignment.id,
+        position=body.position,
+        item_id=target.item.id,
+        correct=grade.correct,
+        feedback_code=grade.feedback_code,
+        message=grade.message,
+        predicted_success=round(step.predicted, 3),
+        skill=target.item.skill,
+        ability=round(step.skill.theta, 3),
+        correct_answer=target.item.answer,
+        solution=target.item.solution,
+        created_at=now,
+    )
