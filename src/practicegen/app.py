@@ -7,6 +7,8 @@ dependencies, so tests build the same app from their own settings.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,16 +21,63 @@ from practicegen.api import health
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth import endpoints as auth_endpoints
-from practicegen.config import AuthMode, Settings
-from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.config import AuthMode, DatabaseKind, Settings
+from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
+from practicegen.db.migrator import postgres_conninfo
 from practicegen.goals import endpoints as goal_endpoints
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.candidates import CandidateCache
+from practicegen.jobs import endpoints as job_endpoints
+from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
+from practicegen.jobs.schemas import PRACTICE_GENERATION
+from practicegen.jobs.worker import JobRunner, RetryPolicy
 from practicegen.practice import endpoints as practice_endpoints
 from practicegen.practice.grader import Grader
+from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
 
 log = structlog.get_logger()
+
+
+def create_queue(settings: Settings) -> JobQueue:
+    if settings.database_kind is DatabaseKind.POSTGRES:
+        return PostgresQueue(
+            postgres_conninfo(settings.database_url),
+            heartbeat_timeout_s=settings.job_heartbeat_timeout_s,
+            poll_s=settings.queue_poll_s,
+        )
+    return EmbeddedQueue()
+
+
+def create_runner(
+    settings: Settings, sessionmaker: SessionMaker, queue: JobQueue, cache: CandidateCache
+) -> JobRunner:
+    """The job worker with every job type's handler: used by `serve` and by `worker`."""
+    handlers = {PRACTICE_GENERATION: practice_generation(settings, sessionmaker, None, cache)}
+    policy = RetryPolicy(
+        base_s=settings.job_retry_base_s,
+        cap_s=settings.job_retry_cap_s,
+        retention_s=settings.job_retention_s,
+    )
+    return JobRunner(
+        sessionmaker, queue, handlers, policy=policy, heartbeat_s=settings.job_heartbeat_s
+    )
+
+
+@asynccontextmanager
+async def worker_running(
+    runner: JobRunner, queue: JobQueue, settings: Settings
+) -> AsyncIterator[None]:
+    """Run the queue's consumer (and the retention sweep) until the block ends, then drain."""
+    async with asyncio.TaskGroup() as group:
+        consumer = group.create_task(queue.run(runner.run, concurrency=settings.job_concurrency))
+        sweeper = group.create_task(runner.sweep_expired(settings.job_retention_sweep_s))
+        try:
+            yield
+        finally:
+            queue.stop()
+            sweeper.cancel()
+            await asyncio.wait({consumer})
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -37,21 +86,29 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.auth is AuthMode.OFF:
             log.warning("auth.disabled", detail="PRACTICEGEN_AUTH=off: every caller is admin")
         engine = create_engine(settings)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        grader = Grader(
-            workers=settings.grader_workers,
-            timeout_s=settings.grader_timeout_s,
-            max_answer_length=settings.max_answer_length,
-        )
-        app.state.grader = grader
+        sessionmaker = create_sessionmaker(engine)
+        cache = CandidateCache(max_age_s=settings.candidate_cache_s)
+        queue = create_queue(settings)
+        app.state.sessionmaker = sessionmaker
         app.state.gap_filler = None
-        app.state.candidates = CandidateCache(max_age_s=settings.candidate_cache_s)
-        try:
+        app.state.candidates = cache
+        app.state.queue = queue
+        async with contextlib.AsyncExitStack() as stack:
+            grader = Grader(
+                workers=settings.grader_workers,
+                timeout_s=settings.grader_timeout_s,
+                max_answer_length=settings.max_answer_length,
+            )
+            stack.push_async_callback(engine.dispose)
+            stack.push_async_callback(grader.aclose)
+            app.state.grader = grader
+            if settings.worker_in_process:
+                runner = create_runner(settings, sessionmaker, queue, cache)
+                await stack.enter_async_context(worker_running(runner, queue, settings))
+                if isinstance(queue, EmbeddedQueue):
+                    requeued = await runner.requeue_unfinished()
+                    log.info("jobs.requeued_at_start", count=requeued)
             yield
-        finally:
-            await grader.aclose()
-            await engine.dispose()
 
     app = FastAPI(
         title="practicegen",
@@ -68,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
         goal_endpoints.router,
         item_endpoints.router,
         practice_endpoints.router,
+        job_endpoints.router,
     ):
         app.include_router(router)
     if settings.cors_origins:

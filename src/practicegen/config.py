@@ -66,6 +66,23 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="Longest a node reuses a subject's item list."
     )
 
+    run_worker: bool | None = Field(
+        default=None,
+        description="Run jobs inside `serve`; default: yes on SQLite, no on PostgreSQL.",
+    )
+    job_concurrency: int = Field(default=50, ge=1, le=10_000)
+    job_max_attempts: int = Field(default=5, ge=1, le=100)
+    job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
+    job_heartbeat_s: float = Field(default=2.0, gt=0)
+    job_heartbeat_timeout_s: float = Field(default=30.0, gt=0)
+    job_retry_base_s: float = Field(default=2.0, ge=0)
+    job_retry_cap_s: float = Field(default=300.0, ge=0)
+    job_retention_s: float = Field(default=7 * 24 * 3600, gt=0)
+    job_retention_sweep_s: float = Field(default=300.0, gt=0)
+    job_wait_max_s: float = Field(default=25.0, gt=0, le=29)
+    job_poll_s: float = Field(default=0.25, gt=0)
+    queue_poll_s: float = Field(default=5.0, gt=0)
+
     grader_workers: int = Field(default=2, ge=1, le=64)
     grader_timeout_s: float = Field(default=2.0, gt=0)
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
@@ -91,6 +108,12 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 24:
             raise ValueError("PRACTICEGEN_API_KEY must be at least 24 characters")
         return value
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker is not None:
+            return self.run_worker
+        return self.database_kind is DatabaseKind.SQLITE
 
     @property
     def database_kind(self) -> DatabaseKind:

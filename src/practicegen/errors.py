@@ -14,7 +14,9 @@ Each carries a stable machine-readable `code` (what clients branch on) and a hum
     │   ├── StudentNotFound, GoalNotFound, ItemNotFound, AssignmentNotFound, ApiKeyNotFound
     ├── Conflict                        409
     │   └── DuplicateExternalId
-    └── PayloadTooLarge                 413
+    ├── PayloadTooLarge                 413
+    ├── Gone                            410 (a job past its retention)
+    └── RateLimited                     429 (with Retry-After)
 """
 
 from __future__ import annotations
@@ -105,3 +107,14 @@ class DuplicateExternalId(Conflict):
 class PayloadTooLarge(PracticegenError):
     code = "payload_too_large"
     default_message = "The request body is too large."
+
+
+class Gone(PracticegenError):
+    code = "gone"
+    default_message = "This resource existed but has expired."
+
+
+class RateLimited(PracticegenError):
+    code = "rate_limited"
+    default_message = "Too many requests; retry later."
+    retry_after_s = 5

@@ -28,6 +28,8 @@ _STATUS_BY_ERROR: dict[type[errors.PracticegenError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.Gone: 410,
+    errors.RateLimited: 429,
 }
 _HTTP_CODES = {
     400: "bad_request",
@@ -69,6 +71,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("http.domain_error", code=exc.code, message=exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(status, exc.code, exc.message, exc.details, headers)
 
 

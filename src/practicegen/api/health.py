@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from practicegen.api.deps import get_sessionmaker
+from practicegen.api.deps import SettingsDep, get_sessionmaker
 from practicegen.api.errors import error_response
 from practicegen.db import migrator
 from practicegen.db.engine import SessionMaker
@@ -26,7 +26,9 @@ async def healthz() -> dict[str, object]:
 
 
 @router.get("/readyz", response_model=None)
-async def readyz(sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)]) -> JSONResponse:
+async def readyz(
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)], settings: SettingsDep
+) -> JSONResponse:
     try:
         async with sessionmaker() as session:
             rows = await session.execute(text("SELECT version FROM schema_migrations"))
@@ -38,7 +40,8 @@ async def readyz(sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)
             "The database does not answer or has no schema.",
             {"error": type(exc).__name__},
         )
-    missing = [m.version for m in migrator.available_migrations() if m.version not in applied]
+    known = migrator.available_migrations(database_url=settings.database_url)
+    missing = [m.version for m in known if m.version not in applied]
     if missing:
         return error_response(
             503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}

@@ -50,6 +50,12 @@ class Migration:
     def sql(self) -> str:
         return self.path.read_text(encoding="utf-8")
 
+    @property
+    def postgres_only(self) -> bool:
+        """A file whose first line is `-- dialect: postgresql` is skipped on SQLite."""
+        with self.path.open(encoding="utf-8") as handle:
+            return handle.readline().strip() == "-- dialect: postgresql"
+
 
 @dataclass(frozen=True, slots=True)
 class MigrationStatus:
@@ -58,13 +64,19 @@ class MigrationStatus:
     applied: bool
 
 
-def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+def available_migrations(
+    directory: Path = MIGRATIONS_DIR, *, database_url: str | None = None
+) -> list[Migration]:
+    """The migration files in order; given a SQLite URL, without the PostgreSQL-only ones."""
+    sqlite = database_url is not None and make_url(database_url).get_backend_name() == "sqlite"
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)
         if match is None:
             raise ValueError(f"migration file {path.name!r} is not named NNN_snake_case.sql")
-        found.append(Migration(version=match.group(1), path=path))
+        migration = Migration(version=match.group(1), path=path)
+        if not (sqlite and migration.postgres_only):
+            found.append(migration)
     return found
 
 
@@ -75,7 +87,7 @@ def sqlite_dialect(sql: str) -> str:
     return sql
 
 
-def _postgres_conninfo(database_url: str) -> str:
+def postgres_conninfo(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -105,7 +117,7 @@ async def _sqlite_applied(conn: aiosqlite.Connection) -> set[str]:
 async def applied_versions(database_url: str) -> set[str]:
     if make_url(database_url).get_backend_name() == "postgresql":
         async with await psycopg.AsyncConnection.connect(
-            _postgres_conninfo(database_url), autocommit=True
+            postgres_conninfo(database_url), autocommit=True
         ) as conn:
             return await _postgres_applied(conn)
     async with aiosqlite.connect(_sqlite_path(database_url)) as conn:
@@ -116,14 +128,14 @@ async def status(database_url: str) -> list[MigrationStatus]:
     applied = await applied_versions(database_url)
     return [
         MigrationStatus(version=m.version, name=m.path.name, applied=m.version in applied)
-        for m in available_migrations()
+        for m in available_migrations(database_url=database_url)
     ]
 
 
 async def upgrade(database_url: str) -> list[str]:
     """Apply the missing migrations in order; return the versions this call applied."""
     if make_url(database_url).get_backend_name() == "postgresql":
-        return await _upgrade_postgres(_postgres_conninfo(database_url))
+        return await _upgrade_postgres(postgres_conninfo(database_url))
     return await _upgrade_sqlite(_sqlite_path(database_url))
 
 
@@ -148,7 +160,7 @@ async def _upgrade_sqlite(path: str) -> list[str]:
     done: list[str] = []
     async with aiosqlite.connect(path, timeout=30) as conn:
         applied = await _sqlite_applied(conn)
-        for migration in available_migrations():
+        for migration in available_migrations(database_url="sqlite://"):
             if migration.version in applied:
                 continue
             await conn.executescript(sqlite_dialect(migration.sql))

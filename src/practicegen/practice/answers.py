@@ -11,10 +11,13 @@ here ever reaches `parse_expr` or `sympify`. Instead:
    words `or` and `and`, and the whole answers `no solution` and `all real numbers`. Anything
    else (underscores, quotes, brackets, a `.` outside a numeral, unknown words) is refused
    with a reason a student can read.
-2. A small precedence parser builds a `Node` tree from the tokens, refusing deep nesting.
+2. A small precedence parser builds a `Node` tree from the tokens, refusing nesting deeper
+   than `MAX_DEPTH` and trees deeper than `MAX_TREE_DEPTH` (`1+1+...+1`).
 3. `to_sympy` builds the sympy value node by node, and refuses a power before sympy computes
    it when its value would have more than `MAX_POWER_DIGITS` digits or it raises something
    other than a plain number to more than the `MAX_EXPONENT`th power.
+4. `solutions` reads what an answer names as a solution set (values, lists, inequalities,
+   systems), keeping the values as written for exact-form checks.
 
 With the length cap this keeps reading fast on any input. Comparing two legitimate values in
 sympy has no such bound, which is why `Grader` grades in a subprocess with a deadline.
@@ -23,13 +26,15 @@ Conventions: `^` and `**` are powers, right-associative, and `-x^2` is `-(x^2)`;
 multiplication binds like `*` (`2x`, `3(x-2)`, `(x+1)(x-1)`, `2pi`), so `1/2x` is `x/2`; a run
 of two or three letters is a product of variables (`xy`) unless it names a function this
 module does not know (`sin`, `log`...); decimals are exact rationals (`0.75` is `3/4`, `0.33`
-is not `1/3`); letters are case-folded; `−` (U+2212), `×`, `÷`, `π`, `√`, `²`, `³` and `∅`
-mean what they look like.
+is not `1/3`); letters are case-folded; the Unicode minus, times, division, pi, root, squared,
+cubed, at-most, at-least and empty-set signs mean what they look like.
 """
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -39,37 +44,30 @@ Expr: TypeAlias = Any  # sympy ships no type information
 
 DEFAULT_MAX_LENGTH = 200
 MAX_DEPTH = 24  # parentheses, signs and exponents nested inside one another
+MAX_TREE_DEPTH = 120  # operations in a row: sympy and the checks here recurse on the tree
 MAX_POWER_DIGITS = 1000  # no practice answer needs a longer number
 MAX_EXPONENT = 100  # for anything but a rational base, e.g. x^100 or sqrt(2)^100
 
 NO_SOLUTION = "no solution"
 ALL_REALS = "all real numbers"
-_PHRASES = {
-    "no solution": NO_SOLUTION,
-    "no solutions": NO_SOLUTION,
-    "none": NO_SOLUTION,
-    "all real numbers": ALL_REALS,
-    "all reals": ALL_REALS,
-}
-_UNICODE = str.maketrans(
+_PHRASES = dict.fromkeys(("no solution", "no solutions", "none"), NO_SOLUTION) | dict.fromkeys(
+    ("all real numbers", "all reals"), ALL_REALS
+)
+# minus, en dash, times, middle dot, dot operator, divide; then <= >= pi squared cubed empty set
+_UNICODE = str.maketrans("\u2212\u2013\u00d7\u00b7\u22c5\u00f7", "--***/") | str.maketrans(
     {
-        "−": "-",
-        "–": "-",
-        "×": "*",
-        "·": "*",
-        "⋅": "*",
-        "÷": "/",
-        "≤": "<=",
-        "≥": ">=",
-        "π": " pi ",
-        "²": "^2",
-        "³": "^3",
-        "∅": "{}",
+        "\u2264": "<=",
+        "\u2265": ">=",
+        "\u03c0": " pi ",
+        "\u00b2": "^2",
+        "\u00b3": "^3",
+        "\u2205": "{}",
     }
 )
+_ROOT = "\u221a"
 _LEX = re.compile(
     r"(?P<space>\s+)|(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)|(?P<word>[a-z]+)"
-    r"|(?P<op>\*\*|<=|>=|[-+*/^=<>(){},√])"
+    r"|(?P<op>\*\*|<=|>=|[-+*/^=<>(){},\u221a])"
 )
 _FUNCTIONS = frozenset({"sqrt", "abs"})
 _JOINERS = frozenset({"or", "and"})
@@ -105,7 +103,8 @@ class Token:
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One node of an expression as written: `op` is num, dec, var, pi, sqrt, abs, neg, + - * / ^."""
+    """One node of an expression as written: `op` is num, dec, var, pi, sqrt, abs, neg or
+    one of `+ - * / ^`."""
 
     op: str
     args: tuple[Node, ...] = ()
@@ -144,13 +143,29 @@ def read(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> Answer:
     """The structure of an answer, or `AnswerError` saying why it cannot be read."""
     if len(text) > max_length:
         raise TooLong(f"Answers are limited to {max_length} characters.")
-    phrase = " ".join(text.lower().split()).rstrip(".")
+    text = text.strip()
+    text = text[:-1] if text.endswith(".") and not text.endswith("..") else text  # a full stop
+    phrase = " ".join(text.lower().split())
     if phrase in _PHRASES:
         return Answer(phrase=_PHRASES[phrase])
     tokens = tokenize(text)
     if len(tokens) == 1:
         raise AnswerError("The answer is empty.")
-    return _Parser(tokens).answer()
+    answer = _Parser(tokens).answer()
+    if _deepest(answer) > MAX_TREE_DEPTH:
+        raise AnswerError("The answer has too many operations in a row.")
+    return answer
+
+
+def _deepest(answer: Answer) -> int:
+    """The depth of the deepest expression tree (`1+1+...+1` is deep without parentheses)."""
+    stack = [(node, 1) for clause in answer.clauses for node in _nodes_of(clause)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((arg, depth + 1) for arg in node.args)
+    return deepest
 
 
 def tokenize(text: str) -> list[Token]:
@@ -275,7 +290,7 @@ class _Parser:
             if token.text in ("*", "/"):
                 self._take()
                 node = Node(token.text, (node, self._unary()))
-            elif token.kind in ("var", "pi", "func") or token.text in ("(", "√"):
+            elif token.kind in ("var", "pi", "func") or token.text in ("(", _ROOT):
                 node = Node("*", (node, self._power()))
             else:
                 return node
@@ -312,7 +327,7 @@ class _Parser:
             argument = self._expression()
             self._expect(")")
             return Node(token.text, (argument,))
-        if token.text == "√":
+        if token.text == _ROOT:
             self._enter()
             radicand = self._primary()
             self._depth -= 1
@@ -358,6 +373,14 @@ class _Parser:
         raise AnswerError(f"Unexpected {token.text!r}: expected {wanted}.")
 
 
+def _nodes_of(clause: Clause) -> tuple[Node, ...]:
+    if isinstance(clause, Point):
+        return clause.coords
+    if isinstance(clause, Relation):
+        return clause.sides
+    return (clause,)
+
+
 def to_sympy(node: Node) -> Expr:
     """The sympy value of `node`, refusing division by zero and oversized powers."""
     value = _build(node)
@@ -368,31 +391,20 @@ def to_sympy(node: Node) -> Expr:
 
 
 def _build(node: Node) -> Expr:
-    op = node.op
-    if op in ("num", "dec"):
+    if node.op in ("num", "dec"):
         return sympy.Rational(node.text)
-    if op == "var":
+    if node.op == "var":
         return _SYMBOLS[node.text]
-    if op == "pi":
+    if node.op == "pi":
         return sympy.pi
     args = [_build(arg) for arg in node.args]
-    if op == "sqrt":
-        return sympy.sqrt(args[0])
-    if op == "abs":
-        return sympy.Abs(args[0])
-    if op == "neg":
-        return -args[0]
-    if op == "+":
-        return args[0] + args[1]
-    if op == "-":
-        return args[0] - args[1]
-    if op == "*":
-        return args[0] * args[1]
-    if op == "/":
-        if args[1] == 0:
-            raise AnswerError("The answer divides by zero.")
-        return args[0] / args[1]
-    return _power(args[0], args[1])
+    return _OPERATIONS[node.op](*args)
+
+
+def _divide(dividend: Expr, divisor: Expr) -> Expr:
+    if divisor == 0:
+        raise AnswerError("The answer divides by zero.")
+    return dividend / divisor
 
 
 def _power(base: Expr, exponent: Expr) -> Expr:
@@ -405,6 +417,18 @@ def _power(base: Expr, exponent: Expr) -> Expr:
     value = base**exponent
     _check_exponents(value)
     return value
+
+
+_OPERATIONS: dict[str, Callable[..., Expr]] = {
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "neg": operator.neg,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": _divide,
+    "^": _power,
+}
 
 
 def _check_exponents(value: Expr) -> None:
@@ -542,7 +566,8 @@ def _between(relation: Relation) -> _Fact:
     """`-2 < x <= 4` or `4 >= x > -2`."""
     low, middle, high = relation.sides
     first, second = relation.ops
-    if middle.op != "var" or {first, second} - {"<", "<="} and {first, second} - {">", ">="}:
+    rising, falling = {first, second} <= {"<", "<="}, {first, second} <= {">", ">="}
+    if middle.op != "var" or not (rising or falling):
         raise NotASolution("Write a range as -2 < x <= 4, with x in the middle.")
     if first in (">", ">="):
         low, high, first, second = high, low, _FLIPPED[second], _FLIPPED[first]

@@ -56,7 +56,7 @@ class GapRequest:
 
 
 class GapFiller(Protocol):
-    """Makes verified items on the spot (procedural generators), stored in the bank."""
+    """Makes verified items on the spot (procedural generators); unsaved until the plan is."""
 
     def covers(self, subject: str, topic: str | None) -> bool: ...
 
@@ -66,12 +66,15 @@ class GapFiller(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Built:
-    assignment: Assignment
-    chosen: list[ChosenItem]
+class Checked:
+    """A request found valid, with what checking it already read."""
+
+    skills: list[str]
+    candidates: list[Candidate]
+    fillable: bool
 
 
-async def build_assignment(
+async def check_request(
     session: AsyncSession,
     *,
     principal: Principal,
@@ -79,9 +82,8 @@ async def build_assignment(
     settings: Settings,
     filler: GapFiller | None = None,
     cache: CandidateCache | None = None,
-    progress: Progress = _no_progress,
-    rng: random.Random | None = None,
-) -> Built:
+) -> Checked:
+    """Raise the request's first problem as a clear error; the async endpoint calls this first."""
     principal.require_student_access(request.student_id)
     if not 1 <= request.num_items <= settings.max_num_items:
         raise NumItemsOutOfRange(
@@ -95,14 +97,53 @@ async def build_assignment(
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
-    await progress(5, "Reading the item bank...")
-    practice = PracticeRepository(session)
     bank = cache or CandidateCache(max_age_s=0)
     subject_items = await bank.active_items(session, tenant, request.subject)
     candidates = subject_items.narrow(topic=request.topic, skills=skills)
-    covered = filler is not None and filler.covers(request.subject, request.topic)
-    if not candidates and not covered:
+    fillable = filler is not None and filler.covers(request.subject, request.topic)
+    if not candidates and not fillable:
         await _explain_empty(session, tenant, request)
+    return Checked(skills=skills, candidates=candidates, fillable=fillable)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An assignment decided but not yet stored; making it writes nothing."""
+
+    tenant_id: uuid.UUID
+    request: AssignRequest
+    chosen: list[ChosenItem]
+    new_items: list[Item]
+    warnings: list[str]
+
+
+async def plan_assignment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None = None,
+    cache: CandidateCache | None = None,
+    progress: Progress = _no_progress,
+    rng: random.Random | None = None,
+) -> Plan:
+    """Check, read and choose (generating what the bank lacks) without writing anything.
+
+    Keeping the slow part free of writes means a job holds no write transaction, and so no
+    lock, while it generates; `store_assignment` writes the result in one short transaction.
+    """
+    await progress(5, "Reading the item bank...")
+    checked = await check_request(
+        session,
+        principal=principal,
+        request=request,
+        settings=settings,
+        filler=filler,
+        cache=cache,
+    )
+    tenant, skills = principal.tenant_id, checked.skills
+    practice = PracticeRepository(session)
     abilities = {
         skill: SkillState(theta=row.theta, n=row.responses_n)
         for skill, row in (await practice.skills(request.student_id)).items()
@@ -111,22 +152,59 @@ async def build_assignment(
         tenant, request.student_id, settings.recent_assignments_window
     )
     await progress(15, "Selecting items at the right difficulty...")
-    chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
-    generated: list[tuple[Item, ChosenItem]] = []
+    chosen, warnings = _select(
+        checked.candidates, abilities, request, settings, skills, recent, rng
+    )
+    new_items: list[Item] = []
     missing = request.num_items - len(chosen)
-    if missing and filler is not None and covered:
+    if missing and filler is not None and checked.fillable:
         gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent)
         generated = await filler.fill(session, gap, progress)
+        new_items = [item for item, _ in generated]
         chosen = chosen + [c for _, c in generated]
     if len(chosen) < request.num_items:
         warnings.append(
             f"Only {len(chosen)} of {request.num_items} items could be assigned: the bank has "
             "no more fitting items" + ("." if filler else " and no generator is configured.")
         )
-    await progress(90, "Saving the assignment...")
-    assignment = await _store(practice, tenant, request, chosen, len(generated), warnings)
-    await progress(100, "Assignment ready.")
-    return Built(assignment=assignment, chosen=chosen)
+    return Plan(tenant, request, chosen, new_items, warnings)
+
+
+async def store_assignment(session: AsyncSession, plan: Plan) -> Assignment:
+    """Write the plan's generated items and the assignment (the caller commits)."""
+    if plan.new_items:
+        await ItemRepository(session).add_all(plan.new_items)
+    return await _store(
+        PracticeRepository(session),
+        plan.tenant_id,
+        plan.request,
+        plan.chosen,
+        len(plan.new_items),
+        plan.warnings,
+    )
+
+
+async def build_assignment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None = None,
+    cache: CandidateCache | None = None,
+    rng: random.Random | None = None,
+) -> Assignment:
+    """Plan and store in the caller's transaction: the sync endpoint's whole job."""
+    plan = await plan_assignment(
+        session,
+        principal=principal,
+        request=request,
+        settings=settings,
+        filler=filler,
+        cache=cache,
+        rng=rng,
+    )
+    return await store_assignment(session, plan)
 
 
 def _select(

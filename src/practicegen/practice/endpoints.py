@@ -5,16 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.items.candidates import CandidateCache
+from practicegen.jobs import service as jobs_service
+from practicegen.jobs.endpoints import QueueDep
+from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
+from practicegen.jobs.service import NewJob
 from practicegen.practice import service
-from practicegen.practice.assignments import GapFiller, build_assignment
+from practicegen.practice.assignments import GapFiller, build_assignment, check_request
 from practicegen.practice.grader import Grader
 from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
+from practicegen.practice.tasks import job_request
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
@@ -44,12 +49,58 @@ async def assign(
     cache: Annotated[CandidateCache, Depends(get_candidates)],
 ) -> Envelope[AssignmentRead]:
     """Assign practice now, from the bank and instant generators (never a language model)."""
-    built = await build_assignment(
+    assignment = await build_assignment(
         session, principal=principal, request=body, settings=settings, filler=filler, cache=cache
     )
-    return ok(
-        await service.read_assignment(session, principal=principal, assignment=built.assignment)
+    return ok(await service.read_assignment(session, principal=principal, assignment=assignment))
+
+
+@router.post(
+    "/practice/assign/async", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted
+)
+async def assign_async(
+    body: AsyncAssignRequest,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    filler: Annotated[GapFiller | None, Depends(get_filler)],
+    cache: Annotated[CandidateCache, Depends(get_candidates)],
+    queue: QueueDep,
+    now: NowDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> JobAccepted:
+    """The guide's async assign: checks the request, then answers 202 with the job at once."""
+    request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
+    await check_request(
+        session,
+        principal=principal,
+        request=request,
+        settings=settings,
+        filler=filler,
+        cache=cache,
     )
+    created = await jobs_service.create_job(
+        session,
+        principal=principal,
+        new=NewJob(
+            job_type=PRACTICE_GENERATION,
+            request=job_request(request, principal),
+            student_id=request.student_id,
+            webhook_url=str(body.webhook_url) if body.webhook_url else None,
+            idempotency_key=idempotency_key,
+        ),
+        queue=queue,
+        max_attempts=settings.job_max_attempts,
+        max_in_flight=settings.job_max_in_flight,
+        now=now,
+    )
+    accepted = JobAccepted.of(created.job)
+    response.headers["Location"] = accepted.status_url
+    response.headers["Retry-After"] = "2"
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return accepted
 
 
 @router.get("/assignments/{assignment_id}")

@@ -34,6 +34,8 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Self
 
+import structlog
+
 from practicegen.practice.grading import (
     AnswerKey,
     FeedbackCode,
@@ -43,7 +45,12 @@ from practicegen.practice.grading import (
     verdict,
 )
 
+log = structlog.get_logger()
+
 _READY = "ready"
+_CRASHED = "crashed"  # the worker died during the call
+_STALE = "stale"  # the worker had died before the call, which can be retried elsewhere
+_FAILED = "failed"  # grading raised
 _STARTUP_S = 60.0  # a cold `spawn` worker imports sympy before it is ready
 _START_ATTEMPTS = 3
 _Request = tuple[str, AnswerKey, int]
@@ -85,8 +92,8 @@ def _grade_safely(answer: str, key: AnswerKey, max_length: int) -> _Reply:
         return "grade", grade_answer(answer, key, max_length=max_length)
     except InvalidKey as exc:
         return "invalid_key", str(exc)
-    except Exception:  # sympy failing on a strange answer is the answer's problem
-        return "grade", verdict(FeedbackCode.UNPARSEABLE, "That answer could not be checked.")
+    except Exception as exc:  # sympy failing on a strange answer; reported, not raised
+        return _FAILED, f"{type(exc).__name__}: {exc}"
 
 
 class _Worker:
@@ -113,6 +120,8 @@ class _Worker:
 
     def call(self, request: _Request, timeout_s: float) -> _Reply | None:
         """The worker's reply, or None if it has not replied within `timeout_s`."""
+        if not self.process.is_alive():
+            return _STALE, None
         self.conn.send(request)
         if not self.conn.poll(timeout_s):
             return None
@@ -168,20 +177,29 @@ class Grader:
         """Grade in a worker; `timed_out` if that takes longer than the deadline."""
         if len(self._live) + len(self._starting) < self._size:
             await self.start()
+        request = (answer, key, self._max_length)
+        reply = await self._call(request)
+        for _ in range(self._size):  # a worker that died while idle never saw the request
+            if reply is None or reply[0] != _STALE:
+                break
+            reply = await self._call(request)
+        return self._outcome(reply)
+
+    async def _call(self, request: _Request) -> _Reply | None:
         worker = await self._checkout()
-        reply: _Reply | None = ("crashed", None)
+        reply: _Reply | None = (_CRASHED, None)
         try:
             reply = await asyncio.get_running_loop().run_in_executor(
-                self._threads, worker.call, (answer, key, self._max_length), self._timeout_s
+                self._threads, worker.call, request, self._timeout_s
             )
         except (EOFError, OSError):
             pass  # the worker died mid-call: killed by `aclose`, or by the system
         finally:
-            if reply is not None and reply[0] != "crashed":
+            if reply is not None and reply[0] not in (_CRASHED, _STALE):
                 self._idle.put_nowait(worker)
             else:
                 self._retire(worker)
-        return self._outcome(reply)
+        return reply
 
     async def aclose(self) -> None:
         """Stop every worker; waits until they have exited."""
@@ -212,12 +230,14 @@ class Grader:
         if self._closed:
             raise GraderClosed("the grader closed while grading")
         if reply is None:
+            log.warning("grader.timed_out", timeout_s=self._timeout_s)
             return verdict(FeedbackCode.TIMED_OUT)
         kind, body = reply
         if kind == "grade" and isinstance(body, Grade):
             return body
         if kind == "invalid_key":
             raise InvalidKey(str(body))
+        log.error("grader.failed", outcome=kind, error=body)
         return verdict(FeedbackCode.UNPARSEABLE, "That answer could not be checked.")
 
     def _launch(self, retired: _Worker | None = None) -> None:
@@ -240,7 +260,8 @@ class Grader:
                 return
             try:
                 worker = await loop.run_in_executor(self._threads, _Worker.start, self._context)
-            except (GraderUnavailable, OSError):
+            except (GraderUnavailable, OSError) as exc:
+                log.error("grader.worker_start_failed", attempt=attempt + 1, error=repr(exc))
                 await asyncio.sleep(0.1 * 2**attempt)
                 continue
             if self._closed:

@@ -106,16 +106,13 @@ def verdict(code: FeedbackCode, message: str = "") -> Grade:
 def grade_answer(answer: str, key: AnswerKey, *, max_length: int = 200) -> Grade:
     """Grade `answer` against `key`; raises `InvalidKey` only when the key cannot be read."""
     text = answer.strip()
-    if not text:
-        return verdict(FeedbackCode.EMPTY_ANSWER)
-    if len(text) > max_length:
-        return verdict(FeedbackCode.TOO_LONG)
+    if not text or len(text) > max_length:
+        return verdict(FeedbackCode.TOO_LONG if text else FeedbackCode.EMPTY_ANSWER)
     if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
         return _grade_choice(text, key)
+    as_set = key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION
     try:
-        if key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION:
-            return _grade_solutions(text, key, max_length)
-        return _grade_value(text, key, max_length)
+        return (_grade_solutions if as_set else _grade_value)(text, key, max_length)
     except answers.TooLong as exc:
         return verdict(FeedbackCode.TOO_LONG, exc.reason)
     except answers.NotASolution as exc:
@@ -167,17 +164,19 @@ def _grade_solutions(text: str, key: AnswerKey, max_length: int) -> Grade:
         coords = sympy.Tuple(*(answers.to_sympy(c) for c in point.coords))
         given = Solutions((), sympy.FiniteSet(coords), point.coords)
     if given.variables and expected.variables and given.variables != expected.variables:
+        if set(given.variables) < set(expected.variables):
+            return verdict(FeedbackCode.INCORRECT, f"Give {' and '.join(expected.variables)}.")
         return verdict(FeedbackCode.WRONG_VARIABLE)
     code = compare_sets(given.points, expected.points, _comparison(key))
-    if code is FeedbackCode.CORRECT and key.policy is AnswerPolicy.EXACT_FORM:
-        if not _forms_match(given.written, expected.written):
-            return verdict(FeedbackCode.NOT_SIMPLIFIED)
+    exact = key.policy is AnswerPolicy.EXACT_FORM
+    if code is FeedbackCode.CORRECT and exact and not _forms_match(given.written, expected.written):
+        return verdict(FeedbackCode.NOT_SIMPLIFIED)
     return verdict(code)
 
 
 def _without_thousands_commas(text: str) -> str:
     digits = text.replace(",", "")
-    groups = text.lstrip("+-−").split(".")[0].split(",")
+    groups = text.lstrip("+-\u2212").split(".")[0].split(",")
     thousands = len(groups) > 1 and 1 <= len(groups[0]) <= 3
     if thousands and all(len(g) == 3 and g.isdigit() for g in groups[1:]) and groups[0].isdigit():
         return digits

@@ -1,0 +1,145 @@
+"""HTTP edge for jobs: status (with long-poll and ETag), list, cancel, retry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from practicegen.api.deps import (
+    CursorDep,
+    LimitDep,
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    get_sessionmaker,
+    utcnow,
+)
+from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.auth.principal import Principal
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
+from practicegen.jobs import service
+from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.schemas import JobRead, JobStatus
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+
+def get_queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.app.state.queue
+    return queue
+
+
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
+
+
+def etag(job: Job) -> str:
+    return f'"{job.id}.{job.seq}"'
+
+
+async def _read(sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID) -> Job:
+    async with sessionmaker() as session:
+        return await service.get_job(session, principal=principal, job_id=job_id, now=utcnow())
+
+
+async def _wait_for_change(
+    sessionmaker: SessionMaker,
+    principal: Principal,
+    job: Job,
+    seen: str,
+    wait_s: float,
+    settings: Settings,
+) -> Job:
+    """Poll until the job's ETag differs from `seen`, it finishes, or `wait_s` passes."""
+    deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
+    while etag(job) == seen and not JobStatus(job.status).terminal:
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(settings.job_poll_s)
+        job = await _read(sessionmaker, principal, job.id)
+    return job
+
+
+@router.get("/{job_id}", response_model=Envelope[JobRead])
+async def get_job(
+    job_id: uuid.UUID,
+    response: Response,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
+    if_none_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> Envelope[JobRead] | Response:
+    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
+    job = await _read(sessionmaker, principal, job_id)
+    if wait > 0:
+        job = await _wait_for_change(
+            sessionmaker, principal, job, if_none_match or etag(job), wait, settings
+        )
+    headers = {"ETag": etag(job), "Cache-Control": "no-store"}
+    if if_none_match == etag(job):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return ok(JobRead.of(job))
+
+
+@router.get("")
+async def list_jobs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: LimitDep,
+    response: Response,
+    cursor: CursorDep = None,
+    status: JobStatus | None = None,
+    student_id: uuid.UUID | None = None,
+    job_type: Annotated[str | None, Query(max_length=100)] = None,
+) -> Envelope[Page[JobRead]]:
+    rows, next_cursor = await service.list_jobs(
+        session,
+        principal=principal,
+        status=status,
+        student_id=student_id,
+        job_type=job_type,
+        cursor=cursor,
+        limit=limit,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return ok(Page(items=[JobRead.of(r) for r in rows], next_cursor=next_cursor))
+
+
+@router.post("/{job_id}/cancel")
+async def cancel_job(
+    job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> Envelope[JobRead]:
+    """Cancel a pending or running job; a running attempt stops at its next heartbeat."""
+    job = await service.cancel_job(session, principal=principal, job_id=job_id, now=now)
+    return ok(JobRead.of(job))
+
+
+@router.post("/{job_id}/retry", status_code=202)
+async def retry_job(
+    job_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    now: NowDep,
+) -> Envelope[JobRead]:
+    """Run a failed or cancelled job again (the guide's "restart the job")."""
+    job = await service.retry_job(
+        session,
+        principal=principal,
+        job_id=job_id,
+        queue=queue,
+        max_attempts=settings.job_max_attempts,
+        now=now,
+    )
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return ok(JobRead.of(job))

@@ -1,0 +1,165 @@
+"""The queue port and its two pgqueuer adapters.
+
+A queue message names a job row; the row in `jobs` is the truth about the job, the message only
+says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurrency limits and
+(on PostgreSQL) heartbeats and re-picking a dead worker's job are pgqueuer's.
+
+- `PostgresQueue` (distributed): the message is inserted through the caller's own transaction,
+  so the job row and its message commit or roll back together. Workers on any machine dequeue.
+- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter inside the serving process. A message
+  is handed over only after the caller's transaction commits (a worker must never see a message
+  before its row), and at start-up every unfinished job is enqueued again, so a crash or restart
+  loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+import psycopg
+import structlog
+from pgqueuer import PgQueuer
+from pgqueuer.models import Job as QueueMessage
+from pgqueuer.queries import Queries
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = structlog.get_logger()
+ENTRYPOINT = "practicegen_job"
+JobHandler = Callable[[uuid.UUID], Awaitable[None]]
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+    ) -> None:
+        """Queue a run of the job as part of the session's transaction."""
+        ...
+
+    async def run(self, handler: JobHandler, *, concurrency: int) -> None:
+        """Hand queued jobs to `handler` until `stop()`; then wait for those in flight."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class _TransactionDriver:
+    """pgqueuer's driver port over a psycopg connection that is inside our transaction.
+
+    pgqueuer's own psycopg driver insists on autocommit, which would commit the message apart
+    from the job row; enqueueing only needs `fetch` and `execute`, which this provides.
+    """
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self._connection = connection
+
+    async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
+        from psycopg import AsyncRawCursor
+        from psycopg.rows import dict_row
+
+        cursor = AsyncRawCursor(self._connection, row_factory=dict_row)
+        await cursor.execute(query, args or None)
+        return await cursor.fetchall()
+
+    async def execute(self, query: str, *args: object) -> str:
+        from psycopg import AsyncRawCursor
+
+        cursor = AsyncRawCursor(self._connection)
+        await cursor.execute(query, args or None)
+        return cursor.statusmessage or ""
+
+
+def _job_id(message: QueueMessage) -> uuid.UUID:
+    assert message.payload is not None
+    return uuid.UUID(bytes=message.payload)
+
+
+class PostgresQueue:
+    def __init__(self, conninfo: str, *, heartbeat_timeout_s: float, poll_s: float) -> None:
+        self.conninfo = conninfo
+        self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
+        self.poll = timedelta(seconds=poll_s)
+        self._pgq: PgQueuer | None = None
+        self._stopping = asyncio.Event()
+
+    async def enqueue(
+        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+    ) -> None:
+        connection = await (await session.connection()).get_raw_connection()
+        driver = _TransactionDriver(connection.driver_connection)  # type: ignore[arg-type]
+        await Queries(driver).enqueue(  # type: ignore[arg-type]
+            ENTRYPOINT, job_id.bytes, execute_after=timedelta(seconds=max(delay_s, 0))
+        )
+
+    async def run(self, handler: JobHandler, *, concurrency: int) -> None:
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            pgq = PgQueuer.from_psycopg_connection(conn)
+
+            @pgq.entrypoint(ENTRYPOINT)
+            async def _run(message: QueueMessage) -> None:
+                await handler(_job_id(message))
+
+            self._pgq = pgq
+            if self._stopping.is_set():
+                return
+            await pgq.run(
+                dequeue_timeout=self.poll,
+                batch_size=max(1, concurrency // 2),
+                max_concurrent_tasks=max(2, concurrency),
+                heartbeat_timeout=self.heartbeat_timeout,
+            )
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._pgq is not None:
+            self._pgq.shutdown.set()
+
+
+class EmbeddedQueue:
+    def __init__(self) -> None:
+        self._pgq = PgQueuer.in_memory()
+        self._handoffs: set[asyncio.Task[None]] = set()
+
+    async def enqueue(
+        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+    ) -> None:
+        loop = asyncio.get_running_loop()
+
+        def after_commit(_session: object) -> None:
+            loop.call_soon_threadsafe(self._hand_over, job_id, delay_s)
+
+        event.listen(session.sync_session, "after_commit", after_commit, once=True)
+
+    async def enqueue_now(self, job_id: uuid.UUID, *, delay_s: float = 0) -> None:
+        assert self._pgq.queries is not None
+        await self._pgq.queries.enqueue(
+            ENTRYPOINT, job_id.bytes, execute_after=timedelta(seconds=max(delay_s, 0))
+        )
+
+    def _hand_over(self, job_id: uuid.UUID, delay_s: float) -> None:
+        task = asyncio.get_running_loop().create_task(self.enqueue_now(job_id, delay_s=delay_s))
+        self._handoffs.add(task)
+        task.add_done_callback(self._handoff_done)
+
+    def _handoff_done(self, task: asyncio.Task[None]) -> None:
+        self._handoffs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("jobs.enqueue_failed", error=repr(task.exception()))
+
+    async def run(self, handler: JobHandler, *, concurrency: int) -> None:
+        @self._pgq.entrypoint(ENTRYPOINT)
+        async def _run(message: QueueMessage) -> None:
+            await handler(_job_id(message))
+
+        await self._pgq.run(
+            dequeue_timeout=timedelta(seconds=1),
+            batch_size=max(1, concurrency // 2),
+            max_concurrent_tasks=max(2, concurrency),
+        )
+
+    def stop(self) -> None:
+        self._pgq.shutdown.set()

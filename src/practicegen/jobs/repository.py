@@ -1,0 +1,170 @@
+"""SQL for jobs. Every write a worker makes is fenced by the attempt number.
+
+A worker that lost its job (it stalled, its job was re-picked by another worker, or a client
+cancelled it) holds a stale attempt number; its writes then match no row and it learns it must
+stop, so a zombie attempt can never overwrite a newer one. Each change bumps `seq`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.models import Job
+from practicegen.db.pagination import after_cursor, split_page
+
+_LIVE = ("pending", "processing")
+
+
+class JobRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, job: Job) -> None:
+        self.session.add(job)
+        await self.session.flush()
+
+    async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+        query = select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_any(self, job_id: uuid.UUID) -> Job | None:
+        """For workers, which act for every tenant."""
+        query = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_by_idempotency_key(self, tenant_id: uuid.UUID, key: str) -> Job | None:
+        query = select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def list_page(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        status: str | None,
+        student_id: uuid.UUID | None,
+        job_type: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Job], str | None]:
+        query = select(Job).where(Job.tenant_id == tenant_id)
+        if status is not None:
+            query = query.where(Job.status == status)
+        if student_id is not None:
+            query = query.where(Job.student_id == student_id)
+        if job_type is not None:
+            query = query.where(Job.job_type == job_type)
+        query = after_cursor(query, Job.created_at, Job.id, cursor, limit)
+        return split_page(list((await self.session.execute(query)).scalars()), limit)
+
+    async def unfinished_ids(self) -> list[uuid.UUID]:
+        query = select(Job.id).where(Job.status.in_(_LIVE)).order_by(Job.created_at)
+        return list((await self.session.execute(query)).scalars())
+
+    async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
+        statement = (
+            update(Job)
+            .where(*where)
+            .values(seq=Job.seq + 1, **values)
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
+        """Start a new attempt of a live job; None if it is finished or cancelled."""
+        return await self._update(
+            [Job.id == job_id, Job.status.in_(_LIVE)],
+            {
+                "status": "processing",
+                "attempt": Job.attempt + 1,
+                "started_at": now,
+                "heartbeat_at": now,
+                "updated_at": now,
+                "progress_message": "Starting...",
+            },
+        )
+
+    async def progress(
+        self, job_id: uuid.UUID, attempt: int, percent: int, message: str, now: datetime
+    ) -> bool:
+        """Record progress (percent never goes down); False if the attempt lost its job."""
+        row = await self._update(
+            [Job.id == job_id, Job.attempt == attempt, Job.status == "processing"],
+            {
+                "progress_percent": case(
+                    (Job.progress_percent > percent, Job.progress_percent), else_=percent
+                ),
+                "progress_message": message,
+                "heartbeat_at": now,
+                "updated_at": now,
+            },
+        )
+        return row is not None
+
+    async def heartbeat(self, job_id: uuid.UUID, attempt: int, now: datetime) -> bool:
+        statement = (
+            update(Job)
+            .where(Job.id == job_id, Job.attempt == attempt, Job.status == "processing")
+            .values(heartbeat_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def finish(
+        self, job_id: uuid.UUID, attempt: int, values: dict[str, Any], now: datetime
+    ) -> Job | None:
+        """Move the attempt's job to a terminal state (or back to pending); fenced."""
+        return await self._update(
+            [Job.id == job_id, Job.attempt == attempt, Job.status == "processing"],
+            {"updated_at": now, **values},
+        )
+
+    async def cancel(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> Job | None:
+        return await self._update(
+            [Job.tenant_id == tenant_id, Job.id == job_id, Job.status.in_(_LIVE)],
+            {
+                "status": "cancelled",
+                "cancel_requested": True,
+                "error": "Cancelled by request.",
+                "error_code": "cancelled",
+                "finished_at": now,
+                "updated_at": now,
+            },
+        )
+
+    async def reopen(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, max_attempts_more: int, now: datetime
+    ) -> Job | None:
+        """A failed or cancelled job back to pending, with a fresh budget of attempts."""
+        return await self._update(
+            [Job.tenant_id == tenant_id, Job.id == job_id, Job.status.in_(("failed", "cancelled"))],
+            {
+                "status": "pending",
+                "max_attempts": Job.attempt + max_attempts_more,
+                "cancel_requested": False,
+                "error": None,
+                "error_code": None,
+                "result": None,
+                "progress_percent": 0,
+                "progress_message": "Queued again.",
+                "finished_at": None,
+                "expires_at": None,
+                "updated_at": now,
+            },
+        )
+
+    async def expire_results(self, now: datetime) -> int:
+        statement = (
+            update(Job)
+            .where(Job.expires_at <= now, Job.result.is_not(None))
+            .values(result=None)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(statement)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,92 @@
+"""Job bodies exactly as the async guide shows them, plus what durable jobs add."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, Field
+
+from practicegen.db.models import Job
+from practicegen.practice.schemas import AssignRequest
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"  # queued, waiting for a worker (also between retries)
+    PROCESSING = "processing"  # a worker holds it and heartbeats
+    COMPLETED = "completed"  # terminal: `result` is set
+    FAILED = "failed"  # terminal: `error` says why; POST .../retry runs it again
+    CANCELLED = "cancelled"  # terminal: stopped by a client; POST .../retry runs it again
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+PRACTICE_GENERATION = "practice_generation"
+
+
+class AsyncAssignRequest(AssignRequest):
+    """The guide's async request: the sync request plus an optional webhook URL."""
+
+    webhook_url: AnyHttpUrl | None = Field(default=None, max_length=2000)
+
+
+class JobAccepted(BaseModel):
+    """The guide's 202 body for `POST /api/v1/practice/assign/async`."""
+
+    success: Literal[True] = True
+    job_id: uuid.UUID
+    status: JobStatus
+    message: str = "Practice generation started. Use the job_id to check status."
+    status_url: str
+    websocket_url: str
+
+    @classmethod
+    def of(cls, job: Job) -> JobAccepted:
+        return cls(
+            job_id=job.id,
+            status=JobStatus(job.status),
+            status_url=f"/api/v1/jobs/{job.id}",
+            websocket_url=f"/api/v1/jobs/{job.id}/ws",
+        )
+
+
+class JobRead(BaseModel):
+    """The guide's `data` of `GET /api/v1/jobs/{job_id}`, plus seq, attempt and expires_at."""
+
+    job_id: uuid.UUID
+    job_type: str
+    status: JobStatus
+    progress_percent: int
+    progress_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    student_id: uuid.UUID | None
+    seq: int = Field(description="Grows with every change of the job.")
+    attempt: int
+    expires_at: datetime | None = Field(description="When a finished job's result is dropped.")
+
+    @classmethod
+    def of(cls, job: Job) -> JobRead:
+        return cls(
+            job_id=job.id,
+            job_type=job.job_type,
+            status=JobStatus(job.status),
+            progress_percent=job.progress_percent,
+            progress_message=job.progress_message,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            result=job.result if job.status == JobStatus.COMPLETED else None,
+            error=job.error if job.status in (JobStatus.FAILED, JobStatus.CANCELLED) else None,
+            error_code=job.error_code,
+            student_id=job.student_id,
+            seq=job.seq,
+            attempt=job.attempt,
+            expires_at=job.expires_at,
+        )

@@ -1,0 +1,202 @@
+"""Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
+
+Creating a job writes its row and queues its message in the caller's transaction. An
+`Idempotency-Key` makes creation safe to repeat: the same key and body give back the same job,
+the same key with another body is refused, and a key whose first request is still in flight
+gets a 409 rather than a second job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.db.models import Job
+from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLimited
+from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.schemas import JobStatus
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+    default_message = "No such job."
+
+
+class JobExpired(Gone):
+    code = "job_expired"
+    default_message = "This job finished long ago and its result has been dropped."
+
+
+class JobNotCancellable(Conflict):
+    code = "job_not_cancellable"
+    default_message = "Only a pending or processing job can be cancelled."
+
+
+class JobNotRetryable(Conflict):
+    code = "job_not_retryable"
+    default_message = "Only a failed or cancelled job can be retried."
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was used with a different request body."
+
+
+class IdempotencyKeyInFlight(Conflict):
+    code = "idempotency_key_in_flight"
+    default_message = "A request with this Idempotency-Key is still being processed; retry soon."
+
+
+class TooManyJobs(RateLimited):
+    code = "too_many_jobs"
+    default_message = "Too many jobs in flight for this tenant; retry later."
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    job_type: str
+    request: dict[str, Any]
+    student_id: uuid.UUID | None
+    webhook_url: str | None
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    job: Job
+    replayed: bool
+
+
+def request_hash(job_type: str, request: dict[str, Any]) -> str:
+    canonical = json.dumps([job_type, request], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    new: NewJob,
+    queue: JobQueue,
+    max_attempts: int,
+    max_in_flight: int,
+    now: datetime,
+) -> Created:
+    repo = JobRepository(session)
+    digest = request_hash(new.job_type, new.request)
+    if new.idempotency_key is not None:
+        earlier = await repo.get_by_idempotency_key(principal.tenant_id, new.idempotency_key)
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise IdempotencyKeyReused()
+            return Created(job=earlier, replayed=True)
+    if await _in_flight(session, principal.tenant_id) >= max_in_flight:
+        raise TooManyJobs(limit=max_in_flight)
+    job = Job(
+        tenant_id=principal.tenant_id,
+        job_type=new.job_type,
+        status=JobStatus.PENDING.value,
+        progress_percent=0,
+        progress_message="Queued.",
+        student_id=new.student_id,
+        request=new.request,
+        attempt=0,
+        max_attempts=max_attempts,
+        seq=1,
+        idempotency_key=new.idempotency_key,
+        request_hash=digest,
+        webhook_url=new.webhook_url,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            await repo.add(job)
+    except IntegrityError as exc:  # the same key's first request has not committed yet
+        raise IdempotencyKeyInFlight() from exc
+    await queue.enqueue(session, job.id)
+    return Created(job=job, replayed=False)
+
+
+async def _in_flight(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    query = select(func.count()).where(
+        Job.tenant_id == tenant_id, Job.status.in_(("pending", "processing"))
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def get_job(
+    session: AsyncSession, *, principal: Principal, job_id: uuid.UUID, now: datetime
+) -> Job:
+    job = await JobRepository(session).get(principal.tenant_id, job_id)
+    if job is None or (principal.is_student and job.student_id != principal.student_id):
+        raise JobNotFound(job_id=str(job_id))
+    if job.expires_at is not None and job.expires_at <= now:
+        raise JobExpired(job_id=str(job_id), expired_at=job.expires_at.isoformat())
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    status: JobStatus | None,
+    student_id: uuid.UUID | None,
+    job_type: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Job], str | None]:
+    if principal.is_student:
+        if student_id is not None and student_id != principal.student_id:
+            return [], None
+        student_id = principal.student_id
+    return await JobRepository(session).list_page(
+        principal.tenant_id,
+        status=status.value if status else None,
+        student_id=student_id,
+        job_type=job_type,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def cancel_job(
+    session: AsyncSession, *, principal: Principal, job_id: uuid.UUID, now: datetime
+) -> Job:
+    """Pending or running: cancelled at once; a running attempt notices at its next write."""
+    await get_job(session, principal=principal, job_id=job_id, now=now)
+    cancelled = await JobRepository(session).cancel(principal.tenant_id, job_id, now)
+    if cancelled is None:
+        raise JobNotCancellable(job_id=str(job_id))
+    return cancelled
+
+
+async def retry_job(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    job_id: uuid.UUID,
+    queue: JobQueue,
+    max_attempts: int,
+    now: datetime,
+) -> Job:
+    await get_job(session, principal=principal, job_id=job_id, now=now)
+    reopened = await JobRepository(session).reopen(principal.tenant_id, job_id, max_attempts, now)
+    if reopened is None:
+        raise JobNotRetryable(job_id=str(job_id))
+    await queue.enqueue(session, job_id)
+    return reopened
+
+
+def retention(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)

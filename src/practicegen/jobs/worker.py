@@ -1,0 +1,214 @@
+"""Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
+
+An attempt claims its job (a new attempt number), runs the job type's handler (which writes
+nothing while it works), and commits the handler's writes together with the terminal state in
+one short transaction, fenced by its attempt number; if the fence fails (cancelled, or taken
+over after this worker stalled), the transaction rolls back and nothing the handler wrote
+survives. So a job's result is written once, and cancel racing completion ends in exactly
+one terminal state.
+
+Progress and heartbeats are separate short transactions so pollers see them at once. When one
+finds the attempt no longer owns the job, the handler is cancelled.
+
+Errors: `InvalidRequest` and `NotFound` (the request can never succeed) fail the job at once;
+anything else is transient and retried with exponential backoff and jitter until the job's
+attempt budget is spent, then the job fails with the last error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
+from practicegen.errors import InvalidRequest, NotFound, PracticegenError
+from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.repository import JobRepository
+
+log = structlog.get_logger()
+
+Progress = Callable[[int, str], Awaitable[None]]
+Writer = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
+Handler = Callable[[Job, Progress], Awaitable[Writer]]
+"""A job type's work: do the slow part (no writes), return what to write when it succeeds."""
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AttemptLost(Exception):
+    """This attempt no longer owns its job: it was cancelled or re-picked elsewhere."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    base_s: float = 2.0
+    cap_s: float = 300.0
+    retention_s: float = 7 * 24 * 3600
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        exponential: float = self.base_s * 2.0 ** max(attempt - 1, 0)
+        return min(self.cap_s, exponential) * rng.uniform(0.5, 1.5)
+
+
+class JobRunner:
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        queue: JobQueue,
+        handlers: Mapping[str, Handler],
+        *,
+        policy: RetryPolicy,
+        heartbeat_s: float,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.queue = queue
+        self.handlers = handlers
+        self.policy = policy
+        self.heartbeat_s = heartbeat_s
+        self.clock = clock
+        self.rng = random.Random()
+
+    async def run(self, job_id: uuid.UUID) -> None:
+        """Run one attempt of the job, if it still wants running."""
+        async with self.sessionmaker() as session, session.begin():
+            job = await JobRepository(session).claim(job_id, self.clock())
+        if job is None:
+            return
+        with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
+            log.info("job.started", job_type=job.job_type)
+            work = asyncio.create_task(self._attempt(job))
+            beat = asyncio.create_task(self._heartbeat(job, work))
+            try:
+                await work
+            except AttemptLost:
+                log.info("job.attempt_lost")
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # this worker is shutting down; the job stays live for a later attempt
+                log.info("job.attempt_lost")  # the heartbeat found the job gone and stopped it
+            finally:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+
+    async def _attempt(self, job: Job) -> None:
+        handler = self.handlers.get(job.job_type)
+        try:
+            if handler is None:
+                raise InvalidRequest(f"No handler for job type {job.job_type!r}.")
+            write = await handler(job, self._progress_for(job))
+            async with self.sessionmaker() as session, session.begin():
+                await self._complete(session, job, await write(session))
+        except (AttemptLost, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # every failure becomes the job's outcome, never a lost job
+            await self._failed(job, exc)
+
+    async def _complete(self, session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
+        now = self.clock()
+        done = await JobRepository(session).finish(
+            job.id,
+            job.attempt,
+            {
+                "status": "completed",
+                "result": result,
+                "progress_percent": 100,
+                "progress_message": "Completed.",
+                "finished_at": now,
+                "error": None,
+                "error_code": None,
+                "expires_at": now + timedelta(seconds=self.policy.retention_s),
+            },
+            now,
+        )
+        if done is None:
+            raise AttemptLost()
+        log.info("job.completed")
+
+    async def _failed(self, job: Job, exc: Exception) -> None:
+        permanent = isinstance(exc, (InvalidRequest, NotFound))
+        code = exc.code if isinstance(exc, PracticegenError) else "internal_error"
+        message = (
+            exc.message if isinstance(exc, PracticegenError) else f"{type(exc).__name__}: {exc}"
+        )
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            repo = JobRepository(session)
+            if permanent or job.attempt >= job.max_attempts:
+                values = {
+                    "status": "failed",
+                    "error": message,
+                    "error_code": code,
+                    "finished_at": now,
+                    "expires_at": now + timedelta(seconds=self.policy.retention_s),
+                }
+                if await repo.finish(job.id, job.attempt, values, now) is not None:
+                    log.warning("job.failed", error=message, permanent=permanent)
+                return
+            delay = self.policy.backoff(job.attempt, self.rng)
+            values = {
+                "status": "pending",
+                "error": message,
+                "error_code": code,
+                "run_after": now + timedelta(seconds=delay),
+                "progress_message": f"Retrying after an error (attempt {job.attempt} of "
+                f"{job.max_attempts})...",
+            }
+            if await repo.finish(job.id, job.attempt, values, now) is not None:
+                await self.queue.enqueue(session, job.id, delay_s=delay)
+                log.warning("job.retry_scheduled", error=message, delay_s=round(delay, 2))
+
+    def _progress_for(self, job: Job) -> Progress:
+        async def progress(percent: int, message: str) -> None:
+            async with self.sessionmaker() as session, session.begin():
+                owned = await JobRepository(session).progress(
+                    job.id, job.attempt, max(0, min(percent, 99)), message, self.clock()
+                )
+            if not owned:
+                raise AttemptLost()
+
+        return progress
+
+    async def _heartbeat(self, job: Job, work: asyncio.Task[None]) -> None:
+        while not work.done():
+            await asyncio.sleep(self.heartbeat_s)
+            async with self.sessionmaker() as session, session.begin():
+                owned = await JobRepository(session).heartbeat(job.id, job.attempt, self.clock())
+            if not owned:
+                work.cancel()
+                return
+
+    async def requeue_unfinished(self) -> int:
+        """Queue every pending or processing job again (embedded mode, at start-up)."""
+        async with self.sessionmaker() as session, session.begin():
+            ids = await JobRepository(session).unfinished_ids()
+            for job_id in ids:
+                await self.queue.enqueue(session, job_id)
+        return len(ids)
+
+    async def sweep_expired(self, every_s: float) -> None:
+        """Drop the results of jobs past their retention, every `every_s` seconds."""
+        while True:
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    dropped = await JobRepository(session).expire_results(self.clock())
+                if dropped:
+                    log.info("jobs.results_expired", count=dropped)
+            except Exception:  # a database hiccup must not stop the worker; try next round
+                log.exception("jobs.sweep_failed")
+            await asyncio.sleep(every_s)

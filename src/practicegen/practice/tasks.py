@@ -1,0 +1,62 @@
+"""The `practice_generation` job: the async path's call of the same assignment builder.
+
+It plans (reads and generates, reporting progress) outside any write transaction, then hands
+the runner a writer that stores the plan in the transaction that completes the job.
+
+The job's request keeps the assign body and whose view the result is for: a job a student
+token started stores a result without answer keys, exactly as the sync endpoint would show it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal, Role
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
+from practicegen.items.candidates import CandidateCache
+from practicegen.jobs.worker import Handler, Progress, Writer
+from practicegen.practice.assignments import GapFiller, plan_assignment, store_assignment
+from practicegen.practice.schemas import AssignRequest
+from practicegen.practice.service import read_assignment
+
+
+def job_request(body: AssignRequest, principal: Principal) -> dict[str, Any]:
+    view = "student" if principal.is_student else "server"
+    return {"assign": body.model_dump(mode="json"), "view": view}
+
+
+def practice_generation(
+    settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
+) -> Handler:
+    async def handle(job: Job, progress: Progress) -> Writer:
+        request = AssignRequest.model_validate(job.request["assign"])
+        as_student = job.request.get("view") == "student"
+        principal = Principal(
+            tenant_id=job.tenant_id,
+            role=Role.STUDENT if as_student else Role.SERVER,
+            student_id=request.student_id if as_student else None,
+        )
+        async with sessionmaker() as session:
+            plan = await plan_assignment(
+                session,
+                principal=principal,
+                request=request,
+                settings=settings,
+                filler=filler,
+                cache=cache,
+                progress=progress,
+            )
+        await progress(90, "Saving the assignment...")
+
+        async def write(session: AsyncSession) -> dict[str, Any]:
+            assignment = await store_assignment(session, plan)
+            view = await read_assignment(session, principal=principal, assignment=assignment)
+            return view.model_dump(mode="json")
+
+        return write
+
+    return handle

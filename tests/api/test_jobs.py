@@ -1,0 +1,166 @@
+"""The guide's async assign and job status, on both backends, with an in-process worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_errors import assert_error
+from tests.api.test_practice import new_student, seed_bank
+from tests.conftest import ADMIN_KEY, make_settings
+from tests.support.server import RunningServer, running_server
+
+
+@pytest.fixture
+async def worker_server(database_url: str) -> AsyncIterator[RunningServer]:
+    from practicegen.bootstrap import prepare
+
+    settings = make_settings(database_url, run_worker=True, job_heartbeat_s=0.2, job_poll_s=0.05)
+    await prepare(settings)
+    async with running_server(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def jobs_client(worker_server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=worker_server.base_url,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=30,
+    ) as http:
+        yield http
+
+
+async def wait_terminal(
+    client: httpx.AsyncClient, job_id: str, limit_s: float = 20
+) -> dict[str, Any]:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        data: dict[str, Any] = (await client.get(f"/api/v1/jobs/{job_id}?wait=5")).json()["data"]
+        if data["status"] in ("completed", "failed", "cancelled"):
+            return data
+    raise AssertionError(f"job {job_id} did not finish in {limit_s} s")
+
+
+async def test_guide_async_flow_completes(jobs_client: httpx.AsyncClient) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    body = {
+        "student_id": student,
+        "subject": "Algebra",
+        "num_items": 5,
+        "topic": "Linear Equations",
+    }
+    response = await jobs_client.post("/api/v1/practice/assign/async", json=body)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["success"] is True and accepted["status"] == "pending"
+    assert accepted["message"] == "Practice generation started. Use the job_id to check status."
+    job_id = accepted["job_id"]
+    assert accepted["status_url"] == f"/api/v1/jobs/{job_id}"
+    assert accepted["websocket_url"] == f"/api/v1/jobs/{job_id}/ws"
+    assert response.headers["location"] == accepted["status_url"]
+    assert int(response.headers["retry-after"]) > 0
+    data = await wait_terminal(jobs_client, job_id)
+    assert data["status"] == "completed" and data["progress_percent"] == 100
+    assert data["job_type"] == "practice_generation" and data["attempt"] == 1
+    assert len(data["result"]["items"]) == 5 and data["expires_at"] is not None
+    status = await jobs_client.get(f"/api/v1/jobs/{job_id}")
+    assert status.headers["cache-control"] == "no-store"
+    unchanged = await jobs_client.get(
+        f"/api/v1/jobs/{job_id}", headers={"If-None-Match": status.headers["etag"]}
+    )
+    assert unchanged.status_code == 304
+    listed = (await jobs_client.get("/api/v1/jobs", params={"status": "completed"})).json()
+    assert [j["job_id"] for j in listed["data"]["items"]] == [job_id]
+
+
+async def test_async_request_is_validated_before_a_job_exists(
+    jobs_client: httpx.AsyncClient,
+) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    url = "/api/v1/practice/assign/async"
+    base = {"student_id": student, "subject": "Algebra"}
+    assert_error(
+        await jobs_client.post(url, json=base | {"num_items": 0}), 422, "num_items_out_of_range"
+    )
+    assert_error(
+        await jobs_client.post(url, json=base | {"num_items": 3, "subject": "Alchemy"}),
+        422,
+        "unknown_subject",
+    )
+    assert_error(
+        await jobs_client.post(url, json=base | {"num_items": 3, "webhook_url": "not a url"}),
+        422,
+        "validation_error",
+    )
+    assert (await jobs_client.get("/api/v1/jobs")).json()["data"]["items"] == []
+    assert_error(await jobs_client.get(f"/api/v1/jobs/{uuid.uuid4()}"), 404, "job_not_found")
+
+
+async def test_idempotency_key_replays_and_refuses_a_different_body(
+    jobs_client: httpx.AsyncClient,
+) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    url = "/api/v1/practice/assign/async"
+    body = {"student_id": student, "subject": "Algebra", "num_items": 2}
+    key = {"Idempotency-Key": "order-42"}
+    first = await jobs_client.post(url, json=body, headers=key)
+    again = await jobs_client.post(url, json=body, headers=key)
+    assert again.status_code == 202 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["job_id"] == first.json()["job_id"]
+    assert_error(
+        await jobs_client.post(url, json=body | {"num_items": 3}, headers=key),
+        422,
+        "idempotency_key_reused",
+    )
+    listed = (await jobs_client.get("/api/v1/jobs")).json()["data"]["items"]
+    assert len(listed) == 1
+
+
+async def test_cancel_then_retry(
+    jobs_client: httpx.AsyncClient, worker_server: RunningServer
+) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    created = await jobs_client.post(
+        "/api/v1/practice/assign/async",
+        json={"student_id": student, "subject": "Algebra", "num_items": 2},
+    )
+    job_id = created.json()["job_id"]
+    cancel = await jobs_client.post(f"/api/v1/jobs/{job_id}/cancel")
+    if cancel.status_code == 200:
+        assert cancel.json()["data"]["status"] == "cancelled"
+        final = await wait_terminal(jobs_client, job_id)
+        assert final["status"] == "cancelled"  # write-once: the worker cannot overwrite it
+        retried = await jobs_client.post(f"/api/v1/jobs/{job_id}/retry")
+        assert retried.status_code == 202 and retried.json()["data"]["status"] == "pending"
+        assert (await wait_terminal(jobs_client, job_id))["status"] == "completed"
+    else:  # it finished first: exactly one terminal state either way
+        assert_error(cancel, 409, "job_not_cancellable")
+        assert (await wait_terminal(jobs_client, job_id))["status"] == "completed"
+    assert_error(await jobs_client.post(f"/api/v1/jobs/{job_id}/retry"), 409, "job_not_retryable")
+
+
+async def test_long_poll_waits_for_a_change(jobs_client: httpx.AsyncClient) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    created = await jobs_client.post(
+        "/api/v1/practice/assign/async",
+        json={"student_id": student, "subject": "Algebra", "num_items": 2},
+    )
+    data = await wait_terminal(jobs_client, created.json()["job_id"])
+    started = time.monotonic()
+    finished = await jobs_client.get(f"/api/v1/jobs/{data['job_id']}?wait=10")
+    assert time.monotonic() - started < 2  # a finished job answers at once
+    assert finished.json()["data"]["seq"] == data["seq"]
+    assert_error(
+        await jobs_client.get(f"/api/v1/jobs/{data['job_id']}?wait=26"), 422, "validation_error"
+    )
