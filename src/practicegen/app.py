@@ -24,6 +24,7 @@ from practicegen.auth import endpoints as auth_endpoints
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
+from practicegen.generation.filler import ProceduralFiller
 from practicegen.goals import endpoints as goal_endpoints
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.candidates import CandidateCache
@@ -32,6 +33,7 @@ from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
 from practicegen.jobs.worker import JobRunner, RetryPolicy
 from practicegen.practice import endpoints as practice_endpoints
+from practicegen.practice.assignments import GapFiller
 from practicegen.practice.grader import Grader
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
@@ -49,11 +51,21 @@ def create_queue(settings: Settings) -> JobQueue:
     return EmbeddedQueue()
 
 
+def create_filler(settings: Settings) -> ProceduralFiller:
+    return ProceduralFiller(
+        workers=settings.generator_workers, timeout_s=settings.generator_timeout_s
+    )
+
+
 def create_runner(
-    settings: Settings, sessionmaker: SessionMaker, queue: JobQueue, cache: CandidateCache
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    queue: JobQueue,
+    cache: CandidateCache,
+    filler: GapFiller | None,
 ) -> JobRunner:
     """The job worker with every job type's handler: used by `serve` and by `worker`."""
-    handlers = {PRACTICE_GENERATION: practice_generation(settings, sessionmaker, None, cache)}
+    handlers = {PRACTICE_GENERATION: practice_generation(settings, sessionmaker, filler, cache)}
     policy = RetryPolicy(
         base_s=settings.job_retry_base_s,
         cap_s=settings.job_retry_cap_s,
@@ -90,7 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
         cache = CandidateCache(max_age_s=settings.candidate_cache_s)
         queue = create_queue(settings)
         app.state.sessionmaker = sessionmaker
-        app.state.gap_filler = None
+        filler = create_filler(settings)
+        app.state.gap_filler = filler
         app.state.candidates = cache
         app.state.queue = queue
         async with contextlib.AsyncExitStack() as stack:
@@ -101,9 +114,10 @@ def create_app(settings: Settings) -> FastAPI:
             )
             stack.push_async_callback(engine.dispose)
             stack.push_async_callback(grader.aclose)
+            stack.push_async_callback(filler.aclose)
             app.state.grader = grader
             if settings.worker_in_process:
-                runner = create_runner(settings, sessionmaker, queue, cache)
+                runner = create_runner(settings, sessionmaker, queue, cache, filler)
                 await stack.enter_async_context(worker_running(runner, queue, settings))
                 if isinstance(queue, EmbeddedQueue):
                     requeued = await runner.requeue_unfinished()

@@ -50,6 +50,12 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+@app.callback()
+def _logging() -> None:
+    """Every command logs JSON to stderr, so stdout carries only what a command prints."""
+    configure_logging(level="WARNING")
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

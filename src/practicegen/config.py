@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     job_poll_s: float = Field(default=0.25, gt=0)
     queue_poll_s: float = Field(default=5.0, gt=0)
 
+    generator_workers: int = Field(default=2, ge=1, le=64)
+    generator_timeout_s: float = Field(default=10.0, gt=0)
     grader_workers: int = Field(default=2, ge=1, le=64)
     grader_timeout_s: float = Field(default=2.0, gt=0)
     max_answer_length: int = Field(default=200, ge=1, le=10_000)

@@ -82,15 +82,37 @@ async def test_goal_tags_are_covered(client: httpx.AsyncClient) -> None:
     assert data["goal_tags"] == [goal_id]
 
 
-async def test_short_bank_says_so(client: httpx.AsyncClient) -> None:
+async def test_short_bank_is_filled_by_generators_which_join_the_bank(
+    client: httpx.AsyncClient,
+) -> None:
     await seed_bank(client, per_skill=1)
+    body = {"subject": "Algebra", "topic": "Linear Equations", "num_items": 5}
+    first = (await assign(client, student_id=await new_student(client), **body)).json()["data"]
+    assert len(first["items"]) == 5 and first["warnings"] == []
+    assert first["bank_count"] == 2 and first["generated_count"] == 3
+    generated = [i for i in first["items"] if i["source"] == "procedural"]
+    assert len(generated) == 3 and all(i["topic"] == "Linear Equations" for i in generated)
+    stored = await client.get("/api/v1/items", params={"source": "procedural"})
+    assert len(stored.json()["data"]["items"]) == 3
+    second = (await assign(client, student_id=await new_student(client), **body)).json()["data"]
+    assert len(second["items"]) == 5 and second["generated_count"] == 0
+
+
+async def test_short_bank_without_a_generator_says_so(client: httpx.AsyncClient) -> None:
+    await seed_bank(client)
+    rows = [
+        item_body(topic="Word Problems", skill="word_problems.ages", stem=f"Ages {k}?")
+        for k in range(2)
+    ]
+    document = {"format": "practicegen-bank", "version": 1, "items": rows}
+    assert (await client.post("/api/v1/items/import", json=document)).status_code == 200
     student = await new_student(client)
     data = (
         await assign(
-            client, student_id=student, subject="Algebra", topic="Linear Equations", num_items=5
+            client, student_id=student, subject="Algebra", topic="Word Problems", num_items=5
         )
     ).json()["data"]
-    assert len(data["items"]) == 2
+    assert len(data["items"]) == 2 and data["generated_count"] == 0
     assert any("Only 2 of 5" in w for w in data["warnings"])
 
 

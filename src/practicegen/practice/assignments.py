@@ -52,6 +52,8 @@ class GapRequest:
     skills: Sequence[str]
     count: int
     difficulty: float
+    theta: float
+    target_p: float
     avoid_fingerprints: frozenset[str]
 
 
@@ -158,7 +160,9 @@ async def plan_assignment(
     new_items: list[Item] = []
     missing = request.num_items - len(chosen)
     if missing and filler is not None and checked.fillable:
-        gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent)
+        taken = {c.item_id for c in chosen}
+        prints = frozenset(c.fingerprint for c in checked.candidates if c.item_id in taken)
+        gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent, prints)
         generated = await filler.fill(session, gap, progress)
         new_items = [item for item, _ in generated]
         chosen = chosen + [c for _, c in generated]
@@ -279,6 +283,7 @@ def _gap(
     settings: Settings,
     missing: int,
     recent: list[tuple[uuid.UUID, str]],
+    chosen_prints: frozenset[str],
 ) -> GapRequest:
     wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
     theta = (
@@ -293,7 +298,9 @@ def _gap(
         skills=wanted,
         count=missing,
         difficulty=target_difficulty(theta, settings.target_success),
-        avoid_fingerprints=frozenset(f for _, f in recent),
+        theta=theta,
+        target_p=settings.target_success,
+        avoid_fingerprints=frozenset(f for _, f in recent) | chosen_prints,
     )
 
 

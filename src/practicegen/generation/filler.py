@@ -1,0 +1,139 @@
+"""Filling an assignment's gap with procedural items, built and checked in a process pool.
+
+When the bank cannot supply enough fitting items, the assignment builder asks this filler for
+the rest. Each item is built from its solution by a sympy generator and then checked
+independently (`procedural.checks`) before it may be used; both steps are CPU-bound sympy work,
+so they run in worker processes with a deadline and the event loop never blocks. An item that
+fails its check, or poses a problem the student saw recently or the bank already has, is
+dropped and another seed tried. The items come back unsaved: the plan stores them with the
+assignment, so they join the bank and the next request needs less generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.models import Item
+from practicegen.generation.procedural.checks import check_item
+from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.protocol import SkillSpec
+from practicegen.items.fingerprint import fingerprint
+from practicegen.items.repository import ItemRepository
+from practicegen.items.schemas import ItemContent
+from practicegen.items.service import to_row
+from practicegen.practice.assignments import GapRequest, Progress
+from practicegen.practice.learner import p_correct
+from practicegen.practice.selection import ChosenItem
+
+log = structlog.get_logger()
+_GENERATOR = ProceduralGenerator()
+
+
+def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], list[str]]:
+    """In a worker process: build one item and check it independently."""
+    item = _GENERATOR.generate(skill, level, seed)
+    return item.model_dump(mode="json"), list(check_item(item).problems)
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    content: ItemContent
+    print: str
+
+
+class ProceduralFiller:
+    def __init__(self, *, workers: int, timeout_s: float, attempts_per_item: int = 4) -> None:
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self.attempts_per_item = attempts_per_item
+        self._pool: ProcessPoolExecutor | None = None
+        self.rng = random.Random()
+
+    def _specs(self, subject: str, topic: str | None) -> list[SkillSpec]:
+        return [
+            s
+            for s in _GENERATOR.skills()
+            if s.subject == subject and (topic is None or s.topic == topic)
+        ]
+
+    def covers(self, subject: str, topic: str | None) -> bool:
+        return bool(self._specs(subject, topic))
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._pool
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+            self._pool = None
+
+    def _level(self, spec: SkillSpec, difficulty: float) -> int:
+        levels = range(1, spec.levels + 1)
+        return min(levels, key=lambda lv: abs(_GENERATOR.difficulty(spec.skill, lv) - difficulty))
+
+    async def _one(self, spec: SkillSpec, difficulty: float, avoid: set[str]) -> _Built | None:
+        loop = asyncio.get_running_loop()
+        level = self._level(spec, difficulty)
+        for _ in range(self.attempts_per_item):
+            seed = self.rng.randrange(2**31)
+            job = loop.run_in_executor(self._executor(), _build_checked, spec.skill, level, seed)
+            try:
+                data, problems = await asyncio.wait_for(job, self.timeout_s)
+            except TimeoutError:
+                log.warning("generation.timed_out", skill=spec.skill, level=level, seed=seed)
+                continue
+            if problems:
+                log.warning("generation.rejected", skill=spec.skill, problems=problems)
+                continue
+            content = ItemContent.model_validate(data)
+            key = fingerprint(content)
+            if key not in avoid:
+                avoid.add(key)
+                return _Built(content, key)
+        return None
+
+    async def fill(
+        self, session: AsyncSession, gap: GapRequest, progress: Progress
+    ) -> list[tuple[Item, ChosenItem]]:
+        specs = self._specs(gap.subject, gap.topic)
+        if gap.skills:
+            specs = [s for s in specs if s.skill in set(gap.skills)] or specs
+        if not specs:
+            return []
+        await progress(20, f"Generating {gap.count} question(s) the bank lacks...")
+        avoid = set(gap.avoid_fingerprints)
+        wanted = [specs[i % len(specs)] for i in range(gap.count)]
+        built = [
+            b
+            for b in await asyncio.gather(*(self._one(s, gap.difficulty, avoid) for s in wanted))
+            if b is not None
+        ]
+        known = await ItemRepository(session).existing_fingerprints(
+            gap.tenant_id, [b.print for b in built]
+        )
+        fresh = [b for b in built if b.print not in known]
+        await progress(80, f"Generated and checked {len(fresh)} question(s).")
+        return [self._chosen(gap, b) for b in fresh]
+
+    def _chosen(self, gap: GapRequest, built: _Built) -> tuple[Item, ChosenItem]:
+        row = to_row(gap.tenant_id, built.content)
+        row.id = uuid.uuid4()
+        predicted = p_correct(gap.theta, built.content.difficulty)
+        reason = (
+            f"{built.content.skill}: generated for this assignment, predicted success "
+            f"{predicted:.2f} (target {gap.target_p:.2f})"
+        )
+        chosen = ChosenItem(row.id, row.skill, row.difficulty, predicted, reason)
+        return row, chosen

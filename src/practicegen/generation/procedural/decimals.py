@@ -1,0 +1,161 @@
+"""Decimal arithmetic: adding and subtracting with place value, multiplying and dividing.
+
+Operands are chosen as exact fractions with power-of-ten denominators so every key is a
+terminating decimal, written as one ("0.075", never "3/40").
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from random import Random
+
+from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural.base import Draft, Step
+from practicegen.generation.procedural.render import decimal, pick
+from practicegen.generation.procedural.steps import number_draft
+
+
+def _dec(rng: Random, places: int, lo: int, hi: int) -> Fraction:
+    """A decimal with exactly `places` decimal places (its last digit is not 0) in [lo, hi)."""
+    scale = 10**places
+    units = pick(rng, lo * scale + 1, hi * scale - 1)
+    while places and units % 10 == 0:
+        units = pick(rng, lo * scale + 1, hi * scale - 1)
+    return Fraction(units, scale)
+
+
+def _places(q: Fraction) -> int:
+    text = decimal(q)
+    return len(text.partition(".")[2])
+
+
+def _misaligned(x: Fraction, y: Fraction, sign: int) -> Fraction | None:
+    """Digits lined up on the right instead of at the decimal point."""
+    px, py = _places(x), _places(y)
+    if px == py:
+        return None
+    ten = Fraction(10)
+    digits_x, digits_y = x * ten**px, y * ten**py
+    return (digits_x + sign * digits_y) / ten ** max(px, py)
+
+
+def _show(q: Fraction, first: bool = False) -> tuple[str, str]:
+    """An operand; a negative one after the first is wrapped in parentheses."""
+    text = decimal(q)
+    return (f"({text})", f"({text})") if q < 0 and not first else (text, text)
+
+
+def add_subtract(rng: Random, level: int) -> Draft:
+    """Level 1: tenths, sums; 2: different places, differences; 3: negatives."""
+    if level == 1:
+        x, y, sign = _dec(rng, 1, 1, 20), _dec(rng, 1, 1, 20), 1
+    else:
+        x, y = _dec(rng, rng.choice((1, 2)), 1, 30), _dec(rng, 2, 0, 10)
+        sign = -1 if level == 2 or rng.random() < 0.5 else 1
+        if level == 2 and x < y:
+            x, y = y, x
+        if level == 3:
+            x, y = (-x, y) if rng.random() < 0.5 else (x, -y)
+    value = x + sign * y
+    symbol = "+" if sign > 0 else "-"
+    (xl, xp), (yl, yp) = _show(x, first=True), _show(y)
+    wrongs: list[tuple[Fraction, str]] = [(x - sign * y, d.SIGN_ERROR)]
+    misaligned = _misaligned(x, y, sign)
+    if misaligned is not None:
+        wrongs.insert(0, (misaligned, d.PLACE_VALUE_MISALIGNED))
+    wrongs.append((value * 10, d.DECIMAL_POINT_MISPLACED))
+    return number_draft(
+        stem=f"Compute ${xl} {symbol} {yl}$.",
+        problem=f"{xp} {symbol} {yp}",
+        value=value,
+        steps=[
+            Step(
+                "Line up the decimal points and combine digit by digit",
+                decimal(value),
+                decimal(value),
+            )
+        ],
+        hints=[
+            "Line up the decimal points; write extra zeros so both numbers have the same places.",
+            "Adding a negative number is subtracting; subtracting a negative number is adding."
+            if level == 3
+            else "Work from the rightmost place, carrying or borrowing as with whole numbers.",
+        ],
+        candidates=wrongs,
+        multiple_choice=level > 1 and rng.random() < 0.4,
+        decimals=True,
+    )
+
+
+def multiply_divide(rng: Random, level: int) -> Draft:
+    """Level 1: decimal times whole number; 2: decimal times decimal; 3: divide by a decimal."""
+    if level == 1:
+        x, y = _dec(rng, 1, 0, 10), Fraction(pick(rng, 2, 9))
+    elif level == 2:
+        x, y = _dec(rng, 1, 0, 10), _dec(rng, rng.choice((1, 2)), 0, 2)
+    else:
+        quotient, y = Fraction(pick(rng, 2, 40)), _dec(rng, rng.choice((1, 2)), 0, 2)
+        if rng.random() < 0.4:
+            quotient = _dec(rng, 1, 1, 10)
+        x = quotient * y
+        return _divide(rng, x, y)
+    value = x * y
+    places = _places(x) + _places(y)
+    steps = [
+        Step(
+            "Multiply as whole numbers, ignoring the decimal points",
+            str(int(x * 10 ** _places(x) * y * 10 ** _places(y))),
+            str(int(x * 10 ** _places(x) * y * 10 ** _places(y))) + f"/10**{places}",
+        ),
+        Step(
+            f"Place the decimal point so the product has ${places}$ decimal places",
+            decimal(value),
+            decimal(value),
+        ),
+    ]
+    return number_draft(
+        stem=f"Compute ${decimal(x)} \\times {decimal(y)}$.",
+        problem=f"{decimal(x)} * {decimal(y)}",
+        value=value,
+        steps=steps,
+        hints=[
+            "Multiply as if there were no decimal points.",
+            "The product has as many decimal places as the two factors together.",
+        ],
+        candidates=[
+            (value * 10, d.DECIMAL_POINT_MISPLACED),
+            (value / 10, d.DECIMAL_POINT_MISPLACED),
+            (x + y, d.ADDED_INSTEAD_OF_MULTIPLIED),
+        ],
+        multiple_choice=rng.random() < 0.4,
+        decimals=True,
+    )
+
+
+def _divide(rng: Random, x: Fraction, y: Fraction) -> Draft:
+    shift = 10 ** _places(y)
+    value = x / y
+    return number_draft(
+        stem=f"Compute ${decimal(x)} \\div {decimal(y)}$.",
+        problem=f"{decimal(x)} / {decimal(y)}",
+        value=value,
+        steps=[
+            Step(
+                f"Multiply both numbers by ${shift}$ so the divisor is whole",
+                f"{decimal(x * shift)} \\div {decimal(y * shift)}",
+                f"{decimal(x * shift)} / {decimal(y * shift)}",
+            ),
+            Step("Divide", decimal(value), decimal(value)),
+        ],
+        hints=[
+            "Make the divisor a whole number first.",
+            "Move the decimal point the same number of places in both numbers.",
+        ],
+        candidates=[
+            (value / 10, d.DECIMAL_POINT_MISPLACED),
+            (value * 10, d.DECIMAL_POINT_MISPLACED),
+            (x * y, d.MULTIPLIED_INSTEAD_OF_DIVIDED),
+        ],
+        multiple_choice=rng.random() < 0.4,
+        decimals=True,
+    )

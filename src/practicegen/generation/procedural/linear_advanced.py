@@ -1,0 +1,244 @@
+"""Linear equations that need a first move before inverse operations: distributing a factor
+over parentheses, or clearing fractions with the least common denominator.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import lcm
+from random import Random
+
+from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural.base import Draft, Step
+from practicegen.generation.procedural.render import (
+    Number,
+    group,
+    linear,
+    num_latex,
+    num_plain,
+    pick,
+    poly,
+    signed,
+)
+from practicegen.generation.procedural.steps import Pair, eq_step, equation_draft, pair, solved
+
+MULTIPLIED_BY_WRONG_DENOMINATOR = "multiplied_by_wrong_denominator"
+
+
+def _finish(k: int, const: Number, rhs: Number, x: Fraction) -> list[Step]:
+    """From k*x + const = rhs to the solution, one inverse operation at a time."""
+    steps = []
+    if const != 0:
+        move = (
+            f"Subtract ${num_latex(const)}$ from both sides"
+            if const > 0
+            else f"Add ${num_latex(-const)}$ to both sides"
+        )
+        steps.append(eq_step(move, linear(k, 0), pair(Fraction(rhs) - Fraction(const))))
+    if k != 1:
+        steps.append(solved(f"Divide both sides by ${k}$", "x", x))
+    return steps
+
+
+def _plus(expr: Pair, e: int) -> Pair:
+    """expr + e, written with the sign of e."""
+    if e == 0:
+        return expr
+    sign = "+" if e > 0 else "-"
+    return f"{expr[0]} {sign} {abs(e)}", f"{expr[1]} {sign} {abs(e)}"
+
+
+def _solution(rng: Random, level: int, k: int) -> Fraction:
+    if level == 1:
+        return Fraction(pick(rng, 1, 10))
+    if level == 2 or abs(k) == 1:
+        return Fraction(signed(rng, 1, 10))
+    return Fraction(signed(rng, 1, 3 * abs(k) + 3), abs(k))
+
+
+def _distribute_simple(rng: Random, level: int) -> Draft:
+    """a(x + b) = c, or a(x + b) + e = c at level 2."""
+    a = pick(rng, 2, 6) if level == 1 else signed(rng, 2, 6)
+    b = pick(rng, 1, 9) if level == 1 else signed(rng, 1, 9)
+    e = 0 if level == 1 else signed(rng, 1, 12)
+    x = _solution(rng, level, a)
+    c = a * (x + b) + e
+    lhs = _plus(group(a, linear(1, b)), e)
+    expanded = poly([(a, "x"), (a * b, ""), (e, "")])
+    steps = [eq_step(f"Distribute ${a}$", expanded, pair(c))]
+    if e:
+        steps.append(eq_step("Combine the constant terms", linear(a, a * b + e), pair(c)))
+    steps += _finish(a, a * b + e, c, x)
+    return equation_draft(
+        problem=(f"{lhs[0]} = {num_latex(c)}", f"{lhs[1]} = {num_plain(c)}"),
+        value=x,
+        steps=steps,
+        hints=[
+            "Multiply the factor in front of the parentheses by every term inside.",
+            f"Distributing turns ${group(a, linear(1, b))[0]}$ into ${linear(a, a * b)[0]}$.",
+            "Then undo the addition or subtraction, and divide.",
+        ],
+        candidates=[
+            d.solution_wrong("x", Fraction(c - e - b, a), d.FORGOT_TO_DISTRIBUTE),
+            d.solution_wrong("x", Fraction(c - e + a * b, a), d.SIGN_ERROR),
+            d.solution_wrong("x", -x, d.SIGN_ERROR),
+        ],
+    )
+
+
+def _distribute_both(rng: Random) -> Draft:
+    """a(x + b) = c(x + e)."""
+    a, c = signed(rng, 2, 7), signed(rng, 2, 7)
+    while a == c:
+        c = signed(rng, 2, 7)
+    k = a - c
+    x = _solution(rng, 3, k)
+    b = signed(rng, 1, 9)
+    e_times_c = k * x + a * b  # c*e must equal this; pick x again until it divides
+    while e_times_c % c != 0 or e_times_c == 0:
+        x = _solution(rng, 3, k)
+        e_times_c = k * x + a * b
+    e = Fraction(e_times_c) / c
+    lhs, rhs = group(a, linear(1, b)), group(c, linear(1, e))
+    steps = [
+        eq_step("Distribute on both sides", linear(a, a * b), linear(c, c * e)),
+        eq_step(
+            f"Collect the $x$ terms on the left ({'subtract' if c > 0 else 'add'} "
+            f"${linear(abs(c), 0)[0]}$)",
+            linear(k, a * b),
+            pair(c * e),
+        ),
+        *_finish(k, a * b, c * e, x),
+    ]
+    return equation_draft(
+        problem=(f"{lhs[0]} = {rhs[0]}", f"{lhs[1]} = {rhs[1]}"),
+        value=x,
+        steps=steps,
+        hints=[
+            "Clear both sets of parentheses first.",
+            f"Distributing gives ${linear(a, a * b)[0]} = {linear(c, c * e)[0]}$.",
+            "Collect the $x$ terms on one side and the numbers on the other.",
+        ],
+        candidates=[
+            d.solution_wrong("x", Fraction(e - b) / k, d.FORGOT_TO_DISTRIBUTE),
+            d.solution_wrong(
+                "x", (c * e - a * b) / Fraction(a + c), d.MOVED_TERM_WITHOUT_SIGN_CHANGE
+            )
+            if a + c
+            else d.solution_wrong("x", x + 1, d.ARITHMETIC_SLIP),
+            d.solution_wrong("x", -x, d.SIGN_ERROR),
+        ],
+    )
+
+
+def distribution(rng: Random, level: int) -> Draft:
+    return _distribute_both(rng) if level == 3 else _distribute_simple(rng, level)
+
+
+def _fraction_simple(rng: Random) -> Draft:
+    """x/a + b = c with a whole-number solution."""
+    a, b = pick(rng, 2, 6), signed(rng, 1, 12)
+    x = a * signed(rng, 1, 9)
+    c = Fraction(x, a) + b
+    problem = f"\\frac{{x}}{{{a}}} {'+' if b > 0 else '-'} {abs(b)} = {num_latex(c)}"
+    plain = f"x/{a} {'+' if b > 0 else '-'} {abs(b)} = {num_plain(c)}"
+    frac = (f"\\frac{{x}}{{{a}}}", f"x/{a}")
+    move = f"Subtract ${b}$ from both sides" if b > 0 else f"Add ${-b}$ to both sides"
+    return equation_draft(
+        problem=(problem, plain),
+        value=x,
+        steps=[eq_step(move, frac, pair(c - b)), solved(f"Multiply both sides by ${a}$", "x", x)],
+        hints=[
+            "Isolate the fraction first, then undo the division.",
+            f"{move}.",
+            f"Then multiply both sides by ${a}$.",
+        ],
+        candidates=[
+            d.solution_wrong("x", (c - b) / a, d.DIVIDED_INSTEAD_OF_MULTIPLIED),
+            d.solution_wrong("x", a * c - b, d.WRONG_OPERATION_ORDER),
+            d.solution_wrong("x", a * (c + b), d.ADDED_INSTEAD_OF_SUBTRACTED),
+        ],
+    )
+
+
+def _fraction_two_terms(rng: Random) -> Draft:
+    """x/a + x/b = c: multiply through by the least common denominator."""
+    a = pick(rng, 2, 6)
+    b = pick(rng, 2, 8, exclude=(a, 2 * a, 0))
+    n = lcm(a, b)
+    x = n * signed(rng, 1, 4)
+    c = Fraction(x, a) + Fraction(x, b)
+    k = n // a + n // b
+    frac_a, frac_b = f"\\frac{{x}}{{{a}}}", f"\\frac{{x}}{{{b}}}"
+    return equation_draft(
+        problem=(f"{frac_a} + {frac_b} = {num_latex(c)}", f"x/{a} + x/{b} = {num_plain(c)}"),
+        value=x,
+        steps=[
+            Step(
+                f"Multiply every term by the least common denominator ${n}$",
+                f"{n // a}x + {n // b}x = {num_latex(c * n)}",
+                f"{n // a}*x + {n // b}*x = {num_plain(c * n)}",
+            ),
+            eq_step("Combine like terms", linear(k, 0), pair(c * n)),
+            solved(f"Divide both sides by ${k}$", "x", x),
+        ],
+        hints=[
+            "Clear the fractions by multiplying every term by a common denominator.",
+            f"The least common denominator of ${a}$ and ${b}$ is ${n}$.",
+            "After multiplying, combine the $x$ terms and divide.",
+        ],
+        candidates=[
+            d.solution_wrong("x", c * a * b / (a + b), d.ADDED_NUMERATORS_AND_DENOMINATORS),
+            d.solution_wrong("x", c * n / 2, MULTIPLIED_BY_WRONG_DENOMINATOR),
+            d.solution_wrong("x", -x, d.SIGN_ERROR),
+        ],
+    )
+
+
+def _shifted(p: int) -> Pair:
+    return linear(1, p)
+
+
+def _fraction_cross(rng: Random) -> Draft:
+    """(x + p)/q = (x + r)/s: cross-multiply."""
+    q = pick(rng, 2, 6)
+    s = pick(rng, 2, 7, exclude=(q, 0))
+    x, m = signed(rng, 1, 10), signed(rng, 1, 5)
+    p, r = q * m - x, s * m - x
+    while p == 0 or r == 0:
+        x = signed(rng, 1, 10)
+        p, r = q * m - x, s * m - x
+    left, right = _shifted(p), _shifted(r)
+    k = s - q
+    steps = [
+        eq_step("Cross-multiply", group(s, left), group(q, right)),
+        eq_step("Distribute", linear(s, s * p), linear(q, q * r)),
+        eq_step(f"Subtract ${q}x$ from both sides", linear(k, s * p), pair(q * r)),
+        *_finish(k, s * p, q * r, Fraction(x)),
+    ]
+    return equation_draft(
+        problem=(
+            f"\\frac{{{left[0]}}}{{{q}}} = \\frac{{{right[0]}}}{{{s}}}",
+            f"({left[1]})/{q} = ({right[1]})/{s}",
+        ),
+        value=x,
+        steps=steps,
+        hints=[
+            "With one fraction on each side, cross-multiply to clear the denominators.",
+            f"Cross-multiplying gives ${group(s, left)[0]} = {group(q, right)[0]}$.",
+            "Distribute, then collect the $x$ terms on one side.",
+        ],
+        candidates=[
+            d.solution_wrong("x", Fraction(r - p, k), d.FORGOT_TO_DISTRIBUTE),
+            d.solution_wrong("x", Fraction(s * r - q * p, q - s), MULTIPLIED_BY_WRONG_DENOMINATOR),
+            d.solution_wrong("x", -x, d.SIGN_ERROR),
+        ],
+    )
+
+
+def with_fractions(rng: Random, level: int) -> Draft:
+    if level == 1:
+        return _fraction_simple(rng)
+    if level == 2:
+        return _fraction_two_terms(rng)
+    return _fraction_cross(rng)

@@ -1,0 +1,147 @@
+"""The Pythagorean theorem: a right triangle's hypotenuse from its legs, and a leg from the
+hypotenuse and the other leg.
+
+Levels 1-2 use Pythagorean triples (small, then scaled or larger); level 3 has irrational
+answers in simplest radical form, graded as equivalent so `sqrt(52)` also counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from fractions import Fraction
+from math import isqrt
+from random import Random
+
+from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
+from practicegen.generation.procedural.render import pick, radical
+from practicegen.items.schemas import AnswerPolicy, ItemType
+
+
+def _is_square(n: int) -> bool:
+    return isqrt(n) ** 2 == n
+
+
+# Every right triangle with whole sides and a hypotenuse up to 100, as (a, b, c) with a < b.
+TRIPLES = tuple(
+    (a, b, isqrt(a * a + b * b))
+    for a in range(3, 100)
+    for b in range(a + 1, 100)
+    if _is_square(a * a + b * b) and a * a + b * b <= 100 * 100
+)
+SMALL_TRIPLES = tuple(t for t in TRIPLES if t[2] <= 30)
+LARGE_TRIPLES = tuple(t for t in TRIPLES if t[2] > 30)
+SUBTRACTED_SQUARES = "subtracted_squares_for_the_hypotenuse"
+SUBTRACTED_SIDES = "subtracted_sides_without_squaring"
+
+
+def _wrong(square: int, tag: str) -> tuple[Hashable, Wrong]:
+    """A wrong length given by its square, so lengths compare exactly."""
+    latex, plain = radical(square)
+    return Fraction(square), Wrong(plain, latex, tag)
+
+
+def _triangle(rng: Random, level: int, want_leg: bool) -> tuple[int, int, int]:
+    """(a, b, c) with a^2 + b^2 = c^2; at level 3 the unknown side is irrational."""
+    if level < 3:
+        a, b, c = rng.choice(SMALL_TRIPLES if level == 1 else LARGE_TRIPLES)
+        return (b, a, c) if rng.random() < 0.5 else (a, b, c)
+    while True:
+        a, b = pick(rng, 2, 12), pick(rng, 2, 12)
+        if want_leg:
+            c = pick(rng, max(a, b) + 1, 16)
+            if not _is_square(c * c - a * a):
+                return a, isqrt(c * c - a * a), c
+        elif not _is_square(a * a + b * b):
+            return a, b, isqrt(a * a + b * b)
+
+
+def _draft(
+    stem: str,
+    problem: str,
+    square: int,
+    steps: list[Step],
+    hints: list[str],
+    candidates: list[tuple[Hashable, Wrong]],
+    multiple_choice: bool,
+) -> Draft:
+    latex, plain = radical(square)
+    top_up_base = isqrt(square)
+    return Draft(
+        kind=CheckKind.VALUE,
+        item_type=ItemType.NUMERIC,
+        policy=AnswerPolicy.EQUIVALENT,
+        stem=stem,
+        problem=problem,
+        answer=plain,
+        answer_latex=latex,
+        steps=tuple(steps),
+        hints=tuple(hints),
+        wrongs=d.select(
+            Fraction(square),
+            candidates,
+            top_up=(lambda i: _wrong((top_up_base + i + 1) ** 2, d.ARITHMETIC_SLIP))
+            if multiple_choice
+            else None,
+        ),
+        multiple_choice=multiple_choice,
+    )
+
+
+def hypotenuse(rng: Random, level: int) -> Draft:
+    a, b, _ = _triangle(rng, level, want_leg=False)
+    square = a * a + b * b
+    exact = " Give an exact answer in simplest radical form." if level == 3 else ""
+    candidates = [
+        _wrong((a + b) ** 2, d.ADDED_LEGS_WITHOUT_SQUARING),
+        _wrong(square * square, d.FORGOT_SQUARE_ROOT),
+    ]
+    if a != b:
+        candidates.append(_wrong(abs(a * a - b * b), SUBTRACTED_SQUARES))
+    return _draft(
+        stem=f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?"
+        + exact,
+        problem=f"hypotenuse({a}, {b})",
+        square=square,
+        steps=[
+            Step("Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"),
+            Step("Add the squares", f"c = \\sqrt{{{square}}}", f"sqrt({square})"),
+            Step("Take the square root", *radical(square)),
+        ],
+        hints=[
+            "In a right triangle, the square of the hypotenuse equals the sum of the squares "
+            "of the legs.",
+            f"Compute ${a}^2 + {b}^2$.",
+            "Take the square root and simplify it." if level == 3 else "Take the square root.",
+        ],
+        candidates=candidates,
+        multiple_choice=rng.random() < 0.5,
+    )
+
+
+def leg(rng: Random, level: int) -> Draft:
+    a, _, c = _triangle(rng, level, want_leg=True)
+    square = c * c - a * a
+    exact = " Give an exact answer in simplest radical form." if level == 3 else ""
+    return _draft(
+        stem=f"A right triangle has a hypotenuse of length ${c}$ and one leg of length ${a}$. "
+        "How long is the other leg?" + exact,
+        problem=f"leg({c}, {a})",
+        square=square,
+        steps=[
+            Step("Use $b^2 = c^2 - a^2$", f"b = \\sqrt{{{c}^2 - {a}^2}}", f"sqrt({c}**2 - {a}**2)"),
+            Step("Subtract the squares", f"b = \\sqrt{{{square}}}", f"sqrt({square})"),
+            Step("Take the square root", *radical(square)),
+        ],
+        hints=[
+            "The hypotenuse is the longest side: $a^2 + b^2 = c^2$.",
+            f"The missing leg squared is ${c}^2 - {a}^2$.",
+            "Take the square root and simplify it." if level == 3 else "Take the square root.",
+        ],
+        candidates=[
+            _wrong(c * c + a * a, d.ADDED_SQUARES_FOR_A_LEG),
+            _wrong((c - a) ** 2, SUBTRACTED_SIDES),
+            _wrong(square * square, d.FORGOT_SQUARE_ROOT),
+        ],
+        multiple_choice=rng.random() < 0.4,
+    )

@@ -1,0 +1,244 @@
+"""Quadratic equations solved by factoring and by taking square roots.
+
+The roots are chosen first; the equation is their product expanded. Keys list both solutions,
+`x = -3 or x = 2`; a wrong answer that drops one solution is a classic distractor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from fractions import Fraction
+from math import gcd, isqrt
+from random import Random
+
+from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
+from practicegen.generation.procedural.render import (
+    linear,
+    num_latex,
+    num_plain,
+    pick,
+    poly,
+    radical,
+    signed,
+)
+from practicegen.items.schemas import AnswerPolicy, ItemType
+
+HALVED_INSTEAD_OF_ROOT = "halved_instead_of_square_root"
+
+Root = tuple[str, str]  # (LaTeX, plain)
+
+
+def _roots_text(roots: Sequence[Root]) -> tuple[str, str]:
+    return (
+        " \\text{ or } ".join(f"x = {r[0]}" for r in roots),
+        " or ".join(f"x = {r[1]}" for r in roots),
+    )
+
+
+def _rational_roots(values: Sequence[Fraction]) -> list[Root]:
+    return [(num_latex(v), num_plain(v)) for v in sorted(set(values))]
+
+
+def _wrong(roots: Sequence[Root], tag: str) -> tuple[Hashable, Wrong]:
+    latex, plain = _roots_text(roots)
+    return frozenset(r[1] for r in roots), Wrong(plain, latex, tag)
+
+
+def _draft(
+    problem: tuple[str, str],
+    roots: list[Root],
+    steps: Sequence[Step],
+    hints: Sequence[str],
+    candidates: Sequence[tuple[Hashable, Wrong]],
+    multiple_choice: bool,
+) -> Draft:
+    latex, plain = _roots_text(roots)
+    tail = (
+        "\n\nChoose the correct solutions."
+        if multiple_choice
+        else "\n\nGive every solution, e.g. $x = a \\text{ or } x = b$."
+    )
+    return Draft(
+        kind=CheckKind.EQUATION,
+        item_type=ItemType.EQUATION,
+        policy=AnswerPolicy.SOLUTION_SET,
+        stem=f"Solve for $x$: ${problem[0]}$" + tail,
+        problem=problem[1],
+        answer=plain,
+        answer_latex=latex,
+        steps=tuple(steps),
+        hints=tuple(hints),
+        wrongs=d.select(frozenset(r[1] for r in roots), candidates),
+        multiple_choice=multiple_choice,
+    )
+
+
+def _factor(p: int, q: int) -> tuple[str, str]:
+    """The factor (p*x - q), written without a leading 1."""
+    return linear(p, -q)
+
+
+def _factoring_roots(rng: Random, level: int) -> tuple[int, int, int]:
+    """(p, q, r): the factors are (p*x - q)(x - r), so the roots are q/p and r."""
+    if level == 1:
+        m, n = pick(rng, 1, 12), pick(rng, 1, 12)
+        while n == m:
+            n = pick(rng, 1, 12)
+        return 1, -m, -n
+    if level == 4:
+        p = pick(rng, 2, 5)
+        q = signed(rng, 1, 9)
+        while gcd(p, q) != 1:
+            q = signed(rng, 1, 9)
+        return p, q, signed(rng, 1, 6)
+    q, r = signed(rng, 1, 10), signed(rng, 1, 10)
+    while r in (q, -q):
+        r = signed(rng, 1, 10)
+    return 1, q, r
+
+
+def _factoring_hint(a: int, b: int, c: int) -> str:
+    if c == 0:
+        return "Both terms share a factor of $x$."
+    if b == 0:
+        return "The left side is a difference of two squares, $x^2 - k^2 = (x - k)(x + k)$."
+    return f"Look for two numbers whose product is ${a * c}$ and whose sum is ${b}$."
+
+
+def _factored_steps(p: int, q: int, r: int) -> list[Step]:
+    """From the standard form to the roots of (p*x - q)(x - r) = 0."""
+    f1, f2 = ("x", "x") if q == 0 else _factor(p, q), linear(1, -r)
+    factored = (
+        (f"x({f2[0]}) = 0", f"x*({f2[1]}) = 0")
+        if q == 0
+        else (f"({f1[0]})({f2[0]}) = 0", f"({f1[1]})*({f2[1]}) = 0")
+    )
+    return [
+        Step("Factor", *factored),
+        Step(
+            "Set each factor equal to zero",
+            f"{f1[0]} = 0 \\text{{ or }} {f2[0]} = 0",
+            f"{f1[1]} = 0 or {f2[1]} = 0",
+        ),
+        Step("Solve each equation", *_roots_text(_rational_roots([Fraction(q, p), Fraction(r)]))),
+    ]
+
+
+def _factoring_wrongs(roots: list[Fraction]) -> list[tuple[Hashable, Wrong]]:
+    first, second = roots
+    return [
+        _wrong(_rational_roots([-first, -second]), d.SIGN_ERROR),
+        _wrong(_rational_roots([first, -second]), d.SOLVED_WITH_WRONG_SIGN),
+        _wrong(_rational_roots([second]), d.DROPPED_A_SOLUTION),
+        _wrong(_rational_roots([-first, second]), d.SOLVED_WITH_WRONG_SIGN),
+        _wrong(_rational_roots([first]), d.DROPPED_A_SOLUTION),
+    ]
+
+
+def factoring(rng: Random, level: int) -> Draft:
+    """Levels: x^2 + bx + c with positive b, c; any signs; moved terms or a special form;
+    a leading coefficient other than 1."""
+    p, q, r = _factoring_roots(rng, level)
+    if level == 3 and rng.random() < 0.4:
+        k = pick(rng, 2, 12)
+        q, r = (0, k * rng.choice((1, -1))) if rng.random() < 0.5 else (k, -k)
+    a, b, c = p, -(p * r + q), q * r
+    expanded = poly([(a, "x**2"), (b, "x"), (c, "")])
+    problem = standard = f"{expanded[0]} = 0", f"{expanded[1]} = 0"
+    steps: list[Step] = []
+    if level == 3 and c != 0 and b != 0:
+        moved = poly([(a, "x**2"), (b, "x")])
+        problem = f"{moved[0]} = {-c}", f"{moved[1]} = {-c}"
+        verb = f"Subtract ${-c}$ from" if -c > 0 else f"Add ${c}$ to"
+        steps.append(Step(f"{verb} both sides to get $0$ on the right", *standard))
+    roots = [Fraction(q, p), Fraction(r)]
+    hints = [
+        "Get $0$ on one side of the equation and factor the other side.",
+        _factoring_hint(a, b, c),
+        "If a product is zero, one of its factors is zero.",
+    ]
+    steps += _factored_steps(p, q, r)
+    multiple_choice = level <= 2 and rng.random() < 0.5
+    return _draft(
+        problem, _rational_roots(roots), steps, hints, _factoring_wrongs(roots), multiple_choice
+    )
+
+
+def _shifted_root(h: int, n: int, sign: int) -> Root:
+    """h + sign*sqrt(n), simplified."""
+    latex, plain = radical(n)
+    if plain.isdigit():
+        value = h + sign * int(plain)
+        return str(value), str(value)
+    if h == 0:
+        return ("" if sign > 0 else "-") + latex, ("" if sign > 0 else "-") + plain
+    op = "+" if sign > 0 else "-"
+    return f"{h} {op} {latex}", f"{h} {op} {plain}"
+
+
+def _pm_roots(h: int, n: int) -> list[Root]:
+    return [_shifted_root(h, n, 1), _shifted_root(h, n, -1)]
+
+
+def _square_root_problem(rng: Random, level: int) -> tuple[int, int, int, int, int]:
+    """(a, h, c, n, e): a*(x - h)^2 + c = e with (x - h)^2 = n."""
+    if level == 1:
+        n = pick(rng, 2, 20) ** 2
+        a = 1 if rng.random() < 0.5 else pick(rng, 2, 5)
+        return a, 0, 0, n, a * n
+    if level == 2:
+        n = pick(rng, 1, 12) ** 2
+        if rng.random() < 0.5:
+            a, c = pick(rng, 2, 6), signed(rng, 1, 30)
+            return a, 0, c, n, a * n + c
+        return 1, signed(rng, 1, 9), 0, n, n
+    n = rng.choice([v for v in range(2, 76) if isqrt(v) ** 2 != v])
+    h = 0 if rng.random() < 0.5 else signed(rng, 1, 9)
+    return 1, h, 0, n, n
+
+
+def square_root(rng: Random, level: int) -> Draft:
+    """x^2 = k; a*x^2 + c = e or (x - h)^2 = k; then irrational roots in simplest form."""
+    a, h, c, n, e = _square_root_problem(rng, level)
+    base = ("x", "x") if h == 0 else linear(1, -h)
+    lhs = poly([(a, "x**2"), (c, "")]) if h == 0 else (f"({base[0]})^{{2}}", f"({base[1]})**2")
+    problem = f"{lhs[0]} = {e}", f"{lhs[1]} = {e}"
+    steps: list[Step] = []
+    if c:
+        verb = f"Subtract ${c}$ from" if c > 0 else f"Add ${-c}$ to"
+        steps.append(Step(f"{verb} both sides", f"{a}x^{{2}} = {e - c}", f"{a}*x**2 = {e - c}"))
+    if a != 1:
+        steps.append(Step(f"Divide both sides by ${a}$", f"x^{{2}} = {n}", f"x**2 = {n}"))
+    rooted = _pm_roots(0, n)
+    steps.append(
+        Step(
+            "Take the square root of both sides (both signs)",
+            f"{base[0]} = {rooted[0][0]} \\text{{ or }} {base[0]} = {rooted[1][0]}",
+            f"{base[1]} = {rooted[0][1]} or {base[1]} = {rooted[1][1]}",
+        )
+    )
+    roots = _pm_roots(h, n)
+    if h:
+        steps.append(
+            Step(
+                f"Add ${h}$ to both sides" if h > 0 else f"Subtract ${-h}$ from both sides",
+                *_roots_text(roots),
+            )
+        )
+    hints = [
+        "Isolate the squared part, then take the square root of both sides.",
+        "A positive number has two square roots, one positive and one negative.",
+        "Simplify the square root if it has a perfect-square factor."
+        if level == 3
+        else "Check both solutions in the original equation.",
+    ]
+    candidates = [
+        _wrong(roots[:1], d.DROPPED_A_SOLUTION),
+        _wrong(
+            _pm_roots(h, n * n) if h == 0 else _pm_roots(-h, n),
+            d.FORGOT_SQUARE_ROOT if h == 0 else d.SIGN_ERROR,
+        ),
+        _wrong([(num_latex(Fraction(n, 2)), num_plain(Fraction(n, 2)))], HALVED_INSTEAD_OF_ROOT),
+    ]
+    return _draft(problem, roots, steps, hints, candidates, multiple_choice=False)

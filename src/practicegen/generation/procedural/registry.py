@@ -1,0 +1,140 @@
+"""The procedural generator: every skill's builder behind the one `ItemGenerator` protocol.
+
+`generate(skill, level, seed)` seeds a private `random.Random` from the triple (never the global
+one), runs the skill's builder and turns its `Draft` into an `ItemContent`: choices shuffled by
+the same seed for multiple-choice drafts, the worked solution as Markdown, and a provenance that
+records the triple plus the machine-readable problem, steps and key `checks` needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from random import Random
+from typing import Any
+
+from practicegen.generation.procedural.base import Draft, SkillDef
+from practicegen.generation.procedural.catalog import SKILL_DEFS
+from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
+from practicegen.items.schemas import (
+    AnswerPolicy,
+    Choice,
+    ItemContent,
+    ItemSource,
+    ItemType,
+)
+
+GENERATOR_NAME = "procedural"
+GENERATOR_VERSION = 1
+CHOICE_IDS = ("A", "B", "C", "D")
+
+
+def seeded_rng(skill: str, level: int, seed: int) -> Random:
+    """A generator-private RNG; stable across processes and Python versions."""
+    digest = hashlib.blake2b(f"{skill}|{level}|{seed}".encode(), digest_size=8).digest()
+    return Random(int.from_bytes(digest, "big"))
+
+
+def _solution(draft: Draft, correct_id: str | None) -> str:
+    lines = [f"{i}. {step.text}: ${step.latex}$" for i, step in enumerate(draft.steps, start=1)]
+    answer = f"**Answer:** ${draft.answer_latex}$"
+    if correct_id is not None:
+        answer += f" (choice {correct_id})"
+    return "\n".join(lines) + "\n\n" + answer
+
+
+def _choices(draft: Draft, rng: Random) -> tuple[list[Choice], str, dict[str, str]]:
+    if len(draft.wrongs) < len(CHOICE_IDS) - 1:
+        raise ValueError(f"a multiple-choice draft needs 3 wrong answers, got {len(draft.wrongs)}")
+    options: list[tuple[str, str, str | None]] = [(draft.answer, draft.answer_latex, None)]
+    options += [(w.value, w.latex, w.misconception) for w in draft.wrongs[:3]]
+    rng.shuffle(options)
+    choices = [
+        Choice(id=cid, text=f"${latex}$", misconception=tag)
+        for cid, (_, latex, tag) in zip(CHOICE_IDS, options, strict=True)
+    ]
+    correct = next(
+        cid for cid, option in zip(CHOICE_IDS, options, strict=True) if option[2] is None
+    )
+    values = {cid: value for cid, (value, _, _) in zip(CHOICE_IDS, options, strict=True)}
+    return choices, correct, values
+
+
+def _provenance(skill: str, level: int, seed: int, draft: Draft) -> dict[str, Any]:
+    """Where the item came from, and the machine-readable problem `checks` re-solves."""
+    provenance: dict[str, Any] = {
+        "generator": GENERATOR_NAME,
+        "skill": skill,
+        "level": level,
+        "seed": seed,
+        "version": GENERATOR_VERSION,
+        "kind": draft.kind.value,
+        "problem": draft.problem,
+        "steps": [step.plain for step in draft.steps],
+        "key": draft.answer,
+        "distractors": [{"value": w.value, "misconception": w.misconception} for w in draft.wrongs],
+    }
+    if draft.tolerance is not None:
+        provenance["tolerance"] = draft.tolerance
+    return provenance
+
+
+def build_item(definition: SkillDef, level: int, seed: int) -> ItemContent:
+    spec = definition.spec
+    rng = seeded_rng(spec.skill, level, seed)
+    draft = definition.build(rng, level)
+    provenance = _provenance(spec.skill, level, seed, draft)
+    fields: dict[str, Any] = {
+        "type": draft.item_type,
+        "answer": draft.answer,
+        "answer_policy": draft.policy,
+        "tolerance": draft.tolerance,
+    }
+    correct_id = None
+    if draft.multiple_choice:
+        choices, correct_id, provenance["choice_values"] = _choices(draft, rng)
+        fields = {
+            "type": ItemType.MULTIPLE_CHOICE,
+            "answer": correct_id,
+            "answer_policy": AnswerPolicy.CHOICE,
+            "choices": choices,
+        }
+    return ItemContent(
+        subject=spec.subject,
+        topic=spec.topic,
+        skill=spec.skill,
+        stem=draft.stem,
+        hints=list(draft.hints),
+        solution=_solution(draft, correct_id),
+        difficulty=definition.difficulty[level - 1],
+        source=ItemSource.PROCEDURAL,
+        provenance=provenance,
+        **fields,
+    )
+
+
+class ProceduralGenerator:
+    """Instant items for every skill in `SKILL_DEFS`, deterministic in (skill, level, seed)."""
+
+    name = GENERATOR_NAME
+
+    def __init__(self, definitions: Sequence[SkillDef] = SKILL_DEFS) -> None:
+        self._defs: Mapping[str, SkillDef] = {d.spec.skill: d for d in definitions}
+
+    def skills(self) -> tuple[SkillSpec, ...]:
+        return tuple(d.spec for d in self._defs.values())
+
+    def difficulty(self, skill: str, level: int) -> float:
+        """The Rasch difficulty of the skill's items at this level."""
+        return self._definition(skill, level).difficulty[level - 1]
+
+    def generate(self, skill: str, level: int, seed: int) -> ItemContent:
+        return build_item(self._definition(skill, level), level, seed)
+
+    def _definition(self, skill: str, level: int) -> SkillDef:
+        definition = self._defs.get(skill)
+        if definition is None:
+            raise UnknownSkill(skill=skill)
+        if not 1 <= level <= definition.spec.levels:
+            raise LevelOutOfRange(skill=skill, level=level, levels=definition.spec.levels)
+        return definition

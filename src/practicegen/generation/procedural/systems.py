@@ -1,0 +1,191 @@
+"""Systems of two linear equations in x and y, by substitution and by elimination.
+
+The solution (x, y) is chosen first and both equations are written through it. Each worked
+step is recorded as the whole system at that point (`eq1; eq2`), so the check can confirm the
+system's solution never changes along the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from math import gcd
+from random import Random
+
+from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
+from practicegen.generation.procedural.render import Term, linear, pick, poly, signed
+from practicegen.items.schemas import AnswerPolicy, ItemType
+
+SWAPPED_VARIABLES = "swapped_x_and_y"
+
+Eq = tuple[str, str]
+
+
+def _eq(terms: Sequence[Term], rhs: int) -> Eq:
+    latex, plain = poly(terms)
+    return f"{latex} = {rhs}", f"{plain} = {rhs}"
+
+
+def _step(text: str, shown: Eq, *system: Eq) -> Step:
+    return Step(text, shown[0], "; ".join(e[1] for e in system))
+
+
+def _answer(x: int, y: int) -> tuple[str, str]:
+    return f"x = {x}, \\; y = {y}", f"x = {x}, y = {y}"
+
+
+def _wrong(x: int, y: int, tag: str) -> tuple[Hashable, Wrong]:
+    latex, plain = _answer(x, y)
+    return (x, y), Wrong(plain, latex, tag)
+
+
+def _solution(rng: Random, level: int) -> tuple[int, int]:
+    if level == 1:
+        return pick(rng, 1, 10), pick(rng, 1, 10)
+    x, y = signed(rng, 1, 8), signed(rng, 1, 8)
+    while x == y:
+        y = signed(rng, 1, 8)
+    return x, y
+
+
+def _draft(eqs: tuple[Eq, Eq], x: int, y: int, steps: list[Step], hints: list[str]) -> Draft:
+    latex, plain = _answer(x, y)
+    return Draft(
+        kind=CheckKind.SYSTEM,
+        item_type=ItemType.EQUATION,
+        policy=AnswerPolicy.SOLUTION_SET,
+        stem=(
+            f"Solve the system of equations: ${eqs[0][0]}$ and ${eqs[1][0]}$.\n\n"
+            "Give your answer as $x = \\dots, y = \\dots$."
+        ),
+        problem=f"{eqs[0][1]}; {eqs[1][1]}",
+        answer=plain,
+        answer_latex=latex,
+        steps=tuple(steps),
+        hints=tuple(hints),
+        wrongs=d.select(
+            (x, y),
+            [
+                _wrong(y, x, SWAPPED_VARIABLES),
+                _wrong(x, -y, d.SIGN_ERROR),
+                _wrong(-x, y, d.SIGN_ERROR),
+            ],
+        ),
+    )
+
+
+def _into_first(first: Eq, a: int, b: int, e: int, x: int, y: int) -> list[Step]:
+    """From (first; x = x0) to (x = x0; y = y0) through a*x0 + b*y = e."""
+    known = f"x = {x}", f"x = {x}"
+    shown = f"{a}({x}) {'+' if b > 0 else '-'} {linear(abs(b), 0, 'y')[0]} = {e}"
+    plain = f"{a}*({x}) + {b}*y = {e}"
+    return [
+        _step("Solve for $x$", known, first, known),
+        Step(f"Substitute $x = {x}$ into ${first[0]}$", shown, f"{plain}; x = {x}"),
+        _step("Solve for $y$", (f"y = {y}", f"y = {y}"), known, (f"y = {y}", f"y = {y}")),
+    ]
+
+
+def _into_solved(solved: Eq, m: int, b: int, x: int, y: int) -> list[Step]:
+    """From (y = m*x + b; x = x0) to (x = x0; y = y0)."""
+    known = f"x = {x}", f"x = {x}"
+    tail = f" {'+' if b > 0 else '-'} {abs(b)}" if b else ""
+    lead = {1: "", -1: "-"}.get(m, str(m))
+    shown = f"y = {lead}({x}){tail}", f"y = {m}*({x}){tail}"
+    return [
+        _step("Solve for $x$", known, solved, known),
+        _step(f"Substitute $x = {x}$ into ${solved[0]}$", shown, shown, known),
+        _step("Simplify", (f"y = {y}", f"y = {y}"), known, (f"y = {y}", f"y = {y}")),
+    ]
+
+
+def _coefficients(rng: Random, level: int, m: int) -> tuple[int, int]:
+    if level == 1:
+        return pick(rng, 1, 3), 1
+    a, c = signed(rng, 1, 6), signed(rng, 2, 5)
+    while a + c * m == 0:
+        a = signed(rng, 1, 6)
+    return a, c
+
+
+def substitution(rng: Random, level: int) -> Draft:
+    """y = m*x + b with a*x + c*y = e; at level 3 the first equation must be solved for y."""
+    x, y = _solution(rng, level)
+    m = pick(rng, 2, 5) if level == 1 else signed(rng, 1, 5)
+    b = 0 if level == 1 else y - m * x
+    y = m * x + b
+    a, c = _coefficients(rng, level, m)
+    e = a * x + c * y
+    solved = f"y = {linear(m, b)[0]}", f"y = {linear(m, b)[1]}"
+    first = solved if level < 3 else _eq([(1, "y"), (-m, "x")], b)
+    second = _eq([(a, "x"), (c, "y")], e)
+    substituted = (
+        f"{linear(a, 0)[0]} {'+' if c > 0 else '-'} {abs(c)}({linear(m, b)[0]}) = {e}",
+        f"{a}*x + {c}*({linear(m, b)[1]}) = {e}",
+    )
+    combined = _eq([(a + c * m, "x"), (c * b, "")], e)
+    steps = [] if level < 3 else [_step("Solve the first equation for $y$", solved, solved, second)]
+    steps += [
+        _step("Substitute for $y$ in the second equation", substituted, solved, substituted),
+        _step("Distribute and combine like terms", combined, solved, combined),
+        *_into_solved(solved, m, b, x, y),
+    ]
+    hints = [
+        "Write $y$ in terms of $x$ and replace $y$ in the other equation.",
+        f"Substituting gives ${substituted[0]}$, an equation in $x$ only.",
+        "Once you know $x$, put it back in to find $y$.",
+    ]
+    return _draft((first, second), x, y, steps, hints)
+
+
+def _multiplier_text(m1: int, m2: int) -> str:
+    parts = [f"the first equation by ${m1}$"] if m1 != 1 else []
+    parts += [f"the second equation by ${m2}$"] if m2 != 1 else []
+    return "Multiply " + " and ".join(parts)
+
+
+def _elimination_coefficients(rng: Random, level: int) -> tuple[int, int, int, int]:
+    a = pick(rng, 1, 6)
+    if level == 1:
+        b = pick(rng, 1, 6)
+        return a, b, pick(rng, 1, 6), -b
+    if level == 2:
+        dy = signed(rng, 1, 4)
+        b = -pick(rng, 2, 3) * dy
+    else:
+        b, dy = signed(rng, 2, 7), signed(rng, 2, 7)
+        while abs(b) == abs(dy):
+            dy = signed(rng, 2, 7)
+    c = signed(rng, 1, 6)
+    while a * dy - b * c == 0:
+        c = signed(rng, 1, 6)
+    return a, b, c, dy
+
+
+def elimination(rng: Random, level: int) -> Draft:
+    """Add the equations to eliminate y, after scaling one (level 2) or both (level 3)."""
+    x, y = _solution(rng, level)
+    a, b, c, dy = _elimination_coefficients(rng, level)
+    first = _eq([(a, "x"), (b, "y")], a * x + b * y)
+    second = _eq([(c, "x"), (dy, "y")], c * x + dy * y)
+    g = gcd(b, dy) * (1 if dy > 0 else -1)
+    m1, m2 = dy // g, -b // g
+    e1, e2 = m1 * (a * x + b * y), m2 * (c * x + dy * y)
+    scaled1 = _eq([(m1 * a, "x"), (m1 * b, "y")], e1)
+    scaled2 = _eq([(m2 * c, "x"), (m2 * dy, "y")], e2)
+    summed = _eq([(m1 * a + m2 * c, "x")], e1 + e2)
+    steps = []
+    scale = _multiplier_text(m1, m2)
+    if (m1, m2) != (1, 1):
+        both = f"{scaled1[0]} \\text{{ and }} {scaled2[0]}", ""
+        steps.append(_step(scale, both, scaled1, scaled2))
+    steps.append(_step("Add the equations; the $y$ terms cancel", summed, scaled1, summed))
+    steps += _into_first(first, a, b, a * x + b * y, x, y)
+    hints = [
+        "Make the $y$ coefficients opposites, then add the equations to eliminate $y$.",
+        f"{scale} so the $y$ terms cancel."
+        if (m1, m2) != (1, 1)
+        else "The $y$ coefficients are already opposites: add the equations.",
+        "Solve for $x$, then substitute it back to find $y$.",
+    ]
+    return _draft((first, second), x, y, steps, hints)

@@ -1,0 +1,50 @@
+"""What a synchronous item generator is, so the service can treat every such generator alike.
+
+A generator names the skills it can write items for and builds one item for a (skill, level,
+seed) triple. Generation is pure and CPU-bound: the same triple always yields the same item and
+nothing is read or written on the way, so the service may run generators in a process pool and
+rebuild any item from its provenance. Levels count from 1 (easiest) to `SkillSpec.levels`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from practicegen.errors import InvalidRequest
+from practicegen.items.schemas import ItemContent
+
+
+@dataclass(frozen=True, slots=True)
+class SkillSpec:
+    """One skill a generator covers; `levels` is the number of difficulty levels (1..levels)."""
+
+    subject: str
+    topic: str
+    skill: str
+    levels: int
+    description: str
+
+
+class UnknownSkill(InvalidRequest):
+    code = "unknown_skill"
+    default_message = "No generator covers this skill."
+
+
+class LevelOutOfRange(InvalidRequest):
+    code = "level_out_of_range"
+    default_message = "The level is outside the skill's range of levels."
+
+
+class ItemGenerator(Protocol):
+    """An instant, synchronous, deterministic source of items."""
+
+    @property
+    def name(self) -> str: ...
+
+    def skills(self) -> Sequence[SkillSpec]: ...
+
+    def generate(self, skill: str, level: int, seed: int) -> ItemContent:
+        """Build the item for (skill, level, seed); raises UnknownSkill or LevelOutOfRange."""
+        ...

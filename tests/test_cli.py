@@ -1,0 +1,124 @@
+"""The `practicegen` command as a newcomer runs it: a real process in an empty directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import free_port
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRACTICEGEN_")}
+    env["PRACTICEGEN_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
+    env.update(extra)
+    return env
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "practicegen", *args],
+        cwd=tmp_path,
+        env=cli_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def fresh_serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`practicegen serve` on the embedded default in an empty directory; yields (url, key)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "practicegen", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        key = proc.stdout.readline().strip()  # the admin key, printed once, on stdout
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("serve did not become ready")
+        yield base, key
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_fresh_serve_answers_the_guide_request_at_once(fresh_serve: tuple[str, str]) -> None:
+    base, key = fresh_serve
+    assert key.startswith("pgen_sk_")
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+        student = http.post("/api/v1/students", json={"display_name": "Ada"}).json()["data"]
+        body = {
+            "student_id": student["student_id"],
+            "subject": "Algebra",
+            "num_items": 5,
+            "topic": "Linear Equations",
+        }
+        http.post("/api/v1/practice/assign", json=body)  # first request warms the caches
+        started = time.perf_counter()
+        response = http.post("/api/v1/practice/assign", json=body)
+        elapsed = time.perf_counter() - started
+        data = response.json()["data"]
+        assert response.status_code == 200 and len(data["items"]) == 5
+        assert data["bank_count"] == 5 and data["warnings"] == []
+        assert all(
+            i["topic"] == "Linear Equations" and i["source"] == "demo" for i in data["items"]
+        )
+        assert elapsed < 1.0, elapsed
+        demo = http.get("/api/v1/items", params={"subject": "Arithmetic", "limit": 1}).json()
+        assert demo["data"]["items"], "the demo bank has Arithmetic items"
+
+
+def test_auth_off_is_refused_off_loopback(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "serve", "--host", "0.0.0.0", PRACTICEGEN_AUTH="off")
+    assert result.returncode == 2
+    assert "refused" in result.stderr
+
+
+def test_db_upgrade_status_and_key_creation(tmp_path: Path) -> None:
+    pending = run_cli(tmp_path, "db", "status")
+    assert pending.returncode == 1
+    assert "Applied: 001, 002, 003" in run_cli(tmp_path, "db", "upgrade").stdout
+    assert "Already up to date." in run_cli(tmp_path, "db", "upgrade").stdout
+    assert run_cli(tmp_path, "db", "status").returncode == 0
+    created = run_cli(tmp_path, "keys", "create", "--name", "backend")
+    assert created.returncode == 0 and created.stdout.strip().startswith("pgen_sk_")
+
+
+def test_bank_import_reports_rejected_rows(tmp_path: Path) -> None:
+    from tests.api.factories import item_body
+
+    path = tmp_path / "bank.json"
+    rows = [item_body(), item_body(stem="Solve $5x = 10$."), {"stem": "no subject"}]
+    path.write_text(json.dumps({"format": "practicegen-bank", "version": 1, "items": rows}))
+    assert run_cli(tmp_path, "db", "upgrade").returncode == 0
+    result = run_cli(tmp_path, "bank", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Imported 2" in result.stdout and "rejected 1" in result.stdout
+    assert "row 2:" in result.stdout and "subject" in result.stdout
+    not_json = tmp_path / "bad.json"
+    not_json.write_text("{")
+    assert run_cli(tmp_path, "bank", "import", str(not_json)).returncode == 2
