@@ -9,6 +9,7 @@ version bump; `max_age_s` bounds how stale those may get.
 
 from __future__ import annotations
 
+import bisect
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,36 +20,50 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.items.repository import CandidateRow, ItemRepository
 from practicegen.practice.selection import Candidate
 
+GroupKey = tuple[str, str]  # (topic, skill)
+
 
 @dataclass(frozen=True, slots=True)
 class SubjectItems:
-    """A subject's active items, grouped the two ways an assignment asks for them."""
+    """A subject's active items in (topic, skill) groups, each sorted by difficulty.
 
-    by_topic: dict[str, list[Candidate]]
-    by_skill: dict[str, list[Candidate]]
+    Sorting lets an assignment take only the items near each skill's target difficulty
+    (`window`), so selection ranks hundreds of items instead of the whole subject.
+    """
+
+    groups: dict[GroupKey, list[Candidate]]
+    difficulties: dict[GroupKey, list[float]]
 
     @classmethod
     def of(cls, rows: Sequence[CandidateRow]) -> SubjectItems:
-        by_topic: dict[str, list[Candidate]] = {}
-        by_skill: dict[str, list[Candidate]] = {}
+        groups: dict[GroupKey, list[Candidate]] = {}
         for row in rows:
             candidate = Candidate(row.id, row.skill, row.difficulty, row.fingerprint)
-            by_topic.setdefault(row.topic, []).append(candidate)
-            by_skill.setdefault(row.skill, []).append(candidate)
-        return cls(by_topic=by_topic, by_skill=by_skill)
+            groups.setdefault((row.topic, row.skill), []).append(candidate)
+        for group in groups.values():
+            group.sort(key=lambda c: c.difficulty)
+        difficulties = {key: [c.difficulty for c in group] for key, group in groups.items()}
+        return cls(groups=groups, difficulties=difficulties)
 
-    def narrow(self, *, topic: str | None, skills: Sequence[str]) -> list[Candidate]:
-        """Items of the topic and/or of the goal skills (either matches when both are given)."""
+    def keys_for(self, *, topic: str | None, skills: Sequence[str]) -> list[GroupKey]:
+        """Groups of the topic and/or of the goal skills (either matches when both are given)."""
         if topic is None and not skills:
-            return [c for group in self.by_topic.values() for c in group]
-        chosen = list(self.by_topic.get(topic, [])) if topic is not None else []
-        seen = {c.item_id for c in chosen}
-        for skill in dict.fromkeys(skills):
-            for candidate in self.by_skill.get(skill, []):
-                if candidate.item_id not in seen:
-                    seen.add(candidate.item_id)
-                    chosen.append(candidate)
-        return chosen
+            return list(self.groups)
+        wanted = set(skills)
+        return [key for key in self.groups if key[0] == topic or key[1] in wanted]
+
+    def window(
+        self, key: GroupKey, center: float, *, minimum: int, half_width: float = 1.0
+    ) -> list[Candidate]:
+        """The group's items within `half_width` of `center`, widened to at least `minimum`."""
+        group, levels = self.groups[key], self.difficulties[key]
+        if len(group) <= minimum:
+            return group
+        lo = bisect.bisect_left(levels, center - half_width)
+        hi = bisect.bisect_right(levels, center + half_width)
+        while hi - lo < minimum:
+            lo, hi = max(0, lo - minimum), min(len(group), hi + minimum)
+        return group[lo:hi]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from practicegen.config import Settings
 from practicegen.db.models import Assignment, AssignmentItem, Item
 from practicegen.errors import InvalidRequest, NumItemsOutOfRange, UnknownSubject
 from practicegen.goals.service import skills_for_goal_tags
-from practicegen.items.candidates import CandidateCache
+from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
 from practicegen.items.repository import ItemRepository
 from practicegen.practice.learner import SkillState, skill_state, target_difficulty
 from practicegen.practice.repository import PracticeRepository
@@ -72,7 +72,8 @@ class Checked:
     """A request found valid, with what checking it already read."""
 
     skills: list[str]
-    candidates: list[Candidate]
+    items: SubjectItems
+    groups: list[GroupKey]
     fillable: bool
 
 
@@ -100,12 +101,12 @@ async def check_request(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
     bank = cache or CandidateCache(max_age_s=0)
-    subject_items = await bank.active_items(session, tenant, request.subject)
-    candidates = subject_items.narrow(topic=request.topic, skills=skills)
+    items = await bank.active_items(session, tenant, request.subject)
+    groups = items.keys_for(topic=request.topic, skills=skills)
     fillable = filler is not None and filler.covers(request.subject, request.topic)
-    if not candidates and not fillable:
+    if not groups and not fillable:
         await _explain_empty(session, tenant, request)
-    return Checked(skills=skills, candidates=candidates, fillable=fillable)
+    return Checked(skills=skills, items=items, groups=groups, fillable=fillable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +155,13 @@ async def plan_assignment(
         tenant, request.student_id, settings.recent_assignments_window
     )
     await progress(15, "Selecting items at the right difficulty...")
-    chosen, warnings = _select(
-        checked.candidates, abilities, request, settings, skills, recent, rng
-    )
+    candidates = _near_targets(checked, abilities, settings, request.num_items + len(recent))
+    chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
     new_items: list[Item] = []
     missing = request.num_items - len(chosen)
     if missing and filler is not None and checked.fillable:
         taken = {c.item_id for c in chosen}
-        prints = frozenset(c.fingerprint for c in checked.candidates if c.item_id in taken)
+        prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
         gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent, prints)
         generated = await filler.fill(session, gap, progress)
         new_items = [item for item, _ in generated]
@@ -209,6 +209,18 @@ async def build_assignment(
         rng=rng,
     )
     return await store_assignment(session, plan)
+
+
+def _near_targets(
+    checked: Checked, abilities: dict[str, SkillState], settings: Settings, minimum: int
+) -> list[Candidate]:
+    """Each skill's items near the difficulty this student should succeed at `target_success`."""
+    pool: list[Candidate] = []
+    for key in checked.groups:
+        theta = skill_state(abilities, key[1]).theta
+        center = target_difficulty(theta, settings.target_success)
+        pool += checked.items.window(key, center, minimum=minimum)
+    return pool
 
 
 def _select(
