@@ -164,3 +164,90 @@ async def test_long_poll_waits_for_a_change(jobs_client: httpx.AsyncClient) -> N
     assert_error(
         await jobs_client.get(f"/api/v1/jobs/{data['job_id']}?wait=26"), 422, "validation_error"
     )
+
+
+async def test_jobs_are_tenant_and_student_scoped(
+    jobs_client: httpx.AsyncClient, worker_server: RunningServer
+) -> None:
+    from tests.api.test_auth import bearer, new_tenant_key
+
+    await seed_bank(jobs_client)
+    mine, theirs = await new_student(jobs_client), await new_student(jobs_client)
+    created = await jobs_client.post(
+        "/api/v1/practice/assign/async",
+        json={"student_id": theirs, "subject": "Algebra", "num_items": 2},
+    )
+    job_id = created.json()["job_id"]
+    await wait_terminal(jobs_client, job_id)
+    other = bearer(await new_tenant_key(jobs_client, worker_server.settings))
+    token = await jobs_client.post("/api/v1/tokens", json={"student_id": mine})
+    as_student = bearer(token.json()["data"]["token"])
+    async with httpx.AsyncClient(base_url=worker_server.base_url) as anonymous:
+        for headers in (other, as_student):
+            assert_error(
+                await anonymous.get(f"/api/v1/jobs/{job_id}", headers=headers), 404, "job_not_found"
+            )
+            assert_error(
+                await anonymous.post(f"/api/v1/jobs/{job_id}/retry", headers=headers),
+                404,
+                "job_not_found",
+            )
+            listed = await anonymous.get("/api/v1/jobs", headers=headers)
+            assert listed.json()["data"]["items"] == []
+        assert_error(
+            await anonymous.post(
+                "/api/v1/practice/assign/async",
+                headers=as_student,
+                json={"student_id": theirs, "subject": "Algebra", "num_items": 2},
+            ),
+            404,
+            "student_not_found",
+        )
+        own = await anonymous.post(
+            "/api/v1/practice/assign/async",
+            headers=as_student,
+            json={"student_id": mine, "subject": "Algebra", "num_items": 2},
+        )
+        assert own.status_code == 202
+        result = await wait_terminal(jobs_client, own.json()["job_id"])
+        seen = (await anonymous.get(f"/api/v1/jobs/{result['job_id']}", headers=as_student)).json()
+        assert all(i["answer"] is None for i in seen["data"]["result"]["items"])
+
+
+async def test_in_flight_limit_and_expiry(database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from practicegen.bootstrap import prepare
+    from practicegen.db.engine import create_engine, create_sessionmaker
+    from practicegen.db.models import Job
+
+    settings = make_settings(database_url, run_worker=False, job_max_in_flight=2)
+    await prepare(settings)
+    async with (
+        running_server(settings) as running,
+        httpx.AsyncClient(
+            base_url=running.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        ) as http,
+    ):
+        await seed_bank(http)
+        student = await new_student(http)
+        body = {"student_id": student, "subject": "Algebra", "num_items": 2}
+        ids = [
+            (await http.post("/api/v1/practice/assign/async", json=body)).json()["job_id"]
+            for _ in range(2)
+        ]
+        limited = await http.post("/api/v1/practice/assign/async", json=body)
+        assert_error(limited, 429, "too_many_jobs")
+        assert int(limited.headers["retry-after"]) > 0
+        engine = create_engine(settings)
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await session.execute(
+                update(Job)
+                .where(Job.id == uuid.UUID(ids[0]))
+                .values(status="completed", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+        await engine.dispose()
+        assert_error(await http.get(f"/api/v1/jobs/{ids[0]}"), 410, "job_expired")
+        assert (await http.post("/api/v1/practice/assign/async", json=body)).status_code == 202
