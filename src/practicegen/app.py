@@ -29,6 +29,7 @@ from practicegen.goals import endpoints as goal_endpoints
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import endpoints as job_endpoints
+from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
 from practicegen.jobs.worker import JobRunner, RetryPolicy
@@ -63,6 +64,7 @@ def create_runner(
     queue: JobQueue,
     cache: CandidateCache,
     filler: GapFiller | None,
+    metrics: JobMetrics | None = None,
 ) -> JobRunner:
     """The job worker with every job type's handler: used by `serve` and by `worker`."""
     handlers = {PRACTICE_GENERATION: practice_generation(settings, sessionmaker, filler, cache)}
@@ -72,7 +74,12 @@ def create_runner(
         retention_s=settings.job_retention_s,
     )
     return JobRunner(
-        sessionmaker, queue, handlers, policy=policy, heartbeat_s=settings.job_heartbeat_s
+        sessionmaker,
+        queue,
+        handlers,
+        policy=policy,
+        heartbeat_s=settings.job_heartbeat_s,
+        metrics=metrics,
     )
 
 
@@ -106,6 +113,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.gap_filler = filler
         app.state.candidates = cache
         app.state.queue = queue
+        metrics = JobMetrics()
+        app.state.metrics = metrics
         async with contextlib.AsyncExitStack() as stack:
             grader = Grader(
                 workers=settings.grader_workers,
@@ -117,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(filler.aclose)
             app.state.grader = grader
             if settings.worker_in_process:
-                runner = create_runner(settings, sessionmaker, queue, cache, filler)
+                runner = create_runner(settings, sessionmaker, queue, cache, filler, metrics)
                 await stack.enter_async_context(worker_running(runner, queue, settings))
                 if isinstance(queue, EmbeddedQueue):
                     requeued = await runner.requeue_unfinished()
@@ -140,6 +149,7 @@ def create_app(settings: Settings) -> FastAPI:
         item_endpoints.router,
         practice_endpoints.router,
         job_endpoints.router,
+        job_endpoints.metrics_router,
     ):
         app.include_router(router)
     if settings.cors_origins:

@@ -78,6 +78,10 @@ async def test_guide_async_flow_completes(jobs_client: httpx.AsyncClient) -> Non
     assert unchanged.status_code == 304
     listed = (await jobs_client.get("/api/v1/jobs", params={"status": "completed"})).json()
     assert [j["job_id"] for j in listed["data"]["items"]] == [job_id]
+    metrics = (await jobs_client.get("/metrics")).text
+    assert 'practicegen_jobs{job_type="practice_generation",status="completed"} 1.0' in metrics
+    assert 'practicegen_job_attempts_finished_total{outcome="completed"} 1.0' in metrics
+    assert "practicegen_queue_depth 0.0" in metrics
 
 
 async def test_async_request_is_validated_before_a_job_exists(

@@ -25,6 +25,7 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
+from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import JobRead, JobStatus
 
@@ -143,3 +144,14 @@ async def retry_job(
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return ok(JobRead.of(job))
+
+
+metrics_router = APIRouter(tags=["metrics"])
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, session: SessionDep) -> Response:
+    """Prometheus text format; see `jobs/metrics.py` for what each series means."""
+    job_metrics: JobMetrics = request.app.state.metrics
+    await job_metrics.refresh(session, utcnow())
+    return Response(job_metrics.render(), media_type="text/plain; version=0.0.4")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
+from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 
@@ -72,6 +74,7 @@ class JobRunner:
         *,
         policy: RetryPolicy,
         heartbeat_s: float,
+        metrics: JobMetrics | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -80,6 +83,7 @@ class JobRunner:
         self.policy = policy
         self.heartbeat_s = heartbeat_s
         self.clock = clock
+        self.metrics = metrics or JobMetrics()
         self.rng = random.Random()
 
     async def run(self, job_id: uuid.UUID) -> None:
@@ -92,16 +96,20 @@ class JobRunner:
             log.info("job.started", job_type=job.job_type)
             work = asyncio.create_task(self._attempt(job))
             beat = asyncio.create_task(self._heartbeat(job, work))
+            started = time.perf_counter()
             try:
                 await work
             except AttemptLost:
+                self.metrics.finished.labels(outcome="lost").inc()
                 log.info("job.attempt_lost")
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
                     raise  # this worker is shutting down; the job stays live for a later attempt
+                self.metrics.finished.labels(outcome="lost").inc()
                 log.info("job.attempt_lost")  # the heartbeat found the job gone and stopped it
             finally:
+                self.metrics.run_time.observe(time.perf_counter() - started)
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await beat
@@ -138,6 +146,7 @@ class JobRunner:
         )
         if done is None:
             raise AttemptLost()
+        self.metrics.finished.labels(outcome="completed").inc()
         log.info("job.completed")
 
     async def _failed(self, job: Job, exc: Exception) -> None:
@@ -158,6 +167,7 @@ class JobRunner:
                     "expires_at": now + timedelta(seconds=self.policy.retention_s),
                 }
                 if await repo.finish(job.id, job.attempt, values, now) is not None:
+                    self.metrics.finished.labels(outcome="failed").inc()
                     log.warning("job.failed", error=message, permanent=permanent)
                 return
             delay = self.policy.backoff(job.attempt, self.rng)
@@ -171,6 +181,7 @@ class JobRunner:
             }
             if await repo.finish(job.id, job.attempt, values, now) is not None:
                 await self.queue.enqueue(session, job.id, delay_s=delay)
+                self.metrics.finished.labels(outcome="retry_scheduled").inc()
                 log.warning("job.retry_scheduled", error=message, delay_s=round(delay, 2))
 
     def _progress_for(self, job: Job) -> Progress:
