@@ -122,3 +122,21 @@ def test_bank_import_reports_rejected_rows(tmp_path: Path) -> None:
     not_json = tmp_path / "bad.json"
     not_json.write_text("{")
     assert run_cli(tmp_path, "bank", "import", str(not_json)).returncode == 2
+
+
+def test_jobs_commands_follow_list_and_refuse(fresh_serve: tuple[str, str], tmp_path: Path) -> None:
+    base, key = fresh_serve
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+        student = http.post("/api/v1/students", json={}).json()["data"]["student_id"]
+        job = http.post(
+            "/api/v1/practice/assign/async",
+            json={"student_id": student, "subject": "Geometry", "num_items": 3},
+        ).json()
+    env = {"PRACTICEGEN_URL": base, "PRACTICEGEN_API_KEY": key}
+    shown = run_cli(tmp_path, "jobs", "show", job["job_id"], "--follow", **env)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["status"] == "completed"
+    listed = run_cli(tmp_path, "jobs", "list", **env)
+    assert listed.returncode == 0 and job["job_id"][:8] in listed.stdout
+    refused = run_cli(tmp_path, "jobs", "cancel", job["job_id"], **env)
+    assert refused.returncode == 1 and "job_not_cancellable" in refused.stderr

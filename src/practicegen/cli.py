@@ -29,6 +29,7 @@ from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.errors import InvalidRequest
 from practicegen.items.service import ImportReport, import_bank
+from practicegen.jobs.cli import jobs_app
 from practicegen.logs import configure_logging
 
 app = typer.Typer(help="practicegen: practice assignment and verified question generation.")
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 bank_app = typer.Typer(help="Import and export the item bank.")
 app.add_typer(bank_app, name="bank")
+app.add_typer(jobs_app, name="jobs")
 out = Console()
 err = Console(stderr=True)
 
