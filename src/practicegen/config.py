@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="Longest a node reuses a subject's item list."
     )
 
+    sync_budget_s: float = Field(
+        default=20.0, gt=0, description="Past this, the sync assign answers 202 with a job."
+    )
     run_worker: bool | None = Field(
         default=None,
         description="Run jobs inside `serve`; default: yes on SQLite, no on PostgreSQL.",

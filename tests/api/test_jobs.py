@@ -255,3 +255,27 @@ async def test_in_flight_limit_and_expiry(database_url: str) -> None:
         await engine.dispose()
         assert_error(await http.get(f"/api/v1/jobs/{ids[0]}"), 410, "job_expired")
         assert (await http.post("/api/v1/practice/assign/async", json=body)).status_code == 202
+
+
+async def test_sync_assign_over_its_budget_becomes_a_job(database_url: str) -> None:
+    from practicegen.bootstrap import prepare
+
+    settings = make_settings(database_url, run_worker=True, sync_budget_s=0.000001)
+    await prepare(settings)
+    async with (
+        running_server(settings) as running,
+        httpx.AsyncClient(
+            base_url=running.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+        ) as http,
+    ):
+        await seed_bank(http)
+        student = await new_student(http)
+        response = await http.post(
+            "/api/v1/practice/assign",
+            json={"student_id": student, "subject": "Algebra", "num_items": 3},
+        )
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        assert accepted["status"] == "pending" and response.headers["location"]
+        done = await wait_terminal(http, accepted["job_id"])
+        assert done["status"] == "completed" and len(done["result"]["items"]) == 3

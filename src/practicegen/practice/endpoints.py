@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep, get_sessionmaker
 from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.principal import Principal
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.endpoints import QueueDep
+from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
 from practicegen.jobs.service import NewJob
 from practicegen.practice import service
-from practicegen.practice.assignments import GapFiller, build_assignment, check_request
+from practicegen.practice.assignments import (
+    GapFiller,
+    check_request,
+    plan_assignment,
+    store_assignment,
+)
 from practicegen.practice.grader import Grader
 from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
@@ -39,7 +52,44 @@ def get_filler(request: Request) -> GapFiller | None:
     return filler
 
 
-@router.post("/practice/assign")
+async def _start_job(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    webhook_url: str | None,
+    idempotency_key: str | None,
+    settings: Settings,
+    queue: JobQueue,
+    now: datetime,
+) -> JSONResponse:
+    created = await jobs_service.create_job(
+        session,
+        principal=principal,
+        new=NewJob(
+            job_type=PRACTICE_GENERATION,
+            request=job_request(request, principal),
+            student_id=request.student_id,
+            webhook_url=webhook_url,
+            idempotency_key=idempotency_key,
+        ),
+        queue=queue,
+        max_attempts=settings.job_max_attempts,
+        max_in_flight=settings.job_max_in_flight,
+        now=now,
+    )
+    accepted = JobAccepted.of(created.job)
+    headers = {"Location": accepted.status_url, "Retry-After": "2"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202, headers=headers)
+
+
+@router.post(
+    "/practice/assign",
+    response_model=Envelope[AssignmentRead],
+    responses={202: {"model": JobAccepted, "description": "Over the time budget: now a job."}},
+)
 async def assign(
     body: AssignRequest,
     session: SessionDep,
@@ -47,11 +97,37 @@ async def assign(
     settings: SettingsDep,
     filler: Annotated[GapFiller | None, Depends(get_filler)],
     cache: Annotated[CandidateCache, Depends(get_candidates)],
-) -> Envelope[AssignmentRead]:
-    """Assign practice now, from the bank and instant generators (never a language model)."""
-    assignment = await build_assignment(
-        session, principal=principal, request=body, settings=settings, filler=filler, cache=cache
-    )
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    queue: QueueDep,
+    now: NowDep,
+) -> Envelope[AssignmentRead] | JSONResponse:
+    """Assign practice now, from the bank and instant generators (never a language model).
+
+    If the work cannot finish within `PRACTICEGEN_SYNC_BUDGET_S` (20 s, under a CDN's 30 s), the
+    answer is the async endpoint's 202 instead and the assignment is made by a job.
+    """
+    try:
+        async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
+            plan = await plan_assignment(
+                reading,
+                principal=principal,
+                request=body,
+                settings=settings,
+                filler=filler,
+                cache=cache,
+            )
+    except TimeoutError:
+        return await _start_job(
+            session,
+            principal=principal,
+            request=body,
+            webhook_url=None,
+            idempotency_key=None,
+            settings=settings,
+            queue=queue,
+            now=now,
+        )
+    assignment = await store_assignment(session, plan)
     return ok(await service.read_assignment(session, principal=principal, assignment=assignment))
 
 
@@ -60,7 +136,6 @@ async def assign(
 )
 async def assign_async(
     body: AsyncAssignRequest,
-    response: Response,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -69,7 +144,7 @@ async def assign_async(
     queue: QueueDep,
     now: NowDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-) -> JobAccepted:
+) -> JSONResponse:
     """The guide's async assign: checks the request, then answers 202 with the job at once."""
     request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
     await check_request(
@@ -80,27 +155,16 @@ async def assign_async(
         filler=filler,
         cache=cache,
     )
-    created = await jobs_service.create_job(
+    return await _start_job(
         session,
         principal=principal,
-        new=NewJob(
-            job_type=PRACTICE_GENERATION,
-            request=job_request(request, principal),
-            student_id=request.student_id,
-            webhook_url=str(body.webhook_url) if body.webhook_url else None,
-            idempotency_key=idempotency_key,
-        ),
+        request=request,
+        webhook_url=str(body.webhook_url) if body.webhook_url else None,
+        idempotency_key=idempotency_key,
+        settings=settings,
         queue=queue,
-        max_attempts=settings.job_max_attempts,
-        max_in_flight=settings.job_max_in_flight,
         now=now,
     )
-    accepted = JobAccepted.of(created.job)
-    response.headers["Location"] = accepted.status_url
-    response.headers["Retry-After"] = "2"
-    if created.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return accepted
 
 
 @router.get("/assignments/{assignment_id}")
