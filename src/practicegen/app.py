@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -29,6 +30,8 @@ from practicegen.goals import endpoints as goal_endpoints
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import endpoints as job_endpoints
+from practicegen.jobs import streams as job_streams
+from practicegen.jobs.events import JobChanges, PostgresListener, session_info
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
@@ -99,13 +102,27 @@ async def worker_running(
             await asyncio.wait({consumer})
 
 
+@asynccontextmanager
+async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run `work` while the block runs; cancel and await it on the way out."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auth is AuthMode.OFF:
             log.warning("auth.disabled", detail="PRACTICEGEN_AUTH=off: every caller is admin")
         engine = create_engine(settings)
-        sessionmaker = create_sessionmaker(engine)
+        hub = JobChanges()
+        sessionmaker = create_sessionmaker(engine, info=session_info(hub))
+        app.state.job_changes = hub
         cache = CandidateCache(max_age_s=settings.candidate_cache_s)
         queue = create_queue(settings)
         app.state.sessionmaker = sessionmaker
@@ -125,6 +142,9 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(grader.aclose)
             stack.push_async_callback(filler.aclose)
             app.state.grader = grader
+            if settings.database_kind is DatabaseKind.POSTGRES:
+                listener = PostgresListener(postgres_conninfo(settings.database_url), hub)
+                await stack.enter_async_context(_background(listener.run()))
             if settings.worker_in_process:
                 runner = create_runner(settings, sessionmaker, queue, cache, filler, metrics)
                 await stack.enter_async_context(worker_running(runner, queue, settings))
@@ -150,6 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
         practice_endpoints.router,
         job_endpoints.router,
         job_endpoints.metrics_router,
+        job_streams.router,
     ):
         app.include_router(router)
     if settings.cors_origins:

@@ -83,7 +83,13 @@ class Settings(BaseSettings):
     job_retention_s: float = Field(default=7 * 24 * 3600, gt=0)
     job_retention_sweep_s: float = Field(default=300.0, gt=0)
     job_wait_max_s: float = Field(default=25.0, gt=0, le=29)
-    job_poll_s: float = Field(default=0.25, gt=0)
+    job_poll_s: float = Field(
+        default=2.0, gt=0, description="Long-poll re-read interval when no change signal came."
+    )
+    stream_resync_s: float = Field(
+        default=5.0, gt=0, description="WebSocket/SSE re-read interval without a change signal."
+    )
+    sse_ping_s: float = Field(default=15.0, gt=0, le=60)
     queue_poll_s: float = Field(default=5.0, gt=0)
 
     generator_workers: int = Field(default=2, ge=1, le=64)

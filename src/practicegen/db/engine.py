@@ -49,5 +49,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, info: dict[str, object] | None = None
+) -> SessionMaker:
+    """`info` seeds every session's `info` (the jobs system hangs its change hub there)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from typing import Annotated
@@ -25,6 +26,7 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
+from practicegen.jobs.events import JobChanges
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import JobRead, JobStatus
@@ -51,25 +53,31 @@ async def _read(sessionmaker: SessionMaker, principal: Principal, job_id: uuid.U
 
 async def _wait_for_change(
     sessionmaker: SessionMaker,
+    hub: JobChanges,
     principal: Principal,
     job: Job,
     seen: str,
     wait_s: float,
     settings: Settings,
 ) -> Job:
-    """Poll until the job's ETag differs from `seen`, it finishes, or `wait_s` passes."""
+    """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes."""
     deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
-    while etag(job) == seen and not JobStatus(job.status).terminal:
-        if time.monotonic() >= deadline:
-            break
-        await asyncio.sleep(settings.job_poll_s)
-        job = await _read(sessionmaker, principal, job.id)
+    with hub.watch(job.id) as changed:
+        while etag(job) == seen and not JobStatus(job.status).terminal:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), min(left, settings.job_poll_s))
+            job = await _read(sessionmaker, principal, job.id)
     return job
 
 
 @router.get("/{job_id}", response_model=Envelope[JobRead])
 async def get_job(
     job_id: uuid.UUID,
+    request: Request,
     response: Response,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -81,7 +89,13 @@ async def get_job(
     job = await _read(sessionmaker, principal, job_id)
     if wait > 0:
         job = await _wait_for_change(
-            sessionmaker, principal, job, if_none_match or etag(job), wait, settings
+            sessionmaker,
+            request.app.state.job_changes,
+            principal,
+            job,
+            if_none_match or etag(job),
+            wait,
+            settings,
         )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
     if if_none_match == etag(job):

@@ -11,11 +11,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
 from practicegen.db.pagination import after_cursor, split_page
+from practicegen.jobs.events import CHANNEL, mark_changed
 
 _LIVE = ("pending", "processing")
 
@@ -27,6 +28,13 @@ class JobRepository:
     async def add(self, job: Job) -> None:
         self.session.add(job)
         await self.session.flush()
+        await self._changed(job.id)
+
+    async def _changed(self, job_id: uuid.UUID) -> None:
+        """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""
+        mark_changed(self.session.sync_session, job_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(select(func.pg_notify(CHANNEL, str(job_id))))
 
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         query = select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id)
@@ -73,7 +81,10 @@ class JobRepository:
             .returning(Job)
             .execution_options(synchronize_session=False)
         )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        job = (await self.session.execute(statement)).scalar_one_or_none()
+        if job is not None:
+            await self._changed(job.id)
+        return job
 
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
         """Start a new attempt of a live job; None if it is finished or cancelled."""

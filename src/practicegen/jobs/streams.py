@@ -1,0 +1,208 @@
+"""Following a job live: the guide's WebSocket, and Server-Sent Events.
+
+Both send the guide's messages: `{"type": "status", status, progress_percent, progress_message}`
+while the job runs, then one of `{"type": "completed", result}`, `{"type": "failed", error}` or
+`{"type": "cancelled", error}`; every message also carries `seq`. The first message is a
+snapshot, so a late subscriber misses nothing, and a finished job sends its terminal message at
+once. Between changes the stream waits on the change hub (`jobs/events.py`) and re-reads the
+job at least every `PRACTICEGEN_STREAM_RESYNC_S`, so even a lost signal only delays a message.
+
+Browsers cannot set headers on a WebSocket, so a token may also come as the `token` query
+parameter or in `Sec-WebSocket-Protocol: bearer, <token>`; the `Origin` of a browser must be in
+`PRACTICEGEN_CORS_ORIGINS` when that list is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+
+from practicegen.api.deps import PrincipalDep, get_sessionmaker, utcnow
+from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.auth.service import authenticate
+from practicegen.config import AuthMode, Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
+from practicegen.errors import NotAuthenticated, PracticegenError
+from practicegen.jobs import service
+from practicegen.jobs.events import JobChanges
+from practicegen.jobs.schemas import JobStatus
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+
+def message(job: Job) -> dict[str, Any]:
+    status = JobStatus(job.status)
+    if status is JobStatus.COMPLETED:
+        return {"type": "completed", "result": job.result, "seq": job.seq}
+    if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return {"type": status.value, "error": job.error, "seq": job.seq}
+    return {
+        "type": "status",
+        "status": status.value,
+        "progress_percent": job.progress_percent,
+        "progress_message": job.progress_message,
+        "seq": job.seq,
+    }
+
+
+async def job_updates(
+    sessionmaker: SessionMaker,
+    hub: JobChanges,
+    principal: Principal,
+    job_id: uuid.UUID,
+    *,
+    resync_s: float,
+    after_seq: int = -1,
+) -> AsyncGenerator[Job, None]:
+    """The job now (unless `after_seq` is current), then each change, up to its terminal state."""
+    with hub.watch(job_id) as changed:
+        seen = after_seq
+        while True:
+            changed.clear()
+            async with sessionmaker() as session:
+                job = await service.get_job(
+                    session, principal=principal, job_id=job_id, now=utcnow()
+                )
+            if job.seq != seen:
+                seen = job.seq
+                yield job
+            if JobStatus(job.status).terminal:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), resync_s)
+
+
+def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
+    """(token, subprotocol to accept) from the header, the subprotocol list or the query."""
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), None
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    if len(offered) >= 2 and offered[0].lower() == "bearer":
+        return offered[1], "bearer"
+    return websocket.query_params.get("token"), None
+
+
+async def _websocket_principal(
+    websocket: WebSocket, settings: Settings, sessionmaker: SessionMaker
+) -> tuple[Principal, str | None]:
+    token, subprotocol = _websocket_token(websocket)
+    if token is None:
+        if settings.auth is AuthMode.OFF:
+            return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN), None
+        raise NotAuthenticated()
+    async with sessionmaker() as session:
+        return await authenticate(session, raw=token, now=utcnow()), subprotocol
+
+
+@router.websocket("/{job_id}/ws")
+async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
+    app = websocket.app
+    settings: Settings = app.state.settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and settings.cors_origins and origin not in settings.cors_origins:
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
+    try:
+        principal, subprotocol = await _websocket_principal(
+            websocket, settings, app.state.sessionmaker
+        )
+        updates = job_updates(
+            app.state.sessionmaker,
+            app.state.job_changes,
+            principal,
+            job_id,
+            resync_s=settings.stream_resync_s,
+        )
+        first = await anext(updates)
+    except PracticegenError as exc:
+        await websocket.close(code=1008, reason=exc.code)
+        return
+    await websocket.accept(subprotocol=subprotocol)
+    reader = asyncio.create_task(_until_disconnect(websocket))
+    try:
+        await websocket.send_json(message(first))
+        async for job in updates:
+            if reader.done():
+                return
+            await websocket.send_json(message(job))
+        await websocket.close(code=1000)
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the client went away mid-send
+    finally:
+        reader.cancel()
+        await updates.aclose()
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse)
+async def job_events(
+    job_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left."""
+    settings: Settings = request.app.state.settings
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
+    updates = job_updates(
+        sessionmaker,
+        request.app.state.job_changes,
+        principal,
+        job_id,
+        resync_s=settings.stream_resync_s,
+        after_seq=after,
+    )
+    if after < 0:
+        first = await anext(updates)  # errors (404, 410) surface before the stream starts
+        head = [_sse(first)]
+    else:
+        head = []
+    return StreamingResponse(
+        _sse_stream(head, updates, request, settings.sse_ping_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(job: Job) -> str:
+    payload = message(job)
+    return f"id: {job.seq}\nevent: {payload['type']}\ndata: {json.dumps(payload, default=str)}\n\n"
+
+
+async def _sse_stream(
+    head: list[str], updates: AsyncIterator[Job], request: Request, ping_s: float
+) -> AsyncIterator[str]:
+    for chunk in head:
+        yield chunk
+    pending: asyncio.Task[Job] | None = None
+    try:
+        while not await request.is_disconnected():
+            pending = pending or asyncio.ensure_future(anext(updates))
+            done, _ = await asyncio.wait({pending}, timeout=ping_s)
+            if not done:
+                yield ": ping\n\n"
+                continue
+            try:
+                job = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield _sse(job)
+    finally:
+        if pending is not None:
+            pending.cancel()
