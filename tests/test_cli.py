@@ -101,7 +101,7 @@ def test_auth_off_is_refused_off_loopback(tmp_path: Path) -> None:
 def test_db_upgrade_status_and_key_creation(tmp_path: Path) -> None:
     pending = run_cli(tmp_path, "db", "status")
     assert pending.returncode == 1
-    assert "Applied: 001, 002, 003" in run_cli(tmp_path, "db", "upgrade").stdout
+    assert "Applied: 001, 002, 003, 005" in run_cli(tmp_path, "db", "upgrade").stdout
     assert "Already up to date." in run_cli(tmp_path, "db", "upgrade").stdout
     assert run_cli(tmp_path, "db", "status").returncode == 0
     created = run_cli(tmp_path, "keys", "create", "--name", "backend")

@@ -41,6 +41,10 @@ from practicegen.practice.assignments import GapFiller
 from practicegen.practice.grader import Grader
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
+from practicegen.webhooks import endpoints as webhook_endpoints
+from practicegen.webhooks import service as webhooks
+from practicegen.webhooks.service import WEBHOOK_DELIVERY, delivery_handler
+from practicegen.webhooks.ssrf import AddressGuard
 
 log = structlog.get_logger()
 
@@ -70,7 +74,11 @@ def create_runner(
     metrics: JobMetrics | None = None,
 ) -> JobRunner:
     """The job worker with every job type's handler: used by `serve` and by `worker`."""
-    handlers = {PRACTICE_GENERATION: practice_generation(settings, sessionmaker, filler, cache)}
+    guard = AddressGuard(settings.ssrf_allowlist)
+    handlers = {
+        PRACTICE_GENERATION: practice_generation(settings, sessionmaker, filler, cache),
+        WEBHOOK_DELIVERY: delivery_handler(settings, sessionmaker, guard),
+    }
     policy = RetryPolicy(
         base_s=settings.job_retry_base_s,
         cap_s=settings.job_retry_cap_s,
@@ -83,6 +91,7 @@ def create_runner(
         policy=policy,
         heartbeat_s=settings.job_heartbeat_s,
         metrics=metrics,
+        on_finished=webhooks.on_finished(queue, settings),
     )
 
 
@@ -130,6 +139,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.gap_filler = filler
         app.state.candidates = cache
         app.state.queue = queue
+        app.state.on_job_finished = webhooks.on_finished(queue, settings)
+        app.state.ssrf_guard = AddressGuard(settings.ssrf_allowlist)
         metrics = JobMetrics()
         app.state.metrics = metrics
         async with contextlib.AsyncExitStack() as stack:
@@ -171,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
         job_endpoints.router,
         job_endpoints.metrics_router,
         job_streams.router,
+        webhook_endpoints.router,
     ):
         app.include_router(router)
     if settings.cors_origins:

@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     sse_ping_s: float = Field(default=15.0, gt=0, le=60)
     queue_poll_s: float = Field(default=5.0, gt=0)
 
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The default tenant's whsec_... signing secret."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        description="Seconds before each delivery attempt (the first is usually 0).",
+    )
+    ssrf_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     generator_workers: int = Field(default=2, ge=1, le=64)
     generator_timeout_s: float = Field(default=10.0, gt=0)
     grader_workers: int = Field(default=2, ge=1, le=64)
@@ -106,7 +116,28 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _seconds_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: list[float]) -> list[float]:
+        if not value or any(v < 0 for v in value):
+            raise ValueError("the webhook retry schedule is one or more non-negative seconds")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("PRACTICEGEN_WEBHOOK_SECRET must look like whsec_<base64>")
+        return value
+
+    @field_validator("cors_origins", "ssrf_allowlist", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -201,3 +201,27 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     run_after: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+
+
+class WebhookSecret(Base):
+    __tablename__ = "webhook_secrets"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    secret: Mapped[str]
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
+    source_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
+    attempt: Mapped[int]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None]
+    duration_ms: Mapped[float]
+    created_at: Mapped[datetime] = _created()

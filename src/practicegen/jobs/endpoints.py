@@ -130,10 +130,11 @@ async def list_jobs(
 
 @router.post("/{job_id}/cancel")
 async def cancel_job(
-    job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, now: NowDep
+    job_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep
 ) -> Envelope[JobRead]:
     """Cancel a pending or running job; a running attempt stops at its next heartbeat."""
     job = await service.cancel_job(session, principal=principal, job_id=job_id, now=now)
+    await request.app.state.on_job_finished(session, job)
     return ok(JobRead.of(job))
 
 

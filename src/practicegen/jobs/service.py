@@ -130,7 +130,9 @@ async def create_job(
 
 async def _in_flight(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     query = select(func.count()).where(
-        Job.tenant_id == tenant_id, Job.status.in_(("pending", "processing"))
+        Job.tenant_id == tenant_id,
+        Job.status.in_(("pending", "processing")),
+        Job.job_type != "webhook_delivery",  # deliveries are the service's, not the tenant's
     )
     return int((await session.execute(query)).scalar_one())
 

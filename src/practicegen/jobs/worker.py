@@ -54,6 +54,22 @@ class AttemptLost(Exception):
     """This attempt no longer owns its job: it was cancelled or re-picked elsewhere."""
 
 
+class RetryLater(Exception):
+    """A transient failure whose handler knows when to try again (e.g. a webhook schedule)."""
+
+    def __init__(self, message: str, delay_s: float) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+
+
+OnFinished = Callable[[AsyncSession, Job], Awaitable[None]]
+"""Called in the transaction that moves a job to a terminal state (webhooks hook in here)."""
+
+
+async def _nothing(_session: AsyncSession, _job: Job) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     base_s: float = 2.0
@@ -75,6 +91,7 @@ class JobRunner:
         policy: RetryPolicy,
         heartbeat_s: float,
         metrics: JobMetrics | None = None,
+        on_finished: OnFinished = _nothing,
         clock: Clock = utcnow,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -84,6 +101,7 @@ class JobRunner:
         self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.metrics = metrics or JobMetrics()
+        self.on_finished = on_finished
         self.rng = random.Random()
 
     async def run(self, job_id: uuid.UUID) -> None:
@@ -146,6 +164,7 @@ class JobRunner:
         )
         if done is None:
             raise AttemptLost()
+        await self.on_finished(session, done)
         self.metrics.finished.labels(outcome="completed").inc()
         log.info("job.completed")
 
@@ -166,11 +185,17 @@ class JobRunner:
                     "finished_at": now,
                     "expires_at": now + timedelta(seconds=self.policy.retention_s),
                 }
-                if await repo.finish(job.id, job.attempt, values, now) is not None:
+                failed = await repo.finish(job.id, job.attempt, values, now)
+                if failed is not None:
+                    await self.on_finished(session, failed)
                     self.metrics.finished.labels(outcome="failed").inc()
                     log.warning("job.failed", error=message, permanent=permanent)
                 return
-            delay = self.policy.backoff(job.attempt, self.rng)
+            delay = (
+                exc.delay_s
+                if isinstance(exc, RetryLater)
+                else self.policy.backoff(job.attempt, self.rng)
+            )
             values = {
                 "status": "pending",
                 "error": message,

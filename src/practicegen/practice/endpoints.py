@@ -33,6 +33,7 @@ from practicegen.practice.grader import Grader
 from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
 from practicegen.practice.tasks import job_request
+from practicegen.webhooks.ssrf import AddressGuard
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
@@ -45,6 +46,11 @@ def get_grader(request: Request) -> Grader:
 def get_candidates(request: Request) -> CandidateCache:
     cache: CandidateCache = request.app.state.candidates
     return cache
+
+
+def get_guard(request: Request) -> AddressGuard:
+    guard: AddressGuard = request.app.state.ssrf_guard
+    return guard
 
 
 def get_filler(request: Request) -> GapFiller | None:
@@ -143,10 +149,13 @@ async def assign_async(
     cache: Annotated[CandidateCache, Depends(get_candidates)],
     queue: QueueDep,
     now: NowDep,
+    guard: Annotated[AddressGuard, Depends(get_guard)],
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
     """The guide's async assign: checks the request, then answers 202 with the job at once."""
     request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
+    if body.webhook_url is not None:
+        await guard.check_url(str(body.webhook_url))
     await check_request(
         session,
         principal=principal,

@@ -1,0 +1,122 @@
+"""HTTP edge for webhook deliveries: list a job's deliveries with their attempts; redeliver."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from practicegen.api.deps import NowDep, PrincipalDep, SessionDep
+from practicegen.api.envelope import Envelope, ok
+from practicegen.db.models import Job, WebhookAttempt
+from practicegen.jobs import service as jobs_service
+from practicegen.jobs.repository import JobRepository
+from practicegen.webhooks.service import WEBHOOK_DELIVERY
+
+router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+
+
+class AttemptRead(BaseModel):
+    attempt: int
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    created_at: datetime
+
+
+class DeliveryRead(BaseModel):
+    delivery_id: uuid.UUID
+    webhook_id: str
+    event: str
+    url: str
+    status: str
+    attempts: list[AttemptRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _read(delivery: Job, attempts: list[WebhookAttempt]) -> DeliveryRead:
+    body: dict[str, Any] = delivery.request["body"]
+    return DeliveryRead(
+        delivery_id=delivery.id,
+        webhook_id=body["id"],
+        event=body["event"],
+        url=delivery.request["url"],
+        status=delivery.status,
+        attempts=[
+            AttemptRead(
+                attempt=a.attempt,
+                status_code=a.status_code,
+                error=a.error,
+                duration_ms=a.duration_ms,
+                created_at=a.created_at,
+            )
+            for a in attempts
+        ],
+        created_at=delivery.created_at,
+        updated_at=delivery.updated_at,
+    )
+
+
+@router.get("/jobs/{job_id}/webhook-deliveries")
+async def list_deliveries(
+    job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> Envelope[list[DeliveryRead]]:
+    """Every delivery of this job's webhook, oldest first, each with every attempt."""
+    principal.require_server()
+    await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now)
+    deliveries = (
+        await session.execute(
+            select(Job)
+            .where(Job.tenant_id == principal.tenant_id, Job.job_type == WEBHOOK_DELIVERY)
+            .where(Job.request["source_job_id"].as_string() == str(job_id))
+            .order_by(Job.created_at)
+        )
+    ).scalars()
+    attempts = list(
+        (
+            await session.execute(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.source_job_id == job_id)
+                .order_by(WebhookAttempt.created_at)
+            )
+        ).scalars()
+    )
+    return ok([_read(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries])
+
+
+@router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
+async def redeliver(
+    delivery_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+) -> Envelope[DeliveryRead]:
+    """Send a delivery again, as a new delivery with the same body and webhook-id."""
+    principal.require_server()
+    original = await JobRepository(session).get(principal.tenant_id, delivery_id)
+    if original is None or original.job_type != WEBHOOK_DELIVERY:
+        raise jobs_service.JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))
+    again = Job(
+        id=uuid.uuid4(),
+        tenant_id=original.tenant_id,
+        job_type=WEBHOOK_DELIVERY,
+        status="pending",
+        progress_percent=0,
+        progress_message="Queued again.",
+        student_id=original.student_id,
+        request=dict(original.request),
+        attempt=0,
+        max_attempts=original.max_attempts,
+        seq=1,
+        created_at=now,
+        updated_at=now,
+    )
+    await JobRepository(session).add(again)
+    await request.app.state.queue.enqueue(session, again.id)
+    return ok(_read(again, []))

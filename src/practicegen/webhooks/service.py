@@ -1,0 +1,206 @@
+"""Scheduling, sending and listing webhook deliveries.
+
+A delivery is a job of type `webhook_delivery`, created in the transaction that ends the job it
+reports, so a crash can never lose it; the job machinery then gives it durability, re-picking
+and fencing. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` (seconds before each
+attempt, with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops
+for good and redirects are not followed. `webhook-id` is the delivery's id, the same on every
+attempt, so receivers can drop duplicates. Every attempt is logged in `webhook_attempts`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import DEFAULT_TENANT_ID
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
+from practicegen.errors import InvalidRequest
+from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.schemas import JobStatus
+from practicegen.jobs.worker import Handler, OnFinished, Progress, RetryLater, Writer
+from practicegen.webhooks import signing
+from practicegen.webhooks.ssrf import AddressGuard
+
+log = structlog.get_logger()
+WEBHOOK_DELIVERY = "webhook_delivery"
+EVENTS = {
+    JobStatus.COMPLETED: "practice.assignment.completed",
+    JobStatus.FAILED: "practice.assignment.failed",
+    JobStatus.CANCELLED: "practice.assignment.cancelled",
+}
+
+
+class WebhookGone(InvalidRequest):
+    code = "webhook_gone"
+    default_message = "The receiver answered 410 Gone; delivery stopped."
+
+
+def event_body(job: Job, delivery_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The guide's body (`event`, `timestamp`, `data{job_id, student_id, result}`) plus id, type."""
+    event = EVENTS[JobStatus(job.status)]
+    data: dict[str, Any] = {"job_id": str(job.id), "student_id": str(job.student_id)}
+    if job.status == JobStatus.COMPLETED:
+        data["result"] = job.result
+    else:
+        data["error"] = job.error
+    return {
+        "id": f"msg_{delivery_id.hex}",
+        "type": event,
+        "event": event,
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+
+
+async def schedule_delivery(
+    session: AsyncSession, job: Job, *, queue: JobQueue, settings: Settings, now: datetime
+) -> Job | None:
+    """Queue the webhook for a job that just ended, in the caller's transaction."""
+    if not job.webhook_url or job.job_type == WEBHOOK_DELIVERY:
+        return None
+    delivery_id = uuid.uuid4()
+    delivery = Job(
+        id=delivery_id,
+        tenant_id=job.tenant_id,
+        job_type=WEBHOOK_DELIVERY,
+        status="pending",
+        progress_percent=0,
+        progress_message="Queued.",
+        student_id=job.student_id,
+        request={
+            "source_job_id": str(job.id),
+            "url": job.webhook_url,
+            "body": event_body(job, delivery_id, now),
+        },
+        attempt=0,
+        max_attempts=len(settings.webhook_retry_schedule),
+        seq=1,
+        webhook_url=None,
+        created_at=now,
+        updated_at=now,
+    )
+    await JobRepository(session).add(delivery)
+    await queue.enqueue(session, delivery_id, delay_s=settings.webhook_retry_schedule[0])
+    return delivery
+
+
+async def signing_secrets(
+    session: AsyncSession, tenant_id: uuid.UUID, settings: Settings, now: datetime
+) -> list[str]:
+    """The tenant's live secrets, newest first, creating the first one on demand."""
+    rows = list(
+        (
+            await session.execute(
+                select(WebhookSecret)
+                .where(WebhookSecret.tenant_id == tenant_id)
+                .order_by(WebhookSecret.created_at.desc())
+            )
+        ).scalars()
+    )
+    live = [r.secret for r in rows if r.expires_at is None or r.expires_at > now]
+    if live:
+        return live
+    configured = settings.webhook_secret
+    secret = (
+        configured.get_secret_value()
+        if configured is not None and tenant_id == DEFAULT_TENANT_ID
+        else signing.new_secret()
+    )
+    session.add(WebhookSecret(tenant_id=tenant_id, secret=secret, created_at=now))
+    await session.flush()
+    return [secret]
+
+
+def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | None) -> float:
+    schedule = settings.webhook_retry_schedule
+    delay = schedule[min(attempt, len(schedule) - 1)] * random.uniform(0.9, 1.1)
+    after = response.headers.get("retry-after") if response is not None else None
+    if after is not None and after.isdigit():
+        delay = max(delay, min(float(after), schedule[-1]))
+    return delay
+
+
+def delivery_handler(
+    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard
+) -> Handler:
+    """The `webhook_delivery` job type: one signed POST per attempt."""
+
+    async def deliver(job: Job, progress: Progress) -> Writer:
+        del progress
+        url, body = job.request["url"], job.request["body"]
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        async with sessionmaker() as session, session.begin():
+            secrets_ = await signing_secrets(session, job.tenant_id, settings, datetime.now(UTC))
+        sent = signing.headers(secrets_, body["id"], int(time.time()), payload)
+        response, error, started = None, None, time.perf_counter()
+        try:
+            await guard.check_url(url)
+            async with httpx.AsyncClient(
+                transport=guard.transport(),
+                timeout=settings.webhook_timeout_s,
+                follow_redirects=False,
+            ) as client:
+                response = await client.post(url, content=payload, headers=sent)
+        except (httpx.HTTPError, InvalidRequest) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        await _log_attempt(sessionmaker, job, response, error, started)
+        if response is not None and 200 <= response.status_code < 300:
+
+            async def write(_session: AsyncSession) -> dict[str, Any]:
+                return {"status_code": response.status_code, "url": url}
+
+            return write
+        if response is not None and response.status_code == 410:
+            raise WebhookGone(url=url)
+        reason = error or f"receiver answered {response.status_code if response else '?'}"
+        raise RetryLater(reason, _retry_delay(settings, job.attempt, response))
+
+    return deliver
+
+
+async def _log_attempt(
+    sessionmaker: SessionMaker,
+    job: Job,
+    response: httpx.Response | None,
+    error: str | None,
+    started: float,
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            WebhookAttempt(
+                tenant_id=job.tenant_id,
+                delivery_id=job.id,
+                source_job_id=uuid.UUID(job.request["source_job_id"]),
+                attempt=job.attempt,
+                status_code=response.status_code if response is not None else None,
+                error=error,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+        )
+    log.info(
+        "webhook.attempt",
+        delivery_id=str(job.id),
+        attempt=job.attempt,
+        status_code=response.status_code if response is not None else None,
+        error=error,
+    )
+
+
+def on_finished(queue: JobQueue, settings: Settings) -> OnFinished:
+    async def hook(session: AsyncSession, job: Job) -> None:
+        await schedule_delivery(session, job, queue=queue, settings=settings, now=datetime.now(UTC))
+
+    return hook
