@@ -1,4 +1,7 @@
-"""The baseline for HTTP benchmarks: a FastAPI endpoint doing one indexed read, nothing else.
+"""Baselines for HTTP benchmarks: FastAPI endpoints doing the least their service counterpart must.
+
+`GET /bare/{student_id}` does one indexed read; `POST /bare/job` inserts one row and sends one
+NOTIFY through a psycopg pool (PostgreSQL only).
 
 Built on the same settings, engine and uvicorn as the service, so the ratio between an endpoint
 and this one measures what the endpoint's own work costs.
@@ -13,7 +16,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from practicegen.config import Settings
+from psycopg_pool import AsyncConnectionPool
+
+from practicegen.config import DatabaseKind, Settings
+from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.models import Student
 
@@ -23,12 +29,34 @@ def create() -> FastAPI:
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
 
+    pool = AsyncConnectionPool(
+        postgres_conninfo(settings.database_url), min_size=4, max_size=10, open=False
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.database_kind is DatabaseKind.POSTGRES:
+            await pool.open()
+            async with pool.connection() as conn:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS bench_jobs (id UUID PRIMARY KEY, payload JSONB)"
+                )
         yield
+        await pool.close()
         await engine.dispose()
 
     app = FastAPI(lifespan=lifespan)
+
+    @app.post("/bare/job")
+    async def bare_job() -> dict[str, object]:
+        """One row inserted and one NOTIFY sent, in a transaction: the floor for creating a job."""
+        job_id = uuid.uuid4()
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO bench_jobs (id, payload) VALUES (%s, %s)", (job_id, '{"n": 1}')
+            )
+            await conn.execute("SELECT pg_notify('bench_jobs', %s)", (str(job_id),))
+        return {"success": True, "job_id": str(job_id)}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
