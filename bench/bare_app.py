@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 
-from psycopg_pool import AsyncConnectionPool
-
 from practicegen.config import DatabaseKind, Settings
-from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.models import Student
 
 

@@ -24,10 +24,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_assign import KEY, seed  # noqa: E402
-from bench.harness import drive, free_port, python, server_process  # noqa: E402
-from practicegen.config import Settings  # noqa: E402
-from tests.support import postgres  # noqa: E402
+from tests.support import postgres
+
+from bench.bench_assign import KEY, seed
+from bench.harness import drive, free_port, python, server_process
+from practicegen.config import Settings
 
 
 def env_for(url: str, **extra: str) -> dict[str, str]:
