@@ -7,24 +7,24 @@ import time
 import pytest
 import sympy
 
-from practicegen.practice import answers
+from practicegen.practice import answers, solutions
 from practicegen.practice.answers import AnswerError, Node, Point, Relation, TooLong
 
 x, y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 
 
 def value(text: str) -> object:
-    return answers.to_sympy(answers.expression(answers.read(text)))
+    return answers.to_sympy(solutions.expression(answers.read(text)))
 
 
-def solution_set(text: str) -> answers.Solutions:
-    return answers.solutions(answers.read(text))
+def solution_set(text: str) -> solutions.Solutions:
+    return solutions.solutions(answers.read(text))
 
 
 def refusal(text: str, *, max_length: int = 200) -> str:
     started = time.perf_counter()
     with pytest.raises(AnswerError) as caught:
-        answers.to_sympy(answers.expression(answers.read(text, max_length=max_length)))
+        answers.to_sympy(solutions.expression(answers.read(text, max_length=max_length)))
     assert time.perf_counter() - started < 0.5, f"refusing {text[:40]!r} was slow"
     return caught.value.reason
 
@@ -129,9 +129,9 @@ def test_numbers_and_expressions_parse(text: str, expected: object) -> None:
 
 
 def test_the_tree_keeps_the_form_as_written() -> None:
-    tree = answers.expression(answers.read("6/8"))
+    tree = solutions.expression(answers.read("6/8"))
     assert tree == Node("/", (Node("num", text="6"), Node("num", text="8")))
-    assert answers.expression(answers.read("0.75")) == Node("dec", text="0.75")
+    assert solutions.expression(answers.read("0.75")) == Node("dec", text="0.75")
 
 
 @pytest.mark.parametrize(

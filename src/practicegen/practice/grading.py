@@ -42,7 +42,9 @@ import sympy
 
 from practicegen.items.schemas import AnswerPolicy, ItemType
 from practicegen.practice import answers
-from practicegen.practice.answers import Expr, Node, Solutions
+from practicegen.practice import solutions as solutions_
+from practicegen.practice.answers import Expr, Node
+from practicegen.practice.solutions import Solutions
 
 KEY_MAX_LENGTH = 1000  # keys are trusted more than answers, but still read with a cap
 
@@ -138,8 +140,8 @@ def _grade_value(text: str, key: AnswerKey, max_length: int) -> Grade:
     if key.type is ItemType.NUMERIC:
         text = _without_thousands_commas(text)
     written = answers.read(text, max_length=max_length)
-    assigned = answers.assigned_value(written) if key.type is ItemType.NUMERIC else None
-    node = assigned or answers.expression(written)
+    assigned = solutions_.assigned_value(written) if key.type is ItemType.NUMERIC else None
+    node = assigned or solutions_.expression(written)
     value = answers.to_sympy(node)
     if value.free_symbols - expected.free_symbols:
         if not expected.free_symbols:
@@ -158,8 +160,8 @@ def _grade_value(text: str, key: AnswerKey, max_length: int) -> Grade:
 def _grade_solutions(text: str, key: AnswerKey, max_length: int) -> Grade:
     expected = _key_solutions(key.answer)
     written = answers.read(text, max_length=max_length)
-    given = answers.solutions(written)
-    point = answers.listed_point(written)
+    given = solutions_.solutions(written)
+    point = solutions_.listed_point(written)
     if len(expected.variables) > 1 and not given.variables and point is not None:
         coords = sympy.Tuple(*(answers.to_sympy(c) for c in point.coords))
         given = Solutions((), sympy.FiniteSet(coords), point.coords)
@@ -186,7 +188,7 @@ def _without_thousands_commas(text: str) -> str:
 @lru_cache(maxsize=1024)
 def _key_value(text: str) -> tuple[Node, Expr]:
     try:
-        node = answers.expression(answers.read(text, max_length=KEY_MAX_LENGTH))
+        node = solutions_.expression(answers.read(text, max_length=KEY_MAX_LENGTH))
         return node, answers.to_sympy(node)
     except answers.AnswerError as exc:
         raise InvalidKey(f"cannot read the key {text!r}: {exc.reason}") from exc
@@ -195,7 +197,7 @@ def _key_value(text: str) -> tuple[Node, Expr]:
 @lru_cache(maxsize=1024)
 def _key_solutions(text: str) -> Solutions:
     try:
-        return answers.solutions(answers.read(text, max_length=KEY_MAX_LENGTH))
+        return solutions_.solutions(answers.read(text, max_length=KEY_MAX_LENGTH))
     except answers.AnswerError as exc:
         raise InvalidKey(f"cannot read the key {text!r}: {exc.reason}") from exc
 
