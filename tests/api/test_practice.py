@@ -234,3 +234,17 @@ async def test_hostile_answers_do_not_hang_the_service(client: httpx.AsyncClient
         assert response.status_code == 201, response.text
         assert response.json()["data"]["correct"] is False
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_an_unreadable_key_is_a_clear_error_not_a_crash(client: httpx.AsyncClient) -> None:
+    broken = item_body(skill="linear_equations.broken", stem="Solve it.", answer="x = = 4")
+    document = {"format": "practicegen-bank", "version": 1, "items": [broken]}
+    assert (await client.post("/api/v1/items/import", json=document)).status_code == 200
+    student = await new_student(client)
+    data = (
+        await assign(client, student_id=student, subject="Algebra", num_items=1, goal_tags=[])
+    ).json()["data"]
+    url = f"/api/v1/assignments/{data['assignment_id']}/responses"
+    assert_error(
+        await client.post(url, json={"position": 1, "answer": "4"}), 409, "item_key_unreadable"
+    )

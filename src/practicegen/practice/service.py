@@ -19,7 +19,7 @@ from practicegen.db.models import Assignment, AssignmentItem, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.items.schemas import AnswerPolicy, ItemType
 from practicegen.practice.grader import Grader
-from practicegen.practice.grading import AnswerKey
+from practicegen.practice.grading import AnswerKey, InvalidKey
 from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
 from practicegen.practice.repository import PracticeRepository
 from practicegen.practice.schemas import (
@@ -35,6 +35,11 @@ from practicegen.practice.schemas import (
 class AlreadyAnswered(Conflict):
     code = "already_answered"
     default_message = "This item of the assignment has already been answered."
+
+
+class UngradableItem(Conflict):
+    code = "item_key_unreadable"
+    default_message = "This item's answer key cannot be read, so answers to it cannot be graded."
 
 
 class NoSuchPosition(InvalidRequest):
@@ -162,7 +167,10 @@ async def answer_item(
     now: datetime,
 ) -> ResponseRead:
     target = await _target(session, principal, assignment_id, body.position)
-    grade = await grader.grade(body.answer, answer_key(target.item))
+    try:
+        grade = await grader.grade(body.answer, answer_key(target.item))
+    except InvalidKey as exc:
+        raise UngradableItem(item_id=str(target.item.id), reason=str(exc)) from exc
     practice = PracticeRepository(session)
     student_id = target.assignment.student_id
     others = {
