@@ -1,0 +1,188 @@
+"""Deciding whether a question written by a language model may be shown to a student.
+
+A model's claimed answer is never trusted. For an equation, the machine-readable `problem` is
+solved again with sympy through the safe parser in `procedural.mathparse` (which refuses
+anything but plain math text, so model output is never evaluated as Python); the item is
+accepted only if that solve gives exactly one solution, equal to the claimed answer, if every
+worked step has the same solution set, and if every distractor differs from the key. The
+general item check (`procedural.checks.check_item`: the stem shows the problem, the hints do
+not give the answer away) then runs as a last net. Each failure has a stable reason code so a
+batch can report why questions were dropped.
+
+For subjects sympy cannot check (a Biology multiple choice), `SelfConsistency` asks the model
+to answer its own question several times, independently, and accepts the item only when a
+strict majority of the answers picks the key. This catches a confused key, not a confidently
+wrong model, so it is a weaker guarantee than the sympy check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import sympy
+from sympy.polys.polyerrors import BasePolynomialError
+
+from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural.checks import check_item
+from practicegen.items.schemas import ItemContent, ItemType
+
+
+class Reason(StrEnum):
+    """Why a generated question was not accepted (stable; reported in batch counts)."""
+
+    MALFORMED = "malformed"  # not JSON, wrong shape, or math text the safe parser refuses
+    WRONG_ANSWER = "wrong_answer"  # the claimed answer is not the problem's solution
+    STEP_BREAKS_SOLUTION_SET = "step_breaks_solution_set"
+    DISTRACTOR_EQUALS_KEY = "distractor_equals_key"
+    NOT_UNIQUE = "not_unique"  # no solution, several, or every number
+    FAILED_ITEM_CHECK = "failed_item_check"  # e.g. the stem does not show the problem
+    DUPLICATE = "duplicate"  # the same problem as another question in the batch
+    INCONSISTENT = "inconsistent"  # self-consistency: the model does not agree with its key
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    reason: Reason | None  # None: accepted
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+ACCEPTED = Verdict(None)
+_PARSE_ERRORS = (
+    mp.Unreadable,
+    ArithmeticError,
+    AttributeError,
+    BasePolynomialError,
+    NotImplementedError,
+    TypeError,
+    ValueError,
+)
+
+
+def unknown_of(problem: str) -> Any:
+    """The one unknown of a one-variable equation; `Unreadable` if there is not exactly one."""
+    names = set(re.findall(r"\b[a-z]\b", problem)) & set(mp.VARIABLES)
+    if len(names) != 1:
+        raise mp.Unreadable(f"expected one unknown in {problem!r}, found {sorted(names)}")
+    return mp.VARIABLES[names.pop()]
+
+
+def verify_equation(
+    problem: str, answer: str, steps: Sequence[str], distractors: Sequence[str]
+) -> Verdict:
+    """Solve `problem` independently and hold the claimed answer, steps and distractors to it."""
+    try:
+        return _verify_equation(problem, answer, steps, distractors)
+    except _PARSE_ERRORS as exc:
+        return Verdict(Reason.MALFORMED, f"unreadable: {exc}")
+
+
+def _verify_equation(
+    problem: str, answer: str, steps: Sequence[str], distractors: Sequence[str]
+) -> Verdict:
+    var = unknown_of(problem)
+    truth = mp.solve_equation(problem, var)
+    if not (isinstance(truth, sympy.FiniteSet) and len(truth) == 1):
+        return Verdict(Reason.NOT_UNIQUE, f"{problem!r} has solution set {truth}")
+    if mp.solution_set(answer, var) != truth:
+        return Verdict(Reason.WRONG_ANSWER, f"{answer!r} does not solve {problem!r}")
+    for index, step in enumerate(steps, start=1):
+        if mp.solve_equation(step, var) != truth:
+            return Verdict(Reason.STEP_BREAKS_SOLUTION_SET, f"step {index} {step!r}")
+    for value in distractors:
+        if mp.solution_set(value, var) == truth:
+            return Verdict(Reason.DISTRACTOR_EQUALS_KEY, f"distractor {value!r}")
+    return ACCEPTED
+
+
+def verify_item(item: ItemContent) -> Verdict:
+    """The full check of an equation item built from a model's draft (CPU-bound: sympy)."""
+    prov = item.provenance
+    distractors = [str(d["value"]) for d in prov.get("distractors", [])]
+    steps = [str(s) for s in prov.get("steps", [])]
+    verdict = verify_equation(str(prov.get("problem", "")), item.answer, steps, distractors)
+    if not verdict.ok:
+        return verdict
+    report = check_item(item)
+    if not report.ok:
+        return Verdict(Reason.FAILED_ITEM_CHECK, "; ".join(report.problems))
+    return ACCEPTED
+
+
+class JsonCompleter(Protocol):
+    """One structured request to the model: the parsed JSON object, or None if it failed."""
+
+    async def complete_json(
+        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+
+CHOICE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"choice": {"type": "string"}},
+    "required": ["choice"],
+    "additionalProperties": False,
+}
+CHOICE_SCHEMA_NAME = "answer_check"
+
+
+@dataclass(frozen=True, slots=True)
+class Consistency:
+    accepted: bool
+    votes: Counter[str] = field(default_factory=Counter)  # choice id (casefolded) -> count
+    samples: int = 0
+
+
+class SelfConsistency:
+    """Accept a multiple-choice item only if most of `samples` fresh answers pick its key."""
+
+    def __init__(self, completer: JsonCompleter, *, samples: int = 5) -> None:
+        if samples < 1:
+            raise ValueError("samples must be at least 1")
+        self.completer = completer
+        self.samples = samples
+
+    async def check(self, item: ItemContent) -> Consistency:
+        if item.type is not ItemType.MULTIPLE_CHOICE:
+            raise ValueError("self-consistency is for multiple-choice items")
+        messages = _answer_prompt(item)
+        replies = await asyncio.gather(
+            *(
+                self.completer.complete_json(messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
+                for _ in range(self.samples)
+            )
+        )
+        votes: Counter[str] = Counter(
+            str(r.get("choice", "")).strip().strip("().: ").casefold()
+            for r in replies
+            if r is not None
+        )
+        agreeing = votes[item.answer.casefold()]
+        return Consistency(agreeing * 2 > self.samples, votes, self.samples)
+
+
+def _answer_prompt(item: ItemContent) -> list[dict[str, str]]:
+    choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
+    return [
+        {
+            "role": "system",
+            "content": "Answer the multiple-choice question. Reply with JSON "
+            '{"choice": "<id>"} naming the one correct choice id.',
+        },
+        {
+            "role": "user",
+            "content": f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}",
+        },
+    ]
