@@ -279,3 +279,38 @@ async def test_sync_assign_over_its_budget_becomes_a_job(database_url: str) -> N
         assert accepted["status"] == "pending" and response.headers["location"]
         done = await wait_terminal(http, accepted["job_id"])
         assert done["status"] == "completed" and len(done["result"]["items"]) == 3
+
+
+async def test_etag_lists_weak_tags_and_errors_are_not_cacheable(
+    jobs_client: httpx.AsyncClient,
+) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    created = await jobs_client.post(
+        "/api/v1/practice/assign/async",
+        json={"student_id": student, "subject": "Algebra", "num_items": 2},
+    )
+    done = await wait_terminal(jobs_client, created.json()["job_id"])
+    url = f"/api/v1/jobs/{done['job_id']}"
+    tag = (await jobs_client.get(url)).headers["etag"]
+    listed = await jobs_client.get(url, headers={"If-None-Match": f'"other", W/{tag}'})
+    assert listed.status_code == 304
+    stale = await jobs_client.get(url + "?wait=10", headers={"If-None-Match": '"stale"'})
+    assert stale.status_code == 200  # answered at once: the client's copy is out of date
+    missing = await jobs_client.get(f"/api/v1/jobs/{uuid.uuid4()}")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+
+
+async def test_idempotency_key_with_another_webhook_is_another_body(
+    jobs_client: httpx.AsyncClient,
+) -> None:
+    await seed_bank(jobs_client)
+    student = await new_student(jobs_client)
+    body = {"student_id": student, "subject": "Algebra", "num_items": 2}
+    key = {"Idempotency-Key": "webhook-change"}
+    url = "/api/v1/practice/assign/async"
+    assert (await jobs_client.post(url, json=body, headers=key)).status_code == 202
+    other = body | {"webhook_url": "https://93.184.216.34/hook"}  # public; needs no DNS
+    assert_error(
+        await jobs_client.post(url, json=other, headers=key), 422, "idempotency_key_reused"
+    )

@@ -49,15 +49,16 @@ class RequestContextMiddleware:
     async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         started = time.perf_counter()
         state: dict[str, Any] = {"status": 500, "started": False}
+        api = str(scope.get("path", "")).startswith("/api/")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["started"] = True
                 state["status"] = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                if api and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))  # never cache API answers
+                message["headers"] = headers
             await send(message)
 
         try:

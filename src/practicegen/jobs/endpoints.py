@@ -46,6 +46,14 @@ def etag(job: Job) -> str:
     return f'"{job.id}.{job.seq}"'
 
 
+def matches(if_none_match: str | None, job: Job) -> bool:
+    """RFC 9110 If-None-Match: a list of tags, weak or strong, or `*`."""
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag(job) in tags
+
+
 async def _read(sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID) -> Job:
     async with sessionmaker() as session:
         return await service.get_job(session, principal=principal, job_id=job_id, now=utcnow())
@@ -93,12 +101,13 @@ async def get_job(
             request.app.state.job_changes,
             principal,
             job,
-            if_none_match or etag(job),
+            # without a tag, wait for any change; with a stale tag, answer at once
+            etag(job) if if_none_match is None or matches(if_none_match, job) else "",
             wait,
             settings,
         )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
-    if if_none_match == etag(job):
+    if matches(if_none_match, job):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
     return ok(JobRead.of(job))

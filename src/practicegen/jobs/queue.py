@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import psycopg
 import structlog
 from pgqueuer import PgQueuer
+from pgqueuer.errors import RetryRequested
 from pgqueuer.models import Job as QueueMessage
 from pgqueuer.queries import Queries
 from sqlalchemy import event
@@ -85,6 +86,8 @@ class PostgresQueue:
         self.poll = timedelta(seconds=poll_s)
         self._pgq: PgQueuer | None = None
         self._stopping = asyncio.Event()
+        self._released = False
+        self._running: set[asyncio.Task[Any]] = set()
 
     async def enqueue(
         self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
@@ -101,7 +104,23 @@ class PostgresQueue:
 
             @pgq.entrypoint(ENTRYPOINT)
             async def _run(message: QueueMessage) -> None:
-                await handler(_job_id(message))
+                job_id = _job_id(message)
+                task = asyncio.current_task()
+                assert task is not None
+                if self._released:
+                    raise RetryRequested(reason="worker stopping")
+                self._running.add(task)
+                try:
+                    await handler(job_id)
+                except asyncio.CancelledError:
+                    # The attempt was given up unfinished (its job row stays `processing`). Left
+                    # to pgqueuer, a cancelled job's message is deleted and nothing would ever
+                    # run the job again; asking for a retry puts the message back at once.
+                    task.uncancel()
+                    log.warning("job.released", job_id=str(job_id))
+                    raise RetryRequested(reason="worker stopping") from None
+                finally:
+                    self._running.discard(task)
 
             self._pgq = pgq
             if self._stopping.is_set():
@@ -117,6 +136,12 @@ class PostgresQueue:
         self._stopping.set()
         if self._pgq is not None:
             self._pgq.shutdown.set()
+
+    def release(self) -> None:
+        """Give up the attempts in flight (after `stop`): cancel them, hand their jobs back."""
+        self._released = True
+        for task in list(self._running):
+            task.cancel()
 
 
 class EmbeddedQueue:

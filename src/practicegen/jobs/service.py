@@ -93,7 +93,7 @@ async def create_job(
     now: datetime,
 ) -> Created:
     repo = JobRepository(session)
-    digest = request_hash(new.job_type, new.request)
+    digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
     if new.idempotency_key is not None:
         earlier = await repo.get_by_idempotency_key(principal.tenant_id, new.idempotency_key)
         if earlier is not None:
