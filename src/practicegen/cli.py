@@ -101,13 +101,30 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """Run a job worker (distributed mode, on PostgreSQL)."""
-    err.print(
-        "The distributed job worker is not available yet: on the embedded default, "
-        "`practicegen serve` runs every job itself."
-    )
-    raise typer.Exit(2)
+def worker(
+    drain_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="On SIGTERM or SIGINT, how long running jobs may take to finish before they "
+            "are handed back to the queue for another worker.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
+    from practicegen.config import DatabaseKind
+    from practicegen.jobs.process import run_worker
+
+    settings = load_settings()
+    if settings.database_kind is not DatabaseKind.POSTGRES:
+        err.print(
+            "[red]`practicegen worker` needs PostgreSQL[/red] (PRACTICEGEN_DATABASE_URL="
+            "postgresql://...). On the embedded SQLite default, `practicegen serve` runs "
+            "every job itself."
+        )
+        raise typer.Exit(2)
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    raise typer.Exit(asyncio.run(run_worker(settings, drain_s=drain_seconds)))
 
 
 @db_app.command("upgrade")
