@@ -73,7 +73,9 @@ class Settings(BaseSettings):
         default=None,
         description="Run jobs inside `serve`; default: yes on SQLite, no on PostgreSQL.",
     )
-    job_concurrency: int = Field(default=50, ge=1, le=10_000)
+    job_concurrency: int = Field(
+        default=8, ge=1, le=10_000, description="Jobs one process runs at once (<= DB pool)."
+    )
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
     job_heartbeat_s: float = Field(default=2.0, gt=0)

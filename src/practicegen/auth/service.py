@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.keys import (
@@ -108,8 +109,13 @@ async def ensure_default_tenant(session: AsyncSession) -> Tenant:
     repo = AuthRepository(session)
     tenant = await repo.get_tenant(DEFAULT_TENANT_ID)
     if tenant is None:
-        tenant = Tenant(id=DEFAULT_TENANT_ID, name="default")
-        await repo.add(tenant)
+        try:
+            async with session.begin_nested():
+                tenant = Tenant(id=DEFAULT_TENANT_ID, name="default")
+                await repo.add(tenant)
+        except IntegrityError:  # another node starting at the same moment made it first
+            tenant = await repo.get_tenant(DEFAULT_TENANT_ID)
+            assert tenant is not None
     return tenant
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import random
+import signal
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], l
     return item.model_dump(mode="json"), list(check_item(item).problems)
 
 
+def _ignore_stop_signals() -> None:
+    """In a worker process: Ctrl-C or a stop signal to the process group is the parent's to
+    handle (it drains, then shuts the pool down); a worker dying first would fail every job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 @dataclass(frozen=True, slots=True)
 class _Built:
     content: ItemContent
@@ -71,7 +79,9 @@ class ProceduralFiller:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_ignore_stop_signals
+            )
         return self._pool
 
     async def aclose(self) -> None:
