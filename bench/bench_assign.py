@@ -21,7 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import drive, free_port, python, server_process
+from bench.harness import bare_command, drive, free_port, python, server_process
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
@@ -84,19 +84,7 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
     limits = httpx.Limits(max_connections=args.concurrency)
     port = free_port()
-    bare_cmd = [
-        python(),
-        "-m",
-        "uvicorn",
-        "--factory",
-        "bench.bare_app:create",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with server_process(bare_cmd, env, port) as base:
+    with server_process(bare_command(port), env, port) as base:
         async with httpx.AsyncClient(base_url=base, limits=limits) as client:
             await drive(
                 "warm-up",

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support import postgres
 
 from bench.bench_assign import KEY, seed
-from bench.harness import drive, free_port, python, server_process
+from bench.harness import bare_command, drive, free_port, python, server_process
 from practicegen.config import Settings
 
 
@@ -45,19 +45,7 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
 async def creation(url: str, students: list[str], args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=args.concurrency)
     port = free_port()
-    bare_cmd = [
-        python(),
-        "-m",
-        "uvicorn",
-        "--factory",
-        "bench.bare_app:create",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with server_process(bare_cmd, env_for(url), port) as base:
+    with server_process(bare_command(port), env_for(url), port) as base:
         async with httpx.AsyncClient(base_url=base, limits=limits) as client:
             make = lambda _: client.build_request("POST", "/bare/job")  # noqa: E731
             await drive("warm-up", client, make, concurrency=2, seconds=1)

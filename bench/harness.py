@@ -115,3 +115,19 @@ async def drive(
 
 def python() -> str:
     return sys.executable
+
+
+def bare_command(port: int) -> list[str]:
+    """The baseline app of `bench/bare_app.py`, served by uvicorn like the service."""
+    return [
+        python(),
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.bare_app:create",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
