@@ -128,17 +128,30 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
         return
     await websocket.accept(subprotocol=subprotocol)
     reader = asyncio.create_task(_until_disconnect(websocket))
+    pending: asyncio.Future[Any] | None = None
     try:
         await websocket.send_json(message(first))
-        async for job in updates:
+        while True:
+            # a client that leaves while the job is idle must end this handler now, not at
+            # the job's next change (a server shutting down waits for every handler)
+            pending = pending or asyncio.ensure_future(anext(updates))
+            await asyncio.wait([pending, reader], return_when=asyncio.FIRST_COMPLETED)
             if reader.done():
                 return
+            try:
+                job = pending.result()
+            except StopAsyncIteration:
+                break
+            pending = None
             await websocket.send_json(message(job))
         await websocket.close(code=1000)
     except (WebSocketDisconnect, RuntimeError):
         return  # the client went away mid-send
     finally:
         reader.cancel()
+        if pending is not None:
+            pending.cancel()
+            await asyncio.wait({pending})  # the generator cannot close while it still runs
         await updates.aclose()
 
 
@@ -185,7 +198,7 @@ def _sse(job: Job) -> str:
 
 
 async def _sse_stream(
-    head: list[str], updates: AsyncIterator[Job], request: Request, ping_s: float
+    head: list[str], updates: AsyncGenerator[Job, None], request: Request, ping_s: float
 ) -> AsyncIterator[str]:
     for chunk in head:
         yield chunk
@@ -206,3 +219,5 @@ async def _sse_stream(
     finally:
         if pending is not None:
             pending.cancel()
+            await asyncio.wait({pending})
+        await updates.aclose()
