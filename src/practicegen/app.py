@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -26,6 +27,8 @@ from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.generation.filler import ProceduralFiller
+from practicegen.generation.llm import LlmGenerator
+from practicegen.generation.llm_filler import LlmBudget, LlmFiller
 from practicegen.goals import endpoints as goal_endpoints
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.candidates import CandidateCache
@@ -41,6 +44,7 @@ from practicegen.practice.assignments import GapFiller
 from practicegen.practice.grader import Grader
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
+from practicegen.web import pages as web_pages
 from practicegen.webhooks import endpoints as webhook_endpoints
 from practicegen.webhooks import service as webhooks
 from practicegen.webhooks.service import WEBHOOK_DELIVERY, delivery_handler
@@ -62,6 +66,31 @@ def create_queue(settings: Settings) -> JobQueue:
 def create_filler(settings: Settings) -> ProceduralFiller:
     return ProceduralFiller(
         workers=settings.generator_workers, timeout_s=settings.generator_timeout_s
+    )
+
+
+def create_job_filler(
+    settings: Settings, sessionmaker: SessionMaker, procedural: ProceduralFiller
+) -> ProceduralFiller | LlmFiller:
+    """What fills a job's gap: the configured language model (procedural items standing in for
+    what it fails to write), else the procedural generators alone."""
+    if settings.llm_base_url is None:
+        return procedural
+    generator = LlmGenerator(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value(),
+        model=settings.llm_model,
+        timeout_s=settings.llm_timeout_s,
+        concurrency=settings.llm_concurrency,
+        attempts_per_question=settings.llm_attempts_per_question,
+        response_format=settings.llm_response_format,
+    )
+    return LlmFiller(
+        generator=generator,
+        procedural=procedural,
+        sessionmaker=sessionmaker,
+        budget=LlmBudget(settings.llm_daily_token_budget, settings.llm_tokens_per_question),
+        clock=lambda: datetime.now(UTC),
     )
 
 
@@ -136,7 +165,9 @@ def create_app(settings: Settings) -> FastAPI:
         queue = create_queue(settings)
         app.state.sessionmaker = sessionmaker
         filler = create_filler(settings)
+        job_filler = create_job_filler(settings, sessionmaker, filler)
         app.state.gap_filler = filler
+        app.state.job_filler = job_filler
         app.state.candidates = cache
         app.state.queue = queue
         app.state.on_job_finished = webhooks.on_finished(queue, settings)
@@ -152,12 +183,14 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(engine.dispose)
             stack.push_async_callback(grader.aclose)
             stack.push_async_callback(filler.aclose)
+            if job_filler is not filler:
+                stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
             if settings.database_kind is DatabaseKind.POSTGRES:
                 listener = PostgresListener(postgres_conninfo(settings.database_url), hub)
                 await stack.enter_async_context(_background(listener.run()))
             if settings.worker_in_process:
-                runner = create_runner(settings, sessionmaker, queue, cache, filler, metrics)
+                runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
                 await stack.enter_async_context(worker_running(runner, queue, settings))
                 if isinstance(queue, EmbeddedQueue):
                     requeued = await runner.requeue_unfinished()
@@ -183,6 +216,7 @@ def create_app(settings: Settings) -> FastAPI:
         job_endpoints.metrics_router,
         job_streams.router,
         webhook_endpoints.router,
+        web_pages.router,
     ):
         app.include_router(router)
     if settings.cors_origins:

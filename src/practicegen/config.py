@@ -8,7 +8,7 @@ and tests never read `os.environ` themselves.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -109,6 +109,28 @@ class Settings(BaseSettings):
     grader_workers: int = Field(default=2, ge=1, le=64)
     grader_timeout_s: float = Field(default=2.0, gt=0)
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
+
+    llm_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible API root, e.g. http://localhost:11434/v1; unset: none.",
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr = SecretStr("unused")
+    llm_response_format: Literal["json_schema", "json_object"] = "json_schema"
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="One model request.")
+    llm_concurrency: int = Field(
+        default=16, ge=1, le=10_000, description="Model requests in flight per process."
+    )
+    llm_attempts_per_question: int = Field(default=3, ge=1, le=10)
+    llm_self_consistency_samples: int = Field(
+        default=5, ge=1, le=15, description="Answers asked of the model for an unsympy-able item."
+    )
+    llm_daily_token_budget: int | None = Field(
+        default=None, ge=1, description="Tokens per tenant per UTC day; unset: no cap."
+    )
+    llm_tokens_per_question: int = Field(
+        default=2_000, ge=1, description="What a job reserves per question against the budget."
+    )
 
     log_level: str = "INFO"
     log_json: bool = True

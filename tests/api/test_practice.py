@@ -98,7 +98,7 @@ async def test_short_bank_is_filled_by_generators_which_join_the_bank(
     assert len(second["items"]) == 5 and second["generated_count"] == 0
 
 
-async def test_short_bank_without_a_generator_says_so(client: httpx.AsyncClient) -> None:
+async def test_short_bank_without_a_generator_is_a_clear_error(client: httpx.AsyncClient) -> None:
     await seed_bank(client)
     rows = [
         item_body(topic="Word Problems", skill="word_problems.ages", stem=f"Ages {k}?")
@@ -107,13 +107,20 @@ async def test_short_bank_without_a_generator_says_so(client: httpx.AsyncClient)
     document = {"format": "practicegen-bank", "version": 1, "items": rows}
     assert (await client.post("/api/v1/items/import", json=document)).status_code == 200
     student = await new_student(client)
-    data = (
-        await assign(
-            client, student_id=student, subject="Algebra", topic="Word Problems", num_items=5
-        )
-    ).json()["data"]
-    assert len(data["items"]) == 2 and data["generated_count"] == 0
-    assert any("Only 2 of 5" in w for w in data["warnings"])
+    body = {"student_id": student, "subject": "Algebra", "topic": "Word Problems", "num_items": 5}
+    for path in ("/api/v1/practice/assign", "/api/v1/practice/assign/async"):
+        refused = await client.post(path, json=body)
+        error = assert_error(refused, 422, "generation_unavailable")
+        assert error["details"] == {
+            "available": 2,
+            "requested": 5,
+            "missing": "PRACTICEGEN_LLM_BASE_URL",
+        }
+        assert "PRACTICEGEN_LLM_BASE_URL" in error["message"]
+    jobs = (await client.get("/api/v1/jobs")).json()["data"]
+    assert jobs["items"] == []  # refused before any job existed
+    fits = await assign(client, **(body | {"num_items": 2}))
+    assert fits.status_code == 200 and len(fits.json()["data"]["items"]) == 2
 
 
 async def test_bad_requests_are_clear_4xx(

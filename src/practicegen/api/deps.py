@@ -71,6 +71,25 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+async def get_principal_briefly(
+    request: Request,
+    settings: SettingsDep,
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    now: NowDep,
+) -> Principal:
+    """The caller, authenticated in a session of its own that is closed at once.
+
+    For endpoints that hold a request open (long-poll, event streams): the request's session
+    would keep a pooled connection for the whole wait, and a few dozen waiting clients would
+    take every connection the node has.
+    """
+    async with sessionmaker() as session, session.begin():
+        return await get_principal(request, settings, session, now)
+
+
+BriefPrincipalDep = Annotated[Principal, Depends(get_principal_briefly)]
+
+
 def page_limit(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> int:
     return min(limit, settings.list_page_max)
 

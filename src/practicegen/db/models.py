@@ -225,3 +225,13 @@ class WebhookAttempt(Base):
     error: Mapped[str | None]
     duration_ms: Mapped[float]
     created_at: Mapped[datetime] = _created()
+
+
+class LlmUsage(Base):
+    """Tokens a tenant's jobs spent on a language model in one UTC day (`YYYY-MM-DD`)."""
+
+    __tablename__ = "llm_usage"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -16,6 +16,7 @@ import multiprocessing
 import random
 import signal
 import uuid
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
 from practicegen.items.service import to_row
-from practicegen.practice.assignments import GapRequest, Progress
+from practicegen.practice.assignments import Filled, GapRequest, Progress
 from practicegen.practice.learner import p_correct
 from practicegen.practice.selection import ChosenItem
 
@@ -76,6 +77,13 @@ class ProceduralFiller:
     def covers(self, subject: str, topic: str | None) -> bool:
         return bool(self._specs(subject, topic))
 
+    def subjects(self) -> set[str]:
+        return {s.subject for s in _GENERATOR.skills()}
+
+    def skill_topics(self, subject: str, topic: str | None) -> dict[str, str]:
+        """Each skill the generators cover for the subject (and topic), with its topic."""
+        return {s.skill: s.topic for s in self._specs(subject, topic)}
+
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
@@ -114,36 +122,39 @@ class ProceduralFiller:
                 return _Built(content, key)
         return None
 
-    async def fill(
-        self, session: AsyncSession, gap: GapRequest, progress: Progress
-    ) -> list[tuple[Item, ChosenItem]]:
+    async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled:
         specs = self._specs(gap.subject, gap.topic)
         if gap.skills:
             specs = [s for s in specs if s.skill in set(gap.skills)] or specs
         if not specs:
-            return []
+            return Filled(unproduced=dict(Counter(gap.skills or [gap.subject])))
         await progress(20, f"Generating {gap.count} question(s) the bank lacks...")
         avoid = set(gap.avoid_fingerprints)
         wanted = [specs[i % len(specs)] for i in range(gap.count)]
-        built = [
-            b
-            for b in await asyncio.gather(*(self._one(s, gap.difficulty, avoid) for s in wanted))
-            if b is not None
-        ]
+        built = await asyncio.gather(*(self._one(s, gap.difficulty, avoid) for s in wanted))
+        made = [b for b in built if b is not None]
         known = await ItemRepository(session).existing_fingerprints(
-            gap.tenant_id, [b.print for b in built]
+            gap.tenant_id, [b.print for b in made]
         )
-        fresh = [b for b in built if b.print not in known]
+        fresh = [b for b in made if b.print not in known]
         await progress(80, f"Generated and checked {len(fresh)} question(s).")
-        return [self._chosen(gap, b) for b in fresh]
+        lacking = Counter(s.skill for s in wanted) - Counter(b.content.skill for b in fresh)
+        return Filled(
+            items=[self._chosen(gap, b) for b in fresh],
+            report={"procedural": {"requested": gap.count, "generated": len(fresh)}},
+            unproduced=dict(lacking),
+        )
 
     def _chosen(self, gap: GapRequest, built: _Built) -> tuple[Item, ChosenItem]:
-        row = to_row(gap.tenant_id, built.content)
-        row.id = uuid.uuid4()
-        predicted = p_correct(gap.theta, built.content.difficulty)
-        reason = (
-            f"{built.content.skill}: generated for this assignment, predicted success "
-            f"{predicted:.2f} (target {gap.target_p:.2f})"
-        )
-        chosen = ChosenItem(row.id, row.skill, row.difficulty, predicted, reason)
-        return row, chosen
+        return generated_row(gap, built.content, "generated for this assignment")
+
+
+def generated_row(gap: GapRequest, content: ItemContent, how: str) -> tuple[Item, ChosenItem]:
+    """A new bank row for a generated item, and the selection record that assigns it."""
+    row = to_row(gap.tenant_id, content)
+    row.id = uuid.uuid4()
+    predicted = p_correct(gap.theta, content.difficulty)
+    reason = (
+        f"{content.skill}: {how}, predicted success {predicted:.2f} (target {gap.target_p:.2f})"
+    )
+    return row, ChosenItem(row.id, row.skill, row.difficulty, predicted, reason)

@@ -76,6 +76,17 @@ class ItemRepository:
         query = self._filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
         return list((await self.session.execute(query)).scalars())
 
+    async def examples(
+        self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
+    ) -> list[Item]:
+        """A few active items of one skill, nearest the bank's own first, to show a model."""
+        query = (
+            self._filtered(tenant_id, ItemFilters(subject=subject, skill=skill, status="active"))
+            .order_by(Item.source != "bank", Item.created_at)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
         """The active items of a subject, as the few columns selection needs."""
         query = select(Item.id, Item.skill, Item.topic, Item.difficulty, Item.fingerprint).where(
@@ -105,6 +116,16 @@ class ItemRepository:
             .where(Item.tenant_id == tenant_id, Item.subject == subject)
             .distinct()
         )
+        return set((await self.session.execute(query)).scalars())
+
+    async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
+        query = (
+            select(Item.skill)
+            .where(Item.tenant_id == tenant_id, Item.subject == subject)
+            .distinct()
+        )
+        if topic is not None:
+            query = query.where(Item.topic == topic)
         return set((await self.session.execute(query)).scalars())
 
     async def count(self, tenant_id: uuid.UUID) -> int:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from practicegen.api.deps import (
+    BriefPrincipalDep,
     CursorDep,
     LimitDep,
     NowDep,
@@ -87,7 +88,7 @@ async def get_job(
     job_id: uuid.UUID,
     request: Request,
     response: Response,
-    principal: PrincipalDep,
+    principal: BriefPrincipalDep,
     settings: SettingsDep,
     sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,

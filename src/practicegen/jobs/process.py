@@ -31,7 +31,13 @@ from collections.abc import Iterator
 
 import structlog
 
-from practicegen.app import create_filler, create_queue, create_runner, worker_running
+from practicegen.app import (
+    create_filler,
+    create_job_filler,
+    create_queue,
+    create_runner,
+    worker_running,
+)
 from practicegen.config import Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
@@ -161,7 +167,9 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
     queue = create_queue(settings)
     assert isinstance(queue, PostgresQueue), "a worker process runs on PostgreSQL"
     engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
     filler = create_filler(settings)
+    job_filler = create_job_filler(settings, sessionmaker, filler)
     signals = StopSignals()
     try:
         if settings.auto_migrate:
@@ -172,10 +180,10 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
         _warn_if_pool_too_small(settings)
         runner = create_runner(
             settings,
-            create_sessionmaker(engine),
+            sessionmaker,
             queue,
             CandidateCache(max_age_s=settings.candidate_cache_s),
-            filler,
+            job_filler,
         )
         with signals.installed():
             return await consume_until_stopped(runner, queue, settings, signals, drain_s)
@@ -183,5 +191,7 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
         log.exception("worker.failed")
         return 1
     finally:
+        if job_filler is not filler:
+            await job_filler.aclose()
         await filler.aclose()
         await engine.dispose()

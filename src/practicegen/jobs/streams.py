@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from practicegen.api.deps import PrincipalDep, get_sessionmaker, utcnow
+from practicegen.api.deps import BriefPrincipalDep, get_sessionmaker, utcnow
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.service import authenticate
 from practicegen.config import AuthMode, Settings
@@ -165,7 +165,7 @@ async def _until_disconnect(websocket: WebSocket) -> None:
 async def job_events(
     job_id: uuid.UUID,
     request: Request,
-    principal: PrincipalDep,
+    principal: BriefPrincipalDep,
     sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,13 @@ class UnknownTopic(InvalidRequest):
     default_message = "No items or generators exist for this topic of the subject."
 
 
+class GenerationUnavailable(InvalidRequest):
+    code = "generation_unavailable"
+    default_message = (
+        "The bank lacks items for this request and no configured generator can write them."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class GapRequest:
     """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`."""
@@ -57,14 +64,24 @@ class GapRequest:
     avoid_fingerprints: frozenset[str]
 
 
+@dataclass(slots=True)
+class Filled:
+    """What a filler made: verified items (unsaved), and a report for the job's metadata.
+
+    `unproduced` names, per skill, the items it could not make (the assignment warns of them).
+    """
+
+    items: list[tuple[Item, ChosenItem]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    unproduced: dict[str, int] = field(default_factory=dict)
+
+
 class GapFiller(Protocol):
-    """Makes verified items on the spot (procedural generators); unsaved until the plan is."""
+    """Makes verified items for what the bank lacks; they stay unsaved until the plan is."""
 
     def covers(self, subject: str, topic: str | None) -> bool: ...
 
-    async def fill(
-        self, session: AsyncSession, gap: GapRequest, progress: Progress
-    ) -> list[tuple[Item, ChosenItem]]: ...
+    async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +121,25 @@ async def check_request(
     items = await bank.active_items(session, tenant, request.subject)
     groups = items.keys_for(topic=request.topic, skills=skills)
     fillable = filler is not None and filler.covers(request.subject, request.topic)
-    if not groups and not fillable:
-        await _explain_empty(session, tenant, request)
+    if not fillable:
+        if not groups:
+            await _explain_empty(session, tenant, request)
+        available = sum(len(items.groups[key]) for key in groups)
+        if available < request.num_items:
+            raise _unavailable(request, available)
     return Checked(skills=skills, items=items, groups=groups, fillable=fillable)
+
+
+def _unavailable(request: AssignRequest, available: int) -> GenerationUnavailable:
+    where = request.subject + (f" / {request.topic}" if request.topic else "")
+    return GenerationUnavailable(
+        f"The bank has {available} fitting item(s) for {where}, {request.num_items} were "
+        "asked for, and no generator can write the rest: no procedural generator covers it "
+        "and no language model is configured (PRACTICEGEN_LLM_BASE_URL).",
+        available=available,
+        requested=request.num_items,
+        missing="PRACTICEGEN_LLM_BASE_URL",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +151,7 @@ class Plan:
     chosen: list[ChosenItem]
     new_items: list[Item]
     warnings: list[str]
+    generation: dict[str, Any] = field(default_factory=dict)
 
 
 async def plan_assignment(
@@ -157,21 +191,24 @@ async def plan_assignment(
     await progress(15, "Selecting items at the right difficulty...")
     candidates = _near_targets(checked, abilities, settings, request.num_items + len(recent))
     chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
-    new_items: list[Item] = []
+    filled = Filled()
     missing = request.num_items - len(chosen)
-    if missing and filler is not None and checked.fillable:
+    if missing and (filler is None or not checked.fillable):
+        raise _unavailable(request, len(chosen))
+    if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
         gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent, prints)
-        generated = await filler.fill(session, gap, progress)
-        new_items = [item for item, _ in generated]
-        chosen = chosen + [c for _, c in generated]
+        filled = await filler.fill(session, gap, progress)
+        chosen = chosen + [c for _, c in filled.items]
+    warnings += [f"Could not generate {n} item(s) for {s}." for s, n in filled.unproduced.items()]
     if len(chosen) < request.num_items:
         warnings.append(
-            f"Only {len(chosen)} of {request.num_items} items could be assigned: the bank has "
-            "no more fitting items" + ("." if filler else " and no generator is configured.")
+            f"Only {len(chosen)} of {request.num_items} items could be assigned: the bank and "
+            "the generators produced no more fitting, verified items."
         )
-    return Plan(tenant, request, chosen, new_items, warnings)
+    new_items = [item for item, _ in filled.items]
+    return Plan(tenant, request, chosen, new_items, warnings, filled.report)
 
 
 async def store_assignment(session: AsyncSession, plan: Plan) -> Assignment:

@@ -25,6 +25,7 @@ from practicegen.jobs.service import NewJob
 from practicegen.practice import service
 from practicegen.practice.assignments import (
     GapFiller,
+    GenerationUnavailable,
     check_request,
     plan_assignment,
     store_assignment,
@@ -54,7 +55,14 @@ def get_guard(request: Request) -> AddressGuard:
 
 
 def get_filler(request: Request) -> GapFiller | None:
+    """The sync path's filler: instant generators only."""
     filler: GapFiller | None = request.app.state.gap_filler
+    return filler
+
+
+def get_job_filler(request: Request) -> GapFiller | None:
+    """A job's filler: the language model when one is configured."""
+    filler: GapFiller | None = request.app.state.job_filler
     return filler
 
 
@@ -102,6 +110,7 @@ async def assign(
     principal: PrincipalDep,
     settings: SettingsDep,
     filler: Annotated[GapFiller | None, Depends(get_filler)],
+    job_filler: Annotated[GapFiller | None, Depends(get_job_filler)],
     cache: Annotated[CandidateCache, Depends(get_candidates)],
     sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
     queue: QueueDep,
@@ -109,8 +118,9 @@ async def assign(
 ) -> Envelope[AssignmentRead] | JSONResponse:
     """Assign practice now, from the bank and instant generators (never a language model).
 
-    If the work cannot finish within `PRACTICEGEN_SYNC_BUDGET_S` (20 s, under a CDN's 30 s), the
-    answer is the async endpoint's 202 instead and the assignment is made by a job.
+    If the work cannot finish within `PRACTICEGEN_SYNC_BUDGET_S` (20 s, under a CDN's 30 s), or
+    only a language model could write what the bank lacks, the answer is the async endpoint's
+    202 instead and the assignment is made by a job.
     """
     try:
         async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
@@ -122,6 +132,23 @@ async def assign(
                 filler=filler,
                 cache=cache,
             )
+    except GenerationUnavailable:
+        if (
+            job_filler is None
+            or job_filler is filler
+            or not job_filler.covers(body.subject, body.topic)
+        ):
+            raise
+        return await _start_job(
+            session,
+            principal=principal,
+            request=body,
+            webhook_url=None,
+            idempotency_key=None,
+            settings=settings,
+            queue=queue,
+            now=now,
+        )
     except TimeoutError:
         return await _start_job(
             session,
@@ -145,7 +172,7 @@ async def assign_async(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    filler: Annotated[GapFiller | None, Depends(get_filler)],
+    filler: Annotated[GapFiller | None, Depends(get_job_filler)],
     cache: Annotated[CandidateCache, Depends(get_candidates)],
     queue: QueueDep,
     now: NowDep,

@@ -1,7 +1,9 @@
 """The `practice_generation` job: the async path's call of the same assignment builder.
 
 It plans (reads and generates, reporting progress) outside any write transaction, then hands
-the runner a writer that stores the plan in the transaction that completes the job.
+the runner a writer that stores the plan in the transaction that completes the job. The
+result is the assignment as the sync endpoint shows it, plus `metadata.generation` when
+anything was generated: counts, why questions were rejected, and the model's token usage.
 
 The job's request keeps the assign body and whose view the result is for: a job a student
 token started stores a result without answer keys, exactly as the sync endpoint would show it.
@@ -55,7 +57,10 @@ def practice_generation(
         async def write(session: AsyncSession) -> dict[str, Any]:
             assignment = await store_assignment(session, plan)
             view = await read_assignment(session, principal=principal, assignment=assignment)
-            return view.model_dump(mode="json")
+            result = view.model_dump(mode="json")
+            if plan.generation:
+                result["metadata"] = {"generation": plan.generation}
+            return result
 
         return write
 

@@ -1,0 +1,244 @@
+"""Filling an async job's gap with questions a language model writes, each verified first.
+
+Only jobs use this filler: the sync endpoint never waits on a model (when it would need one, it
+answers 202 and a job does the work). For each skill the gap needs, the model is shown a few
+bank items of that skill and asked for the questions concurrently (`LlmGenerator`, whose every
+accepted question has passed `llm_verify`). Questions the model could not produce within its
+retries, and any that repeat what the student or the bank already has, are replaced by
+procedural items where a generator covers the skill; anything still missing is reported by
+skill. Before calling the model the job reserves tokens against the tenant's daily budget, and
+records what it really spent once the model is done.
+
+The model writes equations (checked by solving them again with sympy), so this filler covers
+the subjects the procedural generators know to be mathematics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.engine import SessionMaker
+from practicegen.generation.budget import UsageRepository, check_budget, day_of
+from practicegen.generation.filler import ProceduralFiller, generated_row
+from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator
+from practicegen.items.fingerprint import fingerprint
+from practicegen.items.repository import ItemRepository
+from practicegen.items.schemas import ItemContent
+from practicegen.items.service import to_content
+from practicegen.practice.assignments import Filled, GapRequest, Progress
+
+log = structlog.get_logger()
+
+# The share of a job's progress bar that writing questions takes (the rest: reading, saving).
+_FIRST, _LAST = 20, 80
+
+
+@dataclass(frozen=True, slots=True)
+class LlmBudget:
+    daily_tokens: int | None  # None: no cap
+    tokens_per_question: int  # reserved per question before the model is called
+
+
+class LlmFiller:
+    """Writes what the bank lacks with a model; procedural items stand in for its failures."""
+
+    def __init__(
+        self,
+        *,
+        generator: LlmGenerator,
+        procedural: ProceduralFiller,
+        sessionmaker: SessionMaker,
+        budget: LlmBudget,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.generator = generator
+        self.procedural = procedural
+        self.sessionmaker = sessionmaker
+        self.budget = budget
+        self.clock = clock
+
+    def covers(self, subject: str, topic: str | None) -> bool:
+        return subject in self.procedural.subjects()
+
+    async def aclose(self) -> None:
+        await self.generator.aclose()
+
+    async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled:
+        wanted = await self._skills(session, gap)
+        async with self.sessionmaker() as reading:
+            await check_budget(
+                reading,
+                tenant_id=gap.tenant_id,
+                budget=self.budget.daily_tokens,
+                reserve=gap.count * self.budget.tokens_per_question,
+                now=self.clock(),
+            )
+        counts = Counter(wanted[i % len(wanted)] for i in range(gap.count))
+        examples = {skill: await self._examples(session, gap, skill) for skill in counts}
+        # Hand the connection back while the model works (tens of seconds): a thousand waiting
+        # jobs must not hold a thousand database connections. Nothing read so far is an ORM
+        # object used later, so ending the read-only transaction loses nothing.
+        await session.rollback()
+        written = _Written(gap.count, progress)
+        batches = await asyncio.gather(
+            *(
+                self.generator.generate(
+                    skill,
+                    gap.topic or (examples[skill][0].topic if examples[skill] else gap.subject),
+                    gap.subject,
+                    gap.difficulty,
+                    examples[skill],
+                    count,
+                    written.step,
+                )
+                for skill, count in counts.items()
+            )
+        )
+        await self._record(gap.tenant_id, sum(b.usage.total_tokens for b in batches))
+        await progress(_LAST, "Checking the generated questions against the bank...")
+        return await self._assemble(session, gap, counts, batches)
+
+    async def _skills(self, session: AsyncSession, gap: GapRequest) -> list[str]:
+        if gap.skills:
+            return list(gap.skills)
+        known = self.procedural.skill_topics(gap.subject, gap.topic)
+        known.update(
+            dict.fromkeys(
+                await ItemRepository(session).skills(gap.tenant_id, gap.subject, gap.topic), ""
+            )
+        )
+        return sorted(known) or [_skill_slug(gap.topic or gap.subject)]
+
+    async def _examples(
+        self, session: AsyncSession, gap: GapRequest, skill: str
+    ) -> list[ItemContent]:
+        rows = await ItemRepository(session).examples(
+            gap.tenant_id, subject=gap.subject, skill=skill, limit=MAX_EXAMPLES
+        )
+        return [to_content(row) for row in rows]
+
+    async def _record(self, tenant_id: uuid.UUID, tokens: int) -> None:
+        if tokens:
+            async with self.sessionmaker() as writing, writing.begin():
+                await UsageRepository(writing).add(tenant_id, day_of(self.clock()), tokens)
+
+    async def _assemble(
+        self,
+        session: AsyncSession,
+        gap: GapRequest,
+        counts: Counter[str],
+        batches: Sequence[LlmBatch],
+    ) -> Filled:
+        avoid = set(gap.avoid_fingerprints)
+        items = [item for batch in batches for item in batch.items]
+        known = await ItemRepository(session).existing_fingerprints(
+            gap.tenant_id, [fingerprint(i) for i in items]
+        )
+        rejections: Counter[str] = Counter()
+        for batch in batches:
+            rejections.update(batch.rejections)
+        accepted: list[ItemContent] = []
+        for item in items:
+            key = fingerprint(item)
+            if key in avoid or key in known:
+                rejections["duplicate_of_bank_or_recent"] += 1
+                continue
+            avoid.add(key)
+            accepted.append(item)
+        how = "written by the model, verified"
+        filled = Filled(items=[generated_row(gap, i, how) for i in accepted])
+        lacking = counts - Counter(i.skill for i in accepted)
+        replaced = await self._replace(session, gap, lacking, frozenset(avoid))
+        filled.items += replaced.items
+        filled.unproduced = replaced.unproduced
+        filled.report = _report(
+            self.generator.model, gap.count, accepted, rejections, batches, replaced
+        )
+        log.info("generation.llm_filled", **filled.report["llm"])
+        return filled
+
+    async def _replace(
+        self, session: AsyncSession, gap: GapRequest, lacking: Counter[str], avoid: frozenset[str]
+    ) -> Filled:
+        """Procedural items for what the model did not produce, skill by skill."""
+        result = Filled()
+        covered = self.procedural.skill_topics(gap.subject, None)
+        for skill, count in lacking.items():
+            if skill not in covered or count <= 0:
+                result.unproduced[skill] = result.unproduced.get(skill, 0) + count
+                continue
+            stand_in = GapRequest(
+                tenant_id=gap.tenant_id,
+                subject=gap.subject,
+                topic=covered[skill],
+                skills=[skill],
+                count=count,
+                difficulty=gap.difficulty,
+                theta=gap.theta,
+                target_p=gap.target_p,
+                avoid_fingerprints=avoid | {row.fingerprint for row, _ in result.items},
+            )
+            made = await self.procedural.fill(session, stand_in, _silent)
+            result.items += made.items
+            for name, short in made.unproduced.items():
+                result.unproduced[name] = result.unproduced.get(name, 0) + short
+        return result
+
+
+class _Written:
+    """Relays "Generating AI question k of n..." over the whole gap, across skill batches."""
+
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.total = total
+        self.started = 0
+        self.progress = progress
+
+    async def step(self, _k: int, _n: int, _message: str) -> None:
+        self.started += 1
+        k, n = self.started, self.total
+        percent = _FIRST + (_LAST - _FIRST) * (k - 1) // max(n, 1)
+        await self.progress(percent, f"Generating AI question {k} of {n}...")
+
+
+async def _silent(_percent: int, _message: str) -> None:
+    return None
+
+
+def _skill_slug(name: str) -> str:
+    return "_".join(name.lower().split()) + ".general"
+
+
+def _report(
+    model: str,
+    requested: int,
+    accepted: list[ItemContent],
+    rejections: Counter[str],
+    batches: Sequence[LlmBatch],
+    replaced: Filled,
+) -> dict[str, Any]:
+    usage = {
+        "prompt_tokens": sum(b.usage.prompt_tokens for b in batches),
+        "completion_tokens": sum(b.usage.completion_tokens for b in batches),
+        "total_tokens": sum(b.usage.total_tokens for b in batches),
+    }
+    return {
+        "llm": {
+            "requested": requested,
+            "accepted": len(accepted),
+            "rejected": sum(rejections.values()),
+            "rejections": dict(sorted(rejections.items())),
+            "model": model,
+        },
+        "procedural_replacements": len(replaced.items),
+        "unproduced": dict(replaced.unproduced),
+        "token_usage": usage,
+    }

@@ -1,0 +1,1 @@
+"""The teacher page served at `/`: static files, no build step."""
