@@ -84,6 +84,7 @@ def create_job_filler(
         concurrency=settings.llm_concurrency,
         attempts_per_question=settings.llm_attempts_per_question,
         response_format=settings.llm_response_format,
+        self_consistency_samples=settings.llm_self_consistency_samples,
     )
     return LlmFiller(
         generator=generator,

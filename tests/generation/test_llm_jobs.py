@@ -20,7 +20,7 @@ import pytest
 import sympy
 
 from practicegen.bootstrap import prepare
-from practicegen.client import AsyncClient, StatusMessage
+from practicegen.client import AsyncClient, StatusMessage, ValidationError
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.items.schemas import AnswerPolicy, ItemType
 from practicegen.practice.grading import AnswerKey, grade_answer
@@ -190,3 +190,69 @@ async def test_the_sync_endpoint_hands_model_work_to_a_job(
         assignment = await client.job(answer.json()["job_id"]).wait(timeout=30)
         assert len(assignment.items) == 4 and assignment.generated_count == 2
         assert {i.source for i in assignment.items} >= {"llm"}
+
+
+def biology_rows() -> list[dict[str, Any]]:
+    return [
+        item_body(
+            subject="Biology",
+            topic="Cells",
+            skill="cells.organelles",
+            type="multiple_choice",
+            answer="B",
+            answer_policy="choice",
+            stem="Which organelle holds the cell's DNA?",
+            choices=[
+                {"id": "A", "text": "The ribosome"},
+                {"id": "B", "text": "The nucleus"},
+                {"id": "C", "text": "The vacuole"},
+            ],
+            hints=["Think of the control centre."],
+            solution="The nucleus holds the DNA.",
+        )
+    ]
+
+
+async def test_other_subjects_get_self_consistent_multiple_choice(
+    database_url: str, fake: FakeLlm
+) -> None:
+    fake.script(Mode.WRONG, Mode.CORRECT, Mode.MALFORMED)
+    overrides = llm_settings(database_url, fake, llm_self_consistency_samples=3)
+    async with (
+        await serve(database_url, **overrides) as server,
+        AsyncClient(server.base_url, ADMIN_KEY) as client,
+    ):
+        assert (await client.import_items(biology_rows())).imported == 1
+        student = (await client.create_student()).student_id
+        job = await client.assign_async(student, "Biology", 3)
+        assignment = await job.wait(timeout=30)
+        generated = [i for i in assignment.items if i.source == "llm"]
+        assert len(assignment.items) == 3 and len(generated) == 2
+        for assigned in generated:
+            stored = await stored_item(server, assigned.item_id)
+            assert stored["type"] == "multiple_choice" and stored["answer"] == "A"
+            verification = stored["provenance"]["verification"]
+            assert verification["checks"] == ["self_consistency"]
+            assert verification["votes"] == {"a": 3}
+        status = await job.status()
+        assert status.result is not None
+        rejections = status.result["metadata"]["generation"]["llm"]["rejections"]
+        assert rejections == {"inconsistent": 1, "malformed": 1}  # the wrong key, the bad JSON
+
+
+async def test_without_a_model_a_subject_only_a_model_could_serve_is_refused(
+    database_url: str,
+) -> None:
+    async with (
+        await serve(database_url, **FAST_JOBS) as server,
+        AsyncClient(server.base_url, ADMIN_KEY) as client,
+    ):
+        assert (await client.import_items(biology_rows())).imported == 1
+        student = (await client.create_student()).student_id
+        with pytest.raises(ValidationError) as refused:
+            await client.assign_async(student, "Biology", 3)
+        assert refused.value.code == "generation_unavailable"
+        assert refused.value.details["missing"] == "PRACTICEGEN_LLM_BASE_URL"
+        with pytest.raises(ValidationError):
+            await client.assign(student, "Biology", 3)
+        assert len((await client.assign(student, "Biology", 1)).items) == 1

@@ -8,8 +8,9 @@ default. A correct reply is a genuinely correct linear equation built from the s
 the prompt; the faulty ones plant exactly one fault each. Requests and the modes chosen are
 recorded for assertions, and every reply reports token usage.
 
-Answer-checking requests (self-consistency, schema name `answer_check`) are answered from the
-`choice_answers` queue.
+Multiple-choice questions (schema name `choice_question`) are written with the key "A"; a
+WRONG one claims "C". Answer-checking requests (self-consistency, schema name `answer_check`)
+are answered from the `choice_answers` queue, else with "A", the true answer.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class FakeLlm:
             return _completion(body, json.dumps({"choice": choice}))
         mode = self._next_mode()
         self.requests.append(Recorded(body, mode, time.monotonic()))
+        if schema_name == "choice_question" or "multiple-choice practice" in _text(body):
+            return _completion(body, choice_question(_skill(body), mode, self.rng))
         if mode is Mode.RATE_LIMITED:
             headers = {"Retry-After": f"{self.retry_after_s:g}"}
             return _error(429, "rate limit reached", headers)
@@ -152,6 +155,28 @@ def question(skill: str, mode: Mode, rng: random.Random) -> str:
     if mode is Mode.DISTRACTOR_IS_KEY:
         draft["distractors"].append({"value": f"x = {x}", "misconception": "none"})
     return json.dumps(draft)
+
+
+def choice_question(skill: str, mode: Mode, rng: random.Random) -> str:
+    """A multiple-choice question whose true answer is "A"; WRONG claims "C"."""
+    if mode is Mode.MALFORMED:
+        return '{"stem": "Which part of a cell'
+    number = rng.randint(1, 10**6)
+    choices = [
+        {"id": "A", "text": "The mitochondrion", "misconception": None},
+        {"id": "B", "text": "The ribosome", "misconception": "confuses_protein_synthesis"},
+        {"id": "C", "text": "The nucleus", "misconception": "confuses_genetic_control"},
+        {"id": "D", "text": "The cell wall", "misconception": "confuses_plant_structure"},
+    ]
+    return json.dumps(
+        {
+            "stem": f"Which organelle releases energy from glucose? ({skill}, case {number})",
+            "choices": choices,
+            "answer": "C" if mode is Mode.WRONG else "A",
+            "explanation": "Cellular respiration happens in the mitochondria.",
+            "hints": ["Think about where cellular respiration happens."],
+        }
+    )
 
 
 def _draft(problem: str, shown: str, answer: str, steps: list[str], wrong: int) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Writing questions the item bank lacks with a language model, and keeping only verified ones.
 
 The model is any server speaking the OpenAI chat completions API (a hosted service or a local
-one), reached with `openai.AsyncOpenAI`. It is asked for structured JSON: a Markdown stem, the
-problem in sympy-readable form, its claimed answer, worked steps and distractors; up to three
-bank items of the same skill are shown as examples so new questions match the bank's style.
-Nothing the model says is trusted: every draft goes through `llm_verify`, which solves the
-problem again with sympy, and a draft that fails (or never arrives: malformed JSON, a timeout,
-a rate limit, a server error) is counted by reason and written again, up to a limit.
+one), reached with `openai.AsyncOpenAI`. It is asked for structured JSON of one `QuestionKind`:
+an equation (`llm_equation`: the problem in sympy-readable form beside its stem, checked by
+solving it again) or a multiple-choice question (`llm_choice`, for subjects sympy cannot check:
+kept only when the model, asked again, agrees with its own key). Up to three bank items of the
+same skill are shown as examples so new questions match the bank's style. Nothing the model
+says is trusted: a draft that fails its check (or never arrives: malformed JSON, a timeout, a
+rate limit, a server error) is counted by reason and written again, up to a limit.
 
 Questions are written concurrently, but one semaphore per generator caps requests in flight
 across every batch, so a burst of assignments cannot flood the model server. The SDK's own
@@ -18,25 +19,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 import openai
 import structlog
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from practicegen.generation.llm_verify import Reason, verify_item
-from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
+from practicegen.generation.llm_choice import ChoiceKind
+from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
+from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict
+from practicegen.items.schemas import ItemContent, ItemType
 
 log = structlog.get_logger()
 
-PROMPT_VERSION = "llm-equation-v1"
-QUESTION_SCHEMA_NAME = "practice_question"
+__all__ = ["PROMPT_VERSION", "LlmBatch", "LlmGenerator", "QuestionKind", "Usage"]
 MAX_EXAMPLES = 3
 
 LlmProgress = Callable[[int, int, str], Awaitable[None]]
@@ -71,59 +72,29 @@ class LlmBatch:
     usage: Usage = field(default_factory=Usage)
 
 
-class Distractor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QuestionKind(Protocol):
+    """One kind of question: how it is asked for, read from the reply, and verified."""
 
-    value: str = Field(min_length=1, max_length=200)
-    misconception: str = Field(min_length=1, max_length=100)
+    name: str
+    schema_name: str
+    schema: dict[str, Any]
+    system: str
 
+    def item(
+        self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
+    ) -> ItemContent:
+        """The item the reply describes; raises pydantic's ValidationError if malformed."""
+        ...
 
-class Draft(BaseModel):
-    """A question as the model writes it, before verification."""
+    async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict: ...
 
-    model_config = ConfigDict(extra="forbid")
+    def key(self, item: ItemContent) -> str:
+        """What makes two questions of one batch the same question."""
+        ...
 
-    stem: str = Field(min_length=1, max_length=10_000)
-    problem: str = Field(min_length=1, max_length=500)
-    answer: str = Field(min_length=1, max_length=200)
-    steps: list[str] = Field(min_length=1, max_length=20)
-    distractors: list[Distractor] = Field(max_length=6)
-    hints: list[str] = Field(min_length=1, max_length=10)
-
-
-def _question_schema() -> dict[str, Any]:
-    text = {"type": "string"}
-    texts = {"type": "array", "items": text}
-    distractor = {
-        "type": "object",
-        "properties": {"value": text, "misconception": text},
-        "required": ["value", "misconception"],
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "stem": text,
-            "problem": text,
-            "answer": text,
-            "steps": texts,
-            "distractors": {"type": "array", "items": distractor},
-            "hints": texts,
-        },
-        "required": ["stem", "problem", "answer", "steps", "distractors", "hints"],
-        "additionalProperties": False,
-    }
-
-
-QUESTION_SCHEMA = _question_schema()
-
-_SYSTEM = """You write math practice questions for students. Reply with one JSON object:
-- "stem": the question in Markdown, math in $LaTeX$, showing every number of the problem;
-- "problem": the equation in sympy syntax, e.g. "3*x + 4 = 19" (use * for multiplication);
-- "answer": its one solution, e.g. "x = 5";
-- "steps": the worked solution as sympy-syntax equations, each with the same solution;
-- "distractors": 2-3 wrong answers {"value": "x = 7", "misconception": "snake_case_tag"};
-- "hints": 1-3 hints; the first must not give the answer away."""
+    def example(self, item: ItemContent) -> dict[str, Any]:
+        """A bank item as the model should see it among the examples."""
+        ...
 
 
 class _Failed(Exception):
@@ -136,6 +107,7 @@ class _Failed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Request:
+    kind: QuestionKind
     subject: str
     topic: str
     skill: str
@@ -167,6 +139,7 @@ class LlmGenerator:
         max_retry_wait_s: float = 10.0,
         temperature: float = 0.7,
         response_format: Literal["json_schema", "json_object"] = "json_schema",
+        self_consistency_samples: int = 5,
     ) -> None:
         if concurrency < 1 or attempts_per_question < 1 or rate_limit_retries < 0:
             raise ValueError("concurrency and attempts must be at least 1, retries at least 0")
@@ -182,6 +155,13 @@ class LlmGenerator:
         )
         self._semaphore = asyncio.Semaphore(concurrency)
         self._spent = _Meter()
+        self.kinds: dict[str, QuestionKind] = {
+            kind.name: kind
+            for kind in (
+                EquationKind(verify_timeout_s=verify_timeout_s),
+                ChoiceKind(samples=self_consistency_samples),
+            )
+        }
 
     @property
     def total_usage(self) -> Usage:
@@ -200,14 +180,20 @@ class LlmGenerator:
         examples: Sequence[ItemContent],
         count: int,
         progress: LlmProgress = _no_progress,
+        kind: str = "equation",
     ) -> LlmBatch:
-        """Write `count` questions concurrently; fewer come back if some never pass."""
-        messages = _messages(skill, topic, subject, difficulty, examples)
-        request = _Request(subject, topic, skill, difficulty, messages)
+        """Write `count` questions of `kind` concurrently; fewer come back if some never pass.
+
+        `kind` is "equation" (checked by sympy) or "multiple_choice" (by self-consistency).
+        """
+        how = self.kinds[kind]
+        shown = [e for e in examples if e.type == _item_type(how)][:MAX_EXAMPLES]
+        messages = _messages(how, skill, topic, subject, difficulty, shown)
+        request = _Request(how, subject, topic, skill, difficulty, messages)
         batch = LlmBatch(requested=count)
         meter = _Meter()
         started = 0
-        seen = {_problem_key(e) for e in examples if "problem" in e.provenance}
+        seen = {how.key(e) for e in shown}
 
         async def report_start() -> None:
             nonlocal started
@@ -234,46 +220,44 @@ class LlmGenerator:
             try:
                 first = report_start if attempt == 0 else None
                 item = await self._attempt(request, meter, first)
-                if _problem_key(item) in seen:
-                    raise _Failed(Reason.DUPLICATE, str(item.provenance["problem"]))
+                if request.kind.key(item) in seen:
+                    raise _Failed(Reason.DUPLICATE, request.kind.key(item))
             except _Failed as failed:
                 batch.rejections[failed.reason.value] += 1
                 log.info("llm.rejected", skill=request.skill, reason=failed.reason.value)
                 continue
-            seen.add(_problem_key(item))
+            seen.add(request.kind.key(item))
             return item
         return None
 
     async def _attempt(
         self, request: _Request, meter: _Meter, report_start: _Hook | None
     ) -> ItemContent:
+        kind = request.kind
         reply = await self._complete(
-            request.messages, QUESTION_SCHEMA_NAME, QUESTION_SCHEMA, meter, report_start
+            request.messages, kind.schema_name, kind.schema, meter, report_start
         )
         try:
-            draft = Draft.model_validate(reply)
-            item = _item(request, draft, self.model)
+            item = kind.item(
+                reply,
+                subject=request.subject,
+                topic=request.topic,
+                skill=request.skill,
+                difficulty=request.difficulty,
+            )
         except ValidationError as exc:
             raise _Failed(Reason.MALFORMED, str(exc)) from exc
-        try:
-            verdict = await asyncio.wait_for(
-                asyncio.to_thread(verify_item, item), self.verify_timeout_s
-            )
-        except TimeoutError as exc:  # the thread runs on; mathparse's caps keep that short
-            raise _Failed(Reason.TIMEOUT, "verification took too long") from exc
+        item.provenance["model"] = self.model
+        verdict = await kind.verify(item, _MeteredAsk(self, meter))
         if verdict.reason is not None:
             raise _Failed(verdict.reason, verdict.detail)
-        item.provenance["verification"] = {"ok": True, "checks": _CHECKS}
         return item
 
     async def complete_json(
         self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
     ) -> dict[str, Any] | None:
         """One structured request (for `llm_verify.SelfConsistency`): the object, or None."""
-        try:
-            return await self._complete(messages, schema_name, schema, _Meter(), None)
-        except _Failed:
-            return None
+        return await _MeteredAsk(self, _Meter()).complete_json(messages, schema_name, schema)
 
     async def _complete(
         self,
@@ -343,15 +327,32 @@ class LlmGenerator:
         return min(max(wait, 0.0), self.max_retry_wait_s)
 
 
-_CHECKS = ["unique_solution", "answer_matches", "steps_keep_solution_set", "distractors_differ"]
-
-
 @dataclass(slots=True)
 class _Meter:
     total: Usage = field(default_factory=Usage)
 
     def add(self, usage: Usage) -> None:
         self.total += usage
+
+
+@dataclass(frozen=True, slots=True)
+class _MeteredAsk:
+    """Structured requests whose tokens count towards one batch (self-consistency checks)."""
+
+    generator: LlmGenerator
+    meter: _Meter
+
+    async def complete_json(
+        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        try:
+            return await self.generator._complete(messages, schema_name, schema, self.meter, None)
+        except _Failed:
+            return None
+
+
+def _item_type(kind: QuestionKind) -> ItemType:
+    return ItemType.MULTIPLE_CHOICE if kind.name == "multiple_choice" else ItemType.EQUATION
 
 
 def _json_object(content: str | None) -> dict[str, Any]:
@@ -364,14 +365,14 @@ def _json_object(content: str | None) -> dict[str, Any]:
     return data
 
 
-def _problem_key(item: ItemContent) -> str:
-    return re.sub(r"\s+", "", str(item.provenance["problem"]))
-
-
 def _messages(
-    skill: str, topic: str, subject: str, difficulty: float, examples: Sequence[ItemContent]
+    kind: QuestionKind,
+    skill: str,
+    topic: str,
+    subject: str,
+    difficulty: float,
+    examples: Sequence[ItemContent],
 ) -> list[dict[str, str]]:
-    shown = [_example(e) for e in examples[:MAX_EXAMPLES]]
     lines = [
         f"Subject: {subject}",
         f"Topic: {topic}",
@@ -379,56 +380,16 @@ def _messages(
         f"Difficulty: {_difficulty_words(difficulty)} ({difficulty:+.1f} on a logit scale)",
         "Write one new question for this skill, different from the examples.",
     ]
-    if shown:
-        lines.append("Examples from the item bank:\n" + "\n".join(json.dumps(e) for e in shown))
-    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
-
-
-def _example(item: ItemContent) -> dict[str, Any]:
-    prov = item.provenance
-    example: dict[str, Any] = {"stem": item.stem, "answer": item.answer, "hints": item.hints}
-    for name in ("problem", "steps", "distractors"):
-        if name in prov:
-            example[name] = prov[name]
-    return example
+    if examples:
+        shown = "\n".join(json.dumps(kind.example(e)) for e in examples)
+        lines.append("Examples from the item bank:\n" + shown)
+    return [
+        {"role": "system", "content": kind.system},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
 
 
 def _difficulty_words(difficulty: float) -> str:
     if difficulty < -1:
         return "easy"
     return "medium" if difficulty <= 1 else "hard"
-
-
-def _item(request: _Request, draft: Draft, model: str) -> ItemContent:
-    steps = [s.strip() for s in draft.steps]
-    return ItemContent(
-        subject=request.subject,
-        topic=request.topic,
-        skill=request.skill,
-        type=ItemType.EQUATION,
-        stem=draft.stem,
-        answer=draft.answer.strip(),
-        answer_policy=AnswerPolicy.SOLUTION_SET,
-        hints=draft.hints[:3],
-        solution=_solution(steps, draft.answer.strip()),
-        difficulty=max(-6.0, min(6.0, request.difficulty)),
-        source=ItemSource.LLM,
-        provenance={
-            "generator": "llm",
-            "model": model,
-            "prompt_version": PROMPT_VERSION,
-            "kind": "equation",
-            "problem": draft.problem.strip(),
-            "steps": steps,
-            "key": draft.answer.strip(),
-            "distractors": [d.model_dump() for d in draft.distractors],
-        },
-    )
-
-
-def _solution(steps: Sequence[str], answer: str) -> str:
-    def shown(text: str) -> str:
-        return re.sub(r"(\d)\s*\*\s*([a-z(])", r"\1\2", text).replace("*", r" \cdot ")
-
-    lines = [f"{i}. ${shown(step)}$" for i, step in enumerate(steps, start=1)]
-    return "\n".join(lines) + f"\n\n**Answer:** ${shown(answer)}$"

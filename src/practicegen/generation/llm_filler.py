@@ -9,8 +9,9 @@ procedural items where a generator covers the skill; anything still missing is r
 skill. Before calling the model the job reserves tokens against the tenant's daily budget, and
 records what it really spent once the model is done.
 
-The model writes equations (checked by solving them again with sympy), so this filler covers
-the subjects the procedural generators know to be mathematics.
+For the subjects the procedural generators know to be mathematics the model writes equations
+(checked by solving them again with sympy); for any other subject, multiple-choice questions
+(checked by self-consistency), so with a model configured every subject can be served.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class LlmFiller:
         self.clock = clock
 
     def covers(self, subject: str, topic: str | None) -> bool:
-        return subject in self.procedural.subjects()
+        return True
+
+    def _kind(self, subject: str) -> str:
+        return "equation" if subject in self.procedural.subjects() else "multiple_choice"
 
     async def aclose(self) -> None:
         await self.generator.aclose()
@@ -99,6 +103,7 @@ class LlmFiller:
                     examples[skill],
                     count,
                     written.step,
+                    kind=self._kind(gap.subject),
                 )
                 for skill, count in counts.items()
             )

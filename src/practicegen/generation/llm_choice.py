@@ -1,0 +1,119 @@
+"""Multiple-choice questions from a language model, for subjects sympy cannot check.
+
+A Biology question has no equation to solve again, so its key is checked by self-consistency
+(`llm_verify.SelfConsistency`): the model answers its own question several times, without
+seeing the key, and a strict majority must pick the key. Before that, plain structure is
+checked: choice ids unique, the key among them, three to five choices, no two alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from practicegen.generation.llm_verify import JsonCompleter, Reason, SelfConsistency, Verdict
+from practicegen.items.fingerprint import normalise_text
+from practicegen.items.schemas import AnswerPolicy, Choice, ItemContent, ItemSource, ItemType
+
+PROMPT_VERSION = "llm-choice-v1"
+
+
+class ChoiceDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stem: str = Field(min_length=1, max_length=10_000)
+    choices: list[Choice] = Field(min_length=3, max_length=5)
+    answer: str = Field(min_length=1, max_length=16)
+    explanation: str = Field(min_length=1, max_length=5_000)
+    hints: list[str] = Field(min_length=1, max_length=10)
+
+
+def _schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    choice = {
+        "type": "object",
+        "properties": {"id": text, "text": text, "misconception": {"type": ["string", "null"]}},
+        "required": ["id", "text", "misconception"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "stem": text,
+            "choices": {"type": "array", "items": choice},
+            "answer": text,
+            "explanation": text,
+            "hints": {"type": "array", "items": text},
+        },
+        "required": ["stem", "choices", "answer", "explanation", "hints"],
+        "additionalProperties": False,
+    }
+
+
+class ChoiceKind:
+    """Multiple-choice questions, kept only when the model agrees with its own key."""
+
+    name = "multiple_choice"
+    schema_name = "choice_question"
+    schema = _schema()
+    system = """You write multiple-choice practice questions for students. Reply with JSON:
+- "stem": the question in Markdown;
+- "choices": 4 choices {"id": "A".."D", "text": ..., "misconception": the error that leads
+  to a wrong choice, snake_case, or null for the correct one};
+- "answer": the id of the one correct choice;
+- "explanation": why it is correct;
+- "hints": 1-2 hints that do not give the answer away."""
+
+    def __init__(self, *, samples: int) -> None:
+        self.samples = samples
+
+    def item(
+        self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
+    ) -> ItemContent:
+        draft = ChoiceDraft.model_validate(reply)
+        return ItemContent(
+            subject=subject,
+            topic=topic,
+            skill=skill,
+            type=ItemType.MULTIPLE_CHOICE,
+            stem=draft.stem,
+            answer=draft.answer.strip(),
+            answer_policy=AnswerPolicy.CHOICE,
+            choices=draft.choices,
+            hints=draft.hints[:3],
+            solution=draft.explanation,
+            difficulty=max(-6.0, min(6.0, difficulty)),
+            source=ItemSource.LLM,
+            provenance={"generator": "llm", "prompt_version": PROMPT_VERSION, "kind": self.name},
+        )
+
+    async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict:
+        ids = [c.id.casefold() for c in item.choices]
+        texts = [normalise_text(c.text) for c in item.choices]
+        if len(set(ids)) != len(ids) or len(set(texts)) != len(texts):
+            return Verdict(Reason.MALFORMED, "repeated choice ids or texts")
+        if item.answer.casefold() not in ids:
+            return Verdict(Reason.WRONG_ANSWER, f"the key {item.answer!r} is not a choice")
+        result = await SelfConsistency(ask, samples=self.samples).check(item)
+        votes = dict(result.votes)
+        if not result.accepted:
+            return Verdict(Reason.INCONSISTENT, f"key {item.answer!r}, answers {votes}")
+        item.provenance["verification"] = {
+            "ok": True,
+            "checks": ["self_consistency"],
+            "votes": votes,
+            "samples": result.samples,
+        }
+        return Verdict(None)
+
+    def key(self, item: ItemContent) -> str:
+        return normalise_text(item.stem)
+
+    def example(self, item: ItemContent) -> dict[str, Any]:
+        return {
+            "stem": item.stem,
+            "choices": [c.model_dump() for c in item.choices],
+            "answer": item.answer,
+            "hints": item.hints,
+        }

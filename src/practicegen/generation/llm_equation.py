@@ -1,0 +1,145 @@
+"""Equation questions from a language model: how they are asked for, read, and checked by sympy.
+
+The model gives the problem in sympy syntax beside its Markdown stem, so the item's key can be
+checked by solving the problem again (`llm_verify.verify_item`); the worked steps and the
+distractors are checked against that solution too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict, verify_item
+from practicegen.items.fingerprint import normalise_text
+from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
+
+PROMPT_VERSION = "llm-equation-v1"
+CHECKS = ["unique_solution", "answer_matches", "steps_keep_solution_set", "distractors_differ"]
+
+
+class Distractor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: str = Field(min_length=1, max_length=200)
+    misconception: str = Field(min_length=1, max_length=100)
+
+
+class Draft(BaseModel):
+    """A question as the model writes it, before verification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stem: str = Field(min_length=1, max_length=10_000)
+    problem: str = Field(min_length=1, max_length=500)
+    answer: str = Field(min_length=1, max_length=200)
+    steps: list[str] = Field(min_length=1, max_length=20)
+    distractors: list[Distractor] = Field(max_length=6)
+    hints: list[str] = Field(min_length=1, max_length=10)
+
+
+def _schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    texts = {"type": "array", "items": text}
+    distractor = {
+        "type": "object",
+        "properties": {"value": text, "misconception": text},
+        "required": ["value", "misconception"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "stem": text,
+            "problem": text,
+            "answer": text,
+            "steps": texts,
+            "distractors": {"type": "array", "items": distractor},
+            "hints": texts,
+        },
+        "required": ["stem", "problem", "answer", "steps", "distractors", "hints"],
+        "additionalProperties": False,
+    }
+
+
+class EquationKind:
+    """Questions whose key sympy can check: one equation in one unknown."""
+
+    name = "equation"
+    schema_name = "practice_question"
+    schema = _schema()
+    system = """You write math practice questions for students. Reply with one JSON object:
+- "stem": the question in Markdown, math in $LaTeX$, showing every number of the problem;
+- "problem": the equation in sympy syntax, e.g. "3*x + 4 = 19" (use * for multiplication);
+- "answer": its one solution, e.g. "x = 5";
+- "steps": the worked solution as sympy-syntax equations, each with the same solution;
+- "distractors": 2-3 wrong answers {"value": "x = 7", "misconception": "snake_case_tag"};
+- "hints": 1-3 hints; the first must not give the answer away."""
+
+    def __init__(self, *, verify_timeout_s: float) -> None:
+        self.verify_timeout_s = verify_timeout_s
+
+    def item(
+        self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
+    ) -> ItemContent:
+        """The item the reply describes; raises pydantic's ValidationError if it is malformed."""
+        draft = Draft.model_validate(reply)
+        steps = [s.strip() for s in draft.steps]
+        answer = draft.answer.strip()
+        return ItemContent(
+            subject=subject,
+            topic=topic,
+            skill=skill,
+            type=ItemType.EQUATION,
+            stem=draft.stem,
+            answer=answer,
+            answer_policy=AnswerPolicy.SOLUTION_SET,
+            hints=draft.hints[:3],
+            solution=_solution(steps, answer),
+            difficulty=max(-6.0, min(6.0, difficulty)),
+            source=ItemSource.LLM,
+            provenance={
+                "generator": "llm",
+                "prompt_version": PROMPT_VERSION,
+                "kind": self.name,
+                "problem": draft.problem.strip(),
+                "steps": steps,
+                "key": answer,
+                "distractors": [d.model_dump() for d in draft.distractors],
+            },
+        )
+
+    async def verify(self, item: ItemContent, _ask: JsonCompleter) -> Verdict:
+        try:
+            verdict = await asyncio.wait_for(
+                asyncio.to_thread(verify_item, item), self.verify_timeout_s
+            )
+        except TimeoutError:  # the thread runs on; mathparse's caps keep that short
+            return Verdict(Reason.TIMEOUT, "verification took too long")
+        if verdict.ok:
+            item.provenance["verification"] = {"ok": True, "checks": CHECKS}
+        return verdict
+
+    def key(self, item: ItemContent) -> str:
+        problem = item.provenance.get("problem")
+        return re.sub(r"\s+", "", str(problem)) if problem else normalise_text(item.stem)
+
+    def example(self, item: ItemContent) -> dict[str, Any]:
+        prov = item.provenance
+        shown: dict[str, Any] = {"stem": item.stem, "answer": item.answer, "hints": item.hints}
+        for name in ("problem", "steps", "distractors"):
+            if name in prov:
+                shown[name] = prov[name]
+        return shown
+
+
+def _solution(steps: Sequence[str], answer: str) -> str:
+    def shown(text: str) -> str:
+        return re.sub(r"(\d)\s*\*\s*([a-z(])", r"\1\2", text).replace("*", r" \cdot ")
+
+    lines = [f"{i}. ${shown(step)}$" for i, step in enumerate(steps, start=1)]
+    return "\n".join(lines) + f"\n\n**Answer:** ${shown(answer)}$"
