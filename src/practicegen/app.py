@@ -139,6 +139,7 @@ async def worker_running(
             queue.stop()
             sweeper.cancel()
             await asyncio.wait({consumer})
+            await runner.heartbeats.aclose()
 
 
 @asynccontextmanager

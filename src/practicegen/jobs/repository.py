@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
@@ -126,6 +126,19 @@ class JobRepository:
             .execution_options(synchronize_session=False)
         )
         return (await self.session.execute(statement)).first() is not None
+
+    async def heartbeat_many(
+        self, attempts: list[tuple[uuid.UUID, int]], now: datetime
+    ) -> set[tuple[uuid.UUID, int]]:
+        """Beat for many attempts at once; returns the ones that still own their jobs."""
+        statement = (
+            update(Job)
+            .where(tuple_(Job.id, Job.attempt).in_(attempts), Job.status == "processing")
+            .values(heartbeat_at=now)
+            .returning(Job.id, Job.attempt)
+            .execution_options(synchronize_session=False)
+        )
+        return {(row.id, row.attempt) for row in await self.session.execute(statement)}
 
     async def finish(
         self, job_id: uuid.UUID, attempt: int, values: dict[str, Any], now: datetime

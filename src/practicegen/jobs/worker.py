@@ -7,8 +7,9 @@ over after this worker stalled), the transaction rolls back and nothing the hand
 survives. So a job's result is written once, and cancel racing completion ends in exactly
 one terminal state.
 
-Progress and heartbeats are separate short transactions so pollers see them at once. When one
-finds the attempt no longer owns the job, the handler is cancelled.
+Progress writes are short transactions of their own so pollers see them at once; heartbeats are
+one statement per interval for every attempt the process runs (`heartbeat.Heartbeats`). When
+either finds the attempt no longer owns the job, the handler is cancelled.
 
 Errors: `InvalidRequest` and `NotFound` (the request can never succeed) fail the job at once;
 anything else is transient and retried with exponential backoff and jitter until the job's
@@ -18,7 +19,6 @@ attempt budget is spent, then the job fails with the last error.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 import uuid
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
+from practicegen.jobs.heartbeat import Heartbeats
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
@@ -103,6 +104,7 @@ class JobRunner:
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
         self.rng = random.Random()
+        self.heartbeats = Heartbeats(sessionmaker, interval_s=heartbeat_s, clock=clock)
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
@@ -113,7 +115,7 @@ class JobRunner:
         with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
             log.info("job.started", job_type=job.job_type)
             work = asyncio.create_task(self._attempt(job))
-            beat = asyncio.create_task(self._heartbeat(job, work))
+            self.heartbeats.hold((job.id, job.attempt), work)
             started = time.perf_counter()
             try:
                 await work
@@ -128,9 +130,7 @@ class JobRunner:
                 log.info("job.attempt_lost")  # the heartbeat found the job gone and stopped it
             finally:
                 self.metrics.run_time.observe(time.perf_counter() - started)
-                beat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beat
+                self.heartbeats.release((job.id, job.attempt))
 
     async def _attempt(self, job: Job) -> None:
         handler = self.handlers.get(job.job_type)
@@ -219,15 +219,6 @@ class JobRunner:
                 raise AttemptLost()
 
         return progress
-
-    async def _heartbeat(self, job: Job, work: asyncio.Task[None]) -> None:
-        while not work.done():
-            await asyncio.sleep(self.heartbeat_s)
-            async with self.sessionmaker() as session, session.begin():
-                owned = await JobRepository(session).heartbeat(job.id, job.attempt, self.clock())
-            if not owned:
-                work.cancel()
-                return
 
     async def requeue_unfinished(self) -> int:
         """Queue every pending or processing job again (embedded mode, at start-up)."""
