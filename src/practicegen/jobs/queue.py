@@ -74,9 +74,21 @@ class _TransactionDriver:
         return cursor.statusmessage or ""
 
 
+def _handed_back(job_id: uuid.UUID, exc: Exception) -> RetryRequested:
+    """The runner turns every failure of a job into its outcome; what reaches here is the
+    infrastructure failing around it (no pooled connection to claim the job with, say). Left to
+    pgqueuer, the message would be dropped and the job would stay pending forever; a retry puts
+    the message back, to be taken again shortly."""
+    log.warning("job.handed_back", job_id=str(job_id), error=f"{type(exc).__name__}: {exc}")
+    return RetryRequested(delay=_HAND_BACK_DELAY, reason="infrastructure error")
+
+
 def _job_id(message: QueueMessage) -> uuid.UUID:
     assert message.payload is not None
     return uuid.UUID(bytes=message.payload)
+
+
+_HAND_BACK_DELAY = timedelta(seconds=1)
 
 
 class PostgresQueue:
@@ -119,6 +131,8 @@ class PostgresQueue:
                     task.uncancel()
                     log.warning("job.released", job_id=str(job_id))
                     raise RetryRequested(reason="worker stopping") from None
+                except Exception as exc:
+                    raise _handed_back(job_id, exc) from exc
                 finally:
                     self._running.discard(task)
 
@@ -178,7 +192,11 @@ class EmbeddedQueue:
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
         @self._pgq.entrypoint(ENTRYPOINT)
         async def _run(message: QueueMessage) -> None:
-            await handler(_job_id(message))
+            job_id = _job_id(message)
+            try:
+                await handler(job_id)
+            except Exception as exc:
+                raise _handed_back(job_id, exc) from exc
 
         await self._pgq.run(
             dequeue_timeout=timedelta(seconds=1),
