@@ -64,6 +64,9 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
             body = BODY | {"student_id": students[index % len(students)], "num_items": questions}
             started = time.perf_counter()
             accepted = await c.post("/api/v1/practice/assign/async", json=body)
+            while accepted.status_code == 503:  # a busy node: retry as its Retry-After says
+                await asyncio.sleep(float(accepted.headers.get("retry-after", "1")))
+                accepted = await c.post("/api/v1/practice/assign/async", json=body)
             assert accepted.status_code == 202, accepted.text
             job_id = accepted.json()["job_id"]
             while True:
