@@ -1,0 +1,134 @@
+"""Cancelling jobs: a running job's work is interrupted; cancel racing completion ends once.
+
+A real server with an in-process worker, on both backends; the slow part of a job is a real
+OpenAI-compatible server (`tests/support/fake_llm.py`) that takes its time to answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from practicegen.bootstrap import prepare
+from tests.api.test_errors import assert_error
+from tests.conftest import ADMIN_KEY, make_settings
+from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
+from tests.support.server import RunningServer, running_server
+
+GUIDE: dict[str, Any] = {"subject": "Algebra", "topic": "Linear Equations", "num_items": 3}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLlm]:
+    async with running_fake_llm(FakeLlm(seed=5)) as server:
+        yield server
+
+
+@pytest.fixture
+async def server(database_url: str, fake: FakeLlm) -> AsyncIterator[RunningServer]:
+    settings = make_settings(
+        database_url,
+        run_worker=True,
+        job_heartbeat_s=0.2,
+        job_poll_s=0.05,
+        llm_base_url=fake.base_url,
+        llm_timeout_s=60.0,
+    )
+    await prepare(settings)
+    async with running_server(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30) as c:
+        yield c
+
+
+async def start(client: httpx.AsyncClient) -> str:
+    student = (await client.post("/api/v1/students", json={})).json()["data"]["student_id"]
+    created = await client.post(
+        "/api/v1/practice/assign/async", json=GUIDE | {"student_id": student}
+    )
+    assert created.status_code == 202, created.text
+    job_id: str = created.json()["job_id"]
+    return job_id
+
+
+async def job(client: httpx.AsyncClient, job_id: str, **params: Any) -> dict[str, Any]:
+    data: dict[str, Any] = (await client.get(f"/api/v1/jobs/{job_id}", params=params)).json()[
+        "data"
+    ]
+    return data
+
+
+async def lost_attempts(client: httpx.AsyncClient) -> float:
+    text = (await client.get("/metrics")).text
+    found = re.search(
+        r'^practicegen_job_attempts_finished_total\{outcome="lost"\} (\S+)$', text, re.M
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_cancelling_a_running_job_interrupts_its_work(
+    client: httpx.AsyncClient, fake: FakeLlm
+) -> None:
+    fake.default, fake.slow_s = Mode.SLOW, 30.0  # the model would take 30 s per question
+    job_id = await start(client)
+    async with asyncio.timeout(15):
+        while True:
+            if (await job(client, job_id))["progress_message"].startswith("Generating AI"):
+                break
+            await asyncio.sleep(0.05)
+    assert fake.requests, "the model is being asked"
+    cancelled = await client.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["data"]["status"] == "cancelled"
+    asked = time.monotonic()
+    async with asyncio.timeout(10):  # well before the model would have answered
+        while True:
+            if await lost_attempts(client) >= 1:
+                break
+            await asyncio.sleep(0.1)
+    assert time.monotonic() - asked < 10
+    final = await job(client, job_id)
+    assert final["status"] == "cancelled" and final["result"] is None
+    items = (await client.get("/api/v1/items", params={"source": "llm"})).json()["data"]
+    assert items["items"] == []  # nothing the interrupted attempt made was stored
+    assert_error(await client.post(f"/api/v1/jobs/{job_id}/cancel"), 409, "job_not_cancellable")
+
+
+async def test_cancel_racing_completion_ends_in_exactly_one_terminal_state(
+    client: httpx.AsyncClient, fake: FakeLlm
+) -> None:
+    fake.default, fake.slow_s = Mode.SLOW, 0.3
+    rng = random.Random(3)
+    jobs = [await start(client) for _ in range(12)]
+
+    async def cancel_later(job_id: str) -> tuple[str, httpx.Response]:
+        await asyncio.sleep(rng.uniform(0.0, 0.8))  # before, during or after the work ends
+        return job_id, await client.post(f"/api/v1/jobs/{job_id}/cancel")
+
+    answers = await asyncio.gather(*(cancel_later(j) for j in jobs))
+    outcomes = set()
+    for job_id, answer in answers:
+        async with asyncio.timeout(20):
+            final = await job(client, job_id)
+            while final["status"] not in ("completed", "cancelled", "failed"):
+                final = await job(client, job_id, wait=5)
+        if answer.status_code == 200:
+            assert final["status"] == "cancelled" and final["result"] is None
+        else:
+            assert_error(answer, 409, "job_not_cancellable")
+            assert final["status"] == "completed" and final["result"]["items"]
+        again = await job(client, job_id)
+        assert again["status"] == final["status"] and again["seq"] == final["seq"]
+        outcomes.add(final["status"])
+    assert outcomes == {"cancelled", "completed"}, "the race should go both ways in 12 tries"
