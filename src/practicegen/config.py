@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="The default tenant's whsec_... signing secret."
     )
+    webhook_secret_grace_s: float = Field(
+        default=24 * 3600,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="How long a rotated-out signing secret keeps signing beside the new one.",
+    )
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
     webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],

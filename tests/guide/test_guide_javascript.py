@@ -19,40 +19,31 @@ missing `node` fails the test; it is never skipped.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import json
-import os
-import re
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.test_practice import new_student, seed_bank
-from tests.support.server import free_port
+from tests.guide.node import (
+    guide_block_in_markdown,
+    node_binary,
+    outcome_of,
+    run_node,
+    split_script,
+)
+from tests.guide.serve import practicegen_serve
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "option1_polling.mjs"
 GUIDE_HOST = "https://api.example.com"
 GUIDE_STUDENT = "'student-uuid'"
+HEADING = "### Option 1: Async Endpoint with Polling"
 BEGIN = "// ---- BEGIN guide: Option 1: Async Endpoint with Polling ----\n"
-END = "// ---- END guide ----\n"
 # SHA-256 of the guide's Option 1 code block (the text between its ```javascript fence and the
 # closing fence), so an edit to the guide's lines in the script fails the test.
 GUIDE_BLOCK_SHA256 = "a8bff81a8d148febb65e1cc8b0d1d2135102f22878460fa286f6a14722f7ac13"
-# The guide itself lives beside the repository in the shared workspace; when present, the
-# block is also compared with it directly.
-GUIDE_MARKDOWN = HERE.parents[2] / "shared" / "seed" / "async-practice-generation-guide.md"
 GUIDE_STATUSES = {"pending", "processing", "completed", "failed"}
 GUIDE_ACCEPTED_KEYS = {"success", "job_id", "status", "message", "status_url", "websocket_url"}
 GUIDE_JOB_KEYS = {
@@ -64,144 +55,19 @@ GUIDE_JOB_KEYS = {
     "created_at",
     "updated_at",
 }
-NODE_LIMIT_S = 40.0
-
-
-@dataclass(frozen=True)
-class Serve:
-    process: asyncio.subprocess.Process
-    base_url: str
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def node_binary() -> str:
-    """The `node` executable, or a test failure that says how to get one."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(
-            "`node` is not on PATH: the guide's JavaScript runs in Node.js (20 or newer, for "
-            "global fetch and top-level await). Install Node.js; this test is never skipped."
-        )
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, check=True, timeout=10
-    ).stdout.strip()
-    major = int(version.lstrip("v").split(".")[0])
-    if major < 20:
-        pytest.fail(f"the guide's JavaScript needs Node.js 20 or newer; `node` is {version}")
-    return node
-
-
-def split_script(script: str) -> tuple[str, str, str]:
-    """(the wrapper before, the guide's block, the wrapper after)."""
-    start, end = script.index(BEGIN) + len(BEGIN), script.index(END)
-    return script[:start], script[start:end], script[end:]
 
 
 def guide_block(script: str) -> str:
-    return split_script(script)[1]
+    return split_script(script, BEGIN)[1]
 
 
 def with_host_and_student(script: str, base_url: str, student_id: str) -> str:
     """The script with the guide's host and student placeholder replaced, and nothing else."""
-    before, block, after = split_script(script)
+    before, block, after = split_script(script, BEGIN)
     assert block.count(GUIDE_HOST) == 2, "the guide fetches its host twice"
     assert block.count(GUIDE_STUDENT) == 1, "the guide names 'student-uuid' once"
     block = block.replace(GUIDE_HOST, base_url).replace(GUIDE_STUDENT, f"'{student_id}'")
     return before + block + after
-
-
-@contextlib.asynccontextmanager
-async def practicegen_serve(database_url: str, workdir: Path) -> AsyncIterator[Serve]:
-    """`python -m practicegen serve` on a free loopback port, ready (`/readyz` is 200)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRACTICEGEN_")}
-    env |= {
-        "PRACTICEGEN_DATABASE_URL": database_url,
-        "PRACTICEGEN_AUTH": "off",
-        "PRACTICEGEN_DEMO_BANK": "false",
-        "PRACTICEGEN_RUN_WORKER": "true",
-        "PRACTICEGEN_LOG_LEVEL": "WARNING",
-    }
-    log_path = workdir / "serve.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "practicegen",
-            "serve",
-            "--port",
-            str(port),
-            cwd=workdir,  # no stray .env file is read
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own group: cleanup also ends its generator pool
-        )
-    serve = Serve(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        await wait_ready(serve)
-        yield serve
-    finally:
-        await stop(process)
-
-
-async def wait_ready(serve: Serve, limit_s: float = 30.0) -> None:
-    deadline = time.monotonic() + limit_s
-    async with httpx.AsyncClient(base_url=serve.base_url, timeout=2) as http:
-        while True:
-            if serve.process.returncode is not None:
-                raise AssertionError(
-                    f"practicegen serve exited ({serve.process.returncode}) while starting:\n"
-                    f"{serve.log_tail()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get("/readyz")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"serve not ready after {limit_s} s:\n{serve.log_tail()}")
-            await asyncio.sleep(0.1)
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM the server, then SIGKILL whatever is left of the group it leads."""
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), 15)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    await asyncio.wait_for(process.wait(), 10)
-
-
-async def run_node(node: str, script: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        node,
-        str(script),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "GUIDE_TIMEOUT_MS": "30000"},
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), NODE_LIMIT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"node did not exit within {NODE_LIMIT_S} s") from None
-    assert proc.returncode is not None
-    return proc.returncode, stdout.decode(), stderr.decode()
-
-
-def outcome_of(stdout: str) -> dict[str, Any]:
-    found = re.findall(r"^GUIDE_OUTCOME (.*)$", stdout, re.MULTILINE)
-    assert len(found) == 1, f"expected one GUIDE_OUTCOME line, got:\n{stdout}"
-    outcome: dict[str, Any] = json.loads(found[0])
-    return outcome
 
 
 def check_exchanges(
@@ -236,11 +102,7 @@ def check_exchanges(
 def test_the_script_holds_the_guide_code_verbatim() -> None:
     block = guide_block(SCRIPT.read_text(encoding="utf-8"))
     assert hashlib.sha256(block.encode()).hexdigest() == GUIDE_BLOCK_SHA256
-    if GUIDE_MARKDOWN.is_file():
-        guide = GUIDE_MARKDOWN.read_text(encoding="utf-8")
-        option1 = guide[guide.index("### Option 1: Async Endpoint with Polling") :]
-        fenced = re.search(r"```javascript\n(.*?)```", option1, re.DOTALL)
-        assert fenced is not None and fenced.group(1) == block
+    assert guide_block_in_markdown(HEADING) in (None, block)
 
 
 async def test_guide_option1_polling_completes_with_five_items(

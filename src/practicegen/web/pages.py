@@ -1,7 +1,56 @@
-"""Serves the teacher page (`/`) and its static assets from the package."""
+"""Serves the teacher page (`/`) and its static assets from the package.
+
+The page is plain files shipped in `web/static/` (no build step), so these routes only map a
+name to a file. Anything unknown is a 404 raised here and rendered by the app's error handlers
+as the usual JSON envelope; the routes live outside `/api`, so they never shadow an API path.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from pathlib import Path
+
+import anyio
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
 
 router = APIRouter(include_in_schema=False)
+
+STATIC_DIR = Path(__file__).parent / "static"
+_MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+_ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(?:html|js|css)$")
+
+# Everything the page needs comes from this origin; WebSockets to it count as 'self'.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # a new release must not be mixed with a cached old module of the page
+    "Cache-Control": "no-cache",
+}
+
+
+async def _asset(name: str) -> FileResponse:
+    path = STATIC_DIR / name
+    if not _ASSET_NAME.match(name) or not await anyio.Path(path).is_file():
+        raise HTTPException(status_code=404)  # the same answer as an unknown route
+    return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers=_PAGE_HEADERS)
+
+
+@router.get("/")
+async def index() -> FileResponse:
+    """The teacher page."""
+    return await _asset("index.html")
+
+
+@router.get("/static/{name}")
+async def static_asset(name: str) -> FileResponse:
+    """One file of the page: `/static/app.js`, `/static/style.css`, ..."""
+    return await _asset(name)

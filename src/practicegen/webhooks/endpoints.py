@@ -1,4 +1,4 @@
-"""HTTP edge for webhook deliveries: list a job's deliveries with their attempts; redeliver."""
+"""HTTP edge for webhooks: a job's deliveries with their attempts, redelivery, signing secrets."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from practicegen.api.deps import NowDep, PrincipalDep, SessionDep
+from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
-from practicegen.db.models import Job, WebhookAttempt
+from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.repository import JobRepository
+from practicegen.webhooks import secrets
 from practicegen.webhooks.service import WEBHOOK_DELIVERY
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
@@ -120,3 +121,43 @@ async def redeliver(
     await JobRepository(session).add(again)
     await request.app.state.queue.enqueue(session, again.id)
     return ok(_read(again, []))
+
+
+class WebhookSecretRead(BaseModel):
+    secret: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class WebhookSecretsRead(BaseModel):
+    current: WebhookSecretRead
+    previous: list[WebhookSecretRead]
+    """Rotated out; each still signs every delivery until its `expires_at`."""
+
+
+def _secrets_read(rows: list[WebhookSecret]) -> WebhookSecretsRead:
+    current, *previous = [
+        WebhookSecretRead(secret=r.secret, created_at=r.created_at, expires_at=r.expires_at)
+        for r in rows
+    ]
+    return WebhookSecretsRead(current=current, previous=previous)
+
+
+@router.get("/webhook-secret")
+async def get_webhook_secret(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
+) -> Envelope[WebhookSecretsRead]:
+    """The tenant's signing secrets that are live now: receivers verify with these."""
+    principal.require_admin()
+    rows = await secrets.live_secrets(session, principal.tenant_id, settings=settings, now=now)
+    return ok(_secrets_read(rows))
+
+
+@router.post("/webhook-secret/rotate")
+async def rotate_webhook_secret(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
+) -> Envelope[WebhookSecretsRead]:
+    """A new current secret; the old ones keep signing for PRACTICEGEN_WEBHOOK_SECRET_GRACE_S."""
+    principal.require_admin()
+    rows = await secrets.rotate(session, principal.tenant_id, settings=settings, now=now)
+    return ok(_secrets_read(rows))

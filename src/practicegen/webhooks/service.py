@@ -19,19 +19,18 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
+from practicegen.db.models import Job, WebhookAttempt
 from practicegen.errors import InvalidRequest
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
 from practicegen.jobs.worker import Handler, OnFinished, Progress, RetryLater, Writer
 from practicegen.webhooks import signing
+from practicegen.webhooks.secrets import signing_secrets
 from practicegen.webhooks.ssrf import AddressGuard
 
 log = structlog.get_logger()
@@ -95,33 +94,6 @@ async def schedule_delivery(
     await JobRepository(session).add(delivery)
     await queue.enqueue(session, delivery_id, delay_s=settings.webhook_retry_schedule[0])
     return delivery
-
-
-async def signing_secrets(
-    session: AsyncSession, tenant_id: uuid.UUID, settings: Settings, now: datetime
-) -> list[str]:
-    """The tenant's live secrets, newest first, creating the first one on demand."""
-    rows = list(
-        (
-            await session.execute(
-                select(WebhookSecret)
-                .where(WebhookSecret.tenant_id == tenant_id)
-                .order_by(WebhookSecret.created_at.desc())
-            )
-        ).scalars()
-    )
-    live = [r.secret for r in rows if r.expires_at is None or r.expires_at > now]
-    if live:
-        return live
-    configured = settings.webhook_secret
-    secret = (
-        configured.get_secret_value()
-        if configured is not None and tenant_id == DEFAULT_TENANT_ID
-        else signing.new_secret()
-    )
-    session.add(WebhookSecret(tenant_id=tenant_id, secret=secret, created_at=now))
-    await session.flush()
-    return [secret]
 
 
 def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | None) -> float:

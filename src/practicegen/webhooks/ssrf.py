@@ -10,8 +10,10 @@ changes between the check and the connection (rebinding) gains nothing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 import typing
 from collections.abc import Iterable
 
@@ -79,13 +81,16 @@ class AddressGuard:
             raise UnsafeWebhookUrl("A webhook URL is an absolute http(s) URL.", url=url)
         await self.resolve(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80))
 
+    @functools.cached_property
+    def _ssl_context(self) -> ssl.SSLContext:
+        # loading the CA bundle takes tens of milliseconds: once per guard, not per delivery
+        return httpx.create_ssl_context()
+
     def transport(self) -> httpx.AsyncHTTPTransport:
         """An httpx transport whose every connection goes to an address this guard allowed."""
-        transport = httpx.AsyncHTTPTransport()
-        pool = transport._pool
-        assert isinstance(pool, httpcore.AsyncConnectionPool)
+        transport = httpx.AsyncHTTPTransport(verify=self._ssl_context)
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=pool._ssl_context, network_backend=_GuardedBackend(self)
+            ssl_context=self._ssl_context, network_backend=_GuardedBackend(self)
         )
         return transport
 

@@ -1,0 +1,61 @@
+"""SQL for webhook signing secrets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.models import Tenant, WebhookSecret
+
+
+class WebhookSecretRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list_live(self, tenant_id: uuid.UUID, now: datetime) -> list[WebhookSecret]:
+        """Secrets without an end or ending after `now`: the one without an end first, then
+        the others by how long they still live."""
+        query = (
+            select(WebhookSecret)
+            .where(
+                WebhookSecret.tenant_id == tenant_id,
+                or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > now),
+            )
+            .order_by(
+                WebhookSecret.expires_at.desc().nulls_first(), WebhookSecret.created_at.desc()
+            )
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def lock_tenant(self, tenant_id: uuid.UUID) -> None:
+        """`FOR NO KEY UPDATE` on the tenant row (PostgreSQL; SQLite ignores it), which still
+        lets other transactions insert rows that reference the tenant."""
+        query = select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+        await self.session.execute(query)
+
+    async def delete_ended(self, tenant_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            delete(WebhookSecret).where(
+                WebhookSecret.tenant_id == tenant_id, WebhookSecret.expires_at <= now
+            )
+        )
+
+    async def end_live(self, tenant_id: uuid.UUID, ends: datetime) -> None:
+        """Give every secret that would outlive `ends` that end."""
+        await self.session.execute(
+            update(WebhookSecret)
+            .where(
+                WebhookSecret.tenant_id == tenant_id,
+                or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > ends),
+            )
+            .values(expires_at=ends)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def add(self, secret: WebhookSecret) -> None:
+        self.session.add(secret)
+        await self.session.flush()
