@@ -227,7 +227,13 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Location", "Retry-After", "ETag", "X-Request-ID"],
+            expose_headers=[
+                "Location",
+                "Retry-After",
+                "ETag",
+                "X-Request-ID",
+                "Idempotent-Replayed",
+            ],
         )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -1,0 +1,179 @@
+/**
+ * The service's JSON bodies as this client reads and sends them.
+ *
+ * Field names stay as they are on the wire (snake_case), so these types read like the HTTP API
+ * reference and a body can be logged or stored without translation. Timestamps are ISO 8601
+ * strings; ids are UUID strings.
+ */
+
+/** A job's lifecycle; the last three are terminal. */
+export type JobStatus =
+  | 'pending' // queued, or waiting to retry after a transient error
+  | 'processing' // a worker holds it
+  | 'completed' // `result` is set
+  | 'failed' // `error` and `error_code` say why
+  | 'cancelled'; // stopped by a client
+
+export interface Student {
+  student_id: string;
+  external_id: string | null;
+  display_name: string | null;
+  grade_level: number | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StudentCreate {
+  display_name?: string;
+  external_id?: string;
+  grade_level?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ItemChoice {
+  id: string;
+  text: string;
+  /** Only for server keys; null for a student token. */
+  misconception?: string | null;
+}
+
+export interface ResponseSummary {
+  response_id: string;
+  answer: string;
+  correct: boolean;
+  feedback_code: string;
+  created_at: string;
+}
+
+/** One item of an assignment; `answer` and `solution` are null for a student token. */
+export interface AssignedItem {
+  position: number;
+  item_id: string;
+  subject: string;
+  topic: string;
+  skill: string;
+  type: string;
+  stem: string;
+  choices: ItemChoice[];
+  hints: string[];
+  difficulty: number;
+  source: string;
+  predicted_success: number;
+  reason: string;
+  answer: string | null;
+  answer_policy: string;
+  solution: string | null;
+  response: ResponseSummary | null;
+}
+
+export interface Assignment {
+  assignment_id: string;
+  student_id: string;
+  subject: string;
+  topic: string | null;
+  goal_tags: string[];
+  num_items: number;
+  items: AssignedItem[];
+  bank_count: number;
+  generated_count: number;
+  warnings: string[];
+  created_at: string;
+}
+
+/** The body of both assign endpoints. */
+export interface AssignRequest {
+  student_id: string;
+  subject: string;
+  num_items: number;
+  topic?: string;
+  goal_tags?: string[];
+}
+
+export interface AsyncAssignRequest extends AssignRequest {
+  /** Absolute http(s) URL that gets one POST when the job ends. */
+  webhook_url?: string;
+}
+
+/** The 202 body that starts a job; the two URLs are paths to join to the base URL. */
+export interface JobAccepted {
+  success: true;
+  job_id: string;
+  status: JobStatus;
+  message: string;
+  status_url: string;
+  websocket_url: string;
+}
+
+/** `GET /api/v1/jobs/{id}`; `result` only when completed, `error` only when failed or cancelled. */
+export interface Job {
+  job_id: string;
+  job_type: string;
+  status: JobStatus;
+  progress_percent: number;
+  progress_message: string | null;
+  created_at: string;
+  updated_at: string;
+  result?: Assignment | null;
+  error?: string | null;
+  error_code?: string | null;
+  student_id: string | null;
+  /** Grows with every change of the job. */
+  seq: number;
+  attempt: number;
+  expires_at: string | null;
+}
+
+export interface AnswerResult {
+  response_id: string;
+  assignment_id: string;
+  position: number;
+  item_id: string;
+  correct: boolean;
+  feedback_code: string;
+  message: string;
+  /** The model's estimate before this answer. */
+  predicted_success: number;
+  skill: string;
+  /** The student's estimate on the skill after this answer. */
+  ability: number;
+  correct_answer: string;
+  solution: string | null;
+  created_at: string;
+}
+
+export interface StudentToken {
+  token: string;
+  student_id: string;
+  expires_at: string;
+}
+
+export interface StatusMessage {
+  type: 'status';
+  status: 'pending' | 'processing';
+  progress_percent: number;
+  progress_message: string | null;
+  seq: number;
+}
+
+export interface CompletedMessage {
+  type: 'completed';
+  result: Assignment;
+  seq: number;
+}
+
+export interface FailedMessage {
+  type: 'failed';
+  error: string | null;
+  seq: number;
+}
+
+export interface CancelledMessage {
+  type: 'cancelled';
+  error: string | null;
+  seq: number;
+}
+
+/** What following a job yields: status messages, then exactly one terminal message. */
+export type JobMessage = StatusMessage | CompletedMessage | FailedMessage | CancelledMessage;
+export type TerminalMessage = CompletedMessage | FailedMessage | CancelledMessage;

@@ -1,0 +1,148 @@
+// @vitest-environment jsdom
+/**
+ * The client and the hook against a real `practicegen serve` (see server.ts): real HTTP, a real
+ * WebSocket (Node's `ws`, as browsers' is not in Node 20), the real job worker.
+ */
+
+import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { createClient, PracticegenError, type JobMessage, type PracticegenClient } from '../../src/index.js';
+import { assignAndWatch } from '../../examples/assign-and-watch.js';
+import { findStudent } from '../../examples/errors.js';
+import { PracticeButton } from '../../examples/PracticeButton.js';
+import { tokenForBrowser } from '../../examples/student-token.js';
+import { assignAndWait } from '../../examples/wait-for-job.js';
+import { startServer, type RunningServer } from './server.js';
+
+let server: RunningServer;
+let client: PracticegenClient;
+
+beforeAll(async () => {
+  server = await startServer();
+  client = createClient({ baseUrl: server.baseUrl, token: server.apiKey, WebSocket });
+});
+
+afterAll(async () => {
+  cleanup();
+  await server?.stop();
+});
+
+describe('against practicegen serve', () => {
+  it('assigns asynchronously and follows the job over the WebSocket to 5 items', async () => {
+    const student = await client.createStudent({ display_name: 'Ada' });
+    const job = await client.assignAsync({
+      student_id: student.student_id,
+      subject: 'Algebra',
+      topic: 'Linear Equations',
+      num_items: 5,
+    });
+    expect(job).toMatchObject({ success: true, status: 'pending', status_url: `/api/v1/jobs/${job.job_id}` });
+
+    const received: Array<[JobMessage, string]> = [];
+    const watch = client.watchJob(job.job_id, { onMessage: (message, transport) => received.push([message, transport]) });
+    const last = await watch.done;
+
+    expect(last.type).toBe('completed');
+    if (last.type !== 'completed') return;
+    expect(last.result.items).toHaveLength(5);
+    expect(last.result.items.every((item) => item.topic === 'Linear Equations')).toBe(true);
+    expect(received.every(([, transport]) => transport === 'websocket')).toBe(true);
+    const seqs = received.map(([message]) => message.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    await expect(client.getJob(job.job_id)).resolves.toMatchObject({ status: 'completed', seq: last.seq });
+  });
+
+  it('runs the documented assign-and-watch example', async () => {
+    const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
+
+    const assignment = await assignAndWatch(client);
+
+    expect(assignment.items).toHaveLength(5);
+    expect(printed).toHaveBeenCalledWith(expect.stringMatching(/^\d+% .* \(via websocket\)$/));
+    printed.mockRestore();
+  });
+
+  it('long-polls to the result when there is no WebSocket', async () => {
+    const polling = createClient({ baseUrl: server.baseUrl, token: server.apiKey, WebSocket: null });
+    const student = await polling.createStudent({});
+
+    const assignment = await assignAndWait(polling, student.student_id);
+
+    expect(assignment.items).toHaveLength(5);
+    await expect(polling.getAssignment(assignment.assignment_id)).resolves.toMatchObject({ num_items: 5 });
+  });
+
+  it('answers from the sync endpoint', async () => {
+    const student = await client.createStudent({});
+
+    const assignment = await client.assign({ student_id: student.student_id, subject: 'Algebra', num_items: 3 });
+
+    expect(assignment.items).toHaveLength(3);
+  });
+
+  it('lets a student token assign, watch over the bearer subprotocol, and answer', async () => {
+    const student = await client.createStudent({ display_name: 'Grace' });
+    const studentClient = createClient({
+      baseUrl: server.baseUrl,
+      token: await tokenForBrowser(client, student.student_id),
+      WebSocket,
+    });
+
+    const job = await studentClient.assignAsync({ student_id: student.student_id, subject: 'Algebra', num_items: 2 });
+    const transports = new Set<string>();
+    const last = await studentClient.watchJob(job.job_id, { onMessage: (_, transport) => transports.add(transport) }).done;
+    if (last.type !== 'completed') throw new Error(`job ${last.type}`);
+    const graded = await studentClient.answer(last.result.assignment_id, 1, 'x = 12345');
+
+    expect([...transports]).toEqual(['websocket']);
+    expect(last.result.items[0]?.answer).toBeNull(); // hidden from students
+    expect(graded).toMatchObject({ position: 1, assignment_id: last.result.assignment_id });
+    await expect(studentClient.getAssignment(last.result.assignment_id)).resolves.toMatchObject({
+      items: expect.arrayContaining([expect.objectContaining({ position: 1, response: expect.objectContaining({ answer: 'x = 12345' }) })]),
+    });
+  });
+
+  it('turns the service errors into PracticegenError', async () => {
+    await expect(findStudent(client, '00000000-0000-4000-8000-000000000000')).resolves.toBeNull();
+    const student = await client.createStudent({});
+
+    const error = await client
+      .assignAsync({ student_id: student.student_id, subject: 'Alchemy', num_items: 5 })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PracticegenError);
+    expect(error).toMatchObject({ status: 422, code: 'unknown_subject' });
+    expect((error as PracticegenError).requestId).toBeTruthy();
+  });
+
+  it('reports a job it may not see as an error once the socket is refused', async () => {
+    const stranger = createClient({ baseUrl: server.baseUrl, token: 'pgen_sk_not-a-real-key-000000000000', WebSocket });
+    const errors: unknown[] = [];
+
+    const watch = stranger.watchJob('00000000-0000-4000-8000-000000000000', {
+      onMessage: () => {},
+      onError: (error) => errors.push(error),
+      maxReconnects: 1,
+      reconnectBackoff: { baseMs: 10, maxMs: 20 },
+    });
+
+    await expect(watch.done).rejects.toMatchObject({ status: 401, code: 'not_authenticated' });
+    expect(errors).toHaveLength(1);
+  });
+
+  it('drives the React hook to a rendered assignment', async () => {
+    const student = await client.createStudent({ display_name: 'Hopper' });
+    render(<PracticeButton client={client} studentId={student.student_id} />);
+
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'New practice' }));
+    });
+
+    await waitFor(() => expect(screen.getAllByRole('listitem')).toHaveLength(5), { timeout: 20_000 });
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.getByRole('button', { name: 'New practice' })).toHaveProperty('disabled', false);
+  });
+});
