@@ -99,6 +99,17 @@ async def _start_job(
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202, headers=headers)
 
 
+def _job_can_write(
+    filler: GapFiller | None, job_filler: GapFiller | None, body: AssignRequest
+) -> bool:
+    """A job's filler (a language model) writes what the sync path's generators cannot."""
+    return (
+        job_filler is not None
+        and job_filler is not filler
+        and job_filler.covers(body.subject, body.topic)
+    )
+
+
 @router.post(
     "/practice/assign",
     response_model=Envelope[AssignmentRead],
@@ -132,24 +143,9 @@ async def assign(
                 filler=filler,
                 cache=cache,
             )
-    except GenerationUnavailable:
-        if (
-            job_filler is None
-            or job_filler is filler
-            or not job_filler.covers(body.subject, body.topic)
-        ):
+    except (GenerationUnavailable, TimeoutError) as exc:
+        if isinstance(exc, GenerationUnavailable) and not _job_can_write(filler, job_filler, body):
             raise
-        return await _start_job(
-            session,
-            principal=principal,
-            request=body,
-            webhook_url=None,
-            idempotency_key=None,
-            settings=settings,
-            queue=queue,
-            now=now,
-        )
-    except TimeoutError:
         return await _start_job(
             session,
             principal=principal,
