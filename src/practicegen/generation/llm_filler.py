@@ -78,14 +78,13 @@ class LlmFiller:
 
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled:
         wanted = await self._skills(session, gap)
-        async with self.sessionmaker() as reading:
-            await check_budget(
-                reading,
-                tenant_id=gap.tenant_id,
-                budget=self.budget.daily_tokens,
-                reserve=gap.count * self.budget.tokens_per_question,
-                now=self.clock(),
-            )
+        await check_budget(
+            session,
+            tenant_id=gap.tenant_id,
+            budget=self.budget.daily_tokens,
+            reserve=gap.count * self.budget.tokens_per_question,
+            now=self.clock(),
+        )
         counts = Counter(wanted[i % len(wanted)] for i in range(gap.count))
         examples = {skill: await self._examples(session, gap, skill) for skill in counts}
         # Hand the connection back while the model works (tens of seconds): a thousand waiting
