@@ -26,9 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +40,7 @@ from practicegen.jobs.service import NewJob, create_job
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import seed_bank
 from tests.conftest import ADMIN_KEY
+from tests.jobs.conftest import Db
 from tests.support.processes import Cluster, Node, wait_until
 
 SLOW_JOB = {"subject": "Algebra", "topic": "Quadratic Equations", "num_items": 10}
@@ -64,9 +63,6 @@ NODE_SETTINGS = {
 }
 
 
-Db = psycopg.AsyncConnection[dict[str, Any]]
-
-
 @pytest.fixture
 async def cluster(postgres_database: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     nodes = Cluster(postgres_database, tmp_path, dict(NODE_SETTINGS))
@@ -74,15 +70,6 @@ async def cluster(postgres_database: str, tmp_path: Path) -> AsyncIterator[Clust
         yield nodes
     finally:
         nodes.close()
-
-
-@pytest.fixture
-async def db(postgres_database: str) -> AsyncIterator[Db]:
-    conninfo = postgres_conninfo(postgres_database)
-    async with await psycopg.AsyncConnection.connect(
-        conninfo, autocommit=True, row_factory=dict_row
-    ) as conn:
-        yield conn
 
 
 def client(node: Node) -> httpx.AsyncClient:

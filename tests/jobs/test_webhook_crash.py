@@ -19,15 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import uvicorn
-from psycopg.rows import dict_row
 from standardwebhooks import Webhook
 
-from practicegen.db.migrator import postgres_conninfo
 from practicegen.webhooks.signing import new_secret
 from tests.api.test_practice import new_student, seed_bank
+from tests.jobs.conftest import Db
 from tests.jobs.test_processes import NODE_SETTINGS, client, completed_by
 from tests.support.processes import Cluster, wait_until
 from tests.support.server import free_port
@@ -39,7 +37,6 @@ HOOK_SETTINGS = {
     "PRACTICEGEN_WEBHOOK_TIMEOUT_S": "60",  # the held request outlives the test's patience
     "PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE": "0,1,1",
 }
-Db = psycopg.AsyncConnection[dict[str, Any]]
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
@@ -123,15 +120,6 @@ async def cluster(postgres_database: str, tmp_path: Path) -> AsyncIterator[Clust
         yield nodes
     finally:
         nodes.close()
-
-
-@pytest.fixture
-async def db(postgres_database: str) -> AsyncIterator[Db]:
-    conninfo = postgres_conninfo(postgres_database)
-    async with await psycopg.AsyncConnection.connect(
-        conninfo, autocommit=True, row_factory=dict_row
-    ) as conn:
-        yield conn
 
 
 async def delivery_rows(db: Db) -> list[dict[str, Any]]:

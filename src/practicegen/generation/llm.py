@@ -76,6 +76,7 @@ class QuestionKind(Protocol):
     """One kind of question: how it is asked for, read from the reply, and verified."""
 
     name: str
+    item_type: ItemType
     schema_name: str
     schema: dict[str, Any]
     system: str
@@ -187,7 +188,7 @@ class LlmGenerator:
         `kind` is "equation" (checked by sympy) or "multiple_choice" (by self-consistency).
         """
         how = self.kinds[kind]
-        shown = [e for e in examples if e.type == _item_type(how)][:MAX_EXAMPLES]
+        shown = [e for e in examples if e.type == how.item_type][:MAX_EXAMPLES]
         messages = _messages(how, skill, topic, subject, difficulty, shown)
         request = _Request(how, subject, topic, skill, difficulty, messages)
         batch = LlmBatch(requested=count)
@@ -349,10 +350,6 @@ class _MeteredAsk:
             return await self.generator._complete(messages, schema_name, schema, self.meter, None)
         except _Failed:
             return None
-
-
-def _item_type(kind: QuestionKind) -> ItemType:
-    return ItemType.MULTIPLE_CHOICE if kind.name == "multiple_choice" else ItemType.EQUATION
 
 
 def _json_object(content: str | None) -> dict[str, Any]:

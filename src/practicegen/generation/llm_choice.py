@@ -55,6 +55,7 @@ class ChoiceKind:
     """Multiple-choice questions, kept only when the model agrees with its own key."""
 
     name = "multiple_choice"
+    item_type = ItemType.MULTIPLE_CHOICE
     schema_name = "choice_question"
     schema = _schema()
     system = """You write multiple-choice practice questions for students. Reply with JSON:
@@ -76,7 +77,7 @@ class ChoiceKind:
             subject=subject,
             topic=topic,
             skill=skill,
-            type=ItemType.MULTIPLE_CHOICE,
+            type=self.item_type,
             stem=draft.stem,
             answer=draft.answer.strip(),
             answer_policy=AnswerPolicy.CHOICE,

@@ -70,6 +70,7 @@ class EquationKind:
     """Questions whose key sympy can check: one equation in one unknown."""
 
     name = "equation"
+    item_type = ItemType.EQUATION
     schema_name = "practice_question"
     schema = _schema()
     system = """You write math practice questions for students. Reply with one JSON object:
@@ -94,7 +95,7 @@ class EquationKind:
             subject=subject,
             topic=topic,
             skill=skill,
-            type=ItemType.EQUATION,
+            type=self.item_type,
             stem=draft.stem,
             answer=answer,
             answer_policy=AnswerPolicy.SOLUTION_SET,

@@ -117,16 +117,6 @@ class JobRepository:
         )
         return row is not None
 
-    async def heartbeat(self, job_id: uuid.UUID, attempt: int, now: datetime) -> bool:
-        statement = (
-            update(Job)
-            .where(Job.id == job_id, Job.attempt == attempt, Job.status == "processing")
-            .values(heartbeat_at=now)
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        )
-        return (await self.session.execute(statement)).first() is not None
-
     async def heartbeat_many(
         self, attempts: list[tuple[uuid.UUID, int]], now: datetime
     ) -> set[tuple[uuid.UUID, int]]:

@@ -149,10 +149,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
         return  # the client went away mid-send
     finally:
         reader.cancel()
-        if pending is not None:
-            pending.cancel()
-            await asyncio.wait({pending})  # the generator cannot close while it still runs
-        await updates.aclose()
+        await _stop_reading(updates, pending)
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
@@ -217,7 +214,14 @@ async def _sse_stream(
             pending = None
             yield _sse(job)
     finally:
-        if pending is not None:
-            pending.cancel()
-            await asyncio.wait({pending})
-        await updates.aclose()
+        await _stop_reading(updates, pending)
+
+
+async def _stop_reading(
+    updates: AsyncGenerator[Job, None], pending: asyncio.Future[Any] | None
+) -> None:
+    """Cancel a read still in flight, then close the generator (it cannot close while it runs)."""
+    if pending is not None:
+        pending.cancel()
+        await asyncio.wait({pending})
+    await updates.aclose()
