@@ -34,7 +34,12 @@ from practicegen.items import endpoints as item_endpoints
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import endpoints as job_endpoints
 from practicegen.jobs import streams as job_streams
-from practicegen.jobs.events import JobChanges, PostgresListener, session_info
+from practicegen.jobs.events import (
+    JobChanges,
+    PostgresListener,
+    resync_watchers,
+    session_info,
+)
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
@@ -191,6 +196,8 @@ def create_app(settings: Settings) -> FastAPI:
             if settings.database_kind is DatabaseKind.POSTGRES:
                 listener = PostgresListener(postgres_conninfo(settings.database_url), hub)
                 await stack.enter_async_context(_background(listener.run()))
+            resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
+            await stack.enter_async_context(_background(resync))
             if settings.worker_in_process:
                 runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
                 await stack.enter_async_context(worker_running(runner, queue, settings))

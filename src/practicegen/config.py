@@ -89,7 +89,10 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Long-poll re-read interval when no change signal came."
     )
     stream_resync_s: float = Field(
-        default=5.0, gt=0, description="WebSocket/SSE re-read interval without a change signal."
+        default=5.0,
+        gt=0,
+        description="How often a node checks, in one query, that every job it streams is current"
+        " (the safety net for a lost change signal).",
     )
     sse_ping_s: float = Field(default=15.0, gt=0, le=60)
     queue_poll_s: float = Field(default=5.0, gt=0)

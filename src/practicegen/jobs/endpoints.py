@@ -71,14 +71,15 @@ async def _wait_for_change(
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes."""
     deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
-    with hub.watch(job.id) as changed:
+    with hub.watch(job.id) as watch:
         while etag(job) == seen and not JobStatus(job.status).terminal:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            changed.clear()
+            watch.seen = job.seq
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), min(left, settings.job_poll_s))
+                await asyncio.wait_for(watch.changed.wait(), min(left, settings.job_poll_s))
+            watch.take()
             job = await _read(sessionmaker, principal, job.id)
     return job
 

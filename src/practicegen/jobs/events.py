@@ -1,63 +1,159 @@
 """Telling waiting clients that a job changed: in-process, and across nodes through PostgreSQL.
 
-A change signal carries only a job id; whoever waits re-reads the job from the jobs table, so a
-lost or duplicated signal costs at most a delay or a read, never a wrong state. Writers record
-the ids they changed in the session (`mark_changed`); after the commit the hub wakes this
-process's waiters. On PostgreSQL the repository also sends `NOTIFY practicegen_jobs, '<id>'`
-inside the transaction (delivered on commit), and every API node runs a `PostgresListener` that
-feeds those into its own hub: a WebSocket on node B sees a job run by a worker on node C. When
-the LISTEN connection drops, the listener reconnects and wakes every waiter to re-read.
+A change signal (`JobChange`) carries the job's id and, unless it would not fit, its new `seq`,
+status and progress: a subscriber forwards a progress change without reading the job, and reads
+it only for a terminal state (the result or error) or a signal that says nothing. Writers record
+the rows they changed in the session (`mark_changed`); after the commit the hub hands the change
+to this process's watchers. On PostgreSQL the repository also sends the change as
+`NOTIFY practicegen_jobs, '<json>'` inside the transaction (delivered on commit), and every API
+node runs a `PostgresListener` that feeds those into its own hub: a WebSocket on node B sees a
+job run by a worker on node C.
+
+Signals can be lost (a dropped LISTEN connection), so nothing relies on them alone: when the
+listener reconnects it marks every watcher stale, and `resync_watchers` compares, with one query
+per interval for the whole node, each watched job's `seq` with what its watchers have seen.
+Duplicates and reordering cost nothing: a watcher keeps only the newest `seq`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 import structlog
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
 
 log = structlog.get_logger()
 CHANNEL = "practicegen_jobs"
 _CHANGED = "practicegen.changed_jobs"
 _HUB = "practicegen.job_changes"
+_MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
+_RESYNC_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class JobChange:
+    """A job changed; `seq` and the rest are None when the signal could not carry them."""
+
+    job_id: uuid.UUID
+    seq: int | None = None
+    status: str | None = None
+    progress_percent: int | None = None
+    progress_message: str | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the signal alone says all a subscriber needs (not a terminal state)."""
+        return self.seq is not None and self.status in ("pending", "processing")
+
+    @classmethod
+    def of(cls, job: Job) -> JobChange:
+        return cls(job.id, job.seq, job.status, job.progress_percent, job.progress_message)
+
+    def payload(self) -> str:
+        full = json.dumps(
+            [str(self.job_id), self.seq, self.status, self.progress_percent, self.progress_message]
+        )
+        return full if len(full.encode()) <= _MAX_PAYLOAD else json.dumps([str(self.job_id)])
+
+    @classmethod
+    def parse(cls, payload: str) -> JobChange:
+        """A payload of `payload()`, or a bare job id; ValueError for anything else."""
+        if not payload.startswith("["):
+            return cls(uuid.UUID(payload))
+        try:
+            fields = json.loads(payload)
+            job_id = uuid.UUID(fields[0])
+            if len(fields) == 1:
+                return cls(job_id)
+            seq, status, percent, message = fields[1:5]
+        except (json.JSONDecodeError, IndexError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a job change: {payload[:100]!r}") from exc
+        if not isinstance(seq, int) or not isinstance(status, str):
+            raise ValueError(f"not a job change: {payload[:100]!r}")
+        return cls(job_id, seq, status, percent, message)
+
+
+class Watch:
+    """One waiter on one job: `changed` is set when there is news; `take()` collects it."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self.seen = -1  # the newest seq its owner has acted on; resync wakes it when behind
+        self._latest: JobChange | None = None
+        self._stale = False
+
+    def deliver(self, change: JobChange | None) -> None:
+        """News: a change with its seq, or None (or a bare id) for "read the job again"."""
+        if change is None or change.seq is None:
+            self._stale = True
+        elif self._latest is None or (self._latest.seq or -1) < change.seq:
+            self._latest = change
+        self.changed.set()
+
+    def take(self) -> tuple[JobChange | None, bool]:
+        """(the newest change signalled, whether the job must be read) since the last take."""
+        latest, stale = self._latest, self._stale
+        self._latest, self._stale = None, False
+        self.changed.clear()
+        return latest, stale
 
 
 class JobChanges:
-    """This process's waiters, by job id."""
+    """This process's watchers, by job id."""
 
     def __init__(self) -> None:
-        self._waiters: dict[uuid.UUID, set[asyncio.Event]] = {}
+        self._watches: dict[uuid.UUID, set[Watch]] = {}
 
-    def notify(self, job_id: uuid.UUID) -> None:
-        for waiter in self._waiters.get(job_id, ()):
-            waiter.set()
+    def notify(self, change: JobChange) -> None:
+        for watch in self._watches.get(change.job_id, ()):
+            watch.deliver(change)
 
     def notify_all(self) -> None:
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                waiter.set()
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.deliver(None)
+
+    def behind(self, seqs: dict[uuid.UUID, int], asked: list[uuid.UUID]) -> int:
+        """Mark stale each watcher of `asked` that has not seen its job's `seq` (or whose job
+        is gone); returns how many were woken."""
+        woken = 0
+        for job_id in asked:
+            seq = seqs.get(job_id)
+            for watch in self._watches.get(job_id, ()):
+                if seq is None or watch.seen < seq:
+                    watch.deliver(None)
+                    woken += 1
+        return woken
 
     @contextmanager
-    def watch(self, job_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        waiter = asyncio.Event()
-        self._waiters.setdefault(job_id, set()).add(waiter)
+    def watch(self, job_id: uuid.UUID) -> Iterator[Watch]:
+        watch = Watch()
+        self._watches.setdefault(job_id, set()).add(watch)
         try:
-            yield waiter
+            yield watch
         finally:
-            waiters = self._waiters.get(job_id)
-            if waiters is not None:
-                waiters.discard(waiter)
-                if not waiters:
-                    del self._waiters[job_id]
+            watches = self._watches.get(job_id)
+            if watches is not None:
+                watches.discard(watch)
+                if not watches:
+                    del self._watches[job_id]
 
     @property
     def watched(self) -> int:
-        return sum(len(w) for w in self._waiters.values())
+        return sum(len(w) for w in self._watches.values())
+
+    def watched_jobs(self) -> list[uuid.UUID]:
+        return list(self._watches)
 
 
 def session_info(hub: JobChanges) -> dict[str, object]:
@@ -65,23 +161,46 @@ def session_info(hub: JobChanges) -> dict[str, object]:
     return {_HUB: hub}
 
 
-def mark_changed(session: Session, job_id: uuid.UUID) -> None:
-    changed: set[uuid.UUID] = session.info.setdefault(_CHANGED, set())
-    changed.add(job_id)
+def mark_changed(session: Session, change: JobChange) -> None:
+    changed: dict[uuid.UUID, JobChange] = session.info.setdefault(_CHANGED, {})
+    earlier = changed.get(change.job_id)
+    if earlier is None or (earlier.seq or -1) < (change.seq or -1):
+        changed[change.job_id] = change
 
 
 @event.listens_for(Session, "after_commit")
 def _wake_waiters(session: Session) -> None:
-    changed: set[uuid.UUID] = session.info.pop(_CHANGED, set())
+    changed: dict[uuid.UUID, JobChange] = session.info.pop(_CHANGED, {})
     hub = session.info.get(_HUB)
     if isinstance(hub, JobChanges):
-        for job_id in changed:
-            hub.notify(job_id)
+        for change in changed.values():
+            hub.notify(change)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     session.info.pop(_CHANGED, None)
+
+
+async def resync_watchers(hub: JobChanges, sessionmaker: SessionMaker, every_s: float) -> None:
+    """Every `every_s`, one read of the watched jobs' `seq`s wakes the watchers left behind."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await _resync_once(hub, sessionmaker)
+        except Exception:  # a database hiccup must not stop the safety net; try next round
+            log.exception("jobs.resync_failed")
+
+
+async def _resync_once(hub: JobChanges, sessionmaker: SessionMaker) -> None:
+    watched = hub.watched_jobs()
+    for start in range(0, len(watched), _RESYNC_BATCH):
+        batch = watched[start : start + _RESYNC_BATCH]
+        async with sessionmaker() as session:
+            rows = await session.execute(select(Job.id, Job.seq).where(Job.id.in_(batch)))
+            seqs = {job_id: seq for job_id, seq in rows}
+        if woken := hub.behind(seqs, batch):
+            log.info("jobs.resync_woke", watchers=woken)
 
 
 class PostgresListener:
@@ -111,6 +230,8 @@ class PostgresListener:
 
     def _deliver(self, payload: str) -> None:
         try:
-            self.hub.notify(uuid.UUID(payload))
+            change = JobChange.parse(payload)
         except ValueError:
             log.warning("jobs.bad_notification", payload=payload[:100])
+            return
+        self.hub.notify(change)

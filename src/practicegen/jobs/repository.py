@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.jobs.events import CHANNEL, mark_changed
+from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
 _LIVE = ("pending", "processing")
 
@@ -28,13 +28,13 @@ class JobRepository:
     async def add(self, job: Job) -> None:
         self.session.add(job)
         await self.session.flush()
-        await self._changed(job.id)
+        await self._changed(JobChange(job.id))
 
-    async def _changed(self, job_id: uuid.UUID) -> None:
+    async def _changed(self, change: JobChange) -> None:
         """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""
-        mark_changed(self.session.sync_session, job_id)
+        mark_changed(self.session.sync_session, change)
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(select(func.pg_notify(CHANNEL, str(job_id))))
+            await self.session.execute(select(func.pg_notify(CHANNEL, change.payload())))
 
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         query = select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id)
@@ -83,7 +83,7 @@ class JobRepository:
         )
         job = (await self.session.execute(statement)).scalar_one_or_none()
         if job is not None:
-            await self._changed(job.id)
+            await self._changed(JobChange.of(job))
         return job
 
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:

@@ -4,8 +4,9 @@ Both send the guide's messages: `{"type": "status", status, progress_percent, pr
 while the job runs, then one of `{"type": "completed", result}`, `{"type": "failed", error}` or
 `{"type": "cancelled", error}`; every message also carries `seq`. The first message is a
 snapshot, so a late subscriber misses nothing, and a finished job sends its terminal message at
-once. Between changes the stream waits on the change hub (`jobs/events.py`) and re-reads the
-job at least every `PRACTICEGEN_STREAM_RESYNC_S`, so even a lost signal only delays a message.
+once. Between changes the stream waits on the change hub (`jobs/events.py`): a progress change
+is sent from its signal without reading the job, so a thousand subscribers cost the database
+nothing while jobs run; the node's resync makes a lost signal only delay a message.
 
 Browsers cannot set headers on a WebSocket, so a token may also come as the `token` query
 parameter or in `Sec-WebSocket-Protocol: bearer, <token>`; the `Origin` of a browser must be in
@@ -32,7 +33,7 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import NotAuthenticated, PracticegenError
 from practicegen.jobs import service
-from practicegen.jobs.events import JobChanges
+from practicegen.jobs.events import JobChange, JobChanges
 from practicegen.jobs.schemas import JobStatus
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -53,31 +54,49 @@ def message(job: Job) -> dict[str, Any]:
     }
 
 
+def progress_message(change: JobChange) -> dict[str, Any]:
+    """The `status` message of a running job, straight from its change signal."""
+    return {
+        "type": "status",
+        "status": change.status,
+        "progress_percent": change.progress_percent,
+        "progress_message": change.progress_message,
+        "seq": change.seq,
+    }
+
+
 async def job_updates(
     sessionmaker: SessionMaker,
     hub: JobChanges,
     principal: Principal,
     job_id: uuid.UUID,
     *,
-    resync_s: float,
     after_seq: int = -1,
-) -> AsyncGenerator[Job, None]:
-    """The job now (unless `after_seq` is current), then each change, up to its terminal state."""
-    with hub.watch(job_id) as changed:
-        seen = after_seq
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The job's message now (unless `after_seq` is current), then one per change, up to its
+    terminal message. Progress is forwarded from the change signal; the job is read at the
+    start (which checks access), for its terminal state, and when a signal said nothing."""
+    with hub.watch(job_id) as watch:
+        watch.seen = after_seq
+        change: JobChange | None = None
         while True:
-            changed.clear()
-            async with sessionmaker() as session:
-                job = await service.get_job(
-                    session, principal=principal, job_id=job_id, now=utcnow()
-                )
-            if job.seq != seen:
-                seen = job.seq
-                yield job
-            if JobStatus(job.status).terminal:
+            if change is not None and change.running:
+                update = progress_message(change)
+            else:
+                async with sessionmaker() as session:
+                    job = await service.get_job(
+                        session, principal=principal, job_id=job_id, now=utcnow()
+                    )
+                update = message(job)
+            if update["seq"] > watch.seen:
+                watch.seen = update["seq"]
+                yield update
+            if update["type"] != "status":
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), resync_s)
+            await watch.changed.wait()
+            change, stale = watch.take()
+            if stale:
+                change = None
 
 
 def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
@@ -120,7 +139,6 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
             app.state.job_changes,
             principal,
             job_id,
-            resync_s=settings.stream_resync_s,
         )
         first = await anext(updates)
     except PracticegenError as exc:
@@ -130,7 +148,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
     reader = asyncio.create_task(_until_disconnect(websocket))
     pending: asyncio.Future[Any] | None = None
     try:
-        await websocket.send_json(message(first))
+        await websocket.send_json(first)
         while True:
             # a client that leaves while the job is idle must end this handler now, not at
             # the job's next change (a server shutting down waits for every handler)
@@ -139,11 +157,11 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
             if reader.done():
                 return
             try:
-                job = pending.result()
+                update = pending.result()
             except StopAsyncIteration:
                 break
             pending = None
-            await websocket.send_json(message(job))
+            await websocket.send_json(update)
         await websocket.close(code=1000)
     except (WebSocketDisconnect, RuntimeError):
         return  # the client went away mid-send
@@ -174,7 +192,6 @@ async def job_events(
         request.app.state.job_changes,
         principal,
         job_id,
-        resync_s=settings.stream_resync_s,
         after_seq=after,
     )
     if after < 0:
@@ -189,17 +206,17 @@ async def job_events(
     )
 
 
-def _sse(job: Job) -> str:
-    payload = message(job)
-    return f"id: {job.seq}\nevent: {payload['type']}\ndata: {json.dumps(payload, default=str)}\n\n"
+def _sse(update: dict[str, Any]) -> str:
+    data = json.dumps(update, default=str)
+    return f"id: {update['seq']}\nevent: {update['type']}\ndata: {data}\n\n"
 
 
 async def _sse_stream(
-    head: list[str], updates: AsyncGenerator[Job, None], request: Request, ping_s: float
+    head: list[str], updates: AsyncGenerator[dict[str, Any], None], request: Request, ping_s: float
 ) -> AsyncIterator[str]:
     for chunk in head:
         yield chunk
-    pending: asyncio.Task[Job] | None = None
+    pending: asyncio.Task[dict[str, Any]] | None = None
     try:
         while not await request.is_disconnected():
             pending = pending or asyncio.ensure_future(anext(updates))
@@ -208,17 +225,17 @@ async def _sse_stream(
                 yield ": ping\n\n"
                 continue
             try:
-                job = pending.result()
+                update = pending.result()
             except StopAsyncIteration:
                 return
             pending = None
-            yield _sse(job)
+            yield _sse(update)
     finally:
         await _stop_reading(updates, pending)
 
 
 async def _stop_reading(
-    updates: AsyncGenerator[Job, None], pending: asyncio.Future[Any] | None
+    updates: AsyncGenerator[dict[str, Any], None], pending: asyncio.Future[Any] | None
 ) -> None:
     """Cancel a read still in flight, then close the generator (it cannot close while it runs)."""
     if pending is not None:

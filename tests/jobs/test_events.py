@@ -1,0 +1,109 @@
+"""Change signals: what they carry, how watchers keep the newest, and the resync safety net."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from practicegen.auth.principal import DEFAULT_TENANT_ID
+from practicegen.config import Settings
+from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.db.models import Job
+from practicegen.jobs.events import JobChange, JobChanges, _resync_once
+from practicegen.jobs.repository import JobRepository
+
+
+def test_a_change_travels_whole_in_its_payload() -> None:
+    change = JobChange(uuid.uuid4(), 7, "processing", 40, "Selecting 5 items...")
+    assert JobChange.parse(change.payload()) == change
+    assert change.running
+
+
+def test_a_change_too_long_for_notify_travels_as_its_id_alone() -> None:
+    change = JobChange(uuid.uuid4(), 7, "processing", 40, "é" * 5000)
+    received = JobChange.parse(change.payload())
+    assert received == JobChange(change.job_id)
+    assert not received.running  # so the subscriber reads the job
+
+
+def test_a_bare_job_id_is_a_change_that_says_nothing_else() -> None:
+    job_id = uuid.uuid4()
+    assert JobChange.parse(str(job_id)) == JobChange(job_id)
+
+
+def test_a_terminal_change_is_not_enough_on_its_own() -> None:
+    assert not JobChange(uuid.uuid4(), 9, "completed", 100, "Completed.").running
+
+
+@pytest.mark.parametrize(
+    "payload", ["", "nope", "[]", '["not-a-uuid", 1, "processing", 0, ""]', '["%s", "1"]', "[1"]
+)
+def test_a_payload_that_is_not_a_change_is_refused(payload: str) -> None:
+    with pytest.raises(ValueError):
+        JobChange.parse(payload.replace("%s", str(uuid.uuid4())))
+
+
+def test_a_watch_keeps_the_newest_change_and_remembers_a_request_to_read() -> None:
+    hub = JobChanges()
+    job_id = uuid.uuid4()
+    with hub.watch(job_id) as watch:
+        hub.notify(JobChange(job_id, 3, "processing", 30, "c"))
+        hub.notify(JobChange(job_id, 2, "processing", 20, "b"))  # late duplicate
+        hub.notify(JobChange(uuid.uuid4(), 9, "processing", 90, "other job"))
+        assert watch.changed.is_set()
+        assert watch.take() == (JobChange(job_id, 3, "processing", 30, "c"), False)
+        assert not watch.changed.is_set()
+        hub.notify_all()
+        assert watch.take() == (None, True)
+    assert hub.watched == 0
+
+
+def _running_job() -> Job:
+    now = datetime.now(UTC)
+    return Job(
+        tenant_id=DEFAULT_TENANT_ID,
+        job_type="practice_generation",
+        status="processing",
+        progress_percent=0,
+        progress_message="Started.",
+        request={},
+        attempt=1,
+        max_attempts=1,
+        seq=1,
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        heartbeat_at=now,
+    )
+
+
+async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
+    settings: Settings,
+) -> None:
+    engine = create_engine(settings)
+    silent = create_sessionmaker(engine)  # its commits reach no hub: every signal is lost
+    hub = JobChanges()
+    try:
+        async with silent() as session, session.begin():
+            current, behind = _running_job(), _running_job()
+            session.add_all([current, behind])
+        with (
+            hub.watch(current.id) as on_current,
+            hub.watch(behind.id) as on_behind,
+            hub.watch(uuid.uuid4()) as on_missing,
+        ):
+            on_current.seen = on_behind.seen = 1
+            async with silent() as session, session.begin():
+                now = datetime.now(UTC)
+                assert await JobRepository(session).progress(behind.id, 1, 50, "Half.", now)
+            assert not on_behind.changed.is_set()
+
+            await _resync_once(hub, silent)
+
+            assert not on_current.changed.is_set()
+            assert on_behind.take() == (None, True)
+            assert on_missing.take() == (None, True)  # a job gone is read, to end the stream
+    finally:
+        await engine.dispose()
