@@ -8,8 +8,8 @@
    Each progress write is the worker's own (`JobRepository.progress`: an UPDATE and a NOTIFY in
    one transaction) on the next job in turn, `--rate` writes a second; latency runs from the
    start of the write to a subscriber's receipt of the message it caused. The API process
-   learns of it through LISTEN, re-reads the job and sends the guide's `status` message (it
-   also re-reads each followed job every `stream_resync_s`: part of the load measured).
+   learns of it through LISTEN and sends the guide's `status` message from the signal (its
+   resync, one query every `stream_resync_s` for all followed jobs, is part of the load).
    Baseline: as many WebSockets on a bare FastAPI app (`create_bare` below, on uvicorn too)
    that LISTENs on a channel and forwards each NOTIFY's payload, the same JSON message, to the
    sockets of its key; its write is one `pg_notify` in a transaction through the same engine.

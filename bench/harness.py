@@ -14,10 +14,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import httpx
 
@@ -31,30 +33,48 @@ def free_port() -> int:
 
 @contextmanager
 def server_process(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """Run a server command until the block ends; yield its base URL once it answers."""
-    proc = subprocess.Popen(
-        args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
+    """Run a server command until the block ends; yield its base URL once it answers.
+
+    Its log goes to a temporary file, never to an undrained pipe (a full pipe would stall the
+    server on its next log line); warnings and errors in it are printed when the block ends.
+    """
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited: {_read(log)}")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            _report_trouble(args, _read(log))
+
+
+def _read(log: IO[bytes]) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
+def _report_trouble(args: list[str], text: str) -> None:
+    marks = ("[warning", "[error", '"level": "warning"', '"level": "error"')
+    trouble = [line for line in text.splitlines() if any(mark in line for mark in marks)]
+    if trouble:
+        print(f"{len(trouble)} warnings or errors from {' '.join(args[-4:])}; the first:")
+        for line in trouble[:5]:
+            print("   ", line[:300])
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ def test_a_change_too_long_for_notify_travels_as_its_id_alone() -> None:
     assert not received.running  # so the subscriber reads the job
 
 
-def test_a_bare_job_id_is_a_change_that_says_nothing_else() -> None:
+def test_a_change_that_says_nothing_else_travels_as_the_bare_job_id() -> None:
     job_id = uuid.uuid4()
+    assert JobChange(job_id).payload() == str(job_id)
     assert JobChange.parse(str(job_id)) == JobChange(job_id)
 
 
@@ -38,7 +39,8 @@ def test_a_terminal_change_is_not_enough_on_its_own() -> None:
 
 
 @pytest.mark.parametrize(
-    "payload", ["", "nope", "[]", '["not-a-uuid", 1, "processing", 0, ""]', '["%s", "1"]', "[1"]
+    "payload",
+    ["", "nope", "[]", "[1", '["not-a-uuid", 1, "processing", 0, ""]', '["%s"]', '["%s", null]'],
 )
 def test_a_payload_that_is_not_a_change_is_refused(payload: str) -> None:
     with pytest.raises(ValueError):

@@ -60,21 +60,22 @@ class JobChange:
         return cls(job.id, job.seq, job.status, job.progress_percent, job.progress_message)
 
     def payload(self) -> str:
+        """A JSON list of the fields, or the bare job id when there is no more or it is too long."""
+        if self.seq is None:
+            return str(self.job_id)
         full = json.dumps(
             [str(self.job_id), self.seq, self.status, self.progress_percent, self.progress_message]
         )
-        return full if len(full.encode()) <= _MAX_PAYLOAD else json.dumps([str(self.job_id)])
+        return full if len(full.encode()) <= _MAX_PAYLOAD else str(self.job_id)
 
     @classmethod
     def parse(cls, payload: str) -> JobChange:
-        """A payload of `payload()`, or a bare job id; ValueError for anything else."""
+        """What `payload()` made; ValueError for anything else."""
         if not payload.startswith("["):
             return cls(uuid.UUID(payload))
         try:
             fields = json.loads(payload)
             job_id = uuid.UUID(fields[0])
-            if len(fields) == 1:
-                return cls(job_id)
             seq, status, percent, message = fields[1:5]
         except (json.JSONDecodeError, IndexError, TypeError, ValueError) as exc:
             raise ValueError(f"not a job change: {payload[:100]!r}") from exc
