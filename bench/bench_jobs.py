@@ -112,15 +112,16 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=20)
     args = parser.parse_args()
-    name = postgres.create_database(prefix="pgbenchjobs")
-    try:
-        url = postgres.database_url(name)
-        settings = Settings(_env_file=None, database_url=url, api_key=KEY, demo_bank=False)  # type: ignore[arg-type]
-        students = [str(s) for s in await seed(settings, 2000, 200)]
-        await creation(url, students, args)
-        await dispatch(url, students, args)
-    finally:
-        postgres.drop_database(name)
+    # each part on a database of its own: dispatch must not queue behind creation's jobs
+    for part in (creation, dispatch):
+        name = postgres.create_database(prefix="pgbenchjobs")
+        try:
+            url = postgres.database_url(name)
+            settings = Settings(_env_file=None, database_url=url, api_key=KEY, demo_bank=False)  # type: ignore[arg-type]
+            students = [str(s) for s in await seed(settings, 2000, 200)]
+            await part(url, students, args)
+        finally:
+            postgres.drop_database(name)
 
 
 if __name__ == "__main__":

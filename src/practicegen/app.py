@@ -23,6 +23,7 @@ from practicegen.api import health
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth import endpoints as auth_endpoints
+from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
@@ -168,6 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
         hub = JobChanges()
         sessionmaker = create_sessionmaker(engine, info=session_info(hub))
         app.state.job_changes = hub
+        app.state.key_cache = KeyCache(settings.auth_cache_s)
         cache = CandidateCache(max_age_s=settings.candidate_cache_s)
         queue = create_queue(settings)
         app.state.sessionmaker = sessionmaker

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
 
     auth: AuthMode = AuthMode.ON
     api_key: SecretStr | None = None
+    auth_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a node trusts a key or token it has checked; a key revoked on"
+        " another node is refused here within this time. 0 checks every request.",
+    )
     student_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -1,5 +1,8 @@
 """Request dependencies: settings, the transaction, the caller, the clock.
 
+Each is an `async def`: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+per dependency per request for what is an attribute read.
+
 The session dependency owns the transaction: it commits when the endpoint returns and rolls
 back when it raises. It runs with `scope="function"` so the commit happens before the response
 is sent; a failed commit is then an error the client sees, not a 200 for lost data.
@@ -14,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.auth.cache import KeyCache
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.service import authenticate
 from practicegen.config import AuthMode, Settings
@@ -21,12 +25,12 @@ from practicegen.db.engine import SessionMaker
 from practicegen.errors import NotAuthenticated
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessionmaker(request: Request) -> SessionMaker:
+async def get_sessionmaker(request: Request) -> SessionMaker:
     sessionmaker: SessionMaker = request.app.state.sessionmaker
     return sessionmaker
 
@@ -42,9 +46,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+async def request_time() -> datetime:
+    return datetime.now(UTC)
+
+
+async def get_key_cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-NowDep = Annotated[datetime, Depends(utcnow)]
+NowDep = Annotated[datetime, Depends(request_time)]
+KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -58,14 +72,14 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def get_principal(
-    request: Request, settings: SettingsDep, session: SessionDep, now: NowDep
+    request: Request, settings: SettingsDep, session: SessionDep, now: NowDep, cache: KeyCacheDep
 ) -> Principal:
     token = bearer_token(request)
     if token is None:
         if settings.auth is AuthMode.OFF:
             return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
         raise NotAuthenticated()
-    return await authenticate(session, raw=token, now=now)
+    return await authenticate(session, raw=token, now=now, cache=cache)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -76,6 +90,7 @@ async def get_principal_briefly(
     settings: SettingsDep,
     sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
     now: NowDep,
+    cache: KeyCacheDep,
 ) -> Principal:
     """The caller, authenticated in a session of its own that is closed at once.
 
@@ -84,13 +99,15 @@ async def get_principal_briefly(
     take every connection the node has.
     """
     async with sessionmaker() as session, session.begin():
-        return await get_principal(request, settings, session, now)
+        return await get_principal(request, settings, session, now, cache)
 
 
 BriefPrincipalDep = Annotated[Principal, Depends(get_principal_briefly)]
 
 
-def page_limit(settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> int:
+async def page_limit(
+    settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> int:
     return min(limit, settings.list_page_max)
 
 

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from practicegen.api.deps import KeyCacheDep, NowDep, PrincipalDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.auth import service
 from practicegen.auth.principal import Role
@@ -53,10 +53,15 @@ async def list_keys(session: SessionDep, principal: PrincipalDep) -> Envelope[li
 
 @router.delete("/keys/{key_id}")
 async def revoke_key(
-    key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, now: NowDep
+    key_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    key_cache: KeyCacheDep,
 ) -> Envelope[ApiKeyRead]:
     principal.require_admin()
     row = await service.revoke_key(session, tenant_id=principal.tenant_id, key_id=key_id, now=now)
+    key_cache.forget(key_id)
     return ok(_read(row))
 
 

@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.auth.cache import KeyCache
 from practicegen.auth.keys import (
     SERVER_KEY_PREFIX,
     STUDENT_TOKEN_PREFIX,
@@ -34,13 +35,21 @@ class IssuedSecret:
     secret: str
 
 
-async def authenticate(session: AsyncSession, *, raw: str, now: datetime) -> Principal:
-    row = await AuthRepository(session).get_usable_key_by_hash(hash_secret(raw), now)
+async def authenticate(
+    session: AsyncSession, *, raw: str, now: datetime, cache: KeyCache | None = None
+) -> Principal:
+    key_hash = hash_secret(raw)
+    if cache is not None and (known := cache.get(key_hash, now)) is not None:
+        return known
+    row = await AuthRepository(session).get_usable_key_by_hash(key_hash, now)
     if row is None:
         raise NotAuthenticated("The API key or token is unknown, revoked or expired.")
-    return Principal(
+    principal = Principal(
         tenant_id=row.tenant_id, role=Role(row.role), key_id=row.id, student_id=row.student_id
     )
+    if cache is not None:
+        cache.put(key_hash, principal, row.expires_at)
+    return principal
 
 
 async def create_key(

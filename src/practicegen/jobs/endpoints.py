@@ -35,7 +35,7 @@ from practicegen.jobs.schemas import JobRead, JobStatus
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     queue: JobQueue = request.app.state.queue
     return queue
 

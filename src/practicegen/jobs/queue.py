@@ -29,6 +29,8 @@ from pgqueuer.queries import Queries
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.jobs.pgdriver import TwoConnectionDriver
+
 log = structlog.get_logger()
 ENTRYPOINT = "practicegen_job"
 JobHandler = Callable[[uuid.UUID], Awaitable[None]]
@@ -111,8 +113,11 @@ class PostgresQueue:
         )
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-            pgq = PgQueuer.from_psycopg_connection(conn)
+        async with (
+            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as queries,
+            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as listens,
+        ):
+            pgq = PgQueuer(connection=TwoConnectionDriver(queries, listens))
 
             @pgq.entrypoint(ENTRYPOINT)
             async def _run(message: QueueMessage) -> None:

@@ -26,9 +26,9 @@ class JobRepository:
         self.session = session
 
     async def add(self, job: Job) -> None:
+        """No change signal: nobody can be waiting on a job whose id is not yet committed."""
         self.session.add(job)
         await self.session.flush()
-        await self._changed(JobChange(job.id))
 
     async def _changed(self, change: JobChange) -> None:
         """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""

@@ -119,11 +119,14 @@ async def create_job(
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            await repo.add(job)
-    except IntegrityError as exc:  # the same key's first request has not committed yet
-        raise IdempotencyKeyInFlight() from exc
+    if new.idempotency_key is None:
+        await repo.add(job)
+    else:
+        try:
+            async with session.begin_nested():
+                await repo.add(job)
+        except IntegrityError as exc:  # the same key's first request has not committed yet
+            raise IdempotencyKeyInFlight() from exc
     await queue.enqueue(session, job.id)
     return Created(job=job, replayed=False)
 

@@ -119,7 +119,10 @@ async def _websocket_principal(
             return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN), None
         raise NotAuthenticated()
     async with sessionmaker() as session:
-        return await authenticate(session, raw=token, now=utcnow()), subprotocol
+        principal = await authenticate(
+            session, raw=token, now=utcnow(), cache=websocket.app.state.key_cache
+        )
+        return principal, subprotocol
 
 
 @router.websocket("/{job_id}/ws")
