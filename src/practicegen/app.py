@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -26,18 +27,22 @@ from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
+from practicegen.db.listener import PostgresListener
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
 from practicegen.goals import endpoints as goal_endpoints
+from practicegen.items import bank_changes
 from practicegen.items import endpoints as item_endpoints
+from practicegen.items.bank_changes import BANK_CHANNEL
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import endpoints as job_endpoints
 from practicegen.jobs import streams as job_streams
 from practicegen.jobs.events import (
+    CHANNEL,
     JobChanges,
-    PostgresListener,
+    deliver_notification,
     resync_watchers,
     session_info,
 )
@@ -167,10 +172,12 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("auth.disabled", detail="PRACTICEGEN_AUTH=off: every caller is admin")
         engine = create_engine(settings)
         hub = JobChanges()
-        sessionmaker = create_sessionmaker(engine, info=session_info(hub))
+        cache = CandidateCache(max_age_s=settings.candidate_cache_s)
+        sessionmaker = create_sessionmaker(
+            engine, info={**session_info(hub), **bank_changes.session_info(cache)}
+        )
         app.state.job_changes = hub
         app.state.key_cache = KeyCache(settings.auth_cache_s)
-        cache = CandidateCache(max_age_s=settings.candidate_cache_s)
         queue = create_queue(settings)
         app.state.sessionmaker = sessionmaker
         filler = create_filler(settings)
@@ -196,7 +203,16 @@ def create_app(settings: Settings) -> FastAPI:
                 stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
             if settings.database_kind is DatabaseKind.POSTGRES:
-                listener = PostgresListener(postgres_conninfo(settings.database_url), hub)
+                listener = PostgresListener(
+                    postgres_conninfo(settings.database_url),
+                    {
+                        CHANNEL: functools.partial(deliver_notification, hub),
+                        BANK_CHANNEL: cache.bank_changed,
+                    },
+                    # anything may have changed while the node was not listening
+                    on_connect=[hub.notify_all, cache.signals_started],
+                    on_lost=[cache.signals_lost],
+                )
                 await stack.enter_async_context(_background(listener.run()))
             resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
             await stack.enter_async_context(_background(resync))

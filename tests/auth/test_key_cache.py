@@ -59,7 +59,8 @@ def test_forgetting_a_key_stops_trusting_it_at_once() -> None:
 
 
 def test_a_zero_ttl_remembers_nothing_and_the_memory_is_bounded() -> None:
-    assert (off := KeyCache(0, clock=Clock())).put("h", principal(), None) is None
+    off = KeyCache(0, clock=Clock())
+    off.put("h", principal(), None)
     assert off.get("h", NOW) is None
     cache = KeyCache(60, max_entries=2, clock=Clock())
     for key_hash in ("a", "b", "c"):

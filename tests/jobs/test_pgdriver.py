@@ -20,8 +20,8 @@ async def test_queries_run_at_once_while_the_driver_listens(postgres_database: s
     heard: list[str] = []
     arrived = asyncio.Event()
 
-    def hear(payload: str) -> None:
-        heard.append(payload)
+    def hear(payload: str | bytes | bytearray) -> None:
+        heard.append(str(payload))
         arrived.set()
 
     async with (

@@ -3,8 +3,9 @@
 Selection ranks every active item of a subject, and reading thousands of rows per request would
 dominate the assign endpoint's time. Each tenant row carries a `bank_version` that every write
 to its set of items bumps (in the same transaction), so one primary-key read tells whether the
-cached list is current, on any node. Difficulty estimates drift with every answer without a
-version bump; `max_age_s` bounds how stale those may get.
+cached list is current, on any node; on a node that hears bank changes as they commit
+(`items/bank_changes.py`) not even that read is needed. Difficulty estimates drift with every
+answer without a version bump; `max_age_s` bounds how stale those may get.
 """
 
 from __future__ import annotations
@@ -74,6 +75,13 @@ class _Entry:
 
 
 class CandidateCache:
+    """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes.
+
+    While `signals_live` (this node hears bank changes, `items/bank_changes.py`) an entry is
+    trusted until a signal drops it; otherwise each use first reads the bank's version. Either
+    way no entry is older than `max_age_s`.
+    """
+
     def __init__(
         self,
         *,
@@ -84,20 +92,46 @@ class CandidateCache:
         self.max_age_s = max_age_s
         self.max_subjects = max_subjects
         self.clock = clock
+        self.signals_live = False
         self._entries: dict[tuple[uuid.UUID, str], _Entry] = {}
+        self._generations: dict[uuid.UUID, int] = {}  # bumped by each signal of a change
 
     async def active_items(
         self, session: AsyncSession, tenant_id: uuid.UUID, subject: str
     ) -> SubjectItems:
-        repo = ItemRepository(session)
-        version = await repo.bank_version(tenant_id)
         key = (tenant_id, subject)
         entry = self._entries.get(key)
-        now = self.clock()
-        if entry is None or entry.version != version or now - entry.loaded_at > self.max_age_s:
+        fresh = entry is not None and self.clock() - entry.loaded_at <= self.max_age_s
+        if entry is not None and fresh and self.signals_live:
+            return entry.items
+        generation = self._generations.get(tenant_id, 0)
+        repo = ItemRepository(session)
+        version = await repo.bank_version(tenant_id)
+        if entry is not None and fresh and entry.version == version:
+            return entry.items
+        rows = await repo.candidates(tenant_id, subject=subject)
+        loaded = _Entry(version, self.clock(), SubjectItems.of(rows))
+        if self._generations.get(tenant_id, 0) == generation:  # no change signalled meanwhile
             if len(self._entries) >= self.max_subjects:
                 self._entries.clear()
-            rows = await repo.candidates(tenant_id, subject=subject)
-            entry = _Entry(version, now, SubjectItems.of(rows))
-            self._entries[key] = entry
-        return entry.items
+            self._entries[key] = loaded
+        return loaded.items
+
+    def invalidate(self, tenant_id: uuid.UUID) -> None:
+        """The tenant's bank changed: drop its subjects."""
+        self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
+        for key in [k for k in self._entries if k[0] == tenant_id]:
+            del self._entries[key]
+
+    def bank_changed(self, payload: str) -> None:
+        """The node listener's handler for `BANK_CHANNEL`: the payload is a tenant id."""
+        self.invalidate(uuid.UUID(payload))
+
+    def signals_started(self) -> None:
+        """This node now hears bank changes; what it holds may predate them, so drop it all."""
+        for tenant_id in {k[0] for k in self._entries}:
+            self.invalidate(tenant_id)
+        self.signals_live = True
+
+    def signals_lost(self) -> None:
+        self.signals_live = False

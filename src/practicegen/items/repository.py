@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item, Tenant
 from practicegen.db.pagination import after_cursor, split_page
+from practicegen.items.bank_changes import BANK_CHANNEL, mark_bank_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,9 @@ class ItemRepository:
             .where(Tenant.id == tenant_id)
             .values(bank_version=Tenant.bank_version + 1)
         )
+        mark_bank_changed(self.session.sync_session, tenant_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(select(func.pg_notify(BANK_CHANNEL, str(tenant_id))))
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
         query = select(Item.subject).where(Item.tenant_id == tenant_id).distinct()

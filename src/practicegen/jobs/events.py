@@ -6,12 +6,13 @@ it only for a terminal state (the result or error) or a signal that says nothing
 the rows they changed in the session (`mark_changed`); after the commit the hub hands the change
 to this process's watchers. On PostgreSQL the repository also sends the change as
 `NOTIFY practicegen_jobs, '<json>'` inside the transaction (delivered on commit), and every API
-node runs a `PostgresListener` that feeds those into its own hub: a WebSocket on node B sees a
+node's listener (`db/listener.py`) feeds those into its own hub: a WebSocket on node B sees a
 job run by a worker on node C.
 
 Signals can be lost (a dropped LISTEN connection), so nothing relies on them alone: when the
-listener reconnects it marks every watcher stale, and `resync_watchers` compares, with one query
-per interval for the whole node, each watched job's `seq` with what its watchers have seen.
+listener reconnects, `notify_all` marks every watcher stale, and `resync_watchers` compares,
+with one query per interval for the whole node, each watched job's `seq` with what its
+watchers have seen.
 Duplicates and reordering cost nothing: a watcher keeps only the newest `seq`.
 """
 
@@ -24,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import psycopg
 import structlog
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -204,35 +204,11 @@ async def _resync_once(hub: JobChanges, sessionmaker: SessionMaker) -> None:
             log.info("jobs.resync_woke", watchers=woken)
 
 
-class PostgresListener:
-    """LISTENs on the jobs channel and feeds this process's hub; reconnects when dropped."""
-
-    def __init__(self, conninfo: str, hub: JobChanges, *, retry_s: float = 1.0) -> None:
-        self.conninfo = conninfo
-        self.hub = hub
-        self.retry_s = retry_s
-        self.connected = asyncio.Event()
-
-    async def run(self) -> None:
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    self.connected.set()
-                    self.hub.notify_all()  # resync: anything may have changed while we were away
-                    async for note in conn.notifies():
-                        self._deliver(note.payload)
-            except (psycopg.Error, OSError) as exc:
-                self.connected.clear()
-                log.warning("jobs.listen_lost", error=str(exc))
-                await asyncio.sleep(self.retry_s)
-
-    def _deliver(self, payload: str) -> None:
-        try:
-            change = JobChange.parse(payload)
-        except ValueError:
-            log.warning("jobs.bad_notification", payload=payload[:100])
-            return
-        self.hub.notify(change)
+def deliver_notification(hub: JobChanges, payload: str) -> None:
+    """The node listener's handler for `CHANNEL` (see `db/listener.py`)."""
+    try:
+        change = JobChange.parse(payload)
+    except ValueError:
+        log.warning("jobs.bad_notification", payload=payload[:100])
+        return
+    hub.notify(change)

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_, update
+from sqlalchemy import case, func, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
@@ -29,6 +29,30 @@ class JobRepository:
         """No change signal: nobody can be waiting on a job whose id is not yet committed."""
         self.session.add(job)
         await self.session.flush()
+
+    async def add_within_limit(self, job: Job, *, in_flight_limit: int) -> bool:
+        """Insert a tenant's job unless the tenant already has `in_flight_limit` pending or
+        running (webhook deliveries, the service's own, do not count); False if it had.
+
+        The count and the insert are one statement, a round trip less on the busiest write.
+        """
+        if job.id is None:
+            job.id = uuid.uuid4()
+        given = [column for column in Job.__table__.columns if column.key in job.__dict__]
+        in_flight = (
+            select(func.count())
+            .where(
+                Job.tenant_id == job.tenant_id,
+                Job.status.in_(_LIVE),
+                Job.job_type != "webhook_delivery",
+            )
+            .scalar_subquery()
+        )
+        row = select(*(literal(getattr(job, c.key), c.type) for c in given)).where(
+            in_flight < in_flight_limit
+        )
+        statement = insert(Job).from_select(given, row).returning(Job.id)
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def _changed(self, change: JobChange) -> None:
         """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""

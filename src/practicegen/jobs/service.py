@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,8 +99,6 @@ async def create_job(
             if earlier.request_hash != digest:
                 raise IdempotencyKeyReused()
             return Created(job=earlier, replayed=True)
-    if await _in_flight(session, principal.tenant_id) >= max_in_flight:
-        raise TooManyJobs(limit=max_in_flight)
     job = Job(
         tenant_id=principal.tenant_id,
         job_type=new.job_type,
@@ -120,24 +117,17 @@ async def create_job(
         updated_at=now,
     )
     if new.idempotency_key is None:
-        await repo.add(job)
+        added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
     else:
         try:
             async with session.begin_nested():
-                await repo.add(job)
+                added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
         except IntegrityError as exc:  # the same key's first request has not committed yet
             raise IdempotencyKeyInFlight() from exc
+    if not added:
+        raise TooManyJobs(limit=max_in_flight)
     await queue.enqueue(session, job.id)
     return Created(job=job, replayed=False)
-
-
-async def _in_flight(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    query = select(func.count()).where(
-        Job.tenant_id == tenant_id,
-        Job.status.in_(("pending", "processing")),
-        Job.job_type != "webhook_delivery",  # deliveries are the service's, not the tenant's
-    )
-    return int((await session.execute(query)).scalar_one())
 
 
 async def get_job(
