@@ -171,6 +171,13 @@ async def test_falls_back_to_sse_then_to_long_polling(
         with pytest.raises(NotFoundError) as missing:
             await client.job(uuid.uuid4()).wait(timeout=10)
         assert missing.value.code == "job_not_found"
+    # a WebSocket the service closes with 4404: the typed error at once, no other transport
+    async with AsyncClient(
+        sdk_server.base_url, ADMIN_KEY, stream_transports=["websocket"]
+    ) as client:
+        with pytest.raises(NotFoundError) as by_socket:
+            await client.job(uuid.uuid4()).wait(timeout=10)
+        assert by_socket.value.status == 404 and by_socket.value.code == "job_not_found"
 
 
 async def test_typed_errors_and_plain_resources(sdk: AsyncClient, student: uuid.UUID) -> None:

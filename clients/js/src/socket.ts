@@ -3,8 +3,9 @@
  *
  * It reports each job message, and reports once that the connection is over for whatever reason:
  * it closed, it errored, the constructor threw, or no first message (the server's snapshot) came
- * in time. Deciding whether to reconnect is the watcher's job. `close()` releases the socket and
- * the timer and reports nothing more.
+ * in time. Deciding whether to reconnect is the watcher's job; a close with 4000 + an HTTP status
+ * (4401, 4404, 4410...) is the service refusing the job, reported as such so the watcher stops.
+ * `close()` releases the socket and the timer and reports nothing more.
  */
 
 import { parseJobMessage } from './messages.js';
@@ -33,9 +34,15 @@ export interface JobSocketTarget {
   firstMessageTimeoutMs: number;
 }
 
+/** The service closed with 4000 + `status`, naming the error `code` (e.g. 4404 `job_not_found`). */
+export interface SocketRefusal {
+  status: number;
+  code: string;
+}
+
 export interface JobSocketListeners {
   onMessage(message: JobMessage): void;
-  onEnd(): void;
+  onEnd(refusal: SocketRefusal | null): void;
 }
 
 const ignore = (): void => {};
@@ -63,7 +70,7 @@ export class JobSocket {
       this.listeners.onMessage(message);
     };
     this.socket.onerror = () => this.end();
-    this.socket.onclose = () => this.end();
+    this.socket.onclose = (event) => this.end(refusalOf(event));
     this.firstMessageTimer = setTimeout(() => this.end(), target.firstMessageTimeoutMs);
   }
 
@@ -72,10 +79,10 @@ export class JobSocket {
     this.release();
   }
 
-  private end(): void {
+  private end(refusal: SocketRefusal | null = null): void {
     if (this.over) return;
     this.release();
-    this.listeners.onEnd();
+    this.listeners.onEnd(refusal);
   }
 
   private release(): void {
@@ -92,4 +99,9 @@ export class JobSocket {
     socket.onclose = ignore;
     socket.close(1000);
   }
+}
+
+function refusalOf(event: { code: number; reason: string }): SocketRefusal | null {
+  if (event.code < 4400 || event.code >= 4600) return null;
+  return { status: event.code - 4000, code: event.reason || 'http_error' };
 }

@@ -5,15 +5,17 @@
  * Every message carries the job's `seq`, which only grows; a message whose `seq` is not above
  * the last one delivered is dropped, so a reconnect's snapshot or a poll that overlaps the
  * socket never repeats anything. The watch owns at most one socket, one poller and one timer at
- * a time, and `close()` (or the caller's `signal`) releases all of them.
+ * a time, and `close()` (or the caller's `signal`) releases all of them. A socket the service
+ * closes with 4000 + an HTTP status (the job is unknown, expired or not the caller's) ends the
+ * watch with that error at once: reconnecting or polling would only be told the same.
  */
 
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import { JobWatchClosed } from './errors.js';
+import { JobWatchClosed, PracticegenError } from './errors.js';
 import type { HttpClient } from './http.js';
 import { isTerminal, messageOfJob } from './messages.js';
 import { JobPoller } from './poller.js';
-import { JobSocket, type WebSocketConstructor } from './socket.js';
+import { JobSocket, type SocketRefusal, type WebSocketConstructor } from './socket.js';
 import type { JobMessage, TerminalMessage } from './types.js';
 
 export type WatchTransport = 'websocket' | 'polling';
@@ -118,7 +120,7 @@ class JobWatcher implements JobWatch {
       },
       {
         onMessage: (message) => this.receive(message, 'websocket'),
-        onEnd: () => this.socketEnded(WebSocket),
+        onEnd: (refusal) => (refusal ? this.refused(refusal) : this.socketEnded(WebSocket)),
       },
     );
   }
@@ -137,6 +139,13 @@ class JobWatcher implements JobWatch {
       this.reconnectTimer = undefined;
       this.connectSocket(WebSocket);
     }, delay);
+  }
+
+  /** The service will not stream this job to us (unknown, expired, not ours): neither would polling. */
+  private refused(refusal: SocketRefusal): void {
+    this.socket = null;
+    const message = `the service refused to stream job ${this.jobId}: ${refusal.code}`;
+    this.fail(new PracticegenError(refusal.status, refusal.code, message));
   }
 
   private startPolling(): void {

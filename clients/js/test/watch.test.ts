@@ -153,6 +153,24 @@ describe('over the WebSocket', () => {
     expect(server.sockets[0]?.closedByClient).toBe(1000);
   });
 
+  it('stops at once, with the typed error, when the service closes with 4000 + a status', async () => {
+    const { server, api, errors, watch } = setup({
+      onConnect: (socket) => {
+        socket.open();
+        socket.drop(4404, 'job_not_found');
+      },
+    });
+
+    const watching = watch();
+    const error = await watching.done.catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PracticegenError);
+    expect([(error as PracticegenError).status, (error as PracticegenError).code]).toEqual([404, 'job_not_found']);
+    expect(errors).toEqual([error]);
+    expect(server.sockets).toHaveLength(1); // no reconnect
+    expect(api.requests).toHaveLength(0); // and no polling
+  });
+
   it('treats a constructor that throws like a refused connection', async () => {
     const { api, client } = (() => {
       const api = fakeFetch(() => ok(job({ status: 'completed', result: assignment(), seq: 6 })));

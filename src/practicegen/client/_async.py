@@ -350,7 +350,7 @@ class AsyncClient:
     async def _websocket_messages(self, job_id: str) -> AsyncGenerator[JobMessage, None]:
         try:
             from websockets.asyncio.client import connect
-            from websockets.exceptions import WebSocketException
+            from websockets.exceptions import ConnectionClosed, WebSocketException
         except ImportError as exc:  # the optional dependency is missing
             raise _StreamUnavailable("websockets is not installed") from exc
         url = f"{self.websocket_url}/api/v1/jobs/{job_id}/ws"
@@ -362,6 +362,11 @@ class AsyncClient:
             ) as socket:
                 async for raw in socket:
                     yield JOB_MESSAGE.validate_json(raw)
+        except ConnectionClosed as exc:
+            refusal = _refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
+            raise _StreamUnavailable(f"websocket: {exc}") from exc
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise _StreamUnavailable(f"websocket: {exc}") from exc
 
@@ -515,6 +520,16 @@ def _error(response: httpx.Response) -> PracticegenAPIError:
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     return error_for(response.status_code, body, dict(response.headers))
+
+
+def _refusal(closed: Exception) -> PracticegenAPIError | None:
+    """The error a WebSocket closed with 4000 + an HTTP status stands for (the service refuses
+    a job the caller may not follow that way), or None for any other close."""
+    received = getattr(closed, "rcvd", None)
+    if received is None or not 4400 <= received.code < 4600:
+        return None
+    status, code = received.code - 4000, received.reason or "http_error"
+    return error_for(status, {"error": {"code": code, "message": f"WebSocket refused: {code}"}})
 
 
 def _about_the_job(error: PracticegenAPIError) -> bool:

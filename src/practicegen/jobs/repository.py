@@ -7,18 +7,41 @@ stop, so a zombie attempt can never overwrite a newer one. Each change bumps `se
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, insert, literal, select, tuple_, update
+from sqlalchemy import Integer, Table, bindparam, case, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.db.models import Job
 from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
 _LIVE = ("pending", "processing")
+
+
+@functools.cache
+def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
+    """INSERT ... SELECT the given columns' values WHERE the tenant's jobs in flight are fewer
+    than `:in_flight_limit`; built once per set of columns, the values are parameters."""
+    given = [Job.__table__.c[name] for name in columns]
+    in_flight = (
+        select(func.count())
+        .where(
+            Job.tenant_id == bindparam("in_flight_tenant", type_=Job.tenant_id.type),
+            Job.status.in_(_LIVE),
+            Job.job_type != "webhook_delivery",
+        )
+        .scalar_subquery()
+    )
+    row = select(*(bindparam(f"new_{c.key}", type_=c.type) for c in given)).where(
+        in_flight < bindparam("in_flight_limit", type_=Integer)
+    )
+    table = cast(Table, Job.__table__)  # Core, not the ORM's bulk-insert reading of parameters
+    return insert(table).from_select(given, row).returning(table.c.id)
 
 
 class JobRepository:
@@ -38,21 +61,11 @@ class JobRepository:
         """
         if job.id is None:
             job.id = uuid.uuid4()
-        given = [column for column in Job.__table__.columns if column.key in job.__dict__]
-        in_flight = (
-            select(func.count())
-            .where(
-                Job.tenant_id == job.tenant_id,
-                Job.status.in_(_LIVE),
-                Job.job_type != "webhook_delivery",
-            )
-            .scalar_subquery()
-        )
-        row = select(*(literal(getattr(job, c.key), c.type) for c in given)).where(
-            in_flight < in_flight_limit
-        )
-        statement = insert(Job).from_select(given, row).returning(Job.id)
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        given = tuple(c.key for c in Job.__table__.columns if c.key in job.__dict__)
+        values = {f"new_{key}": getattr(job, key) for key in given}
+        limit = {"in_flight_tenant": job.tenant_id, "in_flight_limit": in_flight_limit}
+        statement = _insert_within_limit(given)
+        return (await self.session.execute(statement, values | limit)).first() is not None
 
     async def _changed(self, change: JobChange) -> None:
         """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDis
 from fastapi.responses import StreamingResponse
 
 from practicegen.api.deps import BriefPrincipalDep, get_sessionmaker, utcnow
+from practicegen.api.errors import status_for
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.service import authenticate
 from practicegen.config import AuthMode, Settings
@@ -111,18 +112,16 @@ def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
 
 
 async def _websocket_principal(
-    websocket: WebSocket, settings: Settings, sessionmaker: SessionMaker
-) -> tuple[Principal, str | None]:
-    token, subprotocol = _websocket_token(websocket)
+    websocket: WebSocket, token: str | None, settings: Settings, sessionmaker: SessionMaker
+) -> Principal:
     if token is None:
         if settings.auth is AuthMode.OFF:
-            return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN), None
+            return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
         raise NotAuthenticated()
     async with sessionmaker() as session:
-        principal = await authenticate(
+        return await authenticate(
             session, raw=token, now=utcnow(), cache=websocket.app.state.key_cache
         )
-        return principal, subprotocol
 
 
 @router.websocket("/{job_id}/ws")
@@ -131,21 +130,19 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
     settings: Settings = app.state.settings
     origin = websocket.headers.get("origin")
     if origin is not None and settings.cors_origins and origin not in settings.cors_origins:
-        await websocket.close(code=1008, reason="origin not allowed")
+        await websocket.close(code=1008, reason="origin not allowed")  # refused at handshake
         return
+    token, subprotocol = _websocket_token(websocket)
     try:
-        principal, subprotocol = await _websocket_principal(
-            websocket, settings, app.state.sessionmaker
-        )
-        updates = job_updates(
-            app.state.sessionmaker,
-            app.state.job_changes,
-            principal,
-            job_id,
-        )
+        principal = await _websocket_principal(websocket, token, settings, app.state.sessionmaker)
+        updates = job_updates(app.state.sessionmaker, app.state.job_changes, principal, job_id)
         first = await anext(updates)
     except PracticegenError as exc:
-        await websocket.close(code=1008, reason=exc.code)
+        # A refused handshake reaches a browser only as close code 1006: accept, then close
+        # with 4000 + the HTTP status and the error code, so a client can tell "no such job"
+        # (stop) from a dropped connection (reconnect).
+        await websocket.accept(subprotocol=subprotocol)
+        await websocket.close(code=4000 + status_for(exc), reason=exc.code)
         return
     await websocket.accept(subprotocol=subprotocol)
     reader = asyncio.create_task(_until_disconnect(websocket))

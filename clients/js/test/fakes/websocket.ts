@@ -37,9 +37,9 @@ export class FakeSocket implements WebSocketLike {
   }
 
   /** The server (or the network) closes the connection. */
-  drop(code = 1006): void {
+  drop(code = 1006, reason = ''): void {
     this.closedByServer = true;
-    this.onclose?.({ code, reason: '' });
+    this.onclose?.({ code, reason });
   }
 
   /** The handshake is refused (a browser sees an error, then close 1006). */

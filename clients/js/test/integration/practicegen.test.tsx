@@ -121,16 +121,19 @@ describe('against practicegen serve', () => {
   it('reports a job it may not see as an error once the socket is refused', async () => {
     const stranger = createClient({ baseUrl: server.baseUrl, token: 'pgen_sk_not-a-real-key-000000000000', WebSocket });
     const errors: unknown[] = [];
+    const transports: string[] = [];
 
     const watch = stranger.watchJob('00000000-0000-4000-8000-000000000000', {
       onMessage: () => {},
       onError: (error) => errors.push(error),
+      onTransportChange: (transport) => transports.push(transport),
       maxReconnects: 1,
       reconnectBackoff: { baseMs: 10, maxMs: 20 },
     });
 
     await expect(watch.done).rejects.toMatchObject({ status: 401, code: 'not_authenticated' });
     expect(errors).toHaveLength(1);
+    expect(transports).toEqual(['websocket']); // the close code said why: no polling to learn it
   });
 
   it('drives the React hook to a rendered assignment', async () => {
