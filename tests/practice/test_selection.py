@@ -12,8 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from practicegen.practice.learner import SkillState, p_correct, prior_theta
-from practicegen.practice.selection import Candidate, Selection, select_items
+from practicegen.items.candidates import SubjectItems
+from practicegen.items.repository import CandidateRow
+from practicegen.practice.learner import (
+    SkillState,
+    p_correct,
+    prior_theta,
+    skill_state,
+    target_difficulty,
+)
+from practicegen.practice.selection import Candidate, Selection, nearest_needed, select_items
 
 SKILLS = ["fractions.add", "linear_equations.two_step", "percent.of_quantity"]
 
@@ -261,3 +269,47 @@ def test_invariants_hold_for_any_pool(
     assert selection.shortfall == num_items - len(selection.chosen)
     covered = {c.skill for c in selection.chosen}
     assert selection.uncovered_skills == [s for s in dict.fromkeys(required) if s not in covered]
+
+
+def test_the_items_nearest_each_target_are_all_that_selection_needs() -> None:
+    """`nearest_needed` beyond the recent items, on each side of each target, decide it all."""
+    rng = random.Random(11)
+    bank = SubjectItems.of(
+        [
+            CandidateRow(_id(n), skill, "topic", rng.uniform(-3.0, 3.0), f"{skill}/{n}")
+            for n, skill in enumerate(SKILLS * 200)
+        ]
+    )
+    everything = [c for group in bank.groups.values() for c in group]
+    for trial in range(150):
+        abilities = {
+            s: SkillState(rng.uniform(-2.0, 2.0), rng.randint(0, 9))
+            for s in SKILLS
+            if rng.random() < 0.7
+        }
+        targets = {
+            key: target_difficulty(skill_state(abilities, key[1]).theta, 0.75)
+            for key in bank.groups
+        }
+        # Recent practice sits near the targets: it is what earlier selections chose.
+        recent = [
+            rng.choice(bank.window(key, targets[key], minimum=20, half_width=0.0))
+            for key in rng.choices(list(bank.groups), k=rng.randint(0, 25))
+        ]
+        num_items = rng.choice([1, 5, 12])
+        reach = nearest_needed(num_items) + len(recent)
+        nearest = [
+            c
+            for key in bank.groups
+            for c in bank.window(key, targets[key], minimum=reach, half_width=0.0)
+        ]
+        assert len(nearest) < len(everything)
+        kwargs: dict[str, Any] = {
+            "abilities": abilities,
+            "required_skills": rng.sample(SKILLS, rng.randint(0, 2)),
+            "recent_item_ids": {c.item_id for c in recent},
+            "recent_fingerprints": {c.fingerprint for c in recent},
+        }
+        assert _select(nearest, num_items, seed=trial, **kwargs) == _select(
+            everything, num_items, seed=trial, **kwargs
+        )

@@ -1,10 +1,10 @@
-"""Building an assignment: the one function behind both the sync and the async assign endpoints.
+"""Building an assignment: the two steps behind both the sync and the async assign endpoints.
 
-`build_assignment` validates the request against the tenant's data, reads the student's model
-and the bank, selects items aimed at the target success rate, fills what the bank lacks from
-the gap filler (instant generators) when one is configured, and stores the result. It reports
-progress through a callback, so the async job can relay it and the sync path can ignore it.
-It flushes but never commits: the caller owns the transaction.
+`plan_assignment` validates the request against the tenant's data, reads the student's model
+and the bank, selects items aimed at the target success rate, and fills what the bank lacks
+from the gap filler when one is configured, writing nothing; `store_assignment` then stores the
+result. Planning reports progress through a callback, so the async job can relay it and the
+sync path can ignore it. Storing writes but never commits: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
-from practicegen.db.models import Assignment, AssignmentItem, Item
-from practicegen.errors import InvalidRequest, NumItemsOutOfRange, UnknownSubject
+from practicegen.db.models import Assignment, Item, utcnow
+from practicegen.errors import InvalidRequest, NumItemsOutOfRange, StudentNotFound, UnknownSubject
 from practicegen.goals.service import skills_for_goal_tags
 from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
 from practicegen.items.repository import ItemRepository
 from practicegen.practice.learner import SkillState, skill_state, target_difficulty
-from practicegen.practice.repository import PracticeRepository
+from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
-from practicegen.practice.selection import Candidate, ChosenItem, select_items
-from practicegen.students.repository import StudentRepository
+from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
 
 Progress = Callable[[int, str], Awaitable[None]]
 
@@ -86,12 +85,18 @@ class GapFiller(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A request found valid, with what checking it already read."""
+    """A request found valid, with what checking it already read.
+
+    Checking that the student exists reads, in the same round trip, their ability per practised
+    skill and the (item id, fingerprint) of their recent items: planning needs both.
+    """
 
     skills: list[str]
     items: SubjectItems
     groups: list[GroupKey]
     fillable: bool
+    abilities: dict[str, SkillState]
+    recent: list[tuple[uuid.UUID, str]]
 
 
 async def check_request(
@@ -113,7 +118,11 @@ async def check_request(
             maximum=settings.max_num_items,
         )
     tenant = principal.tenant_id
-    await StudentRepository(session).get_or_raise(tenant, request.student_id)
+    student = await PracticeRepository(session).student_context(
+        tenant, request.student_id, settings.recent_assignments_window
+    )
+    if student is None:
+        raise StudentNotFound(student_id=str(request.student_id))
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
@@ -127,7 +136,14 @@ async def check_request(
         available = sum(len(items.groups[key]) for key in groups)
         if available < request.num_items:
             raise _unavailable(request, available)
-    return Checked(skills=skills, items=items, groups=groups, fillable=fillable)
+    return Checked(
+        skills=skills,
+        items=items,
+        groups=groups,
+        fillable=fillable,
+        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
+        recent=student.recent,
+    )
 
 
 def _unavailable(request: AssignRequest, available: int) -> GenerationUnavailable:
@@ -180,16 +196,9 @@ async def plan_assignment(
         cache=cache,
     )
     tenant, skills = principal.tenant_id, checked.skills
-    practice = PracticeRepository(session)
-    abilities = {
-        skill: SkillState(theta=row.theta, n=row.responses_n)
-        for skill, row in (await practice.skills(request.student_id)).items()
-    }
-    recent = await practice.recent_items(
-        tenant, request.student_id, settings.recent_assignments_window
-    )
+    abilities, recent = checked.abilities, checked.recent
     await progress(15, "Selecting items at the right difficulty...")
-    candidates = _near_targets(checked, abilities, settings, request.num_items + len(recent))
+    candidates = _near_targets(checked, abilities, settings, request.num_items, len(recent))
     chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
     filled = Filled()
     missing = request.num_items - len(chosen)
@@ -225,38 +234,24 @@ async def store_assignment(session: AsyncSession, plan: Plan) -> Assignment:
     )
 
 
-async def build_assignment(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None = None,
-    cache: CandidateCache | None = None,
-    rng: random.Random | None = None,
-) -> Assignment:
-    """Plan and store in the caller's transaction: the sync endpoint's whole job."""
-    plan = await plan_assignment(
-        session,
-        principal=principal,
-        request=request,
-        settings=settings,
-        filler=filler,
-        cache=cache,
-        rng=rng,
-    )
-    return await store_assignment(session, plan)
-
-
 def _near_targets(
-    checked: Checked, abilities: dict[str, SkillState], settings: Settings, minimum: int
+    checked: Checked,
+    abilities: dict[str, SkillState],
+    settings: Settings,
+    num_items: int,
+    recent: int,
 ) -> list[Candidate]:
-    """Each skill's items near the difficulty this student should succeed at `target_success`."""
+    """Each skill's items nearest the difficulty this student should succeed at `target_success`.
+
+    Enough on each side of the target that selection finds its whole shortlist here even if
+    every `recent` item falls among them, and no more: ranking costs CPU per candidate.
+    """
+    reach = nearest_needed(num_items) + recent
     pool: list[Candidate] = []
     for key in checked.groups:
         theta = skill_state(abilities, key[1]).theta
         center = target_difficulty(theta, settings.target_success)
-        pool += checked.items.window(key, center, minimum=minimum)
+        pool += checked.items.window(key, center, minimum=reach, half_width=0.0)
     return pool
 
 
@@ -372,19 +367,18 @@ async def _store(
         warnings=warnings,
         bank_count=len(chosen) - generated,
         generated_count=generated,
+        created_at=utcnow(),
     )
-    await practice.add(
-        assignment,
-        *(
-            AssignmentItem(
-                assignment_id=assignment.id,
-                position=position,
-                item_id=c.item_id,
-                skill=c.skill,
-                predicted_success=c.predicted_success,
-                reason=c.reason,
-            )
-            for position, c in enumerate(chosen, start=1)
-        ),
-    )
+    links = [
+        ItemLink(
+            assignment_id=assignment.id,
+            position=position,
+            item_id=c.item_id,
+            skill=c.skill,
+            predicted_success=c.predicted_success,
+            reason=c.reason,
+        )
+        for position, c in enumerate(chosen, start=1)
+    ]
+    await practice.insert_assignment(assignment, links)
     return assignment

@@ -27,8 +27,6 @@ from practicegen.practice.assignments import (
     GapFiller,
     GenerationUnavailable,
     check_request,
-    plan_assignment,
-    store_assignment,
 )
 from practicegen.practice.grader import Grader
 from practicegen.practice.learner import LearnerParams
@@ -39,28 +37,28 @@ from practicegen.webhooks.ssrf import AddressGuard
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
 
-def get_grader(request: Request) -> Grader:
+async def get_grader(request: Request) -> Grader:
     grader: Grader = request.app.state.grader
     return grader
 
 
-def get_candidates(request: Request) -> CandidateCache:
+async def get_candidates(request: Request) -> CandidateCache:
     cache: CandidateCache = request.app.state.candidates
     return cache
 
 
-def get_guard(request: Request) -> AddressGuard:
+async def get_guard(request: Request) -> AddressGuard:
     guard: AddressGuard = request.app.state.ssrf_guard
     return guard
 
 
-def get_filler(request: Request) -> GapFiller | None:
+async def get_filler(request: Request) -> GapFiller | None:
     """The sync path's filler: instant generators only."""
     filler: GapFiller | None = request.app.state.gap_filler
     return filler
 
 
-def get_job_filler(request: Request) -> GapFiller | None:
+async def get_job_filler(request: Request) -> GapFiller | None:
     """A job's filler: the language model when one is configured."""
     filler: GapFiller | None = request.app.state.job_filler
     return filler
@@ -135,7 +133,7 @@ async def assign(
     """
     try:
         async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
-            plan = await plan_assignment(
+            planned = await service.plan_sync_assignment(
                 reading,
                 principal=principal,
                 request=body,
@@ -156,8 +154,7 @@ async def assign(
             queue=queue,
             now=now,
         )
-    assignment = await store_assignment(session, plan)
-    return ok(await service.read_assignment(session, principal=principal, assignment=assignment))
+    return ok(await service.store_sync_assignment(session, principal=principal, planned=planned))
 
 
 @router.post(

@@ -1,10 +1,32 @@
-"""SQL for assignments, their items, responses and the learner's per-skill state."""
+"""SQL for assignments, their items, responses and the learner's per-skill state.
+
+The statements the sync assign runs on every request are built once, at import, with bound
+parameters: building a statement costs more CPU than sending it to a warm connection.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    insert,
+    null,
+    select,
+    text,
+    type_coerce,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +34,169 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
+    Base,
     Item,
     LearnerSkill,
     Response,
+    Student,
     utcnow,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SkillRow:
+    """One of a student's per-skill states, read without building an ORM object."""
+
+    skill: str
+    theta: float
+    responses_n: int
+
+
+@dataclass(frozen=True, slots=True)
+class StudentContext:
+    """What planning an assignment needs to know of a student, read in one round trip.
+
+    `recent` holds (item id, fingerprint) of the items in the student's latest assignments.
+    """
+
+    skills: list[SkillRow]
+    recent: list[tuple[uuid.UUID, str]]
+
+
+class ItemLink(NamedTuple):
+    """One row of `assignment_items`; a plain tuple, as building ORM objects costs CPU."""
+
+    assignment_id: uuid.UUID
+    position: int
+    item_id: uuid.UUID
+    skill: str
+    predicted_success: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFace:
+    """What an assignment shows of an item, read without building an ORM object."""
+
+    id: uuid.UUID
+    subject: str
+    topic: str
+    skill: str
+    type: str
+    stem: str
+    choices: list[Any]
+    hints: list[Any]
+    difficulty: float
+    source: str
+    answer: str
+    answer_policy: str
+    solution: str | None
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# The hot path reads through Core tables rather than ORM attributes: the ORM layer adds CPU to
+# every execution and its results are tuples here anyway.
+_students = _table(Student)
+_skills = _table(LearnerSkill)
+_items = _table(Item)
+_assignments = _table(Assignment)
+_assignment_items = _table(AssignmentItem)
+
+_latest_assignments = (
+    select(_assignments.c.id)
+    .where(
+        _assignments.c.tenant_id == bindparam("tenant_id"),
+        _assignments.c.student_id == bindparam("student_id"),
+    )
+    .order_by(_assignments.c.created_at.desc())
+    .limit(bindparam("assignments"))
+    .scalar_subquery()
+)
+# A row per practised skill (one with a NULL skill if none; no row if there is no such
+# student), then a row per recently assigned item, told apart by a NULL student id.
+_STUDENT_CONTEXT = union_all(
+    select(
+        _students.c.id,
+        _skills.c.skill,
+        _skills.c.theta,
+        _skills.c.responses_n,
+        type_coerce(null(), Uuid()),
+    )
+    .select_from(_students.outerjoin(_skills, _skills.c.student_id == _students.c.id))
+    .where(
+        _students.c.tenant_id == bindparam("tenant_id"),
+        _students.c.id == bindparam("student_id"),
+    ),
+    select(null(), _items.c.fingerprint, null(), null(), _items.c.id)
+    .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
+    .where(_assignment_items.c.assignment_id.in_(_latest_assignments)),
+)
+_ITEM_FACE_COLUMNS = [
+    _items.c[name]
+    for name in (
+        "id",
+        "subject",
+        "topic",
+        "skill",
+        "type",
+        "stem",
+        "choices",
+        "hints",
+        "difficulty",
+        "source",
+        "answer",
+        "answer_policy",
+        "solution",
+    )
+]
+# Filtered by primary key alone: given `tenant_id = ?` too, SQLite (which has no statistics)
+# picks a (tenant_id, ...) index and scans the tenant's whole bank. The caller checks the tenant.
+_ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
+    _items.c.id.in_(bindparam("item_ids", expanding=True))
+)
+_INSERT_ASSIGNMENT = insert(_assignments)
+_INSERT_ASSIGNMENT_ITEM = insert(_assignment_items)
+# PostgreSQL takes an assignment and its items in one statement, a round trip fewer than two:
+# the assignment in a data-modifying WITH, the items as one array per column. SQLite has no
+# INSERT inside WITH.
+_INSERT_ASSIGNMENT_WITH_ITEMS = text(
+    """
+    WITH new_assignment AS (
+        INSERT INTO assignments (id, tenant_id, student_id, subject, topic, num_items, goal_tags,
+                                 warnings, bank_count, generated_count, created_at)
+        VALUES (:id, :tenant_id, :student_id, :subject, :topic, :num_items, :goal_tags,
+                :warnings, :bank_count, :generated_count, :created_at)
+    )
+    INSERT INTO assignment_items (assignment_id, position, item_id, skill, predicted_success,
+                                  reason)
+    SELECT :id, * FROM unnest(CAST(:positions AS INTEGER[]), CAST(:item_ids AS UUID[]),
+                              CAST(:skills AS TEXT[]), CAST(:predicted AS DOUBLE PRECISION[]),
+                              CAST(:reasons AS TEXT[]))
+    """
+).bindparams(
+    *(bindparam(column.key, type_=column.type) for column in _assignments.columns),
+    bindparam("positions", type_=ARRAY(Integer)),
+    bindparam("item_ids", type_=ARRAY(Uuid())),
+    bindparam("skills", type_=ARRAY(Text)),
+    bindparam("predicted", type_=ARRAY(Float)),
+    bindparam("reasons", type_=ARRAY(Text)),
+)
+
+
+async def read_outside_transactions(session: AsyncSession) -> None:
+    """Make `session`, which will only read, run each statement in autocommit mode on PostgreSQL.
+
+    Its reads see what they would in a READ COMMITTED transaction (each statement takes its own
+    snapshot either way), and the server is spared the BEGIN, the ROLLBACK on close, and the
+    DEALLOCATE ALL that psycopg sends after a rollback, which also empties its prepared
+    statement cache. SQLite's driver starts no transaction for reads, so there it would only add
+    two calls through the driver's thread. Call it before the session's first statement.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 class PracticeRepository:
@@ -50,25 +230,58 @@ class PracticeRepository:
         )
         return (await self.session.execute(query)).scalars().first()
 
-    async def recent_items(
-        self, tenant_id: uuid.UUID, student_id: uuid.UUID, assignments: int
-    ) -> list[tuple[uuid.UUID, str]]:
-        """(item id, fingerprint) of the items in the student's latest assignments."""
-        if assignments <= 0:
-            return []
-        latest = (
-            select(Assignment.id)
-            .where(Assignment.tenant_id == tenant_id, Assignment.student_id == student_id)
-            .order_by(Assignment.created_at.desc())
-            .limit(assignments)
-            .scalar_subquery()
-        )
-        query = (
-            select(Item.id, Item.fingerprint)
-            .join(AssignmentItem, AssignmentItem.item_id == Item.id)
-            .where(AssignmentItem.assignment_id.in_(latest))
-        )
-        return [(row[0], row[1]) for row in await self.session.execute(query)]
+    async def student_context(
+        self, tenant_id: uuid.UUID, student_id: uuid.UUID, recent_assignments: int
+    ) -> StudentContext | None:
+        """The student's skills and recent items; None if the tenant has no such student.
+
+        Recent items are those of the student's latest `recent_assignments` assignments.
+        """
+        params = {
+            "tenant_id": tenant_id,
+            "student_id": student_id,
+            "assignments": max(recent_assignments, 0),
+        }
+        context = StudentContext(skills=[], recent=[])
+        found = False
+        for student, name, theta, responses_n, item_id in await self.session.execute(
+            _STUDENT_CONTEXT, params
+        ):
+            if student is None:
+                context.recent.append((item_id, name))
+            elif name is not None:
+                context.skills.append(SkillRow(name, theta, responses_n))
+            found = found or student is not None
+        return context if found else None
+
+    async def item_faces(
+        self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, ItemFace]:
+        rows = await self.session.execute(_ITEM_FACES, {"item_ids": list(item_ids)})
+        return {row[1]: ItemFace(*row[1:]) for row in rows if row[0] == tenant_id}
+
+    async def insert_assignment(self, assignment: Assignment, items: Sequence[ItemLink]) -> None:
+        """Insert an assignment and its items, bypassing the unit of work.
+
+        `assignment` is not added to the session; every column of it must be set.
+        """
+        values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                _INSERT_ASSIGNMENT_WITH_ITEMS,
+                values
+                | {
+                    "positions": [item.position for item in items],
+                    "item_ids": [item.item_id for item in items],
+                    "skills": [item.skill for item in items],
+                    "predicted": [item.predicted_success for item in items],
+                    "reasons": [item.reason for item in items],
+                },
+            )
+            return
+        await self.session.execute(_INSERT_ASSIGNMENT, values)
+        if items:
+            await self.session.execute(_INSERT_ASSIGNMENT_ITEM, [item._asdict() for item in items])
 
     async def skills(self, student_id: uuid.UUID) -> dict[str, LearnerSkill]:
         query = select(LearnerSkill).where(LearnerSkill.student_id == student_id)

@@ -234,6 +234,15 @@ def _shortlist_size(needed: int) -> int:
     return 2 * needed + 8
 
 
+def nearest_needed(num_items: int) -> int:
+    """How many of each skill's candidates nearest its target selection ranks for `num_items`.
+
+    It looks further only when those run out (many shared fingerprints), so a caller may hand
+    it just that many per skill on each side of the target, beyond any it rules out as recent.
+    """
+    return _shortlist_size(num_items)
+
+
 def _chosen(candidate: Candidate, scorer: _Scorer) -> ChosenItem:
     predicted = scorer.predicted(candidate)
     reason = f"{candidate.skill}: predicted success {predicted:.2f} (target {scorer.target_p:.2f})"

@@ -1,5 +1,9 @@
 """Reading assignments and answering their items: grading, then teaching the learner model.
 
+The sync assign is planned in a session that only reads and stored in the request's
+transaction (`plan_sync_assignment`, `store_sync_assignment`); its answer is built from the plan
+exactly as `read_assignment` shows the stored rows, so nothing is read back.
+
 An answer is graded by the item's own policy in a subprocess (`Grader`), stored, and applied to
 the model: the student's ability in the item's skill and the item's difficulty each take one
 Elo step. Each position is answered once; the first answer is what the model learns from.
@@ -15,16 +19,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
+from practicegen.config import Settings
 from practicegen.db.models import Assignment, AssignmentItem, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
+from practicegen.items.candidates import CandidateCache
 from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.practice.assignments import GapFiller, Plan, plan_assignment, store_assignment
 from practicegen.practice.grader import Grader
 from practicegen.practice.grading import AnswerKey, InvalidKey
 from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
-from practicegen.practice.repository import PracticeRepository
+from practicegen.practice.repository import (
+    ItemFace,
+    PracticeRepository,
+    read_outside_transactions,
+)
 from practicegen.practice.schemas import (
     AssignedItem,
     AssignmentRead,
+    AssignRequest,
     ChoiceRead,
     ResponseCreate,
     ResponseRead,
@@ -57,10 +69,16 @@ async def _assignment(
 
 
 def _item_view(
-    link: AssignmentItem, item: Item, response: Response | None, *, with_keys: bool
+    position: int,
+    item: Item | ItemFace,
+    predicted_success: float,
+    reason: str,
+    response: Response | None,
+    *,
+    with_keys: bool,
 ) -> AssignedItem:
     return AssignedItem(
-        position=link.position,
+        position=position,
         item_id=item.id,
         subject=item.subject,
         topic=item.topic,
@@ -78,8 +96,8 @@ def _item_view(
         hints=list(item.hints),
         difficulty=round(item.difficulty, 3),
         source=item.source,
-        predicted_success=round(link.predicted_success, 3),
-        reason=link.reason,
+        predicted_success=round(predicted_success, 3),
+        reason=reason,
         answer=item.answer if with_keys else None,
         answer_policy=item.answer_policy,
         solution=item.solution if with_keys or response is not None else None,
@@ -95,15 +113,7 @@ def _item_view(
     )
 
 
-async def read_assignment(
-    session: AsyncSession, *, principal: Principal, assignment: Assignment
-) -> AssignmentRead:
-    practice = PracticeRepository(session)
-    answered = {r.position: r for r in await practice.responses(assignment.id)}
-    items = [
-        _item_view(link, item, answered.get(link.position), with_keys=not principal.is_student)
-        for link, item in await practice.assignment_items(assignment.id)
-    ]
+def _assignment_view(assignment: Assignment, items: list[AssignedItem]) -> AssignmentRead:
     return AssignmentRead(
         assignment_id=assignment.id,
         student_id=assignment.student_id,
@@ -117,6 +127,82 @@ async def read_assignment(
         warnings=list(assignment.warnings),
         created_at=assignment.created_at,
     )
+
+
+async def read_assignment(
+    session: AsyncSession, *, principal: Principal, assignment: Assignment
+) -> AssignmentRead:
+    practice = PracticeRepository(session)
+    answered = {r.position: r for r in await practice.responses(assignment.id)}
+    with_keys = not principal.is_student
+    items = [
+        _item_view(
+            link.position,
+            item,
+            link.predicted_success,
+            link.reason,
+            answered.get(link.position),
+            with_keys=with_keys,
+        )
+        for link, item in await practice.assignment_items(assignment.id)
+    ]
+    return _assignment_view(assignment, items)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAssignment:
+    """A plan of the sync assign, with what the assignment will show of its bank items."""
+
+    plan: Plan
+    bank_faces: dict[uuid.UUID, ItemFace]
+
+
+async def plan_sync_assignment(
+    reading: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None,
+    cache: CandidateCache,
+) -> PlannedAssignment:
+    """Plan in `reading`, a session of its own that only reads, and read the chosen bank items.
+
+    Reading them now, not after storing, leaves the write transaction two inserts: on SQLite,
+    how long one writer holds the lock is how long every other writer waits.
+    """
+    await read_outside_transactions(reading)
+    plan = await plan_assignment(
+        reading, principal=principal, request=request, settings=settings, filler=filler, cache=cache
+    )
+    generated = {item.id for item in plan.new_items}
+    bank_ids = [c.item_id for c in plan.chosen if c.item_id not in generated]
+    faces = (
+        await PracticeRepository(reading).item_faces(plan.tenant_id, bank_ids) if bank_ids else {}
+    )
+    return PlannedAssignment(plan, faces)
+
+
+async def store_sync_assignment(
+    session: AsyncSession, *, principal: Principal, planned: PlannedAssignment
+) -> AssignmentRead:
+    """Store the plan and show it as `read_assignment` would, without reading it back."""
+    assignment = await store_assignment(session, planned.plan)
+    faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in planned.plan.new_items}
+    faces.update(planned.bank_faces)
+    with_keys = not principal.is_student
+    items = [
+        _item_view(
+            position,
+            faces[chosen.item_id],
+            chosen.predicted_success,
+            chosen.reason,
+            None,  # a new assignment has no responses
+            with_keys=with_keys,
+        )
+        for position, chosen in enumerate(planned.plan.chosen, start=1)
+    ]
+    return _assignment_view(assignment, items)
 
 
 async def get_assignment(
