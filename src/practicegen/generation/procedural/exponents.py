@@ -98,7 +98,7 @@ def _negative_result(c: int, top: int, bottom: int) -> Problem:
 def _rules_problem(rng: Random, level: int) -> Problem:
     a, b = pick(rng, 2, 12), pick(rng, 2, 6)
     if level == 1:
-        return _product(a, pick(rng, 2, 9))
+        return _product(a, pick(rng, 2, 8))  # its multiplied-exponents distractor stays <= 96
     if level == 2:
         return _quotient(pick(rng, 1, 8), b) if rng.random() < 0.5 else _power_of_power(a, b)
     c = pick(rng, 2, 5)
