@@ -2,7 +2,8 @@
 
 SQLite (the embedded default) gets the pragmas that make it a safe server database: foreign
 keys on, WAL so readers never wait for the writer, and a busy timeout instead of instant
-"database is locked" errors. PostgreSQL gets a bounded pool with connect and statement timeouts.
+"database is locked" errors, and this process's writers take turns (`sqlite_writers.py`).
+PostgreSQL gets a bounded pool with connect and statement timeouts.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
+from practicegen.db.sqlite_writers import WriterQueue
 
 SessionMaker = async_sessionmaker[AsyncSession]
+_SQLITE_BUSY_TIMEOUT_S = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,14 +30,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.database_kind is DatabaseKind.SQLITE:
-        engine = create_async_engine(settings.database_url, connect_args={"timeout": 10})
+        engine = create_async_engine(
+            settings.database_url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        WriterQueue(timeout_s=_SQLITE_BUSY_TIMEOUT_S).install(engine)
         return engine
     return create_async_engine(
         settings.database_url,
