@@ -11,20 +11,33 @@ not `questions` of them.
 
 With `--jobs 1` the service is `practicegen serve` on SQLite (its in-process worker). With more
 jobs it is PostgreSQL: an API process that runs no worker, and one `practicegen worker` process
-with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is sampled from /proc.
+with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc. A job's time runs
+from its 202 to the poll that sees it completed; every job has a connection of its own. Also
+printed: the CPU time the worker, the API and this process (the clients and the model server)
+spent during the burst, and the database's own account: each job's stored `finished_at -
+created_at` and how long it was queued, how many attempts the jobs took (more than one per job
+means something failed around them, such as no pooled connection in time, and they were
+retried), how many questions the model wrote (the rest were procedural stand-ins for repeats),
+and the transactions committed or rolled back in the benchmark's database (API and worker; on
+PostgreSQL each statement run outside a transaction counts as one) per job. While iterating,
+`--jobs 200 --slow-s 10` shows the same costs in a third of the time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,33 +63,124 @@ async def one_bare_call(fake: FakeLlm) -> float:
         return time.perf_counter() - started
 
 
+JOBS_PER_CLIENT = 25
+"""Jobs that share one httpx client. A client picks a connection by scanning all of its own,
+so one client of a thousand connections spends more CPU than the service it measures."""
+
+
 async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float]:
-    """Create `jobs` jobs at once; each job's seconds from its 202 to its completed status."""
+    """Create `jobs` jobs at once; each job's seconds from its 202 to its completed status.
+
+    Each job has a connection of its own (as a client per job would), so its completion is seen
+    when it happens, not when another job's 20 s long-poll gives a shared connection back. Also
+    prints how long creating them all took and the whole burst's wall time, from the first
+    request to the last job seen completed (creation is the API's cost, not the worker's). A
+    request the server answers 503, or whose kept-alive connection it closed, is sent again
+    (creation with the same `Idempotency-Key`) and counted.
+    """
     headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=200)
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as c:
+    limits = httpx.Limits(max_connections=JOBS_PER_CLIENT + 5)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits)
+            )
+            for _ in range(-(-jobs // JOBS_PER_CLIENT))
+        ]
         students = [
-            (await c.post("/api/v1/students", json={})).json()["data"]["student_id"]
+            (await clients[0].post("/api/v1/students", json={})).json()["data"]["student_id"]
             for _ in range(min(jobs, 50))
         ]
+        burst = time.perf_counter()
+        created: list[float] = []
+        repeated: list[str] = []
+
+        async def send(
+            client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+        ) -> httpx.Response:
+            while True:
+                try:
+                    response = await client.request(method, url, **kwargs)
+                except httpx.TransportError:  # a kept-alive connection the server just closed
+                    repeated.append(url)
+                    continue
+                if response.status_code != 503:
+                    return response
+                repeated.append(url)  # a busy node: again, after its Retry-After
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
         async def one(index: int) -> float:
+            client = clients[index // JOBS_PER_CLIENT]
             body = BODY | {"student_id": students[index % len(students)], "num_items": questions}
-            started = time.perf_counter()
-            accepted = await c.post("/api/v1/practice/assign/async", json=body)
-            while accepted.status_code == 503:  # a busy node: retry as its Retry-After says
-                await asyncio.sleep(float(accepted.headers.get("retry-after", "1")))
-                accepted = await c.post("/api/v1/practice/assign/async", json=body)
+            idempotent = {"Idempotency-Key": f"bench-{index}"}
+            url = "/api/v1/practice/assign/async"
+            accepted = await send(client, "POST", url, json=body, headers=idempotent)
             assert accepted.status_code == 202, accepted.text
+            started = time.perf_counter()
+            created.append(started - burst)
             job_id = accepted.json()["job_id"]
             while True:
-                polled = await c.get(f"/api/v1/jobs/{job_id}", params={"wait": 20})
+                polled = await send(client, "GET", f"/api/v1/jobs/{job_id}", params={"wait": 20})
+                assert polled.status_code == 200, polled.text
                 data = polled.json()["data"]
                 if data["status"] in ("completed", "failed", "cancelled"):
                     assert data["status"] == "completed", data
                     return time.perf_counter() - started
 
-        return list(await asyncio.gather(*(one(i) for i in range(jobs))))
+        times = list(await asyncio.gather(*(one(i) for i in range(jobs))))
+        print(
+            f"created all {jobs} jobs within {max(created):.2f} s; the burst took "
+            f"{time.perf_counter() - burst:.2f} s from first request to last done; "
+            f"{len(repeated)} requests were sent again (503 or a closed connection)"
+        )
+        return times
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serving_pid() -> int:
+    """The `practicegen serve` process this one started."""
+    for task in Path("/proc/self/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"serve" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return int(child)
+    raise RuntimeError("no practicegen serve process found")
+
+
+def transactions(name: str) -> int:
+    """Transactions committed or rolled back in database `name` (its backends' flushed stats)."""
+    with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (name,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def stored_timings(name: str) -> str:
+    """What the jobs table says: run times and attempts, as measured by the database."""
+    with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY done), max(done),"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY queued), max(queued),"
+            " sum(attempt), count(*) FILTER (WHERE attempt > 1), sum(written)"
+            " FROM (SELECT extract(epoch FROM finished_at - created_at) AS done,"
+            " extract(epoch FROM started_at - created_at) AS queued, attempt,"
+            " (result #>> '{metadata,generation,llm,accepted}')::int AS written"
+            " FROM jobs WHERE job_type = 'practice_generation') AS jobs"
+        ).fetchone()
+    assert row is not None
+    count, p50, worst, queued_p50, queued_max, attempts, retried, written = row
+    return (
+        f"stored finished_at - created_at: p50 {p50:.2f} s, max {worst:.2f} s "
+        f"(of which queued before the last attempt started: p50 {queued_p50:.2f} s, "
+        f"max {queued_max:.2f} s); {attempts} attempts for {count} jobs "
+        f"({retried} jobs took more than one); {written} questions written by the model"
+    )
 
 
 def peak_rss_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[float]:
@@ -132,23 +236,35 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
             url,
             **llm,
             PRACTICEGEN_JOB_CONCURRENCY=str(args.jobs),
-            PRACTICEGEN_DB_POOL_SIZE="20",
+            PRACTICEGEN_DB_POOL_SIZE=str(args.worker_pool_size),
         )
         with server_process(api, env_for(url, **llm), port) as base:
             worker = await asyncio.create_subprocess_exec(
-                python(), "-m", "practicegen", "worker", env=worker_env
+                python(), "-m", "practicegen", "worker", env={**os.environ, **worker_env}
             )
             stop = asyncio.Event()
             rss = peak_rss_mb(worker.pid, stop)
             try:
                 bare = await one_bare_call(fake)
+                before = transactions(name)
+                pids = {"worker": worker.pid, "API": serving_pid(), "this process": os.getpid()}
+                cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 times = await run_jobs(base, worker_env["PRACTICEGEN_API_KEY"], args.jobs, 1)
+                cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
             finally:
                 stop.set()
                 worker.terminate()
                 await worker.wait()
-            report(times, bare, args.questions)
-            print(f"worker peak RSS: {await rss:.0f} MB (aim < 400 MB)")
+        report(times, bare, args.questions)
+        print(f"worker peak RSS: {await rss:.0f} MB (aim < 400 MB)")
+        print(
+            f"CPU during the burst: worker {cpu['worker']:.1f} s "
+            f"({1000 * cpu['worker'] / args.jobs:.1f} ms per job), API {cpu['API']:.1f} s, "
+            f"this process (clients and model server) {cpu['this process']:.1f} s"
+        )
+        print(stored_timings(name))
+        spent = transactions(name) - before - 1  # less this count's own transaction
+        print(f"database transactions (API and worker): {spent / args.jobs:.1f} per job")
     finally:
         postgres.drop_database(name)
 
@@ -157,7 +273,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--questions", type=int, default=5)
-    parser.add_argument("--slow-s", type=float, default=30.0)
+    parser.add_argument("--slow-s", type=float, default=30.0, help="the model's answer time")
+    parser.add_argument(
+        "--worker-pool-size", type=int, default=20, help="the worker's PRACTICEGEN_DB_POOL_SIZE"
+    )
     args = parser.parse_args()
     async with running_fake_llm(FakeLlm(default=Mode.SLOW, slow_s=args.slow_s)) as fake:
         if args.jobs == 1:

@@ -5,10 +5,17 @@ fails at once with a clear error, before spending anything) and records what it 
 afterwards. Days are UTC dates. The check and the record are separate short transactions: two
 jobs checking at the same moment may together overshoot by one job's spending, which a
 budget meant to bound cost, not to meter it exactly, tolerates.
+
+Records go through one `UsageRecorder` per process, which gathers what jobs report at the same
+moment into one transaction. Jobs whose model calls end together (a burst of a thousand, all
+of one tenant) would otherwise each update that tenant's row in a transaction of its own, and
+queue on the row's lock while holding pooled connections. A job still returns only once its
+tokens are committed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -17,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.db.engine import SessionMaker
 from practicegen.db.models import LlmUsage
 from practicegen.errors import InvalidRequest
 
@@ -65,3 +73,58 @@ async def check_budget(
             reserve=reserve,
             budget=budget,
         )
+
+
+UsageKey = tuple[uuid.UUID, str]  # (tenant, UTC day)
+
+
+class UsageRecorder:
+    """Adds spent tokens to `llm_usage`, many jobs' in one transaction (a group commit).
+
+    The first report starts a write; reports arriving while it runs are summed per tenant and
+    day and go in the next one. `record` returns when the write carrying its tokens committed,
+    or raises what that write raised. A caller cancelled while it waits does not take its
+    tokens back: they were spent.
+    """
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self.sessionmaker = sessionmaker
+        self._pending: dict[UsageKey, int] = {}
+        self._waiters: list[asyncio.Future[BaseException | None]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def record(self, tenant_id: uuid.UUID, day: str, tokens: int) -> None:
+        if tokens <= 0:
+            return
+        key = (tenant_id, day)
+        self._pending[key] = self._pending.get(key, 0) + tokens
+        written = asyncio.get_running_loop().create_future()
+        self._waiters.append(written)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_while_pending())
+        error = await asyncio.shield(written)
+        if error is not None:
+            raise error
+
+    async def aclose(self) -> None:
+        """Wait for the write in flight, so no reported tokens are dropped at shutdown."""
+        if self._writing is not None:
+            await self._writing
+
+    async def _write_while_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            waiters, self._waiters = self._waiters, []
+            error: BaseException | None = None
+            try:
+                await self._write(batch)
+            except Exception as exc:  # each waiting job fails with it, as its own write would
+                error = exc
+            for waiter in waiters:
+                waiter.set_result(error)
+
+    async def _write(self, batch: dict[UsageKey, int]) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            usage = UsageRepository(session)
+            for (tenant_id, day), tokens in sorted(batch.items()):  # one lock order everywhere
+                await usage.add(tenant_id, day, tokens)

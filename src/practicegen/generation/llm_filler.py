@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.engine import SessionMaker
-from practicegen.generation.budget import UsageRepository, check_budget, day_of
+from practicegen.generation.budget import UsageRecorder, check_budget, day_of
 from practicegen.generation.filler import ProceduralFiller, generated_row
 from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator
 from practicegen.items.fingerprint import fingerprint
@@ -63,9 +63,9 @@ class LlmFiller:
     ) -> None:
         self.generator = generator
         self.procedural = procedural
-        self.sessionmaker = sessionmaker
         self.budget = budget
         self.clock = clock
+        self.usage = UsageRecorder(sessionmaker)
 
     def covers(self, subject: str, topic: str | None) -> bool:
         return True
@@ -74,6 +74,7 @@ class LlmFiller:
         return "equation" if subject in self.procedural.subjects() else "multiple_choice"
 
     async def aclose(self) -> None:
+        await self.usage.aclose()
         await self.generator.aclose()
 
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled:
@@ -131,9 +132,7 @@ class LlmFiller:
         return [to_content(row) for row in rows]
 
     async def _record(self, tenant_id: uuid.UUID, tokens: int) -> None:
-        if tokens:
-            async with self.sessionmaker() as writing, writing.begin():
-                await UsageRepository(writing).add(tenant_id, day_of(self.clock()), tokens)
+        await self.usage.record(tenant_id, day_of(self.clock()), tokens)
 
     async def _assemble(
         self,

@@ -1,36 +1,53 @@
-"""One heartbeat for every attempt a process runs: a single fenced UPDATE per interval.
+"""One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
 
-A worker may hold a thousand jobs that each wait half a minute on a model. A heartbeat per job
-would be a thousand transactions every interval, enough to drain the connection pool and
-starve the jobs' own reads and writes; one statement per interval (in chunks) costs the same
-for one job as for a thousand. The UPDATE is fenced by (id, attempt) and by the job still
-processing, so a row it does not return is an attempt this process no longer owns (cancelled,
-or re-picked after a stall): that attempt's task is cancelled. A failed beat (the database is
-restarting, say) is logged and tried again next interval; only the lease timeout, measured by
-the database's clock on the reclaiming side, decides that a worker is gone.
+A worker may hold a thousand jobs that each wait half a minute on a model. A heartbeat or a
+progress write per job would be thousands of short transactions, enough to drain the connection
+pool and starve the jobs' own reads and writes. Instead, attempts only report their progress
+here (in memory: the newest message wins, the percent never goes down), and each round writes
+every reported progress in one statement, their change signals in one more, and beats for the
+other attempts in a third: the same cost for one job as for a thousand (in chunks that bound a
+statement's size). On PostgreSQL each of these statements commits on its own, so the rows a
+round updates stay locked only while its statement runs.
+
+A round comes every `interval_s`; progress reported after a quiet spell (no progress written
+for `interval_s`) starts a round at once, so a subscriber sees a job move without waiting a
+whole interval, while a burst of reports is gathered into at most one progress write per
+interval. Each written progress bumps the job's `seq` and sends its change signal, as a single
+progress write would.
+
+Every statement is fenced by (id, attempt) and by the job still processing, so an attempt
+whose row it does not return is one this process no longer owns (cancelled, or re-picked after
+a stall): its task is cancelled and its next report is refused. A failed round (the database is
+restarting, say) is logged, its progress kept for the next one; only the lease timeout, measured
+by the database's clock on the reclaiming side, decides that a worker is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.engine import SessionMaker
-from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.repository import JobRepository, ProgressReport
 
 log = structlog.get_logger()
 
-_CHUNK = 500  # attempts per statement: bounds the statement's size, not the interval's cost
+_CHUNK = 500  # attempts per statement: bounds the statement's size, not the round's cost
 
 Attempt = tuple[uuid.UUID, int]
 
 
 class Heartbeats:
+    """The attempts this process runs, their unwritten progress, and the task that writes."""
+
     def __init__(
         self, sessionmaker: SessionMaker, *, interval_s: float, clock: Callable[[], datetime]
     ) -> None:
@@ -38,16 +55,37 @@ class Heartbeats:
         self.interval_s = interval_s
         self.clock = clock
         self._held: dict[Attempt, asyncio.Task[None]] = {}
+        self._progress: dict[Attempt, ProgressReport] = {}
+        self._reported = asyncio.Event()
+        self._beaten_at = 0.0  # time.monotonic() of the last round
+        self._progress_written_at = float("-inf")  # of the last round that wrote progress
         self._beating: asyncio.Task[None] | None = None
 
     def hold(self, attempt: Attempt, work: asyncio.Task[None]) -> None:
         """Beat for `attempt` until released; cancel `work` if the attempt is lost."""
         self._held[attempt] = work
         if self._beating is None or self._beating.done():
-            self._beating = asyncio.create_task(self._beat_while_holding())
+            self._beaten_at = time.monotonic()  # the claim itself just set the heartbeat
+            # a context of its own: not the log bindings (job id) of the attempt that started it
+            self._beating = asyncio.create_task(
+                self._beat_while_holding(), context=contextvars.Context()
+            )
 
     def release(self, attempt: Attempt) -> None:
         self._held.pop(attempt, None)
+        self._progress.pop(attempt, None)
+
+    def report(self, attempt: Attempt, percent: int, message: str) -> bool:
+        """Queue `attempt`'s progress for the next round; False if the attempt was lost."""
+        if attempt not in self._held:
+            return False
+        if not self._progress:
+            self._reported.set()  # the first since the last round may make one due
+        earlier = self._progress.get(attempt)
+        if earlier is not None:
+            percent = max(percent, earlier.percent)
+        self._progress[attempt] = ProgressReport(attempt[0], attempt[1], percent, message)
+        return True
 
     async def aclose(self) -> None:
         """Stop beating: the process is stopping, its attempts ended or handed back."""
@@ -58,24 +96,77 @@ class Heartbeats:
 
     async def _beat_while_holding(self) -> None:
         while self._held:
-            await asyncio.sleep(self.interval_s)
-            held = list(self._held)
-            try:
-                owned = await self._beat(held)
-            except Exception:  # the next beat may succeed; the lease is long
-                log.warning("jobs.heartbeat_failed", attempts=len(held), exc_info=True)
-                continue
-            for attempt in held:
-                work = self._held.get(attempt)
-                if attempt not in owned and work is not None:
-                    self._held.pop(attempt)
-                    work.cancel()
+            await self._next_round()
+            if self._held:
+                await self._round()
 
-    async def _beat(self, held: list[Attempt]) -> set[Attempt]:
+    async def _next_round(self) -> None:
+        """Wait until a beat is due, or reported progress may be written."""
+        while True:
+            due = self._beaten_at + self.interval_s
+            if self._progress:
+                due = min(due, self._progress_written_at + self.interval_s)
+            left = due - time.monotonic()
+            if left <= 0:
+                return
+            self._reported.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reported.wait(), left)
+
+    async def _round(self) -> None:
+        progress, self._progress = self._progress, {}
+        beats = [attempt for attempt in self._held if attempt not in progress]
+        self._beaten_at = time.monotonic()
+        if progress:
+            self._progress_written_at = self._beaten_at
+        try:
+            owned = await self._write(list(progress.values()), beats)
+        except Exception:  # the next round may succeed; the lease is long
+            log.warning("jobs.heartbeat_failed", attempts=len(beats) + len(progress), exc_info=True)
+            self._keep_for_next_round(progress)
+            return
+        for attempt in [*progress, *beats]:
+            work = self._held.get(attempt)
+            if attempt not in owned and work is not None:
+                self.release(attempt)
+                work.cancel()
+
+    async def _write(
+        self, progress: Sequence[ProgressReport], beats: list[Attempt]
+    ) -> set[Attempt]:
         owned: set[Attempt] = set()
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
+            await _statement_by_statement(session)
             repo = JobRepository(session)
-            for start in range(0, len(held), _CHUNK):
-                owned |= await repo.heartbeat_many(held[start : start + _CHUNK], now)
+            for start in range(0, len(progress), _CHUNK):
+                owned |= await repo.progress_many(progress[start : start + _CHUNK], now)
+            for start in range(0, len(beats), _CHUNK):
+                owned |= await repo.heartbeat_many(beats[start : start + _CHUNK], now)
         return owned
+
+    def _keep_for_next_round(self, unwritten: dict[Attempt, ProgressReport]) -> None:
+        """Put back progress a failed round did not write, under anything reported since."""
+        for attempt, report in unwritten.items():
+            if attempt not in self._held:
+                continue
+            newer = self._progress.get(attempt)
+            if newer is None:
+                self._progress[attempt] = report
+            elif newer.percent < report.percent:
+                self._progress[attempt] = ProgressReport(
+                    newer.job_id, newer.attempt, report.percent, newer.message
+                )
+
+
+async def _statement_by_statement(session: AsyncSession) -> None:
+    """On PostgreSQL, let each statement of the round commit on its own.
+
+    A round's UPDATE locks up to a thousand job rows; inside one transaction they would stay
+    locked across the round trips that follow (the change signals, the other statements, the
+    commit), and a job completing meanwhile would wait for them, holding its own locks. Each
+    statement is fenced and complete by itself, so nothing needs them to commit together.
+    SQLite has one writer at a time anyway, and its round stays one transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

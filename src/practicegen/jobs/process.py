@@ -146,22 +146,6 @@ def _start_pool_server_deaf_to_stop_signals() -> None:
             signal.signal(signum, handler)
 
 
-def _warn_if_pool_too_small(settings: Settings) -> None:
-    """Say so when more jobs may run at once than the database pool has connections.
-
-    A running job holds a connection while it plans; jobs beyond the pool wait for one, time
-    out and are retried, which adds load and no throughput.
-    """
-    connections = 2 * settings.db_pool_size  # the pool plus as many overflow connections
-    if settings.job_concurrency > connections:
-        log.warning(
-            "worker.concurrency_exceeds_pool",
-            job_concurrency=settings.job_concurrency,
-            db_connections=connections,
-            detail="lower PRACTICEGEN_JOB_CONCURRENCY or raise PRACTICEGEN_DB_POOL_SIZE",
-        )
-
-
 async def run_worker(settings: Settings, *, drain_s: float) -> int:
     """The `practicegen worker` process: returns its exit status."""
     queue = create_queue(settings)
@@ -177,7 +161,6 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
             if applied:
                 log.info("db.migrated", applied=applied)
         _start_pool_server_deaf_to_stop_signals()
-        _warn_if_pool_too_small(settings)
         runner = create_runner(
             settings,
             sessionmaker,

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, case, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -21,6 +36,16 @@ from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
 _LIVE = ("pending", "processing")
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReport:
+    """The newest progress one attempt has to record."""
+
+    job_id: uuid.UUID
+    attempt: int
+    percent: int
+    message: str
 
 
 @functools.cache
@@ -153,6 +178,69 @@ class JobRepository:
             },
         )
         return row is not None
+
+    async def progress_many(
+        self, reports: Sequence[ProgressReport], now: datetime
+    ) -> set[tuple[uuid.UUID, int]]:
+        """Record many attempts' progress in one statement, each as `progress` would (percent
+        never goes down, the attempt's heartbeat moves); returns the attempts that still own
+        their jobs."""
+        if not reports:
+            return set()
+        percent = case(
+            {
+                r.job_id: case(
+                    (Job.progress_percent > r.percent, Job.progress_percent), else_=r.percent
+                )
+                for r in reports
+            },
+            value=Job.id,
+            else_=Job.progress_percent,
+        )
+        message = case(
+            {r.job_id: r.message for r in reports}, value=Job.id, else_=Job.progress_message
+        )
+        statement = (
+            update(Job)
+            .where(
+                tuple_(Job.id, Job.attempt).in_([(r.job_id, r.attempt) for r in reports]),
+                Job.status == "processing",
+            )
+            .values(
+                seq=Job.seq + 1,
+                progress_percent=percent,
+                progress_message=message,
+                heartbeat_at=now,
+                updated_at=now,
+            )
+            .returning(
+                Job.id, Job.attempt, Job.seq, Job.status, Job.progress_percent, Job.progress_message
+            )
+            .execution_options(synchronize_session=False)
+        )
+        # one shape per batch size: not worth a place in the compiled statement cache
+        uncached = {"compiled_cache": None}
+        rows = (await self.session.execute(statement, execution_options=uncached)).all()
+        await self._changed_many(
+            [
+                JobChange(row.id, row.seq, row.status, row.progress_percent, row.progress_message)
+                for row in rows
+            ]
+        )
+        return {(row.id, row.attempt) for row in rows}
+
+    async def _changed_many(self, changes: Sequence[JobChange]) -> None:
+        """`_changed` for many jobs at once: one NOTIFY statement however many there are."""
+        for change in changes:
+            mark_changed(self.session.sync_session, change)
+        if changes and self.session.get_bind().dialect.name == "postgresql":
+            notify = text(
+                "SELECT pg_notify(:channel, payload) FROM unnest(:payloads) AS payload"
+            ).bindparams(
+                bindparam("channel", CHANNEL),
+                bindparam("payloads", [c.payload() for c in changes], type_=ARRAY(Text)),
+            )
+            await self.session.execute(notify)
 
     async def heartbeat_many(
         self, attempts: list[tuple[uuid.UUID, int]], now: datetime

@@ -7,9 +7,10 @@ over after this worker stalled), the transaction rolls back and nothing the hand
 survives. So a job's result is written once, and cancel racing completion ends in exactly
 one terminal state.
 
-Progress writes are short transactions of their own so pollers see them at once; heartbeats are
-one statement per interval for every attempt the process runs (`heartbeat.Heartbeats`). When
-either finds the attempt no longer owns the job, the handler is cancelled.
+Progress is only reported to the process's `heartbeat.Heartbeats`, which writes every attempt's
+newest progress together with the heartbeats, a few statements per interval however many jobs
+run, so waiting jobs cost no transactions of their own. When a round finds the attempt no longer
+owns the job, the handler is cancelled, and its next progress report raises `AttemptLost`.
 
 Errors: `InvalidRequest` and `NotFound` (the request can never succeed) fail the job at once;
 anything else is transient and retried with exponential backoff and jitter until the job's
@@ -210,12 +211,10 @@ class JobRunner:
                 log.warning("job.retry_scheduled", error=message, delay_s=round(delay, 2))
 
     def _progress_for(self, job: Job) -> Progress:
+        attempt = (job.id, job.attempt)
+
         async def progress(percent: int, message: str) -> None:
-            async with self.sessionmaker() as session, session.begin():
-                owned = await JobRepository(session).progress(
-                    job.id, job.attempt, max(0, min(percent, 99)), message, self.clock()
-                )
-            if not owned:
+            if not self.heartbeats.report(attempt, max(0, min(percent, 99)), message):
                 raise AttemptLost()
 
         return progress

@@ -5,6 +5,12 @@ the runner a writer that stores the plan in the transaction that completes the j
 result is the assignment as the sync endpoint shows it, plus `metadata.generation` when
 anything was generated: counts, why questions were rejected, and the model's token usage.
 
+The plan only reads, so on PostgreSQL its session runs each statement in autocommit mode: the
+reads see what they would in a READ COMMITTED transaction (each statement takes its own snapshot
+either way), and each of its two rounds of reads (the inputs before the model call, the bank
+check after it) is spared a BEGIN and a ROLLBACK. A thousand jobs starting together make that
+four thousand round trips fewer.
+
 The job's request keeps the assign body and whose view the result is for: a job a student
 token started stores a result without answer keys, exactly as the sync endpoint would show it.
 """
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from practicegen.auth.principal import Principal, Role
 from practicegen.config import Settings
@@ -31,9 +37,23 @@ def job_request(body: AssignRequest, principal: Principal) -> dict[str, Any]:
     return {"assign": body.model_dump(mode="json"), "view": view}
 
 
+def _reading(sessionmaker: SessionMaker) -> SessionMaker:
+    """`sessionmaker`, whose sessions run each statement in autocommit mode on PostgreSQL.
+
+    Only for sessions that never write: a write through one would commit at once.
+    """
+    engine = sessionmaker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        return sessionmaker
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(**{**sessionmaker.kw, "bind": autocommit})
+
+
 def practice_generation(
     settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
 ) -> Handler:
+    reading = _reading(sessionmaker)
+
     async def handle(job: Job, progress: Progress) -> Writer:
         request = AssignRequest.model_validate(job.request["assign"])
         as_student = job.request.get("view") == "student"
@@ -42,7 +62,7 @@ def practice_generation(
             role=Role.STUDENT if as_student else Role.SERVER,
             student_id=request.student_id if as_student else None,
         )
-        async with sessionmaker() as session:
+        async with reading() as session:
             plan = await plan_assignment(
                 session,
                 principal=principal,
