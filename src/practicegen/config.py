@@ -80,7 +80,11 @@ class Settings(BaseSettings):
         description="Run jobs inside `serve`; default: yes on SQLite, no on PostgreSQL.",
     )
     job_concurrency: int = Field(
-        default=8, ge=1, le=10_000, description="Jobs one process runs at once (<= DB pool)."
+        default=8,
+        ge=1,
+        le=10_000,
+        description="Jobs one process runs at once; a job holds a pooled connection only while"
+        " it reads or writes, not while it waits on a model.",
     )
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
@@ -91,9 +95,6 @@ class Settings(BaseSettings):
     job_retention_s: float = Field(default=7 * 24 * 3600, gt=0)
     job_retention_sweep_s: float = Field(default=300.0, gt=0)
     job_wait_max_s: float = Field(default=25.0, gt=0, le=29)
-    job_poll_s: float = Field(
-        default=2.0, gt=0, description="Long-poll re-read interval when no change signal came."
-    )
     stream_resync_s: float = Field(
         default=5.0,
         gt=0,

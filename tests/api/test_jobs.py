@@ -20,7 +20,7 @@ from tests.support.server import RunningServer, running_server
 async def worker_server(database_url: str) -> AsyncIterator[RunningServer]:
     from practicegen.bootstrap import prepare
 
-    settings = make_settings(database_url, run_worker=True, job_heartbeat_s=0.2, job_poll_s=0.05)
+    settings = make_settings(database_url, run_worker=True, job_heartbeat_s=0.2)
     await prepare(settings)
     async with running_server(settings) as running:
         yield running

@@ -51,7 +51,7 @@ from tests.api.factories import choice_item_body, item_body
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.server import RunningServer, running_server
 
-FAST_JOBS: dict[str, Any] = {"run_worker": True, "job_heartbeat_s": 0.2, "job_poll_s": 0.05}
+FAST_JOBS: dict[str, Any] = {"run_worker": True, "job_heartbeat_s": 0.2}
 
 
 def bank_rows() -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 from tests.support.server import RunningServer, running_server
 
-FAST_JOBS: dict[str, Any] = {"run_worker": True, "job_heartbeat_s": 0.2, "job_poll_s": 0.05}
+FAST_JOBS: dict[str, Any] = {"run_worker": True, "job_heartbeat_s": 0.2}
 GUIDE: dict[str, Any] = {"subject": "Algebra", "topic": "Linear Equations", "num_items": 5}
 
 

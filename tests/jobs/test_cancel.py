@@ -37,7 +37,6 @@ async def server(database_url: str, fake: FakeLlm) -> AsyncIterator[RunningServe
         database_url,
         run_worker=True,
         job_heartbeat_s=0.2,
-        job_poll_s=0.05,
         llm_base_url=fake.base_url,
         llm_timeout_s=60.0,
     )

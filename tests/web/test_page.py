@@ -33,7 +33,6 @@ DEFAULTS: dict[str, Any] = {
     "demo_bank": True,
     "run_worker": True,
     "job_heartbeat_s": 0.2,
-    "job_poll_s": 0.05,
 }
 JOB_TIMEOUT_MS = 20_000
 

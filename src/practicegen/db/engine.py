@@ -34,7 +34,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
+    """`pool_timeout_s`: how long a checkout may wait for a pooled connection (PostgreSQL);
+    by default `PRACTICEGEN_DB_CONNECT_TIMEOUT_S`, after which an API request answers 503. A
+    worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
         engine = create_async_engine(
             settings.database_url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
@@ -47,7 +50,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
-        pool_timeout=settings.db_connect_timeout_s,
+        pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",

@@ -69,7 +69,11 @@ async def _wait_for_change(
     wait_s: float,
     settings: Settings,
 ) -> Job:
-    """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes."""
+    """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
+
+    The job is read again only when a change is signalled (or the node's resync finds this
+    waiter behind), so a thousand held requests cost nothing while their jobs run.
+    """
     deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
     with hub.watch(job.id) as watch:
         while etag(job) == seen and not JobStatus(job.status).terminal:
@@ -78,9 +82,10 @@ async def _wait_for_change(
                 break
             watch.seen = job.seq
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watch.changed.wait(), min(left, settings.job_poll_s))
-            watch.take()
-            job = await _read(sessionmaker, principal, job.id)
+                await asyncio.wait_for(watch.changed.wait(), left)
+            change, stale = watch.take()
+            if stale or (change is not None and (change.seq or 0) > job.seq):
+                job = await _read(sessionmaker, principal, job.id)
     return job
 
 

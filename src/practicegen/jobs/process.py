@@ -150,7 +150,9 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
     """The `practicegen worker` process: returns its exit status."""
     queue = create_queue(settings)
     assert isinstance(queue, PostgresQueue), "a worker process runs on PostgreSQL"
-    engine = create_engine(settings)
+    # a job may wait for a connection as long as its heartbeat may be late: handing it back
+    # to the queue after the API's short wait only makes the burst longer
+    engine = create_engine(settings, pool_timeout_s=settings.job_heartbeat_timeout_s)
     sessionmaker = create_sessionmaker(engine)
     filler = create_filler(settings)
     job_filler = create_job_filler(settings, sessionmaker, filler)
