@@ -55,16 +55,15 @@ from websockets.exceptions import ConnectionClosed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support import postgres
+from tests.support.jobs import running_job
 
 from bench.bench_assign import KEY, seed
 from bench.bench_jobs import env_for
 from bench.harness import bare_command, free_port, python, server_process
-from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.db.models import Job
 from practicegen.jobs.repository import JobRepository
 
 BARE_CHANNEL = "bench_streams"
@@ -146,25 +145,7 @@ def raise_file_limit(sockets: int) -> None:
 
 
 async def processing_jobs(sessionmaker: SessionMaker, count: int) -> list[uuid.UUID]:
-    now = datetime.now(UTC)
-    jobs = [
-        Job(
-            tenant_id=DEFAULT_TENANT_ID,
-            job_type="practice_generation",
-            status="processing",
-            progress_percent=0,
-            progress_message="Started.",
-            request={},
-            attempt=1,
-            max_attempts=1,
-            seq=1,
-            created_at=now,
-            updated_at=now,
-            started_at=now,
-            heartbeat_at=now,
-        )
-        for _ in range(count)
-    ]
+    jobs = [running_job() for _ in range(count)]
     async with sessionmaker() as session, session.begin():
         session.add_all(jobs)
     return [job.id for job in jobs]

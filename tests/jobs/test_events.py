@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
-from practicegen.db.models import Job
 from practicegen.jobs.events import JobChange, JobChanges, _resync_once
 from practicegen.jobs.repository import JobRepository
+from tests.support.jobs import running_job
 
 
 def test_a_change_travels_whole_in_its_payload() -> None:
@@ -62,25 +61,6 @@ def test_a_watch_keeps_the_newest_change_and_remembers_a_request_to_read() -> No
     assert hub.watched == 0
 
 
-def _running_job() -> Job:
-    now = datetime.now(UTC)
-    return Job(
-        tenant_id=DEFAULT_TENANT_ID,
-        job_type="practice_generation",
-        status="processing",
-        progress_percent=0,
-        progress_message="Started.",
-        request={},
-        attempt=1,
-        max_attempts=1,
-        seq=1,
-        created_at=now,
-        updated_at=now,
-        started_at=now,
-        heartbeat_at=now,
-    )
-
-
 async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
     settings: Settings,
 ) -> None:
@@ -89,7 +69,7 @@ async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
     hub = JobChanges()
     try:
         async with silent() as session, session.begin():
-            current, behind = _running_job(), _running_job()
+            current, behind = running_job(), running_job()
             session.add_all([current, behind])
         with (
             hub.watch(current.id) as on_current,

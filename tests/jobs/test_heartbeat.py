@@ -21,7 +21,6 @@ import psycopg
 import pytest
 from sqlalchemy import update
 
-from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
@@ -30,6 +29,7 @@ from practicegen.db.models import Job
 from practicegen.jobs.events import CHANNEL, JobChange, JobChanges, Watch, session_info
 from practicegen.jobs.heartbeat import Heartbeats
 from tests.conftest import make_settings
+from tests.support.jobs import running_job as new_running_job
 
 INTERVAL_S = 0.3
 
@@ -56,22 +56,7 @@ def utcnow() -> datetime:
 
 
 async def running_job(db: Db, *, percent: int = 0) -> Job:
-    now = utcnow()
-    job = Job(
-        tenant_id=DEFAULT_TENANT_ID,
-        job_type="practice_generation",
-        status="processing",
-        progress_percent=percent,
-        progress_message="Starting...",
-        request={},
-        attempt=1,
-        max_attempts=3,
-        seq=1,
-        created_at=now,
-        updated_at=now,
-        started_at=now,
-        heartbeat_at=now,
-    )
+    job = new_running_job(progress_percent=percent, progress_message="Starting...", max_attempts=3)
     async with db.sessionmaker() as session, session.begin():
         session.add(job)
     return job
