@@ -15,6 +15,7 @@ from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.items import bank_changes
 from practicegen.items.candidates import CandidateCache
+from practicegen.items.repository import ItemRepository
 from practicegen.items.service import import_bank
 from tests.api.factories import item_body
 from tests.api.test_practice import assign, new_student, seed_bank
@@ -57,6 +58,25 @@ async def test_a_cache_that_hears_changes_reads_no_version_until_one_arrives(
         cache.signals_lost()
         await add(elsewhere, 4)  # without signals, the bank version is read each time
         assert await count() == 4
+    finally:
+        await engine.dispose()
+
+
+async def test_the_bank_version_moves_once_per_transaction_at_its_commit(
+    settings: Settings,
+) -> None:
+    """Bumped last, so the tenant's row is locked only for the commit, not the whole write."""
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with sessionmaker() as session, session.begin():
+            before = await ItemRepository(session).bank_version(DEFAULT_TENANT_ID)
+            await import_bank(session, tenant_id=DEFAULT_TENANT_ID, document=one_item(1))
+            await import_bank(session, tenant_id=DEFAULT_TENANT_ID, document=one_item(2))
+            assert await ItemRepository(session).bank_version(DEFAULT_TENANT_ID) == before
+        async with sessionmaker() as session:
+            after = await ItemRepository(session).bank_version(DEFAULT_TENANT_ID)
+        assert after == before + 1
     finally:
         await engine.dispose()
 

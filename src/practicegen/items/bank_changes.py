@@ -1,9 +1,12 @@
 """Telling item caches that a tenant's bank changed, without them asking on every request.
 
-A write to a tenant's set of items bumps `tenants.bank_version` in its transaction. Then, on
-commit, this process's candidate cache drops the tenant's entries at once, and on PostgreSQL a
-`NOTIFY practicegen_bank, '<tenant id>'` (sent in the same transaction) reaches every node's
-listener, whose cache does the same. A node whose listener is connected can therefore trust its
+A write to a tenant's set of items marks the tenant in its session (`mark_bank_changed`); just
+before the transaction commits, `tenants.bank_version` is bumped and, on PostgreSQL, a
+`NOTIFY practicegen_bank, '<tenant id>'` is sent. Last, because the bump locks the tenant's row
+until the commit: done early, every other writer of that tenant's items (a thousand jobs
+storing what they generated) would queue behind the rest of the transaction. After the commit
+this process's candidate cache drops the tenant's entries at once, and every node's listener
+does the same on the NOTIFY. A node whose listener is connected can therefore trust its
 cache without reading the bank version per request; one whose listener is not (SQLite, a
 worker process, a dropped connection) keeps reading it.
 """
@@ -13,8 +16,10 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
+
+from practicegen.db.models import Tenant
 
 BANK_CHANNEL = "practicegen_bank"
 _CACHE = "practicegen.bank_cache"
@@ -33,6 +38,19 @@ def session_info(cache: BankCache) -> dict[str, object]:
 def mark_bank_changed(session: Session, tenant_id: uuid.UUID) -> None:
     changed: set[uuid.UUID] = session.info.setdefault(_CHANGED, set())
     changed.add(tenant_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_before_commit(session: Session) -> None:
+    # may also run at a savepoint's release; bumping twice is harmless, missing one is not
+    for tenant_id in sorted(session.info.get(_CHANGED, ())):
+        session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant_id)
+            .values(bank_version=Tenant.bank_version + 1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_notify(BANK_CHANNEL, str(tenant_id))))
 
 
 @event.listens_for(Session, "after_commit")

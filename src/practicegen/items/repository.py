@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item, Tenant
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.items.bank_changes import BANK_CHANNEL, mark_bank_changed
+from practicegen.items.bank_changes import mark_bank_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +100,9 @@ class ItemRepository:
         return int((await self.session.execute(query)).scalar_one_or_none() or 0)
 
     async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
-        """Tell every cache of this tenant's bank that its set of items changed."""
-        await self.session.execute(
-            update(Tenant)
-            .where(Tenant.id == tenant_id)
-            .values(bank_version=Tenant.bank_version + 1)
-        )
+        """Tell every cache of this tenant's bank that its set of items changed (the version
+        is bumped, and the change signalled, just before this transaction commits)."""
         mark_bank_changed(self.session.sync_session, tenant_id)
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(select(func.pg_notify(BANK_CHANNEL, str(tenant_id))))
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
         query = select(Item.subject).where(Item.tenant_id == tenant_id).distinct()
