@@ -5,7 +5,7 @@
 
 1. Streams: `--subscribers` WebSockets held open on one `practicegen serve` process (running no
    worker), following `subscribers / per-job` processing jobs that this script moves itself.
-   Each progress write is the worker's own (`JobRepository.progress`: an UPDATE and a NOTIFY in
+   Each progress write is the worker's own (`JobRepository.progress_many`: an UPDATE and a NOTIFY in
    one transaction) on the next job in turn, `--rate` writes a second; latency runs from the
    start of the write to a subscriber's receipt of the message it caused. The API process
    learns of it through LISTEN and sends the guide's `status` message from the signal (its
@@ -64,7 +64,7 @@ from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.repository import JobRepository, ProgressReport
 
 BARE_CHANNEL = "bench_streams"
 
@@ -241,9 +241,8 @@ async def streams(url: str, args: argparse.Namespace) -> None:
 
     async def progress_write(n: int, job_id: uuid.UUID) -> None:
         async with sessionmaker() as session, session.begin():
-            owned = await JobRepository(session).progress(
-                job_id, 1, percent(n), f"bench {n}", datetime.now(UTC)
-            )
+            report = ProgressReport(job_id, 1, percent(n), f"bench {n}")
+            owned = await JobRepository(session).progress_many([report], datetime.now(UTC))
         assert owned, "a bench job lost its attempt"
 
     try:

@@ -16,6 +16,7 @@ import pytest
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db import migrator
+from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from tests.support import postgres
 from tests.support.server import RunningServer, running_server
 
@@ -85,6 +86,16 @@ async def settings(database_url: str) -> Settings:
     settings = make_settings(database_url)
     await prepare(settings)
     return settings
+
+
+@pytest.fixture
+async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
+    """Sessions on the test's prepared database, without a server."""
+    engine = create_engine(settings)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

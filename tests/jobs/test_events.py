@@ -10,7 +10,7 @@ import pytest
 from practicegen.config import Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.jobs.events import JobChange, JobChanges, _resync_once
-from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.repository import JobRepository, ProgressReport
 from tests.support.jobs import running_job
 
 
@@ -79,7 +79,8 @@ async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
             on_current.seen = on_behind.seen = 1
             async with silent() as session, session.begin():
                 now = datetime.now(UTC)
-                assert await JobRepository(session).progress(behind.id, 1, 50, "Half.", now)
+                half = ProgressReport(behind.id, 1, 50, "Half.")
+                assert await JobRepository(session).progress_many([half], now) == {(behind.id, 1)}
             assert not on_behind.changed.is_set()
 
             await _resync_once(hub, silent)

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
-from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
+from practicegen.db.engine import SessionMaker, autocommit_on_postgres
 from practicegen.db.models import Assignment, Item, LearnerSkill, Student, Tenant
 from practicegen.items.service import import_bank
-from practicegen.practice.repository import (
-    ItemLink,
-    PracticeRepository,
-    SkillRow,
-    read_outside_transactions,
-)
+from practicegen.practice.repository import ItemLink, PracticeRepository, SkillRow
 from tests.api.factories import item_body
-
-
-@pytest.fixture
-async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _bank(sessionmaker: SessionMaker, count: int) -> list[uuid.UUID]:
@@ -91,7 +74,7 @@ async def test_student_context_reads_skills_and_the_latest_assignments_items(
     await _assign(sessionmaker, student, items[2:4], age_s=20)
     await _assign(sessionmaker, student, items[4:6], age_s=10)
     async with sessionmaker() as session:
-        await read_outside_transactions(session)
+        await autocommit_on_postgres(session)
         context = await PracticeRepository(session).student_context(
             DEFAULT_TENANT_ID, student, recent_assignments=2
         )

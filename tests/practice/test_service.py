@@ -10,7 +10,7 @@ import pytest
 from practicegen.app import create_filler
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
+from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Student
 from practicegen.generation.filler import ProceduralFiller
 from practicegen.items.candidates import CandidateCache
@@ -18,15 +18,6 @@ from practicegen.items.service import import_bank
 from practicegen.practice import service
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from tests.api.factories import choice_item_body, item_body
-
-
-@pytest.fixture
-async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -33,9 +33,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, autocommit_on_postgres
 from practicegen.jobs.repository import JobRepository, ProgressReport
 
 log = structlog.get_logger()
@@ -137,7 +136,10 @@ class Heartbeats:
         owned: set[Attempt] = set()
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
-            await _statement_by_statement(session)
+            # each statement is fenced and complete by itself: committed alone, the up to a
+            # thousand job rows an UPDATE locks are not held across the round's other trips,
+            # where a job completing meanwhile would wait for them
+            await autocommit_on_postgres(session)
             repo = JobRepository(session)
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)
@@ -157,16 +159,3 @@ class Heartbeats:
                 self._progress[attempt] = ProgressReport(
                     newer.job_id, newer.attempt, report.percent, newer.message
                 )
-
-
-async def _statement_by_statement(session: AsyncSession) -> None:
-    """On PostgreSQL, let each statement of the round commit on its own.
-
-    A round's UPDATE locks up to a thousand job rows; inside one transaction they would stay
-    locked across the round trips that follow (the change signals, the other statements, the
-    commit), and a job completing meanwhile would wait for them, holding its own locks. Each
-    statement is fenced and complete by itself, so nothing needs them to commit together.
-    SQLite has one writer at a time anyway, and its round stays one transaction.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

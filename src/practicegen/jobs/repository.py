@@ -162,29 +162,12 @@ class JobRepository:
             },
         )
 
-    async def progress(
-        self, job_id: uuid.UUID, attempt: int, percent: int, message: str, now: datetime
-    ) -> bool:
-        """Record progress (percent never goes down); False if the attempt lost its job."""
-        row = await self._update(
-            [Job.id == job_id, Job.attempt == attempt, Job.status == "processing"],
-            {
-                "progress_percent": case(
-                    (Job.progress_percent > percent, Job.progress_percent), else_=percent
-                ),
-                "progress_message": message,
-                "heartbeat_at": now,
-                "updated_at": now,
-            },
-        )
-        return row is not None
-
     async def progress_many(
         self, reports: Sequence[ProgressReport], now: datetime
     ) -> set[tuple[uuid.UUID, int]]:
-        """Record many attempts' progress in one statement, each as `progress` would (percent
-        never goes down, the attempt's heartbeat moves); returns the attempts that still own
-        their jobs."""
+        """Record attempts' progress in one statement (percent never goes down, each attempt's
+        heartbeat moves, each job's `seq` grows and its change is signalled); returns the
+        attempts that still own their jobs."""
         if not reports:
             return set()
         percent = case(

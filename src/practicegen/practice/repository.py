@@ -186,19 +186,6 @@ _INSERT_ASSIGNMENT_WITH_ITEMS = text(
 )
 
 
-async def read_outside_transactions(session: AsyncSession) -> None:
-    """Make `session`, which will only read, run each statement in autocommit mode on PostgreSQL.
-
-    Its reads see what they would in a READ COMMITTED transaction (each statement takes its own
-    snapshot either way), and the server is spared the BEGIN, the ROLLBACK on close, and the
-    DEALLOCATE ALL that psycopg sends after a rollback, which also empties its prepared
-    statement cache. SQLite's driver starts no transaction for reads, so there it would only add
-    two calls through the driver's thread. Call it before the session's first statement.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 class PracticeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

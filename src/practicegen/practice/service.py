@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
+from practicegen.db.engine import autocommit_on_postgres
 from practicegen.db.models import Assignment, AssignmentItem, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.items.candidates import CandidateCache
@@ -28,11 +29,7 @@ from practicegen.practice.assignments import GapFiller, Plan, plan_assignment, s
 from practicegen.practice.grader import Grader
 from practicegen.practice.grading import AnswerKey, InvalidKey
 from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
-from practicegen.practice.repository import (
-    ItemFace,
-    PracticeRepository,
-    read_outside_transactions,
-)
+from practicegen.practice.repository import ItemFace, PracticeRepository
 from practicegen.practice.schemas import (
     AssignedItem,
     AssignmentRead,
@@ -171,7 +168,7 @@ async def plan_sync_assignment(
     Reading them now, not after storing, leaves the write transaction two inserts: on SQLite,
     how long one writer holds the lock is how long every other writer waits.
     """
-    await read_outside_transactions(reading)
+    await autocommit_on_postgres(reading)
     plan = await plan_assignment(
         reading, principal=principal, request=request, settings=settings, filler=filler, cache=cache
     )

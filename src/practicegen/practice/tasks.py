@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal, Role
 from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.worker import Handler, Progress, Writer
@@ -37,22 +37,10 @@ def job_request(body: AssignRequest, principal: Principal) -> dict[str, Any]:
     return {"assign": body.model_dump(mode="json"), "view": view}
 
 
-def _reading(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker`, whose sessions run each statement in autocommit mode on PostgreSQL.
-
-    Only for sessions that never write: a write through one would commit at once.
-    """
-    engine = sessionmaker.kw.get("bind")
-    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
-        return sessionmaker
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(**{**sessionmaker.kw, "bind": autocommit})
-
-
 def practice_generation(
     settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
 ) -> Handler:
-    reading = _reading(sessionmaker)
+    reading = autocommit_sessionmaker(sessionmaker)
 
     async def handle(job: Job, progress: Progress) -> Writer:
         request = AssignRequest.model_validate(job.request["assign"])
