@@ -53,7 +53,7 @@ async def _assign_and_read_back(
     request: AssignRequest,
 ) -> tuple[AssignmentRead, AssignmentRead]:
     async with sessionmaker() as reading:
-        planned = await service.plan_sync_assignment(
+        planned = await service.plan_with_items(
             reading,
             principal=principal,
             request=request,
@@ -62,7 +62,7 @@ async def _assign_and_read_back(
             cache=CandidateCache(max_age_s=0),
         )
     async with sessionmaker() as session, session.begin():
-        shown = await service.store_sync_assignment(session, principal=principal, planned=planned)
+        shown = await service.store_and_show(session, principal=principal, planned=planned)
     async with sessionmaker() as session:
         stored = await service.get_assignment(
             session, principal=principal, assignment_id=shown.assignment_id

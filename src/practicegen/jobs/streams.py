@@ -46,13 +46,7 @@ def message(job: Job) -> dict[str, Any]:
         return {"type": "completed", "result": job.result, "seq": job.seq}
     if status in (JobStatus.FAILED, JobStatus.CANCELLED):
         return {"type": status.value, "error": job.error, "seq": job.seq}
-    return {
-        "type": "status",
-        "status": status.value,
-        "progress_percent": job.progress_percent,
-        "progress_message": job.progress_message,
-        "seq": job.seq,
-    }
+    return progress_message(JobChange.of(job))
 
 
 def progress_message(change: JobChange) -> dict[str, Any]:

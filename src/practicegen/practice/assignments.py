@@ -32,7 +32,7 @@ from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed
 Progress = Callable[[int, str], Awaitable[None]]
 
 
-async def _no_progress(_percent: int, _message: str) -> None:
+async def no_progress(_percent: int, _message: str) -> None:
     return None
 
 
@@ -178,7 +178,7 @@ async def plan_assignment(
     settings: Settings,
     filler: GapFiller | None = None,
     cache: CandidateCache | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     rng: random.Random | None = None,
 ) -> Plan:
     """Check, read and choose (generating what the bank lacks) without writing anything.

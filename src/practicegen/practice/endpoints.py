@@ -133,7 +133,7 @@ async def assign(
     """
     try:
         async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
-            planned = await service.plan_sync_assignment(
+            planned = await service.plan_with_items(
                 reading,
                 principal=principal,
                 request=body,
@@ -154,7 +154,7 @@ async def assign(
             queue=queue,
             now=now,
         )
-    return ok(await service.store_sync_assignment(session, principal=principal, planned=planned))
+    return ok(await service.store_and_show(session, principal=principal, planned=planned))
 
 
 @router.post(

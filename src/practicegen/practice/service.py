@@ -1,8 +1,8 @@
 """Reading assignments and answering their items: grading, then teaching the learner model.
 
-The sync assign is planned in a session that only reads and stored in the request's
-transaction (`plan_sync_assignment`, `store_sync_assignment`); its answer is built from the plan
-exactly as `read_assignment` shows the stored rows, so nothing is read back.
+An assignment (the sync assign's, or a job's) is planned in a session that only reads and
+stored in the caller's transaction (`plan_with_items`, `store_and_show`); its answer is built
+from the plan exactly as `read_assignment` shows the stored rows, so nothing is read back.
 
 An answer is graded by the item's own policy in a subprocess (`Grader`), stored, and applied to
 the model: the student's ability in the item's skill and the item's difficulty each take one
@@ -25,7 +25,14 @@ from practicegen.db.models import Assignment, AssignmentItem, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.assignments import GapFiller, Plan, plan_assignment, store_assignment
+from practicegen.practice.assignments import (
+    GapFiller,
+    Plan,
+    Progress,
+    no_progress,
+    plan_assignment,
+    store_assignment,
+)
 from practicegen.practice.grader import Grader
 from practicegen.practice.grading import AnswerKey, InvalidKey
 from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
@@ -148,13 +155,13 @@ async def read_assignment(
 
 @dataclass(frozen=True, slots=True)
 class PlannedAssignment:
-    """A plan of the sync assign, with what the assignment will show of its bank items."""
+    """A plan, with what the assignment will show of its bank items."""
 
     plan: Plan
     bank_faces: dict[uuid.UUID, ItemFace]
 
 
-async def plan_sync_assignment(
+async def plan_with_items(
     reading: AsyncSession,
     *,
     principal: Principal,
@@ -162,6 +169,7 @@ async def plan_sync_assignment(
     settings: Settings,
     filler: GapFiller | None,
     cache: CandidateCache,
+    progress: Progress = no_progress,
 ) -> PlannedAssignment:
     """Plan in `reading`, a session of its own that only reads, and read the chosen bank items.
 
@@ -170,7 +178,13 @@ async def plan_sync_assignment(
     """
     await autocommit_on_postgres(reading)
     plan = await plan_assignment(
-        reading, principal=principal, request=request, settings=settings, filler=filler, cache=cache
+        reading,
+        principal=principal,
+        request=request,
+        settings=settings,
+        filler=filler,
+        cache=cache,
+        progress=progress,
     )
     generated = {item.id for item in plan.new_items}
     bank_ids = [c.item_id for c in plan.chosen if c.item_id not in generated]
@@ -180,7 +194,7 @@ async def plan_sync_assignment(
     return PlannedAssignment(plan, faces)
 
 
-async def store_sync_assignment(
+async def store_and_show(
     session: AsyncSession, *, principal: Principal, planned: PlannedAssignment
 ) -> AssignmentRead:
     """Store the plan and show it as `read_assignment` would, without reading it back."""

@@ -27,9 +27,9 @@ from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.worker import Handler, Progress, Writer
-from practicegen.practice.assignments import GapFiller, plan_assignment, store_assignment
+from practicegen.practice.assignments import GapFiller
 from practicegen.practice.schemas import AssignRequest
-from practicegen.practice.service import read_assignment
+from practicegen.practice.service import plan_with_items, store_and_show
 
 
 def job_request(body: AssignRequest, principal: Principal) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def practice_generation(
             student_id=request.student_id if as_student else None,
         )
         async with reading() as session:
-            plan = await plan_assignment(
+            planned = await plan_with_items(
                 session,
                 principal=principal,
                 request=request,
@@ -63,11 +63,10 @@ def practice_generation(
         await progress(90, "Saving the assignment...")
 
         async def write(session: AsyncSession) -> dict[str, Any]:
-            assignment = await store_assignment(session, plan)
-            view = await read_assignment(session, principal=principal, assignment=assignment)
+            view = await store_and_show(session, principal=principal, planned=planned)
             result = view.model_dump(mode="json")
-            if plan.generation:
-                result["metadata"] = {"generation": plan.generation}
+            if planned.plan.generation:
+                result["metadata"] = {"generation": planned.plan.generation}
             return result
 
         return write
