@@ -12,6 +12,9 @@ from practicegen.practice.learner import (
     ItemState,
     LearnerParams,
     SkillState,
+    ability_variance,
+    aim,
+    expected_p_correct,
     p_correct,
     prior_theta,
     skill_state,
@@ -101,11 +104,72 @@ def test_steps_shrink_with_evidence(k: float, decay: float, n: int) -> None:
     assert step_size(k, decay, 0) == k
 
 
-def test_a_well_measured_state_moves_less_than_a_new_one() -> None:
+def test_a_well_measured_item_moves_less_than_a_new_one() -> None:
     new = update(SkillState(0.0, 0), ItemState(0.0, 0), correct=True)
     old = update(SkillState(0.0, 200), ItemState(0.0, 200), correct=True)
-    assert 0 < old.skill.theta < new.skill.theta
     assert new.item.difficulty < old.item.difficulty < 0
+
+
+def test_a_student_keeps_a_steady_step_by_default_and_a_shrinking_one_if_asked() -> None:
+    new = update(SkillState(0.0, 0), ItemState(0.0, 0), correct=True)
+    old = update(SkillState(0.0, 200), ItemState(0.0, 0), correct=True)
+    assert old.skill.theta == new.skill.theta > 0
+    settling = LearnerParams(student_k_decay=0.05)
+    new = update(SkillState(0.0, 0), ItemState(0.0, 0), correct=True, params=settling)
+    old = update(SkillState(0.0, 200), ItemState(0.0, 0), correct=True, params=settling)
+    assert 0 < old.skill.theta < new.skill.theta
+
+
+@given(logits, logits)
+def test_expected_success_without_uncertainty_is_the_point_prediction(
+    theta: float, b: float
+) -> None:
+    assert expected_p_correct(theta, b, 0.0) == pytest.approx(p_correct(theta, b))
+
+
+@given(logits, logits, st.floats(min_value=0.05, max_value=4.0))
+def test_uncertainty_pulls_the_expected_success_toward_one_half(
+    theta: float, b: float, variance: float
+) -> None:
+    point = p_correct(theta, b)
+    expected = expected_p_correct(theta, b, variance)
+    assert abs(expected - 0.5) <= abs(point - 0.5)
+
+
+@pytest.mark.parametrize("variance", [0.25, 1.0, 1.44, 4.0])
+@pytest.mark.parametrize("gap", [-2.0, 0.0, 1.1, 3.0])
+def test_expected_success_matches_the_logistic_normal_integral(variance: float, gap: float) -> None:
+    """The probit approximation against the integral itself (midpoint rule over +-8 sd)."""
+    sd = math.sqrt(variance)
+    steps = 4000
+    width = 16.0 / steps
+    exact = 0.0
+    for i in range(steps):
+        z = -8.0 + (i + 0.5) * width
+        exact += p_correct(gap + sd * z, 0.0) * math.exp(-z * z / 2) * width
+    exact /= math.sqrt(2 * math.pi)
+    assert expected_p_correct(gap, 0.0, variance) == pytest.approx(exact, abs=0.01)
+
+
+@given(logits, probabilities, st.integers(min_value=0, max_value=500))
+def test_aim_gives_the_target_as_expected_success(theta: float, target: float, n: int) -> None:
+    state = SkillState(theta, n)
+    variance = ability_variance(state, target)
+    assert expected_p_correct(theta, aim(state, target), variance) == pytest.approx(target)
+
+
+def test_aim_is_gentler_for_a_student_the_model_knows_less_about() -> None:
+    new, known = SkillState(0.0, 0), SkillState(0.0, 400)
+    assert aim(new, 0.75) < aim(known, 0.75) < 0.0
+    assert aim(known, 0.75) == pytest.approx(target_difficulty(0.0, 0.75), abs=0.02)
+
+
+def test_uncertainty_starts_at_the_population_spread_and_shrinks_with_responses() -> None:
+    params = LearnerParams(ability_sd=1.2)
+    assert ability_variance(SkillState(0.0, 0), 0.75, params) == pytest.approx(1.44)
+    after = [ability_variance(SkillState(0.0, n), 0.75, params) for n in (1, 10, 100)]
+    assert 1.44 > after[0] > after[1] > after[2]
+    assert after[2] == pytest.approx(1 / (1 / 1.44 + 100 * 0.1875))
 
 
 def test_params_steer_the_update() -> None:
@@ -124,7 +188,13 @@ def test_estimates_stay_on_the_stored_scale() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"student_k": 0.0}, {"item_k": -1.0}, {"student_k_decay": -0.1}, {"prior_weight": -1.0}],
+    [
+        {"student_k": 0.0},
+        {"item_k": -1.0},
+        {"student_k_decay": -0.1},
+        {"prior_weight": -1.0},
+        {"ability_sd": 0.0},
+    ],
 )
 def test_params_reject_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):

@@ -16,10 +16,11 @@ from practicegen.items.candidates import SubjectItems
 from practicegen.items.repository import CandidateRow
 from practicegen.practice.learner import (
     SkillState,
-    p_correct,
+    ability_variance,
+    aim,
+    expected_p_correct,
     prior_theta,
     skill_state,
-    target_difficulty,
 )
 from practicegen.practice.selection import Candidate, Selection, nearest_needed, select_items
 
@@ -164,7 +165,9 @@ def test_predicted_success_is_near_target_when_the_pool_allows(theta: float, tar
     )
     assert len(selection.chosen) == 12
     for chosen in selection.chosen:
-        assert chosen.predicted_success == pytest.approx(p_correct(theta, chosen.difficulty))
+        variance = ability_variance(abilities[chosen.skill], target)
+        expected = expected_p_correct(theta, chosen.difficulty, variance)
+        assert chosen.predicted_success == pytest.approx(expected)
         assert abs(chosen.predicted_success - target) <= 0.05
 
 
@@ -184,7 +187,9 @@ def test_an_unseen_skill_is_targeted_from_the_prior_and_says_so() -> None:
     prior = prior_theta(abilities.values())
     assert prior > 1.0
     for chosen in selection.chosen:
-        assert chosen.predicted_success == pytest.approx(p_correct(prior, chosen.difficulty))
+        unsure = ability_variance(SkillState(prior, 0), 0.75)
+        expected = expected_p_correct(prior, chosen.difficulty, unsure)
+        assert chosen.predicted_success == pytest.approx(expected)
         assert "prior" in chosen.reason
 
 
@@ -287,10 +292,7 @@ def test_the_items_nearest_each_target_are_all_that_selection_needs() -> None:
             for s in SKILLS
             if rng.random() < 0.7
         }
-        targets = {
-            key: target_difficulty(skill_state(abilities, key[1]).theta, 0.75)
-            for key in bank.groups
-        }
+        targets = {key: aim(skill_state(abilities, key[1]), 0.75) for key in bank.groups}
         # Recent practice sits near the targets: it is what earlier selections chose.
         recent = [
             rng.choice(bank.window(key, targets[key], minimum=20, half_width=0.0))

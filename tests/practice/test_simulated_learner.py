@@ -8,10 +8,10 @@ estimates improve as the population works, as they would in service.
 Two readings are asserted:
 
 - Targeting. Over each student's responses 21-40, observed success is compared with the 0.75
-  target. The assertion is on the population mean of those success rates (within 0.08). The mean
-  over students of |observed - 0.75| is printed for information only: binomial noise over 20
-  responses alone (sd = sqrt(0.75 * 0.25 / 20) ~ 0.10, mean absolute deviation ~ 0.08) puts it
-  near 0.08 even for a perfect model, so it cannot separate good targeting from bad.
+  target, and the mean over students of |observed - 0.75| must be at most 0.08. Binomial noise
+  over 20 answers alone gives about 0.077 for a model that knew every ability exactly, so this
+  holds only because the model's steady student step regulates: a run of successes raises theta
+  and brings harder items. The population's mean success must be within 0.08 of the target too.
 - Prediction. The online log-loss of the model's prediction, made before each response, must
   beat a baseline predicting each item's running mean correctness, Laplace-smoothed
   ((correct + 1) / (seen + 2)).
@@ -163,6 +163,7 @@ def test_simulated_students_are_kept_near_target_and_predicted_better_than_basel
         f"over {tally.n} responses"
     )
     assert all(len(s.outcomes) == ASSIGNMENTS * ITEMS_PER_ASSIGNMENT for s in students)
+    assert mean_abs_gap <= 0.08
     assert abs(mean_success - TARGET) <= 0.08
     assert model_loss < baseline_loss
 
@@ -170,5 +171,10 @@ def test_simulated_students_are_kept_near_target_and_predicted_better_than_basel
 def test_default_params_are_the_ones_simulated() -> None:
     """The simulation above runs on the defaults; changing them should mean re-reading it."""
     assert LearnerParams() == LearnerParams(
-        student_k=1.0, student_k_decay=0.05, item_k=0.4, item_k_decay=0.05, prior_weight=10.0
+        student_k=1.5,
+        student_k_decay=0.0,
+        item_k=0.4,
+        item_k_decay=0.05,
+        prior_weight=10.0,
+        ability_sd=1.2,
     )

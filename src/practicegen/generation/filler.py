@@ -33,7 +33,7 @@ from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
 from practicegen.items.service import to_row
 from practicegen.practice.assignments import Filled, GapRequest, Progress
-from practicegen.practice.learner import p_correct
+from practicegen.practice.learner import expected_p_correct
 from practicegen.practice.selection import ChosenItem
 
 log = structlog.get_logger()
@@ -153,7 +153,7 @@ def generated_row(gap: GapRequest, content: ItemContent, how: str) -> tuple[Item
     """A new bank row for a generated item, and the selection record that assigns it."""
     row = to_row(gap.tenant_id, content)
     row.id = uuid.uuid4()
-    predicted = p_correct(gap.theta, content.difficulty)
+    predicted = expected_p_correct(gap.theta, content.difficulty, gap.theta_variance)
     reason = (
         f"{content.skill}: {how}, predicted success {predicted:.2f} (target {gap.target_p:.2f})"
     )

@@ -17,6 +17,7 @@ For the subjects the procedural generators know to be mathematics the model writ
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -179,15 +180,11 @@ class LlmFiller:
             if skill not in covered or count <= 0:
                 result.unproduced[skill] = result.unproduced.get(skill, 0) + count
                 continue
-            stand_in = GapRequest(
-                tenant_id=gap.tenant_id,
-                subject=gap.subject,
+            stand_in = dataclasses.replace(
+                gap,
                 topic=covered[skill],
                 skills=[skill],
                 count=count,
-                difficulty=gap.difficulty,
-                theta=gap.theta,
-                target_p=gap.target_p,
                 avoid_fingerprints=avoid | {row.fingerprint for row, _ in result.items},
             )
             made = await self.procedural.fill(session, stand_in, _silent)

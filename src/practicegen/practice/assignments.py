@@ -24,7 +24,13 @@ from practicegen.errors import InvalidRequest, NumItemsOutOfRange, StudentNotFou
 from practicegen.goals.service import skills_for_goal_tags
 from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
 from practicegen.items.repository import ItemRepository
-from practicegen.practice.learner import SkillState, skill_state, target_difficulty
+from practicegen.practice.learner import (
+    SkillState,
+    ability_variance,
+    aim,
+    skill_state,
+    target_difficulty,
+)
 from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
@@ -50,7 +56,11 @@ class GenerationUnavailable(InvalidRequest):
 
 @dataclass(frozen=True, slots=True)
 class GapRequest:
-    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`."""
+    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`.
+
+    `theta` is the student's ability estimate and `theta_variance` its uncertainty, which
+    together predict their success on what is generated (see `learner.expected_p_correct`).
+    """
 
     tenant_id: uuid.UUID
     subject: str
@@ -59,6 +69,7 @@ class GapRequest:
     count: int
     difficulty: float
     theta: float
+    theta_variance: float
     target_p: float
     avoid_fingerprints: frozenset[str]
 
@@ -249,8 +260,7 @@ def _near_targets(
     reach = nearest_needed(num_items) + recent
     pool: list[Candidate] = []
     for key in checked.groups:
-        theta = skill_state(abilities, key[1]).theta
-        center = target_difficulty(theta, settings.target_success)
+        center = aim(skill_state(abilities, key[1]), settings.target_success)
         pool += checked.items.window(key, center, minimum=reach, half_width=0.0)
     return pool
 
@@ -330,19 +340,20 @@ def _gap(
     chosen_prints: frozenset[str],
 ) -> GapRequest:
     wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
-    theta = (
-        sum(skill_state(abilities, s).theta for s in wanted) / len(wanted)
-        if wanted
-        else (sum(a.theta for a in abilities.values()) / len(abilities) if abilities else 0.0)
-    )
+    states = [skill_state(abilities, s) for s in wanted] or list(abilities.values())
+    states = states or [SkillState(0.0)]
+    target = settings.target_success
+    theta = sum(state.theta for state in states) / len(states)
+    variance = sum(ability_variance(state, target) for state in states) / len(states)
     return GapRequest(
         tenant_id=tenant,
         subject=request.subject,
         topic=request.topic,
         skills=wanted,
         count=missing,
-        difficulty=target_difficulty(theta, settings.target_success),
+        difficulty=target_difficulty(theta, target, variance),
         theta=theta,
+        theta_variance=variance,
         target_p=settings.target_success,
         avoid_fingerprints=frozenset(f for _, f in recent) | chosen_prints,
     )

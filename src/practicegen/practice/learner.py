@@ -9,8 +9,19 @@ it gives the difficulty to aim at: b = theta - ln(p / (1 - p)).
 Both numbers are learnt online with the Elo update used in adaptive learning systems
 (Pelanek, "Applications of the Elo rating system in adaptive educational systems", 2016): after
 one graded response the surprise `correct - predicted` moves theta up and b down (or the
-reverse) by a step K = a / (1 + decay * n) that shrinks as the state accumulates evidence, so a
-new student or a new item moves fast and a well-measured one stays put.
+reverse) by a step K = a / (1 + decay * n). An item's step shrinks as it accumulates evidence,
+so a new item moves fast and a well-measured one stays put. A student's step does not shrink by
+default: students learn, so their estimate has to keep following them, and a steady step is
+also what holds each student's observed success near the target (a run of successes raises
+theta, which brings harder items, and the reverse).
+
+An estimate built on few responses is uncertain, and the chance of success averaged over that
+uncertainty is flatter than the logistic at the point estimate: aiming the point estimate at
+0.75 gives uncertain students less than 0.75 on average. Selection therefore aims the expected
+chance, with the ability treated as normal around theta with a variance that starts at the
+population's (`ability_sd` squared) and shrinks with each response's Fisher information at the
+target; the integral uses the probit approximation (MacKay, "The evidence framework applied to
+classification networks", 1992): E[P] ~ logistic((theta - b) / sqrt(1 + pi * var / 8)).
 
 A skill the student has never practised starts from a prior: their evidence-weighted mean
 ability over their other skills in the same subject, shrunk toward 0 (the average student) in
@@ -48,14 +59,17 @@ class LearnerParams:
 
     Step sizes follow K(n) = k / (1 + k_decay * n). `prior_weight` is how many responses' worth
     of belief the cold-start prior puts on "an average student" (theta 0) against the student's
-    record in other skills. `bound` keeps every estimate inside the scale items are stored on.
+    record in other skills. `ability_sd` is the spread of abilities among students, the
+    uncertainty of an estimate with no responses behind it. `bound` keeps every estimate inside
+    the scale items are stored on.
     """
 
-    student_k: float = 1.0
-    student_k_decay: float = 0.05
+    student_k: float = 1.5
+    student_k_decay: float = 0.0
     item_k: float = 0.4
     item_k_decay: float = 0.05
     prior_weight: float = 10.0
+    ability_sd: float = 1.2
     bound: float = 6.0
 
     def __post_init__(self) -> None:
@@ -63,8 +77,8 @@ class LearnerParams:
             raise ValueError("student_k must be positive and item_k non-negative")
         if self.student_k_decay < 0 or self.item_k_decay < 0:
             raise ValueError("step decays must be non-negative")
-        if self.prior_weight < 0 or self.bound <= 0:
-            raise ValueError("prior_weight must be non-negative and bound positive")
+        if self.prior_weight < 0 or self.bound <= 0 or self.ability_sd <= 0:
+            raise ValueError("prior_weight must be non-negative, ability_sd and bound positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +99,36 @@ def p_correct(theta: float, difficulty: float) -> float:
     return z / (1.0 + z)
 
 
-def target_difficulty(theta: float, p_target: float) -> float:
-    """The difficulty at which a student of ability `theta` succeeds with chance `p_target`."""
+def expected_p_correct(theta: float, difficulty: float, variance: float) -> float:
+    """P(correct) averaged over an ability normal around `theta` with `variance` (probit)."""
+    return p_correct((theta - difficulty) / _spread(variance), 0.0)
+
+
+def target_difficulty(theta: float, p_target: float, variance: float = 0.0) -> float:
+    """The difficulty at which a student succeeds with expected chance `p_target`.
+
+    `theta` is the ability estimate and `variance` its uncertainty (0: known exactly).
+    """
     if not 0.0 < p_target < 1.0:
         raise ValueError("p_target must be strictly between 0 and 1")
-    return theta - math.log(p_target / (1.0 - p_target))
+    return theta - math.log(p_target / (1.0 - p_target)) * _spread(variance)
+
+
+def aim(state: SkillState, p_target: float, params: LearnerParams | None = None) -> float:
+    """The difficulty to give a student in `state` for an expected chance `p_target`."""
+    return target_difficulty(state.theta, p_target, ability_variance(state, p_target, params))
+
+
+def ability_variance(
+    state: SkillState, p_target: float, params: LearnerParams | None = None
+) -> float:
+    """How uncertain `state.theta` is: the population's variance, narrowed by each response.
+
+    A response to an item aimed at `p_target` carries Fisher information p (1 - p) about theta.
+    """
+    params = params or LearnerParams()
+    information = p_target * (1.0 - p_target)
+    return 1.0 / (1.0 / params.ability_sd**2 + information * max(state.n, 0))
 
 
 def step_size(k: float, decay: float, n: int) -> float:
@@ -143,6 +182,10 @@ def update(
         item=ItemState(_clamp(item.difficulty - k_item * surprise, params.bound), item.n + 1),
         predicted=predicted,
     )
+
+
+def _spread(variance: float) -> float:
+    return math.sqrt(1.0 + math.pi * max(variance, 0.0) / 8.0)
 
 
 def _clamp(value: float, bound: float) -> float:

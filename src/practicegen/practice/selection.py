@@ -1,9 +1,9 @@
 """Choosing the items of one assignment from a pool of candidates.
 
-The learner model (see `learner`) predicts each candidate's chance of success for this student;
-the best practice item is the one whose prediction is closest to the target (0.75 by default),
-i.e. whose Rasch difficulty is nearest b = theta - ln(p / (1 - p)). Around that core the rules
-are:
+The learner model (see `learner`) predicts each candidate's chance of success for this student,
+averaged over how uncertain the student's ability still is; the best practice item is the one
+whose prediction is closest to the target (0.75 by default), i.e. whose Rasch difficulty is
+nearest `learner.target_difficulty`. Around that core the rules are:
 
 - No repeats. The same fingerprint (a canonical form shared by variants of one question) is
   never chosen twice in one assignment, and recently seen items and fingerprints are skipped.
@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from practicegen.practice.learner import (
     LearnerParams,
     SkillState,
-    p_correct,
+    ability_variance,
+    expected_p_correct,
     skill_state,
     target_difficulty,
 )
@@ -78,9 +79,10 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class _Scorer:
-    """What ranking needs to know: per-skill ability and target difficulty, and the jitter."""
+    """What ranking needs to know: per-skill ability, its uncertainty and target difficulty."""
 
     states: Mapping[str, SkillState]
+    variances: Mapping[str, float]
     targets: Mapping[str, float]
     target_p: float
     jitter: float
@@ -90,7 +92,10 @@ class _Scorer:
         return abs(candidate.difficulty - self.targets[candidate.skill])
 
     def predicted(self, candidate: Candidate) -> float:
-        return p_correct(self.states[candidate.skill].theta, candidate.difficulty)
+        skill = candidate.skill
+        return expected_p_correct(
+            self.states[skill].theta, candidate.difficulty, self.variances[skill]
+        )
 
     def ranked(self, pool: list[Candidate], shortlist: int) -> Iterator[Candidate]:
         """Yield `pool` best first: the shortlist, then (only if consumed) everything else."""
@@ -210,8 +215,21 @@ def _make_scorer(
     params: LearnerParams | None,
 ) -> _Scorer:
     states = {skill: skill_state(abilities, skill, params) for skill in sorted(skills)}
-    targets = {skill: target_difficulty(state.theta, target_p) for skill, state in states.items()}
-    return _Scorer(states=states, targets=targets, target_p=target_p, jitter=jitter, rng=rng)
+    variances = {
+        skill: ability_variance(state, target_p, params) for skill, state in states.items()
+    }
+    targets = {
+        skill: target_difficulty(state.theta, target_p, variances[skill])
+        for skill, state in states.items()
+    }
+    return _Scorer(
+        states=states,
+        variances=variances,
+        targets=targets,
+        target_p=target_p,
+        jitter=jitter,
+        rng=rng,
+    )
 
 
 def _round_robin(
