@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api.factories import choice_item_body, item_body
 from tests.api.test_auth import bearer, new_tenant_key
@@ -123,28 +124,30 @@ async def test_short_bank_without_a_generator_is_a_clear_error(client: httpx.Asy
     assert fits.status_code == 200 and len(fits.json()["data"]["items"]) == 2
 
 
+@pytest.mark.parametrize("path", ["/api/v1/practice/assign", "/api/v1/practice/assign/async"])
 async def test_bad_requests_are_clear_4xx(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, server: RunningServer
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, server: RunningServer, path: str
 ) -> None:
+    async def post(**body: Any) -> httpx.Response:
+        return await client.post(path, json=body)
+
     await seed_bank(client)
     student = await new_student(client)
     base = {"student_id": student, "subject": "Algebra"}
-    assert_error(await assign(client, **base, num_items=0), 422, "num_items_out_of_range")
-    assert_error(await assign(client, **base, num_items=21), 422, "num_items_out_of_range")
+    assert_error(await post(**base, num_items=0), 422, "num_items_out_of_range")
+    assert_error(await post(**base, num_items=21), 422, "num_items_out_of_range")
     assert_error(
-        await assign(client, **(base | {"student_id": str(uuid.uuid4())}), num_items=3),
+        await post(**(base | {"student_id": str(uuid.uuid4())}), num_items=3),
         404,
         "student_not_found",
     )
-    unknown = await assign(client, **(base | {"subject": "Alchemy"}), num_items=3)
+    unknown = await post(**(base | {"subject": "Alchemy"}), num_items=3)
     assert "Algebra" in assert_error(unknown, 422, "unknown_subject")["details"]["known_subjects"]
-    assert_error(await assign(client, **base, topic="Knitting", num_items=3), 422, "unknown_topic")
+    assert_error(await post(**base, topic="Knitting", num_items=3), 422, "unknown_topic")
     assert_error(
-        await assign(client, **base, num_items=3, goal_tags=[str(uuid.uuid4())]),
-        422,
-        "unknown_goal",
+        await post(**base, num_items=3, goal_tags=[str(uuid.uuid4())]), 422, "unknown_goal"
     )
-    assert_error(await assign(client, **base, num_items="five"), 422, "validation_error")
+    assert_error(await post(**base, num_items="five"), 422, "validation_error")
     other = bearer(await new_tenant_key(client, server.settings))
     foreign_goal = await anonymous.post(
         "/api/v1/goals",
@@ -152,13 +155,12 @@ async def test_bad_requests_are_clear_4xx(
         json={"name": "theirs", "subject": "Algebra", "skills": ["linear_equations.one_step"]},
     )
     goal_tag = foreign_goal.json()["data"]["goal_id"]
-    assert_error(
-        await assign(client, **base, num_items=3, goal_tags=[goal_tag]), 422, "unknown_goal"
-    )
-    their_view = await anonymous.post(
-        "/api/v1/practice/assign", headers=other, json=base | {"num_items": 3}
-    )
+    assert_error(await post(**base, num_items=3, goal_tags=[goal_tag]), 422, "unknown_goal")
+    their_view = await anonymous.post(path, headers=other, json=base | {"num_items": 3})
     assert_error(their_view, 404, "student_not_found")
+    for caller, headers in ((client, {}), (anonymous, other)):
+        jobs = await caller.get("/api/v1/jobs", headers=headers)
+        assert jobs.json()["data"]["items"] == []  # every refusal came before a job existed
 
 
 async def test_student_token_assigns_for_itself_without_keys(

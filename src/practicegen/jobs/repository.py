@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    exists,
     func,
     insert,
     select,
@@ -31,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from practicegen.db.models import Job
+from practicegen.db.models import Job, Student
 from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
@@ -51,20 +52,21 @@ class ProgressReport:
 @functools.cache
 def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     """INSERT ... SELECT the given columns' values WHERE the tenant's jobs in flight are fewer
-    than `:in_flight_limit`; built once per set of columns, the values are parameters."""
+    than `:in_flight_limit` and, for a student's job, the student is the tenant's; built once per
+    set of columns, the values are parameters."""
     given = [Job.__table__.c[name] for name in columns]
+    tenant = bindparam("in_flight_tenant", type_=Job.tenant_id.type)
     in_flight = (
         select(func.count())
-        .where(
-            Job.tenant_id == bindparam("in_flight_tenant", type_=Job.tenant_id.type),
-            Job.status.in_(_LIVE),
-            Job.job_type != "webhook_delivery",
-        )
+        .where(Job.tenant_id == tenant, Job.status.in_(_LIVE), Job.job_type != "webhook_delivery")
         .scalar_subquery()
     )
-    row = select(*(bindparam(f"new_{c.key}", type_=c.type) for c in given)).where(
-        in_flight < bindparam("in_flight_limit", type_=Integer)
-    )
+    values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
+    row = select(*values.values()).where(in_flight < bindparam("in_flight_limit", type_=Integer))
+    if "student_id" in values:
+        row = row.where(
+            exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
+        )
     table = cast(Table, Job.__table__)  # Core, not the ORM's bulk-insert reading of parameters
     return insert(table).from_select(given, row).returning(table.c.id)
 
@@ -80,13 +82,18 @@ class JobRepository:
 
     async def add_within_limit(self, job: Job, *, in_flight_limit: int) -> bool:
         """Insert a tenant's job unless the tenant already has `in_flight_limit` pending or
-        running (webhook deliveries, the service's own, do not count); False if it had.
+        running (webhook deliveries, the service's own, do not count) or the job names a student
+        the tenant does not have; False if it did not insert.
 
-        The count and the insert are one statement, a round trip less on the busiest write.
+        The checks and the insert are one statement, round trips less on the busiest write.
         """
         if job.id is None:
             job.id = uuid.uuid4()
-        given = tuple(c.key for c in Job.__table__.columns if c.key in job.__dict__)
+        given = tuple(
+            c.key
+            for c in Job.__table__.columns
+            if c.key in job.__dict__ and (c.key != "student_id" or job.student_id is not None)
+        )
         values = {f"new_{key}": getattr(job, key) for key in given}
         limit = {"in_flight_tenant": job.tenant_id, "in_flight_limit": in_flight_limit}
         statement = _insert_within_limit(given)

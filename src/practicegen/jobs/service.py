@@ -24,6 +24,7 @@ from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLim
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
+from practicegen.students.repository import StudentRepository
 
 
 class JobNotFound(NotFound):
@@ -125,6 +126,8 @@ async def create_job(
         except IntegrityError as exc:  # the same key's first request has not committed yet
             raise IdempotencyKeyInFlight() from exc
     if not added:
+        if new.student_id is not None:  # a refusal is rare: read why only then
+            await StudentRepository(session).get_or_raise(principal.tenant_id, new.student_id)
         raise TooManyJobs(limit=max_in_flight)
     await queue.enqueue(session, job.id)
     return Created(job=job, replayed=False)

@@ -119,7 +119,45 @@ async def check_request(
     filler: GapFiller | None = None,
     cache: CandidateCache | None = None,
 ) -> Checked:
-    """Raise the request's first problem as a clear error; the async endpoint calls this first."""
+    """Raise the request's first problem as a clear error, reading the student for planning."""
+    _check_access_and_size(principal, request, settings)
+    tenant = principal.tenant_id
+    student = await PracticeRepository(session).student_context(
+        tenant, request.student_id, settings.recent_assignments_window
+    )
+    if student is None:
+        raise StudentNotFound(student_id=str(request.student_id))
+    skills, items, groups, fillable = await _check_content(session, tenant, request, filler, cache)
+    return Checked(
+        skills=skills,
+        items=items,
+        groups=groups,
+        fillable=fillable,
+        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
+        recent=student.recent,
+    )
+
+
+async def check_request_content(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None = None,
+    cache: CandidateCache | None = None,
+) -> None:
+    """Every check of `check_request` but the student's existence, without reading the student.
+
+    The async endpoint calls this: the job's own INSERT checks that the student exists.
+    """
+    _check_access_and_size(principal, request, settings)
+    await _check_content(session, principal.tenant_id, request, filler, cache)
+
+
+def _check_access_and_size(
+    principal: Principal, request: AssignRequest, settings: Settings
+) -> None:
     principal.require_student_access(request.student_id)
     if not 1 <= request.num_items <= settings.max_num_items:
         raise NumItemsOutOfRange(
@@ -128,12 +166,16 @@ async def check_request(
             minimum=1,
             maximum=settings.max_num_items,
         )
-    tenant = principal.tenant_id
-    student = await PracticeRepository(session).student_context(
-        tenant, request.student_id, settings.recent_assignments_window
-    )
-    if student is None:
-        raise StudentNotFound(student_id=str(request.student_id))
+
+
+async def _check_content(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    request: AssignRequest,
+    filler: GapFiller | None,
+    cache: CandidateCache | None,
+) -> tuple[list[str], SubjectItems, list[GroupKey], bool]:
+    """The goal tags, subject and topic name something, and enough can be found or made."""
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
@@ -147,14 +189,7 @@ async def check_request(
         available = sum(len(items.groups[key]) for key in groups)
         if available < request.num_items:
             raise _unavailable(request, available)
-    return Checked(
-        skills=skills,
-        items=items,
-        groups=groups,
-        fillable=fillable,
-        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
-        recent=student.recent,
-    )
+    return skills, items, groups, fillable
 
 
 def _unavailable(request: AssignRequest, available: int) -> GenerationUnavailable:

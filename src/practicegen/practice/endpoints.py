@@ -26,7 +26,7 @@ from practicegen.practice import service
 from practicegen.practice.assignments import (
     GapFiller,
     GenerationUnavailable,
-    check_request,
+    check_request_content,
 )
 from practicegen.practice.grader import Grader
 from practicegen.practice.learner import LearnerParams
@@ -176,7 +176,7 @@ async def assign_async(
     request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
     if body.webhook_url is not None:
         await guard.check_url(str(body.webhook_url))
-    await check_request(
+    await check_request_content(
         session,
         principal=principal,
         request=request,
