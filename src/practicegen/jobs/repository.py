@@ -37,6 +37,11 @@ from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
 _LIVE = ("pending", "processing")
+# Counted against a tenant's limit. Literal, not parameters, so that the planner can use the
+# partial index with this predicate (migration 007) in a prepared statement's generic plan too.
+_COUNTS_AS_IN_FLIGHT = text(
+    "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +61,11 @@ def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     set of columns, the values are parameters."""
     given = [Job.__table__.c[name] for name in columns]
     tenant = bindparam("in_flight_tenant", type_=Job.tenant_id.type)
-    in_flight = (
-        select(func.count())
-        .where(Job.tenant_id == tenant, Job.status.in_(_LIVE), Job.job_type != "webhook_delivery")
-        .scalar_subquery()
-    )
+    limit = bindparam("in_flight_limit", type_=Integer)
+    live = select(Job.id).where(Job.tenant_id == tenant, _COUNTS_AS_IN_FLIGHT).limit(limit)
+    in_flight = select(func.count()).select_from(live.subquery()).scalar_subquery()
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
-    row = select(*values.values()).where(in_flight < bindparam("in_flight_limit", type_=Integer))
+    row = select(*values.values()).where(in_flight < limit)
     if "student_id" in values:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
