@@ -96,6 +96,7 @@ def create_job_filler(
         attempts_per_question=settings.llm_attempts_per_question,
         response_format=settings.llm_response_format,
         self_consistency_samples=settings.llm_self_consistency_samples,
+        sympy_pool=procedural.pool,
     )
     return LlmFiller(
         generator=generator,

@@ -15,7 +15,7 @@ import openai
 import pytest
 import sympy
 
-from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
+from practicegen.generation.llm import PROMPT_VERSION, REQUESTS_PER_CLIENT, LlmGenerator
 from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.registry import ProceduralGenerator
@@ -94,6 +94,14 @@ async def test_correct_replies_are_accepted_with_provenance_usage_and_progress(
     prompt = body["messages"][-1]["content"]
     assert f"Skill: {SKILL}" in prompt
     assert sum(str(e.provenance["problem"]) in prompt for e in shown) == 3  # at most 3 examples
+
+
+async def test_requests_spread_over_several_clients_all_arrive(fake: FakeLlm) -> None:
+    """Past `REQUESTS_PER_CLIENT` the generator holds several SDK clients; each one works."""
+    gen = generator(fake, concurrency=3 * REQUESTS_PER_CLIENT)
+    batch = await generate(gen, 6)
+    assert len(batch.items) == 6 and not batch.rejections
+    assert len(fake.requests) == 6
 
 
 async def test_a_faulty_mix_yields_only_correct_items_and_counts_rejections(

@@ -3,7 +3,8 @@
 When the bank cannot supply enough fitting items, the assignment builder asks this filler for
 the rest. Each item is built from its solution by a sympy generator and then checked
 independently (`procedural.checks`) before it may be used; both steps are CPU-bound sympy work,
-so they run in worker processes with a deadline and the event loop never blocks. An item that
+so they run in the node's sympy processes (`sympy_pool`) with a deadline and the event loop
+never blocks. An item that
 fails its check, or poses a problem the student saw recently or the bank already has, is
 dropped and another seed tried. The items come back unsaved: the plan stores them with the
 assignment, so they join the bank and the next request needs less generation.
@@ -12,12 +13,9 @@ assignment, so they join the bank and the next request needs less generation.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import random
-import signal
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +26,7 @@ from practicegen.db.models import Item
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.protocol import SkillSpec
+from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
@@ -46,13 +45,6 @@ def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], l
     return item.model_dump(mode="json"), list(check_item(item).problems)
 
 
-def _ignore_stop_signals() -> None:
-    """In a worker process: Ctrl-C or a stop signal to the process group is the parent's to
-    handle (it drains, then shuts the pool down); a worker dying first would fail every job."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 @dataclass(frozen=True, slots=True)
 class _Built:
     content: ItemContent
@@ -61,10 +53,9 @@ class _Built:
 
 class ProceduralFiller:
     def __init__(self, *, workers: int, timeout_s: float, attempts_per_item: int = 4) -> None:
-        self.workers = workers
         self.timeout_s = timeout_s
         self.attempts_per_item = attempts_per_item
-        self._pool: ProcessPoolExecutor | None = None
+        self.pool = SympyPool(workers)
         self.rng = random.Random()
 
     def _specs(self, subject: str, topic: str | None) -> list[SkillSpec]:
@@ -84,31 +75,21 @@ class ProceduralFiller:
         """Each skill the generators cover for the subject (and topic), with its topic."""
         return {s.skill: s.topic for s in self._specs(subject, topic)}
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_ignore_stop_signals
-            )
-        return self._pool
-
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
-            self._pool = None
+        await self.pool.aclose()
 
     def _level(self, spec: SkillSpec, difficulty: float) -> int:
         levels = range(1, spec.levels + 1)
         return min(levels, key=lambda lv: abs(_GENERATOR.difficulty(spec.skill, lv) - difficulty))
 
     async def _one(self, spec: SkillSpec, difficulty: float, avoid: set[str]) -> _Built | None:
-        loop = asyncio.get_running_loop()
         level = self._level(spec, difficulty)
         for _ in range(self.attempts_per_item):
             seed = self.rng.randrange(2**31)
-            job = loop.run_in_executor(self._executor(), _build_checked, spec.skill, level, seed)
             try:
-                data, problems = await asyncio.wait_for(job, self.timeout_s)
+                data, problems = await self.pool.run(
+                    _build_checked, spec.skill, level, seed, timeout_s=self.timeout_s
+                )
             except TimeoutError:
                 log.warning("generation.timed_out", skill=spec.skill, level=level, seed=seed)
                 continue

@@ -10,7 +10,10 @@ says is trusted: a draft that fails its check (or never arrives: malformed JSON,
 rate limit, a server error) is counted by reason and written again, up to a limit.
 
 Questions are written concurrently, but one semaphore per generator caps requests in flight
-across every batch, so a burst of assignments cannot flood the model server. The SDK's own
+across every batch, so a burst of assignments cannot flood the model server. Requests are spread
+over several SDK clients, at most `REQUESTS_PER_CLIENT` each: a client's connection pool (httpx)
+scans every request and connection it holds whenever one changes, so with a thousand requests in
+one pool that bookkeeping took more CPU than everything else a worker did. The SDK's own
 retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap, without
 holding a semaphore slot while waiting.
 """
@@ -18,6 +21,7 @@ holding a semaphore slot while waiting.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,9 +37,11 @@ from pydantic import ValidationError
 from practicegen.generation.llm_choice import ChoiceKind
 from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
 from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict
+from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent, ItemType
 
 log = structlog.get_logger()
+REQUESTS_PER_CLIENT = 64
 
 __all__ = ["PROMPT_VERSION", "LlmBatch", "LlmGenerator", "QuestionKind", "Usage"]
 MAX_EXAMPLES = 3
@@ -124,6 +130,8 @@ class LlmGenerator:
     draft; `rate_limit_retries` is how often one request is repeated after a 429, waiting
     its `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
     servers with structured outputs, "json_object" for those with only JSON mode.
+    `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
+    process of its own).
     """
 
     def __init__(
@@ -141,6 +149,7 @@ class LlmGenerator:
         temperature: float = 0.7,
         response_format: Literal["json_schema", "json_object"] = "json_schema",
         self_consistency_samples: int = 5,
+        sympy_pool: SympyPool | None = None,
     ) -> None:
         if concurrency < 1 or attempts_per_question < 1 or rate_limit_retries < 0:
             raise ValueError("concurrency and attempts must be at least 1, retries at least 0")
@@ -151,15 +160,19 @@ class LlmGenerator:
         self.temperature = temperature
         self.verify_timeout_s = verify_timeout_s
         self.response_format = response_format
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
-        )
+        self._clients = [
+            openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+            for _ in range(-(-concurrency // REQUESTS_PER_CLIENT))
+        ]
+        self._next_client = itertools.cycle(self._clients)
         self._semaphore = asyncio.Semaphore(concurrency)
         self._spent = _Meter()
+        self._own_pool = sympy_pool is None
+        self._sympy = sympy_pool or SympyPool(workers=1)
         self.kinds: dict[str, QuestionKind] = {
             kind.name: kind
             for kind in (
-                EquationKind(verify_timeout_s=verify_timeout_s),
+                EquationKind(verify_timeout_s=verify_timeout_s, pool=self._sympy),
                 ChoiceKind(samples=self_consistency_samples),
             )
         }
@@ -170,7 +183,9 @@ class LlmGenerator:
         return self._spent.total
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await asyncio.gather(*(client.close() for client in self._clients))
+        if self._own_pool:
+            await self._sympy.aclose()
 
     async def generate(
         self,
@@ -290,7 +305,7 @@ class LlmGenerator:
         meter: _Meter,
     ) -> dict[str, Any]:
         try:
-            completion = await self._client.chat.completions.create(
+            completion = await next(self._next_client).chat.completions.create(
                 model=self.model,
                 messages=cast("list[ChatCompletionMessageParam]", messages),
                 temperature=self.temperature,

@@ -1,13 +1,12 @@
 """Equation questions from a language model: how they are asked for, read, and checked by sympy.
 
 The model gives the problem in sympy syntax beside its Markdown stem, so the item's key can be
-checked by solving the problem again (`llm_verify.verify_item`); the worked steps and the
-distractors are checked against that solution too.
+checked by solving the problem again (`llm_verify.verify_item`, in the node's sympy processes);
+the worked steps and the distractors are checked against that solution too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict, verify_item
+from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
 
@@ -81,8 +81,9 @@ class EquationKind:
 - "distractors": 2-3 wrong answers {"value": "x = 7", "misconception": "snake_case_tag"};
 - "hints": 1-3 hints; the first must not give the answer away."""
 
-    def __init__(self, *, verify_timeout_s: float) -> None:
+    def __init__(self, *, verify_timeout_s: float, pool: SympyPool) -> None:
         self.verify_timeout_s = verify_timeout_s
+        self.pool = pool
 
     def item(
         self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
@@ -116,10 +117,8 @@ class EquationKind:
 
     async def verify(self, item: ItemContent, _ask: JsonCompleter) -> Verdict:
         try:
-            verdict = await asyncio.wait_for(
-                asyncio.to_thread(verify_item, item), self.verify_timeout_s
-            )
-        except TimeoutError:  # the thread runs on; mathparse's caps keep that short
+            verdict = await self.pool.run(verify_item, item, timeout_s=self.verify_timeout_s)
+        except TimeoutError:
             return Verdict(Reason.TIMEOUT, "verification took too long")
         if verdict.ok:
             item.provenance["verification"] = {"ok": True, "checks": CHECKS}

@@ -1,0 +1,58 @@
+"""The processes that do a node's CPU-heavy sympy work: building items and checking them.
+
+sympy can take a long time on an unlucky input and holds the GIL while it does, so it never
+runs on an event loop's thread (nor in a thread beside it). The procedural generators and the
+checks of model-written questions share one pool, so one setting bounds how many processes a
+node runs for them. The pool starts on first use, from a forkserver (a fork of a process that
+already runs an event loop and threads is unsafe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def _ignore_stop_signals() -> None:
+    """In a pool process: Ctrl-C or a stop signal to the process group is the parent's to
+    handle (it drains, then shuts the pool down); a process dying first would fail every job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class SympyPool:
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("a sympy pool needs at least one process")
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_ignore_stop_signals
+            )
+        return self._pool
+
+    async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
+        """`function(*args)` in a pool process; TimeoutError after `timeout_s`.
+
+        A timed-out call keeps its process until it ends (a process pool cannot stop one
+        call); the callers' inputs are capped in size so that stays short.
+        """
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(
+            loop.run_in_executor(self._executor(), function, *args), timeout_s
+        )
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
