@@ -47,6 +47,7 @@ from practicegen.jobs.events import (
     session_info,
 )
 from practicegen.jobs.metrics import JobMetrics
+from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
 from practicegen.jobs.worker import JobRunner, RetryPolicy
@@ -166,6 +167,20 @@ async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
             await task
 
 
+async def _open_job_writer(
+    stack: contextlib.AsyncExitStack, settings: Settings
+) -> PostgresJobWriter | None:
+    """On PostgreSQL, the API's one-statement job creation, closed with `stack`."""
+    if settings.database_kind is not DatabaseKind.POSTGRES:
+        return None
+    writer = PostgresJobWriter(
+        postgres_conninfo(settings.database_url), max_connections=settings.db_pool_size
+    )
+    await writer.open()
+    stack.push_async_callback(writer.close)
+    return writer
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -203,6 +218,7 @@ def create_app(settings: Settings) -> FastAPI:
             if job_filler is not filler:
                 stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
+            app.state.job_writer = await _open_job_writer(stack, settings)
             if settings.database_kind is DatabaseKind.POSTGRES:
                 listener = PostgresListener(
                     postgres_conninfo(settings.database_url),

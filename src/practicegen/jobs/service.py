@@ -1,9 +1,10 @@
 """Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
 
-Creating a job writes its row and queues its message in the caller's transaction. An
-`Idempotency-Key` makes creation safe to repeat: the same key and body give back the same job,
-the same key with another body is refused, and a key whose first request is still in flight
-gets a 409 rather than a second job.
+Creating a job writes its row and queues its message in the caller's transaction, or, given a
+`PostgresJobWriter` and no `Idempotency-Key`, in one statement of their own committed at once
+(`jobs/pg_create.py`). An `Idempotency-Key` makes creation safe to repeat: the same key and body
+give back the same job, the same key with another body is refused, and a key whose first request
+is still in flight gets a 409 rather than a second job.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
 from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLimited
+from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
@@ -91,6 +93,7 @@ async def create_job(
     max_attempts: int,
     max_in_flight: int,
     now: datetime,
+    writer: PostgresJobWriter | None = None,
 ) -> Created:
     repo = JobRepository(session)
     digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
@@ -117,7 +120,11 @@ async def create_job(
         created_at=now,
         updated_at=now,
     )
-    if new.idempotency_key is None:
+    enqueued = False
+    if new.idempotency_key is None and writer is not None:
+        job.id = uuid.uuid4()
+        added = enqueued = await writer.add_and_enqueue(job, in_flight_limit=max_in_flight)
+    elif new.idempotency_key is None:
         added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
     else:
         try:
@@ -129,7 +136,8 @@ async def create_job(
         if new.student_id is not None:  # a refusal is rare: read why only then
             await StudentRepository(session).get_or_raise(principal.tenant_id, new.student_id)
         raise TooManyJobs(limit=max_in_flight)
-    await queue.enqueue(session, job.id)
+    if not enqueued:
+        await queue.enqueue(session, job.id)
     return Created(job=job, replayed=False)
 
 

@@ -19,6 +19,7 @@ from practicegen.db.engine import SessionMaker
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.endpoints import QueueDep
+from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
 from practicegen.jobs.service import NewJob
@@ -58,6 +59,15 @@ async def get_filler(request: Request) -> GapFiller | None:
     return filler
 
 
+async def get_job_writer(request: Request) -> PostgresJobWriter | None:
+    """On PostgreSQL, the one-statement job creation (`jobs/pg_create.py`)."""
+    writer: PostgresJobWriter | None = request.app.state.job_writer
+    return writer
+
+
+JobWriterDep = Annotated[PostgresJobWriter | None, Depends(get_job_writer)]
+
+
 async def get_job_filler(request: Request) -> GapFiller | None:
     """A job's filler: the language model when one is configured."""
     filler: GapFiller | None = request.app.state.job_filler
@@ -73,6 +83,7 @@ async def _start_job(
     idempotency_key: str | None,
     settings: Settings,
     queue: JobQueue,
+    writer: PostgresJobWriter | None,
     now: datetime,
 ) -> JSONResponse:
     created = await jobs_service.create_job(
@@ -89,6 +100,7 @@ async def _start_job(
         max_attempts=settings.job_max_attempts,
         max_in_flight=settings.job_max_in_flight,
         now=now,
+        writer=writer,
     )
     accepted = JobAccepted.of(created.job)
     headers = {"Location": accepted.status_url, "Retry-After": "2"}
@@ -123,6 +135,7 @@ async def assign(
     cache: Annotated[CandidateCache, Depends(get_candidates)],
     sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
     queue: QueueDep,
+    writer: JobWriterDep,
     now: NowDep,
 ) -> Envelope[AssignmentRead] | JSONResponse:
     """Assign practice now, from the bank and instant generators (never a language model).
@@ -152,6 +165,7 @@ async def assign(
             idempotency_key=None,
             settings=settings,
             queue=queue,
+            writer=writer,
             now=now,
         )
     return ok(await service.store_and_show(session, principal=principal, planned=planned))
@@ -168,6 +182,7 @@ async def assign_async(
     filler: Annotated[GapFiller | None, Depends(get_job_filler)],
     cache: Annotated[CandidateCache, Depends(get_candidates)],
     queue: QueueDep,
+    writer: JobWriterDep,
     now: NowDep,
     guard: Annotated[AddressGuard, Depends(get_guard)],
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
@@ -192,6 +207,7 @@ async def assign_async(
         idempotency_key=idempotency_key,
         settings=settings,
         queue=queue,
+        writer=writer,
         now=now,
     )
 
