@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.cache import KeyCache
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
-from practicegen.auth.service import authenticate
+from practicegen.auth.service import authenticate, recently_checked
 from practicegen.config import AuthMode, Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.errors import NotAuthenticated
@@ -96,8 +96,12 @@ async def get_principal_briefly(
 
     For endpoints that hold a request open (long-poll, event streams): the request's session
     would keep a pooled connection for the whole wait, and a few dozen waiting clients would
-    take every connection the node has.
+    take every connection the node has. Also for endpoints that open their own session. A key
+    this node checked moments ago needs no session at all.
     """
+    token = bearer_token(request)
+    if token is not None and (known := recently_checked(token, now, cache)) is not None:
+        return known
     async with sessionmaker() as session, session.begin():
         return await get_principal(request, settings, session, now, cache)
 

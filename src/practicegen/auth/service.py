@@ -35,6 +35,11 @@ class IssuedSecret:
     secret: str
 
 
+def recently_checked(raw: str, now: datetime, cache: KeyCache) -> Principal | None:
+    """The caller behind `raw` if this node checked that key or token moments ago, else None."""
+    return cache.get(hash_secret(raw), now)
+
+
 async def authenticate(
     session: AsyncSession, *, raw: str, now: datetime, cache: KeyCache | None = None
 ) -> Principal:

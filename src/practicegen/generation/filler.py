@@ -56,20 +56,20 @@ class ProceduralFiller:
         self.timeout_s = timeout_s
         self.attempts_per_item = attempts_per_item
         self.pool = SympyPool(workers)
+        self._by_subject: dict[str, list[SkillSpec]] = {}
+        for spec in _GENERATOR.skills():  # asked on every assign request: index it once
+            self._by_subject.setdefault(spec.subject, []).append(spec)
         self.rng = random.Random()
 
     def _specs(self, subject: str, topic: str | None) -> list[SkillSpec]:
-        return [
-            s
-            for s in _GENERATOR.skills()
-            if s.subject == subject and (topic is None or s.topic == topic)
-        ]
+        specs = self._by_subject.get(subject, [])
+        return specs if topic is None else [s for s in specs if s.topic == topic]
 
     def covers(self, subject: str, topic: str | None) -> bool:
         return bool(self._specs(subject, topic))
 
     def subjects(self) -> set[str]:
-        return {s.subject for s in _GENERATOR.skills()}
+        return set(self._by_subject)
 
     def skill_topics(self, subject: str, topic: str | None) -> dict[str, str]:
         """Each skill the generators cover for the subject (and topic), with its topic."""

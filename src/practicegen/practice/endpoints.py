@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -11,14 +12,13 @@ from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep, get_sessionmaker
+from practicegen.api.deps import BriefPrincipalDep, NowDep, PrincipalDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
-from practicegen.jobs.endpoints import QueueDep
 from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
@@ -43,35 +43,42 @@ async def get_grader(request: Request) -> Grader:
     return grader
 
 
-async def get_candidates(request: Request) -> CandidateCache:
-    cache: CandidateCache = request.app.state.candidates
-    return cache
+@dataclass(frozen=True, slots=True)
+class Node:
+    """The node's parts the assign endpoints use, as one dependency.
+
+    One dependency rather than one per part: FastAPI resolves each dependency of each request
+    on its own, and on the async endpoint that was a large share of the CPU per request.
+    `filler` is the sync path's (instant generators only); `job_filler` is a job's (the
+    language model when one is configured); `writer` creates jobs in one statement on
+    PostgreSQL (`jobs/pg_create.py`).
+    """
+
+    settings: Settings
+    sessionmaker: SessionMaker
+    filler: GapFiller | None
+    job_filler: GapFiller | None
+    cache: CandidateCache
+    queue: JobQueue
+    writer: PostgresJobWriter | None
+    guard: AddressGuard
 
 
-async def get_guard(request: Request) -> AddressGuard:
-    guard: AddressGuard = request.app.state.ssrf_guard
-    return guard
+async def get_node(request: Request) -> Node:
+    state = request.app.state
+    return Node(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        filler=state.gap_filler,
+        job_filler=state.job_filler,
+        cache=state.candidates,
+        queue=state.queue,
+        writer=state.job_writer,
+        guard=state.ssrf_guard,
+    )
 
 
-async def get_filler(request: Request) -> GapFiller | None:
-    """The sync path's filler: instant generators only."""
-    filler: GapFiller | None = request.app.state.gap_filler
-    return filler
-
-
-async def get_job_writer(request: Request) -> PostgresJobWriter | None:
-    """On PostgreSQL, the one-statement job creation (`jobs/pg_create.py`)."""
-    writer: PostgresJobWriter | None = request.app.state.job_writer
-    return writer
-
-
-JobWriterDep = Annotated[PostgresJobWriter | None, Depends(get_job_writer)]
-
-
-async def get_job_filler(request: Request) -> GapFiller | None:
-    """A job's filler: the language model when one is configured."""
-    filler: GapFiller | None = request.app.state.job_filler
-    return filler
+NodeDep = Annotated[Node, Depends(get_node)]
 
 
 async def _start_job(
@@ -81,9 +88,7 @@ async def _start_job(
     request: AssignRequest,
     webhook_url: str | None,
     idempotency_key: str | None,
-    settings: Settings,
-    queue: JobQueue,
-    writer: PostgresJobWriter | None,
+    node: Node,
     now: datetime,
 ) -> JSONResponse:
     created = await jobs_service.create_job(
@@ -96,11 +101,11 @@ async def _start_job(
             webhook_url=webhook_url,
             idempotency_key=idempotency_key,
         ),
-        queue=queue,
-        max_attempts=settings.job_max_attempts,
-        max_in_flight=settings.job_max_in_flight,
+        queue=node.queue,
+        max_attempts=node.settings.job_max_attempts,
+        max_in_flight=node.settings.job_max_in_flight,
         now=now,
-        writer=writer,
+        writer=node.writer,
     )
     accepted = JobAccepted.of(created.job)
     headers = {"Location": accepted.status_url, "Retry-After": "2"}
@@ -109,14 +114,12 @@ async def _start_job(
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202, headers=headers)
 
 
-def _job_can_write(
-    filler: GapFiller | None, job_filler: GapFiller | None, body: AssignRequest
-) -> bool:
+def _job_can_write(node: Node, body: AssignRequest) -> bool:
     """A job's filler (a language model) writes what the sync path's generators cannot."""
     return (
-        job_filler is not None
-        and job_filler is not filler
-        and job_filler.covers(body.subject, body.topic)
+        node.job_filler is not None
+        and node.job_filler is not node.filler
+        and node.job_filler.covers(body.subject, body.topic)
     )
 
 
@@ -129,13 +132,7 @@ async def assign(
     body: AssignRequest,
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
-    filler: Annotated[GapFiller | None, Depends(get_filler)],
-    job_filler: Annotated[GapFiller | None, Depends(get_job_filler)],
-    cache: Annotated[CandidateCache, Depends(get_candidates)],
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
-    queue: QueueDep,
-    writer: JobWriterDep,
+    node: NodeDep,
     now: NowDep,
 ) -> Envelope[AssignmentRead] | JSONResponse:
     """Assign practice now, from the bank and instant generators (never a language model).
@@ -145,17 +142,17 @@ async def assign(
     202 instead and the assignment is made by a job.
     """
     try:
-        async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
+        async with node.sessionmaker() as reading, asyncio.timeout(node.settings.sync_budget_s):
             planned = await service.plan_with_items(
                 reading,
                 principal=principal,
                 request=body,
-                settings=settings,
-                filler=filler,
-                cache=cache,
+                settings=node.settings,
+                filler=node.filler,
+                cache=node.cache,
             )
     except (GenerationUnavailable, TimeoutError) as exc:
-        if isinstance(exc, GenerationUnavailable) and not _job_can_write(filler, job_filler, body):
+        if isinstance(exc, GenerationUnavailable) and not _job_can_write(node, body):
             raise
         return await _start_job(
             session,
@@ -163,9 +160,7 @@ async def assign(
             request=body,
             webhook_url=None,
             idempotency_key=None,
-            settings=settings,
-            queue=queue,
-            writer=writer,
+            node=node,
             now=now,
         )
     return ok(await service.store_and_show(session, principal=principal, planned=planned))
@@ -176,40 +171,38 @@ async def assign(
 )
 async def assign_async(
     body: AsyncAssignRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    filler: Annotated[GapFiller | None, Depends(get_job_filler)],
-    cache: Annotated[CandidateCache, Depends(get_candidates)],
-    queue: QueueDep,
-    writer: JobWriterDep,
+    principal: BriefPrincipalDep,
+    node: NodeDep,
     now: NowDep,
-    guard: Annotated[AddressGuard, Depends(get_guard)],
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
-    """The guide's async assign: checks the request, then answers 202 with the job at once."""
+    """The guide's async assign: checks the request, then answers 202 with the job at once.
+
+    It opens its session itself rather than through a dependency: on PostgreSQL without an
+    Idempotency-Key the session is used only if the node's memory of the bank is stale, and
+    FastAPI's machinery for a dependency that yields costs more than the session.
+    """
     request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
     if body.webhook_url is not None:
-        await guard.check_url(str(body.webhook_url))
-    await check_request_content(
-        session,
-        principal=principal,
-        request=request,
-        settings=settings,
-        filler=filler,
-        cache=cache,
-    )
-    return await _start_job(
-        session,
-        principal=principal,
-        request=request,
-        webhook_url=str(body.webhook_url) if body.webhook_url else None,
-        idempotency_key=idempotency_key,
-        settings=settings,
-        queue=queue,
-        writer=writer,
-        now=now,
-    )
+        await node.guard.check_url(str(body.webhook_url))
+    async with node.sessionmaker() as session, session.begin():
+        await check_request_content(
+            session,
+            principal=principal,
+            request=request,
+            settings=node.settings,
+            filler=node.job_filler,
+            cache=node.cache,
+        )
+        return await _start_job(
+            session,
+            principal=principal,
+            request=request,
+            webhook_url=str(body.webhook_url) if body.webhook_url else None,
+            idempotency_key=idempotency_key,
+            node=node,
+            now=now,
+        )
 
 
 @router.get("/assignments/{assignment_id}")
