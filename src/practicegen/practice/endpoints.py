@@ -130,8 +130,7 @@ def _job_can_write(node: Node, body: AssignRequest) -> bool:
 )
 async def assign(
     body: AssignRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
+    principal: BriefPrincipalDep,
     node: NodeDep,
     now: NowDep,
 ) -> Envelope[AssignmentRead] | JSONResponse:
@@ -139,7 +138,8 @@ async def assign(
 
     If the work cannot finish within `PRACTICEGEN_SYNC_BUDGET_S` (20 s, under a CDN's 30 s), or
     only a language model could write what the bank lacks, the answer is the async endpoint's
-    202 instead and the assignment is made by a job.
+    202 instead and the assignment is made by a job. Planning reads in one session and the
+    assignment is written in another, both opened here (see `assign_async`).
     """
     try:
         async with node.sessionmaker() as reading, asyncio.timeout(node.settings.sync_budget_s):
@@ -154,16 +154,19 @@ async def assign(
     except (GenerationUnavailable, TimeoutError) as exc:
         if isinstance(exc, GenerationUnavailable) and not _job_can_write(node, body):
             raise
-        return await _start_job(
-            session,
-            principal=principal,
-            request=body,
-            webhook_url=None,
-            idempotency_key=None,
-            node=node,
-            now=now,
-        )
-    return ok(await service.store_and_show(session, principal=principal, planned=planned))
+        async with node.sessionmaker() as session, session.begin():
+            return await _start_job(
+                session,
+                principal=principal,
+                request=body,
+                webhook_url=None,
+                idempotency_key=None,
+                node=node,
+                now=now,
+            )
+    async with node.sessionmaker() as session, session.begin():
+        shown = await service.store_and_show(session, principal=principal, planned=planned)
+    return ok(shown)
 
 
 @router.post(
