@@ -27,8 +27,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from practicegen.db.models import Job
 from practicegen.jobs.queue import ENTRYPOINT
+from practicegen.jobs.repository import IN_FLIGHT_PREDICATE
 
-_INSERT_JOB_AND_MESSAGE = """
+# Formatted with constants only; every value is a parameter.
+_INSERT_JOB_AND_MESSAGE = f"""
 WITH job AS (
     INSERT INTO jobs (id, tenant_id, job_type, status, progress_percent, progress_message,
                       student_id, request, attempt, max_attempts, seq, request_hash,
@@ -38,9 +40,7 @@ WITH job AS (
            %(seq)s, %(request_hash)s, %(webhook_url)s, %(created_at)s, %(updated_at)s
     WHERE (SELECT count(*) FROM (
               SELECT 1 FROM jobs
-              WHERE jobs.tenant_id = %(tenant_id)s
-                AND jobs.status IN ('pending', 'processing')
-                AND jobs.job_type <> 'webhook_delivery'
+              WHERE jobs.tenant_id = %(tenant_id)s AND {IN_FLIGHT_PREDICATE}
               LIMIT %(in_flight_limit)s) AS live) < %(in_flight_limit)s
       AND (%(student_id)s::uuid IS NULL OR EXISTS (
               SELECT 1 FROM students
@@ -50,7 +50,7 @@ WITH job AS (
 INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, status)
 SELECT 0, %(entrypoint)s, %(payload)s, now(), 'queued' FROM job
 RETURNING id
-"""
+"""  # noqa: S608
 
 
 class PostgresJobWriter:

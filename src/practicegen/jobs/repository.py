@@ -37,9 +37,10 @@ from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
 _LIVE = ("pending", "processing")
-# Counted against a tenant's limit. Literal, not parameters, so that the planner can use the
-# partial index with this predicate (migration 007) in a prepared statement's generic plan too.
-_COUNTS_AS_IN_FLIGHT = text(
+# The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
+# (migration 007), as literals so that the planner can use that index in a prepared
+# statement's generic plan too.
+IN_FLIGHT_PREDICATE = (
     "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
 )
 
@@ -62,7 +63,7 @@ def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     given = [Job.__table__.c[name] for name in columns]
     tenant = bindparam("in_flight_tenant", type_=Job.tenant_id.type)
     limit = bindparam("in_flight_limit", type_=Integer)
-    live = select(Job.id).where(Job.tenant_id == tenant, _COUNTS_AS_IN_FLIGHT).limit(limit)
+    live = select(Job.id).where(Job.tenant_id == tenant, text(IN_FLIGHT_PREDICATE)).limit(limit)
     in_flight = select(func.count()).select_from(live.subquery()).scalar_subquery()
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
     row = select(*values.values()).where(in_flight < limit)

@@ -1,6 +1,6 @@
 -- The jobs a tenant has in flight, which every job creation counts against its limit: an index
--- of just those rows, so the count reads neither finished jobs nor other tenants' (see
--- jobs/repository.py, `_insert_within_limit`; the count stops at the limit).
+-- of just those rows, so the count reads neither finished jobs nor other tenants' (the
+-- predicate is jobs/repository.py's IN_FLIGHT_PREDICATE; the count stops at the limit).
 BEGIN;
 
 CREATE INDEX IF NOT EXISTS jobs_in_flight ON jobs (tenant_id)
