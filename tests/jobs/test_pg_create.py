@@ -6,6 +6,7 @@ run what it writes; these pin its own rules.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -138,3 +139,23 @@ async def test_the_in_flight_count_can_use_its_partial_index_in_a_generic_plan(d
     ).fetchone()
     assert plan is not None
     assert "jobs_in_flight" in str(plan)
+
+
+async def test_an_idempotency_key_inserts_once_even_from_two_requests_at_once(
+    writer: PostgresJobWriter, db: Db
+) -> None:
+    student = await new_student(db)
+    twins = [a_job(student) for _ in range(2)]
+    for job in twins:
+        job.idempotency_key = "order-1"
+    inserted = await asyncio.gather(
+        *(writer.add_and_enqueue(job, in_flight_limit=10) for job in twins)
+    )
+    assert sorted(inserted) == [False, True]
+    later = a_job(student)
+    later.idempotency_key = "order-1"
+    assert not await writer.add_and_enqueue(later, in_flight_limit=10)
+    jobs, messages = await rows(db)
+    winner = twins[inserted.index(True)]
+    assert [r["id"] for r in jobs] == [winner.id]
+    assert [m["payload"] for m in messages] == [winner.id.bytes]

@@ -14,8 +14,9 @@ attempt did commit, the second is refused as a duplicate id, which means "create
 The message is the row pgqueuer's enqueue query writes (the table of migration 004, which this
 project installs; the worker's tests dequeue what this writes): entrypoint, the job id's bytes
 as payload, priority 0, status 'queued', due now. pgqueuer's statement trigger sends its NOTIFY.
-Requests with an Idempotency-Key take the ORM path, whose savepoint tells a replay from a first
-request still in flight.
+An Idempotency-Key the tenant already used inserts nothing (`ON CONFLICT DO NOTHING`; a request
+whose twin is inserting at that moment waits for it), and the caller then reads the job that
+holds the key.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from practicegen.jobs.repository import IN_FLIGHT_PREDICATE
 _INSERT_JOB_AND_MESSAGE = f"""
 WITH job AS (
     INSERT INTO jobs (id, tenant_id, job_type, status, progress_percent, progress_message,
-                      student_id, request, attempt, max_attempts, seq, request_hash,
-                      webhook_url, created_at, updated_at)
+                      student_id, request, attempt, max_attempts, seq, idempotency_key,
+                      request_hash, webhook_url, created_at, updated_at)
     SELECT %(id)s, %(tenant_id)s, %(job_type)s, %(status)s, %(progress_percent)s,
            %(progress_message)s, %(student_id)s, %(request)s, %(attempt)s, %(max_attempts)s,
-           %(seq)s, %(request_hash)s, %(webhook_url)s, %(created_at)s, %(updated_at)s
+           %(seq)s, %(idempotency_key)s, %(request_hash)s, %(webhook_url)s, %(created_at)s,
+           %(updated_at)s
     WHERE (SELECT count(*) FROM (
               SELECT 1 FROM jobs
               WHERE jobs.tenant_id = %(tenant_id)s AND {IN_FLIGHT_PREDICATE}
@@ -45,6 +47,7 @@ WITH job AS (
       AND (%(student_id)s::uuid IS NULL OR EXISTS (
               SELECT 1 FROM students
               WHERE students.tenant_id = %(tenant_id)s AND students.id = %(student_id)s))
+    ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
     RETURNING id
 )
 INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, status)
@@ -73,8 +76,8 @@ class PostgresJobWriter:
 
     async def add_and_enqueue(self, job: Job, *, in_flight_limit: int) -> bool:
         """Insert `job` (its id set) and its message unless the tenant has `in_flight_limit`
-        jobs in flight or the job names a student the tenant does not have; False if it did
-        not insert."""
+        jobs in flight, the job names a student the tenant does not have, or the tenant has a
+        job with its idempotency key; False if it did not insert."""
         params = {
             "id": job.id,
             "tenant_id": job.tenant_id,
@@ -87,6 +90,7 @@ class PostgresJobWriter:
             "attempt": job.attempt,
             "max_attempts": job.max_attempts,
             "seq": job.seq,
+            "idempotency_key": job.idempotency_key,
             "request_hash": job.request_hash,
             "webhook_url": job.webhook_url,
             "created_at": job.created_at,

@@ -1,10 +1,11 @@
 """Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
 
 Creating a job writes its row and queues its message in the caller's transaction, or, given a
-`PostgresJobWriter` and no `Idempotency-Key`, in one statement of their own committed at once
+`PostgresJobWriter` (PostgreSQL), in one statement of their own committed at once
 (`jobs/pg_create.py`). An `Idempotency-Key` makes creation safe to repeat: the same key and body
-give back the same job, the same key with another body is refused, and a key whose first request
-is still in flight gets a 409 rather than a second job.
+give back the same job and the same key with another body is refused. In the caller's
+transaction a key whose first request has not committed yet gets a 409 rather than a second
+job; in one statement the second request waits for the first's and gets its job.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,13 +98,13 @@ async def create_job(
 ) -> Created:
     repo = JobRepository(session)
     digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
-    if new.idempotency_key is not None:
-        earlier = await repo.get_by_idempotency_key(principal.tenant_id, new.idempotency_key)
+    key = new.idempotency_key
+    if writer is None and key is not None:
+        earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
         if earlier is not None:
-            if earlier.request_hash != digest:
-                raise IdempotencyKeyReused()
-            return Created(job=earlier, replayed=True)
+            return _replay(earlier, digest)
     job = Job(
+        id=uuid.uuid4(),
         tenant_id=principal.tenant_id,
         job_type=new.job_type,
         status=JobStatus.PENDING.value,
@@ -114,17 +115,21 @@ async def create_job(
         attempt=0,
         max_attempts=max_attempts,
         seq=1,
-        idempotency_key=new.idempotency_key,
+        idempotency_key=key,
         request_hash=digest,
         webhook_url=new.webhook_url,
         created_at=now,
         updated_at=now,
     )
-    enqueued = False
-    if new.idempotency_key is None and writer is not None:
-        job.id = uuid.uuid4()
-        added = enqueued = await writer.add_and_enqueue(job, in_flight_limit=max_in_flight)
-    elif new.idempotency_key is None:
+    if writer is not None:
+        if await writer.add_and_enqueue(job, in_flight_limit=max_in_flight):
+            return Created(job=job, replayed=False)
+        if key is not None:  # nothing inserted: perhaps the key's job exists
+            earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
+            if earlier is not None:
+                return _replay(earlier, digest)
+        await _refused(session, principal, new, max_in_flight)
+    if key is None:
         added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
     else:
         try:
@@ -133,12 +138,24 @@ async def create_job(
         except IntegrityError as exc:  # the same key's first request has not committed yet
             raise IdempotencyKeyInFlight() from exc
     if not added:
-        if new.student_id is not None:  # a refusal is rare: read why only then
-            await StudentRepository(session).get_or_raise(principal.tenant_id, new.student_id)
-        raise TooManyJobs(limit=max_in_flight)
-    if not enqueued:
-        await queue.enqueue(session, job.id)
+        await _refused(session, principal, new, max_in_flight)
+    await queue.enqueue(session, job.id)
     return Created(job=job, replayed=False)
+
+
+def _replay(earlier: Job, digest: str) -> Created:
+    if earlier.request_hash != digest:
+        raise IdempotencyKeyReused()
+    return Created(job=earlier, replayed=True)
+
+
+async def _refused(
+    session: AsyncSession, principal: Principal, new: NewJob, max_in_flight: int
+) -> NoReturn:
+    """Why a job was not inserted; read only then, as a refusal is rare."""
+    if new.student_id is not None:
+        await StudentRepository(session).get_or_raise(principal.tenant_id, new.student_id)
+    raise TooManyJobs(limit=max_in_flight)
 
 
 async def get_job(
