@@ -9,7 +9,8 @@ in-flight count and the student check are part of it, as in `JobRepository.add_w
 Connections come from a psycopg pool of their own, in autocommit mode and not pinged on
 checkout. A connection found dead (the database restarted) is dropped and the statement sent
 once more on another. That cannot create the job twice: its id is chosen here, so if the first
-attempt did commit, the second is refused as a duplicate id, which means "created".
+attempt did commit, the second is refused as a duplicate id, which means "created" (a keyed
+job's second attempt inserts nothing instead, and the caller finds the job by its key).
 
 The message is the row pgqueuer's enqueue query writes (the table of migration 004, which this
 project installs; the worker's tests dequeue what this writes): entrypoint, the job id's bytes
