@@ -80,11 +80,17 @@ class Heartbeats:
             return False
         if not self._progress:
             self._reported.set()  # the first since the last round may make one due
-        earlier = self._progress.get(attempt)
-        if earlier is not None:
-            percent = max(percent, earlier.percent)
-        self._progress[attempt] = ProgressReport(attempt[0], attempt[1], percent, message)
+        self._queue(ProgressReport(attempt[0], attempt[1], percent, message))
         return True
+
+    def _queue(self, report: ProgressReport) -> None:
+        """Keep `report` under any report queued after it: the newest message, the highest
+        percent."""
+        attempt = (report.job_id, report.attempt)
+        queued = self._progress.get(attempt)
+        if queued is not None and queued.percent > report.percent:
+            report = ProgressReport(report.job_id, report.attempt, queued.percent, report.message)
+        self._progress[attempt] = report
 
     async def aclose(self) -> None:
         """Stop beating: the process is stopping, its attempts ended or handed back."""
@@ -152,10 +158,7 @@ class Heartbeats:
         for attempt, report in unwritten.items():
             if attempt not in self._held:
                 continue
-            newer = self._progress.get(attempt)
-            if newer is None:
-                self._progress[attempt] = report
-            elif newer.percent < report.percent:
-                self._progress[attempt] = ProgressReport(
-                    newer.job_id, newer.attempt, report.percent, newer.message
-                )
+            newer = self._progress.pop(attempt, None)
+            self._queue(report)
+            if newer is not None:
+                self._queue(newer)

@@ -85,14 +85,12 @@ class JobRepository:
         await self.session.flush()
 
     async def add_within_limit(self, job: Job, *, in_flight_limit: int) -> bool:
-        """Insert a tenant's job unless the tenant already has `in_flight_limit` pending or
-        running (webhook deliveries, the service's own, do not count) or the job names a student
-        the tenant does not have; False if it did not insert.
+        """Insert a tenant's job (its id set) unless the tenant already has `in_flight_limit`
+        pending or running (webhook deliveries, the service's own, do not count) or the job
+        names a student the tenant does not have; False if it did not insert.
 
         The checks and the insert are one statement, round trips less on the busiest write.
         """
-        if job.id is None:
-            job.id = uuid.uuid4()
         given = tuple(
             c.key
             for c in Job.__table__.columns
@@ -105,9 +103,7 @@ class JobRepository:
 
     async def _changed(self, change: JobChange) -> None:
         """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""
-        mark_changed(self.session.sync_session, change)
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(select(func.pg_notify(CHANNEL, change.payload())))
+        await self._changed_many([change])
 
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         query = select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id)
