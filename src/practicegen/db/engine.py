@@ -2,7 +2,8 @@
 
 SQLite (the embedded default) gets the pragmas that make it a safe server database: foreign
 keys on, WAL so readers never wait for the writer, and a busy timeout instead of instant
-"database is locked" errors, and this process's writers take turns (`sqlite_writers.py`).
+"database is locked" errors; this process's writers take turns (`sqlite_writers.py`), and each
+statement takes one trip to its connection's thread (`sqlite_driver.py`).
 PostgreSQL gets a bounded pool with connect and statement timeouts.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
+from practicegen.db import sqlite_driver
 from practicegen.db.sqlite_writers import WriterQueue
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -39,8 +41,10 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
     by default `PRACTICEGEN_DB_CONNECT_TIMEOUT_S`, after which an API request answers 503. A
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
+        engine: AsyncEngine
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
+            settings.database_url,
+            async_creator=lambda: sqlite_driver.connect(engine, _SQLITE_BUSY_TIMEOUT_S),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         WriterQueue(timeout_s=_SQLITE_BUSY_TIMEOUT_S).install(engine)

@@ -1,0 +1,126 @@
+"""SQLite's one-trip connections behave as aiosqlite's did under SQLAlchemy, with fewer trips."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.db.sqlite_driver import OneTripConnection
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"))
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL UNIQUE)")
+        )
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each function sent to a connection's thread, in order."""
+    sent: list[str] = []
+    original = OneTripConnection._execute
+
+    async def counting(
+        self: OneTripConnection, fn: Callable[..., object], *args: object, **kwargs: object
+    ) -> object:
+        sent.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counting)
+    return sent
+
+
+async def test_rows_counts_and_row_ids_come_back(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        first = await conn.execute(text("INSERT INTO notes (body) VALUES ('a')"))
+        assert first.lastrowid == 1
+        many = await conn.execute(
+            text("INSERT INTO notes (body) VALUES (:body)"), [{"body": b} for b in "bcd"]
+        )
+        assert many.rowcount == 3
+        updated = await conn.execute(text("UPDATE notes SET body = body || '!' WHERE id > 2"))
+        assert updated.rowcount == 2
+        rows = (await conn.execute(text("SELECT id, body FROM notes ORDER BY id"))).all()
+        assert [tuple(r) for r in rows] == [(1, "a"), (2, "b"), (3, "c!"), (4, "d!")]
+        result = await conn.execute(text("SELECT body FROM notes ORDER BY id"))
+        assert list(result.keys()) == ["body"]
+        assert result.fetchone() == ("a",)
+        assert result.fetchmany(2) == [("b",), ("c!",)]
+        assert result.fetchall() == [("d!",)]
+
+
+async def test_a_streamed_result_reads_in_parts(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO notes (body) VALUES (:body)"), [{"body": str(n)} for n in range(10)]
+        )
+        result = await conn.stream(text("SELECT body FROM notes ORDER BY id"))
+        parts = [[row[0] for row in part] async for part in result.partitions(4)]
+    assert parts == [["0", "1", "2", "3"], ["4", "5", "6", "7"], ["8", "9"]]
+
+
+async def test_an_error_is_sqlalchemys_and_the_connection_goes_on(engine: AsyncEngine) -> None:
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("INSERT INTO notes (body) VALUES ('same')"))
+    with pytest.raises(IntegrityError):
+        async with sessionmaker() as session, session.begin():
+            await session.execute(text("INSERT INTO notes (body) VALUES ('other')"))
+            await session.execute(text("INSERT INTO notes (body) VALUES ('same')"))
+    async with sessionmaker() as session:
+        bodies = (await session.execute(text("SELECT body FROM notes"))).scalars().all()
+    assert bodies == ["same"]  # the failed transaction left nothing
+
+
+async def test_each_statement_is_one_trip_and_a_read_needs_no_commit_or_rollback(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker() as session:
+        await session.connection()  # connected before counting
+    trips.clear()
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("SELECT count(*) FROM notes"))
+        await session.execute(text("SELECT body FROM notes"))
+    assert trips == ["_run", "_run"]
+    trips.clear()
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+    assert trips == ["_run", "commit"]
+    trips.clear()
+    with pytest.raises(RuntimeError):
+        async with sessionmaker() as session, session.begin():
+            await session.execute(text("INSERT INTO notes (body) VALUES ('y')"))
+            raise RuntimeError("the request failed")
+    assert trips == ["_run", "rollback"]
+    async with sessionmaker() as session:
+        bodies = (await session.execute(text("SELECT body FROM notes"))).scalars().all()
+    assert bodies == ["x"]
+
+
+async def test_disposing_the_engine_ends_its_threads(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    engine = create_engine(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"))
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker() as one, sessionmaker() as two:
+        await one.execute(text("SELECT 1"))
+        await two.execute(text("SELECT 1"))
+        started = set(threading.enumerate()) - before
+        assert len(started) == 2 and all(t.daemon for t in started)
+    await engine.dispose()
+    for thread in started:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
