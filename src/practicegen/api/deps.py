@@ -85,25 +85,25 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_principal_briefly(
-    request: Request,
-    settings: SettingsDep,
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
-    now: NowDep,
-    cache: KeyCacheDep,
-) -> Principal:
+async def get_principal_briefly(request: Request) -> Principal:
     """The caller, authenticated in a session of its own that is closed at once.
 
     For endpoints that hold a request open (long-poll, event streams): the request's session
     would keep a pooled connection for the whole wait, and a few dozen waiting clients would
     take every connection the node has. Also for endpoints that open their own session. A key
-    this node checked moments ago needs no session at all.
+    this node checked moments ago needs no session at all. It reads the node's parts itself
+    rather than through sub-dependencies: this runs on every such request, and FastAPI's cost
+    per dependency is larger than an attribute read.
     """
+    state = request.app.state
+    cache: KeyCache = state.key_cache
+    now = datetime.now(UTC)
     token = bearer_token(request)
     if token is not None and (known := recently_checked(token, now, cache)) is not None:
         return known
+    sessionmaker: SessionMaker = state.sessionmaker
     async with sessionmaker() as session, session.begin():
-        return await get_principal(request, settings, session, now, cache)
+        return await get_principal(request, state.settings, session, now, cache)
 
 
 BriefPrincipalDep = Annotated[Principal, Depends(get_principal_briefly)]
