@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import event
 
-from practicegen.auth.principal import DEFAULT_TENANT_ID
+from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
+from practicegen.db.models import Student
 from practicegen.items import bank_changes
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
 from practicegen.items.service import import_bank
+from practicegen.practice.assignments import check_request
+from practicegen.practice.schemas import AssignRequest
 from tests.api.factories import item_body
 from tests.api.test_practice import assign, new_student, seed_bank
 from tests.conftest import ADMIN_KEY, make_settings
@@ -58,6 +63,48 @@ async def test_a_cache_that_hears_changes_reads_no_version_until_one_arrives(
         cache.signals_lost()
         await add(elsewhere, 4)  # without signals, the bank version is read each time
         assert await count() == 4
+    finally:
+        await engine.dispose()
+
+
+async def test_planning_reads_the_bank_version_with_the_student_and_sees_changes(
+    settings: Settings,
+) -> None:
+    """Without signals a sync assign needs the bank's version; it comes in the same statement
+    as the student's skills, so an unchanged bank costs planning that one statement alone."""
+    engine = create_engine(settings)
+    cache = CandidateCache(max_age_s=600)
+    sessionmaker = create_sessionmaker(engine)
+    statements: list[str] = []
+    event.listen(
+        engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    principal = Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
+
+    async def add(n: int) -> None:
+        async with sessionmaker() as session, session.begin():
+            await import_bank(session, tenant_id=DEFAULT_TENANT_ID, document=one_item(n))
+
+    async def planned_items(student_id: uuid.UUID) -> int:
+        request = AssignRequest(student_id=student_id, subject="Algebra", num_items=1)
+        statements.clear()
+        async with sessionmaker() as session:
+            checked = await check_request(
+                session, principal=principal, request=request, settings=settings, cache=cache
+            )
+        return sum(len(group) for group in checked.items.groups.values())
+
+    try:
+        await add(1)
+        async with sessionmaker() as session, session.begin():
+            student = Student(tenant_id=DEFAULT_TENANT_ID, display_name="Ada")
+            session.add(student)
+        assert await planned_items(student.id) == 1
+        assert await planned_items(student.id) == 1
+        assert len(statements) == 1, statements
+        await add(2)  # no signal reaches this cache
+        assert await planned_items(student.id) == 2
+        assert len(statements) == 2, statements  # the student and version, then the items
     finally:
         await engine.dispose()
 

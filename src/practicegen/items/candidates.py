@@ -97,8 +97,14 @@ class CandidateCache:
         self._generations: dict[uuid.UUID, int] = {}  # bumped by each signal of a change
 
     async def active_items(
-        self, session: AsyncSession, tenant_id: uuid.UUID, subject: str
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        subject: str,
+        *,
+        version: int | None = None,
     ) -> SubjectItems:
+        """`version`: the tenant's bank version if the caller has just read it (saving a read)."""
         key = (tenant_id, subject)
         entry = self._entries.get(key)
         fresh = entry is not None and self.clock() - entry.loaded_at <= self.max_age_s
@@ -106,7 +112,8 @@ class CandidateCache:
             return entry.items
         generation = self._generations.get(tenant_id, 0)
         repo = ItemRepository(session)
-        version = await repo.bank_version(tenant_id)
+        if version is None:
+            version = await repo.bank_version(tenant_id)
         if entry is not None and fresh and entry.version == version:
             return entry.items
         rows = await repo.candidates(tenant_id, subject=subject)

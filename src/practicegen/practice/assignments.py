@@ -127,7 +127,9 @@ async def check_request(
     )
     if student is None:
         raise StudentNotFound(student_id=str(request.student_id))
-    skills, items, groups, fillable = await _check_content(session, tenant, request, filler, cache)
+    skills, items, groups, fillable = await _check_content(
+        session, tenant, request, filler, cache, bank_version=student.bank_version
+    )
     return Checked(
         skills=skills,
         items=items,
@@ -174,13 +176,17 @@ async def _check_content(
     request: AssignRequest,
     filler: GapFiller | None,
     cache: CandidateCache | None,
+    *,
+    bank_version: int | None = None,
 ) -> tuple[list[str], SubjectItems, list[GroupKey], bool]:
-    """The goal tags, subject and topic name something, and enough can be found or made."""
+    """The goal tags, subject and topic name something, and enough can be found or made.
+
+    `bank_version`: the tenant's, if the caller read it already."""
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
     bank = cache or CandidateCache(max_age_s=0)
-    items = await bank.active_items(session, tenant, request.subject)
+    items = await bank.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
     fillable = filler is not None and filler.covers(request.subject, request.topic)
     if not fillable:

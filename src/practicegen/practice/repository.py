@@ -39,6 +39,7 @@ from practicegen.db.models import (
     LearnerSkill,
     Response,
     Student,
+    Tenant,
     utcnow,
 )
 
@@ -56,11 +57,13 @@ class SkillRow:
 class StudentContext:
     """What planning an assignment needs to know of a student, read in one round trip.
 
-    `recent` holds (item id, fingerprint) of the items in the student's latest assignments.
+    `recent` holds (item id, fingerprint) of the items in the student's latest assignments;
+    `bank_version` is the tenant's (`items/candidates.py`), read in the same statement.
     """
 
     skills: list[SkillRow]
     recent: list[tuple[uuid.UUID, str]]
+    bank_version: int
 
 
 class ItemLink(NamedTuple):
@@ -100,6 +103,7 @@ def _table(model: type[Base]) -> Table:
 # The hot path reads through Core tables rather than ORM attributes: the ORM layer adds CPU to
 # every execution and its results are tuples here anyway.
 _students = _table(Student)
+_tenants = _table(Tenant)
 _skills = _table(LearnerSkill)
 _items = _table(Item)
 _assignments = _table(Assignment)
@@ -116,7 +120,8 @@ _latest_assignments = (
     .scalar_subquery()
 )
 # A row per practised skill (one with a NULL skill if none; no row if there is no such
-# student), then a row per recently assigned item, told apart by a NULL student id.
+# student), then a row per recently assigned item, told apart by a NULL student id, and the
+# tenant's bank version (in the ability column), told apart by a NULL student and item id.
 _STUDENT_CONTEXT = union_all(
     select(
         _students.c.id,
@@ -133,6 +138,9 @@ _STUDENT_CONTEXT = union_all(
     select(null(), _items.c.fingerprint, null(), null(), _items.c.id)
     .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
     .where(_assignment_items.c.assignment_id.in_(_latest_assignments)),
+    select(null(), null(), _tenants.c.bank_version, null(), null()).where(
+        _tenants.c.id == bindparam("tenant_id")
+    ),
 )
 _ITEM_FACE_COLUMNS = [
     _items.c[name]
@@ -229,17 +237,20 @@ class PracticeRepository:
             "student_id": student_id,
             "assignments": max(recent_assignments, 0),
         }
-        context = StudentContext(skills=[], recent=[])
-        found = False
+        skills: list[SkillRow] = []
+        recent: list[tuple[uuid.UUID, str]] = []
+        bank_version, found = 0, False
         for student, name, theta, responses_n, item_id in await self.session.execute(
             _STUDENT_CONTEXT, params
         ):
-            if student is None:
-                context.recent.append((item_id, name))
+            if student is None and item_id is None:
+                bank_version = int(theta)
+            elif student is None:
+                recent.append((item_id, name))
             elif name is not None:
-                context.skills.append(SkillRow(name, theta, responses_n))
+                skills.append(SkillRow(name, theta, responses_n))
             found = found or student is not None
-        return context if found else None
+        return StudentContext(skills, recent, bank_version) if found else None
 
     async def item_faces(
         self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]
