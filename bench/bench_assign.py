@@ -3,8 +3,8 @@
     python bench/bench_assign.py [--backend sqlite|postgres|both] [--seconds 10] [--concurrency 8]
 
 Prints p50/p99 latency and requests/s for `POST /api/v1/practice/assign` (5 items from a bank of
-`--items` items) and for the bare endpoint in `bench/bare_app.py`, measured one after the other
-in the same run, and the ratios between them.
+`--items` items) and for the bare endpoint in `bench/bare_app.py`, both servers up at once and
+driven in turns (`--rounds` each, `--seconds` in all per endpoint), and the ratios between them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import bare_command, drive, free_port, python, server_process
+from bench.harness import alternate, bare_command, drive, free_port, python, server_process
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
@@ -83,28 +83,19 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
     rng = random.Random(1)
     headers = {"Authorization": f"Bearer {KEY}"}
     limits = httpx.Limits(max_connections=args.concurrency)
-    port = free_port()
-    with server_process(bare_command(port), env, port) as base:
-        async with httpx.AsyncClient(base_url=base, limits=limits) as client:
-            await drive(
-                "warm-up",
-                client,
-                lambda _: client.build_request("GET", f"/bare/{students[0]}"),
-                concurrency=2,
-                seconds=1,
-            )
-            bare = await drive(
-                "bare indexed read",
-                client,
-                lambda _: client.build_request("GET", f"/bare/{rng.choice(students)}"),
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-            )
-    port = free_port()
-    with server_process(
-        [python(), "-m", "practicegen", "serve", "--port", str(port)], env, port
-    ) as base:
-        async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client:
+    bare_port, port = free_port(), free_port()
+    serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
+    with (
+        server_process(bare_command(bare_port), env, bare_port) as bare_base,
+        server_process(serve, env, port) as base,
+    ):
+        async with (
+            httpx.AsyncClient(base_url=bare_base, limits=limits) as bare_client,
+            httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client,
+        ):
+
+            def read(_: int) -> httpx.Request:
+                return bare_client.build_request("GET", f"/bare/{rng.choice(students)}")
 
             def assign(_: int) -> httpx.Request:
                 body = {
@@ -115,13 +106,14 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
                 }
                 return client.build_request("POST", "/api/v1/practice/assign", json=body)
 
+            await drive("warm-up", bare_client, read, concurrency=2, seconds=1)
             await drive("warm-up", client, assign, concurrency=2, seconds=1)
-            sync = await drive(
-                f"sync assign (5 of {args.items})",
-                client,
-                assign,
+            bare, sync = await alternate(
+                ("bare indexed read", bare_client, read),
+                (f"sync assign (5 of {args.items})", client, assign),
                 concurrency=args.concurrency,
                 seconds=args.seconds,
+                rounds=args.rounds,
             )
     print(f"backend: {settings.database_kind.value}, concurrency {args.concurrency}")
     print(bare.line())
@@ -138,6 +130,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns each endpoint gets, alternating"
+    )
     args = parser.parse_args()
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:

@@ -3,7 +3,8 @@
 The load generator is a closed loop of `concurrency` workers on one httpx client, each sending
 its next request when the last one answered; latency is measured per request from the client.
 It shares the machine with the server, so figures are for comparing endpoints measured in the
-same run (the ratio), not absolute capacity.
+same run (the ratio), not absolute capacity; `alternate` drives two endpoints in turns, so that
+a shared machine's slow spells fall on both alike.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 import httpx
@@ -85,6 +86,29 @@ class LoadResult:
     seconds: float
     p50_ms: float
     p99_ms: float
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def of(cls, name: str, latencies_ms: list[float], errors: int, seconds: float) -> LoadResult:
+        ordered = sorted(latencies_ms)
+        return cls(
+            name=name,
+            requests=len(ordered),
+            errors=errors,
+            seconds=seconds,
+            p50_ms=statistics.median(ordered),
+            p99_ms=ordered[int(len(ordered) * 0.99) - 1],
+            latencies_ms=ordered,
+        )
+
+    @classmethod
+    def merged(cls, parts: list[LoadResult]) -> LoadResult:
+        return cls.of(
+            parts[0].name,
+            [latency for part in parts for latency in part.latencies_ms],
+            sum(part.errors for part in parts),
+            sum(part.seconds for part in parts),
+        )
 
     @property
     def rps(self) -> float:
@@ -121,16 +145,22 @@ async def drive(
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return LoadResult(
-        name=name,
-        requests=len(latencies),
-        errors=errors,
-        seconds=elapsed,
-        p50_ms=statistics.median(latencies),
-        p99_ms=latencies[int(len(latencies) * 0.99) - 1],
-    )
+    return LoadResult.of(name, latencies, errors, time.perf_counter() - began)
+
+
+Driven = tuple[str, httpx.AsyncClient, RequestFactory]
+
+
+async def alternate(
+    first: Driven, second: Driven, *, concurrency: int, seconds: float, rounds: int
+) -> tuple[LoadResult, LoadResult]:
+    """Drive `first` and `second` in turns, `rounds` times each for `seconds / rounds`."""
+    parts: tuple[list[LoadResult], list[LoadResult]] = ([], [])
+    for _ in range(rounds):
+        for (name, client, make), results in zip((first, second), parts, strict=True):
+            share = seconds / rounds
+            results.append(await drive(name, client, make, concurrency=concurrency, seconds=share))
+    return LoadResult.merged(parts[0]), LoadResult.merged(parts[1])
 
 
 def python() -> str:

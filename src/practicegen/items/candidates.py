@@ -6,10 +6,16 @@ to its set of items bumps (in the same transaction), so one primary-key read tel
 cached list is current, on any node; on a node that hears bank changes as they commit
 (`items/bank_changes.py`) not even that read is needed. Difficulty estimates drift with every
 answer without a version bump; `max_age_s` bounds how stale those may get.
+
+Loading a large subject takes tens of milliseconds of CPU, so one request at a time loads each
+subject: when an entry has only grown old (its items unchanged), the others keep using it while
+one refreshes it, and when it changed, the others wait for that one load instead of each
+running their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import time
 import uuid
@@ -74,12 +80,22 @@ class _Entry:
     items: SubjectItems
 
 
+@dataclass(frozen=True, slots=True)
+class _Load:
+    """A load under way: of which bank version, begun in which signal generation."""
+
+    version: int
+    generation: int
+    done: asyncio.Event
+
+
 class CandidateCache:
     """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes.
 
     While `signals_live` (this node hears bank changes, `items/bank_changes.py`) an entry is
     trusted until a signal drops it; otherwise each use first reads the bank's version. Either
-    way no entry is older than `max_age_s`.
+    way an entry older than `max_age_s` is read again by the next request that uses it (and used
+    by the others only until that read ends).
     """
 
     def __init__(
@@ -95,6 +111,7 @@ class CandidateCache:
         self.signals_live = False
         self._entries: dict[tuple[uuid.UUID, str], _Entry] = {}
         self._generations: dict[uuid.UUID, int] = {}  # bumped by each signal of a change
+        self._loads: dict[tuple[uuid.UUID, str], _Load] = {}
 
     async def active_items(
         self,
@@ -114,15 +131,37 @@ class CandidateCache:
         repo = ItemRepository(session)
         if version is None:
             version = await repo.bank_version(tenant_id)
-        if entry is not None and fresh and entry.version == version:
+        unchanged = entry is not None and entry.version == version
+        if entry is not None and unchanged and fresh:
             return entry.items
-        rows = await repo.candidates(tenant_id, subject=subject)
-        loaded = _Entry(version, self.clock(), SubjectItems.of(rows))
-        if self._generations.get(tenant_id, 0) == generation:  # no change signalled meanwhile
-            if len(self._entries) >= self.max_subjects:
-                self._entries.clear()
-            self._entries[key] = loaded
-        return loaded.items
+        load = self._loads.get(key)
+        if load is not None and (load.version, load.generation) == (version, generation):
+            if entry is not None and unchanged:
+                return entry.items  # only its difficulties are old, and they are being read
+            await load.done.wait()
+            entry = self._entries.get(key)
+            if entry is not None and entry.version == version:
+                return entry.items
+        return await self._load(repo, key, version, generation)
+
+    async def _load(
+        self, repo: ItemRepository, key: tuple[uuid.UUID, str], version: int, generation: int
+    ) -> SubjectItems:
+        tenant_id, subject = key
+        load = _Load(version, generation, asyncio.Event())
+        self._loads[key] = load
+        try:
+            rows = await repo.candidates(tenant_id, subject=subject)
+            loaded = _Entry(version, self.clock(), SubjectItems.of(rows))
+            if self._generations.get(tenant_id, 0) == generation:  # no change signalled meanwhile
+                if len(self._entries) >= self.max_subjects:
+                    self._entries.clear()
+                self._entries[key] = loaded
+            return loaded.items
+        finally:
+            load.done.set()
+            if self._loads.get(key) is load:
+                del self._loads[key]
 
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         """The tenant's bank changed: drop its subjects."""

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item, Tenant
 from practicegen.db.pagination import after_cursor, split_page
 from practicegen.items.bank_changes import mark_bank_changed
+
+_items = cast(Table, Item.__table__)
+_CANDIDATES = select(
+    _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
+)
+_CANDIDATES_PER_PART = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +97,21 @@ class ItemRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
-        """The active items of a subject, as the few columns selection needs."""
-        query = select(Item.id, Item.skill, Item.topic, Item.difficulty, Item.fingerprint).where(
-            Item.tenant_id == tenant_id, Item.subject == subject, Item.status == "active"
+        """The active items of a subject, as the few columns selection needs.
+
+        A subject may hold tens of thousands: their rows are converted in parts, other requests
+        running between them, rather than holding the event loop for the whole list.
+        """
+        query = _CANDIDATES.where(
+            _items.c.tenant_id == tenant_id,
+            _items.c.subject == subject,
+            _items.c.status == "active",
         )
-        return [CandidateRow(*row) for row in await self.session.execute(query)]
+        rows: list[CandidateRow] = []
+        for part in (await self.session.execute(query)).partitions(_CANDIDATES_PER_PART):
+            rows += [CandidateRow(*row) for row in part]
+            await asyncio.sleep(0)
+        return rows
 
     async def bank_version(self, tenant_id: uuid.UUID) -> int:
         query = select(Tenant.bank_version).where(Tenant.id == tenant_id)
