@@ -4,7 +4,8 @@
 
 1. Creation: `POST /api/v1/practice/assign/async` on an API process that runs no worker,
    against `POST /bare/job` (bench/bare_app.py: one INSERT and one NOTIFY through a psycopg
-   pool), each at a fixed concurrency, one after the other in the same run.
+   pool), each at a fixed concurrency, both servers up at once and driven in turns
+   (`--rounds` each, `--seconds` in all per endpoint).
 2. Dispatch: with a `practicegen worker`-equivalent in the serving process, jobs created at
    `--rate` per second; latency is the job's `started_at - created_at` as stored.
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support import postgres
 
 from bench.bench_assign import KEY, seed
-from bench.harness import bare_command, drive, free_port, python, server_process
+from bench.harness import alternate, bare_command, drive, free_port, python, server_process
 from practicegen.config import Settings
 
 
@@ -44,32 +45,34 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
 
 async def creation(url: str, students: list[str], args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=args.concurrency)
-    port = free_port()
-    with server_process(bare_command(port), env_for(url), port) as base:
-        async with httpx.AsyncClient(base_url=base, limits=limits) as client:
-            make = lambda _: client.build_request("POST", "/bare/job")  # noqa: E731
-            await drive("warm-up", client, make, concurrency=2, seconds=1)
-            bare = await drive(
-                "bare insert + NOTIFY",
-                client,
-                make,
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-            )
-    port = free_port()
+    bare_port, port = free_port(), free_port()
     serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
-    with server_process(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false"), port) as base:
-        async with httpx.AsyncClient(
-            base_url=base, limits=limits, headers={"Authorization": f"Bearer {KEY}"}
-        ) as client:
+    with (
+        server_process(bare_command(bare_port), env_for(url), bare_port) as bare_base,
+        server_process(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false"), port) as base,
+    ):
+        async with (
+            httpx.AsyncClient(base_url=bare_base, limits=limits) as bare_client,
+            httpx.AsyncClient(
+                base_url=base, limits=limits, headers={"Authorization": f"Bearer {KEY}"}
+            ) as client,
+        ):
+
+            def make_bare(_: int) -> httpx.Request:
+                return bare_client.build_request("POST", "/bare/job")
 
             def make_job(_: int) -> httpx.Request:
                 body = {"student_id": random.choice(students), "subject": "Algebra", "num_items": 5}
                 return client.build_request("POST", "/api/v1/practice/assign/async", json=body)
 
+            await drive("warm-up", bare_client, make_bare, concurrency=2, seconds=1)
             await drive("warm-up", client, make_job, concurrency=2, seconds=1)
-            jobs = await drive(
-                "async create", client, make_job, concurrency=args.concurrency, seconds=args.seconds
+            bare, jobs = await alternate(
+                ("bare insert + NOTIFY", bare_client, make_bare),
+                ("async create", client, make_job),
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                rounds=args.rounds,
             )
     print(bare.line())
     print(jobs.line())
@@ -111,6 +114,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns each endpoint gets, alternating"
+    )
     args = parser.parse_args()
     # each part on a database of its own: dispatch must not queue behind creation's jobs
     for part in (creation, dispatch):
