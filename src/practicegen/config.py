@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     target_success: float = Field(default=0.75, gt=0.05, lt=0.95)
     recent_assignments_window: int = Field(default=5, ge=0)
     candidate_cache_s: float = Field(
-        default=30.0, ge=0, description="Longest a node reuses a subject's item list."
+        default=30.0,
+        ge=0,
+        description="Age at which a node reads a subject's item list again (the next request "
+        "that uses it does; others use the old list until that read ends).",
     )
 
     sync_budget_s: float = Field(
