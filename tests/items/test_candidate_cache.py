@@ -11,6 +11,7 @@ import pytest
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
+from practicegen.items import candidates
 from practicegen.items.candidates import CandidateCache, SubjectItems
 from practicegen.items.repository import CandidateRow, ItemRepository
 from practicegen.items.service import import_bank
@@ -146,3 +147,55 @@ async def test_a_failed_load_leaves_the_next_request_free_to_load(
         await failing
     assert (await waiting).groups == {}
     assert calls == 2
+
+
+async def test_faces_are_read_once_while_the_subject_entry_lives(
+    cache: tuple[CandidateCache, Clock], sessionmaker: SessionMaker, loads: HeldLoads
+) -> None:
+    subjects, _ = cache
+    loads.release.set()
+    await _items(subjects, sessionmaker)
+    one, two, gone = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    asked: list[list[uuid.UUID]] = []
+
+    async def read(ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        asked.append(ids)
+        return {i: f"face of {i}" for i in ids if i != gone}
+
+    first = await subjects.faces(DEFAULT_TENANT_ID, "Algebra", [one, gone], read)
+    assert first == {one: f"face of {one}"}
+    second = await subjects.faces(DEFAULT_TENANT_ID, "Algebra", [one, two], read)
+    assert second == {one: f"face of {one}", two: f"face of {two}"}
+    assert asked == [[one, gone], [two]]
+    subjects.invalidate(DEFAULT_TENANT_ID)  # the bank changed: faces go with the entry
+    await _items(subjects, sessionmaker)
+    await subjects.faces(DEFAULT_TENANT_ID, "Algebra", [one], read)
+    assert asked[-1] == [one]
+    # a subject the cache holds no entry for keeps nothing
+    await subjects.faces(DEFAULT_TENANT_ID, "Geometry", [one], read)
+    await subjects.faces(DEFAULT_TENANT_ID, "Geometry", [one], read)
+    assert asked[-2:] == [[one], [one]]
+
+
+async def test_a_subject_keeps_a_bounded_number_of_faces(
+    cache: tuple[CandidateCache, Clock],
+    sessionmaker: SessionMaker,
+    loads: HeldLoads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subjects, _ = cache
+    loads.release.set()
+    await _items(subjects, sessionmaker)
+    monkeypatch.setattr(candidates, "FACES_PER_SUBJECT", 3)
+    ids = [uuid.uuid4() for _ in range(4)]
+    asked: list[list[uuid.UUID]] = []
+
+    async def read(wanted: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        asked.append(wanted)
+        return {i: n for n, i in enumerate(wanted)}
+
+    await subjects.faces(DEFAULT_TENANT_ID, "Algebra", ids[:2], read)
+    shown = await subjects.faces(DEFAULT_TENANT_ID, "Algebra", ids[1:], read)
+    assert set(shown) == set(ids[1:])
+    await subjects.faces(DEFAULT_TENANT_ID, "Algebra", ids[2:], read)
+    assert asked == [ids[:2], ids[2:], ids[2:]]  # the two that would pass the bound were not kept

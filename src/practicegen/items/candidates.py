@@ -7,6 +7,9 @@ cached list is current, on any node; on a node that hears bank changes as they c
 (`items/bank_changes.py`) not even that read is needed. Difficulty estimates drift with every
 answer without a version bump; `max_age_s` bounds how stale those may get.
 
+Each entry also keeps what assignments show of the subject's items (`faces`), read once per
+item and dropped with the entry, so a bank change or a reload reads them again.
+
 Loading a large subject takes tens of milliseconds of CPU, so one request at a time loads each
 subject: when an entry has only grown old (its items unchanged), the others keep using it while
 one refreshes it, and when it changed, the others wait for that one load instead of each
@@ -19,8 +22,9 @@ import asyncio
 import bisect
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +32,8 @@ from practicegen.items.repository import CandidateRow, ItemRepository
 from practicegen.practice.selection import Candidate
 
 GroupKey = tuple[str, str]  # (topic, skill)
+Face = TypeVar("Face")
+FACES_PER_SUBJECT = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,7 @@ class _Entry:
     version: int
     loaded_at: float
     items: SubjectItems
+    faces: dict[uuid.UUID, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,23 @@ class CandidateCache:
             load.done.set()
             if self._loads.get(key) is load:
                 del self._loads[key]
+
+    async def faces(
+        self,
+        tenant_id: uuid.UUID,
+        subject: str,
+        item_ids: Sequence[uuid.UUID],
+        read: Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, Face]]],
+    ) -> dict[uuid.UUID, Face]:
+        """The faces of `item_ids` (items of `subject` this cache just served), those it has not
+        kept read with `read`. Ids `read` does not find are left out."""
+        entry = self._entries.get((tenant_id, subject))
+        kept: dict[uuid.UUID, Face] = entry.faces if entry is not None else {}
+        missing = [item_id for item_id in item_ids if item_id not in kept]
+        found = await read(missing) if missing else {}
+        if entry is not None and len(kept) + len(found) <= FACES_PER_SUBJECT:
+            kept.update(found)
+        return {i: face for i in item_ids if (face := kept.get(i, found.get(i))) is not None}
 
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         """The tenant's bank changed: drop its subjects."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -174,7 +175,8 @@ async def plan_with_items(
     """Plan in `reading`, a session of its own that only reads, and read the chosen bank items.
 
     Reading them now, not after storing, leaves the write transaction two inserts: on SQLite,
-    how long one writer holds the lock is how long every other writer waits.
+    how long one writer holds the lock is how long every other writer waits. Items `cache`
+    showed recently are not read again.
     """
     await autocommit_on_postgres(reading)
     plan = await plan_assignment(
@@ -188,8 +190,11 @@ async def plan_with_items(
     )
     generated = {item.id for item in plan.new_items}
     bank_ids = [c.item_id for c in plan.chosen if c.item_id not in generated]
-    faces = (
-        await PracticeRepository(reading).item_faces(plan.tenant_id, bank_ids) if bank_ids else {}
+    faces = await cache.faces(
+        plan.tenant_id,
+        request.subject,
+        bank_ids,
+        partial(PracticeRepository(reading).item_faces, plan.tenant_id),
     )
     return PlannedAssignment(plan, faces)
 
