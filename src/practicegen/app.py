@@ -198,12 +198,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sessionmaker = sessionmaker
         filler = create_filler(settings)
         job_filler = create_job_filler(settings, sessionmaker, filler)
-        app.state.gap_filler = filler
-        app.state.job_filler = job_filler
-        app.state.candidates = cache
         app.state.queue = queue
         app.state.on_job_finished = webhooks.on_finished(queue, settings)
-        app.state.ssrf_guard = AddressGuard(settings.ssrf_allowlist)
         metrics = JobMetrics()
         app.state.metrics = metrics
         async with contextlib.AsyncExitStack() as stack:
@@ -218,7 +214,16 @@ def create_app(settings: Settings) -> FastAPI:
             if job_filler is not filler:
                 stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
-            app.state.job_writer = await _open_job_writer(stack, settings)
+            app.state.practice_node = practice_endpoints.Node(
+                settings=settings,
+                sessionmaker=sessionmaker,
+                filler=filler,
+                job_filler=job_filler,
+                cache=cache,
+                queue=queue,
+                writer=await _open_job_writer(stack, settings),
+                guard=AddressGuard(settings.ssrf_allowlist),
+            )
             if settings.database_kind is DatabaseKind.POSTGRES:
                 listener = PostgresListener(
                     postgres_conninfo(settings.database_url),

@@ -97,7 +97,7 @@ async def get_principal_briefly(request: Request) -> Principal:
     """
     state = request.app.state
     cache: KeyCache = state.key_cache
-    now = datetime.now(UTC)
+    now = utcnow()
     token = bearer_token(request)
     if token is not None and (known := recently_checked(token, now, cache)) is not None:
         return known

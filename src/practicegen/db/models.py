@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, Table, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from practicegen.db.types import JSONDocument, UTCDateTime
@@ -33,6 +33,11 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONDocument,
         list[Any]: JSONDocument,
     }
+
+
+def core_table(model: type[Base]) -> Table:
+    """A mapped model's Core table, for hot paths that skip the ORM's work per execution."""
+    return cast(Table, model.__table__)
 
 
 def _created() -> Mapped[datetime]:

@@ -6,16 +6,15 @@ import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.models import Item, Tenant
+from practicegen.db.models import Item, Tenant, core_table
 from practicegen.db.pagination import after_cursor, split_page
 from practicegen.items.bank_changes import mark_bank_changed
 
-_items = cast(Table, Item.__table__)
+_items = core_table(Item)
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
 )

@@ -12,11 +12,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Integer,
-    Table,
     Text,
     bindparam,
     case,
@@ -32,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from practicegen.db.models import Job, Student
+from practicegen.db.models import Job, Student, core_table
 from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
 
@@ -71,7 +70,7 @@ def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
-    table = cast(Table, Job.__table__)  # Core, not the ORM's bulk-insert reading of parameters
+    table = core_table(Job)  # Core, not the ORM's bulk-insert reading of parameters
     return insert(table).from_select(given, row).returning(table.c.id)
 
 

@@ -65,17 +65,9 @@ class Node:
 
 
 async def get_node(request: Request) -> Node:
-    state = request.app.state
-    return Node(
-        settings=state.settings,
-        sessionmaker=state.sessionmaker,
-        filler=state.gap_filler,
-        job_filler=state.job_filler,
-        cache=state.candidates,
-        queue=state.queue,
-        writer=state.job_writer,
-        guard=state.ssrf_guard,
-    )
+    """The node's parts, gathered once at start-up (`app.py`)."""
+    node: Node = request.app.state.practice_node
+    return node
 
 
 NodeDep = Annotated[Node, Depends(get_node)]

@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
     Integer,
-    Table,
     Text,
     Uuid,
     bindparam,
@@ -34,12 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
-    Base,
     Item,
     LearnerSkill,
     Response,
     Student,
     Tenant,
+    core_table,
     utcnow,
 )
 
@@ -96,18 +95,14 @@ class ItemFace:
     solution: str | None
 
 
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
-
-
 # The hot path reads through Core tables rather than ORM attributes: the ORM layer adds CPU to
 # every execution and its results are tuples here anyway.
-_students = _table(Student)
-_tenants = _table(Tenant)
-_skills = _table(LearnerSkill)
-_items = _table(Item)
-_assignments = _table(Assignment)
-_assignment_items = _table(AssignmentItem)
+_students = core_table(Student)
+_tenants = core_table(Tenant)
+_skills = core_table(LearnerSkill)
+_items = core_table(Item)
+_assignments = core_table(Assignment)
+_assignment_items = core_table(AssignmentItem)
 
 _latest_assignments = (
     select(_assignments.c.id)
