@@ -183,6 +183,43 @@ def stored_timings(name: str) -> str:
     )
 
 
+def stages(name: str, fake: FakeLlm) -> str:
+    """Where a job's time went: each stage's lag, p50 / max over the jobs.
+
+    The database gives each job's creation and start; the model server the arrival of each
+    model request (one per job here), answered `slow_s` later. Requests are not tied to jobs,
+    so the k-th request to arrive is paired with the k-th job to start, and the k-th answer
+    with the k-th job to finish: the lags of a pipeline, not of single jobs.
+    """
+    with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM created_at), extract(epoch FROM started_at),"
+            " extract(epoch FROM finished_at) FROM jobs"
+            " WHERE job_type = 'practice_generation'"
+        ).fetchall()
+    created = [float(r[0]) for r in rows]
+    to_epoch, first = time.time() - time.monotonic(), min(created)
+    arrived = sorted(  # less the baseline's request, made before the jobs
+        r.at + to_epoch for r in fake.requests if r.mode is not None and r.at + to_epoch > first
+    )
+    if len(arrived) != len(rows):
+        return f"stages: {len(arrived)} model requests for {len(rows)} jobs, not paired"
+    started = sorted(float(r[1]) for r in rows)
+    finished = sorted(float(r[2]) for r in rows)
+    answered = [at + fake.slow_s for at in arrived]
+
+    def lag(later: list[float], earlier: list[float]) -> str:
+        gaps = sorted(a - b for a, b in zip(later, earlier, strict=True))
+        return f"{statistics.median(gaps):.2f} / {gaps[-1]:.2f} s"
+
+    queued = lag([float(r[1]) for r in rows], created)
+    return (
+        f"stages (p50 / max): created to started {queued}; started to model request "
+        f"{lag(arrived, started)}; model answer to finished {lag(finished, answered)}; "
+        f"first to last creation {max(created) - min(created):.2f} s"
+    )
+
+
 def peak_rss_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[float]:
     async def sample() -> float:
         peak = 0.0
@@ -263,6 +300,7 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
             f"this process (clients and model server) {cpu['this process']:.1f} s"
         )
         print(stored_timings(name))
+        print(stages(name, fake))
         spent = transactions(name) - before - 1  # less this count's own transaction
         print(f"database transactions (API and worker): {spent / args.jobs:.1f} per job")
     finally:

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from practicegen import gc_tuning
 from practicegen.app import create_app
 from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
@@ -56,6 +58,19 @@ def load_settings() -> Settings:
 def _logging() -> None:
     """Every command logs JSON to stderr, so stdout carries only what a command prints."""
     configure_logging(level="WARNING")
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed, as uvicorn picks for `serve`; else asyncio's default loop.
+
+    A worker holding a thousand jobs spends much of its time in the loop itself (a reader added
+    and removed on every database round trip, a timer per heartbeat), which uvloop does in C.
+    """
+    try:
+        import uvloop
+    except ImportError:  # not installed where uvicorn[standard] leaves it out (Windows)
+        return None
+    return uvloop.new_event_loop
 
 
 def is_loopback(host: str) -> bool:
@@ -95,9 +110,9 @@ def serve(
             "[bold]Created the default tenant's admin API key. It is shown only this once:[/bold]"
         )
         out.print(report.new_admin_key, soft_wrap=True, highlight=False)
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_config=None, access_log=False, lifespan="on"
-    )
+    service = create_app(settings)
+    gc_tuning.settle()
+    uvicorn.run(service, host=host, port=port, log_config=None, access_log=False, lifespan="on")
 
 
 @app.command()
@@ -124,7 +139,8 @@ def worker(
         )
         raise typer.Exit(2)
     configure_logging(level=settings.log_level, json=settings.log_json)
-    raise typer.Exit(asyncio.run(run_worker(settings, drain_s=drain_seconds)))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        raise typer.Exit(runner.run(run_worker(settings, drain_s=drain_seconds)))
 
 
 @db_app.command("upgrade")

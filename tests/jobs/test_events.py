@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
+from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
-from practicegen.jobs.events import JobChange, JobChanges, _resync_once
+from practicegen.db.migrator import postgres_conninfo
+from practicegen.jobs.events import CHANNEL, JobChange, JobChanges, _resync_once
 from practicegen.jobs.repository import JobRepository, ProgressReport
+from tests.conftest import make_settings
 from tests.support.jobs import running_job
 
 
@@ -88,5 +92,35 @@ async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
             assert not on_current.changed.is_set()
             assert on_behind.take() == (None, True)
             assert on_missing.take() == (None, True)  # a job gone is read, to end the stream
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_on_postgresql_signals_what_the_row_now_says(postgres_database: str) -> None:
+    """The UPDATE sends its own NOTIFY: the payload `JobChange.payload()` makes from the row,
+    and the bare job id when the row's change would not fit a notification."""
+    settings = make_settings(postgres_database)
+    await prepare(settings)
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    conninfo = postgres_conninfo(postgres_database)
+    try:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as listener:
+            await listener.execute(f"LISTEN {CHANNEL}")
+            async with sessionmaker() as session, session.begin():
+                job = running_job(status="pending", attempt=0)
+                session.add(job)
+            now = datetime.now(UTC)
+            async with sessionmaker() as session, session.begin():
+                claimed = await JobRepository(session).claim(job.id, now)
+                assert claimed is not None and claimed.attempt == 1
+                long = {"status": "pending", "progress_message": "é" * 5000}
+                back = await JobRepository(session).finish(job.id, 1, long, now)
+                assert back is not None and back.seq == claimed.seq + 1
+            received = []
+            async for notice in listener.notifies(timeout=5, stop_after=2):
+                received.append(JobChange.parse(notice.payload))
+            assert received == [JobChange.of(claimed), JobChange(job.id)]
+            assert received[0] == JobChange(job.id, 2, "processing", 0, "Starting...")
     finally:
         await engine.dispose()

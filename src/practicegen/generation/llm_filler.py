@@ -7,7 +7,9 @@ accepted question has passed `llm_verify`). Questions the model could not produc
 retries, and any that repeat what the student or the bank already has, are replaced by
 procedural items where a generator covers the skill; anything still missing is reported by
 skill. Before calling the model the job reserves tokens against the tenant's daily budget, and
-records what it really spent once the model is done.
+records what it really spent once the model is done. The skills and examples read from a
+tenant's bank are kept while the bank's version stays the same (`BankReads`): a burst of jobs
+for one topic reads them once, not once per job.
 
 For the subjects the procedural generators know to be mathematics the model writes equations
 (checked by solving them again with sympy); for any other subject, multiple-choice questions
@@ -20,10 +22,10 @@ import asyncio
 import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +41,7 @@ from practicegen.items.service import to_content
 from practicegen.practice.assignments import Filled, GapRequest, Progress
 
 log = structlog.get_logger()
+_T = TypeVar("_T")
 
 # The share of a job's progress bar that writing questions takes (the rest: reading, saving).
 _FIRST, _LAST = 20, 80
@@ -48,6 +51,42 @@ _FIRST, _LAST = 20, 80
 class LlmBudget:
     daily_tokens: int | None  # None: no cap
     tokens_per_question: int  # reserved per question before the model is called
+
+
+class BankReads:
+    """What the filler read from each tenant's bank, kept while that bank's version lasts.
+
+    Only the newest version seen per tenant is kept; a read made against an older one (a job
+    planned just before a change) is answered from the database and not kept. Concurrent
+    first reads of one key may each go to the database: the answers are the same.
+    """
+
+    def __init__(self, max_tenants: int = 1024) -> None:
+        self.max_tenants = max_tenants
+        self._tenants: dict[uuid.UUID, tuple[int, dict[Hashable, Any]]] = {}
+
+    async def get(
+        self,
+        tenant_id: uuid.UUID,
+        version: int | None,
+        key: Hashable,
+        read: Callable[[], Awaitable[_T]],
+    ) -> _T:
+        if version is None:
+            return await read()
+        held = self._tenants.get(tenant_id)
+        if held is None or held[0] < version:
+            held = (version, {})
+            self._tenants.pop(tenant_id, None)
+            self._tenants[tenant_id] = held
+            while len(self._tenants) > self.max_tenants:
+                del self._tenants[next(iter(self._tenants))]  # the longest unrenewed
+        elif held[0] > version:
+            return await read()
+        values = held[1]
+        if key not in values:
+            values[key] = await read()
+        return cast(_T, values[key])
 
 
 class LlmFiller:
@@ -67,6 +106,7 @@ class LlmFiller:
         self.budget = budget
         self.clock = clock
         self.usage = UsageRecorder(sessionmaker)
+        self.bank = BankReads()
 
     def covers(self, subject: str, topic: str | None) -> bool:
         return True
@@ -117,20 +157,26 @@ class LlmFiller:
         if gap.skills:
             return list(gap.skills)
         known = self.procedural.skill_topics(gap.subject, gap.topic)
-        known.update(
-            dict.fromkeys(
-                await ItemRepository(session).skills(gap.tenant_id, gap.subject, gap.topic), ""
-            )
+        in_bank = await self.bank.get(
+            gap.tenant_id,
+            gap.bank_version,
+            ("skills", gap.subject, gap.topic),
+            lambda: ItemRepository(session).skills(gap.tenant_id, gap.subject, gap.topic),
         )
+        known.update(dict.fromkeys(in_bank, ""))
         return sorted(known) or [_skill_slug(gap.topic or gap.subject)]
 
     async def _examples(
         self, session: AsyncSession, gap: GapRequest, skill: str
     ) -> list[ItemContent]:
-        rows = await ItemRepository(session).examples(
-            gap.tenant_id, subject=gap.subject, skill=skill, limit=MAX_EXAMPLES
-        )
-        return [to_content(row) for row in rows]
+        async def read() -> tuple[ItemContent, ...]:
+            rows = await ItemRepository(session).examples(
+                gap.tenant_id, subject=gap.subject, skill=skill, limit=MAX_EXAMPLES
+            )
+            return tuple(to_content(row) for row in rows)
+
+        key = ("examples", gap.subject, skill)
+        return list(await self.bank.get(gap.tenant_id, gap.bank_version, key, read))
 
     async def _record(self, tenant_id: uuid.UUID, tokens: int) -> None:
         await self.usage.record(tenant_id, day_of(self.clock()), tokens)

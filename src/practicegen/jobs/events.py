@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func, select
 from sqlalchemy.orm import Session
 
 from practicegen.db.engine import SessionMaker
@@ -82,6 +82,23 @@ class JobChange:
         if not isinstance(seq, int) or not isinstance(status, str):
             raise ValueError(f"not a job change: {payload[:100]!r}")
         return cls(job_id, seq, status, percent, message)
+
+
+def signal_in_returning(jobs: Table) -> ColumnElement[object]:
+    """`NOTIFY` of each changed row, for an UPDATE's RETURNING list (PostgreSQL): the statement
+    signals its own change, with the payload `JobChange.payload()` would make from the row."""
+    full = cast(
+        func.json_build_array(
+            cast(jobs.c.id, Text),
+            jobs.c.seq,
+            jobs.c.status,
+            jobs.c.progress_percent,
+            jobs.c.progress_message,
+        ),
+        Text,
+    )
+    payload = case((func.octet_length(full) <= _MAX_PAYLOAD, full), else_=cast(jobs.c.id, Text))
+    return func.pg_notify(CHANNEL, payload).label("signalled")
 
 
 class Watch:

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 import structlog
 
+from practicegen import gc_tuning
 from practicegen.app import (
     create_filler,
     create_job_filler,
@@ -170,6 +171,7 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
             CandidateCache(max_age_s=settings.candidate_cache_s),
             job_filler,
         )
+        gc_tuning.settle()
         with signals.installed():
             return await consume_until_stopped(runner, queue, settings, signals, drain_s)
     except Exception:

@@ -33,9 +33,12 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.db.models import Job, Student, core_table
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.jobs.events import CHANNEL, JobChange, mark_changed
+from practicegen.jobs.events import CHANNEL, JobChange, mark_changed, signal_in_returning
 
 _LIVE = ("pending", "processing")
+_JOBS = core_table(Job)
+_IS_LIVE = _JOBS.c.status.in_(_LIVE)
+_SIGNAL = signal_in_returning(_JOBS)
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
 # (migration 007), as literals so that the planner can use that index in a prepared
 # statement's generic plan too.
@@ -100,10 +103,6 @@ class JobRepository:
         statement = _insert_within_limit(given)
         return (await self.session.execute(statement, values | limit)).first() is not None
 
-    async def _changed(self, change: JobChange) -> None:
-        """Wake whoever waits on this job once the transaction commits (see `jobs/events.py`)."""
-        await self._changed_many([change])
-
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         query = select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id)
         return (await self.session.execute(query)).scalar_one_or_none()
@@ -142,25 +141,26 @@ class JobRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
-        statement = (
-            update(Job)
-            .where(*where)
-            .values(seq=Job.seq + 1, **values)
-            .returning(Job)
-            .execution_options(synchronize_session=False)
-        )
-        job = (await self.session.execute(statement)).scalar_one_or_none()
-        if job is not None:
-            await self._changed(JobChange.of(job))
+        """One UPDATE ... RETURNING of the job (through Core: the ORM's bulk-update path cost
+        more than the statement), which on PostgreSQL also sends its change signal."""
+        columns: list[Any] = list(_JOBS.c)
+        if self.session.get_bind().dialect.name == "postgresql":
+            columns.append(_SIGNAL)
+        statement = update(_JOBS).where(*where).values(seq=_JOBS.c.seq + 1, **values)
+        row = (await self.session.execute(statement.returning(*columns))).first()
+        if row is None:
+            return None
+        job = Job(**{key: row._mapping[column] for key, column in _JOBS.c.items()})
+        mark_changed(self.session.sync_session, JobChange.of(job))
         return job
 
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
         """Start a new attempt of a live job; None if it is finished or cancelled."""
         return await self._update(
-            [Job.id == job_id, Job.status.in_(_LIVE)],
+            [_JOBS.c.id == job_id, _IS_LIVE],
             {
                 "status": "processing",
-                "attempt": Job.attempt + 1,
+                "attempt": _JOBS.c.attempt + 1,
                 "started_at": now,
                 "heartbeat_at": now,
                 "updated_at": now,
@@ -249,13 +249,13 @@ class JobRepository:
     ) -> Job | None:
         """Move the attempt's job to a terminal state (or back to pending); fenced."""
         return await self._update(
-            [Job.id == job_id, Job.attempt == attempt, Job.status == "processing"],
+            [_JOBS.c.id == job_id, _JOBS.c.attempt == attempt, _JOBS.c.status == "processing"],
             {"updated_at": now, **values},
         )
 
     async def cancel(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> Job | None:
         return await self._update(
-            [Job.tenant_id == tenant_id, Job.id == job_id, Job.status.in_(_LIVE)],
+            [_JOBS.c.tenant_id == tenant_id, _JOBS.c.id == job_id, _IS_LIVE],
             {
                 "status": "cancelled",
                 "cancel_requested": True,
@@ -271,10 +271,14 @@ class JobRepository:
     ) -> Job | None:
         """A failed or cancelled job back to pending, with a fresh budget of attempts."""
         return await self._update(
-            [Job.tenant_id == tenant_id, Job.id == job_id, Job.status.in_(("failed", "cancelled"))],
+            [
+                _JOBS.c.tenant_id == tenant_id,
+                _JOBS.c.id == job_id,
+                _JOBS.c.status.in_(("failed", "cancelled")),
+            ],
             {
                 "status": "pending",
-                "max_attempts": Job.attempt + max_attempts_more,
+                "max_attempts": _JOBS.c.attempt + max_attempts_more,
                 "cancel_requested": False,
                 "error": None,
                 "error_code": None,

@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, autocommit_on_postgres
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
 from practicegen.jobs.heartbeat import Heartbeats
@@ -110,6 +110,7 @@ class JobRunner:
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
         async with self.sessionmaker() as session, session.begin():
+            await autocommit_on_postgres(session)  # one statement: no BEGIN or COMMIT trips
             job = await JobRepository(session).claim(job_id, self.clock())
         if job is None:
             return

@@ -72,6 +72,7 @@ class GapRequest:
     theta_variance: float
     target_p: float
     avoid_fingerprints: frozenset[str]
+    bank_version: int | None = None  # the tenant's, when planning read it
 
 
 @dataclass(slots=True)
@@ -108,6 +109,7 @@ class Checked:
     fillable: bool
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
+    bank_version: int | None = None
 
 
 async def check_request(
@@ -137,6 +139,7 @@ async def check_request(
         fillable=fillable,
         abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
         recent=student.recent,
+        bank_version=student.bank_version,
     )
 
 
@@ -259,7 +262,18 @@ async def plan_assignment(
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
-        gap = _gap(request, tenant, skills, chosen, abilities, settings, missing, recent, prints)
+        gap = _gap(
+            request,
+            tenant,
+            skills,
+            chosen,
+            abilities,
+            settings,
+            missing,
+            recent,
+            prints,
+            checked.bank_version,
+        )
         filled = await filler.fill(session, gap, progress)
         chosen = chosen + [c for _, c in filled.items]
     warnings += [f"Could not generate {n} item(s) for {s}." for s, n in filled.unproduced.items()]
@@ -379,6 +393,7 @@ def _gap(
     missing: int,
     recent: list[tuple[uuid.UUID, str]],
     chosen_prints: frozenset[str],
+    bank_version: int | None,
 ) -> GapRequest:
     wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
     states = [skill_state(abilities, s) for s in wanted] or list(abilities.values())
@@ -397,6 +412,7 @@ def _gap(
         theta_variance=variance,
         target_p=settings.target_success,
         avoid_fingerprints=frozenset(f for _, f in recent) | chosen_prints,
+        bank_version=bank_version,
     )
 
 

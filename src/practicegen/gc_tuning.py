@@ -1,0 +1,25 @@
+"""Garbage collection for a long-lived server process with many requests or jobs in flight.
+
+With CPython's defaults a worker holding a thousand jobs spent a quarter of its CPU in the
+cyclic collector: each full collection walked every object the process had, the libraries'
+hundreds of thousands among them, and stopped the event loop for 200-350 ms at a time.
+`settle()` is called once start-up is done: it moves what exists by then (modules, classes,
+caches) out of the collector's sight (`gc.freeze`), and lets more allocations pass before a
+young collection, so that a request's or a job's short-lived objects mostly die before the
+collector looks at them and fewer reach the older generations, which are collected as before.
+"""
+
+from __future__ import annotations
+
+import gc
+
+YOUNG_THRESHOLD = 10_000
+"""Allocations (less deallocations) between young collections; CPython's default is 700."""
+
+
+def settle() -> None:
+    """Freeze the start-up heap and widen the young generation; call once, before serving."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
