@@ -26,7 +26,12 @@ from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
-from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
+from practicegen.db.engine import (
+    SessionMaker,
+    autocommit_sessionmaker,
+    create_engine,
+    create_sessionmaker,
+)
 from practicegen.db.listener import PostgresListener
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.generation.filler import ProceduralFiller
@@ -196,6 +201,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.key_cache = KeyCache(settings.auth_cache_s)
         queue = create_queue(settings)
         app.state.sessionmaker = sessionmaker
+        app.state.reading_sessionmaker = autocommit_sessionmaker(sessionmaker)
         filler = create_filler(settings)
         job_filler = create_job_filler(settings, sessionmaker, filler)
         app.state.queue = queue

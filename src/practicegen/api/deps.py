@@ -35,6 +35,16 @@ async def get_sessionmaker(request: Request) -> SessionMaker:
     return sessionmaker
 
 
+async def get_reading_sessionmaker(request: Request) -> SessionMaker:
+    """Sessions for a single read: on PostgreSQL each statement commits by itself, sparing
+    the BEGIN and ROLLBACK trips around it (job status polls and streams)."""
+    sessionmaker: SessionMaker = request.app.state.reading_sessionmaker
+    return sessionmaker
+
+
+ReadingSessionMakerDep = Annotated[SessionMaker, Depends(get_reading_sessionmaker)]
+
+
 async def get_session(
     sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
 ) -> AsyncIterator[AsyncSession]:

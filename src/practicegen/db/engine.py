@@ -4,7 +4,8 @@ SQLite (the embedded default) gets the pragmas that make it a safe server databa
 keys on, WAL so readers never wait for the writer, and a busy timeout instead of instant
 "database is locked" errors; this process's writers take turns (`sqlite_writers.py`), and each
 statement takes one trip to its connection's thread (`sqlite_driver.py`).
-PostgreSQL gets a bounded pool with connect and statement timeouts.
+PostgreSQL gets a bounded pool with connect and statement timeouts, whose connections are
+checked at checkout without a round trip (`pg_checkout.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
-from practicegen.db import sqlite_driver
+from practicegen.db import pg_checkout, sqlite_driver
 from practicegen.db.sqlite_writers import WriterQueue
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -49,17 +50,20 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         WriterQueue(timeout_s=_SQLITE_BUSY_TIMEOUT_S).install(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=not pg_checkout.CHECKS_SOCKET,
         pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",
         },
     )
+    if pg_checkout.CHECKS_SOCKET:
+        pg_checkout.install(engine)
+    return engine
 
 
 async def autocommit_on_postgres(session: AsyncSession) -> None:

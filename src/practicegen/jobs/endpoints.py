@@ -16,9 +16,9 @@ from practicegen.api.deps import (
     LimitDep,
     NowDep,
     PrincipalDep,
+    ReadingSessionMakerDep,
     SessionDep,
     SettingsDep,
-    get_sessionmaker,
     utcnow,
 )
 from practicegen.api.envelope import Envelope, Page, ok
@@ -96,7 +96,7 @@ async def get_job(
     response: Response,
     principal: BriefPrincipalDep,
     settings: SettingsDep,
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    sessionmaker: ReadingSessionMakerDep,
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:

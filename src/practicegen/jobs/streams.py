@@ -22,10 +22,10 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from practicegen.api.deps import BriefPrincipalDep, get_sessionmaker, utcnow
+from practicegen.api.deps import BriefPrincipalDep, ReadingSessionMakerDep, utcnow
 from practicegen.api.errors import status_for
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.service import authenticate
@@ -129,7 +129,8 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
     token, subprotocol = _websocket_token(websocket)
     try:
         principal = await _websocket_principal(websocket, token, settings, app.state.sessionmaker)
-        updates = job_updates(app.state.sessionmaker, app.state.job_changes, principal, job_id)
+        reading = app.state.reading_sessionmaker
+        updates = job_updates(reading, app.state.job_changes, principal, job_id)
         first = await anext(updates)
     except PracticegenError as exc:
         # A refused handshake reaches a browser only as close code 1006: accept, then close
@@ -175,7 +176,7 @@ async def job_events(
     job_id: uuid.UUID,
     request: Request,
     principal: BriefPrincipalDep,
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    sessionmaker: ReadingSessionMakerDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left."""
