@@ -94,6 +94,7 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
         burst = time.perf_counter()
         created: list[float] = []
         repeated: list[str] = []
+        polls = 0
 
         async def send(
             client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
@@ -120,6 +121,8 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
             created.append(started - burst)
             job_id = accepted.json()["job_id"]
             while True:
+                nonlocal polls
+                polls += 1
                 polled = await send(client, "GET", f"/api/v1/jobs/{job_id}", params={"wait": 20})
                 assert polled.status_code == 200, polled.text
                 data = polled.json()["data"]
@@ -131,7 +134,8 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
         print(
             f"created all {jobs} jobs within {max(created):.2f} s; the burst took "
             f"{time.perf_counter() - burst:.2f} s from first request to last done; "
-            f"{len(repeated)} requests were sent again (503 or a closed connection)"
+            f"{len(repeated)} requests were sent again (503 or a closed connection); "
+            f"{polls / jobs:.1f} long-polls per job"
         )
         return times
 
@@ -140,6 +144,18 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_server_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL processes (those still running)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if text.split(" (", 1)[1].startswith("postgres)"):
+                fields = text.rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def serving_pid() -> int:
@@ -286,8 +302,10 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
                 before = transactions(name)
                 pids = {"worker": worker.pid, "API": serving_pid(), "this process": os.getpid()}
                 cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                database_before = database_server_cpu_seconds()
                 times = await run_jobs(base, worker_env["PRACTICEGEN_API_KEY"], args.jobs, 1)
                 cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+                cpu["database"] = database_server_cpu_seconds() - database_before
             finally:
                 stop.set()
                 worker.terminate()
@@ -297,7 +315,8 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
         print(
             f"CPU during the burst: worker {cpu['worker']:.1f} s "
             f"({1000 * cpu['worker'] / args.jobs:.1f} ms per job), API {cpu['API']:.1f} s, "
-            f"this process (clients and model server) {cpu['this process']:.1f} s"
+            f"this process (clients and model server) {cpu['this process']:.1f} s, "
+            f"PostgreSQL {cpu['database']:.1f} s"
         )
         print(stored_timings(name))
         print(stages(name, fake))

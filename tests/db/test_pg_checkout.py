@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from sqlalchemy import text
 
 from practicegen.bootstrap import prepare
@@ -11,6 +12,7 @@ from practicegen.db.migrator import postgres_conninfo
 from tests.conftest import make_settings
 
 
+@pytest.mark.postgres
 async def test_a_connection_the_server_ended_is_replaced_before_use(
     postgres_database: str,
 ) -> None:

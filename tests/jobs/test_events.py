@@ -19,9 +19,23 @@ from tests.support.jobs import running_job
 
 
 def test_a_change_travels_whole_in_its_payload() -> None:
-    change = JobChange(uuid.uuid4(), 7, "processing", 40, "Selecting 5 items...")
+    now = datetime.now(UTC)
+    change = JobChange(uuid.uuid4(), 7, "processing", 40, "Selecting 5 items...", 2, now)
     assert JobChange.parse(change.payload()) == change
-    assert change.running
+    assert change.running and change.progress_of_attempt
+
+
+def test_a_change_from_a_node_that_sends_less_makes_a_poll_read_the_job() -> None:
+    """A signal without the attempt and time (an older node, mid-upgrade) is still a change,
+    but a long-poll must read the job to answer it."""
+    job_id = uuid.uuid4()
+    received = JobChange.parse(f'["{job_id}", 7, "processing", 40, "Half."]')
+    assert received == JobChange(job_id, 7, "processing", 40, "Half.")
+    assert received.running and not received.progress_of_attempt
+    naive = JobChange.parse(f'["{job_id}", 7, "processing", 40, "Half.", 2, "2026-01-01T00:00:00"]')
+    assert not naive.progress_of_attempt
+    queued = JobChange(job_id, 8, "pending", 0, "Retrying...", 2, datetime.now(UTC))
+    assert queued.running and not queued.progress_of_attempt  # a retry changed its error too
 
 
 def test_a_change_too_long_for_notify_travels_as_its_id_alone() -> None:
@@ -96,6 +110,7 @@ async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
         await engine.dispose()
 
 
+@pytest.mark.postgres
 async def test_a_write_on_postgresql_signals_what_the_row_now_says(postgres_database: str) -> None:
     """The UPDATE sends its own NOTIFY: the payload `JobChange.payload()` makes from the row,
     and the bare job id when the row's change would not fit a notification."""
@@ -121,6 +136,7 @@ async def test_a_write_on_postgresql_signals_what_the_row_now_says(postgres_data
             async for notice in listener.notifies(timeout=5, stop_after=2):
                 received.append(JobChange.parse(notice.payload))
             assert received == [JobChange.of(claimed), JobChange(job.id)]
-            assert received[0] == JobChange(job.id, 2, "processing", 0, "Starting...")
+            assert received[0] == JobChange(job.id, 2, "processing", 0, "Starting...", 1, now)
+            assert received[0].progress_of_attempt
     finally:
         await engine.dispose()

@@ -110,15 +110,19 @@ async def test_reports_within_an_interval_make_one_write_that_reaches_the_hub(db
         ):
             assert beats.report((first.id, 1), 5, "Reading the item bank...")  # written at once
             change = await next_change(watch)
-            assert change == JobChange(first.id, 2, "processing", 5, "Reading the item bank...")
+            assert change == JobChange.of(await stored(db, first.id))  # all a poll shows
+            assert change.progress_of_attempt
+            assert (change.seq, change.progress_percent) == (2, 5)
+            assert change.progress_message == "Reading the item bank..."
             for percent, message in [(20, "Generating 1 of 2..."), (15, "Generating 2 of 2...")]:
                 assert beats.report((first.id, 1), percent, message)
             assert beats.report((second.id, 1), 30, "Selecting items...")
 
             change = await next_change(watch)
             # one write for both reports: the newest message, the percent never backwards
-            assert change == JobChange(first.id, 3, "processing", 20, "Generating 2 of 2...")
             job = await stored(db, first.id)
+            assert change == JobChange.of(job)
+            assert change.progress_message == "Generating 2 of 2..."
             assert (job.seq, job.progress_percent) == (3, 20)
             other = await stored(db, second.id)
             assert (other.seq, other.progress_percent) == (2, 60)  # the stored 60 stays
@@ -192,7 +196,10 @@ async def test_progress_reaches_other_nodes_as_one_notify_per_job(
                         if len(received) == len(jobs):
                             break
         for n, job in enumerate(jobs):
-            assert received[str(job.id)] == [str(job.id), 2, "processing", 10 + n, f"Step {n}."]
+            head, (attempt, updated_at) = received[str(job.id)][:5], received[str(job.id)][5:]
+            assert head == [str(job.id), 2, "processing", 10 + n, f"Step {n}."]
+            assert attempt == 1 and isinstance(updated_at, str)
+            assert datetime.fromisoformat(updated_at) == (await stored(db, job.id)).updated_at
     finally:
         await beats.aclose()
         await engine.dispose()

@@ -27,7 +27,7 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
-from practicegen.jobs.events import JobChanges
+from practicegen.jobs.events import JobChange, JobChanges
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import JobRead, JobStatus
@@ -72,7 +72,8 @@ async def _wait_for_change(
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
     The job is read again only when a change is signalled (or the node's resync finds this
-    waiter behind), so a thousand held requests cost nothing while their jobs run.
+    waiter behind), so a thousand held requests cost nothing while their jobs run; a running
+    attempt's progress is taken from the signal itself, which carries all it changed.
     """
     deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
     with hub.watch(job.id) as watch:
@@ -84,8 +85,22 @@ async def _wait_for_change(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watch.changed.wait(), left)
             change, stale = watch.take()
-            if stale or (change is not None and (change.seq or 0) > job.seq):
+            if change is None or (change.seq or 0) <= job.seq:
+                if stale:
+                    job = await _read(sessionmaker, principal, job.id)
+            elif change.progress_of_attempt and not stale:
+                job = _with_progress(job, change)
+            else:
                 job = await _read(sessionmaker, principal, job.id)
+    return job
+
+
+def _with_progress(job: Job, change: JobChange) -> Job:
+    """`job` as `change` (a running attempt's progress) left it, without reading it again."""
+    job.seq, job.status, job.attempt = change.seq or job.seq, "processing", change.attempt or 0
+    job.progress_percent = change.progress_percent or 0
+    job.progress_message = change.progress_message
+    job.updated_at = change.updated_at or job.updated_at
     return job
 
 

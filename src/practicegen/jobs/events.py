@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func, select
@@ -42,30 +43,52 @@ _RESYNC_BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class JobChange:
-    """A job changed; `seq` and the rest are None when the signal could not carry them."""
+    """A job changed; `seq` and the rest are None when the signal could not carry them.
+
+    `attempt` and `updated_at` ride along so that a long-poll can answer a running attempt's
+    progress without reading the job; a signal from a node that did not send them (an older
+    version during an upgrade) has them None, and the job is read as before.
+    """
 
     job_id: uuid.UUID
     seq: int | None = None
     status: str | None = None
     progress_percent: int | None = None
     progress_message: str | None = None
+    attempt: int | None = None
+    updated_at: datetime | None = None
 
     @property
     def running(self) -> bool:
         """Whether the signal alone says all a subscriber needs (not a terminal state)."""
         return self.seq is not None and self.status in ("pending", "processing")
 
+    @property
+    def progress_of_attempt(self) -> bool:
+        """Whether it says every field a job's status shows that changed: a running attempt
+        changes only its status, attempt, progress, `seq` and `updated_at`."""
+        return self.status == "processing" and None not in (self.attempt, self.updated_at)
+
     @classmethod
     def of(cls, job: Job) -> JobChange:
-        return cls(job.id, job.seq, job.status, job.progress_percent, job.progress_message)
+        return cls(
+            job.id,
+            job.seq,
+            job.status,
+            job.progress_percent,
+            job.progress_message,
+            job.attempt,
+            job.updated_at,
+        )
 
     def payload(self) -> str:
         """A JSON list of the fields, or the bare job id when there is no more or it is too long."""
         if self.seq is None:
             return str(self.job_id)
-        full = json.dumps(
-            [str(self.job_id), self.seq, self.status, self.progress_percent, self.progress_message]
-        )
+        fields = [str(self.job_id), self.seq, self.status, self.progress_percent]
+        fields += [self.progress_message, self.attempt]
+        fields.append(self.updated_at.isoformat() if self.updated_at else None)
+        full = json.dumps(fields)
         return full if len(full.encode()) <= _MAX_PAYLOAD else str(self.job_id)
 
     @classmethod
@@ -77,11 +100,15 @@ class JobChange:
             fields = json.loads(payload)
             job_id = uuid.UUID(fields[0])
             seq, status, percent, message = fields[1:5]
+            attempt, updated = [*fields[5:7], None, None][:2]
+            updated_at = datetime.fromisoformat(updated) if isinstance(updated, str) else None
         except (json.JSONDecodeError, IndexError, TypeError, ValueError) as exc:
             raise ValueError(f"not a job change: {payload[:100]!r}") from exc
         if not isinstance(seq, int) or not isinstance(status, str):
             raise ValueError(f"not a job change: {payload[:100]!r}")
-        return cls(job_id, seq, status, percent, message)
+        if not isinstance(attempt, int) or updated_at is None or updated_at.tzinfo is None:
+            attempt, updated_at = None, None
+        return cls(job_id, seq, status, percent, message, attempt, updated_at)
 
 
 def signal_in_returning(jobs: Table) -> ColumnElement[object]:
@@ -94,6 +121,8 @@ def signal_in_returning(jobs: Table) -> ColumnElement[object]:
             jobs.c.status,
             jobs.c.progress_percent,
             jobs.c.progress_message,
+            jobs.c.attempt,
+            jobs.c.updated_at,
         ),
         Text,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    Row,
     Text,
     bindparam,
     case,
@@ -39,6 +40,16 @@ _LIVE = ("pending", "processing")
 _JOBS = core_table(Job)
 _IS_LIVE = _JOBS.c.status.in_(_LIVE)
 _SIGNAL = signal_in_returning(_JOBS)
+_GET = select(_JOBS).where(
+    _JOBS.c.tenant_id == bindparam("tenant_id"), _JOBS.c.id == bindparam("job_id")
+)
+
+
+def _job_of(row: Row[Any]) -> Job:
+    """A job row read through Core, as a `Job` no session tracks."""
+    return Job(**{key: row._mapping[column] for key, column in _JOBS.c.items()})
+
+
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
 # (migration 007), as literals so that the planner can use that index in a prepared
 # statement's generic plan too.
@@ -104,13 +115,11 @@ class JobRepository:
         return (await self.session.execute(statement, values | limit)).first() is not None
 
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
-        query = select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def get_any(self, job_id: uuid.UUID) -> Job | None:
-        """For workers, which act for every tenant."""
-        query = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
-        return (await self.session.execute(query)).scalar_one_or_none()
+        """The job, not attached to the session (read through Core: every status poll reads
+        one, and the ORM's loading cost more than the query)."""
+        params = {"tenant_id": tenant_id, "job_id": job_id}
+        row = (await self.session.execute(_GET, params)).first()
+        return None if row is None else _job_of(row)
 
     async def get_by_idempotency_key(self, tenant_id: uuid.UUID, key: str) -> Job | None:
         query = select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
@@ -150,7 +159,7 @@ class JobRepository:
         row = (await self.session.execute(statement.returning(*columns))).first()
         if row is None:
             return None
-        job = Job(**{key: row._mapping[column] for key, column in _JOBS.c.items()})
+        job = _job_of(row)
         mark_changed(self.session.sync_session, JobChange.of(job))
         return job
 
@@ -212,7 +221,15 @@ class JobRepository:
         rows = (await self.session.execute(statement, execution_options=uncached)).all()
         await self._changed_many(
             [
-                JobChange(row.id, row.seq, row.status, row.progress_percent, row.progress_message)
+                JobChange(
+                    row.id,
+                    row.seq,
+                    row.status,
+                    row.progress_percent,
+                    row.progress_message,
+                    row.attempt,
+                    now,
+                )
                 for row in rows
             ]
         )
