@@ -16,12 +16,13 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, update
 from sqlalchemy.orm import Session
 
-from practicegen.db.models import Tenant
+from practicegen.db.models import Tenant, core_table
 
 BANK_CHANNEL = "practicegen_bank"
+_TENANTS = core_table(Tenant)
 _CACHE = "practicegen.bank_cache"
 _CHANGED = "practicegen.changed_banks"
 
@@ -43,14 +44,13 @@ def mark_bank_changed(session: Session, tenant_id: uuid.UUID) -> None:
 @event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
     # may also run at a savepoint's release; bumping twice is harmless, missing one is not
+    signal = session.get_bind().dialect.name == "postgresql"
     for tenant_id in sorted(session.info.get(_CHANGED, ())):
-        session.execute(
-            update(Tenant)
-            .where(Tenant.id == tenant_id)
-            .values(bank_version=Tenant.bank_version + 1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(func.pg_notify(BANK_CHANNEL, str(tenant_id))))
+        bump = update(_TENANTS).where(_TENANTS.c.id == tenant_id)
+        bump = bump.values(bank_version=_TENANTS.c.bank_version + 1)
+        if signal:  # the same statement sends the NOTIFY, a round trip less
+            bump = bump.returning(func.pg_notify(BANK_CHANNEL, str(tenant_id)))
+        session.execute(bump)
 
 
 @event.listens_for(Session, "after_commit")
