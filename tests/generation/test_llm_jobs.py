@@ -6,7 +6,8 @@ faulty model (wrong keys, malformed JSON, 429s) never puts a wrong item in an as
 the job's metadata counts each rejection; the guide's request on a short bank completes with
 items marked `llm`, and a second one generates fewer; progress says "Generating AI question k
 of n..."; the daily token budget fails a job before any model call; the sync endpoint never
-calls the model but hands such work to a job.
+calls the model but hands such work to a job; a long-poll answers a running job's progress
+(taken from the change signal) exactly as a read of the job would.
 """
 
 from __future__ import annotations
@@ -256,3 +257,39 @@ async def test_without_a_model_a_subject_only_a_model_could_serve_is_refused(
         with pytest.raises(ValidationError):
             await client.assign(student, "Biology", 3)
         assert len((await client.assign(student, "Biology", 1)).items) == 1
+
+
+async def test_a_long_poll_answers_a_change_exactly_as_a_read_would(
+    database_url: str, fake: FakeLlm
+) -> None:
+    """Progress is answered from the change signal, not a read: it must not differ from one."""
+    fake.default, fake.slow_s = Mode.SLOW, 1.0
+    async with (
+        await serve(database_url, **llm_settings(database_url, fake)) as server,
+        AsyncClient(server.base_url, ADMIN_KEY) as client,
+        httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+        ) as http,
+    ):
+        await seed_short_bank(client)
+        student = (await client.create_student()).student_id
+        created = await http.post(
+            "/api/v1/practice/assign/async", json={"student_id": str(student), **GUIDE}
+        )
+        assert created.status_code == 202, created.text
+        url, tag, compared, seen = created.headers["Location"], "", 0, []
+        while True:
+            polled = await http.get(url, params={"wait": 10}, headers={"If-None-Match": tag})
+            assert polled.status_code == 200, polled.text
+            tag, data = polled.headers["ETag"], polled.json()["data"]
+            seen.append(data["progress_percent"])
+            if data["status"] != "processing":
+                if data["status"] == "completed":
+                    break
+                continue
+            read = (await http.get(url)).json()["data"]
+            if read["seq"] == data["seq"]:
+                assert read == data
+                compared += 1
+        assert compared >= 2, seen
+        assert seen == sorted(seen)
