@@ -111,6 +111,7 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
                 await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
         async def one(index: int) -> float:
+            nonlocal polls
             client = clients[index // JOBS_PER_CLIENT]
             body = BODY | {"student_id": students[index % len(students)], "num_items": questions}
             idempotent = {"Idempotency-Key": f"bench-{index}"}
@@ -121,7 +122,6 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
             created.append(started - burst)
             job_id = accepted.json()["job_id"]
             while True:
-                nonlocal polls
                 polls += 1
                 polled = await send(client, "GET", f"/api/v1/jobs/{job_id}", params={"wait": 20})
                 assert polled.status_code == 200, polled.text
@@ -149,12 +149,10 @@ def cpu_seconds(pid: int) -> float:
 def database_server_cpu_seconds() -> float:
     """CPU time used so far by this machine's PostgreSQL processes (those still running)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            text = stat.read_text()
-            if text.split(" (", 1)[1].startswith("postgres)"):
-                fields = text.rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):  # a process that ended meanwhile
+            if comm.read_text().strip() == "postgres":
+                total += cpu_seconds(int(comm.parent.name))
     return total
 
 

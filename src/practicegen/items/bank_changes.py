@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from practicegen.db.models import Tenant, core_table
 
 BANK_CHANNEL = "practicegen_bank"
-_TENANTS = core_table(Tenant)
+_tenants = core_table(Tenant)
 _CACHE = "practicegen.bank_cache"
 _CHANGED = "practicegen.changed_banks"
 
@@ -46,8 +46,8 @@ def _bump_before_commit(session: Session) -> None:
     # may also run at a savepoint's release; bumping twice is harmless, missing one is not
     signal = session.get_bind().dialect.name == "postgresql"
     for tenant_id in sorted(session.info.get(_CHANGED, ())):
-        bump = update(_TENANTS).where(_TENANTS.c.id == tenant_id)
-        bump = bump.values(bank_version=_TENANTS.c.bank_version + 1)
+        bump = update(_tenants).where(_tenants.c.id == tenant_id)
+        bump = bump.values(bank_version=_tenants.c.bank_version + 1)
         if signal:  # the same statement sends the NOTIFY, a round trip less
             bump = bump.returning(func.pg_notify(BANK_CHANNEL, str(tenant_id)))
         session.execute(bump)

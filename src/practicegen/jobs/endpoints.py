@@ -85,12 +85,10 @@ async def _wait_for_change(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watch.changed.wait(), left)
             change, stale = watch.take()
-            if change is None or (change.seq or 0) <= job.seq:
-                if stale:
-                    job = await _read(sessionmaker, principal, job.id)
-            elif change.progress_of_attempt and not stale:
+            newer = change is not None and (change.seq or 0) > job.seq
+            if change is not None and newer and not stale and change.progress_of_attempt:
                 job = _with_progress(job, change)
-            else:
+            elif newer or stale:
                 job = await _read(sessionmaker, principal, job.id)
     return job
 

@@ -37,17 +37,17 @@ from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import CHANNEL, JobChange, mark_changed, signal_in_returning
 
 _LIVE = ("pending", "processing")
-_JOBS = core_table(Job)
-_IS_LIVE = _JOBS.c.status.in_(_LIVE)
-_SIGNAL = signal_in_returning(_JOBS)
-_GET = select(_JOBS).where(
-    _JOBS.c.tenant_id == bindparam("tenant_id"), _JOBS.c.id == bindparam("job_id")
+_jobs = core_table(Job)
+_IS_LIVE = _jobs.c.status.in_(_LIVE)
+_SIGNAL = signal_in_returning(_jobs)
+_GET = select(_jobs).where(
+    _jobs.c.tenant_id == bindparam("tenant_id"), _jobs.c.id == bindparam("job_id")
 )
 
 
 def _job_of(row: Row[Any]) -> Job:
     """A job row read through Core, as a `Job` no session tracks."""
-    return Job(**{key: row._mapping[column] for key, column in _JOBS.c.items()})
+    return Job(**{key: row._mapping[column] for key, column in _jobs.c.items()})
 
 
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
@@ -73,7 +73,7 @@ def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     """INSERT ... SELECT the given columns' values WHERE the tenant's jobs in flight are fewer
     than `:in_flight_limit` and, for a student's job, the student is the tenant's; built once per
     set of columns, the values are parameters."""
-    given = [Job.__table__.c[name] for name in columns]
+    given = [_jobs.c[name] for name in columns]
     tenant = bindparam("in_flight_tenant", type_=Job.tenant_id.type)
     limit = bindparam("in_flight_limit", type_=Integer)
     live = select(Job.id).where(Job.tenant_id == tenant, text(IN_FLIGHT_PREDICATE)).limit(limit)
@@ -84,8 +84,8 @@ def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
-    table = core_table(Job)  # Core, not the ORM's bulk-insert reading of parameters
-    return insert(table).from_select(given, row).returning(table.c.id)
+    # Core, not the ORM's bulk-insert reading of parameters
+    return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
 
 
 class JobRepository:
@@ -106,7 +106,7 @@ class JobRepository:
         """
         given = tuple(
             c.key
-            for c in Job.__table__.columns
+            for c in _jobs.columns
             if c.key in job.__dict__ and (c.key != "student_id" or job.student_id is not None)
         )
         values = {f"new_{key}": getattr(job, key) for key in given}
@@ -152,10 +152,10 @@ class JobRepository:
     async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
         """One UPDATE ... RETURNING of the job (through Core: the ORM's bulk-update path cost
         more than the statement), which on PostgreSQL also sends its change signal."""
-        columns: list[Any] = list(_JOBS.c)
+        columns: list[Any] = list(_jobs.c)
         if self.session.get_bind().dialect.name == "postgresql":
             columns.append(_SIGNAL)
-        statement = update(_JOBS).where(*where).values(seq=_JOBS.c.seq + 1, **values)
+        statement = update(_jobs).where(*where).values(seq=_jobs.c.seq + 1, **values)
         row = (await self.session.execute(statement.returning(*columns))).first()
         if row is None:
             return None
@@ -166,10 +166,10 @@ class JobRepository:
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
         """Start a new attempt of a live job; None if it is finished or cancelled."""
         return await self._update(
-            [_JOBS.c.id == job_id, _IS_LIVE],
+            [_jobs.c.id == job_id, _IS_LIVE],
             {
                 "status": "processing",
-                "attempt": _JOBS.c.attempt + 1,
+                "attempt": _jobs.c.attempt + 1,
                 "started_at": now,
                 "heartbeat_at": now,
                 "updated_at": now,
@@ -266,13 +266,13 @@ class JobRepository:
     ) -> Job | None:
         """Move the attempt's job to a terminal state (or back to pending); fenced."""
         return await self._update(
-            [_JOBS.c.id == job_id, _JOBS.c.attempt == attempt, _JOBS.c.status == "processing"],
+            [_jobs.c.id == job_id, _jobs.c.attempt == attempt, _jobs.c.status == "processing"],
             {"updated_at": now, **values},
         )
 
     async def cancel(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> Job | None:
         return await self._update(
-            [_JOBS.c.tenant_id == tenant_id, _JOBS.c.id == job_id, _IS_LIVE],
+            [_jobs.c.tenant_id == tenant_id, _jobs.c.id == job_id, _IS_LIVE],
             {
                 "status": "cancelled",
                 "cancel_requested": True,
@@ -289,13 +289,13 @@ class JobRepository:
         """A failed or cancelled job back to pending, with a fresh budget of attempts."""
         return await self._update(
             [
-                _JOBS.c.tenant_id == tenant_id,
-                _JOBS.c.id == job_id,
-                _JOBS.c.status.in_(("failed", "cancelled")),
+                _jobs.c.tenant_id == tenant_id,
+                _jobs.c.id == job_id,
+                _jobs.c.status.in_(("failed", "cancelled")),
             ],
             {
                 "status": "pending",
-                "max_attempts": _JOBS.c.attempt + max_attempts_more,
+                "max_attempts": _jobs.c.attempt + max_attempts_more,
                 "cancel_requested": False,
                 "error": None,
                 "error_code": None,

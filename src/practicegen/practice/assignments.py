@@ -109,7 +109,7 @@ class Checked:
     fillable: bool
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
-    bank_version: int | None = None
+    bank_version: int
 
 
 async def check_request(
@@ -262,18 +262,7 @@ async def plan_assignment(
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
-        gap = _gap(
-            request,
-            tenant,
-            skills,
-            chosen,
-            abilities,
-            settings,
-            missing,
-            recent,
-            prints,
-            checked.bank_version,
-        )
+        gap = _gap(request, tenant, checked, chosen, settings, missing, prints)
         filled = await filler.fill(session, gap, progress)
         chosen = chosen + [c for _, c in filled.items]
     warnings += [f"Could not generate {n} item(s) for {s}." for s, n in filled.unproduced.items()]
@@ -386,15 +375,13 @@ async def _explain_empty(session: AsyncSession, tenant: uuid.UUID, request: Assi
 def _gap(
     request: AssignRequest,
     tenant: uuid.UUID,
-    skills: list[str],
+    checked: Checked,
     chosen: list[ChosenItem],
-    abilities: dict[str, SkillState],
     settings: Settings,
     missing: int,
-    recent: list[tuple[uuid.UUID, str]],
     chosen_prints: frozenset[str],
-    bank_version: int | None,
 ) -> GapRequest:
+    skills, abilities = checked.skills, checked.abilities
     wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
     states = [skill_state(abilities, s) for s in wanted] or list(abilities.values())
     states = states or [SkillState(0.0)]
@@ -411,8 +398,8 @@ def _gap(
         theta=theta,
         theta_variance=variance,
         target_p=settings.target_success,
-        avoid_fingerprints=frozenset(f for _, f in recent) | chosen_prints,
-        bank_version=bank_version,
+        avoid_fingerprints=frozenset(f for _, f in checked.recent) | chosen_prints,
+        bank_version=checked.bank_version,
     )
 
 
