@@ -260,16 +260,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # A request's route is found by trying each route in turn: the busiest come first.
     for router in (
+        practice_endpoints.router,
+        job_endpoints.router,
+        job_streams.router,
         health.router,
         auth_endpoints.router,
         student_endpoints.router,
         goal_endpoints.router,
         item_endpoints.router,
-        practice_endpoints.router,
-        job_endpoints.router,
         job_endpoints.metrics_router,
-        job_streams.router,
         webhook_endpoints.router,
         web_pages.router,
     ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
 
@@ -199,3 +200,18 @@ async def test_a_subject_keeps_a_bounded_number_of_faces(
     assert set(shown) == set(ids[1:])
     await subjects.faces(DEFAULT_TENANT_ID, "Algebra", ids[2:], read)
     assert asked == [ids[:2], ids[2:], ids[2:]]  # the two that would pass the bound were not kept
+
+
+def test_nearest_are_the_items_closest_to_the_center() -> None:
+    rng = random.Random(5)
+    for trial in range(300):
+        size = rng.randint(1, 60)
+        # Coarse difficulties make ties common: any nearest run is then as good as another.
+        levels = [round(rng.uniform(-3.0, 3.0), rng.choice([0, 1, 3])) for _ in range(size)]
+        rows = [CandidateRow(uuid.uuid4(), "s", "t", d, f"f{n}") for n, d in enumerate(levels)]
+        items = SubjectItems.of(rows)
+        center, count = rng.uniform(-4.0, 4.0), rng.randint(1, 70)
+        got = items.nearest(("t", "s"), center, count)
+        assert len(got) == min(count, size), trial
+        distances = sorted(abs(d - center) for d in levels)
+        assert sorted(abs(c.difficulty - center) for c in got) == distances[:count], trial

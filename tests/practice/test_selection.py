@@ -277,7 +277,7 @@ def test_invariants_hold_for_any_pool(
 
 
 def test_the_items_nearest_each_target_are_all_that_selection_needs() -> None:
-    """`nearest_needed` beyond the recent items, on each side of each target, decide it all."""
+    """The `nearest_needed` items nearest each target, beyond the recent ones, decide it all."""
     rng = random.Random(11)
     bank = SubjectItems.of(
         [
@@ -295,16 +295,12 @@ def test_the_items_nearest_each_target_are_all_that_selection_needs() -> None:
         targets = {key: aim(skill_state(abilities, key[1]), 0.75) for key in bank.groups}
         # Recent practice sits near the targets: it is what earlier selections chose.
         recent = [
-            rng.choice(bank.window(key, targets[key], minimum=20, half_width=0.0))
+            rng.choice(bank.nearest(key, targets[key], 40))
             for key in rng.choices(list(bank.groups), k=rng.randint(0, 25))
         ]
         num_items = rng.choice([1, 5, 12])
         reach = nearest_needed(num_items) + len(recent)
-        nearest = [
-            c
-            for key in bank.groups
-            for c in bank.window(key, targets[key], minimum=reach, half_width=0.0)
-        ]
+        nearest = [c for key in bank.groups for c in bank.nearest(key, targets[key], reach)]
         assert len(nearest) < len(everything)
         kwargs: dict[str, Any] = {
             "abilities": abilities,

@@ -40,8 +40,8 @@ FACES_PER_SUBJECT = 5000
 class SubjectItems:
     """A subject's active items in (topic, skill) groups, each sorted by difficulty.
 
-    Sorting lets an assignment take only the items near each skill's target difficulty
-    (`window`), so selection ranks hundreds of items instead of the whole subject.
+    Sorting lets an assignment take only the items nearest each skill's target difficulty
+    (`nearest`), so selection ranks tens of items instead of the whole subject.
     """
 
     groups: dict[GroupKey, list[Candidate]]
@@ -65,18 +65,23 @@ class SubjectItems:
         wanted = set(skills)
         return [key for key in self.groups if key[0] == topic or key[1] in wanted]
 
-    def window(
-        self, key: GroupKey, center: float, *, minimum: int, half_width: float = 1.0
-    ) -> list[Candidate]:
-        """The group's items within `half_width` of `center`, widened to at least `minimum`."""
+    def nearest(self, key: GroupKey, center: float, count: int) -> list[Candidate]:
+        """The group's `count` items whose difficulty is nearest `center` (all, if no more)."""
         group, levels = self.groups[key], self.difficulties[key]
-        if len(group) <= minimum:
+        if len(group) <= count:
             return group
-        lo = bisect.bisect_left(levels, center - half_width)
-        hi = bisect.bisect_right(levels, center + half_width)
-        while hi - lo < minimum:
-            lo, hi = max(0, lo - minimum), min(len(group), hi + minimum)
-        return group[lo:hi]
+        # They are a run group[lo:lo + count]; bisect for lo among the runs that hold the
+        # insertion point of center, moving right while the run's first item is farther from
+        # center than the item just past its end.
+        at = bisect.bisect_left(levels, center)
+        lo, hi = max(0, at - count), min(at, len(group) - count)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if center - levels[mid] > levels[mid + count] - center:
+                lo = mid + 1
+            else:
+                hi = mid
+        return group[lo : lo + count]
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,14 +298,14 @@ def _near_targets(
 ) -> list[Candidate]:
     """Each skill's items nearest the difficulty this student should succeed at `target_success`.
 
-    Enough on each side of the target that selection finds its whole shortlist here even if
-    every `recent` item falls among them, and no more: ranking costs CPU per candidate.
+    Enough that selection finds its whole shortlist here even if every `recent` item falls
+    among them, and no more: ranking costs CPU per candidate.
     """
     reach = nearest_needed(num_items) + recent
     pool: list[Candidate] = []
     for key in checked.groups:
         center = aim(skill_state(abilities, key[1]), settings.target_success)
-        pool += checked.items.window(key, center, minimum=reach, half_width=0.0)
+        pool += checked.items.nearest(key, center, reach)
     return pool
 
 

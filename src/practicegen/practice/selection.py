@@ -99,8 +99,8 @@ class _Scorer:
 
     def ranked(self, pool: list[Candidate], shortlist: int) -> Iterator[Candidate]:
         """Yield `pool` best first: the shortlist, then (only if consumed) everything else."""
-        if len(pool) <= shortlist:
-            yield from self._jittered(pool)
+        if len(pool) <= shortlist:  # in the same order as a shortlist, for the same jitter
+            yield from self._jittered(sorted(pool, key=self.logit_distance))
             return
         head = heapq.nsmallest(shortlist, pool, key=self.logit_distance)
         yield from self._jittered(head)
@@ -256,7 +256,8 @@ def nearest_needed(num_items: int) -> int:
     """How many of each skill's candidates nearest its target selection ranks for `num_items`.
 
     It looks further only when those run out (many shared fingerprints), so a caller may hand
-    it just that many per skill on each side of the target, beyond any it rules out as recent.
+    it just the `nearest_needed` items nearest each skill's target, plus as many as it rules
+    out as recent.
     """
     return _shortlist_size(num_items)
 
