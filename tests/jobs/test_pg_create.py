@@ -20,7 +20,6 @@ from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.models import Job
 from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import ENTRYPOINT
-from practicegen.jobs.repository import IN_FLIGHT_PREDICATE
 
 pytestmark = pytest.mark.postgres
 Db = psycopg.AsyncConnection[dict[str, Any]]
@@ -123,22 +122,6 @@ async def test_a_connection_the_database_dropped_is_replaced_and_the_job_written
     assert [r["id"] for r in jobs].count(job.id) == 1
     assert [m["payload"] for m in messages].count(job.id.bytes) == 1
     assert len(jobs) == len(messages) == 2
-
-
-async def test_the_in_flight_count_can_use_its_partial_index_in_a_generic_plan(db: Db) -> None:
-    """The predicate is written as literals so that a prepared statement's generic plan (what
-    psycopg gets after a few executions) still matches migration 007's partial index."""
-    await db.execute("SET plan_cache_mode = force_generic_plan")
-    await db.execute("SET enable_seqscan = off")
-    await db.execute(
-        "PREPARE live_count(uuid, int) AS SELECT count(*) FROM (SELECT 1 FROM jobs"
-        f" WHERE jobs.tenant_id = $1 AND {IN_FLIGHT_PREDICATE} LIMIT $2) AS live"
-    )
-    plan = await (
-        await db.execute(f"EXPLAIN (FORMAT JSON) EXECUTE live_count('{DEFAULT_TENANT_ID}', 100)")
-    ).fetchone()
-    assert plan is not None
-    assert "jobs_in_flight" in str(plan)
 
 
 async def test_an_idempotency_key_inserts_once_even_from_two_requests_at_once(

@@ -4,7 +4,9 @@ The ORM path (`service.create_job`) checks a SQLAlchemy connection out (pinging 
 transaction, inserts the job, inserts the queue message through pgqueuer's query and commits:
 five round trips, and most of an async create's CPU. Here the job row and its queue message are
 one INSERT (a data-modifying WITH), which PostgreSQL runs atomically in autocommit mode. The
-in-flight count and the student check are part of it, as in `JobRepository.add_within_limit`.
+student check and the tenant's limit on jobs in flight are part of it, as in
+`JobRepository.add_within_limit`, but the count of jobs in flight is the one migration 008's
+triggers keep, a sum of a few rows however long the tenant's queue.
 
 Connections come from a psycopg pool of their own, in autocommit mode and not pinged on
 checkout. A connection found dead (the database restarted) is dropped and the statement sent
@@ -29,10 +31,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from practicegen.db.models import Job
 from practicegen.jobs.queue import ENTRYPOINT
-from practicegen.jobs.repository import IN_FLIGHT_PREDICATE
 
-# Formatted with constants only; every value is a parameter.
-_INSERT_JOB_AND_MESSAGE = f"""
+_INSERT_JOB_AND_MESSAGE = """
 WITH job AS (
     INSERT INTO jobs (id, tenant_id, job_type, status, progress_percent, progress_message,
                       student_id, request, attempt, max_attempts, seq, idempotency_key,
@@ -41,10 +41,8 @@ WITH job AS (
            %(progress_message)s, %(student_id)s, %(request)s, %(attempt)s, %(max_attempts)s,
            %(seq)s, %(idempotency_key)s, %(request_hash)s, %(webhook_url)s, %(created_at)s,
            %(updated_at)s
-    WHERE (SELECT count(*) FROM (
-              SELECT 1 FROM jobs
-              WHERE jobs.tenant_id = %(tenant_id)s AND {IN_FLIGHT_PREDICATE}
-              LIMIT %(in_flight_limit)s) AS live) < %(in_flight_limit)s
+    WHERE (SELECT coalesce(sum(in_flight), 0) FROM job_counts
+           WHERE job_counts.tenant_id = %(tenant_id)s) < %(in_flight_limit)s
       AND (%(student_id)s::uuid IS NULL OR EXISTS (
               SELECT 1 FROM students
               WHERE students.tenant_id = %(tenant_id)s AND students.id = %(student_id)s))
@@ -54,7 +52,7 @@ WITH job AS (
 INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, status)
 SELECT 0, %(entrypoint)s, %(payload)s, now(), 'queued' FROM job
 RETURNING id
-"""  # noqa: S608
+"""
 
 
 class PostgresJobWriter:
