@@ -18,8 +18,9 @@ spent during the burst, and the database's own account: each job's stored `finis
 created_at` and how long it was queued, how many attempts the jobs took (more than one per job
 means something failed around them, such as no pooled connection in time, and they were
 retried), how many questions the model wrote (the rest were procedural stand-ins for repeats),
-and the transactions committed or rolled back in the benchmark's database (API and worker; on
-PostgreSQL each statement run outside a transaction counts as one) per job. While iterating,
+the transactions committed or rolled back in the benchmark's database (API and worker; on
+PostgreSQL each statement run outside a transaction counts as one) per job, and how many
+connections to it were opened during the burst. While iterating,
 `--jobs 200 --slow-s 10` shows the same costs in a third of the time.
 """
 
@@ -140,19 +141,27 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
         return times
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
+def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
+    """User plus system CPU time the process has used so far; with `ended_children`, also
+    that of its children that have ended (and been waited for)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if ended_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def database_server_cpu_seconds() -> float:
-    """CPU time used so far by this machine's PostgreSQL processes (those still running)."""
+    """CPU time used so far by this machine's PostgreSQL: its running processes, and through
+    the postmaster's account of its ended children, the backends of closed connections."""
     total = 0.0
     for comm in Path("/proc").glob("[0-9]*/comm"):
         with contextlib.suppress(OSError):  # a process that ended meanwhile
             if comm.read_text().strip() == "postgres":
-                total += cpu_seconds(int(comm.parent.name))
+                pid = int(comm.parent.name)
+                parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+                postmaster = Path(f"/proc/{parent}/comm").read_text().strip() != "postgres"
+                total += cpu_seconds(pid, ended_children=postmaster)
     return total
 
 
@@ -165,14 +174,16 @@ def serving_pid() -> int:
     raise RuntimeError("no practicegen serve process found")
 
 
-def transactions(name: str) -> int:
-    """Transactions committed or rolled back in database `name` (its backends' flushed stats)."""
+def database_counts(name: str) -> tuple[int, int]:
+    """Transactions committed or rolled back in database `name`, and connections opened to it
+    (from its backends' flushed stats)."""
     with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
         conn.execute("SELECT pg_stat_clear_snapshot()")
         row = conn.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (name,)
+            "SELECT xact_commit + xact_rollback, sessions FROM pg_stat_database WHERE datname = %s",
+            (name,),
         ).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def stored_timings(name: str) -> str:
@@ -297,7 +308,7 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
             rss = peak_rss_mb(worker.pid, stop)
             try:
                 bare = await one_bare_call(fake)
-                before = transactions(name)
+                before = database_counts(name)
                 pids = {"worker": worker.pid, "API": serving_pid(), "this process": os.getpid()}
                 cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 database_before = database_server_cpu_seconds()
@@ -318,8 +329,13 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
         )
         print(stored_timings(name))
         print(stages(name, fake))
-        spent = transactions(name) - before - 1  # less this count's own transaction
-        print(f"database transactions (API and worker): {spent / args.jobs:.1f} per job")
+        after = database_counts(name)
+        spent = after[0] - before[0] - 1  # less this count's own transaction
+        opened = after[1] - before[1] - 1  # and its own connection
+        print(
+            f"database transactions (API and worker): {spent / args.jobs:.1f} per job; "
+            f"connections opened during the burst: {opened}"
+        )
     finally:
         postgres.drop_database(name)
 
