@@ -4,8 +4,8 @@ A change signal (`JobChange`) carries the job's id and, unless it would not fit,
 status and progress: a subscriber forwards a progress change without reading the job, and reads
 it only for a terminal state (the result or error) or a signal that says nothing. Writers record
 the rows they changed in the session (`mark_changed`); after the commit the hub hands the change
-to this process's watchers. On PostgreSQL the repository also sends the change as
-`NOTIFY practicegen_jobs, '<json>'` inside the transaction (delivered on commit), and every API
+to this process's watchers. On PostgreSQL each writing statement also sends its rows' changes
+as `NOTIFY practicegen_jobs, '<json>'` (`signal_in_returning`, delivered on commit), and every API
 node's listener (`db/listener.py`) feeds those into its own hub: a WebSocket on node B sees a
 job run by a worker on node C.
 
@@ -81,19 +81,9 @@ class JobChange:
             job.updated_at,
         )
 
-    def payload(self) -> str:
-        """A JSON list of the fields, or the bare job id when there is no more or it is too long."""
-        if self.seq is None:
-            return str(self.job_id)
-        fields = [str(self.job_id), self.seq, self.status, self.progress_percent]
-        fields += [self.progress_message, self.attempt]
-        fields.append(self.updated_at.isoformat() if self.updated_at else None)
-        full = json.dumps(fields)
-        return full if len(full.encode()) <= _MAX_PAYLOAD else str(self.job_id)
-
     @classmethod
     def parse(cls, payload: str) -> JobChange:
-        """What `payload()` made; ValueError for anything else."""
+        """What `signal_in_returning` sends; ValueError for anything else."""
         if not payload.startswith("["):
             return cls(uuid.UUID(payload))
         try:
@@ -113,7 +103,8 @@ class JobChange:
 
 def signal_in_returning(jobs: Table) -> ColumnElement[object]:
     """`NOTIFY` of each changed row, for an UPDATE's RETURNING list (PostgreSQL): the statement
-    signals its own change, with the payload `JobChange.payload()` would make from the row."""
+    signals its own change. The payload is a JSON array of the row's id, seq, status, progress
+    percent and message, attempt and `updated_at`, or its bare id when that would not fit."""
     full = cast(
         func.json_build_array(
             cast(jobs.c.id, Text),

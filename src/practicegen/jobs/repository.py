@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     Row,
-    Text,
     bindparam,
     case,
     exists,
@@ -28,13 +27,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.db.models import Job, Student, core_table
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.jobs.events import CHANNEL, JobChange, mark_changed, signal_in_returning
+from practicegen.jobs.events import JobChange, mark_changed, signal_in_returning
 
 _LIVE = ("pending", "processing")
 _jobs = core_table(Job)
@@ -152,11 +150,8 @@ class JobRepository:
     async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
         """One UPDATE ... RETURNING of the job (through Core: the ORM's bulk-update path cost
         more than the statement), which on PostgreSQL also sends its change signal."""
-        columns: list[Any] = list(_jobs.c)
-        if self.session.get_bind().dialect.name == "postgresql":
-            columns.append(_SIGNAL)
         statement = update(_jobs).where(*where).values(seq=_jobs.c.seq + 1, **values)
-        row = (await self.session.execute(statement.returning(*columns))).first()
+        row = (await self.session.execute(statement.returning(*self._signalled(*_jobs.c)))).first()
         if row is None:
             return None
         job = _job_of(row)
@@ -181,72 +176,62 @@ class JobRepository:
         self, reports: Sequence[ProgressReport], now: datetime
     ) -> set[tuple[uuid.UUID, int]]:
         """Record attempts' progress in one statement (percent never goes down, each attempt's
-        heartbeat moves, each job's `seq` grows and its change is signalled); returns the
-        attempts that still own their jobs."""
+        heartbeat moves, each job's `seq` grows and, as in `_update`, its change is signalled);
+        returns the attempts that still own their jobs."""
         if not reports:
             return set()
+        c = _jobs.c
         percent = case(
             {
                 r.job_id: case(
-                    (Job.progress_percent > r.percent, Job.progress_percent), else_=r.percent
+                    (c.progress_percent > r.percent, c.progress_percent), else_=r.percent
                 )
                 for r in reports
             },
-            value=Job.id,
-            else_=Job.progress_percent,
+            value=c.id,
+            else_=c.progress_percent,
         )
-        message = case(
-            {r.job_id: r.message for r in reports}, value=Job.id, else_=Job.progress_message
-        )
+        message = case({r.job_id: r.message for r in reports}, value=c.id, else_=c.progress_message)
         statement = (
-            update(Job)
+            update(_jobs)
             .where(
-                tuple_(Job.id, Job.attempt).in_([(r.job_id, r.attempt) for r in reports]),
-                Job.status == "processing",
+                tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
+                c.status == "processing",
             )
             .values(
-                seq=Job.seq + 1,
+                seq=c.seq + 1,
                 progress_percent=percent,
                 progress_message=message,
                 heartbeat_at=now,
                 updated_at=now,
             )
             .returning(
-                Job.id, Job.attempt, Job.seq, Job.status, Job.progress_percent, Job.progress_message
+                *self._signalled(
+                    c.id, c.seq, c.status, c.progress_percent, c.progress_message, c.attempt
+                )
             )
-            .execution_options(synchronize_session=False)
         )
         # one shape per batch size: not worth a place in the compiled statement cache
         uncached = {"compiled_cache": None}
         rows = (await self.session.execute(statement, execution_options=uncached)).all()
-        await self._changed_many(
-            [
-                JobChange(
-                    row.id,
-                    row.seq,
-                    row.status,
-                    row.progress_percent,
-                    row.progress_message,
-                    row.attempt,
-                    now,
-                )
-                for row in rows
-            ]
-        )
+        for row in rows:
+            change = JobChange(
+                row.id,
+                row.seq,
+                row.status,
+                row.progress_percent,
+                row.progress_message,
+                row.attempt,
+                now,
+            )
+            mark_changed(self.session.sync_session, change)
         return {(row.id, row.attempt) for row in rows}
 
-    async def _changed_many(self, changes: Sequence[JobChange]) -> None:
-        """`_changed` for many jobs at once: one NOTIFY statement however many there are."""
-        for change in changes:
-            mark_changed(self.session.sync_session, change)
-        if changes and self.session.get_bind().dialect.name == "postgresql":
-            notify = text(
-                "SELECT pg_notify(:channel, payload) FROM unnest(:payloads) AS payload"
-            ).bindparams(
-                bindparam("channel", CHANNEL),
-                bindparam("payloads", [c.payload() for c in changes], type_=ARRAY(Text)),
-            )
-            await self.session.execute(notify)
+    def _signalled(self, *columns: Any) -> list[Any]:
+        """An UPDATE's RETURNING list, which on PostgreSQL also sends each row's change signal."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return [*columns, _SIGNAL]
+        return list(columns)
 
     async def heartbeat_many(
         self, attempts: list[tuple[uuid.UUID, int]], now: datetime
