@@ -49,8 +49,8 @@ def _job_of(row: Row[Any]) -> Job:
 
 
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
-# (migration 007, SQLite) and of the count migration 008's triggers keep (PostgreSQL), as
-# literals so that the planner can use that index in a prepared statement's generic plan too.
+# (migration 007, SQLite) and of the count migration 008's triggers keep (PostgreSQL). Literals,
+# so that SQLite's planner matches that index while the tenant and the limit are parameters.
 IN_FLIGHT_PREDICATE = (
     "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
 )
