@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate, Update
 
 from practicegen.db.models import Job, Student, core_table
 from practicegen.db.pagination import after_cursor, split_page
@@ -86,9 +86,50 @@ def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
     return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
 
 
+def _returning_job(statement: Update, signal: bool) -> ReturningUpdate[Any]:
+    """RETURNING the whole job and, on PostgreSQL (`signal`), sending its change signal."""
+    return statement.returning(*_jobs.c, *([_SIGNAL] if signal else []))
+
+
+@functools.cache
+def _claim(signal: bool) -> ReturningUpdate[Any]:
+    """`JobRepository.claim`'s statement, built once: `:job_id` and `:now` are parameters."""
+    now = bindparam("now", type_=_jobs.c.updated_at.type)
+    statement = (
+        update(_jobs)
+        .where(_jobs.c.id == bindparam("job_id"), _IS_LIVE)
+        .values(
+            seq=_jobs.c.seq + 1,
+            status="processing",
+            attempt=_jobs.c.attempt + 1,
+            started_at=now,
+            heartbeat_at=now,
+            updated_at=now,
+            progress_message="Starting...",
+        )
+    )
+    return _returning_job(statement, signal)
+
+
+@functools.cache
+def _finish(columns: tuple[str, ...], signal: bool) -> ReturningUpdate[Any]:
+    """`JobRepository.finish`'s statement, built once per set of columns it sets: the running
+    attempt's job (`:job_id`, `:of_attempt`), each column set to the parameter `new_<column>`."""
+    c = _jobs.c
+    values = {name: bindparam(f"new_{name}", type_=c[name].type) for name in columns}
+    statement = (
+        update(_jobs)
+        .where(c.id == bindparam("job_id"), c.attempt == bindparam("of_attempt"))
+        .where(c.status == "processing")
+        .values(seq=c.seq + 1, **values)
+    )
+    return _returning_job(statement, signal)
+
+
 class JobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._signals = session.get_bind().dialect.name == "postgresql"
 
     async def add(self, job: Job) -> None:
         """No change signal: nobody can be waiting on a job whose id is not yet committed."""
@@ -148,10 +189,14 @@ class JobRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
-        """One UPDATE ... RETURNING of the job (through Core: the ORM's bulk-update path cost
-        more than the statement), which on PostgreSQL also sends its change signal."""
+        """One UPDATE ... RETURNING of the job, built for the call (for the rarer writes)."""
         statement = update(_jobs).where(*where).values(seq=_jobs.c.seq + 1, **values)
-        row = (await self.session.execute(statement.returning(*self._signalled(*_jobs.c)))).first()
+        return await self._updated(_returning_job(statement, self._signals), {})
+
+    async def _updated(self, statement: ReturningUpdate[Any], params: dict[str, Any]) -> Job | None:
+        """Run an UPDATE ... RETURNING of one job (through Core: the ORM's bulk-update path cost
+        more than the statement), which on PostgreSQL also sends its change signal."""
+        row = (await self.session.execute(statement, params)).first()
         if row is None:
             return None
         job = _job_of(row)
@@ -160,23 +205,13 @@ class JobRepository:
 
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
         """Start a new attempt of a live job; None if it is finished or cancelled."""
-        return await self._update(
-            [_jobs.c.id == job_id, _IS_LIVE],
-            {
-                "status": "processing",
-                "attempt": _jobs.c.attempt + 1,
-                "started_at": now,
-                "heartbeat_at": now,
-                "updated_at": now,
-                "progress_message": "Starting...",
-            },
-        )
+        return await self._updated(_claim(self._signals), {"job_id": job_id, "now": now})
 
     async def progress_many(
         self, reports: Sequence[ProgressReport], now: datetime
     ) -> set[tuple[uuid.UUID, int]]:
         """Record attempts' progress in one statement (percent never goes down, each attempt's
-        heartbeat moves, each job's `seq` grows and, as in `_update`, its change is signalled);
+        heartbeat moves, each job's `seq` grows and, as in `_updated`, its change is signalled);
         returns the attempts that still own their jobs."""
         if not reports:
             return set()
@@ -206,9 +241,13 @@ class JobRepository:
                 updated_at=now,
             )
             .returning(
-                *self._signalled(
-                    c.id, c.seq, c.status, c.progress_percent, c.progress_message, c.attempt
-                )
+                c.id,
+                c.seq,
+                c.status,
+                c.progress_percent,
+                c.progress_message,
+                c.attempt,
+                *([_SIGNAL] if self._signals else []),
             )
         )
         # one shape per batch size: not worth a place in the compiled statement cache
@@ -227,12 +266,6 @@ class JobRepository:
             mark_changed(self.session.sync_session, change)
         return {(row.id, row.attempt) for row in rows}
 
-    def _signalled(self, *columns: Any) -> list[Any]:
-        """An UPDATE's RETURNING list, which on PostgreSQL also sends each row's change signal."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            return [*columns, _SIGNAL]
-        return list(columns)
-
     async def heartbeat_many(
         self, attempts: list[tuple[uuid.UUID, int]], now: datetime
     ) -> set[tuple[uuid.UUID, int]]:
@@ -250,10 +283,10 @@ class JobRepository:
         self, job_id: uuid.UUID, attempt: int, values: dict[str, Any], now: datetime
     ) -> Job | None:
         """Move the attempt's job to a terminal state (or back to pending); fenced."""
-        return await self._update(
-            [_jobs.c.id == job_id, _jobs.c.attempt == attempt, _jobs.c.status == "processing"],
-            {"updated_at": now, **values},
-        )
+        values = {"updated_at": now, **values}
+        params = {f"new_{name}": value for name, value in values.items()}
+        statement = _finish(tuple(sorted(values)), self._signals)
+        return await self._updated(statement, params | {"job_id": job_id, "of_attempt": attempt})
 
     async def cancel(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> Job | None:
         return await self._update(
