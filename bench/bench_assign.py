@@ -21,7 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import alternate, bare_command, drive, free_port, python, server_process
+from bench.harness import Endpoint, bare_command, compare, serve_command
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
@@ -78,43 +78,35 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
         "PRACTICEGEN_DEMO_BANK": "false",
         "PRACTICEGEN_LOG_LEVEL": "WARNING",
     }
-    settings = Settings(_env_file=None, database_url=database_url, api_key=KEY, demo_bank=False)  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, database_url=database_url, api_key=KEY, demo_bank=False)
     students = await seed(settings, args.items, 200)
     rng = random.Random(1)
-    headers = {"Authorization": f"Bearer {KEY}"}
-    limits = httpx.Limits(max_connections=args.concurrency)
-    bare_port, port = free_port(), free_port()
-    serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
-    with (
-        server_process(bare_command(bare_port), env, bare_port) as bare_base,
-        server_process(serve, env, port) as base,
-    ):
-        async with (
-            httpx.AsyncClient(base_url=bare_base, limits=limits) as bare_client,
-            httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client,
-        ):
 
-            def read(_: int) -> httpx.Request:
-                return bare_client.build_request("GET", f"/bare/{rng.choice(students)}")
+    def read(client: httpx.AsyncClient) -> httpx.Request:
+        return client.build_request("GET", f"/bare/{rng.choice(students)}")
 
-            def assign(_: int) -> httpx.Request:
-                body = {
-                    "student_id": str(rng.choice(students)),
-                    "subject": "Algebra",
-                    "topic": rng.choice(TOPICS),
-                    "num_items": 5,
-                }
-                return client.build_request("POST", "/api/v1/practice/assign", json=body)
+    def assign(client: httpx.AsyncClient) -> httpx.Request:
+        body = {
+            "student_id": str(rng.choice(students)),
+            "subject": "Algebra",
+            "topic": rng.choice(TOPICS),
+            "num_items": 5,
+        }
+        return client.build_request("POST", "/api/v1/practice/assign", json=body)
 
-            await drive("warm-up", bare_client, read, concurrency=2, seconds=1)
-            await drive("warm-up", client, assign, concurrency=2, seconds=1)
-            bare, sync = await alternate(
-                ("bare indexed read", bare_client, read),
-                (f"sync assign (5 of {args.items})", client, assign),
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-                rounds=args.rounds,
-            )
+    bare, sync = await compare(
+        Endpoint("bare indexed read", bare_command, env, read),
+        Endpoint(
+            f"sync assign (5 of {args.items})",
+            serve_command,
+            env,
+            assign,
+            headers={"Authorization": f"Bearer {KEY}"},
+        ),
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        rounds=args.rounds,
+    )
     print(f"backend: {settings.database_kind.value}, concurrency {args.concurrency}")
     print(bare.line())
     print(sync.line())

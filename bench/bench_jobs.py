@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support import postgres
 
 from bench.bench_assign import KEY, seed
-from bench.harness import alternate, bare_command, drive, free_port, python, server_process
+from bench.harness import Endpoint, bare_command, compare, free_port, serve_command, server_process
 from practicegen.config import Settings
 
 
@@ -44,36 +44,26 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
 
 
 async def creation(url: str, students: list[str], args: argparse.Namespace) -> None:
-    limits = httpx.Limits(max_connections=args.concurrency)
-    bare_port, port = free_port(), free_port()
-    serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
-    with (
-        server_process(bare_command(bare_port), env_for(url), bare_port) as bare_base,
-        server_process(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false"), port) as base,
-    ):
-        async with (
-            httpx.AsyncClient(base_url=bare_base, limits=limits) as bare_client,
-            httpx.AsyncClient(
-                base_url=base, limits=limits, headers={"Authorization": f"Bearer {KEY}"}
-            ) as client,
-        ):
+    def bare_job(client: httpx.AsyncClient) -> httpx.Request:
+        return client.build_request("POST", "/bare/job")
 
-            def make_bare(_: int) -> httpx.Request:
-                return bare_client.build_request("POST", "/bare/job")
+    def job(client: httpx.AsyncClient) -> httpx.Request:
+        body = {"student_id": random.choice(students), "subject": "Algebra", "num_items": 5}
+        return client.build_request("POST", "/api/v1/practice/assign/async", json=body)
 
-            def make_job(_: int) -> httpx.Request:
-                body = {"student_id": random.choice(students), "subject": "Algebra", "num_items": 5}
-                return client.build_request("POST", "/api/v1/practice/assign/async", json=body)
-
-            await drive("warm-up", bare_client, make_bare, concurrency=2, seconds=1)
-            await drive("warm-up", client, make_job, concurrency=2, seconds=1)
-            bare, jobs = await alternate(
-                ("bare insert + NOTIFY", bare_client, make_bare),
-                ("async create", client, make_job),
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-                rounds=args.rounds,
-            )
+    bare, jobs = await compare(
+        Endpoint("bare insert + NOTIFY", bare_command, env_for(url), bare_job),
+        Endpoint(
+            "async create",
+            serve_command,
+            env_for(url, PRACTICEGEN_RUN_WORKER="false"),
+            job,
+            headers={"Authorization": f"Bearer {KEY}"},
+        ),
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        rounds=args.rounds,
+    )
     print(bare.line())
     print(jobs.line())
     print(f"throughput ratio async create / bare: {jobs.rps / bare.rps:.2f}x (aim >= 0.6x)")
@@ -81,7 +71,7 @@ async def creation(url: str, students: list[str], args: argparse.Namespace) -> N
 
 async def dispatch(url: str, students: list[str], args: argparse.Namespace) -> None:
     port = free_port()
-    serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
+    serve = serve_command(port)
     extra = {"PRACTICEGEN_RUN_WORKER": "true", "PRACTICEGEN_QUEUE_POLL_S": "5"}
     with server_process(serve, env_for(url, **extra), port) as base:
         async with httpx.AsyncClient(
@@ -123,7 +113,7 @@ async def main() -> None:
         name = postgres.create_database(prefix="pgbenchjobs")
         try:
             url = postgres.database_url(name)
-            settings = Settings(_env_file=None, database_url=url, api_key=KEY, demo_bank=False)  # type: ignore[arg-type]
+            settings = Settings(_env_file=None, database_url=url, api_key=KEY, demo_bank=False)
             students = [str(s) for s in await seed(settings, 2000, 200)]
             await part(url, students, args)
         finally:

@@ -46,7 +46,7 @@ from tests.support import postgres
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 
 from bench.bench_jobs import env_for
-from bench.harness import free_port, python, server_process
+from bench.harness import free_port, python, serve_command, server_process
 
 BODY = {"subject": "Algebra", "topic": "Linear Equations"}
 
@@ -276,7 +276,7 @@ async def embedded(fake: FakeLlm, args: argparse.Namespace) -> None:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         port = free_port()
         env = env_for(url, PRACTICEGEN_LLM_BASE_URL=fake.base_url, PRACTICEGEN_RUN_WORKER="true")
-        command = [python(), "-m", "practicegen", "serve", "--port", str(port)]
+        command = serve_command(port)
         with server_process(command, env, port) as base:
             bare = await one_bare_call(fake)
             times = await run_jobs(base, env["PRACTICEGEN_API_KEY"], 1, args.questions)
@@ -293,7 +293,7 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
             "PRACTICEGEN_LLM_TIMEOUT_S": str(args.slow_s * 3),
         }
         port = free_port()
-        api = [python(), "-m", "practicegen", "serve", "--port", str(port)]
+        api = serve_command(port)
         worker_env = env_for(
             url,
             **llm,

@@ -59,7 +59,7 @@ from tests.support.jobs import running_job
 
 from bench.bench_assign import KEY, seed
 from bench.bench_jobs import env_for
-from bench.harness import bare_command, free_port, python, server_process
+from bench.harness import bare_command, free_port, serve_command, server_process
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
@@ -257,7 +257,7 @@ async def streams(url: str, args: argparse.Namespace) -> None:
             urls = {j: [f"{ws}/bare/ws/{j}"] * args.per_job for j in jobs}
             baseline = await fan_out("bare LISTEN -> WebSocket", urls, bare_write, args)
         port = free_port()
-        serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
+        serve = serve_command(port)
         with server_process(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false"), port) as base:
             ws = base.replace("http://", "ws://", 1)
             urls = {j: [f"{ws}/api/v1/jobs/{j}/ws"] * args.per_job for j in jobs}
@@ -305,7 +305,7 @@ async def receiver() -> AsyncIterator[tuple[str, dict[str, float], asyncio.Event
 
 async def webhooks(url: str, students: list[str], args: argparse.Namespace) -> None:
     port = free_port()
-    serve = [python(), "-m", "practicegen", "serve", "--port", str(port)]
+    serve = serve_command(port)
     extra = {"PRACTICEGEN_RUN_WORKER": "true", "PRACTICEGEN_SSRF_ALLOWLIST": "127.0.0.1"}
     async with receiver() as (hook_url, received, got):
         with server_process(serve, env_for(url, **extra), port) as base:

@@ -163,8 +163,56 @@ async def alternate(
     return LoadResult.merged(parts[0]), LoadResult.merged(parts[1])
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One side of a comparison: the server that answers it (a command given its port, and
+    environment), its name in the report, the headers its client sends, and its next request."""
+
+    name: str
+    command: Callable[[int], list[str]]
+    env: dict[str, str]
+    request: Callable[[httpx.AsyncClient], httpx.Request]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def compare(
+    baseline: Endpoint, measured: Endpoint, *, concurrency: int, seconds: float, rounds: int
+) -> tuple[LoadResult, LoadResult]:
+    """Start both servers, warm each up for a second, then drive them in turns (`alternate`)."""
+    limits = httpx.Limits(max_connections=concurrency)
+    ports = free_port(), free_port()
+    with (
+        server_process(baseline.command(ports[0]), baseline.env, ports[0]) as baseline_base,
+        server_process(measured.command(ports[1]), measured.env, ports[1]) as measured_base,
+    ):
+        async with (
+            httpx.AsyncClient(
+                base_url=baseline_base, limits=limits, headers=baseline.headers
+            ) as baseline_client,
+            httpx.AsyncClient(
+                base_url=measured_base, limits=limits, headers=measured.headers
+            ) as measured_client,
+        ):
+            first = _driven(baseline, baseline_client)
+            second = _driven(measured, measured_client)
+            for _name, client, make in (first, second):
+                await drive("warm-up", client, make, concurrency=2, seconds=1)
+            return await alternate(
+                first, second, concurrency=concurrency, seconds=seconds, rounds=rounds
+            )
+
+
+def _driven(endpoint: Endpoint, client: httpx.AsyncClient) -> Driven:
+    return endpoint.name, client, lambda _: endpoint.request(client)
+
+
 def python() -> str:
     return sys.executable
+
+
+def serve_command(port: int) -> list[str]:
+    """`practicegen serve` on `port`."""
+    return [python(), "-m", "practicegen", "serve", "--port", str(port)]
 
 
 def bare_command(port: int) -> list[str]:
