@@ -16,7 +16,10 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    Result,
     Row,
+    Text,
+    Uuid,
     bindparam,
     case,
     exists,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate, Update
 
@@ -126,10 +130,57 @@ def _finish(columns: tuple[str, ...], signal: bool) -> ReturningUpdate[Any]:
     return _returning_job(statement, signal)
 
 
+def _attempts_table(*extra: tuple[str, Any]) -> Any:
+    """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element
+    type), as a table of one row per attempt: on PostgreSQL a batch's rows are parameters, and
+    its statement keeps one shape (prepared once) however many attempts it names."""
+    arrays = [bindparam("ids", type_=ARRAY(Uuid())), bindparam("attempts", type_=ARRAY(Integer()))]
+    arrays += [bindparam(f"{name}s", type_=ARRAY(kind)) for name, kind in extra]
+    names = ["id", "attempt", *(name for name, _ in extra)]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+
+
+def _progress_on_postgres() -> ReturningUpdate[Any]:
+    """`JobRepository.progress_many` on PostgreSQL, as one statement of constant shape."""
+    c, batch = _jobs.c, _attempts_table(("percent", Integer()), ("message", Text()))
+    now = bindparam("now", type_=c.updated_at.type)
+    return (
+        update(_jobs)
+        .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
+        .values(
+            seq=c.seq + 1,
+            progress_percent=func.greatest(c.progress_percent, batch.c.percent),
+            progress_message=batch.c.message,
+            heartbeat_at=now,
+            updated_at=now,
+        )
+        .returning(*_PROGRESS_RETURNED, _SIGNAL)
+    )
+
+
+def _heartbeat_on_postgres() -> ReturningUpdate[Any]:
+    """`JobRepository.heartbeat_many` on PostgreSQL, as one statement of constant shape."""
+    c, batch = _jobs.c, _attempts_table()
+    return (
+        update(_jobs)
+        .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
+        .values(heartbeat_at=bindparam("now", type_=c.heartbeat_at.type))
+        .returning(c.id, c.attempt)
+    )
+
+
+_PROGRESS_RETURNED = [
+    _jobs.c[name]
+    for name in ("id", "seq", "status", "progress_percent", "progress_message", "attempt")
+]
+_PROGRESS_ON_POSTGRES = _progress_on_postgres()
+_HEARTBEAT_ON_POSTGRES = _heartbeat_on_postgres()
+
+
 class JobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._signals = session.get_bind().dialect.name == "postgresql"
+        self._on_postgres = session.get_bind().dialect.name == "postgresql"
 
     async def add(self, job: Job) -> None:
         """No change signal: nobody can be waiting on a job whose id is not yet committed."""
@@ -191,7 +242,7 @@ class JobRepository:
     async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
         """One UPDATE ... RETURNING of the job, built for the call (for the rarer writes)."""
         statement = update(_jobs).where(*where).values(seq=_jobs.c.seq + 1, **values)
-        return await self._updated(_returning_job(statement, self._signals), {})
+        return await self._updated(_returning_job(statement, self._on_postgres), {})
 
     async def _updated(self, statement: ReturningUpdate[Any], params: dict[str, Any]) -> Job | None:
         """Run an UPDATE ... RETURNING of one job (through Core: the ORM's bulk-update path cost
@@ -205,7 +256,7 @@ class JobRepository:
 
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
         """Start a new attempt of a live job; None if it is finished or cancelled."""
-        return await self._updated(_claim(self._signals), {"job_id": job_id, "now": now})
+        return await self._updated(_claim(self._on_postgres), {"job_id": job_id, "now": now})
 
     async def progress_many(
         self, reports: Sequence[ProgressReport], now: datetime
@@ -215,6 +266,34 @@ class JobRepository:
         returns the attempts that still own their jobs."""
         if not reports:
             return set()
+        if self._on_postgres:
+            params = {
+                "ids": [r.job_id for r in reports],
+                "attempts": [r.attempt for r in reports],
+                "percents": [r.percent for r in reports],
+                "messages": [r.message for r in reports],
+                "now": now,
+            }
+            rows = (await self.session.execute(_PROGRESS_ON_POSTGRES, params)).all()
+        else:
+            rows = (await self._progress_on_sqlite(reports, now)).all()
+        for row in rows:
+            change = JobChange(
+                row.id,
+                row.seq,
+                row.status,
+                row.progress_percent,
+                row.progress_message,
+                row.attempt,
+                now,
+            )
+            mark_changed(self.session.sync_session, change)
+        return {(row.id, row.attempt) for row in rows}
+
+    async def _progress_on_sqlite(
+        self, reports: Sequence[ProgressReport], now: datetime
+    ) -> Result[Any]:
+        """The embedded database's few jobs: each attempt's values written out in CASEs."""
         c = _jobs.c
         percent = case(
             {
@@ -240,42 +319,27 @@ class JobRepository:
                 heartbeat_at=now,
                 updated_at=now,
             )
-            .returning(
-                c.id,
-                c.seq,
-                c.status,
-                c.progress_percent,
-                c.progress_message,
-                c.attempt,
-                *([_SIGNAL] if self._signals else []),
-            )
+            .returning(*_PROGRESS_RETURNED)
         )
         # one shape per batch size: not worth a place in the compiled statement cache
-        uncached = {"compiled_cache": None}
-        rows = (await self.session.execute(statement, execution_options=uncached)).all()
-        for row in rows:
-            change = JobChange(
-                row.id,
-                row.seq,
-                row.status,
-                row.progress_percent,
-                row.progress_message,
-                row.attempt,
-                now,
-            )
-            mark_changed(self.session.sync_session, change)
-        return {(row.id, row.attempt) for row in rows}
+        return await self.session.execute(statement, execution_options={"compiled_cache": None})
 
     async def heartbeat_many(
         self, attempts: list[tuple[uuid.UUID, int]], now: datetime
     ) -> set[tuple[uuid.UUID, int]]:
         """Beat for many attempts at once; returns the ones that still own their jobs."""
+        if self._on_postgres:
+            ids, numbers = [job_id for job_id, _ in attempts], [n for _, n in attempts]
+            params = {"ids": ids, "attempts": numbers, "now": now}
+            rows = await self.session.execute(_HEARTBEAT_ON_POSTGRES, params)
+            return {(row.id, row.attempt) for row in rows}
         statement = (
-            update(Job)
-            .where(tuple_(Job.id, Job.attempt).in_(attempts), Job.status == "processing")
+            update(_jobs)
+            .where(
+                tuple_(_jobs.c.id, _jobs.c.attempt).in_(attempts), _jobs.c.status == "processing"
+            )
             .values(heartbeat_at=now)
-            .returning(Job.id, Job.attempt)
-            .execution_options(synchronize_session=False)
+            .returning(_jobs.c.id, _jobs.c.attempt)
         )
         return {(row.id, row.attempt) for row in await self.session.execute(statement)}
 
@@ -285,7 +349,7 @@ class JobRepository:
         """Move the attempt's job to a terminal state (or back to pending); fenced."""
         values = {"updated_at": now, **values}
         params = {f"new_{name}": value for name, value in values.items()}
-        statement = _finish(tuple(sorted(values)), self._signals)
+        statement = _finish(tuple(sorted(values)), self._on_postgres)
         return await self._updated(statement, params | {"job_id": job_id, "of_attempt": attempt})
 
     async def cancel(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> Job | None:
