@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate, Update
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from practicegen.db.models import Job, Student, core_table
 from practicegen.db.pagination import after_cursor, split_page
@@ -130,7 +131,13 @@ def _finish(columns: tuple[str, ...], signal: bool) -> ReturningUpdate[Any]:
     return _returning_job(statement, signal)
 
 
-def _attempts_table(*extra: tuple[str, Any]) -> Any:
+_PROGRESS_RETURNED = [
+    _jobs.c[name]
+    for name in ("id", "seq", "status", "progress_percent", "progress_message", "attempt")
+]
+
+
+def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
     """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element
     type), as a table of one row per attempt: on PostgreSQL a batch's rows are parameters, and
     its statement keeps one shape (prepared once) however many attempts it names."""
@@ -169,10 +176,6 @@ def _heartbeat_on_postgres() -> ReturningUpdate[Any]:
     )
 
 
-_PROGRESS_RETURNED = [
-    _jobs.c[name]
-    for name in ("id", "seq", "status", "progress_percent", "progress_message", "attempt")
-]
 _PROGRESS_ON_POSTGRES = _progress_on_postgres()
 _HEARTBEAT_ON_POSTGRES = _heartbeat_on_postgres()
 
