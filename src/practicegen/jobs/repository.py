@@ -137,6 +137,11 @@ _PROGRESS_RETURNED = [
 ]
 
 
+# A heartbeat is not a change a client sees: `updated_at` keeps its value (its column's
+# onupdate default would otherwise move it on every beat, with `seq` and the ETag unchanged).
+_BEAT = {"updated_at": _jobs.c.updated_at}
+
+
 def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
     """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element
     type), as a table of one row per attempt: on PostgreSQL a batch's rows are parameters, and
@@ -171,7 +176,7 @@ def _heartbeat_on_postgres() -> ReturningUpdate[Any]:
     return (
         update(_jobs)
         .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
-        .values(heartbeat_at=bindparam("now", type_=c.heartbeat_at.type))
+        .values(**_BEAT, heartbeat_at=bindparam("now", type_=c.heartbeat_at.type))
         .returning(c.id, c.attempt)
     )
 
@@ -341,7 +346,7 @@ class JobRepository:
             .where(
                 tuple_(_jobs.c.id, _jobs.c.attempt).in_(attempts), _jobs.c.status == "processing"
             )
-            .values(heartbeat_at=now)
+            .values(**_BEAT, heartbeat_at=now)
             .returning(_jobs.c.id, _jobs.c.attempt)
         )
         return {(row.id, row.attempt) for row in await self.session.execute(statement)}
