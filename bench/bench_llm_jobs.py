@@ -141,10 +141,18 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
         return times
 
 
-def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
-    """User plus system CPU time the process has used so far; with `ended_children`, also
-    that of its children that have ended (and been waited for)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (the process's state is [0])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(
+    pid: int, fields: list[str] | None = None, *, ended_children: bool = False
+) -> float:
+    """User plus system CPU time the process has used so far (from `fields`, its stat, if
+    given); with `ended_children`, also that of its children that have ended (and been waited
+    for)."""
+    fields = fields or _stat(pid)
     ticks = int(fields[11]) + int(fields[12])
     if ended_children:
         ticks += int(fields[13]) + int(fields[14])
@@ -159,9 +167,9 @@ def database_server_cpu_seconds() -> float:
         with contextlib.suppress(OSError):  # a process that ended meanwhile
             if comm.read_text().strip() == "postgres":
                 pid = int(comm.parent.name)
-                parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
-                postmaster = Path(f"/proc/{parent}/comm").read_text().strip() != "postgres"
-                total += cpu_seconds(pid, ended_children=postmaster)
+                fields = _stat(pid)
+                postmaster = Path(f"/proc/{fields[1]}/comm").read_text().strip() != "postgres"
+                total += cpu_seconds(pid, fields, ended_children=postmaster)
     return total
 
 

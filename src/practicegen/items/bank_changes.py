@@ -44,8 +44,11 @@ def mark_bank_changed(session: Session, tenant_id: uuid.UUID) -> None:
 @event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
     # may also run at a savepoint's release; bumping twice is harmless, missing one is not
+    changed = session.info.get(_CHANGED)
+    if not changed:  # every commit of every session comes here: most change no bank
+        return
     signal = session.get_bind().dialect.name == "postgresql"
-    for tenant_id in sorted(session.info.get(_CHANGED, ())):
+    for tenant_id in sorted(changed):
         bump = update(_tenants).where(_tenants.c.id == tenant_id)
         bump = bump.values(bank_version=_tenants.c.bank_version + 1)
         if signal:  # the same statement sends the NOTIFY, a round trip less

@@ -253,7 +253,7 @@ async def plan_assignment(
     tenant, skills = principal.tenant_id, checked.skills
     abilities, recent = checked.abilities, checked.recent
     await progress(15, "Selecting items at the right difficulty...")
-    candidates = _near_targets(checked, abilities, settings, request.num_items, len(recent))
+    candidates = _near_targets(checked, settings, request.num_items)
     chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
     filled = Filled()
     missing = request.num_items - len(chosen)
@@ -289,22 +289,16 @@ async def store_assignment(session: AsyncSession, plan: Plan) -> Assignment:
     )
 
 
-def _near_targets(
-    checked: Checked,
-    abilities: dict[str, SkillState],
-    settings: Settings,
-    num_items: int,
-    recent: int,
-) -> list[Candidate]:
+def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[Candidate]:
     """Each skill's items nearest the difficulty this student should succeed at `target_success`.
 
-    Enough that selection finds its whole shortlist here even if every `recent` item falls
-    among them, and no more: ranking costs CPU per candidate.
+    Enough that selection finds its whole shortlist here even if every recent item falls among
+    them, and no more: ranking costs CPU per candidate.
     """
-    reach = nearest_needed(num_items) + recent
+    reach = nearest_needed(num_items) + len(checked.recent)
     pool: list[Candidate] = []
     for key in checked.groups:
-        center = aim(skill_state(abilities, key[1]), settings.target_success)
+        center = aim(skill_state(checked.abilities, key[1]), settings.target_success)
         pool += checked.items.nearest(key, center, reach)
     return pool
 
