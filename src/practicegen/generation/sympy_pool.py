@@ -3,20 +3,29 @@
 sympy can take a long time on an unlucky input and holds the GIL while it does, so it never
 runs on an event loop's thread (nor in a thread beside it). The procedural generators and the
 checks of model-written questions share one pool, so one setting bounds how many processes a
-node runs for them. The pool starts on first use, from a forkserver (a fork of a process that
-already runs an event loop and threads is unsafe).
+node runs for them. The processes fork from the node's fork server (`fork_server`; a fork of a
+process that already runs an event loop and threads is unsafe), which imports the code they
+run once. The pool starts on first use, or at `start` for a node that would rather pay for
+that before its first jobs than during them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
+import sympy
+
+from practicegen.fork_server import forkserver_context
+
 T = TypeVar("T")
+
+RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
+"""The modules whose functions the pool's processes run: the fork server preloads them."""
 
 
 def _ignore_stop_signals() -> None:
@@ -26,20 +35,33 @@ def _ignore_stop_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
+def _warm_up() -> int:
+    """In a pool process: sympy's first solve sets up what later ones reuse (tens of ms)."""
+    x = sympy.Symbol("x")
+    sympy.Poly(sympy.together(2 * x + sympy.Rational(1, 2)), x).all_coeffs()
+    return os.getpid()
+
+
 class SympyPool:
     def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError("a sympy pool needs at least one process")
         self.workers = workers
+        self._context = forkserver_context(*RUNS)
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_ignore_stop_signals
+                self.workers, mp_context=self._context, initializer=_ignore_stop_signals
             )
         return self._pool
+
+    async def start(self, timeout_s: float = 60.0) -> None:
+        """Start the pool's processes now (one per call in flight) and warm sympy in them."""
+        await asyncio.gather(
+            *(self.run(_warm_up, timeout_s=timeout_s) for _ in range(self.workers))
+        )
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
         """`function(*args)` in a pool process; TimeoutError after `timeout_s`.

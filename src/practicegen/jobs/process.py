@@ -164,6 +164,7 @@ async def run_worker(settings: Settings, *, drain_s: float) -> int:
             if applied:
                 log.info("db.migrated", applied=applied)
         _start_pool_server_deaf_to_stop_signals()
+        await filler.pool.start()  # not in the first burst of jobs' answers
         runner = create_runner(
             settings,
             sessionmaker,

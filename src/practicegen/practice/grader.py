@@ -36,6 +36,7 @@ from typing import Self
 
 import structlog
 
+from practicegen.fork_server import forkserver_context
 from practicegen.practice.grading import (
     AnswerKey,
     FeedbackCode,
@@ -67,9 +68,7 @@ class GraderUnavailable(RuntimeError):
 
 def _context() -> ForkServerContext | SpawnContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["practicegen.practice.grading"])
-        return context
+        return forkserver_context("practicegen.practice.grading")
     return multiprocessing.get_context("spawn")
 
 

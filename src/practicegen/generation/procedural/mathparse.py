@@ -5,10 +5,14 @@ This module knows the answer formats (`x = 4`, `x = 2 or x = -3`, `no solution`,
 (`slope(x1, y1, x2, y2)`, `circle_area(r)`...), with its own formula for each, so a key is
 re-derived here without trusting a builder's arithmetic. sympy's parser evaluates Python, so
 every string is first held to a whitelist of characters and names, and to small exponents.
+Equations and answers are read and solved once per process (`solve_equation` and
+`solution_set` keep their latest results; sympy objects are immutable): a model's question is
+checked twice over the same texts, against its own claims and by the general item check.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -102,6 +106,7 @@ def sides(text: str, separator: str = "=") -> tuple[Expr, Expr]:
     return expr(left), expr(right)
 
 
+@functools.lru_cache(maxsize=1024)
 def solve_equation(text: str, var: Expr) -> Expr:
     """The real solution set of `lhs = rhs` (a union for `... or ...`; `no solution`)."""
     if text.strip() == "no solution":
@@ -131,6 +136,7 @@ def _real_roots(coeffs: list[Expr]) -> list[Expr]:
     return [sympy.expand((-b + root) / (2 * a)), sympy.expand((-b - root) / (2 * a))]
 
 
+@functools.lru_cache(maxsize=1024)
 def solution_set(text: str, var: Expr) -> Expr:
     """The set an equation answer names: `x = 4`, `4`, `x = 2 or x = -3`, `no solution`."""
     if text.strip() == "no solution":

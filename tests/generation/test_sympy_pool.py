@@ -1,0 +1,48 @@
+"""The node's sympy processes: started ahead of the first jobs, with the code they run loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from practicegen.generation.procedural import mathparse as mp
+
+PROBE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from practicegen.generation.sympy_pool import RUNS, SympyPool
+    from practicegen.practice.grader import Grader
+
+    async def main():
+        Grader(workers=1)  # another pool of the node, built first: its list must not replace ours
+        pool = SympyPool(2)
+        try:
+            await pool.start()
+            probe = f"sorted(m for m in {RUNS!r} if m in __import__('sys').modules)"
+            print(await pool.run(eval, probe, timeout_s=10))
+            print(sorted(RUNS))
+        finally:
+            await pool.aclose()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_started_pool_has_the_code_it_runs_loaded_before_its_first_call() -> None:
+    """The fork server imported it once; no process of the pool imports it in a job's time."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=True
+    )
+    loaded, runs = done.stdout.splitlines()[-2:]
+    assert loaded == runs
+
+
+def test_solving_twice_the_same_text_gives_the_same_set() -> None:
+    """The solve cache returns the first result again (a model's question is checked twice)."""
+    x = mp.VARIABLES["x"]
+    first = mp.solve_equation("3*x + 4 = 19", x)
+    assert mp.solve_equation("3*x + 4 = 19", x) is first
+    assert first == mp.solution_set("x = 5", x)
+    assert mp.solve_equation("3*x + 4 = 22", x) != first
