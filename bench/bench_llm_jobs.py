@@ -11,17 +11,18 @@ not `questions` of them.
 
 With `--jobs 1` the service is `practicegen serve` on SQLite (its in-process worker). With more
 jobs it is PostgreSQL: an API process that runs no worker, and one `practicegen worker` process
-with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc. A job's time runs
-from its 202 to the poll that sees it completed; every job has a connection of its own. Also
-printed: the CPU time the worker, the API and this process (the clients and the model server)
-spent during the burst, and the database's own account: each job's stored `finished_at -
-created_at` and how long it was queued, how many attempts the jobs took (more than one per job
-means something failed around them, such as no pooled connection in time, and they were
-retried), how many questions the model wrote (the rest were procedural stand-ins for repeats),
-the transactions committed or rolled back in the benchmark's database (API and worker; on
-PostgreSQL each statement run outside a transaction counts as one) per job, and how many
-connections to it were opened during the burst. While iterating,
-`--jobs 200 --slow-s 10` shows the same costs in a third of the time.
+with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc, alone and with
+the sympy processes it forks (which check the model's questions). A job's time runs from its
+202 to the poll that sees it completed; every job has a connection of its own. Also printed:
+the CPU time the worker, its sympy processes, the API and this process (the clients and the
+model server) spent during the burst, and the database's own account: each job's stored
+`finished_at - created_at` and how long it was queued, how many attempts the jobs took (more
+than one per job means something failed around them, such as no pooled connection in time, and
+they were retried), how many questions the model wrote (the rest were procedural stand-ins for
+repeats), the transactions committed or rolled back in the benchmark's database (API and
+worker; on PostgreSQL each statement run outside a transaction counts as one) per job, and how
+many connections to it were opened during the burst. While iterating, `--jobs 200 --slow-s 10`
+shows the same costs in a third of the time.
 """
 
 from __future__ import annotations
@@ -159,6 +160,31 @@ def cpu_seconds(
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (the worker's fork server and sympy processes)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            children.setdefault(int(_stat(int(stat.parent.name))[1]), []).append(
+                int(stat.parent.name)
+            )
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += children.get(child, [])
+    return found
+
+
+def family_cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and of its running descendants."""
+    total = cpu_seconds(pid)
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(child)
+    return total
+
+
 def database_server_cpu_seconds() -> float:
     """CPU time used so far by this machine's PostgreSQL: its running processes, and through
     the postmaster's account of its ended children, the backends of closed connections."""
@@ -253,17 +279,39 @@ def stages(name: str, fake: FakeLlm) -> str:
     )
 
 
-def peak_rss_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[float]:
-    async def sample() -> float:
-        peak = 0.0
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[tuple[float, float]]:
+    """Peak RSS of `pid`, and of `pid` with its descendants (summed, so pages they share are
+    counted once per process: an upper bound)."""
+
+    family: list[int] = []
+
+    def both() -> tuple[float, float]:
+        own = rss_mb(pid)
+        total = own
+        for child in family:
+            with contextlib.suppress(OSError):
+                total += rss_mb(child)
+        return own, total
+
+    async def sample() -> tuple[float, float]:
+        peak = (0.0, 0.0)
+        samples = 0
         while not stop.is_set():
+            samples += 1
+            if samples % 25 == 1:  # a scan of /proc costs more than the reads; pools stay put
+                family[:] = await asyncio.to_thread(descendants, pid)
             try:
-                status = await asyncio.to_thread(Path(f"/proc/{pid}/status").read_text)
-                for line in status.splitlines():
-                    if line.startswith("VmRSS:"):
-                        peak = max(peak, int(line.split()[1]) / 1024)
+                own, total = await asyncio.to_thread(both)
             except FileNotFoundError:
                 break
+            peak = (max(peak[0], own), max(peak[1], total))
             await asyncio.sleep(0.2)
         return peak
 
@@ -319,19 +367,26 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
                 before = database_counts(name)
                 pids = {"worker": worker.pid, "API": serving_pid(), "this process": os.getpid()}
                 cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                family_before = family_cpu_seconds(worker.pid)
                 database_before = database_server_cpu_seconds()
                 times = await run_jobs(base, worker_env["PRACTICEGEN_API_KEY"], args.jobs, 1)
                 cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+                cpu["sympy"] = family_cpu_seconds(worker.pid) - family_before - cpu["worker"]
                 cpu["database"] = database_server_cpu_seconds() - database_before
             finally:
                 stop.set()
                 worker.terminate()
                 await worker.wait()
         report(times, bare, args.questions)
-        print(f"worker peak RSS: {await rss:.0f} MB (aim < 400 MB)")
+        own, family = await rss
+        print(
+            f"worker peak RSS: {own:.0f} MB (aim < 400 MB); with its sympy processes "
+            f"{family:.0f} MB (summed RSS, shared pages counted in each)"
+        )
         print(
             f"CPU during the burst: worker {cpu['worker']:.1f} s "
-            f"({1000 * cpu['worker'] / args.jobs:.1f} ms per job), API {cpu['API']:.1f} s, "
+            f"({1000 * cpu['worker'] / args.jobs:.1f} ms per job) and its sympy processes "
+            f"{cpu['sympy']:.1f} s, API {cpu['API']:.1f} s, "
             f"this process (clients and model server) {cpu['this process']:.1f} s, "
             f"PostgreSQL {cpu['database']:.1f} s"
         )
