@@ -8,14 +8,15 @@ import uuid
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select, text
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
+from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.db.models import Student
+from practicegen.db.models import BankVersion, Student
 from practicegen.items import bank_changes
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
@@ -124,6 +125,49 @@ async def test_the_bank_version_moves_once_per_transaction_at_its_commit(
         async with sessionmaker() as session:
             after = await ItemRepository(session).bank_version(DEFAULT_TENANT_ID)
         assert after == before + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_writers_each_move_the_version_on_rows_of_their_own(
+    settings: Settings,
+) -> None:
+    """Every committed change counts, and the bumps do not all take one row (whose lock each
+    writer would hold until its commit, queueing the tenant's writers behind one another)."""
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def add(n: int) -> None:
+        async with sessionmaker() as session, session.begin():
+            await import_bank(session, tenant_id=DEFAULT_TENANT_ID, document=one_item(n))
+
+    try:
+        async with sessionmaker() as session:
+            before = await ItemRepository(session).bank_version(DEFAULT_TENANT_ID)
+        await asyncio.gather(*(add(n) for n in range(20)))
+        async with sessionmaker() as session:
+            assert await ItemRepository(session).bank_version(DEFAULT_TENANT_ID) == before + 20
+            rows = select(func.count()).where(BankVersion.tenant_id == DEFAULT_TENANT_ID)
+            assert (await session.execute(rows)).scalar_one() > 1
+    finally:
+        await engine.dispose()
+
+
+async def test_the_version_a_tenant_had_before_the_spread_carries_over(
+    settings: Settings,
+) -> None:
+    """Migration 009 starts each tenant's rows from its old single version, so no cache keyed
+    by that version takes a changed bank for the one it cached."""
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(text("DELETE FROM bank_versions"))
+            await session.execute(text("UPDATE tenants SET bank_version = 41"))
+            await session.execute(text("DELETE FROM schema_migrations WHERE version = '009'"))
+        assert await migrator.upgrade(settings.database_url) == ["009"]
+        async with sessionmaker() as session:
+            assert await ItemRepository(session).bank_version(DEFAULT_TENANT_ID) == 41
     finally:
         await engine.dispose()
 

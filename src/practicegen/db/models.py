@@ -12,7 +12,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, Table, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    Table,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from practicegen.db.types import JSONDocument, UTCDateTime
@@ -53,8 +63,18 @@ class Tenant(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str]
-    bank_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    bank_version: Mapped[int] = mapped_column(BigInteger, default=0)  # unused since 009
     created_at: Mapped[datetime] = _created()
+
+
+class BankVersion(Base):
+    """A share of a tenant's bank version: the version is the sum of the tenant's shares."""
+
+    __tablename__ = "bank_versions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class Student(Base):

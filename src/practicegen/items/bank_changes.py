@@ -1,10 +1,13 @@
 """Telling item caches that a tenant's bank changed, without them asking on every request.
 
 A write to a tenant's set of items marks the tenant in its session (`mark_bank_changed`); just
-before the transaction commits, `tenants.bank_version` is bumped and, on PostgreSQL, a
-`NOTIFY practicegen_bank, '<tenant id>'` is sent. Last, because the bump locks the tenant's row
-until the commit: done early, every other writer of that tenant's items (a thousand jobs
-storing what they generated) would queue behind the rest of the transaction. After the commit
+before the transaction commits, the tenant's bank version is bumped and, on PostgreSQL, a
+`NOTIFY practicegen_bank, '<tenant id>'` is sent. The version is the sum of the tenant's rows
+in `bank_versions` (`version_of`), and a bump adds one to a row picked at random: the bump
+locks its row until the commit, so on one row every writer of the tenant's items (a thousand
+jobs storing what they generated) would wait for the commits of all those before it, each held
+up by its own process's other work between the bump and the commit. For the same reason the
+bump comes last, so it does not hold its row through the rest of the write. After the commit
 this process's candidate cache drops the tenant's entries at once, and every node's listener
 does the same on the NOTIFY. A node whose listener is connected can therefore trust its
 cache without reading the bank version per request; one whose listener is not (SQLite, a
@@ -13,16 +16,19 @@ worker process, a dropped connection) keeps reading it.
 
 from __future__ import annotations
 
+import random
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import event, func, update
+from sqlalchemy import ColumnElement, Select, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from practicegen.db.models import Tenant, core_table
+from practicegen.db.models import BankVersion, core_table
 
 BANK_CHANNEL = "practicegen_bank"
-_tenants = core_table(Tenant)
+SHARDS = 16
+_versions = core_table(BankVersion)
 _CACHE = "practicegen.bank_cache"
 _CHANGED = "practicegen.changed_banks"
 
@@ -48,12 +54,24 @@ def _bump_before_commit(session: Session) -> None:
     if not changed:  # every commit of every session comes here: most change no bank
         return
     signal = session.get_bind().dialect.name == "postgresql"
+    insert = postgresql.insert if signal else sqlite.insert
     for tenant_id in sorted(changed):
-        bump = update(_tenants).where(_tenants.c.id == tenant_id)
-        bump = bump.values(bank_version=_tenants.c.bank_version + 1)
+        row = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS), "version": 1}
+        bump = insert(_versions).values(row)
+        bump = bump.on_conflict_do_update(
+            index_elements=[_versions.c.tenant_id, _versions.c.shard],
+            set_={"version": _versions.c.version + 1},
+        )
         if signal:  # the same statement sends the NOTIFY, a round trip less
-            bump = bump.returning(func.pg_notify(BANK_CHANNEL, str(tenant_id)))
-        session.execute(bump)
+            session.execute(bump.returning(func.pg_notify(BANK_CHANNEL, str(tenant_id))))
+        else:
+            session.execute(bump)
+
+
+def version_of(tenant_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[Any]:
+    """The bank version of `tenant_id` (0 before its first change), as a one-row query."""
+    total = func.coalesce(func.sum(_versions.c.version), 0)
+    return select(total).where(_versions.c.tenant_id == tenant_id)
 
 
 @event.listens_for(Session, "after_commit")

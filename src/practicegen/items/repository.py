@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.models import Item, Tenant, core_table
+from practicegen.db.models import Item, core_table
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.items.bank_changes import mark_bank_changed
+from practicegen.items.bank_changes import mark_bank_changed, version_of
 
 _items = core_table(Item)
 _CANDIDATES = select(
@@ -113,8 +113,7 @@ class ItemRepository:
         return rows
 
     async def bank_version(self, tenant_id: uuid.UUID) -> int:
-        query = select(Tenant.bank_version).where(Tenant.id == tenant_id)
-        return int((await self.session.execute(query)).scalar_one_or_none() or 0)
+        return int((await self.session.execute(version_of(tenant_id))).scalar_one())
 
     async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
         """Tell every cache of this tenant's bank that its set of items changed (the version

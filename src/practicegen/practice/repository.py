@@ -37,10 +37,10 @@ from practicegen.db.models import (
     LearnerSkill,
     Response,
     Student,
-    Tenant,
     core_table,
     utcnow,
 )
+from practicegen.items.bank_changes import version_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,6 @@ class ItemFace:
 # The hot path reads through Core tables rather than ORM attributes: the ORM layer adds CPU to
 # every execution and its results are tuples here anyway.
 _students = core_table(Student)
-_tenants = core_table(Tenant)
 _skills = core_table(LearnerSkill)
 _items = core_table(Item)
 _assignments = core_table(Assignment)
@@ -133,9 +132,7 @@ _STUDENT_CONTEXT = union_all(
     select(null(), _items.c.fingerprint, null(), null(), _items.c.id)
     .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
     .where(_assignment_items.c.assignment_id.in_(_latest_assignments)),
-    select(null(), null(), _tenants.c.bank_version, null(), null()).where(
-        _tenants.c.id == bindparam("tenant_id")
-    ),
+    select(null(), null(), version_of(bindparam("tenant_id")).scalar_subquery(), null(), null()),
 )
 _ITEM_FACE_COLUMNS = [
     _items.c[name]
