@@ -4,25 +4,25 @@
     python bench/bench_llm_jobs.py --jobs 1000 --questions 1         # 1,000 jobs, one worker
 
 The model is the OpenAI-compatible test server (`tests/support/fake_llm.py`) answering every
-question correctly after `--slow-s` seconds. The item bank is empty, so every question is
-generated. The baseline, measured in the same run, is one bare chat request to that server
-(the wait itself): a job whose questions are written concurrently takes about one such wait,
-not `questions` of them.
+question correctly after `--slow-s` seconds, in a process of its own (`model_server.py`). The
+item bank is empty, so every question is generated. The baseline, measured in the same run, is
+one bare chat request to that server (the wait itself): a job whose questions are written
+concurrently takes about one such wait, not `questions` of them.
 
 With `--jobs 1` the service is `practicegen serve` on SQLite (its in-process worker). With more
 jobs it is PostgreSQL: an API process that runs no worker, and one `practicegen worker` process
 with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc, alone and with
 the sympy processes it forks (which check the model's questions). A job's time runs from its
 202 to the poll that sees it completed; every job has a connection of its own. Also printed:
-the CPU time the worker, its sympy processes, the API and this process (the clients and the
-model server) spent during the burst, and the database's own account: each job's stored
-`finished_at - created_at` and how long it was queued, how many attempts the jobs took (more
-than one per job means something failed around them, such as no pooled connection in time, and
-they were retried), how many questions the model wrote (the rest were procedural stand-ins for
-repeats), the transactions committed or rolled back in the benchmark's database (API and
-worker; on PostgreSQL each statement run outside a transaction counts as one) per job, and how
-many connections to it were opened during the burst. While iterating, `--jobs 200 --slow-s 10`
-shows the same costs in a third of the time.
+the CPU time the worker, its sympy processes, the API, this process (the clients) and the model
+server spent during the burst, and the database's own account: each job's stored `finished_at -
+created_at` and how long it was queued, how many attempts the jobs took (more than one per job
+means something failed around them, such as no pooled connection in time, and they were
+retried), how many questions the model wrote (the rest were procedural stand-ins for repeats),
+the transactions committed or rolled back in the benchmark's database (API and worker; on
+PostgreSQL each statement run outside a transaction counts as one) per job, and how many
+connections to it were opened during the burst. While iterating, `--jobs 200 --slow-s 10` shows
+the same costs in a third of the time.
 """
 
 from __future__ import annotations
@@ -44,15 +44,15 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support import postgres
-from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 
 from bench.bench_jobs import env_for
 from bench.harness import free_port, python, serve_command, server_process
+from bench.model_server import ModelServer, model_server
 
 BODY = {"subject": "Algebra", "topic": "Linear Equations"}
 
 
-async def one_bare_call(fake: FakeLlm) -> float:
+async def one_bare_call(fake: ModelServer) -> float:
     body = {
         "model": "fake-model",
         "messages": [{"role": "user", "content": "Skill: linear_equations.two_step"}],
@@ -203,7 +203,7 @@ def serving_pid() -> int:
     """The `practicegen serve` process this one started."""
     for task in Path("/proc/self/task").iterdir():
         for child in (task / "children").read_text().split():
-            if b"serve" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"practicegen\x00serve" in Path(f"/proc/{child}/cmdline").read_bytes():
                 return int(child)
     raise RuntimeError("no practicegen serve process found")
 
@@ -242,7 +242,7 @@ def stored_timings(name: str) -> str:
     )
 
 
-def stages(name: str, fake: FakeLlm) -> str:
+async def stages(name: str, fake: ModelServer) -> str:
     """Where a job's time went: each stage's lag, p50 / max over the jobs.
 
     The database gives each job's creation and start; the model server the arrival of each
@@ -259,7 +259,7 @@ def stages(name: str, fake: FakeLlm) -> str:
     created = [float(r[0]) for r in rows]
     to_epoch, first = time.time() - time.monotonic(), min(created)
     arrived = sorted(  # less the baseline's request, made before the jobs
-        r.at + to_epoch for r in fake.requests if r.mode is not None and r.at + to_epoch > first
+        at + to_epoch for at in await fake.arrivals() if at + to_epoch > first
     )
     if len(arrived) != len(rows):
         return f"stages: {len(arrived)} model requests for {len(rows)} jobs, not paired"
@@ -327,7 +327,7 @@ def report(times: list[float], bare: float, questions: int) -> None:
     print(f"ratio max job time / one call: {worst / bare:.2f}x (aim about 1x; <= 1.2x)")
 
 
-async def embedded(fake: FakeLlm, args: argparse.Namespace) -> None:
+async def embedded(fake: ModelServer, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         port = free_port()
@@ -339,7 +339,7 @@ async def embedded(fake: FakeLlm, args: argparse.Namespace) -> None:
             report(times, bare, args.questions)
 
 
-async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
+async def distributed(fake: ModelServer, args: argparse.Namespace) -> None:
     name = postgres.create_database(prefix="pgbenchllm")
     try:
         url = postgres.database_url(name)
@@ -365,7 +365,12 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
             try:
                 bare = await one_bare_call(fake)
                 before = database_counts(name)
-                pids = {"worker": worker.pid, "API": serving_pid(), "this process": os.getpid()}
+                pids = {
+                    "worker": worker.pid,
+                    "API": serving_pid(),
+                    "this process": os.getpid(),
+                    "model server": fake.process.pid,
+                }
                 cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 family_before = family_cpu_seconds(worker.pid)
                 database_before = database_server_cpu_seconds()
@@ -387,11 +392,12 @@ async def distributed(fake: FakeLlm, args: argparse.Namespace) -> None:
             f"CPU during the burst: worker {cpu['worker']:.1f} s "
             f"({1000 * cpu['worker'] / args.jobs:.1f} ms per job) and its sympy processes "
             f"{cpu['sympy']:.1f} s, API {cpu['API']:.1f} s, "
-            f"this process (clients and model server) {cpu['this process']:.1f} s, "
+            f"this process (the clients) {cpu['this process']:.1f} s, "
+            f"the model server {cpu['model server']:.1f} s, "
             f"PostgreSQL {cpu['database']:.1f} s"
         )
         print(stored_timings(name))
-        print(stages(name, fake))
+        print(await stages(name, fake))
         after = database_counts(name)
         spent = after[0] - before[0] - 1  # less this count's own transaction
         opened = after[1] - before[1] - 1  # and its own connection
@@ -412,7 +418,7 @@ async def main() -> None:
         "--worker-pool-size", type=int, default=20, help="the worker's PRACTICEGEN_DB_POOL_SIZE"
     )
     args = parser.parse_args()
-    async with running_fake_llm(FakeLlm(default=Mode.SLOW, slow_s=args.slow_s)) as fake:
+    async with model_server(args.slow_s) as fake:
         if args.jobs == 1:
             await embedded(fake, args)
         else:
