@@ -98,11 +98,12 @@ def _returning_job(statement: Update, signal: bool) -> ReturningUpdate[Any]:
 
 @functools.cache
 def _claim(signal: bool) -> ReturningUpdate[Any]:
-    """`JobRepository.claim`'s statement, built once: `:job_id` and `:now` are parameters."""
+    """`JobRepository.claim_many`'s statement, built once: `:job_ids` (expanded into the IN
+    list) and `:now` are parameters."""
     now = bindparam("now", type_=_jobs.c.updated_at.type)
     statement = (
         update(_jobs)
-        .where(_jobs.c.id == bindparam("job_id"), _IS_LIVE)
+        .where(_jobs.c.id.in_(bindparam("job_ids", expanding=True)), _IS_LIVE)
         .values(
             seq=_jobs.c.seq + 1,
             status="processing",
@@ -264,7 +265,18 @@ class JobRepository:
 
     async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
         """Start a new attempt of a live job; None if it is finished or cancelled."""
-        return await self._updated(_claim(self._on_postgres), {"job_id": job_id, "now": now})
+        return (await self.claim_many([job_id], now)).get(job_id)
+
+    async def claim_many(self, job_ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, Job]:
+        """Start a new attempt of each live job of `job_ids`, in one statement; the jobs
+        started, by id (a finished or cancelled job is left out)."""
+        params = {"job_ids": list(job_ids), "now": now}
+        claimed = {}
+        for row in await self.session.execute(_claim(self._on_postgres), params):
+            job = _job_of(row)
+            mark_changed(self.session.sync_session, JobChange.of(job))
+            claimed[job.id] = job
+        return claimed
 
     async def progress_many(
         self, reports: Sequence[ProgressReport], now: datetime

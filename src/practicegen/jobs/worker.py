@@ -31,9 +31,10 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
+from practicegen.jobs.claims import ClaimBatcher
 from practicegen.jobs.heartbeat import Heartbeats
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
@@ -106,12 +107,11 @@ class JobRunner:
         self.on_finished = on_finished
         self.rng = random.Random()
         self.heartbeats = Heartbeats(sessionmaker, interval_s=heartbeat_s, clock=clock)
+        self.claims = ClaimBatcher(sessionmaker, clock)
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
-        async with self.sessionmaker() as session, session.begin():
-            await autocommit_on_postgres(session)  # one statement: no BEGIN or COMMIT trips
-            job = await JobRepository(session).claim(job_id, self.clock())
+        job = await self.claims.claim(job_id)
         if job is None:
             return
         with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
