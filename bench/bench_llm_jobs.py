@@ -11,18 +11,18 @@ concurrently takes about one such wait, not `questions` of them.
 
 With `--jobs 1` the service is `practicegen serve` on SQLite (its in-process worker). With more
 jobs it is PostgreSQL: an API process that runs no worker, and one `practicegen worker` process
-with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc, alone and with
-the sympy processes it forks (which check the model's questions). A job's time runs from its
-202 to the poll that sees it completed; every job has a connection of its own. Also printed:
-the CPU time the worker, its sympy processes, the API, this process (the clients) and the model
-server spent during the burst, and the database's own account: each job's stored `finished_at -
-created_at` and how long it was queued, how many attempts the jobs took (more than one per job
-means something failed around them, such as no pooled connection in time, and they were
-retried), how many questions the model wrote (the rest were procedural stand-ins for repeats),
-the transactions committed or rolled back in the benchmark's database (API and worker; on
-PostgreSQL each statement run outside a transaction counts as one) per job, and how many
-connections to it were opened during the burst. While iterating, `--jobs 200 --slow-s 10` shows
-the same costs in a third of the time.
+with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc, and the peak PSS
+of it with the sympy processes it forks (which check the model's questions). A job's time runs
+from its 202 to the poll that sees it completed; every job has a connection of its own. Also
+printed: the CPU time the worker, its sympy processes, the API, this process (the clients) and
+the model server spent during the burst, and the database's own account: each job's stored
+`finished_at - created_at` and how long it was queued, how many attempts the jobs took (more
+than one per job means something failed around them, such as no pooled connection in time, and
+they were retried), how many questions the model wrote (the rest were procedural stand-ins for
+repeats), the transactions committed or rolled back in the benchmark's database (API and
+worker; on PostgreSQL each statement run outside a transaction counts as one) per job, and how
+many connections to it were opened during the burst. While iterating, `--jobs 200 --slow-s 10`
+shows the same costs in a third of the time.
 """
 
 from __future__ import annotations
@@ -274,41 +274,46 @@ async def stages(name: str, fake: ModelServer) -> str:
     )
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def memory_mb(path: str, field: str) -> float:
+    """A `field:` line's kB from /proc/PID/status or smaps_rollup, in MB."""
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
 def peak_rss_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[tuple[float, float]]:
-    """Peak RSS of `pid`, and of `pid` with its descendants (summed, so pages they share are
-    counted once per process: an upper bound)."""
+    """Peak RSS of `pid`, and peak PSS of `pid` with its descendants (their proportional set
+    sizes: a page the fork server and its children share is split between them, not counted
+    in each)."""
 
     family: list[int] = []
 
-    def both() -> tuple[float, float]:
-        own = rss_mb(pid)
-        total = own
+    def proportional() -> float:
+        total = memory_mb(f"/proc/{pid}/smaps_rollup", "Pss")
         for child in family:
             with contextlib.suppress(OSError):
-                total += rss_mb(child)
-        return own, total
+                total += memory_mb(f"/proc/{child}/smaps_rollup", "Pss")
+        return total
 
     async def sample() -> tuple[float, float]:
-        peak = (0.0, 0.0)
+        """RSS every 0.2 s; the PSS sum (the kernel walks every page for it) every second,
+        and the process tree (a scan of /proc) every 5 s: the pools stay put."""
+        own, total = 0.0, 0.0
         samples = 0
         while not stop.is_set():
-            samples += 1
-            if samples % 25 == 1:  # a scan of /proc costs more than the reads; pools stay put
-                family[:] = await asyncio.to_thread(descendants, pid)
             try:
-                own, total = await asyncio.to_thread(both)
+                if samples % 25 == 0:
+                    family[:] = await asyncio.to_thread(descendants, pid)
+                if samples % 5 == 0:
+                    total = max(total, await asyncio.to_thread(proportional))
+                rss = await asyncio.to_thread(memory_mb, f"/proc/{pid}/status", "VmRSS")
             except FileNotFoundError:
                 break
-            peak = (max(peak[0], own), max(peak[1], total))
+            own = max(own, rss)
+            samples += 1
             await asyncio.sleep(0.2)
-        return peak
+        return own, total
 
     return asyncio.ensure_future(sample())
 
@@ -381,7 +386,7 @@ async def distributed(fake: ModelServer, args: argparse.Namespace) -> None:
         own, family = await rss
         print(
             f"worker peak RSS: {own:.0f} MB (aim < 400 MB); with its sympy processes "
-            f"{family:.0f} MB (summed RSS, shared pages counted in each)"
+            f"{family:.0f} MB (PSS: pages they share split between them)"
         )
         print(
             f"CPU during the burst: worker {cpu['worker']:.1f} s "
