@@ -58,7 +58,8 @@ class SympyPool:
         return self._pool
 
     async def start(self, timeout_s: float = 60.0) -> None:
-        """Start the pool's processes now (one per call in flight) and warm sympy in them."""
+        """Start the pool's processes now, and warm sympy in them: one call per process, all
+        in flight at once, so that none finds a process idle and each starts one."""
         await asyncio.gather(
             *(self.run(_warm_up, timeout_s=timeout_s) for _ in range(self.workers))
         )

@@ -2,8 +2,8 @@
 
 Selection ranks every active item of a subject, and reading thousands of rows per request would
 dominate the assign endpoint's time. Each tenant has a bank version that every write to its
-set of items bumps in the same transaction (`items/bank_changes.py`), so one small read tells
-whether the cached list is current, on any node; on a node that hears bank changes as they commit
+set of items bumps in the same transaction, so one small read tells whether the cached list is
+current, on any node; on a node that hears bank changes as they commit
 (`items/bank_changes.py`) not even that read is needed. Difficulty estimates drift with every
 answer without a version bump; `max_age_s` bounds how stale those may get.
 

@@ -39,8 +39,8 @@ class ClaimBatcher:
         return await future
 
     async def _claim_waiting(self) -> None:
-        await asyncio.sleep(0)  # the rest of the batch asks in this turn of the loop
         try:
+            await asyncio.sleep(0)  # the rest of the batch asks in this turn of the loop
             while self._waiting:
                 ids = list(self._waiting)[:MAX_BATCH]
                 batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
@@ -49,16 +49,24 @@ class ClaimBatcher:
                         await autocommit_on_postgres(session)  # one statement: no BEGIN, COMMIT
                         claimed = await JobRepository(session).claim_many(ids, self.clock())
                 except Exception as exc:  # each attempt fails as its own claim would have
-                    for futures in batch.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(exc)
+                    for future in _pending(batch):
+                        future.set_exception(exc)
                     continue
-                for job_id, (first, *duplicates) in batch.items():
-                    if not first.done():
-                        first.set_result(claimed.get(job_id))
-                    for future in duplicates:
+                except asyncio.CancelledError:  # the process is stopping: so do the attempts
+                    for future in _pending(batch):
+                        future.cancel()
+                    raise
+                for job_id, futures in batch.items():
+                    job = claimed.get(job_id)
+                    for future in futures:  # the first still waiting runs it, any other not
                         if not future.done():
-                            future.set_result(None)
+                            future.set_result(job)
+                            job = None
         finally:
             self._claiming = None
+
+
+def _pending(
+    batch: dict[uuid.UUID, list[asyncio.Future[Job | None]]],
+) -> list[asyncio.Future[Job | None]]:
+    return [future for futures in batch.values() for future in futures if not future.done()]
