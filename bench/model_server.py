@@ -20,9 +20,12 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvloop
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 async def serve(slow_s: float) -> None:
@@ -61,6 +64,7 @@ async def model_server(slow_s: float) -> AsyncIterator[ModelServer]:
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bench.model_server", "--slow-s", str(slow_s)),
         stdout=asyncio.subprocess.PIPE,
+        cwd=REPOSITORY,  # where `bench` is a package
     )
     try:
         assert process.stdout is not None
