@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from practicegen.bootstrap import prepare
+from practicegen.jobs import endpoints
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import new_student, seed_bank
 from tests.conftest import ADMIN_KEY, make_settings
@@ -168,6 +170,39 @@ async def test_long_poll_waits_for_a_change(jobs_client: httpx.AsyncClient) -> N
     assert_error(
         await jobs_client.get(f"/api/v1/jobs/{data['job_id']}?wait=26"), 422, "validation_error"
     )
+
+
+async def test_a_change_just_after_a_long_polls_read_answers_it_at_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The long-poll watches the job before reading it: a cancel committed between the read and
+    the wait wakes it, where it used to wait for the node's resync (here set to 10 minutes)."""
+    settings = make_settings(database_url, run_worker=False, stream_resync_s=600)
+    await prepare(settings)
+    read = endpoints._read
+    cancels: list[httpx.Response] = []
+
+    async def read_then_cancel(*args: Any) -> Any:
+        job = await read(*args)
+        if not cancels:  # only the long-poll's first read: the change lands right after it
+            cancels.append(await client.post(f"/api/v1/jobs/{job.id}/cancel"))
+        return job
+
+    async with (
+        running_server(settings) as server,
+        httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+        ) as client,
+    ):
+        await seed_bank(client)
+        body = {"student_id": await new_student(client), "subject": "Algebra", "num_items": 2}
+        job_id = (await client.post("/api/v1/practice/assign/async", json=body)).json()["job_id"]
+        monkeypatch.setattr(endpoints, "_read", read_then_cancel)
+        started = time.monotonic()
+        polled = await client.get(f"/api/v1/jobs/{job_id}?wait=20")
+        assert time.monotonic() - started < 5
+    assert cancels[0].status_code == 200, cancels[0].text
+    assert polled.json()["data"]["status"] == "cancelled"
 
 
 async def test_jobs_are_tenant_and_student_scoped(

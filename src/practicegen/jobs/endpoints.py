@@ -27,7 +27,7 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
-from practicegen.jobs.events import JobChange, JobChanges
+from practicegen.jobs.events import JobChange, JobChanges, Watch
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import JobRead, JobStatus
@@ -62,7 +62,7 @@ async def _read(sessionmaker: SessionMaker, principal: Principal, job_id: uuid.U
 
 async def _wait_for_change(
     sessionmaker: SessionMaker,
-    hub: JobChanges,
+    watch: Watch,
     principal: Principal,
     job: Job,
     seen: str,
@@ -71,25 +71,26 @@ async def _wait_for_change(
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
-    The job is read again only when a change is signalled (or the node's resync finds this
-    waiter behind), so a thousand held requests cost nothing while their jobs run; a running
-    attempt's progress is taken from the signal itself, which carries all it changed.
+    `watch` was set up before `job` was read, so a change committed just after that read is
+    not missed (it would have waited for the node's resync). The job is read again only when a
+    change is signalled (or the resync finds this waiter behind), so a thousand held requests
+    cost nothing while their jobs run; a running attempt's progress is taken from the signal
+    itself, which carries all it changed.
     """
     deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
-    with hub.watch(job.id) as watch:
-        while etag(job) == seen and not JobStatus(job.status).terminal:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            watch.seen = job.seq
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watch.changed.wait(), left)
-            change, stale = watch.take()
-            newer = change is not None and (change.seq or 0) > job.seq
-            if change is not None and newer and not stale and change.progress_of_attempt:
-                job = _with_progress(job, change)
-            elif newer or stale:
-                job = await _read(sessionmaker, principal, job.id)
+    while etag(job) == seen and not JobStatus(job.status).terminal:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        watch.seen = job.seq
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(watch.changed.wait(), left)
+        change, stale = watch.take()
+        newer = change is not None and (change.seq or 0) > job.seq
+        if change is not None and newer and not stale and change.progress_of_attempt:
+            job = _with_progress(job, change)
+        elif newer or stale:
+            job = await _read(sessionmaker, principal, job.id)
     return job
 
 
@@ -114,18 +115,20 @@ async def get_job(
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
-    job = await _read(sessionmaker, principal, job_id)
-    if wait > 0:
-        job = await _wait_for_change(
-            sessionmaker,
-            request.app.state.job_changes,
-            principal,
-            job,
-            # without a tag, wait for any change; with a stale tag, answer at once
-            etag(job) if if_none_match is None or matches(if_none_match, job) else "",
-            wait,
-            settings,
-        )
+    hub: JobChanges = request.app.state.job_changes
+    with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
+        job = await _read(sessionmaker, principal, job_id)
+        if watch is not None:
+            job = await _wait_for_change(
+                sessionmaker,
+                watch,
+                principal,
+                job,
+                # without a tag, wait for any change; with a stale tag, answer at once
+                etag(job) if if_none_match is None or matches(if_none_match, job) else "",
+                wait,
+                settings,
+            )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
     if matches(if_none_match, job):
         return Response(status_code=304, headers=headers)
