@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 
 from practicegen.bootstrap import prepare
+from practicegen.config import Settings
 from practicegen.jobs import endpoints
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import new_student, seed_bank
@@ -18,10 +20,21 @@ from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.server import RunningServer, running_server
 
 
+@asynccontextmanager
+async def admin_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A server on `settings` (prepared first), and an admin's client of it."""
+    await prepare(settings)
+    async with (
+        running_server(settings) as running,
+        httpx.AsyncClient(
+            base_url=running.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+        ) as http,
+    ):
+        yield http
+
+
 @pytest.fixture
 async def worker_server(database_url: str) -> AsyncIterator[RunningServer]:
-    from practicegen.bootstrap import prepare
-
     settings = make_settings(database_url, run_worker=True, job_heartbeat_s=0.2)
     await prepare(settings)
     async with running_server(settings) as running:
@@ -178,7 +191,6 @@ async def test_a_change_just_after_a_long_polls_read_answers_it_at_once(
     """The long-poll watches the job before reading it: a cancel committed between the read and
     the wait wakes it, where it used to wait for the node's resync (here set to 10 minutes)."""
     settings = make_settings(database_url, run_worker=False, stream_resync_s=600)
-    await prepare(settings)
     read = endpoints._read
     cancels: list[httpx.Response] = []
 
@@ -188,12 +200,7 @@ async def test_a_change_just_after_a_long_polls_read_answers_it_at_once(
             cancels.append(await client.post(f"/api/v1/jobs/{job.id}/cancel"))
         return job
 
-    async with (
-        running_server(settings) as server,
-        httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
-        ) as client,
-    ):
+    async with admin_of(settings) as client:
         await seed_bank(client)
         body = {"student_id": await new_student(client), "subject": "Algebra", "num_items": 2}
         job_id = (await client.post("/api/v1/practice/assign/async", json=body)).json()["job_id"]
@@ -258,18 +265,11 @@ async def test_in_flight_limit_and_expiry(database_url: str) -> None:
 
     from sqlalchemy import update
 
-    from practicegen.bootstrap import prepare
     from practicegen.db.engine import create_engine, create_sessionmaker
     from practicegen.db.models import Job
 
     settings = make_settings(database_url, run_worker=False, job_max_in_flight=2)
-    await prepare(settings)
-    async with (
-        running_server(settings) as running,
-        httpx.AsyncClient(
-            base_url=running.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
-        ) as http,
-    ):
+    async with admin_of(settings) as http:
         await seed_bank(http)
         student = await new_student(http)
         body = {"student_id": student, "subject": "Algebra", "num_items": 2}
@@ -293,16 +293,8 @@ async def test_in_flight_limit_and_expiry(database_url: str) -> None:
 
 
 async def test_sync_assign_over_its_budget_becomes_a_job(database_url: str) -> None:
-    from practicegen.bootstrap import prepare
-
     settings = make_settings(database_url, run_worker=True, sync_budget_s=0.000001)
-    await prepare(settings)
-    async with (
-        running_server(settings) as running,
-        httpx.AsyncClient(
-            base_url=running.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
-        ) as http,
-    ):
+    async with admin_of(settings) as http:
         await seed_bank(http)
         student = await new_student(http)
         response = await http.post(
