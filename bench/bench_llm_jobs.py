@@ -282,7 +282,7 @@ def memory_mb(path: str, field: str) -> float:
     return 0.0
 
 
-def peak_rss_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[tuple[float, float]]:
+def peak_memory_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[tuple[float, float]]:
     """Peak RSS of `pid`, and peak PSS of `pid` with its descendants (their proportional set
     sizes: a page the fork server and its children share is split between them, not counted
     in each)."""
@@ -361,7 +361,7 @@ async def distributed(fake: ModelServer, args: argparse.Namespace) -> None:
                 python(), "-m", "practicegen", "worker", env={**os.environ, **worker_env}
             )
             stop = asyncio.Event()
-            rss = peak_rss_mb(worker.pid, stop)
+            memory = peak_memory_mb(worker.pid, stop)
             try:
                 bare = await one_bare_call(fake)
                 before = database_counts(name)
@@ -383,7 +383,7 @@ async def distributed(fake: ModelServer, args: argparse.Namespace) -> None:
                 worker.terminate()
                 await worker.wait()
         report(times, bare, args.questions)
-        own, family = await rss
+        own, family = await memory
         print(
             f"worker peak RSS: {own:.0f} MB (aim < 400 MB); with its sympy processes "
             f"{family:.0f} MB (PSS: pages they share split between them)"

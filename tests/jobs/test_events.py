@@ -124,8 +124,8 @@ async def test_a_write_on_postgresql_signals_what_the_row_now_says(postgres_data
                 session.add(job)
             now = datetime.now(UTC)
             async with sessionmaker() as session, session.begin():
-                claimed = await JobRepository(session).claim(job.id, now)
-                assert claimed is not None and claimed.attempt == 1
+                claimed = (await JobRepository(session).claim_many([job.id], now))[job.id]
+                assert claimed.attempt == 1
                 long = {"status": "pending", "progress_message": "é" * 5000}
                 back = await JobRepository(session).finish(job.id, 1, long, now)
                 assert back is not None and back.seq == claimed.seq + 1

@@ -20,12 +20,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import LlmUsage
+from practicegen.db.upsert import upsert
 from practicegen.errors import InvalidRequest
 
 
@@ -47,9 +46,8 @@ class UsageRepository:
         return int((await self.session.execute(query)).scalar_one_or_none() or 0)
 
     async def add(self, tenant_id: uuid.UUID, day: str, tokens: int) -> None:
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(LlmUsage).values(tenant_id=tenant_id, day=day, tokens=tokens)
+        row = {"tenant_id": tenant_id, "day": day, "tokens": tokens}
+        statement = upsert(self.session, LlmUsage).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=[LlmUsage.tenant_id, LlmUsage.day],
             set_={"tokens": LlmUsage.tokens + statement.excluded.tokens},

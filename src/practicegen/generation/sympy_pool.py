@@ -12,7 +12,6 @@ that before its first jobs than during them.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -35,11 +34,10 @@ def _ignore_stop_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def _warm_up() -> int:
+def _warm_up() -> None:
     """In a pool process: sympy's first solve sets up what later ones reuse (tens of ms)."""
     x = sympy.Symbol("x")
     sympy.Poly(sympy.together(2 * x + sympy.Rational(1, 2)), x).all_coeffs()
-    return os.getpid()
 
 
 class SympyPool:

@@ -21,10 +21,10 @@ import uuid
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from practicegen.db.models import BankVersion, core_table
+from practicegen.db.upsert import upsert
 
 BANK_CHANNEL = "practicegen_bank"
 SHARDS = 16
@@ -54,10 +54,9 @@ def _bump_before_commit(session: Session) -> None:
     if not changed:  # every commit of every session comes here: most change no bank
         return
     signal = session.get_bind().dialect.name == "postgresql"
-    insert = postgresql.insert if signal else sqlite.insert
     for tenant_id in sorted(changed):
         row = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS), "version": 1}
-        bump = insert(_versions).values(row)
+        bump = upsert(session, _versions).values(row)
         bump = bump.on_conflict_do_update(
             index_elements=[_versions.c.tenant_id, _versions.c.shard],
             set_={"version": _versions.c.version + 1},

@@ -257,26 +257,20 @@ class JobRepository:
         """Run an UPDATE ... RETURNING of one job (through Core: the ORM's bulk-update path cost
         more than the statement), which on PostgreSQL also sends its change signal."""
         row = (await self.session.execute(statement, params)).first()
-        if row is None:
-            return None
+        return None if row is None else self._changed(row)
+
+    def _changed(self, row: Row[Any]) -> Job:
+        """The job an UPDATE ... RETURNING gave back, its change marked for this process."""
         job = _job_of(row)
         mark_changed(self.session.sync_session, JobChange.of(job))
         return job
-
-    async def claim(self, job_id: uuid.UUID, now: datetime) -> Job | None:
-        """Start a new attempt of a live job; None if it is finished or cancelled."""
-        return (await self.claim_many([job_id], now)).get(job_id)
 
     async def claim_many(self, job_ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, Job]:
         """Start a new attempt of each live job of `job_ids`, in one statement; the jobs
         started, by id (a finished or cancelled job is left out)."""
         params = {"job_ids": list(job_ids), "now": now}
-        claimed = {}
-        for row in await self.session.execute(_claim(self._on_postgres), params):
-            job = _job_of(row)
-            mark_changed(self.session.sync_session, JobChange.of(job))
-            claimed[job.id] = job
-        return claimed
+        rows = await self.session.execute(_claim(self._on_postgres), params)
+        return {job.id: job for job in map(self._changed, rows)}
 
     async def progress_many(
         self, reports: Sequence[ProgressReport], now: datetime

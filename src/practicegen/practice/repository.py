@@ -26,8 +26,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import (
@@ -40,6 +38,7 @@ from practicegen.db.models import (
     core_table,
     utcnow,
 )
+from practicegen.db.upsert import upsert
 from practicegen.items.bank_changes import version_of
 
 
@@ -289,12 +288,8 @@ class PracticeRepository:
             "responses_n": 0,
             "updated_at": utcnow(),
         }
-        insert = (
-            postgres_insert
-            if self.session.get_bind().dialect.name == "postgresql"
-            else sqlite_insert
-        )
-        await self.session.execute(insert(LearnerSkill).values(values).on_conflict_do_nothing())
+        insert = upsert(self.session, LearnerSkill).values(values)
+        await self.session.execute(insert.on_conflict_do_nothing())
         query = (
             select(LearnerSkill)
             .where(LearnerSkill.student_id == student_id, LearnerSkill.skill == skill)

@@ -1,0 +1,20 @@
+"""INSERT with ON CONFLICT clauses in the session's dialect.
+
+PostgreSQL and SQLite spell `ON CONFLICT ... DO UPDATE / DO NOTHING` alike, but SQLAlchemy
+builds each from its own dialect's `insert`; the callers that upsert pick it here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+
+def upsert(session: Session | AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """`insert(table)` of the dialect `session` is bound to, for an `on_conflict_*` clause."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
