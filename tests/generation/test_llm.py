@@ -15,7 +15,7 @@ import openai
 import pytest
 import sympy
 
-from practicegen.generation.llm import PROMPT_VERSION, REQUESTS_PER_CLIENT, LlmGenerator
+from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.registry import ProceduralGenerator
@@ -96,12 +96,17 @@ async def test_correct_replies_are_accepted_with_provenance_usage_and_progress(
     assert sum(str(e.provenance["problem"]) in prompt for e in shown) == 3  # at most 3 examples
 
 
-async def test_requests_spread_over_several_clients_all_arrive(fake: FakeLlm) -> None:
-    """Past `REQUESTS_PER_CLIENT` the generator holds several SDK clients; each one works."""
-    gen = generator(fake, concurrency=3 * REQUESTS_PER_CLIENT)
-    batch = await generate(gen, 6)
-    assert len(batch.items) == 6 and not batch.rejections
-    assert len(fake.requests) == 6
+async def test_requests_past_the_sdks_default_connection_limit_are_all_in_flight_at_once(
+    fake: FakeLlm,
+) -> None:
+    """The SDK's client holds at most 1,000 connections unless told; the generator lets as
+    many through as its concurrency, so 1,100 slow requests all arrive before the first answer."""
+    fake.default, fake.slow_s = Mode.SLOW, 2.0
+    gen = generator(fake, concurrency=1100, attempts_per_question=1, timeout_s=30.0)
+    batch = await generate(gen, 1100)
+    arrivals = sorted(r.at for r in fake.requests)
+    assert len(arrivals) == 1100 and arrivals[-1] - arrivals[0] < fake.slow_s
+    assert len(batch.items) + sum(batch.rejections.values()) == 1100
 
 
 async def test_a_faulty_mix_yields_only_correct_items_and_counts_rejections(
