@@ -16,15 +16,16 @@ worker process, a dropped connection) keeps reading it.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, event, func, select
+from sqlalchemy import ColumnElement, Executable, Select, bindparam, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from practicegen.db.models import BankVersion, core_table
-from practicegen.db.upsert import upsert
 
 BANK_CHANNEL = "practicegen_bank"
 SHARDS = 16
@@ -53,18 +54,30 @@ def _bump_before_commit(session: Session) -> None:
     changed = session.info.get(_CHANGED)
     if not changed:  # every commit of every session comes here: most change no bank
         return
-    signal = session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
+    bump = _bump_statement(dialect)
     for tenant_id in sorted(changed):
-        row = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS), "version": 1}
-        bump = upsert(session, _versions).values(row)
-        bump = bump.on_conflict_do_update(
-            index_elements=[_versions.c.tenant_id, _versions.c.shard],
-            set_={"version": _versions.c.version + 1},
-        )
-        if signal:  # the same statement sends the NOTIFY, a round trip less
-            session.execute(bump.returning(func.pg_notify(BANK_CHANNEL, str(tenant_id))))
-        else:
-            session.execute(bump)
+        row: dict[str, object] = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS)}
+        if dialect == "postgresql":
+            row["payload"] = str(tenant_id)
+        session.execute(bump, row)
+
+
+@functools.cache
+def _bump_statement(dialect: str) -> Executable:
+    """One row's upsert, built once per dialect (every job that stores items runs it); on
+    PostgreSQL the same statement sends the NOTIFY, a round trip less."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    bump = insert(_versions).values(
+        tenant_id=bindparam("tenant_id"), shard=bindparam("shard"), version=1
+    )
+    bump = bump.on_conflict_do_update(
+        index_elements=[_versions.c.tenant_id, _versions.c.shard],
+        set_={"version": _versions.c.version + 1},
+    )
+    if dialect == "postgresql":
+        return bump.returning(func.pg_notify(BANK_CHANNEL, bindparam("payload")))
+    return bump
 
 
 def version_of(tenant_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[Any]:
