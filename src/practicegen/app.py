@@ -184,7 +184,9 @@ async def _open_job_writer(
     if settings.database_kind is not DatabaseKind.POSTGRES:
         return None
     writer = PostgresJobWriter(
-        postgres_conninfo(settings.database_url), max_connections=2 * settings.db_pool_size
+        postgres_conninfo(settings.database_url),
+        max_connections=2 * settings.db_pool_size,
+        timeout_s=settings.db_connect_timeout_s,
     )
     await writer.open()
     stack.push_async_callback(writer.close)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 import psycopg_pool
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -118,9 +120,25 @@ async def _pool_exhausted(_request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused or dropped the connection, or ran out of time (PostgreSQL down or
+    restarting, its connection limit reached, a statement timeout, SQLite locked too long):
+    the request may well succeed in a moment, so a 503 that says to retry, not a 500."""
+    detail = str(exc.orig if isinstance(exc, OperationalError) else exc).strip()
+    log.warning("db.unavailable", error=detail.splitlines()[0][:300] if detail else repr(exc))
+    return error_response(
+        503,
+        "database_unavailable",
+        "The database is not answering; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.PracticegenError, _domain_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -58,12 +58,15 @@ RETURNING id
 class PostgresJobWriter:
     """Inserts a new job with its queue message, committed at once (see the module docstring)."""
 
-    def __init__(self, conninfo: str, *, max_connections: int) -> None:
+    def __init__(self, conninfo: str, *, max_connections: int, timeout_s: float = 5.0) -> None:
+        """`timeout_s`: how long a creation may wait for a connection before it gives up (a
+        503 that says to retry), as the SQLAlchemy pool's checkout does."""
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_connections,
             kwargs={"autocommit": True},
+            timeout=timeout_s,
             open=False,
         )
 
