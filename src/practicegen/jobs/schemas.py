@@ -45,12 +45,12 @@ class JobAccepted(BaseModel):
     websocket_url: str
 
     @classmethod
-    def of(cls, job: Job) -> JobAccepted:
+    def of(cls, job_id: uuid.UUID, status: str) -> JobAccepted:
         return cls(
-            job_id=job.id,
-            status=JobStatus(job.status),
-            status_url=f"/api/v1/jobs/{job.id}",
-            websocket_url=f"/api/v1/jobs/{job.id}/ws",
+            job_id=job_id,
+            status=JobStatus(status),
+            status_url=f"/api/v1/jobs/{job_id}",
+            websocket_url=f"/api/v1/jobs/{job_id}/ws",
         )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
 from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLimited
-from practicegen.jobs.pg_create import PostgresJobWriter
+from practicegen.jobs.pg_create import PendingJob, PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
@@ -76,8 +76,12 @@ class NewJob:
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    job: Job
+    job: Job | PendingJob
     replayed: bool
+
+
+def _hashed(new: NewJob) -> dict[str, Any]:
+    return {**new.request, "webhook_url": new.webhook_url}
 
 
 def request_hash(job_type: str, request: dict[str, Any]) -> str:
@@ -97,12 +101,33 @@ async def create_job(
     writer: PostgresJobWriter | None = None,
 ) -> Created:
     repo = JobRepository(session)
-    digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
     key = new.idempotency_key
+    # only a keyed request is ever compared with an earlier one
+    digest = None if key is None else request_hash(new.job_type, _hashed(new))
     if writer is None and key is not None:
         earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
         if earlier is not None:
-            return _replay(earlier, digest)
+            return _replay(earlier, new)
+    if writer is not None:
+        pending = PendingJob(
+            id=uuid.uuid4(),
+            tenant_id=principal.tenant_id,
+            job_type=new.job_type,
+            student_id=new.student_id,
+            request=new.request,
+            max_attempts=max_attempts,
+            idempotency_key=key,
+            request_hash=digest,
+            webhook_url=new.webhook_url,
+            created_at=now,
+        )
+        if await writer.add_and_enqueue(pending, in_flight_limit=max_in_flight):
+            return Created(job=pending, replayed=False)
+        if key is not None:  # nothing inserted: perhaps the key's job exists
+            earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
+            if earlier is not None:
+                return _replay(earlier, new)
+        await _refused(session, principal, new, max_in_flight)
     job = Job(
         id=uuid.uuid4(),
         tenant_id=principal.tenant_id,
@@ -121,14 +146,6 @@ async def create_job(
         created_at=now,
         updated_at=now,
     )
-    if writer is not None:
-        if await writer.add_and_enqueue(job, in_flight_limit=max_in_flight):
-            return Created(job=job, replayed=False)
-        if key is not None:  # nothing inserted: perhaps the key's job exists
-            earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
-            if earlier is not None:
-                return _replay(earlier, digest)
-        await _refused(session, principal, new, max_in_flight)
     if key is None:
         added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
     else:
@@ -143,8 +160,8 @@ async def create_job(
     return Created(job=job, replayed=False)
 
 
-def _replay(earlier: Job, digest: str) -> Created:
-    if earlier.request_hash != digest:
+def _replay(earlier: Job, new: NewJob) -> Created:
+    if earlier.request_hash != request_hash(new.job_type, _hashed(new)):
         raise IdempotencyKeyReused()
     return Created(job=earlier, replayed=True)
 

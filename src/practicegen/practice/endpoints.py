@@ -99,7 +99,7 @@ async def _start_job(
         now=now,
         writer=node.writer,
     )
-    accepted = JobAccepted.of(created.job)
+    accepted = JobAccepted.of(created.job.id, created.job.status)
     headers = {"Location": accepted.status_url, "Retry-After": "2"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
