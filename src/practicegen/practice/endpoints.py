@@ -175,12 +175,13 @@ async def assign_async(
 
     It opens its session itself rather than through a dependency: on PostgreSQL without an
     Idempotency-Key the session is used only if the node's memory of the bank is stale, and
-    FastAPI's machinery for a dependency that yields costs more than the session.
+    FastAPI's machinery for a dependency that yields costs more than the session. For the same
+    reason the session begins a transaction only when it first runs a statement.
     """
     request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
     if body.webhook_url is not None:
         await node.guard.check_url(str(body.webhook_url))
-    async with node.sessionmaker() as session, session.begin():
+    async with node.sessionmaker() as session:  # a transaction only once a statement runs
         await check_request_content(
             session,
             principal=principal,
@@ -189,7 +190,7 @@ async def assign_async(
             filler=node.job_filler,
             cache=node.cache,
         )
-        return await _start_job(
+        accepted = await _start_job(
             session,
             principal=principal,
             request=request,
@@ -198,6 +199,9 @@ async def assign_async(
             node=node,
             now=now,
         )
+        if session.in_transaction():  # the job written through the session (SQLite)
+            await session.commit()
+        return accepted
 
 
 @router.get("/assignments/{assignment_id}")
