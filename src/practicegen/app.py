@@ -172,6 +172,16 @@ async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
             await task
 
 
+async def _warm_pools(grader: Grader, filler: ProceduralFiller) -> None:
+    """Start the grader's and the generators' processes while the node already answers: on a
+    fresh node the first answer graded waited 1.9 s for them (the next took 11 ms). A request
+    that comes first waits for the processes being started rather than starting more."""
+    try:
+        await asyncio.gather(grader.start(), filler.pool.start())
+    except Exception:  # the first request that needs them tries again, and says why
+        log.warning("pools.warm_up_failed", exc_info=True)
+
+
 async def _open_job_writer(
     stack: contextlib.AsyncExitStack, settings: Settings
 ) -> PostgresJobWriter | None:
@@ -251,6 +261,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await stack.enter_async_context(_background(listener.run()))
             resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
             await stack.enter_async_context(_background(resync))
+            await stack.enter_async_context(_background(_warm_pools(grader, filler)))
             if settings.worker_in_process:
                 runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
                 await stack.enter_async_context(worker_running(runner, queue, settings))
