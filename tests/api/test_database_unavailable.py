@@ -7,44 +7,41 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import psycopg
+import pytest
 from psycopg import sql
 
-from practicegen.bootstrap import prepare
 from tests.api.test_errors import assert_error
-from tests.conftest import ADMIN_KEY, make_settings
+from tests.api.test_jobs import admin_of
+from tests.conftest import make_settings
 from tests.support import postgres
-from tests.support.server import running_server
+
+pytestmark = pytest.mark.postgres
 
 
 @contextmanager
 def refusing_connections(database_url: str) -> Iterator[None]:
     """Database `database_url` accepts no connection and its open ones are ended, until the
     block ends."""
-    name = sql.Identifier(database_url.rsplit("/", 1)[1])
+    name = database_url.rsplit("/", 1)[1]
+    alter = sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}")
     with psycopg.connect(postgres.admin_url(), autocommit=True) as admin:
-        admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
+        admin.execute(alter.format(sql.Identifier(name), sql.SQL("false")))
         try:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (database_url.rsplit("/", 1)[1],),
+                (name,),
             )
             yield
         finally:
-            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
+            admin.execute(alter.format(sql.Identifier(name), sql.SQL("true")))
 
 
 async def test_a_database_that_refuses_connections_is_503_and_the_node_recovers(
     postgres_database: str,
 ) -> None:
     settings = make_settings(postgres_database, db_connect_timeout_s=2.0)
-    await prepare(settings)
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    async with (
-        running_server(settings) as server,
-        httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30) as client,
-    ):
+    async with admin_of(settings) as client:
         created = await client.post("/api/v1/students", json={"display_name": "Ada"})
         assert created.status_code == 201, created.text
         student_id = created.json()["data"]["student_id"]
