@@ -10,6 +10,7 @@ job; in one statement the second request waits for the first's and gets its job.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -108,19 +109,19 @@ async def create_job(
         earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
         if earlier is not None:
             return _replay(earlier, new)
+    pending = PendingJob(
+        id=uuid.uuid4(),
+        tenant_id=principal.tenant_id,
+        job_type=new.job_type,
+        student_id=new.student_id,
+        request=new.request,
+        max_attempts=max_attempts,
+        idempotency_key=key,
+        request_hash=digest,
+        webhook_url=new.webhook_url,
+        created_at=now,
+    )
     if writer is not None:
-        pending = PendingJob(
-            id=uuid.uuid4(),
-            tenant_id=principal.tenant_id,
-            job_type=new.job_type,
-            student_id=new.student_id,
-            request=new.request,
-            max_attempts=max_attempts,
-            idempotency_key=key,
-            request_hash=digest,
-            webhook_url=new.webhook_url,
-            created_at=now,
-        )
         if await writer.add_and_enqueue(pending, in_flight_limit=max_in_flight):
             return Created(job=pending, replayed=False)
         if key is not None:  # nothing inserted: perhaps the key's job exists
@@ -128,24 +129,7 @@ async def create_job(
             if earlier is not None:
                 return _replay(earlier, new)
         await _refused(session, principal, new, max_in_flight)
-    job = Job(
-        id=uuid.uuid4(),
-        tenant_id=principal.tenant_id,
-        job_type=new.job_type,
-        status=JobStatus.PENDING.value,
-        progress_percent=0,
-        progress_message="Queued.",
-        student_id=new.student_id,
-        request=new.request,
-        attempt=0,
-        max_attempts=max_attempts,
-        seq=1,
-        idempotency_key=key,
-        request_hash=digest,
-        webhook_url=new.webhook_url,
-        created_at=now,
-        updated_at=now,
-    )
+    job = Job(**dataclasses.asdict(pending), updated_at=pending.updated_at)
     if key is None:
         added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
     else:
