@@ -1,5 +1,6 @@
 """A fresh `practicegen serve` starts its grading and generator processes by itself, while it
-already answers, so the first answer a student sends is not the one that waits for them."""
+already answers, so the first answer a student sends is not the one that waits for them; and
+they end with it, even when it is killed outright."""
 
 from __future__ import annotations
 
@@ -30,3 +31,22 @@ async def test_serve_starts_its_pools_before_any_request_needs_them(tmp_path: Pa
             return pool_processes(serve.process.pid) >= 5
 
         await wait_until(started, limit_s=60, what="the pools' processes", every=0.2)
+
+
+async def test_the_pools_processes_end_when_serve_is_killed_outright(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
+    workers = {"PRACTICEGEN_GRADER_WORKERS": "2", "PRACTICEGEN_GENERATOR_WORKERS": "2"}
+    async with practicegen_serve(url, tmp_path, **workers) as serve:
+        group = serve.process.pid
+
+        async def started() -> bool:
+            return pool_processes(group) >= 5
+
+        await wait_until(started, limit_s=60, what="the pools' processes", every=0.2)
+        serve.process.kill()  # SIGKILL to serve alone: nothing of it shuts the pools down
+        await serve.process.wait()
+
+        async def gone() -> bool:
+            return pool_processes(group) == 0
+
+        await wait_until(gone, limit_s=15, what="the pools' processes to end", every=0.2)

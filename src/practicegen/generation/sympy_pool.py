@@ -7,12 +7,21 @@ node runs for them. The processes fork from the node's fork server (`fork_server
 process that already runs an event loop and threads is unsafe), which imports the code they
 run once. The pool starts on first use, or at `start` for a node that would rather pay for
 that before its first jobs than during them.
+
+A pool process leaves when the process that made the pool ends, however it ends. Killed
+outright (SIGKILL, the kernel's out-of-memory killer), the node never shuts its pool down, and
+the pool's processes, waiting on a queue whose write end they hold themselves, would wait
+forever, and keep the fork server alive with them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -34,6 +43,31 @@ def _ignore_stop_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
+def _in_pool_process(owner: int) -> None:
+    """A pool process's set-up: stop signals ignored, and an exit when `owner` has ended."""
+    _ignore_stop_signals()
+    threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
+
+
+def _exit_after(owner: int) -> None:
+    try:
+        ended = os.pidfd_open(owner)  # readable once the process has exited (Linux 5.3+)
+    except (AttributeError, OSError):
+        while _alive(owner):
+            time.sleep(1.0)
+    else:
+        select.select([ended], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or its number is someone else's
+        return False
+    return True
+
+
 def _warm_up() -> None:
     """In a pool process: sympy's first solve sets up what later ones reuse (tens of ms)."""
     x = sympy.Symbol("x")
@@ -51,7 +85,10 @@ class SympyPool:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_ignore_stop_signals
+                self.workers,
+                mp_context=self._context,
+                initializer=_in_pool_process,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
