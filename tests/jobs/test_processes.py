@@ -206,9 +206,15 @@ async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_resu
         # a killed job was claimed once more (by the survivor, after the queue heartbeat went
         # stale) and never again; every other job was claimed once
         assert row["attempt"] == (2 if job_id in killed else 1), (job_id, row["attempt"])
-    assert killed <= set(completed_by(survivor))
-    assert not killed & set(completed_by(doomed))
-    assert sorted(completed_by(doomed) + completed_by(survivor)) == sorted(ids)
+    by_doomed, by_survivor = completed_by(doomed), completed_by(survivor)
+    assert killed <= set(by_survivor)
+    assert not killed & set(by_doomed)  # a worker says a job completed once it has committed
+    assert not set(by_doomed) & set(by_survivor)
+    # what neither said it completed, the doomed worker committed just before it was killed,
+    # before it could say so: once, at the first attempt, as the loop above checked
+    unsaid = set(ids) - set(by_doomed) - set(by_survivor)
+    assert len(by_doomed) + len(by_survivor) + len(unsaid) == len(ids)
+    assert len(unsaid) <= 8, unsaid  # at most the doomed worker's concurrency
     await assert_written_once(db, rows)
     await queue_emptied(db)
 

@@ -140,8 +140,12 @@ class JobRunner:
             if handler is None:
                 raise InvalidRequest(f"No handler for job type {job.job_type!r}.")
             write = await handler(job, self._progress_for(job))
-            async with self.sessionmaker() as session, session.begin():
-                await self._complete(session, job, await write(session))
+            async with self.sessionmaker() as session:
+                async with session.begin():
+                    await self._complete(session, job, await write(session))
+                # said once committed: a process killed before its commit completed nothing
+                self.metrics.finished.labels(outcome="completed").inc()
+                log.info("job.completed")
         except (AttemptLost, asyncio.CancelledError):
             raise
         except Exception as exc:  # every failure becomes the job's outcome, never a lost job
@@ -167,8 +171,6 @@ class JobRunner:
         if done is None:
             raise AttemptLost()
         await self.on_finished(session, done)
-        self.metrics.finished.labels(outcome="completed").inc()
-        log.info("job.completed")
 
     async def _failed(self, job: Job, exc: Exception) -> None:
         permanent = isinstance(exc, (InvalidRequest, NotFound))
@@ -177,6 +179,7 @@ class JobRunner:
             exc.message if isinstance(exc, PracticegenError) else f"{type(exc).__name__}: {exc}"
         )
         now = self.clock()
+        said: tuple[str, dict[str, Any]] | None = None  # the outcome, told once committed
         async with self.sessionmaker() as session, session.begin():
             repo = JobRepository(session)
             if permanent or job.attempt >= job.max_attempts:
@@ -190,26 +193,28 @@ class JobRunner:
                 failed = await repo.finish(job.id, job.attempt, values, now)
                 if failed is not None:
                     await self.on_finished(session, failed)
-                    self.metrics.finished.labels(outcome="failed").inc()
-                    log.warning("job.failed", error=message, permanent=permanent)
-                return
-            delay = (
-                exc.delay_s
-                if isinstance(exc, RetryLater)
-                else self.policy.backoff(job.attempt, self.rng)
-            )
-            values = {
-                "status": "pending",
-                "error": message,
-                "error_code": code,
-                "run_after": now + timedelta(seconds=delay),
-                "progress_message": f"Retrying after an error (attempt {job.attempt} of "
-                f"{job.max_attempts})...",
-            }
-            if await repo.finish(job.id, job.attempt, values, now) is not None:
-                await self.queue.enqueue(session, job.id, delay_s=delay)
-                self.metrics.finished.labels(outcome="retry_scheduled").inc()
-                log.warning("job.retry_scheduled", error=message, delay_s=round(delay, 2))
+                    said = ("failed", {"error": message, "permanent": permanent})
+            else:
+                delay = (
+                    exc.delay_s
+                    if isinstance(exc, RetryLater)
+                    else self.policy.backoff(job.attempt, self.rng)
+                )
+                values = {
+                    "status": "pending",
+                    "error": message,
+                    "error_code": code,
+                    "run_after": now + timedelta(seconds=delay),
+                    "progress_message": f"Retrying after an error (attempt {job.attempt} of "
+                    f"{job.max_attempts})...",
+                }
+                if await repo.finish(job.id, job.attempt, values, now) is not None:
+                    await self.queue.enqueue(session, job.id, delay_s=delay)
+                    said = ("retry_scheduled", {"error": message, "delay_s": round(delay, 2)})
+        if said is not None:
+            outcome, fields = said
+            self.metrics.finished.labels(outcome=outcome).inc()
+            log.warning(f"job.{outcome}", **fields)
 
     def _progress_for(self, job: Job) -> Progress:
         attempt = (job.id, job.attempt)
