@@ -5,9 +5,10 @@ they end with it, even when it is killed outright."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.guide.serve import practicegen_serve
+from tests.guide.serve import Serve, practicegen_serve
 from tests.support.processes import wait_until
 
 
@@ -22,31 +23,32 @@ def pool_processes(group: int) -> int:
     return count
 
 
-async def test_serve_starts_its_pools_before_any_request_needs_them(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def serve_with_pools(tmp_path: Path) -> AsyncIterator[Serve]:
+    """A fresh serve, once its fork server, 2 graders and 2 sympy processes run, with nothing
+    asked of it but /readyz."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
     workers = {"PRACTICEGEN_GRADER_WORKERS": "2", "PRACTICEGEN_GENERATOR_WORKERS": "2"}
     async with practicegen_serve(url, tmp_path, **workers) as serve:
-        # nothing but /readyz has been asked; the fork server, 2 graders, 2 sympy processes
+
         async def started() -> bool:
             return pool_processes(serve.process.pid) >= 5
 
         await wait_until(started, limit_s=60, what="the pools' processes", every=0.2)
+        yield serve
+
+
+async def test_serve_starts_its_pools_before_any_request_needs_them(tmp_path: Path) -> None:
+    async with serve_with_pools(tmp_path) as serve:
+        assert serve.process.returncode is None
 
 
 async def test_the_pools_processes_end_when_serve_is_killed_outright(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
-    workers = {"PRACTICEGEN_GRADER_WORKERS": "2", "PRACTICEGEN_GENERATOR_WORKERS": "2"}
-    async with practicegen_serve(url, tmp_path, **workers) as serve:
-        group = serve.process.pid
-
-        async def started() -> bool:
-            return pool_processes(group) >= 5
-
-        await wait_until(started, limit_s=60, what="the pools' processes", every=0.2)
+    async with serve_with_pools(tmp_path) as serve:
         serve.process.kill()  # SIGKILL to serve alone: nothing of it shuts the pools down
         await serve.process.wait()
 
         async def gone() -> bool:
-            return pool_processes(group) == 0
+            return pool_processes(serve.process.pid) == 0
 
         await wait_until(gone, limit_s=15, what="the pools' processes to end", every=0.2)

@@ -195,7 +195,7 @@ async def _open_job_writer(
         return None
     writer = PostgresJobWriter(
         postgres_conninfo(settings.database_url),
-        max_connections=2 * settings.db_pool_size,
+        max_connections=settings.pool_connections,
         timeout_s=settings.db_connect_timeout_s,
     )
     await writer.open()

@@ -195,6 +195,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def pool_connections(self) -> int:
+        """Connections each of a process's pools keeps at most (SQLAlchemy's, and an API
+        node's job-creation pool): twice `db_pool_size`, which names half of it."""
+        return 2 * self.db_pool_size
+
+    @property
     def worker_in_process(self) -> bool:
         if self.run_worker is not None:
             return self.run_worker

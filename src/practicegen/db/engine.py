@@ -55,7 +55,7 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
         # Every connection is kept once opened. With half of them as overflow, which the pool
         # closes when handed back, a burst of 1,000 jobs opened 320 connections, each a new
         # server process for PostgreSQL to start and tear down at the busiest moment.
-        pool_size=2 * settings.db_pool_size,
+        pool_size=settings.pool_connections,
         max_overflow=0,
         pool_pre_ping=not pg_checkout.CHECKS_SOCKET,
         pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,

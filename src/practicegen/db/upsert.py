@@ -15,6 +15,11 @@ from sqlalchemy.orm import Session
 
 def upsert(session: Session | AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """`insert(table)` of the dialect `session` is bound to, for an `on_conflict_*` clause."""
-    if session.get_bind().dialect.name == "postgresql":
+    return upsert_in(session.get_bind().dialect.name, table)
+
+
+def upsert_in(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """`insert(table)` of the dialect named `dialect` (a statement built once, ahead of use)."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

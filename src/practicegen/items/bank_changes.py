@@ -22,10 +22,10 @@ import uuid
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Executable, Select, bindparam, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from practicegen.db.models import BankVersion, core_table
+from practicegen.db.upsert import upsert_in
 
 BANK_CHANNEL = "practicegen_bank"
 SHARDS = 16
@@ -67,8 +67,7 @@ def _bump_before_commit(session: Session) -> None:
 def _bump_statement(dialect: str) -> Executable:
     """One row's upsert, built once per dialect (every job that stores items runs it); on
     PostgreSQL the same statement sends the NOTIFY, a round trip less."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    bump = insert(_versions).values(
+    bump = upsert_in(dialect, _versions).values(
         tenant_id=bindparam("tenant_id"), shard=bindparam("shard"), version=1
     )
     bump = bump.on_conflict_do_update(

@@ -81,10 +81,6 @@ class Created:
     replayed: bool
 
 
-def _hashed(new: NewJob) -> dict[str, Any]:
-    return {**new.request, "webhook_url": new.webhook_url}
-
-
 def request_hash(job_type: str, request: dict[str, Any]) -> str:
     canonical = json.dumps([job_type, request], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -104,11 +100,13 @@ async def create_job(
     repo = JobRepository(session)
     key = new.idempotency_key
     # only a keyed request is ever compared with an earlier one
-    digest = None if key is None else request_hash(new.job_type, _hashed(new))
+    digest = None
+    if key is not None:
+        digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
     if writer is None and key is not None:
         earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
         if earlier is not None:
-            return _replay(earlier, new)
+            return _replay(earlier, digest)
     pending = PendingJob(
         id=uuid.uuid4(),
         tenant_id=principal.tenant_id,
@@ -127,7 +125,7 @@ async def create_job(
         if key is not None:  # nothing inserted: perhaps the key's job exists
             earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
             if earlier is not None:
-                return _replay(earlier, new)
+                return _replay(earlier, digest)
         await _refused(session, principal, new, max_in_flight)
     job = Job(**dataclasses.asdict(pending), updated_at=pending.updated_at)
     if key is None:
@@ -144,8 +142,8 @@ async def create_job(
     return Created(job=job, replayed=False)
 
 
-def _replay(earlier: Job, new: NewJob) -> Created:
-    if earlier.request_hash != request_hash(new.job_type, _hashed(new)):
+def _replay(earlier: Job, digest: str | None) -> Created:
+    if earlier.request_hash != digest:
         raise IdempotencyKeyReused()
     return Created(job=earlier, replayed=True)
 
