@@ -7,6 +7,7 @@ must end as a counted rejection or a retry, never as an accepted item.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -185,6 +186,29 @@ async def test_slow_replies_past_the_timeout_are_timeout_rejections(fake: FakeLl
 
     assert batch.items == [] and dict(batch.rejections) == {Reason.TIMEOUT: 2}
     assert time.monotonic() - started < 3.0
+
+
+async def test_a_server_that_hangs_up_without_answering_is_a_server_error() -> None:
+    """Not a timeout, as the SDK's aiohttp transport calls it (a connect timeout)."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    async with await asyncio.start_server(hang_up, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        gen = LlmGenerator(
+            base_url=f"http://127.0.0.1:{port}/v1",
+            api_key="test-key",
+            model="fake-model",
+            timeout_s=5.0,
+            attempts_per_question=2,
+        )
+        started = time.monotonic()
+        batch = await generate(gen, 1)
+
+    assert batch.items == [] and dict(batch.rejections) == {Reason.SERVER_ERROR: 2}
+    assert time.monotonic() - started < 4.0
 
 
 async def test_questions_are_written_concurrently(fake: FakeLlm) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import aiohttp
 import httpx2
 import openai
 import structlog
@@ -322,7 +323,9 @@ class LlmGenerator:
                 "/chat/completions", body=body, cast_to=ChatCompletion
             )
         except openai.APITimeoutError as exc:
-            raise _Failed(Reason.TIMEOUT, str(exc)) from exc
+            raise _Failed(
+                Reason.TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
+            ) from exc
         except openai.RateLimitError:
             raise
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
@@ -415,3 +418,14 @@ def _difficulty_words(difficulty: float) -> str:
     if difficulty < -1:
         return "easy"
     return "medium" if difficulty <= 1 else "hard"
+
+
+def _timed_out(exc: openai.APITimeoutError) -> bool:
+    """Whether the SDK's timeout error is one: its aiohttp transport also reports a server that
+    hung up before answering (aiohttp's ServerDisconnectedError) as a connect timeout."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+            return False
+        cause = cause.__cause__
+    return True
