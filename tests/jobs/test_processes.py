@@ -41,10 +41,13 @@ from tests.api.test_errors import assert_error
 from tests.api.test_practice import seed_bank
 from tests.conftest import ADMIN_KEY
 from tests.jobs.conftest import Db
+from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 from tests.support.processes import Cluster, Node, wait_until
 
 SLOW_JOB = {"subject": "Algebra", "topic": "Quadratic Equations", "num_items": 10}
 """A topic the seeded bank has no items for: every item is generated and checked."""
+MODEL_JOB = {"subject": "Algebra", "topic": "Linear Equations", "num_items": 3}
+"""On an empty bank with a model configured: every question is the model's."""
 
 NODE_SETTINGS = {
     "PRACTICEGEN_API_KEY": ADMIN_KEY,
@@ -215,6 +218,37 @@ async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_resu
     unsaid = set(ids) - set(by_doomed) - set(by_survivor)
     assert len(by_doomed) + len(by_survivor) + len(unsaid) == len(ids)
     assert len(unsaid) <= 8, unsaid  # at most the doomed worker's concurrency
+    await assert_written_once(db, rows)
+    await queue_emptied(db)
+
+
+@pytest.mark.postgres
+async def test_a_slow_job_on_a_live_worker_is_never_run_twice(cluster: Cluster, db: Db) -> None:
+    """A job four times as long as the heartbeat timeout (the 45 s job against the default
+    30 s, scaled to this cluster's 3 s) stays with its worker: the idle worker beside it never
+    takes it, the model is asked once, and it completes at its first attempt."""
+    async with running_fake_llm(FakeLlm(seed=3)) as fake:
+        fake.default, fake.slow_s = Mode.SLOW, 12.0
+        model = {"PRACTICEGEN_LLM_BASE_URL": fake.base_url, "PRACTICEGEN_LLM_TIMEOUT_S": "60"}
+        workers = [cluster.start_worker(name, **model) for name in ("worker-1", "worker-2")]
+        api = await cluster.start_api("api", **model)
+        async with client(api) as http:
+            made = await http.post("/api/v1/students", json={"display_name": "Sam"})
+            body = {"student_id": made.json()["data"]["student_id"], **MODEL_JOB}
+            response = await http.post("/api/v1/practice/assign/async", json=body)
+            assert response.status_code == 202, response.text
+            job_id = response.json()["job_id"]
+        rows = await all_completed(db, 1, *workers)
+        asked = [r.at for r in fake.requests]
+    assert rows[job_id]["attempt"] == 1
+    ran = await (
+        await db.execute("SELECT extract(epoch FROM finished_at - started_at) AS s FROM jobs")
+    ).fetchone()
+    assert ran is not None and float(ran["s"]) >= 12.0  # it did outlast the timeout 4 times
+    assert len(asked) == MODEL_JOB["num_items"] and max(asked) - min(asked) < fake.slow_s
+    started = [[e["job_id"] for e in w.events("job.started")] for w in workers]
+    assert sorted(started[0] + started[1]) == [job_id]  # one worker ever started it
+    assert sorted(completed_by(workers[0]) + completed_by(workers[1])) == [job_id]
     await assert_written_once(db, rows)
     await queue_emptied(db)
 
