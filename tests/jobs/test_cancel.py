@@ -77,6 +77,34 @@ async def lost_attempts(client: httpx.AsyncClient) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+async def test_a_job_cancelled_while_queued_never_runs(database_url: str, fake: FakeLlm) -> None:
+    """Cancelled while no worker runs, it stays cancelled once one starts: its queue message
+    (PostgreSQL) or the start-up re-enqueue of unfinished jobs (embedded) gives it no attempt."""
+    model = {"llm_base_url": fake.base_url, "llm_timeout_s": 60.0, "job_heartbeat_s": 0.2}
+    idle = make_settings(database_url, run_worker=False, **model)
+    await prepare(idle)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with (
+        running_server(idle) as api,
+        httpx.AsyncClient(base_url=api.base_url, headers=headers, timeout=30) as client,
+    ):
+        queued = await start(client)
+        assert (await job(client, queued))["status"] == "pending"
+        cancelled = await client.post(f"/api/v1/jobs/{queued}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["data"]["status"] == "cancelled"
+    async with (
+        running_server(make_settings(database_url, run_worker=True, **model)) as node,
+        httpx.AsyncClient(base_url=node.base_url, headers=headers, timeout=30) as client,
+    ):
+        later = await start(client)  # queued after it: done means the worker went past it
+        async with asyncio.timeout(30):
+            while (await job(client, later, wait=5))["status"] != "completed":
+                pass
+        final = await job(client, queued)
+    assert final["status"] == "cancelled" and final["attempt"] == 0 and final["result"] is None
+    assert len(fake.requests) == GUIDE["num_items"]  # the later job's questions, no others
+
+
 async def test_cancelling_a_running_job_interrupts_its_work(
     client: httpx.AsyncClient, fake: FakeLlm
 ) -> None:
