@@ -77,17 +77,18 @@ def test_fresh_serve_answers_the_guide_request_at_once(fresh_serve: tuple[str, s
             "num_items": 5,
             "topic": "Linear Equations",
         }
-        http.post("/api/v1/practice/assign", json=body)  # first request warms the caches
-        started = time.perf_counter()
-        response = http.post("/api/v1/practice/assign", json=body)
-        elapsed = time.perf_counter() - started
-        data = response.json()["data"]
-        assert response.status_code == 200 and len(data["items"]) == 5
-        assert data["bank_count"] == 5 and data["warnings"] == []
-        assert all(
-            i["topic"] == "Linear Equations" and i["source"] == "demo" for i in data["items"]
-        )
-        assert elapsed < 1.0, elapsed
+        for which in ("first (cold caches)", "second"):
+            started = time.perf_counter()
+            response = http.post("/api/v1/practice/assign", json=body)
+            elapsed = time.perf_counter() - started
+            data = response.json()["data"]
+            assert response.status_code == 200 and len(data["items"]) == 5
+            assert data["bank_count"] == 5 and data["warnings"] == []
+            assert all(
+                i["topic"] == "Linear Equations" and i["source"] == "demo" for i in data["items"]
+            )
+            assert elapsed < 1.0, elapsed
+            print(f"\nthe guide's request, {which}, on a fresh serve: {elapsed * 1000:.0f} ms")
         demo = http.get("/api/v1/items", params={"subject": "Arithmetic", "limit": 1}).json()
         assert demo["data"]["items"], "the demo bank has Arithmetic items"
 
