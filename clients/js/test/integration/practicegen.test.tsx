@@ -57,11 +57,27 @@ describe('against practicegen serve', () => {
 
   it('runs the documented assign-and-watch example', async () => {
     const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const seen: JobMessage[] = [];
+    const watchJob = client.watchJob.bind(client);
+    const watching = vi.spyOn(client, 'watchJob').mockImplementation((jobId, options) =>
+      watchJob(jobId, {
+        ...options,
+        onMessage: (message, transport) => {
+          seen.push(message);
+          options.onMessage(message, transport);
+        },
+      }),
+    );
 
     const assignment = await assignAndWatch(client);
 
     expect(assignment.items).toHaveLength(5);
-    expect(printed).toHaveBeenCalledWith(expect.stringMatching(/^\d+% .* \(via websocket\)$/));
+    expect(seen.at(-1)?.type).toBe('completed');
+    // one line per status message; a job done before the socket opened sends only its end
+    const statuses = seen.filter((message) => message.type === 'status');
+    expect(printed).toHaveBeenCalledTimes(statuses.length);
+    for (const [line] of printed.mock.calls) expect(line).toMatch(/^\d+% .* \(via websocket\)$/);
+    watching.mockRestore();
     printed.mockRestore();
   });
 
