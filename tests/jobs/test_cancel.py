@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from practicegen.bootstrap import prepare
+from practicegen.config import Settings
 from tests.api.test_errors import assert_error
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
@@ -31,15 +32,24 @@ async def fake() -> AsyncIterator[FakeLlm]:
         yield server
 
 
-@pytest.fixture
-async def server(database_url: str, fake: FakeLlm) -> AsyncIterator[RunningServer]:
-    settings = make_settings(
+def settings_of(database_url: str, fake: FakeLlm, *, run_worker: bool = True) -> Settings:
+    return make_settings(
         database_url,
-        run_worker=True,
+        run_worker=run_worker,
         job_heartbeat_s=0.2,
         llm_base_url=fake.base_url,
         llm_timeout_s=60.0,
     )
+
+
+def admin_client(server: RunningServer) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    return httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30)
+
+
+@pytest.fixture
+async def server(database_url: str, fake: FakeLlm) -> AsyncIterator[RunningServer]:
+    settings = settings_of(database_url, fake)
     await prepare(settings)
     async with running_server(settings) as running:
         yield running
@@ -47,8 +57,7 @@ async def server(database_url: str, fake: FakeLlm) -> AsyncIterator[RunningServe
 
 @pytest.fixture
 async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30) as c:
+    async with admin_client(server) as c:
         yield c
 
 
@@ -80,21 +89,16 @@ async def lost_attempts(client: httpx.AsyncClient) -> float:
 async def test_a_job_cancelled_while_queued_never_runs(database_url: str, fake: FakeLlm) -> None:
     """Cancelled while no worker runs, it stays cancelled once one starts: its queue message
     (PostgreSQL) or the start-up re-enqueue of unfinished jobs (embedded) gives it no attempt."""
-    model = {"llm_base_url": fake.base_url, "llm_timeout_s": 60.0, "job_heartbeat_s": 0.2}
-    idle = make_settings(database_url, run_worker=False, **model)
+    idle = settings_of(database_url, fake, run_worker=False)
     await prepare(idle)
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    async with (
-        running_server(idle) as api,
-        httpx.AsyncClient(base_url=api.base_url, headers=headers, timeout=30) as client,
-    ):
+    async with running_server(idle) as api, admin_client(api) as client:
         queued = await start(client)
         assert (await job(client, queued))["status"] == "pending"
         cancelled = await client.post(f"/api/v1/jobs/{queued}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["data"]["status"] == "cancelled"
     async with (
-        running_server(make_settings(database_url, run_worker=True, **model)) as node,
-        httpx.AsyncClient(base_url=node.base_url, headers=headers, timeout=30) as client,
+        running_server(settings_of(database_url, fake)) as node,
+        admin_client(node) as client,
     ):
         later = await start(client)  # queued after it: done means the worker went past it
         async with asyncio.timeout(30):
