@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -11,8 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from practicegen.db import sqlite_driver
 from practicegen.db.engine import create_engine, create_sessionmaker
-from practicegen.db.sqlite_driver import OneTripConnection
+from practicegen.db.sqlite_driver import OneTripConnection, pipeline
 from tests.conftest import make_settings
 
 
@@ -95,17 +99,17 @@ async def test_each_statement_is_one_trip_and_a_read_needs_no_commit_or_rollback
     async with sessionmaker() as session, session.begin():
         await session.execute(text("SELECT count(*) FROM notes"))
         await session.execute(text("SELECT body FROM notes"))
-    assert trips == ["_run", "_run"]
+    assert trips == ["_run_all", "_run_all"]
     trips.clear()
     async with sessionmaker() as session, session.begin():
         await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
-    assert trips == ["_run", "commit"]
+    assert trips == ["_run_all", "commit"]
     trips.clear()
     with pytest.raises(RuntimeError):
         async with sessionmaker() as session, session.begin():
             await session.execute(text("INSERT INTO notes (body) VALUES ('y')"))
             raise RuntimeError("the request failed")
-    assert trips == ["_run", "rollback"]
+    assert trips == ["_run_all", "rollback"]
     async with sessionmaker() as session:
         bodies = (await session.execute(text("SELECT body FROM notes"))).scalars().all()
     assert bodies == ["x"]
@@ -124,3 +128,104 @@ async def test_disposing_the_engine_ends_its_threads(tmp_path: Path) -> None:
     for thread in started:
         thread.join(timeout=5)
         assert not thread.is_alive()
+
+
+async def _bodies(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(text("SELECT body FROM notes ORDER BY id"))).scalars())
+
+
+async def test_pipelined_writes_and_their_commit_run_on_the_loop_in_no_trip(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert isinstance(driver, OneTripConnection)
+        driver._conn.create_function("thread", 0, threading.get_ident)
+    trips.clear()
+    async with engine.begin() as conn, pipeline(conn):
+        held = await conn.execute(text("INSERT INTO notes (body) VALUES ('a' || thread())"))
+        assert held.rowcount == -1  # not sent yet
+        await conn.execute(
+            text("INSERT INTO notes (body) VALUES (:body)"), [{"body": b} for b in "bc"]
+        )
+    assert trips == []
+    assert await _bodies(engine) == [f"a{threading.get_ident()}", "b", "c"]
+
+
+async def test_a_pipelined_write_that_fails_fails_the_commit_and_leaves_nothing(
+    engine: AsyncEngine,
+) -> None:
+    sessionmaker = create_sessionmaker(engine)
+    with pytest.raises(IntegrityError):
+        async with (
+            sessionmaker() as session,
+            session.begin(),
+            pipeline(await session.connection()),
+        ):
+            await session.execute(text("INSERT INTO notes (body) VALUES ('one')"))
+            await session.execute(text("INSERT INTO notes (body) VALUES ('one')"))
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("INSERT INTO notes (body) VALUES ('two')"))
+    assert await _bodies(engine) == ["two"]
+
+
+async def test_a_read_sends_the_held_back_writes_before_it_in_the_same_trip(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT 1"))  # connected before counting
+        trips.clear()
+        async with pipeline(conn):
+            await conn.execute(text("INSERT INTO notes (body) VALUES ('a')"))
+            count = await conn.execute(text("SELECT count(*) FROM notes"))
+            assert count.scalar_one() == 1
+            await conn.execute(text("INSERT INTO notes (body) VALUES ('b')"))
+    assert trips == ["_run_all", "_commit"]  # in a transaction already: all on the thread
+    assert await _bodies(engine) == ["a", "b"]
+
+
+async def test_a_pipelined_commit_waits_for_another_writer_on_the_thread_not_the_loop(
+    engine: AsyncEngine, trips: list[str], tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    other.execute("INSERT INTO notes (body) VALUES ('other')")
+
+    async def write() -> None:
+        async with engine.begin() as conn, pipeline(conn):
+            await conn.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # connected before counting
+    trips.clear()
+    writing = asyncio.create_task(write())
+    ticks = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 0.3:
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks >= 10 and not writing.done()  # the loop ran on while the commit waited
+    other.execute("COMMIT")
+    await asyncio.wait_for(writing, 5)
+    other.close()
+    assert trips == ["_commit"]
+    assert await _bodies(engine) == ["other", "ours"]
+
+
+async def test_connections_checkpoint_the_wal_on_a_thread_every_so_many_commits(
+    engine: AsyncEngine, trips: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    database = tmp_path / "d.db"
+    async with engine.connect() as conn:
+        for n in range(3):
+            if n == 2:
+                size = database.stat().st_size
+                trips.clear()
+            async with conn.begin(), pipeline(conn):
+                await conn.execute(
+                    text("INSERT INTO notes (body) VALUES (:b)"), {"b": "x" * 9000 + str(n)}
+                )
+    assert trips == ["_checkpoint"]
+    assert database.stat().st_size > size  # the WAL's pages are in the database file now
