@@ -69,7 +69,8 @@ async def test_student_context_reads_skills_and_the_latest_assignments_items(
     sessionmaker: SessionMaker,
 ) -> None:
     items = await _bank(sessionmaker, 6)
-    student = await _student(sessionmaker, ("a.one", 0.5, 3), ("a.two", -1.0, 7))
+    theta = 0.1 + 0.2  # 17 significant digits: read back exactly
+    student = await _student(sessionmaker, ("a.one", theta, 3), ("a.two", -1.0, 7))
     await _assign(sessionmaker, student, items[0:2], age_s=30)
     await _assign(sessionmaker, student, items[2:4], age_s=20)
     await _assign(sessionmaker, student, items[4:6], age_s=10)
@@ -83,11 +84,13 @@ async def test_student_context_reads_skills_and_the_latest_assignments_items(
         )
     assert context is not None and none_recent is not None
     assert sorted(context.skills, key=lambda s: s.skill) == [
-        SkillRow("a.one", 0.5, 3),
+        SkillRow("a.one", theta, 3),
         SkillRow("a.two", -1.0, 7),
     ]
-    assert sorted(i for i, _ in context.recent) == sorted(items[2:6])
-    assert all(isinstance(i, uuid.UUID) and isinstance(f, str) for i, f in context.recent)
+    async with sessionmaker() as session:
+        rows = await session.execute(select(Item.id, Item.fingerprint))
+        prints = {item_id: fingerprint for item_id, fingerprint in rows}
+    assert sorted(context.recent) == sorted((i, prints[i]) for i in items[2:6])
     assert none_recent.recent == [] and len(none_recent.skills) == 2
 
 

@@ -6,6 +6,7 @@ parameters: building a statement costs more CPU than sending it to a warm connec
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     bindparam,
+    func,
     insert,
     null,
     select,
@@ -113,9 +115,9 @@ _latest_assignments = (
     .limit(bindparam("assignments"))
     .scalar_subquery()
 )
-# A row per practised skill (one with a NULL skill if none; no row if there is no such
-# student), then a row per recently assigned item, told apart by a NULL student id, and the
-# tenant's bank version (in the ability column), told apart by a NULL student and item id.
+# On PostgreSQL, a row per practised skill (one with a NULL skill if none; no row if there
+# is no such student), then a row per recently assigned item, told apart by a NULL student id,
+# and the tenant's bank version (in the ability column), told apart by a NULL student and item.
 _STUDENT_CONTEXT = union_all(
     select(
         _students.c.id,
@@ -133,6 +135,33 @@ _STUDENT_CONTEXT = union_all(
     .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
     .where(_assignment_items.c.assignment_id.in_(_latest_assignments)),
     select(null(), null(), version_of(bindparam("tenant_id")).scalar_subquery(), null(), null()),
+)
+# On SQLite the same in one row. Each row a statement returns is a step SQLite takes on the
+# connection's thread, and each step waits for the GIL while the event loop is busy: under
+# load, a row per recent item made this read the slowest part of a sync assign. Abilities go
+# through text at full precision, as JSON numbers would keep only 15 digits.
+_SKILLS_JSON = (
+    select(
+        func.json_group_array(
+            func.json_array(
+                _skills.c.skill, func.printf("%!.17g", _skills.c.theta), _skills.c.responses_n
+            )
+        )
+    )
+    .where(_skills.c.student_id == _students.c.id)
+    .scalar_subquery()
+)
+_RECENT_JSON = (
+    select(func.json_group_array(func.json_array(_items.c.id, _items.c.fingerprint)))
+    .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
+    .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
+    .scalar_subquery()
+)
+_STUDENT_CONTEXT_SQLITE = select(
+    _SKILLS_JSON, _RECENT_JSON, version_of(bindparam("tenant_id")).scalar_subquery()
+).where(
+    _students.c.tenant_id == bindparam("tenant_id"),
+    _students.c.id == bindparam("student_id"),
 )
 _ITEM_FACE_COLUMNS = [
     _items.c[name]
@@ -229,6 +258,15 @@ class PracticeRepository:
             "student_id": student_id,
             "assignments": max(recent_assignments, 0),
         }
+        if self.session.get_bind().dialect.name == "sqlite":
+            row = (await self.session.execute(_STUDENT_CONTEXT_SQLITE, params)).first()
+            if row is None:
+                return None
+            return StudentContext(
+                [SkillRow(name, float(theta), n) for name, theta, n in json.loads(row[0])],
+                [(uuid.UUID(hex=item), print_) for item, print_ in json.loads(row[1])],
+                int(row[2]),
+            )
         skills: list[SkillRow] = []
         recent: list[tuple[uuid.UUID, str]] = []
         bank_version, found = 0, False
