@@ -130,6 +130,11 @@ async def test_disposing_the_engine_ends_its_threads(tmp_path: Path) -> None:
         assert not thread.is_alive()
 
 
+async def _pipelined_commit(engine: AsyncEngine, body: str = "first") -> None:
+    async with engine.begin() as conn, pipeline(conn):
+        await conn.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
+
+
 async def _bodies(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
         return list((await conn.execute(text("SELECT body FROM notes ORDER BY id"))).scalars())
@@ -142,6 +147,7 @@ async def test_pipelined_writes_and_their_commit_run_on_the_loop_in_no_trip(
         driver = (await conn.get_raw_connection()).driver_connection
         assert isinstance(driver, OneTripConnection)
         driver._conn.create_function("thread", 0, threading.get_ident)
+    await _pipelined_commit(engine)  # a connection's first is preceded by a checkpoint
     trips.clear()
     async with engine.begin() as conn, pipeline(conn):
         held = await conn.execute(text("INSERT INTO notes (body) VALUES ('a' || thread())"))
@@ -150,7 +156,10 @@ async def test_pipelined_writes_and_their_commit_run_on_the_loop_in_no_trip(
             text("INSERT INTO notes (body) VALUES (:body)"), [{"body": b} for b in "bc"]
         )
     assert trips == []
-    assert await _bodies(engine) == [f"a{threading.get_ident()}", "b", "c"]
+    assert await _bodies(engine) == ["first", f"a{threading.get_ident()}", "b", "c"]
+    async with engine.connect() as conn:  # the busy handler and automatic checkpoints are back
+        for pragma, value in (("busy_timeout", 10_000), ("wal_autocheckpoint", 1000)):
+            assert (await conn.exec_driver_sql(f"PRAGMA {pragma}")).scalar_one() == value
 
 
 async def test_a_pipelined_write_that_fails_fails_the_commit_and_leaves_nothing(
@@ -188,18 +197,13 @@ async def test_a_read_sends_the_held_back_writes_before_it_in_the_same_trip(
 async def test_a_pipelined_commit_waits_for_another_writer_on_the_thread_not_the_loop(
     engine: AsyncEngine, trips: list[str], tmp_path: Path
 ) -> None:
+    await _pipelined_commit(engine)  # its checkpoint done, the next commit tries the loop
     other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
     other.execute("INSERT INTO notes (body) VALUES ('other')")
 
-    async def write() -> None:
-        async with engine.begin() as conn, pipeline(conn):
-            await conn.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
-
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))  # connected before counting
     trips.clear()
-    writing = asyncio.create_task(write())
+    writing = asyncio.create_task(_pipelined_commit(engine, "ours"))
     ticks = 0
     started = time.monotonic()
     while time.monotonic() - started < 0.3:
@@ -210,7 +214,7 @@ async def test_a_pipelined_commit_waits_for_another_writer_on_the_thread_not_the
     await asyncio.wait_for(writing, 5)
     other.close()
     assert trips == ["_commit"]
-    assert await _bodies(engine) == ["other", "ours"]
+    assert await _bodies(engine) == ["first", "other", "ours"]
 
 
 async def test_connections_checkpoint_the_wal_on_a_thread_every_so_many_commits(
@@ -218,14 +222,16 @@ async def test_connections_checkpoint_the_wal_on_a_thread_every_so_many_commits(
 ) -> None:
     monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
     database = tmp_path / "d.db"
+    sizes = []
     async with engine.connect() as conn:
-        for n in range(3):
-            if n == 2:
-                size = database.stat().st_size
-                trips.clear()
+        await conn.execute(text("SELECT 1"))  # connected before counting
+        await conn.commit()
+        trips.clear()
+        for n in range(4):
             async with conn.begin(), pipeline(conn):
-                await conn.execute(
-                    text("INSERT INTO notes (body) VALUES (:b)"), {"b": "x" * 9000 + str(n)}
-                )
-    assert trips == ["_checkpoint"]
-    assert database.stat().st_size > size  # the WAL's pages are in the database file now
+                row = {"b": "x" * 9000 + str(n)}
+                await conn.execute(text("INSERT INTO notes (body) VALUES (:b)"), row)
+            sizes.append(database.stat().st_size)
+    # before the first commit and the fourth: each commit's pages stay in the WAL until then
+    assert trips == ["_checkpoint", "_checkpoint"]
+    assert sizes[0] == sizes[1] == sizes[2] < sizes[3]

@@ -34,7 +34,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    cursor.execute("PRAGMA wal_autocheckpoint = 0")  # the driver checkpoints, off the loop
     cursor.close()
 
 
