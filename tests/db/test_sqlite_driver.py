@@ -147,7 +147,7 @@ async def test_pipelined_writes_and_their_commit_run_on_the_loop_in_no_trip(
         driver = (await conn.get_raw_connection()).driver_connection
         assert isinstance(driver, OneTripConnection)
         driver._conn.create_function("thread", 0, threading.get_ident)
-    await _pipelined_commit(engine)  # a connection's first is preceded by a checkpoint
+    await _pipelined_commit(engine)  # the process's first commit is made on the thread
     trips.clear()
     async with engine.begin() as conn, pipeline(conn):
         held = await conn.execute(text("INSERT INTO notes (body) VALUES ('a' || thread())"))
@@ -157,8 +157,8 @@ async def test_pipelined_writes_and_their_commit_run_on_the_loop_in_no_trip(
         )
     assert trips == []
     assert await _bodies(engine) == ["first", f"a{threading.get_ident()}", "b", "c"]
-    async with engine.connect() as conn:  # the busy handler and automatic checkpoints are back
-        for pragma, value in (("busy_timeout", 10_000), ("wal_autocheckpoint", 1000)):
+    async with engine.connect() as conn:  # the busy handler is back; checkpoints are ours
+        for pragma, value in (("busy_timeout", 10_000), ("wal_autocheckpoint", 0)):
             assert (await conn.exec_driver_sql(f"PRAGMA {pragma}")).scalar_one() == value
 
 
@@ -197,7 +197,7 @@ async def test_a_read_sends_the_held_back_writes_before_it_in_the_same_trip(
 async def test_a_pipelined_commit_waits_for_another_writer_on_the_thread_not_the_loop(
     engine: AsyncEngine, trips: list[str], tmp_path: Path
 ) -> None:
-    await _pipelined_commit(engine)  # its checkpoint done, the next commit tries the loop
+    await _pipelined_commit(engine)  # the first, on the thread: the next tries the loop
     other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
     other.execute("INSERT INTO notes (body) VALUES ('other')")
@@ -217,21 +217,35 @@ async def test_a_pipelined_commit_waits_for_another_writer_on_the_thread_not_the
     assert await _bodies(engine) == ["first", "other", "ours"]
 
 
-async def test_connections_checkpoint_the_wal_on_a_thread_every_so_many_commits(
+async def test_checkpoints_run_on_a_thread_and_commits_leave_the_loop_meanwhile(
     engine: AsyncEngine, trips: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY_CHANGES", 3)
+    go_on, done = asyncio.Event(), asyncio.Event()
+    checkpoint = OneTripConnection.checkpoint
+
+    async def held(connection: OneTripConnection) -> None:
+        await go_on.wait()
+        await checkpoint(connection)
+        done.set()
+
+    monkeypatch.setattr(OneTripConnection, "checkpoint", held)
     database = tmp_path / "d.db"
-    sizes = []
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))  # connected before counting
-        await conn.commit()
-        trips.clear()
-        for n in range(4):
-            async with conn.begin(), pipeline(conn):
-                row = {"b": "x" * 9000 + str(n)}
-                await conn.execute(text("INSERT INTO notes (body) VALUES (:b)"), row)
-            sizes.append(database.stat().st_size)
-    # before the first commit and the fourth: each commit's pages stay in the WAL until then
-    assert trips == ["_checkpoint", "_checkpoint"]
-    assert sizes[0] == sizes[1] == sizes[2] < sizes[3]
+    trips.clear()
+    await _pipelined_commit(engine, "x" * 9000)  # the first: on the thread
+    await _pipelined_commit(engine, "y" * 9000)  # on the loop
+    await _pipelined_commit(engine, "z" * 9000)  # on the loop; three changes: a checkpoint
+    assert trips == ["_commit"]
+    await asyncio.sleep(0)
+    size = database.stat().st_size
+    await _pipelined_commit(engine, "while")  # the checkpoint under way: on the thread
+    assert trips == ["_commit", "_commit"]
+    go_on.set()
+    await asyncio.wait_for(done.wait(), 5)
+    assert trips == ["_commit", "_commit", "_checkpoint"]
+    assert database.stat().st_size > size  # the WAL's pages are in the database file now
+    await _pipelined_commit(engine, "after")  # on the loop again
+    assert trips == ["_commit", "_commit", "_checkpoint"]
+    assert len(await _bodies(engine)) == 5

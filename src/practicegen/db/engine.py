@@ -34,6 +34,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    cursor.execute("PRAGMA wal_autocheckpoint = 0")  # sqlite_driver.WalCheckpoints does it
     cursor.close()
 
 
@@ -43,9 +44,12 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
         engine: AsyncEngine
+        checkpoints = sqlite_driver.WalCheckpoints()
         engine = create_async_engine(
             settings.database_url,
-            async_creator=lambda: sqlite_driver.connect(engine, _SQLITE_BUSY_TIMEOUT_S),
+            async_creator=lambda: sqlite_driver.connect(
+                engine, _SQLITE_BUSY_TIMEOUT_S, checkpoints
+            ),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         WriterQueue(timeout_s=_SQLITE_BUSY_TIMEOUT_S).install(engine)

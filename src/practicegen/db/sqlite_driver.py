@@ -15,28 +15,30 @@ are held back and sent with the commit, and that one call runs on the event loop
 (about 130 us for an assignment and its five items) instead of a trip whose every step waits
 for the GIL while the loop serves other requests. It never waits there: SQLite's busy handler
 is off for it, and if another process holds the write lock the call is undone and sent to the
-connection's thread to wait as any other statement does. Nor does it sync anything to disk.
-SQLite checkpoints the WAL inside the commit that fills it to 1,000 pages, and the first write
-after a checkpoint syncs the WAL's header; instead, a connection's first commit on the loop and
-every `CHECKPOINT_EVERY`-th after it (a few pages each) are preceded by a checkpoint and a
-write on its thread (`_checkpoint`).
+connection's thread to wait as any other statement does. Nor does it sync anything to disk:
+connections do not checkpoint the WAL inside a commit, as SQLite would by default, but leave it
+to `WalCheckpoints`, which runs checkpoints on a thread and sends commits to their threads
+whenever the next write could sync the WAL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
 import aiosqlite
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-CHECKPOINT_EVERY = 100
-_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+CHECKPOINT_EVERY_CHANGES = 1000
 _WRITES = ("insert", "update", "delete", "replace")
+
+log = structlog.get_logger()
 
 _Description = tuple[tuple[str, None, None, None, None, None, None], ...] | None
 
@@ -96,11 +98,6 @@ def _checkpoint(connection: sqlite3.Connection) -> None:
         connection.commit()
 
 
-def _set(connection: sqlite3.Connection, **pragmas: int) -> None:
-    for name, value in pragmas.items():
-        connection.execute(f"PRAGMA {name} = {value}").close()
-
-
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
@@ -153,38 +150,83 @@ class OneTripCursor:
         self._rows.clear()
 
 
+class WalCheckpoints:
+    """A database's WAL checkpoints, each run on a connection's thread while requests go on.
+
+    Connections do not checkpoint when they commit (`PRAGMA wal_autocheckpoint = 0`); once
+    `CHECKPOINT_EVERY_CHANGES` rows have changed through them (a sync assign writes about 1.2
+    WAL pages per row, so near the 1,000 pages SQLite waits for), a checkpoint starts here. The
+    write that follows a complete checkpoint starts the WAL over and syncs its header, so
+    commits go to their connection's thread, not the loop, until the process's first commit
+    has been made and while a checkpoint (which makes that write itself) is under way.
+    """
+
+    def __init__(self) -> None:
+        self._changes = 0
+        self._running: asyncio.Future[None] | None = None
+        self._wal_started = False
+
+    @property
+    def loop_may_commit(self) -> bool:
+        return self._wal_started and self._running is None
+
+    def committed(self, connection: OneTripConnection, changes: int, *, on_thread: bool) -> None:
+        if on_thread and self._running is None:
+            self._wal_started = True
+        self._changes += changes
+        if self._changes >= CHECKPOINT_EVERY_CHANGES and self._running is None:
+            self._changes = 0
+            self._running = asyncio.ensure_future(connection.checkpoint())
+            self._running.add_done_callback(self._finished)
+
+    def _finished(self, checkpoint: asyncio.Future[None]) -> None:
+        self._running = None
+        error = None if checkpoint.cancelled() else checkpoint.exception()
+        self._wal_started = not checkpoint.cancelled() and error is None
+        if error is not None:
+            log.warning("sqlite.checkpoint_failed", error=str(error))
+
+
 class OneTripConnection(aiosqlite.Connection):
-    def __init__(self, *args: Any, busy_timeout_ms: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, busy_timeout_ms: int, checkpoints: WalCheckpoints, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.pipelining = False
         self._held_back: list[_Step] = []
         self._busy_timeout_ms = busy_timeout_ms
-        self._commits_here = 0
+        self._checkpoints = checkpoints
+        self._changes_counted = 0
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
     async def commit(self) -> None:
-        if not self._held_back:
-            if self._has_transaction():
-                await super().commit()
-            return
-        steps, self._held_back = self._held_back, []
-        if self._in_transaction():
-            await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
-            return
-        if self._commits_here % CHECKPOINT_EVERY == 0:
-            with suppress(sqlite3.OperationalError):  # the database busy: a later one will do
-                await self._execute(_checkpoint, self._conn)  # type: ignore[no-untyped-call]
-        if self._commit_without_waiting(steps):
-            self._commits_here += 1
+        on_thread = True
+        if self._held_back:
+            steps, self._held_back = self._held_back, []
+            on_thread = (
+                self._conn.in_transaction
+                or not self._checkpoints.loop_may_commit
+                or not self._commit_without_waiting(steps)
+            )
+            if on_thread:
+                await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
+        elif self._has_transaction():
+            await super().commit()
         else:
-            await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
+            return
+        changes = self._conn.total_changes
+        self._checkpoints.committed(self, changes - self._changes_counted, on_thread=on_thread)
+        self._changes_counted = changes
 
     async def rollback(self) -> None:
         self._held_back.clear()  # never sent
         if self._has_transaction():
             await super().rollback()
+
+    async def checkpoint(self) -> None:
+        await self._execute(_checkpoint, self._conn)  # type: ignore[no-untyped-call]
 
     def _commit_without_waiting(self, steps: list[_Step]) -> bool:
         """Run `steps` and commit on this thread if no other process holds the write lock.
@@ -193,7 +235,7 @@ class OneTripConnection(aiosqlite.Connection):
         undoes only `steps`) and while no statement of this connection is under way on its
         thread (so the two threads never use it at once)."""
         connection = self._conn
-        _set(connection, busy_timeout=0, wal_autocheckpoint=0)
+        connection.execute("PRAGMA busy_timeout = 0").close()
         try:
             _run_all(connection, steps)
             connection.commit()
@@ -203,20 +245,13 @@ class OneTripConnection(aiosqlite.Connection):
             connection.rollback()
             return False
         finally:
-            _set(
-                connection,
-                busy_timeout=self._busy_timeout_ms,
-                wal_autocheckpoint=_AUTOCHECKPOINT_PAGES,
-            )
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}").close()
         return True
 
     def _has_transaction(self) -> bool:
         """sqlite3 does nothing on commit or rollback outside a transaction (reads start none),
         so those need no trip. A closed connection takes the trip and fails as aiosqlite's."""
         return self._connection is None or self._connection.in_transaction
-
-    def _in_transaction(self) -> bool:
-        return self._conn.in_transaction
 
     async def run_statement(self, sql: str, parameters: Any, many: bool) -> _Outcome:
         if self.pipelining and sql.lstrip()[:7].lower().startswith(_WRITES):
@@ -249,14 +284,19 @@ async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
         driver.pipelining = False
 
 
-async def connect(engine: AsyncEngine, timeout_s: float) -> OneTripConnection:
-    """An `async_creator` for `engine`: connect to its database as its dialect would."""
+async def connect(
+    engine: AsyncEngine, timeout_s: float, checkpoints: WalCheckpoints
+) -> OneTripConnection:
+    """An `async_creator` for `engine`: connect to its database as its dialect would.
+
+    `checkpoints` is the database's, shared by all of `engine`'s connections."""
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     open_sqlite: Callable[..., sqlite3.Connection] = sqlite3.connect
     connection = OneTripConnection(
         lambda: open_sqlite(*args, **kwargs, timeout=timeout_s),
         iter_chunk_size=64,
         busy_timeout_ms=int(timeout_s * 1000),
+        checkpoints=checkpoints,
     )
     connection._thread.daemon = True  # as SQLAlchemy does: never hold up the interpreter's exit
     await connection
