@@ -249,3 +249,25 @@ async def test_checkpoints_run_on_a_thread_and_commits_leave_the_loop_meanwhile(
     await _pipelined_commit(engine, "after")  # on the loop again
     assert trips == ["_commit", "_commit", "_checkpoint"]
     assert len(await _bodies(engine)) == 5
+
+
+async def test_after_a_failed_checkpoint_the_next_commit_is_made_on_the_thread(
+    engine: AsyncEngine, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY_CHANGES", 2)
+    failed = asyncio.Event()
+
+    async def failing(connection: OneTripConnection) -> None:
+        failed.set()
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(OneTripConnection, "checkpoint", failing)
+    await _pipelined_commit(engine, "first")  # on the thread
+    await _pipelined_commit(engine, "second")  # on the loop; two changes: a checkpoint
+    await asyncio.wait_for(failed.wait(), 5)
+    await asyncio.sleep(0)  # its end reported
+    trips.clear()
+    await _pipelined_commit(engine, "third")  # the WAL may start over: on the thread
+    await _pipelined_commit(engine, "fourth")  # on the loop again
+    assert trips == ["_commit"]
+    assert await _bodies(engine) == ["first", "second", "third", "fourth"]

@@ -98,6 +98,11 @@ def _checkpoint(connection: sqlite3.Connection) -> None:
         connection.commit()
 
 
+def is_write(sql: str) -> bool:
+    """Whether `sql` changes rows (what SQLite needs its write lock for)."""
+    return sql.lstrip()[:7].lower().startswith(_WRITES)
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
@@ -254,7 +259,7 @@ class OneTripConnection(aiosqlite.Connection):
         return self._connection is None or self._connection.in_transaction
 
     async def run_statement(self, sql: str, parameters: Any, many: bool) -> _Outcome:
-        if self.pipelining and sql.lstrip()[:7].lower().startswith(_WRITES):
+        if self.pipelining and is_write(sql):
             self._held_back.append((sql, parameters, many))
             return _HELD_BACK
         steps, self._held_back = [*self._held_back, (sql, parameters, many)], []

@@ -21,8 +21,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_
 
+from practicegen.db.sqlite_driver import is_write
+
 _HOLDS = "practicegen.holds_sqlite_writer_lock"
-_WRITES = ("insert", "update", "delete", "replace")
 
 
 class WriterQueue:
@@ -48,7 +49,7 @@ class WriterQueue:
         _context: Any,
         _executemany: bool,
     ) -> None:
-        if connection.info.get(_HOLDS) or not statement.lstrip()[:7].lower().startswith(_WRITES):
+        if connection.info.get(_HOLDS) or not is_write(statement):
             return
         if not self._lock.locked():
             await_(self._lock.acquire())  # free: taken without yielding to the event loop
