@@ -262,10 +262,14 @@ class PracticeRepository:
             row = (await self.session.execute(_STUDENT_CONTEXT_SQLITE, params)).first()
             if row is None:
                 return None
+            skills_json, recent_json, version = row
             return StudentContext(
-                [SkillRow(name, float(theta), n) for name, theta, n in json.loads(row[0])],
-                [(uuid.UUID(hex=item), print_) for item, print_ in json.loads(row[1])],
-                int(row[2]),
+                [SkillRow(name, float(theta), n) for name, theta, n in json.loads(skills_json)],
+                [
+                    (uuid.UUID(hex=item_id), fingerprint)
+                    for item_id, fingerprint in json.loads(recent_json)
+                ],
+                int(version),
             )
         skills: list[SkillRow] = []
         recent: list[tuple[uuid.UUID, str]] = []
