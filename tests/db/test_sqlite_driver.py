@@ -1,4 +1,5 @@
-"""SQLite's one-trip connections behave as aiosqlite's did under SQLAlchemy, with fewer trips."""
+"""SQLite's one-trip connections: as aiosqlite's under SQLAlchemy with fewer trips, pipelined
+commits on the loop that never wait or sync there, and WAL checkpoints on a thread."""
 
 from __future__ import annotations
 
