@@ -55,8 +55,10 @@ from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
+from practicegen.jobs.views import JobViews
 from practicegen.jobs.worker import JobRunner, RetryPolicy
 from practicegen.practice import endpoints as practice_endpoints
+from practicegen.practice import job_view as practice_view
 from practicegen.practice.assignments import GapFiller
 from practicegen.practice.grader import Grader
 from practicegen.practice.tasks import practice_generation
@@ -141,6 +143,14 @@ def create_runner(
         metrics=metrics,
         on_finished=webhooks.on_finished(queue, settings),
     )
+
+
+def create_job_views() -> JobViews:
+    """Each job type's result as a student token sees it (servers see results in full)."""
+    views = JobViews()
+    views.register(PRACTICE_GENERATION, student=practice_view.for_student)
+    views.register(WEBHOOK_DELIVERY, student=None)  # a server's: its result shows the URL
+    return views
 
 
 @asynccontextmanager
@@ -277,6 +287,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.job_views = create_job_views()
     install_error_handlers(app)
     # A request's route is found by trying each route in turn: the busiest come first.
     for router in (

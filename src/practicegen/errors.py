@@ -10,8 +10,10 @@ Each carries a stable machine-readable `code` (what clients branch on) and a hum
     │   └── NumItemsOutOfRange
     ├── NotAuthenticated                401
     ├── PermissionDenied                403
+    │   └── WebhookUrlNotAllowed
     ├── NotFound                        404
     │   ├── StudentNotFound, GoalNotFound, ItemNotFound, AssignmentNotFound, ApiKeyNotFound
+    │   └── StudentTokenNotFound
     ├── Conflict                        409
     │   └── DuplicateExternalId
     ├── PayloadTooLarge                 413
@@ -118,3 +120,15 @@ class RateLimited(PracticegenError):
     code = "rate_limited"
     default_message = "Too many requests; retry later."
     retry_after_s = 5
+
+
+class WebhookUrlNotAllowed(PermissionDenied):
+    code = "webhook_url_not_allowed"
+    default_message = (
+        "A student token may not set webhook_url: webhooks go to servers, with answer keys."
+    )
+
+
+class StudentTokenNotFound(NotFound):
+    code = "student_token_not_found"
+    default_message = "No such student token."

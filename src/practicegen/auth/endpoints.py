@@ -6,8 +6,16 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from practicegen.api.deps import KeyCacheDep, NowDep, PrincipalDep, SessionDep, SettingsDep
-from practicegen.api.envelope import Envelope, ok
+from practicegen.api.deps import (
+    CursorDep,
+    KeyCacheDep,
+    LimitDep,
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
+from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth import service
 from practicegen.auth.principal import Role
 from practicegen.auth.schemas import (
@@ -16,6 +24,7 @@ from practicegen.auth.schemas import (
     ApiKeyRead,
     StudentTokenCreate,
     StudentTokenCreated,
+    StudentTokenRead,
 )
 from practicegen.db.models import ApiKey
 
@@ -82,6 +91,61 @@ async def create_student_token(
     assert issued.row.expires_at is not None
     return ok(
         StudentTokenCreated(
-            token=issued.secret, student_id=body.student_id, expires_at=issued.row.expires_at
+            token=issued.secret,
+            token_id=issued.row.id,
+            student_id=body.student_id,
+            expires_at=issued.row.expires_at,
         )
     )
+
+
+def _token_read(row: ApiKey) -> StudentTokenRead:
+    assert row.student_id is not None and row.expires_at is not None  # a student token's
+    return StudentTokenRead(
+        token_id=row.id,
+        student_id=row.student_id,
+        token_suffix=row.key_suffix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+@router.get("/tokens")
+async def list_student_tokens(
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    limit: LimitDep,
+    cursor: CursorDep = None,
+    student_id: uuid.UUID | None = None,
+) -> Envelope[Page[StudentTokenRead]]:
+    """The tenant's student tokens not yet expired (revoked ones show `revoked_at`)."""
+    principal.require_server()
+    rows, next_cursor = await service.list_student_tokens(
+        session,
+        tenant_id=principal.tenant_id,
+        student_id=student_id,
+        now=now,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ok(Page(items=[_token_read(r) for r in rows], next_cursor=next_cursor))
+
+
+@router.delete("/tokens/{token_id}")
+async def revoke_student_token(
+    token_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    key_cache: KeyCacheDep,
+) -> Envelope[StudentTokenRead]:
+    """Revoke a student token: refused at once here, within `PRACTICEGEN_AUTH_CACHE_S` on
+    every other node."""
+    principal.require_server()
+    row = await service.revoke_student_token(
+        session, tenant_id=principal.tenant_id, token_id=token_id, now=now
+    )
+    key_cache.forget(token_id)
+    return ok(_token_read(row))

@@ -1,4 +1,4 @@
-"""SQL for tenants and API keys."""
+"""SQL for tenants, API keys and student tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import ApiKey, Tenant
+from practicegen.db.pagination import after_cursor, split_page
 
 
 class AuthRepository:
@@ -41,6 +42,32 @@ class AuthRepository:
             .order_by(ApiKey.created_at)
         )
         return list((await self.session.execute(query)).scalars())
+
+    async def get_student_token(self, tenant_id: uuid.UUID, token_id: uuid.UUID) -> ApiKey | None:
+        query = select(ApiKey).where(
+            ApiKey.tenant_id == tenant_id, ApiKey.id == token_id, ApiKey.role == "student"
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def list_student_tokens(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        student_id: uuid.UUID | None,
+        unexpired_at: datetime,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[ApiKey], str | None]:
+        """The tenant's student tokens that have not expired (revoked ones included)."""
+        query = select(ApiKey).where(
+            ApiKey.tenant_id == tenant_id,
+            ApiKey.role == "student",
+            ApiKey.expires_at > unexpired_at,
+        )
+        if student_id is not None:
+            query = query.where(ApiKey.student_id == student_id)
+        query = after_cursor(query, ApiKey.created_at, ApiKey.id, cursor, limit)
+        return split_page(list((await self.session.execute(query)).scalars()), limit)
 
     async def count_usable_admin_keys(self) -> int:
         query = select(func.count()).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))

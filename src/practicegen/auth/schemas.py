@@ -38,5 +38,17 @@ class StudentTokenCreate(BaseModel):
 
 class StudentTokenCreated(BaseModel):
     token: str
+    token_id: uuid.UUID = Field(description="Names the token to list or revoke it.")
     student_id: uuid.UUID
     expires_at: datetime
+
+
+class StudentTokenRead(BaseModel):
+    """A student token as a server lists it: never the secret, only its last characters."""
+
+    token_id: uuid.UUID
+    student_id: uuid.UUID
+    token_suffix: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None

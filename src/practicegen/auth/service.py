@@ -1,4 +1,8 @@
-"""Authenticating bearer secrets, managing keys, minting student tokens, the first tenant."""
+"""Authenticating bearer secrets, managing keys, student tokens, the first tenant.
+
+A student token is a row of `api_keys` (role `student`) like a server key: checked on each
+request (through the node's `KeyCache`), listed and revoked by its id.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from practicegen.auth.keys import (
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.repository import AuthRepository
 from practicegen.db.models import ApiKey, Tenant
-from practicegen.errors import ApiKeyNotFound, NotAuthenticated
+from practicegen.errors import ApiKeyNotFound, NotAuthenticated, StudentTokenNotFound
 from practicegen.students.repository import StudentRepository
 
 log = structlog.get_logger()
@@ -111,6 +115,35 @@ async def mint_student_token(
     )
     await AuthRepository(session).add(row)
     return IssuedSecret(row=row, secret=secret)
+
+
+async def list_student_tokens(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    student_id: uuid.UUID | None,
+    now: datetime,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ApiKey], str | None]:
+    """The tenant's live and revoked tokens; expired ones are gone from the list."""
+    return await AuthRepository(session).list_student_tokens(
+        tenant_id, student_id=student_id, unexpired_at=now, cursor=cursor, limit=limit
+    )
+
+
+async def revoke_student_token(
+    session: AsyncSession, *, tenant_id: uuid.UUID, token_id: uuid.UUID, now: datetime
+) -> ApiKey:
+    """Refuse the token from now on (other nodes within their `KeyCache` time); idempotent."""
+    row = await AuthRepository(session).get_student_token(tenant_id, token_id)
+    if row is None:
+        raise StudentTokenNotFound(token_id=str(token_id))
+    if row.revoked_at is None:
+        row.revoked_at = now
+        await session.flush()
+        log.info("auth.student_token_revoked", token_id=str(row.id), key_suffix=row.key_suffix)
+    return row
 
 
 async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:

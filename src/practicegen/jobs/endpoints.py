@@ -31,6 +31,7 @@ from practicegen.jobs.events import JobChange, JobChanges, Watch
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import JobRead, JobStatus
+from practicegen.jobs.views import JobViews
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -41,6 +42,15 @@ async def get_queue(request: Request) -> JobQueue:
 
 
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+
+
+async def get_job_views(request: Request) -> JobViews:
+    """Each job type's view of its result, registered at start-up (`app.py`)."""
+    views: JobViews = request.app.state.job_views
+    return views
+
+
+JobViewsDep = Annotated[JobViews, Depends(get_job_views)]
 
 
 def etag(job: Job) -> str:
@@ -55,9 +65,13 @@ def matches(if_none_match: str | None, job: Job) -> bool:
     return "*" in tags or etag(job) in tags
 
 
-async def _read(sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID) -> Job:
+async def _read(
+    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobViews
+) -> Job:
     async with sessionmaker() as session:
-        return await service.get_job(session, principal=principal, job_id=job_id, now=utcnow())
+        return await service.get_job(
+            session, principal=principal, job_id=job_id, now=utcnow(), views=views
+        )
 
 
 async def _wait_for_change(
@@ -68,6 +82,7 @@ async def _wait_for_change(
     seen: str,
     wait_s: float,
     settings: Settings,
+    views: JobViews,
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
@@ -90,7 +105,7 @@ async def _wait_for_change(
         if change is not None and newer and not stale and change.progress_of_attempt:
             job = _with_progress(job, change)
         elif newer or stale:
-            job = await _read(sessionmaker, principal, job.id)
+            job = await _read(sessionmaker, principal, job.id, views)
     return job
 
 
@@ -111,13 +126,14 @@ async def get_job(
     principal: BriefPrincipalDep,
     settings: SettingsDep,
     sessionmaker: ReadingSessionMakerDep,
+    views: JobViewsDep,
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
     hub: JobChanges = request.app.state.job_changes
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
-        job = await _read(sessionmaker, principal, job_id)
+        job = await _read(sessionmaker, principal, job_id, views)
         if watch is not None:
             job = await _wait_for_change(
                 sessionmaker,
@@ -128,12 +144,13 @@ async def get_job(
                 etag(job) if if_none_match is None or matches(if_none_match, job) else "",
                 wait,
                 settings,
+                views,
             )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
     if matches(if_none_match, job):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
-    return ok(JobRead.of(job))
+    return ok(JobRead.of(job, reader=principal, views=views))
 
 
 @router.get("")
@@ -142,6 +159,7 @@ async def list_jobs(
     principal: PrincipalDep,
     limit: LimitDep,
     response: Response,
+    views: JobViewsDep,
     cursor: CursorDep = None,
     status: JobStatus | None = None,
     student_id: uuid.UUID | None = None,
@@ -150,6 +168,7 @@ async def list_jobs(
     rows, next_cursor = await service.list_jobs(
         session,
         principal=principal,
+        views=views,
         status=status,
         student_id=student_id,
         job_type=job_type,
@@ -157,17 +176,25 @@ async def list_jobs(
         limit=limit,
     )
     response.headers["Cache-Control"] = "no-store"
-    return ok(Page(items=[JobRead.of(r) for r in rows], next_cursor=next_cursor))
+    items = [JobRead.of(r, reader=principal, views=views) for r in rows]
+    return ok(Page(items=items, next_cursor=next_cursor))
 
 
 @router.post("/{job_id}/cancel")
 async def cancel_job(
-    job_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep
+    job_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    views: JobViewsDep,
 ) -> Envelope[JobRead]:
     """Cancel a pending or running job; a running attempt stops at its next heartbeat."""
-    job = await service.cancel_job(session, principal=principal, job_id=job_id, now=now)
+    job = await service.cancel_job(
+        session, principal=principal, job_id=job_id, now=now, views=views
+    )
     await request.app.state.on_job_finished(session, job)
-    return ok(JobRead.of(job))
+    return ok(JobRead.of(job, reader=principal, views=views))
 
 
 @router.post("/{job_id}/retry", status_code=202)
@@ -179,6 +206,7 @@ async def retry_job(
     settings: SettingsDep,
     queue: QueueDep,
     now: NowDep,
+    views: JobViewsDep,
 ) -> Envelope[JobRead]:
     """Run a failed or cancelled job again (the guide's "restart the job")."""
     job = await service.retry_job(
@@ -188,9 +216,10 @@ async def retry_job(
         queue=queue,
         max_attempts=settings.job_max_attempts,
         now=now,
+        views=views,
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return ok(JobRead.of(job))
+    return ok(JobRead.of(job, reader=principal, views=views))
 
 
 metrics_router = APIRouter(tags=["metrics"])

@@ -233,8 +233,12 @@ class JobRepository:
         job_type: str | None,
         cursor: str | None,
         limit: int,
+        job_types: Sequence[str] | None = None,
     ) -> tuple[list[Job], str | None]:
+        """`job_types`: only jobs of these types (what a student token may see)."""
         query = select(Job).where(Job.tenant_id == tenant_id)
+        if job_types is not None:
+            query = query.where(Job.job_type.in_(job_types))
         if status is not None:
             query = query.where(Job.status == status)
         if student_id is not None:

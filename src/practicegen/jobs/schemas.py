@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
+from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
+from practicegen.jobs.views import JobViews
 from practicegen.practice.schemas import AssignRequest
 
 
@@ -73,7 +75,9 @@ class JobRead(BaseModel):
     expires_at: datetime | None = Field(description="When a finished job's result is dropped.")
 
     @classmethod
-    def of(cls, job: Job) -> JobRead:
+    def of(cls, job: Job, *, reader: Principal, views: JobViews) -> JobRead:
+        """The job as `reader` may see it: its result through the job type's view."""
+        completed = job.status == JobStatus.COMPLETED
         return cls(
             job_id=job.id,
             job_type=job.job_type,
@@ -82,7 +86,7 @@ class JobRead(BaseModel):
             progress_message=job.progress_message,
             created_at=job.created_at,
             updated_at=job.updated_at,
-            result=job.result if job.status == JobStatus.COMPLETED else None,
+            result=views.result(reader, job.job_type, job.result) if completed else None,
             error=job.error if job.status in (JobStatus.FAILED, JobStatus.CANCELLED) else None,
             error_code=job.error_code,
             student_id=job.student_id,

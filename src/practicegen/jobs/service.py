@@ -3,7 +3,9 @@
 Creating a job writes its row and queues its message in the caller's transaction, or, given a
 `PostgresJobWriter` (PostgreSQL), in one statement of their own committed at once
 (`jobs/pg_create.py`). An `Idempotency-Key` makes creation safe to repeat: the same key and body
-give back the same job and the same key with another body is refused. In the caller's
+give back the same job and the same key with another body is refused. A key belongs to its
+caller: the tenant and the API key, or the student of a student token (`scoped_key`), so no
+caller can take a key another will use. In the caller's
 transaction a key whose first request has not committed yet gets a 409 rather than a second
 job; in one statement the second request waits for the first's and gets its job.
 """
@@ -28,6 +30,7 @@ from practicegen.jobs.pg_create import PendingJob, PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
+from practicegen.jobs.views import JobViews
 from practicegen.students.repository import StudentRepository
 
 
@@ -86,6 +89,15 @@ def request_hash(job_type: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def scoped_key(principal: Principal, key: str) -> str:
+    """The key as stored: prefixed by whose it is, as the tenant's keys share one column."""
+    if principal.is_student:
+        return f"student:{principal.student_id}:{key}"
+    if principal.key_id is not None:
+        return f"key:{principal.key_id}:{key}"
+    return f"tenant:{key}"  # authentication off: one caller
+
+
 async def create_job(
     session: AsyncSession,
     *,
@@ -98,7 +110,7 @@ async def create_job(
     writer: PostgresJobWriter | None = None,
 ) -> Created:
     repo = JobRepository(session)
-    key = new.idempotency_key
+    key = None if new.idempotency_key is None else scoped_key(principal, new.idempotency_key)
     # only a keyed request is ever compared with an earlier one
     digest = None
     if key is not None:
@@ -158,45 +170,67 @@ async def _refused(
 
 
 async def get_job(
-    session: AsyncSession, *, principal: Principal, job_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    job_id: uuid.UUID,
+    now: datetime,
+    views: JobViews,
 ) -> Job:
+    """The job if `principal` may see it: a student token sees only its student's jobs of the
+    types with a student view; any other job is absent to it."""
     job = await JobRepository(session).get(principal.tenant_id, job_id)
-    if job is None or (principal.is_student and job.student_id != principal.student_id):
+    if job is None or not _readable(principal, job, views):
         raise JobNotFound(job_id=str(job_id))
     if job.expires_at is not None and job.expires_at <= now:
         raise JobExpired(job_id=str(job_id), expired_at=job.expires_at.isoformat())
     return job
 
 
+def _readable(principal: Principal, job: Job, views: JobViews) -> bool:
+    if not principal.is_student:
+        return True
+    return job.student_id == principal.student_id and views.visible(principal, job.job_type)
+
+
 async def list_jobs(
     session: AsyncSession,
     *,
     principal: Principal,
+    views: JobViews,
     status: JobStatus | None,
     student_id: uuid.UUID | None,
     job_type: str | None,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Job], str | None]:
+    job_types = None
     if principal.is_student:
         if student_id is not None and student_id != principal.student_id:
             return [], None
         student_id = principal.student_id
+        job_types = views.student_types()
     return await JobRepository(session).list_page(
         principal.tenant_id,
         status=status.value if status else None,
         student_id=student_id,
         job_type=job_type,
+        job_types=job_types,
         cursor=cursor,
         limit=limit,
     )
 
 
 async def cancel_job(
-    session: AsyncSession, *, principal: Principal, job_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    job_id: uuid.UUID,
+    now: datetime,
+    views: JobViews,
 ) -> Job:
     """Pending or running: cancelled at once; a running attempt notices at its next write."""
-    await get_job(session, principal=principal, job_id=job_id, now=now)
+    await get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     cancelled = await JobRepository(session).cancel(principal.tenant_id, job_id, now)
     if cancelled is None:
         raise JobNotCancellable(job_id=str(job_id))
@@ -211,8 +245,9 @@ async def retry_job(
     queue: JobQueue,
     max_attempts: int,
     now: datetime,
+    views: JobViews,
 ) -> Job:
-    await get_job(session, principal=principal, job_id=job_id, now=now)
+    await get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     reopened = await JobRepository(session).reopen(principal.tenant_id, job_id, max_attempts, now)
     if reopened is None:
         raise JobNotRetryable(job_id=str(job_id))

@@ -34,16 +34,20 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import NotAuthenticated, PracticegenError
 from practicegen.jobs import service
+from practicegen.jobs.endpoints import JobViewsDep
 from practicegen.jobs.events import JobChange, JobChanges
 from practicegen.jobs.schemas import JobStatus
+from practicegen.jobs.views import JobViews
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
-def message(job: Job) -> dict[str, Any]:
+def message(job: Job, reader: Principal, views: JobViews) -> dict[str, Any]:
+    """The job's message as `reader` may see it (its result through the job type's view)."""
     status = JobStatus(job.status)
     if status is JobStatus.COMPLETED:
-        return {"type": "completed", "result": job.result, "seq": job.seq}
+        result = views.result(reader, job.job_type, job.result)
+        return {"type": "completed", "result": result, "seq": job.seq}
     if status in (JobStatus.FAILED, JobStatus.CANCELLED):
         return {"type": status.value, "error": job.error, "seq": job.seq}
     return progress_message(JobChange.of(job))
@@ -66,6 +70,7 @@ async def job_updates(
     principal: Principal,
     job_id: uuid.UUID,
     *,
+    views: JobViews,
     after_seq: int = -1,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
@@ -78,11 +83,8 @@ async def job_updates(
             if change is not None and change.running:
                 update = progress_message(change)
             else:
-                async with sessionmaker() as session:
-                    job = await service.get_job(
-                        session, principal=principal, job_id=job_id, now=utcnow()
-                    )
-                update = message(job)
+                job = await _visible_job(sessionmaker, principal, job_id, views)
+                update = message(job, principal, views)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
                 yield update
@@ -92,6 +94,16 @@ async def job_updates(
             change, stale = watch.take()
             if stale:
                 change = None
+
+
+async def _visible_job(
+    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobViews
+) -> Job:
+    """The job if `principal` may see it, else the error a fresh request would get."""
+    async with sessionmaker() as session:
+        return await service.get_job(
+            session, principal=principal, job_id=job_id, now=utcnow(), views=views
+        )
 
 
 def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
@@ -130,7 +142,9 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
     try:
         principal = await _websocket_principal(websocket, token, settings, app.state.sessionmaker)
         reading = app.state.reading_sessionmaker
-        updates = job_updates(reading, app.state.job_changes, principal, job_id)
+        updates = job_updates(
+            reading, app.state.job_changes, principal, job_id, views=app.state.job_views
+        )
         first = await anext(updates)
     except PracticegenError as exc:
         # A refused handshake reaches a browser only as close code 1006: accept, then close
@@ -177,9 +191,14 @@ async def job_events(
     request: Request,
     principal: BriefPrincipalDep,
     sessionmaker: ReadingSessionMakerDep,
+    views: JobViewsDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left."""
+    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left.
+
+    A job the caller may not see (or no longer can) is refused before the stream starts, with
+    or without `Last-Event-ID`: a 200 that then broke off would make a browser reconnect for
+    ever."""
     settings: Settings = request.app.state.settings
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     updates = job_updates(
@@ -187,12 +206,15 @@ async def job_events(
         request.app.state.job_changes,
         principal,
         job_id,
+        views=views,
         after_seq=after,
     )
     if after < 0:
         first = await anext(updates)  # errors (404, 410) surface before the stream starts
         head = [_sse(first)]
     else:
+        # nothing may be newer than `after` yet: check access without waiting for a change
+        await _visible_job(sessionmaker, principal, job_id, views)
         head = []
     return StreamingResponse(
         _sse_stream(head, updates, request, settings.sse_ping_s),

@@ -14,6 +14,7 @@ from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
 from practicegen.jobs import service as jobs_service
+from practicegen.jobs.endpoints import JobViewsDep
 from practicegen.jobs.repository import JobRepository
 from practicegen.webhooks import secrets
 from practicegen.webhooks.service import WEBHOOK_DELIVERY
@@ -65,11 +66,18 @@ def _read(delivery: Job, attempts: list[WebhookAttempt]) -> DeliveryRead:
 
 @router.get("/jobs/{job_id}/webhook-deliveries")
 async def list_deliveries(
-    job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, now: NowDep
+    job_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    views: JobViewsDep,
 ) -> Envelope[list[DeliveryRead]]:
-    """Every delivery of this job's webhook, oldest first, each with every attempt."""
+    """Every delivery of this job's webhook, oldest first, each with every attempt.
+
+    A job a student token cannot see (another student's, a delivery) is absent to it (404);
+    of the jobs it can see, the deliveries are still a server's business (403)."""
+    await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     principal.require_server()
-    await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now)
     deliveries = (
         await session.execute(
             select(Job)
