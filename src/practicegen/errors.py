@@ -10,7 +10,7 @@ Each carries a stable machine-readable `code` (what clients branch on) and a hum
     │   └── NumItemsOutOfRange
     ├── NotAuthenticated                401
     ├── PermissionDenied                403
-    │   └── WebhookUrlNotAllowed
+    │   └── StudentWebhookRefused
     ├── NotFound                        404
     │   ├── StudentNotFound, GoalNotFound, ItemNotFound, AssignmentNotFound, ApiKeyNotFound
     │   └── StudentTokenNotFound
@@ -122,8 +122,8 @@ class RateLimited(PracticegenError):
     retry_after_s = 5
 
 
-class WebhookUrlNotAllowed(PermissionDenied):
-    code = "webhook_url_not_allowed"
+class StudentWebhookRefused(PermissionDenied):
+    code = "student_webhook_refused"
     default_message = (
         "A student token may not set webhook_url: webhooks go to servers, with answer keys."
     )

@@ -17,7 +17,7 @@ from practicegen.api.envelope import Envelope, ok
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
-from practicegen.errors import WebhookUrlNotAllowed
+from practicegen.errors import StudentWebhookRefused
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.pg_create import PostgresJobWriter
@@ -182,7 +182,7 @@ async def assign_async(
     request = AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"}))
     if body.webhook_url is not None:
         if principal.is_student:
-            raise WebhookUrlNotAllowed()
+            raise StudentWebhookRefused()
         await node.guard.check_url(str(body.webhook_url))
     async with node.sessionmaker() as session:  # a transaction only once a statement runs
         await check_request_content(
