@@ -12,12 +12,14 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from practicegen.bootstrap import prepare
+from practicegen.client import AsyncClient, AuthenticationError
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import new_student, seed_bank
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.support.server import running_server
+from tests.support.server import RunningServer, running_server
 
 ASYNC_ASSIGN = "/api/v1/practice/assign/async"
 
@@ -154,3 +156,17 @@ async def test_idempotency_keys_belong_to_their_caller(
     assert all("Idempotent-Replayed" not in r.headers for r in others)
     jobs = {r.json()["job_id"] for r in [squatted, servers, *others]}
     assert len(jobs) == 4
+
+
+async def test_python_client_mints_and_revokes_a_token(
+    server: RunningServer, client: httpx.AsyncClient
+) -> None:
+    student = await new_student(client)
+    async with AsyncClient(server.base_url, token=ADMIN_KEY) as admin:
+        token = await admin.mint_student_token(student)
+        assert token.token_id is not None
+        async with AsyncClient(server.base_url, token=token.token) as browser:
+            assert str((await browser.get_student(student)).student_id) == student
+            await admin.revoke_student_token(token.token_id)
+            with pytest.raises(AuthenticationError):
+                await browser.get_student(student)

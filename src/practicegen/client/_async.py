@@ -345,6 +345,11 @@ class AsyncClient:
             await self._data("POST", "/api/v1/tokens", json_body=body)
         )
 
+    async def revoke_student_token(self, token_id: _IdOf) -> None:
+        """Refuse a student token from now on (on every node within the service's key cache
+        time); revoking a revoked token again is no error."""
+        await self._data("DELETE", f"/api/v1/tokens/{_id(token_id)}")
+
     # -- following a job ------------------------------------------------------------------
 
     async def _websocket_messages(self, job_id: str) -> AsyncGenerator[JobMessage, None]:

@@ -255,6 +255,9 @@ class Client:
     def mint_student_token(self, student_id: _IdOf, ttl_s: int | None = None) -> StudentToken:
         return self._run(self._async.mint_student_token(student_id, ttl_s))
 
+    def revoke_student_token(self, token_id: _IdOf) -> None:
+        self._run(self._async.revoke_student_token(token_id))
+
 
 class SyncJobHandle:
     """The blocking twin of `JobHandle`."""

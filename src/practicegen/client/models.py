@@ -143,6 +143,7 @@ class AnswerResult(_Model):
 
 class StudentToken(_Model):
     token: str
+    token_id: uuid.UUID | None = None  # None from a service older than token revocation
     student_id: uuid.UUID
     expires_at: datetime
 
