@@ -20,6 +20,7 @@ import type {
   Student,
   StudentCreate,
   StudentToken,
+  StudentTokenInfo,
 } from './types.js';
 import { waitForJob, type WaitForJobOptions } from './wait.js';
 import { watchJob, type JobWatch, type WatchConnection, type WatchJobOptions } from './watch.js';
@@ -140,6 +141,11 @@ export class PracticegenClient {
     return this.data('POST', '/api/v1/tokens', body);
   }
 
+  /** Revoke a student token (a server key only): refused from now on, on every node within the service's key cache time. */
+  revokeStudentToken(tokenId: string): Promise<StudentTokenInfo> {
+    return this.data('DELETE', `/api/v1/tokens/${encodeURIComponent(tokenId)}`);
+  }
+
   /** Follow a job's messages until it ends (see `WatchJobOptions`). */
   watchJob(jobId: string, options: WatchJobOptions): JobWatch {
     return watchJob(this.connection, jobId, options);
@@ -150,7 +156,7 @@ export class PracticegenClient {
     return waitForJob((id, watchOptions) => this.watchJob(id, watchOptions), jobId, options);
   }
 
-  private async data<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async data<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     return dataOf<T>(await this.http.send({ method, path, body }));
   }
 }

@@ -46,7 +46,10 @@ export interface ResponseSummary {
   created_at: string;
 }
 
-/** One item of an assignment; `answer` and `solution` are null for a student token. */
+/**
+ * One item of an assignment. A student token sees `answer` and `solution` null (and every
+ * choice's `misconception`), whoever started the job: code must not rely on them in a browser.
+ */
 export interface AssignedItem {
   position: number;
   item_id: string;
@@ -61,9 +64,9 @@ export interface AssignedItem {
   source: string;
   predicted_success: number;
   reason: string;
-  answer: string | null;
+  answer?: string | null;
   answer_policy: string;
-  solution: string | null;
+  solution?: string | null;
   response: ResponseSummary | null;
 }
 
@@ -144,8 +147,20 @@ export interface AnswerResult {
 
 export interface StudentToken {
   token: string;
+  /** Names the token to revoke it (`revokeStudentToken`); absent from an older service. */
+  token_id?: string;
   student_id: string;
   expires_at: string;
+}
+
+/** A student token as a server key sees it once revoked: never the secret itself. */
+export interface StudentTokenInfo {
+  token_id: string;
+  student_id: string;
+  token_suffix: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
 }
 
 export interface StatusMessage {

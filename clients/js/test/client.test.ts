@@ -48,6 +48,7 @@ describe('requests', () => {
     ['answer', (c: Client) => c.answer('a1', 2, 'x = 3'), 'POST', '/api/v1/assignments/a1/responses', { position: 2, answer: 'x = 3' }],
     ['mintStudentToken', (c: Client) => c.mintStudentToken('s1', { ttlS: 600 }), 'POST', '/api/v1/tokens', { student_id: 's1', ttl_s: 600 }],
     ['mintStudentToken without ttl', (c: Client) => c.mintStudentToken('s1'), 'POST', '/api/v1/tokens', { student_id: 's1' }],
+    ['revokeStudentToken', (c: Client) => c.revokeStudentToken('t1'), 'DELETE', '/api/v1/tokens/t1', undefined],
   ])('%s calls %s %s', async (_name, call, method, target, body) => {
     const { api, client } = clientFor(() => ok({ marker: true }));
 
