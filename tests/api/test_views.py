@@ -7,7 +7,9 @@ the same job, which keeps its keys. A student sees none of the webhook deliverie
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -280,3 +282,26 @@ def test_the_student_view_drops_every_key_and_keeps_the_stored_result() -> None:
     # as GET /api/v1/assignments/{id} shows a student: the solution once answered
     assert second["answer"] is None and second["solution"] == "s"
     assert "metadata" not in shown and shown["assignment_id"] == "a"
+
+
+async def test_event_stream_resumed_on_an_expired_job_is_410(database_url: str) -> None:
+    settings = make_settings(
+        database_url, run_worker=True, job_heartbeat_s=0.2, job_retention_s=0.5
+    )
+    await prepare(settings)
+    async with (
+        running_server(settings) as running,
+        httpx.AsyncClient(base_url=running.base_url, headers=bearer(ADMIN_KEY)) as http,
+    ):
+        await seed_bank(http)
+        student = await new_student(http)
+        body = {"student_id": student, "subject": "Algebra", "num_items": 2}
+        job_id = (await http.post("/api/v1/practice/assign/async", json=body)).json()["job_id"]
+        deadline = time.monotonic() + 20
+        while (got := await http.get(f"/api/v1/jobs/{job_id}")).status_code == 200:
+            assert time.monotonic() < deadline, got.text
+            await asyncio.sleep(0.1)
+        assert_error(got, 410, "job_expired")
+        for resume in ({}, {"Last-Event-ID": "2"}):
+            refused = await http.get(f"/api/v1/jobs/{job_id}/events", headers=resume)
+            assert_error(refused, 410, "job_expired")
