@@ -18,6 +18,7 @@ from practicegen.bootstrap import prepare
 from practicegen.client import AsyncClient, AuthenticationError
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import new_student, seed_bank
+from tests.api.test_streams import read_all, ws_url
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.server import RunningServer, running_server
 
@@ -170,3 +171,7 @@ async def test_python_client_mints_and_revokes_a_token(
             await admin.revoke_student_token(token.token_id)
             with pytest.raises(AuthenticationError):
                 await browser.get_student(student)
+    # the WebSocket checks the token as every request does
+    ws = ws_url(server.base_url, str(uuid.uuid4()), token=token.token)
+    messages, code = await read_all(ws)
+    assert messages == [] and code == 4401
