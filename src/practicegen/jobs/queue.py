@@ -10,13 +10,16 @@ says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurr
   is handed over only after the caller's transaction commits (a worker must never see a message
   before its row), and at start-up every unfinished job is enqueued again, so a crash or restart
   loses nothing.
+
+Job types given a `Lane` (`jobs/lanes.py`) are queued under the lane's entrypoint, which runs
+in slots of its own beside the `concurrency` of `run`, with a share per tenant.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -29,6 +32,7 @@ from pgqueuer.queries import Queries
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.jobs.lanes import Lane, lane_of
 from practicegen.jobs.pgdriver import TwoConnectionDriver
 
 log = structlog.get_logger()
@@ -37,10 +41,18 @@ JobHandler = Callable[[uuid.UUID], Awaitable[None]]
 
 
 class JobQueue(Protocol):
+    lanes: Sequence[Lane]
+
     async def enqueue(
-        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
-        """Queue a run of the job as part of the session's transaction."""
+        """Queue a run of the job as part of the session's transaction (in its type's lane)."""
         ...
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
@@ -93,9 +105,30 @@ def _job_id(message: QueueMessage) -> uuid.UUID:
 _HAND_BACK_DELAY = timedelta(seconds=1)
 
 
+def _message_of(
+    lanes: Sequence[Lane], job_type: str | None, tenant_id: uuid.UUID | None
+) -> tuple[str, dict[str, str] | None]:
+    """The entrypoint and headers of a job's queue message."""
+    lane = lane_of(lanes, job_type)
+    return (ENTRYPOINT, None) if lane is None else (lane.entrypoint, lane.headers(tenant_id))
+
+
+def _slots(concurrency: int, lanes: Sequence[Lane]) -> int:
+    """Messages one process runs at once: the jobs' slots and every lane's."""
+    return max(2, concurrency) + sum(lane.concurrency for lane in lanes)
+
+
 class PostgresQueue:
-    def __init__(self, conninfo: str, *, heartbeat_timeout_s: float, poll_s: float) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        heartbeat_timeout_s: float,
+        poll_s: float,
+        lanes: Sequence[Lane] = (),
+    ) -> None:
         self.conninfo = conninfo
+        self.lanes = lanes
         self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
         self.poll = timedelta(seconds=poll_s)
         self._pgq: PgQueuer | None = None
@@ -104,12 +137,22 @@ class PostgresQueue:
         self._running: set[asyncio.Task[Any]] = set()
 
     async def enqueue(
-        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
         connection = await (await session.connection()).get_raw_connection()
         driver = _TransactionDriver(connection.driver_connection)  # type: ignore[arg-type]
+        entrypoint, headers = _message_of(self.lanes, job_type, tenant_id)
         await Queries(driver).enqueue(  # type: ignore[arg-type]
-            ENTRYPOINT, job_id.bytes, execute_after=timedelta(seconds=max(delay_s, 0))
+            entrypoint,
+            job_id.bytes,
+            execute_after=timedelta(seconds=max(delay_s, 0)),
+            headers=headers,
         )
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
@@ -141,13 +184,17 @@ class PostgresQueue:
                 finally:
                     self._running.discard(task)
 
+            for lane in self.lanes:
+                pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
+                    lane.admitting(_run)
+                )
             self._pgq = pgq
             if self._stopping.is_set():
                 return
             await pgq.run(
                 dequeue_timeout=self.poll,
-                batch_size=max(1, concurrency // 2),
-                max_concurrent_tasks=max(2, concurrency),
+                batch_size=max(1, _slots(concurrency, self.lanes) // 2),
+                max_concurrent_tasks=_slots(concurrency, self.lanes),
                 heartbeat_timeout=self.heartbeat_timeout,
             )
 
@@ -164,28 +211,49 @@ class PostgresQueue:
 
 
 class EmbeddedQueue:
-    def __init__(self) -> None:
+    def __init__(self, *, lanes: Sequence[Lane] = ()) -> None:
         self._pgq = PgQueuer.in_memory()
         self._handoffs: set[asyncio.Task[None]] = set()
+        self.lanes = lanes
 
     async def enqueue(
-        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
+        message = _message_of(self.lanes, job_type, tenant_id)
 
         def after_commit(_session: object) -> None:
-            loop.call_soon_threadsafe(self._hand_over, job_id, delay_s)
+            loop.call_soon_threadsafe(self._hand_over, job_id, delay_s, message)
 
         event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
-    async def enqueue_now(self, job_id: uuid.UUID, *, delay_s: float = 0) -> None:
+    async def enqueue_now(
+        self,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        message: tuple[str, dict[str, str] | None] = (ENTRYPOINT, None),
+    ) -> None:
         assert self._pgq.queries is not None
+        entrypoint, headers = message
         await self._pgq.queries.enqueue(
-            ENTRYPOINT, job_id.bytes, execute_after=timedelta(seconds=max(delay_s, 0))
+            entrypoint,
+            job_id.bytes,
+            execute_after=timedelta(seconds=max(delay_s, 0)),
+            headers=headers,
         )
 
-    def _hand_over(self, job_id: uuid.UUID, delay_s: float) -> None:
-        task = asyncio.get_running_loop().create_task(self.enqueue_now(job_id, delay_s=delay_s))
+    def _hand_over(
+        self, job_id: uuid.UUID, delay_s: float, message: tuple[str, dict[str, str] | None]
+    ) -> None:
+        enqueued = self.enqueue_now(job_id, delay_s=delay_s, message=message)
+        task = asyncio.get_running_loop().create_task(enqueued)
         self._handoffs.add(task)
         task.add_done_callback(self._handoff_done)
 
@@ -203,10 +271,14 @@ class EmbeddedQueue:
             except Exception as exc:
                 raise _handed_back(job_id, exc) from exc
 
+        for lane in self.lanes:
+            self._pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
+                lane.admitting(_run)
+            )
         await self._pgq.run(
             dequeue_timeout=timedelta(seconds=1),
-            batch_size=max(1, concurrency // 2),
-            max_concurrent_tasks=max(2, concurrency),
+            batch_size=max(1, _slots(concurrency, self.lanes) // 2),
+            max_concurrent_tasks=_slots(concurrency, self.lanes),
         )
 
     def stop(self) -> None:
