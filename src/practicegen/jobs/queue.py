@@ -12,7 +12,8 @@ says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurr
   loses nothing.
 
 Job types given a `Lane` (`jobs/lanes.py`) are queued under the lane's entrypoint, which runs
-in slots of its own beside the `concurrency` of `run`, with a share per tenant.
+in slots of its own beside the `concurrency` of `run`, with a share per tenant: on PostgreSQL
+each lane has a queue manager (and two connections) of its own.
 """
 
 from __future__ import annotations
@@ -113,11 +114,6 @@ def _message_of(
     return (ENTRYPOINT, None) if lane is None else (lane.entrypoint, lane.headers(tenant_id))
 
 
-def _slots(concurrency: int, lanes: Sequence[Lane]) -> int:
-    """Messages one process runs at once: the jobs' slots and every lane's."""
-    return max(2, concurrency) + sum(lane.concurrency for lane in lanes)
-
-
 class PostgresQueue:
     def __init__(
         self,
@@ -131,7 +127,7 @@ class PostgresQueue:
         self.lanes = lanes
         self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
         self.poll = timedelta(seconds=poll_s)
-        self._pgq: PgQueuer | None = None
+        self._pgqs: list[PgQueuer] = []
         self._stopping = asyncio.Event()
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
@@ -156,13 +152,21 @@ class PostgresQueue:
         )
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
+        """The jobs' consumer and one per lane: pgqueuer bounds the messages one consumer has
+        picked (`max_concurrent_tasks`) over all its entrypoints, so a lane sharing the jobs'
+        consumer could take their slots, or they its."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._consume(handler, concurrency=concurrency, lane=None))
+            for lane in self.lanes:
+                group.create_task(self._consume(handler, concurrency=lane.concurrency, lane=lane))
+
+    async def _consume(self, handler: JobHandler, *, concurrency: int, lane: Lane | None) -> None:
         async with (
             await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as queries,
             await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as listens,
         ):
             pgq = PgQueuer(connection=TwoConnectionDriver(queries, listens))
 
-            @pgq.entrypoint(ENTRYPOINT)
             async def _run(message: QueueMessage) -> None:
                 job_id = _job_id(message)
                 task = asyncio.current_task()
@@ -184,24 +188,26 @@ class PostgresQueue:
                 finally:
                     self._running.discard(task)
 
-            for lane in self.lanes:
+            if lane is None:
+                pgq.entrypoint(ENTRYPOINT)(_run)
+            else:  # the lane's limit counts every worker's picked messages
                 pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
                     lane.admitting(_run)
                 )
-            self._pgq = pgq
+            self._pgqs.append(pgq)
             if self._stopping.is_set():
                 return
             await pgq.run(
                 dequeue_timeout=self.poll,
-                batch_size=max(1, _slots(concurrency, self.lanes) // 2),
-                max_concurrent_tasks=_slots(concurrency, self.lanes),
+                batch_size=max(1, concurrency // 2),
+                max_concurrent_tasks=max(2, concurrency),
                 heartbeat_timeout=self.heartbeat_timeout,
             )
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._pgq is not None:
-            self._pgq.shutdown.set()
+        for pgq in self._pgqs:
+            pgq.shutdown.set()
 
     def release(self) -> None:
         """Give up the attempts in flight (after `stop`): cancel them, hand their jobs back."""
@@ -263,7 +269,6 @@ class EmbeddedQueue:
             log.error("jobs.enqueue_failed", error=repr(task.exception()))
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        @self._pgq.entrypoint(ENTRYPOINT)
         async def _run(message: QueueMessage) -> None:
             job_id = _job_id(message)
             try:
@@ -271,14 +276,18 @@ class EmbeddedQueue:
             except Exception as exc:
                 raise _handed_back(job_id, exc) from exc
 
+        # In memory the limits count this process's messages only: one manager bounds the jobs'
+        # entrypoint and each lane's apart.
+        self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(_run)
         for lane in self.lanes:
             self._pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
                 lane.admitting(_run)
             )
+        slots = max(2, concurrency) + sum(lane.concurrency for lane in self.lanes)
         await self._pgq.run(
             dequeue_timeout=timedelta(seconds=1),
-            batch_size=max(1, _slots(concurrency, self.lanes) // 2),
-            max_concurrent_tasks=_slots(concurrency, self.lanes),
+            batch_size=max(1, slots // 2),
+            max_concurrent_tasks=slots,
         )
 
     def stop(self) -> None:
