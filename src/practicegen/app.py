@@ -73,13 +73,15 @@ log = structlog.get_logger()
 
 
 def create_queue(settings: Settings) -> JobQueue:
+    lanes = [webhooks.delivery_lane(settings)]
     if settings.database_kind is DatabaseKind.POSTGRES:
         return PostgresQueue(
             postgres_conninfo(settings.database_url),
             heartbeat_timeout_s=settings.job_heartbeat_timeout_s,
             poll_s=settings.queue_poll_s,
+            lanes=lanes,
         )
-    return EmbeddedQueue()
+    return EmbeddedQueue(lanes=lanes)
 
 
 def create_filler(settings: Settings) -> ProceduralFiller:
@@ -234,6 +236,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.queue = queue
         app.state.on_job_finished = webhooks.on_finished(queue, settings)
         metrics = JobMetrics()
+        metrics.watch_lanes(queue.lanes)
         app.state.metrics = metrics
         async with contextlib.AsyncExitStack() as stack:
             grader = Grader(

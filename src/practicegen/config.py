@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -121,6 +121,27 @@ class Settings(BaseSettings):
         default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
         description="Seconds before each delivery attempt (the first is usually 0).",
     )
+    webhook_concurrency: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Webhook deliveries in flight at once, in a lane of their own beside the"
+        " jobs' slots (on PostgreSQL across all workers, else in the process).",
+    )
+    webhook_tenant_share: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Deliveries of one tenant one process sends at once; more of its"
+        " deliveries wait queued while other tenants' are sent.",
+    )
+    webhook_defer_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="First wait of a delivery deferred past its tenant's share; it doubles at"
+        " each deferral, up to PRACTICEGEN_WEBHOOK_TIMEOUT_S.",
+    )
     ssrf_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     generator_workers: int = Field(default=2, ge=1, le=64)
@@ -171,6 +192,14 @@ class Settings(BaseSettings):
     def _schedule(cls, value: list[float]) -> list[float]:
         if not value or any(v < 0 for v in value):
             raise ValueError("the webhook retry schedule is one or more non-negative seconds")
+        return value
+
+    @field_validator("webhook_tenant_share")
+    @classmethod
+    def _share_within_lane(cls, value: int, info: ValidationInfo) -> int:
+        lane = info.data.get("webhook_concurrency")
+        if lane is not None and value > lane:
+            raise ValueError("PRACTICEGEN_WEBHOOK_TENANT_SHARE is at most the webhook concurrency")
         return value
 
     @field_validator("webhook_secret")

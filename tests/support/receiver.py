@@ -1,4 +1,5 @@
-"""A real HTTP webhook receiver on loopback, scripted to fail its first N requests."""
+"""A real HTTP webhook receiver on loopback, scripted to fail its first N requests, or to
+hang: to answer nothing until the receiver is closed, as a dead receiver behind a live proxy."""
 
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ class Receiver:
     url: str
     fail_first: int = 0
     fail_status: int = 503
+    hang: bool = False
     received: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    open_now: int = 0
+    """Requests being answered (or hung) at this moment."""
+    most_open: int = 0
+    """The most requests that were open at once."""
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def wait_for(self, count: int, timeout_s: float = 30) -> list[Received]:
         async with asyncio.timeout(timeout_s):
@@ -38,19 +45,42 @@ class Receiver:
         return self.received
 
 
+async def _until_closed_or_gone(request: Request, closing: asyncio.Event) -> None:
+    """Wait until the receiver closes or the sender hangs up (the body was read: the next
+    message uvicorn gives the app is the disconnect)."""
+    waits = {asyncio.ensure_future(request.receive()), asyncio.ensure_future(closing.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 @asynccontextmanager
-async def webhook_receiver(fail_first: int = 0, fail_status: int = 503) -> AsyncIterator[Receiver]:
+async def webhook_receiver(
+    fail_first: int = 0, fail_status: int = 503, *, hang: bool = False
+) -> AsyncIterator[Receiver]:
     port = free_port()
     receiver = Receiver(
-        url=f"http://127.0.0.1:{port}/hook", fail_first=fail_first, fail_status=fail_status
+        url=f"http://127.0.0.1:{port}/hook",
+        fail_first=fail_first,
+        fail_status=fail_status,
+        hang=hang,
     )
 
     async def hook(request: Request) -> Response:
         receiver.received.append(Received(dict(request.headers), await request.body()))
         receiver.arrived.set()
-        if len(receiver.received) <= receiver.fail_first:
-            return Response(status_code=receiver.fail_status)
-        return Response(status_code=204)
+        receiver.open_now += 1
+        receiver.most_open = max(receiver.most_open, receiver.open_now)
+        try:
+            if receiver.hang:
+                await _until_closed_or_gone(request, receiver.closing)
+            if len(receiver.received) <= receiver.fail_first:
+                return Response(status_code=receiver.fail_status)
+            return Response(status_code=204)
+        finally:
+            receiver.open_now -= 1
 
     app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
     server = uvicorn.Server(
@@ -62,5 +92,6 @@ async def webhook_receiver(fail_first: int = 0, fail_status: int = 503) -> Async
     try:
         yield receiver
     finally:
+        receiver.closing.set()
         server.should_exit = True
         await task

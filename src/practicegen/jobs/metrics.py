@@ -5,17 +5,48 @@ jobs table at scrape time, so any API node reports the whole cluster's truth. Co
 run-time histogram count what this process's worker did since it started; scrape the worker
 processes too in distributed mode (they serve no HTTP yet, so for now only embedded workers'
 counters are visible).
+
+Lanes (`jobs/lanes.py`, webhook deliveries' among them): the jobs of each lane in flight, in all
+and by tenant, are read from the jobs table too (`processing` rows of the lane's job types);
+what this process runs in each lane now, and how often it deferred a message past its tenant's
+share, are its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
+from practicegen.jobs.lanes import Lane
+
+
+class _LaneCollector(Collector):
+    """This process's own view of its lanes, read at scrape time."""
+
+    def __init__(self, lanes: Sequence[Lane]) -> None:
+        self.lanes = lanes
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        running = GaugeMetricFamily(
+            "practicegen_lane_running", "Jobs of each lane this process runs now.", labels=["lane"]
+        )
+        deferred = CounterMetricFamily(
+            "practicegen_lane_deferred",
+            "Messages this process handed back because their tenant's share was in use.",
+            labels=["lane"],
+        )
+        for lane in self.lanes:
+            running.add_metric([lane.entrypoint], sum(lane.in_flight.values()))
+            deferred.add_metric([lane.entrypoint], lane.deferred)
+        yield running
+        yield deferred
 
 
 class JobMetrics:
@@ -49,6 +80,24 @@ class JobMetrics:
             buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 120, 300),
             registry=self.registry,
         )
+        self.lane_in_flight = Gauge(
+            "practicegen_lane_in_flight",
+            "Jobs of each lane being attempted now, on every node.",
+            ["lane"],
+            registry=self.registry,
+        )
+        self.lane_tenant_in_flight = Gauge(
+            "practicegen_lane_tenant_in_flight",
+            "Jobs of each lane being attempted now, on every node, by tenant.",
+            ["lane", "tenant_id"],
+            registry=self.registry,
+        )
+        self.lanes: Sequence[Lane] = ()
+
+    def watch_lanes(self, lanes: Sequence[Lane]) -> None:
+        """Report these lanes (once, when the process builds its queue)."""
+        self.lanes = lanes
+        self.registry.register(_LaneCollector(lanes))
 
     async def refresh(self, session: AsyncSession, now: datetime) -> None:
         rows = await session.execute(
@@ -68,6 +117,21 @@ class JobMetrics:
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=now.tzinfo)
         self.oldest_pending.set((now - oldest).total_seconds() if oldest else 0)
+        await self._refresh_lanes(session)
+
+    async def _refresh_lanes(self, session: AsyncSession) -> None:
+        self.lane_tenant_in_flight.clear()
+        for lane in self.lanes:
+            rows = await session.execute(
+                select(Job.tenant_id, func.count())
+                .where(Job.status == "processing", Job.job_type.in_(lane.job_types))
+                .group_by(Job.tenant_id)
+            )
+            total = 0
+            for tenant_id, count in rows:
+                self.lane_tenant_in_flight.labels(lane.entrypoint, str(tenant_id)).set(count)
+                total += count
+            self.lane_in_flight.labels(lane.entrypoint).set(total)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

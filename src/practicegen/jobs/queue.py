@@ -10,13 +10,17 @@ says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurr
   is handed over only after the caller's transaction commits (a worker must never see a message
   before its row), and at start-up every unfinished job is enqueued again, so a crash or restart
   loses nothing.
+
+Job types given a `Lane` (`jobs/lanes.py`) are queued under the lane's entrypoint, which runs
+in slots of its own beside the `concurrency` of `run`, with a share per tenant: on PostgreSQL
+each lane has a queue manager (and two connections) of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -29,6 +33,7 @@ from pgqueuer.queries import Queries
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.jobs.lanes import Lane, lane_of
 from practicegen.jobs.pgdriver import TwoConnectionDriver
 
 log = structlog.get_logger()
@@ -37,10 +42,18 @@ JobHandler = Callable[[uuid.UUID], Awaitable[None]]
 
 
 class JobQueue(Protocol):
+    lanes: Sequence[Lane]
+
     async def enqueue(
-        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
-        """Queue a run of the job as part of the session's transaction."""
+        """Queue a run of the job as part of the session's transaction (in its type's lane)."""
         ...
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
@@ -93,33 +106,67 @@ def _job_id(message: QueueMessage) -> uuid.UUID:
 _HAND_BACK_DELAY = timedelta(seconds=1)
 
 
+def _message_of(
+    lanes: Sequence[Lane], job_type: str | None, tenant_id: uuid.UUID | None
+) -> tuple[str, dict[str, str] | None]:
+    """The entrypoint and headers of a job's queue message."""
+    lane = lane_of(lanes, job_type)
+    return (ENTRYPOINT, None) if lane is None else (lane.entrypoint, lane.headers(tenant_id))
+
+
 class PostgresQueue:
-    def __init__(self, conninfo: str, *, heartbeat_timeout_s: float, poll_s: float) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        heartbeat_timeout_s: float,
+        poll_s: float,
+        lanes: Sequence[Lane] = (),
+    ) -> None:
         self.conninfo = conninfo
+        self.lanes = lanes
         self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
         self.poll = timedelta(seconds=poll_s)
-        self._pgq: PgQueuer | None = None
+        self._pgqs: list[PgQueuer] = []
         self._stopping = asyncio.Event()
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
 
     async def enqueue(
-        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
         connection = await (await session.connection()).get_raw_connection()
         driver = _TransactionDriver(connection.driver_connection)  # type: ignore[arg-type]
+        entrypoint, headers = _message_of(self.lanes, job_type, tenant_id)
         await Queries(driver).enqueue(  # type: ignore[arg-type]
-            ENTRYPOINT, job_id.bytes, execute_after=timedelta(seconds=max(delay_s, 0))
+            entrypoint,
+            job_id.bytes,
+            execute_after=timedelta(seconds=max(delay_s, 0)),
+            headers=headers,
         )
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
+        """The jobs' consumer and one per lane: pgqueuer bounds the messages one consumer has
+        picked (`max_concurrent_tasks`) over all its entrypoints, so a lane sharing the jobs'
+        consumer could take their slots, or they its."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._consume(handler, concurrency=concurrency, lane=None))
+            for lane in self.lanes:
+                group.create_task(self._consume(handler, concurrency=lane.concurrency, lane=lane))
+
+    async def _consume(self, handler: JobHandler, *, concurrency: int, lane: Lane | None) -> None:
         async with (
             await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as queries,
             await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as listens,
         ):
             pgq = PgQueuer(connection=TwoConnectionDriver(queries, listens))
 
-            @pgq.entrypoint(ENTRYPOINT)
             async def _run(message: QueueMessage) -> None:
                 job_id = _job_id(message)
                 task = asyncio.current_task()
@@ -141,7 +188,13 @@ class PostgresQueue:
                 finally:
                     self._running.discard(task)
 
-            self._pgq = pgq
+            if lane is None:
+                pgq.entrypoint(ENTRYPOINT)(_run)
+            else:  # the lane's limit counts every worker's picked messages
+                pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
+                    lane.admitting(_run)
+                )
+            self._pgqs.append(pgq)
             if self._stopping.is_set():
                 return
             await pgq.run(
@@ -153,8 +206,8 @@ class PostgresQueue:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._pgq is not None:
-            self._pgq.shutdown.set()
+        for pgq in self._pgqs:
+            pgq.shutdown.set()
 
     def release(self) -> None:
         """Give up the attempts in flight (after `stop`): cancel them, hand their jobs back."""
@@ -164,28 +217,49 @@ class PostgresQueue:
 
 
 class EmbeddedQueue:
-    def __init__(self) -> None:
+    def __init__(self, *, lanes: Sequence[Lane] = ()) -> None:
         self._pgq = PgQueuer.in_memory()
         self._handoffs: set[asyncio.Task[None]] = set()
+        self.lanes = lanes
 
     async def enqueue(
-        self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
+        message = _message_of(self.lanes, job_type, tenant_id)
 
         def after_commit(_session: object) -> None:
-            loop.call_soon_threadsafe(self._hand_over, job_id, delay_s)
+            loop.call_soon_threadsafe(self._hand_over, job_id, delay_s, message)
 
         event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
-    async def enqueue_now(self, job_id: uuid.UUID, *, delay_s: float = 0) -> None:
+    async def enqueue_now(
+        self,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        message: tuple[str, dict[str, str] | None] = (ENTRYPOINT, None),
+    ) -> None:
         assert self._pgq.queries is not None
+        entrypoint, headers = message
         await self._pgq.queries.enqueue(
-            ENTRYPOINT, job_id.bytes, execute_after=timedelta(seconds=max(delay_s, 0))
+            entrypoint,
+            job_id.bytes,
+            execute_after=timedelta(seconds=max(delay_s, 0)),
+            headers=headers,
         )
 
-    def _hand_over(self, job_id: uuid.UUID, delay_s: float) -> None:
-        task = asyncio.get_running_loop().create_task(self.enqueue_now(job_id, delay_s=delay_s))
+    def _hand_over(
+        self, job_id: uuid.UUID, delay_s: float, message: tuple[str, dict[str, str] | None]
+    ) -> None:
+        enqueued = self.enqueue_now(job_id, delay_s=delay_s, message=message)
+        task = asyncio.get_running_loop().create_task(enqueued)
         self._handoffs.add(task)
         task.add_done_callback(self._handoff_done)
 
@@ -195,7 +269,6 @@ class EmbeddedQueue:
             log.error("jobs.enqueue_failed", error=repr(task.exception()))
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        @self._pgq.entrypoint(ENTRYPOINT)
         async def _run(message: QueueMessage) -> None:
             job_id = _job_id(message)
             try:
@@ -203,10 +276,18 @@ class EmbeddedQueue:
             except Exception as exc:
                 raise _handed_back(job_id, exc) from exc
 
+        # In memory the limits count this process's messages only: one manager bounds the jobs'
+        # entrypoint and each lane's apart.
+        self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(_run)
+        for lane in self.lanes:
+            self._pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
+                lane.admitting(_run)
+            )
+        slots = max(2, concurrency) + sum(lane.concurrency for lane in self.lanes)
         await self._pgq.run(
             dequeue_timeout=timedelta(seconds=1),
-            batch_size=max(1, concurrency // 2),
-            max_concurrent_tasks=max(2, concurrency),
+            batch_size=max(1, slots // 2),
+            max_concurrent_tasks=slots,
         )
 
     def stop(self) -> None:

@@ -248,9 +248,10 @@ class JobRepository:
         query = after_cursor(query, Job.created_at, Job.id, cursor, limit)
         return split_page(list((await self.session.execute(query)).scalars()), limit)
 
-    async def unfinished_ids(self) -> list[uuid.UUID]:
-        query = select(Job.id).where(Job.status.in_(_LIVE)).order_by(Job.created_at)
-        return list((await self.session.execute(query)).scalars())
+    async def unfinished(self) -> Sequence[Row[uuid.UUID, str, uuid.UUID]]:
+        """Every pending or processing job's id, type and tenant, oldest first."""
+        query = select(Job.id, Job.job_type, Job.tenant_id).where(Job.status.in_(_LIVE))
+        return (await self.session.execute(query.order_by(Job.created_at))).all()
 
     async def _update(self, where: list[Any], values: dict[str, Any]) -> Job | None:
         """One UPDATE ... RETURNING of the job, built for the call (for the rarer writes)."""

@@ -150,7 +150,7 @@ async def create_job(
             raise IdempotencyKeyInFlight() from exc
     if not added:
         await _refused(session, principal, new, max_in_flight)
-    await queue.enqueue(session, job.id)
+    await queue.enqueue(session, job.id, job_type=job.job_type, tenant_id=job.tenant_id)
     return Created(job=job, replayed=False)
 
 
@@ -251,7 +251,7 @@ async def retry_job(
     reopened = await JobRepository(session).reopen(principal.tenant_id, job_id, max_attempts, now)
     if reopened is None:
         raise JobNotRetryable(job_id=str(job_id))
-    await queue.enqueue(session, job_id)
+    await queue.enqueue(session, job_id, job_type=reopened.job_type, tenant_id=reopened.tenant_id)
     return reopened
 
 

@@ -209,7 +209,13 @@ class JobRunner:
                     f"{job.max_attempts})...",
                 }
                 if await repo.finish(job.id, job.attempt, values, now) is not None:
-                    await self.queue.enqueue(session, job.id, delay_s=delay)
+                    await self.queue.enqueue(
+                        session,
+                        job.id,
+                        delay_s=delay,
+                        job_type=job.job_type,
+                        tenant_id=job.tenant_id,
+                    )
                     said = ("retry_scheduled", {"error": message, "delay_s": round(delay, 2)})
         if said is not None:
             outcome, fields = said
@@ -228,10 +234,10 @@ class JobRunner:
     async def requeue_unfinished(self) -> int:
         """Queue every pending or processing job again (embedded mode, at start-up)."""
         async with self.sessionmaker() as session, session.begin():
-            ids = await JobRepository(session).unfinished_ids()
-            for job_id in ids:
-                await self.queue.enqueue(session, job_id)
-        return len(ids)
+            jobs = await JobRepository(session).unfinished()
+            for job_id, job_type, tenant_id in jobs:
+                await self.queue.enqueue(session, job_id, job_type=job_type, tenant_id=tenant_id)
+        return len(jobs)
 
     async def sweep_expired(self, every_s: float) -> None:
         """Drop the results of jobs past their retention, every `every_s` seconds."""

@@ -17,7 +17,7 @@ from practicegen.jobs import service as jobs_service
 from practicegen.jobs.endpoints import JobViewsDep
 from practicegen.jobs.repository import JobRepository
 from practicegen.webhooks import secrets
-from practicegen.webhooks.service import WEBHOOK_DELIVERY
+from practicegen.webhooks.service import WEBHOOK_DELIVERY, create_delivery
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -104,6 +104,7 @@ async def redeliver(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
     now: NowDep,
 ) -> Envelope[DeliveryRead]:
     """Send a delivery again, as a new delivery with the same body and webhook-id."""
@@ -111,23 +112,16 @@ async def redeliver(
     original = await JobRepository(session).get(principal.tenant_id, delivery_id)
     if original is None or original.job_type != WEBHOOK_DELIVERY:
         raise jobs_service.JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))
-    again = Job(
-        id=uuid.uuid4(),
+    again = await create_delivery(
+        session,
         tenant_id=original.tenant_id,
-        job_type=WEBHOOK_DELIVERY,
-        status="pending",
-        progress_percent=0,
-        progress_message="Queued again.",
         student_id=original.student_id,
         request=dict(original.request),
-        attempt=0,
-        max_attempts=original.max_attempts,
-        seq=1,
-        created_at=now,
-        updated_at=now,
+        queue=request.app.state.queue,
+        settings=settings,
+        now=now,
+        message="Queued again.",
     )
-    await JobRepository(session).add(again)
-    await request.app.state.queue.enqueue(session, again.id)
     return ok(_read(again, []))
 
 

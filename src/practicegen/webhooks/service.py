@@ -6,6 +6,11 @@ and fencing. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` (seconds b
 attempt, with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops
 for good and redirects are not followed. `webhook-id` is the delivery's id, the same on every
 attempt, so receivers can drop duplicates. Every attempt is logged in `webhook_attempts`.
+
+Deliveries run in a lane of their own (`delivery_lane`, see `jobs/lanes.py`): at most
+`PRACTICEGEN_WEBHOOK_CONCURRENCY` in flight beside the jobs' slots, and at most
+`PRACTICEGEN_WEBHOOK_TENANT_SHARE` of one tenant's per process, so a receiver that hangs delays
+its own tenant's deliveries only. `create_delivery` is the one place a delivery is made.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, WebhookAttempt
 from practicegen.errors import InvalidRequest
+from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
@@ -35,6 +41,7 @@ from practicegen.webhooks.ssrf import AddressGuard
 
 log = structlog.get_logger()
 WEBHOOK_DELIVERY = "webhook_delivery"
+WEBHOOK_LANE = "practicegen_webhook"
 EVENTS = {
     JobStatus.COMPLETED: "practice.assignment.completed",
     JobStatus.FAILED: "practice.assignment.failed",
@@ -64,26 +71,42 @@ def event_body(job: Job, delivery_id: uuid.UUID, now: datetime) -> dict[str, Any
     }
 
 
-async def schedule_delivery(
-    session: AsyncSession, job: Job, *, queue: JobQueue, settings: Settings, now: datetime
-) -> Job | None:
-    """Queue the webhook for a job that just ended, in the caller's transaction."""
-    if not job.webhook_url or job.job_type == WEBHOOK_DELIVERY:
-        return None
-    delivery_id = uuid.uuid4()
+def delivery_lane(settings: Settings) -> Lane:
+    """The queue lane deliveries run in: their own slots, a share per tenant."""
+    return Lane(
+        entrypoint=WEBHOOK_LANE,
+        job_types=frozenset({WEBHOOK_DELIVERY}),
+        concurrency=settings.webhook_concurrency,
+        tenant_share=settings.webhook_tenant_share,
+        defer_s=settings.webhook_defer_s,
+        # a share's slot frees at the latest when its attempt times out
+        defer_max_s=settings.webhook_timeout_s,
+    )
+
+
+async def create_delivery(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    student_id: uuid.UUID | None,
+    request: dict[str, Any],
+    queue: JobQueue,
+    settings: Settings,
+    now: datetime,
+    delivery_id: uuid.UUID | None = None,
+    message: str = "Queued.",
+) -> Job:
+    """Add a delivery job (`request`: `source_job_id`, `url`, `body`) and queue it in its lane,
+    in the caller's transaction; its first attempt after the schedule's first wait."""
     delivery = Job(
-        id=delivery_id,
-        tenant_id=job.tenant_id,
+        id=delivery_id or uuid.uuid4(),
+        tenant_id=tenant_id,
         job_type=WEBHOOK_DELIVERY,
         status="pending",
         progress_percent=0,
-        progress_message="Queued.",
-        student_id=job.student_id,
-        request={
-            "source_job_id": str(job.id),
-            "url": job.webhook_url,
-            "body": event_body(job, delivery_id, now),
-        },
+        progress_message=message,
+        student_id=student_id,
+        request=request,
         attempt=0,
         max_attempts=len(settings.webhook_retry_schedule),
         seq=1,
@@ -92,8 +115,37 @@ async def schedule_delivery(
         updated_at=now,
     )
     await JobRepository(session).add(delivery)
-    await queue.enqueue(session, delivery_id, delay_s=settings.webhook_retry_schedule[0])
+    await queue.enqueue(
+        session,
+        delivery.id,
+        delay_s=settings.webhook_retry_schedule[0],
+        job_type=WEBHOOK_DELIVERY,
+        tenant_id=tenant_id,
+    )
     return delivery
+
+
+async def schedule_delivery(
+    session: AsyncSession, job: Job, *, queue: JobQueue, settings: Settings, now: datetime
+) -> Job | None:
+    """Queue the webhook for a job that just ended, in the caller's transaction."""
+    if not job.webhook_url or job.job_type == WEBHOOK_DELIVERY:
+        return None
+    delivery_id = uuid.uuid4()
+    return await create_delivery(
+        session,
+        tenant_id=job.tenant_id,
+        student_id=job.student_id,
+        request={
+            "source_job_id": str(job.id),
+            "url": job.webhook_url,
+            "body": event_body(job, delivery_id, now),
+        },
+        queue=queue,
+        settings=settings,
+        now=now,
+        delivery_id=delivery_id,
+    )
 
 
 def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | None) -> float:

@@ -1,0 +1,80 @@
+"""Lanes: job types that run in a bounded share of their own, fair between tenants.
+
+A lane is a queue entrypoint of its own. pgqueuer caps how many of its messages are picked at
+once (`concurrency`: in the database across all workers on PostgreSQL, in the process when
+embedded), on top of the slots of the main entrypoint, so a lane's jobs never take a slot of
+the other jobs and a burst of them waits queued.
+
+Within a lane, one process runs at most `tenant_share` of one tenant's jobs at once. A message
+past that share is handed back to the queue before its job is claimed (the job row untouched, no
+attempt spent), to be picked again after `defer_s`, doubling at each deferral up to
+`defer_max_s`. So a tenant whose jobs hang (a receiver that never answers) waits on itself,
+and the other tenants' jobs of the lane run in the slots it cannot take.
+
+The tenant travels in the message's headers, written when the job is enqueued; a message
+without one (queued before lanes had tenants) runs without a share.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from pgqueuer.errors import RetryRequested
+from pgqueuer.models import Job as QueueMessage
+
+Consume = Callable[[QueueMessage], Awaitable[None]]
+TENANT_HEADER = "tenant_id"
+NO_TENANT = ""
+
+
+@dataclass(eq=False)
+class Lane:
+    entrypoint: str
+    job_types: frozenset[str]
+    concurrency: int
+    tenant_share: int
+    defer_s: float
+    defer_max_s: float
+    in_flight: Counter[str] = field(default_factory=Counter)
+    """This process's running jobs of the lane, by tenant id (`NO_TENANT` when unknown)."""
+    deferred: int = 0
+    """Messages this process handed back because their tenant's share was in use."""
+
+    def headers(self, tenant_id: uuid.UUID | None) -> dict[str, str] | None:
+        return None if tenant_id is None else {TENANT_HEADER: str(tenant_id)}
+
+    def admitting(self, consume: Consume) -> Consume:
+        """`consume`, run only while the message's tenant is within its share."""
+
+        async def admitted(message: QueueMessage) -> None:
+            tenant = _tenant_of(message)
+            if tenant != NO_TENANT and self.in_flight[tenant] >= self.tenant_share:
+                self.deferred += 1
+                raise RetryRequested(delay=self._deferral(message), reason="tenant share in use")
+            self.in_flight[tenant] += 1
+            try:
+                await consume(message)
+            finally:
+                self.in_flight[tenant] -= 1
+                if self.in_flight[tenant] <= 0:
+                    del self.in_flight[tenant]
+
+        return admitted
+
+    def _deferral(self, message: QueueMessage) -> timedelta:
+        doubled = self.defer_s * 2.0 ** min(message.attempts, 16)
+        return timedelta(seconds=min(doubled, max(self.defer_s, self.defer_max_s)))
+
+
+def _tenant_of(message: QueueMessage) -> str:
+    tenant = None if message.headers is None else message.headers.get(TENANT_HEADER)
+    return tenant if isinstance(tenant, str) else NO_TENANT
+
+
+def lane_of(lanes: Iterable[Lane], job_type: str | None) -> Lane | None:
+    """The lane that runs jobs of `job_type`; None: the main entrypoint."""
+    return next((lane for lane in lanes if job_type in lane.job_types), None)
