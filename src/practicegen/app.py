@@ -42,6 +42,7 @@ from practicegen.items import bank_changes
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.bank_changes import BANK_CHANNEL
 from practicegen.items.candidates import CandidateCache
+from practicegen.items.keys import KeyReader
 from practicegen.jobs import endpoints as job_endpoints
 from practicegen.jobs import streams as job_streams
 from practicegen.jobs.events import (
@@ -237,6 +238,7 @@ def create_app(settings: Settings) -> FastAPI:
             if job_filler is not filler:
                 stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
+            app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
             app.state.practice_node = practice_endpoints.Node(
                 settings=settings,
                 sessionmaker=sessionmaker,

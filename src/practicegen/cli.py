@@ -30,6 +30,8 @@ from practicegen.config import AuthMode, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.errors import InvalidRequest
+from practicegen.generation.sympy_pool import SympyPool
+from practicegen.items.keys import KeyReader
 from practicegen.items.service import ImportReport, import_bank
 from practicegen.jobs.cli import jobs_app
 from practicegen.logs import configure_logging
@@ -221,11 +223,13 @@ def bank_import(
         f"rejected {len(report.rejected)}."
     )
     for row in report.rejected:
-        out.print(f"  row {row.index}: {'; '.join(row.reasons)}")
+        out.print(f"  row {row.row}: {'; '.join(row.reasons)}")
 
 
 async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) -> ImportReport:
     engine = create_engine(settings)
+    pool = SympyPool(1)  # reads the answer keys as the grader will
+    keys = KeyReader(pool, timeout_s=settings.generator_timeout_s)
     try:
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("Importing", total=None)
@@ -237,9 +241,10 @@ async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) ->
                 if tenant_id == DEFAULT_TENANT_ID:
                     await auth_service.ensure_default_tenant(session)
                 return await import_bank(
-                    session, tenant_id=tenant_id, document=document, progress=advance
+                    session, tenant_id=tenant_id, document=document, keys=keys, progress=advance
                 )
     finally:
+        await pool.aclose()
         await engine.dispose()
 
 

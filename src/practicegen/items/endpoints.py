@@ -6,13 +6,14 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 
 from practicegen.api.deps import CursorDep, LimitDep, PrincipalDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.db.models import Item
 from practicegen.items import service
 from practicegen.items.bank_format import bank_document
+from practicegen.items.keys import KeyReader
 from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
 
@@ -52,11 +53,21 @@ def item_filters(
 FiltersDep = Annotated[ItemFilters, Depends(item_filters)]
 
 
+async def get_key_reader(request: Request) -> KeyReader:
+    reader: KeyReader = request.app.state.key_reader
+    return reader
+
+
+KeyReaderDep = Annotated[KeyReader, Depends(get_key_reader)]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_item(
-    body: ItemCreate, session: SessionDep, principal: PrincipalDep
+    body: ItemCreate, session: SessionDep, principal: PrincipalDep, keys: KeyReaderDep
 ) -> Envelope[ItemRead]:
-    return ok(read(await service.create_item(session, principal=principal, body=body)))
+    """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read."""
+    row = await service.create_item(session, principal=principal, body=body, keys=keys)
+    return ok(read(row))
 
 
 @router.get("")
@@ -86,10 +97,15 @@ async def export_items(
 async def import_items(
     session: SessionDep,
     principal: PrincipalDep,
+    keys: KeyReaderDep,
     document: Annotated[dict[str, Any], Body(description="A practicegen-bank document.")],
 ) -> Envelope[dict[str, Any]]:
+    """Rows that fail validation or whose answer key cannot be read are rejected, each with
+    its index (from 0), row (from 1) and reasons; the others load."""
     principal.require_server()
-    report = await service.import_bank(session, tenant_id=principal.tenant_id, document=document)
+    report = await service.import_bank(
+        session, tenant_id=principal.tenant_id, document=document, keys=keys
+    )
     return ok(
         {
             "imported": report.imported,
