@@ -34,6 +34,7 @@ from practicegen.practice.learner import (
 from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
+from practicegen.practice.shortfall import nothing_made, shortfall_warnings
 
 Progress = Callable[[int, str], Awaitable[None]]
 
@@ -265,12 +266,15 @@ async def plan_assignment(
         gap = _gap(request, tenant, checked, chosen, settings, missing, prints)
         filled = await filler.fill(session, gap, progress)
         chosen = chosen + [c for _, c in filled.items]
-    warnings += [f"Could not generate {n} item(s) for {s}." for s, n in filled.unproduced.items()]
-    if len(chosen) < request.num_items:
-        warnings.append(
-            f"Only {len(chosen)} of {request.num_items} items could be assigned: the bank and "
-            "the generators produced no more fitting, verified items."
-        )
+        if not chosen:
+            raise nothing_made(
+                subject=request.subject,
+                topic=request.topic,
+                skills=list(gap.skills) or sorted(filled.unproduced),
+                wanted=request.num_items,
+                report=filled.report,
+            )
+    warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
     return Plan(tenant, request, chosen, new_items, warnings, filled.report)
 

@@ -1,0 +1,55 @@
+"""What an assignment says when the bank and the generators cannot supply every item asked for.
+
+A partial assignment is still worth giving, so it completes with the shortfall named in its
+`warnings` (and, for a job, in `metadata.generation`). An assignment with no item at all is
+worth nothing to a student: it fails instead with `generation_failed`, naming the subject, the
+skills and why each generated question was rejected, so the cause (a model that writes only
+unusable drafts, say) can be seen and fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from practicegen.errors import InvalidRequest
+
+
+class GenerationFailed(InvalidRequest):
+    code = "generation_failed"
+    default_message = "No item could be generated for this request."
+
+
+def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) -> list[str]:
+    warnings = [f"Could not generate {n} item(s) for {s}." for s, n in unproduced.items()]
+    if chosen < wanted:
+        warnings.append(
+            f"Only {chosen} of {wanted} items could be assigned: the bank and "
+            "the generators produced no more fitting, verified items."
+        )
+    return warnings
+
+
+def nothing_made(
+    *, subject: str, topic: str | None, skills: Sequence[str], wanted: int, report: dict[str, Any]
+) -> GenerationFailed:
+    """The error of an assignment left empty: what was asked, and why nothing passed."""
+    where = subject + (f" / {topic}" if topic else "")
+    llm = report.get("llm", {})
+    rejections: dict[str, int] = dict(llm.get("rejections", {}))
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(rejections.items()))
+    drafts = f"{sum(rejections.values())} generated question(s) rejected ({why})" if why else ""
+    message = (
+        f"No item could be assigned for {where} (skills: {', '.join(skills) or 'any'}): "
+        f"the bank has none that fit and the generators produced none of the {wanted} "
+        f"asked for" + (f"; {drafts}." if drafts else ".")
+    )
+    return GenerationFailed(
+        message,
+        subject=subject,
+        topic=topic,
+        skills=list(skills),
+        requested=wanted,
+        rejections=rejections,
+        generation=report,
+    )
