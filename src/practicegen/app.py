@@ -87,6 +87,22 @@ def create_filler(settings: Settings) -> ProceduralFiller:
     )
 
 
+def create_check_model(settings: Settings, procedural: ProceduralFiller) -> LlmGenerator | None:
+    """The second model that checks multiple-choice keys, when one is configured."""
+    if settings.llm_check_model is None:
+        return None
+    api_key = settings.llm_check_api_key or settings.llm_api_key
+    return LlmGenerator(
+        base_url=settings.llm_check_base_url or str(settings.llm_base_url),
+        api_key=api_key.get_secret_value(),
+        model=settings.llm_check_model,
+        timeout_s=settings.llm_timeout_s,
+        concurrency=settings.llm_concurrency,
+        response_format=settings.llm_response_format,
+        sympy_pool=procedural.pool,
+    )
+
+
 def create_job_filler(
     settings: Settings, sessionmaker: SessionMaker, procedural: ProceduralFiller
 ) -> ProceduralFiller | LlmFiller:
@@ -104,6 +120,7 @@ def create_job_filler(
         response_format=settings.llm_response_format,
         self_consistency_samples=settings.llm_self_consistency_samples,
         sympy_pool=procedural.pool,
+        choice_check=create_check_model(settings, procedural),
     )
     return LlmFiller(
         generator=generator,
