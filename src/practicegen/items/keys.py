@@ -11,6 +11,7 @@ the slow key is refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NewType
 
 from practicegen.errors import InvalidRequest
 from practicegen.generation.sympy_pool import SympyPool
@@ -19,6 +20,9 @@ from practicegen.practice.grading import AnswerKey, InvalidKey, read_key
 
 BATCH = 200  # keys per process call: reading one takes well under a millisecond
 TIMED_OUT = "the key took too long to read"
+
+ReadableItem = NewType("ReadableItem", ItemContent)
+"""An item whose answer key the grader can read: only `KeyReader.readable` makes one."""
 
 
 class UnreadableKey(InvalidRequest):
@@ -74,8 +78,9 @@ class KeyReader:
                 return [TIMED_OUT]
         return [(await self._batch([key]))[0] for key in keys]
 
-    async def require_readable(self, content: ItemContent) -> None:
-        """Raise `UnreadableKey` (a 422 naming `answer`) unless the grader can read the key."""
+    async def readable(self, content: ItemContent) -> ReadableItem:
+        """`content`, once its key is read; `UnreadableKey` (a 422 naming `answer`) if the
+        grader could not read it."""
         (problem,) = await self.problems([content])
         if problem is not None:
             raise UnreadableKey(
@@ -83,3 +88,4 @@ class KeyReader:
                 field="answer",
                 errors=[{"field": "answer", "location": "body", "message": problem}],
             )
+        return ReadableItem(content)

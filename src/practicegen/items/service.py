@@ -13,7 +13,7 @@ from practicegen.db.models import Item
 from practicegen.errors import ItemNotFound
 from practicegen.items.bank_format import ParsedBank, RejectedRow, parse_bank
 from practicegen.items.fingerprint import fingerprint
-from practicegen.items.keys import KeyReader
+from practicegen.items.keys import KeyReader, ReadableItem
 from practicegen.items.repository import ItemFilters, ItemRepository
 from practicegen.items.schemas import Choice, ItemContent, ItemStatus, ItemUpdate
 
@@ -48,11 +48,9 @@ def to_content(row: Item) -> ItemContent:
     )
 
 
-async def create_item(
-    session: AsyncSession, *, principal: Principal, body: ItemContent, keys: KeyReader
-) -> Item:
+async def create_item(session: AsyncSession, *, principal: Principal, body: ReadableItem) -> Item:
+    """`body` is an item whose answer key was read (`items.keys.readable`)."""
     principal.require_server()
-    await keys.require_readable(body)
     row = to_row(principal.tenant_id, body)
     await ItemRepository(session).add_all([row])
     return row
@@ -108,6 +106,16 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
+async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
+    """Parse a bank document and read every answer key as the grader will; a row whose key
+    cannot be read is rejected. `keys` None only for a document whose keys are known readable
+    (the demo bank, every key of which a test reads). Touches no database."""
+    parsed = parse_bank(document)
+    if keys is not None:
+        await _reject_unreadable_keys(parsed, keys)
+    return parsed
+
+
 async def import_bank(
     session: AsyncSession,
     *,
@@ -117,15 +125,22 @@ async def import_bank(
     progress: ImportProgress | None = None,
     batch_size: int = 500,
 ) -> ImportReport:
-    """Load a bank document; invalid rows and items already in the bank are skipped and counted.
+    """Load a bank document (see `read_bank`, then `import_parsed`)."""
+    parsed = await read_bank(document, keys)
+    return await import_parsed(
+        session, tenant_id=tenant_id, parsed=parsed, progress=progress, batch_size=batch_size
+    )
 
-    `keys` reads every answer key as the grader will, and a row whose key it cannot read is
-    rejected; None only for a document whose keys are known readable (the demo bank, every key
-    of which a test reads).
-    """
-    parsed = parse_bank(document)
-    if keys is not None:
-        await _reject_unreadable_keys(parsed, keys)
+
+async def import_parsed(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    parsed: ParsedBank,
+    progress: ImportProgress | None = None,
+    batch_size: int = 500,
+) -> ImportReport:
+    """Load the parsed rows; invalid rows and items already in the bank are skipped and counted."""
     report = ImportReport(rejected=list(parsed.rejected))
     repo = ItemRepository(session)
     total = len(parsed.items) + len(parsed.rejected)
