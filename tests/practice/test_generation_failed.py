@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from practicegen.bootstrap import prepare
+from tests.api.test_errors import assert_error
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 from tests.support.server import running_server
@@ -63,3 +64,20 @@ async def test_a_job_that_produced_no_item_fails_and_says_why(
     assert drafts == 5 * 2  # every question slot, every attempt: all malformed
     assert "Biology" in job["error"] and "biology.general" in job["error"]
     assert f"{drafts} generated question(s) rejected (malformed: {drafts})" in job["error"]
+
+
+async def test_a_sync_assign_that_produced_no_item_is_refused(database_url: str) -> None:
+    # Every build of a procedural item passes its deadline, so nothing can be assigned.
+    settings = make_settings(database_url, generator_timeout_s=0.000001)
+    await prepare(settings)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with (
+        running_server(settings) as server,
+        httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30) as http,
+    ):
+        student = (await http.post("/api/v1/students", json={})).json()["data"]["student_id"]
+        body = {"student_id": student, "subject": "Algebra", "topic": "Exponents", "num_items": 3}
+        response = await http.post("/api/v1/practice/assign", json=body)
+    error = assert_error(response, 422, "generation_failed")
+    assert error["details"]["skills"] == ["exponents.evaluate", "exponents.rules"]
+    assert "Algebra / Exponents" in error["message"]

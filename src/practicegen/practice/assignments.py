@@ -268,11 +268,7 @@ async def plan_assignment(
         chosen = chosen + [c for _, c in filled.items]
         if not chosen:
             raise nothing_made(
-                subject=request.subject,
-                topic=request.topic,
-                skills=list(gap.skills) or sorted(filled.unproduced),
-                wanted=request.num_items,
-                report=filled.report,
+                request, list(gap.skills) or sorted(filled.unproduced), filled.report
             )
     warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]

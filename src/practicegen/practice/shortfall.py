@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from practicegen.errors import InvalidRequest
+from practicegen.practice.schemas import AssignRequest
 
 
 class GenerationFailed(InvalidRequest):
@@ -31,25 +32,25 @@ def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) 
 
 
 def nothing_made(
-    *, subject: str, topic: str | None, skills: Sequence[str], wanted: int, report: dict[str, Any]
+    request: AssignRequest, skills: Sequence[str], report: dict[str, Any]
 ) -> GenerationFailed:
     """The error of an assignment left empty: what was asked, and why nothing passed."""
-    where = subject + (f" / {topic}" if topic else "")
+    where = request.subject + (f" / {request.topic}" if request.topic else "")
     llm = report.get("llm", {})
     rejections: dict[str, int] = dict(llm.get("rejections", {}))
     why = ", ".join(f"{reason}: {n}" for reason, n in sorted(rejections.items()))
     drafts = f"{sum(rejections.values())} generated question(s) rejected ({why})" if why else ""
     message = (
         f"No item could be assigned for {where} (skills: {', '.join(skills) or 'any'}): "
-        f"the bank has none that fit and the generators produced none of the {wanted} "
-        f"asked for" + (f"; {drafts}." if drafts else ".")
+        f"the bank has none that fit and the generators produced none of the "
+        f"{request.num_items} asked for" + (f"; {drafts}." if drafts else ".")
     )
     return GenerationFailed(
         message,
-        subject=subject,
-        topic=topic,
+        subject=request.subject,
+        topic=request.topic,
         skills=list(skills),
-        requested=wanted,
+        requested=request.num_items,
         rejections=rejections,
         generation=report,
     )
