@@ -13,7 +13,7 @@ import practicegen.items
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.bank_format import parse_bank
-from practicegen.items.keys import KeyReader, key_of, key_problems
+from practicegen.items.keys import TIMED_OUT, KeyReader, key_of, key_problems
 from practicegen.items.schemas import ItemContent
 from tests.api.factories import choice_item_body, item_body
 
@@ -73,3 +73,15 @@ async def test_many_keys_are_read_in_batches(reader: KeyReader) -> None:
     bodies[321]["answer"] = "x = = 1"
     problems = await reader.problems([ItemContent.model_validate(b) for b in bodies])
     assert [n for n, p in enumerate(problems) if p is not None] == [321]
+
+
+async def test_a_key_past_the_deadline_is_refused_not_waited_for() -> None:
+    pool = SympyPool(1)
+    try:
+        await pool.start()
+        hurried = KeyReader(pool, timeout_s=0.000001)
+        bodies = [item_body(), item_body(stem="Solve $x = 2$.", answer="x = 2")]
+        problems = await hurried.problems([ItemContent.model_validate(b) for b in bodies])
+    finally:
+        await pool.aclose()
+    assert problems == [TIMED_OUT, TIMED_OUT]
