@@ -55,6 +55,15 @@ class GenerationUnavailable(InvalidRequest):
     )
 
 
+class GenerationFailed(GenerationUnavailable):
+    """The generators that cover the request made nothing usable (`shortfall.nothing_made`).
+    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
+    language model) could still write the items."""
+
+    code = "generation_failed"
+    default_message = "No item could be generated for this request."
+
+
 @dataclass(frozen=True, slots=True)
 class GapRequest:
     """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`.
@@ -267,9 +276,9 @@ async def plan_assignment(
         filled = await filler.fill(session, gap, progress)
         chosen = chosen + [c for _, c in filled.items]
         if not chosen:
-            raise nothing_made(
-                request, list(gap.skills) or sorted(filled.unproduced), filled.report
-            )
+            skills = list(gap.skills) or sorted(filled.unproduced)
+            message, details = nothing_made(request, skills, filled.report)
+            raise GenerationFailed(message, **details)
     warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
     return Plan(tenant, request, chosen, new_items, warnings, filled.report)

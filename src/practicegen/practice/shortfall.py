@@ -2,9 +2,9 @@
 
 A partial assignment is still worth giving, so it completes with the shortfall named in its
 `warnings` (and, for a job, in `metadata.generation`). An assignment with no item at all is
-worth nothing to a student: it fails instead with `generation_failed`, naming the subject, the
-skills and why each generated question was rejected, so the cause (a model that writes only
-unusable drafts, say) can be seen and fixed.
+worth nothing to a student: it fails instead with `generation_failed` (`GenerationFailed` in
+`assignments`), naming the subject, the skills and why each generated question was rejected,
+so the cause (a model that writes only unusable drafts, say) can be seen and fixed.
 """
 
 from __future__ import annotations
@@ -12,13 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from practicegen.errors import InvalidRequest
 from practicegen.practice.schemas import AssignRequest
-
-
-class GenerationFailed(InvalidRequest):
-    code = "generation_failed"
-    default_message = "No item could be generated for this request."
 
 
 def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) -> list[str]:
@@ -33,8 +27,9 @@ def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) 
 
 def nothing_made(
     request: AssignRequest, skills: Sequence[str], report: dict[str, Any]
-) -> GenerationFailed:
-    """The error of an assignment left empty: what was asked, and why nothing passed."""
+) -> tuple[str, dict[str, Any]]:
+    """The message and details of `GenerationFailed` for an assignment left empty: what was
+    asked, and why nothing passed."""
     where = request.subject + (f" / {request.topic}" if request.topic else "")
     llm = report.get("llm", {})
     rejections: dict[str, int] = dict(llm.get("rejections", {}))
@@ -45,12 +40,11 @@ def nothing_made(
         f"the bank has none that fit and the generators produced none of the "
         f"{request.num_items} asked for" + (f"; {drafts}." if drafts else ".")
     )
-    return GenerationFailed(
-        message,
-        subject=request.subject,
-        topic=request.topic,
-        skills=list(skills),
-        requested=request.num_items,
-        rejections=rejections,
-        generation=report,
-    )
+    return message, {
+        "subject": request.subject,
+        "topic": request.topic,
+        "skills": list(skills),
+        "requested": request.num_items,
+        "rejections": rejections,
+        "generation": report,
+    }
