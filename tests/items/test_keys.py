@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 import practicegen.items
+from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.bank_format import parse_bank
 from practicegen.items.keys import TIMED_OUT, KeyReader, key_of, key_problems
 from practicegen.items.schemas import ItemContent
+from practicegen.items.service import to_row
+from practicegen.practice.service import answer_key
 from tests.api.factories import choice_item_body, item_body
 
 BANK = Path(practicegen.items.__file__).parent / "demo_bank.json"
@@ -85,3 +88,19 @@ async def test_a_key_past_the_deadline_is_refused_not_waited_for() -> None:
     finally:
         await pool.aclose()
     assert problems == [TIMED_OUT, TIMED_OUT]
+
+
+def test_the_door_reads_the_same_key_the_grader_is_given() -> None:
+    for body in (
+        item_body(),
+        choice_item_body(),
+        item_body(
+            type="numeric",
+            answer="0.5",
+            answer_policy="numeric_tolerance",
+            tolerance=0.01,
+            stem="Half?",
+        ),
+    ):
+        content = ItemContent.model_validate(body)
+        assert key_of(content) == answer_key(to_row(DEFAULT_TENANT_ID, content))
