@@ -152,3 +152,16 @@ def test_the_check_model_must_be_another_model() -> None:
         url, llm_check_model="gpt-4o-mini", llm_check_base_url="http://127.0.0.1:2/v1"
     )
     assert other_server.llm_check_model == other_server.llm_model  # same name, another server
+
+
+async def test_a_check_model_that_cannot_be_reached_is_no_verdict(
+    database_url: str, fake: FakeLlm
+) -> None:
+    unreachable = "http://127.0.0.1:9/v1"  # the discard port: nothing listens
+    async with service(
+        database_url, fake, llm_check_model=CHECKER, llm_check_base_url=unreachable
+    ) as http:
+        job = await run_job(http, subject="Biology", num_items=1)
+    assert job["status"] == "failed" and job["error_code"] == "generation_failed", job
+    assert "server_error: 2" in job["error"] and "check_model_disagrees" not in job["error"]
+    assert answering_models(fake) == set()  # the writer was never asked to check itself

@@ -113,6 +113,8 @@ class ChoiceKind:
         result = await SelfConsistency(self.check or ask, samples=self.samples).check(item)
         votes = dict(result.votes)
         if not result.accepted:
+            if self.check is not None and not votes:  # not one answer: no verdict on the key
+                return Verdict(Reason.SERVER_ERROR, f"the check model {self.check.model} failed")
             if self.check is not None:
                 detail = f"{self.check.model} answered {votes}, key {item.answer!r}"
                 return Verdict(Reason.CHECK_MODEL_DISAGREES, detail)
