@@ -92,7 +92,8 @@ async def test_a_stand_in_the_bank_holds_is_made_again(
     in_bank = await seed_bank(sessionmaker, first_seeds(3), retired=False)
     async with sessionmaker() as session:
         filled = await stand_ins.fill(session, gap(3, ["exponents.rules"]), no_progress)
-    assert filled.unproduced == {}
+    assert filled.unproduced == {} and filled.report["unproduced"] == {}
+    assert filled.report["procedural"] == {"requested": 3, "generated": 3}
     made = [row.fingerprint for row, _ in filled.items]
     assert len(made) == len(set(made)) == 3
     assert not set(made) & in_bank
@@ -121,3 +122,37 @@ async def test_the_assignment_is_full_though_the_first_stand_ins_collide(
         )
     assert len(plan.chosen) == len(plan.new_items) == 20, plan.warnings
     assert not any("Could not generate" in w for w in plan.warnings), plan.warnings
+
+
+async def test_a_skill_the_bank_has_exhausted_is_named_as_the_shortfall(
+    sessionmaker: SessionMaker, settings: Settings, stand_ins: ProceduralFiller
+) -> None:
+    # Every question the area.circle generator can make (1000 seeds reach them all), retired.
+    generator = ProceduralGenerator()
+    every = {
+        fingerprint(item): item
+        for level in (1, 2, 3)
+        for item in (generator.generate("area.circle", level, seed) for seed in range(1000))
+    }
+    async with sessionmaker() as session, session.begin():
+        document = bank_document(list(every.values()))
+        await import_bank(session, tenant_id=DEFAULT_TENANT_ID, document=document)
+        await session.execute(update(Item).values(status="retired"))
+        student = Student(tenant_id=DEFAULT_TENANT_ID, display_name="Ada")
+        session.add(student)
+        await session.flush()
+        student_id: uuid.UUID = student.id
+    request = AssignRequest(student_id=student_id, subject="Geometry", topic="Area", num_items=6)
+    async with sessionmaker() as session:
+        plan = await plan_assignment(
+            session,
+            principal=Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.SERVER),
+            request=request,
+            settings=settings,
+            filler=stand_ins,
+            cache=CandidateCache(max_age_s=0),
+        )
+    assert sorted(c.skill for c in plan.chosen) == ["area.rectangle"] * 2 + ["area.triangle"] * 2
+    assert plan.generation["unproduced"] == {"area.circle": 2}
+    assert "Could not generate 2 item(s) for area.circle." in plan.warnings
+    assert "Only 4 of 6 items could be assigned" in " ".join(plan.warnings)

@@ -141,7 +141,10 @@ class ProceduralFiller:
         lacking = Counter(s.skill for s in wanted) - Counter(b.content.skill for b in fresh)
         return Filled(
             items=[self._chosen(gap, b) for b in fresh],
-            report={"procedural": {"requested": gap.count, "generated": len(fresh)}},
+            report={
+                "procedural": {"requested": gap.count, "generated": len(fresh)},
+                "unproduced": dict(lacking),
+            },
             unproduced=dict(lacking),
         )
 
