@@ -113,13 +113,19 @@ def test_bank_import_reports_rejected_rows(tmp_path: Path) -> None:
     from tests.api.factories import item_body
 
     path = tmp_path / "bank.json"
-    rows = [item_body(), item_body(stem="Solve $5x = 10$."), {"stem": "no subject"}]
+    rows = [
+        item_body(),
+        item_body(stem="Solve $5x = 10$."),
+        {"stem": "no subject"},
+        item_body(type="numeric", stem="Half of 8?", answer="four", answer_policy="equivalent"),
+    ]
     path.write_text(json.dumps({"format": "practicegen-bank", "version": 1, "items": rows}))
     assert run_cli(tmp_path, "db", "upgrade").returncode == 0
     result = run_cli(tmp_path, "bank", "import", str(path))
     assert result.returncode == 0, result.stderr
-    assert "Imported 2" in result.stdout and "rejected 1" in result.stdout
-    assert "row 2:" in result.stdout and "subject" in result.stdout
+    assert "Imported 2" in result.stdout and "rejected 2" in result.stdout
+    assert "row 3:" in result.stdout and "subject" in result.stdout
+    assert "row 4: answer:" in result.stdout and "'four'" in result.stdout
     not_json = tmp_path / "bad.json"
     not_json.write_text("{")
     assert run_cli(tmp_path, "bank", "import", str(not_json)).returncode == 2

@@ -42,6 +42,7 @@ from practicegen.items import bank_changes
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.bank_changes import BANK_CHANNEL
 from practicegen.items.candidates import CandidateCache
+from practicegen.items.keys import KeyReader
 from practicegen.jobs import endpoints as job_endpoints
 from practicegen.jobs import streams as job_streams
 from practicegen.jobs.events import (
@@ -90,6 +91,22 @@ def create_filler(settings: Settings) -> ProceduralFiller:
     )
 
 
+def create_check_model(settings: Settings, procedural: ProceduralFiller) -> LlmGenerator | None:
+    """The second model that checks multiple-choice keys, when one is configured."""
+    if settings.llm_check_model is None:
+        return None
+    api_key = settings.llm_check_api_key or settings.llm_api_key
+    return LlmGenerator(
+        base_url=settings.llm_check_base_url or str(settings.llm_base_url),
+        api_key=api_key.get_secret_value(),
+        model=settings.llm_check_model,
+        timeout_s=settings.llm_timeout_s,
+        concurrency=settings.llm_concurrency,
+        response_format=settings.llm_response_format,
+        sympy_pool=procedural.pool,
+    )
+
+
 def create_job_filler(
     settings: Settings, sessionmaker: SessionMaker, procedural: ProceduralFiller
 ) -> ProceduralFiller | LlmFiller:
@@ -107,6 +124,7 @@ def create_job_filler(
         response_format=settings.llm_response_format,
         self_consistency_samples=settings.llm_self_consistency_samples,
         sympy_pool=procedural.pool,
+        choice_check=create_check_model(settings, procedural),
     )
     return LlmFiller(
         generator=generator,
@@ -250,6 +268,7 @@ def create_app(settings: Settings) -> FastAPI:
             if job_filler is not filler:
                 stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
+            app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
             app.state.practice_node = practice_endpoints.Node(
                 settings=settings,
                 sessionmaker=sessionmaker,

@@ -30,7 +30,9 @@ from practicegen.config import AuthMode, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.errors import InvalidRequest
-from practicegen.items.service import ImportReport, import_bank
+from practicegen.generation.sympy_pool import SympyPool
+from practicegen.items.keys import KeyReader
+from practicegen.items.service import ImportReport, import_parsed, read_bank
 from practicegen.jobs.cli import jobs_app
 from practicegen.logs import configure_logging
 
@@ -221,10 +223,15 @@ def bank_import(
         f"rejected {len(report.rejected)}."
     )
     for row in report.rejected:
-        out.print(f"  row {row.index}: {'; '.join(row.reasons)}")
+        out.print(f"  row {row.row}: {'; '.join(row.reasons)}")
 
 
 async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) -> ImportReport:
+    pool = SympyPool(1)
+    try:  # keys are read before the database is touched: no lock is held meanwhile
+        parsed = await read_bank(document, KeyReader(pool, timeout_s=settings.generator_timeout_s))
+    finally:
+        await pool.aclose()
     engine = create_engine(settings)
     try:
         with Progress(console=err, transient=True) as bar:
@@ -236,8 +243,8 @@ async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) ->
             async with create_sessionmaker(engine)() as session, session.begin():
                 if tenant_id == DEFAULT_TENANT_ID:
                     await auth_service.ensure_default_tenant(session)
-                return await import_bank(
-                    session, tenant_id=tenant_id, document=document, progress=advance
+                return await import_parsed(
+                    session, tenant_id=tenant_id, parsed=parsed, progress=advance
                 )
     finally:
         await engine.dispose()

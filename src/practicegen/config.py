@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -165,6 +165,18 @@ class Settings(BaseSettings):
     llm_self_consistency_samples: int = Field(
         default=5, ge=1, le=15, description="Answers asked of the model for an unsympy-able item."
     )
+    llm_check_model: str | None = Field(
+        default=None,
+        description="A second, different model that must agree with a multiple-choice key"
+        " before the item is accepted (it gives the self-consistency answers); unset: the"
+        " writing model checks itself.",
+    )
+    llm_check_base_url: str | None = Field(
+        default=None, description="The check model's API root; unset: PRACTICEGEN_LLM_BASE_URL."
+    )
+    llm_check_api_key: SecretStr | None = Field(
+        default=None, description="The check model's key; unset: PRACTICEGEN_LLM_API_KEY."
+    )
     llm_daily_token_budget: int | None = Field(
         default=None, ge=1, description="Tokens per tenant per UTC day; unset: no cap."
     )
@@ -222,6 +234,15 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 24:
             raise ValueError("PRACTICEGEN_API_KEY must be at least 24 characters")
         return value
+
+    @model_validator(mode="after")
+    def _check_model_differs(self) -> Settings:
+        if self.llm_check_base_url is not None and self.llm_check_model is None:
+            raise ValueError("PRACTICEGEN_LLM_CHECK_BASE_URL needs PRACTICEGEN_LLM_CHECK_MODEL")
+        same_server = self.llm_check_base_url in (None, self.llm_base_url)
+        if same_server and self.llm_check_model == self.llm_model:
+            raise ValueError("PRACTICEGEN_LLM_CHECK_MODEL must name a model other than the writer")
+        return self
 
     @property
     def pool_connections(self) -> int:

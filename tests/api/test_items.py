@@ -112,3 +112,54 @@ async def test_items_are_tenant_scoped_and_server_only(
     )
     unchanged = (await client.get(f"/api/v1/items/{item_id}")).json()["data"]
     assert unchanged["difficulty"] == -0.5 and unchanged["status"] == "active"
+
+
+UNREADABLE_KEYS = [
+    item_body(type="numeric", stem="Half of 8?", answer="four", answer_policy="equivalent"),
+    item_body(
+        type="expression", stem="Simplify $x + x$.", answer="x > 3", answer_policy="equivalent"
+    ),
+    item_body(stem="Solve $x + 1 = 5$.", answer="x = = 4"),
+    item_body(
+        type="numeric",
+        stem="Pi to 2 places?",
+        answer="p",
+        answer_policy="numeric_tolerance",
+        tolerance=0.01,
+    ),
+]
+
+
+async def test_an_unreadable_key_is_refused_at_creation_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    for body in UNREADABLE_KEYS:
+        response = await client.post("/api/v1/items", json=body)
+        error = assert_error(response, 422, "unreadable_answer_key")
+        assert error["details"]["field"] == "answer", error
+        assert body["answer"] in error["details"]["errors"][0]["message"]
+    assert (await client.get("/api/v1/items")).json()["data"]["items"] == []
+    readable = item_body(type="numeric", stem="Half of 8?", answer="4", answer_policy="equivalent")
+    assert (await client.post("/api/v1/items", json=readable)).status_code == 201
+
+
+async def test_an_update_cannot_set_a_key(client: httpx.AsyncClient) -> None:
+    item_id = (await client.post("/api/v1/items", json=item_body())).json()["data"]["item_id"]
+    patched = await client.patch(f"/api/v1/items/{item_id}", json={"answer": "four"})
+    error = assert_error(patched, 422, "validation_error")
+    assert [e["field"] for e in error["details"]["errors"]] == ["answer"]
+    assert (await client.get(f"/api/v1/items/{item_id}")).json()["data"]["answer"] == "x = 4"
+
+
+async def test_import_rejects_each_unreadable_key_by_row(client: httpx.AsyncClient) -> None:
+    rows = [item_body(), *UNREADABLE_KEYS, {"stem": "broken"}, item_body(stem="Solve $3x = 12$.")]
+    document = {"format": "practicegen-bank", "version": 1, "items": rows}
+    report = (await client.post("/api/v1/items/import", json=document)).json()["data"]
+    assert report["imported"] == 2 and report["duplicates"] == 0
+    assert [r["row"] for r in report["rejected"]] == [2, 3, 4, 5, 6]
+    assert [r["index"] for r in report["rejected"]] == [1, 2, 3, 4, 5]
+    for rejected, body in zip(report["rejected"][:4], UNREADABLE_KEYS, strict=True):
+        (reason,) = rejected["reasons"]
+        assert reason.startswith("answer: ") and repr(body["answer"]) in reason, reason
+    listed = (await client.get("/api/v1/items")).json()["data"]["items"]
+    assert sorted(i["stem"] for i in listed) == ["Solve $2x + 3 = 11$.", "Solve $3x = 12$."]

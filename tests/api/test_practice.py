@@ -9,6 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from practicegen.auth.principal import DEFAULT_TENANT_ID
+from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.items.schemas import ItemContent
+from practicegen.items.service import to_row
 from tests.api.factories import choice_item_body, item_body
 from tests.api.test_auth import bearer, new_tenant_key
 from tests.api.test_errors import assert_error
@@ -245,10 +249,20 @@ async def test_hostile_answers_do_not_hang_the_service(client: httpx.AsyncClient
     assert (await client.get("/healthz")).status_code == 200
 
 
-async def test_an_unreadable_key_is_a_clear_error_not_a_crash(client: httpx.AsyncClient) -> None:
+async def test_an_unreadable_key_is_a_clear_error_not_a_crash(
+    client: httpx.AsyncClient, server: RunningServer
+) -> None:
     broken = item_body(skill="linear_equations.broken", stem="Solve it.", answer="x = = 4")
     document = {"format": "practicegen-bank", "version": 1, "items": [broken]}
-    assert (await client.post("/api/v1/items/import", json=document)).status_code == 200
+    report = (await client.post("/api/v1/items/import", json=document)).json()["data"]
+    assert report["imported"] == 0 and [r["row"] for r in report["rejected"]] == [1]
+    # A key stored before keys were checked at the door still answers with a clear 409.
+    engine = create_engine(server.settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            session.add(to_row(DEFAULT_TENANT_ID, ItemContent.model_validate(broken)))
+    finally:
+        await engine.dispose()
     student = await new_student(client)
     data = (
         await assign(client, student_id=student, subject="Algebra", num_items=1, goal_tags=[])

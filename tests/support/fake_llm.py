@@ -10,7 +10,8 @@ recorded for assertions, and every reply reports token usage.
 
 Multiple-choice questions (schema name `choice_question`) are written with the key "A"; a
 WRONG one claims "C". Answer-checking requests (self-consistency, schema name `answer_check`)
-are answered from the `choice_answers` queue, else with "A", the true answer.
+are answered from the `choice_answers` queue, else with "A", the true answer; a model named
+in `answers_by_model` (a second, checking model) always answers with its entry there.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Mode(StrEnum):
     SLOW = "slow"  # sleep `slow_s`, then answer correctly
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After
     SERVER_ERROR = "server_error"  # 500
+    UNREADABLE_KEY = "unreadable_key"  # a true key in a form the grader cannot read: x = 40e-1
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class FakeLlm:
     retry_after_s: float = 1.0
     queue: deque[Mode] = field(default_factory=deque)
     choice_answers: deque[str] = field(default_factory=deque)
+    answers_by_model: dict[str, str] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     base_url: str = ""
 
@@ -103,7 +106,9 @@ class FakeLlm:
         schema_name = response_format.get("json_schema", {}).get("name", "")
         if schema_name == "answer_check" or "Answer the multiple-choice" in _text(body):
             self.requests.append(Recorded(body, None, time.monotonic()))
-            choice = self.choice_answers.popleft() if self.choice_answers else "A"
+            choice = self.answers_by_model.get(str(body.get("model")), "")
+            if not choice:
+                choice = self.choice_answers.popleft() if self.choice_answers else "A"
             return _completion(body, json.dumps({"choice": choice}))
         mode = self._next_mode()
         self.requests.append(Recorded(body, mode, time.monotonic()))
@@ -148,6 +153,8 @@ def question(skill: str, mode: Mode, rng: random.Random) -> str:
     answer = f"x = {x}"
     if mode is Mode.WRONG:
         answer = f"x = {x + 1}"
+    if mode is Mode.UNREADABLE_KEY:
+        answer = f"x = {10 * x}e-1"
     if mode is Mode.BAD_STEP:
         steps = [f"{a}*x = {c + b}", f"x = {x}"]
     wrong = c + b if a == 1 else c - b  # added b / forgot to divide: never the key

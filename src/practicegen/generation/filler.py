@@ -6,8 +6,11 @@ independently (`procedural.checks`) before it may be used; both steps are CPU-bo
 so they run in the node's sympy processes (`sympy_pool`) with a deadline and the event loop
 never blocks. An item that
 fails its check, or poses a problem the student saw recently or the bank already has, is
-dropped and another seed tried. The items come back unsaved: the plan stores them with the
-assignment, so they join the bank and the next request needs less generation.
+dropped and another seed tried: first at the level nearest the wanted difficulty, then at the
+next nearest; an item the bank turns out to hold is built again in another round, so a
+collision with the bank never leaves an assignment short while the generator can still make
+something new. The items come back unsaved: the plan stores them with the assignment, so they
+join the bank and the next request needs less generation.
 """
 
 from __future__ import annotations
@@ -52,14 +55,27 @@ class _Built:
 
 
 class ProceduralFiller:
-    def __init__(self, *, workers: int, timeout_s: float, attempts_per_item: int = 4) -> None:
+    """`attempts_per_item` seeds per level for one item, over the levels nearest first;
+    `rounds` passes against the bank (an item it already holds is made again). `rng` draws
+    the seeds."""
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        timeout_s: float,
+        attempts_per_item: int = 4,
+        rounds: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
         self.timeout_s = timeout_s
         self.attempts_per_item = attempts_per_item
+        self.rounds = rounds
         self.pool = SympyPool(workers)
         self._by_subject: dict[str, list[SkillSpec]] = {}
         for spec in _GENERATOR.skills():  # asked on every assign request: index it once
             self._by_subject.setdefault(spec.subject, []).append(spec)
-        self.rng = random.Random()
+        self.rng = rng or random.Random()
 
     def _specs(self, subject: str, topic: str | None) -> list[SkillSpec]:
         specs = self._by_subject.get(subject, [])
@@ -78,12 +94,21 @@ class ProceduralFiller:
     async def aclose(self) -> None:
         await self.pool.aclose()
 
-    def _level(self, spec: SkillSpec, difficulty: float) -> int:
+    def _levels(self, spec: SkillSpec, difficulty: float) -> list[int]:
+        """The skill's levels, the one nearest `difficulty` first."""
         levels = range(1, spec.levels + 1)
-        return min(levels, key=lambda lv: abs(_GENERATOR.difficulty(spec.skill, lv) - difficulty))
+        return sorted(
+            levels, key=lambda lv: abs(_GENERATOR.difficulty(spec.skill, lv) - difficulty)
+        )
 
     async def _one(self, spec: SkillSpec, difficulty: float, avoid: set[str]) -> _Built | None:
-        level = self._level(spec, difficulty)
+        for level in self._levels(spec, difficulty):
+            built = await self._at_level(spec, level, avoid)
+            if built is not None:
+                return built
+        return None
+
+    async def _at_level(self, spec: SkillSpec, level: int, avoid: set[str]) -> _Built | None:
         for _ in range(self.attempts_per_item):
             seed = self.rng.randrange(2**31)
             try:
@@ -110,21 +135,40 @@ class ProceduralFiller:
         if not specs:
             return Filled(unproduced=dict(Counter(gap.skills or [gap.subject])))
         await progress(20, f"Generating {gap.count} question(s) the bank lacks...")
-        avoid = set(gap.avoid_fingerprints)
         wanted = [specs[i % len(specs)] for i in range(gap.count)]
-        built = await asyncio.gather(*(self._one(s, gap.difficulty, avoid) for s in wanted))
-        made = [b for b in built if b is not None]
-        known = await ItemRepository(session).existing_fingerprints(
-            gap.tenant_id, [b.print for b in made]
-        )
-        fresh = [b for b in made if b.print not in known]
+        fresh = await self._fresh(session, gap, wanted)
         await progress(80, f"Generated and checked {len(fresh)} question(s).")
         lacking = Counter(s.skill for s in wanted) - Counter(b.content.skill for b in fresh)
         return Filled(
             items=[self._chosen(gap, b) for b in fresh],
-            report={"procedural": {"requested": gap.count, "generated": len(fresh)}},
+            report={
+                "procedural": {"requested": gap.count, "generated": len(fresh)},
+                "unproduced": dict(lacking),
+            },
             unproduced=dict(lacking),
         )
+
+    async def _fresh(
+        self, session: AsyncSession, gap: GapRequest, wanted: list[SkillSpec]
+    ) -> list[_Built]:
+        """An item per wanted skill that neither the student's recent items nor the bank hold.
+
+        Whether the bank holds an item is one query per round; an item it holds is made again,
+        with new seeds, in the next round.
+        """
+        avoid = set(gap.avoid_fingerprints)
+        repo = ItemRepository(session)
+        fresh: list[_Built] = []
+        pending = wanted
+        for _ in range(self.rounds):
+            built = await asyncio.gather(*(self._one(s, gap.difficulty, avoid) for s in pending))
+            made = [b for b in built if b is not None]
+            known = await repo.existing_fingerprints(gap.tenant_id, [b.print for b in made])
+            fresh += [b for b in made if b.print not in known]
+            pending = [s for s, b in zip(pending, built, strict=True) if b and b.print in known]
+            if not pending:
+                break
+        return fresh
 
     def _chosen(self, gap: GapRequest, built: _Built) -> tuple[Item, ChosenItem]:
         return generated_row(gap, built.content, "generated for this assignment")

@@ -134,7 +134,8 @@ class LlmGenerator:
     its `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
     servers with structured outputs, "json_object" for those with only JSON mode.
     `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
-    process of its own).
+    process of its own). `choice_check`, a second model, answers multiple-choice questions in
+    place of this one to check their keys (`llm_choice`); the generator closes it.
     """
 
     def __init__(
@@ -153,6 +154,7 @@ class LlmGenerator:
         response_format: Literal["json_schema", "json_object"] = "json_schema",
         self_consistency_samples: int = 5,
         sympy_pool: SympyPool | None = None,
+        choice_check: LlmGenerator | None = None,
     ) -> None:
         if concurrency < 1 or attempts_per_question < 1 or rate_limit_retries < 0:
             raise ValueError("concurrency and attempts must be at least 1, retries at least 0")
@@ -176,12 +178,13 @@ class LlmGenerator:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._spent = _Meter()
         self._own_pool = sympy_pool is None
+        self._check = choice_check
         self._sympy = sympy_pool or SympyPool(workers=1)
         self.kinds: dict[str, QuestionKind] = {
             kind.name: kind
             for kind in (
                 EquationKind(verify_timeout_s=verify_timeout_s, pool=self._sympy),
-                ChoiceKind(samples=self_consistency_samples),
+                ChoiceKind(samples=self_consistency_samples, check=choice_check),
             )
         }
 
@@ -192,6 +195,8 @@ class LlmGenerator:
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._check is not None:
+            await self._check.aclose()
         if self._own_pool:
             await self._sympy.aclose()
 

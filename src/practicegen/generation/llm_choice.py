@@ -4,11 +4,17 @@ A Biology question has no equation to solve again, so its key is checked by self
 (`llm_verify.SelfConsistency`): the model answers its own question several times, without
 seeing the key, and a strict majority must pick the key. Before that, plain structure is
 checked: choice ids unique, the key among them, three to five choices, no two alike.
+
+A model agreeing with itself catches a confused key, not a confidently wrong model. So a
+second, different model can be named to check (`check`): the answers then come from it, and
+an item it does not agree with is rejected as `check_model_disagrees`. Either way an accepted
+item's `provenance.verification.method` is "self_consistency" (an equation's is "sympy"), and
+`provenance.verification.check_model` names the model that answered.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +23,12 @@ from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import AnswerPolicy, Choice, ItemContent, ItemSource, ItemType
 
 PROMPT_VERSION = "llm-choice-v1"
+
+
+class CheckModel(JsonCompleter, Protocol):
+    """A model, other than the one that wrote the question, that answers it to check the key."""
+
+    model: str
 
 
 class ChoiceDraft(BaseModel):
@@ -66,8 +78,9 @@ class ChoiceKind:
 - "explanation": why it is correct;
 - "hints": 1-2 hints that do not give the answer away."""
 
-    def __init__(self, *, samples: int) -> None:
+    def __init__(self, *, samples: int, check: CheckModel | None = None) -> None:
         self.samples = samples
+        self.check = check
 
     def item(
         self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
@@ -90,19 +103,27 @@ class ChoiceKind:
         )
 
     async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict:
+        """`ask` reaches the model that wrote `item`; with a `check` model, that one answers."""
         ids = [c.id.casefold() for c in item.choices]
         texts = [normalise_text(c.text) for c in item.choices]
         if len(set(ids)) != len(ids) or len(set(texts)) != len(texts):
             return Verdict(Reason.MALFORMED, "repeated choice ids or texts")
         if item.answer.casefold() not in ids:
             return Verdict(Reason.WRONG_ANSWER, f"the key {item.answer!r} is not a choice")
-        result = await SelfConsistency(ask, samples=self.samples).check(item)
+        result = await SelfConsistency(self.check or ask, samples=self.samples).check(item)
         votes = dict(result.votes)
         if not result.accepted:
+            if self.check is not None and not votes:  # not one answer: no verdict on the key
+                return Verdict(Reason.SERVER_ERROR, f"the check model {self.check.model} failed")
+            if self.check is not None:
+                detail = f"{self.check.model} answered {votes}, key {item.answer!r}"
+                return Verdict(Reason.CHECK_MODEL_DISAGREES, detail)
             return Verdict(Reason.INCONSISTENT, f"key {item.answer!r}, answers {votes}")
         item.provenance["verification"] = {
             "ok": True,
-            "checks": ["self_consistency"],
+            "method": "self_consistency",
+            "checks": ["self_consistency"] + (["check_model"] if self.check else []),
+            "check_model": self.check.model if self.check else item.provenance.get("model"),
             "votes": votes,
             "samples": result.samples,
         }

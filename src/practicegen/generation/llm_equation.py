@@ -121,7 +121,7 @@ class EquationKind:
         except TimeoutError:
             return Verdict(Reason.TIMEOUT, "verification took too long")
         if verdict.ok:
-            item.provenance["verification"] = {"ok": True, "checks": CHECKS}
+            item.provenance["verification"] = {"ok": True, "method": "sympy", "checks": CHECKS}
         return verdict
 
     def key(self, item: ItemContent) -> str:

@@ -47,6 +47,7 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
+    CHECK_MODEL_DISAGREES = "check_model_disagrees"  # a second model does not pick the key
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
     {"format": "practicegen-bank", "version": 1, "items": [<item>, ...]}
 
 Each item is an `ItemContent` object (see `items/schemas.py`; the README documents the fields).
-Import validates row by row so one bad row is reported with its index and reasons while the
-good rows still load.
+Import validates row by row so one bad row is reported with its index (from 0), its row number
+(from 1) and reasons while the good rows still load.
 """
 
 from __future__ import annotations
@@ -28,8 +28,13 @@ class InvalidBankFile(InvalidRequest):
 
 @dataclass(frozen=True, slots=True)
 class RejectedRow:
-    index: int
+    index: int  # the row's place in `items`, from 0
     reasons: list[str]
+    row: int = 0  # the same place counted from 1, as people count rows
+
+    @classmethod
+    def at(cls, index: int, reasons: list[str]) -> RejectedRow:
+        return cls(index=index, reasons=reasons, row=index + 1)
 
 
 @dataclass(slots=True)
@@ -57,7 +62,7 @@ def parse_bank(document: Any) -> ParsedBank:
         try:
             parsed.items.append((index, ItemContent.model_validate(row)))
         except ValidationError as exc:
-            parsed.rejected.append(RejectedRow(index=index, reasons=_reasons(exc)))
+            parsed.rejected.append(RejectedRow.at(index, _reasons(exc)))
     return parsed
 
 

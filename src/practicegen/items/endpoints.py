@@ -6,13 +6,20 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from practicegen.api.deps import CursorDep, LimitDep, PrincipalDep, SessionDep
+from practicegen.api.deps import (
+    BriefPrincipalDep,
+    CursorDep,
+    LimitDep,
+    PrincipalDep,
+    SessionDep,
+)
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.db.models import Item
 from practicegen.items import service
-from practicegen.items.bank_format import bank_document
+from practicegen.items.bank_format import ParsedBank, bank_document
+from practicegen.items.keys import KeyReader, ReadableItem
 from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
 
@@ -52,10 +59,41 @@ def item_filters(
 FiltersDep = Annotated[ItemFilters, Depends(item_filters)]
 
 
+async def get_key_reader(request: Request) -> KeyReader:
+    reader: KeyReader = request.app.state.key_reader
+    return reader
+
+
+KeyReaderDep = Annotated[KeyReader, Depends(get_key_reader)]
+
+# Keys are read in the node's sympy processes before the request takes a database connection:
+# no request holds one while it waits for a shared pool of processes. So these dependencies
+# authenticate briefly, and the endpoints' sessions are first used after them.
+
+
+async def readable_item(
+    body: ItemCreate, principal: BriefPrincipalDep, keys: KeyReaderDep
+) -> ReadableItem:
+    principal.require_server()
+    return await keys.readable(body)
+
+
+async def readable_bank(
+    document: Annotated[dict[str, Any], Body(description="A practicegen-bank document.")],
+    principal: BriefPrincipalDep,
+    keys: KeyReaderDep,
+) -> ParsedBank:
+    principal.require_server()
+    return await service.read_bank(document, keys)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_item(
-    body: ItemCreate, session: SessionDep, principal: PrincipalDep
+    body: Annotated[ReadableItem, Depends(readable_item)],
+    principal: BriefPrincipalDep,
+    session: SessionDep,
 ) -> Envelope[ItemRead]:
+    """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read."""
     return ok(read(await service.create_item(session, principal=principal, body=body)))
 
 
@@ -84,12 +122,13 @@ async def export_items(
 
 @router.post("/import")
 async def import_items(
+    parsed: Annotated[ParsedBank, Depends(readable_bank)],
+    principal: BriefPrincipalDep,
     session: SessionDep,
-    principal: PrincipalDep,
-    document: Annotated[dict[str, Any], Body(description="A practicegen-bank document.")],
 ) -> Envelope[dict[str, Any]]:
-    principal.require_server()
-    report = await service.import_bank(session, tenant_id=principal.tenant_id, document=document)
+    """Rows that fail validation or whose answer key cannot be read are rejected, each with
+    its index (from 0), row (from 1) and reasons; the others load."""
+    report = await service.import_parsed(session, tenant_id=principal.tenant_id, parsed=parsed)
     return ok(
         {
             "imported": report.imported,

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Item
 from practicegen.errors import ItemNotFound
-from practicegen.items.bank_format import RejectedRow, parse_bank
+from practicegen.items.bank_format import ParsedBank, RejectedRow, parse_bank
 from practicegen.items.fingerprint import fingerprint
+from practicegen.items.keys import KeyReader, ReadableItem
 from practicegen.items.repository import ItemFilters, ItemRepository
 from practicegen.items.schemas import Choice, ItemContent, ItemStatus, ItemUpdate
 
@@ -47,7 +48,8 @@ def to_content(row: Item) -> ItemContent:
     )
 
 
-async def create_item(session: AsyncSession, *, principal: Principal, body: ItemContent) -> Item:
+async def create_item(session: AsyncSession, *, principal: Principal, body: ReadableItem) -> Item:
+    """`body` is an item whose answer key was read (`items.keys.readable`)."""
     principal.require_server()
     row = to_row(principal.tenant_id, body)
     await ItemRepository(session).add_all([row])
@@ -104,16 +106,41 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
+async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
+    """Parse a bank document and read every answer key as the grader will; a row whose key
+    cannot be read is rejected. `keys` None only for a document whose keys are known readable
+    (the demo bank, every key of which a test reads). Touches no database."""
+    parsed = parse_bank(document)
+    if keys is not None:
+        await _reject_unreadable_keys(parsed, keys)
+    return parsed
+
+
 async def import_bank(
     session: AsyncSession,
     *,
     tenant_id: uuid.UUID,
     document: object,
+    keys: KeyReader | None = None,
     progress: ImportProgress | None = None,
     batch_size: int = 500,
 ) -> ImportReport:
-    """Load a bank document; invalid rows and items already in the bank are skipped and counted."""
-    parsed = parse_bank(document)
+    """Load a bank document (see `read_bank`, then `import_parsed`)."""
+    parsed = await read_bank(document, keys)
+    return await import_parsed(
+        session, tenant_id=tenant_id, parsed=parsed, progress=progress, batch_size=batch_size
+    )
+
+
+async def import_parsed(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    parsed: ParsedBank,
+    progress: ImportProgress | None = None,
+    batch_size: int = 500,
+) -> ImportReport:
+    """Load the parsed rows; invalid rows and items already in the bank are skipped and counted."""
     report = ImportReport(rejected=list(parsed.rejected))
     repo = ItemRepository(session)
     total = len(parsed.items) + len(parsed.rejected)
@@ -129,6 +156,18 @@ async def import_bank(
         if progress is not None:
             progress(start + len(batch) + len(parsed.rejected), total)
     return report
+
+
+async def _reject_unreadable_keys(parsed: ParsedBank, keys: KeyReader) -> None:
+    problems = await keys.problems([content for _, content in parsed.items])
+    readable = []
+    for (index, content), problem in zip(parsed.items, problems, strict=True):
+        if problem is None:
+            readable.append((index, content))
+        else:
+            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
+    parsed.items = readable
+    parsed.rejected.sort(key=lambda r: r.index)
 
 
 def _first_of_each_fingerprint(rows: Sequence[Item]) -> list[Item]:

@@ -34,6 +34,7 @@ from practicegen.practice.learner import (
 from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
+from practicegen.practice.shortfall import nothing_made, shortfall_warnings
 
 Progress = Callable[[int, str], Awaitable[None]]
 
@@ -52,6 +53,15 @@ class GenerationUnavailable(InvalidRequest):
     default_message = (
         "The bank lacks items for this request and no configured generator can write them."
     )
+
+
+class GenerationFailed(GenerationUnavailable):
+    """The generators that cover the request made nothing usable (`shortfall.nothing_made`).
+    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
+    language model) could still write the items."""
+
+    code = "generation_failed"
+    default_message = "No item could be generated for this request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,12 +275,11 @@ async def plan_assignment(
         gap = _gap(request, tenant, checked, chosen, settings, missing, prints)
         filled = await filler.fill(session, gap, progress)
         chosen = chosen + [c for _, c in filled.items]
-    warnings += [f"Could not generate {n} item(s) for {s}." for s, n in filled.unproduced.items()]
-    if len(chosen) < request.num_items:
-        warnings.append(
-            f"Only {len(chosen)} of {request.num_items} items could be assigned: the bank and "
-            "the generators produced no more fitting, verified items."
-        )
+        if not chosen:
+            skills = list(gap.skills) or sorted(filled.unproduced)
+            message, details = nothing_made(request, skills, filled.report)
+            raise GenerationFailed(message, **details)
+    warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
     return Plan(tenant, request, chosen, new_items, warnings, filled.report)
 

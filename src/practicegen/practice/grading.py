@@ -123,6 +123,22 @@ def grade_answer(answer: str, key: AnswerKey, *, max_length: int = 200) -> Grade
         return verdict(FeedbackCode.UNPARSEABLE, exc.reason)
 
 
+def read_key(key: AnswerKey) -> None:
+    """Read `key` exactly as `grade_answer` will; raises `InvalidKey` if no answer could ever
+    be graded against it. Items are checked with this before they are stored."""
+    if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
+        if key.answer.strip().casefold() not in {c.casefold() for c in key.choice_ids}:
+            raise InvalidKey(f"the key {key.answer!r} is not one of the choice ids")
+        return
+    if key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION:
+        _key_solutions(key.answer)
+        return
+    _, value = _key_value(key.answer)
+    numeric = key.type is ItemType.NUMERIC or key.policy is AnswerPolicy.NUMERIC_TOLERANCE
+    if numeric and value.free_symbols:
+        raise InvalidKey(f"cannot read the key {key.answer!r}: a number is asked for")
+
+
 def _grade_choice(text: str, key: AnswerKey) -> Grade:
     ids = {choice.casefold() for choice in key.choice_ids}
     picked = text.casefold()

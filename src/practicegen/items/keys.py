@@ -1,0 +1,91 @@
+"""Answer keys checked at the door: an item whose key the grader cannot read is never stored.
+
+A key that cannot be read (`"four"` for a numeric item, `x > 3` as an expression) would make
+every answer to the item fail to grade. So create and import read each key exactly as the
+grader will (`grading.read_key`, the grader's own reading) and refuse the item, naming the
+field, instead. Reading is sympy work, so it runs in the node's sympy processes with a
+deadline, a batch of keys per call; a batch past its deadline is read again key by key so only
+the slow key is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NewType
+
+from practicegen.errors import InvalidRequest
+from practicegen.generation.sympy_pool import SympyPool
+from practicegen.items.schemas import ItemContent
+from practicegen.practice.grading import AnswerKey, InvalidKey, read_key
+
+BATCH = 200  # keys per process call: reading one takes well under a millisecond
+TIMED_OUT = "the key took too long to read"
+
+ReadableItem = NewType("ReadableItem", ItemContent)
+"""An item whose answer key the grader can read: only `KeyReader.readable` makes one."""
+
+
+class UnreadableKey(InvalidRequest):
+    code = "unreadable_answer_key"
+    default_message = "The item's answer key cannot be read under its type and answer policy."
+
+
+def key_of(content: ItemContent) -> AnswerKey:
+    return AnswerKey(
+        type=content.type,
+        answer=content.answer,
+        policy=content.answer_policy,
+        tolerance=content.tolerance,
+        choice_ids=tuple(c.id for c in content.choices),
+    )
+
+
+def key_problems(keys: Sequence[AnswerKey]) -> list[str | None]:
+    """In a pool process: for each key, why the grader cannot read it, or None."""
+    return [_problem(key) for key in keys]
+
+
+def _problem(key: AnswerKey) -> str | None:
+    try:
+        read_key(key)
+    except InvalidKey as exc:
+        return str(exc)
+    except Exception as exc:  # sympy failing on a strange key: the key is at fault
+        return f"cannot read the key {key.answer!r}: {type(exc).__name__}"
+    return None
+
+
+class KeyReader:
+    """Reads answer keys in `pool`, each call within `timeout_s`."""
+
+    def __init__(self, pool: SympyPool, *, timeout_s: float) -> None:
+        self.pool = pool
+        self.timeout_s = timeout_s
+
+    async def problems(self, contents: Sequence[ItemContent]) -> list[str | None]:
+        """For each item, why its key cannot be read, or None when it can."""
+        keys = [key_of(c) for c in contents]
+        found: list[str | None] = []
+        for start in range(0, len(keys), BATCH):
+            found += await self._batch(keys[start : start + BATCH])
+        return found
+
+    async def _batch(self, keys: list[AnswerKey]) -> list[str | None]:
+        try:
+            return await self.pool.run(key_problems, keys, timeout_s=self.timeout_s)
+        except TimeoutError:
+            if len(keys) == 1:
+                return [TIMED_OUT]
+        return [(await self._batch([key]))[0] for key in keys]
+
+    async def readable(self, content: ItemContent) -> ReadableItem:
+        """`content`, once its key is read; `UnreadableKey` (a 422 naming `answer`) if the
+        grader could not read it."""
+        (problem,) = await self.problems([content])
+        if problem is not None:
+            raise UnreadableKey(
+                f"The answer key cannot be read: {problem}.",
+                field="answer",
+                errors=[{"field": "answer", "location": "body", "message": problem}],
+            )
+        return ReadableItem(content)
