@@ -23,6 +23,7 @@ from practicegen import __version__
 from practicegen.api import health
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
+from practicegen.api.openapi import install_openapi
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
@@ -290,9 +291,10 @@ def create_app(settings: Settings) -> FastAPI:
         item_endpoints.router,
         job_endpoints.metrics_router,
         webhook_endpoints.router,
-        web_pages.router,
     ):
         app.include_router(router)
+    app.include_router(web_pages.router, include_in_schema=False)  # a page, not the API
+    install_openapi(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
