@@ -291,9 +291,9 @@ def create_app(settings: Settings) -> FastAPI:
         item_endpoints.router,
         job_endpoints.metrics_router,
         webhook_endpoints.router,
+        web_pages.router,
     ):
         app.include_router(router)
-    app.include_router(web_pages.router, include_in_schema=False)  # a page, not the API
     install_openapi(app, settings)
     if settings.cors_origins:
         app.add_middleware(

@@ -21,9 +21,11 @@ from typing import Any
 import structlog
 
 REDACTED = "[redacted]"
-# a query parameter whose name says it carries a secret: token, api_key, key, secret, password...
+# a query parameter whose name says it carries a secret: token, key, api_key, x-auth, secret...
 _SECRET_PARAM = re.compile(
-    r"(?i)([?&;][\w.-]*(?:token|key|secret|password|passwd|signature|sig|auth)[\w.-]*=)[^&;#\s\"']*"
+    r"(?i)([?&;](?:[\w.-]*[_.-])?"
+    r"(?:token|key|apikey|secret|password|passwd|signature|sig|auth|credentials?)=)"
+    r"[^&;#\s\"']*"
 )
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"']+@")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")

@@ -100,6 +100,8 @@ def test_redact_keeps_what_is_not_secret() -> None:
         'GET https://[redacted]@host/x?page=2&token=[redacted]&limit=5 "Bearer [redacted]"'
     )
     assert redact("key pgen_sk_0123456789abcdefWXYZ used") == "key pgen_sk_[redacted]WXYZ used"
-    assert redact("plain text, no secret: http://host/path?q=1") == (
-        "plain text, no secret: http://host/path?q=1"
+    for plain in ("no secret: http://host/path?q=1", "/items?author=ann&design=x&monkey=y"):
+        assert redact(plain) == plain
+    assert redact("/x?access_token=a&X-Api-Key=b&sig=c") == (
+        "/x?access_token=[redacted]&X-Api-Key=[redacted]&sig=[redacted]"
     )
