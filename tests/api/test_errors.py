@@ -146,6 +146,9 @@ async def test_openapi_declares_error_answers_and_bounds(client: httpx.AsyncClie
     assert declared("get", "/api/v1/students/{student_id}") >= {"401", "403", "404", "503"}
     assert declared("post", "/api/v1/practice/assign/async") >= {"404", "409", "429", "503"}
     assert declared("get", "/api/v1/jobs/{job_id}") >= {"404", "410"}
+    assert declared("get", "/readyz") == {"200", "422", "503"}
+    busy = spec["paths"]["/api/v1/practice/assign/async"]["post"]["responses"]["429"]
+    assert busy["headers"]["Retry-After"]["schema"]["type"] == "integer"
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     assign = spec["components"]["schemas"]["AssignRequest"]["properties"]["num_items"]
     assert (assign["minimum"], assign["maximum"]) == (1, 20)

@@ -50,6 +50,17 @@ _DESCRIPTIONS = {
     429: "Over a rate or concurrency limit; see `Retry-After`.",
     503: "The database or a shared resource is busy or down; see `Retry-After`.",
 }
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}},
+    429: {"headers": _RETRY_AFTER},
+    503: {"headers": _RETRY_AFTER},
+}
 # what only the service knows: which operations can conflict, and which take a limited lane
 _CONFLICTS = {
     ("post", "/api/v1/students"),
@@ -65,6 +76,8 @@ _LIMITED = {
     ("post", "/api/v1/assignments/{assignment_id}/responses"),
     ("post", "/api/v1/webhook-deliveries/{delivery_id}/redeliver"),
 }
+# outside /api/, only readiness reads the database, and says so with a 503
+_READS_DATABASE = {("get", "/readyz")}
 # bodies that name other resources by id, so an unknown id is a 404
 _REFERRING = {
     ("post", "/api/v1/practice/assign"),
@@ -79,6 +92,8 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int
     params = operation.get("parameters", [])
     if path.startswith("/api/"):
         statuses |= {401, 403, 503}
+    if (method, path) in _READS_DATABASE:
+        statuses.add(503)
     if any(p.get("in") == "path" for p in params) or (method, path) in _REFERRING:
         statuses.add(404)
     if "requestBody" in operation:
@@ -102,6 +117,7 @@ def _declare_errors(document: dict[str, Any]) -> None:
                 responses[str(status)] = {
                     "description": _DESCRIPTIONS[status],
                     "content": {"application/json": {"schema": _ERROR_REF}},
+                    **_HEADERS.get(status, {}),
                 }
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
