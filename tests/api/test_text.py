@@ -133,3 +133,15 @@ async def test_escaped_text_that_is_fine_still_passes(client: httpx.AsyncClient)
     assert (await post_raw(client, "/api/v1/students", emoji)).json()["data"]["display_name"] == (
         "\U0001f600"
     )
+
+
+async def test_raw_bytes_that_are_not_utf8_are_a_4xx(client: httpx.AsyncClient) -> None:
+    surrogate_bytes = b'{"display_name": "\xed\xa0\x80"}'  # a surrogate encoded as if UTF-8
+    response = await post_raw(client, "/api/v1/students", surrogate_bytes)
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"]["errors"][0]["field"] == "display_name"
+    nul_byte = await post_raw(client, "/api/v1/students", b'{"display_name": "a\x00b"}')
+    assert_error(nul_byte, 400, "malformed_json")  # a raw control character is not JSON
+    query = await client.get("/api/v1/items?subject=%ED%A0%80")  # decoded as U+FFFD: harmless
+    assert query.status_code == 200, query.text
+    assert (await client.get("/api/v1/students")).json()["data"]["items"] == []
