@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from practicegen.api import openapi
 from practicegen.bootstrap import prepare
 from practicegen.db.migrator import available_migrations
 from tests.api.factories import item_body
@@ -150,6 +151,8 @@ async def test_openapi_declares_error_answers_and_bounds(client: httpx.AsyncClie
     busy = spec["paths"]["/api/v1/practice/assign/async"]["post"]["responses"]["429"]
     assert busy["headers"]["Retry-After"]["schema"]["type"] == "integer"
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for method, path in openapi.CONFLICTS | openapi.LIMITED | openapi.REFERRING:
+        assert method in spec["paths"][path], (method, path)  # the tables name real routes
     assign = spec["components"]["schemas"]["AssignRequest"]["properties"]["num_items"]
     assert (assign["minimum"], assign["maximum"]) == (1, 20)
     student = spec["components"]["schemas"]["StudentCreate"]["properties"]["grade_level"]

@@ -62,14 +62,14 @@ _HEADERS: dict[int, dict[str, Any]] = {
     503: {"headers": _RETRY_AFTER},
 }
 # what only the service knows: which operations can conflict, and which take a limited lane
-_CONFLICTS = {
+CONFLICTS = {
     ("post", "/api/v1/students"),
     ("post", "/api/v1/practice/assign/async"),
     ("post", "/api/v1/jobs/{job_id}/cancel"),
     ("post", "/api/v1/jobs/{job_id}/retry"),
     ("post", "/api/v1/assignments/{assignment_id}/responses"),
 }
-_LIMITED = {
+LIMITED = {
     ("post", "/api/v1/practice/assign"),
     ("post", "/api/v1/practice/assign/async"),
     ("post", "/api/v1/jobs/{job_id}/retry"),
@@ -77,9 +77,9 @@ _LIMITED = {
     ("post", "/api/v1/webhook-deliveries/{delivery_id}/redeliver"),
 }
 # outside /api/, only readiness reads the database, and says so with a 503
-_READS_DATABASE = {("get", "/readyz")}
+READS_DATABASE = {("get", "/readyz")}
 # bodies that name other resources by id, so an unknown id is a 404
-_REFERRING = {
+REFERRING = {
     ("post", "/api/v1/practice/assign"),
     ("post", "/api/v1/practice/assign/async"),
     ("post", "/api/v1/tokens"),
@@ -92,15 +92,15 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int
     params = operation.get("parameters", [])
     if path.startswith("/api/"):
         statuses |= {401, 403, 503}
-    if (method, path) in _READS_DATABASE:
+    if (method, path) in READS_DATABASE:
         statuses.add(503)
-    if any(p.get("in") == "path" for p in params) or (method, path) in _REFERRING:
+    if any(p.get("in") == "path" for p in params) or (method, path) in REFERRING:
         statuses.add(404)
     if "requestBody" in operation:
         statuses |= {400, 413}
-    if (method, path) in _CONFLICTS:
+    if (method, path) in CONFLICTS:
         statuses.add(409)
-    if (method, path) in _LIMITED:
+    if (method, path) in LIMITED:
         statuses.add(429)
     if path.startswith("/api/v1/jobs/{job_id}"):
         statuses.add(410)
