@@ -23,6 +23,7 @@ from practicegen import __version__
 from practicegen.api import health
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
+from practicegen.api.openapi import install_openapi
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
@@ -326,6 +327,7 @@ def create_app(settings: Settings) -> FastAPI:
         web_pages.router,
     ):
         app.include_router(router)
+    install_openapi(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -7,7 +7,8 @@ Each carries a stable machine-readable `code` (what clients branch on) and a hum
     ├── InvalidRequest                  422 (bad input that passed schema validation)
     │   ├── UnknownSubject
     │   ├── UnknownGoal
-    │   └── NumItemsOutOfRange
+    │   ├── NumItemsOutOfRange
+    │   └── InvalidText                 (NUL or an unpaired surrogate in any text)
     ├── NotAuthenticated                401
     ├── PermissionDenied                403
     │   └── StudentWebhookRefused
@@ -54,6 +55,11 @@ class UnknownGoal(InvalidRequest):
 class NumItemsOutOfRange(InvalidRequest):
     code = "num_items_out_of_range"
     default_message = "num_items is out of range."
+
+
+class InvalidText(InvalidRequest):
+    code = "invalid_text"
+    default_message = "Text must not contain NUL characters or unpaired surrogates."
 
 
 class NotAuthenticated(PracticegenError):

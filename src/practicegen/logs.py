@@ -4,14 +4,61 @@ Context is bound through structlog's contextvars so that everything logged while
 handled names it, without passing a logger around. The standard library's records (uvicorn,
 SQLAlchemy) go through the same renderer, so the stream stays machine-readable. Uvicorn's
 access log is replaced by the `http.request` event, which has the request id and the duration.
+
+Every line passes `redact_secrets` last: uvicorn logs a WebSocket's path with its query string
+(`?token=`), and httpx logs each request's URL, credentials (`user:pass@`) included. Secrets are
+cut out of the rendered text rather than kept out by each caller, so a new log line cannot leak
+one; a server key or student token keeps its last four characters, as the key tables show it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import Any
 
 import structlog
+
+REDACTED = "[redacted]"
+# a query parameter whose name says it carries a secret: token, key, api_key, x-auth, secret...
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&;](?:[\w.-]*[_.-])?"
+    r"(?:token|key|apikey|secret|password|passwd|signature|sig|auth|credentials?)=)"
+    r"[^&;#\s\"']*"
+)
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"']+@")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
+# server keys (pgen_sk_) and student tokens (pgen_st_) wherever they stand: keep the suffix
+_BEARER_SECRET = re.compile(r"\b(pgen_s[kt]_)[A-Za-z0-9_-]+([A-Za-z0-9_-]{4})\b")
+_WEBHOOK_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+")
+
+
+def redact(text: str) -> str:
+    """`text` with every secret it shows replaced: query-string secrets, URL credentials,
+    bearer values, keys and tokens (but their last four characters) and signing secrets."""
+    text = _BEARER_SECRET.sub(rf"\1{REDACTED}\2", text)
+    text = _WEBHOOK_SECRET.sub(f"whsec_{REDACTED}", text)
+    text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
+    text = _SECRET_PARAM.sub(rf"\1{REDACTED}", text)
+    return _BEARER.sub(rf"\1{REDACTED}", text)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """The last processor before rendering: no secret reaches the stream, whoever logged it."""
+    return {key: _redacted(value) for key, value in event_dict.items()}
 
 
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
@@ -41,6 +88,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_secrets,
                 renderer,
             ],
         )

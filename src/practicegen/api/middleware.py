@@ -1,4 +1,5 @@
-"""The outermost layer of every request: request id, body-size limit, access log, last resort.
+"""The outermost layer of every request: request id, body-size limit, text the databases can
+hold (`text.py`), access log, last resort.
 
 Written as plain ASGI rather than `BaseHTTPMiddleware` so that streaming responses (SSE) and
 WebSockets pass through untouched and no extra task is spawned per request.
@@ -14,11 +15,13 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from practicegen.api.errors import error_response
-from practicegen.errors import PayloadTooLarge
+from practicegen.api import text
+from practicegen.api.errors import error_response, status_for
+from practicegen.errors import InvalidText, PayloadTooLarge
 
 log = structlog.get_logger()
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -62,16 +65,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            declared = _header(scope, b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                raise PayloadTooLarge(limit_bytes=self.max_body_bytes)
-            if declared is None:
-                receive = await self._buffered(receive)
+            receive = await self._admitted(scope, receive)
             await self.app(scope, receive, send_with_id)
-        except PayloadTooLarge as exc:
+        except (PayloadTooLarge, InvalidText) as exc:
             if state["started"]:
                 raise
-            response = error_response(413, exc.code, exc.message, exc.details)
+            response = error_response(status_for(exc), exc.code, exc.message, exc.details)
             await response(scope, receive, send_with_id)
         except Exception:
             log.exception("http.unhandled_error", path=scope.get("path"))
@@ -88,8 +87,21 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
 
-    async def _buffered(self, receive: Receive) -> Receive:
-        """Read a body of unknown length (chunked) up to the limit, then replay it.
+    async def _admitted(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, once the request passed the size limit and the text rules; a body is read
+        whole here (the limit bounds it) so that its text is checked before any endpoint runs."""
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge(limit_bytes=self.max_body_bytes)
+        text.check_target(str(scope.get("path", "")), scope.get("query_string", b""))
+        if scope.get("method") in _BODILESS and declared in (None, "0"):
+            return receive
+        receive, body = await self._buffered(receive)
+        text.check_body(body)
+        return receive
+
+    async def _buffered(self, receive: Receive) -> tuple[Receive, bytes]:
+        """Read a body (chunked or not) up to the limit, then replay it; and the body.
 
         Checked here, not while the endpoint reads, because FastAPI turns any error raised
         while it reads a body into a generic 400.
@@ -117,4 +129,4 @@ class RequestContextMiddleware:
                 return first
             return await receive()
 
-        return replay
+        return replay, first.get("body", b"") if first["type"] == "http.request" else b""

@@ -6,13 +6,16 @@ keys on, WAL so readers never wait for the writer, and a busy timeout instead of
 statement takes one trip to its connection's thread (`sqlite_driver.py`).
 PostgreSQL gets a bounded pool with connect and statement timeouts, whose connections are
 checked at checkout without a round trip (`pg_checkout.py`).
+The SQLite file holds signing secrets and key hashes, so it is made readable by its owner only.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,11 +41,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def make_sqlite_file_private(path: str) -> None:
+    """Create the database file at `path` with mode 0600, or narrow an existing one (and its
+    -wal and -shm) to it. SQLite gives the -wal and -shm files it creates later the database
+    file's mode. In-memory and URI databases are left alone."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)
+
+
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
     """`pool_timeout_s`: how long a checkout may wait for a pooled connection (PostgreSQL);
     by default `PRACTICEGEN_DB_CONNECT_TIMEOUT_S`, after which an API request answers 503. A
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
+        make_sqlite_file_private(make_url(settings.database_url).database or "")
         engine: AsyncEngine
         checkpoints = sqlite_driver.WalCheckpoints()
         engine = create_async_engine(

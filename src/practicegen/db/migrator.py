@@ -28,6 +28,8 @@ import aiosqlite
 import psycopg
 from sqlalchemy.engine import make_url
 
+from practicegen.db.engine import make_sqlite_file_private
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 7_243_100_901  # any constant; names the "schema migrations" lock
 _FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -136,6 +138,7 @@ async def upgrade(database_url: str) -> list[str]:
     """Apply the missing migrations in order; return the versions this call applied."""
     if make_url(database_url).get_backend_name() == "postgresql":
         return await _upgrade_postgres(postgres_conninfo(database_url))
+    make_sqlite_file_private(_sqlite_path(database_url))  # before SQLite creates it 0644
     return await _upgrade_sqlite(_sqlite_path(database_url))
 
 

@@ -66,11 +66,11 @@ class ItemContent(BaseModel):
     stem: str = Field(min_length=1, max_length=10_000, description="Markdown with $LaTeX$.")
     answer: str = Field(min_length=1, max_length=1000)
     answer_policy: AnswerPolicy
-    tolerance: float | None = Field(default=None, ge=0)
+    tolerance: float | None = Field(default=None, ge=0, strict=True)
     choices: list[Choice] = Field(default_factory=list, max_length=10)
     hints: list[str] = Field(default_factory=list, max_length=10)
     solution: str | None = Field(default=None, max_length=20_000)
-    difficulty: float = Field(default=0.0, ge=-6, le=6)
+    difficulty: float = Field(default=0.0, ge=-6, le=6, strict=True)
     source: ItemSource = ItemSource.BANK
     provenance: dict[str, Any] = Field(default_factory=dict)
 
@@ -101,7 +101,7 @@ class ItemUpdate(BaseModel):
     stem: str | None = Field(default=None, min_length=1, max_length=10_000)
     hints: list[str] | None = Field(default=None, max_length=10)
     solution: str | None = Field(default=None, max_length=20_000)
-    difficulty: float | None = Field(default=None, ge=-6, le=6)
+    difficulty: float | None = Field(default=None, ge=-6, le=6, strict=True)
     topic: str | None = Field(default=None, min_length=1, max_length=100)
     status: ItemStatus | None = None
 

@@ -18,7 +18,9 @@ class AssignRequest(BaseModel):
     topic: str | None = Field(
         default=None, min_length=1, max_length=100, examples=["Linear Equations"]
     )
-    num_items: int = Field(description="1 up to the configured maximum (20 by default).")
+    num_items: int = Field(
+        strict=True, description="1 up to the configured maximum (20 by default)."
+    )
     goal_tags: list[uuid.UUID] = Field(
         default_factory=list, max_length=50, description="Goal ids whose skills to cover."
     )
@@ -79,7 +81,7 @@ class AssignmentRead(BaseModel):
 class ResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    position: int = Field(ge=1, description="Which item of the assignment (1-based).")
+    position: int = Field(ge=1, strict=True, description="Which item of the assignment (1-based).")
     answer: str = Field(max_length=2000)
 
 

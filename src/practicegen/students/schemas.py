@@ -18,7 +18,7 @@ class StudentCreate(BaseModel):
         default=None, min_length=1, max_length=200, description="Your own id for the student."
     )
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    grade_level: int | None = Field(default=None, ge=0, le=20)
+    grade_level: int | None = Field(default=None, ge=0, le=20, strict=True)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -26,7 +26,7 @@ class StudentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    grade_level: int | None = Field(default=None, ge=0, le=20)
+    grade_level: int | None = Field(default=None, ge=0, le=20, strict=True)
     metadata: dict[str, Any] | None = None
 
 

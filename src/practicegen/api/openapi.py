@@ -1,0 +1,164 @@
+"""The served OpenAPI document, made to tell the truth about errors and bounds.
+
+FastAPI documents each route's success and a validation error shaped as its own default, not
+as our envelope, and nothing of the 401/403/404/409/413/429/503 answers routes really give.
+Clients are generated from this document and the fuzz test holds the server to it, so every
+operation here gains the error answers it can give, each with the error envelope's schema,
+and `num_items` gains the bounds this node enforces.
+
+Which errors apply is decided from the operation itself (its path, its parameters, its body)
+plus two short tables for what only the service knows (conflicts and rate limits).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from practicegen.config import Settings
+
+ERROR_SCHEMA = "ErrorEnvelope"
+_ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+_ERROR_ENVELOPE: dict[str, Any] = {
+    "title": ERROR_SCHEMA,
+    "type": "object",
+    "required": ["success", "error"],
+    "properties": {
+        "success": {"type": "boolean", "const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable; what clients branch on."},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        },
+    },
+}
+_DESCRIPTIONS = {
+    400: "Malformed JSON.",
+    401: "No valid API key or token.",
+    403: "The key or token may not do this.",
+    404: "No such resource (or not this tenant's).",
+    409: "Conflicts with the resource's state or with a request in flight.",
+    410: "The job existed but is past its retention.",
+    413: "The body is over the size limit.",
+    422: "The request did not pass validation (`validation_error`, `invalid_text`, ...).",
+    429: "Over a rate or concurrency limit; see `Retry-After`.",
+    503: "The database or a shared resource is busy or down; see `Retry-After`.",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}},
+    429: {"headers": _RETRY_AFTER},
+    503: {"headers": _RETRY_AFTER},
+}
+# what only the service knows: which operations can conflict, and which take a limited lane
+CONFLICTS = {
+    ("post", "/api/v1/students"),
+    ("post", "/api/v1/practice/assign/async"),
+    ("post", "/api/v1/jobs/{job_id}/cancel"),
+    ("post", "/api/v1/jobs/{job_id}/retry"),
+    ("post", "/api/v1/assignments/{assignment_id}/responses"),
+}
+LIMITED = {
+    ("post", "/api/v1/practice/assign"),
+    ("post", "/api/v1/practice/assign/async"),
+    ("post", "/api/v1/jobs/{job_id}/retry"),
+    ("post", "/api/v1/assignments/{assignment_id}/responses"),
+    ("post", "/api/v1/webhook-deliveries/{delivery_id}/redeliver"),
+}
+# outside /api/, only readiness reads the database, and says so with a 503
+READS_DATABASE = {("get", "/readyz")}
+# bodies that name other resources by id, so an unknown id is a 404
+REFERRING = {
+    ("post", "/api/v1/practice/assign"),
+    ("post", "/api/v1/practice/assign/async"),
+    ("post", "/api/v1/tokens"),
+}
+
+
+def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses `operation` can answer with."""
+    statuses = {422}  # any query parameter may break the text rules
+    params = operation.get("parameters", [])
+    if path.startswith("/api/"):
+        statuses |= {401, 403, 503}
+    if (method, path) in READS_DATABASE:
+        statuses.add(503)
+    if any(p.get("in") == "path" for p in params) or (method, path) in REFERRING:
+        statuses.add(404)
+    if "requestBody" in operation:
+        statuses |= {400, 413}
+    if (method, path) in CONFLICTS:
+        statuses.add(409)
+    if (method, path) in LIMITED:
+        statuses.add(429)
+    if path.startswith("/api/v1/jobs/{job_id}"):
+        statuses.add(410)
+    return statuses
+
+
+def _declare_errors(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas[ERROR_SCHEMA] = _ERROR_ENVELOPE
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            for status in error_statuses(method, path, operation):
+                responses[str(status)] = {
+                    "description": _DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": _ERROR_REF}},
+                    **_HEADERS.get(status, {}),
+                }
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
+def _request_schemas(document: dict[str, Any]) -> set[str]:
+    """The names of the component schemas that request bodies refer to."""
+    names = set()
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+            if ref:
+                names.add(ref.rsplit("/", 1)[-1])
+    return names
+
+
+def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
+    """The service checks `num_items` against this node's setting (422
+    `num_items_out_of_range`); the document shows the same bounds."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in _request_schemas(document):
+        field = schemas.get(name, {}).get("properties", {}).get("num_items")
+        if field is not None:
+            field.update(minimum=1, maximum=maximum)
+
+
+def install_openapi(app: FastAPI, settings: Settings) -> None:
+    """Serve the corrected document at /openapi.json (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            _declare_errors(document)
+            _bound_num_items(document, settings.max_num_items)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,78 @@
+"""Text the databases can hold: no NUL character and no unpaired surrogate, anywhere.
+
+PostgreSQL refuses a NUL (U+0000) in text and JSON, and neither database can encode a lone
+UTF-16 surrogate (a JSON `"\\ud800"` with no partner) as UTF-8, so either one reaching a
+statement was a 500. Rather than every schema checking every field, the edge checks each
+request once, before routing: the path, the query string and every key and string
+value of a JSON body, however deep. What it finds is a 422 `invalid_text` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from practicegen.errors import InvalidText
+
+_BAD = re.compile("[\x00\ud800-\udfff]")
+# after json.loads, a valid surrogate pair is one character, so any surrogate left is unpaired
+_ESCAPE = b"\\u"
+_MESSAGE = "must not contain NUL characters or unpaired surrogates"
+
+
+def _printable(name: str) -> str:
+    return _BAD.sub(lambda bad: f"\\u{ord(bad.group()):04x}", name)
+
+
+def _refuse(field: str, location: str) -> InvalidText:
+    return InvalidText(
+        errors=[{"field": field, "location": location, "message": _MESSAGE, "type": "invalid_text"}]
+    )
+
+
+def _first_bad(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The path of the first key or string under `value` that holds bad text, if any."""
+    if isinstance(value, str):
+        return path if _BAD.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _BAD.search(key):
+                return (*path, _printable(key))
+            found = _first_bad(item, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_bad(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def check_body(body: bytes) -> None:
+    """Refuse a JSON body whose text holds NUL or a lone surrogate.
+
+    Raw NUL bytes and invalid UTF-8 are not JSON and fail parsing on their own; only a `\\u`
+    escape can smuggle either character in, so a body without one is not parsed here.
+    """
+    if _ESCAPE not in body:
+        return
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return  # the endpoint answers malformed JSON with its own error
+    found = _first_bad(document, ())
+    if found is not None:
+        raise _refuse(".".join(found) or "body", "body")
+
+
+def check_target(path: str, query_string: bytes) -> None:
+    """Refuse a decoded path or query parameter holding bad text (header values need no
+    check: they are bytes, and the HTTP parser refuses a NUL in one)."""
+    if _BAD.search(path):
+        raise _refuse("path", "path")
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if _BAD.search(name) or _BAD.search(value):
+            raise _refuse(_printable(name), "query")
