@@ -23,6 +23,7 @@ from practicegen import __version__
 from practicegen.api import health
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
+from practicegen.api.readiness import Readiness
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
@@ -34,6 +35,7 @@ from practicegen.db.engine import (
 )
 from practicegen.db.listener import PostgresListener
 from practicegen.db.migrator import postgres_conninfo
+from practicegen.db.reconnect import Backoff
 from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
@@ -76,6 +78,8 @@ def create_queue(settings: Settings) -> JobQueue:
             postgres_conninfo(settings.database_url),
             heartbeat_timeout_s=settings.job_heartbeat_timeout_s,
             poll_s=settings.queue_poll_s,
+            backoff=Backoff.from_settings(settings),
+            connect_timeout_s=settings.db_connect_timeout_s,
         )
     return EmbeddedQueue()
 
@@ -203,6 +207,31 @@ async def _open_job_writer(
     return writer
 
 
+def _listener(settings: Settings, hub: JobChanges, cache: CandidateCache) -> PostgresListener:
+    """The node's LISTEN connection: job changes to the hub, bank changes to the cache."""
+    return PostgresListener(
+        postgres_conninfo(settings.database_url),
+        {
+            CHANNEL: functools.partial(deliver_notification, hub),
+            BANK_CHANNEL: cache.bank_changed,
+        },
+        # anything may have changed while the node was not listening
+        on_connect=[hub.notify_all, cache.signals_started],
+        on_lost=[cache.signals_lost],
+        backoff=Backoff.from_settings(settings),
+    )
+
+
+def _readiness(settings: Settings) -> Readiness:
+    """What `/readyz` checks besides the database; the lifespan adds the listener and worker."""
+    return Readiness(
+        listener_grace_s=settings.listener_grace_s,
+        needs_remote_worker=settings.database_kind is DatabaseKind.POSTGRES
+        and not settings.worker_in_process,
+        worker_seen_grace_s=settings.worker_seen_grace_s,
+    )
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -225,6 +254,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.on_job_finished = webhooks.on_finished(queue, settings)
         metrics = JobMetrics()
         app.state.metrics = metrics
+        app.state.readiness = readiness = _readiness(settings)
         async with contextlib.AsyncExitStack() as stack:
             grader = Grader(
                 workers=settings.grader_workers,
@@ -248,23 +278,16 @@ def create_app(settings: Settings) -> FastAPI:
                 guard=AddressGuard(settings.ssrf_allowlist),
             )
             if settings.database_kind is DatabaseKind.POSTGRES:
-                listener = PostgresListener(
-                    postgres_conninfo(settings.database_url),
-                    {
-                        CHANNEL: functools.partial(deliver_notification, hub),
-                        BANK_CHANNEL: cache.bank_changed,
-                    },
-                    # anything may have changed while the node was not listening
-                    on_connect=[hub.notify_all, cache.signals_started],
-                    on_lost=[cache.signals_lost],
-                )
+                listener = _listener(settings, hub, cache)
                 await stack.enter_async_context(_background(listener.run()))
+                readiness.listener = listener
             resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
             await stack.enter_async_context(_background(resync))
             await stack.enter_async_context(_background(_warm_pools(grader, filler)))
             if settings.worker_in_process:
                 runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
                 await stack.enter_async_context(worker_running(runner, queue, settings))
+                readiness.worker = queue.state
                 if isinstance(queue, EmbeddedQueue):
                     requeued = await runner.requeue_unfinished()
                     log.info("jobs.requeued_at_start", count=requeued)

@@ -15,6 +15,7 @@ says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -29,7 +30,9 @@ from pgqueuer.queries import Queries
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.jobs.pgdriver import TwoConnectionDriver
+from practicegen.db.reconnect import Backoff
+from practicegen.jobs.pgdriver import ReconnectingDriver
+from practicegen.jobs.worker_state import WorkerState, WorkerStatus
 
 log = structlog.get_logger()
 ENTRYPOINT = "practicegen_job"
@@ -37,6 +40,9 @@ JobHandler = Callable[[uuid.UUID], Awaitable[None]]
 
 
 class JobQueue(Protocol):
+    state: WorkerState
+    """What this process's consumer of the queue is doing (readiness reads it)."""
+
     async def enqueue(
         self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
     ) -> None:
@@ -94,11 +100,30 @@ _HAND_BACK_DELAY = timedelta(seconds=1)
 
 
 class PostgresQueue:
-    def __init__(self, conninfo: str, *, heartbeat_timeout_s: float, poll_s: float) -> None:
+    """Runs pgqueuer's QueueManager under a supervisor: should its run loop end with an error
+    (the database away for longer than the driver waits, or at start), the loop is built again
+    on new connections after a backoff, until `stop()`. Jobs in flight when a loop ends keep
+    running and finish through the application's own pool; a message they could not settle
+    stays picked and is handed back by its heartbeat timeout, and its job row (fenced by
+    attempt) decides whether anything is left to run."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        heartbeat_timeout_s: float,
+        poll_s: float,
+        backoff: Backoff | None = None,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
         self.conninfo = conninfo
         self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
         self.poll = timedelta(seconds=poll_s)
+        self.backoff = backoff or Backoff(0.5, 15.0)
+        self.connect_timeout_s = connect_timeout_s
+        self.state = WorkerState()
         self._pgq: PgQueuer | None = None
+        self._driver: ReconnectingDriver | None = None
         self._stopping = asyncio.Event()
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
@@ -113,46 +138,75 @@ class PostgresQueue:
         )
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        async with (
-            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as queries,
-            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as listens,
-        ):
-            pgq = PgQueuer(connection=TwoConnectionDriver(queries, listens))
-
-            @pgq.entrypoint(ENTRYPOINT)
-            async def _run(message: QueueMessage) -> None:
-                job_id = _job_id(message)
-                task = asyncio.current_task()
-                assert task is not None
-                if self._released:
-                    raise RetryRequested(reason="worker stopping")
-                self._running.add(task)
+        try:
+            while not self._stopping.is_set():
                 try:
-                    await handler(job_id)
-                except asyncio.CancelledError:
-                    # The attempt was given up unfinished (its job row stays `processing`). Left
-                    # to pgqueuer, a cancelled job's message is deleted and nothing would ever
-                    # run the job again; asking for a retry puts the message back at once.
-                    task.uncancel()
-                    log.warning("job.released", job_id=str(job_id))
-                    raise RetryRequested(reason="worker stopping") from None
+                    await self._run_once(handler, concurrency)
                 except Exception as exc:
-                    raise _handed_back(job_id, exc) from exc
-                finally:
-                    self._running.discard(task)
+                    if self._stopping.is_set():
+                        break
+                    self.state.set(WorkerStatus.RECONNECTING)
+                    delay = self.backoff.next_delay()
+                    log.warning("worker.queue_failed", error=_said(exc), restart_in_s=delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+        finally:
+            self.state.set(WorkerStatus.STOPPED)
 
-            self._pgq = pgq
-            if self._stopping.is_set():
-                return
+    async def _run_once(self, handler: JobHandler, concurrency: int) -> None:
+        driver = ReconnectingDriver(
+            self.conninfo,
+            self.backoff,
+            connect_timeout_s=self.connect_timeout_s,
+            on_change=self._connections_changed,
+        )
+        pgq = PgQueuer(connection=driver)
+        pgq.entrypoint(ENTRYPOINT)(self._entrypoint(handler))
+        self._pgq, self._driver = pgq, driver
+        if self._stopping.is_set():
+            return
+        try:
             await pgq.run(
                 dequeue_timeout=self.poll,
                 batch_size=max(1, concurrency // 2),
                 max_concurrent_tasks=max(2, concurrency),
                 heartbeat_timeout=self.heartbeat_timeout,
             )
+        finally:
+            await driver.aclose()
+
+    def _connections_changed(self, connected: bool) -> None:
+        if not self._stopping.is_set():
+            self.state.set(WorkerStatus.RUNNING if connected else WorkerStatus.RECONNECTING)
+
+    def _entrypoint(self, handler: JobHandler) -> Callable[[QueueMessage], Awaitable[None]]:
+        async def _run(message: QueueMessage) -> None:
+            job_id = _job_id(message)
+            task = asyncio.current_task()
+            assert task is not None
+            if self._released:
+                raise RetryRequested(reason="worker stopping")
+            self._running.add(task)
+            try:
+                await handler(job_id)
+            except asyncio.CancelledError:
+                # The attempt was given up unfinished (its job row stays `processing`). Left
+                # to pgqueuer, a cancelled job's message is deleted and nothing would ever
+                # run the job again; asking for a retry puts the message back at once.
+                task.uncancel()
+                log.warning("job.released", job_id=str(job_id))
+                raise RetryRequested(reason="worker stopping") from None
+            except Exception as exc:
+                raise _handed_back(job_id, exc) from exc
+            finally:
+                self._running.discard(task)
+
+        return _run
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._driver is not None:
+            self._driver.stop_waiting()
         if self._pgq is not None:
             self._pgq.shutdown.set()
 
@@ -163,10 +217,16 @@ class PostgresQueue:
             task.cancel()
 
 
+def _said(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 class EmbeddedQueue:
     def __init__(self) -> None:
         self._pgq = PgQueuer.in_memory()
         self._handoffs: set[asyncio.Task[None]] = set()
+        self.state = WorkerState()
+        self.state.set(WorkerStatus.RUNNING)  # nothing to connect to: it takes jobs once run
 
     async def enqueue(
         self, session: AsyncSession, job_id: uuid.UUID, *, delay_s: float = 0
@@ -203,11 +263,14 @@ class EmbeddedQueue:
             except Exception as exc:
                 raise _handed_back(job_id, exc) from exc
 
-        await self._pgq.run(
-            dequeue_timeout=timedelta(seconds=1),
-            batch_size=max(1, concurrency // 2),
-            max_concurrent_tasks=max(2, concurrency),
-        )
+        try:
+            await self._pgq.run(
+                dequeue_timeout=timedelta(seconds=1),
+                batch_size=max(1, concurrency // 2),
+                max_concurrent_tasks=max(2, concurrency),
+            )
+        finally:
+            self.state.set(WorkerStatus.STOPPED)
 
     def stop(self) -> None:
         self._pgq.shutdown.set()
