@@ -140,3 +140,26 @@ async def test_serve_and_a_worker_process_survive_a_database_cut(cluster: Cluste
     _, codes = await cut_mid_load(cluster, db, api, worker)
     assert codes and all(code.startswith("503 ") for code in codes), codes
     assert worker.events("queue.connection_lost") or worker.events("queue.listen_lost")
+
+
+@pytest.mark.postgres
+async def test_readyz_on_postgres_says_503_while_no_worker_runs(cluster: Cluster) -> None:
+    """An API node without a worker of its own is ready only while some worker is connected
+    (after a grace from its start or the last sighting); it follows workers coming and going."""
+    # ready at first: the grace since its start
+    api = await cluster.start_api("api", PRACTICEGEN_WORKER_SEEN_GRACE_S="4")
+    async with client(api) as http:
+
+        async def says(expected: tuple[int, str | None]) -> bool:
+            return await readiness(http) == expected
+
+        await wait_until(lambda: says((503, "no_worker")), limit_s=10, what="no_worker", every=0.1)
+        worker = cluster.start_worker("worker")
+        await wait_until(lambda: says((200, None)), limit_s=30, what="ready", every=0.1)
+        worker.kill_everything()  # dead without a word: its connections end with it
+        await wait_until(
+            lambda: says((503, "no_worker")), limit_s=10, what="no_worker again", every=0.1
+        )
+        cluster.start_worker("another")
+        await wait_until(lambda: says((200, None)), limit_s=30, what="ready again", every=0.1)
+    assert api.running, api.describe()

@@ -7,8 +7,8 @@
   one is seen as a connection to the database named `WORKER_APPLICATION_NAME` (a worker holds
   two for as long as it runs, and a dead worker's connections end with it), looked up in
   `pg_stat_activity` within the readiness query's own session. Until the grace has passed
-  since the last sighting (or since start) a node stays ready, so workers and API nodes may
-  start in any order and a worker restart does not take the API out of rotation.
+  since the last sighting (or since the first check) a node stays ready, so workers and API
+  nodes may start in any order and a worker restart does not take the API out of rotation.
 
 Each check answers `None` (fine) or a `Problem`, which `/readyz` turns into a 503.
 """
@@ -16,7 +16,7 @@ Each check answers `None` (fine) or a `Problem`, which `/readyz` turns into a 50
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -48,7 +48,7 @@ class Readiness:
     needs_remote_worker: bool = False
     """PostgreSQL, no worker in this process: some worker must be connected somewhere."""
     worker_seen_grace_s: float = 30.0
-    _worker_seen_at: float = field(default_factory=time.monotonic)
+    _worker_seen_at: float | None = None  # the first check starts the grace
 
     def local_problem(self) -> Problem | None:
         """What this process knows without asking the database."""
@@ -77,8 +77,9 @@ class Readiness:
             return None
         now = time.monotonic()
         workers = await session.scalar(_WORKERS_CONNECTED, {"name": WORKER_APPLICATION_NAME})
-        if workers:
+        if workers or self._worker_seen_at is None:
             self._worker_seen_at = now
+        if workers:
             return None
         unseen_s = now - self._worker_seen_at
         if unseen_s <= self.worker_seen_grace_s:

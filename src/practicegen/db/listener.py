@@ -46,12 +46,13 @@ class PostgresListener:
         self._down_since = time.monotonic()  # not yet connected counts as down
 
     def down_for(self) -> float:
-        """Seconds since notifications stopped arriving (since start, if they never did); 0
-        while connected."""
+        """Seconds since notifications stopped arriving (since `run` began, if they never
+        did); 0 while connected."""
         return 0.0 if self.connected.is_set() else time.monotonic() - self._down_since
 
     async def run(self) -> None:
         listen = "; ".join(f"LISTEN {channel}" for channel in self.handlers)
+        self._down_since = time.monotonic()
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
