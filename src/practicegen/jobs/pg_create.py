@@ -34,6 +34,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from practicegen.db import pg_checkout
 from practicegen.db.models import Job
 from practicegen.jobs.queue import ENTRYPOINT
 
@@ -99,6 +100,10 @@ class PostgresJobWriter:
             kwargs={"autocommit": True},
             timeout=timeout_s,
             open=False,
+            # a connection the server ended (a restart) is replaced when taken, not when it fails
+            check=pg_checkout.check_psycopg
+            if pg_checkout.CHECKS_SOCKET
+            else AsyncConnectionPool.check_connection,
         )
 
     async def open(self) -> None:
