@@ -85,9 +85,9 @@ class ReconnectingDriver:
 
     @property
     def connected(self) -> bool:
-        return not _gone(self._query_connection) and (
-            not self._listeners or self._listening.is_set()
-        )
+        """Both connections up, LISTEN included: pgqueuer listens only once it has checked
+        its tables, so this is also "the queue manager is running"."""
+        return not _gone(self._query_connection) and self._listening.is_set()
 
     def stop_waiting(self) -> None:
         """Make statements waiting for the database fail at once (the worker is stopping)."""
@@ -131,7 +131,8 @@ class ReconnectingDriver:
     async def _open(self, role: str) -> psycopg.AsyncConnection[Any]:
         """A new connection, retried with backoff until it opens or the driver stops waiting."""
         while True:
-            if self._stopping.is_set():
+            # the LISTEN task also gives up once the driver is left (the queue manager is gone)
+            if self._stopping.is_set() or (role == "listen" and self._shutdown.is_set()):
                 raise DriverStopped("the worker stopped while the database was away")
             try:
                 connection = await psycopg.AsyncConnection.connect(

@@ -156,7 +156,7 @@ class PostgresQueue:
     async def _run_once(self, handler: JobHandler, concurrency: int) -> None:
         driver = ReconnectingDriver(
             self.conninfo,
-            self.backoff,
+            Backoff(self.backoff.initial_s, self.backoff.max_s),  # its own count of failures
             connect_timeout_s=self.connect_timeout_s,
             on_change=self._connections_changed,
         )
@@ -176,6 +176,8 @@ class PostgresQueue:
             await driver.aclose()
 
     def _connections_changed(self, connected: bool) -> None:
+        if connected:
+            self.backoff.reset()  # the loop runs: its next failure waits from the start again
         if not self._stopping.is_set():
             self.state.set(WorkerStatus.RUNNING if connected else WorkerStatus.RECONNECTING)
 
