@@ -1,4 +1,4 @@
-"""The PostgreSQL queue's supervisor: a consumer whose run loop fails is built again.
+"""The PostgreSQL queue's supervisor: a consumer whose run loop fails is built again; its backoff.
 
 The reconnecting driver keeps pgqueuer's loop alive through a lost connection; whatever still
 ends the loop (here: pgqueuer's tables not there yet, as when a worker starts before
@@ -14,7 +14,9 @@ import uuid
 import pytest
 from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
 from pgqueuer.queries import Queries
+from pydantic import ValidationError
 
+from practicegen.config import Settings
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.reconnect import Backoff
 from practicegen.jobs.queue import ENTRYPOINT, PostgresQueue
@@ -62,3 +64,17 @@ async def test_a_consumer_whose_run_loop_fails_is_built_again(
         queue.stop()
         await asyncio.wait_for(consumer, 10)
     assert await status_is(WorkerStatus.STOPPED)
+
+
+def test_the_wait_doubles_up_to_its_cap_with_jitter_and_starts_over_once_reset() -> None:
+    backoff = Backoff(0.5, 3.0)
+    waits = [backoff.next_delay() for _ in range(6)]
+    caps = [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
+    assert all(cap / 2 <= wait <= cap for wait, cap in zip(waits, caps, strict=True)), waits
+    backoff.reset()
+    assert backoff.next_delay() <= 0.5
+
+
+def test_settings_refuse_a_reconnect_cap_below_the_first_wait() -> None:
+    with pytest.raises(ValidationError, match="DB_RECONNECT_MAX_S"):
+        Settings(_env_file=None, db_reconnect_initial_s=5, db_reconnect_max_s=1)
