@@ -67,6 +67,12 @@ class ReconnectingDriver:
             "autocommit": True,
             "application_name": WORKER_APPLICATION_NAME,
             "connect_timeout": max(1, int(connect_timeout_s)),
+            # a peer gone without a word (a partition) ends the connection in about 25 s,
+            # rather than leaving a LISTEN or a statement waiting on it forever
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         }
         self._backoff = backoff
         self._on_change = on_change
@@ -203,12 +209,14 @@ class ReconnectingDriver:
                     self._listening.set()
                     self._changed()
                     await self._deliver(connection)
-            except (psycopg.Error, OSError) as exc:
+            except Exception as exc:  # whatever ended it, the queue must hear new jobs again
                 log.warning("queue.listen_lost", error=f"{type(exc).__name__}: {exc}")
             finally:
                 self._listening.clear()
                 self._listen_connection = None
                 self._changed()
+            with contextlib.suppress(TimeoutError):  # not a busy loop, whatever keeps failing
+                await asyncio.wait_for(self._shutdown.wait(), self._backoff.next_delay())
 
     async def _deliver(self, connection: psycopg.AsyncConnection[Any]) -> None:
         while not self._shutdown.is_set():
