@@ -14,6 +14,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 import structlog
@@ -23,6 +24,13 @@ from practicegen.db.reconnect import Backoff
 log = structlog.get_logger()
 Handler = Callable[[str], None]
 _CHANNEL = re.compile(r"[a-z_][a-z0-9_]*")
+_KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""A server gone without a word (a partition) ends the connection in about 25 s, not never."""
 
 
 class PostgresListener:
@@ -56,7 +64,7 @@ class PostgresListener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, **_KEEPALIVES
                 ) as conn:
                     await conn.execute(listen)
                     self.connected.set()
