@@ -24,6 +24,7 @@ from practicegen.api import health
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.api.openapi import install_openapi
+from practicegen.api.readiness import Readiness
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
 from practicegen.config import AuthMode, DatabaseKind, Settings
@@ -35,6 +36,7 @@ from practicegen.db.engine import (
 )
 from practicegen.db.listener import PostgresListener
 from practicegen.db.migrator import postgres_conninfo
+from practicegen.db.reconnect import Backoff
 from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
@@ -82,6 +84,8 @@ def create_queue(settings: Settings) -> JobQueue:
             heartbeat_timeout_s=settings.job_heartbeat_timeout_s,
             poll_s=settings.queue_poll_s,
             lanes=lanes,
+            backoff=Backoff.from_settings(settings),
+            connect_timeout_s=settings.db_connect_timeout_s,
         )
     return EmbeddedQueue(lanes=lanes)
 
@@ -234,84 +238,114 @@ async def _open_job_writer(
     return writer
 
 
-def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.auth is AuthMode.OFF:
-            log.warning("auth.disabled", detail="PRACTICEGEN_AUTH=off: every caller is admin")
-        engine = create_engine(settings)
-        hub = JobChanges()
-        cache = CandidateCache(max_age_s=settings.candidate_cache_s)
-        sessionmaker = create_sessionmaker(
-            engine, info={**session_info(hub), **bank_changes.session_info(cache)}
-        )
-        app.state.job_changes = hub
-        app.state.key_cache = KeyCache(settings.auth_cache_s)
-        queue = create_queue(settings)
-        app.state.sessionmaker = sessionmaker
-        app.state.reading_sessionmaker = autocommit_sessionmaker(sessionmaker)
-        filler = create_filler(settings)
-        job_filler = create_job_filler(settings, sessionmaker, filler)
-        app.state.queue = queue
-        app.state.on_job_finished = webhooks.on_finished(queue, settings)
-        metrics = JobMetrics()
-        metrics.watch_lanes(queue.lanes)
-        app.state.metrics = metrics
-        async with contextlib.AsyncExitStack() as stack:
-            grader = Grader(
-                workers=settings.grader_workers,
-                timeout_s=settings.grader_timeout_s,
-                max_answer_length=settings.max_answer_length,
-            )
-            stack.push_async_callback(engine.dispose)
-            stack.push_async_callback(grader.aclose)
-            stack.push_async_callback(filler.aclose)
-            if job_filler is not filler:
-                stack.push_async_callback(job_filler.aclose)
-            app.state.grader = grader
-            app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
-            app.state.practice_node = practice_endpoints.Node(
-                settings=settings,
-                sessionmaker=sessionmaker,
-                filler=filler,
-                job_filler=job_filler,
-                cache=cache,
-                queue=queue,
-                writer=await _open_job_writer(stack, settings),
-                guard=AddressGuard(settings.ssrf_allowlist),
-            )
-            if settings.database_kind is DatabaseKind.POSTGRES:
-                listener = PostgresListener(
-                    postgres_conninfo(settings.database_url),
-                    {
-                        CHANNEL: functools.partial(deliver_notification, hub),
-                        BANK_CHANNEL: cache.bank_changed,
-                    },
-                    # anything may have changed while the node was not listening
-                    on_connect=[hub.notify_all, cache.signals_started],
-                    on_lost=[cache.signals_lost],
-                )
-                await stack.enter_async_context(_background(listener.run()))
-            resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
-            await stack.enter_async_context(_background(resync))
-            await stack.enter_async_context(_background(_warm_pools(grader, filler)))
-            if settings.worker_in_process:
-                runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
-                await stack.enter_async_context(worker_running(runner, queue, settings))
-                if isinstance(queue, EmbeddedQueue):
-                    requeued = await runner.requeue_unfinished()
-                    log.info("jobs.requeued_at_start", count=requeued)
-            yield
+def _listener(settings: Settings, hub: JobChanges, cache: CandidateCache) -> PostgresListener:
+    """The node's LISTEN connection: job changes to the hub, bank changes to the cache."""
+    return PostgresListener(
+        postgres_conninfo(settings.database_url),
+        {
+            CHANNEL: functools.partial(deliver_notification, hub),
+            BANK_CHANNEL: cache.bank_changed,
+        },
+        # anything may have changed while the node was not listening
+        on_connect=[hub.notify_all, cache.signals_started],
+        on_lost=[cache.signals_lost],
+        backoff=Backoff.from_settings(settings),
+    )
 
+
+def _readiness(settings: Settings) -> Readiness:
+    """What `/readyz` checks besides the database; the lifespan adds the listener and worker."""
+    return Readiness(
+        listener_grace_s=settings.listener_grace_s,
+        needs_remote_worker=settings.database_kind is DatabaseKind.POSTGRES
+        and not settings.worker_in_process,
+        worker_seen_grace_s=settings.worker_seen_grace_s,
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Builds every adapter from the app's settings, runs the node's background work, and
+    closes it all in reverse order on shutdown."""
+    settings: Settings = app.state.settings
+    if settings.auth is AuthMode.OFF:
+        log.warning("auth.disabled", detail="PRACTICEGEN_AUTH=off: every caller is admin")
+    engine = create_engine(settings)
+    hub = JobChanges()
+    cache = CandidateCache(max_age_s=settings.candidate_cache_s)
+    sessionmaker = create_sessionmaker(
+        engine, info={**session_info(hub), **bank_changes.session_info(cache)}
+    )
+    app.state.job_changes = hub
+    app.state.key_cache = KeyCache(settings.auth_cache_s)
+    queue = create_queue(settings)
+    app.state.sessionmaker = sessionmaker
+    app.state.reading_sessionmaker = autocommit_sessionmaker(sessionmaker)
+    filler = create_filler(settings)
+    job_filler = create_job_filler(settings, sessionmaker, filler)
+    app.state.queue = queue
+    app.state.on_job_finished = webhooks.on_finished(queue, settings)
+    metrics = JobMetrics()
+    metrics.watch_lanes(queue.lanes)
+    app.state.metrics = metrics
+    app.state.readiness = readiness = _readiness(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        grader = Grader(
+            workers=settings.grader_workers,
+            timeout_s=settings.grader_timeout_s,
+            max_answer_length=settings.max_answer_length,
+        )
+        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(grader.aclose)
+        stack.push_async_callback(filler.aclose)
+        if job_filler is not filler:
+            stack.push_async_callback(job_filler.aclose)
+        app.state.grader = grader
+        app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
+        app.state.practice_node = practice_endpoints.Node(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            filler=filler,
+            job_filler=job_filler,
+            cache=cache,
+            queue=queue,
+            writer=await _open_job_writer(stack, settings),
+            guard=AddressGuard(settings.ssrf_allowlist),
+        )
+        if settings.database_kind is DatabaseKind.POSTGRES:
+            listener = _listener(settings, hub, cache)
+            await stack.enter_async_context(_background(listener.run()))
+            readiness.listener = listener
+        resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
+        await stack.enter_async_context(_background(resync))
+        await stack.enter_async_context(_background(_warm_pools(grader, filler)))
+        if settings.worker_in_process:
+            runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
+            await stack.enter_async_context(worker_running(runner, queue, settings))
+            readiness.worker = queue.state
+            if isinstance(queue, EmbeddedQueue):
+                requeued = await runner.requeue_unfinished()
+                log.info("jobs.requeued_at_start", count=requeued)
+        yield
+
+
+def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="practicegen",
         version=__version__,
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
-        lifespan=lifespan,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.job_views = create_job_views()
     install_error_handlers(app)
+    _install_routes(app, settings)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_routes(app: FastAPI, settings: Settings) -> None:
+    """Every router, the OpenAPI document that describes them, and CORS when configured."""
     # A request's route is found by trying each route in turn: the busiest come first.
     for router in (
         practice_endpoints.router,
@@ -342,5 +376,3 @@ def create_app(settings: Settings) -> FastAPI:
                 "Idempotent-Replayed",
             ],
         )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    return app

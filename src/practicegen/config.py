@@ -106,6 +106,25 @@ class Settings(BaseSettings):
     )
     sse_ping_s: float = Field(default=15.0, gt=0, le=60)
     queue_poll_s: float = Field(default=5.0, gt=0)
+    db_reconnect_initial_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="First wait before a worker or listener opens a lost connection again;"
+        " doubles on each failure, with jitter, up to `db_reconnect_max_s`.",
+    )
+    db_reconnect_max_s: float = Field(default=15.0, gt=0, le=600)
+    listener_grace_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a node's LISTEN connection may be down before `/readyz` says 503.",
+    )
+    worker_seen_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL: how long an API node without its own worker stays ready with"
+        " no worker connected to the database.",
+    )
 
     webhook_secret: SecretStr | None = Field(
         default=None, description="The default tenant's whsec_... signing secret."
@@ -243,6 +262,14 @@ class Settings(BaseSettings):
         if same_server and self.llm_check_model == self.llm_model:
             raise ValueError("PRACTICEGEN_LLM_CHECK_MODEL must name a model other than the writer")
         return self
+
+    @field_validator("db_reconnect_max_s")
+    @classmethod
+    def _reconnect_cap(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("db_reconnect_initial_s")
+        if initial is not None and value < initial:
+            raise ValueError("PRACTICEGEN_DB_RECONNECT_MAX_S must be at least the initial wait")
+        return value
 
     @property
     def pool_connections(self) -> int:

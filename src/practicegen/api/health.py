@@ -1,19 +1,23 @@
 """Liveness and readiness for load balancers and orchestrators.
 
-`/healthz` says the process answers; `/readyz` says it can serve: the database answers through
-the app's own pool and every migration this build knows has been applied.
+`/healthz` says the process answers; `/readyz` says it can do its job: the database answers
+through the app's own pool, every migration this build knows has been applied, and what
+`readiness.Readiness` checks holds (its worker takes jobs, it hears the database's
+notifications, on PostgreSQL some worker runs). Each 503 names what is wrong in its `code`; the
+node turns ready again by itself once that is mended.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from practicegen.api.deps import SettingsDep, get_sessionmaker
 from practicegen.api.errors import error_response
+from practicegen.api.readiness import Problem, Readiness
 from practicegen.db import migrator
 from practicegen.db.engine import SessionMaker
 
@@ -27,12 +31,19 @@ async def healthz() -> dict[str, object]:
 
 @router.get("/readyz", response_model=None)
 async def readyz(
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)], settings: SettingsDep
+    request: Request,
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+    settings: SettingsDep,
 ) -> JSONResponse:
+    readiness: Readiness = getattr(request.app.state, "readiness", None) or Readiness()
+    problem = readiness.local_problem()
+    if problem is not None:
+        return _not_ready(problem)
     try:
         async with sessionmaker() as session:
             rows = await session.execute(text("SELECT version FROM schema_migrations"))
             applied = {str(r[0]) for r in rows}
+            problem = await readiness.remote_problem(session)
     except Exception as exc:  # whatever stops the query, the answer is "not ready"
         return error_response(
             503,
@@ -46,6 +57,12 @@ async def readyz(
         return error_response(
             503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}
         )
+    if problem is not None:
+        return _not_ready(problem)
     return JSONResponse(
         {"success": True, "data": {"status": "ready", "migrations": sorted(applied)}}
     )
+
+
+def _not_ready(problem: Problem) -> JSONResponse:
+    return error_response(503, problem.code, problem.message, problem.details)

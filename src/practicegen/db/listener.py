@@ -3,21 +3,34 @@
 Notifications are hints that something changed (a job, an item bank); what they say is
 always in the tables too. While the connection is down they are lost, so `on_connect` runs
 after every (re)connection for whoever must catch up, and `connected` tells whether hints are
-arriving at all.
+arriving at all; `down_for()` how long they have not been, for readiness. A lost connection
+is opened again after a backoff (`reconnect.Backoff`), so a database that is restarting is not
+hammered, and reopened for as long as the node runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 import structlog
 
+from practicegen.db.reconnect import Backoff
+
 log = structlog.get_logger()
 Handler = Callable[[str], None]
 _CHANNEL = re.compile(r"[a-z_][a-z0-9_]*")
+_KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""A server gone without a word (a partition) ends the connection in about 25 s, not never."""
 
 
 class PostgresListener:
@@ -28,7 +41,7 @@ class PostgresListener:
         *,
         on_connect: Sequence[Callable[[], None]] = (),
         on_lost: Sequence[Callable[[], None]] = (),
-        retry_s: float = 1.0,
+        backoff: Backoff | None = None,
     ) -> None:
         if not all(_CHANNEL.fullmatch(channel) for channel in handlers):
             raise ValueError(f"channel names must be plain identifiers: {list(handlers)}")
@@ -36,29 +49,43 @@ class PostgresListener:
         self.handlers = dict(handlers)
         self.on_connect = list(on_connect)
         self.on_lost = list(on_lost)
-        self.retry_s = retry_s
+        self.backoff = backoff or Backoff(0.5, 15.0)
         self.connected = asyncio.Event()
+        self._down_since = time.monotonic()  # not yet connected counts as down
+
+    def down_for(self) -> float:
+        """Seconds since notifications stopped arriving (since `run` began, if they never
+        did); 0 while connected."""
+        return 0.0 if self.connected.is_set() else time.monotonic() - self._down_since
 
     async def run(self) -> None:
         listen = "; ".join(f"LISTEN {channel}" for channel in self.handlers)
+        self._down_since = time.monotonic()
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, **_KEEPALIVES
                 ) as conn:
                     await conn.execute(listen)
                     self.connected.set()
+                    self.backoff.reset()
+                    log.info("db.listen_connected")
                     for hook in self.on_connect:
                         hook()
                     async for note in conn.notifies():
                         self._deliver(note.channel, note.payload)
-            except (psycopg.Error, OSError) as exc:
-                if self.connected.is_set():
-                    self.connected.clear()
-                    for hook in self.on_lost:
-                        hook()
-                log.warning("db.listen_lost", error=str(exc))
-                await asyncio.sleep(self.retry_s)
+            except Exception as exc:  # whatever ended it, the node must listen again
+                self._lost()
+                delay = self.backoff.next_delay()
+                log.warning("db.listen_lost", error=str(exc), retry_in_s=round(delay, 2))
+                await asyncio.sleep(delay)
+
+    def _lost(self) -> None:
+        if self.connected.is_set():
+            self.connected.clear()
+            self._down_since = time.monotonic()
+            for hook in self.on_lost:
+                hook()
 
     def _deliver(self, channel: str, payload: str) -> None:
         handler = self.handlers.get(channel)

@@ -9,10 +9,12 @@ student check and the tenant's limit on jobs in flight are part of it, as in
 triggers keep, a sum of a few rows however long the tenant's queue.
 
 Connections come from a psycopg pool of their own, in autocommit mode and not pinged on
-checkout. A connection found dead (the database restarted) is dropped and the statement sent
-once more on another. That cannot create the job twice: its id is chosen here, so if the first
-attempt did commit, the second is refused as a duplicate id, which means "created" (a keyed
-job's second attempt inserts nothing instead, and the caller finds the job by its key).
+checkout: their socket is looked at instead (`pg_checkout`), so those the server ended (the
+database restarted) are replaced before use. One that dies under its statement is dropped and
+the statement sent once more on another. That cannot create the job twice: its id is chosen
+here, so if the first attempt did commit, the second is refused as a duplicate id, which means
+"created" (a keyed job's second attempt inserts nothing instead, and the caller finds the job
+by its key).
 
 The message is the row pgqueuer's enqueue query writes (the table of migration 004, which this
 project installs; the worker's tests dequeue what this writes): entrypoint, the job id's bytes
@@ -34,6 +36,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from practicegen.db import pg_checkout
 from practicegen.db.models import Job
 from practicegen.jobs.queue import ENTRYPOINT
 
@@ -99,6 +102,10 @@ class PostgresJobWriter:
             kwargs={"autocommit": True},
             timeout=timeout_s,
             open=False,
+            # a connection the server ended (a restart) is replaced when taken, not when it fails
+            check=pg_checkout.check_psycopg
+            if pg_checkout.CHECKS_SOCKET
+            else AsyncConnectionPool.check_connection,
         )
 
     async def open(self) -> None:

@@ -1,60 +1,256 @@
-"""pgqueuer's psycopg driver, with its queries and its LISTEN on two connections.
+"""pgqueuer's driver port on two connections of its own, each reopened when the database drops it.
 
-pgqueuer's `PsycopgDriver` waits for notifications with `notifies(timeout=1.0)` on the same
-connection its queries use, and psycopg holds that connection's lock while it waits: every
-dequeue, status-log flush and heartbeat then waits for the next notification or the end of
-that second. Measured at 20 jobs a second, a new job waited 60 ms (p90) and up to a second
-before its dequeue ran. Two of pgqueuer's own drivers, one per connection, fix that without
-copying its code: queries go to one, listening to the other.
+Two connections: pgqueuer's `PsycopgDriver` waits for notifications with `notifies(timeout=1.0)`
+on the connection its queries use, and psycopg holds that connection's lock while it waits:
+every dequeue, status-log flush and heartbeat then waited for the next notification or the end
+of that second (at 20 jobs a second, 60 ms at p90 and up to a second before a dequeue ran). So
+queries go to one connection (through pgqueuer's own driver) and LISTEN to the other.
+
+Reopened: pgqueuer's QueueManager ends its run loop at the first failed statement; the loop
+unwinds, waits for every job in flight and raises. A PostgreSQL restart, a failover or
+`pg_terminate_backend` ends every connection at once, so the driver reopens them itself:
+
+- A statement whose connection is gone (closed, or broken by the server) is sent again on a new
+  one, waiting between attempts (`Backoff`) until the database answers or the driver is told to
+  stop. pgqueuer's statements bear being sent twice: a dequeue whose first try did commit left
+  its batch picked, which the heartbeat timeout hands back (a delay, not a second run, and the
+  job row fences attempts anyway); heartbeats, status logs and retries set the same rows again.
+- A task of the driver holds the LISTEN connection; when it ends, the task opens another and
+  LISTENs again. A job queued meanwhile was not announced: the manager's poll finds it.
+
+`connected` says whether both connections are up; `on_change` is told whenever that changes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Self
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Self, TypeVar
 
 import psycopg
+import structlog
 from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
+from pgqueuer.core.tm import TaskManager
 from pgqueuer.ports.driver import NotifyCallback, TaskManagerPort
+from psycopg import sql
+
+from practicegen.db.reconnect import Backoff
+
+log = structlog.get_logger()
+T = TypeVar("T")
+WORKER_APPLICATION_NAME = "practicegen-worker"
+"""The `application_name` of a worker's queue connections: how API nodes see a worker is up."""
 
 
-class TwoConnectionDriver:
-    """pgqueuer's `Driver` port: queries on `queries`, LISTEN on `listens` (both autocommit)."""
+class DriverStopped(psycopg.OperationalError):
+    """The database is away and the driver was told to stop waiting for it."""
+
+
+def _gone(connection: psycopg.AsyncConnection[Any] | None) -> bool:
+    return connection is None or connection.closed or connection.broken
+
+
+class ReconnectingDriver:
+    """pgqueuer's `Driver` port: queries on one autocommit connection, LISTEN on another."""
 
     def __init__(
-        self, queries: psycopg.AsyncConnection[Any], listens: psycopg.AsyncConnection[Any]
+        self,
+        conninfo: str,
+        backoff: Backoff,
+        *,
+        connect_timeout_s: float,
+        on_change: Callable[[bool], None] = lambda _connected: None,
     ) -> None:
-        self._queries = PsycopgDriver(queries)
-        self._listens = PsycopgDriver(listens)
+        self._conninfo = conninfo
+        self._connect_args: dict[str, Any] = {
+            "autocommit": True,
+            "application_name": WORKER_APPLICATION_NAME,
+            "connect_timeout": max(1, int(connect_timeout_s)),
+            # a peer gone without a word (a partition) ends the connection in about 25 s,
+            # rather than leaving a LISTEN or a statement waiting on it forever
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        }
+        self._backoff = backoff
+        self._on_change = on_change
+        self._queries: PsycopgDriver | None = None
+        self._query_connection: psycopg.AsyncConnection[Any] | None = None
+        self._listen_connection: psycopg.AsyncConnection[Any] | None = None
+        self._opening = asyncio.Lock()
+        self._listeners: dict[str, list[NotifyCallback]] = {}
+        self._listening = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+        self._shutdown = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tm = TaskManager()
+        self._entered = 0
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        """Both connections up, LISTEN included: pgqueuer listens only once it has checked
+        its tables, so this is also "the queue manager is running"."""
+        return not _gone(self._query_connection) and self._listening.is_set()
+
+    def stop_waiting(self) -> None:
+        """Make statements waiting for the database fail at once (the worker is stopping)."""
+        self._stopping.set()
+
+    async def aclose(self) -> None:
+        for connection in (self._query_connection, self._listen_connection):
+            if connection is not None:
+                with contextlib.suppress(psycopg.Error, OSError):
+                    await connection.close()
 
     async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
-        return await self._queries.fetch(query, *args)
+        return await self._statement(lambda queries: queries.fetch(query, *args))
 
     async def execute(self, query: str, *args: object) -> str:
-        return await self._queries.execute(query, *args)
+        return await self._statement(lambda queries: queries.execute(query, *args))
 
     async def notify(self, channel: str, payload: str) -> None:
-        await self._queries.notify(channel, payload)
+        await self._statement(lambda queries: queries.notify(channel, payload))
+
+    async def _statement(self, send: Callable[[PsycopgDriver], Awaitable[T]]) -> T:
+        while True:
+            queries, connection = await self._open_queries()
+            try:
+                return await send(queries)
+            except (psycopg.Error, OSError) as exc:
+                if not _gone(connection):
+                    raise  # the statement failed, not its connection
+                log.warning("queue.connection_lost", error=f"{type(exc).__name__}: {exc}")
+                self._changed()
+
+    async def _open_queries(self) -> tuple[PsycopgDriver, psycopg.AsyncConnection[Any]]:
+        async with self._opening:
+            while _gone(self._query_connection) or self._queries is None:
+                connection = await self._open("queries")
+                self._query_connection, self._queries = connection, PsycopgDriver(connection)
+                self._changed()
+            assert self._query_connection is not None
+            return self._queries, self._query_connection
+
+    async def _open(self, role: str) -> psycopg.AsyncConnection[Any]:
+        """A new connection, retried with backoff until it opens or the driver stops waiting."""
+        while True:
+            # the LISTEN task also gives up once the driver is left (the queue manager is gone)
+            if self._stopping.is_set() or (role == "listen" and self._shutdown.is_set()):
+                raise DriverStopped("the worker stopped while the database was away")
+            try:
+                connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, **self._connect_args
+                )
+            except (psycopg.Error, OSError) as exc:
+                delay = self._backoff.next_delay()
+                log.warning("queue.reconnect_failed", role=role, error=str(exc), retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                continue
+            self._backoff.reset()
+            return connection
+
+    def _changed(self) -> None:
+        if self.connected != self._connected:
+            self._connected = self.connected
+            log.info("queue.connections", connected=self._connected)
+            self._on_change(self._connected)
 
     async def add_listener(self, channel: str, callback: NotifyCallback) -> None:
-        await self._listens.add_listener(channel, callback)
+        new = channel not in self._listeners
+        self._listeners.setdefault(channel, []).append(callback)
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._listen(), name="queue_listener")
+            self._tm.add(self._watcher)
+        elif new and not _gone(self._listen_connection):
+            assert self._listen_connection is not None
+            with contextlib.suppress(psycopg.Error):  # a lost connection LISTENs again anew
+                await self._listen_connection.execute(_listen(channel))
+        await self._until_listening()
+
+    async def _until_listening(self) -> None:
+        stopping = asyncio.create_task(self._stopping.wait())
+        listening = asyncio.create_task(self._listening.wait())
+        await asyncio.wait({stopping, listening}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        listening.cancel()
+        if not self._listening.is_set():
+            raise DriverStopped("the worker stopped while the database was away")
 
     async def remove_listener(self, channel: str, callback: NotifyCallback) -> None:
-        await self._listens.remove_listener(channel, callback)
+        callbacks = self._listeners.get(channel, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if callbacks or channel not in self._listeners:
+            return
+        del self._listeners[channel]
+        if not _gone(self._listen_connection):
+            assert self._listen_connection is not None
+            with contextlib.suppress(psycopg.Error):
+                await self._listen_connection.execute(
+                    sql.SQL("UNLISTEN {}").format(sql.Identifier(channel))
+                )
+
+    async def _listen(self) -> None:
+        """Hold a LISTEN connection until the driver is left, opening a new one when lost."""
+        while not self._shutdown.is_set():
+            try:
+                connection = await self._open("listen")
+            except DriverStopped:
+                return
+            try:
+                async with connection:
+                    for channel in list(self._listeners):
+                        await connection.execute(_listen(channel))
+                    self._listen_connection = connection
+                    self._listening.set()
+                    self._changed()
+                    await self._deliver(connection)
+            except Exception as exc:  # whatever ended it, the queue must hear new jobs again
+                log.warning("queue.listen_lost", error=f"{type(exc).__name__}: {exc}")
+            finally:
+                self._listening.clear()
+                self._listen_connection = None
+                self._changed()
+            with contextlib.suppress(TimeoutError):  # not a busy loop, whatever keeps failing
+                await asyncio.wait_for(self._shutdown.wait(), self._backoff.next_delay())
+
+    async def _deliver(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        while not self._shutdown.is_set():
+            async for note in connection.notifies(timeout=1.0, stop_after=1):
+                for callback in list(self._listeners.get(note.channel, [])):
+                    try:
+                        callback(note.payload)
+                    except Exception:
+                        log.exception("queue.notification_failed", channel=note.channel)
 
     @property
     def shutdown(self) -> asyncio.Event:
-        return self._listens.shutdown
+        return self._shutdown
 
     @property
     def tm(self) -> TaskManagerPort:
-        return self._listens.tm
+        return self._tm
 
     async def __aenter__(self) -> Self:
-        await self._queries.__aenter__()
-        await self._listens.__aenter__()
+        # pgqueuer enters one driver from two managers; only the last exit stops listening
+        if self._entered == 0:
+            self._shutdown.clear()
+        self._entered += 1
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self._listens.__aexit__(*exc)
-        await self._queries.__aexit__(*exc)
+    async def __aexit__(self, *_: object) -> None:
+        self._entered -= 1
+        if self._entered > 0:
+            return
+        self._shutdown.set()
+        await self._tm.gather_tasks()
+        self._watcher = None
+        self._listeners.clear()
+
+
+def _listen(channel: str) -> sql.Composed:
+    return sql.SQL("LISTEN {}").format(sql.Identifier(channel))

@@ -14,7 +14,10 @@ Stopping is what needs care, because deploys stop workers all the time:
   completion), their queue messages go back to the queue, and their job rows stay `processing`
   until another worker claims them with a new attempt number, which fences the old one out.
   The process still exits 0: it stopped as asked and no job is lost.
-- Should releasing hang too (the database gone), the process leaves at once with status 1.
+- A lost database connection is no reason to stop: the queue reopens its connections and
+  rebuilds its consumer (`queue.PostgresQueue`), and the process runs on. A stop while the
+  database is away ends the queue's wait for it at once.
+- Should releasing hang (the database gone), the process leaves at once with status 1.
   The messages then stay picked with a heartbeat that no longer moves, and another worker
   re-picks them after `job_heartbeat_timeout_s`, exactly as after a crash.
 """
@@ -113,7 +116,8 @@ async def consume_until_stopped(
     """Run the consumer until a stop signal, drain, release what is left; the exit status."""
     consumer = asyncio.create_task(_consume(runner, queue, settings, signals.drain))
     if await _first(consumer, signals.drain, None):
-        consumer.result()  # the consumer failed (a lost database connection, say): raise it
+        # the consumer failed: not a lost database connection, which the queue reopens
+        consumer.result()
         log.error("worker.consumer_ended")
         return 1
     log.info("worker.draining", grace_s=drain_s)

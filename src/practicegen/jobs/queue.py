@@ -19,6 +19,7 @@ each lane has a queue manager (and two connections) of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -33,8 +34,10 @@ from pgqueuer.queries import Queries
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.db.reconnect import Backoff
 from practicegen.jobs.lanes import Lane, lane_of
-from practicegen.jobs.pgdriver import TwoConnectionDriver
+from practicegen.jobs.pgdriver import ReconnectingDriver
+from practicegen.jobs.worker_state import WorkerState, WorkerStatus
 
 log = structlog.get_logger()
 ENTRYPOINT = "practicegen_job"
@@ -43,6 +46,8 @@ JobHandler = Callable[[uuid.UUID], Awaitable[None]]
 
 class JobQueue(Protocol):
     lanes: Sequence[Lane]
+    state: WorkerState
+    """What this process's consumer of the queue is doing (readiness reads it)."""
 
     async def enqueue(
         self,
@@ -115,6 +120,13 @@ def _message_of(
 
 
 class PostgresQueue:
+    """Runs one pgqueuer QueueManager for the jobs and one per lane, each under a supervisor:
+    should a manager's run loop end with an error (the database away for longer than the driver
+    waits, or at start), it is built again on new connections after a backoff, until `stop()`.
+    Jobs in flight when a loop ends keep running and finish through the application's own pool;
+    a message they could not settle stays picked and is handed back by its heartbeat timeout,
+    and its job row (fenced by attempt) decides whether anything is left to run."""
+
     def __init__(
         self,
         conninfo: str,
@@ -122,12 +134,19 @@ class PostgresQueue:
         heartbeat_timeout_s: float,
         poll_s: float,
         lanes: Sequence[Lane] = (),
+        backoff: Backoff | None = None,
+        connect_timeout_s: float = 5.0,
     ) -> None:
         self.conninfo = conninfo
         self.lanes = lanes
         self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
         self.poll = timedelta(seconds=poll_s)
-        self._pgqs: list[PgQueuer] = []
+        self.backoff = backoff or Backoff(0.5, 15.0)
+        self.connect_timeout_s = connect_timeout_s
+        self.state = WorkerState()
+        self._pgqs: dict[str, PgQueuer] = {}
+        self._drivers: dict[str, ReconnectingDriver] = {}
+        self._connected: dict[str, bool] = {}
         self._stopping = asyncio.Event()
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
@@ -155,58 +174,98 @@ class PostgresQueue:
         """The jobs' consumer and one per lane: pgqueuer bounds the messages one consumer has
         picked (`max_concurrent_tasks`) over all its entrypoints, so a lane sharing the jobs'
         consumer could take their slots, or they its."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._consume(handler, concurrency=concurrency, lane=None))
-            for lane in self.lanes:
-                group.create_task(self._consume(handler, concurrency=lane.concurrency, lane=lane))
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._supervise(handler, concurrency=concurrency, lane=None))
+                for lane in self.lanes:
+                    group.create_task(
+                        self._supervise(handler, concurrency=lane.concurrency, lane=lane)
+                    )
+        finally:
+            self.state.set(WorkerStatus.STOPPED)
 
-    async def _consume(self, handler: JobHandler, *, concurrency: int, lane: Lane | None) -> None:
-        async with (
-            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as queries,
-            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as listens,
-        ):
-            pgq = PgQueuer(connection=TwoConnectionDriver(queries, listens))
+    async def _supervise(self, handler: JobHandler, *, concurrency: int, lane: Lane | None) -> None:
+        backoff = Backoff(self.backoff.initial_s, self.backoff.max_s)
+        while not self._stopping.is_set():
+            try:
+                await self._run_once(handler, concurrency, lane, backoff)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    break
+                self._connections_changed(_name(lane), False, backoff)
+                delay = backoff.next_delay()
+                log.warning("worker.queue_failed", error=_said(exc), restart_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
 
-            async def _run(message: QueueMessage) -> None:
-                job_id = _job_id(message)
-                task = asyncio.current_task()
-                assert task is not None
-                if self._released:
-                    raise RetryRequested(reason="worker stopping")
-                self._running.add(task)
-                try:
-                    await handler(job_id)
-                except asyncio.CancelledError:
-                    # The attempt was given up unfinished (its job row stays `processing`). Left
-                    # to pgqueuer, a cancelled job's message is deleted and nothing would ever
-                    # run the job again; asking for a retry puts the message back at once.
-                    task.uncancel()
-                    log.warning("job.released", job_id=str(job_id))
-                    raise RetryRequested(reason="worker stopping") from None
-                except Exception as exc:
-                    raise _handed_back(job_id, exc) from exc
-                finally:
-                    self._running.discard(task)
-
-            if lane is None:
-                pgq.entrypoint(ENTRYPOINT)(_run)
-            else:  # the lane's limit counts every worker's picked messages
-                pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
-                    lane.admitting(_run)
-                )
-            self._pgqs.append(pgq)
-            if self._stopping.is_set():
-                return
+    async def _run_once(
+        self, handler: JobHandler, concurrency: int, lane: Lane | None, backoff: Backoff
+    ) -> None:
+        name = _name(lane)
+        driver = ReconnectingDriver(
+            self.conninfo,
+            Backoff(backoff.initial_s, backoff.max_s),  # its own count of failures
+            connect_timeout_s=self.connect_timeout_s,
+            on_change=lambda connected: self._connections_changed(name, connected, backoff),
+        )
+        pgq = PgQueuer(connection=driver)
+        run = self._entrypoint(handler)
+        if lane is None:
+            pgq.entrypoint(ENTRYPOINT)(run)
+        else:  # the lane's limit counts every worker's picked messages
+            pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(lane.admitting(run))
+        self._pgqs[name], self._drivers[name] = pgq, driver
+        if self._stopping.is_set():
+            return
+        try:
             await pgq.run(
                 dequeue_timeout=self.poll,
                 batch_size=max(1, concurrency // 2),
                 max_concurrent_tasks=max(2, concurrency),
                 heartbeat_timeout=self.heartbeat_timeout,
             )
+        finally:
+            await driver.aclose()
+
+    def _connections_changed(self, name: str, connected: bool, backoff: Backoff) -> None:
+        if connected:
+            backoff.reset()  # the loop runs: its next failure waits from the start again
+        self._connected[name] = connected
+        if self._stopping.is_set():
+            return
+        every = 1 + len(self.lanes)
+        up = len(self._connected) == every and all(self._connected.values())
+        self.state.set(WorkerStatus.RUNNING if up else WorkerStatus.RECONNECTING)
+
+    def _entrypoint(self, handler: JobHandler) -> Callable[[QueueMessage], Awaitable[None]]:
+        async def _run(message: QueueMessage) -> None:
+            job_id = _job_id(message)
+            task = asyncio.current_task()
+            assert task is not None
+            if self._released:
+                raise RetryRequested(reason="worker stopping")
+            self._running.add(task)
+            try:
+                await handler(job_id)
+            except asyncio.CancelledError:
+                # The attempt was given up unfinished (its job row stays `processing`). Left
+                # to pgqueuer, a cancelled job's message is deleted and nothing would ever
+                # run the job again; asking for a retry puts the message back at once.
+                task.uncancel()
+                log.warning("job.released", job_id=str(job_id))
+                raise RetryRequested(reason="worker stopping") from None
+            except Exception as exc:
+                raise _handed_back(job_id, exc) from exc
+            finally:
+                self._running.discard(task)
+
+        return _run
 
     def stop(self) -> None:
         self._stopping.set()
-        for pgq in self._pgqs:
+        for driver in self._drivers.values():
+            driver.stop_waiting()
+        for pgq in self._pgqs.values():
             pgq.shutdown.set()
 
     def release(self) -> None:
@@ -216,11 +275,21 @@ class PostgresQueue:
             task.cancel()
 
 
+def _name(lane: Lane | None) -> str:
+    return ENTRYPOINT if lane is None else lane.entrypoint
+
+
+def _said(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 class EmbeddedQueue:
     def __init__(self, *, lanes: Sequence[Lane] = ()) -> None:
         self._pgq = PgQueuer.in_memory()
         self._handoffs: set[asyncio.Task[None]] = set()
         self.lanes = lanes
+        self.state = WorkerState()
+        self.state.set(WorkerStatus.RUNNING)  # nothing to connect to: it takes jobs once run
 
     async def enqueue(
         self,
@@ -284,11 +353,14 @@ class EmbeddedQueue:
                 lane.admitting(_run)
             )
         slots = max(2, concurrency) + sum(lane.concurrency for lane in self.lanes)
-        await self._pgq.run(
-            dequeue_timeout=timedelta(seconds=1),
-            batch_size=max(1, slots // 2),
-            max_concurrent_tasks=slots,
-        )
+        try:
+            await self._pgq.run(
+                dequeue_timeout=timedelta(seconds=1),
+                batch_size=max(1, slots // 2),
+                max_concurrent_tasks=slots,
+            )
+        finally:
+            self.state.set(WorkerStatus.STOPPED)
 
     def stop(self) -> None:
         self._pgq.shutdown.set()

@@ -1,0 +1,36 @@
+"""The wait between attempts to reopen a lost database connection: doubling, jittered, capped.
+
+Every long-lived connection of a node (a worker's queue connections, the LISTEN connection)
+reopens itself when the database drops it, as a restart or a failover does. Retrying at once
+in a loop would hammer a database that is still starting, and a hundred nodes retrying in step
+would all arrive together when it is back; so each wait doubles up to a cap and is jittered.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from practicegen.config import Settings
+
+
+@dataclass
+class Backoff:
+    initial_s: float
+    max_s: float
+    _failures: int = field(default=0, init=False)
+    _rng: random.Random = field(default_factory=random.Random, init=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backoff:
+        return cls(settings.db_reconnect_initial_s, settings.db_reconnect_max_s)
+
+    def next_delay(self) -> float:
+        """The wait before the next attempt (each failure doubles it, up to `max_s`)."""
+        delay = min(self.max_s, self.initial_s * 2.0 ** min(self._failures, 30))
+        self._failures += 1
+        return delay * self._rng.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        """The connection is back: the next loss starts again from `initial_s`."""
+        self._failures = 0

@@ -1,0 +1,36 @@
+"""What a process's job consumer is doing, for readiness: dequeueing, reconnecting or stopped.
+
+The queue adapters set it; `/readyz` reads it, so a node whose in-process worker cannot take
+jobs says so rather than accepting jobs nothing here will run.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+
+import structlog
+
+log = structlog.get_logger()
+
+
+class WorkerStatus(StrEnum):
+    STARTING = "starting"  # opening its connections, checking the queue's tables
+    RUNNING = "running"  # dequeueing, its connections up
+    RECONNECTING = "reconnecting"  # a connection was lost: jobs in flight go on, none start
+    STOPPED = "stopped"  # asked to stop, or its run loop ended
+
+
+class WorkerState:
+    def __init__(self) -> None:
+        self.status = WorkerStatus.STARTING
+        self.since = time.monotonic()
+
+    def set(self, status: WorkerStatus) -> None:
+        if status is not self.status:
+            log.info("worker.status", status=str(status), previous=str(self.status))
+            self.status, self.since = status, time.monotonic()
+
+    @property
+    def running(self) -> bool:
+        return self.status is WorkerStatus.RUNNING
