@@ -179,12 +179,12 @@ async def test_rate_limits_past_the_retry_limit_are_rejections(fake: FakeLlm) ->
     assert len(fake.requests) == 3
 
 
-async def test_slow_replies_past_the_timeout_are_timeout_rejections(fake: FakeLlm) -> None:
+async def test_slow_replies_past_the_timeout_are_model_timeout_rejections(fake: FakeLlm) -> None:
     fake.default, fake.slow_s = Mode.SLOW, 5.0
     started = time.monotonic()
     batch = await generate(generator(fake, timeout_s=0.3, attempts_per_question=2), 1)
 
-    assert batch.items == [] and dict(batch.rejections) == {Reason.TIMEOUT: 2}
+    assert batch.items == [] and dict(batch.rejections) == {Reason.MODEL_TIMEOUT: 2}
     assert time.monotonic() - started < 3.0
 
 

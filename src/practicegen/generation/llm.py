@@ -130,8 +130,9 @@ class LlmGenerator:
 
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
     first try; `timeout_s` bounds one request, `verify_timeout_s` the sympy check of one
-    draft; `rate_limit_retries` is how often one request is repeated after a 429, waiting
-    its `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
+    draft once it runs, `check_queue_s` its wait for a free sympy process;
+    `rate_limit_retries` is how often one request is repeated after a 429, waiting its
+    `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
     servers with structured outputs, "json_object" for those with only JSON mode.
     `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
     process of its own).
@@ -145,6 +146,7 @@ class LlmGenerator:
         model: str,
         timeout_s: float = 30.0,
         verify_timeout_s: float = 5.0,
+        check_queue_s: float = 10.0,
         concurrency: int = 4,
         attempts_per_question: int = 3,
         rate_limit_retries: int = 3,
@@ -180,7 +182,11 @@ class LlmGenerator:
         self.kinds: dict[str, QuestionKind] = {
             kind.name: kind
             for kind in (
-                EquationKind(verify_timeout_s=verify_timeout_s, pool=self._sympy),
+                EquationKind(
+                    verify_timeout_s=verify_timeout_s,
+                    check_queue_s=check_queue_s,
+                    pool=self._sympy,
+                ),
                 ChoiceKind(samples=self_consistency_samples),
             )
         }
@@ -324,7 +330,7 @@ class LlmGenerator:
             )
         except openai.APITimeoutError as exc:
             raise _Failed(
-                Reason.TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
+                Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
             ) from exc
         except openai.RateLimitError:
             raise
