@@ -65,6 +65,8 @@ class Mode(StrEnum):
 
 HONEST = (Mode.CORRECT, Mode.WORDS, Mode.BARE)
 """Modes whose reply is a correct question the service should accept."""
+_TRUE_STEMS = (*HONEST, Mode.SLOW, Mode.WRONG, Mode.BAD_STEP, Mode.DISTRACTOR_IS_KEY)
+"""Modes whose stem is honest (whatever else is wrong): its solution is known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class FakeLlm:
     queue: deque[Mode] = field(default_factory=deque)
     choice_answers: deque[str] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
+    truths: dict[str, str] = field(default_factory=dict)  # honest stem -> its solution
     base_url: str = ""
 
     def __post_init__(self) -> None:
@@ -134,7 +137,7 @@ class FakeLlm:
             return _error(500, "the model server failed")
         if mode is Mode.SLOW:
             await self._pause(self.slow_s)
-        content = question(_skill(body), mode, self.rng)
+        content = question(_skill(body), mode, self.rng, self.truths)
         return _completion(body, content)
 
     async def models(self, _request: Request) -> Response:
@@ -249,14 +252,21 @@ ATTACKS: dict[Mode, Attack] = {
 }
 
 
-def question(skill: str, mode: Mode, rng: random.Random) -> str:
-    """The JSON reply for one question of `skill`: correct unless `mode` plants a fault."""
+def question(
+    skill: str, mode: Mode, rng: random.Random, truths: dict[str, str] | None = None
+) -> str:
+    """The JSON reply for one question of `skill`: correct unless `mode` plants a fault.
+    `truths` learns the solution of every stem written honestly ("x = 4")."""
     if mode is Mode.MALFORMED:
         return '{"stem": "Solve for $x$: $3x + 4 = 19$", "problem": "3*x + 4 ='
     q = _linear(skill, rng)
     draft = _honest(q)
     attack = ATTACKS.get(mode)
-    return json.dumps(attack(q, draft) if attack else draft)
+    if attack is not None:
+        draft = attack(q, draft)
+    if truths is not None and mode in _TRUE_STEMS:
+        truths[draft["stem"]] = f"x = {q.x}"
+    return json.dumps(draft)
 
 
 def _bare(latex: str) -> str:
