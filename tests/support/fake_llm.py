@@ -65,7 +65,14 @@ class Mode(StrEnum):
 
 HONEST = (Mode.CORRECT, Mode.WORDS, Mode.BARE)
 """Modes whose reply is a correct question the service should accept."""
-_TRUE_STEMS = (*HONEST, Mode.SLOW, Mode.WRONG, Mode.BAD_STEP, Mode.DISTRACTOR_IS_KEY)
+_TRUE_STEMS = (
+    *HONEST,
+    Mode.SLOW,
+    Mode.WRONG,
+    Mode.BAD_STEP,
+    Mode.DISTRACTOR_IS_KEY,
+    Mode.OFF_SKILL,
+)
 """Modes whose stem is honest (whatever else is wrong): its solution is known."""
 
 
