@@ -19,6 +19,7 @@ import sympy
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
 from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.items.schemas import AnswerPolicy, Choice, ItemContent, ItemSource, ItemType
 from practicegen.practice.grading import AnswerKey, grade_answer
@@ -94,6 +95,7 @@ async def test_correct_replies_are_accepted_with_provenance_usage_and_progress(
     assert body["response_format"]["json_schema"]["name"] == "practice_question"
     prompt = body["messages"][-1]["content"]
     assert f"Skill: {SKILL}" in prompt
+    assert f"The skill's problems: {PROFILES[SKILL].describe()}." in prompt
     assert sum(str(e.provenance["problem"]) in prompt for e in shown) == 3  # at most 3 examples
 
 

@@ -5,7 +5,8 @@ one), reached with `openai.AsyncOpenAI`. It is asked for structured JSON of one 
 an equation (`llm_equation`: the problem in sympy-readable form beside its stem, checked by
 solving it again) or a multiple-choice question (`llm_choice`, for subjects sympy cannot check:
 kept only when the model, asked again, agrees with its own key). Up to three bank items of the
-same skill are shown as examples so new questions match the bank's style. Nothing the model
+same skill are shown as examples so new questions match the bank's style, and a skill of the
+procedural catalog is described by its profile (what its problems look like). Nothing the model
 says is trusted: a draft that fails its check (or never arrives: malformed JSON, a timeout, a
 rate limit, a server error) is counted by reason and written again, up to a limit.
 
@@ -42,6 +43,7 @@ from pydantic import ValidationError
 from practicegen.generation.llm_choice import ChoiceKind
 from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
 from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict
+from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent, ItemType
 
@@ -411,6 +413,9 @@ def _messages(
         f"Difficulty: {_difficulty_words(difficulty)} ({difficulty:+.1f} on a logit scale)",
         "Write one new question for this skill, different from the examples.",
     ]
+    profile = PROFILES.get(skill)
+    if profile is not None:
+        lines.append(f"The skill's problems: {profile.describe()}.")
     if examples:
         shown = "\n".join(json.dumps(kind.example(e)) for e in examples)
         lines.append("Examples from the item bank:\n" + shown)

@@ -21,7 +21,7 @@ from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
 
-PROMPT_VERSION = "llm-equation-v1"
+PROMPT_VERSION = "llm-equation-v2"
 CHECKS = [
     "unique_solution",
     "answer_matches",
@@ -84,7 +84,8 @@ class EquationKind:
     schema_name = "practice_question"
     schema = _schema()
     system = """You write math practice questions for students. Reply with one JSON object:
-- "stem": the question in Markdown, math in $LaTeX$, showing every number of the problem;
+- "stem": the question in Markdown, math in $LaTeX$; its equation must be exactly "problem"
+  (same numbers, signs, operations and unknown), and it shows no number the problem lacks;
 - "problem": the equation in sympy syntax, e.g. "3*x + 4 = 19" (use * for multiplication);
 - "answer": its one solution, e.g. "x = 5";
 - "steps": the worked solution as sympy-syntax equations, each with the same solution;

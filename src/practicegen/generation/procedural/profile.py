@@ -78,6 +78,22 @@ class SkillProfile:
     allowed: frozenset[Feature] = frozenset()
     required: frozenset[Feature] = frozenset()  # at least one of these, if any
 
+    def describe(self) -> str:
+        """The profile in words, for a model asked to write a problem of the skill."""
+        low, high = self.unknowns
+        parts = [
+            f"kind {' or '.join(sorted(self.kinds))}",
+            f"{low} unknown{'' if low == 1 else 's'}" if low == high else f"{low}-{high} unknowns",
+        ]
+        if self.degrees is not None:
+            parts.append(f"highest power of an unknown {'/'.join(map(str, sorted(self.degrees)))}")
+        if self.required:
+            parts.append(f"with {' or '.join(sorted(f.value for f in self.required))}")
+        others = sorted(f.value for f in set(Feature) - self.allowed - self.required)
+        if others:
+            parts.append(f"no {', '.join(others)}")
+        return "; ".join(parts)
+
     def misfit(self, kind: str, problem: str) -> str | None:
         """Why `problem` (of check kind `kind`) is not of this skill; None if it fits."""
         if kind not in self.kinds:
