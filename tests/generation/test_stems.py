@@ -131,6 +131,11 @@ def test_a_linear_equation_is_not_an_exponent_rule() -> None:
         ("Solve $2x - 3 \\ne 11$", "2*x - 3 = 11", False),  # an unknown command
         ("Solve $2x - 3 = 11$ in 5 minutes.", "2*x - 3 = 11", False),
         ("Solve $2x - 3 = 11$ or $x = 9$", "2*x - 3 = 11", False),
+        ("Find $x + 1$ when $2x - 3 = 11$", "2*x - 3 = 11", False),  # asks for another value
+        ("Solve $2x - 3 = 11$, then add five.", "2*x - 3 = 11", False),  # a number in words
+        ("Solve <!-- 2x - 3 = 11 --> for x.", "2*x - 3 = 11", False),  # hidden from the student
+        ("Solve `2x - 3 = 11` for x.", "2*x - 3 = 11", True),
+        ("Solve \\[2x + 3 = 11\\]", "2*x - 3 = 11", False),  # display math, read bare
         ("Solve $\\frac{x - 14}{2} = \\frac{x - 16}{3}$", "(x - 14)/2 = (x - 16)/3", True),
         ("Solve $x + 8 \\ge 21$", "x + 8 >= 21", True),
         ("Solve $21 \\le x + 8$", "x + 8 >= 21", True),

@@ -14,7 +14,8 @@ and bare math in the words, such as `2x + 3 = 11` or a lone `y`) and holds it to
 - a lone letter must be one of the problem's unknowns;
 - the numbers of the whole stem, words included, must be the problem's numbers: none added
   (a word problem's "7 apples" over a problem without 7) and none left out ("twice" or
-  "three" shows 2 or 3; a sign or an operation said in words is not checked).
+  "three" is 2 or 3; a sign or an operation said in words is not checked);
+- no HTML, which could hide the math from the student or show other text.
 
 Answer-format templates with no digits (`$x = \\dots$`, `$x = a \\text{ or } x = b$`) are not
 the problem and are passed over. Anything unreadable is a mismatch: a stem is shown only if
@@ -47,25 +48,27 @@ _OPERAND = re.compile(r"\d|(?<![A-Za-z])[a-z](?![A-Za-z])")
 _WORD_UNKNOWNS = frozenset(mp.VARIABLES) - {"a"}
 _EXAMPLE = re.compile(r"\((?:for example|e\.g\.)[^()$]*(?:\$[^$]*\$[^()$]*)*\)", re.IGNORECASE)
 _NUMBER_ONLY = re.compile(r"^[\d.\s]*(?:\\%)?\s*$")
+# Cardinals and multiples only: ordinals are also instructions ("round to the nearest tenth").
 _NUMBER_WORDS = {
     word: str(value)
     for value, names in enumerate(
         (
             (),
             (),
-            ("two", "twice", "double", "doubles", "doubled", "half", "halved", "halves"),
-            ("three", "thrice", "triple", "triples", "tripled", "third"),
-            ("four", "quadruple", "quadruples", "quarter", "fourth"),
-            ("five", "fifth"),
-            ("six", "sixth"),
-            ("seven", "seventh"),
-            ("eight", "eighth"),
-            ("nine", "ninth"),
-            ("ten", "tenth"),
+            ("two", "twice", "double", "doubles", "doubled"),
+            ("three", "thrice", "triple", "triples", "tripled"),
+            ("four", "quadruple", "quadruples", "quadrupled"),
+            ("five",),
+            ("six",),
+            ("seven",),
+            ("eight",),
+            ("nine",),
+            ("ten",),
         )
     )
     for word in names
 }
+_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # HTML tags and comments
 _FLIP = {"<": ">", "<=": ">=", ">": ">", ">=": ">="}
 
 Expr = Any
@@ -165,6 +168,8 @@ def _relation(text: str) -> _Relation:
 
 
 def _check(stem: str, problem: _Problem) -> None:
+    if _MARKUP.search(stem):
+        raise _Mismatch("the stem has markup that could hide or restyle text")
     pieces, words = math_pieces(stem)
     shown = [_relation(p) if relation_parts(p)[1] else p for p in _parts(pieces)]
     matched: set[int] = set()
@@ -226,10 +231,10 @@ def _check_words(words: str, problem: _Problem) -> None:
 
 def _check_numbers(pieces: list[str], words: str, problem: _Problem) -> None:
     spelled = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", words.lower()) if w in _NUMBER_WORDS}
-    shown = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words)
+    shown = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words) | spelled
     added = shown - problem.numbers
     if added:
         raise _Mismatch(f"the stem shows {sorted(added)}, not in the problem")
-    missing = problem.numbers - shown - spelled
+    missing = problem.numbers - shown
     if missing:
         raise _Mismatch(f"the stem does not show {sorted(missing)} from the problem")
