@@ -52,18 +52,20 @@ def unknowns(problem: str) -> frozenset[str]:
 
 
 def degree(kind: str, problem: str) -> int:
-    """The highest power of an unknown in the problem (`_RATIONAL` if one divides)."""
+    """The highest power of an unknown in the problem as written, term by term (terms that
+    cancel count: `2(2x - 3) - 4(x + 7)` is linear); `_RATIONAL` if an unknown divides."""
     if kind == "value":
         return 0
-    sides: list[Any] = []
+    terms: list[Any] = []
     for part in problem.split(";"):
-        sides += [mp.expr(side) for side in re.split(r"<=|>=|<|>|=", part)]
+        for side in re.split(r"<=|>=|<|>|=", part):
+            terms += sympy.Add.make_args(mp.expr(side, evaluate=False))
     highest = 0
-    for side in sides:
-        symbols = sorted(side.free_symbols, key=str)
+    for term in terms:
+        symbols = sorted(term.free_symbols, key=str)
         if not symbols:
             continue
-        numerator, denominator = sympy.fraction(sympy.together(side))
+        numerator, denominator = sympy.fraction(sympy.together(sympy.expand(term)))
         if denominator.free_symbols:
             return _RATIONAL
         highest = max(highest, sympy.Poly(numerator, *symbols).total_degree())
