@@ -68,7 +68,7 @@ _NUMBER_WORDS = {
     )
     for word in names
 }
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")  # HTML tags and comments
+_MARKUP = re.compile(r"<[A-Za-z!/?]")  # an HTML tag or comment in the words
 _FLIP = {"<": ">", "<=": ">=", ">": ">", ">=": ">="}
 
 Expr = Any
@@ -168,9 +168,9 @@ def _relation(text: str) -> _Relation:
 
 
 def _check(stem: str, problem: _Problem) -> None:
-    if _MARKUP.search(stem):
-        raise _Mismatch("the stem has markup that could hide or restyle text")
     pieces, words = math_pieces(stem)
+    if _MARKUP.search(words):
+        raise _Mismatch("the stem has markup that could hide or restyle text")
     shown = [_relation(p) if relation_parts(p)[1] else p for p in _parts(pieces)]
     matched: set[int] = set()
     for piece in shown:
