@@ -55,7 +55,7 @@ def drafted(skill: str, mode: Mode, seed: int) -> ItemContent:
 
 @pytest.mark.parametrize("case", LEVELS, ids=[f"{s}@{n}" for s, n in LEVELS])
 @given(seed=SEEDS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 def test_every_procedural_stem_is_its_problem_and_fits_its_skill(
     case: tuple[str, int], seed: int
 ) -> None:
