@@ -103,6 +103,7 @@ def run(
     tally = Tally(name)
     mp.solve_equation.cache_clear()  # each run solves from scratch
     mp.solution_set.cache_clear()
+    mp.expr.cache_clear()
     for mode, item, truth in batch:
         started = time.perf_counter()
         verdict = check(item)

@@ -164,7 +164,7 @@ def _relation(text: str) -> _Relation:
     if op in ("<", "<="):
         lhs, rhs = rhs, lhs
     symbols = frozenset(lhs.free_symbols | rhs.free_symbols)
-    return _Relation(sympy.together(lhs - rhs), _FLIP.get(op, op), symbols)
+    return _Relation(lhs - rhs, _FLIP.get(op, op), symbols)
 
 
 def _check(stem: str, problem: _Problem) -> None:

@@ -65,10 +65,10 @@ def degree(kind: str, problem: str) -> int:
         symbols = sorted(term.free_symbols, key=str)
         if not symbols:
             continue
-        numerator, denominator = sympy.fraction(sympy.together(sympy.expand(term)))
+        numerator, denominator = term.as_numer_denom()
         if denominator.free_symbols:
             return _RATIONAL
-        highest = max(highest, sympy.Poly(numerator, *symbols).total_degree())
+        highest = max(highest, sympy.Poly(sympy.expand(numerator), *symbols).total_degree())
     return highest
 
 
