@@ -8,6 +8,7 @@ to check in time, a model too slow to answer. Each is shown to stay out of the a
 the bank, and to be counted in the job's `metadata.generation.llm.rejections` under its own
 reason; a student who answers the true solution of every accepted stem (known to the model
 server, which wrote it) is graded correct through `POST /api/v1/assignments/{id}/responses`.
+The settings of the two check deadlines refuse values out of range.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
 
 from practicegen.client import AsyncClient
+from practicegen.config import Settings
 from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.stem import stem_mismatch
 from tests.conftest import ADMIN_KEY
@@ -133,3 +136,11 @@ async def test_each_deadline_is_reported_as_its_own_stage(
                 assignment.assignment_id, assigned.position, fake.truths[assigned.stem]
             )
             assert graded.correct
+
+
+@pytest.mark.parametrize("name", ["llm_check_timeout_s", "llm_check_queue_s"])
+@pytest.mark.parametrize("value", [0, -1.0, 601])
+def test_the_check_deadlines_refuse_values_out_of_range(name: str, value: float) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        Settings.model_validate({name: value})
+    assert getattr(Settings.model_validate({name: 0.25}), name) == 0.25
