@@ -20,8 +20,9 @@ and bare math in the words, such as `2x + 3 = 11` or a lone `y`) and holds it to
 The stem is proven equal rather than rendered from the problem because a model writes word
 problems, whose math is partly in words: rendering would leave those unchecked, while the
 proof holds an equation in LaTeX, an equation in bare text and a word problem's numbers alike.
-Answer-format templates with no digits (`$x = \\dots$`, `$x = a \\text{ or } x = b$`) are not
-the problem and are passed over. Anything unreadable is a mismatch: a stem is shown only if
+Answer-format templates with no digits (`$x = \\dots$`, `$x = a \\text{ or } x = b$`) and
+examples of numbers only ("(for example, $12$ for $12\\%$)") are not the problem and are
+passed over. Anything unreadable is a mismatch: a stem is shown only if
 it is proven to be the problem. CPU-bound (sympy): runs in the sympy processes.
 """
 
