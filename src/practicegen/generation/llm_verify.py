@@ -7,9 +7,11 @@ accepted only if that solve gives exactly one solution, equal to the claimed ans
 worked step has the same solution set, if every distractor differs from the key, if the
 problem is of the item's skill (`procedural.profile`: a linear equation is not an exponent
 rule), and if the stem the student reads is that problem (`stem.stem_mismatch`). The
-general item check (`procedural.checks.check_item`: the stem shows the problem, the hints do
-not give the answer away) then runs as a last net. Each failure has a stable reason code so a
-batch can report why questions were dropped.
+general item check (`procedural.checks.check_item`: the hints do not give the answer away, a
+worked solution exists) then runs as a last net. Each failure has a stable reason code so a
+batch can report why questions were dropped. `verify_within` is the entry point in a sympy
+process: the check stops itself at its own deadline, so that a caller can tell a check that
+ran too long (`check_timeout`) from one that waited too long for a process (`check_queue`).
 
 For subjects sympy cannot check (a Biology multiple choice), `SelfConsistency` asks the model
 to answer its own question several times, independently, and accepts the item only when a
