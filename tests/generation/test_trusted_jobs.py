@@ -121,10 +121,10 @@ async def test_each_deadline_is_reported_as_its_own_stage(
         rejections: dict[str, int] = status.result["metadata"]["generation"]["llm"]["rejections"]
         planted = fake.modes().count(attack)
         if reason == "check_queue":
-            # The first heavy check holds the one process past its deadline; the drafts queued
-            # behind it (heavy or honest) wait past theirs and are counted as waiting.
+            # Each heavy check holds the one process for its whole deadline, so the third waits
+            # at least two deadlines (past its own) and is counted as waiting; so may drafts
+            # queued behind them. A heavy check that got the process at once ran out of time.
             assert rejections.get("check_queue", 0) >= 1
-            assert rejections.get("check_timeout", 0) >= 1
             assert rejections["check_queue"] + rejections["check_timeout"] >= planted
             assert set(rejections) <= {"check_queue", "check_timeout"}
         else:
