@@ -92,7 +92,7 @@ async def test_stems_that_are_not_the_problem_and_off_skill_questions_never_reac
     ("attack", "reason", "overrides"),
     [
         (Mode.SLOW, "model_timeout", {"llm_timeout_s": 0.5}),
-        (Mode.HEAVY_CHECK, "check_timeout", {"llm_check_timeout_s": 0.5}),
+        (Mode.HEAVY_CHECK, "check_timeout", {"llm_check_timeout_s": 2.0}),
         (
             Mode.HEAVY_CHECK,
             "check_queue",
@@ -128,7 +128,7 @@ async def test_each_deadline_is_reported_as_its_own_stage(
             assert rejections["check_queue"] + rejections["check_timeout"] >= planted
             assert set(rejections) <= {"check_queue", "check_timeout"}
         else:
-            assert rejections == {reason: planted}
+            assert rejections == {reason: planted}, (rejections, fake.modes())
         accepted = [i for i in assignment.items if i.source == "llm"]
         assert len(assignment.items) == 5 and accepted
         for assigned in accepted:
