@@ -91,7 +91,7 @@ async def test_stems_that_are_not_the_problem_and_off_skill_questions_never_reac
 @pytest.mark.parametrize(
     ("attack", "reason", "overrides"),
     [
-        (Mode.SLOW, "model_timeout", {"llm_timeout_s": 0.5}),
+        (Mode.SLOW, "model_timeout", {"llm_timeout_s": 1.5}),
         (Mode.HEAVY_CHECK, "check_timeout", {"llm_check_timeout_s": 2.0}),
         (
             Mode.HEAVY_CHECK,
