@@ -138,6 +138,28 @@ async def test_each_deadline_is_reported_as_its_own_stage(
             assert graded.correct
 
 
+async def test_skills_the_model_cannot_write_go_straight_to_the_procedural_generators(
+    database_url: str, fake: FakeLlm
+) -> None:
+    """The model writes equations; exponent rules are expressions: asking would waste calls."""
+    async with (
+        await serve(database_url, **llm_settings(database_url, fake)) as server,
+        AsyncClient(server.base_url, ADMIN_KEY) as client,
+    ):
+        student = (await client.create_student()).student_id
+        job = await client.assign_async(student, "Algebra", 4, topic="Exponents")
+        assignment = await job.wait(timeout=60)
+        assert len(assignment.items) == 4
+        assert {i.skill for i in assignment.items} <= {"exponents.rules", "exponents.evaluate"}
+        assert {i.source for i in assignment.items} == {"procedural"}
+        assert fake.requests == []
+        status = await job.status()
+        assert status.result is not None
+        generation = status.result["metadata"]["generation"]
+        assert generation["llm"]["requested"] == 0 and generation["llm"]["rejections"] == {}
+        assert generation["procedural_replacements"] == 4
+
+
 @pytest.mark.parametrize("name", ["llm_check_timeout_s", "llm_check_queue_s"])
 @pytest.mark.parametrize("value", [0, -1.0, 601])
 def test_the_check_deadlines_refuse_values_out_of_range(name: str, value: float) -> None:
