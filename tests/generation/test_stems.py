@@ -149,6 +149,7 @@ def test_stem_math_is_held_to_the_problem(stem: str, problem: str, accepted: boo
 
 def test_stem_math_is_read_by_a_whitelist() -> None:
     assert mp.expr(plain(r"3\frac{1}{2} \times 2")) == 7
+    assert mp.expr(plain(r"2^2\frac{1}{2}")) == 2
     assert mp.expr(plain(r"-\frac{5}{2}x")) == sympy.Rational(-5, 2) * mp.VARIABLES["x"]
     assert mp.expr(plain(r"\left(2x^{3}\right)^{2}")) == 4 * mp.VARIABLES["x"] ** 6
     assert mp.expr(plain("2(x + 1)")) == 2 * mp.VARIABLES["x"] + 2

@@ -97,11 +97,12 @@ def _expand_commands(text: str) -> str:
 
 
 def _trailing_digits(out: list[str]) -> str:
-    """The digits at the end of `out` (one character per entry), unless part of a decimal."""
+    """The digits at the end of `out` (one character per entry), unless part of a decimal or
+    an exponent (`x^2\\frac{1}{2}` is not a mixed number)."""
     count = 0
     while count < len(out) and out[-1 - count].isdigit():
         count += 1
-    if count < len(out) and out[-1 - count] == ".":
+    if count < len(out) and out[-1 - count] in (".", "^", "_"):
         return ""
     return "".join(out[len(out) - count :])
 
