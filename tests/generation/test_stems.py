@@ -140,10 +140,15 @@ def test_a_linear_equation_is_not_an_exponent_rule() -> None:
         ("Solve $x + 8 \\ge 21$", "x + 8 >= 21", True),
         ("Solve $21 \\le x + 8$", "x + 8 >= 21", True),
         ("Solve $x + 8 > 21$", "x + 8 >= 21", False),
+        ("Compute $9.5 + 14.3$.", "9.5 + 14.3", True),
+        ("Compute $9.5 + 14.3$.", "9.5 - 14.3", False),  # the same numbers, another operation
+        ("Compute $14.3 + 9.5$.", "9.5 + 14.3", True),
+        ("What is $10\\%$ of $150$?", "percent_of(10, 150)", True),
+        ("What is $10\\%$ of $160$?", "percent_of(10, 150)", False),
     ],
 )
 def test_stem_math_is_held_to_the_problem(stem: str, problem: str, accepted: bool) -> None:
-    kind = "inequality" if ">" in problem else "equation"
+    kind = "inequality" if ">" in problem else "equation" if "=" in problem else "value"
     assert (stem_mismatch(stem, problem, kind) is None) is accepted
 
 

@@ -72,6 +72,7 @@ _NUMBER_WORDS = {
     )
     for word in names
 }
+_NUMERAL = re.compile(r"^-?\s*(?:\d+(?:\.\d+)?|pi)$")  # one number; "3 + 4" is an expression
 _MARKUP = re.compile(r"<[A-Za-z!/?]")  # an HTML tag or comment in the words
 _FLIP = {"<": ">", "<=": ">=", ">": ">", ">=": ">="}
 
@@ -215,9 +216,9 @@ def _match_relation(shown: _Relation, problem: _Problem) -> int:
 
 
 def _check_expression(text: str, problem: _Problem) -> None:
-    value = mp.expr(text)
-    if value.is_number:
+    if _NUMERAL.match(text):
         return  # a lone number: held to the problem's numbers with the words
+    value = mp.expr(text)
     if value.is_Symbol:
         if value not in problem.unknowns:
             raise _Mismatch(f"the stem names {value}, not an unknown of the problem")
