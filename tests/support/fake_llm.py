@@ -237,7 +237,8 @@ def _stem(draft: dict[str, Any], stem: str) -> dict[str, Any]:
 
 Attack = Callable[[Linear, dict[str, Any]], dict[str, Any]]
 
-# Every planted fault in one table: a new attack is a `Mode` and one line here.
+# Every variation of the honest draft in one table (its honest forms, then the attacks, each
+# planting one fault): a new attack is a `Mode` and one line here.
 ATTACKS: dict[Mode, Attack] = {
     Mode.WORDS: lambda q, d: _stem(d, q.words()),
     Mode.BARE: lambda q, d: _stem(d, f"Solve {_bare(q.latex())} for x."),
