@@ -124,6 +124,8 @@ def create_job_filler(
         api_key=settings.llm_api_key.get_secret_value(),
         model=settings.llm_model,
         timeout_s=settings.llm_timeout_s,
+        verify_timeout_s=settings.llm_check_timeout_s,
+        check_queue_s=settings.llm_check_queue_s,
         concurrency=settings.llm_concurrency,
         attempts_per_question=settings.llm_attempts_per_question,
         response_format=settings.llm_response_format,

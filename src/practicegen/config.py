@@ -181,6 +181,12 @@ class Settings(BaseSettings):
         default=16, ge=1, le=10_000, description="Model requests in flight per process."
     )
     llm_attempts_per_question: int = Field(default=3, ge=1, le=10)
+    llm_check_timeout_s: float = Field(
+        default=5.0, gt=0, le=600, description="The sympy check of one model draft, once it runs."
+    )
+    llm_check_queue_s: float = Field(
+        default=10.0, gt=0, le=600, description="A draft's wait for a free sympy process."
+    )
     llm_self_consistency_samples: int = Field(
         default=5, ge=1, le=15, description="Answers asked of the model for an unsympy-able item."
     )

@@ -19,6 +19,7 @@ import sympy
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
 from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.items.schemas import AnswerPolicy, Choice, ItemContent, ItemSource, ItemType
 from practicegen.practice.grading import AnswerKey, grade_answer
@@ -94,6 +95,7 @@ async def test_correct_replies_are_accepted_with_provenance_usage_and_progress(
     assert body["response_format"]["json_schema"]["name"] == "practice_question"
     prompt = body["messages"][-1]["content"]
     assert f"Skill: {SKILL}" in prompt
+    assert f"The skill's problems: {PROFILES[SKILL].describe()}." in prompt
     assert sum(str(e.provenance["problem"]) in prompt for e in shown) == 3  # at most 3 examples
 
 
@@ -179,12 +181,12 @@ async def test_rate_limits_past_the_retry_limit_are_rejections(fake: FakeLlm) ->
     assert len(fake.requests) == 3
 
 
-async def test_slow_replies_past_the_timeout_are_timeout_rejections(fake: FakeLlm) -> None:
+async def test_slow_replies_past_the_timeout_are_model_timeout_rejections(fake: FakeLlm) -> None:
     fake.default, fake.slow_s = Mode.SLOW, 5.0
     started = time.monotonic()
     batch = await generate(generator(fake, timeout_s=0.3, attempts_per_question=2), 1)
 
-    assert batch.items == [] and dict(batch.rejections) == {Reason.TIMEOUT: 2}
+    assert batch.items == [] and dict(batch.rejections) == {Reason.MODEL_TIMEOUT: 2}
     assert time.monotonic() - started < 3.0
 
 

@@ -5,7 +5,8 @@ one), reached with `openai.AsyncOpenAI`. It is asked for structured JSON of one 
 an equation (`llm_equation`: the problem in sympy-readable form beside its stem, checked by
 solving it again) or a multiple-choice question (`llm_choice`, for subjects sympy cannot check:
 kept only when the model, asked again, agrees with its own key). Up to three bank items of the
-same skill are shown as examples so new questions match the bank's style. Nothing the model
+same skill are shown as examples so new questions match the bank's style, and a skill of the
+procedural catalog is described by its profile (what its problems look like). Nothing the model
 says is trusted: a draft that fails its check (or never arrives: malformed JSON, a timeout, a
 rate limit, a server error) is counted by reason and written again, up to a limit.
 
@@ -42,6 +43,7 @@ from pydantic import ValidationError
 from practicegen.generation.llm_choice import ChoiceKind
 from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
 from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict
+from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent, ItemType
 
@@ -130,8 +132,9 @@ class LlmGenerator:
 
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
     first try; `timeout_s` bounds one request, `verify_timeout_s` the sympy check of one
-    draft; `rate_limit_retries` is how often one request is repeated after a 429, waiting
-    its `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
+    draft once it runs, `check_queue_s` its wait for a free sympy process;
+    `rate_limit_retries` is how often one request is repeated after a 429, waiting its
+    `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
     servers with structured outputs, "json_object" for those with only JSON mode.
     `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
     process of its own). `choice_check`, a second model, answers multiple-choice questions in
@@ -146,6 +149,7 @@ class LlmGenerator:
         model: str,
         timeout_s: float = 30.0,
         verify_timeout_s: float = 5.0,
+        check_queue_s: float = 10.0,
         concurrency: int = 4,
         attempts_per_question: int = 3,
         rate_limit_retries: int = 3,
@@ -183,7 +187,11 @@ class LlmGenerator:
         self.kinds: dict[str, QuestionKind] = {
             kind.name: kind
             for kind in (
-                EquationKind(verify_timeout_s=verify_timeout_s, pool=self._sympy),
+                EquationKind(
+                    verify_timeout_s=verify_timeout_s,
+                    check_queue_s=check_queue_s,
+                    pool=self._sympy,
+                ),
                 ChoiceKind(samples=self_consistency_samples, check=choice_check),
             )
         }
@@ -329,7 +337,7 @@ class LlmGenerator:
             )
         except openai.APITimeoutError as exc:
             raise _Failed(
-                Reason.TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
+                Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
             ) from exc
         except openai.RateLimitError:
             raise
@@ -410,6 +418,9 @@ def _messages(
         f"Difficulty: {_difficulty_words(difficulty)} ({difficulty:+.1f} on a logit scale)",
         "Write one new question for this skill, different from the examples.",
     ]
+    profile = PROFILES.get(skill)
+    if profile is not None:
+        lines.append(f"The skill's problems: {profile.describe()}.")
     if examples:
         shown = "\n".join(json.dumps(kind.example(e)) for e in examples)
         lines.append("Examples from the item bank:\n" + shown)

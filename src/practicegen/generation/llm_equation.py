@@ -2,7 +2,10 @@
 
 The model gives the problem in sympy syntax beside its Markdown stem, so the item's key can be
 checked by solving the problem again (`llm_verify.verify_item`, in the node's sympy processes);
-the worked steps and the distractors are checked against that solution too.
+the worked steps and the distractors are checked against that solution too, the problem
+against its skill's profile, and the stem against the problem. A check has two deadlines: its
+own running time (`check_timeout`) and the wait for a free sympy process before it runs
+(`check_queue`), so a busy node is not mistaken for a slow check, nor either for a slow model.
 """
 
 from __future__ import annotations
@@ -13,13 +16,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict, verify_item
+from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict, verify_within
 from practicegen.generation.sympy_pool import SympyPool
 from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
 
-PROMPT_VERSION = "llm-equation-v1"
-CHECKS = ["unique_solution", "answer_matches", "steps_keep_solution_set", "distractors_differ"]
+PROMPT_VERSION = "llm-equation-v2"
+CHECKS = [
+    "unique_solution",
+    "answer_matches",
+    "steps_keep_solution_set",
+    "distractors_differ",
+    "fits_skill",
+    "stem_is_problem",
+]
 
 
 class Distractor(BaseModel):
@@ -74,15 +84,19 @@ class EquationKind:
     schema_name = "practice_question"
     schema = _schema()
     system = """You write math practice questions for students. Reply with one JSON object:
-- "stem": the question in Markdown, math in $LaTeX$, showing every number of the problem;
+- "stem": the question in Markdown, math in $LaTeX$; its equation must be exactly "problem"
+  (same numbers, signs, operations and unknown), and it shows no number the problem lacks;
 - "problem": the equation in sympy syntax, e.g. "3*x + 4 = 19" (use * for multiplication);
 - "answer": its one solution, e.g. "x = 5";
 - "steps": the worked solution as sympy-syntax equations, each with the same solution;
 - "distractors": 2-3 wrong answers {"value": "x = 7", "misconception": "snake_case_tag"};
 - "hints": 1-3 hints; the first must not give the answer away."""
 
-    def __init__(self, *, verify_timeout_s: float, pool: SympyPool) -> None:
+    def __init__(
+        self, *, verify_timeout_s: float, pool: SympyPool, check_queue_s: float = 10.0
+    ) -> None:
         self.verify_timeout_s = verify_timeout_s
+        self.check_queue_s = check_queue_s
         self.pool = pool
 
     def item(
@@ -116,10 +130,15 @@ class EquationKind:
         )
 
     async def verify(self, item: ItemContent, _ask: JsonCompleter) -> Verdict:
+        # The check stops itself after verify_timeout_s of running; no answer by the wider
+        # deadline means it waited for a process longer than check_queue_s.
+        wait = self.verify_timeout_s + self.check_queue_s
         try:
-            verdict = await self.pool.run(verify_item, item, timeout_s=self.verify_timeout_s)
+            verdict = await self.pool.run(
+                verify_within, item, self.verify_timeout_s, timeout_s=wait
+            )
         except TimeoutError:
-            return Verdict(Reason.TIMEOUT, "verification took too long")
+            return Verdict(Reason.CHECK_QUEUE, f"no sympy process free within {wait:g} s")
         if verdict.ok:
             item.provenance["verification"] = {"ok": True, "method": "sympy", "checks": CHECKS}
         return verdict

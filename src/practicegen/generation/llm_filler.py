@@ -14,6 +14,9 @@ for one topic reads them once, not once per job.
 For the subjects the procedural generators know to be mathematics the model writes equations
 (checked by solving them again with sympy); for any other subject, multiple-choice questions
 (checked by self-consistency), so with a model configured every subject can be served.
+A skill whose declared profile has no equations (`fractions.add`, `exponents.rules`) is not
+asked of the model at all: every draft would be refused as off-skill, so the procedural
+generators make its items at once.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from practicegen.db.engine import SessionMaker
 from practicegen.generation.budget import UsageRecorder, check_budget, day_of
 from practicegen.generation.filler import ProceduralFiller, generated_row
 from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator
+from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
@@ -114,6 +118,12 @@ class LlmFiller:
     def _kind(self, subject: str) -> str:
         return "equation" if subject in self.procedural.subjects() else "multiple_choice"
 
+    def _writable(self, subject: str, skill: str) -> bool:
+        """Whether the model's kind of question for `subject` can be of `skill` at all."""
+        kind = self._kind(subject)
+        profile = PROFILES.get(skill)
+        return kind != "equation" or profile is None or kind in profile.kinds
+
     async def aclose(self) -> None:
         await self.usage.aclose()
         await self.generator.aclose()
@@ -128,13 +138,28 @@ class LlmFiller:
             now=self.clock(),
         )
         counts = Counter(wanted[i % len(wanted)] for i in range(gap.count))
-        examples = {skill: await self._examples(session, gap, skill) for skill in counts}
+        # A skill whose problems the model's kind of question cannot be (a fraction sum is not
+        # an equation) goes straight to the procedural generators: its drafts would be off-skill.
+        asked = Counter({s: n for s, n in counts.items() if self._writable(gap.subject, s)})
+        examples = {skill: await self._examples(session, gap, skill) for skill in asked}
         # Hand the connection back while the model works (tens of seconds): a thousand waiting
         # jobs must not hold a thousand database connections. Nothing read so far is an ORM
         # object used later, so ending the read-only transaction loses nothing.
         await session.rollback()
-        written = _Written(gap.count, progress)
-        batches = await asyncio.gather(
+        batches = await self._write(gap, asked, examples, progress)
+        await self._record(gap.tenant_id, sum(b.usage.total_tokens for b in batches))
+        await progress(_LAST, "Checking the generated questions against the bank...")
+        return await self._assemble(session, gap, counts, batches)
+
+    async def _write(
+        self,
+        gap: GapRequest,
+        asked: Counter[str],
+        examples: dict[str, list[ItemContent]],
+        progress: Progress,
+    ) -> list[LlmBatch]:
+        written = _Written(sum(asked.values()), progress)
+        return await asyncio.gather(
             *(
                 self.generator.generate(
                     skill,
@@ -146,12 +171,9 @@ class LlmFiller:
                     written.step,
                     kind=self._kind(gap.subject),
                 )
-                for skill, count in counts.items()
+                for skill, count in asked.items()
             )
         )
-        await self._record(gap.tenant_id, sum(b.usage.total_tokens for b in batches))
-        await progress(_LAST, "Checking the generated questions against the bank...")
-        return await self._assemble(session, gap, counts, batches)
 
     async def _skills(self, session: AsyncSession, gap: GapRequest) -> list[str]:
         if gap.skills:
@@ -211,7 +233,12 @@ class LlmFiller:
         filled.items += replaced.items
         filled.unproduced = replaced.unproduced
         filled.report = _report(
-            self.generator.model, gap.count, accepted, rejections, batches, replaced
+            self.generator.model,
+            sum(b.requested for b in batches),
+            accepted,
+            rejections,
+            batches,
+            replaced,
         )
         log.info("generation.llm_filled", **filled.report["llm"])
         return filled

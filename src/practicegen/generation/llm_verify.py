@@ -4,10 +4,14 @@ A model's claimed answer is never trusted. For an equation, the machine-readable
 solved again with sympy through the safe parser in `procedural.mathparse` (which refuses
 anything but plain math text, so model output is never evaluated as Python); the item is
 accepted only if that solve gives exactly one solution, equal to the claimed answer, if every
-worked step has the same solution set, and if every distractor differs from the key. The
-general item check (`procedural.checks.check_item`: the stem shows the problem, the hints do
-not give the answer away) then runs as a last net. Each failure has a stable reason code so a
-batch can report why questions were dropped.
+worked step has the same solution set, if every distractor differs from the key, if the
+problem is of the item's skill (`procedural.profile`: a linear equation is not an exponent
+rule), and if the stem the student reads is that problem (`stem.stem_mismatch`). The
+general item check (`procedural.checks.check_item`: the hints do not give the answer away, a
+worked solution exists) then runs as a last net. Each failure has a stable reason code so a
+batch can report why questions were dropped. `verify_within` is the entry point in a sympy
+process: the check stops itself at its own deadline, so that a caller can tell a check that
+ran too long (`check_timeout`) from one that waited too long for a process (`check_queue`).
 
 For subjects sympy cannot check (a Biology multiple choice), `SelfConsistency` asks the model
 to answer its own question several times, independently, and accepts the item only when a
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +34,9 @@ import sympy
 from sympy.polys.polyerrors import BasePolynomialError
 
 from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.checks import check_item
+from practicegen.generation.stem import stem_mismatch
 from practicegen.items.schemas import ItemContent, ItemType
 
 
@@ -41,10 +48,14 @@ class Reason(StrEnum):
     STEP_BREAKS_SOLUTION_SET = "step_breaks_solution_set"
     DISTRACTOR_EQUALS_KEY = "distractor_equals_key"
     NOT_UNIQUE = "not_unique"  # no solution, several, or every number
-    FAILED_ITEM_CHECK = "failed_item_check"  # e.g. the stem does not show the problem
+    FAILED_ITEM_CHECK = "failed_item_check"  # e.g. the first hint gives the answer away
+    STEM_MISMATCH = "stem_mismatch"  # the stem's math is not the verified problem
+    OFF_SKILL = "off_skill"  # the problem is not of the skill's profile
     DUPLICATE = "duplicate"  # the same problem as another question in the batch
     INCONSISTENT = "inconsistent"  # self-consistency: the model does not agree with its key
-    TIMEOUT = "timeout"
+    MODEL_TIMEOUT = "model_timeout"  # the model did not answer within its timeout
+    CHECK_TIMEOUT = "check_timeout"  # the sympy check ran past its deadline
+    CHECK_QUEUE = "check_queue"  # the check waited too long for a free sympy process
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     CHECK_MODEL_DISAGREES = "check_model_disagrees"  # a second model does not pick the key
@@ -113,13 +124,45 @@ def verify_item(item: ItemContent) -> Verdict:
     prov = item.provenance
     distractors = [str(d["value"]) for d in prov.get("distractors", [])]
     steps = [str(s) for s in prov.get("steps", [])]
-    verdict = verify_equation(str(prov.get("problem", "")), item.answer, steps, distractors)
+    problem = str(prov.get("problem", ""))
+    verdict = verify_equation(problem, item.answer, steps, distractors)
     if not verdict.ok:
         return verdict
+    profile = PROFILES.get(item.skill)  # a skill only the bank knows has no declared profile
+    misfit = profile.misfit(str(prov.get("kind", "equation")), problem) if profile else None
+    if misfit is not None:
+        return Verdict(Reason.OFF_SKILL, f"{item.skill}: {misfit}")
+    mismatch = stem_mismatch(item.stem, problem, str(prov.get("kind", "equation")))
+    if mismatch is not None:
+        return Verdict(Reason.STEM_MISMATCH, mismatch)
     report = check_item(item)
     if not report.ok:
         return Verdict(Reason.FAILED_ITEM_CHECK, "; ".join(report.problems))
     return ACCEPTED
+
+
+class _CheckDeadline(BaseException):
+    """Raised in a sympy process when a check's own deadline passes (a BaseException, so
+    sympy's broad `except Exception` blocks cannot swallow it)."""
+
+
+def _deadline_passed(_signum: int, _frame: object) -> None:
+    raise _CheckDeadline
+
+
+def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
+    """`verify_item` stopped after `deadline_s` of its own running time (in a sympy process,
+    whose main thread runs it: the deadline is a SIGALRM timer). A caller that waits longer
+    than the deadline and has no answer knows the check waited for a process, not ran long."""
+    previous = signal.signal(signal.SIGALRM, _deadline_passed)
+    signal.setitimer(signal.ITIMER_REAL, deadline_s)
+    try:
+        return verify_item(item)
+    except _CheckDeadline:
+        return Verdict(Reason.CHECK_TIMEOUT, f"the check ran past {deadline_s:g} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class JsonCompleter(Protocol):

@@ -1,5 +1,6 @@
 """Every procedural skill in one table: where it sits in the curriculum, its builder, and the
-Rasch difficulty of each of its levels.
+Rasch difficulty of each of its levels; and what each skill's problems look like (`PROFILES`),
+which a question a model writes for the skill must match.
 
 Difficulties are judged, not fitted: level 1 of the easiest arithmetic skills sits near -2.5,
 the hardest algebra levels near +2. The learner model refines item difficulties from responses.
@@ -25,6 +26,7 @@ from practicegen.generation.procedural import (
     systems,
 )
 from practicegen.generation.procedural.base import SkillDef, skill
+from practicegen.generation.procedural.profile import Feature, SkillProfile, profile
 
 ALGEBRA, ARITHMETIC, GEOMETRY = "Algebra", "Arithmetic", "Geometry"
 LINEAR = "Linear Equations"
@@ -311,3 +313,53 @@ SKILL_DEFS: tuple[SkillDef, ...] = (
         (-0.2, 0.4, 1.2),
     ),
 )
+
+DEC, FRAC, GROUP, POW, FORMULA = (
+    Feature.DECIMAL,
+    Feature.FRACTION,
+    Feature.GROUPING,
+    Feature.POWER,
+    Feature.FORMULA,
+)
+_GIVEN_OR_SOLVED = profile("value equation", (0, 1), (0, 1), (DEC,), (FORMULA,))
+_FORMULA_VALUE = profile("value", (0, 0), None, (DEC,), (FORMULA,))
+
+PROFILES: dict[str, SkillProfile] = {
+    # kinds, (fewest, most unknowns), highest powers, features allowed, features required
+    "linear_equations.one_step": profile("equation", (1, 1), (1,), (FRAC,)),
+    "linear_equations.two_step": profile("equation", (1, 1), (1,), (FRAC,)),
+    "linear_equations.both_sides": profile("equation", (1, 1), (1,), (FRAC,)),
+    "linear_equations.distribution": profile("equation", (1, 1), (1,), (FRAC,), (GROUP,)),
+    "linear_equations.fractions": profile("equation", (1, 1), (1,), (GROUP,), (FRAC,)),
+    "inequalities.one_step": profile("inequality", (1, 1), (1,), (FRAC,)),
+    "inequalities.two_step": profile("inequality", (1, 1), (1,), (FRAC,)),
+    "systems.substitution": profile("system", (2, 2), (1,), (FRAC,)),
+    "systems.elimination": profile("system", (2, 2), (1,), (FRAC,)),
+    "quadratics.factoring": profile("equation", (1, 1), (2,), (), (POW,)),
+    "quadratics.square_root": profile("equation", (1, 1), (2,), (GROUP,), (POW,)),
+    "expressions.combine_like_terms": profile("expression", (1, 2), (1, 2), (POW,)),
+    "expressions.distribute": profile("expression", (1, 2), (1, 2), (POW,), (GROUP,)),
+    "exponents.rules": profile("expression", (1, 1), None, (FRAC, GROUP), (POW,)),
+    "exponents.evaluate": profile("value", (0, 0), None, (FRAC, GROUP), (POW,)),
+    "slope.two_points": profile("value", (0, 0), None, (), (FORMULA,)),
+    "slope.from_equation": profile("line_slope", (2, 2), (1,), (FRAC,)),
+    "fractions.add": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
+    "fractions.subtract": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
+    "fractions.multiply": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
+    "fractions.divide": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
+    "decimals.add_subtract": profile("value", (0, 0), None, (), (DEC,)),
+    "decimals.multiply_divide": profile("value", (0, 0), None, (FRAC,), (DEC,)),
+    "percentages.percent_of": _FORMULA_VALUE,
+    "percentages.percent_change": _FORMULA_VALUE,
+    "order_of_operations.evaluate": profile("value", (0, 0), None, (FRAC, GROUP, POW)),
+    "integers.add_subtract": profile("value", (0, 0), None),
+    "integers.multiply_divide": profile("value", (0, 0), None, (FRAC,)),
+    "area.rectangle": _GIVEN_OR_SOLVED,
+    "area.triangle": _GIVEN_OR_SOLVED,
+    "area.circle": _FORMULA_VALUE,
+    "perimeter.rectangle": _GIVEN_OR_SOLVED,
+    "perimeter.circumference": _FORMULA_VALUE,
+    "pythagorean.hypotenuse": _FORMULA_VALUE,
+    "pythagorean.leg": _FORMULA_VALUE,
+}
+"""What each skill's problems look like; a test holds every procedural item to its profile."""

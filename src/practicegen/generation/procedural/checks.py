@@ -53,7 +53,7 @@ def _same_set(a: Meaning, b: Meaning) -> bool:
     return bool(a == b)
 
 
-def _same_expression(a: Meaning, b: Meaning) -> bool:
+def same_expression(a: Meaning, b: Meaning) -> bool:
     """Exact for rational numbers and rational functions; 60 digits for other numbers."""
     difference = sympy.expand(a - b)
     if difference == 0 or difference.is_Rational:
@@ -75,7 +75,7 @@ def _same_expression(a: Meaning, b: Meaning) -> bool:
 def _same_number(tolerance: float | None) -> Same:
     def same(a: Meaning, b: Meaning) -> bool:
         if tolerance is None:
-            return _same_expression(a, b)
+            return same_expression(a, b)
         return bool(abs(sympy.N(a - b, 30)) <= tolerance + 1e-9)
 
     return same
@@ -114,9 +114,9 @@ def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
             _same_set,
         )
     if kind == "expression":
-        return _Reader(mp.expr, mp.expr, _identity, _same_expression)
+        return _Reader(mp.expr, mp.expr, _identity, same_expression)
     if kind == "line_slope":
-        return _Reader(mp.line_in_y, mp.expr, _slope_of, _same_expression)
+        return _Reader(mp.line_in_y, mp.expr, _slope_of, same_expression)
     if kind == "value":
         return _Reader(mp.expr, mp.expr, _identity, _same_number(tolerance))
     raise mp.Unreadable(f"unknown problem kind {kind!r}")

@@ -5,8 +5,8 @@ This module knows the answer formats (`x = 4`, `x = 2 or x = -3`, `no solution`,
 (`slope(x1, y1, x2, y2)`, `circle_area(r)`...), with its own formula for each, so a key is
 re-derived here without trusting a builder's arithmetic. sympy's parser evaluates Python, so
 every string is first held to a whitelist of characters and names, and to small exponents.
-Equations and answers are read and solved once per process (`solve_equation` and
-`solution_set` keep their latest results; sympy objects are immutable): a model's question is
+Texts are read, and equations and answers solved, once per process (`expr`, `solve_equation`
+and `solution_set` keep their latest results; sympy objects are immutable): a model's question is
 checked twice over the same texts, against its own claims and by the general item check.
 """
 
@@ -77,8 +77,10 @@ class Unreadable(ValueError):
     """A string that is not in a format this module reads."""
 
 
+@functools.lru_cache(maxsize=4096)
 def expr(text: str, *, evaluate: bool = True) -> Expr:
-    """A sympy expression from plain text, decimals read as exact rationals."""
+    """A sympy expression from plain text, decimals read as exact rationals (kept per process:
+    a model's problem is read by the solve, the skill check and the stem check)."""
     if not _ALLOWED_CHARS.match(text) or "__" in text or len(text) > MAX_LENGTH:
         raise Unreadable(f"unexpected characters in {text!r}")
     big = [int(e) for e in _POWER.findall(text) if int(e) > MAX_EXPONENT]

@@ -1,0 +1,245 @@
+"""Proving that the stem a student reads is the problem that was verified.
+
+sympy verifies an item's machine-readable `problem`; the student reads its `stem`. A model
+writes the two separately, so they can disagree: a stem showing `2x + 3 = 11` over a verified
+`2*x - 3 = 11` marks a student who solves what they read wrong. `stem_mismatch` reads every
+piece of math in a stem (each `$...$` LaTeX span through the whitelisted `stem_latex` reader,
+and bare math in the words, such as `2x + 3 = 11` or a lone `y`) and holds it to the problem:
+
+- an equation (a line, an inequality) must be the problem's, rearranged at most: its
+  `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality,
+  whose sign may face either way), so the unknown, the numbers and the operations agree;
+- each equation of a system must be one of the system's, and all of them must be shown;
+- an expression (`expression` and `value` problems) must equal the problem;
+- a lone letter must be one of the problem's unknowns;
+- the numbers of the whole stem, words included, must be the problem's numbers: none added
+  (a word problem's "7 apples" over a problem without 7) and none left out ("twice" or
+  "three" is 2 or 3; a sign or an operation said in words is not checked);
+- no HTML, which could hide the math from the student or show other text.
+
+The stem is proven equal rather than rendered from the problem because a model writes word
+problems, whose math is partly in words: rendering would leave those unchecked, while the
+proof holds an equation in LaTeX, an equation in bare text and a word problem's numbers alike.
+Answer-format templates with no digits (`$x = \\dots$`, `$x = a \\text{ or } x = b$`) and
+examples of numbers only ("(for example, $12$ for $12\\%$)") are not the problem and are
+passed over. Anything unreadable is a mismatch: a stem is shown only if
+it is proven to be the problem. CPU-bound (sympy): runs in the sympy processes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+from sympy.polys.polyerrors import BasePolynomialError
+
+from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural.checks import same_expression
+from practicegen.generation.stem_latex import UnreadableMath, plain, relation_parts
+
+_SPAN = re.compile(r"\$\$?([^$]+?)\$\$?|\\\((.+?)\\\)", re.DOTALL)
+_TEMPLATE = re.compile(r"\\l?dots|\\text\s*\{\s*or\s*\}")
+_UNITS = re.compile(r"\\(?:text|mathrm)\s*\{[A-Za-z\s]*\}")
+# Bare math in words: numbers, lone letters, operators and relations (no sentence punctuation).
+_SIGNS = "+\\-*/^=<>\u2212\u00d7\u00f7\u00b7\u2264\u2265"
+_BARE = re.compile(rf"(?:\d+(?:\.\d+)?|(?<![A-Za-z])[a-z](?![A-Za-z])|[{_SIGNS}()]|[ \t])+")
+_OPERATOR = re.compile(rf"[{_SIGNS}]")
+_OPERAND = re.compile(r"\d|(?<![A-Za-z])[a-z](?![A-Za-z])")
+# Letters that name an unknown when they stand alone in words ("solve for y"); not "a".
+_WORD_UNKNOWNS = frozenset(mp.VARIABLES) - {"a"}
+_EXAMPLE = re.compile(r"\((?:for example|e\.g\.)[^()$]*(?:\$[^$]*\$[^()$]*)*\)", re.IGNORECASE)
+_NUMBER_ONLY = re.compile(r"^[\d.\s]*(?:\\%)?\s*$")
+# Cardinals and multiples only: ordinals are also instructions ("round to the nearest tenth").
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, names in enumerate(
+        (
+            (),
+            (),
+            ("two", "twice", "double", "doubles", "doubled"),
+            ("three", "thrice", "triple", "triples", "tripled"),
+            ("four", "quadruple", "quadruples", "quadrupled"),
+            ("five",),
+            ("six",),
+            ("seven",),
+            ("eight",),
+            ("nine",),
+            ("ten",),
+        )
+    )
+    for word in names
+}
+_NUMERAL = re.compile(r"^-?\s*(?:\d+(?:\.\d+)?|pi)$")  # one number; "3 + 4" is an expression
+_MARKUP = re.compile(r"<[A-Za-z!/?]")  # an HTML tag or comment in the words
+_FLIP = {"<": ">", "<=": ">=", ">": ">", ">=": ">="}
+
+Expr = Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    difference: Expr  # lhs - rhs, turned so that the relation reads "difference <op> 0"
+    op: str  # "=", ">" or ">="
+    symbols: frozenset[Expr]  # of both sides (the difference may have lost them: 3x = 3x + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    kind: str
+    relations: tuple[_Relation, ...]  # the equations (inequality) of the problem
+    value: Expr | None  # an expression or value problem's expression
+    unknowns: frozenset[Expr]
+    numbers: frozenset[str]
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def stem_mismatch(stem: str, problem: str, kind: str = "equation") -> str | None:
+    """Why `stem` is not `problem` (a `CheckKind` value names how to read it); None if it is."""
+    try:
+        _check(stem, _read_problem(problem, kind))
+    except _Mismatch as exc:
+        return str(exc)
+    except (
+        UnreadableMath,
+        mp.Unreadable,
+        ArithmeticError,
+        AttributeError,
+        BasePolynomialError,
+        NotImplementedError,
+        TypeError,
+        ValueError,
+    ) as exc:
+        return f"unreadable math: {exc}"
+    return None
+
+
+def math_pieces(stem: str) -> tuple[list[str], str]:
+    """The plain form of every piece of math in the stem, and its words with the math cut out."""
+    stem = _EXAMPLE.sub(_drop_number_example, stem.replace(r"\$", " "))
+    pieces: list[str] = []
+    for found in _SPAN.finditer(stem):
+        latex = found.group(1) if found.group(1) is not None else found.group(2)
+        if _TEMPLATE.search(latex):
+            if re.search(r"\d", latex):
+                raise _Mismatch(f"an answer template shows numbers: {latex!r}")
+            continue
+        pieces.append(plain(_UNITS.sub(" ", latex)))
+    words = _SPAN.sub(" | ", stem)
+    for run in _BARE.findall(words):
+        if _OPERATOR.search(run) and _OPERAND.search(run):
+            pieces.append(plain(run.strip()))
+    return pieces, words
+
+
+def _drop_number_example(found: re.Match[str]) -> str:
+    """An answer-format example of numbers only ("(for example, $12$ for $12\\%$)") is not the
+    problem; one with anything more is kept and checked."""
+    spans = [a or b for a, b in _SPAN.findall(found.group(0))]
+    return " " if all(_NUMBER_ONLY.match(span) for span in spans) else found.group(0)
+
+
+def _read_problem(problem: str, kind: str) -> _Problem:
+    relations: tuple[_Relation, ...] = ()
+    value = None
+    if kind in ("equation", "line_slope", "inequality"):
+        relations = (_relation(problem),)
+    elif kind == "system":
+        relations = tuple(_relation(part) for part in problem.split(";"))
+    else:
+        value = mp.expr(problem)
+    symbols = [r.symbols for r in relations]
+    if value is not None:
+        symbols.append(value.free_symbols)
+    unknowns = frozenset().union(*symbols)
+    return _Problem(kind, relations, value, unknowns, frozenset(mp.numbers_in(problem)))
+
+
+def _relation(text: str) -> _Relation:
+    sides, signs = relation_parts(text)
+    if len(signs) != 1:
+        raise _Mismatch(f"expected one relation in {text!r}")
+    lhs, rhs = (mp.expr(side) for side in sides)
+    op = signs[0]
+    if op in ("<", "<="):
+        lhs, rhs = rhs, lhs
+    symbols = frozenset(lhs.free_symbols | rhs.free_symbols)
+    return _Relation(lhs - rhs, _FLIP.get(op, op), symbols)
+
+
+def _check(stem: str, problem: _Problem) -> None:
+    pieces, words = math_pieces(stem)
+    if _MARKUP.search(words):
+        raise _Mismatch("the stem has markup that could hide or restyle text")
+    shown = [_relation(p) if relation_parts(p)[1] else p for p in _parts(pieces)]
+    matched: set[int] = set()
+    for piece in shown:
+        if isinstance(piece, _Relation):
+            matched.add(_match_relation(piece, problem))
+        else:
+            _check_expression(piece, problem)
+    if problem.kind == "system" and matched and len(matched) < len(problem.relations):
+        raise _Mismatch("the stem does not show every equation of the system")
+    _check_words(words, problem)
+    _check_numbers(pieces, words, problem)
+
+
+def _parts(pieces: list[str]) -> Iterator[str]:
+    """Each piece split at its commas, a point's parentheses taken off."""
+    for piece in pieces:
+        for text in piece.split(","):
+            part = text.strip()
+            while part.startswith("(") and part.count("(") > part.count(")"):
+                part = part[1:].strip()
+            while part.endswith(")") and part.count(")") > part.count("("):
+                part = part[:-1].strip()
+            if part:
+                yield part
+
+
+def _match_relation(shown: _Relation, problem: _Problem) -> int:
+    """The index of the problem relation `shown` is; `_Mismatch` if it is none of them."""
+    for index, truth in enumerate(problem.relations):
+        if shown.op != truth.op or truth.difference == 0:
+            continue
+        ratio = sympy.cancel(shown.difference / truth.difference)
+        if ratio.free_symbols or ratio == 0:
+            continue
+        if truth.op == "=" or ratio > 0:
+            return index
+    raise _Mismatch(f"the stem shows {shown.difference} {shown.op} 0, not the problem")
+
+
+def _check_expression(text: str, problem: _Problem) -> None:
+    if _NUMERAL.match(text):
+        return  # a lone number: held to the problem's numbers with the words
+    value = mp.expr(text)
+    if value.is_Symbol:
+        if value not in problem.unknowns:
+            raise _Mismatch(f"the stem names {value}, not an unknown of the problem")
+        return
+    if problem.value is None or not same_expression(value, problem.value):
+        raise _Mismatch(f"the stem shows {value}, not the problem")
+
+
+def _check_words(words: str, problem: _Problem) -> None:
+    names = {str(u) for u in problem.unknowns}
+    for letter in re.findall(r"(?<![A-Za-z])[a-z](?![A-Za-z])", words):
+        if letter in _WORD_UNKNOWNS and letter not in names:
+            raise _Mismatch(f"the stem's words name {letter}, not an unknown of the problem")
+
+
+def _check_numbers(pieces: list[str], words: str, problem: _Problem) -> None:
+    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", words.lower()) if w in _NUMBER_WORDS}
+    shown = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words) | spelled
+    added = shown - problem.numbers
+    if added:
+        raise _Mismatch(f"the stem shows {sorted(added)}, not in the problem")
+    missing = problem.numbers - shown
+    if missing:
+        raise _Mismatch(f"the stem does not show {sorted(missing)} from the problem")
