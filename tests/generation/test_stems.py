@@ -44,6 +44,7 @@ EXPECTED: dict[Mode, Reason] = {
     Mode.STEM_BARE_SIGN: Reason.STEM_MISMATCH,
     Mode.WORDS_NUMBER: Reason.STEM_MISMATCH,
     Mode.OFF_SKILL: Reason.OFF_SKILL,
+    Mode.UNREADABLE_KEY: Reason.MALFORMED,
 }
 _KIND = EquationKind(verify_timeout_s=5.0, pool=SympyPool(workers=1))  # reads drafts only
 

@@ -47,7 +47,10 @@ def make_sqlite_file_private(path: str) -> None:
     file's mode. In-memory and URI databases are left alone."""
     if not path or path == ":memory:" or path.startswith("file:"):
         return
-    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    except FileNotFoundError:  # no such folder: SQLite says so when the engine first connects
+        return
     for name in (path, f"{path}-wal", f"{path}-shm"):
         if os.path.exists(name):
             os.chmod(name, 0o600)
