@@ -59,6 +59,7 @@ from practicegen.jobs.worker import JobRunner, RetryPolicy
 from practicegen.practice import endpoints as practice_endpoints
 from practicegen.practice.assignments import GapFiller
 from practicegen.practice.grader import Grader
+from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
 from practicegen.web import pages as web_pages
@@ -230,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
                 workers=settings.grader_workers,
                 timeout_s=settings.grader_timeout_s,
                 max_answer_length=settings.max_answer_length,
+                max_answer_weight=settings.answer_max_weight,
             )
             stack.push_async_callback(engine.dispose)
             stack.push_async_callback(grader.aclose)
@@ -237,6 +239,12 @@ def create_app(settings: Settings) -> FastAPI:
             if job_filler is not filler:
                 stack.push_async_callback(job_filler.aclose)
             app.state.grader = grader
+            app.state.grading_lane = GradingLane(
+                grader,
+                slots=settings.grading_queue_slots,
+                tenant_share=settings.grading_tenant_share,
+                student_share=settings.grading_student_share,
+            )
             app.state.practice_node = practice_endpoints.Node(
                 settings=settings,
                 sessionmaker=sessionmaker,
