@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -59,6 +60,9 @@ _STALE = "stale"  # the worker had died before the call, which can be retried el
 _FAILED = "failed"  # grading raised
 _STARTUP_S = 60.0  # a cold `spawn` worker imports sympy before it is ready
 _START_ATTEMPTS = 3
+# Grading yields the CPU to the node's event loop: on a node with as many cores as grading
+# processes, answers that run to their deadline would otherwise starve every other request.
+_NICENESS = 10
 _Request = tuple[str, AnswerKey, int, int]  # answer, key, max length, max weight
 _Reply = tuple[str, object]
 
@@ -80,6 +84,7 @@ def _context() -> ForkServerContext | SpawnContext:
 def _serve(conn: Connection) -> None:
     """A worker's life: say it is ready, then grade one request at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    os.nice(_NICENESS)
     _warm_up()
     conn.send(_READY)
     while True:

@@ -9,7 +9,8 @@ read or graded, and the lane refuses a place at once, never after a wait:
     a tenant already holding `tenant_share` places     429 too_many_requests
     the node holding `slots` places                    503 service_busy
 
-Both with `Retry-After`. Places that wait for a process take turns round-robin: first across
+Both with `Retry-After`: the time the places of the share that was full take to be graded,
+at most a minute. Places that wait for a process take turns round-robin: first across
 tenants, then across a tenant's students, so a student with several answers waiting delays
 another student's by at most one grading each. A place holds no database connection: the
 service reads what grading needs before it waits and writes after it is graded.
@@ -32,6 +33,7 @@ from practicegen.practice.grading import AnswerKey, Grade
 
 log = structlog.get_logger()
 
+_MAX_RETRY_AFTER_S = 60
 _Waiters = dict[uuid.UUID, dict[uuid.UUID, deque[asyncio.Future[None]]]]
 
 
@@ -58,7 +60,6 @@ class GradingLane:
         self._slots = slots
         self._tenant_share = tenant_share
         self._student_share = student_share
-        self._retry_after_s = max(1, math.ceil(grader.timeout_s))
         self._places = 0
         self._by_tenant: dict[uuid.UUID, int] = {}
         self._by_student: dict[uuid.UUID, int] = {}
@@ -96,11 +97,18 @@ class GradingLane:
             error = ServiceBusy("Every grading place of this node is taken; retry shortly.")
         if error is not None:
             log.info("grading.refused", code=error.code, **error.details)
-            error.retry_after_s = self._retry_after_s
+            error.retry_after_s = self._retry_after(error)
             raise error
         self._places += 1
         self._by_tenant[tenant_id] = self._by_tenant.get(tenant_id, 0) + 1
         self._by_student[student_id] = self._by_student.get(student_id, 0) + 1
+
+    def _retry_after(self, error: TooManyRequests | ServiceBusy) -> int:
+        """Seconds until a place is likely free: the answers the refused caller's share holds,
+        each taking at most the grading deadline, on the node's grading processes."""
+        held = int(error.details.get("limit", self._slots))
+        estimate = math.ceil(self._grader.timeout_s * held / self._grader.workers)
+        return min(max(1, estimate), _MAX_RETRY_AFTER_S)
 
     def _leave(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
         self._places -= 1
