@@ -11,11 +11,12 @@ schedule (a slow answer does not delay the next request), for `--seconds` with n
 baseline) and for `--seconds` while `--flood` clients each send tenant A's student's answers
 one after another, in `--rounds` turns of each so the shared machine's slow spells fall on both.
 
-Each flood answer is `UNDER_THE_BOUND`: it passes the cost bound (`answer_cost`), yet holds a
-grading process to its deadline, so the lane, not the bound, is what stands between it and the
-node. A flood client that is refused (429/503) waits the `Retry-After` it was given, unless
-`--ignore-retry-after`. Prints p50/p99 of both measured requests in both phases, their ratios,
-every status seen, and any 5xx other than a 503 with `Retry-After`.
+The flood runs in a process of its own. Each flood answer is `UNDER_THE_BOUND`: it passes the
+cost bound (`answer_cost`), yet holds a grading process to its deadline, so the lane, not the
+bound, is what stands between it and the node. A flood client that is refused (429/503) waits
+the `Retry-After` it was given, unless `--ignore-retry-after`. Prints p50/p99 of both measured
+requests in both phases, their ratios, every status seen, and any 5xx other than a 503 with
+`Retry-After`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
+import multiprocessing
+import multiprocessing.queues
 import subprocess
 import sys
 import tempfile
@@ -114,6 +116,45 @@ async def flood_client(
         positions.append((url, position))  # refused: the position is still open
         wait = float(response.headers.get("retry-after", "1")) if honour_retry_after else 0.0
         await asyncio.sleep(wait)
+
+
+async def flood(
+    base: str, positions: list[tuple[str, int]], headers: dict[str, str], args: argparse.Namespace
+) -> Tally:
+    """`args.flood` clients answering for `args.seconds` + 1 s, then cut off."""
+    tally = Tally()
+    open_positions = collections.deque(positions)
+    limits = httpx.Limits(max_connections=args.flood + 10)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+        clients = [
+            asyncio.create_task(
+                flood_client(
+                    client,
+                    open_positions,
+                    headers,
+                    honour_retry_after=not args.ignore_retry_after,
+                    tally=tally,
+                )
+            )
+            for _ in range(args.flood)
+        ]
+        await asyncio.sleep(args.seconds + 1.5)
+        for task in clients:
+            task.cancel()
+        await asyncio.gather(*clients, return_exceptions=True)
+    return tally
+
+
+def flood_process(
+    base: str,
+    positions: list[tuple[str, int]],
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    results: multiprocessing.queues.Queue[tuple[dict[str, int], list[str]]],
+) -> None:
+    """The flood in a process of its own, so that its clients do not delay the measured ones'."""
+    tally = asyncio.run(flood(base, positions, headers, args))
+    results.put((dict(tally.statuses), tally.broken))
 
 
 async def seed_tenant_a(admin: httpx.AsyncClient) -> tuple[list[tuple[str, int]], dict[str, str]]:
@@ -228,31 +269,23 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
         ):
             positions, as_student = await seed_tenant_a(admin)
             students = await seed_tenant_b(other)
-        open_positions = collections.deque(positions)
         await phase(base, other_key, students, 2.0, Tally())  # warm-up
-        limits = httpx.Limits(max_connections=args.flood + 10)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as flooding:
-            for _ in range(args.rounds):
-                quiet.append(await phase(base, other_key, students, args.seconds, tally))
-                clients = [
-                    asyncio.create_task(
-                        flood_client(
-                            flooding,
-                            open_positions,
-                            as_student,
-                            honour_retry_after=not args.ignore_retry_after,
-                            tally=tally,
-                        )
-                    )
-                    for _ in range(args.flood)
-                ]
-                await asyncio.sleep(1.0)  # the flood has filled the student's places
-                flooded.append(await phase(base, other_key, students, args.seconds, tally))
-                for client in clients:
-                    client.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.gather(*clients, return_exceptions=True)
-                await asyncio.sleep(2 * settings.grader_timeout_s + 1)  # the last answers end
+        spawn = multiprocessing.get_context("spawn")
+        results: multiprocessing.queues.Queue[tuple[dict[str, int], list[str]]] = spawn.Queue()
+        for turn in range(args.rounds):
+            quiet.append(await phase(base, other_key, students, args.seconds, tally))
+            ours = positions[turn :: args.rounds]
+            flooder = spawn.Process(
+                target=flood_process, args=(base, ours, as_student, args, results)
+            )
+            flooder.start()
+            await asyncio.sleep(1.0)  # the flood has filled the student's places
+            flooded.append(await phase(base, other_key, students, args.seconds, tally))
+            statuses, broken = await asyncio.to_thread(results.get, True, 60)
+            await asyncio.to_thread(flooder.join, 10)
+            tally.statuses.update(statuses)
+            tally.broken += broken
+            await asyncio.sleep(2 * settings.grader_timeout_s + 1)  # the last answers end
     report(settings, args, quiet, flooded, tally)
 
 
