@@ -9,7 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import ValidationError
 
+from practicegen.config import Settings
 from practicegen.errors import ServiceBusy, TooManyRequests
 from practicegen.items.schemas import AnswerPolicy, ItemType
 from practicegen.practice.grader import Grader
@@ -123,3 +125,10 @@ async def test_a_cancelled_wait_gives_its_place_and_turn_back(grader: Grader) ->
 def test_shares_must_nest(grader: Grader) -> None:
     with pytest.raises(ValueError, match="nest"):
         GradingLane(grader, slots=4, tenant_share=8, student_share=2)
+
+
+def test_settings_refuse_shares_that_do_not_nest() -> None:
+    with pytest.raises(ValidationError, match="nest"):
+        Settings(_env_file=None, grading_student_share=40, grading_tenant_share=32)
+    with pytest.raises(ValidationError, match="nest"):
+        Settings(_env_file=None, grading_tenant_share=65, grading_queue_slots=64)
