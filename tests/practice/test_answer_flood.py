@@ -112,7 +112,9 @@ async def test_a_flood_from_one_student_is_refused_past_its_share_while_others_g
     for response in refused:
         error = assert_error(response, 429, "too_many_requests")
         assert error["details"] == {"share": "student", "limit": 3}
-        assert response.headers["Retry-After"] == "5"  # 3 answers of at most 3 s, 2 processes
+    retry_after = {int(r.headers["Retry-After"]) for r in refused}
+    assert retry_after <= set(range(5, 11))  # 3 answers of at most 3 s on 2 processes, + jitter
+    assert len(retry_after) > 1  # refused together, told to come back apart
 
 
 async def test_no_connection_is_held_while_answers_wait_for_grading(database_url: str) -> None:

@@ -44,7 +44,8 @@ async def test_each_share_is_refused_at_once_and_given_back(grader: Grader) -> N
         with pytest.raises(TooManyRequests) as student_share:
             lane.place(tenant, ada).__enter__()
         assert student_share.value.details == {"share": "student", "limit": 1}
-        assert student_share.value.retry_after_s == 1  # one answer of at most 1 s, one process
+        # one answer of at most 1 s on one process, and up to as much again
+        assert student_share.value.retry_after_s in (1, 2)
         with lane.place(tenant, bob):
             with pytest.raises(TooManyRequests) as tenant_share:
                 lane.place(tenant, cy).__enter__()
@@ -52,7 +53,7 @@ async def test_each_share_is_refused_at_once_and_given_back(grader: Grader) -> N
             with lane.place(other_tenant, cy):
                 with pytest.raises(ServiceBusy) as busy:
                     lane.place(other_tenant, uuid.uuid4()).__enter__()
-                assert busy.value.retry_after_s == 3  # three answers of at most 1 s each
+                assert 3 <= busy.value.retry_after_s <= 6  # three answers of at most 1 s
                 assert lane.places == 3
     assert lane.places == 0
     with lane.place(tenant, ada):  # every share was given back

@@ -9,17 +9,19 @@ read or graded, and the lane refuses a place at once, never after a wait:
     a tenant already holding `tenant_share` places     429 too_many_requests
     the node holding `slots` places                    503 service_busy
 
-Both with `Retry-After`: the time the places of the share that was full take to be graded,
-at most a minute. Places that wait for a process take turns round-robin: first across
-tenants, then across a tenant's students, so a student with several answers waiting delays
-another student's by at most one grading each. A place holds no database connection: the
-service reads what grading needs before it waits and writes after it is graded.
+Both with `Retry-After`: the time the places of the share that was full take to be graded, and
+up to as much again at random (callers refused together come back apart), at most a minute.
+Places that wait for a process take turns round-robin: first across tenants, then across a
+tenant's students, so a student with several answers waiting delays another student's by at
+most one grading each. A place holds no database connection: the service reads what grading
+needs before it waits and writes after it is graded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import random
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -60,6 +62,7 @@ class GradingLane:
         self._slots = slots
         self._tenant_share = tenant_share
         self._student_share = student_share
+        self._jitter = random.Random()
         self._places = 0
         self._by_tenant: dict[uuid.UUID, int] = {}
         self._by_student: dict[uuid.UUID, int] = {}
@@ -105,10 +108,12 @@ class GradingLane:
 
     def _retry_after(self, error: TooManyRequests | ServiceBusy) -> int:
         """Seconds until a place is likely free: the answers the refused caller's share holds,
-        each taking at most the grading deadline, on the node's grading processes."""
+        each taking at most the grading deadline, on the node's grading processes; plus up to
+        as much again at random, so that callers refused together do not all come back
+        together."""
         held = int(error.details.get("limit", self._slots))
-        estimate = math.ceil(self._grader.timeout_s * held / self._grader.workers)
-        return min(max(1, estimate), _MAX_RETRY_AFTER_S)
+        estimate = max(1, math.ceil(self._grader.timeout_s * held / self._grader.workers))
+        return min(estimate + self._jitter.randint(0, estimate), _MAX_RETRY_AFTER_S)
 
     def _leave(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
         self._places -= 1
