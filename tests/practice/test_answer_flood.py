@@ -104,7 +104,9 @@ async def test_a_flood_from_one_student_is_refused_past_its_share_while_others_g
         results = await asyncio.gather(*flood)
     assert theirs.status_code == 201, theirs.text
     assert theirs.json()["data"]["correct"] is True
-    assert waited < 3.0 * 2 + 2  # behind at most the two gradings in progress
+    # behind at most the gradings in progress, to their deadline, and the start of the
+    # processes that replace the ones killed there (seconds on a busy machine)
+    assert waited < 3.0 * 2 + 10
     graded = [r for r in results if r.status_code == 201]
     refused = [r for r in results if r.status_code != 201]
     assert len(graded) == 3 and len(refused) == 7
