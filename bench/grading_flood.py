@@ -11,12 +11,12 @@ schedule (a slow answer does not delay the next request), for `--seconds` with n
 baseline) and for `--seconds` while `--flood` clients each send tenant A's student's answers
 one after another, in `--rounds` turns of each so the shared machine's slow spells fall on both.
 
-The flood runs in a process of its own. Each flood answer is `UNDER_THE_BOUND`: it passes the
-cost bound (`answer_cost`), yet holds a grading process to its deadline, so the lane, not the
-bound, is what stands between it and the node. A flood client that is refused (429/503) waits
-the `Retry-After` it was given, unless `--ignore-retry-after`. Prints p50/p99 of both measured
-requests in both phases, their ratios, every status seen, and any 5xx other than a 503 with
-`Retry-After`.
+The flood runs in a process of its own. Each flood answer is `UNDER_THE_BOUND` with a
+constant of its own: it passes the cost bound (`answer_cost`), yet holds a grading process for
+seconds, so the lane, not the bound, is what stands between it and the node. A flood client
+that is refused (429/503) waits the `Retry-After` it was given, unless `--ignore-retry-after`.
+Prints p50/p99 of both measured requests in both phases, their ratios, every status seen, and
+any 5xx other than a 503 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import itertools
+import math
 import multiprocessing
 import multiprocessing.queues
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -44,9 +46,12 @@ from practicegen.config import Settings
 
 KEY = "pgen_sk_bench_key_000000000000000000000"
 UNDER_THE_BOUND = (
-    "2x+3+(x+sqrt(2)+sqrt(3)+sqrt(5))^8(x-sqrt(2)-sqrt(3)-sqrt(5))^8"
-    "-(x^2-(sqrt(2)+sqrt(3)+sqrt(5))^2)^8"
+    "2x+3+(x+sqrt(2)+sqrt(3)+sqrt({k}))^8(x-sqrt(2)-sqrt(3)-sqrt({k}))^8"
+    "-(x^2-(sqrt(2)+sqrt(3)+sqrt({k}))^2)^8"
 )
+"""Equal to `2x+3`; each answer takes its own `k`, a non-square, so that no grading process
+answers from sympy's cache of an earlier one."""
+NON_SQUARES = [k for k in range(5, 5000) if math.isqrt(k) ** 2 != k]
 KEY_OPTIONS = ("--role", "admin", "--new-tenant", "bench-b", "--name", "bench")
 EXPRESSIONS = 200  # tenant A's items; each of the flood student's assignments takes 20
 ASSIGNMENTS = 10
@@ -104,10 +109,12 @@ async def flood_client(
     *,
     honour_retry_after: bool,
     tally: Tally,
+    answers: Iterator[int],
 ) -> None:
     while positions:
         url, position = positions.popleft()
-        body = {"position": position, "answer": UNDER_THE_BOUND}
+        k = NON_SQUARES[next(answers) % len(NON_SQUARES)]
+        body = {"position": position, "answer": UNDER_THE_BOUND.format(k=k)}
         response = await client.post(url, json=body, headers=headers)
         tally.record("flood answer", response)
         if response.status_code == 201:
@@ -124,6 +131,7 @@ async def flood(
     """`args.flood` clients answering for `args.seconds` + 1 s, then cut off."""
     tally = Tally()
     open_positions = collections.deque(positions)
+    answers = itertools.count(positions[0][1] * 1000 if positions else 0)
     limits = httpx.Limits(max_connections=args.flood + 10)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
         clients = [
@@ -134,6 +142,7 @@ async def flood(
                     headers,
                     honour_retry_after=not args.ignore_retry_after,
                     tally=tally,
+                    answers=answers,
                 )
             )
             for _ in range(args.flood)
@@ -194,6 +203,22 @@ async def seed_tenant_b(other: httpx.AsyncClient) -> list[str]:
         ]
         for i in range(50)
     ]
+
+
+async def seed(
+    base: str, other_key: str
+) -> tuple[list[tuple[str, int]], dict[str, str], list[str]]:
+    """Tenant A's open positions and student token; tenant B's students."""
+    async with (
+        httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=60
+        ) as admin,
+        httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {other_key}"}, timeout=60
+        ) as other,
+    ):
+        positions, as_student = await seed_tenant_a(admin)
+        return positions, as_student, await seed_tenant_b(other)
 
 
 def tenant_b_key(env: dict[str, str]) -> str:
@@ -260,15 +285,7 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
     quiet: list[tuple[LoadResult, LoadResult]] = []
     flooded: list[tuple[LoadResult, LoadResult]] = []
     with server_process(serve_command(port), env, port) as base:
-        admin_headers = {"Authorization": f"Bearer {KEY}"}
-        async with (
-            httpx.AsyncClient(base_url=base, headers=admin_headers, timeout=60) as admin,
-            httpx.AsyncClient(
-                base_url=base, headers={"Authorization": f"Bearer {other_key}"}, timeout=60
-            ) as other,
-        ):
-            positions, as_student = await seed_tenant_a(admin)
-            students = await seed_tenant_b(other)
+        positions, as_student, students = await seed(base, other_key)
         await phase(base, other_key, students, 2.0, Tally())  # warm-up
         spawn = multiprocessing.get_context("spawn")
         results: multiprocessing.queues.Queue[tuple[dict[str, int], list[str]]] = spawn.Queue()

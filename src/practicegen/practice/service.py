@@ -37,7 +37,14 @@ from practicegen.practice.assignments import (
 )
 from practicegen.practice.grading import AnswerKey, Grade, InvalidKey
 from practicegen.practice.grading_lane import GradingLane, Place
-from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
+from practicegen.practice.learner import (
+    ItemState,
+    LearnerParams,
+    ResponseUpdate,
+    SkillState,
+    skill_state,
+    update,
+)
 from practicegen.practice.repository import ItemFace, PracticeRepository
 from practicegen.practice.schemas import (
     AssignedItem,
@@ -310,6 +317,35 @@ async def answer_item(
         )
 
 
+async def _teach(
+    practice: PracticeRepository,
+    *,
+    principal: Principal,
+    target: _Target,
+    correct: bool,
+    params: LearnerParams,
+    now: datetime,
+) -> ResponseUpdate:
+    """One Elo step for the student's skill (its row locked) and the item's difficulty."""
+    others = {
+        k: SkillState(v.theta, v.responses_n)
+        for k, v in (await practice.skills(target.student_id)).items()
+    }
+    row = await practice.lock_skill(
+        tenant_id=principal.tenant_id,
+        student_id=target.student_id,
+        skill=target.item.skill,
+        prior=skill_state(others, target.item.skill, params).theta,
+    )
+    item_before = ItemState(target.item.difficulty, target.item.responses_n)
+    step = update(SkillState(row.theta, row.responses_n), item_before, correct, params)
+    await practice.shift_item_difficulty(
+        target.item.id, step.item.difficulty - item_before.difficulty
+    )
+    row.theta, row.responses_n, row.updated_at = step.skill.theta, step.skill.n, now
+    return step
+
+
 async def _record(
     session: AsyncSession,
     *,
@@ -324,20 +360,9 @@ async def _record(
     if await practice.response_at(target.assignment_id, body.position) is not None:
         raise AlreadyAnswered(position=body.position)  # answered while this one was graded
     student_id, item = target.student_id, target.item
-    others = {
-        k: SkillState(v.theta, v.responses_n)
-        for k, v in (await practice.skills(student_id)).items()
-    }
-    row = await practice.lock_skill(
-        tenant_id=principal.tenant_id,
-        student_id=student_id,
-        skill=item.skill,
-        prior=skill_state(others, item.skill, params).theta,
+    step = await _teach(
+        practice, principal=principal, target=target, correct=grade.correct, params=params, now=now
     )
-    item_before = ItemState(item.difficulty, item.responses_n)
-    step = update(SkillState(row.theta, row.responses_n), item_before, grade.correct, params)
-    await practice.shift_item_difficulty(item.id, step.item.difficulty - item_before.difficulty)
-    row.theta, row.responses_n, row.updated_at = step.skill.theta, step.skill.n, now
     response = Response(
         tenant_id=principal.tenant_id,
         assignment_id=target.assignment_id,
