@@ -7,7 +7,6 @@ and tests never read `os.environ` themselves.
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -126,13 +125,7 @@ class Settings(BaseSettings):
 
     generator_workers: int = Field(default=2, ge=1, le=64)
     generator_timeout_s: float = Field(default=10.0, gt=0)
-    grader_workers: int = Field(
-        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
-        ge=1,
-        le=64,
-        description="Grading processes per node; by default one core is left to the event loop,"
-        " which answers that run to their deadline would otherwise starve.",
-    )
+    grader_workers: int = Field(default=2, ge=1, le=64)
     grader_timeout_s: float = Field(default=2.0, gt=0)
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
     answer_max_weight: int = Field(

@@ -90,8 +90,7 @@ async def test_the_slow_expression_is_graded_too_complex_at_once(database_url: s
 async def test_a_flood_from_one_student_is_refused_past_its_share_while_others_grade(
     database_url: str,
 ) -> None:
-    overrides = {"grader_workers": 2, "grader_timeout_s": 3.0, "grading_student_share": 3}
-    async with serving(database_url, **overrides) as admin:
+    async with serving(database_url, grader_timeout_s=3.0, grading_student_share=3) as admin:
         flood_url, flooder = await new_learner(admin)
         other_url, other = await new_learner(admin, num_items=1)
         flood = [
@@ -124,7 +123,6 @@ async def test_no_connection_is_held_while_answers_wait_for_grading(database_url
     """Two pooled connections, a one-second pool wait, and nine answers that each hold a
     grading process to its deadline: every other request still gets its connection."""
     overrides: dict[str, Any] = {
-        "grader_workers": 2,
         "db_pool_size": 1,
         "db_connect_timeout_s": 1.0,
         "grader_timeout_s": 1.5,
