@@ -65,6 +65,7 @@ from practicegen.practice import endpoints as practice_endpoints
 from practicegen.practice import job_view as practice_view
 from practicegen.practice.assignments import GapFiller
 from practicegen.practice.grader import Grader
+from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
 from practicegen.web import pages as web_pages
@@ -296,6 +297,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             workers=settings.grader_workers,
             timeout_s=settings.grader_timeout_s,
             max_answer_length=settings.max_answer_length,
+            max_answer_weight=settings.answer_max_weight,
         )
         stack.push_async_callback(engine.dispose)
         stack.push_async_callback(grader.aclose)
@@ -303,6 +305,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if job_filler is not filler:
             stack.push_async_callback(job_filler.aclose)
         app.state.grader = grader
+        app.state.grading_lane = GradingLane(
+            grader,
+            slots=settings.grading_queue_slots,
+            tenant_share=settings.grading_tenant_share,
+            student_share=settings.grading_student_share,
+        )
         app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
         app.state.practice_node = practice_endpoints.Node(
             settings=settings,

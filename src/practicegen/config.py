@@ -168,6 +168,25 @@ class Settings(BaseSettings):
     grader_workers: int = Field(default=2, ge=1, le=64)
     grader_timeout_s: float = Field(default=2.0, gt=0)
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
+    answer_max_weight: int = Field(
+        default=40,
+        ge=1,
+        le=100_000,
+        description="The cost bound: answers heavier than this (degrees as written, summed) are"
+        " graded too_complex without a grading process.",
+    )
+    grading_queue_slots: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Answers a node holds at once, waiting for or in grading; past it, 503.",
+    )
+    grading_tenant_share: int = Field(
+        default=32, ge=1, le=100_000, description="Of those, at most this many per tenant; 429."
+    )
+    grading_student_share: int = Field(
+        default=4, ge=1, le=100_000, description="Of those, at most this many per student; 429."
+    )
 
     llm_base_url: str | None = Field(
         default=None,
@@ -276,6 +295,14 @@ class Settings(BaseSettings):
         if initial is not None and value < initial:
             raise ValueError("PRACTICEGEN_DB_RECONNECT_MAX_S must be at least the initial wait")
         return value
+
+    @model_validator(mode="after")
+    def _grading_shares(self) -> Settings:
+        if not self.grading_student_share <= self.grading_tenant_share <= self.grading_queue_slots:
+            raise ValueError(
+                "grading shares must nest: student share <= tenant share <= queue slots"
+            )
+        return self
 
     @property
     def pool_connections(self) -> int:

@@ -19,7 +19,9 @@ Each carries a stable machine-readable `code` (what clients branch on) and a hum
     │   └── DuplicateExternalId
     ├── PayloadTooLarge                 413
     ├── Gone                            410 (a job past its retention)
-    └── RateLimited                     429 (with Retry-After)
+    ├── RateLimited                     429 (with Retry-After)
+    │   └── TooManyRequests             (a caller past its share of a shared resource)
+    └── ServiceBusy                     503 (with Retry-After: the node's share is taken)
 """
 
 from __future__ import annotations
@@ -138,3 +140,14 @@ class StudentWebhookRefused(PermissionDenied):
 class StudentTokenNotFound(NotFound):
     code = "student_token_not_found"
     default_message = "No such student token."
+
+
+class TooManyRequests(RateLimited):
+    code = "too_many_requests"
+    default_message = "Too many of your requests are waiting for this resource; retry shortly."
+
+
+class ServiceBusy(PracticegenError):
+    code = "service_busy"
+    default_message = "This node is too busy to take the request now; retry shortly."
+    retry_after_s = 1

@@ -21,6 +21,7 @@ SOLVE = AnswerKey(ItemType.EQUATION, "x = 2 or x = -3", AnswerPolicy.SOLUTION_SE
 SLOW_ANSWER = "(x+1)^100(x+2)^100(x+3)^100(x+4)^100"
 SLOW_KEY = AnswerKey(ItemType.EXPRESSION, "(x^2+3x+2)^100(x^2+7x+12)^100", AnswerPolicy.EQUIVALENT)
 TIMEOUT_S = 0.5
+UNBOUNDED = 10**5  # a cost bound no answer reaches: these tests need answers that run long
 
 
 def child_pids() -> set[int]:
@@ -29,7 +30,7 @@ def child_pids() -> set[int]:
 
 @pytest.fixture
 async def grader() -> AsyncIterator[Grader]:
-    async with Grader(workers=2, timeout_s=TIMEOUT_S) as running:
+    async with Grader(workers=2, timeout_s=TIMEOUT_S, max_answer_weight=UNBOUNDED) as running:
         yield running
 
 
@@ -141,7 +142,7 @@ async def test_a_grading_failure_is_reported_as_unchecked_and_the_worker_kept(
 
 async def test_no_process_outlives_aclose() -> None:
     before = child_pids()
-    grader = Grader(workers=3, timeout_s=TIMEOUT_S)
+    grader = Grader(workers=3, timeout_s=TIMEOUT_S, max_answer_weight=UNBOUNDED)
     assert (await grader.grade("x^2-1", FACTORED)).correct
     assert len(child_pids() - before) == 3
     timed_out = await grader.grade(SLOW_ANSWER, SLOW_KEY)  # leaves a replacement starting
@@ -155,7 +156,7 @@ async def test_no_process_outlives_aclose() -> None:
 
 async def test_aclose_during_a_call_ends_the_call() -> None:
     before = child_pids()
-    grader = Grader(workers=1, timeout_s=5.0)
+    grader = Grader(workers=1, timeout_s=5.0, max_answer_weight=UNBOUNDED)
     await grader.start()
     call = asyncio.create_task(grader.grade(SLOW_ANSWER, SLOW_KEY))
     await asyncio.sleep(0.2)
@@ -165,3 +166,14 @@ async def test_aclose_during_a_call_ends_the_call() -> None:
         await call
     assert time.perf_counter() - started < 2
     assert child_pids() <= before
+
+
+async def test_the_cost_bound_refuses_a_slow_answer_without_a_worker() -> None:
+    async with Grader(workers=1, timeout_s=TIMEOUT_S) as bounded:
+        before = child_pids()
+        started = time.perf_counter()
+        grade = await bounded.grade(SLOW_ANSWER, SLOW_KEY)
+        assert grade.feedback_code == "too_complex" and not grade.correct
+        assert time.perf_counter() - started < 0.1  # no worker ran it, so none was killed
+        assert child_pids() == before
+        assert (await bounded.grade("(x-1)(x+1)", FACTORED)).correct

@@ -35,6 +35,7 @@ _STATUS_BY_ERROR: dict[type[errors.PracticegenError], int] = {
     errors.PayloadTooLarge: 413,
     errors.Gone: 410,
     errors.RateLimited: 429,
+    errors.ServiceBusy: 503,
 }
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _HTTP_CODES = {
@@ -74,10 +75,10 @@ def error_response(
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.PracticegenError)
     status = status_for(exc)
-    if status >= 500:
+    if status >= 500 and not isinstance(exc, errors.ServiceBusy):  # a refusal, not a fault
         log.error("http.domain_error", code=exc.code, message=exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if isinstance(exc, errors.RateLimited):
+    if isinstance(exc, errors.RateLimited | errors.ServiceBusy):
         headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(status, exc.code, exc.message, exc.details, headers)
 

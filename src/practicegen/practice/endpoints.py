@@ -30,7 +30,7 @@ from practicegen.practice.assignments import (
     GenerationUnavailable,
     check_request_content,
 )
-from practicegen.practice.grader import Grader
+from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
 from practicegen.practice.tasks import job_request
@@ -39,9 +39,9 @@ from practicegen.webhooks.ssrf import AddressGuard
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
 
-async def get_grader(request: Request) -> Grader:
-    grader: Grader = request.app.state.grader
-    return grader
+async def get_grading_lane(request: Request) -> GradingLane:
+    lane: GradingLane = request.app.state.grading_lane
+    return lane
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,22 +216,32 @@ async def get_assignment(
     )
 
 
-@router.post("/assignments/{assignment_id}/responses", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/assignments/{assignment_id}/responses",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        429: {"description": "too_many_requests: the student's or tenant's share of grading."},
+        503: {"description": "service_busy: every grading place of the node is taken."},
+    },
+)
 async def answer(
     assignment_id: uuid.UUID,
     body: ResponseCreate,
-    session: SessionDep,
-    principal: PrincipalDep,
+    principal: BriefPrincipalDep,
+    node: NodeDep,
     now: NowDep,
-    grader: Annotated[Grader, Depends(get_grader)],
+    lane: Annotated[GradingLane, Depends(get_grading_lane)],
 ) -> Envelope[ResponseRead]:
-    """Grade one answer, store it, and update the learner model."""
+    """Grade one answer, store it, and update the learner model.
+
+    Sessions are opened by the service, none held while the answer waits for grading.
+    """
     result = await service.answer_item(
-        session,
+        node.sessionmaker,
         principal=principal,
         assignment_id=assignment_id,
         body=body,
-        grader=grader,
+        lane=lane,
         params=LearnerParams(),
         now=now,
     )

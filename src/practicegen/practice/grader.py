@@ -15,17 +15,20 @@ Workers come from the `forkserver` start method where the platform has it, else 
 neither copies the parent's threads or event loop, so both are safe under an asyncio server.
 The fork server imports sympy once (it is one helper process per service process, shared by
 every `Grader`, and exits with the service), so a replacement is a fork that is ready in
-milliseconds. A worker says it is ready only after importing sympy, so no call's deadline pays
-for a cold start. Blocking work (starting, waiting on and killing processes) runs on a small
-thread pool owned by the grader.
+milliseconds. A worker says it is ready only after importing sympy and grading one answer, so
+no call's deadline pays for a cold start. Blocking work (starting, waiting on and killing
+processes) runs on a small thread pool owned by the grader.
 
-The deadline covers grading, not the wait for a free worker: under load, calls queue.
+The deadline covers grading, not the wait for a free worker: under load, calls queue here.
+How many may queue, and whose turn comes next, is the grading lane's to decide
+(`grading_lane`), so the service grades through the lane, never through a `Grader` directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -37,12 +40,15 @@ from typing import Self
 import structlog
 
 from practicegen.fork_server import forkserver_context
+from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.practice.answer_cost import DEFAULT_MAX_WEIGHT
 from practicegen.practice.grading import (
     AnswerKey,
     FeedbackCode,
     Grade,
     InvalidKey,
     grade_answer,
+    too_complex,
     verdict,
 )
 
@@ -54,7 +60,10 @@ _STALE = "stale"  # the worker had died before the call, which can be retried el
 _FAILED = "failed"  # grading raised
 _STARTUP_S = 60.0  # a cold `spawn` worker imports sympy before it is ready
 _START_ATTEMPTS = 3
-_Request = tuple[str, AnswerKey, int]
+# Grading yields the CPU to the node's event loop: on a node with as many cores as grading
+# processes, answers that run to their deadline would otherwise starve every other request.
+_NICENESS = 10
+_Request = tuple[str, AnswerKey, int, int]  # answer, key, max length, max weight
 _Reply = tuple[str, object]
 
 
@@ -75,6 +84,8 @@ def _context() -> ForkServerContext | SpawnContext:
 def _serve(conn: Connection) -> None:
     """A worker's life: say it is ready, then grade one request at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    os.nice(_NICENESS)
+    _warm_up()
     conn.send(_READY)
     while True:
         try:
@@ -86,9 +97,15 @@ def _serve(conn: Connection) -> None:
         conn.send(_grade_safely(*request))
 
 
-def _grade_safely(answer: str, key: AnswerKey, max_length: int) -> _Reply:
+def _warm_up() -> None:
+    """sympy's first comparison sets up what later ones reuse, which takes a large share of a
+    deadline; a worker pays for it before it says it is ready, not during a student's call."""
+    grade_answer("(x-1)(x+1)", AnswerKey(ItemType.EXPRESSION, "x^2-1", AnswerPolicy.EQUIVALENT))
+
+
+def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int) -> _Reply:
     try:
-        return "grade", grade_answer(answer, key, max_length=max_length)
+        return "grade", grade_answer(answer, key, max_length=max_length, max_weight=max_weight)
     except InvalidKey as exc:
         return "invalid_key", str(exc)
     except Exception as exc:  # sympy failing on a strange answer; reported, not raised
@@ -137,13 +154,19 @@ class Grader:
     """Grades answers in `workers` subprocesses, each call limited to `timeout_s` seconds."""
 
     def __init__(
-        self, *, workers: int = 2, timeout_s: float = 2.0, max_answer_length: int = 200
+        self,
+        *,
+        workers: int = 2,
+        timeout_s: float = 2.0,
+        max_answer_length: int = 200,
+        max_answer_weight: int = DEFAULT_MAX_WEIGHT,
     ) -> None:
         if workers < 1 or timeout_s <= 0:
             raise ValueError("a Grader needs at least one worker and a positive timeout")
         self._size = workers
         self._timeout_s = timeout_s
         self._max_length = max_answer_length
+        self._max_weight = max_answer_weight
         self._context = _context()
         self._threads = ThreadPoolExecutor(2 * workers + 2, thread_name_prefix="grader")
         self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
@@ -172,11 +195,28 @@ class Grader:
         if self._starting:
             await asyncio.gather(*self._starting, return_exceptions=True)
 
+    @property
+    def workers(self) -> int:
+        return self._size
+
+    @property
+    def timeout_s(self) -> float:
+        return self._timeout_s
+
+    def precheck(self, answer: str, key: AnswerKey) -> Grade | None:
+        """The grade of an answer the cost bound refuses, found without a worker; else None."""
+        if too_complex(answer, key, max_length=self._max_length, max_weight=self._max_weight):
+            return verdict(FeedbackCode.TOO_COMPLEX)
+        return None
+
     async def grade(self, answer: str, key: AnswerKey) -> Grade:
         """Grade in a worker; `timed_out` if that takes longer than the deadline."""
+        refused = self.precheck(answer, key)
+        if refused is not None:
+            return refused
         if len(self._live) + len(self._starting) < self._size:
             await self.start()
-        request = (answer, key, self._max_length)
+        request = (answer, key, self._max_length, self._max_weight)
         reply = await self._call(request)
         for _ in range(self._size):  # a worker that died while idle never saw the request
             if reply is None or reply[0] != _STALE:

@@ -14,6 +14,8 @@ Feedback codes (`FeedbackCode`; stable, stored with every response):
     empty_answer          nothing but spaces
     too_long              longer than the length cap
     unparseable           not in a readable format, or refused for safety (`9**9**9`)
+    too_complex           written at a cost no practice answer needs (`answer_cost`): refused
+                          from its parse tree, before any comparison
     timed_out             grading passed its deadline (set by `Grader`, never here)
     invalid_choice        a multiple-choice answer that is none of the choice ids
 
@@ -41,9 +43,10 @@ from functools import lru_cache
 import sympy
 
 from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice import answers
+from practicegen.practice import answer_cost, answers
 from practicegen.practice import solutions as solutions_
 from practicegen.practice.answers import Expr, Node
+from practicegen.practice.forms import form
 from practicegen.practice.solutions import Solutions
 
 KEY_MAX_LENGTH = 1000  # keys are trusted more than answers, but still read with a cap
@@ -59,6 +62,7 @@ class FeedbackCode(StrEnum):
     EMPTY_ANSWER = "empty_answer"
     TOO_LONG = "too_long"
     UNPARSEABLE = "unparseable"
+    TOO_COMPLEX = "too_complex"
     TIMED_OUT = "timed_out"
     INVALID_CHOICE = "invalid_choice"
 
@@ -73,6 +77,7 @@ MESSAGES = {
     FeedbackCode.EMPTY_ANSWER: "Type an answer first.",
     FeedbackCode.TOO_LONG: "That answer is too long.",
     FeedbackCode.UNPARSEABLE: "That answer could not be read.",
+    FeedbackCode.TOO_COMPLEX: "That answer is too complicated to check; simplify it first.",
     FeedbackCode.TIMED_OUT: "That answer took too long to check.",
     FeedbackCode.INVALID_CHOICE: "Pick one of the choices.",
 }
@@ -105,22 +110,45 @@ def verdict(code: FeedbackCode, message: str = "") -> Grade:
     return Grade(code is FeedbackCode.CORRECT, code.value, message or MESSAGES[code])
 
 
-def grade_answer(answer: str, key: AnswerKey, *, max_length: int = 200) -> Grade:
+def grade_answer(
+    answer: str,
+    key: AnswerKey,
+    *,
+    max_length: int = 200,
+    max_weight: int = answer_cost.DEFAULT_MAX_WEIGHT,
+) -> Grade:
     """Grade `answer` against `key`; raises `InvalidKey` only when the key cannot be read."""
     text = answer.strip()
     if not text or len(text) > max_length:
         return verdict(FeedbackCode.TOO_LONG if text else FeedbackCode.EMPTY_ANSWER)
     if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
         return _grade_choice(text, key)
+    if too_complex(text, key, max_length=max_length, max_weight=max_weight):
+        return verdict(FeedbackCode.TOO_COMPLEX)
     as_set = key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION
     try:
         return (_grade_solutions if as_set else _grade_value)(text, key, max_length)
-    except answers.TooLong as exc:
-        return verdict(FeedbackCode.TOO_LONG, exc.reason)
-    except answers.NotASolution as exc:
-        return verdict(FeedbackCode.INCORRECT, exc.reason)
     except answers.AnswerError as exc:
-        return verdict(FeedbackCode.UNPARSEABLE, exc.reason)
+        return verdict(_unreadable(exc), exc.reason)
+
+
+def _unreadable(exc: answers.AnswerError) -> FeedbackCode:
+    if isinstance(exc, answers.TooLong):
+        return FeedbackCode.TOO_LONG
+    if isinstance(exc, answers.NotASolution):
+        return FeedbackCode.INCORRECT
+    return FeedbackCode.UNPARSEABLE
+
+
+def too_complex(answer: str, key: AnswerKey, *, max_length: int, max_weight: int) -> bool:
+    """Whether the cost bound refuses `answer`: cheap (no sympy), so callers may ask before
+    spending a grading process on it. An unreadable answer is not refused here."""
+    if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
+        return False
+    text = answer.strip()
+    if key.type is ItemType.NUMERIC:
+        text = _without_thousands_commas(text)
+    return answer_cost.exceeds(text, max_length=max_length, max_weight=max_weight)
 
 
 def read_key(key: AnswerKey) -> None:
@@ -343,74 +371,3 @@ def _forms_match(given: tuple[Node, ...], expected: tuple[Node, ...]) -> bool:
         if not any(same_value(value, v) and shape == s for v, s in key_values):
             return False
     return True
-
-
-Form = tuple[object, ...]
-
-
-def form(node: Node) -> Form:
-    """How an expression is written, blind only to the order of terms and factors, to
-    parentheses and to where a minus sign sits: `2x+3` and `3+x*2` share a form, `6/8` and
-    `3/4` do not, nor do `2x+2x` and `4x`."""
-    terms = _terms(node, 1)
-    if len(terms) == 1:
-        return _product(*terms[0])
-    return ("sum", *sorted((_product(sign, t) for sign, t in terms), key=repr))
-
-
-def _terms(node: Node, sign: int) -> list[tuple[int, Node]]:
-    if node.op == "+":
-        return _terms(node.args[0], sign) + _terms(node.args[1], sign)
-    if node.op == "-":
-        return _terms(node.args[0], sign) + _terms(node.args[1], -sign)
-    if node.op == "neg":
-        return _terms(node.args[0], -sign)
-    return [(sign, node)]
-
-
-def _product(sign: int, node: Node) -> Form:
-    numerators: list[str] = []
-    denominators: list[str] = []
-    factors: list[Form] = []
-    sign *= _factors(node, numerators, denominators, factors)
-    if len(numerators) <= 1 and len(denominators) == 1:
-        factors.append(("fraction", numerators[0] if numerators else "1", denominators[0]))
-    else:
-        factors += [("num", n) for n in numerators] + [("over", d) for d in denominators]
-    return ("product", sign, *sorted(factors, key=repr))
-
-
-def _factors(node: Node, nums: list[str], dens: list[str], factors: list[Form]) -> int:
-    """Sort the factors of `node` into integers, integer divisors and the rest; its sign."""
-    if node.op == "*":
-        return _factors(node.args[0], nums, dens, factors) * _factors(
-            node.args[1], nums, dens, factors
-        )
-    if node.op == "/":
-        sign = _factors(node.args[0], nums, dens, factors)
-        divisor = node.args[1]
-        if divisor.op == "num":
-            dens.append(str(int(divisor.text)))
-            return sign
-        inner = _terms(divisor, 1)
-        if len(inner) == 1:
-            sign *= inner[0][0]
-        factors.append(("divide", form(divisor) if len(inner) > 1 else _product(1, inner[0][1])))
-        return sign
-    if node.op == "neg":
-        return -_factors(node.args[0], nums, dens, factors)
-    if node.op == "num":
-        nums.append(str(int(node.text)))
-    else:
-        factors.append(_atom(node))
-    return 1
-
-
-def _atom(node: Node) -> Form:
-    if node.op == "dec":
-        return ("decimal", str(sympy.Rational(node.text)))
-    if node.op in ("var", "pi"):
-        return (node.op, node.text)
-    if node.op in ("+", "-"):
-        return form(node)
-    return (node.op, *(form(arg) for arg in node.args))

@@ -4,9 +4,10 @@ An assignment (the sync assign's, or a job's) is planned in a session that only 
 stored in the caller's transaction (`plan_with_items`, `store_and_show`); its answer is built
 from the plan exactly as `read_assignment` shows the stored rows, so nothing is read back.
 
-An answer is graded by the item's own policy in a subprocess (`Grader`), stored, and applied to
-the model: the student's ability in the item's skill and the item's difficulty each take one
-Elo step. Each position is answered once; the first answer is what the model learns from.
+An answer is graded by the item's own policy in a subprocess, through the node's grading lane
+(`grading_lane`, which bounds and shares the wait), then stored and applied to the model: the
+student's ability in the item's skill and the item's difficulty each take one Elo step. Each
+position is answered once; the first answer is what the model learns from.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
-from practicegen.db.engine import autocommit_on_postgres
-from practicegen.db.models import Assignment, AssignmentItem, Item, Response
+from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.models import Assignment, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.schemas import AnswerPolicy, ItemType
@@ -34,9 +35,16 @@ from practicegen.practice.assignments import (
     plan_assignment,
     store_assignment,
 )
-from practicegen.practice.grader import Grader
-from practicegen.practice.grading import AnswerKey, InvalidKey
-from practicegen.practice.learner import ItemState, LearnerParams, SkillState, skill_state, update
+from practicegen.practice.grading import AnswerKey, Grade, InvalidKey
+from practicegen.practice.grading_lane import GradingLane, Place
+from practicegen.practice.learner import (
+    ItemState,
+    LearnerParams,
+    ResponseUpdate,
+    SkillState,
+    skill_state,
+    update,
+)
 from practicegen.practice.repository import ItemFace, PracticeRepository
 from practicegen.practice.schemas import (
     AssignedItem,
@@ -240,62 +248,126 @@ def answer_key(item: Item) -> AnswerKey:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    assignment: Assignment
-    link: AssignmentItem
+    """What answering a position needs, read before grading; `item` is detached from the
+    session that read it, which is closed by then."""
+
+    assignment_id: uuid.UUID
+    student_id: uuid.UUID
     item: Item
 
 
-async def _target(
-    session: AsyncSession, principal: Principal, assignment_id: uuid.UUID, position: int
+async def _read_target(
+    sessionmaker: SessionMaker, principal: Principal, assignment_id: uuid.UUID, position: int
 ) -> _Target:
-    assignment = await _assignment(session, principal, assignment_id)
-    practice = PracticeRepository(session)
-    for link, item in await practice.assignment_items(assignment.id):
-        if link.position == position:
-            if await practice.response_at(assignment.id, position) is not None:
-                raise AlreadyAnswered(position=position)
-            return _Target(assignment, link, item)
-    raise NoSuchPosition(position=position, num_items=assignment.num_items)
+    async with sessionmaker() as reading:
+        await autocommit_on_postgres(reading)
+        assignment = await _assignment(reading, principal, assignment_id)
+        practice = PracticeRepository(reading)
+        for link, item in await practice.assignment_items(assignment.id):
+            if link.position == position:
+                if await practice.response_at(assignment.id, position) is not None:
+                    raise AlreadyAnswered(position=position)
+                return _Target(assignment.id, assignment.student_id, item)
+        raise NoSuchPosition(position=position, num_items=assignment.num_items)
+
+
+async def _graded(place: Place, item: Item, answer: str) -> Grade:
+    try:
+        return await place.grade(answer, answer_key(item))
+    except InvalidKey as exc:
+        raise UngradableItem(item_id=str(item.id), reason=str(exc)) from exc
 
 
 async def answer_item(
-    session: AsyncSession,
+    sessionmaker: SessionMaker,
     *,
     principal: Principal,
     assignment_id: uuid.UUID,
     body: ResponseCreate,
-    grader: Grader,
+    lane: GradingLane,
     params: LearnerParams,
     now: datetime,
 ) -> ResponseRead:
-    target = await _target(session, principal, assignment_id, body.position)
-    try:
-        grade = await grader.grade(body.answer, answer_key(target.item))
-    except InvalidKey as exc:
-        raise UngradableItem(item_id=str(target.item.id), reason=str(exc)) from exc
-    practice = PracticeRepository(session)
-    student_id = target.assignment.student_id
+    """Grade an answer, then store it and teach the model in one short transaction.
+
+    No connection is held while the answer waits for or is in grading: the position is read
+    in a session closed before the answer takes its turn in the lane, and the write checks
+    again that the position is unanswered (the first answer stored wins). A student's token
+    takes its place in the lane before anything is read, so a flood is refused without a
+    query; a server key answers for the assignment's student, known once it is read.
+    """
+    position = body.position
+    if principal.student_id is not None:
+        with lane.place(principal.tenant_id, principal.student_id) as place:
+            target = await _read_target(sessionmaker, principal, assignment_id, position)
+            grade = await _graded(place, target.item, body.answer)
+    else:
+        target = await _read_target(sessionmaker, principal, assignment_id, position)
+        with lane.place(principal.tenant_id, target.student_id) as place:
+            grade = await _graded(place, target.item, body.answer)
+    async with sessionmaker() as session, session.begin():
+        return await _record(
+            session,
+            principal=principal,
+            target=target,
+            body=body,
+            grade=grade,
+            params=params,
+            now=now,
+        )
+
+
+async def _teach(
+    practice: PracticeRepository,
+    *,
+    principal: Principal,
+    target: _Target,
+    correct: bool,
+    params: LearnerParams,
+    now: datetime,
+) -> ResponseUpdate:
+    """One Elo step for the student's skill (its row locked) and the item's difficulty."""
     others = {
         k: SkillState(v.theta, v.responses_n)
-        for k, v in (await practice.skills(student_id)).items()
+        for k, v in (await practice.skills(target.student_id)).items()
     }
     row = await practice.lock_skill(
         tenant_id=principal.tenant_id,
-        student_id=student_id,
+        student_id=target.student_id,
         skill=target.item.skill,
         prior=skill_state(others, target.item.skill, params).theta,
     )
     item_before = ItemState(target.item.difficulty, target.item.responses_n)
-    step = update(SkillState(row.theta, row.responses_n), item_before, grade.correct, params)
+    step = update(SkillState(row.theta, row.responses_n), item_before, correct, params)
     await practice.shift_item_difficulty(
         target.item.id, step.item.difficulty - item_before.difficulty
     )
     row.theta, row.responses_n, row.updated_at = step.skill.theta, step.skill.n, now
+    return step
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    target: _Target,
+    body: ResponseCreate,
+    grade: Grade,
+    params: LearnerParams,
+    now: datetime,
+) -> ResponseRead:
+    practice = PracticeRepository(session)
+    if await practice.response_at(target.assignment_id, body.position) is not None:
+        raise AlreadyAnswered(position=body.position)  # answered while this one was graded
+    student_id, item = target.student_id, target.item
+    step = await _teach(
+        practice, principal=principal, target=target, correct=grade.correct, params=params, now=now
+    )
     response = Response(
         tenant_id=principal.tenant_id,
-        assignment_id=target.assignment.id,
+        assignment_id=target.assignment_id,
         position=body.position,
-        item_id=target.item.id,
+        item_id=item.id,
         student_id=student_id,
         answer=body.answer,
         correct=grade.correct,
@@ -309,16 +381,16 @@ async def answer_item(
         raise AlreadyAnswered(position=body.position) from exc
     return ResponseRead(
         response_id=response.id,
-        assignment_id=target.assignment.id,
+        assignment_id=target.assignment_id,
         position=body.position,
-        item_id=target.item.id,
+        item_id=item.id,
         correct=grade.correct,
         feedback_code=grade.feedback_code,
         message=grade.message,
         predicted_success=round(step.predicted, 3),
-        skill=target.item.skill,
+        skill=item.skill,
         ability=round(step.skill.theta, 3),
-        correct_answer=target.item.answer,
-        solution=target.item.solution,
+        correct_answer=item.answer,
+        solution=item.solution,
         created_at=now,
     )

@@ -1,0 +1,102 @@
+"""The cost bound: refusing an answer too expensive to compare before sympy ever sees it.
+
+Reading an answer is cheap and bounded (`answers`), but comparing two legitimate values is
+not: `2x+3+(x+1)^100(x-1)^100-(x^2-1)^100` equals `2x+3`, and proving it makes sympy expand
+polynomials of degree 200, which takes seconds of a grading process. No honest answer to a
+practice item needs that, so an answer whose written form is too costly is graded
+`too_complex` from its parse tree alone, in microseconds and without a grading process.
+
+The measure is the answer's *weight*: the polynomial degree of each piece as written, summed
+over the whole tree without expanding anything. A variable weighs 1 and a number 0; sums,
+products and quotients add their parts' weights; a power multiplies its base's weight by the
+size of a constant exponent (`(x+1)^100` weighs 100, `(x^2-1)^100` 200); `sqrt` and `abs`
+weigh what their argument does. `3x^2 - 5x + 2` weighs 3; `(x+1)(x-1)` weighs 2. A power
+whose exponent has variables weighs as if the exponent were its own weight plus one.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from fractions import Fraction
+
+from practicegen.practice.answers import Answer, AnswerError, Node, Point, Relation, read
+
+DEFAULT_MAX_WEIGHT = 40  # honest answers to the bank's items weigh under 10
+_SATURATED = Fraction(10**6)  # any constant beyond this counts as this: the bound is far lower
+_MAX_CONSTANT_EXPONENT = 64  # a constant power in an exponent is computed only below this
+_ARITHMETIC: dict[str, Callable[[Fraction, Fraction], Fraction]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+}
+
+
+def weight(answer: Answer) -> Fraction:
+    """The weight of every expression an answer writes (clauses, sides, coordinates)."""
+    total = Fraction(0)
+    for clause in answer.clauses:
+        if isinstance(clause, Point):
+            nodes = clause.coords
+        elif isinstance(clause, Relation):
+            nodes = clause.sides
+        else:
+            nodes = (clause,)
+        total += sum((_weight(node) for node in nodes), Fraction(0))
+    return total
+
+
+def exceeds(text: str, *, max_length: int, max_weight: int) -> bool:
+    """Whether `text` reads as an answer heavier than `max_weight` (unreadable text does not:
+    grading says why it cannot be read)."""
+    try:
+        answer = read(text, max_length=max_length)
+    except AnswerError:
+        return False
+    return weight(answer) > max_weight
+
+
+def _weight(node: Node) -> Fraction:
+    if node.op == "var":
+        return Fraction(1)
+    if node.op in ("num", "dec", "pi"):
+        return Fraction(0)
+    if node.op == "^":
+        base, exponent = node.args
+        size = _constant(exponent)
+        if size is None:
+            return _weight(base) * (_weight(exponent) + 1) + _weight(exponent)
+        return min(_weight(base) * abs(size), _SATURATED)
+    return min(sum((_weight(arg) for arg in node.args), Fraction(0)), _SATURATED)
+
+
+def _constant(node: Node) -> Fraction | None:
+    """The value of an exponent written with numbers only, saturated; None if it has a
+    variable, `pi` or a root (its size is then not known without sympy)."""
+    if node.op in ("num", "dec"):
+        return min(Fraction(node.text), _SATURATED)
+    if node.op == "neg":
+        inner = _constant(node.args[0])
+        return None if inner is None else -inner
+    if node.op not in ("+", "-", "*", "/", "^"):
+        return None
+    left, right = (_constant(arg) for arg in node.args)
+    if left is None or right is None:
+        return None
+    return _saturate(_combine(node.op, left, right))
+
+
+def _combine(op: str, left: Fraction, right: Fraction) -> Fraction:
+    if op in _ARITHMETIC:
+        return _ARITHMETIC[op](left, right)
+    if op == "/":
+        return left / right if right else _SATURATED
+    if right.denominator != 1 or abs(right) > _MAX_CONSTANT_EXPONENT:
+        return _SATURATED if abs(left) > 1 else Fraction(1)
+    if left == 0 and right < 0:
+        return _SATURATED
+    return left ** int(right)
+
+
+def _saturate(value: Fraction) -> Fraction:
+    return max(min(value, _SATURATED), -_SATURATED)

@@ -1,0 +1,187 @@
+"""The grading lane: a node's bounded, fair queue in front of its grading processes.
+
+A node has a few grading processes (`Grader`) and an answer may keep one busy until the
+grading deadline, so answers queue for them. Unbounded, that queue lets one student's token
+stall every other student's answers; so an answer takes a *place* in the lane before it is
+read or graded, and the lane refuses a place at once, never after a wait:
+
+    a student already holding `student_share` places   429 too_many_requests
+    a tenant already holding `tenant_share` places     429 too_many_requests
+    the node holding `slots` places                    503 service_busy
+
+Both with `Retry-After`: the time the places of the share that was full take to be graded, and
+up to as much again at random (callers refused together come back apart), at most a minute.
+Places that wait for a process take turns round-robin: first across tenants, then across a
+tenant's students, so a student with several answers waiting delays another student's by at
+most one grading each. A place holds no database connection: the service reads what grading
+needs before it waits and writes after it is graded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+
+from practicegen.errors import ServiceBusy, TooManyRequests
+from practicegen.practice.grader import Grader
+from practicegen.practice.grading import AnswerKey, Grade
+
+log = structlog.get_logger()
+
+_MAX_RETRY_AFTER_S = 60
+_Waiters = dict[uuid.UUID, dict[uuid.UUID, deque[asyncio.Future[None]]]]
+
+
+class Place:
+    """One answer's place in the lane, from admission until it has been graded."""
+
+    def __init__(self, lane: GradingLane, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
+        self._lane = lane
+        self._tenant_id = tenant_id
+        self._student_id = student_id
+
+    async def grade(self, answer: str, key: AnswerKey) -> Grade:
+        """Grade once it is this place's turn; an answer the cost bound refuses needs none."""
+        return await self._lane.grade(self._tenant_id, self._student_id, answer, key)
+
+
+class GradingLane:
+    def __init__(
+        self, grader: Grader, *, slots: int, tenant_share: int, student_share: int
+    ) -> None:
+        if not 1 <= student_share <= tenant_share <= slots:
+            raise ValueError("grading shares must nest: 1 <= student <= tenant <= slots")
+        self._grader = grader
+        self._slots = slots
+        self._tenant_share = tenant_share
+        self._student_share = student_share
+        self._jitter = random.Random()
+        self._places = 0
+        self._by_tenant: dict[uuid.UUID, int] = {}
+        self._by_student: dict[uuid.UUID, int] = {}
+        self._grading = 0  # places holding a grading process
+        self._waiting: _Waiters = {}  # tenant -> student -> turns, each in round-robin order
+
+    @contextmanager
+    def place(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> Iterator[Place]:
+        """A place for one answer of `student_id`, or the refusal, at once."""
+        self._admit(tenant_id, student_id)
+        try:
+            yield Place(self, tenant_id, student_id)
+        finally:
+            self._leave(tenant_id, student_id)
+
+    @property
+    def places(self) -> int:
+        return self._places
+
+    def _admit(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
+        error: TooManyRequests | ServiceBusy | None = None
+        if self._by_student.get(student_id, 0) >= self._student_share:
+            error = TooManyRequests(
+                "This student already has answers waiting to be graded; retry shortly.",
+                share="student",
+                limit=self._student_share,
+            )
+        elif self._by_tenant.get(tenant_id, 0) >= self._tenant_share:
+            error = TooManyRequests(
+                "This tenant already has many answers waiting to be graded; retry shortly.",
+                share="tenant",
+                limit=self._tenant_share,
+            )
+        elif self._places >= self._slots:
+            error = ServiceBusy("Every grading place of this node is taken; retry shortly.")
+        if error is not None:
+            log.info("grading.refused", code=error.code, **error.details)
+            error.retry_after_s = self._retry_after(error)
+            raise error
+        self._places += 1
+        self._by_tenant[tenant_id] = self._by_tenant.get(tenant_id, 0) + 1
+        self._by_student[student_id] = self._by_student.get(student_id, 0) + 1
+
+    def _retry_after(self, error: TooManyRequests | ServiceBusy) -> int:
+        """Seconds until a place is likely free: the answers the refused caller's share holds,
+        each taking at most the grading deadline, on the node's grading processes; plus up to
+        as much again at random, so that callers refused together do not all come back
+        together."""
+        held = int(error.details.get("limit", self._slots))
+        estimate = max(1, math.ceil(self._grader.timeout_s * held / self._grader.workers))
+        return min(estimate + self._jitter.randint(0, estimate), _MAX_RETRY_AFTER_S)
+
+    def _leave(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
+        self._places -= 1
+        for counts, key in ((self._by_tenant, tenant_id), (self._by_student, student_id)):
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
+
+    async def grade(
+        self, tenant_id: uuid.UUID, student_id: uuid.UUID, answer: str, key: AnswerKey
+    ) -> Grade:
+        refused = self._grader.precheck(answer, key)
+        if refused is not None:
+            return refused
+        await self._turn(tenant_id, student_id)
+        try:
+            return await self._grader.grade(answer, key)
+        finally:
+            self._grading -= 1
+            self._dispatch()
+
+    async def _turn(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
+        """Wait until a grading process is this answer's (counted in `_grading`)."""
+        if self._grading < self._grader.workers and not self._waiting:
+            self._grading += 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(tenant_id, {}).setdefault(student_id, deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # given the turn as it was cancelled
+                self._grading -= 1
+                self._dispatch()
+            else:
+                self._forget(tenant_id, student_id, turn)
+            raise
+
+    def _dispatch(self) -> None:
+        while self._waiting and self._grading < self._grader.workers:
+            turn = self._next_turn()
+            if not turn.done():  # a cancelled waiter leaves its turn done until it is forgotten
+                self._grading += 1
+                turn.set_result(None)
+
+    def _next_turn(self) -> asyncio.Future[None]:
+        """The first tenant's first student's oldest turn; both move to the back of their
+        queues (dicts keep insertion order, so re-inserting rotates them)."""
+        tenant_id = next(iter(self._waiting))
+        students = self._waiting.pop(tenant_id)
+        student_id = next(iter(students))
+        turns = students.pop(student_id)
+        turn = turns.popleft()
+        if turns:
+            students[student_id] = turns
+        if students:
+            self._waiting[tenant_id] = students
+        return turn
+
+    def _forget(
+        self, tenant_id: uuid.UUID, student_id: uuid.UUID, turn: asyncio.Future[None]
+    ) -> None:
+        students = self._waiting.get(tenant_id, {})
+        turns = students.get(student_id)
+        if turns is None or turn not in turns:
+            return
+        turns.remove(turn)
+        if not turns:
+            del students[student_id]
+        if not students:
+            self._waiting.pop(tenant_id, None)
