@@ -25,7 +25,8 @@ def refusal(text: str, *, max_length: int = 200) -> str:
     started = time.perf_counter()
     with pytest.raises(AnswerError) as caught:
         answers.to_sympy(solutions.expression(answers.read(text, max_length=max_length)))
-    assert time.perf_counter() - started < 0.5, f"refusing {text[:40]!r} was slow"
+    # generous: a refusal takes milliseconds, one that recursed or backtracked would take seconds
+    assert time.perf_counter() - started < 2, f"refusing {text[:40]!r} was slow"
     return caught.value.reason
 
 
