@@ -24,10 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import itertools
 import math
 import multiprocessing
 import multiprocessing.queues
+import os
 import subprocess
 import sys
 import tempfile
@@ -270,6 +272,26 @@ async def phase(
     return ready, assigned
 
 
+@contextlib.contextmanager
+def job_worker(env: dict[str, str]) -> Iterator[None]:
+    """On PostgreSQL the API node's `/readyz` needs a worker connected somewhere, as in a real
+    deployment: `practicegen worker` runs beside it (idle: this benchmark makes no jobs)."""
+    if not env["PRACTICEGEN_DATABASE_URL"].startswith("postgresql"):
+        yield
+        return
+    worker = subprocess.Popen(
+        [python(), "-m", "practicegen", "worker"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
 async def measure(database_url: str, args: argparse.Namespace) -> None:
     env = {
         "PRACTICEGEN_DATABASE_URL": database_url,
@@ -284,7 +306,7 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
     tally = Tally()
     quiet: list[tuple[LoadResult, LoadResult]] = []
     flooded: list[tuple[LoadResult, LoadResult]] = []
-    with server_process(serve_command(port), env, port) as base:
+    with server_process(serve_command(port), env, port) as base, job_worker(env):
         positions, as_student, students = await seed(base, other_key)
         await phase(base, other_key, students, 2.0, Tally())  # warm-up
         spawn = multiprocessing.get_context("spawn")
