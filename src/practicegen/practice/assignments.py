@@ -35,8 +35,11 @@ from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
 from practicegen.practice.shortfall import nothing_made, shortfall_warnings
+from practicegen.tenants.service import requires_check_model
 
 Progress = Callable[[int, str], Awaitable[None]]
+MODEL_SETTING = "PRACTICEGEN_LLM_BASE_URL"
+CHECK_MODEL_SETTING = "PRACTICEGEN_LLM_CHECK_MODEL"
 
 
 async def no_progress(_percent: int, _message: str) -> None:
@@ -102,6 +105,11 @@ class GapFiller(Protocol):
 
     def covers(self, subject: str, topic: str | None) -> bool: ...
 
+    def unchecked(self, subject: str) -> bool:
+        """Whether what it writes for `subject` would be accepted on self-consistency alone, which
+        a tenant requiring a check model refuses (`tenants.service.requires_check_model`)."""
+        ...
+
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled: ...
 
 
@@ -120,6 +128,7 @@ class Checked:
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
+    missing: str = MODEL_SETTING  # what a generator would need to write what the bank lacks
 
 
 async def check_request(
@@ -139,17 +148,18 @@ async def check_request(
     )
     if student is None:
         raise StudentNotFound(student_id=str(request.student_id))
-    skills, items, groups, fillable = await _check_content(
+    skills, items, groups, missing = await _check_content(
         session, tenant, request, filler, cache, bank_version=student.bank_version
     )
     return Checked(
         skills=skills,
         items=items,
         groups=groups,
-        fillable=fillable,
+        fillable=missing is None,
         abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
         recent=student.recent,
         bank_version=student.bank_version,
+        missing=missing or MODEL_SETTING,
     )
 
 
@@ -191,35 +201,55 @@ async def _check_content(
     cache: CandidateCache | None,
     *,
     bank_version: int | None = None,
-) -> tuple[list[str], SubjectItems, list[GroupKey], bool]:
+) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
     """The goal tags, subject and topic name something, and enough can be found or made.
 
-    `bank_version`: the tenant's, if the caller read it already."""
+    Returns, last, None when `filler` may write what the bank lacks, else the setting it would
+    need. `bank_version`: the tenant's, if the caller read it already."""
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
     bank = cache or CandidateCache(max_age_s=0)
     items = await bank.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
-    fillable = filler is not None and filler.covers(request.subject, request.topic)
-    if not fillable:
+    missing = await _missing_generator(session, tenant, request, filler)
+    if missing is not None:
         if not groups:
             await _explain_empty(session, tenant, request)
         available = sum(len(items.groups[key]) for key in groups)
         if available < request.num_items:
-            raise _unavailable(request, available)
-    return skills, items, groups, fillable
+            raise _unavailable(request, available, missing)
+    return skills, items, groups, missing
 
 
-def _unavailable(request: AssignRequest, available: int) -> GenerationUnavailable:
+async def _missing_generator(
+    session: AsyncSession, tenant: uuid.UUID, request: AssignRequest, filler: GapFiller | None
+) -> str | None:
+    """None if `filler` may write for this request, else the setting it lacks: a language model,
+    or a check model the tenant requires for what self-consistency alone would accept."""
+    if filler is None or not filler.covers(request.subject, request.topic):
+        return MODEL_SETTING
+    if filler.unchecked(request.subject) and await requires_check_model(session, tenant):
+        return CHECK_MODEL_SETTING
+    return None
+
+
+def _unavailable(
+    request: AssignRequest, available: int, missing: str = MODEL_SETTING
+) -> GenerationUnavailable:
     where = request.subject + (f" / {request.topic}" if request.topic else "")
+    lacking = (
+        "no procedural generator covers it and no language model is configured"
+        if missing == MODEL_SETTING
+        else "this tenant requires a second model to agree with every multiple-choice key "
+        "and no check model is configured"
+    )
     return GenerationUnavailable(
         f"The bank has {available} fitting item(s) for {where}, {request.num_items} were "
-        "asked for, and no generator can write the rest: no procedural generator covers it "
-        "and no language model is configured (PRACTICEGEN_LLM_BASE_URL).",
+        f"asked for, and no generator can write the rest: {lacking} ({missing}).",
         available=available,
         requested=request.num_items,
-        missing="PRACTICEGEN_LLM_BASE_URL",
+        missing=missing,
     )
 
 
@@ -268,7 +298,7 @@ async def plan_assignment(
     filled = Filled()
     missing = request.num_items - len(chosen)
     if missing and (filler is None or not checked.fillable):
-        raise _unavailable(request, len(chosen))
+        raise _unavailable(request, len(chosen), checked.missing)
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)

@@ -148,6 +148,15 @@ async def assign(
         if isinstance(exc, GenerationUnavailable) and not _job_can_write(node, body):
             raise
         async with node.sessionmaker() as session, session.begin():
+            if isinstance(exc, GenerationUnavailable):  # may the job's filler write for the tenant
+                await check_request_content(
+                    session,
+                    principal=principal,
+                    request=body,
+                    settings=node.settings,
+                    filler=node.job_filler,
+                    cache=node.cache,
+                )
             return await _start_job(
                 session,
                 principal=principal,
