@@ -2,8 +2,8 @@
 
 A real server with an in-process worker and the fake model server playing the writer and, when
 configured, the checker. Both backends. With no check model on the node the tenant's assigns
-that need such items are refused up front; a job that gets past that (the flag turned on after
-it was accepted) asks the model nothing and fails, as the filler test below shows.
+that need such items are refused up front (a job checks again when it runs); behind that, the
+filler itself asks the model nothing for such a tenant, as the last test shows.
 """
 
 from __future__ import annotations
