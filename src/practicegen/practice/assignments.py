@@ -212,26 +212,34 @@ async def _check_content(
     bank = cache or CandidateCache(max_age_s=0)
     items = await bank.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
-    missing = await _missing_generator(session, tenant, request, filler)
+    available = sum(len(items.groups[key]) for key in groups)
+    missing = await _missing_generator(session, tenant, request, filler, available)
     if missing is not None:
         if not groups and missing == MODEL_SETTING:  # a model could write any subject's items
             await _explain_empty(session, tenant, request)
-        available = sum(len(items.groups[key]) for key in groups)
         if available < request.num_items:
             raise _unavailable(request, available, missing)
     return skills, items, groups, missing
 
 
 async def _missing_generator(
-    session: AsyncSession, tenant: uuid.UUID, request: AssignRequest, filler: GapFiller | None
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    request: AssignRequest,
+    filler: GapFiller | None,
+    available: int,
 ) -> str | None:
     """None if `filler` may write for this request, else the setting it lacks: a language model,
-    or a check model the tenant requires for what self-consistency alone would accept."""
+    or a check model the tenant requires for what self-consistency alone would accept.
+
+    The tenant's policy is read only when the bank cannot cover the request, so an assign the
+    bank serves costs no query for it; should planning still need the filler, the filler reads
+    the policy itself (`LlmFiller.fill`)."""
     if filler is None or not filler.covers(request.subject, request.topic):
         return MODEL_SETTING
-    if filler.unchecked(request.subject) and await requires_check_model(session, tenant):
-        return CHECK_MODEL_SETTING
-    return None
+    if available >= request.num_items or not filler.unchecked(request.subject):
+        return None
+    return CHECK_MODEL_SETTING if await requires_check_model(session, tenant) else None
 
 
 def _unavailable(
