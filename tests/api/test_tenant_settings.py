@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from tests.api.test_auth import new_tenant_key
 from tests.api.test_errors import assert_error
+from tests.support.server import RunningServer
 
 SETTINGS = "/api/v1/tenant/settings"
 
@@ -60,3 +62,17 @@ async def test_a_bad_body_is_a_clear_422(client: httpx.AsyncClient) -> None:
             "details",
         }
     assert (await client.get(SETTINGS)).json()["data"] == {"require_check_model": False}
+
+
+async def test_each_tenant_has_its_own_settings(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, server: RunningServer
+) -> None:
+    other = bearer(await new_tenant_key(client, server.settings))
+    assert (await client.patch(SETTINGS, json={"require_check_model": True})).status_code == 200
+    theirs = await anonymous.get(SETTINGS, headers=other)
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["data"] == {"require_check_model": False}
+    changed = await anonymous.patch(SETTINGS, json={"require_check_model": True}, headers=other)
+    assert changed.json()["data"] == {"require_check_model": True}
+    await anonymous.patch(SETTINGS, json={"require_check_model": False}, headers=other)
+    assert (await client.get(SETTINGS)).json()["data"] == {"require_check_model": True}
