@@ -20,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item, utcnow
-from practicegen.errors import InvalidRequest, NumItemsOutOfRange, StudentNotFound, UnknownSubject
+from practicegen.errors import NumItemsOutOfRange, StudentNotFound
 from practicegen.goals.service import skills_for_goal_tags
 from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
 from practicegen.items.repository import ItemRepository
+from practicegen.practice.availability import (
+    MODEL_SETTING,
+    GenerationFailed,
+    explain_empty,
+    missing_generator,
+    unavailable,
+)
 from practicegen.practice.learner import (
     SkillState,
     ability_variance,
@@ -35,36 +42,12 @@ from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
 from practicegen.practice.shortfall import nothing_made, shortfall_warnings
-from practicegen.tenants.service import requires_check_model
 
 Progress = Callable[[int, str], Awaitable[None]]
-MODEL_SETTING = "PRACTICEGEN_LLM_BASE_URL"
-CHECK_MODEL_SETTING = "PRACTICEGEN_LLM_CHECK_MODEL"
 
 
 async def no_progress(_percent: int, _message: str) -> None:
     return None
-
-
-class UnknownTopic(InvalidRequest):
-    code = "unknown_topic"
-    default_message = "No items or generators exist for this topic of the subject."
-
-
-class GenerationUnavailable(InvalidRequest):
-    code = "generation_unavailable"
-    default_message = (
-        "The bank lacks items for this request and no configured generator can write them."
-    )
-
-
-class GenerationFailed(GenerationUnavailable):
-    """The generators that cover the request made nothing usable (`shortfall.nothing_made`).
-    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
-    language model) could still write the items."""
-
-    code = "generation_failed"
-    default_message = "No item could be generated for this request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,52 +196,13 @@ async def _check_content(
     items = await bank.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
     available = sum(len(items.groups[key]) for key in groups)
-    missing = await _missing_generator(session, tenant, request, filler, available)
+    missing = await missing_generator(session, tenant, request, filler, available)
     if missing is not None:
         if not groups and missing == MODEL_SETTING:  # a model could write any subject's items
-            await _explain_empty(session, tenant, request)
+            await explain_empty(session, tenant, request)
         if available < request.num_items:
-            raise _unavailable(request, available, missing)
+            raise unavailable(request, available, missing)
     return skills, items, groups, missing
-
-
-async def _missing_generator(
-    session: AsyncSession,
-    tenant: uuid.UUID,
-    request: AssignRequest,
-    filler: GapFiller | None,
-    available: int,
-) -> str | None:
-    """None if `filler` may write for this request, else the setting it lacks: a language model,
-    or a check model the tenant requires for what self-consistency alone would accept.
-
-    The tenant's policy is read only when the bank cannot cover the request, so an assign the
-    bank serves costs no query for it; should planning still need the filler, the filler reads
-    the policy itself (`LlmFiller.fill`)."""
-    if filler is None or not filler.covers(request.subject, request.topic):
-        return MODEL_SETTING
-    if available >= request.num_items or not filler.unchecked(request.subject):
-        return None
-    return CHECK_MODEL_SETTING if await requires_check_model(session, tenant) else None
-
-
-def _unavailable(
-    request: AssignRequest, available: int, missing: str = MODEL_SETTING
-) -> GenerationUnavailable:
-    where = request.subject + (f" / {request.topic}" if request.topic else "")
-    lacking = (
-        "no procedural generator covers it and no language model is configured"
-        if missing == MODEL_SETTING
-        else "this tenant requires a second model to agree with every multiple-choice key "
-        "and no check model is configured"
-    )
-    return GenerationUnavailable(
-        f"The bank has {available} fitting item(s) for {where}, {request.num_items} were "
-        f"asked for, and no generator can write the rest: {lacking} ({missing}).",
-        available=available,
-        requested=request.num_items,
-        missing=missing,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +250,7 @@ async def plan_assignment(
     filled = Filled()
     missing = request.num_items - len(chosen)
     if missing and (filler is None or not checked.fillable):
-        raise _unavailable(request, len(chosen), checked.missing)
+        raise unavailable(request, len(chosen), checked.missing)
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
@@ -391,26 +335,6 @@ def _select(
     if uncovered:
         warnings.append(f"No items for goal skills: {', '.join(uncovered)}.")
     return chosen, warnings
-
-
-async def _explain_empty(session: AsyncSession, tenant: uuid.UUID, request: AssignRequest) -> None:
-    """Nothing to choose from and nothing to generate with: say which part of the request is off."""
-    items = ItemRepository(session)
-    subjects = await items.subjects(tenant)
-    if request.subject not in subjects:
-        raise UnknownSubject(
-            f"No items or generators exist for the subject {request.subject!r}.",
-            subject=request.subject,
-            known_subjects=sorted(subjects),
-        )
-    if request.topic is not None:
-        topics = await items.topics(tenant, request.subject)
-        if request.topic not in topics:
-            raise UnknownTopic(
-                f"The subject {request.subject!r} has no topic {request.topic!r}.",
-                topic=request.topic,
-                known_topics=sorted(topics),
-            )
 
 
 def _gap(

@@ -25,11 +25,8 @@ from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
 from practicegen.jobs.service import NewJob
 from practicegen.practice import service
-from practicegen.practice.assignments import (
-    GapFiller,
-    GenerationUnavailable,
-    check_request_content,
-)
+from practicegen.practice.assignments import GapFiller, check_request_content
+from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
