@@ -68,6 +68,7 @@ from practicegen.practice.grader import Grader
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
+from practicegen.tenants import endpoints as tenant_endpoints
 from practicegen.web import pages as web_pages
 from practicegen.webhooks import endpoints as webhook_endpoints
 from practicegen.webhooks import service as webhooks
@@ -368,6 +369,7 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
         item_endpoints.router,
         job_endpoints.metrics_router,
         webhook_endpoints.router,
+        tenant_endpoints.router,
         web_pages.router,
     ):
         app.include_router(router)

@@ -77,6 +77,16 @@ class BankVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
+class TenantGenerationPolicy(Base):
+    """What a tenant requires of generated questions; a tenant without a row has the defaults."""
+
+    __tablename__ = "tenant_generation_policies"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    require_check_model: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = _updated()
+
+
 class Student(Base):
     __tablename__ = "students"
 

@@ -84,6 +84,9 @@ class ProceduralFiller:
     def covers(self, subject: str, topic: str | None) -> bool:
         return bool(self._specs(subject, topic))
 
+    def unchecked(self, subject: str) -> bool:
+        return False  # every procedural item is correct by construction
+
     def subjects(self) -> set[str]:
         return set(self._by_subject)
 

@@ -197,6 +197,11 @@ class LlmGenerator:
         }
 
     @property
+    def choice_check_model(self) -> str | None:
+        """The second model that checks multiple-choice keys, if one is configured."""
+        return self._check.model if self._check is not None else None
+
+    @property
     def total_usage(self) -> Usage:
         """Every token this generator has spent, self-consistency checks included."""
         return self._spent.total

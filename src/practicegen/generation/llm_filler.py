@@ -14,6 +14,9 @@ for one topic reads them once, not once per job.
 For the subjects the procedural generators know to be mathematics the model writes equations
 (checked by solving them again with sympy); for any other subject, multiple-choice questions
 (checked by self-consistency), so with a model configured every subject can be served.
+A tenant may require a second model to agree with every multiple-choice key
+(`tenants.service.requires_check_model`): without a check model on the node, such questions
+are not asked of the model at all and count as rejected for `check_model_required`.
 A skill whose declared profile has no equations (`fractions.add`, `exponents.rules`) is not
 asked of the model at all: every draft would be refused as off-skill, so the procedural
 generators make its items at once.
@@ -37,12 +40,14 @@ from practicegen.db.engine import SessionMaker
 from practicegen.generation.budget import UsageRecorder, check_budget, day_of
 from practicegen.generation.filler import ProceduralFiller, generated_row
 from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator
+from practicegen.generation.llm_verify import Reason
 from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
 from practicegen.items.service import to_content
 from practicegen.practice.assignments import Filled, GapRequest, Progress
+from practicegen.tenants.service import requires_check_model
 
 log = structlog.get_logger()
 _T = TypeVar("_T")
@@ -115,6 +120,10 @@ class LlmFiller:
     def covers(self, subject: str, topic: str | None) -> bool:
         return True
 
+    def unchecked(self, subject: str) -> bool:
+        kind = self._kind(subject)
+        return kind == "multiple_choice" and self.generator.choice_check_model is None
+
     def _kind(self, subject: str) -> str:
         return "equation" if subject in self.procedural.subjects() else "multiple_choice"
 
@@ -141,15 +150,26 @@ class LlmFiller:
         # A skill whose problems the model's kind of question cannot be (a fraction sum is not
         # an equation) goes straight to the procedural generators: its drafts would be off-skill.
         asked = Counter({s: n for s, n in counts.items() if self._writable(gap.subject, s)})
+        refused = await self._refused(session, gap, asked)
+        asked -= refused
         examples = {skill: await self._examples(session, gap, skill) for skill in asked}
         # Hand the connection back while the model works (tens of seconds): a thousand waiting
         # jobs must not hold a thousand database connections. Nothing read so far is an ORM
         # object used later, so ending the read-only transaction loses nothing.
         await session.rollback()
-        batches = await self._write(gap, asked, examples, progress)
+        batches = await self._write(gap, asked, examples, progress) + refused_batches(refused)
         await self._record(gap.tenant_id, sum(b.usage.total_tokens for b in batches))
         await progress(_LAST, "Checking the generated questions against the bank...")
         return await self._assemble(session, gap, counts, batches)
+
+    async def _refused(
+        self, session: AsyncSession, gap: GapRequest, asked: Counter[str]
+    ) -> Counter[str]:
+        """What the model may not write for this tenant: multiple-choice questions that only
+        self-consistency would check, when the tenant requires a second model to agree."""
+        if not asked or not self.unchecked(gap.subject):
+            return Counter()
+        return asked.copy() if await requires_check_model(session, gap.tenant_id) else Counter()
 
     async def _write(
         self,
@@ -280,6 +300,12 @@ class _Written:
         k, n = self.started, self.total
         percent = _FIRST + (_LAST - _FIRST) * (k - 1) // max(n, 1)
         await self.progress(percent, f"Generating AI question {k} of {n}...")
+
+
+def refused_batches(refused: Counter[str]) -> list[LlmBatch]:
+    """Each refused question counted as a draft rejected for `check_model_required`."""
+    reason = Reason.CHECK_MODEL_REQUIRED.value
+    return [LlmBatch(requested=n, rejections=Counter({reason: n})) for n in refused.values()]
 
 
 async def _silent(_percent: int, _message: str) -> None:

@@ -59,6 +59,8 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     CHECK_MODEL_DISAGREES = "check_model_disagrees"  # a second model does not pick the key
+    # the tenant requires a second model and the node has none: self-consistency is not enough
+    CHECK_MODEL_REQUIRED = "check_model_required"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item, utcnow
-from practicegen.errors import InvalidRequest, NumItemsOutOfRange, StudentNotFound, UnknownSubject
+from practicegen.errors import NumItemsOutOfRange, StudentNotFound
 from practicegen.goals.service import skills_for_goal_tags
 from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
 from practicegen.items.repository import ItemRepository
+from practicegen.practice.availability import (
+    MODEL_SETTING,
+    GenerationFailed,
+    explain_empty,
+    missing_generator,
+    unavailable,
+)
 from practicegen.practice.learner import (
     SkillState,
     ability_variance,
@@ -41,27 +48,6 @@ Progress = Callable[[int, str], Awaitable[None]]
 
 async def no_progress(_percent: int, _message: str) -> None:
     return None
-
-
-class UnknownTopic(InvalidRequest):
-    code = "unknown_topic"
-    default_message = "No items or generators exist for this topic of the subject."
-
-
-class GenerationUnavailable(InvalidRequest):
-    code = "generation_unavailable"
-    default_message = (
-        "The bank lacks items for this request and no configured generator can write them."
-    )
-
-
-class GenerationFailed(GenerationUnavailable):
-    """The generators that cover the request made nothing usable (`shortfall.nothing_made`).
-    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
-    language model) could still write the items."""
-
-    code = "generation_failed"
-    default_message = "No item could be generated for this request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +88,11 @@ class GapFiller(Protocol):
 
     def covers(self, subject: str, topic: str | None) -> bool: ...
 
+    def unchecked(self, subject: str) -> bool:
+        """Whether what it writes for `subject` would be accepted on self-consistency alone, which
+        a tenant requiring a check model refuses (`tenants.service.requires_check_model`)."""
+        ...
+
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled: ...
 
 
@@ -120,6 +111,7 @@ class Checked:
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
+    missing: str = MODEL_SETTING  # what a generator would need to write what the bank lacks
 
 
 async def check_request(
@@ -139,17 +131,18 @@ async def check_request(
     )
     if student is None:
         raise StudentNotFound(student_id=str(request.student_id))
-    skills, items, groups, fillable = await _check_content(
+    skills, items, groups, missing = await _check_content(
         session, tenant, request, filler, cache, bank_version=student.bank_version
     )
     return Checked(
         skills=skills,
         items=items,
         groups=groups,
-        fillable=fillable,
+        fillable=missing is None,
         abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
         recent=student.recent,
         bank_version=student.bank_version,
+        missing=missing or MODEL_SETTING,
     )
 
 
@@ -191,36 +184,25 @@ async def _check_content(
     cache: CandidateCache | None,
     *,
     bank_version: int | None = None,
-) -> tuple[list[str], SubjectItems, list[GroupKey], bool]:
+) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
     """The goal tags, subject and topic name something, and enough can be found or made.
 
-    `bank_version`: the tenant's, if the caller read it already."""
+    Returns, last, None when `filler` may write what the bank lacks, else the setting it would
+    need. `bank_version`: the tenant's, if the caller read it already."""
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
     bank = cache or CandidateCache(max_age_s=0)
     items = await bank.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
-    fillable = filler is not None and filler.covers(request.subject, request.topic)
-    if not fillable:
-        if not groups:
-            await _explain_empty(session, tenant, request)
-        available = sum(len(items.groups[key]) for key in groups)
+    available = sum(len(items.groups[key]) for key in groups)
+    missing = await missing_generator(session, tenant, request, filler, available)
+    if missing is not None:
+        if not groups and missing == MODEL_SETTING:  # a model could write any subject's items
+            await explain_empty(session, tenant, request)
         if available < request.num_items:
-            raise _unavailable(request, available)
-    return skills, items, groups, fillable
-
-
-def _unavailable(request: AssignRequest, available: int) -> GenerationUnavailable:
-    where = request.subject + (f" / {request.topic}" if request.topic else "")
-    return GenerationUnavailable(
-        f"The bank has {available} fitting item(s) for {where}, {request.num_items} were "
-        "asked for, and no generator can write the rest: no procedural generator covers it "
-        "and no language model is configured (PRACTICEGEN_LLM_BASE_URL).",
-        available=available,
-        requested=request.num_items,
-        missing="PRACTICEGEN_LLM_BASE_URL",
-    )
+            raise unavailable(request, available, missing)
+    return skills, items, groups, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +250,7 @@ async def plan_assignment(
     filled = Filled()
     missing = request.num_items - len(chosen)
     if missing and (filler is None or not checked.fillable):
-        raise _unavailable(request, len(chosen))
+        raise unavailable(request, len(chosen), checked.missing)
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
@@ -353,26 +335,6 @@ def _select(
     if uncovered:
         warnings.append(f"No items for goal skills: {', '.join(uncovered)}.")
     return chosen, warnings
-
-
-async def _explain_empty(session: AsyncSession, tenant: uuid.UUID, request: AssignRequest) -> None:
-    """Nothing to choose from and nothing to generate with: say which part of the request is off."""
-    items = ItemRepository(session)
-    subjects = await items.subjects(tenant)
-    if request.subject not in subjects:
-        raise UnknownSubject(
-            f"No items or generators exist for the subject {request.subject!r}.",
-            subject=request.subject,
-            known_subjects=sorted(subjects),
-        )
-    if request.topic is not None:
-        topics = await items.topics(tenant, request.subject)
-        if request.topic not in topics:
-            raise UnknownTopic(
-                f"The subject {request.subject!r} has no topic {request.topic!r}.",
-                topic=request.topic,
-                known_topics=sorted(topics),
-            )
 
 
 def _gap(

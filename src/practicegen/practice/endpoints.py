@@ -25,11 +25,8 @@ from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
 from practicegen.jobs.service import NewJob
 from practicegen.practice import service
-from practicegen.practice.assignments import (
-    GapFiller,
-    GenerationUnavailable,
-    check_request_content,
-)
+from practicegen.practice.assignments import GapFiller, check_request_content
+from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
@@ -148,6 +145,15 @@ async def assign(
         if isinstance(exc, GenerationUnavailable) and not _job_can_write(node, body):
             raise
         async with node.sessionmaker() as session, session.begin():
+            if isinstance(exc, GenerationUnavailable):  # may the job's filler write for the tenant
+                await check_request_content(
+                    session,
+                    principal=principal,
+                    request=body,
+                    settings=node.settings,
+                    filler=node.job_filler,
+                    cache=node.cache,
+                )
             return await _start_job(
                 session,
                 principal=principal,

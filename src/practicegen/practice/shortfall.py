@@ -3,8 +3,9 @@
 A partial assignment is still worth giving, so it completes with the shortfall named in its
 `warnings` (and, for a job, in `metadata.generation`). An assignment with no item at all is
 worth nothing to a student: it fails instead with `generation_failed` (`GenerationFailed` in
-`assignments`), naming the subject, the skills and why each generated question was rejected,
-so the cause (a model that writes only unusable drafts, say) can be seen and fixed.
+`availability`, raised by `assignments`), naming the subject, the skills and why each
+generated question was rejected, so the cause (a model that writes only unusable drafts, say)
+can be seen and fixed.
 """
 
 from __future__ import annotations
