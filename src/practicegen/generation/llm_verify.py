@@ -31,7 +31,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import sympy
-from sympy.polys.polyerrors import BasePolynomialError
 
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.catalog import PROFILES
@@ -74,15 +73,7 @@ class Verdict:
 
 
 ACCEPTED = Verdict(None)
-_PARSE_ERRORS = (
-    mp.Unreadable,
-    ArithmeticError,
-    AttributeError,
-    BasePolynomialError,
-    NotImplementedError,
-    TypeError,
-    ValueError,
-)
+_PARSE_ERRORS = mp.MATH_FAILURES
 
 
 def unknown_of(problem: str) -> Any:

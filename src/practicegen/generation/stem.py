@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
-from sympy.polys.polyerrors import BasePolynomialError
 
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.checks import same_expression
@@ -105,16 +104,7 @@ def stem_mismatch(stem: str, problem: str, kind: str = "equation") -> str | None
         _check(stem, _read_problem(problem, kind))
     except _Mismatch as exc:
         return str(exc)
-    except (
-        UnreadableMath,
-        mp.Unreadable,
-        ArithmeticError,
-        AttributeError,
-        BasePolynomialError,
-        NotImplementedError,
-        TypeError,
-        ValueError,
-    ) as exc:
+    except (UnreadableMath, *mp.MATH_FAILURES) as exc:
         return f"unreadable math: {exc}"
     return None
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
-from sympy.polys.polyerrors import BasePolynomialError
 
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemType
@@ -132,15 +131,7 @@ def check_item(item: ItemContent) -> CheckReport:
     try:
         reader = _reader(str(prov["kind"]), str(prov["problem"]), tolerance)
         problems = _check(item, reader)
-    except (
-        mp.Unreadable,
-        ArithmeticError,
-        AttributeError,
-        BasePolynomialError,
-        NotImplementedError,
-        TypeError,
-        ValueError,
-    ) as exc:
+    except mp.MATH_FAILURES as exc:
         problems = [f"unreadable: {exc}"]
     return CheckReport(tuple(problems))
 

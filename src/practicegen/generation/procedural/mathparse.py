@@ -24,6 +24,7 @@ from sympy.parsing.sympy_parser import (
     rationalize,
     standard_transformations,
 )
+from sympy.polys.polyerrors import BasePolynomialError
 
 _TRANSFORMS = (*standard_transformations, convert_xor, rationalize)
 _ALLOWED_CHARS = re.compile(r"^[0-9A-Za-z_+\-*/^().,\s]*$")
@@ -75,6 +76,18 @@ exec("from sympy import *", _GLOBALS)  # noqa: S102
 
 class Unreadable(ValueError):
     """A string that is not in a format this module reads."""
+
+
+MATH_FAILURES = (
+    Unreadable,
+    ArithmeticError,
+    AttributeError,
+    BasePolynomialError,
+    NotImplementedError,
+    TypeError,
+    ValueError,
+)
+"""What reading or solving untrusted math may raise: each means "cannot be read", not a bug."""
 
 
 @functools.lru_cache(maxsize=4096)
