@@ -267,6 +267,35 @@ def _readiness(settings: Settings) -> Readiness:
     )
 
 
+async def _start_worker(
+    stack: contextlib.AsyncExitStack, runner: JobRunner, queue: JobQueue, settings: Settings
+) -> None:
+    """Run jobs in this process; embedded, first queue again what a restart left unfinished."""
+    await stack.enter_async_context(worker_running(runner, queue, settings))
+    if isinstance(queue, EmbeddedQueue):
+        requeued = await runner.requeue_unfinished()
+        log.info("jobs.requeued_at_start", count=requeued)
+
+
+def _grading(app: FastAPI, stack: contextlib.AsyncExitStack, settings: Settings) -> Grader:
+    """The node's grading processes and the fair lane in front of them."""
+    grader = Grader(
+        workers=settings.grader_workers,
+        timeout_s=settings.grader_timeout_s,
+        max_answer_length=settings.max_answer_length,
+        max_answer_weight=settings.answer_max_weight,
+    )
+    stack.push_async_callback(grader.aclose)
+    app.state.grader = grader
+    app.state.grading_lane = GradingLane(
+        grader,
+        slots=settings.grading_queue_slots,
+        tenant_share=settings.grading_tenant_share,
+        student_share=settings.grading_student_share,
+    )
+    return grader
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Builds every adapter from the app's settings, runs the node's background work, and
@@ -294,24 +323,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.metrics = metrics
     app.state.readiness = readiness = _readiness(settings)
     async with contextlib.AsyncExitStack() as stack:
-        grader = Grader(
-            workers=settings.grader_workers,
-            timeout_s=settings.grader_timeout_s,
-            max_answer_length=settings.max_answer_length,
-            max_answer_weight=settings.answer_max_weight,
-        )
         stack.push_async_callback(engine.dispose)
-        stack.push_async_callback(grader.aclose)
+        grader = _grading(app, stack, settings)
         stack.push_async_callback(filler.aclose)
         if job_filler is not filler:
             stack.push_async_callback(job_filler.aclose)
-        app.state.grader = grader
-        app.state.grading_lane = GradingLane(
-            grader,
-            slots=settings.grading_queue_slots,
-            tenant_share=settings.grading_tenant_share,
-            student_share=settings.grading_student_share,
-        )
         app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
         app.state.practice_node = practice_endpoints.Node(
             settings=settings,
@@ -332,11 +348,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await stack.enter_async_context(_background(_warm_pools(grader, filler)))
         if settings.worker_in_process:
             runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
-            await stack.enter_async_context(worker_running(runner, queue, settings))
+            await _start_worker(stack, runner, queue, settings)
             readiness.worker = queue.state
-            if isinstance(queue, EmbeddedQueue):
-                requeued = await runner.requeue_unfinished()
-                log.info("jobs.requeued_at_start", count=requeued)
         yield
 
 

@@ -87,10 +87,15 @@ async def revoke_key(
     row = await AuthRepository(session).get_key(tenant_id, key_id)
     if row is None:
         raise ApiKeyNotFound(key_id=str(key_id))
+    return await _revoke(session, row, now, "auth.key_revoked")
+
+
+async def _revoke(session: AsyncSession, row: ApiKey, now: datetime, event: str) -> ApiKey:
+    """Mark a key or token revoked once; revoking it again changes nothing."""
     if row.revoked_at is None:
         row.revoked_at = now
         await session.flush()
-        log.info("auth.key_revoked", key_id=str(row.id), key_suffix=row.key_suffix)
+        log.info(event, key_id=str(row.id), key_suffix=row.key_suffix)
     return row
 
 
@@ -139,11 +144,7 @@ async def revoke_student_token(
     row = await AuthRepository(session).get_student_token(tenant_id, token_id)
     if row is None:
         raise StudentTokenNotFound(token_id=str(token_id))
-    if row.revoked_at is None:
-        row.revoked_at = now
-        await session.flush()
-        log.info("auth.student_token_revoked", token_id=str(row.id), key_suffix=row.key_suffix)
-    return row
+    return await _revoke(session, row, now, "auth.student_token_revoked")
 
 
 async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
