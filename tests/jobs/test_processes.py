@@ -199,7 +199,7 @@ async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_resu
     async def several_running() -> bool:
         return len(await processing(db)) >= 3
 
-    await wait_until(several_running, limit_s=30, what="jobs to be running", every=0.02)
+    await wait_until(several_running, limit_s=60, what="jobs to be running", every=0.02)
     doomed.kill_everything()  # SIGKILL: no drain, no release, no last words
     killed = await processing(db)  # still held by the dead worker: it stopped them mid-job
     assert killed
@@ -307,7 +307,7 @@ async def test_sigterm_past_the_grace_hands_running_jobs_to_another_worker(
     async def several_running() -> bool:
         return len(await processing(db)) >= 2
 
-    await wait_until(several_running, limit_s=30, what="jobs to be running", every=0.02)
+    await wait_until(several_running, limit_s=60, what="jobs to be running", every=0.02)
     hasty.send(signal.SIGTERM)
     assert await hasty.wait_exit(limit_s=20) == 0
     released = await processing(db)
