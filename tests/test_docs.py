@@ -1,0 +1,149 @@
+"""The operator and API docs name what the code has: every setting with its default, every route.
+
+docs/deployment.md documents each `Settings` field as a table row
+``| `PRACTICEGEN_<FIELD>` | `<default>` or unset | meaning |``; docs/api.md names every path the
+served OpenAPI document has, and every `/api/v1/...` path it names is served. Each failure says
+which rows or paths to add, change or remove.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
+
+from practicegen.app import create_app
+from practicegen.config import Settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# A settings row: the variable alone in the first cell, then the default cell.
+SETTING_ROW = re.compile(r"^\|\s*`(?P<env>[A-Z][A-Z0-9_]*)`\s*\|\s*(?P<default>[^|]*?)\s*\|", re.M)
+UNSET = "unset"
+
+
+def _env_name(field: str) -> str:
+    prefix = Settings.model_config.get("env_prefix") or ""
+    return f"{prefix}{field}".upper()
+
+
+def _code_default(field: str) -> object:
+    return Settings.model_fields[field].get_default(call_default_factory=True)
+
+
+def _render(value: object) -> str:
+    """A default as the docs write it: what one would set the variable to."""
+    if value is None or value == []:
+        return UNSET
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ",".join(_render(v) for v in value)
+    return str(value)
+
+
+def _default_cell(field: str) -> str:
+    default = _render(_code_default(field))
+    return UNSET if default == UNSET else f"`{default}`"
+
+
+def _suggested_row(field: str) -> str:
+    meaning = Settings.model_fields[field].description or "..."
+    return f"| `{_env_name(field)}` | {_default_cell(field)} | {meaning} |"
+
+
+def _documented_default_matches(field: str, cell: str) -> bool:
+    """Whether a row's default cell (`value` first, or `unset`) is the code's default."""
+    default = _code_default(field)
+    if cell.startswith(UNSET):
+        return default is None or default == []
+    token = re.match(r"`([^`]*)`", cell)
+    if token is None:
+        return False
+    try:
+        # Validated as the environment's text would be, without reading the environment.
+        built = Settings.model_validate({field: token.group(1)})
+    except ValidationError:
+        return False
+    return bool(getattr(built, field) == default)
+
+
+def test_deployment_documents_every_setting_with_its_default() -> None:
+    text = (DOCS / "deployment.md").read_text(encoding="utf-8")
+    prefix = _env_name("")
+    rows = {
+        m["env"]: m["default"] for m in SETTING_ROW.finditer(text) if m["env"].startswith(prefix)
+    }
+    fields = {_env_name(name): name for name in Settings.model_fields}
+
+    missing = [_suggested_row(fields[env]) for env in sorted(set(fields) - set(rows))]
+    stale = sorted(set(rows) - set(fields))
+    wrong = [
+        f"{env}: documented {rows[env]!r}, code default {_default_cell(name)}"
+        for env, name in sorted(fields.items())
+        if env in rows and not _documented_default_matches(name, rows[env])
+    ]
+    problems = []
+    if missing:
+        problems.append("docs/deployment.md lacks these rows:\n" + "\n".join(missing))
+    if wrong:
+        problems.append(
+            "docs/deployment.md gives a default the code does not:\n" + "\n".join(wrong)
+        )
+    if stale:
+        problems.append("docs/deployment.md documents settings the code lacks: " + ", ".join(stale))
+    assert not problems, "\n\n".join(problems)
+
+
+Routes = tuple[list[str], list[BaseRoute]]
+PATH = re.compile(r"/[A-Za-z0-9_{}$.*-]+(?:/[A-Za-z0-9_{}$.*-]+)*")
+
+
+def _normalised(path: str) -> str:
+    """Parameters as `{}` whatever their name (`{id}`, `{job_id}`, `$JOB`, `${jobId}`)."""
+    parts = path.rstrip(".").split("/")
+    return "/".join("{}" if p.startswith(("{", "$")) else p for p in parts)
+
+
+@pytest.fixture(scope="module")
+def app_routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
+    db = tmp_path_factory.mktemp("docs") / "routes.db"
+    app = create_app(Settings.model_validate({"database_url": f"sqlite:///{db}"}))
+    return list(app.openapi()["paths"]), list(app.router.routes)
+
+
+def _served(path: str, routes: list[BaseRoute]) -> bool:
+    """Whether some route (HTTP or WebSocket, any method) answers this path."""
+    for kind in ("http", "websocket"):
+        scope: Scope = {"type": kind, "path": path, "method": "GET", "root_path": "", "headers": []}
+        if any(route.matches(scope)[0] is not Match.NONE for route in routes):
+            return True
+    return False
+
+
+def test_api_doc_names_every_served_path(app_routes: Routes) -> None:
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    documented = {_normalised(p) for p in PATH.findall(text)}
+    openapi_paths, _ = app_routes
+    undocumented = [p for p in openapi_paths if _normalised(p) not in documented]
+    assert not undocumented, "docs/api.md never names these served paths: " + ", ".join(
+        undocumented
+    )
+
+
+def test_api_doc_names_only_served_paths(app_routes: Routes) -> None:
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    _, routes = app_routes
+    named = sorted({p.rstrip(".") for p in PATH.findall(text) if p.startswith("/api/v1/")})
+    unserved = [p for p in named if not _served(p, routes)]
+    assert not unserved, "docs/api.md names paths the app does not serve: " + ", ".join(unserved)
