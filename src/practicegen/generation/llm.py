@@ -13,15 +13,13 @@ rate limit, a server error) is counted by reason and written again, up to a limi
 Questions are written concurrently, but one semaphore per generator caps requests in flight
 across every batch, so a burst of assignments cannot flood the model server. The SDK client
 sends through aiohttp (the SDK's `DefaultAioHttpClient`, its `aiohttp` extra) with room for
-every request the semaphore lets through: its default transport's connection pool (httpx) scans
-every request and connection it holds whenever one changes, and with a thousand requests in
-flight that bookkeeping cost more CPU than everything else a worker did (spread over clients of
-64 requests each, still 2.3 ms per request where aiohttp takes 1.2 ms). The SDK's own
-retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap, without
-holding a semaphore slot while waiting. Requests go through the SDK's `post` (its documented way
-to send a body as it is) rather than `chat.completions.create`, whose check of every argument
-against the request's type declarations took an eighth of a busy worker's CPU; the reply is
-parsed into the same `ChatCompletion`.
+every request the semaphore lets through: the default transport's pool (httpx) scans every
+request and connection it holds whenever one changes, which grows with the requests in flight.
+The SDK's own retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap,
+without holding a semaphore slot while waiting. Requests go through the SDK's `post` (its
+documented way to send a body as it is) rather than `chat.completions.create`, which checks
+every argument against the request's type declarations on each call; the reply is parsed into
+the same `ChatCompletion`.
 """
 
 from __future__ import annotations

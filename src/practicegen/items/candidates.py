@@ -10,8 +10,8 @@ answer without a version bump; `max_age_s` bounds how stale those may get.
 Each entry also keeps what assignments show of the subject's items (`faces`), read once per
 item and dropped with the entry, so a bank change or a reload reads them again.
 
-Loading a large subject takes tens of milliseconds of CPU, so one request at a time loads each
-subject: when an entry has only grown old (its items unchanged), the others keep using it while
+Loading a large subject is costly (every active item of it), so one request at a time loads
+each subject: when an entry has only grown old (its items unchanged), the others keep using it while
 one refreshes it, and when it changed, the others wait for that one load instead of each
 running their own.
 """

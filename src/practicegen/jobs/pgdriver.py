@@ -3,8 +3,8 @@
 Two connections: pgqueuer's `PsycopgDriver` waits for notifications with `notifies(timeout=1.0)`
 on the connection its queries use, and psycopg holds that connection's lock while it waits:
 every dequeue, status-log flush and heartbeat then waited for the next notification or the end
-of that second (at 20 jobs a second, 60 ms at p90 and up to a second before a dequeue ran). So
-queries go to one connection (through pgqueuer's own driver) and LISTEN to the other.
+of that second. So queries go to one connection (through pgqueuer's own driver) and LISTEN to
+the other.
 
 Reopened: pgqueuer's QueueManager ends its run loop at the first failed statement; the loop
 unwinds, waits for every job in flight and raises. A PostgreSQL restart, a failover or

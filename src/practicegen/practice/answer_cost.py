@@ -4,7 +4,7 @@ Reading an answer is cheap and bounded (`answers`), but comparing two legitimate
 not: `2x+3+(x+1)^100(x-1)^100-(x^2-1)^100` equals `2x+3`, and proving it makes sympy expand
 polynomials of degree 200, which takes seconds of a grading process. No honest answer to a
 practice item needs that, so an answer whose written form is too costly is graded
-`too_complex` from its parse tree alone, in microseconds and without a grading process.
+`too_complex` from its parse tree alone, without a grading process.
 
 The measure is the answer's *weight*: the polynomial degree of each piece as written, summed
 over the whole tree without expanding anything. A variable weighs 1 and a number 0; sums,

@@ -1,7 +1,7 @@
 """SQL for assignments, their items, responses and the learner's per-skill state.
 
 The statements the sync assign runs on every request are built once, at import, with bound
-parameters: building a statement costs more CPU than sending it to a warm connection.
+parameters, so a request only binds and sends them.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ nearest `learner.target_difficulty`. Around that core the rules are:
 
 Speed: ranking is lazy. Each pool is cut to a shortlist with `heapq.nsmallest` on the logit
 distance to the target and only the shortlist is scored exactly; the rest of a pool is ranked
-only if the shortlist runs out (many fingerprint collisions), so 10,000 candidates cost one
-pass, not a sort.
+only if the shortlist runs out (many fingerprint collisions), so a large pool costs one pass,
+not a sort.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ anything was generated: counts, why questions were rejected, and the model's tok
 The plan only reads, so on PostgreSQL its session runs each statement in autocommit mode: the
 reads see what they would in a READ COMMITTED transaction (each statement takes its own snapshot
 either way), and each of its two rounds of reads (the inputs before the model call, the bank
-check after it) is spared a BEGIN and a ROLLBACK. A thousand jobs starting together make that
-four thousand round trips fewer.
+check after it) is spared a BEGIN and a ROLLBACK.
 
 The job's request keeps the assign body and whose view the result is for: a job a student
 token started stores a result without answer keys, exactly as the sync endpoint would show it.
