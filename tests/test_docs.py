@@ -105,8 +105,9 @@ def test_deployment_documents_every_setting_with_its_default() -> None:
     assert not problems, "\n\n".join(problems)
 
 
-Routes = tuple[list[str], list[BaseRoute]]
+Routes = tuple[list[tuple[str, str]], list[BaseRoute]]
 PATH = re.compile(r"/[A-Za-z0-9_{}$.*-]+(?:/[A-Za-z0-9_{}$.*-]+)*")
+OPERATION = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[A-Za-z0-9_{}$./-]*)")
 
 
 def _normalised(path: str) -> str:
@@ -117,26 +118,30 @@ def _normalised(path: str) -> str:
 
 @pytest.fixture(scope="module")
 def app_routes(tmp_path_factory: pytest.TempPathFactory) -> Routes:
+    """The operations of the served OpenAPI document, and every route (WebSockets too)."""
     db = tmp_path_factory.mktemp("docs") / "routes.db"
     app = create_app(Settings.model_validate({"database_url": f"sqlite:///{db}"}))
-    return list(app.openapi()["paths"]), list(app.router.routes)
+    paths: dict[str, dict[str, object]] = app.openapi()["paths"]
+    operations = [(method.upper(), path) for path, ops in paths.items() for method in ops]
+    return operations, list(app.router.routes)
 
 
-def _served(path: str, routes: list[BaseRoute]) -> bool:
-    """Whether some route (HTTP or WebSocket, any method) answers this path."""
-    for kind in ("http", "websocket"):
-        scope: Scope = {"type": kind, "path": path, "method": "GET", "root_path": "", "headers": []}
-        if any(route.matches(scope)[0] is not Match.NONE for route in routes):
-            return True
-    return False
+def _match(kind: str, method: str, path: str, routes: list[BaseRoute]) -> Match:
+    """The best match any route gives: FULL, PARTIAL (the path, another method) or NONE."""
+    scope: Scope = {"type": kind, "path": path, "method": method, "root_path": "", "headers": []}
+    return max((route.matches(scope)[0] for route in routes), key=lambda m: m.value)
 
 
-def test_api_doc_names_every_served_path(app_routes: Routes) -> None:
+def test_api_doc_names_every_served_operation(app_routes: Routes) -> None:
     text = (DOCS / "api.md").read_text(encoding="utf-8")
-    documented = {_normalised(p) for p in PATH.findall(text)}
-    openapi_paths, _ = app_routes
-    undocumented = [p for p in openapi_paths if _normalised(p) not in documented]
-    assert not undocumented, "docs/api.md never names these served paths: " + ", ".join(
+    documented = {(method, _normalised(path)) for method, path in OPERATION.findall(text)}
+    operations, _ = app_routes
+    undocumented = [
+        f"{method} {path}"
+        for method, path in operations
+        if (method, _normalised(path)) not in documented
+    ]
+    assert not undocumented, "docs/api.md never names these served operations: " + ", ".join(
         undocumented
     )
 
@@ -145,5 +150,20 @@ def test_api_doc_names_only_served_paths(app_routes: Routes) -> None:
     text = (DOCS / "api.md").read_text(encoding="utf-8")
     _, routes = app_routes
     named = sorted({p.rstrip(".") for p in PATH.findall(text) if p.startswith("/api/v1/")})
-    unserved = [p for p in named if not _served(p, routes)]
-    assert not unserved, "docs/api.md names paths the app does not serve: " + ", ".join(unserved)
+    unserved = [
+        p
+        for p in named
+        if _match("http", "GET", p, routes) is Match.NONE
+        and _match("websocket", "GET", p, routes) is Match.NONE
+    ]
+    wrong_method = [
+        f"{method} {path}"
+        for method, path in sorted(set(OPERATION.findall(text)))
+        if _match("http", method, path.rstrip("."), routes) is not Match.FULL
+    ]
+    problems = []
+    if unserved:
+        problems.append("docs/api.md names paths the app does not serve: " + ", ".join(unserved))
+    if wrong_method:
+        problems.append("docs/api.md names operations the app lacks: " + ", ".join(wrong_method))
+    assert not problems, "\n".join(problems)
