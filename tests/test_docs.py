@@ -1,9 +1,9 @@
 """The operator and API docs name what the code has: every setting with its default, every route.
 
 docs/deployment.md documents each `Settings` field as a table row
-``| `PRACTICEGEN_<FIELD>` | `<default>` or unset | meaning |``; docs/api.md names every path the
-served OpenAPI document has, and every `/api/v1/...` path it names is served. Each failure says
-which rows or paths to add, change or remove.
+``| `PRACTICEGEN_<FIELD>` | `<default>` or unset | meaning |``; docs/api.md names every operation
+(method and path) of the served OpenAPI document, and every operation and `/api/v1/...` path it
+names is served. Each failure says which rows, operations or paths to add, change or remove.
 """
 
 from __future__ import annotations
