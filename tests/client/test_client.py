@@ -326,8 +326,14 @@ def test_server_errors_back_off_with_jitter_and_then_raise() -> None:
 def test_verify_webhook_is_the_service_check() -> None:
     from practicegen.webhooks.signing import headers, new_secret
 
-    secret, body = new_secret(), b'{"type": "job.completed"}'
-    signed = headers([secret], "msg_1", int(time.time()), body)
+    secret, old, body = new_secret(), new_secret(), b'{"type": "job.completed"}'
+    signed = headers([old, secret], "msg_1", int(time.time()), body)  # during a rotation
     verify_webhook(signed, body, secret)
+    verify_webhook(signed, body, old)
     with pytest.raises(InvalidSignature):
         verify_webhook(signed, body + b" ", secret)
+    with pytest.raises(InvalidSignature):
+        verify_webhook(signed, body, new_secret())
+    stale = headers([secret], "msg_2", int(time.time()) - 600, body)
+    with pytest.raises(InvalidSignature, match="timestamp"):
+        verify_webhook(stale, body, secret)
