@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from practicegen.bootstrap import prepare
-from practicegen.client import AsyncClient, StreamTransport
 from practicegen.practice.job_view import for_student
+from practicegen_client import AsyncClient, StreamTransport
 from tests.api.test_errors import assert_error
 from tests.api.test_jobs import wait_terminal
 from tests.api.test_practice import new_student, seed_bank

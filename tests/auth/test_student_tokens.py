@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from practicegen.bootstrap import prepare
-from practicegen.client import AsyncClient, AuthenticationError
+from practicegen_client import AsyncClient, AuthenticationError
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import new_student, seed_bank
 from tests.api.test_streams import read_all, ws_url

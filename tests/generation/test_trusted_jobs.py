@@ -20,10 +20,10 @@ import httpx
 import pydantic
 import pytest
 
-from practicegen.client import AsyncClient
 from practicegen.config import Settings
 from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.stem import stem_mismatch
+from practicegen_client import AsyncClient
 from tests.conftest import ADMIN_KEY
 from tests.generation.test_llm_jobs import llm_settings, seed_short_bank, serve
 from tests.support.fake_llm import HONEST, FakeLlm, Mode, running_fake_llm

@@ -3,7 +3,8 @@
  *
  * Field names stay as they are on the wire (snake_case), so these types read like the HTTP API
  * reference and a body can be logged or stored without translation. Timestamps are ISO 8601
- * strings; ids are UUID strings.
+ * strings; ids are UUID strings. Each interface that mirrors a schema of the served OpenAPI
+ * document is checked against it field by field (names and required-ness) by the Python suite.
  */
 
 /** A job's lifecycle; the last three are terminal. */
@@ -67,7 +68,7 @@ export interface AssignedItem {
   answer?: string | null;
   answer_policy: string;
   solution?: string | null;
-  response: ResponseSummary | null;
+  response?: ResponseSummary | null;
 }
 
 export interface Assignment {
@@ -100,10 +101,10 @@ export interface AsyncAssignRequest extends AssignRequest {
 
 /** The 202 body that starts a job; the two URLs are paths to join to the base URL. */
 export interface JobAccepted {
-  success: true;
+  success?: true;
   job_id: string;
   status: JobStatus;
-  message: string;
+  message?: string;
   status_url: string;
   websocket_url: string;
 }
@@ -147,8 +148,8 @@ export interface AnswerResult {
 
 export interface StudentToken {
   token: string;
-  /** Names the token to revoke it (`revokeStudentToken`); absent from an older service. */
-  token_id?: string;
+  /** Names the token to revoke it (`revokeStudentToken`). */
+  token_id: string;
   student_id: string;
   expires_at: string;
 }

@@ -1,6 +1,6 @@
 """The Python client for the practicegen API.
 
-    from practicegen.client import AsyncClient
+    from practicegen_client import AsyncClient
 
     async with AsyncClient("http://127.0.0.1:8000", token) as client:
         job = await client.assign_async(student_id, "Algebra", 5, topic="Linear Equations")
@@ -8,12 +8,14 @@
 
 `Client` is the blocking twin with the same methods. The client needs only httpx and pydantic
 (plus, optionally, `websockets` to follow jobs over the WebSocket; without it, jobs are followed
-over Server-Sent Events). See docs/python-client.md.
+over Server-Sent Events); it imports nothing of the server. See docs/python-client.md.
 """
 
-from practicegen.client._async import AsyncClient, JobHandle, StreamTransport
-from practicegen.client._sync import Client, SyncJobHandle
-from practicegen.client.errors import (
+from practicegen_client._async import AsyncClient
+from practicegen_client._http import StreamTransport
+from practicegen_client._jobs import JobHandle
+from practicegen_client._sync import Client, SyncJobHandle
+from practicegen_client.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -31,7 +33,7 @@ from practicegen.client.errors import (
     ServerError,
     ValidationError,
 )
-from practicegen.client.models import (
+from practicegen_client.models import (
     AnswerResult,
     AssignedItem,
     Assignment,
@@ -52,8 +54,7 @@ from practicegen.client.models import (
     Student,
     StudentToken,
 )
-from practicegen.webhooks.signing import InvalidSignature
-from practicegen.webhooks.signing import verify as verify_webhook
+from practicegen_client.webhooks import InvalidSignature, verify_webhook
 
 __all__ = [
     "AnswerResult",

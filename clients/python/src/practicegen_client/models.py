@@ -1,7 +1,8 @@
 """Typed views of what the service returns, as the client sees them.
 
-These mirror the service's response bodies (`practicegen.*.schemas`) but are defined here so the
-client needs only httpx and pydantic. Unknown fields are ignored, so a newer service that adds
+These mirror the schemas of the service's OpenAPI document (a test checks every field's name
+and required-ness against the served document) but are written here so the client needs only
+httpx and pydantic. Unknown fields are ignored, so a newer service that adds
 fields does not break an older client. Job stream messages are a union discriminated on `type`:
 `StatusMessage` while the job runs, then exactly one of `CompletedMessage`, `FailedMessage` or
 `CancelledMessage`; every message carries the job's `seq`, which only grows.
@@ -60,8 +61,8 @@ class Item(_Model):
     choices: list[ItemChoice] = Field(default_factory=list)
     hints: list[str] = Field(default_factory=list)
     solution: str | None = None
-    difficulty: float
-    source: str
+    difficulty: float = 0.0
+    source: str = "bank"
     provenance: dict[str, Any] = Field(default_factory=dict)
     status: str
     created_at: datetime
@@ -143,7 +144,7 @@ class AnswerResult(_Model):
 
 class StudentToken(_Model):
     token: str
-    token_id: uuid.UUID | None = None  # None from a service older than token revocation
+    token_id: uuid.UUID
     student_id: uuid.UUID
     expires_at: datetime
 
@@ -182,9 +183,10 @@ class Job(_Model):
 class JobAccepted(_Model):
     """The 202 answer that starts a job."""
 
+    success: bool = True
     job_id: uuid.UUID
     status: JobStatus
-    message: str
+    message: str = ""
     status_url: str
     websocket_url: str
 

@@ -1,0 +1,226 @@
+"""`AsyncClient`: the service's endpoints, one coroutine each, over `HttpCore`'s retries.
+
+Each method sends one request and returns the typed view of its answer; following a job is
+`JobHandle`'s. `Client` (the blocking twin) is derived from these methods, so an endpoint is
+written once, here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+from practicegen_client._http import HttpCore, IdOf, id_of
+from practicegen_client._jobs import JobHandle
+from practicegen_client.models import (
+    AnswerResult,
+    Assignment,
+    Goal,
+    ImportReport,
+    Item,
+    Job,
+    JobAccepted,
+    Student,
+    StudentToken,
+)
+
+
+class AsyncClient(HttpCore):
+    """An asyncio client for the practicegen API (the arguments are `HttpCore`'s)."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- students, goals, items -----------------------------------------------------------
+
+    async def create_student(
+        self,
+        *,
+        display_name: str | None = None,
+        external_id: str | None = None,
+        grade_level: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Student:
+        body = _without_none(
+            display_name=display_name,
+            external_id=external_id,
+            grade_level=grade_level,
+            metadata=dict(metadata) if metadata is not None else None,
+        )
+        return Student.model_validate(await self._data("POST", "/api/v1/students", json_body=body))
+
+    async def get_student(self, student_id: IdOf) -> Student:
+        return Student.model_validate(
+            await self._data("GET", f"/api/v1/students/{id_of(student_id)}")
+        )
+
+    async def create_goal(
+        self, *, name: str, subject: str, skills: Sequence[str], description: str | None = None
+    ) -> Goal:
+        body = _without_none(
+            name=name, subject=subject, skills=list(skills), description=description
+        )
+        return Goal.model_validate(await self._data("POST", "/api/v1/goals", json_body=body))
+
+    async def create_item(
+        self,
+        *,
+        subject: str,
+        topic: str,
+        skill: str,
+        type: str,
+        stem: str,
+        answer: str,
+        answer_policy: str,
+        tolerance: float | None = None,
+        choices: Sequence[Mapping[str, Any]] = (),
+        hints: Sequence[str] = (),
+        solution: str | None = None,
+        difficulty: float = 0.0,
+        source: str | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Item:
+        """Add one item to the bank (fields as in the README's item bank format)."""
+        body = _without_none(
+            subject=subject,
+            topic=topic,
+            skill=skill,
+            type=type,
+            stem=stem,
+            answer=answer,
+            answer_policy=answer_policy,
+            tolerance=tolerance,
+            choices=[dict(c) for c in choices],
+            hints=list(hints),
+            solution=solution,
+            difficulty=difficulty,
+            source=source,
+            provenance=dict(provenance) if provenance is not None else None,
+        )
+        return Item.model_validate(await self._data("POST", "/api/v1/items", json_body=body))
+
+    async def import_items(
+        self, document: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> ImportReport:
+        """Import a `practicegen-bank` document (or a plain list of items, wrapped for you)."""
+        if isinstance(document, Mapping):
+            body: dict[str, Any] = dict(document)
+        else:
+            body = {
+                "format": "practicegen-bank",
+                "version": 1,
+                "items": [dict(i) for i in document],
+            }
+        return ImportReport.model_validate(
+            await self._data("POST", "/api/v1/items/import", json_body=body)
+        )
+
+    # -- practice ---------------------------------------------------------------------------
+
+    async def assign(
+        self,
+        student_id: IdOf,
+        subject: str,
+        num_items: int,
+        topic: str | None = None,
+        goal_tags: Sequence[IdOf] = (),
+        *,
+        wait_timeout: float | None = None,
+    ) -> Assignment:
+        """Assign practice now (`POST /api/v1/practice/assign`) and return the assignment.
+
+        When the work runs over the service's time budget, the service answers 202 with a job
+        instead; this method then waits for that job (as `JobHandle.wait(wait_timeout)` does)
+        and returns its assignment, so the caller always gets an `Assignment`.
+        """
+        body = _assign_body(student_id, subject, num_items, topic, goal_tags)
+        response = await self._request("POST", "/api/v1/practice/assign", json_body=body)
+        if response.status_code == 202:
+            accepted = JobAccepted.model_validate(response.json())
+            return await JobHandle(self, accepted.job_id, accepted).wait(wait_timeout)
+        return Assignment.model_validate(response.json()["data"])
+
+    async def assign_async(
+        self,
+        student_id: IdOf,
+        subject: str,
+        num_items: int,
+        topic: str | None = None,
+        goal_tags: Sequence[IdOf] = (),
+        *,
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobHandle:
+        """Start a practice generation job (`POST /api/v1/practice/assign/async`).
+
+        The request is checked before the job exists (a bad subject raises ValidationError
+        here). An `Idempotency-Key` is sent (a random one unless given), so a retry after a
+        lost answer never starts a second job.
+        """
+        body = _assign_body(student_id, subject, num_items, topic, goal_tags)
+        if webhook_url is not None:
+            body["webhook_url"] = webhook_url
+        key = idempotency_key or uuid.uuid4().hex
+        response = await self._request(
+            "POST",
+            "/api/v1/practice/assign/async",
+            json_body=body,
+            headers={"Idempotency-Key": key},
+        )
+        accepted = JobAccepted.model_validate(response.json())
+        handle = JobHandle(self, accepted.job_id, accepted)
+        handle.replayed = response.headers.get("idempotent-replayed") == "true"
+        return handle
+
+    def job(self, job_id: IdOf) -> JobHandle:
+        """A handle on an existing job, e.g. one whose id you stored."""
+        return JobHandle(self, uuid.UUID(str(job_id)))
+
+    async def get_job(self, job_id: IdOf) -> Job:
+        return Job.model_validate(await self._data("GET", f"/api/v1/jobs/{id_of(job_id)}"))
+
+    async def get_assignment(self, assignment_id: IdOf) -> Assignment:
+        path = f"/api/v1/assignments/{id_of(assignment_id)}"
+        return Assignment.model_validate(await self._data("GET", path))
+
+    async def answer(self, assignment_id: IdOf, position: int, answer: str) -> AnswerResult:
+        """Grade one answer to the item at `position` (1-based) of an assignment."""
+        path = f"/api/v1/assignments/{id_of(assignment_id)}/responses"
+        body = {"position": position, "answer": answer}
+        return AnswerResult.model_validate(await self._data("POST", path, json_body=body))
+
+    async def mint_student_token(self, student_id: IdOf, ttl_s: int | None = None) -> StudentToken:
+        """A short-lived token for one student, to hand to a browser."""
+        body = _without_none(student_id=id_of(student_id), ttl_s=ttl_s)
+        return StudentToken.model_validate(
+            await self._data("POST", "/api/v1/tokens", json_body=body)
+        )
+
+    async def revoke_student_token(self, token_id: IdOf) -> None:
+        """Refuse a student token from now on (on every node within the service's key cache
+        time); revoking a revoked token again is no error."""
+        await self._data("DELETE", f"/api/v1/tokens/{id_of(token_id)}")
+
+
+def _without_none(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _assign_body(
+    student_id: IdOf,
+    subject: str,
+    num_items: int,
+    topic: str | None,
+    goal_tags: Sequence[IdOf],
+) -> dict[str, Any]:
+    return _without_none(
+        student_id=id_of(student_id),
+        subject=subject,
+        num_items=num_items,
+        topic=topic,
+        goal_tags=[id_of(g) for g in goal_tags],
+    )
