@@ -23,8 +23,8 @@ import sympy
 from practicegen.bootstrap import prepare
 from practicegen.client import AsyncClient, StatusMessage, ValidationError
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.grading import AnswerKey, grade_answer
+from practicegen.grading.grade import AnswerKey, grade_answer
+from practicegen.ports import AnswerPolicy, ItemType
 from tests.api.factories import item_body
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
