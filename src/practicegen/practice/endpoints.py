@@ -17,7 +17,6 @@ from practicegen.api.envelope import Envelope, ok
 from practicegen.jobs.schemas import AsyncAssignRequest, JobAccepted
 from practicegen.practice import assign_service, service
 from practicegen.practice.deps import HeldDep
-from practicegen.practice.learner import LearnerParams
 from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
@@ -123,7 +122,6 @@ async def answer(
         assignment_id=assignment_id,
         body=body,
         lane=held.lane,
-        params=LearnerParams(),
         now=now,
     )
     return ok(result)

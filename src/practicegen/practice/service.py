@@ -278,8 +278,8 @@ async def answer_item(
     assignment_id: uuid.UUID,
     body: ResponseCreate,
     lane: GradingLane,
-    params: LearnerParams,
     now: datetime,
+    params: LearnerParams | None = None,
 ) -> ResponseRead:
     """Grade an answer, then store it and teach the model in one short transaction.
 
@@ -305,7 +305,7 @@ async def answer_item(
             target=target,
             body=body,
             grade=grade,
-            params=params,
+            params=params or LearnerParams(),
             now=now,
         )
 
