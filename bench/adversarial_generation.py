@@ -35,7 +35,7 @@ from practicegen.generation.llm_verify import ACCEPTED, Reason, Verdict, verify_
 from practicegen.generation.llm_verify import verify_item as verify_now
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent
 
 SKILLS = (

@@ -41,6 +41,7 @@ from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
 from practicegen.goals import endpoints as goal_endpoints
+from practicegen.grading.grader import Grader
 from practicegen.items import bank_changes
 from practicegen.items import endpoints as item_endpoints
 from practicegen.items.bank_changes import BANK_CHANNEL
@@ -61,10 +62,9 @@ from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.schemas import PRACTICE_GENERATION
 from practicegen.jobs.views import JobViews
 from practicegen.jobs.worker import JobRunner, RetryPolicy
+from practicegen.ports import GapFiller
 from practicegen.practice import endpoints as practice_endpoints
 from practicegen.practice import job_view as practice_view
-from practicegen.practice.assignments import GapFiller
-from practicegen.practice.grader import Grader
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.tasks import practice_generation
 from practicegen.students import endpoints as student_endpoints
@@ -329,16 +329,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if job_filler is not filler:
             stack.push_async_callback(job_filler.aclose)
         app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
-        app.state.practice_node = practice_endpoints.Node(
-            settings=settings,
-            sessionmaker=sessionmaker,
-            filler=filler,
-            job_filler=job_filler,
-            cache=cache,
-            queue=queue,
-            writer=await _open_job_writer(stack, settings),
-            guard=AddressGuard(settings.ssrf_allowlist),
-        )
+        app.state.filler = filler
+        app.state.job_filler = job_filler
+        app.state.candidate_cache = cache
+        app.state.job_writer = await _open_job_writer(stack, settings)
+        app.state.address_guard = AddressGuard(settings.ssrf_allowlist)
         if settings.database_kind is DatabaseKind.POSTGRES:
             listener = _listener(settings, hub, cache)
             await stack.enter_async_context(_background(listener.run()))

@@ -30,7 +30,7 @@ from practicegen.config import AuthMode, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.errors import InvalidRequest
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.keys import KeyReader
 from practicegen.items.service import ImportReport, import_parsed, read_bank
 from practicegen.jobs.cli import jobs_app

@@ -13,7 +13,8 @@ import sympy
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.procedural.registry import ProceduralGenerator
-from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemType
+from practicegen.items.schemas import ItemContent
+from practicegen.ports import AnswerPolicy, ItemType
 
 GENERATOR = ProceduralGenerator()
 x, y = sympy.symbols("x y")

@@ -21,8 +21,9 @@ from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_eq
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
-from practicegen.items.schemas import AnswerPolicy, Choice, ItemContent, ItemSource, ItemType
-from practicegen.practice.grading import AnswerKey, grade_answer
+from practicegen.grading.grade import AnswerKey, grade_answer
+from practicegen.items.schemas import Choice, ItemContent, ItemSource
+from practicegen.ports import AnswerPolicy, ItemType
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 
 SKILL = "linear_equations.two_step"

@@ -22,8 +22,8 @@ import sympy
 
 from practicegen.bootstrap import prepare
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.grading import AnswerKey, grade_answer
+from practicegen.grading.grade import AnswerKey, grade_answer
+from practicegen.ports import AnswerPolicy, ItemType
 from practicegen_client import AsyncClient, StatusMessage, ValidationError
 from tests.api.factories import item_body
 from tests.conftest import ADMIN_KEY, make_settings

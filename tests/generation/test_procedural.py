@@ -20,9 +20,10 @@ from practicegen.generation.protocol import (
     SkillSpec,
     UnknownSkill,
 )
+from practicegen.grading.grade import AnswerKey, grade_answer
 from practicegen.items.fingerprint import fingerprint
-from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
-from practicegen.practice.grading import AnswerKey, grade_answer
+from practicegen.items.schemas import ItemContent, ItemSource
+from practicegen.ports import AnswerPolicy, ItemType
 
 GENERATOR = ProceduralGenerator()
 SKILLS = GENERATOR.skills()

@@ -24,7 +24,7 @@ from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.stem import stem_mismatch
 from practicegen.generation.stem_latex import UnreadableMath, plain
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent
 from tests.support.fake_llm import ATTACKS, HONEST, Mode, question
 

@@ -21,7 +21,7 @@ from practicegen.items import bank_changes
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
 from practicegen.items.service import import_bank
-from practicegen.practice.assignments import check_request
+from practicegen.practice.checks import check_request
 from practicegen.practice.schemas import AssignRequest
 from tests.api.factories import item_body
 from tests.api.test_practice import assign, new_student, seed_bank

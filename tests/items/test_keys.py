@@ -12,7 +12,7 @@ import pytest
 import practicegen.items
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.generation.procedural.registry import ProceduralGenerator
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.bank_format import parse_bank
 from practicegen.items.keys import TIMED_OUT, KeyReader, key_of, key_problems
 from practicegen.items.schemas import ItemContent

@@ -16,8 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from practicegen.bootstrap import prepare
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.grading import AnswerKey, read_key
+from practicegen.grading.grade import AnswerKey, read_key
+from practicegen.ports import AnswerPolicy, ItemType
 from tests.api.factories import item_body
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm

@@ -9,6 +9,7 @@ filler itself asks the model nothing for such a tenant, as the last test shows.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,7 +20,8 @@ from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.generation.llm_filler import LlmFiller
-from practicegen.practice.assignments import GapRequest
+from practicegen.ports import GapRequest
+from practicegen.practice.learner import expected_p_correct
 from practicegen.tenants.repository import PolicyRepository
 from tests.api.factories import choice_item_body
 from tests.api.test_errors import assert_error
@@ -134,8 +136,7 @@ async def test_the_filler_asks_nothing_when_the_tenant_requires_a_check_model(
         skills=["cells.organelles"],
         count=3,
         difficulty=0.0,
-        theta=0.0,
-        theta_variance=1.0,
+        predict=partial(expected_p_correct, 0.0, variance=1.0),
         target_p=0.7,
         avoid_fingerprints=frozenset(),
     )

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from practicegen.config import Settings
 from practicegen.errors import ServiceBusy, TooManyRequests
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.grader import Grader
-from practicegen.practice.grading import AnswerKey, Grade
+from practicegen.grading.grade import AnswerKey, Grade
+from practicegen.grading.grader import Grader
+from practicegen.ports import AnswerPolicy, ItemType
 from practicegen.practice.grading_lane import GradingLane
 
 KEY = AnswerKey(ItemType.EXPRESSION, "2x+3", AnswerPolicy.EQUIVALENT)

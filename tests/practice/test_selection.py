@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from practicegen.items.candidates import SubjectItems
 from practicegen.items.repository import CandidateRow
+from practicegen.ports import Candidate
 from practicegen.practice.learner import (
     SkillState,
     ability_variance,
@@ -22,7 +23,7 @@ from practicegen.practice.learner import (
     prior_theta,
     skill_state,
 )
-from practicegen.practice.selection import Candidate, Selection, nearest_needed, select_items
+from practicegen.practice.selection import Selection, nearest_needed, select_items
 
 SKILLS = ["fractions.add", "linear_equations.two_step", "percent.of_quantity"]
 

@@ -24,6 +24,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
+from practicegen.ports import Candidate
 from practicegen.practice.learner import (
     ItemState,
     LearnerParams,
@@ -32,7 +33,7 @@ from practicegen.practice.learner import (
     skill_state,
     update,
 )
-from practicegen.practice.selection import Candidate, select_items
+from practicegen.practice.selection import select_items
 
 SKILLS = ("fractions.add", "linear_equations.two_step", "percent.of_quantity")
 ITEMS_PER_SKILL = 200

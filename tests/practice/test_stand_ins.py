@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 from sqlalchemy import update
@@ -24,7 +25,9 @@ from practicegen.items.bank_format import bank_document
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.service import import_bank
-from practicegen.practice.assignments import GapRequest, no_progress, plan_assignment
+from practicegen.ports import GapRequest
+from practicegen.practice.assignments import no_progress, plan_assignment
+from practicegen.practice.learner import expected_p_correct
 from practicegen.practice.schemas import AssignRequest
 
 RNG_SEED = 20261206
@@ -79,8 +82,7 @@ def gap(count: int, skills: list[str]) -> GapRequest:
         skills=skills,
         count=count,
         difficulty=-1.0,
-        theta=0.0,
-        theta_variance=1.0,
+        predict=partial(expected_p_correct, 0.0, variance=1.0),
         target_p=0.75,
         avoid_fingerprints=frozenset(),
     )

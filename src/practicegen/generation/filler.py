@@ -29,14 +29,12 @@ from practicegen.db.models import Item
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.protocol import SkillSpec
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
 from practicegen.items.service import to_row
-from practicegen.practice.assignments import Filled, GapRequest, Progress
-from practicegen.practice.learner import expected_p_correct
-from practicegen.practice.selection import ChosenItem
+from practicegen.ports import ChosenItem, Filled, GapRequest, Progress
 
 log = structlog.get_logger()
 _GENERATOR = ProceduralGenerator()
@@ -181,7 +179,7 @@ def generated_row(gap: GapRequest, content: ItemContent, how: str) -> tuple[Item
     """A new bank row for a generated item, and the selection record that assigns it."""
     row = to_row(gap.tenant_id, content)
     row.id = uuid.uuid4()
-    predicted = expected_p_correct(gap.theta, content.difficulty, gap.theta_variance)
+    predicted = gap.predict(content.difficulty)
     reason = (
         f"{content.skill}: {how}, predicted success {predicted:.2f} (target {gap.target_p:.2f})"
     )

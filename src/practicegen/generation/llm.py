@@ -12,14 +12,12 @@ rate limit, a server error) is counted by reason and written again, up to a limi
 
 Questions are written concurrently, but one semaphore per generator caps requests in flight
 across every batch, so a burst of assignments cannot flood the model server. The SDK client
-sends through aiohttp (the SDK's `DefaultAioHttpClient`, its `aiohttp` extra) with room for
-every request the semaphore lets through: the default transport's pool (httpx) scans every
-request and connection it holds whenever one changes, which grows with the requests in flight.
-The SDK's own retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap,
+sends through aiohttp (the SDK's `aiohttp` extra), sized for every request the semaphore lets
+through, because httpx's pool costs CPU per request held when a thousand are in flight. The
+SDK's own retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap,
 without holding a semaphore slot while waiting. Requests go through the SDK's `post` (its
-documented way to send a body as it is) rather than `chat.completions.create`, which checks
-every argument against the request's type declarations on each call; the reply is parsed into
-the same `ChatCompletion`.
+documented way to send a body as it is), skipping `chat.completions.create`'s costly check of
+every argument; the reply is parsed into the same `ChatCompletion`.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import aiohttp
 import httpx2
@@ -40,13 +38,13 @@ from pydantic import ValidationError
 
 from practicegen.generation.llm_choice import ChoiceKind
 from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
-from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict
-from practicegen.generation.procedural.catalog import PROFILES
-from practicegen.generation.sympy_pool import SympyPool
-from practicegen.items.schemas import ItemContent, ItemType
+from practicegen.generation.llm_kind import QuestionKind, prompt_messages
+from practicegen.generation.llm_verify import Reason
+from practicegen.grading.sympy_pool import SympyPool
+from practicegen.items.schemas import ItemContent
 
 log = structlog.get_logger()
-__all__ = ["PROMPT_VERSION", "LlmBatch", "LlmGenerator", "QuestionKind", "Usage"]
+__all__ = ["PROMPT_VERSION", "LlmBatch", "LlmGenerator", "Usage"]
 MAX_EXAMPLES = 3
 
 LlmProgress = Callable[[int, int, str], Awaitable[None]]
@@ -79,32 +77,6 @@ class LlmBatch:
     items: list[ItemContent] = field(default_factory=list)
     rejections: Counter[str] = field(default_factory=Counter)  # Reason value -> count
     usage: Usage = field(default_factory=Usage)
-
-
-class QuestionKind(Protocol):
-    """One kind of question: how it is asked for, read from the reply, and verified."""
-
-    name: str
-    item_type: ItemType
-    schema_name: str
-    schema: dict[str, Any]
-    system: str
-
-    def item(
-        self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
-    ) -> ItemContent:
-        """The item the reply describes; raises pydantic's ValidationError if malformed."""
-        ...
-
-    async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict: ...
-
-    def key(self, item: ItemContent) -> str:
-        """What makes two questions of one batch the same question."""
-        ...
-
-    def example(self, item: ItemContent) -> dict[str, Any]:
-        """A bank item as the model should see it among the examples."""
-        ...
 
 
 class _Failed(Exception):
@@ -167,16 +139,7 @@ class LlmGenerator:
         self.temperature = temperature
         self.verify_timeout_s = verify_timeout_s
         self.response_format = response_format
-        connections = httpx2.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency
-        )
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout_s,
-            max_retries=0,
-            http_client=openai.DefaultAioHttpClient(limits=connections),
-        )
+        self._client = _client(base_url, api_key, timeout_s, concurrency)
         self._semaphore = asyncio.Semaphore(concurrency)
         self._spent = _Meter()
         self._own_pool = sympy_pool is None
@@ -228,7 +191,7 @@ class LlmGenerator:
         """
         how = self.kinds[kind]
         shown = [e for e in examples if e.type == how.item_type][:MAX_EXAMPLES]
-        messages = _messages(how, skill, topic, subject, difficulty, shown)
+        messages = prompt_messages(how, skill, topic, subject, difficulty, shown)
         request = _Request(how, subject, topic, skill, difficulty, messages)
         batch = LlmBatch(requested=count)
         meter = _Meter()
@@ -396,6 +359,18 @@ class _MeteredAsk:
             return None
 
 
+def _client(base_url: str, api_key: str, timeout_s: float, concurrency: int) -> openai.AsyncOpenAI:
+    """The SDK's client on aiohttp, with a connection for every request in flight; no retries."""
+    connections = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        timeout=timeout_s,
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(limits=connections),
+    )
+
+
 def _json_object(content: str | None) -> dict[str, Any]:
     try:
         data = json.loads(content or "")
@@ -404,39 +379,6 @@ def _json_object(content: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _Failed(Reason.MALFORMED, "not a JSON object")
     return data
-
-
-def _messages(
-    kind: QuestionKind,
-    skill: str,
-    topic: str,
-    subject: str,
-    difficulty: float,
-    examples: Sequence[ItemContent],
-) -> list[dict[str, str]]:
-    lines = [
-        f"Subject: {subject}",
-        f"Topic: {topic}",
-        f"Skill: {skill}",
-        f"Difficulty: {_difficulty_words(difficulty)} ({difficulty:+.1f} on a logit scale)",
-        "Write one new question for this skill, different from the examples.",
-    ]
-    profile = PROFILES.get(skill)
-    if profile is not None:
-        lines.append(f"The skill's problems: {profile.describe()}.")
-    if examples:
-        shown = "\n".join(json.dumps(kind.example(e)) for e in examples)
-        lines.append("Examples from the item bank:\n" + shown)
-    return [
-        {"role": "system", "content": kind.system},
-        {"role": "user", "content": "\n".join(lines)},
-    ]
-
-
-def _difficulty_words(difficulty: float) -> str:
-    if difficulty < -1:
-        return "easy"
-    return "medium" if difficulty <= 1 else "hard"
 
 
 def _timed_out(exc: openai.APITimeoutError) -> bool:

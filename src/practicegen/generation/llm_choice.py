@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from practicegen.generation.llm_verify import JsonCompleter, Reason, SelfConsistency, Verdict
 from practicegen.items.fingerprint import normalise_text
-from practicegen.items.schemas import AnswerPolicy, Choice, ItemContent, ItemSource, ItemType
+from practicegen.items.schemas import Choice, ItemContent, ItemSource
+from practicegen.ports import AnswerPolicy, ItemType
 
 PROMPT_VERSION = "llm-choice-v1"
 

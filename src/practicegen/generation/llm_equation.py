@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict, verify_within
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import normalise_text
-from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemSource, ItemType
+from practicegen.items.schemas import ItemContent, ItemSource
+from practicegen.ports import AnswerPolicy, ItemType
 
 PROMPT_VERSION = "llm-equation-v2"
 CHECKS = [

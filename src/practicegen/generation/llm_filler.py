@@ -46,7 +46,7 @@ from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
 from practicegen.items.service import to_content
-from practicegen.practice.assignments import Filled, GapRequest, Progress
+from practicegen.ports import Filled, GapRequest, Progress
 from practicegen.tenants.service import requires_check_model
 
 log = structlog.get_logger()

@@ -36,7 +36,8 @@ from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.stem import stem_mismatch
-from practicegen.items.schemas import ItemContent, ItemType
+from practicegen.items.schemas import ItemContent
+from practicegen.ports import ItemType
 
 
 class Reason(StrEnum):

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.items.repository import CandidateRow, ItemRepository
-from practicegen.practice.selection import Candidate
+from practicegen.ports import Candidate
 
 GroupKey = tuple[str, str]  # (topic, skill)
 Face = TypeVar("Face")

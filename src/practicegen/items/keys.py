@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import NewType
 
 from practicegen.errors import InvalidRequest
-from practicegen.generation.sympy_pool import SympyPool
+from practicegen.grading.grade import AnswerKey, InvalidKey, read_key
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent
-from practicegen.practice.grading import AnswerKey, InvalidKey, read_key
 
 BATCH = 200  # keys per process call: reading one takes well under a millisecond
 TIMED_OUT = "the key took too long to read"

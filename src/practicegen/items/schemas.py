@@ -16,20 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class ItemType(StrEnum):
-    NUMERIC = "numeric"  # a single number, e.g. "3/4" or "0.75"
-    EXPRESSION = "expression"  # an algebraic expression, e.g. "2*x + 3"
-    EQUATION = "equation"  # solve for a variable; the answer is a solution set, e.g. "x = 4"
-    MULTIPLE_CHOICE = "multiple_choice"  # pick one of `choices`; the answer is a choice id
-
-
-class AnswerPolicy(StrEnum):
-    EQUIVALENT = "equivalent"  # any mathematically equal expression is right
-    SOLUTION_SET = "solution_set"  # "x = 4", "4" and "{4}" all name the same solution set
-    NUMERIC_TOLERANCE = "numeric_tolerance"  # |answer - key| <= tolerance
-    EXACT_FORM = "exact_form"  # equal AND in the key's form (simplified, lowest terms)
-    CHOICE = "choice"  # the chosen id must be the correct choice's id
+from practicegen.ports import AnswerPolicy, ItemType
 
 
 class ItemSource(StrEnum):

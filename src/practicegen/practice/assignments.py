@@ -11,198 +11,39 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item, utcnow
-from practicegen.errors import NumItemsOutOfRange, StudentNotFound
-from practicegen.goals.service import skills_for_goal_tags
-from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
+from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
+from practicegen.ports import Candidate, ChosenItem, Filled, GapFiller, GapRequest, Progress
 from practicegen.practice.availability import (
-    MODEL_SETTING,
     GenerationFailed,
-    explain_empty,
-    missing_generator,
     unavailable,
 )
+from practicegen.practice.checks import Checked, check_request
 from practicegen.practice.learner import (
     SkillState,
     ability_variance,
     aim,
+    expected_p_correct,
     skill_state,
     target_difficulty,
 )
 from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
-from practicegen.practice.selection import Candidate, ChosenItem, nearest_needed, select_items
+from practicegen.practice.selection import nearest_needed, select_items
 from practicegen.practice.shortfall import nothing_made, shortfall_warnings
-
-Progress = Callable[[int, str], Awaitable[None]]
 
 
 async def no_progress(_percent: int, _message: str) -> None:
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class GapRequest:
-    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`.
-
-    `theta` is the student's ability estimate and `theta_variance` its uncertainty, which
-    together predict their success on what is generated (see `learner.expected_p_correct`).
-    """
-
-    tenant_id: uuid.UUID
-    subject: str
-    topic: str | None
-    skills: Sequence[str]
-    count: int
-    difficulty: float
-    theta: float
-    theta_variance: float
-    target_p: float
-    avoid_fingerprints: frozenset[str]
-    bank_version: int | None = None  # the tenant's, when planning read it
-
-
-@dataclass(slots=True)
-class Filled:
-    """What a filler made: verified items (unsaved), and a report for the job's metadata.
-
-    `unproduced` names, per skill, the items it could not make (the assignment warns of them).
-    """
-
-    items: list[tuple[Item, ChosenItem]] = field(default_factory=list)
-    report: dict[str, Any] = field(default_factory=dict)
-    unproduced: dict[str, int] = field(default_factory=dict)
-
-
-class GapFiller(Protocol):
-    """Makes verified items for what the bank lacks; they stay unsaved until the plan is."""
-
-    def covers(self, subject: str, topic: str | None) -> bool: ...
-
-    def unchecked(self, subject: str) -> bool:
-        """Whether what it writes for `subject` would be accepted on self-consistency alone, which
-        a tenant requiring a check model refuses (`tenants.service.requires_check_model`)."""
-        ...
-
-    async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A request found valid, with what checking it already read.
-
-    Checking that the student exists reads, in the same round trip, their ability per practised
-    skill and the (item id, fingerprint) of their recent items: planning needs both.
-    """
-
-    skills: list[str]
-    items: SubjectItems
-    groups: list[GroupKey]
-    fillable: bool
-    abilities: dict[str, SkillState]
-    recent: list[tuple[uuid.UUID, str]]
-    bank_version: int
-    missing: str = MODEL_SETTING  # what a generator would need to write what the bank lacks
-
-
-async def check_request(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None = None,
-    cache: CandidateCache | None = None,
-) -> Checked:
-    """Raise the request's first problem as a clear error, reading the student for planning."""
-    _check_access_and_size(principal, request, settings)
-    tenant = principal.tenant_id
-    student = await PracticeRepository(session).student_context(
-        tenant, request.student_id, settings.recent_assignments_window
-    )
-    if student is None:
-        raise StudentNotFound(student_id=str(request.student_id))
-    skills, items, groups, missing = await _check_content(
-        session, tenant, request, filler, cache, bank_version=student.bank_version
-    )
-    return Checked(
-        skills=skills,
-        items=items,
-        groups=groups,
-        fillable=missing is None,
-        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
-        recent=student.recent,
-        bank_version=student.bank_version,
-        missing=missing or MODEL_SETTING,
-    )
-
-
-async def check_request_content(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None = None,
-    cache: CandidateCache | None = None,
-) -> None:
-    """Every check of `check_request` but the student's existence, without reading the student.
-
-    The async endpoint calls this: the job's own INSERT checks that the student exists.
-    """
-    _check_access_and_size(principal, request, settings)
-    await _check_content(session, principal.tenant_id, request, filler, cache)
-
-
-def _check_access_and_size(
-    principal: Principal, request: AssignRequest, settings: Settings
-) -> None:
-    principal.require_student_access(request.student_id)
-    if not 1 <= request.num_items <= settings.max_num_items:
-        raise NumItemsOutOfRange(
-            f"num_items must be between 1 and {settings.max_num_items}.",
-            num_items=request.num_items,
-            minimum=1,
-            maximum=settings.max_num_items,
-        )
-
-
-async def _check_content(
-    session: AsyncSession,
-    tenant: uuid.UUID,
-    request: AssignRequest,
-    filler: GapFiller | None,
-    cache: CandidateCache | None,
-    *,
-    bank_version: int | None = None,
-) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
-    """The goal tags, subject and topic name something, and enough can be found or made.
-
-    Returns, last, None when `filler` may write what the bank lacks, else the setting it would
-    need. `bank_version`: the tenant's, if the caller read it already."""
-    skills = await skills_for_goal_tags(
-        session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
-    )
-    bank = cache or CandidateCache(max_age_s=0)
-    items = await bank.active_items(session, tenant, request.subject, version=bank_version)
-    groups = items.keys_for(topic=request.topic, skills=skills)
-    available = sum(len(items.groups[key]) for key in groups)
-    missing = await missing_generator(session, tenant, request, filler, available)
-    if missing is not None:
-        if not groups and missing == MODEL_SETTING:  # a model could write any subject's items
-            await explain_empty(session, tenant, request)
-        if available < request.num_items:
-            raise unavailable(request, available, missing)
-    return skills, items, groups, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,8 +201,7 @@ def _gap(
         skills=wanted,
         count=missing,
         difficulty=target_difficulty(theta, target, variance),
-        theta=theta,
-        theta_variance=variance,
+        predict=partial(expected_p_correct, theta, variance=variance),
         target_p=settings.target_success,
         avoid_fingerprints=frozenset(f for _, f in checked.recent) | chosen_prints,
         bank_version=checked.bank_version,

@@ -20,7 +20,7 @@ from practicegen.practice.schemas import AssignRequest
 from practicegen.tenants.service import requires_check_model
 
 if TYPE_CHECKING:
-    from practicegen.practice.assignments import GapFiller
+    from practicegen.ports import GapFiller
 
 MODEL_SETTING = "PRACTICEGEN_LLM_BASE_URL"
 CHECK_MODEL_SETTING = "PRACTICEGEN_LLM_CHECK_MODEL"

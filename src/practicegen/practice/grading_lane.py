@@ -30,8 +30,8 @@ from contextlib import contextmanager
 import structlog
 
 from practicegen.errors import ServiceBusy, TooManyRequests
-from practicegen.practice.grader import Grader
-from practicegen.practice.grading import AnswerKey, Grade
+from practicegen.grading.grade import AnswerKey, Grade
+from practicegen.grading.grader import Grader
 
 log = structlog.get_logger()
 

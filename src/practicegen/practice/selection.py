@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from practicegen.ports import Candidate, ChosenItem
 from practicegen.practice.learner import (
     LearnerParams,
     SkillState,
@@ -45,27 +46,6 @@ from practicegen.practice.learner import (
 
 DEFAULT_TARGET_P = 0.75
 DEFAULT_JITTER = 0.03
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An item that may be chosen; `fingerprint` is shared by variants of the same question."""
-
-    item_id: uuid.UUID
-    skill: str
-    difficulty: float
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChosenItem:
-    """A chosen item with the prediction that earned its place and a readable reason."""
-
-    item_id: uuid.UUID
-    skill: str
-    difficulty: float
-    predicted_success: float
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,17 +25,10 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, autocommit_on_postgres
 from practicegen.db.models import Assignment, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
+from practicegen.grading.grade import AnswerKey, Grade, InvalidKey
 from practicegen.items.candidates import CandidateCache
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.assignments import (
-    GapFiller,
-    Plan,
-    Progress,
-    no_progress,
-    plan_assignment,
-    store_assignment,
-)
-from practicegen.practice.grading import AnswerKey, Grade, InvalidKey
+from practicegen.ports import AnswerPolicy, GapFiller, ItemType, Progress
+from practicegen.practice.assignments import Plan, no_progress, plan_assignment, store_assignment
 from practicegen.practice.grading_lane import GradingLane, Place
 from practicegen.practice.learner import (
     ItemState,
@@ -285,8 +278,8 @@ async def answer_item(
     assignment_id: uuid.UUID,
     body: ResponseCreate,
     lane: GradingLane,
-    params: LearnerParams,
     now: datetime,
+    params: LearnerParams | None = None,
 ) -> ResponseRead:
     """Grade an answer, then store it and teach the model in one short transaction.
 
@@ -312,7 +305,7 @@ async def answer_item(
             target=target,
             body=body,
             grade=grade,
-            params=params,
+            params=params or LearnerParams(),
             now=now,
         )
 

@@ -26,7 +26,7 @@ from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.worker import Handler, Progress, Writer
-from practicegen.practice.assignments import GapFiller
+from practicegen.ports import GapFiller
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 from random import Random
 
 from practicegen.generation.protocol import SkillSpec
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 
 class CheckKind(StrEnum):

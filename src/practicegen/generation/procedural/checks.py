@@ -18,7 +18,8 @@ from typing import Any
 import sympy
 
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.items.schemas import AnswerPolicy, ItemContent, ItemType
+from practicegen.items.schemas import ItemContent
+from practicegen.ports import AnswerPolicy, ItemType
 
 Meaning = Any  # a sympy set, expression or number
 Same = Callable[[Meaning, Meaning], bool]

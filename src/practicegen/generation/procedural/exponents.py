@@ -15,7 +15,7 @@ from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import num_latex, num_plain, pick
 from practicegen.generation.procedural.steps import number_draft
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 Mono = tuple[int, int]  # (coefficient, exponent of x)
 Wrongs = list[tuple[Fraction, str]]

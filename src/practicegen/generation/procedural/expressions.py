@@ -13,7 +13,7 @@ from random import Random
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import Term, group, linear, pick, poly, signed
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 ORDER = ("x**2", "x", "y", "")
 FORGOT_MIDDLE_TERM = "multiplied_only_first_and_last_terms"

@@ -17,7 +17,7 @@ from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
 from practicegen.generation.procedural.render import num_latex, num_plain, pick
 from practicegen.generation.procedural.steps import number_draft
-from practicegen.items.schemas import AnswerPolicy
+from practicegen.ports import AnswerPolicy
 
 Operands = tuple[Fraction, Fraction]
 Wrongs = list[tuple[Fraction, str]]

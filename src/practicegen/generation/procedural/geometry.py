@@ -18,7 +18,7 @@ from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import decimal, num_latex, num_plain, pick
 from practicegen.generation.procedural.steps import number_draft
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 UNITS = (("cm", "centimeters"), ("m", "meters"), ("in", "inches"), ("ft", "feet"))
 PI = Decimal("3.14159265358979323846264338327950288")

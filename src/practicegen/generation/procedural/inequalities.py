@@ -22,7 +22,7 @@ from practicegen.generation.procedural.render import (
     signed,
 )
 from practicegen.generation.procedural.steps import Pair
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 OPS = (">", "<", ">=", "<=")
 LATEX = {">": ">", "<": "<", ">=": "\\ge", "<=": "\\le"}

@@ -26,7 +26,7 @@ from practicegen.generation.procedural.steps import (
     solve_stem,
     solved,
 )
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 
 def _move_constant(b: int) -> str:

@@ -15,7 +15,7 @@ from random import Random
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import pick, radical
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 
 def _is_square(n: int) -> bool:

@@ -22,7 +22,7 @@ from practicegen.generation.procedural.render import (
     radical,
     signed,
 )
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 HALVED_INSTEAD_OF_ROOT = "halved_instead_of_square_root"
 

@@ -16,13 +16,8 @@ from typing import Any
 from practicegen.generation.procedural.base import Draft, SkillDef
 from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
-from practicegen.items.schemas import (
-    AnswerPolicy,
-    Choice,
-    ItemContent,
-    ItemSource,
-    ItemType,
-)
+from practicegen.items.schemas import Choice, ItemContent, ItemSource
+from practicegen.ports import AnswerPolicy, ItemType
 
 GENERATOR_NAME = "procedural"
 GENERATOR_VERSION = 1

@@ -24,7 +24,7 @@ from practicegen.generation.procedural.render import (
     num_plain,
     terminates,
 )
-from practicegen.items.schemas import AnswerPolicy, ItemType
+from practicegen.ports import AnswerPolicy, ItemType
 
 Pair = tuple[str, str]
 Candidates = Iterable[tuple[Hashable, Wrong]]

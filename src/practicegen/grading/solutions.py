@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from practicegen.practice.answers import (
+from practicegen.grading.answers import (
     ALL_REALS,
     Answer,
     Clause,
@@ -20,8 +20,8 @@ from practicegen.practice.answers import (
     NotASolution,
     Point,
     Relation,
-    to_sympy,
 )
+from practicegen.grading.values import to_sympy
 
 
 @dataclass(frozen=True, slots=True)

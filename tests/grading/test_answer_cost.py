@@ -8,8 +8,8 @@ from fractions import Fraction
 import pytest
 
 from practicegen.generation.demo_bank import build_demo_items
-from practicegen.practice import answers
-from practicegen.practice.answer_cost import DEFAULT_MAX_WEIGHT, exceeds, weight
+from practicegen.grading import answers
+from practicegen.grading.answer_cost import DEFAULT_MAX_WEIGHT, exceeds, weight
 
 SLOW = "2x+3+(x+1)^100(x-1)^100-(x^2-1)^100"
 

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.grader import Grader, GraderClosed
-from practicegen.practice.grading import AnswerKey, InvalidKey
+from practicegen.grading.grade import AnswerKey, InvalidKey
+from practicegen.grading.grader import Grader, GraderClosed
+from practicegen.ports import AnswerPolicy, ItemType
 
 FACTORED = AnswerKey(ItemType.EXPRESSION, "x^2 - 1", AnswerPolicy.EQUIVALENT)
 SOLVE = AnswerKey(ItemType.EQUATION, "x = 2 or x = -3", AnswerPolicy.SOLUTION_SET)

@@ -42,12 +42,13 @@ from functools import lru_cache
 
 import sympy
 
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice import answer_cost, answers
-from practicegen.practice import solutions as solutions_
-from practicegen.practice.answers import Expr, Node
-from practicegen.practice.forms import form
-from practicegen.practice.solutions import Solutions
+from practicegen.grading import answer_cost, answers
+from practicegen.grading import solutions as solutions_
+from practicegen.grading.answers import Expr, Node
+from practicegen.grading.forms import form
+from practicegen.grading.solutions import Solutions
+from practicegen.grading.values import to_sympy
+from practicegen.ports import AnswerPolicy, ItemType
 
 KEY_MAX_LENGTH = 1000  # keys are trusted more than answers, but still read with a cap
 
@@ -186,7 +187,7 @@ def _grade_value(text: str, key: AnswerKey, max_length: int) -> Grade:
     written = answers.read(text, max_length=max_length)
     assigned = solutions_.assigned_value(written) if key.type is ItemType.NUMERIC else None
     node = assigned or solutions_.expression(written)
-    value = answers.to_sympy(node)
+    value = to_sympy(node)
     if value.free_symbols - expected.free_symbols:
         if not expected.free_symbols:
             return verdict(FeedbackCode.INCORRECT, "The answer should be a number.")
@@ -207,7 +208,7 @@ def _grade_solutions(text: str, key: AnswerKey, max_length: int) -> Grade:
     given = solutions_.solutions(written)
     point = solutions_.listed_point(written)
     if len(expected.variables) > 1 and not given.variables and point is not None:
-        coords = sympy.Tuple(*(answers.to_sympy(c) for c in point.coords))
+        coords = sympy.Tuple(*(to_sympy(c) for c in point.coords))
         given = Solutions((), sympy.FiniteSet(coords), point.coords)
     if given.variables and expected.variables and given.variables != expected.variables:
         if set(given.variables) < set(expected.variables):
@@ -233,7 +234,7 @@ def _without_thousands_commas(text: str) -> str:
 def _key_value(text: str) -> tuple[Node, Expr]:
     try:
         node = solutions_.expression(answers.read(text, max_length=KEY_MAX_LENGTH))
-        return node, answers.to_sympy(node)
+        return node, to_sympy(node)
     except answers.AnswerError as exc:
         raise InvalidKey(f"cannot read the key {text!r}: {exc.reason}") from exc
 
@@ -365,9 +366,9 @@ def _negated(points: Expr) -> Expr:
 
 def _forms_match(given: tuple[Node, ...], expected: tuple[Node, ...]) -> bool:
     """Every value written in the answer is written like an equal value in the key."""
-    key_values = [(answers.to_sympy(n), form(n)) for n in expected]
+    key_values = [(to_sympy(n), form(n)) for n in expected]
     for node in given:
-        value, shape = answers.to_sympy(node), form(node)
+        value, shape = to_sympy(node), form(node)
         if not any(same_value(value, v) and shape == s for v, s in key_values):
             return False
     return True

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.grading import (
+from practicegen.grading.grade import (
     AnswerKey,
     FeedbackCode,
     Grade,
     InvalidKey,
     grade_answer,
 )
+from practicegen.ports import AnswerPolicy, ItemType
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "grading_cases.json").read_text(encoding="utf-8")

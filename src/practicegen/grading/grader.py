@@ -40,9 +40,8 @@ from typing import Self
 import structlog
 
 from practicegen.fork_server import forkserver_context
-from practicegen.items.schemas import AnswerPolicy, ItemType
-from practicegen.practice.answer_cost import DEFAULT_MAX_WEIGHT
-from practicegen.practice.grading import (
+from practicegen.grading.answer_cost import DEFAULT_MAX_WEIGHT
+from practicegen.grading.grade import (
     AnswerKey,
     FeedbackCode,
     Grade,
@@ -51,6 +50,7 @@ from practicegen.practice.grading import (
     too_complex,
     verdict,
 )
+from practicegen.ports import AnswerPolicy, ItemType
 
 log = structlog.get_logger()
 
@@ -77,7 +77,7 @@ class GraderUnavailable(RuntimeError):
 
 def _context() -> ForkServerContext | SpawnContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
-        return forkserver_context("practicegen.practice.grading")
+        return forkserver_context("practicegen.grading.grade")
     return multiprocessing.get_context("spawn")
 
 

@@ -7,14 +7,14 @@ import time
 import pytest
 import sympy
 
-from practicegen.practice import answers, solutions
-from practicegen.practice.answers import AnswerError, Node, Point, Relation, TooLong
+from practicegen.grading import answers, solutions, values
+from practicegen.grading.answers import AnswerError, Node, Point, Relation, TooLong
 
 x, y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 
 
 def value(text: str) -> object:
-    return answers.to_sympy(solutions.expression(answers.read(text)))
+    return values.to_sympy(solutions.expression(answers.read(text)))
 
 
 def solution_set(text: str) -> solutions.Solutions:
@@ -24,7 +24,7 @@ def solution_set(text: str) -> solutions.Solutions:
 def refusal(text: str, *, max_length: int = 200) -> str:
     started = time.perf_counter()
     with pytest.raises(AnswerError) as caught:
-        answers.to_sympy(solutions.expression(answers.read(text, max_length=max_length)))
+        values.to_sympy(solutions.expression(answers.read(text, max_length=max_length)))
     # generous: a refusal takes milliseconds, one that recursed or backtracked would take seconds
     assert time.perf_counter() - started < 2, f"refusing {text[:40]!r} was slow"
     return caught.value.reason

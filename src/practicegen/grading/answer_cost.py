@@ -20,7 +20,7 @@ import operator
 from collections.abc import Callable
 from fractions import Fraction
 
-from practicegen.practice.answers import Answer, AnswerError, Node, Point, Relation, read
+from practicegen.grading.answers import Answer, AnswerError, Node, Point, Relation, read
 
 DEFAULT_MAX_WEIGHT = 40  # honest answers to the bank's items weigh under 10
 _SATURATED = Fraction(10**6)  # any constant beyond this counts as this: the bound is far lower

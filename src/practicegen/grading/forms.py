@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sympy
 
-from practicegen.practice.answers import Node
+from practicegen.grading.answers import Node
 
 Form = tuple[object, ...]
 

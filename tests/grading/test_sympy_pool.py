@@ -11,8 +11,8 @@ from practicegen.generation.procedural import mathparse as mp
 PROBE = textwrap.dedent(
     """
     import asyncio, sys
-    from practicegen.generation.sympy_pool import RUNS, SympyPool
-    from practicegen.practice.grader import Grader
+    from practicegen.grading.sympy_pool import RUNS, SympyPool
+    from practicegen.grading.grader import Grader
 
     async def main():
         Grader(workers=1)  # another pool of the node, built first: its list must not replace ours

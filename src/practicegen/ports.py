@@ -1,0 +1,103 @@
+"""The shapes shared by grading, the item bank, generation and practice, so imports run one way.
+
+The order is `grading <- items <- generation <- practice`: each package imports only those to
+its left and this module, which imports none of them. What two of them exchange lives here:
+an item's kind and answer policy (grading reads keys by them), the candidates the bank offers
+and the items selection chooses, and the gap filler practice asks to write what the bank lacks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.models import Item
+
+
+class ItemType(StrEnum):
+    NUMERIC = "numeric"  # a single number, e.g. "3/4" or "0.75"
+    EXPRESSION = "expression"  # an algebraic expression, e.g. "2*x + 3"
+    EQUATION = "equation"  # solve for a variable; the answer is a solution set, e.g. "x = 4"
+    MULTIPLE_CHOICE = "multiple_choice"  # pick one of `choices`; the answer is a choice id
+
+
+class AnswerPolicy(StrEnum):
+    EQUIVALENT = "equivalent"  # any mathematically equal expression is right
+    SOLUTION_SET = "solution_set"  # "x = 4", "4" and "{4}" all name the same solution set
+    NUMERIC_TOLERANCE = "numeric_tolerance"  # |answer - key| <= tolerance
+    EXACT_FORM = "exact_form"  # equal AND in the key's form (simplified, lowest terms)
+    CHOICE = "choice"  # the chosen id must be the correct choice's id
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An item that may be chosen; `fingerprint` is shared by variants of the same question."""
+
+    item_id: uuid.UUID
+    skill: str
+    difficulty: float
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenItem:
+    """A chosen item with the prediction that earned its place and a readable reason."""
+
+    item_id: uuid.UUID
+    skill: str
+    difficulty: float
+    predicted_success: float
+    reason: str
+
+
+Progress = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class GapRequest:
+    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`.
+
+    `predict` is the learner model's chance that this student answers an item of a given
+    difficulty correctly, so a filler can say why each item it makes was chosen.
+    """
+
+    tenant_id: uuid.UUID
+    subject: str
+    topic: str | None
+    skills: Sequence[str]
+    count: int
+    difficulty: float
+    predict: Callable[[float], float]
+    target_p: float
+    avoid_fingerprints: frozenset[str]
+    bank_version: int | None = None  # the tenant's, when planning read it
+
+
+@dataclass(slots=True)
+class Filled:
+    """What a filler made: verified items (unsaved), and a report for the job's metadata.
+
+    `unproduced` names, per skill, the items it could not make (the assignment warns of them).
+    """
+
+    items: list[tuple[Item, ChosenItem]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    unproduced: dict[str, int] = field(default_factory=dict)
+
+
+class GapFiller(Protocol):
+    """Makes verified items for what the bank lacks; they stay unsaved until the plan is."""
+
+    def covers(self, subject: str, topic: str | None) -> bool: ...
+
+    def unchecked(self, subject: str) -> bool:
+        """Whether what it writes for `subject` would be accepted on self-consistency alone, which
+        a tenant requiring a check model refuses (`tenants.service.requires_check_model`)."""
+        ...
+
+    async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled: ...

@@ -1,0 +1,160 @@
+"""Assigning practice now when it fits the sync budget, else by a job; and starting that job.
+
+`assign_now` plans from the bank and the instant generators within `sync_budget_s` (under a
+CDN's 30 s). When planning runs past the budget, or only a job's filler (a language model)
+could write what the bank lacks, it starts the job instead and answers what the async route
+would: the caller never waits on a model. `start_assignment_job` is the one place practice
+creates a job; it refuses a student's webhook, checks a webhook URL against the SSRF guard,
+checks the request against the tenant's data, then writes the job and its queue message.
+Planning reads in one session and the assignment is written in another, both opened here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from practicegen.auth.principal import Principal
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.errors import StudentWebhookRefused
+from practicegen.items.candidates import CandidateCache
+from practicegen.jobs import service as jobs_service
+from practicegen.jobs.pg_create import PostgresJobWriter
+from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.schemas import PRACTICE_GENERATION, JobAccepted
+from practicegen.jobs.service import NewJob
+from practicegen.ports import GapFiller
+from practicegen.practice.availability import GenerationUnavailable
+from practicegen.practice.checks import check_request_content
+from practicegen.practice.schemas import AssignmentRead, AssignRequest
+from practicegen.practice.service import plan_with_items, store_and_show
+from practicegen.practice.tasks import job_request
+from practicegen.webhooks.ssrf import AddressGuard
+
+
+@dataclass(frozen=True, slots=True)
+class StartedJob:
+    """The async route's answer; `replayed` when an Idempotency-Key named an earlier job."""
+
+    accepted: JobAccepted
+    replayed: bool = False
+
+
+async def assign_now(
+    sessionmaker: SessionMaker,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None,
+    job_filler: GapFiller | None,
+    cache: CandidateCache,
+    queue: JobQueue,
+    writer: PostgresJobWriter | None,
+    guard: AddressGuard,
+    now: datetime,
+) -> AssignmentRead | JobAccepted:
+    """The assignment, stored; or, over the budget or beyond `filler` (instant generators
+    only) where `job_filler` (a language model) can write, the job making it."""
+    try:
+        async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
+            planned = await plan_with_items(
+                reading,
+                principal=principal,
+                request=request,
+                settings=settings,
+                filler=filler,
+                cache=cache,
+            )
+    except (GenerationUnavailable, TimeoutError) as exc:
+        unavailable = isinstance(exc, GenerationUnavailable)
+        if unavailable and not _job_can_write(filler, job_filler, request):
+            raise
+        started = await start_assignment_job(
+            sessionmaker,
+            principal=principal,
+            request=request,
+            settings=settings,
+            job_filler=job_filler,
+            cache=cache,
+            queue=queue,
+            writer=writer,
+            guard=guard,
+            now=now,
+            check=unavailable,  # a timeout checked the request already, or ran out doing so
+        )
+        return started.accepted
+    async with sessionmaker() as session, session.begin():
+        return await store_and_show(session, principal=principal, planned=planned)
+
+
+async def start_assignment_job(
+    sessionmaker: SessionMaker,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    job_filler: GapFiller | None,
+    cache: CandidateCache,
+    queue: JobQueue,
+    writer: PostgresJobWriter | None,
+    guard: AddressGuard,
+    now: datetime,
+    webhook_url: str | None = None,
+    idempotency_key: str | None = None,
+    check: bool = True,
+) -> StartedJob:
+    """Vet the webhook and (if `check`) the request, then create the job that assigns it."""
+    await _vet_webhook(principal, webhook_url, guard)
+    new = NewJob(
+        PRACTICE_GENERATION,
+        job_request(request, principal),
+        request.student_id,
+        webhook_url,
+        idempotency_key,
+    )
+    async with sessionmaker() as session:
+        if check:
+            await check_request_content(
+                session,
+                principal=principal,
+                request=request,
+                settings=settings,
+                filler=job_filler,
+                cache=cache,
+            )
+        created = await jobs_service.create_job(
+            session,
+            principal=principal,
+            new=new,
+            queue=queue,
+            max_attempts=settings.job_max_attempts,
+            max_in_flight=settings.job_max_in_flight,
+            now=now,
+            writer=writer,
+        )
+        if session.in_transaction():  # begun only if a statement ran: the writer commits alone
+            await session.commit()
+    return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
+
+
+def _job_can_write(
+    filler: GapFiller | None, job_filler: GapFiller | None, request: AssignRequest
+) -> bool:
+    """A job's filler (a language model) writes what the sync path's generators cannot."""
+    return (
+        job_filler is not None
+        and job_filler is not filler
+        and job_filler.covers(request.subject, request.topic)
+    )
+
+
+async def _vet_webhook(principal: Principal, url: str | None, guard: AddressGuard) -> None:
+    """Only a server key names a webhook, and only at an address the SSRF guard allows."""
+    if url is None:
+        return
+    if principal.is_student:
+        raise StudentWebhookRefused()
+    await guard.check_url(url)

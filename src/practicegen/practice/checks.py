@@ -1,0 +1,138 @@
+"""Checking an assign request against the tenant's data, before anything is planned or queued.
+
+The sync path checks everything and reads the student for planning in the same round trip
+(`check_request`); the async path checks all but the student, whose existence the job's own
+INSERT checks (`check_request_content`). Each problem is raised as a clear error of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.auth.principal import Principal
+from practicegen.config import Settings
+from practicegen.errors import NumItemsOutOfRange, StudentNotFound
+from practicegen.goals.service import skills_for_goal_tags
+from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
+from practicegen.ports import GapFiller
+from practicegen.practice.availability import (
+    MODEL_SETTING,
+    explain_empty,
+    missing_generator,
+    unavailable,
+)
+from practicegen.practice.learner import SkillState
+from practicegen.practice.repository import PracticeRepository
+from practicegen.practice.schemas import AssignRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A request found valid, with what checking it already read.
+
+    Checking that the student exists reads, in the same round trip, their ability per practised
+    skill and the (item id, fingerprint) of their recent items: planning needs both.
+    """
+
+    skills: list[str]
+    items: SubjectItems
+    groups: list[GroupKey]
+    fillable: bool
+    abilities: dict[str, SkillState]
+    recent: list[tuple[uuid.UUID, str]]
+    bank_version: int
+    missing: str = MODEL_SETTING  # what a generator would need to write what the bank lacks
+
+
+async def check_request(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None = None,
+    cache: CandidateCache | None = None,
+) -> Checked:
+    """Raise the request's first problem as a clear error, reading the student for planning."""
+    _check_access_and_size(principal, request, settings)
+    tenant = principal.tenant_id
+    student = await PracticeRepository(session).student_context(
+        tenant, request.student_id, settings.recent_assignments_window
+    )
+    if student is None:
+        raise StudentNotFound(student_id=str(request.student_id))
+    skills, items, groups, missing = await _check_content(
+        session, tenant, request, filler, cache, bank_version=student.bank_version
+    )
+    return Checked(
+        skills=skills,
+        items=items,
+        groups=groups,
+        fillable=missing is None,
+        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
+        recent=student.recent,
+        bank_version=student.bank_version,
+        missing=missing or MODEL_SETTING,
+    )
+
+
+async def check_request_content(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: AssignRequest,
+    settings: Settings,
+    filler: GapFiller | None = None,
+    cache: CandidateCache | None = None,
+) -> None:
+    """Every check of `check_request` but the student's existence, without reading the student.
+
+    The async endpoint calls this: the job's own INSERT checks that the student exists.
+    """
+    _check_access_and_size(principal, request, settings)
+    await _check_content(session, principal.tenant_id, request, filler, cache)
+
+
+def _check_access_and_size(
+    principal: Principal, request: AssignRequest, settings: Settings
+) -> None:
+    principal.require_student_access(request.student_id)
+    if not 1 <= request.num_items <= settings.max_num_items:
+        raise NumItemsOutOfRange(
+            f"num_items must be between 1 and {settings.max_num_items}.",
+            num_items=request.num_items,
+            minimum=1,
+            maximum=settings.max_num_items,
+        )
+
+
+async def _check_content(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    request: AssignRequest,
+    filler: GapFiller | None,
+    cache: CandidateCache | None,
+    *,
+    bank_version: int | None = None,
+) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
+    """The goal tags, subject and topic name something, and enough can be found or made.
+
+    Returns, last, None when `filler` may write what the bank lacks, else the setting it would
+    need. `bank_version`: the tenant's, if the caller read it already."""
+    skills = await skills_for_goal_tags(
+        session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
+    )
+    bank = cache or CandidateCache(max_age_s=0)
+    items = await bank.active_items(session, tenant, request.subject, version=bank_version)
+    groups = items.keys_for(topic=request.topic, skills=skills)
+    available = sum(len(items.groups[key]) for key in groups)
+    missing = await missing_generator(session, tenant, request, filler, available)
+    if missing is not None:
+        if not groups and missing == MODEL_SETTING:  # a model could write any subject's items
+            await explain_empty(session, tenant, request)
+        if available < request.num_items:
+            raise unavailable(request, available, missing)
+    return skills, items, groups, missing
