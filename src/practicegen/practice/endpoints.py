@@ -20,17 +20,23 @@ from practicegen.db.engine import SessionMaker
 from practicegen.errors import StudentWebhookRefused
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
-from practicegen.jobs.pg_create import PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
-from practicegen.jobs.schemas import PRACTICE_GENERATION, AsyncAssignRequest, JobAccepted
-from practicegen.jobs.service import NewJob
+from practicegen.jobs.schemas import JobAccepted
+from practicegen.jobs.service import NewJob, scoped_key
+from practicegen.jobs.store import JobStore
 from practicegen.practice import service
 from practicegen.practice.assignments import GapFiller, check_request_content
 from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.learner import LearnerParams
-from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
-from practicegen.practice.tasks import job_request
+from practicegen.practice.schemas import (
+    AssignmentRead,
+    AssignRequest,
+    AsyncAssignRequest,
+    ResponseCreate,
+    ResponseRead,
+)
+from practicegen.practice.tasks import PRACTICE_GENERATION, job_request, student_check
 from practicegen.webhooks.ssrf import AddressGuard
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
@@ -48,8 +54,7 @@ class Node:
     One dependency rather than one per part: FastAPI resolves each dependency of each request
     on its own, and on the async endpoint that was a large share of the CPU per request.
     `filler` is the sync path's (instant generators only); `job_filler` is a job's (the
-    language model when one is configured); `writer` creates jobs in one statement on
-    PostgreSQL (`jobs/pg_create.py`).
+    language model when one is configured); `store` creates jobs.
     """
 
     settings: Settings
@@ -58,7 +63,7 @@ class Node:
     job_filler: GapFiller | None
     cache: CandidateCache
     queue: JobQueue
-    writer: PostgresJobWriter | None
+    store: JobStore
     guard: AddressGuard
 
 
@@ -81,21 +86,22 @@ async def _start_job(
     node: Node,
     now: datetime,
 ) -> JSONResponse:
+    key = None if idempotency_key is None else scoped_key(principal, idempotency_key)
     created = await jobs_service.create_job(
         session,
-        principal=principal,
+        store=node.store,
         new=NewJob(
+            tenant_id=principal.tenant_id,
             job_type=PRACTICE_GENERATION,
             request=job_request(request, principal),
+            max_attempts=node.settings.job_max_attempts,
+            in_flight_limit=node.settings.job_max_in_flight,
             student_id=request.student_id,
             webhook_url=webhook_url,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
         ),
-        queue=node.queue,
-        max_attempts=node.settings.job_max_attempts,
-        max_in_flight=node.settings.job_max_in_flight,
         now=now,
-        writer=node.writer,
+        explain_refusal=student_check(principal.tenant_id, request.student_id),
     )
     accepted = JobAccepted.of(created.job.id, created.job.status)
     headers = {"Location": accepted.status_url, "Retry-After": "2"}
