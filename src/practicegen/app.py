@@ -145,11 +145,8 @@ def create_job_filler(
 
 
 def create_store(settings: Settings, sessionmaker: SessionMaker, queue: JobQueue) -> JobStore:
-    """The job store of the configured database; opened and closed by the caller.
-
-    On PostgreSQL its creation pool is as large as the SQLAlchemy pool: in a burst each
-    creation holds its connection for a turn of the node's busy event loop, not just the
-    statement's round trip."""
+    """The job store of the configured database, opened and closed by the caller. Its pool is
+    the SQLAlchemy pool's size: in a burst a creation holds a connection for a loop's turn."""
     if isinstance(queue, PostgresQueue):
         return PostgresJobStore(
             postgres_conninfo(settings.database_url),
@@ -159,7 +156,6 @@ def create_store(settings: Settings, sessionmaker: SessionMaker, queue: JobQueue
             max_connections=settings.pool_connections,
             timeout_s=settings.db_connect_timeout_s,
         )
-    assert isinstance(queue, EmbeddedQueue)
     return SqliteJobStore(sessionmaker, queue, utcnow)
 
 
@@ -259,6 +255,29 @@ async def _start_worker(
         log.info("jobs.requeued_at_start", count=requeued)
 
 
+async def _jobs(
+    app: FastAPI,
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    cache: CandidateCache,
+    job_filler: GapFiller | None,
+) -> tuple[JobQueue, JobStore, JobTypes]:
+    """The node's queue, job store (closed with `stack`) and job types, and what the job
+    endpoints read."""
+    queue = create_queue(settings)
+    types = create_job_types(settings, sessionmaker, cache, job_filler)
+    store = create_store(settings, sessionmaker, queue)
+    await store.open()
+    stack.push_async_callback(store.close)
+    metrics = JobMetrics()
+    metrics.watch_lanes(queue.lanes)
+    app.state.queue, app.state.job_store, app.state.job_types = queue, store, types
+    app.state.on_job_finished = webhooks.on_finished(store, types, settings)
+    app.state.metrics = metrics
+    return queue, store, types
+
+
 def _grading(app: FastAPI, stack: contextlib.AsyncExitStack, settings: Settings) -> Grader:
     """The node's grading processes and the fair lane in front of them."""
     grader = Grader(
@@ -293,24 +312,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.job_changes = hub
     app.state.key_cache = KeyCache(settings.auth_cache_s)
-    queue = create_queue(settings)
     app.state.sessionmaker = sessionmaker
     app.state.reading_sessionmaker = autocommit_sessionmaker(sessionmaker)
     filler = create_filler(settings)
     job_filler = create_job_filler(settings, sessionmaker, filler)
-    app.state.queue = queue
-    store = create_store(settings, sessionmaker, queue)
-    types = create_job_types(settings, sessionmaker, cache, job_filler)
-    app.state.job_store, app.state.job_types = store, types
-    app.state.on_job_finished = webhooks.on_finished(store, types, settings)
-    metrics = JobMetrics()
-    metrics.watch_lanes(queue.lanes)
-    app.state.metrics = metrics
     app.state.readiness = readiness = _readiness(settings)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
-        await store.open()
-        stack.push_async_callback(store.close)
+        queue, store, types = await _jobs(app, stack, settings, sessionmaker, cache, job_filler)
         grader = _grading(app, stack, settings)
         stack.push_async_callback(filler.aclose)
         if job_filler is not filler:
@@ -334,7 +343,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await stack.enter_async_context(_background(resync))
         await stack.enter_async_context(_background(_warm_pools(grader, filler)))
         if settings.worker_in_process:
-            runner = create_runner(settings, sessionmaker, queue, store, types, metrics)
+            runner = create_runner(settings, sessionmaker, queue, store, types, app.state.metrics)
             await _start_worker(stack, runner, queue, settings)
             readiness.worker = queue.state
         yield

@@ -115,7 +115,7 @@ class PostgresJobStore:
         """`timeout_s`: how long a creation may wait for a connection before it gives up (a
         503 that says to retry), as the SQLAlchemy pool's checkout does."""
         self.lanes = lanes
-        self.claims = ClaimBatcher(sessionmaker, clock, _autocommit)
+        self.claims = ClaimBatcher(sessionmaker, clock, self.one_statement_each)
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
@@ -169,7 +169,5 @@ class PostgresJobStore:
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         return await self.claims.claim(job_id)
 
-
-async def _autocommit(session: AsyncSession) -> None:
-    """A claim is one statement: no BEGIN and COMMIT around it."""
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    async def one_statement_each(self, session: AsyncSession) -> None:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

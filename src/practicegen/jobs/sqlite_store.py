@@ -20,7 +20,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student, core_table
-from practicegen.jobs.queue import EmbeddedQueue
+from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.store import ClaimBatcher, Clock, IdempotencyKeyInFlight, PendingJob
 
 _jobs = core_table(Job)
@@ -54,7 +54,7 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
 
 
 class SqliteJobStore:
-    def __init__(self, sessionmaker: SessionMaker, queue: EmbeddedQueue, clock: Clock) -> None:
+    def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
         self.queue = queue
         self.claims = ClaimBatcher(sessionmaker, clock)
 
@@ -97,3 +97,6 @@ class SqliteJobStore:
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         return await self.claims.claim(job_id)
+
+    async def one_statement_each(self, session: AsyncSession) -> None:
+        return None  # one writer: nothing gained

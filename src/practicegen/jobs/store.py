@@ -78,17 +78,24 @@ class JobStore(Protocol):
         attempt of this process claims it in the same statement (a duplicate queue message)."""
         ...
 
+    async def one_statement_each(self, session: AsyncSession) -> None:
+        """Let each statement of `session` commit by itself where the backend gains by it (no
+        BEGIN and COMMIT round trips; row locks released at once): for fenced writes that need
+        not commit together, such as heartbeats. Call it before the first statement."""
+        ...
+
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
 
 
 Clock = Callable[[], datetime]
-ClaimSession = Callable[[AsyncSession], Awaitable[None]]
-"""Prepares a claim's session before its one statement (PostgreSQL: autocommit)."""
+PrepareSession = Callable[[AsyncSession], Awaitable[None]]
 
 
-async def _as_is(_session: AsyncSession) -> None:
+async def as_is(_session: AsyncSession) -> None:
+    """A session left as it is (SQLite: its driver starts no transaction for reads, and it has
+    one writer anyway)."""
     return None
 
 
@@ -97,8 +104,9 @@ class ClaimBatcher:
     and each attempt gets its own job back."""
 
     def __init__(
-        self, sessionmaker: SessionMaker, clock: Clock, prepare: ClaimSession = _as_is
+        self, sessionmaker: SessionMaker, clock: Clock, prepare: PrepareSession = as_is
     ) -> None:
+        """`prepare`: the store's `one_statement_each`, as a claim is one statement."""
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.prepare = prepare

@@ -104,7 +104,9 @@ class JobRunner:
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
         self.rng = random.Random()
-        self.heartbeats = Heartbeats(sessionmaker, interval_s=heartbeat_s, clock=clock)
+        self.heartbeats = Heartbeats(
+            sessionmaker, interval_s=heartbeat_s, clock=clock, prepare=store.one_statement_each
+        )
         self.store = store
 
     async def run(self, job_id: uuid.UUID) -> None:
