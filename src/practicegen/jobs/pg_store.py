@@ -95,7 +95,7 @@ def _params(job: PendingJob, lanes: Sequence[Lane], limit: int | None, delay_s: 
         "entrypoint": entrypoint,
         "headers": None if headers is None else Jsonb(headers),
         "payload": job.id.bytes,
-        "delay_s": max(delay_s, 0.0),
+        "delay_s": float(max(delay_s, 0.0)),
     }
 
 
