@@ -331,7 +331,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             filler=filler,
             job_filler=job_filler,
             cache=cache,
-            queue=queue,
             store=store,
             guard=AddressGuard(settings.ssrf_allowlist),
         )

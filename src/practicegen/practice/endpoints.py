@@ -20,7 +20,6 @@ from practicegen.db.engine import SessionMaker
 from practicegen.errors import StudentWebhookRefused
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
-from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
 from practicegen.jobs.store import JobStore
@@ -62,7 +61,6 @@ class Node:
     filler: GapFiller | None
     job_filler: GapFiller | None
     cache: CandidateCache
-    queue: JobQueue
     store: JobStore
     guard: AddressGuard
 
