@@ -57,22 +57,22 @@ from practicegen.jobs.events import (
     session_info,
 )
 from practicegen.jobs.metrics import JobMetrics
-from practicegen.jobs.pg_create import PostgresJobWriter
+from practicegen.jobs.pg_store import PostgresJobStore
+from practicegen.jobs.process import worker_running
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
-from practicegen.jobs.schemas import PRACTICE_GENERATION
-from practicegen.jobs.views import JobViews
-from practicegen.jobs.worker import JobRunner, RetryPolicy
+from practicegen.jobs.registry import JobTypes
+from practicegen.jobs.sqlite_store import SqliteJobStore
+from practicegen.jobs.store import JobStore
+from practicegen.jobs.worker import JobRunner, RetryPolicy, utcnow
 from practicegen.ports import GapFiller
 from practicegen.practice import endpoints as practice_endpoints
-from practicegen.practice import job_view as practice_view
 from practicegen.practice.grading_lane import GradingLane
-from practicegen.practice.tasks import practice_generation
+from practicegen.practice.tasks import practice_job_type
 from practicegen.students import endpoints as student_endpoints
 from practicegen.tenants import endpoints as tenant_endpoints
 from practicegen.web import pages as web_pages
 from practicegen.webhooks import endpoints as webhook_endpoints
 from practicegen.webhooks import service as webhooks
-from practicegen.webhooks.service import WEBHOOK_DELIVERY, delivery_handler
 from practicegen.webhooks.ssrf import AddressGuard
 
 log = structlog.get_logger()
@@ -144,20 +144,43 @@ def create_job_filler(
     )
 
 
+def create_store(settings: Settings, sessionmaker: SessionMaker, queue: JobQueue) -> JobStore:
+    """The job store of the configured database, opened and closed by the caller. Its pool is
+    the SQLAlchemy pool's size: in a burst a creation holds a connection for a loop's turn."""
+    if isinstance(queue, PostgresQueue):
+        return PostgresJobStore(
+            postgres_conninfo(settings.database_url),
+            sessionmaker,
+            lanes=queue.lanes,
+            clock=utcnow,
+            max_connections=settings.pool_connections,
+            timeout_s=settings.db_connect_timeout_s,
+        )
+    return SqliteJobStore(sessionmaker, queue, utcnow)
+
+
+def create_job_types(
+    settings: Settings, sessionmaker: SessionMaker, cache: CandidateCache, filler: GapFiller | None
+) -> JobTypes:
+    """Every job type: its handler, its webhook events and its result as a student sees it."""
+    guard = AddressGuard(settings.ssrf_allowlist)
+    return JobTypes(
+        (
+            practice_job_type(settings, sessionmaker, filler, cache),
+            webhooks.delivery_job_type(settings, sessionmaker, guard),
+        )
+    )
+
+
 def create_runner(
     settings: Settings,
     sessionmaker: SessionMaker,
     queue: JobQueue,
-    cache: CandidateCache,
-    filler: GapFiller | None,
+    store: JobStore,
+    types: JobTypes,
     metrics: JobMetrics | None = None,
 ) -> JobRunner:
-    """The job worker with every job type's handler: used by `serve` and by `worker`."""
-    guard = AddressGuard(settings.ssrf_allowlist)
-    handlers = {
-        PRACTICE_GENERATION: practice_generation(settings, sessionmaker, filler, cache),
-        WEBHOOK_DELIVERY: delivery_handler(settings, sessionmaker, guard),
-    }
+    """The job worker: used by `serve` and by `worker`."""
     policy = RetryPolicy(
         base_s=settings.job_retry_base_s,
         cap_s=settings.job_retry_cap_s,
@@ -166,37 +189,13 @@ def create_runner(
     return JobRunner(
         sessionmaker,
         queue,
-        handlers,
+        types,
+        store,
         policy=policy,
         heartbeat_s=settings.job_heartbeat_s,
         metrics=metrics,
-        on_finished=webhooks.on_finished(queue, settings),
+        on_finished=webhooks.on_finished(store, types, settings),
     )
-
-
-def create_job_views() -> JobViews:
-    """Each job type's result as a student token sees it (servers see results in full)."""
-    views = JobViews()
-    views.register(PRACTICE_GENERATION, student=practice_view.for_student)
-    views.register(WEBHOOK_DELIVERY, student=None)  # a server's: its result shows the URL
-    return views
-
-
-@asynccontextmanager
-async def worker_running(
-    runner: JobRunner, queue: JobQueue, settings: Settings
-) -> AsyncIterator[None]:
-    """Run the queue's consumer (and the retention sweep) until the block ends, then drain."""
-    async with asyncio.TaskGroup() as group:
-        consumer = group.create_task(queue.run(runner.run, concurrency=settings.job_concurrency))
-        sweeper = group.create_task(runner.sweep_expired(settings.job_retention_sweep_s))
-        try:
-            yield
-        finally:
-            queue.stop()
-            sweeper.cancel()
-            await asyncio.wait({consumer})
-            await runner.heartbeats.aclose()
 
 
 @asynccontextmanager
@@ -219,27 +218,6 @@ async def _warm_pools(grader: Grader, filler: ProceduralFiller) -> None:
         await asyncio.gather(grader.start(), filler.pool.start())
     except Exception:  # the first request that needs them tries again, and says why
         log.warning("pools.warm_up_failed", exc_info=True)
-
-
-async def _open_job_writer(
-    stack: contextlib.AsyncExitStack, settings: Settings
-) -> PostgresJobWriter | None:
-    """On PostgreSQL, the API's one-statement job creation, closed with `stack`.
-
-    Its pool is as large as the SQLAlchemy pool: in a burst each creation holds its connection
-    for a turn of the node's busy event loop, not just the statement's round trip, and with
-    half as many connections 1,000 creations at once took 5.4-5.8 s to commit rather than 4.4.
-    """
-    if settings.database_kind is not DatabaseKind.POSTGRES:
-        return None
-    writer = PostgresJobWriter(
-        postgres_conninfo(settings.database_url),
-        max_connections=settings.pool_connections,
-        timeout_s=settings.db_connect_timeout_s,
-    )
-    await writer.open()
-    stack.push_async_callback(writer.close)
-    return writer
 
 
 def _listener(settings: Settings, hub: JobChanges, cache: CandidateCache) -> PostgresListener:
@@ -277,6 +255,29 @@ async def _start_worker(
         log.info("jobs.requeued_at_start", count=requeued)
 
 
+async def _jobs(
+    app: FastAPI,
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    cache: CandidateCache,
+    job_filler: GapFiller | None,
+) -> tuple[JobQueue, JobStore, JobTypes]:
+    """The node's queue, job store (closed with `stack`) and job types, and what the job
+    endpoints read."""
+    queue = create_queue(settings)
+    types = create_job_types(settings, sessionmaker, cache, job_filler)
+    store = create_store(settings, sessionmaker, queue)
+    await store.open()
+    stack.push_async_callback(store.close)
+    metrics = JobMetrics()
+    metrics.watch_lanes(queue.lanes)
+    app.state.queue, app.state.job_store, app.state.job_types = queue, store, types
+    app.state.on_job_finished = webhooks.on_finished(store, types, settings)
+    app.state.metrics = metrics
+    return queue, store, types
+
+
 def _grading(app: FastAPI, stack: contextlib.AsyncExitStack, settings: Settings) -> Grader:
     """The node's grading processes and the fair lane in front of them."""
     grader = Grader(
@@ -311,19 +312,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.job_changes = hub
     app.state.key_cache = KeyCache(settings.auth_cache_s)
-    queue = create_queue(settings)
     app.state.sessionmaker = sessionmaker
     app.state.reading_sessionmaker = autocommit_sessionmaker(sessionmaker)
     filler = create_filler(settings)
     job_filler = create_job_filler(settings, sessionmaker, filler)
-    app.state.queue = queue
-    app.state.on_job_finished = webhooks.on_finished(queue, settings)
-    metrics = JobMetrics()
-    metrics.watch_lanes(queue.lanes)
-    app.state.metrics = metrics
     app.state.readiness = readiness = _readiness(settings)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
+        queue, store, types = await _jobs(app, stack, settings, sessionmaker, cache, job_filler)
         grader = _grading(app, stack, settings)
         stack.push_async_callback(filler.aclose)
         if job_filler is not filler:
@@ -332,7 +328,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.filler = filler
         app.state.job_filler = job_filler
         app.state.candidate_cache = cache
-        app.state.job_writer = await _open_job_writer(stack, settings)
         app.state.address_guard = AddressGuard(settings.ssrf_allowlist)
         if settings.database_kind is DatabaseKind.POSTGRES:
             listener = _listener(settings, hub, cache)
@@ -342,7 +337,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await stack.enter_async_context(_background(resync))
         await stack.enter_async_context(_background(_warm_pools(grader, filler)))
         if settings.worker_in_process:
-            runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
+            runner = create_runner(settings, sessionmaker, queue, store, types, app.state.metrics)
             await _start_worker(stack, runner, queue, settings)
             readiness.worker = queue.state
         yield
@@ -356,7 +351,6 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.job_views = create_job_views()
     install_error_handlers(app)
     _install_routes(app, settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)

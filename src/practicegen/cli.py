@@ -130,7 +130,7 @@ def worker(
 ) -> None:
     """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
     from practicegen.config import DatabaseKind
-    from practicegen.jobs.process import run_worker
+    from practicegen.worker_node import run_worker
 
     settings = load_settings()
     if settings.database_kind is not DatabaseKind.POSTGRES:

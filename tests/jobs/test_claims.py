@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
-from practicegen.jobs.claims import ClaimBatcher
+from practicegen.jobs.store import ClaimBatcher
 from tests.support.jobs import running_job
 
 

@@ -15,11 +15,9 @@ import pytest
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.db import migrator
-from practicegen.db.migrator import postgres_conninfo
-from practicegen.jobs.pg_create import PostgresJobWriter
-from practicegen.jobs.repository import IN_FLIGHT_PREDICATE
+from practicegen.jobs.sqlite_store import IN_FLIGHT_PREDICATE
 from tests.jobs.conftest import Db
-from tests.jobs.test_pg_create import a_job, new_student
+from tests.jobs.test_pg_store import a_job, add, made_store, new_student
 
 COUNTED = f"SELECT count(*) AS n FROM jobs WHERE jobs.tenant_id = %s AND {IN_FLIGHT_PREDICATE}"
 KEPT = "SELECT coalesce(sum(in_flight), 0) AS n FROM job_counts WHERE tenant_id = %s"
@@ -40,16 +38,10 @@ async def test_the_kept_count_follows_every_move_in_and_out_of_flight(
     student = await new_student(db)
     other = uuid.uuid4()
     await new_student(db, tenant=other)
-    writer = PostgresJobWriter(postgres_conninfo(postgres_database), max_connections=4)
-    await writer.open()
-    try:
+    async with made_store(postgres_database, 4) as store:
         jobs = [a_job(student) for _ in range(40)]
         # from four connections at once: the count is spread over their rows
-        added = await asyncio.gather(
-            *(writer.add_and_enqueue(job, in_flight_limit=1000) for job in jobs)
-        )
-    finally:
-        await writer.close()
+        added = await asyncio.gather(*(add(store, job, 1000) for job in jobs))
     assert all(added)
     assert await in_flight(db) == (40, 40)
     ids = [job.id for job in jobs]

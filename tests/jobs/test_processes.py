@@ -30,11 +30,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.auth.service import ensure_default_tenant
 from practicegen.config import Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
+from practicegen.jobs.pg_store import PostgresJobStore
 from practicegen.jobs.queue import PostgresQueue
 from practicegen.jobs.service import NewJob, create_job
 from tests.api.test_errors import assert_error
@@ -351,24 +352,22 @@ async def test_a_job_row_and_its_queue_message_commit_or_roll_back_together(
     settings = Settings(_env_file=None, database_url=postgres_database)
     engine = create_engine(settings)
     queue = PostgresQueue(postgres_conninfo(postgres_database), heartbeat_timeout_s=3, poll_s=0.5)
-    principal = Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
-    new = NewJob("practice_generation", {"assign": {}}, None, None, None)
+    new = NewJob(DEFAULT_TENANT_ID, "practice_generation", {"assign": {}}, 3, in_flight_limit=10)
     try:
         sessionmaker = create_sessionmaker(engine)
+        store = PostgresJobStore(
+            postgres_conninfo(postgres_database),
+            sessionmaker,
+            lanes=queue.lanes,
+            clock=lambda: datetime.now(UTC),
+            max_connections=1,
+        )
         async with sessionmaker() as session, session.begin():
             await ensure_default_tenant(session)
         for commit in (False, True):
             async with sessionmaker() as session:
                 await session.begin()
-                created = await create_job(
-                    session,
-                    principal=principal,
-                    new=new,
-                    queue=queue,
-                    max_attempts=3,
-                    max_in_flight=10,
-                    now=datetime.now(UTC),
-                )
+                created = await create_job(session, store=store, new=new, now=datetime.now(UTC))
                 # both are written inside the request's transaction...
                 assert await count(session, "jobs") == 1
                 assert await count(session, "pgqueuer") == 1

@@ -1,5 +1,6 @@
-"""Durable async jobs: the store, the queue port and its adapters, the worker, the endpoints.
+"""Durable async jobs: the job store port and its adapters, the queue, the worker, the endpoints.
 
-The job system knows job types and their handlers, not practice: `practice/tasks.py` registers
-the practice generation handler.
+The job system knows job types, not what they do: each package registers its types
+(`registry.JobType`: handler, webhook events, student view) and makes its jobs with
+`service.create_job`; `app.py` wires both.
 """

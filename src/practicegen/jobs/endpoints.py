@@ -30,8 +30,8 @@ from practicegen.jobs import service
 from practicegen.jobs.events import JobChange, JobChanges, Watch
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobRead, JobStatus
-from practicegen.jobs.views import JobViews
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -44,13 +44,13 @@ async def get_queue(request: Request) -> JobQueue:
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
 
 
-async def get_job_views(request: Request) -> JobViews:
+async def get_job_types(request: Request) -> JobTypes:
     """Each job type's view of its result, registered at start-up (`app.py`)."""
-    views: JobViews = request.app.state.job_views
+    views: JobTypes = request.app.state.job_types
     return views
 
 
-JobViewsDep = Annotated[JobViews, Depends(get_job_views)]
+JobTypesDep = Annotated[JobTypes, Depends(get_job_types)]
 
 
 def etag(job: Job) -> str:
@@ -66,7 +66,7 @@ def matches(if_none_match: str | None, job: Job) -> bool:
 
 
 async def _read(
-    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobViews
+    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobTypes
 ) -> Job:
     async with sessionmaker() as session:
         return await service.get_job(
@@ -82,7 +82,7 @@ async def _wait_for_change(
     seen: str,
     wait_s: float,
     settings: Settings,
-    views: JobViews,
+    views: JobTypes,
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
@@ -126,7 +126,7 @@ async def get_job(
     principal: BriefPrincipalDep,
     settings: SettingsDep,
     sessionmaker: ReadingSessionMakerDep,
-    views: JobViewsDep,
+    views: JobTypesDep,
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
@@ -159,7 +159,7 @@ async def list_jobs(
     principal: PrincipalDep,
     limit: LimitDep,
     response: Response,
-    views: JobViewsDep,
+    views: JobTypesDep,
     cursor: CursorDep = None,
     status: JobStatus | None = None,
     student_id: uuid.UUID | None = None,
@@ -187,7 +187,7 @@ async def cancel_job(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
-    views: JobViewsDep,
+    views: JobTypesDep,
 ) -> Envelope[JobRead]:
     """Cancel a pending or running job; a running attempt stops at its next heartbeat."""
     job = await service.cancel_job(
@@ -206,7 +206,7 @@ async def retry_job(
     settings: SettingsDep,
     queue: QueueDep,
     now: NowDep,
-    views: JobViewsDep,
+    views: JobTypesDep,
 ) -> Envelope[JobRead]:
     """Run a failed or cancelled job again (the guide's "restart the job")."""
     job = await service.retry_job(

@@ -34,8 +34,9 @@ from datetime import datetime
 
 import structlog
 
-from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.engine import SessionMaker
 from practicegen.jobs.repository import JobRepository, ProgressReport
+from practicegen.jobs.store import PrepareSession, as_is
 
 log = structlog.get_logger()
 
@@ -48,9 +49,16 @@ class Heartbeats:
     """The attempts this process runs, their unwritten progress, and the task that writes."""
 
     def __init__(
-        self, sessionmaker: SessionMaker, *, interval_s: float, clock: Callable[[], datetime]
+        self,
+        sessionmaker: SessionMaker,
+        *,
+        interval_s: float,
+        clock: Callable[[], datetime],
+        prepare: PrepareSession = as_is,
     ) -> None:
+        """`prepare`: the job store's `one_statement_each` (each write commits by itself)."""
         self.sessionmaker = sessionmaker
+        self.prepare = prepare
         self.interval_s = interval_s
         self.clock = clock
         self._held: dict[Attempt, asyncio.Task[None]] = {}
@@ -145,7 +153,7 @@ class Heartbeats:
             # each statement is fenced and complete by itself: committed alone, the up to a
             # thousand job rows an UPDATE locks are not held across the round's other trips,
             # where a job completing meanwhile would wait for them
-            await autocommit_on_postgres(session)
+            await self.prepare(session)
             repo = JobRepository(session)
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)

@@ -1,8 +1,8 @@
-"""A job worker as its own process (`practicegen worker`): start, consume, drain, stop.
+"""Running a job worker: consume, drain, stop (`worker_running`, `consume_until_stopped`).
 
-In distributed mode the API nodes only create jobs; any number of these processes, on any
-machine, consume the PostgreSQL queue. Each builds the same runner `serve` would run in process
-(`create_runner`, `worker_running`), so a job behaves the same wherever it runs.
+`serve` runs the worker inside the API process; `practicegen worker` (composed in
+`worker_node.py`) runs it as its own process, any number of them on any machine consuming the
+PostgreSQL queue. Both run the same `worker_running`, so a job behaves the same wherever it runs.
 
 Stopping is what needs care, because deploys stop workers all the time:
 
@@ -30,22 +30,11 @@ import logging
 import multiprocessing.forkserver
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import structlog
 
-from practicegen import gc_tuning
-from practicegen.app import (
-    create_filler,
-    create_job_filler,
-    create_queue,
-    create_runner,
-    worker_running,
-)
 from practicegen.config import Settings
-from practicegen.db import migrator
-from practicegen.db.engine import create_engine, create_sessionmaker
-from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.queue import JobQueue, PostgresQueue
 from practicegen.jobs.worker import JobRunner
 
@@ -81,6 +70,23 @@ class StopSignals:
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
+
+
+@contextlib.asynccontextmanager
+async def worker_running(
+    runner: JobRunner, queue: JobQueue, settings: Settings
+) -> AsyncIterator[None]:
+    """Run the queue's consumer (and the retention sweep) until the block ends, then drain."""
+    async with asyncio.TaskGroup() as group:
+        consumer = group.create_task(queue.run(runner.run, concurrency=settings.job_concurrency))
+        sweeper = group.create_task(runner.sweep_expired(settings.job_retention_sweep_s))
+        try:
+            yield
+        finally:
+            queue.stop()
+            sweeper.cancel()
+            await asyncio.wait({consumer})
+            await runner.heartbeats.aclose()
 
 
 async def _first(task: asyncio.Task[None], event: asyncio.Event, limit_s: float | None) -> bool:
@@ -135,7 +141,7 @@ async def consume_until_stopped(
     return 0
 
 
-def _start_pool_server_deaf_to_stop_signals() -> None:
+def start_pool_server_deaf_to_stop_signals() -> None:
     """Start the generator pool's fork server ignoring SIGINT and SIGTERM; its children inherit it.
 
     A stop signal sent to the whole process group (Ctrl-C in a terminal, a supervisor that
@@ -149,41 +155,3 @@ def _start_pool_server_deaf_to_stop_signals() -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-async def run_worker(settings: Settings, *, drain_s: float) -> int:
-    """The `practicegen worker` process: returns its exit status."""
-    queue = create_queue(settings)
-    assert isinstance(queue, PostgresQueue), "a worker process runs on PostgreSQL"
-    # a job may wait for a connection as long as its heartbeat may be late: handing it back
-    # to the queue after the API's short wait only makes the burst longer
-    engine = create_engine(settings, pool_timeout_s=settings.job_heartbeat_timeout_s)
-    sessionmaker = create_sessionmaker(engine)
-    filler = create_filler(settings)
-    job_filler = create_job_filler(settings, sessionmaker, filler)
-    signals = StopSignals()
-    try:
-        if settings.auto_migrate:
-            applied = await migrator.upgrade(settings.database_url)
-            if applied:
-                log.info("db.migrated", applied=applied)
-        _start_pool_server_deaf_to_stop_signals()
-        await filler.pool.start()  # not in the first burst of jobs' answers
-        runner = create_runner(
-            settings,
-            sessionmaker,
-            queue,
-            CandidateCache(max_age_s=settings.candidate_cache_s),
-            job_filler,
-        )
-        gc_tuning.settle()
-        with signals.installed():
-            return await consume_until_stopped(runner, queue, settings, signals, drain_s)
-    except Exception:
-        log.exception("worker.failed")
-        return 1
-    finally:
-        if job_filler is not filler:
-            await job_filler.aclose()
-        await filler.aclose()
-        await engine.dispose()

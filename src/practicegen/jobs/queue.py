@@ -111,7 +111,7 @@ def _job_id(message: QueueMessage) -> uuid.UUID:
 _HAND_BACK_DELAY = timedelta(seconds=1)
 
 
-def _message_of(
+def message_of(
     lanes: Sequence[Lane], job_type: str | None, tenant_id: uuid.UUID | None
 ) -> tuple[str, dict[str, str] | None]:
     """The entrypoint and headers of a job's queue message."""
@@ -162,7 +162,7 @@ class PostgresQueue:
     ) -> None:
         connection = await (await session.connection()).get_raw_connection()
         driver = _TransactionDriver(connection.driver_connection)  # type: ignore[arg-type]
-        entrypoint, headers = _message_of(self.lanes, job_type, tenant_id)
+        entrypoint, headers = message_of(self.lanes, job_type, tenant_id)
         await Queries(driver).enqueue(  # type: ignore[arg-type]
             entrypoint,
             job_id.bytes,
@@ -301,7 +301,7 @@ class EmbeddedQueue:
         tenant_id: uuid.UUID | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
-        message = _message_of(self.lanes, job_type, tenant_id)
+        message = message_of(self.lanes, job_type, tenant_id)
 
         def after_commit(_session: object) -> None:
             loop.call_soon_threadsafe(self._hand_over, job_id, delay_s, message)

@@ -22,20 +22,17 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     case,
-    exists,
     func,
-    insert,
     select,
-    text,
     tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate, Update
+from sqlalchemy.sql.dml import ReturningUpdate, Update
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from practicegen.db.models import Job, Student, core_table
+from practicegen.db.models import Job, core_table
 from practicegen.db.pagination import after_cursor, split_page
 from practicegen.jobs.events import JobChange, mark_changed, signal_in_returning
 
@@ -53,14 +50,6 @@ def _job_of(row: Row[Any]) -> Job:
     return Job(**{key: row._mapping[column] for key, column in _jobs.c.items()})
 
 
-# The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
-# (migration 007, SQLite) and of the count migration 008's triggers keep (PostgreSQL). Literals,
-# so that SQLite's planner matches that index while the tenant and the limit are parameters.
-IN_FLIGHT_PREDICATE = (
-    "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
-)
-
-
 @dataclass(frozen=True, slots=True)
 class ProgressReport:
     """The newest progress one attempt has to record."""
@@ -69,26 +58,6 @@ class ProgressReport:
     attempt: int
     percent: int
     message: str
-
-
-@functools.cache
-def _insert_within_limit(columns: tuple[str, ...]) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the given columns' values WHERE the tenant's jobs in flight are fewer
-    than `:in_flight_limit` and, for a student's job, the student is the tenant's; built once per
-    set of columns, the values are parameters."""
-    given = [_jobs.c[name] for name in columns]
-    tenant = bindparam("in_flight_tenant", type_=Job.tenant_id.type)
-    limit = bindparam("in_flight_limit", type_=Integer)
-    live = select(Job.id).where(Job.tenant_id == tenant, text(IN_FLIGHT_PREDICATE)).limit(limit)
-    in_flight = select(func.count()).select_from(live.subquery()).scalar_subquery()
-    values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
-    row = select(*values.values()).where(in_flight < limit)
-    if "student_id" in values:
-        row = row.where(
-            exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
-        )
-    # Core, not the ORM's bulk-insert reading of parameters
-    return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
 
 
 def _returning_job(statement: Update, signal: bool) -> ReturningUpdate[Any]:
@@ -190,28 +159,6 @@ class JobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._on_postgres = session.get_bind().dialect.name == "postgresql"
-
-    async def add(self, job: Job) -> None:
-        """No change signal: nobody can be waiting on a job whose id is not yet committed."""
-        self.session.add(job)
-        await self.session.flush()
-
-    async def add_within_limit(self, job: Job, *, in_flight_limit: int) -> bool:
-        """Insert a tenant's job (its id set) unless the tenant already has `in_flight_limit`
-        pending or running (webhook deliveries, the service's own, do not count) or the job
-        names a student the tenant does not have; False if it did not insert.
-
-        The checks and the insert are one statement, round trips less on the busiest write.
-        """
-        given = tuple(
-            c.key
-            for c in _jobs.columns
-            if c.key in job.__dict__ and (c.key != "student_id" or job.student_id is not None)
-        )
-        values = {f"new_{key}": getattr(job, key) for key in given}
-        limit = {"in_flight_tenant": job.tenant_id, "in_flight_limit": in_flight_limit}
-        statement = _insert_within_limit(given)
-        return (await self.session.execute(statement, values | limit)).first() is not None
 
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         """The job, not attached to the session (read through Core: every status poll reads

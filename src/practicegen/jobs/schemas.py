@@ -7,12 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
-from practicegen.jobs.views import JobViews
-from practicegen.practice.schemas import AssignRequest
+from practicegen.jobs.registry import JobTypes
 
 
 class JobStatus(StrEnum):
@@ -25,15 +24,6 @@ class JobStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-PRACTICE_GENERATION = "practice_generation"
-
-
-class AsyncAssignRequest(AssignRequest):
-    """The guide's async request: the sync request plus an optional webhook URL."""
-
-    webhook_url: AnyHttpUrl | None = Field(default=None, max_length=2000)
 
 
 class JobAccepted(BaseModel):
@@ -75,7 +65,7 @@ class JobRead(BaseModel):
     expires_at: datetime | None = Field(description="When a finished job's result is dropped.")
 
     @classmethod
-    def of(cls, job: Job, *, reader: Principal, views: JobViews) -> JobRead:
+    def of(cls, job: Job, *, reader: Principal, views: JobTypes) -> JobRead:
         """The job as `reader` may see it: its result through the job type's view."""
         completed = job.status == JobStatus.COMPLETED
         return cls(

@@ -1,37 +1,33 @@
 """Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
 
-Creating a job writes its row and queues its message in the caller's transaction, or, given a
-`PostgresJobWriter` (PostgreSQL), in one statement of their own committed at once
-(`jobs/pg_create.py`). An `Idempotency-Key` makes creation safe to repeat: the same key and body
-give back the same job and the same key with another body is refused. A key belongs to its
-caller: the tenant and the API key, or the student of a student token (`scoped_key`), so no
-caller can take a key another will use. In the caller's
-transaction a key whose first request has not committed yet gets a 409 rather than a second
-job; in one statement the second request waits for the first's and gets its job.
+`create_job` is the one way a job is made, by any package and for any type: it hands the new
+job to the job store (`store.JobStore`), which writes its row and queues its message. An
+`Idempotency-Key` makes creation safe to repeat: the same key and body give back the same job
+and the same key with another body is refused. A key belongs to its caller: the tenant and the
+API key, or the student of a student token (`scoped_key`), so no caller can take a key another
+will use.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
 from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLimited
-from practicegen.jobs.pg_create import PendingJob, PostgresJobWriter
 from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
-from practicegen.jobs.views import JobViews
-from practicegen.students.repository import StudentRepository
+from practicegen.jobs.store import JobStore, PendingJob
 
 
 class JobNotFound(NotFound):
@@ -59,11 +55,6 @@ class IdempotencyKeyReused(InvalidRequest):
     default_message = "This Idempotency-Key was used with a different request body."
 
 
-class IdempotencyKeyInFlight(Conflict):
-    code = "idempotency_key_in_flight"
-    default_message = "A request with this Idempotency-Key is still being processed; retry soon."
-
-
 class TooManyJobs(RateLimited):
     code = "too_many_jobs"
     default_message = "Too many jobs in flight for this tenant; retry later."
@@ -71,17 +62,32 @@ class TooManyJobs(RateLimited):
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
+    """A job to create. `idempotency_key` is already scoped (`scoped_key`); `in_flight_limit`:
+    the tenant's limit on jobs in flight this job counts against, None if it counts against
+    none (the service's own jobs); `delay_s`: its first attempt's wait."""
+
+    tenant_id: uuid.UUID
     job_type: str
     request: dict[str, Any]
-    student_id: uuid.UUID | None
-    webhook_url: str | None
-    idempotency_key: str | None
+    max_attempts: int
+    in_flight_limit: int | None
+    student_id: uuid.UUID | None = None
+    webhook_url: str | None = None
+    idempotency_key: str | None = None
+    job_id: uuid.UUID | None = None
+    delay_s: float = 0
+    message: str = "Queued."
 
 
 @dataclass(frozen=True, slots=True)
 class Created:
     job: Job | PendingJob
     replayed: bool
+
+
+RefusalCheck = Callable[[AsyncSession], Awaitable[None]]
+"""Raises the caller's own reason a job was not inserted (say, its student is not the
+tenant's); read only after a refusal, as a refusal is rare."""
 
 
 def request_hash(job_type: str, request: dict[str, Any]) -> str:
@@ -101,57 +107,43 @@ def scoped_key(principal: Principal, key: str) -> str:
 async def create_job(
     session: AsyncSession,
     *,
-    principal: Principal,
+    store: JobStore,
     new: NewJob,
-    queue: JobQueue,
-    max_attempts: int,
-    max_in_flight: int,
     now: datetime,
-    writer: PostgresJobWriter | None = None,
+    explain_refusal: RefusalCheck | None = None,
 ) -> Created:
+    """Create `new` in `session`'s transaction (the store may commit it at once when the
+    session has none open); the earlier job for a replayed key."""
     repo = JobRepository(session)
-    key = None if new.idempotency_key is None else scoped_key(principal, new.idempotency_key)
-    # only a keyed request is ever compared with an earlier one
-    digest = None
-    if key is not None:
+    key, digest = new.idempotency_key, None
+    if key is not None:  # only a keyed request is ever compared with an earlier one
         digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
-    if writer is None and key is not None:
-        earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
+        earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
         if earlier is not None:
             return _replay(earlier, digest)
     pending = PendingJob(
-        id=uuid.uuid4(),
-        tenant_id=principal.tenant_id,
+        id=new.job_id or uuid.uuid4(),
+        tenant_id=new.tenant_id,
         job_type=new.job_type,
         student_id=new.student_id,
         request=new.request,
-        max_attempts=max_attempts,
+        max_attempts=new.max_attempts,
         idempotency_key=key,
         request_hash=digest,
         webhook_url=new.webhook_url,
         created_at=now,
+        progress_message=new.message,
     )
-    if writer is not None:
-        if await writer.add_and_enqueue(pending, in_flight_limit=max_in_flight):
-            return Created(job=pending, replayed=False)
-        if key is not None:  # nothing inserted: perhaps the key's job exists
-            earlier = await repo.get_by_idempotency_key(principal.tenant_id, key)
-            if earlier is not None:
-                return _replay(earlier, digest)
-        await _refused(session, principal, new, max_in_flight)
-    job = Job(**dataclasses.asdict(pending), updated_at=pending.updated_at)
-    if key is None:
-        added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
-    else:
-        try:
-            async with session.begin_nested():
-                added = await repo.add_within_limit(job, in_flight_limit=max_in_flight)
-        except IntegrityError as exc:  # the same key's first request has not committed yet
-            raise IdempotencyKeyInFlight() from exc
-    if not added:
-        await _refused(session, principal, new, max_in_flight)
-    await queue.enqueue(session, job.id, job_type=job.job_type, tenant_id=job.tenant_id)
-    return Created(job=job, replayed=False)
+    limit = new.in_flight_limit
+    if await store.create(session, pending, in_flight_limit=limit, delay_s=new.delay_s):
+        return Created(job=pending, replayed=False)
+    if key is not None:  # nothing inserted: the key's twin may have committed meanwhile
+        earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
+        if earlier is not None:
+            return _replay(earlier, digest)
+    if explain_refusal is not None:
+        await explain_refusal(session)
+    raise TooManyJobs(limit=limit)
 
 
 def _replay(earlier: Job, digest: str | None) -> Created:
@@ -160,22 +152,13 @@ def _replay(earlier: Job, digest: str | None) -> Created:
     return Created(job=earlier, replayed=True)
 
 
-async def _refused(
-    session: AsyncSession, principal: Principal, new: NewJob, max_in_flight: int
-) -> NoReturn:
-    """Why a job was not inserted; read only then, as a refusal is rare."""
-    if new.student_id is not None:
-        await StudentRepository(session).get_or_raise(principal.tenant_id, new.student_id)
-    raise TooManyJobs(limit=max_in_flight)
-
-
 async def get_job(
     session: AsyncSession,
     *,
     principal: Principal,
     job_id: uuid.UUID,
     now: datetime,
-    views: JobViews,
+    views: JobTypes,
 ) -> Job:
     """The job if `principal` may see it: a student token sees only its student's jobs of the
     types with a student view; any other job is absent to it."""
@@ -187,7 +170,7 @@ async def get_job(
     return job
 
 
-def _readable(principal: Principal, job: Job, views: JobViews) -> bool:
+def _readable(principal: Principal, job: Job, views: JobTypes) -> bool:
     if not principal.is_student:
         return True
     return job.student_id == principal.student_id and views.visible(principal, job.job_type)
@@ -197,7 +180,7 @@ async def list_jobs(
     session: AsyncSession,
     *,
     principal: Principal,
-    views: JobViews,
+    views: JobTypes,
     status: JobStatus | None,
     student_id: uuid.UUID | None,
     job_type: str | None,
@@ -227,7 +210,7 @@ async def cancel_job(
     principal: Principal,
     job_id: uuid.UUID,
     now: datetime,
-    views: JobViews,
+    views: JobTypes,
 ) -> Job:
     """Pending or running: cancelled at once; a running attempt notices at its next write."""
     await get_job(session, principal=principal, job_id=job_id, now=now, views=views)
@@ -245,7 +228,7 @@ async def retry_job(
     queue: JobQueue,
     max_attempts: int,
     now: datetime,
-    views: JobViews,
+    views: JobTypes,
 ) -> Job:
     await get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     reopened = await JobRepository(session).reopen(principal.tenant_id, job_id, max_attempts, now)

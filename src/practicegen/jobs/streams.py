@@ -34,15 +34,15 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import NotAuthenticated, PracticegenError
 from practicegen.jobs import service
-from practicegen.jobs.endpoints import JobViewsDep
+from practicegen.jobs.endpoints import JobTypesDep
 from practicegen.jobs.events import JobChange, JobChanges
+from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobStatus
-from practicegen.jobs.views import JobViews
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
-def message(job: Job, reader: Principal, views: JobViews) -> dict[str, Any]:
+def message(job: Job, reader: Principal, views: JobTypes) -> dict[str, Any]:
     """The job's message as `reader` may see it (its result through the job type's view)."""
     status = JobStatus(job.status)
     if status is JobStatus.COMPLETED:
@@ -70,7 +70,7 @@ async def job_updates(
     principal: Principal,
     job_id: uuid.UUID,
     *,
-    views: JobViews,
+    views: JobTypes,
     after_seq: int = -1,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
@@ -97,7 +97,7 @@ async def job_updates(
 
 
 async def _visible_job(
-    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobViews
+    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobTypes
 ) -> Job:
     """The job if `principal` may see it, else the error a fresh request would get."""
     async with sessionmaker() as session:
@@ -143,7 +143,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
         principal = await _websocket_principal(websocket, token, settings, app.state.sessionmaker)
         reading = app.state.reading_sessionmaker
         updates = job_updates(
-            reading, app.state.job_changes, principal, job_id, views=app.state.job_views
+            reading, app.state.job_changes, principal, job_id, views=app.state.job_types
         )
         first = await anext(updates)
     except PracticegenError as exc:
@@ -191,7 +191,7 @@ async def job_events(
     request: Request,
     principal: BriefPrincipalDep,
     sessionmaker: ReadingSessionMakerDep,
-    views: JobViewsDep,
+    views: JobTypesDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left.

@@ -23,7 +23,7 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,18 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
-from practicegen.jobs.claims import ClaimBatcher
 from practicegen.jobs.heartbeat import Heartbeats
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.registry import JobTypes, Progress
 from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.store import JobStore
 
 log = structlog.get_logger()
 
-Progress = Callable[[int, str], Awaitable[None]]
-Writer = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
-Handler = Callable[[Job, Progress], Awaitable[Writer]]
-"""A job type's work: do the slow part (no writes), return what to write when it succeeds."""
 Clock = Callable[[], datetime]
 
 
@@ -89,7 +86,8 @@ class JobRunner:
         self,
         sessionmaker: SessionMaker,
         queue: JobQueue,
-        handlers: Mapping[str, Handler],
+        types: JobTypes,
+        store: JobStore,
         *,
         policy: RetryPolicy,
         heartbeat_s: float,
@@ -99,19 +97,21 @@ class JobRunner:
     ) -> None:
         self.sessionmaker = sessionmaker
         self.queue = queue
-        self.handlers = handlers
+        self.types = types
         self.policy = policy
         self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
         self.rng = random.Random()
-        self.heartbeats = Heartbeats(sessionmaker, interval_s=heartbeat_s, clock=clock)
-        self.claims = ClaimBatcher(sessionmaker, clock)
+        self.heartbeats = Heartbeats(
+            sessionmaker, interval_s=heartbeat_s, clock=clock, prepare=store.one_statement_each
+        )
+        self.store = store
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
-        job = await self.claims.claim(job_id)
+        job = await self.store.claim(job_id)
         if job is None:
             return
         with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
@@ -135,7 +135,7 @@ class JobRunner:
                 self.heartbeats.release((job.id, job.attempt))
 
     async def _attempt(self, job: Job) -> None:
-        handler = self.handlers.get(job.job_type)
+        handler = self.types.handler(job.job_type)
         try:
             if handler is None:
                 raise InvalidRequest(f"No handler for job type {job.job_type!r}.")

@@ -21,16 +21,15 @@ from practicegen.db.engine import SessionMaker
 from practicegen.errors import StudentWebhookRefused
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
-from practicegen.jobs.pg_create import PostgresJobWriter
-from practicegen.jobs.queue import JobQueue
-from practicegen.jobs.schemas import PRACTICE_GENERATION, JobAccepted
-from practicegen.jobs.service import NewJob
+from practicegen.jobs.schemas import JobAccepted
+from practicegen.jobs.service import NewJob, scoped_key
+from practicegen.jobs.store import JobStore
 from practicegen.ports import GapFiller
 from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.checks import check_request_content
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
-from practicegen.practice.tasks import job_request
+from practicegen.practice.tasks import PRACTICE_GENERATION, job_request, student_check
 from practicegen.webhooks.ssrf import AddressGuard
 
 
@@ -51,8 +50,7 @@ async def assign_now(
     filler: GapFiller | None,
     job_filler: GapFiller | None,
     cache: CandidateCache,
-    queue: JobQueue,
-    writer: PostgresJobWriter | None,
+    store: JobStore,
     guard: AddressGuard,
     now: datetime,
 ) -> AssignmentRead | JobAccepted:
@@ -79,8 +77,7 @@ async def assign_now(
             settings=settings,
             job_filler=job_filler,
             cache=cache,
-            queue=queue,
-            writer=writer,
+            store=store,
             guard=guard,
             now=now,
             check=unavailable,  # a timeout checked the request already, or ran out doing so
@@ -98,8 +95,7 @@ async def start_assignment_job(
     settings: Settings,
     job_filler: GapFiller | None,
     cache: CandidateCache,
-    queue: JobQueue,
-    writer: PostgresJobWriter | None,
+    store: JobStore,
     guard: AddressGuard,
     now: datetime,
     webhook_url: str | None = None,
@@ -109,11 +105,14 @@ async def start_assignment_job(
     """Vet the webhook and (if `check`) the request, then create the job that assigns it."""
     await _vet_webhook(principal, webhook_url, guard)
     new = NewJob(
-        PRACTICE_GENERATION,
-        job_request(request, principal),
-        request.student_id,
-        webhook_url,
-        idempotency_key,
+        tenant_id=principal.tenant_id,
+        job_type=PRACTICE_GENERATION,
+        request=job_request(request, principal),
+        max_attempts=settings.job_max_attempts,
+        in_flight_limit=settings.job_max_in_flight,
+        student_id=request.student_id,
+        webhook_url=webhook_url,
+        idempotency_key=None if idempotency_key is None else scoped_key(principal, idempotency_key),
     )
     async with sessionmaker() as session:
         if check:
@@ -127,15 +126,12 @@ async def start_assignment_job(
             )
         created = await jobs_service.create_job(
             session,
-            principal=principal,
+            store=store,
             new=new,
-            queue=queue,
-            max_attempts=settings.job_max_attempts,
-            max_in_flight=settings.job_max_in_flight,
             now=now,
-            writer=writer,
+            explain_refusal=student_check(principal.tenant_id, request.student_id),
         )
-        if session.in_transaction():  # begun only if a statement ran: the writer commits alone
+        if session.in_transaction():  # begun only if a statement ran (SQLite)
             await session.commit()
     return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
 

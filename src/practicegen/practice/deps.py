@@ -14,8 +14,7 @@ from fastapi import Depends, Request
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.items.candidates import CandidateCache
-from practicegen.jobs.pg_create import PostgresJobWriter
-from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.store import JobStore
 from practicegen.ports import GapFiller
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.webhooks.ssrf import AddressGuard
@@ -30,8 +29,7 @@ class Held:
     filler: GapFiller | None  # the sync path's: instant generators only
     job_filler: GapFiller | None  # a job's: the language model when one is configured
     cache: CandidateCache
-    queue: JobQueue
-    writer: PostgresJobWriter | None
+    store: JobStore
     guard: AddressGuard
     lane: GradingLane
 
@@ -44,8 +42,7 @@ async def get_held(request: Request) -> Held:
         filler=state.filler,
         job_filler=state.job_filler,
         cache=state.candidate_cache,
-        queue=state.queue,
-        writer=state.job_writer,
+        store=state.job_store,
         guard=state.address_guard,
         lane=state.grading_lane,
     )

@@ -14,10 +14,16 @@ from fastapi.responses import JSONResponse
 
 from practicegen.api.deps import BriefPrincipalDep, NowDep, PrincipalDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
-from practicegen.jobs.schemas import AsyncAssignRequest, JobAccepted
+from practicegen.jobs.schemas import JobAccepted
 from practicegen.practice import assign_service, service
 from practicegen.practice.deps import HeldDep
-from practicegen.practice.schemas import AssignmentRead, AssignRequest, ResponseCreate, ResponseRead
+from practicegen.practice.schemas import (
+    AssignmentRead,
+    AssignRequest,
+    AsyncAssignRequest,
+    ResponseCreate,
+    ResponseRead,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
@@ -52,8 +58,7 @@ async def assign(
         filler=held.filler,
         job_filler=held.job_filler,
         cache=held.cache,
-        queue=held.queue,
-        writer=held.writer,
+        store=held.store,
         guard=held.guard,
         now=now,
     )
@@ -78,8 +83,7 @@ async def assign_async(
         settings=held.settings,
         job_filler=held.job_filler,
         cache=held.cache,
-        queue=held.queue,
-        writer=held.writer,
+        store=held.store,
         guard=held.guard,
         now=now,
         webhook_url=None if body.webhook_url is None else str(body.webhook_url),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 
 class AssignRequest(BaseModel):
@@ -24,6 +24,12 @@ class AssignRequest(BaseModel):
     goal_tags: list[uuid.UUID] = Field(
         default_factory=list, max_length=50, description="Goal ids whose skills to cover."
     )
+
+
+class AsyncAssignRequest(AssignRequest):
+    """The guide's async request: the sync request plus an optional webhook URL."""
+
+    webhook_url: AnyHttpUrl | None = Field(default=None, max_length=2000)
 
 
 class ChoiceRead(BaseModel):

@@ -1,4 +1,4 @@
-"""The `practice_generation` job: the async path's call of the same assignment builder.
+"""The `practice_generation` job type: the async path's call of the same assignment builder.
 
 It plans (reads and generates, reporting progress) outside any write transaction, then hands
 the runner a writer that stores the plan in the transaction that completes the job. The
@@ -16,6 +16,7 @@ token started stores a result without answer keys, exactly as the sync endpoint 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,15 +26,46 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.items.candidates import CandidateCache
-from practicegen.jobs.worker import Handler, Progress, Writer
+from practicegen.jobs.registry import Handler, JobType, Progress, Writer
+from practicegen.jobs.service import RefusalCheck
 from practicegen.ports import GapFiller
+from practicegen.practice import job_view
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
+from practicegen.students.repository import StudentRepository
+
+PRACTICE_GENERATION = "practice_generation"
+EVENTS = {
+    "completed": "practice.assignment.completed",
+    "failed": "practice.assignment.failed",
+    "cancelled": "practice.assignment.cancelled",
+}
 
 
 def job_request(body: AssignRequest, principal: Principal) -> dict[str, Any]:
     view = "student" if principal.is_student else "server"
     return {"assign": body.model_dump(mode="json"), "view": view}
+
+
+def student_check(tenant_id: uuid.UUID, student_id: uuid.UUID) -> RefusalCheck:
+    """Why a job was refused, if it was the student: not the tenant's (`StudentNotFound`)."""
+
+    async def check(session: AsyncSession) -> None:
+        await StudentRepository(session).get_or_raise(tenant_id, student_id)
+
+    return check
+
+
+def practice_job_type(
+    settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
+) -> JobType:
+    """The job type as the job system runs, shows and reports it."""
+    return JobType(
+        name=PRACTICE_GENERATION,
+        handler=practice_generation(settings, sessionmaker, filler, cache),
+        student_view=job_view.for_student,
+        events=EVENTS,
+    )
 
 
 def practice_generation(

@@ -8,16 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
 from practicegen.jobs import service as jobs_service
-from practicegen.jobs.endpoints import JobViewsDep
-from practicegen.jobs.repository import JobRepository
-from practicegen.webhooks import secrets
-from practicegen.webhooks.service import WEBHOOK_DELIVERY, create_delivery
+from practicegen.jobs.endpoints import JobTypesDep
+from practicegen.jobs.store import PendingJob
+from practicegen.webhooks import secrets, service
+from practicegen.webhooks.repository import DeliveryRepository
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -41,7 +40,7 @@ class DeliveryRead(BaseModel):
     updated_at: datetime
 
 
-def _read(delivery: Job, attempts: list[WebhookAttempt]) -> DeliveryRead:
+def _read(delivery: Job | PendingJob, attempts: list[WebhookAttempt]) -> DeliveryRead:
     body: dict[str, Any] = delivery.request["body"]
     return DeliveryRead(
         delivery_id=delivery.id,
@@ -70,7 +69,7 @@ async def list_deliveries(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
-    views: JobViewsDep,
+    views: JobTypesDep,
 ) -> Envelope[list[DeliveryRead]]:
     """Every delivery of this job's webhook, oldest first, each with every attempt.
 
@@ -78,23 +77,9 @@ async def list_deliveries(
     of the jobs it can see, the deliveries are still a server's business (403)."""
     await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     principal.require_server()
-    deliveries = (
-        await session.execute(
-            select(Job)
-            .where(Job.tenant_id == principal.tenant_id, Job.job_type == WEBHOOK_DELIVERY)
-            .where(Job.request["source_job_id"].as_string() == str(job_id))
-            .order_by(Job.created_at)
-        )
-    ).scalars()
-    attempts = list(
-        (
-            await session.execute(
-                select(WebhookAttempt)
-                .where(WebhookAttempt.source_job_id == job_id)
-                .order_by(WebhookAttempt.created_at)
-            )
-        ).scalars()
-    )
+    repo = DeliveryRepository(session)
+    deliveries = await repo.list_for_job(principal.tenant_id, job_id, service.WEBHOOK_DELIVERY)
+    attempts = await repo.attempts_for_job(job_id)
     return ok([_read(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries])
 
 
@@ -109,18 +94,13 @@ async def redeliver(
 ) -> Envelope[DeliveryRead]:
     """Send a delivery again, as a new delivery with the same body and webhook-id."""
     principal.require_server()
-    original = await JobRepository(session).get(principal.tenant_id, delivery_id)
-    if original is None or original.job_type != WEBHOOK_DELIVERY:
-        raise jobs_service.JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))
-    again = await create_delivery(
+    again = await service.redeliver(
         session,
-        tenant_id=original.tenant_id,
-        student_id=original.student_id,
-        request=dict(original.request),
-        queue=request.app.state.queue,
+        tenant_id=principal.tenant_id,
+        delivery_id=delivery_id,
+        store=request.app.state.job_store,
         settings=settings,
         now=now,
-        message="Queued again.",
     )
     return ok(_read(again, []))
 

@@ -1,4 +1,4 @@
-"""SQL for webhook signing secrets."""
+"""SQL for webhook signing secrets and for listing a job's deliveries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.models import Tenant, WebhookSecret
+from practicegen.db.models import Job, Tenant, WebhookAttempt, WebhookSecret
 
 
 class WebhookSecretRepository:
@@ -59,3 +59,29 @@ class WebhookSecretRepository:
     async def add(self, secret: WebhookSecret) -> None:
         self.session.add(secret)
         await self.session.flush()
+
+
+class DeliveryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list_for_job(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, job_type: str
+    ) -> list[Job]:
+        """The deliveries (jobs of `job_type`) reporting on `job_id`, oldest first."""
+        query = (
+            select(Job)
+            .where(Job.tenant_id == tenant_id, Job.job_type == job_type)
+            .where(Job.request["source_job_id"].as_string() == str(job_id))
+            .order_by(Job.created_at)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def attempts_for_job(self, job_id: uuid.UUID) -> list[WebhookAttempt]:
+        """Every attempt of every delivery reporting on `job_id`, oldest first."""
+        query = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.source_job_id == job_id)
+            .order_by(WebhookAttempt.created_at)
+        )
+        return list((await self.session.execute(query)).scalars())

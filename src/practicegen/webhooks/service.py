@@ -10,7 +10,8 @@ attempt, so receivers can drop duplicates. Every attempt is logged in `webhook_a
 Deliveries run in a lane of their own (`delivery_lane`, see `jobs/lanes.py`): at most
 `PRACTICEGEN_WEBHOOK_CONCURRENCY` in flight beside the jobs' slots, and at most
 `PRACTICEGEN_WEBHOOK_TENANT_SHARE` of one tenant's per process, so a receiver that hangs delays
-its own tenant's deliveries only. `create_delivery` is the one place a delivery is made.
+its own tenant's deliveries only. Each delivery is made by the job system's `create_job`
+(`create_delivery`), whether a job's end schedules it or a client asks to redeliver.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, WebhookAttempt
 from practicegen.errors import InvalidRequest
 from practicegen.jobs.lanes import Lane
-from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.registry import Handler, JobType, JobTypes, Progress, Writer
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
-from practicegen.jobs.worker import Handler, OnFinished, Progress, RetryLater, Writer
+from practicegen.jobs.service import JobNotFound, NewJob, create_job
+from practicegen.jobs.store import JobStore, PendingJob
+from practicegen.jobs.worker import OnFinished, RetryLater
 from practicegen.webhooks import signing
 from practicegen.webhooks.secrets import signing_secrets
 from practicegen.webhooks.ssrf import AddressGuard
@@ -42,11 +45,6 @@ from practicegen.webhooks.ssrf import AddressGuard
 log = structlog.get_logger()
 WEBHOOK_DELIVERY = "webhook_delivery"
 WEBHOOK_LANE = "practicegen_webhook"
-EVENTS = {
-    JobStatus.COMPLETED: "practice.assignment.completed",
-    JobStatus.FAILED: "practice.assignment.failed",
-    JobStatus.CANCELLED: "practice.assignment.cancelled",
-}
 
 
 class WebhookGone(InvalidRequest):
@@ -54,9 +52,8 @@ class WebhookGone(InvalidRequest):
     default_message = "The receiver answered 410 Gone; delivery stopped."
 
 
-def event_body(job: Job, delivery_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def event_body(job: Job, event: str, delivery_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """The guide's body (`event`, `timestamp`, `data{job_id, student_id, result}`) plus id, type."""
-    event = EVENTS[JobStatus(job.status)]
     data: dict[str, Any] = {"job_id": str(job.id), "student_id": str(job.student_id)}
     if job.status == JobStatus.COMPLETED:
         data["result"] = job.result
@@ -90,46 +87,42 @@ async def create_delivery(
     tenant_id: uuid.UUID,
     student_id: uuid.UUID | None,
     request: dict[str, Any],
-    queue: JobQueue,
+    store: JobStore,
     settings: Settings,
     now: datetime,
     delivery_id: uuid.UUID | None = None,
     message: str = "Queued.",
-) -> Job:
+) -> Job | PendingJob:
     """Add a delivery job (`request`: `source_job_id`, `url`, `body`) and queue it in its lane,
-    in the caller's transaction; its first attempt after the schedule's first wait."""
-    delivery = Job(
-        id=delivery_id or uuid.uuid4(),
+    in the caller's transaction; its first attempt after the schedule's first wait. The
+    service's own job: it counts against no tenant's limit."""
+    new = NewJob(
         tenant_id=tenant_id,
         job_type=WEBHOOK_DELIVERY,
-        status="pending",
-        progress_percent=0,
-        progress_message=message,
-        student_id=student_id,
         request=request,
-        attempt=0,
         max_attempts=len(settings.webhook_retry_schedule),
-        seq=1,
-        webhook_url=None,
-        created_at=now,
-        updated_at=now,
-    )
-    await JobRepository(session).add(delivery)
-    await queue.enqueue(
-        session,
-        delivery.id,
+        in_flight_limit=None,
+        student_id=student_id,
+        job_id=delivery_id,
         delay_s=settings.webhook_retry_schedule[0],
-        job_type=WEBHOOK_DELIVERY,
-        tenant_id=tenant_id,
+        message=message,
     )
-    return delivery
+    return (await create_job(session, store=store, new=new, now=now)).job
 
 
 async def schedule_delivery(
-    session: AsyncSession, job: Job, *, queue: JobQueue, settings: Settings, now: datetime
-) -> Job | None:
-    """Queue the webhook for a job that just ended, in the caller's transaction."""
-    if not job.webhook_url or job.job_type == WEBHOOK_DELIVERY:
+    session: AsyncSession,
+    job: Job,
+    *,
+    store: JobStore,
+    types: JobTypes,
+    settings: Settings,
+    now: datetime,
+) -> Job | PendingJob | None:
+    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
+    URL and its type names an event for its status."""
+    event = types.event(job.job_type, job.status)
+    if not job.webhook_url or event is None:
         return None
     delivery_id = uuid.uuid4()
     return await create_delivery(
@@ -139,12 +132,37 @@ async def schedule_delivery(
         request={
             "source_job_id": str(job.id),
             "url": job.webhook_url,
-            "body": event_body(job, delivery_id, now),
+            "body": event_body(job, event, delivery_id, now),
         },
-        queue=queue,
+        store=store,
         settings=settings,
         now=now,
         delivery_id=delivery_id,
+    )
+
+
+async def redeliver(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    store: JobStore,
+    settings: Settings,
+    now: datetime,
+) -> Job | PendingJob:
+    """A delivery again, as a new delivery with the same body and webhook-id."""
+    original = await JobRepository(session).get(tenant_id, delivery_id)
+    if original is None or original.job_type != WEBHOOK_DELIVERY:
+        raise JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))
+    return await create_delivery(
+        session,
+        tenant_id=original.tenant_id,
+        student_id=original.student_id,
+        request=dict(original.request),
+        store=store,
+        settings=settings,
+        now=now,
+        message="Queued again.",
     )
 
 
@@ -223,8 +241,17 @@ async def _log_attempt(
     )
 
 
-def on_finished(queue: JobQueue, settings: Settings) -> OnFinished:
+def on_finished(store: JobStore, types: JobTypes, settings: Settings) -> OnFinished:
     async def hook(session: AsyncSession, job: Job) -> None:
-        await schedule_delivery(session, job, queue=queue, settings=settings, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        await schedule_delivery(session, job, store=store, types=types, settings=settings, now=now)
 
     return hook
+
+
+def delivery_job_type(
+    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard
+) -> JobType:
+    """Deliveries as the job system runs them; a server's business, never a student's (their
+    result shows the URL), and they send no webhook of their own."""
+    return JobType(name=WEBHOOK_DELIVERY, handler=delivery_handler(settings, sessionmaker, guard))

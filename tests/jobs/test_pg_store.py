@@ -1,4 +1,5 @@
-"""The one-statement job creation on PostgreSQL: what it writes, what it refuses, dead connections.
+"""The PostgreSQL job store's one-statement creation: what it writes, what it refuses, dead
+connections.
 
 Every async assign on PostgreSQL goes through it, so the API and multi-process tests dequeue and
 run what it writes; these pin its own rules.
@@ -17,23 +18,45 @@ import psycopg
 import pytest
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
+from practicegen.config import Settings
+from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.db.models import Job
-from practicegen.jobs.pg_create import PostgresJobWriter
+from practicegen.jobs.pg_store import PostgresJobStore
 from practicegen.jobs.queue import ENTRYPOINT
+from practicegen.jobs.store import PendingJob
 
 pytestmark = pytest.mark.postgres
 Db = psycopg.AsyncConnection[dict[str, Any]]
 
 
-@pytest.fixture
-async def writer(postgres_database: str) -> AsyncIterator[PostgresJobWriter]:
-    made = PostgresJobWriter(postgres_conninfo(postgres_database), max_connections=2)
+@contextlib.asynccontextmanager
+async def made_store(database_url: str, max_connections: int) -> AsyncIterator[PostgresJobStore]:
+    engine = create_engine(Settings(_env_file=None, database_url=database_url))
+    made = PostgresJobStore(
+        postgres_conninfo(database_url),
+        create_sessionmaker(engine),
+        lanes=(),
+        clock=lambda: datetime.now(UTC),
+        max_connections=max_connections,
+    )
     await made.open()
     try:
         yield made
     finally:
         await made.close()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def writer(postgres_database: str) -> AsyncIterator[PostgresJobStore]:
+    async with made_store(postgres_database, 2) as made:
+        yield made
+
+
+async def add(store: PostgresJobStore, job: PendingJob, in_flight_limit: int) -> bool:
+    """Create `job` outside any transaction: committed at once, on the store's own pool."""
+    async with store.claims.sessionmaker() as session:
+        return await store.create(session, job, in_flight_limit=in_flight_limit)
 
 
 async def new_student(db: Db, tenant: uuid.UUID = DEFAULT_TENANT_ID) -> uuid.UUID:
@@ -49,24 +72,18 @@ async def new_student(db: Db, tenant: uuid.UUID = DEFAULT_TENANT_ID) -> uuid.UUI
     return student
 
 
-def a_job(student: uuid.UUID | None) -> Job:
-    now = datetime.now(UTC)
-    return Job(
+def a_job(student: uuid.UUID | None, idempotency_key: str | None = None) -> PendingJob:
+    return PendingJob(
         id=uuid.uuid4(),
         tenant_id=DEFAULT_TENANT_ID,
         job_type="practice_generation",
-        status="pending",
-        progress_percent=0,
-        progress_message="Queued.",
         student_id=student,
         request={"assign": {"num_items": 3}},
-        attempt=0,
         max_attempts=3,
-        seq=1,
+        idempotency_key=idempotency_key,
         request_hash="h",
         webhook_url=None,
-        created_at=now,
-        updated_at=now,
+        created_at=datetime.now(UTC),
     )
 
 
@@ -79,10 +96,10 @@ async def rows(db: Db) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 async def test_the_job_and_its_queue_message_are_written_together(
-    writer: PostgresJobWriter, db: Db
+    writer: PostgresJobStore, db: Db
 ) -> None:
     job = a_job(await new_student(db))
-    assert await writer.add_and_enqueue(job, in_flight_limit=10)
+    assert await add(writer, job, 10)
     jobs, messages = await rows(db)
     assert [(r["id"], r["status"], r["request"]) for r in jobs] == [
         (job.id, "pending", {"assign": {"num_items": 3}})
@@ -91,24 +108,24 @@ async def test_the_job_and_its_queue_message_are_written_together(
 
 
 async def test_the_in_flight_limit_and_the_student_refuse_without_writing(
-    writer: PostgresJobWriter, db: Db
+    writer: PostgresJobStore, db: Db
 ) -> None:
     student = await new_student(db)
     theirs = await new_student(db, tenant=uuid.uuid4())
-    assert await writer.add_and_enqueue(a_job(student), in_flight_limit=2)
-    assert await writer.add_and_enqueue(a_job(None), in_flight_limit=2)  # no student to check
-    assert not await writer.add_and_enqueue(a_job(student), in_flight_limit=2)
-    assert not await writer.add_and_enqueue(a_job(theirs), in_flight_limit=10)
-    assert not await writer.add_and_enqueue(a_job(uuid.uuid4()), in_flight_limit=10)
+    assert await add(writer, a_job(student), 2)
+    assert await add(writer, a_job(None), 2)  # no student to check
+    assert not await add(writer, a_job(student), 2)
+    assert not await add(writer, a_job(theirs), 10)
+    assert not await add(writer, a_job(uuid.uuid4()), 10)
     jobs, messages = await rows(db)
     assert len(jobs) == len(messages) == 2
 
 
 async def test_a_connection_the_database_dropped_is_replaced_and_the_job_written_once(
-    writer: PostgresJobWriter, db: Db
+    writer: PostgresJobStore, db: Db
 ) -> None:
     student = await new_student(db)
-    assert await writer.add_and_enqueue(a_job(student), in_flight_limit=10)  # a pooled connection
+    assert await add(writer, a_job(student), 10)  # a pooled connection
     killed = await (
         await db.execute(
             # with a timeout: returns once each backend has ended, not when it was told to
@@ -118,7 +135,7 @@ async def test_a_connection_the_database_dropped_is_replaced_and_the_job_written
     ).fetchall()
     assert killed
     job = a_job(student)
-    assert await writer.add_and_enqueue(job, in_flight_limit=10)
+    assert await add(writer, job, 10)
     stats = writer.pool.get_stats()
     # the dead one was found when taken from the pool (its socket said so), not by a statement
     assert stats["connections_lost"] == 1 and "returns_bad" not in stats, stats
@@ -133,9 +150,7 @@ async def test_a_pool_whose_every_connection_the_database_ended_writes_at_once(
 ) -> None:
     """After a restart every pooled connection is dead: each is found so when taken from the
     pool (its socket says so), not by a failed statement, so no creation fails for it."""
-    writer = PostgresJobWriter(postgres_conninfo(postgres_database), max_connections=4)
-    await writer.open()
-    try:
+    async with made_store(postgres_database, 4) as writer:
         async with contextlib.AsyncExitStack() as held:  # four connections open in the pool
             for _ in range(4):
                 await held.enter_async_context(writer.pool.connection())
@@ -149,27 +164,20 @@ async def test_a_pool_whose_every_connection_the_database_ended_writes_at_once(
         assert len(killed) == 4
         student = await new_student(db)
         for _ in range(4):
-            assert await writer.add_and_enqueue(a_job(student), in_flight_limit=10)
-    finally:
-        await writer.close()
+            assert await add(writer, a_job(student), 10)
     jobs, messages = await rows(db)
     assert len(jobs) == len(messages) == 4
 
 
 async def test_an_idempotency_key_inserts_once_even_from_two_requests_at_once(
-    writer: PostgresJobWriter, db: Db
+    writer: PostgresJobStore, db: Db
 ) -> None:
     student = await new_student(db)
-    twins = [a_job(student) for _ in range(2)]
-    for job in twins:
-        job.idempotency_key = "order-1"
-    inserted = await asyncio.gather(
-        *(writer.add_and_enqueue(job, in_flight_limit=10) for job in twins)
-    )
+    twins = [a_job(student, "order-1") for _ in range(2)]
+    inserted = await asyncio.gather(*(add(writer, job, 10) for job in twins))
     assert sorted(inserted) == [False, True]
-    later = a_job(student)
-    later.idempotency_key = "order-1"
-    assert not await writer.add_and_enqueue(later, in_flight_limit=10)
+    later = a_job(student, "order-1")
+    assert not await add(writer, later, 10)
     jobs, messages = await rows(db)
     winner = twins[inserted.index(True)]
     assert [r["id"] for r in jobs] == [winner.id]

@@ -1,0 +1,154 @@
+"""The job store port: how a job is created (row and queue message together) and claimed.
+
+One adapter per backend (`pg_store.PostgresJobStore`, `sqlite_store.SqliteJobStore`), chosen
+once in `app.py`; services and the worker call the port and never see a driver or a dialect.
+Both adapters claim through `ClaimBatcher`: the jobs a queue hands over together start their
+attempts in one UPDATE rather than a statement (and a pooled connection) each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
+from practicegen.errors import Conflict
+from practicegen.jobs.repository import JobRepository
+
+MAX_CLAIMS = 1000
+"""Claims in one statement at most (each id is one of its parameters)."""
+
+
+class IdempotencyKeyInFlight(Conflict):
+    code = "idempotency_key_in_flight"
+    default_message = "A request with this Idempotency-Key is still being processed; retry soon."
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A new job's columns: a plain object, as an ORM `Job` costs more to build than the
+    insert that reads it."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    job_type: str
+    student_id: uuid.UUID | None
+    request: dict[str, Any]
+    max_attempts: int
+    idempotency_key: str | None
+    request_hash: str | None
+    webhook_url: str | None
+    created_at: datetime
+    status: str = "pending"
+    progress_percent: int = 0
+    progress_message: str = "Queued."
+    attempt: int = 0
+    seq: int = 1
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.created_at
+
+
+class JobStore(Protocol):
+    async def create(
+        self,
+        session: AsyncSession,
+        job: PendingJob,
+        *,
+        in_flight_limit: int | None,
+        delay_s: float = 0,
+    ) -> bool:
+        """Insert `job` and queue its message (first run after `delay_s`) unless the tenant
+        has `in_flight_limit` jobs in flight (None: the job is not limited), the job names a
+        student the tenant does not have, or the tenant has a job with its idempotency key;
+        False if it did not insert. The job commits with `session`'s transaction; an adapter
+        may commit it at once when the session has none open."""
+        ...
+
+    async def claim(self, job_id: uuid.UUID) -> Job | None:
+        """Start a new attempt of the job; None if it is finished or cancelled, or if another
+        attempt of this process claims it in the same statement (a duplicate queue message)."""
+        ...
+
+    async def one_statement_each(self, session: AsyncSession) -> None:
+        """Let each statement of `session` commit by itself where the backend gains by it (no
+        BEGIN and COMMIT round trips; row locks released at once): for fenced writes that need
+        not commit together, such as heartbeats. Call it before the first statement."""
+        ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+Clock = Callable[[], datetime]
+PrepareSession = Callable[[AsyncSession], Awaitable[None]]
+
+
+async def as_is(_session: AsyncSession) -> None:
+    """A session left as it is (SQLite: its driver starts no transaction for reads, and it has
+    one writer anyway)."""
+    return None
+
+
+class ClaimBatcher:
+    """Claims asked for in the same turn of the event loop go to the database as one UPDATE,
+    and each attempt gets its own job back."""
+
+    def __init__(
+        self, sessionmaker: SessionMaker, clock: Clock, prepare: PrepareSession = as_is
+    ) -> None:
+        """`prepare`: the store's `one_statement_each`, as a claim is one statement."""
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.prepare = prepare
+        self._waiting: dict[uuid.UUID, list[asyncio.Future[Job | None]]] = {}
+        self._claiming: asyncio.Task[None] | None = None
+
+    async def claim(self, job_id: uuid.UUID) -> Job | None:
+        future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(job_id, []).append(future)
+        if self._claiming is None:
+            self._claiming = asyncio.create_task(self._claim_waiting())
+        return await future
+
+    async def _claim_waiting(self) -> None:
+        try:
+            await asyncio.sleep(0)  # the rest of the batch asks in this turn of the loop
+            while self._waiting:
+                ids = list(self._waiting)[:MAX_CLAIMS]
+                batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
+                try:
+                    async with self.sessionmaker() as session, session.begin():
+                        await self.prepare(session)
+                        claimed = await JobRepository(session).claim_many(ids, self.clock())
+                except Exception as exc:  # each attempt fails as its own claim would have
+                    for future in _pending(batch):
+                        future.set_exception(exc)
+                    continue
+                except asyncio.CancelledError:  # the process is stopping: so do the attempts
+                    for future in _pending(batch):
+                        future.cancel()
+                    raise
+                for job_id, futures in batch.items():
+                    job = claimed.get(job_id)
+                    for future in futures:  # the first still waiting runs it, any other not
+                        if not future.done():
+                            future.set_result(job)
+                            job = None
+        finally:
+            self._claiming = None
+
+
+def _pending(
+    batch: dict[uuid.UUID, list[asyncio.Future[Job | None]]],
+) -> list[asyncio.Future[Job | None]]:
+    return [future for futures in batch.values() for future in futures if not future.done()]
