@@ -25,12 +25,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import Clock, utcnow
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
@@ -46,11 +47,6 @@ Progress = Callable[[int, str], Awaitable[None]]
 Writer = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 Handler = Callable[[Job, Progress], Awaitable[Writer]]
 """A job type's work: do the slow part (no writes), return what to write when it succeeds."""
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class AttemptLost(Exception):

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
+from practicegen.clock import utcnow
 from practicegen.config import Settings
-from practicegen.db.models import Assignment, Item, utcnow
+from practicegen.db.models import Assignment, Item
 from practicegen.errors import NumItemsOutOfRange, StudentNotFound
 from practicegen.goals.service import skills_for_goal_tags
 from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Header, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.api.deps import BriefPrincipalDep, NowDep, PrincipalDep, SessionDep
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
@@ -36,9 +37,8 @@ from practicegen.webhooks.ssrf import AddressGuard
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
 
-async def get_grading_lane(request: Request) -> GradingLane:
-    lane: GradingLane = request.app.state.grading_lane
-    return lane
+async def get_grading_lane(container: ContainerDep) -> GradingLane:
+    return container.part(GradingLane)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,9 @@ class Node:
     guard: AddressGuard
 
 
-async def get_node(request: Request) -> Node:
+async def get_node(container: ContainerDep) -> Node:
     """The node's parts, gathered once at start-up (`app.py`)."""
-    node: Node = request.app.state.practice_node
-    return node
+    return container.part(Node)
 
 
 NodeDep = Annotated[Node, Depends(get_node)]

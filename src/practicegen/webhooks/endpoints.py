@@ -6,15 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.deps import PrincipalDep
 from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.endpoints import JobViewsDep
+from practicegen.jobs.parts import JobParts
 from practicegen.jobs.repository import JobRepository
 from practicegen.webhooks import secrets
 from practicegen.webhooks.service import WEBHOOK_DELIVERY, create_delivery
@@ -101,7 +103,7 @@ async def list_deliveries(
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
 async def redeliver(
     delivery_id: uuid.UUID,
-    request: Request,
+    container: ContainerDep,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -117,7 +119,7 @@ async def redeliver(
         tenant_id=original.tenant_id,
         student_id=original.student_id,
         request=dict(original.request),
-        queue=request.app.state.queue,
+        queue=container.part(JobParts).queue,
         settings=settings,
         now=now,
         message="Queued again.",

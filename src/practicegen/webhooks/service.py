@@ -19,13 +19,14 @@ import json
 import random
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, WebhookAttempt
@@ -167,7 +168,7 @@ def delivery_handler(
         url, body = job.request["url"], job.request["body"]
         payload = json.dumps(body, separators=(",", ":")).encode()
         async with sessionmaker() as session, session.begin():
-            secrets_ = await signing_secrets(session, job.tenant_id, settings, datetime.now(UTC))
+            secrets_ = await signing_secrets(session, job.tenant_id, settings, utcnow())
         sent = signing.headers(secrets_, body["id"], int(time.time()), payload)
         response, error, started = None, None, time.perf_counter()
         try:
@@ -225,6 +226,6 @@ async def _log_attempt(
 
 def on_finished(queue: JobQueue, settings: Settings) -> OnFinished:
     async def hook(session: AsyncSession, job: Job) -> None:
-        await schedule_delivery(session, job, queue=queue, settings=settings, now=datetime.now(UTC))
+        await schedule_delivery(session, job, queue=queue, settings=settings, now=utcnow())
 
     return hook
