@@ -130,6 +130,29 @@ async def test_expired_student_token_is_refused(database_url: str) -> None:
         assert_error(response, 401, "not_authenticated")
 
 
+async def test_the_node_reads_the_time_from_the_clock_it_was_given(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import ADMIN_KEY
+
+    then = datetime(2021, 5, 6, 7, 8, 9, tzinfo=UTC)
+    async with (
+        running_server(settings, clock=lambda: then) as running,
+        httpx.AsyncClient(base_url=running.base_url, headers=bearer(ADMIN_KEY)) as http,
+    ):
+        student = (await http.post("/api/v1/students", json={"display_name": "Ada"})).json()
+        body = {"student_id": student["data"]["student_id"], "ttl_s": 3600}
+        token = (await http.post("/api/v1/tokens", json=body)).json()["data"]
+        assert datetime.fromisoformat(token["expires_at"]) == then.replace(hour=8)
+        # the token is good on the node's clock, though long expired on the wall's
+        mine = await http.get(
+            "/api/v1/students/" + body["student_id"], headers=bearer(token["token"])
+        )
+        assert mine.status_code == 200
+        revoked = await http.delete(f"/api/v1/tokens/{token['token_id']}")
+        assert datetime.fromisoformat(revoked.json()["data"]["revoked_at"]) == then
+
+
 async def test_auth_off_acts_as_default_admin(database_url: str) -> None:
     from practicegen.bootstrap import prepare
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from practicegen.app import create_app
+from practicegen.clock import Clock, utcnow
 from practicegen.config import Settings
 
 
@@ -28,10 +29,12 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+async def running_server(
+    settings: Settings, *, clock: Clock = utcnow
+) -> AsyncIterator[RunningServer]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, clock),
         host="127.0.0.1",
         port=port,
         log_config=None,
