@@ -1,8 +1,9 @@
 """The composition root: builds the FastAPI app from settings and wires every adapter.
 
 This is the one place that decides which implementations run (SQLite or PostgreSQL, which
-queue, which generators); everything below receives what it needs through `app.state` and
-dependencies, so tests build the same app from their own settings.
+queue, which generators); everything below receives what it needs through the node's
+`Container` (`api/container.py`) and dependencies, so tests build the same app from their own
+settings.
 """
 
 from __future__ import annotations
@@ -12,21 +13,17 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from practicegen import __version__
-from practicegen.api import health
+from practicegen.api.container import Container, NodeState, parts_of
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
-from practicegen.api.openapi import install_openapi
-from practicegen.api.readiness import Readiness
-from practicegen.auth import endpoints as auth_endpoints
 from practicegen.auth.cache import KeyCache
+from practicegen.clock import Clock, utcnow
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import (
     SessionMaker,
@@ -40,15 +37,12 @@ from practicegen.db.reconnect import Backoff
 from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
-from practicegen.goals import endpoints as goal_endpoints
 from practicegen.grading.grader import Grader
+from practicegen.health.readiness import Readiness
 from practicegen.items import bank_changes
-from practicegen.items import endpoints as item_endpoints
 from practicegen.items.bank_changes import BANK_CHANNEL
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.keys import KeyReader
-from practicegen.jobs import endpoints as job_endpoints
-from practicegen.jobs import streams as job_streams
 from practicegen.jobs.events import (
     CHANNEL,
     JobChanges,
@@ -57,21 +51,19 @@ from practicegen.jobs.events import (
     session_info,
 )
 from practicegen.jobs.metrics import JobMetrics
+from practicegen.jobs.parts import JobParts
 from practicegen.jobs.pg_store import PostgresJobStore
 from practicegen.jobs.process import worker_running
 from practicegen.jobs.queue import EmbeddedQueue, JobQueue, PostgresQueue
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.sqlite_store import SqliteJobStore
 from practicegen.jobs.store import JobStore
-from practicegen.jobs.worker import JobRunner, RetryPolicy, utcnow
+from practicegen.jobs.worker import JobRunner, RetryPolicy
 from practicegen.ports import GapFiller
-from practicegen.practice import endpoints as practice_endpoints
 from practicegen.practice.grading_lane import GradingLane
+from practicegen.practice.parts import PracticeParts
 from practicegen.practice.tasks import practice_job_type
-from practicegen.students import endpoints as student_endpoints
-from practicegen.tenants import endpoints as tenant_endpoints
-from practicegen.web import pages as web_pages
-from practicegen.webhooks import endpoints as webhook_endpoints
+from practicegen.routes import install_routes
 from practicegen.webhooks import service as webhooks
 from practicegen.webhooks.ssrf import AddressGuard
 
@@ -115,7 +107,10 @@ def create_check_model(settings: Settings, procedural: ProceduralFiller) -> LlmG
 
 
 def create_job_filler(
-    settings: Settings, sessionmaker: SessionMaker, procedural: ProceduralFiller
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    procedural: ProceduralFiller,
+    clock: Clock = utcnow,
 ) -> ProceduralFiller | LlmFiller:
     """What fills a job's gap: the configured language model (procedural items standing in for
     what it fails to write), else the procedural generators alone."""
@@ -140,11 +135,13 @@ def create_job_filler(
         procedural=procedural,
         sessionmaker=sessionmaker,
         budget=LlmBudget(settings.llm_daily_token_budget, settings.llm_tokens_per_question),
-        clock=lambda: datetime.now(UTC),
+        clock=clock,
     )
 
 
-def create_store(settings: Settings, sessionmaker: SessionMaker, queue: JobQueue) -> JobStore:
+def create_store(
+    settings: Settings, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock = utcnow
+) -> JobStore:
     """The job store of the configured database, opened and closed by the caller. Its pool is
     the SQLAlchemy pool's size: in a burst a creation holds a connection for a loop's turn."""
     if isinstance(queue, PostgresQueue):
@@ -152,11 +149,11 @@ def create_store(settings: Settings, sessionmaker: SessionMaker, queue: JobQueue
             postgres_conninfo(settings.database_url),
             sessionmaker,
             lanes=queue.lanes,
-            clock=utcnow,
+            clock=clock,
             max_connections=settings.pool_connections,
             timeout_s=settings.db_connect_timeout_s,
         )
-    return SqliteJobStore(sessionmaker, queue, utcnow)
+    return SqliteJobStore(sessionmaker, queue, clock)
 
 
 def create_job_types(
@@ -211,9 +208,9 @@ async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 
 
 async def _warm_pools(grader: Grader, filler: ProceduralFiller) -> None:
-    """Start the grader's and the generators' processes while the node already answers: on a
-    fresh node the first answer graded waited 1.9 s for them (the next took 11 ms). A request
-    that comes first waits for the processes being started rather than starting more."""
+    """Start the grader's and the generators' processes while the node already answers, so
+    the first answer graded does not wait for them; a request that comes first waits for the
+    processes being started rather than starting more."""
     try:
         await asyncio.gather(grader.start(), filler.pool.start())
     except Exception:  # the first request that needs them tries again, and says why
@@ -255,30 +252,7 @@ async def _start_worker(
         log.info("jobs.requeued_at_start", count=requeued)
 
 
-async def _jobs(
-    app: FastAPI,
-    stack: contextlib.AsyncExitStack,
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    cache: CandidateCache,
-    job_filler: GapFiller | None,
-) -> tuple[JobQueue, JobStore, JobTypes]:
-    """The node's queue, job store (closed with `stack`) and job types, and what the job
-    endpoints read."""
-    queue = create_queue(settings)
-    types = create_job_types(settings, sessionmaker, cache, job_filler)
-    store = create_store(settings, sessionmaker, queue)
-    await store.open()
-    stack.push_async_callback(store.close)
-    metrics = JobMetrics()
-    metrics.watch_lanes(queue.lanes)
-    app.state.queue, app.state.job_store, app.state.job_types = queue, store, types
-    app.state.on_job_finished = webhooks.on_finished(store, types, settings)
-    app.state.metrics = metrics
-    return queue, store, types
-
-
-def _grading(app: FastAPI, stack: contextlib.AsyncExitStack, settings: Settings) -> Grader:
+def _grading(stack: contextlib.AsyncExitStack, settings: Settings) -> tuple[Grader, GradingLane]:
     """The node's grading processes and the fair lane in front of them."""
     grader = Grader(
         workers=settings.grader_workers,
@@ -287,106 +261,128 @@ def _grading(app: FastAPI, stack: contextlib.AsyncExitStack, settings: Settings)
         max_answer_weight=settings.answer_max_weight,
     )
     stack.push_async_callback(grader.aclose)
-    app.state.grader = grader
-    app.state.grading_lane = GradingLane(
+    lane = GradingLane(
         grader,
         slots=settings.grading_queue_slots,
         tenant_share=settings.grading_tenant_share,
         student_share=settings.grading_student_share,
     )
-    return grader
+    return grader, lane
+
+
+def _fillers(
+    stack: contextlib.AsyncExitStack, settings: Settings, sessionmaker: SessionMaker, clock: Clock
+) -> tuple[ProceduralFiller, GapFiller]:
+    """The sync path's filler (instant generators only) and a job's, closed with `stack`."""
+    filler = create_filler(settings)
+    stack.push_async_callback(filler.aclose)
+    job_filler = create_job_filler(settings, sessionmaker, filler, clock)
+    if job_filler is not filler:
+        stack.push_async_callback(job_filler.aclose)
+    return filler, job_filler
+
+
+async def _job_parts(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    hub: JobChanges,
+    types: JobTypes,
+    clock: Clock,
+) -> JobParts:
+    """The node's queue, job store (closed with `stack`), job types and job metrics."""
+    queue = create_queue(settings)
+    store = create_store(settings, sessionmaker, queue, clock)
+    await store.open()
+    stack.push_async_callback(store.close)
+    metrics = JobMetrics()
+    metrics.watch_lanes(queue.lanes)
+    return JobParts(
+        queue=queue,
+        changes=hub,
+        store=store,
+        types=types,
+        metrics=metrics,
+        on_finished=webhooks.on_finished(store, types, settings),
+    )
+
+
+async def _run_background(
+    stack: contextlib.AsyncExitStack,
+    container: Container,
+    cache: CandidateCache,
+    filler: ProceduralFiller,
+) -> None:
+    """The node's work besides requests: LISTEN, stream resync, warm pools, its worker."""
+    settings, sessionmaker = container.settings, container.sessionmaker
+    jobs, readiness = container.part(JobParts), container.part(Readiness)
+    if settings.database_kind is DatabaseKind.POSTGRES:
+        listener = _listener(settings, jobs.changes, cache)
+        await stack.enter_async_context(_background(listener.run()))
+        readiness.listener = listener
+    resync = resync_watchers(jobs.changes, sessionmaker, settings.stream_resync_s)
+    await stack.enter_async_context(_background(resync))
+    await stack.enter_async_context(_background(_warm_pools(container.part(Grader), filler)))
+    if settings.worker_in_process:
+        queue = jobs.queue
+        runner = create_runner(settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics)
+        await _start_worker(stack, runner, queue, settings)
+        readiness.worker = queue.state
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Builds every adapter from the app's settings, runs the node's background work, and
-    closes it all in reverse order on shutdown."""
-    settings: Settings = app.state.settings
+async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]:
+    """Builds every adapter from the settings into the node's container, runs the node's
+    background work, and closes it all in reverse order on shutdown."""
     if settings.auth is AuthMode.OFF:
         log.warning("auth.disabled", detail="PRACTICEGEN_AUTH=off: every caller is admin")
-    engine = create_engine(settings)
-    hub = JobChanges()
-    cache = CandidateCache(max_age_s=settings.candidate_cache_s)
-    sessionmaker = create_sessionmaker(
-        engine, info={**session_info(hub), **bank_changes.session_info(cache)}
-    )
-    app.state.job_changes = hub
-    app.state.key_cache = KeyCache(settings.auth_cache_s)
-    app.state.sessionmaker = sessionmaker
-    app.state.reading_sessionmaker = autocommit_sessionmaker(sessionmaker)
-    filler = create_filler(settings)
-    job_filler = create_job_filler(settings, sessionmaker, filler)
-    app.state.readiness = readiness = _readiness(settings)
     async with contextlib.AsyncExitStack() as stack:
+        engine = create_engine(settings)
         stack.push_async_callback(engine.dispose)
-        queue, store, types = await _jobs(app, stack, settings, sessionmaker, cache, job_filler)
-        grader = _grading(app, stack, settings)
-        stack.push_async_callback(filler.aclose)
-        if job_filler is not filler:
-            stack.push_async_callback(job_filler.aclose)
-        app.state.key_reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
-        app.state.filler = filler
-        app.state.job_filler = job_filler
-        app.state.candidate_cache = cache
-        app.state.address_guard = AddressGuard(settings.ssrf_allowlist)
-        if settings.database_kind is DatabaseKind.POSTGRES:
-            listener = _listener(settings, hub, cache)
-            await stack.enter_async_context(_background(listener.run()))
-            readiness.listener = listener
-        resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
-        await stack.enter_async_context(_background(resync))
-        await stack.enter_async_context(_background(_warm_pools(grader, filler)))
-        if settings.worker_in_process:
-            runner = create_runner(settings, sessionmaker, queue, store, types, app.state.metrics)
-            await _start_worker(stack, runner, queue, settings)
-            readiness.worker = queue.state
-        yield
+        hub = JobChanges()
+        cache = CandidateCache(max_age_s=settings.candidate_cache_s)
+        info = {**session_info(hub), **bank_changes.session_info(cache)}
+        sessionmaker = create_sessionmaker(engine, info=info)
+        grader, lane = _grading(stack, settings)
+        filler, job_filler = _fillers(stack, settings, sessionmaker, clock)
+        types = create_job_types(settings, sessionmaker, cache, job_filler)
+        jobs = await _job_parts(stack, settings, sessionmaker, hub, types, clock)
+        practice = PracticeParts(
+            filler=filler,
+            job_filler=job_filler,
+            cache=cache,
+            store=jobs.store,
+            guard=AddressGuard(settings.ssrf_allowlist),
+        )
+        reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
+        container = Container(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            reading_sessionmaker=autocommit_sessionmaker(sessionmaker),
+            clock=clock,
+            parts=parts_of(
+                KeyCache(settings.auth_cache_s),
+                _readiness(settings),
+                jobs,
+                grader,
+                lane,
+                practice,
+                reader,
+            ),
+        )
+        await _run_background(stack, container, cache, filler)
+        yield {"container": container}
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
+    """The app for `settings`; `clock` is the wall clock every part reads the time from."""
     app = FastAPI(
         title="practicegen",
         version=__version__,
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
-        lifespan=_lifespan,
+        lifespan=lambda _app: _running(settings, clock),
     )
-    app.state.settings = settings
     install_error_handlers(app)
-    _install_routes(app, settings)
+    install_routes(app, settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
-
-
-def _install_routes(app: FastAPI, settings: Settings) -> None:
-    """Every router, the OpenAPI document that describes them, and CORS when configured."""
-    # A request's route is found by trying each route in turn: the busiest come first.
-    for router in (
-        practice_endpoints.router,
-        job_endpoints.router,
-        job_streams.router,
-        health.router,
-        auth_endpoints.router,
-        student_endpoints.router,
-        goal_endpoints.router,
-        item_endpoints.router,
-        job_endpoints.metrics_router,
-        webhook_endpoints.router,
-        tenant_endpoints.router,
-        web_pages.router,
-    ):
-        app.include_router(router)
-    install_openapi(app, settings)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=[
-                "Location",
-                "Retry-After",
-                "ETag",
-                "X-Request-ID",
-                "Idempotent-Replayed",
-            ],
-        )

@@ -10,7 +10,7 @@ import httpx
 from practicegen.config import Settings
 from tests.api.test_errors import assert_error
 from tests.conftest import make_settings
-from tests.support.server import RunningServer, running_server
+from tests.support.server import RunningServer, in_process_client, running_server
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -128,6 +128,26 @@ async def test_expired_student_token_is_refused(database_url: str) -> None:
     ):
         response = await http.get(f"/api/v1/students/{student.id}", headers=bearer(issued.secret))
         assert_error(response, 401, "not_authenticated")
+
+
+async def test_the_node_reads_the_time_from_the_clock_it_was_given(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import ADMIN_KEY
+
+    then = datetime(2021, 5, 6, 7, 8, 9, tzinfo=UTC)
+    async with in_process_client(settings, clock=lambda: then, headers=bearer(ADMIN_KEY)) as http:
+        student = (await http.post("/api/v1/students", json={"display_name": "Ada"})).json()
+        body = {"student_id": student["data"]["student_id"], "ttl_s": 3600}
+        token = (await http.post("/api/v1/tokens", json=body)).json()["data"]
+        assert datetime.fromisoformat(token["expires_at"]) == then.replace(hour=8)
+        # the token is good on the node's clock, though long expired on the wall's
+        mine = await http.get(
+            "/api/v1/students/" + body["student_id"], headers=bearer(token["token"])
+        )
+        assert mine.status_code == 200
+        revoked = await http.delete(f"/api/v1/tokens/{token['token_id']}")
+        assert datetime.fromisoformat(revoked.json()["data"]["revoked_at"]) == then
 
 
 async def test_auth_off_acts_as_default_admin(database_url: str) -> None:

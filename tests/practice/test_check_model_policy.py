@@ -18,6 +18,7 @@ import pytest
 from practicegen.app import create_filler, create_job_filler
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
+from practicegen.clock import utcnow
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.generation.llm_filler import LlmFiller
 from practicegen.ports import GapRequest
@@ -146,7 +147,9 @@ async def test_the_filler_asks_nothing_when_the_tenant_requires_a_check_model(
 
     try:
         async with sessionmaker() as session, session.begin():
-            await PolicyRepository(session).set_require_check_model(DEFAULT_TENANT_ID, True)
+            await PolicyRepository(session).set_require_check_model(
+                DEFAULT_TENANT_ID, True, now=utcnow()
+            )
         async with sessionmaker() as session:
             filled = await filler.fill(session, gap, progress)
     finally:

@@ -1,4 +1,5 @@
-"""A real uvicorn server for the app, on a free loopback port, inside the test's event loop."""
+"""The app for a test: a real uvicorn server on a free loopback port, inside the test's event
+loop, or in process (`in_process_client`) where a socket adds nothing."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 import uvicorn
+from starlette.types import Receive, Scope, Send
 
 from practicegen.app import create_app
+from practicegen.clock import Clock, utcnow
 from practicegen.config import Settings
 
 
@@ -28,10 +32,12 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+async def running_server(
+    settings: Settings, *, clock: Clock = utcnow
+) -> AsyncIterator[RunningServer]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, clock),
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -51,3 +57,24 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def in_process_client(
+    settings: Settings, *, clock: Clock = utcnow, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that calls the app in this process, its lifespan running around the block.
+
+    A server copies the lifespan's state (the node's container) into each request's scope;
+    httpx's ASGI transport runs no lifespan, so this does both."""
+    app = create_app(settings, clock)
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+            await app({**scope, "state": dict(state or {})}, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=headers, timeout=30
+        ) as client:
+            yield client

@@ -1,1 +1,2 @@
-"""The HTTP edge shared by every domain: envelopes, errors, middleware, dependencies."""
+"""The HTTP edge kit every domain may use: envelopes, errors, middleware, the node's container
+and generic dependencies. It imports no domain package."""

@@ -1,4 +1,5 @@
-"""Request dependencies: settings, the transaction, the caller, the clock.
+"""Request dependencies every domain may use: the node's container, settings, the
+transaction, the request's time, paging.
 
 Each is an `async def`: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
 per dependency per request for what is an attribute read.
@@ -11,112 +12,48 @@ is sent; a failed commit is then an error the client sees, not a 200 for lost da
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
-from practicegen.auth.cache import KeyCache
-from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
-from practicegen.auth.service import authenticate, recently_checked
-from practicegen.config import AuthMode, Settings
+from practicegen.api.container import Container
+from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
-from practicegen.errors import NotAuthenticated
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+async def get_container(connection: HTTPConnection) -> Container:
+    """The node's container, from the lifespan's state (requests and WebSockets alike)."""
+    container: Container = connection.state.container
+    return container
 
 
-async def get_sessionmaker(request: Request) -> SessionMaker:
-    sessionmaker: SessionMaker = request.app.state.sessionmaker
-    return sessionmaker
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_reading_sessionmaker(request: Request) -> SessionMaker:
-    """Sessions for a single read: on PostgreSQL each statement commits by itself, sparing
-    the BEGIN and ROLLBACK trips around it (job status polls and streams)."""
-    sessionmaker: SessionMaker = request.app.state.reading_sessionmaker
-    return sessionmaker
+async def get_settings(container: ContainerDep) -> Settings:
+    return container.settings
 
 
-ReadingSessionMakerDep = Annotated[SessionMaker, Depends(get_reading_sessionmaker)]
+async def get_reading_sessionmaker(container: ContainerDep) -> SessionMaker:
+    return container.reading_sessionmaker
 
 
-async def get_session(
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
-) -> AsyncIterator[AsyncSession]:
-    async with sessionmaker() as session, session.begin():
+async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
+    async with container.sessionmaker() as session, session.begin():
         yield session
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-async def request_time() -> datetime:
-    return datetime.now(UTC)
-
-
-async def get_key_cache(request: Request) -> KeyCache:
-    cache: KeyCache = request.app.state.key_cache
-    return cache
+async def request_time(container: ContainerDep) -> datetime:
+    return container.clock()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ReadingSessionMakerDep = Annotated[SessionMaker, Depends(get_reading_sessionmaker)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(request_time)]
-KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
-
-
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Use the header 'Authorization: Bearer <key or token>'.")
-    return token.strip()
-
-
-async def get_principal(
-    request: Request, settings: SettingsDep, session: SessionDep, now: NowDep, cache: KeyCacheDep
-) -> Principal:
-    token = bearer_token(request)
-    if token is None:
-        if settings.auth is AuthMode.OFF:
-            return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
-        raise NotAuthenticated()
-    return await authenticate(session, raw=token, now=now, cache=cache)
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-async def get_principal_briefly(request: Request) -> Principal:
-    """The caller, authenticated in a session of its own that is closed at once.
-
-    For endpoints that hold a request open (long-poll, event streams): the request's session
-    would keep a pooled connection for the whole wait, and a few dozen waiting clients would
-    take every connection the node has. Also for endpoints that open their own session. A key
-    this node checked moments ago needs no session at all. It reads the node's parts itself
-    rather than through sub-dependencies: this runs on every such request, and FastAPI's cost
-    per dependency is larger than an attribute read.
-    """
-    state = request.app.state
-    cache: KeyCache = state.key_cache
-    now = utcnow()
-    token = bearer_token(request)
-    if token is not None and (known := recently_checked(token, now, cache)) is not None:
-        return known
-    sessionmaker: SessionMaker = state.sessionmaker
-    async with sessionmaker() as session, session.begin():
-        return await get_principal(request, state.settings, session, now, cache)
-
-
-BriefPrincipalDep = Annotated[Principal, Depends(get_principal_briefly)]
 
 
 async def page_limit(

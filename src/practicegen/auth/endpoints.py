@@ -6,17 +6,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from practicegen.api.deps import (
-    CursorDep,
-    KeyCacheDep,
-    LimitDep,
-    NowDep,
-    PrincipalDep,
-    SessionDep,
-    SettingsDep,
-)
+from practicegen.api.deps import CursorDep, LimitDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth import service
+from practicegen.auth.deps import KeyCacheDep, PrincipalDep
 from practicegen.auth.principal import Role
 from practicegen.auth.schemas import (
     ApiKeyCreate,

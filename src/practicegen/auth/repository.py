@@ -1,4 +1,4 @@
-"""SQL for tenants, API keys and student tokens."""
+"""SQL for tenants, API keys and student tokens (and whether a token's student exists)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.models import ApiKey, Tenant
+from practicegen.db.models import ApiKey, Student, Tenant
 from practicegen.db.pagination import after_cursor, split_page
 
 
@@ -68,6 +68,10 @@ class AuthRepository:
             query = query.where(ApiKey.student_id == student_id)
         query = after_cursor(query, ApiKey.created_at, ApiKey.id, cursor, limit)
         return split_page(list((await self.session.execute(query)).scalars()), limit)
+
+    async def has_student(self, tenant_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+        query = select(Student.id).where(Student.tenant_id == tenant_id, Student.id == student_id)
+        return (await self.session.execute(query)).first() is not None
 
     async def count_usable_admin_keys(self) -> int:
         query = select(func.count()).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))

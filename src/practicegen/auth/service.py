@@ -25,8 +25,12 @@ from practicegen.auth.keys import (
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.repository import AuthRepository
 from practicegen.db.models import ApiKey, Tenant
-from practicegen.errors import ApiKeyNotFound, NotAuthenticated, StudentTokenNotFound
-from practicegen.students.repository import StudentRepository
+from practicegen.errors import (
+    ApiKeyNotFound,
+    NotAuthenticated,
+    StudentNotFound,
+    StudentTokenNotFound,
+)
 
 log = structlog.get_logger()
 
@@ -107,7 +111,9 @@ async def mint_student_token(
     ttl_s: int,
     now: datetime,
 ) -> IssuedSecret:
-    await StudentRepository(session).get_or_raise(tenant_id, student_id)
+    repo = AuthRepository(session)
+    if not await repo.has_student(tenant_id, student_id):
+        raise StudentNotFound(student_id=str(student_id))
     secret = new_secret(STUDENT_TOKEN_PREFIX)
     row = ApiKey(
         tenant_id=tenant_id,
@@ -118,7 +124,7 @@ async def mint_student_token(
         student_id=student_id,
         expires_at=now + timedelta(seconds=ttl_s),
     )
-    await AuthRepository(session).add(row)
+    await repo.add(row)
     return IssuedSecret(row=row, secret=secret)
 
 

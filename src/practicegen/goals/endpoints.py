@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from practicegen.api.deps import CursorDep, LimitDep, PrincipalDep, SessionDep
+from practicegen.api.deps import CursorDep, LimitDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.auth.deps import PrincipalDep
 from practicegen.goals import service
 from practicegen.goals.schemas import GoalCreate, GoalRead, GoalUpdate
 

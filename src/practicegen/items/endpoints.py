@@ -6,16 +6,11 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, status
 
-from practicegen.api.deps import (
-    BriefPrincipalDep,
-    CursorDep,
-    LimitDep,
-    PrincipalDep,
-    SessionDep,
-)
+from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.db.models import Item
 from practicegen.items import service
 from practicegen.items.bank_format import ParsedBank, bank_document
@@ -59,9 +54,8 @@ def item_filters(
 FiltersDep = Annotated[ItemFilters, Depends(item_filters)]
 
 
-async def get_key_reader(request: Request) -> KeyReader:
-    reader: KeyReader = request.app.state.key_reader
-    return reader
+async def get_key_reader(container: ContainerDep) -> KeyReader:
+    return container.part(KeyReader)
 
 
 KeyReaderDep = Annotated[KeyReader, Depends(get_key_reader)]

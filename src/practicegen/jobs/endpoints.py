@@ -8,27 +8,27 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from practicegen.api.deps import (
-    BriefPrincipalDep,
+    ContainerDep,
     CursorDep,
     LimitDep,
     NowDep,
-    PrincipalDep,
     ReadingSessionMakerDep,
     SessionDep,
     SettingsDep,
-    utcnow,
 )
 from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
+from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
-from practicegen.jobs.events import JobChange, JobChanges, Watch
-from practicegen.jobs.metrics import JobMetrics
+from practicegen.jobs.events import JobChange, Watch
+from practicegen.jobs.parts import JobParts
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobRead, JobStatus
@@ -36,18 +36,16 @@ from practicegen.jobs.schemas import JobRead, JobStatus
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
-async def get_queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.app.state.queue
-    return queue
+async def get_queue(container: ContainerDep) -> JobQueue:
+    return container.part(JobParts).queue
 
 
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
 
 
-async def get_job_types(request: Request) -> JobTypes:
-    """Each job type's view of its result, registered at start-up (`app.py`)."""
-    views: JobTypes = request.app.state.job_types
-    return views
+async def get_job_types(container: ContainerDep) -> JobTypes:
+    """The job types registered at start-up (`app.py`): each one's view of its result."""
+    return container.part(JobParts).types
 
 
 JobTypesDep = Annotated[JobTypes, Depends(get_job_types)]
@@ -121,7 +119,7 @@ def _with_progress(job: Job, change: JobChange) -> Job:
 @router.get("/{job_id}", response_model=Envelope[JobRead])
 async def get_job(
     job_id: uuid.UUID,
-    request: Request,
+    container: ContainerDep,
     response: Response,
     principal: BriefPrincipalDep,
     settings: SettingsDep,
@@ -131,7 +129,7 @@ async def get_job(
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
-    hub: JobChanges = request.app.state.job_changes
+    hub = container.part(JobParts).changes
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
         job = await _read(sessionmaker, principal, job_id, views)
         if watch is not None:
@@ -183,7 +181,7 @@ async def list_jobs(
 @router.post("/{job_id}/cancel")
 async def cancel_job(
     job_id: uuid.UUID,
-    request: Request,
+    container: ContainerDep,
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
@@ -193,7 +191,7 @@ async def cancel_job(
     job = await service.cancel_job(
         session, principal=principal, job_id=job_id, now=now, views=views
     )
-    await request.app.state.on_job_finished(session, job)
+    await container.part(JobParts).on_finished(session, job)
     return ok(JobRead.of(job, reader=principal, views=views))
 
 
@@ -226,8 +224,8 @@ metrics_router = APIRouter(tags=["metrics"])
 
 
 @metrics_router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, session: SessionDep) -> Response:
+async def metrics(container: ContainerDep, session: SessionDep) -> Response:
     """Prometheus text format; see `jobs/metrics.py` for what each series means."""
-    job_metrics: JobMetrics = request.app.state.metrics
-    await job_metrics.refresh(session, utcnow())
+    job_metrics = container.part(JobParts).metrics
+    await job_metrics.refresh(session, container.clock())
     return Response(job_metrics.render(), media_type="text/plain; version=0.0.4")

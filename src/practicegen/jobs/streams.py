@@ -25,17 +25,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from practicegen.api.deps import BriefPrincipalDep, ReadingSessionMakerDep, utcnow
+from practicegen.api.deps import ContainerDep, ReadingSessionMakerDep
 from practicegen.api.errors import status_for
-from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
-from practicegen.auth.service import authenticate
-from practicegen.config import AuthMode, Settings
+from practicegen.auth.deps import BriefPrincipalDep, authenticate_briefly
+from practicegen.auth.principal import Principal
+from practicegen.clock import utcnow
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
-from practicegen.errors import NotAuthenticated, PracticegenError
+from practicegen.errors import PracticegenError
 from practicegen.jobs import service
 from practicegen.jobs.endpoints import JobTypesDep
 from practicegen.jobs.events import JobChange, JobChanges
+from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobStatus
 
@@ -117,33 +118,19 @@ def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
     return websocket.query_params.get("token"), None
 
 
-async def _websocket_principal(
-    websocket: WebSocket, token: str | None, settings: Settings, sessionmaker: SessionMaker
-) -> Principal:
-    if token is None:
-        if settings.auth is AuthMode.OFF:
-            return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
-        raise NotAuthenticated()
-    async with sessionmaker() as session:
-        return await authenticate(
-            session, raw=token, now=utcnow(), cache=websocket.app.state.key_cache
-        )
-
-
 @router.websocket("/{job_id}/ws")
-async def job_websocket(websocket: WebSocket, job_id: uuid.UUID) -> None:
-    app = websocket.app
-    settings: Settings = app.state.settings
+async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: ContainerDep) -> None:
+    settings = container.settings
     origin = websocket.headers.get("origin")
     if origin is not None and settings.cors_origins and origin not in settings.cors_origins:
         await websocket.close(code=1008, reason="origin not allowed")  # refused at handshake
         return
     token, subprotocol = _websocket_token(websocket)
     try:
-        principal = await _websocket_principal(websocket, token, settings, app.state.sessionmaker)
-        reading = app.state.reading_sessionmaker
+        principal = await authenticate_briefly(token, container)
+        jobs = container.part(JobParts)
         updates = job_updates(
-            reading, app.state.job_changes, principal, job_id, views=app.state.job_types
+            container.reading_sessionmaker, jobs.changes, principal, job_id, views=jobs.types
         )
         first = await anext(updates)
     except PracticegenError as exc:
@@ -189,6 +176,7 @@ async def _until_disconnect(websocket: WebSocket) -> None:
 async def job_events(
     job_id: uuid.UUID,
     request: Request,
+    container: ContainerDep,
     principal: BriefPrincipalDep,
     sessionmaker: ReadingSessionMakerDep,
     views: JobTypesDep,
@@ -199,11 +187,11 @@ async def job_events(
     A job the caller may not see (or no longer can) is refused before the stream starts, with
     or without `Last-Event-ID`: a 200 that then broke off would make a browser reconnect for
     ever."""
-    settings: Settings = request.app.state.settings
+    settings = container.settings
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     updates = job_updates(
         sessionmaker,
-        request.app.state.job_changes,
+        container.part(JobParts).changes,
         principal,
         job_id,
         views=views,

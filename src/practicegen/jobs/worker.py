@@ -25,12 +25,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import Clock, utcnow
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
@@ -42,12 +43,6 @@ from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.store import JobStore
 
 log = structlog.get_logger()
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class AttemptLost(Exception):

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
+from practicegen.clock import utcnow
 from practicegen.config import Settings
-from practicegen.db.models import Assignment, Item, utcnow
+from practicegen.db.models import Assignment, Item
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
 from practicegen.ports import Candidate, ChosenItem, Filled, GapFiller, GapRequest, Progress

@@ -12,11 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, status
 from fastapi.responses import JSONResponse
 
-from practicegen.api.deps import BriefPrincipalDep, NowDep, PrincipalDep, SessionDep
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.practice import assign_service, service
-from practicegen.practice.deps import HeldDep
+from practicegen.practice.grading_lane import GradingLane
+from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import (
     AssignmentRead,
     AssignRequest,
@@ -42,7 +44,7 @@ def _accepted(accepted: JobAccepted, *, replayed: bool = False) -> JSONResponse:
     responses={202: {"model": JobAccepted, "description": "Over the time budget: now a job."}},
 )
 async def assign(
-    body: AssignRequest, principal: BriefPrincipalDep, held: HeldDep, now: NowDep
+    body: AssignRequest, principal: BriefPrincipalDep, container: ContainerDep, now: NowDep
 ) -> Envelope[AssignmentRead] | JSONResponse:
     """Assign practice now, from the bank and instant generators (never a language model).
 
@@ -50,11 +52,12 @@ async def assign(
     only a language model could write what the bank lacks, the answer is the async endpoint's
     202 instead and the assignment is made by a job.
     """
+    held = container.part(PracticeParts)
     made = await assign_service.assign_now(
-        held.sessionmaker,
+        container.sessionmaker,
         principal=principal,
         request=body,
-        settings=held.settings,
+        settings=container.settings,
         filler=held.filler,
         job_filler=held.job_filler,
         cache=held.cache,
@@ -71,16 +74,17 @@ async def assign(
 async def assign_async(
     body: AsyncAssignRequest,
     principal: BriefPrincipalDep,
-    held: HeldDep,
+    container: ContainerDep,
     now: NowDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
     """The guide's async assign: checks the request, then answers 202 with the job at once."""
+    held = container.part(PracticeParts)
     started = await assign_service.start_assignment_job(
-        held.sessionmaker,
+        container.sessionmaker,
         principal=principal,
         request=AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"})),
-        settings=held.settings,
+        settings=container.settings,
         job_filler=held.job_filler,
         cache=held.cache,
         store=held.store,
@@ -113,7 +117,7 @@ async def answer(
     assignment_id: uuid.UUID,
     body: ResponseCreate,
     principal: BriefPrincipalDep,
-    held: HeldDep,
+    container: ContainerDep,
     now: NowDep,
 ) -> Envelope[ResponseRead]:
     """Grade one answer, store it, and update the learner model.
@@ -121,11 +125,11 @@ async def answer(
     Sessions are opened by the service, none held while the answer waits for grading.
     """
     result = await service.answer_item(
-        held.sessionmaker,
+        container.sessionmaker,
         principal=principal,
         assignment_id=assignment_id,
         body=body,
-        lane=held.lane,
+        lane=container.part(GradingLane),
         now=now,
     )
     return ok(result)

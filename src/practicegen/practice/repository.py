@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import utcnow
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
@@ -38,7 +39,6 @@ from practicegen.db.models import (
     Response,
     Student,
     core_table,
-    utcnow,
 )
 from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert

@@ -6,8 +6,9 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from practicegen.api.deps import CursorDep, LimitDep, PrincipalDep, SessionDep
+from practicegen.api.deps import CursorDep, LimitDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
+from practicegen.auth.deps import PrincipalDep
 from practicegen.students import service
 from practicegen.students.schemas import StudentCreate, StudentRead, StudentUpdate
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from practicegen.api.deps import PrincipalDep, SessionDep
+from practicegen.api.deps import NowDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.deps import PrincipalDep
 from practicegen.tenants import service
 from practicegen.tenants.schemas import TenantSettingsRead, TenantSettingsUpdate
 
@@ -21,7 +22,7 @@ async def get_tenant_settings(
 
 @router.patch("/settings")
 async def update_tenant_settings(
-    body: TenantSettingsUpdate, session: SessionDep, principal: PrincipalDep
+    body: TenantSettingsUpdate, session: SessionDep, principal: PrincipalDep, now: NowDep
 ) -> Envelope[TenantSettingsRead]:
     """Change the settings the body names; the others keep their values."""
-    return ok(await service.update_settings(session, principal=principal, body=body))
+    return ok(await service.update_settings(session, principal=principal, body=body, now=now))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.models import TenantGenerationPolicy, utcnow
+from practicegen.db.models import TenantGenerationPolicy
 from practicegen.db.upsert import upsert
 
 
@@ -21,8 +22,9 @@ class PolicyRepository:
         )
         return bool((await self.session.execute(query)).scalar_one_or_none())
 
-    async def set_require_check_model(self, tenant_id: uuid.UUID, value: bool) -> None:
-        now = utcnow()
+    async def set_require_check_model(
+        self, tenant_id: uuid.UUID, value: bool, *, now: datetime
+    ) -> None:
         statement = upsert(self.session, TenantGenerationPolicy).values(
             tenant_id=tenant_id, require_check_model=value, updated_at=now
         )

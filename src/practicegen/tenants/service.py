@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,12 +18,12 @@ async def get_settings(session: AsyncSession, *, principal: Principal) -> Tenant
 
 
 async def update_settings(
-    session: AsyncSession, *, principal: Principal, body: TenantSettingsUpdate
+    session: AsyncSession, *, principal: Principal, body: TenantSettingsUpdate, now: datetime
 ) -> TenantSettingsRead:
     principal.require_admin()
     if body.require_check_model is not None:
         await PolicyRepository(session).set_require_check_model(
-            principal.tenant_id, body.require_check_model
+            principal.tenant_id, body.require_check_model, now=now
         )
     return await _read(session, principal.tenant_id)
 

@@ -6,14 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from practicegen.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.deps import PrincipalDep
 from practicegen.db.models import Job, WebhookAttempt, WebhookSecret
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.endpoints import JobTypesDep
+from practicegen.jobs.parts import JobParts
 from practicegen.jobs.store import PendingJob
 from practicegen.webhooks import secrets, service
 from practicegen.webhooks.repository import DeliveryRepository
@@ -86,7 +88,7 @@ async def list_deliveries(
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
 async def redeliver(
     delivery_id: uuid.UUID,
-    request: Request,
+    container: ContainerDep,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -98,7 +100,7 @@ async def redeliver(
         session,
         tenant_id=principal.tenant_id,
         delivery_id=delivery_id,
-        store=request.app.state.job_store,
+        store=container.part(JobParts).store,
         settings=settings,
         now=now,
     )

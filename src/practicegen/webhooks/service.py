@@ -20,13 +20,14 @@ import json
 import random
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, WebhookAttempt
@@ -185,7 +186,7 @@ def delivery_handler(
         url, body = job.request["url"], job.request["body"]
         payload = json.dumps(body, separators=(",", ":")).encode()
         async with sessionmaker() as session, session.begin():
-            secrets_ = await signing_secrets(session, job.tenant_id, settings, datetime.now(UTC))
+            secrets_ = await signing_secrets(session, job.tenant_id, settings, utcnow())
         sent = signing.headers(secrets_, body["id"], int(time.time()), payload)
         response, error, started = None, None, time.perf_counter()
         try:
@@ -243,8 +244,9 @@ async def _log_attempt(
 
 def on_finished(store: JobStore, types: JobTypes, settings: Settings) -> OnFinished:
     async def hook(session: AsyncSession, job: Job) -> None:
-        now = datetime.now(UTC)
-        await schedule_delivery(session, job, store=store, types=types, settings=settings, now=now)
+        await schedule_delivery(
+            session, job, store=store, types=types, settings=settings, now=utcnow()
+        )
 
     return hook
 

@@ -9,17 +9,14 @@ node turns ready again by itself once that is mended.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from practicegen.api.deps import SettingsDep, get_sessionmaker
+from practicegen.api.deps import ContainerDep
 from practicegen.api.errors import error_response
-from practicegen.api.readiness import Problem, Readiness
 from practicegen.db import migrator
-from practicegen.db.engine import SessionMaker
+from practicegen.health.readiness import Problem, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -30,17 +27,13 @@ async def healthz() -> dict[str, object]:
 
 
 @router.get("/readyz", response_model=None)
-async def readyz(
-    request: Request,
-    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
-    settings: SettingsDep,
-) -> JSONResponse:
-    readiness: Readiness = getattr(request.app.state, "readiness", None) or Readiness()
+async def readyz(container: ContainerDep) -> JSONResponse:
+    readiness = container.part(Readiness)
     problem = readiness.local_problem()
     if problem is not None:
         return _not_ready(problem)
     try:
-        async with sessionmaker() as session:
+        async with container.sessionmaker() as session:
             rows = await session.execute(text("SELECT version FROM schema_migrations"))
             applied = {str(r[0]) for r in rows}
             problem = await readiness.remote_problem(session)
@@ -51,7 +44,7 @@ async def readyz(
             "The database does not answer or has no schema.",
             {"error": type(exc).__name__},
         )
-    known = migrator.available_migrations(database_url=settings.database_url)
+    known = migrator.available_migrations(database_url=container.settings.database_url)
     missing = [m.version for m in known if m.version not in applied]
     if missing:
         return error_response(

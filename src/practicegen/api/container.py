@@ -1,0 +1,47 @@
+"""What a running node holds, built once by the lifespan (`app.py`) and reached by one
+dependency (`api.deps.ContainerDep`).
+
+The fields every edge needs are typed here; each domain's own parts (its caches, its queue,
+its pools) are frozen objects of that domain's classes, looked up by their exact class with
+`part`. So the edge kit knows no domain, and an endpoint still gets a typed object from one
+dependency rather than a dependency per part (each costs FastAPI time on every request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypedDict, TypeVar, cast
+
+from practicegen.clock import Clock
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    settings: Settings
+    sessionmaker: SessionMaker
+    reading_sessionmaker: SessionMaker
+    """Sessions for a single read: on PostgreSQL each statement commits by itself, sparing
+    the BEGIN and ROLLBACK trips around it (job status polls and streams)."""
+    clock: Clock
+    parts: Mapping[type, object] = field(default_factory=dict)
+    """Each domain's part keyed by its class; build it with `parts_of`."""
+
+    def part(self, kind: type[T]) -> T:
+        """The node's part of class `kind` (a `KeyError` if the lifespan built none)."""
+        return cast(T, self.parts[kind])
+
+
+def parts_of(*parts: object) -> dict[type, object]:
+    """The `parts` mapping for `Container`: each object under its own class."""
+    return {type(part): part for part in parts}
+
+
+class NodeState(TypedDict):
+    """The lifespan's state, copied by the server into every request's `state`."""
+
+    container: Container

@@ -1,0 +1,77 @@
+"""Request dependencies for the caller: who presents which key or token.
+
+`PrincipalDep` authenticates in the request's own transaction. `BriefPrincipalDep` (and
+`authenticate_briefly`, which WebSockets call) use a session of their own, closed at once, or
+none when this node checked the key moments ago: endpoints that hold a request open (long-poll,
+event streams) would otherwise keep a pooled connection for the whole wait, and a few dozen
+waiting clients would take every connection the node has.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from practicegen.api.container import Container
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep
+from practicegen.auth.cache import KeyCache
+from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.auth.service import authenticate, recently_checked
+from practicegen.config import AuthMode, Settings
+from practicegen.errors import NotAuthenticated
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Use the header 'Authorization: Bearer <key or token>'.")
+    return token.strip()
+
+
+def anonymous(settings: Settings) -> Principal:
+    """A caller without a key: the default tenant's admin with auth off, else refused."""
+    if settings.auth is AuthMode.OFF:
+        return Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.ADMIN)
+    raise NotAuthenticated()
+
+
+async def get_key_cache(container: ContainerDep) -> KeyCache:
+    return container.part(KeyCache)
+
+
+KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
+
+
+async def get_principal(
+    request: Request, container: ContainerDep, session: SessionDep, now: NowDep
+) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        return anonymous(container.settings)
+    return await authenticate(session, raw=token, now=now, cache=container.part(KeyCache))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def authenticate_briefly(token: str | None, container: Container) -> Principal:
+    """The caller behind `token`, checked in a session of its own that is closed at once."""
+    if token is None:
+        return anonymous(container.settings)
+    now = container.clock()
+    cache = container.part(KeyCache)
+    if (known := recently_checked(token, now, cache)) is not None:
+        return known
+    async with container.sessionmaker() as session, session.begin():
+        return await authenticate(session, raw=token, now=now, cache=cache)
+
+
+async def get_principal_briefly(request: Request, container: ContainerDep) -> Principal:
+    return await authenticate_briefly(bearer_token(request), container)
+
+
+BriefPrincipalDep = Annotated[Principal, Depends(get_principal_briefly)]

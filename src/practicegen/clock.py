@@ -1,0 +1,19 @@
+"""The wall clock, as one type and one real implementation.
+
+Code that needs the time takes a `Clock` (or a `now` computed from one) rather than reading
+the system clock itself, so a test can pass its own; `app.py` chooses `utcnow` and the
+container carries it. Times compared across processes come from the database's `now()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+"""Answers the current time, timezone-aware UTC."""
+
+
+def utcnow() -> datetime:
+    """The system's wall clock in UTC: the real `Clock`."""
+    return datetime.now(UTC)

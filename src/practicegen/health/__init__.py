@@ -1,0 +1,1 @@
+"""Liveness and readiness: whether this node answers, and whether it can do its job."""

@@ -1,0 +1,27 @@
+"""The job system's parts a node's endpoints use: built once by the lifespan (`app.py`) and
+reached as `container.part(JobParts)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from practicegen.jobs.events import JobChanges
+from practicegen.jobs.metrics import JobMetrics
+from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.registry import JobTypes
+from practicegen.jobs.store import JobStore
+from practicegen.jobs.worker import OnFinished
+
+
+@dataclass(frozen=True, slots=True)
+class JobParts:
+    queue: JobQueue
+    changes: JobChanges
+    """The node's hub of job changes: long-polls and streams wait on it."""
+    store: JobStore
+    """Where jobs are created: the database's adapter."""
+    types: JobTypes
+    """The registered job types: handlers, webhook events, results as a student sees them."""
+    metrics: JobMetrics
+    on_finished: OnFinished
+    """What follows a job's end (its webhook); cancel calls it too."""
