@@ -332,6 +332,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.practice_node = practice_endpoints.Node(
             settings=settings,
             sessionmaker=sessionmaker,
+            reading=app.state.reading_sessionmaker,
             filler=filler,
             job_filler=job_filler,
             cache=cache,

@@ -92,23 +92,17 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
     return engine
 
 
-async def autocommit_on_postgres(session: AsyncSession) -> None:
-    """On PostgreSQL, let each statement of `session` commit by itself (call it first).
-
-    For a session that only reads this spares the BEGIN, the ROLLBACK on close and the
-    DEALLOCATE ALL psycopg sends after a rollback (which also empties its prepared statements);
-    each statement still sees what a READ COMMITTED transaction would. For fenced writes that
-    need not commit together it releases each statement's row locks at once. SQLite is left
-    as it is: its driver starts no transaction for reads, and it has one writer anyway.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker`, whose sessions are `autocommit_on_postgres` on every connection they
-    take: for a session that hands its connection back mid-way (before a model call) and takes
-    another. Only for sessions that never write, as a write through one commits at once."""
+    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL; the
+    composition root builds it for sessions that only read, or whose statements are each
+    complete (fenced claims and heartbeats).
+
+    A reading session so spares the BEGIN, the ROLLBACK on close and the DEALLOCATE ALL psycopg
+    sends after a rollback (which also empties its prepared statements), each statement still
+    seeing what a READ COMMITTED transaction would; a fenced write releases its row locks at
+    once. A write through one commits at once. On SQLite `sessionmaker` itself: its driver
+    starts no transaction for reads, and it has one writer anyway.
+    """
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
         return sessionmaker

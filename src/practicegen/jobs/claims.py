@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs.repository import JobRepository
 
@@ -46,7 +46,6 @@ class ClaimBatcher:
                 batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        await autocommit_on_postgres(session)  # one statement: no BEGIN, COMMIT
                         claimed = await JobRepository(session).claim_many(ids, self.clock())
                 except Exception as exc:  # each attempt fails as its own claim would have
                     for future in _pending(batch):

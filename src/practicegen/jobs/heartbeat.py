@@ -34,7 +34,7 @@ from datetime import datetime
 
 import structlog
 
-from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.engine import SessionMaker
 from practicegen.jobs.repository import JobRepository, ProgressReport
 
 log = structlog.get_logger()
@@ -142,10 +142,6 @@ class Heartbeats:
         owned: set[Attempt] = set()
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
-            # each statement is fenced and complete by itself: committed alone, the up to a
-            # thousand job rows an UPDATE locks are not held across the round's other trips,
-            # where a job completing meanwhile would wait for them
-            await autocommit_on_postgres(session)
             repo = JobRepository(session)
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)

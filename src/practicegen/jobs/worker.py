@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
 from practicegen.jobs.claims import ClaimBatcher
@@ -106,8 +106,11 @@ class JobRunner:
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
         self.rng = random.Random()
-        self.heartbeats = Heartbeats(sessionmaker, interval_s=heartbeat_s, clock=clock)
-        self.claims = ClaimBatcher(sessionmaker, clock)
+        # claims and beats are fenced statements complete by themselves: committed alone, the
+        # rows one locks are not held across the next one's trip, where a job ending would wait
+        autocommit = autocommit_sessionmaker(sessionmaker)
+        self.heartbeats = Heartbeats(autocommit, interval_s=heartbeat_s, clock=clock)
+        self.claims = ClaimBatcher(autocommit, clock)
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""

@@ -54,6 +54,7 @@ class Node:
 
     settings: Settings
     sessionmaker: SessionMaker
+    reading: SessionMaker  # for sessions that only read (`autocommit_sessionmaker`)
     filler: GapFiller | None
     job_filler: GapFiller | None
     cache: CandidateCache
@@ -132,7 +133,7 @@ async def assign(
     assignment is written in another, both opened here (see `assign_async`).
     """
     try:
-        async with node.sessionmaker() as reading, asyncio.timeout(node.settings.sync_budget_s):
+        async with node.reading() as reading, asyncio.timeout(node.settings.sync_budget_s):
             planned = await service.plan_with_items(
                 reading,
                 principal=principal,
@@ -244,6 +245,7 @@ async def answer(
     """
     result = await service.answer_item(
         node.sessionmaker,
+        reading=node.reading,
         principal=principal,
         assignment_id=assignment_id,
         body=body,
