@@ -5,7 +5,7 @@ keys on, WAL so readers never wait for the writer, and a busy timeout instead of
 "database is locked" errors; this process's writers take turns (`sqlite_writers.py`), and each
 statement takes one trip to its connection's thread (`sqlite_driver.py`).
 PostgreSQL gets a bounded pool with connect and statement timeouts, whose connections are
-checked at checkout without a round trip (`pg_checkout.py`).
+pinged at checkout (`pool_pre_ping`), so those a restart or a failover ended are replaced.
 The SQLite file holds signing secrets and key hashes, so it is made readable by its owner only.
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
-from practicegen.db import pg_checkout, sqlite_driver
+from practicegen.db import sqlite_driver
 from practicegen.db.sqlite_writers import WriterQueue
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -80,15 +80,13 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
         # server process for PostgreSQL to start and tear down at the busiest moment.
         pool_size=settings.pool_connections,
         max_overflow=0,
-        pool_pre_ping=not pg_checkout.CHECKS_SOCKET,
+        pool_pre_ping=True,  # a connection a restart or failover ended is replaced unseen
         pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",
         },
     )
-    if pg_checkout.CHECKS_SOCKET:
-        pg_checkout.install(engine)
     return engine
 
 
