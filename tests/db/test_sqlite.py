@@ -1,15 +1,12 @@
-"""The SQLite engine: a process's writers take turns (none waits in SQLite's busy handler, none
-is lost), a failed transaction leaves nothing, and disposing the engine ends its threads."""
+"""On SQLite a process's writers take turns: none waits in SQLite's busy handler, none is lost."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -88,33 +85,3 @@ async def test_a_writer_that_never_gets_its_turn_is_told_so(tmp_path: Path) -> N
                     await second.execute(text("UPDATE counter SET n = n + 1"))
     finally:
         await engine.dispose()
-
-
-async def test_an_error_is_sqlalchemys_and_the_connection_goes_on(tmp_path: Path) -> None:
-    engine = await _engine(tmp_path)
-    sessionmaker = create_sessionmaker(engine)
-    async with sessionmaker() as session, session.begin():
-        await session.execute(text("CREATE UNIQUE INDEX one_n ON counter (n)"))
-    with pytest.raises(IntegrityError):
-        async with sessionmaker() as session, session.begin():
-            await session.execute(text("UPDATE counter SET n = 1"))
-            await session.execute(text("INSERT INTO counter VALUES (1)"))
-    async with sessionmaker() as session:
-        values = (await session.execute(text("SELECT n FROM counter"))).scalars().all()
-    await engine.dispose()
-    assert values == [0]  # the failed transaction left nothing
-
-
-async def test_disposing_the_engine_ends_its_threads(tmp_path: Path) -> None:
-    before = set(threading.enumerate())
-    engine = create_engine(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"))
-    sessionmaker = create_sessionmaker(engine)
-    async with sessionmaker() as one, sessionmaker() as two:
-        await one.execute(text("SELECT 1"))
-        await two.execute(text("SELECT 1"))
-        started = set(threading.enumerate()) - before
-        assert len(started) == 2 and all(t.daemon for t in started)
-    await engine.dispose()
-    for thread in started:
-        thread.join(timeout=5)
-        assert not thread.is_alive()

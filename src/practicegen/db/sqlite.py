@@ -2,7 +2,8 @@
 
 Each connection gets foreign keys on, WAL so readers never wait for the writer, and a busy
 timeout instead of instant "database is locked" errors. The file holds signing secrets and key
-hashes, so it is made readable by its owner only. aiosqlite is used as SQLAlchemy ships it.
+hashes, so it is made readable by its owner only. Its connections take one trip to their
+thread per statement (`sqlite_driver.py`).
 
 One writer at a time per process, queued in turn (`WriterQueue`), because SQLite's busy handler
 sleeps ever longer between attempts and so lets a writer lose to several others in a row.
@@ -20,14 +21,21 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_
 
+from practicegen.db import sqlite_driver
+from practicegen.db.sqlite_driver import is_write
+
 BUSY_TIMEOUT_S = 10.0
-_WRITES = ("insert", "update", "delete", "replace")
 _HOLDS = "practicegen.holds_sqlite_writer_lock"
 
 
 def create_sqlite_engine(database_url: str) -> AsyncEngine:
     make_sqlite_file_private(make_url(database_url).database or "")
-    engine = create_async_engine(database_url)
+    engine: AsyncEngine
+    checkpoints = sqlite_driver.WalCheckpoints()  # the database's, shared by its connections
+    engine = create_async_engine(
+        database_url,
+        async_creator=lambda: sqlite_driver.connect(engine, BUSY_TIMEOUT_S, checkpoints),
+    )
     event.listen(engine.sync_engine, "connect", _pragmas)
     WriterQueue(timeout_s=BUSY_TIMEOUT_S).install(engine)
     return engine
@@ -39,6 +47,7 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.execute("PRAGMA wal_autocheckpoint = 0")  # sqlite_driver.WalCheckpoints does it
     cursor.close()
 
 
@@ -55,11 +64,6 @@ def make_sqlite_file_private(path: str) -> None:
     for name in (path, f"{path}-wal", f"{path}-shm"):
         if os.path.exists(name):
             os.chmod(name, 0o600)
-
-
-def is_write(sql: str) -> bool:
-    """Whether `sql` changes rows (what SQLite needs its write lock for)."""
-    return sql.lstrip()[:7].lower().startswith(_WRITES)
 
 
 class WriterQueue:

@@ -40,6 +40,7 @@ from practicegen.db.models import (
     core_table,
     utcnow,
 )
+from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert
 from practicegen.items.bank_changes import version_of
 
@@ -294,7 +295,9 @@ class PracticeRepository:
     async def insert_assignment(self, assignment: Assignment, items: Sequence[ItemLink]) -> None:
         """Insert an assignment and its items, bypassing the unit of work.
 
-        `assignment` is not added to the session; every column of it must be set.
+        `assignment` is not added to the session; every column of it must be set. On SQLite
+        both inserts go with the commit (`sqlite_driver.pipeline`), so an error in either is
+        raised by the commit.
         """
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
         if self.session.get_bind().dialect.name == "postgresql":
@@ -310,10 +313,11 @@ class PracticeRepository:
                 },
             )
             return
-        await self.session.execute(_INSERT_ASSIGNMENT, values)
-        if items:
-            rows = [item._asdict() for item in items]
-            await self.session.execute(_INSERT_ASSIGNMENT_ITEM, rows)
+        async with pipeline(await self.session.connection()):  # sent with the commit
+            await self.session.execute(_INSERT_ASSIGNMENT, values)
+            if items:
+                rows = [item._asdict() for item in items]
+                await self.session.execute(_INSERT_ASSIGNMENT_ITEM, rows)
 
     async def skills(self, student_id: uuid.UUID) -> dict[str, LearnerSkill]:
         query = select(LearnerSkill).where(LearnerSkill.student_id == student_id)

@@ -1,0 +1,309 @@
+"""The SQLite engine's connections: one trip to their thread per statement instead of four.
+
+Kept over aiosqlite as SQLAlchemy drives it because, side by side, the plain adapter cost a
+sync assign more CPU and a longer tail (docs/decisions.md); only `db/sqlite.py` builds them.
+aiosqlite runs every sqlite3 call on the connection's own thread. SQLAlchemy's adapter makes
+four such calls for each statement (open a cursor, execute, fetch the rows, close the cursor),
+and each trip wakes the event loop and resumes the request's whole stack of coroutines. Here a
+statement is executed, its rows fetched and its cursor closed in one trip, and the cursor
+SQLAlchemy holds serves the rows it already has; a commit or rollback outside a transaction
+(every read-only session's end) takes no trip at all. aiosqlite still owns the thread, the
+connection and transactions. Every result is fetched whole, as SQLAlchemy's adapter did for
+every cursor but a server-side one (a streamed result is served in parts from what was fetched).
+
+A transaction can go further (`pipeline`): writes whose outcome nobody reads before the commit
+are held back and sent with the commit, and that one short call runs on the event loop's own
+thread instead of a trip whose every step waits for the GIL while the loop serves other
+requests. It never waits there: SQLite's busy handler is off for it, and if another process
+holds the write lock the call is undone and sent to the connection's thread to wait as any
+other statement does. Nor does it sync anything to disk: connections do not checkpoint the WAL
+inside a commit, as SQLite would by default, but leave it to `WalCheckpoints`, which runs
+checkpoints on a thread and sends commits to their threads whenever the next write could sync
+the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Self
+
+import aiosqlite
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+CHECKPOINT_EVERY_CHANGES = 1000
+_WRITES = ("insert", "update", "delete", "replace")
+
+log = structlog.get_logger()
+
+_Description = tuple[tuple[str, None, None, None, None, None, None], ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    description: _Description
+    rowcount: int
+    lastrowid: int | None
+    rows: list[Any]
+
+
+_HELD_BACK = _Outcome(None, -1, None, [])
+_Step = tuple[str, Any, bool]
+
+
+def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
+    """On the connection's thread: execute, fetch everything and close the cursor."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return _Outcome(cursor.description, cursor.rowcount, cursor.lastrowid, rows)
+    finally:
+        cursor.close()
+
+
+def _run_all(connection: sqlite3.Connection, steps: list[_Step]) -> _Outcome:
+    """`_run` each step in turn (the held-back writes, then a statement); the last's outcome."""
+    outcome = _HELD_BACK
+    for sql, parameters, many in steps:
+        outcome = _run(connection, sql, parameters, many)
+    return outcome
+
+
+def _commit(connection: sqlite3.Connection, steps: list[_Step]) -> None:
+    """On the connection's thread: the held-back writes, then the commit."""
+    _run_all(connection, steps)
+    connection.commit()
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    """On the connection's thread: checkpoint the WAL, then write to it, changing nothing.
+
+    The first write after a complete checkpoint starts the WAL over and syncs its header to
+    disk; that write is this one rather than the next commit on the loop.
+    """
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    connection.execute("BEGIN IMMEDIATE").close()
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        connection.execute(f"PRAGMA user_version = {int(version)}").close()
+    finally:
+        connection.commit()
+
+
+def is_write(sql: str) -> bool:
+    """Whether `sql` changes rows (what SQLite needs its write lock for)."""
+    return sql.lstrip()[:7].lower().startswith(_WRITES)
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class OneTripCursor:
+    """The cursor protocol SQLAlchemy's aiosqlite adapter uses, over already fetched rows."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self.description: _Description = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: deque[Any] = deque()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Self:
+        return await self._take(sql, () if parameters is None else parameters, many=False)
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Self:
+        return await self._take(sql, parameters, many=True)
+
+    async def _take(self, sql: str, parameters: Any, *, many: bool) -> Self:
+        outcome = await self._connection.run_statement(sql, parameters, many)
+        self.description = outcome.description
+        self.rowcount = outcome.rowcount
+        self.lastrowid = outcome.lastrowid
+        self._rows = deque(outcome.rows)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = min(len(self._rows), self.arraysize if size is None else size)
+        return [self._rows.popleft() for _ in range(count)]
+
+    async def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()
+
+
+class WalCheckpoints:
+    """A database's WAL checkpoints, each run on a connection's thread while requests go on.
+
+    Connections do not checkpoint when they commit (`PRAGMA wal_autocheckpoint = 0`); once
+    `CHECKPOINT_EVERY_CHANGES` rows have changed through them (a sync assign writes about 1.2
+    WAL pages per row, so near the 1,000 pages SQLite waits for), a checkpoint starts here. The
+    write that follows a complete checkpoint starts the WAL over and syncs its header, so
+    commits go to their connection's thread, not the loop, until the process's first commit
+    has been made and while a checkpoint (which makes that write itself) is under way.
+    """
+
+    def __init__(self) -> None:
+        self._changes = 0
+        self._running: asyncio.Future[None] | None = None
+        self._wal_started = False
+
+    @property
+    def loop_may_commit(self) -> bool:
+        return self._wal_started and self._running is None
+
+    def committed(self, connection: OneTripConnection, changes: int, *, on_thread: bool) -> None:
+        if on_thread and self._running is None:
+            self._wal_started = True
+        self._changes += changes
+        if self._changes >= CHECKPOINT_EVERY_CHANGES and self._running is None:
+            self._changes = 0
+            self._running = asyncio.ensure_future(connection.checkpoint())
+            self._running.add_done_callback(self._finished)
+
+    def _finished(self, checkpoint: asyncio.Future[None]) -> None:
+        self._running = None
+        error = None if checkpoint.cancelled() else checkpoint.exception()
+        self._wal_started = not checkpoint.cancelled() and error is None
+        if error is not None:
+            log.warning("sqlite.checkpoint_failed", error=str(error))
+
+
+class OneTripConnection(aiosqlite.Connection):
+    def __init__(
+        self, *args: Any, busy_timeout_ms: int, checkpoints: WalCheckpoints, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.pipelining = False
+        self._held_back: list[_Step] = []
+        self._busy_timeout_ms = busy_timeout_ms
+        self._checkpoints = checkpoints
+        self._changes_counted = 0
+
+    def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+    async def commit(self) -> None:
+        on_thread = True
+        if self._held_back:
+            steps, self._held_back = self._held_back, []
+            on_thread = (
+                self._conn.in_transaction
+                or not self._checkpoints.loop_may_commit
+                or not self._commit_without_waiting(steps)
+            )
+            if on_thread:
+                await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
+        elif self._has_transaction():
+            await super().commit()
+        else:
+            return
+        changes = self._conn.total_changes
+        self._checkpoints.committed(self, changes - self._changes_counted, on_thread=on_thread)
+        self._changes_counted = changes
+
+    async def rollback(self) -> None:
+        self._held_back.clear()  # never sent
+        if self._has_transaction():
+            await super().rollback()
+
+    async def checkpoint(self) -> None:
+        await self._execute(_checkpoint, self._conn)  # type: ignore[no-untyped-call]
+
+    def _commit_without_waiting(self, steps: list[_Step]) -> bool:
+        """Run `steps` and commit on this thread if no other process holds the write lock.
+
+        False, with nothing done, if one does. Called only outside a transaction (so undoing
+        undoes only `steps`) and while no statement of this connection is under way on its
+        thread (so the two threads never use it at once)."""
+        connection = self._conn
+        connection.execute("PRAGMA busy_timeout = 0").close()
+        try:
+            _run_all(connection, steps)
+            connection.commit()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            connection.rollback()
+            return False
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}").close()
+        return True
+
+    def _has_transaction(self) -> bool:
+        """sqlite3 does nothing on commit or rollback outside a transaction (reads start none),
+        so those need no trip. A closed connection takes the trip and fails as aiosqlite's."""
+        return self._connection is None or self._connection.in_transaction
+
+    async def run_statement(self, sql: str, parameters: Any, many: bool) -> _Outcome:
+        if self.pipelining and is_write(sql):
+            self._held_back.append((sql, parameters, many))
+            return _HELD_BACK
+        steps, self._held_back = [*self._held_back, (sql, parameters, many)], []
+        outcome: _Outcome = await self._execute(  # type: ignore[no-untyped-call]
+            _run_all, self._conn, steps
+        )
+        return outcome
+
+
+@asynccontextmanager
+async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Hold back the writes `connection` executes inside until its commit (module docstring).
+
+    Only for writes whose outcome nothing reads: each reports an unknown row count, and an
+    error in one is raised by the commit (or by the next statement that is not held back).
+    On PostgreSQL it changes nothing.
+    """
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, OneTripConnection):
+        yield
+        return
+    driver.pipelining = True
+    try:
+        yield
+    finally:
+        driver.pipelining = False
+
+
+async def connect(
+    engine: AsyncEngine, timeout_s: float, checkpoints: WalCheckpoints
+) -> OneTripConnection:
+    """An `async_creator` for `engine`: connect to its database as its dialect would.
+
+    `checkpoints` is the database's, shared by all of `engine`'s connections."""
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    open_sqlite: Callable[..., sqlite3.Connection] = sqlite3.connect
+    connection = OneTripConnection(
+        lambda: open_sqlite(*args, **kwargs, timeout=timeout_s),
+        iter_chunk_size=64,
+        busy_timeout_ms=int(timeout_s * 1000),
+        checkpoints=checkpoints,
+    )
+    connection._thread.daemon = True  # as SQLAlchemy does: never hold up the interpreter's exit
+    await connection
+    return connection
