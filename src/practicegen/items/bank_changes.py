@@ -1,15 +1,19 @@
 """Telling item caches that a tenant's bank changed, without them asking on every request.
 
-A write to a tenant's set of items bumps the tenant's bank version in its transaction (`bump`);
-on PostgreSQL the same statement sends `NOTIFY practicegen_bank, '<tenant id>'`, delivered at
-the commit. The version is the sum of the tenant's rows in `bank_versions` (`version_of`), and
-a bump adds one to a row picked at random: a bump locks its row until the commit, and on one
-row every writer of the tenant's items (a burst of jobs storing what they generated) would
-wait for the commits of all those before it. After the commit this process's candidate cache
-drops the tenant's entries (SQLAlchemy's `after_commit` event), and every node's listener does
-the same on the NOTIFY. A node whose listener is connected can therefore trust its cache
-without reading the bank version per request; one whose listener is not (SQLite, a worker
-process, a dropped connection) keeps reading it.
+A write to a tenant's set of items marks the tenant in its session (`mark_bank_changed`); just
+before the transaction commits, the tenant's bank version is bumped and, on PostgreSQL, a
+`NOTIFY practicegen_bank, '<tenant id>'` is sent. The version is the sum of the tenant's rows
+in `bank_versions` (`version_of`), and a bump adds one to a row picked at random: the bump
+locks its row until the commit, so on one row every writer of the tenant's items (a thousand
+jobs storing what they generated) would wait for the commits of all those before it, each held
+up by its own process's other work between the bump and the commit. For the same reason the
+bump comes last, so it does not hold its row through the rest of the write. After the commit
+this process's candidate cache drops the tenant's entries at once, and every node's listener
+does the same on the NOTIFY. A node whose listener is connected can therefore trust its
+cache without reading the bank version per request; one whose listener is not (SQLite, a
+worker process, a dropped connection) keeps reading it. The bump is kept in SQLAlchemy's
+`before_commit` event rather than where the bank changes because, in a burst of jobs storing
+items, the earlier bump measurably lengthened the store (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import uuid
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Executable, Select, bindparam, event, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from practicegen.db.models import BankVersion, core_table
@@ -42,32 +45,40 @@ def session_info(cache: BankCache) -> dict[str, object]:
     return {_CACHE: cache}
 
 
-async def bump(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    """Move `tenant_id`'s bank version in `session`'s transaction; caches hear of it once it
-    commits."""
-    dialect = session.get_bind().dialect.name
-    row: dict[str, object] = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS)}
-    if dialect == "postgresql":
-        row["payload"] = str(tenant_id)
-    await session.execute(_bump_statement(dialect), row)
+def mark_bank_changed(session: Session, tenant_id: uuid.UUID) -> None:
     changed: set[uuid.UUID] = session.info.setdefault(_CHANGED, set())
     changed.add(tenant_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_before_commit(session: Session) -> None:
+    # may also run at a savepoint's release; bumping twice is harmless, missing one is not
+    changed = session.info.get(_CHANGED)
+    if not changed:  # every commit of every session comes here: most change no bank
+        return
+    dialect = session.get_bind().dialect.name
+    bump = _bump_statement(dialect)
+    for tenant_id in sorted(changed):
+        row: dict[str, object] = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS)}
+        if dialect == "postgresql":
+            row["payload"] = str(tenant_id)
+        session.execute(bump, row)
 
 
 @functools.cache
 def _bump_statement(dialect: str) -> Executable:
     """One row's upsert, built once per dialect (every job that stores items runs it); on
     PostgreSQL the same statement sends the NOTIFY, a round trip less."""
-    upsert = upsert_in(dialect, _versions).values(
+    bump = upsert_in(dialect, _versions).values(
         tenant_id=bindparam("tenant_id"), shard=bindparam("shard"), version=1
     )
-    upsert = upsert.on_conflict_do_update(
+    bump = bump.on_conflict_do_update(
         index_elements=[_versions.c.tenant_id, _versions.c.shard],
         set_={"version": _versions.c.version + 1},
     )
     if dialect == "postgresql":
-        return upsert.returning(func.pg_notify(BANK_CHANNEL, bindparam("payload")))
-    return upsert
+        return bump.returning(func.pg_notify(BANK_CHANNEL, bindparam("payload")))
+    return bump
 
 
 def version_of(tenant_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item, core_table
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.items.bank_changes import bump, version_of
+from practicegen.items.bank_changes import mark_bank_changed, version_of
 
 _items = core_table(Item)
 _CANDIDATES = select(
@@ -116,9 +116,9 @@ class ItemRepository:
         return int((await self.session.execute(version_of(tenant_id))).scalar_one())
 
     async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
-        """Tell every cache of this tenant's bank that its set of items changed, once this
-        transaction commits."""
-        await bump(self.session, tenant_id)
+        """Tell every cache of this tenant's bank that its set of items changed (the version
+        is bumped, and the change signalled, just before this transaction commits)."""
+        mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
         query = select(Item.subject).where(Item.tenant_id == tenant_id).distinct()
