@@ -1,12 +1,11 @@
 """Garbage collection for a long-lived server process with many requests or jobs in flight.
 
-With CPython's defaults a worker holding a thousand jobs spent a quarter of its CPU in the
-cyclic collector: each full collection walked every object the process had, the libraries'
-hundreds of thousands among them, and stopped the event loop for 200-350 ms at a time.
-`settle()` is called once start-up is done: it moves what exists by then (modules, classes,
-caches) out of the collector's sight (`gc.freeze`), and lets more allocations pass before a
-young collection, so that a request's or a job's short-lived objects mostly die before the
-collector looks at them and fewer reach the older generations, which are collected as before.
+With CPython's defaults each full collection walks every object the process holds, the
+libraries' among them, and stops the event loop meanwhile. `settle()` is called once start-up
+is done: it moves what exists by then (modules, classes, caches) out of the collector's sight
+(`gc.freeze`), and lets more allocations pass before a young collection, so that a request's
+or a job's short-lived objects mostly die before the collector looks at them. Kept over the
+defaults because job creation measurably needs it (docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
-from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Assignment, Item, LearnerSkill, Student, Tenant
 from practicegen.items.service import import_bank
 from practicegen.practice.repository import ItemLink, PracticeRepository, SkillRow
@@ -74,8 +74,7 @@ async def test_student_context_reads_skills_and_the_latest_assignments_items(
     await _assign(sessionmaker, student, items[0:2], age_s=30)
     await _assign(sessionmaker, student, items[2:4], age_s=20)
     await _assign(sessionmaker, student, items[4:6], age_s=10)
-    async with sessionmaker() as session:
-        await autocommit_on_postgres(session)
+    async with autocommit_sessionmaker(sessionmaker)() as session:
         context = await PracticeRepository(session).student_context(
             DEFAULT_TENANT_ID, student, recent_assignments=2
         )

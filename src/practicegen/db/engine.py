@@ -1,21 +1,12 @@
 """Builds the async engine and session factory for the configured database.
 
-SQLite (the embedded default) gets the pragmas that make it a safe server database: foreign
-keys on, WAL so readers never wait for the writer, and a busy timeout instead of instant
-"database is locked" errors; this process's writers take turns (`sqlite_writers.py`), and each
-statement takes one trip to its connection's thread (`sqlite_driver.py`).
-PostgreSQL gets a bounded pool with connect and statement timeouts, whose connections are
-checked at checkout without a round trip (`pg_checkout.py`).
-The SQLite file holds signing secrets and key hashes, so it is made readable by its owner only.
+SQLite, the embedded default, is built by its own adapter (`db/sqlite.py`). PostgreSQL gets a
+bounded pool with connect and statement timeouts, whose connections are pinged at checkout
+(`pool_pre_ping`), so those a restart or a failover ended are replaced before use.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,36 +15,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
-from practicegen.db import pg_checkout, sqlite_driver
-from practicegen.db.sqlite_writers import WriterQueue
+from practicegen.db.sqlite import create_sqlite_engine
 
 SessionMaker = async_sessionmaker[AsyncSession]
-_SQLITE_BUSY_TIMEOUT_S = 10.0
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    cursor.execute("PRAGMA wal_autocheckpoint = 0")  # sqlite_driver.WalCheckpoints does it
-    cursor.close()
-
-
-def make_sqlite_file_private(path: str) -> None:
-    """Create the database file at `path` with mode 0600, or narrow an existing one (and its
-    -wal and -shm) to it. SQLite gives the -wal and -shm files it creates later the database
-    file's mode. In-memory and URI databases are left alone."""
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
-    except FileNotFoundError:  # no such folder: SQLite says so when the engine first connects
-        return
-    for name in (path, f"{path}-wal", f"{path}-shm"):
-        if os.path.exists(name):
-            os.chmod(name, 0o600)
 
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
@@ -61,54 +25,34 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
     by default `PRACTICEGEN_DB_CONNECT_TIMEOUT_S`, after which an API request answers 503. A
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
-        make_sqlite_file_private(make_url(settings.database_url).database or "")
-        engine: AsyncEngine
-        checkpoints = sqlite_driver.WalCheckpoints()
-        engine = create_async_engine(
-            settings.database_url,
-            async_creator=lambda: sqlite_driver.connect(
-                engine, _SQLITE_BUSY_TIMEOUT_S, checkpoints
-            ),
-        )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        WriterQueue(timeout_s=_SQLITE_BUSY_TIMEOUT_S).install(engine)
-        return engine
-    engine = create_async_engine(
+        return create_sqlite_engine(settings.database_url)
+    return create_async_engine(
         settings.database_url,
-        # Every connection is kept once opened. With half of them as overflow, which the pool
-        # closes when handed back, a burst of 1,000 jobs opened 320 connections, each a new
-        # server process for PostgreSQL to start and tear down at the busiest moment.
+        # Every connection is kept once opened: overflow, which the pool closes when handed
+        # back, made a burst of jobs open hundreds of connections, each a new server process
+        # for PostgreSQL to start and tear down at the busiest moment.
         pool_size=settings.pool_connections,
         max_overflow=0,
-        pool_pre_ping=not pg_checkout.CHECKS_SOCKET,
+        pool_pre_ping=True,  # a connection a restart or failover ended is replaced unseen
         pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",
         },
     )
-    if pg_checkout.CHECKS_SOCKET:
-        pg_checkout.install(engine)
-    return engine
-
-
-async def autocommit_on_postgres(session: AsyncSession) -> None:
-    """On PostgreSQL, let each statement of `session` commit by itself (call it first).
-
-    For a session that only reads this spares the BEGIN, the ROLLBACK on close and the
-    DEALLOCATE ALL psycopg sends after a rollback (which also empties its prepared statements);
-    each statement still sees what a READ COMMITTED transaction would. For fenced writes that
-    need not commit together it releases each statement's row locks at once. SQLite is left
-    as it is: its driver starts no transaction for reads, and it has one writer anyway.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker`, whose sessions are `autocommit_on_postgres` on every connection they
-    take: for a session that hands its connection back mid-way (before a model call) and takes
-    another. Only for sessions that never write, as a write through one commits at once."""
+    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL; the
+    composition root builds it for sessions that only read, or whose statements are each
+    complete (fenced claims and heartbeats).
+
+    A reading session so spares the BEGIN, the ROLLBACK on close and the DEALLOCATE ALL psycopg
+    sends after a rollback (which also empties its prepared statements), each statement still
+    seeing what a READ COMMITTED transaction would; a fenced write releases its row locks at
+    once. A write through one commits at once. On SQLite `sessionmaker` itself: its driver
+    starts no transaction for reads, and it has one writer anyway.
+    """
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
         return sessionmaker

@@ -28,7 +28,7 @@ import aiosqlite
 import psycopg
 from sqlalchemy.engine import make_url
 
-from practicegen.db.engine import make_sqlite_file_private
+from practicegen.db.sqlite import make_sqlite_file_private
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 7_243_100_901  # any constant; names the "schema migrations" lock

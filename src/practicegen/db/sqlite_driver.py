@@ -1,24 +1,25 @@
-"""aiosqlite connections that take one trip to their thread per statement instead of four.
+"""The SQLite engine's connections: one trip to their thread per statement instead of four.
 
+Kept over aiosqlite as SQLAlchemy drives it because, side by side, the plain adapter cost a
+sync assign more CPU and a longer tail (docs/decisions.md); only `db/sqlite.py` builds them.
 aiosqlite runs every sqlite3 call on the connection's own thread. SQLAlchemy's adapter makes
 four such calls for each statement (open a cursor, execute, fetch the rows, close the cursor),
-and each trip wakes the event loop and resumes the request's whole stack of coroutines: on the
-embedded database that was a large share of a sync assign's CPU. Here a statement is executed,
-its rows fetched and its cursor closed in one trip, and the cursor SQLAlchemy holds serves the
-rows it already has; a commit or rollback outside a transaction (every read-only session's end)
-takes no trip at all. aiosqlite still owns the thread, the connection and transactions. Every
-result is fetched whole, as SQLAlchemy's adapter did for every cursor but a server-side one
-(a streamed result is served in parts from what was fetched).
+and each trip wakes the event loop and resumes the request's whole stack of coroutines. Here a
+statement is executed, its rows fetched and its cursor closed in one trip, and the cursor
+SQLAlchemy holds serves the rows it already has; a commit or rollback outside a transaction
+(every read-only session's end) takes no trip at all. aiosqlite still owns the thread, the
+connection and transactions. Every result is fetched whole, as SQLAlchemy's adapter did for
+every cursor but a server-side one (a streamed result is served in parts from what was fetched).
 
 A transaction can go further (`pipeline`): writes whose outcome nobody reads before the commit
-are held back and sent with the commit, and that one call runs on the event loop's own thread
-(about 130 us for an assignment and its five items) instead of a trip whose every step waits
-for the GIL while the loop serves other requests. It never waits there: SQLite's busy handler
-is off for it, and if another process holds the write lock the call is undone and sent to the
-connection's thread to wait as any other statement does. Nor does it sync anything to disk:
-connections do not checkpoint the WAL inside a commit, as SQLite would by default, but leave it
-to `WalCheckpoints`, which runs checkpoints on a thread and sends commits to their threads
-whenever the next write could sync the WAL.
+are held back and sent with the commit, and that one short call runs on the event loop's own
+thread instead of a trip whose every step waits for the GIL while the loop serves other
+requests. It never waits there: SQLite's busy handler is off for it, and if another process
+holds the write lock the call is undone and sent to the connection's thread to wait as any
+other statement does. Nor does it sync anything to disk: connections do not checkpoint the WAL
+inside a commit, as SQLite would by default, but leave it to `WalCheckpoints`, which runs
+checkpoints on a thread and sends commits to their threads whenever the next write could sync
+the WAL.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ bump comes last, so it does not hold its row through the rest of the write. Afte
 this process's candidate cache drops the tenant's entries at once, and every node's listener
 does the same on the NOTIFY. A node whose listener is connected can therefore trust its
 cache without reading the bank version per request; one whose listener is not (SQLite, a
-worker process, a dropped connection) keeps reading it.
+worker process, a dropped connection) keeps reading it. The bump is kept in SQLAlchemy's
+`before_commit` event rather than where the bank changes because, in a burst of jobs storing
+items, the earlier bump measurably lengthened the store (docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ import structlog
 
 from practicegen.db.engine import SessionMaker
 from practicegen.jobs.repository import JobRepository, ProgressReport
-from practicegen.jobs.store import PrepareSession, as_is
 
 log = structlog.get_logger()
 
@@ -54,11 +53,9 @@ class Heartbeats:
         *,
         interval_s: float,
         clock: Callable[[], datetime],
-        prepare: PrepareSession = as_is,
     ) -> None:
-        """`prepare`: the job store's `one_statement_each` (each write commits by itself)."""
+        """`sessionmaker` lets each statement commit by itself (`autocommit_sessionmaker`)."""
         self.sessionmaker = sessionmaker
-        self.prepare = prepare
         self.interval_s = interval_s
         self.clock = clock
         self._held: dict[Attempt, asyncio.Task[None]] = {}
@@ -150,10 +147,6 @@ class Heartbeats:
         owned: set[Attempt] = set()
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
-            # each statement is fenced and complete by itself: committed alone, the up to a
-            # thousand job rows an UPDATE locks are not held across the round's other trips,
-            # where a job completing meanwhile would wait for them
-            await self.prepare(session)
             repo = JobRepository(session)
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)

@@ -14,12 +14,12 @@ whose twin is inserting at that moment waits for it).
 
 The statement runs in the caller's transaction when its session has one open (a webhook
 delivery commits with the job it reports). Otherwise it runs on a psycopg pool of its own, in
-autocommit mode, committed at once; its connections are not pinged on checkout but have their
-socket looked at (`pg_checkout`). One that dies under its statement is dropped and the
-statement sent once more on another: that cannot create the job twice, as its id is chosen
-before, so if the first attempt did commit the second is refused as a duplicate id, which
-means "created" (a keyed job's second attempt inserts nothing, and the caller finds the job by
-its key). Claims are batched (`store.ClaimBatcher`) and each commits by itself (autocommit).
+autocommit mode, committed at once; its connections are checked when taken (psycopg_pool's
+`check_connection`, as SQLAlchemy's pool pre-pings). One that dies under its statement is
+dropped and the statement sent once more on another: that cannot create the job twice, as its
+id is chosen before, so if the first attempt did commit the second is refused as a duplicate
+id, which means "created" (a keyed job's second attempt inserts nothing, and the caller finds
+the job by its key). Claims are batched (`store.ClaimBatcher`) and each commits by itself (autocommit).
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.db import pg_checkout
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import message_of
@@ -115,7 +114,7 @@ class PostgresJobStore:
         """`timeout_s`: how long a creation may wait for a connection before it gives up (a
         503 that says to retry), as the SQLAlchemy pool's checkout does."""
         self.lanes = lanes
-        self.claims = ClaimBatcher(sessionmaker, clock, self.one_statement_each)
+        self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock)
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
@@ -124,9 +123,7 @@ class PostgresJobStore:
             timeout=timeout_s,
             open=False,
             # a connection the server ended (a restart) is replaced when taken, not when it fails
-            check=pg_checkout.check_psycopg
-            if pg_checkout.CHECKS_SOCKET
-            else AsyncConnectionPool.check_connection,
+            check=AsyncConnectionPool.check_connection,
         )
 
     async def open(self) -> None:
@@ -168,6 +165,3 @@ class PostgresJobStore:
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         return await self.claims.claim(job_id)
-
-    async def one_statement_each(self, session: AsyncSession) -> None:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -97,6 +97,3 @@ class SqliteJobStore:
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         return await self.claims.claim(job_id)
-
-    async def one_statement_each(self, session: AsyncSession) -> None:
-        return None  # one writer: nothing gained

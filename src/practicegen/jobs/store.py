@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -78,38 +78,22 @@ class JobStore(Protocol):
         attempt of this process claims it in the same statement (a duplicate queue message)."""
         ...
 
-    async def one_statement_each(self, session: AsyncSession) -> None:
-        """Let each statement of `session` commit by itself where the backend gains by it (no
-        BEGIN and COMMIT round trips; row locks released at once): for fenced writes that need
-        not commit together, such as heartbeats. Call it before the first statement."""
-        ...
-
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
 
 
 Clock = Callable[[], datetime]
-PrepareSession = Callable[[AsyncSession], Awaitable[None]]
-
-
-async def as_is(_session: AsyncSession) -> None:
-    """A session left as it is (SQLite: its driver starts no transaction for reads, and it has
-    one writer anyway)."""
-    return None
 
 
 class ClaimBatcher:
     """Claims asked for in the same turn of the event loop go to the database as one UPDATE,
     and each attempt gets its own job back."""
 
-    def __init__(
-        self, sessionmaker: SessionMaker, clock: Clock, prepare: PrepareSession = as_is
-    ) -> None:
-        """`prepare`: the store's `one_statement_each`, as a claim is one statement."""
+    def __init__(self, sessionmaker: SessionMaker, clock: Clock) -> None:
+        """`sessionmaker` lets each statement commit by itself: a claim is one statement."""
         self.sessionmaker = sessionmaker
         self.clock = clock
-        self.prepare = prepare
         self._waiting: dict[uuid.UUID, list[asyncio.Future[Job | None]]] = {}
         self._claiming: asyncio.Task[None] | None = None
 
@@ -128,7 +112,6 @@ class ClaimBatcher:
                 batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        await self.prepare(session)
                         claimed = await JobRepository(session).claim_many(ids, self.clock())
                 except Exception as exc:  # each attempt fails as its own claim would have
                     for future in _pending(batch):

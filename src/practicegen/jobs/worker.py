@@ -32,7 +32,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.clock import Clock, utcnow
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
 from practicegen.jobs.heartbeat import Heartbeats
@@ -99,8 +99,10 @@ class JobRunner:
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
         self.rng = random.Random()
+        # beats are fenced statements complete by themselves: committed alone, the rows one
+        # locks are not held across the next one's trip, where a job ending would wait
         self.heartbeats = Heartbeats(
-            sessionmaker, interval_s=heartbeat_s, clock=clock, prepare=store.one_statement_each
+            autocommit_sessionmaker(sessionmaker), interval_s=heartbeat_s, clock=clock
         )
         self.store = store
 

@@ -44,6 +44,7 @@ class StartedJob:
 async def assign_now(
     sessionmaker: SessionMaker,
     *,
+    reading: SessionMaker,
     principal: Principal,
     request: AssignRequest,
     settings: Settings,
@@ -57,9 +58,9 @@ async def assign_now(
     """The assignment, stored; or, over the budget or beyond `filler` (instant generators
     only) where `job_filler` (a language model) can write, the job making it."""
     try:
-        async with sessionmaker() as reading, asyncio.timeout(settings.sync_budget_s):
+        async with reading() as session, asyncio.timeout(settings.sync_budget_s):
             planned = await plan_with_items(
-                reading,
+                session,
                 principal=principal,
                 request=request,
                 settings=settings,

@@ -55,6 +55,7 @@ async def assign(
     held = container.part(PracticeParts)
     made = await assign_service.assign_now(
         container.sessionmaker,
+        reading=container.reading_sessionmaker,
         principal=principal,
         request=body,
         settings=container.settings,
@@ -126,6 +127,7 @@ async def answer(
     """
     result = await service.answer_item(
         container.sessionmaker,
+        reading=container.reading_sessionmaker,
         principal=principal,
         assignment_id=assignment_id,
         body=body,

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker, autocommit_on_postgres
+from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Assignment, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.grading.grade import AnswerKey, Grade, InvalidKey
@@ -173,13 +173,13 @@ async def plan_with_items(
     cache: CandidateCache,
     progress: Progress = no_progress,
 ) -> PlannedAssignment:
-    """Plan in `reading`, a session of its own that only reads, and read the chosen bank items.
+    """Plan in `reading`, a session of its own that only reads (from the node's reading
+    sessionmaker), and read the chosen bank items.
 
     Reading them now, not after storing, leaves the write transaction two inserts: on SQLite,
     how long one writer holds the lock is how long every other writer waits. Items `cache`
     showed recently are not read again.
     """
-    await autocommit_on_postgres(reading)
     plan = await plan_assignment(
         reading,
         principal=principal,
@@ -253,7 +253,6 @@ async def _read_target(
     sessionmaker: SessionMaker, principal: Principal, assignment_id: uuid.UUID, position: int
 ) -> _Target:
     async with sessionmaker() as reading:
-        await autocommit_on_postgres(reading)
         assignment = await _assignment(reading, principal, assignment_id)
         practice = PracticeRepository(reading)
         for link, item in await practice.assignment_items(assignment.id):
@@ -274,6 +273,7 @@ async def _graded(place: Place, item: Item, answer: str) -> Grade:
 async def answer_item(
     sessionmaker: SessionMaker,
     *,
+    reading: SessionMaker,
     principal: Principal,
     assignment_id: uuid.UUID,
     body: ResponseCreate,
@@ -284,7 +284,7 @@ async def answer_item(
     """Grade an answer, then store it and teach the model in one short transaction.
 
     No connection is held while the answer waits for or is in grading: the position is read
-    in a session closed before the answer takes its turn in the lane, and the write checks
+    in a `reading` session closed before the answer takes its turn in the lane, and the write checks
     again that the position is unanswered (the first answer stored wins). A student's token
     takes its place in the lane before anything is read, so a flood is refused without a
     query; a server key answers for the assignment's student, known once it is read.
@@ -292,10 +292,10 @@ async def answer_item(
     position = body.position
     if principal.student_id is not None:
         with lane.place(principal.tenant_id, principal.student_id) as place:
-            target = await _read_target(sessionmaker, principal, assignment_id, position)
+            target = await _read_target(reading, principal, assignment_id, position)
             grade = await _graded(place, target.item, body.answer)
     else:
-        target = await _read_target(sessionmaker, principal, assignment_id, position)
+        target = await _read_target(reading, principal, assignment_id, position)
         with lane.place(principal.tenant_id, target.student_id) as place:
             grade = await _graded(place, target.item, body.answer)
     async with sessionmaker() as session, session.begin():

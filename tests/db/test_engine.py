@@ -1,4 +1,4 @@
-"""Pooled PostgreSQL connections are checked at checkout by their socket, not a round trip."""
+"""A pooled PostgreSQL connection the server ended is replaced before anyone uses it."""
 
 from __future__ import annotations
 
