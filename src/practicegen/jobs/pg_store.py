@@ -19,7 +19,7 @@ autocommit mode, committed at once; its connections are checked when taken (psyc
 dropped and the statement sent once more on another: that cannot create the job twice, as its
 id is chosen before, so if the first attempt did commit the second is refused as a duplicate
 id, which means "created" (a keyed job's second attempt inserts nothing, and the caller finds
-the job by its key). Claims are batched (`store.ClaimBatcher`) and each commits by itself (autocommit).
+the job by its key). Claims are batched (`store.ClaimBatcher`) and each commits by itself.
 """
 
 from __future__ import annotations
