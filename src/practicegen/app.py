@@ -345,7 +345,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             readiness.listener = listener
         resync = resync_watchers(hub, sessionmaker, settings.stream_resync_s)
         await stack.enter_async_context(_background(resync))
-        await stack.enter_async_context(_background(_warm_pools(grader, filler)))
+        if settings.pools_at_start:
+            await stack.enter_async_context(_background(_warm_pools(grader, filler)))
         if settings.worker_in_process:
             runner = create_runner(settings, sessionmaker, queue, cache, job_filler, metrics)
             await _start_worker(stack, runner, queue, settings)
