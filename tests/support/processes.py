@@ -117,6 +117,7 @@ class Cluster:
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRACTICEGEN_")}
+        env["PRACTICEGEN_POOLS_AT_START"] = "false"  # most nodes here never grade or generate
         env.update(self.settings)
         env["PRACTICEGEN_DATABASE_URL"] = self.database_url
         env.update(extra)

@@ -43,6 +43,21 @@ class RunningServer:
     settings: Settings
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped at once rather than at its loop's next tick (every 0.1 s)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stopping.set()
+
+    async def main_loop(self) -> None:
+        await self._stopping.wait()
+
+
 class StartedApp:
     """The app after its lifespan's startup: each request gets a copy of the lifespan's state,
     as uvicorn gives it."""
@@ -77,7 +92,7 @@ async def serving(app: StartedApp, settings: Settings) -> AsyncIterator[RunningS
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(20):
@@ -88,7 +103,7 @@ async def serving(app: StartedApp, settings: Settings) -> AsyncIterator[RunningS
                 await asyncio.sleep(0.005)
         yield RunningServer(base_url=f"http://127.0.0.1:{port}", settings=settings)
     finally:
-        server.should_exit = True
+        server.stop()
         await task
 
 
