@@ -34,7 +34,26 @@ ADMIN_KEY = "pgen_sk_test_admin_key_0123456789abcdef"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+LONGEST_FIRST = (
+    "tests/jobs/test_processes.py",
+    "tests/test_cli.py",
+    "tests/js/test_js_client.py",
+    "tests/generation/test_trusted_jobs.py",
+    "tests/jobs/test_database_cut.py",
+    "tests/api/test_fuzz.py",
+    "tests/jobs/test_cancel.py",
+    "tests/practice/test_answer_flood.py",
+    "tests/guide/test_guide_realtime.py",
+    "tests/test_embedded_restart.py",
+    "tests/jobs/test_postgres_restart.py",
+)
+"""Modules that take the longest, run first: then the workers end together on short tests
+rather than one waiting for the other's last long one."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
     if not any(item.get_closest_marker("postgres") for item in items):
         return
     problem = postgres.reachable()

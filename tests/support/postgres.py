@@ -62,7 +62,8 @@ class Clones:
     def __init__(self, template: str) -> None:
         self.template = template
         self._creating = ThreadPoolExecutor(1, thread_name_prefix="pg-clone")
-        self._dropping = ThreadPoolExecutor(1, thread_name_prefix="pg-drop")
+        # drops at once share the checkpoint each forces: one at a time, they fall behind
+        self._dropping = ThreadPoolExecutor(8, thread_name_prefix="pg-drop")
         self._drops: list[Future[None]] = []
         self._next = self._creating.submit(create_database, template)
 
