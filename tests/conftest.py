@@ -35,20 +35,16 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 LONGEST_FIRST = (
-    "tests/jobs/test_processes.py",
     "tests/test_cli.py",
     "tests/js/test_js_client.py",
-    "tests/generation/test_trusted_jobs.py",
-    "tests/jobs/test_database_cut.py",
     "tests/api/test_fuzz.py",
-    "tests/jobs/test_cancel.py",
-    "tests/practice/test_answer_flood.py",
-    "tests/guide/test_guide_realtime.py",
+    "tests/generation/test_trusted_jobs.py",
     "tests/test_embedded_restart.py",
-    "tests/jobs/test_postgres_restart.py",
 )
 """Modules that take the longest, run first: then the workers end together on short tests
-rather than one waiting for the other's last long one."""
+rather than one waiting for the other's last long one. The multi-process PostgreSQL modules
+are left where they fall: two of them at once held more of the server's connections than it
+has."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -62,8 +62,9 @@ class Clones:
     def __init__(self, template: str) -> None:
         self.template = template
         self._creating = ThreadPoolExecutor(1, thread_name_prefix="pg-clone")
-        # drops at once share the checkpoint each forces: one at a time, they fall behind
-        self._dropping = ThreadPoolExecutor(8, thread_name_prefix="pg-drop")
+        # two drops at once share the checkpoint each forces, and hold few of the server's
+        # connections while they wait for it (more ran it out of connections)
+        self._dropping = ThreadPoolExecutor(2, thread_name_prefix="pg-drop")
         self._drops: list[Future[None]] = []
         self._next = self._creating.submit(create_database, template)
 
