@@ -1,12 +1,16 @@
 """Fixtures shared by the whole suite.
 
 `settings` is parametrised over both backends, so every test that takes it (directly or via
-`server`/`client`) runs once on SQLite and once on PostgreSQL, each time on a fresh database.
+`app`/`server`/`client`) runs once on SQLite and once on PostgreSQL, each time on a fresh
+database copied from one migrated once. `client` and `anonymous` talk to the test's node in
+process; `server` puts a real server in front of the same node for what needs a socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,13 +22,34 @@ from practicegen.config import Settings
 from practicegen.db import migrator
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from tests.support import postgres
-from tests.support.server import RunningServer, running_server
+from tests.support.server import (
+    RunningServer,
+    StartedApp,
+    in_process_client,
+    serving,
+    started_app,
+)
 
 ADMIN_KEY = "pgen_sk_test_admin_key_0123456789abcdef"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+LONGEST_FIRST = (
+    "tests/test_cli.py",
+    "tests/js/test_js_client.py",
+    "tests/api/test_fuzz.py",
+    "tests/generation/test_trusted_jobs.py",
+    "tests/test_embedded_restart.py",
+)
+"""Modules that take the longest, run first: then the workers end together on short tests
+rather than one waiting for the other's last long one. The multi-process PostgreSQL modules
+are left where they fall: two of them at once held more of the server's connections than it
+has."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
     if not any(item.get_closest_marker("postgres") for item in items):
         return
     problem = postgres.reachable()
@@ -41,8 +66,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A migrated database that per-test databases are cloned from."""
-    import asyncio
-
     name = postgres.create_database(prefix="pgtemplate")
     try:
         asyncio.run(migrator.upgrade(postgres.database_url(name)))
@@ -51,14 +74,31 @@ def postgres_template() -> Iterator[str]:
         postgres.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def postgres_clones(postgres_template: str) -> Iterator[postgres.Clones]:
+    clones = postgres.Clones(postgres_template)
+    try:
+        yield clones
+    finally:
+        clones.close()
+
+
 @pytest.fixture
 def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
-    template: str = request.getfixturevalue("postgres_template")
-    name = postgres.create_database(template=template)
+    clones: postgres.Clones = request.getfixturevalue("postgres_clones")
+    name = clones.take()
     try:
         yield postgres.database_url(name)
     finally:
-        postgres.drop_database(name)
+        clones.drop(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that per-test databases are copied from."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "practicegen.db"
+    asyncio.run(migrator.upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -68,6 +108,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "log_json": True,
         "log_level": "WARNING",
         "demo_bank": False,
+        "pools_at_start": False,  # most tests never grade or generate
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -78,7 +119,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         url: str = request.getfixturevalue("postgres_database")
         return url
-    return f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
+    template: Path = request.getfixturevalue("sqlite_template")
+    for suffix in ("", "-wal"):  # a file and its log, written and closed
+        source = template.with_name(template.name + suffix)
+        if source.exists():
+            shutil.copy(source, tmp_path / source.name)
+    return f"sqlite+aiosqlite:///{tmp_path / template.name}"
 
 
 @pytest.fixture
@@ -99,20 +145,28 @@ async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    async with running_server(settings) as running:
+async def app(settings: Settings) -> AsyncIterator[StartedApp]:
+    """The test's node: the app built from `settings`, its lifespan running."""
+    async with started_app(settings) as started:
+        yield started
+
+
+@pytest.fixture
+async def server(app: StartedApp, settings: Settings) -> AsyncIterator[RunningServer]:
+    """A real server in front of the test's node, for what needs a socket."""
+    async with serving(app, settings) as running:
         yield running
 
 
 @pytest.fixture
-async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
-    ) as http:
+async def client(app: StartedApp) -> AsyncIterator[httpx.AsyncClient]:
+    """The admin, talking to the test's node in process."""
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with in_process_client(app, headers=headers, timeout=30) as http:
         yield http
 
 
 @pytest.fixture
-async def anonymous(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+async def anonymous(app: StartedApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process_client(app, timeout=30) as http:
         yield http

@@ -322,7 +322,8 @@ async def _run_background(
         readiness.listener = listener
     resync = resync_watchers(jobs.changes, sessionmaker, settings.stream_resync_s)
     await stack.enter_async_context(_background(resync))
-    await stack.enter_async_context(_background(_warm_pools(container.part(Grader), filler)))
+    if settings.pools_at_start:
+        await stack.enter_async_context(_background(_warm_pools(container.part(Grader), filler)))
     if settings.worker_in_process:
         queue = jobs.queue
         runner = create_runner(settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics)

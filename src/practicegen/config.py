@@ -166,6 +166,10 @@ class Settings(BaseSettings):
     generator_workers: int = Field(default=2, ge=1, le=64)
     generator_timeout_s: float = Field(default=10.0, gt=0)
     grader_workers: int = Field(default=2, ge=1, le=64)
+    pools_at_start: bool = Field(
+        default=True,
+        description="serve starts its grading and sympy processes at start; false: at first use.",
+    )
     grader_timeout_s: float = Field(default=2.0, gt=0)
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
     answer_max_weight: int = Field(

@@ -10,7 +10,7 @@ import httpx
 from practicegen.config import Settings
 from tests.api.test_errors import assert_error
 from tests.conftest import make_settings
-from tests.support.server import RunningServer, in_process_client, running_server
+from tests.support.server import RunningServer, in_process_client, running_server, started_app
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -136,7 +136,10 @@ async def test_the_node_reads_the_time_from_the_clock_it_was_given(settings: Set
     from tests.conftest import ADMIN_KEY
 
     then = datetime(2021, 5, 6, 7, 8, 9, tzinfo=UTC)
-    async with in_process_client(settings, clock=lambda: then, headers=bearer(ADMIN_KEY)) as http:
+    async with (
+        started_app(settings, clock=lambda: then) as app,
+        in_process_client(app, headers=bearer(ADMIN_KEY), timeout=30) as http,
+    ):
         student = (await http.post("/api/v1/students", json={"display_name": "Ada"})).json()
         body = {"student_id": student["data"]["student_id"], "ttl_s": 3600}
         token = (await http.post("/api/v1/tokens", json=body)).json()["data"]

@@ -58,6 +58,7 @@ async def test_every_job_ends_after_a_postgres_restart(
     try:
         api = await cluster.start_api("api")
         worker = cluster.start_worker("worker")
+        await worker.wait_running()  # else a restart while it starts stops it, not its jobs
         headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
         async with httpx.AsyncClient(
             base_url=api.base_url or "", headers=headers, timeout=10

@@ -96,6 +96,16 @@ class Node:
             os.killpg(self.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    async def wait_running(self, limit_s: float = 60) -> None:
+        """Wait until the node's worker says it runs (its log at INFO, in JSON)."""
+
+        async def running() -> bool:
+            if not self.running:
+                raise AssertionError(f"{self.name} exited while starting\n{self.describe()}")
+            return any(e.get("status") == "running" for e in self.events("worker.status"))
+
+        await wait_until(running, limit_s=limit_s, what=f"{self.name} to run jobs", every=0.1)
+
     async def wait_exit(self, limit_s: float) -> int:
         async def exited() -> int | None:
             return self.process.poll()
@@ -117,6 +127,7 @@ class Cluster:
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRACTICEGEN_")}
+        env["PRACTICEGEN_POOLS_AT_START"] = "false"  # most nodes here never grade or generate
         env.update(self.settings)
         env["PRACTICEGEN_DATABASE_URL"] = self.database_url
         env.update(extra)

@@ -1,21 +1,34 @@
-"""The app for a test: a real uvicorn server on a free loopback port, inside the test's event
-loop, or in process (`in_process_client`) where a socket adds nothing."""
+"""The app for tests: started once per test, answered in process or by a real uvicorn server.
+
+`started_app` runs the app's lifespan around a block, as a server would, and gives an ASGI
+callable that hands each request the state the lifespan yielded. `in_process_client` calls it
+with no socket (`asgi.StreamingASGITransport`): most tests send requests and read answers, and a
+port, a server loop and its shutdown tick add time and nothing else. `serving` puts a real
+uvicorn server in front of the same started app for what needs a socket (WebSocket, event
+streams, other processes, the clients' own transports); `running_server` does both.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from practicegen.app import create_app
 from practicegen.clock import Clock, utcnow
 from practicegen.config import Settings
+from tests.support.asgi import StreamingASGITransport
+
+IN_PROCESS_URL = "http://127.0.0.1"
+"""The base URL of an in-process client; requests come from a loopback address, as in tests
+with a real server."""
 
 
 def free_port() -> int:
@@ -31,20 +44,56 @@ class RunningServer:
     settings: Settings
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped at once rather than at its loop's next tick (every 0.1 s)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stopping.set()
+
+    async def main_loop(self) -> None:
+        await self._stopping.wait()
+
+
+class StartedApp:
+    """The app after its lifespan's startup: each request gets a copy of the lifespan's state,
+    as uvicorn gives it."""
+
+    def __init__(self, app: ASGIApp, state: Mapping[str, Any] | None) -> None:
+        self.app = app
+        self.state = dict(state or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "state": self.state.copy()}
+        await self.app(scope, receive, send)
+
+
 @asynccontextmanager
-async def running_server(
-    settings: Settings, *, clock: Clock = utcnow
-) -> AsyncIterator[RunningServer]:
+async def started_app(settings: Settings, *, clock: Clock = utcnow) -> AsyncIterator[StartedApp]:
+    """The app built from `settings`, its lifespan started before the block and ended after."""
+    app = create_app(settings, clock)
+    async with app.router.lifespan_context(app) as state:
+        yield StartedApp(app, state)
+
+
+def in_process_client(app: StartedApp, **options: Any) -> httpx.AsyncClient:
+    transport = StreamingASGITransport(app)
+    return httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL, **options)
+
+
+@asynccontextmanager
+async def serving(app: StartedApp, settings: Settings) -> AsyncIterator[RunningServer]:
+    """A uvicorn server for an app already started, on a free loopback port."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, clock),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(20):
@@ -52,29 +101,16 @@ async def running_server(
                 if task.done():
                     task.result()
                     raise RuntimeError("server stopped before starting")
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.005)
         yield RunningServer(base_url=f"http://127.0.0.1:{port}", settings=settings)
     finally:
-        server.should_exit = True
+        server.stop()
         await task
 
 
 @asynccontextmanager
-async def in_process_client(
-    settings: Settings, *, clock: Clock = utcnow, headers: dict[str, str] | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that calls the app in this process, its lifespan running around the block.
-
-    A server copies the lifespan's state (the node's container) into each request's scope;
-    httpx's ASGI transport runs no lifespan, so this does both."""
-    app = create_app(settings, clock)
-    async with app.router.lifespan_context(app) as state:
-
-        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
-            await app({**scope, "state": dict(state or {})}, receive, send)
-
-        transport = httpx.ASGITransport(app=with_state)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=headers, timeout=30
-        ) as client:
-            yield client
+async def running_server(
+    settings: Settings, *, clock: Clock = utcnow
+) -> AsyncIterator[RunningServer]:
+    async with started_app(settings, clock=clock) as app, serving(app, settings) as running:
+        yield running
