@@ -21,8 +21,7 @@ from practicegen.practice.grading_lane import GradingLane
 KEY = AnswerKey(ItemType.EXPRESSION, "2x+3", AnswerPolicy.EQUIVALENT)
 # Equal to the key; sympy takes seconds to prove it, so it holds its process to the deadline.
 SLOW = "2x+3+(x+1)^100(x-1)^100-(x^2-1)^100+(x+2)^100(x-2)^100-(x^2-4)^100"
-# Under the default cost bound, and still slow: the bound is not the only defence.
-UNDER_THE_BOUND = "2x+3+(x+sqrt(2)+sqrt(3))^8(x-sqrt(2)-sqrt(3))^8-(x^2-(sqrt(2)+sqrt(3))^2)^8"
+HALF_OF_SLOW = "2x+3+(x+1)^100(x-1)^100-(x^2-1)^100"  # weighs 401 to SLOW's 801
 TIMEOUT_S = 1.0
 
 
@@ -87,10 +86,11 @@ async def test_turns_go_round_robin_across_tenants_then_students(grader: Grader)
 
 async def test_a_refused_answer_needs_no_turn() -> None:
     """With the process busy, an answer the cost bound refuses is graded without waiting."""
-    async with Grader(workers=1, timeout_s=TIMEOUT_S) as bounded:
+    # the bound lets half of SLOW through, which holds the process to its deadline
+    async with Grader(workers=1, timeout_s=TIMEOUT_S, max_answer_weight=500) as bounded:
         lane = lane_of(bounded)
         tenant = uuid.uuid4()
-        blocker = asyncio.create_task(_grade(lane, tenant, UNDER_THE_BOUND))
+        blocker = asyncio.create_task(_grade(lane, tenant, HALF_OF_SLOW))
         await asyncio.sleep(0.1)
         started = time.perf_counter()
         grade = await _grade(lane, tenant, SLOW)
