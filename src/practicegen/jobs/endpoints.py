@@ -22,7 +22,7 @@ from practicegen.api.deps import (
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
-from practicegen.clock import utcnow
+from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
@@ -64,11 +64,15 @@ def matches(if_none_match: str | None, job: Job) -> bool:
 
 
 async def _read(
-    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobTypes
+    sessionmaker: SessionMaker,
+    principal: Principal,
+    job_id: uuid.UUID,
+    views: JobTypes,
+    clock: Clock,
 ) -> Job:
     async with sessionmaker() as session:
         return await service.get_job(
-            session, principal=principal, job_id=job_id, now=utcnow(), views=views
+            session, principal=principal, job_id=job_id, now=clock(), views=views
         )
 
 
@@ -81,6 +85,7 @@ async def _wait_for_change(
     wait_s: float,
     settings: Settings,
     views: JobTypes,
+    clock: Clock,
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
@@ -103,7 +108,7 @@ async def _wait_for_change(
         if change is not None and newer and not stale and change.progress_of_attempt:
             job = _with_progress(job, change)
         elif newer or stale:
-            job = await _read(sessionmaker, principal, job.id, views)
+            job = await _read(sessionmaker, principal, job.id, views, clock)
     return job
 
 
@@ -131,7 +136,7 @@ async def get_job(
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
     hub = container.part(JobParts).changes
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
-        job = await _read(sessionmaker, principal, job_id, views)
+        job = await _read(sessionmaker, principal, job_id, views, container.clock)
         if watch is not None:
             job = await _wait_for_change(
                 sessionmaker,
@@ -143,6 +148,7 @@ async def get_job(
                 wait,
                 settings,
                 views,
+                container.clock,
             )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
     if matches(if_none_match, job):

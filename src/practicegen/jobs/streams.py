@@ -29,7 +29,7 @@ from practicegen.api.deps import ContainerDep, ReadingSessionMakerDep
 from practicegen.api.errors import status_for
 from practicegen.auth.deps import BriefPrincipalDep, authenticate_briefly
 from practicegen.auth.principal import Principal
-from practicegen.clock import utcnow
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import PracticegenError
@@ -72,6 +72,7 @@ async def job_updates(
     job_id: uuid.UUID,
     *,
     views: JobTypes,
+    clock: Clock,
     after_seq: int = -1,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
@@ -84,7 +85,7 @@ async def job_updates(
             if change is not None and change.running:
                 update = progress_message(change)
             else:
-                job = await _visible_job(sessionmaker, principal, job_id, views)
+                job = await _visible_job(sessionmaker, principal, job_id, views, clock)
                 update = message(job, principal, views)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
@@ -98,12 +99,16 @@ async def job_updates(
 
 
 async def _visible_job(
-    sessionmaker: SessionMaker, principal: Principal, job_id: uuid.UUID, views: JobTypes
+    sessionmaker: SessionMaker,
+    principal: Principal,
+    job_id: uuid.UUID,
+    views: JobTypes,
+    clock: Clock,
 ) -> Job:
     """The job if `principal` may see it, else the error a fresh request would get."""
     async with sessionmaker() as session:
         return await service.get_job(
-            session, principal=principal, job_id=job_id, now=utcnow(), views=views
+            session, principal=principal, job_id=job_id, now=clock(), views=views
         )
 
 
@@ -130,7 +135,12 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         principal = await authenticate_briefly(token, container)
         jobs = container.part(JobParts)
         updates = job_updates(
-            container.reading_sessionmaker, jobs.changes, principal, job_id, views=jobs.types
+            container.reading_sessionmaker,
+            jobs.changes,
+            principal,
+            job_id,
+            views=jobs.types,
+            clock=container.clock,
         )
         first = await anext(updates)
     except PracticegenError as exc:
@@ -195,6 +205,7 @@ async def job_events(
         principal,
         job_id,
         views=views,
+        clock=container.clock,
         after_seq=after,
     )
     if after < 0:
@@ -202,7 +213,7 @@ async def job_events(
         head = [_sse(first)]
     else:
         # nothing may be newer than `after` yet: check access without waiting for a change
-        await _visible_job(sessionmaker, principal, job_id, views)
+        await _visible_job(sessionmaker, principal, job_id, views, container.clock)
         head = []
     return StreamingResponse(
         _sse_stream(head, updates, request, settings.sse_ping_s),
