@@ -129,6 +129,7 @@ async def test_a_failed_load_leaves_the_next_request_free_to_load(
 ) -> None:
     subjects, _ = cache
     calls = 0
+    loading = asyncio.Event()
 
     async def failing_once(
         repo: ItemRepository, tenant_id: uuid.UUID, *, subject: str
@@ -136,13 +137,14 @@ async def test_a_failed_load_leaves_the_next_request_free_to_load(
         nonlocal calls
         calls += 1
         if calls == 1:
+            loading.set()
             await asyncio.sleep(0.05)
             raise RuntimeError("the database went away")
         return []
 
     monkeypatch.setattr(ItemRepository, "candidates", failing_once)
     failing = asyncio.create_task(_items(subjects, sessionmaker))
-    await asyncio.sleep(0.01)
+    await loading.wait()  # the first request is the one loading (a connection may take a while)
     waiting = asyncio.create_task(_items(subjects, sessionmaker))
     with pytest.raises(RuntimeError):
         await failing
