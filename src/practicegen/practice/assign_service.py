@@ -19,14 +19,13 @@ from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.errors import StudentWebhookRefused
-from practicegen.items.candidates import CandidateCache
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
-from practicegen.jobs.store import JobStore
 from practicegen.ports import GapFiller
 from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.checks import check_request_content
+from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
 from practicegen.practice.tasks import PRACTICE_GENERATION, job_request, student_check
@@ -42,21 +41,17 @@ class StartedJob:
 
 
 async def assign_now(
-    sessionmaker: SessionMaker,
+    parts: PracticeParts,
     *,
+    sessionmaker: SessionMaker,
     reading: SessionMaker,
+    settings: Settings,
     principal: Principal,
     request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None,
-    job_filler: GapFiller | None,
-    cache: CandidateCache,
-    store: JobStore,
-    guard: AddressGuard,
     now: datetime,
 ) -> AssignmentRead | JobAccepted:
-    """The assignment, stored; or, over the budget or beyond `filler` (instant generators
-    only) where `job_filler` (a language model) can write, the job making it."""
+    """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
+    generators only) where `parts.job_filler` (a language model) can write, the job making it."""
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
             planned = await plan_with_items(
@@ -64,22 +59,19 @@ async def assign_now(
                 principal=principal,
                 request=request,
                 settings=settings,
-                filler=filler,
-                cache=cache,
+                filler=parts.filler,
+                cache=parts.cache,
             )
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
-        if unavailable and not _job_can_write(filler, job_filler, request):
+        if unavailable and not _job_can_write(parts.filler, parts.job_filler, request):
             raise
         started = await start_assignment_job(
-            sessionmaker,
+            parts,
+            sessionmaker=sessionmaker,
+            settings=settings,
             principal=principal,
             request=request,
-            settings=settings,
-            job_filler=job_filler,
-            cache=cache,
-            store=store,
-            guard=guard,
             now=now,
             check=unavailable,  # a timeout checked the request already, or ran out doing so
         )
@@ -89,22 +81,19 @@ async def assign_now(
 
 
 async def start_assignment_job(
-    sessionmaker: SessionMaker,
+    parts: PracticeParts,
     *,
+    sessionmaker: SessionMaker,
+    settings: Settings,
     principal: Principal,
     request: AssignRequest,
-    settings: Settings,
-    job_filler: GapFiller | None,
-    cache: CandidateCache,
-    store: JobStore,
-    guard: AddressGuard,
     now: datetime,
     webhook_url: str | None = None,
     idempotency_key: str | None = None,
     check: bool = True,
 ) -> StartedJob:
     """Vet the webhook and (if `check`) the request, then create the job that assigns it."""
-    await _vet_webhook(principal, webhook_url, guard)
+    await _vet_webhook(principal, webhook_url, parts.guard)
     new = NewJob(
         tenant_id=principal.tenant_id,
         job_type=PRACTICE_GENERATION,
@@ -122,12 +111,12 @@ async def start_assignment_job(
                 principal=principal,
                 request=request,
                 settings=settings,
-                filler=job_filler,
-                cache=cache,
+                filler=parts.job_filler,
+                cache=parts.cache,
             )
         created = await jobs_service.create_job(
             session,
-            store=store,
+            store=parts.store,
             new=new,
             now=now,
             explain_refusal=student_check(principal.tenant_id, request.student_id),

@@ -52,18 +52,13 @@ async def assign(
     only a language model could write what the bank lacks, the answer is the async endpoint's
     202 instead and the assignment is made by a job.
     """
-    held = container.part(PracticeParts)
     made = await assign_service.assign_now(
-        container.sessionmaker,
+        container.part(PracticeParts),
+        sessionmaker=container.sessionmaker,
         reading=container.reading_sessionmaker,
+        settings=container.settings,
         principal=principal,
         request=body,
-        settings=container.settings,
-        filler=held.filler,
-        job_filler=held.job_filler,
-        cache=held.cache,
-        store=held.store,
-        guard=held.guard,
         now=now,
     )
     return _accepted(made) if isinstance(made, JobAccepted) else ok(made)
@@ -80,16 +75,12 @@ async def assign_async(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
     """The guide's async assign: checks the request, then answers 202 with the job at once."""
-    held = container.part(PracticeParts)
     started = await assign_service.start_assignment_job(
-        container.sessionmaker,
+        container.part(PracticeParts),
+        sessionmaker=container.sessionmaker,
+        settings=container.settings,
         principal=principal,
         request=AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"})),
-        settings=container.settings,
-        job_filler=held.job_filler,
-        cache=held.cache,
-        store=held.store,
-        guard=held.guard,
         now=now,
         webhook_url=None if body.webhook_url is None else str(body.webhook_url),
         idempotency_key=idempotency_key,
