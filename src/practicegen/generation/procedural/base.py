@@ -73,15 +73,3 @@ class SkillDef:
     spec: SkillSpec
     build: Builder
     difficulty: tuple[float, ...]
-
-
-def skill(
-    subject: str,
-    topic: str,
-    skill_id: str,
-    description: str,
-    build: Builder,
-    difficulty: tuple[float, ...],
-) -> SkillDef:
-    spec = SkillSpec(subject, topic, skill_id, len(difficulty), description)
-    return SkillDef(spec=spec, build=build, difficulty=difficulty)

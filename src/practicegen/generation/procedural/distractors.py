@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable
 from fractions import Fraction
 
 from practicegen.generation.procedural.base import Wrong
-from practicegen.generation.procedural.render import Number, num_latex, num_plain
+from practicegen.generation.procedural.render import Number
 
 SIGN_ERROR = "sign_error"
 WRONG_OPERATION_ORDER = "wrong_operation_order"
@@ -58,12 +58,6 @@ ARITHMETIC_SLIP = "arithmetic_slip"
 MAX_WRONGS = 4
 
 
-def solution_wrong(var: str, value: Number, misconception: str) -> tuple[Fraction, Wrong]:
-    """A wrong single solution "x = v" keyed by its value."""
-    q = Fraction(value)
-    return q, Wrong(f"{var} = {num_plain(q)}", f"{var} = {num_latex(q)}", misconception)
-
-
 def near_misses(value: Number) -> list[Fraction]:
     """Plausible slips around a value, nearest first, for topping up a list of choices."""
     q = Fraction(value)
@@ -100,13 +94,3 @@ def select(
         offer(*top_up(index))
         index += 1
     return tuple(chosen)
-
-
-def solution_top_up(var: str, value: Number) -> Callable[[int], tuple[Hashable, Wrong]]:
-    misses = near_misses(value)
-
-    def top_up(index: int) -> tuple[Hashable, Wrong]:
-        extra = misses[index] if index < len(misses) else Fraction(value) + 3 + index
-        return solution_wrong(var, extra, ARITHMETIC_SLIP)
-
-    return top_up

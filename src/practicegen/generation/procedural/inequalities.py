@@ -15,13 +15,13 @@ from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import (
     Number,
+    Pair,
     linear,
     num_latex,
     num_plain,
     pick,
     signed,
 )
-from practicegen.generation.procedural.steps import Pair
 from practicegen.ports import AnswerPolicy, ItemType
 
 OPS = (">", "<", ">=", "<=")

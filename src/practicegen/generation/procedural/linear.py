@@ -10,94 +10,88 @@ from fractions import Fraction
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
-from practicegen.generation.procedural.base import CheckKind, Draft, Step
+from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import (
+    Number,
+    Pair,
+    equals,
     linear,
     num_latex,
-    num_plain,
+    pair,
     pick,
     poly,
     signed,
 )
 from practicegen.generation.procedural.steps import (
+    draft,
     eq_step,
     equation_draft,
-    pair,
+    isolate,
+    move,
+    solution,
     solve_stem,
     solved,
 )
 from practicegen.ports import AnswerPolicy, ItemType
 
-
-def _move_constant(b: int) -> str:
-    return f"Subtract ${b}$ from both sides" if b > 0 else f"Add ${-b}$ to both sides"
+NO_SOLUTION_NOTE = "\n\nIf no value of $x$ works, answer *no solution*."
 
 
-def _one_step_add(rng: Random, negatives: bool) -> Draft:
-    x = signed(rng, 1, 20) if negatives else pick(rng, 1, 20)
-    a = signed(rng, 2, 20) if negatives else pick(rng, 2, 20)
-    if negatives and x > 0 and a > 0:
-        x = -x
-    problem = f"{linear(1, a)[0]} = {x + a}", f"{linear(1, a)[1]} = {x + a}"
-    wrong_op = d.ADDED_INSTEAD_OF_SUBTRACTED if a > 0 else d.SUBTRACTED_INSTEAD_OF_ADDED
+def _number(rng: Random, negatives: bool, lo: int, hi: int) -> int:
+    return signed(rng, lo, hi) if negatives else pick(rng, lo, hi)
+
+
+def _one_step(
+    problem: Pair, x: Number, step: str, hints: list[str], wrongs: list[tuple[Number, str]]
+) -> Draft:
+    """Undo one operation; flipping the solution's sign is always among the wrong answers."""
     return equation_draft(
         problem=problem,
         value=x,
-        steps=[solved(_move_constant(a), "x", x)],
-        hints=[
-            "Undo what is done to $x$ with the inverse operation.",
-            f"{_move_constant(a)} of the equation.",
-        ],
-        candidates=[
-            d.solution_wrong("x", x + 2 * a, wrong_op),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
-        ],
+        steps=[solved(step, "x", x)],
+        hints=hints,
+        candidates=[*wrongs, (-x, d.SIGN_ERROR)],
+    )
+
+
+def _one_step_add(rng: Random, negatives: bool) -> Draft:
+    x, a = _number(rng, negatives, 1, 20), _number(rng, negatives, 2, 20)
+    if negatives and x > 0 and a > 0:
+        x = -x
+    wrong_op = d.ADDED_INSTEAD_OF_SUBTRACTED if a > 0 else d.SUBTRACTED_INSTEAD_OF_ADDED
+    return _one_step(
+        equals(linear(1, a), pair(x + a)),
+        x,
+        move(a),
+        ["Undo what is done to $x$ with the inverse operation.", f"{move(a)} of the equation."],
+        [(x + 2 * a, wrong_op)],
     )
 
 
 def _one_step_mul(rng: Random, negatives: bool) -> Draft:
-    a = signed(rng, 2, 12) if negatives else pick(rng, 2, 12)
-    x = signed(rng, 1, 12) if negatives else pick(rng, 1, 12)
+    a, x = _number(rng, negatives, 2, 12), _number(rng, negatives, 1, 12)
     if negatives and x > 0 and a > 0:
         x = -x
-    problem = f"{a}x = {a * x}", f"{a}*x = {a * x}"
-    return equation_draft(
-        problem=problem,
-        value=x,
-        steps=[solved(f"Divide both sides by ${a}$", "x", x)],
-        hints=[
-            "$x$ is multiplied by a number; undo the multiplication.",
-            f"Divide both sides by ${a}$.",
-        ],
-        candidates=[
-            d.solution_wrong("x", a * x - a, d.WRONG_INVERSE_OPERATION),
-            d.solution_wrong("x", a * a * x, d.MULTIPLIED_INSTEAD_OF_DIVIDED),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
-        ],
+    return _one_step(
+        (f"{a}x = {a * x}", f"{a}*x = {a * x}"),
+        x,
+        f"Divide both sides by ${a}$",
+        ["$x$ is multiplied by a number; undo the multiplication.", f"Divide both sides by ${a}$."],
+        [(a * x - a, d.WRONG_INVERSE_OPERATION), (a * a * x, d.MULTIPLIED_INSTEAD_OF_DIVIDED)],
     )
 
 
 def _one_step_div(rng: Random, negatives: bool) -> Draft:
-    a = signed(rng, 2, 9) if negatives else pick(rng, 2, 9)
-    q = signed(rng, 1, 12) if negatives else pick(rng, 1, 12)
+    a, q = _number(rng, negatives, 2, 9), _number(rng, negatives, 1, 12)
     if negatives and q > 0 and a > 0:
         q = -q
-    x = a * q
     plain_a = f"({a})" if a < 0 else str(a)
-    problem = f"\\frac{{x}}{{{a}}} = {q}", f"x/{plain_a} = {q}"
-    return equation_draft(
-        problem=problem,
-        value=x,
-        steps=[solved(f"Multiply both sides by ${a}$", "x", x)],
-        hints=[
-            "$x$ is divided by a number; undo the division.",
-            f"Multiply both sides by ${a}$.",
-        ],
-        candidates=[
-            d.solution_wrong("x", Fraction(q, a), d.DIVIDED_INSTEAD_OF_MULTIPLIED),
-            d.solution_wrong("x", q + a, d.WRONG_INVERSE_OPERATION),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
-        ],
+    return _one_step(
+        (f"\\frac{{x}}{{{a}}} = {q}", f"x/{plain_a} = {q}"),
+        a * q,
+        f"Multiply both sides by ${a}$",
+        ["$x$ is divided by a number; undo the division.", f"Multiply both sides by ${a}$."],
+        [(Fraction(q, a), d.DIVIDED_INSTEAD_OF_MULTIPLIED), (q + a, d.WRONG_INVERSE_OPERATION)],
     )
 
 
@@ -106,22 +100,16 @@ def _one_step_fraction(rng: Random) -> Draft:
     num = rng.choice([n for n in range(2, den + 5) if n != den and Fraction(n, den).numerator == n])
     coef = Fraction(num, den) * rng.choice((1, -1))
     rhs = num * signed(rng, 1, 6) if rng.random() < 0.6 else signed(rng, 1, 12)
-    x = Fraction(rhs) / coef
-    problem = f"{linear(coef, 0)[0]} = {rhs}", f"{linear(coef, 0)[1]} = {rhs}"
-    reciprocal = 1 / coef
-    return equation_draft(
-        problem=problem,
-        value=x,
-        steps=[solved(f"Multiply both sides by the reciprocal ${num_latex(reciprocal)}$", "x", x)],
-        hints=[
+    reciprocal = num_latex(1 / coef)
+    return _one_step(
+        equals(linear(coef, 0), pair(rhs)),
+        Fraction(rhs) / coef,
+        f"Multiply both sides by the reciprocal ${reciprocal}$",
+        [
             "$x$ is multiplied by a fraction; undo it with the reciprocal.",
-            f"Multiply both sides by ${num_latex(reciprocal)}$.",
+            f"Multiply both sides by ${reciprocal}$.",
         ],
-        candidates=[
-            d.solution_wrong("x", rhs * coef, d.INVERTED_FRACTION),
-            d.solution_wrong("x", rhs - coef, d.WRONG_INVERSE_OPERATION),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
-        ],
+        [(rhs * coef, d.INVERTED_FRACTION), (rhs - coef, d.WRONG_INVERSE_OPERATION)],
     )
 
 
@@ -135,42 +123,29 @@ def one_step(rng: Random, level: int) -> Draft:
     return _one_step_fraction(rng)
 
 
-def _two_step_solution(rng: Random, level: int, a: int) -> Fraction:
-    if level == 1:
-        return Fraction(pick(rng, 1, 10))
-    if level == 2:
-        return Fraction(signed(rng, 1, 10))
-    return Fraction(signed(rng, 1, 3 * abs(a) + 4), abs(a))
-
-
 def two_step(rng: Random, level: int) -> Draft:
     """a*x + b = c; level 3 has fractional solutions, level 4 writes it as b - a*x = c."""
-    a = pick(rng, 2, 9) if level == 1 else signed(rng, 2, 9)
-    b = pick(rng, 1, 20) if level == 1 else signed(rng, 1, 20)
+    a, b = _number(rng, level > 1, 2, 9), _number(rng, level > 1, 1, 20)
     if level == 4:
         a = -abs(a)
-    x = _two_step_solution(rng, level, a)
+    x = solution(rng, level, a, 3 * abs(a) + 4 if level > 2 else 0)
     c = a * x + b
     lhs = poly([(b, ""), (a, "x")]) if level == 4 else linear(a, b)
-    steps = [
-        eq_step(_move_constant(b), linear(a, 0), pair(c - b)),
-        solved(f"Divide both sides by ${a}$", "x", x),
-    ]
     return equation_draft(
-        problem=(f"{lhs[0]} = {num_latex(c)}", f"{lhs[1]} = {num_plain(c)}"),
+        problem=equals(lhs, pair(c)),
         value=x,
-        steps=steps,
+        steps=isolate(a, b, c, x),
         hints=[
             "Undo the operations on $x$ in reverse order: addition or subtraction first, "
             "then multiplication or division.",
-            f"{_move_constant(b)} first.",
+            f"{move(b)} first.",
             f"Then divide both sides by ${a}$.",
         ],
         candidates=[
-            d.solution_wrong("x", c / a - b, d.WRONG_OPERATION_ORDER),
-            d.solution_wrong("x", (c + b) / a, d.ADDED_INSTEAD_OF_SUBTRACTED),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
-            d.solution_wrong("x", c - b, d.STOPPED_EARLY),
+            (c / a - b, d.WRONG_OPERATION_ORDER),
+            ((c + b) / a, d.ADDED_INSTEAD_OF_SUBTRACTED),
+            (-x, d.SIGN_ERROR),
+            (c - b, d.STOPPED_EARLY),
         ],
     )
 
@@ -185,32 +160,30 @@ def _both_sides_coefficients(rng: Random, level: int) -> tuple[int, int]:
     return a, c
 
 
-NO_SOLUTION_NOTE = "\n\nIf no value of $x$ works, answer *no solution*."
-
-
 def _no_solution(rng: Random) -> Draft:
     a = signed(rng, 2, 9)
     b, e = signed(rng, 1, 15), signed(rng, 1, 15)
     while e == b:
         e = signed(rng, 1, 15)
-    lhs, rhs = linear(a, b), linear(a, e)
-    return Draft(
-        kind=CheckKind.EQUATION,
-        item_type=ItemType.EQUATION,
-        policy=AnswerPolicy.SOLUTION_SET,
-        stem=solve_stem(f"{lhs[0]} = {rhs[0]}") + NO_SOLUTION_NOTE,
-        problem=f"{lhs[1]} = {rhs[1]}",
-        answer="no solution",
-        answer_latex="\\text{no solution}",
-        steps=(
-            Step(_move_term(a), f"{b} = {e}", f"{b} = {e}"),
-            Step("The statement is false for every $x$", "\\text{no solution}", "no solution"),
-        ),
-        hints=(
+    problem = equals(linear(a, b), linear(a, e))
+    none = "\\text{no solution}", "no solution"
+    return draft(
+        CheckKind.EQUATION,
+        ItemType.EQUATION,
+        AnswerPolicy.SOLUTION_SET,
+        stem=solve_stem(problem[0]) + NO_SOLUTION_NOTE,
+        problem=problem[1],
+        answer=none,
+        key=none,
+        steps=[
+            Step(move(a, "x"), f"{b} = {e}", f"{b} = {e}"),
+            Step("The statement is false for every $x$", *none),
+        ],
+        hints=[
             "Collect the $x$ terms on one side.",
             "Look at what is left once the $x$ terms are gone.",
-        ),
-        wrongs=(d.solution_wrong("x", 0, d.STOPPED_EARLY)[1],),
+        ],
+        candidates=[(0, Wrong("x = 0", "x = 0", d.STOPPED_EARLY))],
     )
 
 
@@ -220,40 +193,25 @@ def both_sides(rng: Random, level: int) -> Draft:
         return _no_solution(rng)
     a, c = _both_sides_coefficients(rng, level)
     k = a - c
-    if level == 3 and abs(k) > 1:
-        x = Fraction(signed(rng, 1, 2 * abs(k) + 6), abs(k))
-    else:
-        x = Fraction(pick(rng, 1, 10) if level == 1 else signed(rng, 1, 10))
+    x = solution(rng, level, k, 2 * abs(k) + 6 if level == 3 else 0)
     b = pick(rng, 1, 12) if level == 1 else signed(rng, 1, 15)
     e = k * x + b
-    lhs, rhs = linear(a, b), linear(c, e)
-    steps = [eq_step(_move_term(c), linear(k, b), pair(e))]
-    if k == 1:
-        steps.append(solved(_move_constant(b), "x", x))
-    else:
-        steps.append(eq_step(_move_constant(b), linear(k, 0), pair(e - b)))
-        steps.append(solved(f"Divide both sides by ${k}$", "x", x))
-    note = NO_SOLUTION_NOTE if level == 3 else ""
+    problem = equals(linear(a, b), linear(c, e))
     return equation_draft(
-        problem=(f"{lhs[0]} = {rhs[0]}", f"{lhs[1]} = {rhs[1]}"),
-        stem=solve_stem(f"{lhs[0]} = {rhs[0]}") + note,
+        problem=problem,
+        stem=solve_stem(problem[0]) + (NO_SOLUTION_NOTE if level == 3 else ""),
         value=x,
-        steps=steps,
+        steps=[eq_step(move(c, "x"), linear(k, b), pair(e)), *isolate(k, b, e, x)],
         hints=[
             "Collect the $x$ terms on one side and the numbers on the other.",
-            f"{_move_term(c)}.",
+            f"{move(c, 'x')}.",
             f"Then get the number term away from ${linear(k, 0)[0]}$.",
         ],
         candidates=[
-            d.solution_wrong("x", (e - b) / (a + c), d.MOVED_TERM_WITHOUT_SIGN_CHANGE)
+            ((e - b) / (a + c), d.MOVED_TERM_WITHOUT_SIGN_CHANGE)
             if a + c
-            else d.solution_wrong("x", x + 1, d.ARITHMETIC_SLIP),
-            d.solution_wrong("x", (e + b) / k, d.ADDED_INSTEAD_OF_SUBTRACTED),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
+            else (x + 1, d.ARITHMETIC_SLIP),
+            ((e + b) / k, d.ADDED_INSTEAD_OF_SUBTRACTED),
+            (-x, d.SIGN_ERROR),
         ],
     )
-
-
-def _move_term(c: int) -> str:
-    term = linear(abs(c), 0)[0]
-    return f"Subtract ${term}$ from both sides" if c > 0 else f"Add ${term}$ to both sides"

@@ -11,33 +11,27 @@ from random import Random
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
 from practicegen.generation.procedural.render import (
-    Number,
+    Pair,
+    equals,
     group,
     linear,
     num_latex,
     num_plain,
+    pair,
     pick,
     poly,
     signed,
 )
-from practicegen.generation.procedural.steps import Pair, eq_step, equation_draft, pair, solved
+from practicegen.generation.procedural.steps import (
+    eq_step,
+    equation_draft,
+    isolate,
+    move,
+    solution,
+    solved,
+)
 
 MULTIPLIED_BY_WRONG_DENOMINATOR = "multiplied_by_wrong_denominator"
-
-
-def _finish(k: int, const: Number, rhs: Number, x: Fraction) -> list[Step]:
-    """From k*x + const = rhs to the solution, one inverse operation at a time."""
-    steps = []
-    if const != 0:
-        move = (
-            f"Subtract ${num_latex(const)}$ from both sides"
-            if const > 0
-            else f"Add ${num_latex(-const)}$ to both sides"
-        )
-        steps.append(eq_step(move, linear(k, 0), pair(Fraction(rhs) - Fraction(const))))
-    if k != 1:
-        steps.append(solved(f"Divide both sides by ${k}$", "x", x))
-    return steps
 
 
 def _plus(expr: Pair, e: int) -> Pair:
@@ -48,29 +42,21 @@ def _plus(expr: Pair, e: int) -> Pair:
     return f"{expr[0]} {sign} {abs(e)}", f"{expr[1]} {sign} {abs(e)}"
 
 
-def _solution(rng: Random, level: int, k: int) -> Fraction:
-    if level == 1:
-        return Fraction(pick(rng, 1, 10))
-    if level == 2 or abs(k) == 1:
-        return Fraction(signed(rng, 1, 10))
-    return Fraction(signed(rng, 1, 3 * abs(k) + 3), abs(k))
-
-
 def _distribute_simple(rng: Random, level: int) -> Draft:
     """a(x + b) = c, or a(x + b) + e = c at level 2."""
     a = pick(rng, 2, 6) if level == 1 else signed(rng, 2, 6)
     b = pick(rng, 1, 9) if level == 1 else signed(rng, 1, 9)
     e = 0 if level == 1 else signed(rng, 1, 12)
-    x = _solution(rng, level, a)
+    x = solution(rng, level, a)
     c = a * (x + b) + e
     lhs = _plus(group(a, linear(1, b)), e)
     expanded = poly([(a, "x"), (a * b, ""), (e, "")])
     steps = [eq_step(f"Distribute ${a}$", expanded, pair(c))]
     if e:
         steps.append(eq_step("Combine the constant terms", linear(a, a * b + e), pair(c)))
-    steps += _finish(a, a * b + e, c, x)
+    steps += isolate(a, a * b + e, c, x)
     return equation_draft(
-        problem=(f"{lhs[0]} = {num_latex(c)}", f"{lhs[1]} = {num_plain(c)}"),
+        problem=equals(lhs, pair(c)),
         value=x,
         steps=steps,
         hints=[
@@ -79,9 +65,9 @@ def _distribute_simple(rng: Random, level: int) -> Draft:
             "Then undo the addition or subtraction, and divide.",
         ],
         candidates=[
-            d.solution_wrong("x", Fraction(c - e - b, a), d.FORGOT_TO_DISTRIBUTE),
-            d.solution_wrong("x", Fraction(c - e + a * b, a), d.SIGN_ERROR),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
+            (Fraction(c - e - b, a), d.FORGOT_TO_DISTRIBUTE),
+            (Fraction(c - e + a * b, a), d.SIGN_ERROR),
+            (-x, d.SIGN_ERROR),
         ],
     )
 
@@ -92,11 +78,11 @@ def _distribute_both(rng: Random) -> Draft:
     while a == c:
         c = signed(rng, 2, 7)
     k = a - c
-    x = _solution(rng, 3, k)
+    x = solution(rng, 3, k, 3 * abs(k) + 3)
     b = signed(rng, 1, 9)
     e_times_c = k * x + a * b  # c*e must equal this; pick x again until it divides
     while e_times_c % c != 0 or e_times_c == 0:
-        x = _solution(rng, 3, k)
+        x = solution(rng, 3, k, 3 * abs(k) + 3)
         e_times_c = k * x + a * b
     e = Fraction(e_times_c) / c
     lhs, rhs = group(a, linear(1, b)), group(c, linear(1, e))
@@ -108,10 +94,10 @@ def _distribute_both(rng: Random) -> Draft:
             linear(k, a * b),
             pair(c * e),
         ),
-        *_finish(k, a * b, c * e, x),
+        *isolate(k, a * b, c * e, x),
     ]
     return equation_draft(
-        problem=(f"{lhs[0]} = {rhs[0]}", f"{lhs[1]} = {rhs[1]}"),
+        problem=equals(lhs, rhs),
         value=x,
         steps=steps,
         hints=[
@@ -120,13 +106,11 @@ def _distribute_both(rng: Random) -> Draft:
             "Collect the $x$ terms on one side and the numbers on the other.",
         ],
         candidates=[
-            d.solution_wrong("x", Fraction(e - b) / k, d.FORGOT_TO_DISTRIBUTE),
-            d.solution_wrong(
-                "x", (c * e - a * b) / Fraction(a + c), d.MOVED_TERM_WITHOUT_SIGN_CHANGE
-            )
+            (Fraction(e - b) / k, d.FORGOT_TO_DISTRIBUTE),
+            ((c * e - a * b) / Fraction(a + c), d.MOVED_TERM_WITHOUT_SIGN_CHANGE)
             if a + c
-            else d.solution_wrong("x", x + 1, d.ARITHMETIC_SLIP),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
+            else (x + 1, d.ARITHMETIC_SLIP),
+            (-x, d.SIGN_ERROR),
         ],
     )
 
@@ -140,23 +124,23 @@ def _fraction_simple(rng: Random) -> Draft:
     a, b = pick(rng, 2, 6), signed(rng, 1, 12)
     x = a * signed(rng, 1, 9)
     c = Fraction(x, a) + b
-    problem = f"\\frac{{x}}{{{a}}} {'+' if b > 0 else '-'} {abs(b)} = {num_latex(c)}"
-    plain = f"x/{a} {'+' if b > 0 else '-'} {abs(b)} = {num_plain(c)}"
     frac = (f"\\frac{{x}}{{{a}}}", f"x/{a}")
-    move = f"Subtract ${b}$ from both sides" if b > 0 else f"Add ${-b}$ to both sides"
     return equation_draft(
-        problem=(problem, plain),
+        problem=equals(_plus(frac, b), pair(c)),
         value=x,
-        steps=[eq_step(move, frac, pair(c - b)), solved(f"Multiply both sides by ${a}$", "x", x)],
+        steps=[
+            eq_step(move(b), frac, pair(c - b)),
+            solved(f"Multiply both sides by ${a}$", "x", x),
+        ],
         hints=[
             "Isolate the fraction first, then undo the division.",
-            f"{move}.",
+            f"{move(b)}.",
             f"Then multiply both sides by ${a}$.",
         ],
         candidates=[
-            d.solution_wrong("x", (c - b) / a, d.DIVIDED_INSTEAD_OF_MULTIPLIED),
-            d.solution_wrong("x", a * c - b, d.WRONG_OPERATION_ORDER),
-            d.solution_wrong("x", a * (c + b), d.ADDED_INSTEAD_OF_SUBTRACTED),
+            ((c - b) / a, d.DIVIDED_INSTEAD_OF_MULTIPLIED),
+            (a * c - b, d.WRONG_OPERATION_ORDER),
+            (a * (c + b), d.ADDED_INSTEAD_OF_SUBTRACTED),
         ],
     )
 
@@ -188,15 +172,11 @@ def _fraction_two_terms(rng: Random) -> Draft:
             "After multiplying, combine the $x$ terms and divide.",
         ],
         candidates=[
-            d.solution_wrong("x", c * a * b / (a + b), d.ADDED_NUMERATORS_AND_DENOMINATORS),
-            d.solution_wrong("x", c * n / 2, MULTIPLIED_BY_WRONG_DENOMINATOR),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
+            (c * a * b / (a + b), d.ADDED_NUMERATORS_AND_DENOMINATORS),
+            (c * n / 2, MULTIPLIED_BY_WRONG_DENOMINATOR),
+            (-x, d.SIGN_ERROR),
         ],
     )
-
-
-def _shifted(p: int) -> Pair:
-    return linear(1, p)
 
 
 def _fraction_cross(rng: Random) -> Draft:
@@ -208,13 +188,13 @@ def _fraction_cross(rng: Random) -> Draft:
     while p == 0 or r == 0:
         x = signed(rng, 1, 10)
         p, r = q * m - x, s * m - x
-    left, right = _shifted(p), _shifted(r)
+    left, right = linear(1, p), linear(1, r)
     k = s - q
     steps = [
         eq_step("Cross-multiply", group(s, left), group(q, right)),
         eq_step("Distribute", linear(s, s * p), linear(q, q * r)),
-        eq_step(f"Subtract ${q}x$ from both sides", linear(k, s * p), pair(q * r)),
-        *_finish(k, s * p, q * r, Fraction(x)),
+        eq_step(move(q, "x"), linear(k, s * p), pair(q * r)),
+        *isolate(k, s * p, q * r, Fraction(x)),
     ]
     return equation_draft(
         problem=(
@@ -229,9 +209,9 @@ def _fraction_cross(rng: Random) -> Draft:
             "Distribute, then collect the $x$ terms on one side.",
         ],
         candidates=[
-            d.solution_wrong("x", Fraction(r - p, k), d.FORGOT_TO_DISTRIBUTE),
-            d.solution_wrong("x", Fraction(s * r - q * p, q - s), MULTIPLIED_BY_WRONG_DENOMINATOR),
-            d.solution_wrong("x", -x, d.SIGN_ERROR),
+            (Fraction(r - p, k), d.FORGOT_TO_DISTRIBUTE),
+            (Fraction(s * r - q * p, q - s), MULTIPLIED_BY_WRONG_DENOMINATOR),
+            (-x, d.SIGN_ERROR),
         ],
     )
 

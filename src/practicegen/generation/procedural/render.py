@@ -15,6 +15,7 @@ from random import Random
 
 Number = int | Fraction
 Term = tuple[Number, str]
+Pair = tuple[str, str]  # (LaTeX, plain)
 
 
 def num_latex(q: Number) -> str:
@@ -30,6 +31,10 @@ def num_plain(q: Number) -> str:
     return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
+def pair(q: Number) -> Pair:
+    return num_latex(q), num_plain(q)
+
+
 def _mono_latex(mono: str) -> str:
     """'x**2*y' -> 'x^{2}y'."""
     out = []
@@ -39,24 +44,14 @@ def _mono_latex(mono: str) -> str:
     return "".join(out)
 
 
-def _term_latex(coef: Fraction, mono: str) -> str:
+def _term(coef: Fraction, mono: str) -> Pair:
     if not mono:
-        return num_latex(coef)
-    if coef == 1:
-        return _mono_latex(mono)
-    if coef == -1:
-        return "-" + _mono_latex(mono)
-    return num_latex(coef) + _mono_latex(mono)
-
-
-def _term_plain(coef: Fraction, mono: str) -> str:
-    if not mono:
-        return num_plain(coef)
-    if coef == 1:
-        return mono
-    if coef == -1:
-        return "-" + mono
-    return f"{num_plain(coef)}*{mono}"
+        return pair(coef)
+    latex = _mono_latex(mono)
+    if coef in (1, -1):
+        sign = "-" if coef < 0 else ""
+        return sign + latex, sign + mono
+    return num_latex(coef) + latex, f"{num_plain(coef)}*{mono}"
 
 
 def _join(pieces: Sequence[str]) -> str:
@@ -68,21 +63,18 @@ def _join(pieces: Sequence[str]) -> str:
     return text
 
 
-def poly(terms: Sequence[Term]) -> tuple[str, str]:
+def poly(terms: Sequence[Term]) -> Pair:
     """(LaTeX, plain) of a sum of terms in the given order; zero terms are left out."""
-    kept = [(Fraction(c), m) for c, m in terms if c != 0]
-    return (
-        _join([_term_latex(c, m) for c, m in kept]),
-        _join([_term_plain(c, m) for c, m in kept]),
-    )
+    kept = [_term(Fraction(c), m) for c, m in terms if c != 0]
+    return _join([t[0] for t in kept]), _join([t[1] for t in kept])
 
 
-def linear(a: Number, b: Number, var: str = "x") -> tuple[str, str]:
+def linear(a: Number, b: Number, var: str = "x") -> Pair:
     """a*var + b."""
     return poly([(a, var), (b, "")])
 
 
-def group(coef: int, inner: tuple[str, str]) -> tuple[str, str]:
+def group(coef: int, inner: tuple[str, str]) -> Pair:
     """coef(inner): '3(x + 4)' / '3*(x + 4)'; a coefficient of -1 is written '-'."""
     latex, plain = inner
     lead = "-" if coef == -1 else ("" if coef == 1 else str(coef))
@@ -90,8 +82,12 @@ def group(coef: int, inner: tuple[str, str]) -> tuple[str, str]:
     return f"{lead}({latex})", f"{mul}({plain})"
 
 
-def equation(var: str, value: Number) -> tuple[str, str]:
-    return f"{var} = {num_latex(value)}", f"{var} = {num_plain(value)}"
+def equals(lhs: Pair, rhs: Pair) -> Pair:
+    return f"{lhs[0]} = {rhs[0]}", f"{lhs[1]} = {rhs[1]}"
+
+
+def equation(var: str, value: Number) -> Pair:
+    return equals((var, var), pair(value))
 
 
 def pick(rng: Random, lo: int, hi: int, *, exclude: Sequence[int] = (0,)) -> int:
@@ -123,7 +119,7 @@ def decimal(q: Number) -> str:
     return format(value, "f")
 
 
-def radical(n: int) -> tuple[str, str]:
+def radical(n: int) -> Pair:
     """sqrt(n) in simplest form: "4", "2\\sqrt{13}" / "2*sqrt(13)"."""
     k = next(f for f in range(isqrt(n), 0, -1) if n % (f * f) == 0)
     rest = n // (k * k)

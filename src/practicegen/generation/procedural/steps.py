@@ -6,42 +6,61 @@ the assembly of those drafts (key, LaTeX, wrong answers, check kind and policy) 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable
 from fractions import Fraction
+from random import Random
 
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.distractors import (
-    ARITHMETIC_SLIP,
-    near_misses,
-    select,
-    solution_top_up,
-)
+from practicegen.generation.procedural.distractors import ARITHMETIC_SLIP, near_misses, select
 from practicegen.generation.procedural.render import (
     Number,
+    Pair,
     decimal,
+    equals,
     equation,
-    num_latex,
-    num_plain,
+    linear,
+    pair,
+    pick,
+    poly,
+    signed,
     terminates,
 )
 from practicegen.ports import AnswerPolicy, ItemType
 
-Pair = tuple[str, str]
-Candidates = Iterable[tuple[Hashable, Wrong]]
+Candidate = tuple[Hashable, Wrong]
+TopUp = Callable[[int], Candidate]
 
 
 def eq_step(text: str, lhs: Pair, rhs: Pair) -> Step:
     """A step whose result is the equation lhs = rhs."""
-    return Step(text, f"{lhs[0]} = {rhs[0]}", f"{lhs[1]} = {rhs[1]}")
+    return Step(text, *equals(lhs, rhs))
 
 
 def solved(text: str, var: str, value: Number) -> Step:
-    latex, plain = equation(var, value)
-    return Step(text, latex, plain)
+    return Step(text, *equation(var, value))
 
 
-def pair(value: Number) -> Pair:
-    return num_latex(value), num_plain(value)
+def move(amount: Number, mono: str = "") -> str:
+    """The step that cancels the term amount*mono: 'Subtract $3$ from both sides', 'Add $2x$ to
+    both sides'."""
+    term = poly([(abs(Fraction(amount)), mono)])[0]
+    return f"Subtract ${term}$ from both sides" if amount > 0 else f"Add ${term}$ to both sides"
+
+
+def isolate(k: int, const: Number, rhs: Number, x: Number) -> list[Step]:
+    """From k*x + const = rhs to the solution x, one inverse operation at a time."""
+    steps = [eq_step(move(const), linear(k, 0), pair(rhs - const))] if const != 0 else []
+    if k != 1:
+        steps.append(solved(f"Divide both sides by ${k}$", "x", x))
+    return steps
+
+
+def solution(rng: Random, level: int, k: int = 1, top: int = 0) -> Fraction:
+    """A solution x of k*x = c: 1 to 10 at level 1, signed above it; a fraction over |k| with
+    a numerator up to `top` instead when `top` is given and |k| > 1."""
+    if top and abs(k) > 1:
+        return Fraction(signed(rng, 1, top), abs(k))
+    return Fraction(pick(rng, 1, 10) if level == 1 else signed(rng, 1, 10))
 
 
 def solve_stem(problem_latex: str, var: str = "x", *, multiple_choice: bool = False) -> str:
@@ -49,38 +68,109 @@ def solve_stem(problem_latex: str, var: str = "x", *, multiple_choice: bool = Fa
     return f"Solve for ${var}$: ${problem_latex}$" + tail
 
 
-def equation_draft(
+def draft(
+    kind: CheckKind,
+    item_type: ItemType,
+    policy: AnswerPolicy,
     *,
-    problem: Pair,
-    value: Number,
-    steps: Sequence[Step],
-    hints: Sequence[str],
-    candidates: Candidates,
-    var: str = "x",
+    stem: str,
+    problem: str,
+    answer: Pair,
+    key: Hashable,
+    steps: Iterable[Step],
+    hints: Iterable[str],
+    candidates: Iterable[Candidate],
+    top_up: TopUp | None = None,
     multiple_choice: bool = False,
-    stem: str | None = None,
+    tolerance: float | None = None,
 ) -> Draft:
-    """An item whose key is the single solution `var = value`."""
-    q = Fraction(value)
-    latex, plain = equation(var, q)
-    top_up = solution_top_up(var, q) if multiple_choice else None
+    """A draft whose key is `answer` (LaTeX, plain), canonically `key`; its wrong answers are
+    the distinct `candidates`, then `top_up`'s (see `select`)."""
     return Draft(
-        kind=CheckKind.EQUATION,
-        item_type=ItemType.EQUATION,
-        policy=AnswerPolicy.SOLUTION_SET,
-        stem=stem or solve_stem(problem[0], var, multiple_choice=multiple_choice),
-        problem=problem[1],
-        answer=plain,
-        answer_latex=latex,
+        kind=kind,
+        item_type=item_type,
+        policy=policy,
+        stem=stem,
+        problem=problem,
+        answer=answer[1],
+        answer_latex=answer[0],
         steps=tuple(steps),
         hints=tuple(hints),
-        wrongs=select(q, candidates, top_up=top_up),
+        wrongs=select(key, candidates, top_up=top_up),
+        multiple_choice=multiple_choice,
+        tolerance=tolerance,
+    )
+
+
+def _one_value(
+    kind: CheckKind,
+    item_type: ItemType,
+    policy: AnswerPolicy,
+    write: Callable[[Number], Pair],
+    *,
+    stem: str,
+    problem: str,
+    value: Number,
+    steps: Iterable[Step],
+    hints: Iterable[str],
+    candidates: Iterable[tuple[Number, str]],
+    multiple_choice: bool,
+    decimals: bool = False,
+) -> Draft:
+    """An item whose key is one exact rational number as `write` shows it; `candidates` are
+    (wrong value, misconception) pairs, and with `decimals` values without a terminating decimal
+    form are left out. Multiple-choice items are topped up with near misses."""
+    q = Fraction(value)
+
+    def wrong(v: Number, tag: str) -> Candidate:
+        latex, plain = write(v)
+        return Fraction(v), Wrong(plain, latex, tag)
+
+    misses = [v for v in near_misses(q) if not decimals or terminates(v)]
+
+    def top_up(index: int) -> Candidate:
+        return wrong(misses[index] if index < len(misses) else q + 3 + index, ARITHMETIC_SLIP)
+
+    return draft(
+        kind,
+        item_type,
+        policy,
+        stem=stem,
+        problem=problem,
+        answer=write(q),
+        key=q,
+        steps=steps,
+        hints=hints,
+        candidates=[wrong(v, t) for v, t in candidates if not decimals or terminates(Fraction(v))],
+        top_up=top_up if multiple_choice else None,
         multiple_choice=multiple_choice,
     )
 
 
-def _decimal_pair(value: Number) -> Pair:
-    return decimal(value), decimal(value)
+def equation_draft(
+    *,
+    problem: Pair,
+    value: Number,
+    steps: Iterable[Step],
+    hints: Iterable[str],
+    candidates: Iterable[tuple[Number, str]],
+    multiple_choice: bool = False,
+    stem: str | None = None,
+) -> Draft:
+    """An item whose key is the single solution `x = value`; `candidates` are wrong values."""
+    return _one_value(
+        CheckKind.EQUATION,
+        ItemType.EQUATION,
+        AnswerPolicy.SOLUTION_SET,
+        lambda v: equation("x", v),
+        stem=stem or solve_stem(problem[0], multiple_choice=multiple_choice),
+        problem=problem[1],
+        value=value,
+        steps=steps,
+        hints=hints,
+        candidates=candidates,
+        multiple_choice=multiple_choice,
+    )
 
 
 def number_draft(
@@ -88,41 +178,30 @@ def number_draft(
     stem: str,
     problem: str,
     value: Number,
-    steps: Sequence[Step],
-    hints: Sequence[str],
+    steps: Iterable[Step],
+    hints: Iterable[str],
     candidates: Iterable[tuple[Number, str]],
     policy: AnswerPolicy = AnswerPolicy.EQUIVALENT,
     multiple_choice: bool = False,
     decimals: bool = False,
+    finish: str | None = None,
 ) -> Draft:
-    """An item whose key is one exact rational number; `decimals` writes it as 0.75, not 3/4.
-
-    `candidates` are (wrong value, misconception) pairs; with `decimals`, values without a
-    terminating decimal form are left out.
-    """
-    q = Fraction(value)
-    write = _decimal_pair if decimals else pair
-    wrongs = [
-        (Fraction(v), Wrong(write(v)[1], write(v)[0], tag))
-        for v, tag in candidates
-        if not decimals or terminates(Fraction(v))
-    ]
-    misses = [v for v in near_misses(q) if not decimals or terminates(v)]
-
-    def top_up(index: int) -> tuple[Hashable, Wrong]:
-        v = misses[index] if index < len(misses) else q + 3 + index
-        return v, Wrong(write(v)[1], write(v)[0], ARITHMETIC_SLIP)
-
-    return Draft(
-        kind=CheckKind.VALUE,
-        item_type=ItemType.NUMERIC,
-        policy=policy,
+    """An item whose key is one exact rational number; `decimals` writes it as 0.75, not 3/4,
+    and `finish` names a last worked step that shows the answer."""
+    write = (lambda v: (decimal(v), decimal(v))) if decimals else pair
+    if finish is not None:
+        steps = [*steps, Step(finish, *write(value))]
+    return _one_value(
+        CheckKind.VALUE,
+        ItemType.NUMERIC,
+        policy,
+        write,
         stem=stem,
         problem=problem,
-        answer=write(q)[1],
-        answer_latex=write(q)[0],
-        steps=tuple(steps),
-        hints=tuple(hints),
-        wrongs=select(q, wrongs, top_up=top_up if multiple_choice else None),
+        value=value,
+        steps=steps,
+        hints=hints,
+        candidates=candidates,
         multiple_choice=multiple_choice,
+        decimals=decimals,
     )
