@@ -185,6 +185,7 @@ def number_draft(
     multiple_choice: bool = False,
     decimals: bool = False,
     finish: str | None = None,
+    kind: CheckKind = CheckKind.VALUE,
 ) -> Draft:
     """An item whose key is one exact rational number; `decimals` writes it as 0.75, not 3/4,
     and `finish` names a last worked step that shows the answer."""
@@ -192,7 +193,7 @@ def number_draft(
     if finish is not None:
         steps = [*steps, Step(finish, *write(value))]
     return _one_value(
-        CheckKind.VALUE,
+        kind,
         ItemType.NUMERIC,
         policy,
         write,
