@@ -27,13 +27,7 @@ from practicegen.generation.procedural.render import (
     pick,
     poly,
 )
-from practicegen.generation.procedural.steps import (
-    Candidate,
-    draft,
-    eq_step,
-    number_draft,
-    solved,
-)
+from practicegen.generation.procedural.steps import Candidate, draft, eq_step, number_draft, solved
 from practicegen.ports import AnswerPolicy, ItemType
 
 UNITS = (("cm", "centimeters"), ("m", "meters"), ("in", "inches"), ("ft", "feet"))

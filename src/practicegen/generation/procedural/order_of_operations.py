@@ -1,7 +1,8 @@
 """Order of operations: evaluating expressions where working left to right gives a wrong answer.
 
 Each template builds an expression from whole numbers (divisions come out exact), its value,
-the value a student gets by a named wrong order, and the worked steps innermost first.
+the value a student gets by a named wrong order, and the worked steps innermost first. Templates
+write LaTeX only; the plain form sympy reads differs just in the operator signs (`_plain`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
-from practicegen.generation.procedural.render import pick
+from practicegen.generation.procedural.render import Number, pick
 from practicegen.generation.procedural.steps import number_draft
 
 IGNORED_PARENTHESES = "ignored_parentheses"
 SQUARED_THE_PRODUCT = "applied_exponent_to_the_whole_product"
-NEGATIVE_BASE_SQUARED = "squared_the_negative_sign"
 
-# LaTeX, plain, value, wrong answers, worked steps (LaTeX, plain)
-Template = tuple[str, str, int, list[tuple[Fraction, str]], list[tuple[str, str]]]
+# LaTeX, value, wrong answers, worked steps in LaTeX
+Template = tuple[str, int, list[tuple[Number, str]], list[str]]
+
+
+def _plain(latex: str) -> str:
+    return latex.replace(" \\times ", "*").replace(" \\div ", "/").replace("^{2}", "**2")
 
 
 def _add_times(rng: Random) -> Template:
@@ -28,60 +32,34 @@ def _add_times(rng: Random) -> Template:
     op = rng.choice(("+", "-"))
     value = a + b * c if op == "+" else a - b * c
     left_to_right = (a + b) * c if op == "+" else (a - b) * c
-    return (
-        f"{a} {op} {b} \\times {c}",
-        f"{a} {op} {b}*{c}",
-        value,
-        [(Fraction(left_to_right), d.WRONG_OPERATION_ORDER)],
-        [(f"{a} {op} {b * c}", f"{a} {op} {b * c}")],
-    )
+    wrongs: list[tuple[Number, str]] = [(left_to_right, d.WRONG_OPERATION_ORDER)]
+    return f"{a} {op} {b} \\times {c}", value, wrongs, [f"{a} {op} {b * c}"]
 
 
 def _two_products(rng: Random) -> Template:
     a, b, c, e = (pick(rng, 2, 9) for _ in range(4))
-    value = a * b + c * e
-    return (
-        f"{a} \\times {b} + {c} \\times {e}",
-        f"{a}*{b} + {c}*{e}",
-        value,
-        [
-            (Fraction((a * b + c) * e), d.WRONG_OPERATION_ORDER),
-            (Fraction(a * (b + c) * e), "added_before_multiplying"),
-        ],
-        [(f"{a * b} + {c * e}", f"{a * b} + {c * e}")],
-    )
+    wrongs: list[tuple[Number, str]] = [
+        ((a * b + c) * e, d.WRONG_OPERATION_ORDER),
+        (a * (b + c) * e, "added_before_multiplying"),
+    ]
+    return f"{a} \\times {b} + {c} \\times {e}", a * b + c * e, wrongs, [f"{a * b} + {c * e}"]
 
 
 def _divide_then_add(rng: Random) -> Template:
     c = pick(rng, 2, 9)
     b, a = c * pick(rng, 2, 9), pick(rng, 2, 20)
-    value = a + b // c
-    wrong = Fraction(a + b, c)
-    return (
-        f"{a} + {b} \\div {c}",
-        f"{a} + {b}/{c}",
-        value,
-        [(wrong, d.WRONG_OPERATION_ORDER)],
-        [(f"{a} + {b // c}", f"{a} + {b // c}")],
-    )
+    wrongs: list[tuple[Number, str]] = [(Fraction(a + b, c), d.WRONG_OPERATION_ORDER)]
+    return f"{a} + {b} \\div {c}", a + b // c, wrongs, [f"{a} + {b // c}"]
 
 
 def _parentheses(rng: Random) -> Template:
     a, b, c = pick(rng, 2, 12), pick(rng, 2, 12), pick(rng, 2, 9)
     e = c * pick(rng, 1, 6)
-    value = (a + b) * c - e
     return (
         f"({a} + {b}) \\times {c} - {e}",
-        f"({a} + {b})*{c} - {e}",
-        value,
-        [
-            (Fraction(a + b * c - e), IGNORED_PARENTHESES),
-            (Fraction((a + b) * (c - e)), d.WRONG_OPERATION_ORDER),
-        ],
-        [
-            (f"{a + b} \\times {c} - {e}", f"{a + b}*{c} - {e}"),
-            (f"{(a + b) * c} - {e}", f"{(a + b) * c} - {e}"),
-        ],
+        (a + b) * c - e,
+        [(a + b * c - e, IGNORED_PARENTHESES), ((a + b) * (c - e), d.WRONG_OPERATION_ORDER)],
+        [f"{a + b} \\times {c} - {e}", f"{(a + b) * c} - {e}"],
     )
 
 
@@ -91,50 +69,33 @@ def _nested(rng: Random) -> Template:
     total = a * (b - c)
     return (
         f"{a} \\times ({b} - {c}) + {e}",
-        f"{a}*({b} - {c}) + {e}",
         total + e,
-        [
-            (Fraction(a * b - c + e), IGNORED_PARENTHESES),
-            (Fraction(a * (b - c + e)), d.WRONG_OPERATION_ORDER),
-        ],
-        [
-            (f"{a} \\times {b - c} + {e}", f"{a}*{b - c} + {e}"),
-            (f"{total} + {e}", f"{total} + {e}"),
-        ],
+        [(a * b - c + e, IGNORED_PARENTHESES), (a * (b - c + e), d.WRONG_OPERATION_ORDER)],
+        [f"{a} \\times {b - c} + {e}", f"{total} + {e}"],
     )
 
 
 def _exponent(rng: Random) -> Template:
     a, b, c = pick(rng, 1, 20), pick(rng, 2, 5), pick(rng, 2, 5)
-    value = a + b * c**2
     return (
         f"{a} + {b} \\times {c}^{{2}}",
-        f"{a} + {b}*{c}**2",
-        value,
+        a + b * c**2,
         [
-            (Fraction((b * c) ** 2 + a), SQUARED_THE_PRODUCT),
-            (Fraction(((a + b) * c) ** 2), d.WRONG_OPERATION_ORDER),
-            (Fraction(a + b * c * 2), d.SQUARED_INSTEAD_OF_DOUBLED),
+            ((b * c) ** 2 + a, SQUARED_THE_PRODUCT),
+            (((a + b) * c) ** 2, d.WRONG_OPERATION_ORDER),
+            (a + b * c * 2, d.SQUARED_INSTEAD_OF_DOUBLED),
         ],
-        [
-            (f"{a} + {b} \\times {c * c}", f"{a} + {b}*{c * c}"),
-            (f"{a} + {b * c * c}", f"{a} + {b * c * c}"),
-        ],
+        [f"{a} + {b} \\times {c * c}", f"{a} + {b * c * c}"],
     )
 
 
 def _negative_square(rng: Random) -> Template:
     a, b, c = pick(rng, 2, 9), pick(rng, 2, 9), pick(rng, 2, 9)
-    value = -(a**2) + b * c
     return (
         f"-{a}^{{2}} + {b} \\times {c}",
-        f"-{a}**2 + {b}*{c}",
-        value,
-        [
-            (Fraction(a**2 + b * c), NEGATIVE_BASE_SQUARED),
-            (Fraction((-(a**2) + b) * c), d.WRONG_OPERATION_ORDER),
-        ],
-        [(f"-{a * a} + {b * c}", f"-{a * a} + {b * c}")],
+        -(a**2) + b * c,
+        [(a**2 + b * c, "squared_the_negative_sign"), ((-(a**2) + b) * c, d.WRONG_OPERATION_ORDER)],
+        [f"-{a * a} + {b * c}"],
     )
 
 
@@ -144,20 +105,15 @@ def _grouped_square(rng: Random) -> Template:
     c = pick(rng, 2, 5)
     square = (a - b) ** 2
     e = pick(rng, 1, 9)
-    value = square * c - e
     return (
         f"({a} - {b})^{{2}} \\times {c} - {e}",
-        f"({a} - {b})**2*{c} - {e}",
-        value,
+        square * c - e,
         [
-            (Fraction((a**2 - b**2) * c - e), "squared_each_term"),
-            (Fraction(((a - b) * c) ** 2 - e), SQUARED_THE_PRODUCT),
-            (Fraction((a - b) * 2 * c - e), d.SQUARED_INSTEAD_OF_DOUBLED),
+            ((a**2 - b**2) * c - e, "squared_each_term"),
+            (((a - b) * c) ** 2 - e, SQUARED_THE_PRODUCT),
+            ((a - b) * 2 * c - e, d.SQUARED_INSTEAD_OF_DOUBLED),
         ],
-        [
-            (f"{a - b}^{{2}} \\times {c} - {e}", f"{a - b}**2*{c} - {e}"),
-            (f"{square} \\times {c} - {e}", f"{square}*{c} - {e}"),
-        ],
+        [f"{a - b}^{{2}} \\times {c} - {e}", f"{square} \\times {c} - {e}"],
     )
 
 
@@ -176,17 +132,19 @@ HINTS = {
 
 
 def evaluate(rng: Random, level: int) -> Draft:
-    latex, plain, value, wrongs, steps = rng.choice(LEVELS[level])(rng)
+    latex, value, wrongs, steps = rng.choice(LEVELS[level])(rng)
     worked = [
-        Step("Start with the highest-priority operation" if i == 0 else "Then the next", *step)
-        for i, step in enumerate(steps)
+        Step(
+            "Start with the highest-priority operation" if i == 0 else "Then the next", s, _plain(s)
+        )
+        for i, s in enumerate(steps)
     ]
-    worked.append(Step("Finish from left to right", str(value), str(value)))
     return number_draft(
         stem=f"Evaluate ${latex}$.",
-        problem=plain,
+        problem=_plain(latex),
         value=value,
         steps=worked,
+        finish="Finish from left to right",
         hints=[
             "Order: parentheses, exponents, multiplication and division, addition and subtraction.",
             HINTS[level],

@@ -6,21 +6,13 @@ its own formula; equation items record the line itself, and the check solves it 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step
-from practicegen.generation.procedural.render import (
-    linear,
-    num_latex,
-    num_plain,
-    pick,
-    poly,
-    signed,
-)
-from practicegen.generation.procedural.steps import number_draft
+from practicegen.generation.procedural.render import Pair, equals, linear, pair, pick, poly, signed
+from practicegen.generation.procedural.steps import move, number_draft
 
 GAVE_THE_INTERCEPT = "gave_the_intercept"
 
@@ -51,10 +43,7 @@ def two_points(rng: Random, level: int) -> Draft:
     slope = Fraction(rise, run)
     py1, px1 = (f"({v})" if v < 0 else str(v) for v in (y1, x1))
     quotient = f"\\frac{{{y2} - {py1}}}{{{x2} - {px1}}}", f"({y2} - {py1})/({x2} - {px1})"
-    candidates = [
-        (Fraction(run, rise), d.RUN_OVER_RISE),
-        (-slope, d.MIXED_COORDINATE_ORDER),
-    ]
+    candidates = [(Fraction(run, rise), d.RUN_OVER_RISE), (-slope, d.MIXED_COORDINATE_ORDER)]
     if x1 + x2 != 0:
         candidates.append((Fraction(y1 + y2, x1 + x2), d.ADDED_INSTEAD_OF_SUBTRACTED))
     return number_draft(
@@ -64,8 +53,8 @@ def two_points(rng: Random, level: int) -> Draft:
         steps=[
             Step("Use $m = \\frac{y_2 - y_1}{x_2 - x_1}$", *quotient),
             Step("Subtract", f"\\frac{{{rise}}}{{{run}}}", f"{rise}/({run})"),
-            Step("Simplify", num_latex(slope), num_plain(slope)),
         ],
+        finish="Simplify",
         hints=[
             "Slope is rise over run: the change in $y$ divided by the change in $x$.",
             "Subtract the coordinates in the same order on top and bottom.",
@@ -84,42 +73,34 @@ def _line(rng: Random, level: int) -> tuple[int, int, int]:
     return signed(rng, 1, 9), b, signed(rng, 1, 12) * (b if level == 2 else 1)
 
 
-Pair = tuple[str, str]
-
-
 def _rearrange(a: int, b: int, c: int, level: int, solved: Pair) -> tuple[Pair, list[Step], str]:
     """(the line as shown, the steps to y = mx + b, the second hint)."""
     if level == 1:
         return solved, [], "Read the number multiplying $x$."
-    rhs = linear(-a, c)
-    by = f"{b}y = {rhs[0]}", f"{b}*y = {rhs[1]}"
+    by = equals(linear(b, 0, "y"), linear(-a, c))
     divide = Step(f"Divide both sides by ${b}$", *solved)
     if level == 2:
         return by, [divide], f"Divide every term by ${b}$."
-    lhs = poly([(a, "x"), (b, "y")])
-    verb = f"Subtract ${linear(a, 0)[0]}$ from" if a > 0 else f"Add ${linear(-a, 0)[0]}$ to"
-    shown = f"{lhs[0]} = {c}", f"{lhs[1]} = {c}"
-    return shown, [Step(f"{verb} both sides", *by), divide], f"{verb} both sides first."
+    shown = equals(poly([(a, "x"), (b, "y")]), pair(c))
+    return shown, [Step(move(a, "x"), *by), divide], f"{move(a, 'x')} first."
 
 
 def from_equation(rng: Random, level: int) -> Draft:
     """Level 1: y = mx + b; 2: ky = ax + c; 3: standard form ax + by = c."""
     a, b, c = _line(rng, level)
     m, intercept = Fraction(-a, b), Fraction(c, b)
-    solved = f"y = {linear(m, intercept)[0]}", f"y = {linear(m, intercept)[1]}"
+    solved = equals(("y", "y"), linear(m, intercept))
     shown, steps, hint = _rearrange(a, b, c, level, solved)
-    last = (
-        "The slope is the coefficient of $x$" if steps else "The slope is the coefficient of $x$ in"
-    )
+    last = "The slope is the coefficient of $x$" + ("" if steps else " in")
     candidates = [(intercept, GAVE_THE_INTERCEPT), (-m, d.SIGN_ERROR)]
     if level > 1:
         candidates += [(Fraction(a), d.STOPPED_EARLY), (1 / m, d.INVERTED_FRACTION)]
-    draft = number_draft(
+    return number_draft(
         stem=f"What is the slope of the line ${shown[0]}$?",
         problem=shown[1],
         value=m,
         steps=[*steps, Step(last, *solved)],
         hints=["Write the equation in the form $y = mx + b$; the slope is $m$.", hint],
         candidates=candidates,
+        kind=CheckKind.LINE_SLOPE,
     )
-    return replace(draft, kind=CheckKind.LINE_SLOPE)
