@@ -7,52 +7,45 @@ simplifying is the skill, so the rules items use the exact-form policy.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from fractions import Fraction
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.render import num_latex, num_plain, pick
-from practicegen.generation.procedural.steps import number_draft
+from practicegen.generation.procedural.render import Number, Pair, num_latex, num_plain, pick, poly
+from practicegen.generation.procedural.steps import Candidate, draft, number_draft
 from practicegen.ports import AnswerPolicy, ItemType
 
 Mono = tuple[int, int]  # (coefficient, exponent of x)
-Wrongs = list[tuple[Fraction, str]]
+Wrongs = list[tuple[Number, str]]
 ZERO_POWER_IS_ZERO = "zero_exponent_gives_zero"
 ZERO_POWER_IS_THE_BASE = "zero_exponent_gives_the_base"
 NEGATIVE_RECIPROCAL = "took_the_negative_reciprocal"
 FORGOT_THE_RECIPROCAL = "ignored_the_negative_sign_of_the_exponent"
 
 
-def _mono(c: int, n: int) -> tuple[str, str]:
+def _mono(c: int, n: int) -> Pair:
     """c*x^n in simplest form, a negative exponent written as a fraction."""
-    if n == 0:
-        return str(c), str(c)
     if n < 0:
         return f"\\frac{{{c}}}{{x^{{{-n}}}}}", f"{c}/x**{-n}"
-    power = ("x", "x") if n == 1 else (f"x^{{{n}}}", f"x**{n}")
-    lead = {1: "", -1: "-"}.get(c, str(c))
-    return lead + power[0], lead + ("" if c in (1, -1) else "*") + power[1]
+    return poly([(c, "" if n == 0 else "x" if n == 1 else f"x**{n}")])
 
 
-def _raw(c: int, n: int) -> tuple[str, str]:
-    """c*x^n as given in a problem (any exponent, a coefficient of 1 left out)."""
-    lead = {1: "", -1: "-"}.get(c, str(c))
-    plain_lead = {1: "", -1: "-"}.get(c, f"{c}*")
-    return f"{lead}x^{{{n}}}", f"{plain_lead}x**({n})"
+def _raw(n: int) -> Pair:
+    """x^n as given in a problem, whatever the exponent."""
+    return f"x^{{{n}}}", f"x**({n})"
 
 
-def _wrong(c: int, n: int, tag: str) -> tuple[Hashable, Wrong]:
+def _wrong(c: int, n: int, tag: str) -> Candidate:
     latex, plain = _mono(c, n)
     return (c, n), Wrong(plain, latex, tag)
 
 
-Problem = tuple[str, str, Mono, list[tuple[Hashable, Wrong]], str]  # + the rule's name
+Problem = tuple[str, str, Mono, list[Candidate], str]  # + the rule's name
 
 
 def _product(a: int, b: int) -> Problem:
-    x_a, x_b = _raw(1, a), _raw(1, b)
+    x_a, x_b = _raw(a), _raw(b)
     wrongs = [
         _wrong(1, a * b, d.MULTIPLIED_EXPONENTS),
         _wrong(2, a + b, d.ADDED_INSTEAD_OF_MULTIPLIED),
@@ -65,8 +58,8 @@ def _quotient(a: int, b: int) -> Problem:
     wrongs = [_wrong(1, a + b, d.ADDED_EXPONENTS), _wrong(1, a * b, d.MULTIPLIED_EXPONENTS)]
     if a % b == 0:
         wrongs.append(_wrong(1, a // b, d.DIVIDED_EXPONENTS))
-    latex = f"\\frac{{{_raw(1, a)[0]}}}{{{_raw(1, b)[0]}}}"
-    return latex, f"{_raw(1, a)[1]}/{_raw(1, b)[1]}", (1, a - b), wrongs, "quotient"
+    latex = f"\\frac{{{_raw(a)[0]}}}{{{_raw(b)[0]}}}"
+    return latex, f"{_raw(a)[1]}/{_raw(b)[1]}", (1, a - b), wrongs, "quotient"
 
 
 def _power_of_power(a: int, b: int) -> Problem:
@@ -129,10 +122,10 @@ def rules(rng: Random, level: int) -> Draft:
     if n < 0:
         steps.append(Step("Write the negative exponent as a fraction", *answer))
     multiple_choice = level <= 3 or rng.random() < 0.5
-    return Draft(
-        kind=CheckKind.EXPRESSION,
-        item_type=ItemType.EXPRESSION,
-        policy=AnswerPolicy.EXACT_FORM,
+    return draft(
+        CheckKind.EXPRESSION,
+        ItemType.EXPRESSION,
+        AnswerPolicy.EXACT_FORM,
         stem=f"Simplify ${latex}$."
         + ("\n\nChoose the equivalent expression." if multiple_choice else "")
         + (
@@ -141,24 +134,23 @@ def rules(rng: Random, level: int) -> Draft:
             else ""
         ),
         problem=plain,
-        answer=answer[1],
-        answer_latex=answer[0],
-        steps=tuple(steps),
-        hints=(
+        answer=answer,
+        key=(c, n),
+        steps=steps,
+        hints=[
             "The rules of exponents work when the bases are the same.",
             law,
             "A coefficient is raised to the power too; a negative exponent means a reciprocal."
             if level >= 3
             else f"${formula}$",
-        ),
-        wrongs=d.select(
-            (c, n), candidates, top_up=lambda i: _wrong(c, n + i + 1, d.ARITHMETIC_SLIP)
-        ),
+        ],
+        candidates=candidates,
+        top_up=lambda i: _wrong(c, n + i + 1, d.ARITHMETIC_SLIP),
         multiple_choice=multiple_choice,
     )
 
 
-def _power(base: int | Fraction, n: int) -> tuple[str, str]:
+def _power(base: Number, n: int) -> Pair:
     if isinstance(base, Fraction) and base.denominator != 1:
         return f"\\left({num_latex(base)}\\right)^{{{n}}}", f"({num_plain(base)})**({n})"
     if base < 0:
@@ -169,31 +161,27 @@ def _power(base: int | Fraction, n: int) -> tuple[str, str]:
 SMALL_POWERS = tuple((b, n) for b in range(2, 16) for n in range(2, 11) if b**n <= 1024)
 
 
-def _evaluation(rng: Random, level: int) -> tuple[tuple[str, str], Fraction, Wrongs]:
+def _evaluation(rng: Random, level: int) -> tuple[Pair, Number, Wrongs]:
     """(the power shown, its value, wrong answers)."""
     base, n = pick(rng, 2, 9), pick(rng, 2, 4)
     if level == 1:
         base, n = rng.choice(SMALL_POWERS)
         wrongs: Wrongs = [
-            (Fraction(base * n), d.MULTIPLIED_BASE_BY_EXPONENT),
-            (Fraction(base) ** (n - 1), d.ARITHMETIC_SLIP),
+            (base * n, d.MULTIPLIED_BASE_BY_EXPONENT),
+            (base ** (n - 1), d.ARITHMETIC_SLIP),
         ]
-        return _power(base, n), Fraction(base) ** n, wrongs
+        return _power(base, n), base**n, wrongs
     if level == 2:
         if rng.random() < 0.5:
-            shown, value = _power(-base, n), Fraction(-base) ** n
+            shown, value = _power(-base, n), (-base) ** n
         else:
-            shown, value = (f"-{base}^{{{n}}}", f"-{base}**({n})"), -(Fraction(base) ** n)
-        return (
-            shown,
-            value,
-            [(-value, d.SIGN_ERROR), (Fraction(-base * n), d.MULTIPLIED_BASE_BY_EXPONENT)],
-        )
+            shown, value = (f"-{base}^{{{n}}}", f"-{base}**({n})"), -(base**n)
+        return shown, value, [(-value, d.SIGN_ERROR), (-base * n, d.MULTIPLIED_BASE_BY_EXPONENT)]
     base = pick(rng, 2, 10)
     fraction = Fraction(base, rng.choice((1, 1, 3, 5)))
     if rng.random() < 0.15:
-        zero = [(Fraction(0), ZERO_POWER_IS_ZERO), (fraction, ZERO_POWER_IS_THE_BASE)]
-        return _power(fraction, 0), Fraction(1), zero
+        zero: Wrongs = [(0, ZERO_POWER_IS_ZERO), (fraction, ZERO_POWER_IS_THE_BASE)]
+        return _power(fraction, 0), 1, zero
     n = -pick(rng, 1, 3 if base < 6 else 2)
     positive = fraction ** (-n)
     wrongs = [
@@ -217,7 +205,8 @@ def evaluate(rng: Random, level: int) -> Draft:
         stem=f"Evaluate ${shown[0]}$.",
         problem=shown[1],
         value=value,
-        steps=[Step(rule, num_latex(value), num_plain(value))],
+        steps=[],
+        finish=rule,
         hints=[
             "An exponent counts how many times the base is multiplied by itself.",
             "Without parentheses, the exponent applies before the minus sign."

@@ -7,7 +7,6 @@ answers in simplest radical form, graded as equivalent so `sqrt(52)` also counts
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from fractions import Fraction
 from math import isqrt
 from random import Random
@@ -15,6 +14,7 @@ from random import Random
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import pick, radical
+from practicegen.generation.procedural.steps import Candidate, draft
 from practicegen.ports import AnswerPolicy, ItemType
 
 
@@ -31,11 +31,9 @@ TRIPLES = tuple(
 )
 SMALL_TRIPLES = tuple(t for t in TRIPLES if t[2] <= 30)
 LARGE_TRIPLES = tuple(t for t in TRIPLES if t[2] > 30)
-SUBTRACTED_SQUARES = "subtracted_squares_for_the_hypotenuse"
-SUBTRACTED_SIDES = "subtracted_sides_without_squaring"
 
 
-def _wrong(square: int, tag: str) -> tuple[Hashable, Wrong]:
+def _wrong(square: int, tag: str) -> Candidate:
     """A wrong length given by its square, so lengths compare exactly."""
     latex, plain = radical(square)
     return Fraction(square), Wrong(plain, latex, tag)
@@ -57,33 +55,42 @@ def _triangle(rng: Random, level: int, want_leg: bool) -> tuple[int, int, int]:
 
 
 def _draft(
-    stem: str,
+    rng: Random,
+    level: int,
+    question: str,
     problem: str,
     square: int,
-    steps: list[Step],
+    side: str,
+    formula: Step,
+    combine: str,
     hints: list[str],
-    candidates: list[tuple[Hashable, Wrong]],
-    multiple_choice: bool,
+    candidates: list[Candidate],
+    chance: float,
 ) -> Draft:
-    latex, plain = radical(square)
-    top_up_base = isqrt(square)
-    return Draft(
-        kind=CheckKind.VALUE,
-        item_type=ItemType.NUMERIC,
-        policy=AnswerPolicy.EQUIVALENT,
-        stem=stem,
+    """A length whose square is `square`: the formula, the sum or difference under the root,
+    then the root in simplest form (multiple choice with probability `chance`)."""
+    multiple_choice = rng.random() < chance
+    return draft(
+        CheckKind.VALUE,
+        ItemType.NUMERIC,
+        AnswerPolicy.EQUIVALENT,
+        stem=question + (" Give an exact answer in simplest radical form." if level == 3 else ""),
         problem=problem,
-        answer=plain,
-        answer_latex=latex,
-        steps=tuple(steps),
-        hints=tuple(hints),
-        wrongs=d.select(
-            Fraction(square),
-            candidates,
-            top_up=(lambda i: _wrong((top_up_base + i + 1) ** 2, d.ARITHMETIC_SLIP))
-            if multiple_choice
-            else None,
-        ),
+        answer=radical(square),
+        key=Fraction(square),
+        steps=[
+            formula,
+            Step(combine, f"{side} = \\sqrt{{{square}}}", f"sqrt({square})"),
+            Step("Take the square root", *radical(square)),
+        ],
+        hints=[
+            *hints,
+            "Take the square root and simplify it." if level == 3 else "Take the square root.",
+        ],
+        candidates=candidates,
+        top_up=(lambda i: _wrong((isqrt(square) + i + 1) ** 2, d.ARITHMETIC_SLIP))
+        if multiple_choice
+        else None,
         multiple_choice=multiple_choice,
     )
 
@@ -91,57 +98,51 @@ def _draft(
 def hypotenuse(rng: Random, level: int) -> Draft:
     a, b, _ = _triangle(rng, level, want_leg=False)
     square = a * a + b * b
-    exact = " Give an exact answer in simplest radical form." if level == 3 else ""
     candidates = [
         _wrong((a + b) ** 2, d.ADDED_LEGS_WITHOUT_SQUARING),
         _wrong(square * square, d.FORGOT_SQUARE_ROOT),
     ]
     if a != b:
-        candidates.append(_wrong(abs(a * a - b * b), SUBTRACTED_SQUARES))
+        candidates.append(_wrong(abs(a * a - b * b), "subtracted_squares_for_the_hypotenuse"))
     return _draft(
-        stem=f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?"
-        + exact,
-        problem=f"hypotenuse({a}, {b})",
-        square=square,
-        steps=[
-            Step("Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"),
-            Step("Add the squares", f"c = \\sqrt{{{square}}}", f"sqrt({square})"),
-            Step("Take the square root", *radical(square)),
-        ],
-        hints=[
+        rng,
+        level,
+        f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?",
+        f"hypotenuse({a}, {b})",
+        square,
+        "c",
+        Step("Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"),
+        "Add the squares",
+        [
             "In a right triangle, the square of the hypotenuse equals the sum of the squares "
             "of the legs.",
             f"Compute ${a}^2 + {b}^2$.",
-            "Take the square root and simplify it." if level == 3 else "Take the square root.",
         ],
-        candidates=candidates,
-        multiple_choice=rng.random() < 0.5,
+        candidates,
+        chance=0.5,
     )
 
 
 def leg(rng: Random, level: int) -> Draft:
     a, _, c = _triangle(rng, level, want_leg=True)
-    square = c * c - a * a
-    exact = " Give an exact answer in simplest radical form." if level == 3 else ""
     return _draft(
-        stem=f"A right triangle has a hypotenuse of length ${c}$ and one leg of length ${a}$. "
-        "How long is the other leg?" + exact,
-        problem=f"leg({c}, {a})",
-        square=square,
-        steps=[
-            Step("Use $b^2 = c^2 - a^2$", f"b = \\sqrt{{{c}^2 - {a}^2}}", f"sqrt({c}**2 - {a}**2)"),
-            Step("Subtract the squares", f"b = \\sqrt{{{square}}}", f"sqrt({square})"),
-            Step("Take the square root", *radical(square)),
-        ],
-        hints=[
+        rng,
+        level,
+        f"A right triangle has a hypotenuse of length ${c}$ and one leg of length ${a}$. "
+        "How long is the other leg?",
+        f"leg({c}, {a})",
+        c * c - a * a,
+        "b",
+        Step("Use $b^2 = c^2 - a^2$", f"b = \\sqrt{{{c}^2 - {a}^2}}", f"sqrt({c}**2 - {a}**2)"),
+        "Subtract the squares",
+        [
             "The hypotenuse is the longest side: $a^2 + b^2 = c^2$.",
             f"The missing leg squared is ${c}^2 - {a}^2$.",
-            "Take the square root and simplify it." if level == 3 else "Take the square root.",
         ],
-        candidates=[
+        [
             _wrong(c * c + a * a, d.ADDED_SQUARES_FOR_A_LEG),
-            _wrong((c - a) ** 2, SUBTRACTED_SIDES),
-            _wrong(square * square, d.FORGOT_SQUARE_ROOT),
+            _wrong((c - a) ** 2, "subtracted_sides_without_squaring"),
+            _wrong((c * c - a * a) ** 2, d.FORGOT_SQUARE_ROOT),
         ],
-        multiple_choice=rng.random() < 0.4,
+        chance=0.4,
     )
