@@ -6,7 +6,7 @@ The roots are chosen first; the equation is their product expanded. Keys list bo
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from math import gcd, isqrt
 from random import Random
@@ -14,69 +14,63 @@ from random import Random
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import (
+    Pair,
+    equals,
     linear,
-    num_latex,
-    num_plain,
+    pair,
     pick,
     poly,
     radical,
     signed,
 )
+from practicegen.generation.procedural.steps import Candidate, draft, eq_step, move, solve_stem
 from practicegen.ports import AnswerPolicy, ItemType
 
 HALVED_INSTEAD_OF_ROOT = "halved_instead_of_square_root"
 
-Root = tuple[str, str]  # (LaTeX, plain)
 
-
-def _roots_text(roots: Sequence[Root]) -> tuple[str, str]:
+def _roots_text(roots: Sequence[Pair], var: Pair = ("x", "x")) -> Pair:
     return (
-        " \\text{ or } ".join(f"x = {r[0]}" for r in roots),
-        " or ".join(f"x = {r[1]}" for r in roots),
+        " \\text{ or } ".join(f"{var[0]} = {r[0]}" for r in roots),
+        " or ".join(f"{var[1]} = {r[1]}" for r in roots),
     )
 
 
-def _rational_roots(values: Sequence[Fraction]) -> list[Root]:
-    return [(num_latex(v), num_plain(v)) for v in sorted(set(values))]
+def _rational_roots(values: Sequence[Fraction]) -> list[Pair]:
+    return [pair(v) for v in sorted(set(values))]
 
 
-def _wrong(roots: Sequence[Root], tag: str) -> tuple[Hashable, Wrong]:
+def _wrong(roots: Sequence[Pair], tag: str) -> Candidate:
     latex, plain = _roots_text(roots)
     return frozenset(r[1] for r in roots), Wrong(plain, latex, tag)
 
 
 def _draft(
-    problem: tuple[str, str],
-    roots: list[Root],
-    steps: Sequence[Step],
-    hints: Sequence[str],
-    candidates: Sequence[tuple[Hashable, Wrong]],
+    problem: Pair,
+    roots: list[Pair],
+    steps: list[Step],
+    hints: list[str],
+    candidates: list[Candidate],
     multiple_choice: bool,
 ) -> Draft:
-    latex, plain = _roots_text(roots)
     tail = (
         "\n\nChoose the correct solutions."
         if multiple_choice
         else "\n\nGive every solution, e.g. $x = a \\text{ or } x = b$."
     )
-    return Draft(
-        kind=CheckKind.EQUATION,
-        item_type=ItemType.EQUATION,
-        policy=AnswerPolicy.SOLUTION_SET,
-        stem=f"Solve for $x$: ${problem[0]}$" + tail,
+    return draft(
+        CheckKind.EQUATION,
+        ItemType.EQUATION,
+        AnswerPolicy.SOLUTION_SET,
+        stem=solve_stem(problem[0]) + tail,
         problem=problem[1],
-        answer=plain,
-        answer_latex=latex,
-        steps=tuple(steps),
-        hints=tuple(hints),
-        wrongs=d.select(frozenset(r[1] for r in roots), candidates),
+        answer=_roots_text(roots),
+        key=frozenset(r[1] for r in roots),
+        steps=steps,
+        hints=hints,
+        candidates=candidates,
         multiple_choice=multiple_choice,
     )
-
-
-def _factor(p: int, q: int) -> tuple[str, str]:
-    """The factor (p*x - q), written without a leading 1."""
-    return linear(p, -q)
 
 
 def _factoring_roots(rng: Random, level: int) -> tuple[int, int, int]:
@@ -108,7 +102,7 @@ def _factoring_hint(a: int, b: int, c: int) -> str:
 
 def _factored_steps(p: int, q: int, r: int) -> list[Step]:
     """From the standard form to the roots of (p*x - q)(x - r) = 0."""
-    f1, f2 = ("x", "x") if q == 0 else _factor(p, q), linear(1, -r)
+    f1, f2 = ("x", "x") if q == 0 else linear(p, -q), linear(1, -r)
     factored = (
         (f"x({f2[0]}) = 0", f"x*({f2[1]}) = 0")
         if q == 0
@@ -125,7 +119,7 @@ def _factored_steps(p: int, q: int, r: int) -> list[Step]:
     ]
 
 
-def _factoring_wrongs(roots: list[Fraction]) -> list[tuple[Hashable, Wrong]]:
+def _factoring_wrongs(roots: list[Fraction]) -> list[Candidate]:
     first, second = roots
     return [
         _wrong(_rational_roots([-first, -second]), d.SIGN_ERROR),
@@ -145,13 +139,11 @@ def factoring(rng: Random, level: int) -> Draft:
         q, r = (0, k * rng.choice((1, -1))) if rng.random() < 0.5 else (k, -k)
     a, b, c = p, -(p * r + q), q * r
     expanded = poly([(a, "x**2"), (b, "x"), (c, "")])
-    problem = standard = f"{expanded[0]} = 0", f"{expanded[1]} = 0"
+    problem = standard = equals(expanded, ("0", "0"))
     steps: list[Step] = []
     if level == 3 and c != 0 and b != 0:
-        moved = poly([(a, "x**2"), (b, "x")])
-        problem = f"{moved[0]} = {-c}", f"{moved[1]} = {-c}"
-        verb = f"Subtract ${-c}$ from" if -c > 0 else f"Add ${c}$ to"
-        steps.append(Step(f"{verb} both sides to get $0$ on the right", *standard))
+        problem = equals(poly([(a, "x**2"), (b, "x")]), pair(-c))
+        steps.append(Step(f"{move(-c)} to get $0$ on the right", *standard))
     roots = [Fraction(q, p), Fraction(r)]
     hints = [
         "Get $0$ on one side of the equation and factor the other side.",
@@ -165,7 +157,7 @@ def factoring(rng: Random, level: int) -> Draft:
     )
 
 
-def _shifted_root(h: int, n: int, sign: int) -> Root:
+def _shifted_root(h: int, n: int, sign: int) -> Pair:
     """h + sign*sqrt(n), simplified."""
     latex, plain = radical(n)
     if plain.isdigit():
@@ -177,7 +169,7 @@ def _shifted_root(h: int, n: int, sign: int) -> Root:
     return f"{h} {op} {latex}", f"{h} {op} {plain}"
 
 
-def _pm_roots(h: int, n: int) -> list[Root]:
+def _pm_roots(h: int, n: int) -> list[Pair]:
     return [_shifted_root(h, n, 1), _shifted_root(h, n, -1)]
 
 
@@ -203,29 +195,16 @@ def square_root(rng: Random, level: int) -> Draft:
     a, h, c, n, e = _square_root_problem(rng, level)
     base = ("x", "x") if h == 0 else linear(1, -h)
     lhs = poly([(a, "x**2"), (c, "")]) if h == 0 else (f"({base[0]})^{{2}}", f"({base[1]})**2")
-    problem = f"{lhs[0]} = {e}", f"{lhs[1]} = {e}"
     steps: list[Step] = []
     if c:
-        verb = f"Subtract ${c}$ from" if c > 0 else f"Add ${-c}$ to"
-        steps.append(Step(f"{verb} both sides", f"{a}x^{{2}} = {e - c}", f"{a}*x**2 = {e - c}"))
+        steps.append(eq_step(move(c), poly([(a, "x**2")]), pair(e - c)))
     if a != 1:
-        steps.append(Step(f"Divide both sides by ${a}$", f"x^{{2}} = {n}", f"x**2 = {n}"))
-    rooted = _pm_roots(0, n)
-    steps.append(
-        Step(
-            "Take the square root of both sides (both signs)",
-            f"{base[0]} = {rooted[0][0]} \\text{{ or }} {base[0]} = {rooted[1][0]}",
-            f"{base[1]} = {rooted[0][1]} or {base[1]} = {rooted[1][1]}",
-        )
-    )
+        steps.append(eq_step(f"Divide both sides by ${a}$", poly([(1, "x**2")]), pair(n)))
+    rooted = _roots_text(_pm_roots(0, n), base)
+    steps.append(Step("Take the square root of both sides (both signs)", *rooted))
     roots = _pm_roots(h, n)
     if h:
-        steps.append(
-            Step(
-                f"Add ${h}$ to both sides" if h > 0 else f"Subtract ${-h}$ from both sides",
-                *_roots_text(roots),
-            )
-        )
+        steps.append(Step(move(-h), *_roots_text(roots)))
     hints = [
         "Isolate the squared part, then take the square root of both sides.",
         "A positive number has two square roots, one positive and one negative.",
@@ -239,6 +218,6 @@ def square_root(rng: Random, level: int) -> Draft:
             _pm_roots(h, n * n) if h == 0 else _pm_roots(-h, n),
             d.FORGOT_SQUARE_ROOT if h == 0 else d.SIGN_ERROR,
         ),
-        _wrong([(num_latex(Fraction(n, 2)), num_plain(Fraction(n, 2)))], HALVED_INSTEAD_OF_ROOT),
+        _wrong([pair(Fraction(n, 2))], HALVED_INSTEAD_OF_ROOT),
     ]
-    return _draft(problem, roots, steps, hints, candidates, multiple_choice=False)
+    return _draft(equals(lhs, pair(e)), roots, steps, hints, candidates, multiple_choice=False)

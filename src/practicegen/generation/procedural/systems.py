@@ -7,34 +7,40 @@ system's solution never changes along the way.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from math import gcd
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.render import Term, linear, pick, poly, signed
+from practicegen.generation.procedural.render import (
+    Pair,
+    Term,
+    equals,
+    equation,
+    linear,
+    pair,
+    pick,
+    poly,
+    signed,
+)
+from practicegen.generation.procedural.steps import Candidate, draft
 from practicegen.ports import AnswerPolicy, ItemType
 
-SWAPPED_VARIABLES = "swapped_x_and_y"
 
-Eq = tuple[str, str]
-
-
-def _eq(terms: Sequence[Term], rhs: int) -> Eq:
-    latex, plain = poly(terms)
-    return f"{latex} = {rhs}", f"{plain} = {rhs}"
+def _eq(terms: Sequence[Term], rhs: int) -> Pair:
+    return equals(poly(terms), pair(rhs))
 
 
-def _step(text: str, shown: Eq, *system: Eq) -> Step:
+def _step(text: str, shown: Pair, *system: Pair) -> Step:
     return Step(text, shown[0], "; ".join(e[1] for e in system))
 
 
-def _answer(x: int, y: int) -> tuple[str, str]:
+def _answer(x: int, y: int) -> Pair:
     return f"x = {x}, \\; y = {y}", f"x = {x}, y = {y}"
 
 
-def _wrong(x: int, y: int, tag: str) -> tuple[Hashable, Wrong]:
+def _wrong(x: int, y: int, tag: str) -> Candidate:
     latex, plain = _answer(x, y)
     return (x, y), Wrong(plain, latex, tag)
 
@@ -48,54 +54,35 @@ def _solution(rng: Random, level: int) -> tuple[int, int]:
     return x, y
 
 
-def _draft(eqs: tuple[Eq, Eq], x: int, y: int, steps: list[Step], hints: list[str]) -> Draft:
-    latex, plain = _answer(x, y)
-    return Draft(
-        kind=CheckKind.SYSTEM,
-        item_type=ItemType.EQUATION,
-        policy=AnswerPolicy.SOLUTION_SET,
+def _draft(eqs: tuple[Pair, Pair], x: int, y: int, steps: list[Step], hints: list[str]) -> Draft:
+    return draft(
+        CheckKind.SYSTEM,
+        ItemType.EQUATION,
+        AnswerPolicy.SOLUTION_SET,
         stem=(
             f"Solve the system of equations: ${eqs[0][0]}$ and ${eqs[1][0]}$.\n\n"
             "Give your answer as $x = \\dots, y = \\dots$."
         ),
         problem=f"{eqs[0][1]}; {eqs[1][1]}",
-        answer=plain,
-        answer_latex=latex,
-        steps=tuple(steps),
-        hints=tuple(hints),
-        wrongs=d.select(
-            (x, y),
-            [
-                _wrong(y, x, SWAPPED_VARIABLES),
-                _wrong(x, -y, d.SIGN_ERROR),
-                _wrong(-x, y, d.SIGN_ERROR),
-            ],
-        ),
+        answer=_answer(x, y),
+        key=(x, y),
+        steps=steps,
+        hints=hints,
+        candidates=[
+            _wrong(y, x, "swapped_x_and_y"),
+            _wrong(x, -y, d.SIGN_ERROR),
+            _wrong(-x, y, d.SIGN_ERROR),
+        ],
     )
 
 
-def _into_first(first: Eq, a: int, b: int, e: int, x: int, y: int) -> list[Step]:
-    """From (first; x = x0) to (x = x0; y = y0) through a*x0 + b*y = e."""
-    known = f"x = {x}", f"x = {x}"
-    shown = f"{a}({x}) {'+' if b > 0 else '-'} {linear(abs(b), 0, 'y')[0]} = {e}"
-    plain = f"{a}*({x}) + {b}*y = {e}"
+def _back_substitute(into: Pair, shown: Pair, x: int, y: int, last: str) -> list[Step]:
+    """From (into; x = x0) to (x = x0; y = y0), through `shown`: `into` with x0 put in."""
+    known, found = equation("x", x), equation("y", y)
     return [
-        _step("Solve for $x$", known, first, known),
-        Step(f"Substitute $x = {x}$ into ${first[0]}$", shown, f"{plain}; x = {x}"),
-        _step("Solve for $y$", (f"y = {y}", f"y = {y}"), known, (f"y = {y}", f"y = {y}")),
-    ]
-
-
-def _into_solved(solved: Eq, m: int, b: int, x: int, y: int) -> list[Step]:
-    """From (y = m*x + b; x = x0) to (x = x0; y = y0)."""
-    known = f"x = {x}", f"x = {x}"
-    tail = f" {'+' if b > 0 else '-'} {abs(b)}" if b else ""
-    lead = {1: "", -1: "-"}.get(m, str(m))
-    shown = f"y = {lead}({x}){tail}", f"y = {m}*({x}){tail}"
-    return [
-        _step("Solve for $x$", known, solved, known),
-        _step(f"Substitute $x = {x}$ into ${solved[0]}$", shown, shown, known),
-        _step("Simplify", (f"y = {y}", f"y = {y}"), known, (f"y = {y}", f"y = {y}")),
+        _step("Solve for $x$", known, into, known),
+        _step(f"Substitute $x = {x}$ into ${into[0]}$", shown, shown, known),
+        _step(last, found, known, found),
     ]
 
 
@@ -116,7 +103,7 @@ def substitution(rng: Random, level: int) -> Draft:
     y = m * x + b
     a, c = _coefficients(rng, level, m)
     e = a * x + c * y
-    solved = f"y = {linear(m, b)[0]}", f"y = {linear(m, b)[1]}"
+    solved = equals(("y", "y"), linear(m, b))
     first = solved if level < 3 else _eq([(1, "y"), (-m, "x")], b)
     second = _eq([(a, "x"), (c, "y")], e)
     substituted = (
@@ -124,11 +111,16 @@ def substitution(rng: Random, level: int) -> Draft:
         f"{a}*x + {c}*({linear(m, b)[1]}) = {e}",
     )
     combined = _eq([(a + c * m, "x"), (c * b, "")], e)
+    tail = f" {'+' if b > 0 else '-'} {abs(b)}" if b else ""
+    lead = {1: "", -1: "-"}.get(m, str(m))
+    shown = f"y = {lead}({x}){tail}", f"y = {m}*({x}){tail}"
     steps = [] if level < 3 else [_step("Solve the first equation for $y$", solved, solved, second)]
     steps += [
         _step("Substitute for $y$ in the second equation", substituted, solved, substituted),
         _step("Distribute and combine like terms", combined, solved, combined),
-        *_into_solved(solved, m, b, x, y),
+        *_back_substitute(
+            solved, (f"y = {lead}({x}){tail}", f"y = {m}*({x}){tail}"), x, y, "Simplify"
+        ),
     ]
     hints = [
         "Write $y$ in terms of $x$ and replace $y$ in the other equation.",
@@ -180,7 +172,12 @@ def elimination(rng: Random, level: int) -> Draft:
         both = f"{scaled1[0]} \\text{{ and }} {scaled2[0]}", ""
         steps.append(_step(scale, both, scaled1, scaled2))
     steps.append(_step("Add the equations; the $y$ terms cancel", summed, scaled1, summed))
-    steps += _into_first(first, a, b, a * x + b * y, x, y)
+    sign = "+" if b > 0 else "-"
+    shown = (
+        f"{a}({x}) {sign} {linear(abs(b), 0, 'y')[0]} = {a * x + b * y}",
+        f"{a}*({x}) + {b}*y = {a * x + b * y}",
+    )
+    steps += _back_substitute(first, shown, x, y, "Solve for $y$")
     hints = [
         "Make the $y$ coefficients opposites, then add the equations to eliminate $y$.",
         f"{scale} so the $y$ terms cancel."
