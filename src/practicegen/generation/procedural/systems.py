@@ -118,9 +118,7 @@ def substitution(rng: Random, level: int) -> Draft:
     steps += [
         _step("Substitute for $y$ in the second equation", substituted, solved, substituted),
         _step("Distribute and combine like terms", combined, solved, combined),
-        *_back_substitute(
-            solved, (f"y = {lead}({x}){tail}", f"y = {m}*({x}){tail}"), x, y, "Simplify"
-        ),
+        *_back_substitute(solved, shown, x, y, "Simplify"),
     ]
     hints = [
         "Write $y$ in terms of $x$ and replace $y$ in the other equation.",
