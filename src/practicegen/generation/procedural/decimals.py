@@ -62,19 +62,14 @@ def add_subtract(rng: Random, level: int) -> Draft:
     wrongs: list[tuple[Fraction, str]] = [(x - sign * y, d.SIGN_ERROR)]
     misaligned = _misaligned(x, y, sign)
     if misaligned is not None:
-        wrongs.insert(0, (misaligned, d.PLACE_VALUE_MISALIGNED))
+        wrongs.insert(0, (misaligned, "place_value_misaligned"))
     wrongs.append((value * 10, d.DECIMAL_POINT_MISPLACED))
     return number_draft(
         stem=f"Compute ${xl} {symbol} {yl}$.",
         problem=f"{xp} {symbol} {yp}",
         value=value,
-        steps=[
-            Step(
-                "Line up the decimal points and combine digit by digit",
-                decimal(value),
-                decimal(value),
-            )
-        ],
+        steps=[],
+        finish="Line up the decimal points and combine digit by digit",
         hints=[
             "Line up the decimal points; write extra zeros so both numbers have the same places.",
             "Adding a negative number is subtracting; subtracting a negative number is adding."
@@ -101,23 +96,19 @@ def multiply_divide(rng: Random, level: int) -> Draft:
         return _divide(rng, x, y)
     value = x * y
     places = _places(x) + _places(y)
-    steps = [
-        Step(
-            "Multiply as whole numbers, ignoring the decimal points",
-            str(int(x * 10 ** _places(x) * y * 10 ** _places(y))),
-            str(int(x * 10 ** _places(x) * y * 10 ** _places(y))) + f"/10**{places}",
-        ),
-        Step(
-            f"Place the decimal point so the product has ${places}$ decimal places",
-            decimal(value),
-            decimal(value),
-        ),
-    ]
+    digits = str(int(x * 10 ** _places(x) * y * 10 ** _places(y)))
     return number_draft(
         stem=f"Compute ${decimal(x)} \\times {decimal(y)}$.",
         problem=f"{decimal(x)} * {decimal(y)}",
         value=value,
-        steps=steps,
+        steps=[
+            Step(
+                "Multiply as whole numbers, ignoring the decimal points",
+                digits,
+                f"{digits}/10**{places}",
+            )
+        ],
+        finish=f"Place the decimal point so the product has ${places}$ decimal places",
         hints=[
             "Multiply as if there were no decimal points.",
             "The product has as many decimal places as the two factors together.",
@@ -145,8 +136,8 @@ def _divide(rng: Random, x: Fraction, y: Fraction) -> Draft:
                 f"{decimal(x * shift)} \\div {decimal(y * shift)}",
                 f"{decimal(x * shift)} / {decimal(y * shift)}",
             ),
-            Step("Divide", decimal(value), decimal(value)),
         ],
+        finish="Divide",
         hints=[
             "Make the divisor a whole number first.",
             "Move the decimal point the same number of places in both numbers.",

@@ -18,10 +18,6 @@ from practicegen.ports import AnswerPolicy, ItemType
 
 Mono = tuple[int, int]  # (coefficient, exponent of x)
 Wrongs = list[tuple[Number, str]]
-ZERO_POWER_IS_ZERO = "zero_exponent_gives_zero"
-ZERO_POWER_IS_THE_BASE = "zero_exponent_gives_the_base"
-NEGATIVE_RECIPROCAL = "took_the_negative_reciprocal"
-FORGOT_THE_RECIPROCAL = "ignored_the_negative_sign_of_the_exponent"
 
 
 def _mono(c: int, n: int) -> Pair:
@@ -57,7 +53,7 @@ def _quotient(a: int, b: int) -> Problem:
     a = b + a  # the numerator's exponent is the larger
     wrongs = [_wrong(1, a + b, d.ADDED_EXPONENTS), _wrong(1, a * b, d.MULTIPLIED_EXPONENTS)]
     if a % b == 0:
-        wrongs.append(_wrong(1, a // b, d.DIVIDED_EXPONENTS))
+        wrongs.append(_wrong(1, a // b, "divided_exponents_instead_of_subtracting"))
     latex = f"\\frac{{{_raw(a)[0]}}}{{{_raw(b)[0]}}}"
     return latex, f"{_raw(a)[1]}/{_raw(b)[1]}", (1, a - b), wrongs, "quotient"
 
@@ -70,7 +66,7 @@ def _power_of_power(a: int, b: int) -> Problem:
 
 def _coefficient_power(a: int, c: int, e: int) -> Problem:
     wrongs = [
-        _wrong(c, a * e, d.FORGOT_COEFFICIENT_POWER),
+        _wrong(c, a * e, "forgot_to_raise_coefficient"),
         _wrong(c * e, a * e, d.MULTIPLIED_BASE_BY_EXPONENT),
         _wrong(c**e, a + e, d.ADDED_EXPONENTS),
     ]
@@ -180,14 +176,14 @@ def _evaluation(rng: Random, level: int) -> tuple[Pair, Number, Wrongs]:
     base = pick(rng, 2, 10)
     fraction = Fraction(base, rng.choice((1, 1, 3, 5)))
     if rng.random() < 0.15:
-        zero: Wrongs = [(0, ZERO_POWER_IS_ZERO), (fraction, ZERO_POWER_IS_THE_BASE)]
+        zero: Wrongs = [(0, "zero_exponent_gives_zero"), (fraction, "zero_exponent_gives_the_base")]
         return _power(fraction, 0), 1, zero
     n = -pick(rng, 1, 3 if base < 6 else 2)
     positive = fraction ** (-n)
     wrongs = [
         (-positive, d.NEGATIVE_EXPONENT_AS_NEGATIVE),
-        (-(1 / positive), NEGATIVE_RECIPROCAL),
-        (positive, FORGOT_THE_RECIPROCAL),
+        (-(1 / positive), "took_the_negative_reciprocal"),
+        (positive, "ignored_the_negative_sign_of_the_exponent"),
         (fraction * n, d.MULTIPLIED_BASE_BY_EXPONENT),
     ]
     return _power(fraction, n), fraction**n, wrongs

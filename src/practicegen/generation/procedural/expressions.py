@@ -6,18 +6,17 @@ constant). Its policy is exact form: an equivalent but unsimplified answer is no
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
 from practicegen.generation.procedural.render import Term, group, linear, pick, poly, signed
+from practicegen.generation.procedural.steps import Candidate, draft
 from practicegen.ports import AnswerPolicy, ItemType
 
 ORDER = ("x**2", "x", "y", "")
-FORGOT_MIDDLE_TERM = "multiplied_only_first_and_last_terms"
-SWAPPED_SUM_AND_PRODUCT = "swapped_sum_and_product"
 
 
 def _collect(terms: Sequence[Term]) -> dict[str, Fraction]:
@@ -31,7 +30,7 @@ def _standard(totals: dict[str, Fraction]) -> list[Term]:
     return [(totals[m], m) for m in ORDER]
 
 
-def _wrong(totals: dict[str, Fraction], tag: str) -> tuple[Hashable, Wrong]:
+def _wrong(totals: dict[str, Fraction], tag: str) -> Candidate:
     latex, plain = poly(_standard(totals))
     return tuple(totals[m] for m in ORDER), Wrong(plain, latex, tag)
 
@@ -40,30 +39,28 @@ def _draft(
     stem: str,
     problem: str,
     totals: dict[str, Fraction],
-    steps: Sequence[Step],
-    hints: Sequence[str],
-    candidates: Sequence[tuple[Hashable, Wrong]],
+    steps: list[Step],
+    hints: list[str],
+    candidates: list[Candidate],
     multiple_choice: bool = False,
 ) -> Draft:
-    latex, plain = poly(_standard(totals))
-    key = tuple(totals[m] for m in ORDER)
-
-    def top_up(i: int) -> tuple[Hashable, Wrong]:
+    def top_up(i: int) -> Candidate:
         slipped = dict(totals)
         slipped[""] += (i // 2 + 1) * (1 if i % 2 == 0 else -1)
         return _wrong(slipped, d.ARITHMETIC_SLIP)
 
-    return Draft(
-        kind=CheckKind.EXPRESSION,
-        item_type=ItemType.EXPRESSION,
-        policy=AnswerPolicy.EXACT_FORM,
+    return draft(
+        CheckKind.EXPRESSION,
+        ItemType.EXPRESSION,
+        AnswerPolicy.EXACT_FORM,
         stem=stem,
         problem=problem,
-        answer=plain,
-        answer_latex=latex,
-        steps=tuple(steps),
-        hints=tuple(hints),
-        wrongs=d.select(key, candidates, top_up=top_up if multiple_choice else None),
+        answer=poly(_standard(totals)),
+        key=tuple(totals[m] for m in ORDER),
+        steps=steps,
+        hints=hints,
+        candidates=candidates,
+        top_up=top_up if multiple_choice else None,
         multiple_choice=multiple_choice,
     )
 
@@ -120,7 +117,7 @@ def combine_like_terms(rng: Random, level: int) -> Draft:
             "Add the coefficients within each group.",
         ],
         candidates=[
-            _wrong(all_in_one, d.COMBINED_UNLIKE_TERMS),
+            _wrong(all_in_one, "combined_unlike_terms"),
             _wrong(sign_slip, d.SIGN_ERROR),
             _wrong(dropped, d.STOPPED_EARLY),
         ],
@@ -180,11 +177,11 @@ def _binomials(rng: Random) -> Draft:
             "The two middle products are like terms.",
         ],
         candidates=[
-            _wrong(_collect([(1, "x**2"), (a * b, "")]), FORGOT_MIDDLE_TERM),
+            _wrong(_collect([(1, "x**2"), (a * b, "")]), "multiplied_only_first_and_last_terms"),
             _wrong(
                 _collect([(1, "x**2"), (a + b, "x"), (a + b, "")]), d.ADDED_INSTEAD_OF_MULTIPLIED
             ),
-            _wrong(_collect([(1, "x**2"), (a * b, "x"), (a + b, "")]), SWAPPED_SUM_AND_PRODUCT),
+            _wrong(_collect([(1, "x**2"), (a * b, "x"), (a + b, "")]), "swapped_sum_and_product"),
             _wrong(_collect([(1, "x**2"), (-(a + b), "x"), (a * b, "")]), d.SIGN_ERROR),
         ],
         multiple_choice=rng.random() < 0.5,

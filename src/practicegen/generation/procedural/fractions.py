@@ -208,8 +208,8 @@ def divide(rng: Random, level: int) -> Draft:
     x, y = _operands_for_product(rng, level)
     reciprocal = 1 / y
     wrongs: Wrongs = [
-        (x * y, d.MULTIPLIED_WITHOUT_INVERTING),
-        (y / x, d.INVERTED_WRONG_FRACTION),
+        (x * y, "multiplied_without_inverting"),
+        (y / x, "inverted_wrong_fraction"),
         (1 / (x * y), "inverted_both_fractions"),
     ]
     steps = [

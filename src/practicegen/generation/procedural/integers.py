@@ -13,9 +13,6 @@ from practicegen.generation.procedural.base import Draft, Step
 from practicegen.generation.procedural.render import pick, signed
 from practicegen.generation.procedural.steps import number_draft
 
-SUBTRACTED_NEGATIVE_AS_NEGATIVE = "subtracted_a_negative_as_a_negative"
-ADDED_MAGNITUDES = "added_magnitudes_ignoring_signs"
-
 Wrongs = list[tuple[Fraction, str]]
 
 
@@ -66,16 +63,16 @@ def add_subtract(rng: Random, level: int) -> Draft:
                 rewritten,
                 " + ".join(f"({v})" for v in as_sums),
             ),
-            Step("Add from left to right", str(value), str(value)),
         ],
+        finish="Add from left to right",
         hints=[
             "Subtracting a number is the same as adding its opposite.",
             "With different signs, subtract the sizes and keep the sign of the larger one.",
         ],
         candidates=[
             (Fraction(-value), d.SIGN_ERROR),
-            (Fraction(naive), SUBTRACTED_NEGATIVE_AS_NEGATIVE),
-            (Fraction(sum(abs(v) for v in values)), ADDED_MAGNITUDES),
+            (Fraction(naive), "subtracted_a_negative_as_a_negative"),
+            (Fraction(sum(abs(v) for v in values)), "added_magnitudes_ignoring_signs"),
         ],
         multiple_choice=level > 1 and rng.random() < 0.4,
     )

@@ -17,9 +17,6 @@ from practicegen.generation.procedural.render import decimal, pick
 from practicegen.generation.procedural.steps import number_draft
 
 FORGOT_TO_DIVIDE_BY_100 = "forgot_to_divide_by_100"
-GAVE_THE_CHANGE_NOT_THE_PRICE = "gave_the_change_not_the_new_value"
-SUBTRACTED_THE_PERCENT = "subtracted_the_percent_as_a_number"
-FOUND_THE_REST = "found_the_rest_not_the_part"
 FORGOT_TO_MULTIPLY_BY_100 = "forgot_to_multiply_by_100"
 
 BENCHMARKS = (10, 20, 25, 50, 75)
@@ -54,8 +51,8 @@ def percent_of(rng: Random, level: int) -> Draft:
                 f"{decimal(p / 100)} \\times {n}",
                 f"{decimal(p / 100)} * {n}",
             ),
-            Step("Multiply", decimal(value), decimal(value)),
         ],
+        finish="Multiply",
         hints=[
             "Percent means per hundred: divide the percent by $100$.",
             f"${shown}\\%$ of ${n}$ is ${decimal(p / 100)} \\times {n}$.",
@@ -64,7 +61,7 @@ def percent_of(rng: Random, level: int) -> Draft:
             (p * n, FORGOT_TO_DIVIDE_BY_100),
             (value * 10, d.DECIMAL_POINT_MISPLACED),
             (value / 10, d.DECIMAL_POINT_MISPLACED),
-            (Fraction(n) - value, FOUND_THE_REST),
+            (Fraction(n) - value, "found_the_rest_not_the_part"),
         ],
         multiple_choice=rng.random() < 0.5,
         decimals=True,
@@ -90,19 +87,19 @@ def _new_price(rng: Random, increase: bool) -> Draft:
                 f"{price} {sign} {decimal(change)}",
                 f"{price} {sign} {decimal(change)}",
             ),
-            Step("Compute", decimal(value), decimal(value)),
         ],
+        finish="Compute",
         hints=[
             f"First find ${p}\\%$ of ${price}$.",
             "Then add that amount to the price." if increase else "Then subtract that amount.",
         ],
         candidates=[
-            (change, GAVE_THE_CHANGE_NOT_THE_PRICE),
+            (change, "gave_the_change_not_the_new_value"),
             (
                 price - change if increase else price + change,
                 d.SUBTRACTED_INSTEAD_OF_ADDED if increase else d.ADDED_INSTEAD_OF_SUBTRACTED,
             ),
-            (Fraction(price + p if increase else price - p), SUBTRACTED_THE_PERCENT),
+            (Fraction(price + p if increase else price - p), "subtracted_the_percent_as_a_number"),
         ],
         multiple_choice=rng.random() < 0.6,
         decimals=True,
@@ -129,15 +126,15 @@ def _percent_change(rng: Random) -> Draft:
                 f"\\frac{{{decimal(change)}}}{{{old}}} \\times 100",
                 f"{decimal(change)}/{old}*100",
             ),
-            Step("Compute", str(abs(p)), str(abs(p))),
         ],
+        finish="Compute",
         hints=[
             "Percent change compares the change with the original value.",
             f"Divide the change by the original value, ${old}$, then multiply by $100$.",
         ],
         candidates=[
-            (change, d.DIFFERENCE_NOT_PERCENT),
-            (change * 100 / new, d.PERCENT_OF_NEW_VALUE),
+            (change, "difference_not_percent"),
+            (change * 100 / new, "percent_of_new_value"),
             (Fraction(abs(p), 100), FORGOT_TO_MULTIPLY_BY_100),
         ],
         multiple_choice=rng.random() < 0.6,

@@ -99,7 +99,7 @@ def hypotenuse(rng: Random, level: int) -> Draft:
     a, b, _ = _triangle(rng, level, want_leg=False)
     square = a * a + b * b
     candidates = [
-        _wrong((a + b) ** 2, d.ADDED_LEGS_WITHOUT_SQUARING),
+        _wrong((a + b) ** 2, "added_legs_without_squaring"),
         _wrong(square * square, d.FORGOT_SQUARE_ROOT),
     ]
     if a != b:
@@ -140,7 +140,7 @@ def leg(rng: Random, level: int) -> Draft:
             f"The missing leg squared is ${c}^2 - {a}^2$.",
         ],
         [
-            _wrong(c * c + a * a, d.ADDED_SQUARES_FOR_A_LEG),
+            _wrong(c * c + a * a, "added_squares_for_a_leg"),
             _wrong((c - a) ** 2, "subtracted_sides_without_squaring"),
             _wrong((c * c - a * a) ** 2, d.FORGOT_SQUARE_ROOT),
         ],

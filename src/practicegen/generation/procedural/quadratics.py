@@ -26,8 +26,6 @@ from practicegen.generation.procedural.render import (
 from practicegen.generation.procedural.steps import Candidate, draft, eq_step, move, solve_stem
 from practicegen.ports import AnswerPolicy, ItemType
 
-HALVED_INSTEAD_OF_ROOT = "halved_instead_of_square_root"
-
 
 def _roots_text(roots: Sequence[Pair], var: Pair = ("x", "x")) -> Pair:
     return (
@@ -218,6 +216,6 @@ def square_root(rng: Random, level: int) -> Draft:
             _pm_roots(h, n * n) if h == 0 else _pm_roots(-h, n),
             d.FORGOT_SQUARE_ROOT if h == 0 else d.SIGN_ERROR,
         ),
-        _wrong([pair(Fraction(n, 2))], HALVED_INSTEAD_OF_ROOT),
+        _wrong([pair(Fraction(n, 2))], "halved_instead_of_square_root"),
     ]
     return _draft(equals(lhs, pair(e)), roots, steps, hints, candidates, multiple_choice=False)

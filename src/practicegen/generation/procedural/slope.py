@@ -14,8 +14,6 @@ from practicegen.generation.procedural.base import CheckKind, Draft, Step
 from practicegen.generation.procedural.render import Pair, equals, linear, pair, pick, poly, signed
 from practicegen.generation.procedural.steps import move, number_draft
 
-GAVE_THE_INTERCEPT = "gave_the_intercept"
-
 
 def _points(rng: Random, level: int) -> tuple[int, int, int]:
     """(x1, y1, x2); from level 3 on |x2 - x1| >= 2 so the slope can be a proper fraction."""
@@ -43,7 +41,7 @@ def two_points(rng: Random, level: int) -> Draft:
     slope = Fraction(rise, run)
     py1, px1 = (f"({v})" if v < 0 else str(v) for v in (y1, x1))
     quotient = f"\\frac{{{y2} - {py1}}}{{{x2} - {px1}}}", f"({y2} - {py1})/({x2} - {px1})"
-    candidates = [(Fraction(run, rise), d.RUN_OVER_RISE), (-slope, d.MIXED_COORDINATE_ORDER)]
+    candidates = [(Fraction(run, rise), "run_over_rise"), (-slope, "mixed_coordinate_order")]
     if x1 + x2 != 0:
         candidates.append((Fraction(y1 + y2, x1 + x2), d.ADDED_INSTEAD_OF_SUBTRACTED))
     return number_draft(
@@ -92,7 +90,7 @@ def from_equation(rng: Random, level: int) -> Draft:
     solved = equals(("y", "y"), linear(m, intercept))
     shown, steps, hint = _rearrange(a, b, c, level, solved)
     last = "The slope is the coefficient of $x$" + ("" if steps else " in")
-    candidates = [(intercept, GAVE_THE_INTERCEPT), (-m, d.SIGN_ERROR)]
+    candidates = [(intercept, "gave_the_intercept"), (-m, d.SIGN_ERROR)]
     if level > 1:
         candidates += [(Fraction(a), d.STOPPED_EARLY), (1 / m, d.INVERTED_FRACTION)]
     return number_draft(
