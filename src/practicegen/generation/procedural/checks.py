@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sympy
@@ -23,6 +24,7 @@ from practicegen.ports import AnswerPolicy, ItemType
 
 Meaning = Any  # a sympy set, expression or number
 Same = Callable[[Meaning, Meaning], bool]
+Read = Callable[[str], Meaning]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,8 @@ class CheckReport:
 class _Reader:
     """How one kind of problem is solved, how steps and answers are read, when two agree."""
 
-    solve: Callable[[str], Meaning]  # the problem and each step
-    answer: Callable[[str], Meaning]  # the key and each wrong answer
+    solve: Read  # the problem and each step
+    answer: Read  # the key and each wrong answer
     target: Callable[[Meaning], Meaning]  # what the answer must equal, from the problem's meaning
     same: Same
 
@@ -92,27 +94,14 @@ def _slope_of(line: Meaning) -> Meaning:
 def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
     var = _variable(problem)
     xy = (mp.VARIABLES["x"], mp.VARIABLES["y"])
-    if kind == "equation":
-        return _Reader(
-            lambda t: mp.solve_equation(t, var),
-            lambda t: mp.solution_set(t, var),
-            _identity,
-            _same_set,
-        )
-    if kind == "inequality":
-        return _Reader(
-            lambda t: mp.solve_inequality(t, var),
-            lambda t: mp.solve_inequality(t, var),
-            _identity,
-            _same_set,
-        )
-    if kind == "system":
-        return _Reader(
-            lambda t: mp.solve_system(t, xy),
-            lambda t: mp.system_answer(t, xy),
-            _identity,
-            _same_set,
-        )
+    inequality = partial(mp.solve_inequality, var=var)
+    solution_sets: dict[str, tuple[Read, Read]] = {  # (solve the problem, read an answer)
+        "equation": (lambda t: mp.solve_equation(t, var), lambda t: mp.solution_set(t, var)),
+        "inequality": (inequality, inequality),
+        "system": (partial(mp.solve_system, variables=xy), partial(mp.system_answer, variables=xy)),
+    }
+    if kind in solution_sets:
+        return _Reader(*solution_sets[kind], _identity, _same_set)
     if kind == "expression":
         return _Reader(mp.expr, mp.expr, _identity, same_expression)
     if kind == "line_slope":

@@ -25,8 +25,7 @@ def _dec(rng: Random, places: int, lo: int, hi: int) -> Fraction:
 
 
 def _places(q: Fraction) -> int:
-    text = decimal(q)
-    return len(text.partition(".")[2])
+    return len(decimal(q).partition(".")[2])
 
 
 def _misaligned(x: Fraction, y: Fraction, sign: int) -> Fraction | None:
@@ -35,14 +34,12 @@ def _misaligned(x: Fraction, y: Fraction, sign: int) -> Fraction | None:
     if px == py:
         return None
     ten = Fraction(10)
-    digits_x, digits_y = x * ten**px, y * ten**py
-    return (digits_x + sign * digits_y) / ten ** max(px, py)
+    return (x * ten**px + sign * y * ten**py) / ten ** max(px, py)
 
 
-def _show(q: Fraction, first: bool = False) -> tuple[str, str]:
+def _show(q: Fraction, first: bool = False) -> str:
     """An operand; a negative one after the first is wrapped in parentheses."""
-    text = decimal(q)
-    return (f"({text})", f"({text})") if q < 0 and not first else (text, text)
+    return f"({decimal(q)})" if q < 0 and not first else decimal(q)
 
 
 def add_subtract(rng: Random, level: int) -> Draft:
@@ -57,16 +54,15 @@ def add_subtract(rng: Random, level: int) -> Draft:
         if level == 3:
             x, y = (-x, y) if rng.random() < 0.5 else (x, -y)
     value = x + sign * y
-    symbol = "+" if sign > 0 else "-"
-    (xl, xp), (yl, yp) = _show(x, first=True), _show(y)
+    shown = f"{_show(x, first=True)} {'+' if sign > 0 else '-'} {_show(y)}"
     wrongs: list[tuple[Fraction, str]] = [(x - sign * y, d.SIGN_ERROR)]
     misaligned = _misaligned(x, y, sign)
     if misaligned is not None:
         wrongs.insert(0, (misaligned, "place_value_misaligned"))
     wrongs.append((value * 10, d.DECIMAL_POINT_MISPLACED))
     return number_draft(
-        stem=f"Compute ${xl} {symbol} {yl}$.",
-        problem=f"{xp} {symbol} {yp}",
+        stem=f"Compute ${shown}$.",
+        problem=shown,
         value=value,
         steps=[],
         finish="Line up the decimal points and combine digit by digit",

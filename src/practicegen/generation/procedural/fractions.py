@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from math import gcd, lcm
 from random import Random
 
@@ -156,12 +157,8 @@ def _add_or_subtract(rng: Random, level: int, sign: int) -> Draft:
     return _draft(symbol, x, y, value, steps, hints, wrongs, level, multiple_choice)
 
 
-def add(rng: Random, level: int) -> Draft:
-    return _add_or_subtract(rng, level, 1)
-
-
-def subtract(rng: Random, level: int) -> Draft:
-    return _add_or_subtract(rng, level, -1)
+add = partial(_add_or_subtract, sign=1)
+subtract = partial(_add_or_subtract, sign=-1)
 
 
 def _product_steps(x: Fraction, y: Fraction) -> list[Step]:

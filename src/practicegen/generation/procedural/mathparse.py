@@ -39,14 +39,6 @@ Expr = Any  # sympy expressions are untyped
 Func = Callable[..., Expr]
 
 
-def _hypotenuse(a: Expr, b: Expr) -> Expr:
-    return sympy.sqrt(a**2 + b**2)
-
-
-def _leg(c: Expr, a: Expr) -> Expr:
-    return sympy.sqrt(c**2 - a**2)
-
-
 QUANTITIES: dict[str, Func] = {
     "slope": lambda x1, y1, x2, y2: (y2 - y1) / (x2 - x1),
     "rectangle_area": lambda length, width: length * width,
@@ -57,8 +49,8 @@ QUANTITIES: dict[str, Func] = {
     "square_perimeter": lambda side: 4 * side,
     "circumference": lambda r: 2 * sympy.pi * r,
     "circumference_from_diameter": lambda dia: sympy.pi * dia,
-    "hypotenuse": _hypotenuse,
-    "leg": _leg,
+    "hypotenuse": lambda a, b: sympy.sqrt(a**2 + b**2),
+    "leg": lambda c, a: sympy.sqrt(c**2 - a**2),
     "percent_of": lambda p, n: p * n / 100,
     "percent_increase": lambda old, new: (new - old) * 100 / old,
     "percent_decrease": lambda old, new: (old - new) * 100 / old,
