@@ -291,51 +291,44 @@ def _circle_size(rng: Random, level: int) -> tuple[int, Fraction, str]:
     return radius, Fraction(radius), "radius"
 
 
-def circle_area(rng: Random, level: int) -> Draft:
+def _circle(rng: Random, level: int, area: bool) -> Draft:
     """Level 1: exact, in terms of pi; 2: rounded; 3: from the diameter, rounded."""
     short, long_ = rng.choice(UNITS)
     shown, r, word = _circle_size(rng, level)
-    name = "circle_area_from_diameter" if word == "diameter" else "circle_area"
-    wrongs: Wrongs = [(2 * r, d.AREA_PERIMETER_CONFUSION), (r, "forgot_to_square_the_radius")]
-    if word == "diameter":
-        wrongs.insert(0, (shown * shown, d.USED_DIAMETER_AS_RADIUS))
-    return _pi_draft(
-        stem=f"A circle has a {word} of ${shown}$ {short}. What is its area, in square {long_}?",
-        problem=f"{name}({shown})",
-        coef=r * r,
-        exact=level == 1,
-        formula=(f"\\pi \\times {num_latex(r)}^{{2}}", f"pi*({num_plain(r)})**2"),
-        hints=[
+    name = "circle_area" if area else "circumference"
+    if area:
+        wrongs: Wrongs = [(2 * r, d.AREA_PERIMETER_CONFUSION), (r, "forgot_to_square_the_radius")]
+        formula = f"\\pi \\times {num_latex(r)}^{{2}}", f"pi*({num_plain(r)})**2"
+        hints = [
             "The area of a circle is $\\pi r^2$.",
             "The radius is half the diameter."
             if word == "diameter"
             else "Square the radius first, then multiply by $\\pi$.",
-        ],
-        wrongs=wrongs,
-        multiple_choice=level > 1 and rng.random() < 0.4,
-    )
-
-
-def circumference(rng: Random, level: int) -> Draft:
-    """Level 1: exact, in terms of pi; 2: rounded; 3: from the diameter, rounded."""
-    short, long_ = rng.choice(UNITS)
-    shown, r, word = _circle_size(rng, level)
-    name = "circumference_from_diameter" if word == "diameter" else "circumference"
-    wrongs: Wrongs = [(r * r, d.AREA_PERIMETER_CONFUSION), (r, FORGOT_TO_DOUBLE)]
-    if word == "diameter":
-        wrongs.insert(0, (2 * shown, d.USED_DIAMETER_AS_RADIUS))
-    return _pi_draft(
-        stem=f"A circle has a {word} of ${shown}$ {short}. What is its circumference, in {long_}?",
-        problem=f"{name}({shown})",
-        coef=2 * r,
-        exact=level == 1,
-        formula=(f"2 \\pi \\times {num_latex(r)}", f"2*pi*{num_plain(r)}"),
-        hints=[
+        ]
+    else:
+        wrongs = [(r * r, d.AREA_PERIMETER_CONFUSION), (r, FORGOT_TO_DOUBLE)]
+        formula = f"2 \\pi \\times {num_latex(r)}", f"2*pi*{num_plain(r)}"
+        hints = [
             "The circumference of a circle is $2\\pi r$, or $\\pi d$.",
             "Use $\\pi d$ directly with the diameter."
             if word == "diameter"
             else "Double the radius, then multiply by $\\pi$.",
-        ],
+        ]
+    if word == "diameter":
+        name += "_from_diameter"
+        wrongs.insert(0, (shown * shown if area else 2 * shown, d.USED_DIAMETER_AS_RADIUS))
+    question = f"area, in square {long_}" if area else f"circumference, in {long_}"
+    return _pi_draft(
+        stem=f"A circle has a {word} of ${shown}$ {short}. What is its {question}?",
+        problem=f"{name}({shown})",
+        coef=r * r if area else 2 * r,
+        exact=level == 1,
+        formula=formula,
+        hints=hints,
         wrongs=wrongs,
         multiple_choice=level > 1 and rng.random() < 0.4,
     )
+
+
+circle_area = partial(_circle, area=True)
+circumference = partial(_circle, area=False)
