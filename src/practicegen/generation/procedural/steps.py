@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from fractions import Fraction
+from functools import partial
 from random import Random
 
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
@@ -63,9 +64,8 @@ def solution(rng: Random, level: int, k: int = 1, top: int = 0) -> Fraction:
     return Fraction(pick(rng, 1, 10) if level == 1 else signed(rng, 1, 10))
 
 
-def solve_stem(problem_latex: str, var: str = "x", *, multiple_choice: bool = False) -> str:
-    tail = "\n\nChoose the correct solution." if multiple_choice else ""
-    return f"Solve for ${var}$: ${problem_latex}$" + tail
+def solve_stem(problem_latex: str) -> str:
+    return f"Solve for $x$: ${problem_latex}$"
 
 
 def draft(
@@ -102,11 +102,7 @@ def draft(
     )
 
 
-def _one_value(
-    kind: CheckKind,
-    item_type: ItemType,
-    policy: AnswerPolicy,
-    write: Callable[[Number], Pair],
+def number_draft(
     *,
     stem: str,
     problem: str,
@@ -114,13 +110,28 @@ def _one_value(
     steps: Iterable[Step],
     hints: Iterable[str],
     candidates: Iterable[tuple[Number, str]],
-    multiple_choice: bool,
+    policy: AnswerPolicy = AnswerPolicy.EQUIVALENT,
+    multiple_choice: bool = False,
     decimals: bool = False,
+    finish: str | None = None,
+    kind: CheckKind = CheckKind.VALUE,
+    solve_for: str | None = None,
 ) -> Draft:
-    """An item whose key is one exact rational number as `write` shows it; `candidates` are
-    (wrong value, misconception) pairs, and with `decimals` values without a terminating decimal
-    form are left out. Multiple-choice items are topped up with near misses."""
+    """An item whose key is one exact rational number, and `candidates` (wrong value,
+    misconception) pairs; multiple-choice items are topped up with near misses.
+
+    `decimals` writes values as 0.75, not 3/4, leaving out those without a terminating decimal
+    form; `solve_for` makes the key the equation's single solution `x = 3/4`; `finish` names a
+    last worked step that shows the answer.
+    """
     q = Fraction(value)
+    write = (lambda v: (decimal(v), decimal(v))) if decimals else pair
+    item_type = ItemType.NUMERIC
+    if solve_for is not None:
+        write = partial(equation, solve_for)
+        kind, item_type, policy = CheckKind.EQUATION, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET
+    if finish is not None:
+        steps = [*steps, Step(finish, *write(q))]
 
     def wrong(v: Number, tag: str) -> Candidate:
         latex, plain = write(v)
@@ -154,55 +165,15 @@ def equation_draft(
     steps: Iterable[Step],
     hints: Iterable[str],
     candidates: Iterable[tuple[Number, str]],
-    multiple_choice: bool = False,
     stem: str | None = None,
 ) -> Draft:
-    """An item whose key is the single solution `x = value`; `candidates` are wrong values."""
-    return _one_value(
-        CheckKind.EQUATION,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
-        lambda v: equation("x", v),
-        stem=stem or solve_stem(problem[0], multiple_choice=multiple_choice),
+    """An item whose key is the single solution `x = value`, shown as "Solve for x"."""
+    return number_draft(
+        stem=stem or solve_stem(problem[0]),
         problem=problem[1],
         value=value,
         steps=steps,
         hints=hints,
         candidates=candidates,
-        multiple_choice=multiple_choice,
-    )
-
-
-def number_draft(
-    *,
-    stem: str,
-    problem: str,
-    value: Number,
-    steps: Iterable[Step],
-    hints: Iterable[str],
-    candidates: Iterable[tuple[Number, str]],
-    policy: AnswerPolicy = AnswerPolicy.EQUIVALENT,
-    multiple_choice: bool = False,
-    decimals: bool = False,
-    finish: str | None = None,
-    kind: CheckKind = CheckKind.VALUE,
-) -> Draft:
-    """An item whose key is one exact rational number; `decimals` writes it as 0.75, not 3/4,
-    and `finish` names a last worked step that shows the answer."""
-    write = (lambda v: (decimal(v), decimal(v))) if decimals else pair
-    if finish is not None:
-        steps = [*steps, Step(finish, *write(value))]
-    return _one_value(
-        kind,
-        ItemType.NUMERIC,
-        policy,
-        write,
-        stem=stem,
-        problem=problem,
-        value=value,
-        steps=steps,
-        hints=hints,
-        candidates=candidates,
-        multiple_choice=multiple_choice,
-        decimals=decimals,
+        solve_for="x",
     )
