@@ -11,7 +11,7 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
-from practicegen.generation.procedural.render import decimal, pick
+from practicegen.generation.procedural.render import decimal, operand, pick
 from practicegen.generation.procedural.steps import number_draft
 
 
@@ -37,11 +37,6 @@ def _misaligned(x: Fraction, y: Fraction, sign: int) -> Fraction | None:
     return (x * ten**px + sign * y * ten**py) / ten ** max(px, py)
 
 
-def _show(q: Fraction, first: bool = False) -> str:
-    """An operand; a negative one after the first is wrapped in parentheses."""
-    return f"({decimal(q)})" if q < 0 and not first else decimal(q)
-
-
 def add_subtract(rng: Random, level: int) -> Draft:
     """Level 1: tenths, sums; 2: different places, differences; 3: negatives."""
     if level == 1:
@@ -54,7 +49,7 @@ def add_subtract(rng: Random, level: int) -> Draft:
         if level == 3:
             x, y = (-x, y) if rng.random() < 0.5 else (x, -y)
     value = x + sign * y
-    shown = f"{_show(x, first=True)} {'+' if sign > 0 else '-'} {_show(y)}"
+    shown = f"{operand(x, first=True)} {'+' if sign > 0 else '-'} {operand(y)}"
     wrongs: list[tuple[Fraction, str]] = [(x - sign * y, d.SIGN_ERROR)]
     misaligned = _misaligned(x, y, sign)
     if misaligned is not None:

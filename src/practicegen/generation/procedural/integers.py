@@ -10,15 +10,10 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
-from practicegen.generation.procedural.render import pick, signed
+from practicegen.generation.procedural.render import operand, pick, signed
 from practicegen.generation.procedural.steps import number_draft
 
 Wrongs = list[tuple[Fraction, str]]
-
-
-def _term(value: int, first: bool) -> tuple[str, str]:
-    """A signed operand; negatives after the first term are wrapped in parentheses."""
-    return (f"({value})", f"({value})") if value < 0 and not first else (str(value), str(value))
 
 
 def _terms(rng: Random, level: int) -> tuple[list[int], list[str]]:
@@ -41,21 +36,19 @@ def _terms(rng: Random, level: int) -> tuple[list[int], list[str]]:
 def add_subtract(rng: Random, level: int) -> Draft:
     """Level 1: adding with one negative; 2: subtracting signed numbers; 3: three or four terms."""
     values, ops = _terms(rng, level)
-    latex, plain = _term(values[0], True)
+    shown = operand(values[0], first=True)
     as_sums = [values[0]]
     for op, v in zip(ops, values[1:], strict=True):
-        shown = _term(v, False)
-        latex += f" {op} {shown[0]}"
-        plain += f" {op} {shown[1]}"
+        shown += f" {op} {operand(v)}"
         as_sums.append(v if op == "+" else -v)
     value = sum(as_sums)
-    rewritten = " + ".join(_term(v, i == 0)[0] for i, v in enumerate(as_sums))
+    rewritten = " + ".join(operand(v, i == 0) for i, v in enumerate(as_sums))
     naive = values[0] + sum(
         -abs(v) if op == "-" else v for op, v in zip(ops, values[1:], strict=True)
     )
     return number_draft(
-        stem=f"Compute ${latex}$.",
-        problem=plain,
+        stem=f"Compute ${shown}$.",
+        problem=shown,
         value=value,
         steps=[
             Step(
@@ -94,27 +87,26 @@ def _product_problem(rng: Random, level: int) -> Problem:
         a, b = signed(rng, 2, 12), signed(rng, 2, 12)
         b = -abs(b) if a > 0 else b
         wrongs: Wrongs = [(Fraction(a + b), d.ADDED_INSTEAD_OF_MULTIPLIED)]
-        latex = f"{a} \\times {_term(b, False)[0]}"
+        latex = f"{a} \\times {operand(b)}"
         return latex, f"{a}*({b})", a * b, [_sign_step((a, b), a * b)], wrongs
     if level == 2:
         b, q = signed(rng, 2, 12), signed(rng, 2, 12)
         q = -abs(q) if b > 0 else q
         a = b * q
         wrongs = [(Fraction(a * b), d.MULTIPLIED_INSTEAD_OF_DIVIDED)]
-        return f"{a} \\div {_term(b, False)[0]}", f"{a}/({b})", q, [_sign_step((a, b), q)], wrongs
+        return f"{a} \\div {operand(b)}", f"{a}/({b})", q, [_sign_step((a, b), q)], wrongs
     b, c, q = signed(rng, 2, 6), signed(rng, 2, 6), signed(rng, 2, 9)
     c = -abs(c) if b > 0 and q > 0 else c
     a, first = b * c * q, c * q
-    shown_c = _term(c, False)
     steps = [
         Step(
-            f"Divide first, working left to right (${a} \\div {_term(b, False)[0]} = {first}$)",
-            f"{first} \\times {shown_c[0]}",
-            f"{first}*{shown_c[1]}",
+            f"Divide first, working left to right (${a} \\div {operand(b)} = {first}$)",
+            f"{first} \\times {operand(c)}",
+            f"{first}*{operand(c)}",
         ),
         _sign_step((first, c), first * c),
     ]
-    latex = f"{a} \\div {_term(b, False)[0]} \\times {shown_c[0]}"
+    latex = f"{a} \\div {operand(b)} \\times {operand(c)}"
     return latex, f"{a}/({b})*({c})", first * c, steps, [(Fraction(q), d.WRONG_OPERATION_ORDER)]
 
 

@@ -48,10 +48,8 @@ def _choices(draft: Draft, rng: Random) -> tuple[list[Choice], str, dict[str, st
         Choice(id=cid, text=f"${latex}$", misconception=tag)
         for cid, (_, latex, tag) in zip(CHOICE_IDS, options, strict=True)
     ]
-    correct = next(
-        cid for cid, option in zip(CHOICE_IDS, options, strict=True) if option[2] is None
-    )
-    values = {cid: value for cid, (value, _, _) in zip(CHOICE_IDS, options, strict=True)}
+    correct = next(choice.id for choice in choices if choice.misconception is None)
+    values = {choice.id: value for choice, (value, _, _) in zip(choices, options, strict=True)}
     return choices, correct, values
 
 

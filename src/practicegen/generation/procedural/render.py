@@ -119,6 +119,12 @@ def decimal(q: Number) -> str:
     return format(value, "f")
 
 
+def operand(q: Number, first: bool = False) -> str:
+    """A whole or terminating decimal number in a sum or product; a negative one after the
+    first is wrapped in parentheses."""
+    return f"({decimal(q)})" if q < 0 and not first else decimal(q)
+
+
 def radical(n: int) -> Pair:
     """sqrt(n) in simplest form: "4", "2\\sqrt{13}" / "2*sqrt(13)"."""
     k = next(f for f in range(isqrt(n), 0, -1) if n % (f * f) == 0)

@@ -117,13 +117,9 @@ def number_draft(
     kind: CheckKind = CheckKind.VALUE,
     solve_for: str | None = None,
 ) -> Draft:
-    """An item whose key is one exact rational number, and `candidates` (wrong value,
-    misconception) pairs; multiple-choice items are topped up with near misses.
-
-    `decimals` writes values as 0.75, not 3/4, leaving out those without a terminating decimal
-    form; `solve_for` makes the key the equation's single solution `x = 3/4`; `finish` names a
-    last worked step that shows the answer.
-    """
+    """An item whose key is one exact rational number; multiple choice is topped up with near
+    misses. `decimals` writes 0.75, not 3/4 (wrong values with no such form are left out),
+    `solve_for` the solution `x = 3/4`; `finish` names a last step that shows the answer."""
     q = Fraction(value)
     write = (lambda v: (decimal(v), decimal(v))) if decimals else pair
     item_type = ItemType.NUMERIC
