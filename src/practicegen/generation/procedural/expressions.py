@@ -30,7 +30,9 @@ def _standard(totals: dict[str, Fraction]) -> list[Term]:
     return [(totals[m], m) for m in ORDER]
 
 
-def _wrong(totals: dict[str, Fraction], tag: str) -> Candidate:
+def _wrong(terms: Sequence[Term], tag: str) -> Candidate:
+    """A wrong answer: `terms` collected and written in standard order."""
+    totals = _collect(terms)
     latex, plain = poly(_standard(totals))
     return tuple(totals[m] for m in ORDER), Wrong(plain, latex, tag)
 
@@ -45,9 +47,8 @@ def _draft(
     multiple_choice: bool = False,
 ) -> Draft:
     def top_up(i: int) -> Candidate:
-        slipped = dict(totals)
-        slipped[""] += (i // 2 + 1) * (1 if i % 2 == 0 else -1)
-        return _wrong(slipped, d.ARITHMETIC_SLIP)
+        slip = (i // 2 + 1) * (1 if i % 2 == 0 else -1)
+        return _wrong([*_standard(totals), (slip, "")], d.ARITHMETIC_SLIP)
 
     return draft(
         CheckKind.EXPRESSION,
@@ -96,13 +97,7 @@ def combine_like_terms(rng: Random, level: int) -> Draft:
         totals = _collect(terms)
     latex, plain = poly(terms)
     grouped = [t for m in ORDER for t in terms if t[1] == m]
-    all_in_one = dict.fromkeys(ORDER, Fraction(0))
-    all_in_one["x"] = sum((Fraction(c) for c, _ in terms), Fraction(0))
-    sign_slip = dict(totals)
-    last = grouped[-1]
-    sign_slip[last[1]] -= 2 * last[0]
-    dropped = dict(totals)
-    dropped[""] = Fraction(0)
+    last_coef, last_mono = grouped[-1]
     return _draft(
         stem=f"Simplify by combining like terms: ${latex}$",
         problem=plain,
@@ -117,9 +112,9 @@ def combine_like_terms(rng: Random, level: int) -> Draft:
             "Add the coefficients within each group.",
         ],
         candidates=[
-            _wrong(all_in_one, "combined_unlike_terms"),
-            _wrong(sign_slip, d.SIGN_ERROR),
-            _wrong(dropped, d.STOPPED_EARLY),
+            _wrong([(sum(c for c, _ in terms), "x")], "combined_unlike_terms"),
+            _wrong([*terms, (-2 * last_coef, last_mono)], d.SIGN_ERROR),
+            _wrong([t for t in terms if t[1]], d.STOPPED_EARLY),
         ],
     )
 
@@ -149,9 +144,9 @@ def _distribute_one(rng: Random, level: int) -> Draft:
             "Then combine any like terms.",
         ],
         candidates=[
-            _wrong(_collect([(a * b, "x"), (c, ""), (e, "x"), (f, "")]), d.FORGOT_TO_DISTRIBUTE),
-            _wrong(_collect([(a * b, "x"), (-a * c, ""), *rest]), d.SIGN_ERROR),
-            _wrong(_collect([(a * b, "x"), (a + c, ""), *rest]), d.ADDED_INSTEAD_OF_MULTIPLIED),
+            _wrong([(a * b, "x"), (c, ""), (e, "x"), (f, "")], d.FORGOT_TO_DISTRIBUTE),
+            _wrong([(a * b, "x"), (-a * c, ""), *rest], d.SIGN_ERROR),
+            _wrong([(a * b, "x"), (a + c, ""), *rest], d.ADDED_INSTEAD_OF_MULTIPLIED),
         ],
         multiple_choice=rng.random() < 0.5,
     )
@@ -177,12 +172,10 @@ def _binomials(rng: Random) -> Draft:
             "The two middle products are like terms.",
         ],
         candidates=[
-            _wrong(_collect([(1, "x**2"), (a * b, "")]), "multiplied_only_first_and_last_terms"),
-            _wrong(
-                _collect([(1, "x**2"), (a + b, "x"), (a + b, "")]), d.ADDED_INSTEAD_OF_MULTIPLIED
-            ),
-            _wrong(_collect([(1, "x**2"), (a * b, "x"), (a + b, "")]), "swapped_sum_and_product"),
-            _wrong(_collect([(1, "x**2"), (-(a + b), "x"), (a * b, "")]), d.SIGN_ERROR),
+            _wrong([(1, "x**2"), (a * b, "")], "multiplied_only_first_and_last_terms"),
+            _wrong([(1, "x**2"), (a + b, "x"), (a + b, "")], d.ADDED_INSTEAD_OF_MULTIPLIED),
+            _wrong([(1, "x**2"), (a * b, "x"), (a + b, "")], "swapped_sum_and_product"),
+            _wrong([(1, "x**2"), (-(a + b), "x"), (a * b, "")], d.SIGN_ERROR),
         ],
         multiple_choice=rng.random() < 0.5,
     )
