@@ -1,23 +1,16 @@
 """Writing questions the item bank lacks with a language model, and keeping only verified ones.
 
-The model is any server speaking the OpenAI chat completions API (a hosted service or a local
-one), reached with `openai.AsyncOpenAI`. It is asked for structured JSON of one `QuestionKind`:
-an equation (`llm_equation`: the problem in sympy-readable form beside its stem, checked by
-solving it again) or a multiple-choice question (`llm_choice`, for subjects sympy cannot check:
-kept only when the model, asked again, agrees with its own key). Up to three bank items of the
-same skill are shown as examples so new questions match the bank's style, and a skill of the
-procedural catalog is described by its profile (what its problems look like). Nothing the model
-says is trusted: a draft that fails its check (or never arrives: malformed JSON, a timeout, a
-rate limit, a server error) is counted by reason and written again, up to a limit.
+The model is any server speaking the OpenAI chat completions API, asked for structured JSON of
+one `QuestionKind` (`llm_equation`, `llm_choice`), shown up to three bank items of the skill as
+examples. Nothing it says is trusted: a draft that fails its check, or never arrives (malformed
+JSON, a timeout, a rate limit, a server error), is counted by reason and written again, up to a
+limit.
 
-Questions are written concurrently, but one semaphore per generator caps requests in flight
-across every batch, so a burst of assignments cannot flood the model server. The SDK client
-sends through aiohttp (the SDK's `aiohttp` extra), sized for every request the semaphore lets
-through, because httpx's pool costs CPU per request held when a thousand are in flight. The
-SDK's own retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap,
-without holding a semaphore slot while waiting. Requests go through the SDK's `post` (its
-documented way to send a body as it is), skipping `chat.completions.create`'s costly check of
-every argument; the reply is parsed into the same `ChatCompletion`.
+One semaphore per generator caps requests in flight across every batch. The SDK client sends
+through aiohttp with a connection for every request the semaphore lets through, because httpx's
+pool costs CPU per request held when a thousand are in flight. The SDK's retries are off: a 429
+is retried here, honouring `Retry-After` up to a cap, without holding a semaphore slot. Requests
+go through the SDK's `post`, skipping `chat.completions.create`'s costly check of every argument.
 """
 
 from __future__ import annotations
@@ -41,6 +34,7 @@ from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
 from practicegen.generation.llm_kind import QuestionKind, prompt_messages
 from practicegen.generation.llm_verify import Reason
 from practicegen.grading.sympy_pool import SympyPool
+from practicegen.items.fingerprint import fingerprint
 from practicegen.items.schemas import ItemContent
 
 log = structlog.get_logger()
@@ -109,6 +103,7 @@ class LlmGenerator:
     `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
     process of its own). `choice_check`, a second model, answers multiple-choice questions in
     place of this one to check their keys (`llm_choice`); the generator closes it.
+    `total_usage` is every token the generator has spent, self-consistency checks included.
     """
 
     def __init__(
@@ -137,13 +132,22 @@ class LlmGenerator:
         self.rate_limit_retries = rate_limit_retries
         self.max_retry_wait_s = max_retry_wait_s
         self.temperature = temperature
-        self.verify_timeout_s = verify_timeout_s
         self.response_format = response_format
-        self._client = _client(base_url, api_key, timeout_s, concurrency)
+        self.choice_check = choice_check
+        self.total_usage = Usage()
+        # One connection for every request in flight, and no retries of the SDK's own.
+        connections = httpx2.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency
+        )
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(limits=connections),
+        )
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._spent = _Meter()
         self._own_pool = sympy_pool is None
-        self._check = choice_check
         self._sympy = sympy_pool or SympyPool(workers=1)
         self.kinds: dict[str, QuestionKind] = {
             kind.name: kind
@@ -157,20 +161,10 @@ class LlmGenerator:
             )
         }
 
-    @property
-    def choice_check_model(self) -> str | None:
-        """The second model that checks multiple-choice keys, if one is configured."""
-        return self._check.model if self._check is not None else None
-
-    @property
-    def total_usage(self) -> Usage:
-        """Every token this generator has spent, self-consistency checks included."""
-        return self._spent.total
-
     async def aclose(self) -> None:
         await self._client.close()
-        if self._check is not None:
-            await self._check.aclose()
+        if self.choice_check is not None:
+            await self.choice_check.aclose()
         if self._own_pool:
             await self._sympy.aclose()
 
@@ -194,9 +188,8 @@ class LlmGenerator:
         messages = prompt_messages(how, skill, topic, subject, difficulty, shown)
         request = _Request(how, subject, topic, skill, difficulty, messages)
         batch = LlmBatch(requested=count)
-        meter = _Meter()
         started = 0
-        seen = {how.key(e) for e in shown}
+        seen = {fingerprint(e) for e in shown}  # every question of the batch is of one skill
 
         async def report_start() -> None:
             nonlocal started
@@ -204,42 +197,35 @@ class LlmGenerator:
             await progress(started, count, f"Generating AI question {started} of {count}...")
 
         results = await asyncio.gather(
-            *(self._question(request, batch, meter, seen, report_start) for _ in range(count))
+            *(self._question(request, batch, seen, report_start) for _ in range(count))
         )
         batch.items = [item for item in results if item is not None]
-        batch.usage = meter.total
         return batch
 
     async def _question(
-        self,
-        request: _Request,
-        batch: LlmBatch,
-        meter: _Meter,
-        seen: set[str],
-        report_start: _Hook,
+        self, request: _Request, batch: LlmBatch, seen: set[str], report_start: _Hook
     ) -> ItemContent | None:
         """One question slot: try, and on rejection write it again, up to the attempt limit."""
         for attempt in range(self.attempts_per_question):
             try:
-                first = report_start if attempt == 0 else None
-                item = await self._attempt(request, meter, first)
-                if request.kind.key(item) in seen:
-                    raise _Failed(Reason.DUPLICATE, request.kind.key(item))
+                item = await self._attempt(request, batch, report_start if attempt == 0 else None)
+                key = fingerprint(item)
+                if key in seen:
+                    raise _Failed(Reason.DUPLICATE, key)
             except _Failed as failed:
                 batch.rejections[failed.reason.value] += 1
                 log.info("llm.rejected", skill=request.skill, reason=failed.reason.value)
                 continue
-            seen.add(request.kind.key(item))
+            seen.add(key)
             return item
         return None
 
     async def _attempt(
-        self, request: _Request, meter: _Meter, report_start: _Hook | None
+        self, request: _Request, batch: LlmBatch, report_start: _Hook | None
     ) -> ItemContent:
         kind = request.kind
-        reply = await self._complete(
-            request.messages, kind.schema_name, kind.schema, meter, report_start
-        )
+        body = self._body(request.messages, kind.schema_name, kind.schema)
+        reply = await self._complete(body, batch, report_start)
         try:
             item = kind.item(
                 reply,
@@ -251,24 +237,44 @@ class LlmGenerator:
         except ValidationError as exc:
             raise _Failed(Reason.MALFORMED, str(exc)) from exc
         item.provenance["model"] = self.model
-        verdict = await kind.verify(item, _MeteredAsk(self, meter))
+        verdict = await kind.verify(item, _BatchAsk(self, batch))
         if verdict.reason is not None:
             raise _Failed(verdict.reason, verdict.detail)
         return item
 
     async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """One structured request (for `llm_verify.SelfConsistency`): the object, or None."""
-        return await _MeteredAsk(self, _Meter()).complete_json(messages, schema_name, schema)
-
-    async def _complete(
         self,
         messages: list[dict[str, str]],
         schema_name: str,
         schema: dict[str, Any],
-        meter: _Meter,
-        report_start: _Hook | None,
+        batch: LlmBatch | None = None,
+    ) -> dict[str, Any] | None:
+        """One structured request (for `llm_verify.SelfConsistency`): the object, or None.
+
+        Its tokens count towards `batch`, if given."""
+        try:
+            return await self._complete(self._body(messages, schema_name, schema), batch, None)
+        except _Failed:
+            return None
+
+    def _body(
+        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
+    ) -> dict[str, Any]:
+        strict = {"name": schema_name, "strict": True, "schema": schema}
+        json_format = (
+            {"type": "json_object"}
+            if self.response_format == "json_object"
+            else {"type": "json_schema", "json_schema": strict}
+        )
+        return {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature,
+            "response_format": json_format,
+        }
+
+    async def _complete(
+        self, body: dict[str, Any], batch: LlmBatch | None, report_start: _Hook | None
     ) -> dict[str, Any]:
         """One request, repeated after a 429 (outside the semaphore) up to the retry limit."""
         for retry in range(self.rate_limit_retries + 1):
@@ -277,27 +283,15 @@ class LlmGenerator:
                     if report_start is not None:
                         await report_start()
                         report_start = None
-                    return await self._call(messages, schema_name, schema, meter)
+                    return await self._call(body, batch)
             except openai.RateLimitError as exc:
                 if retry == self.rate_limit_retries:
                     raise _Failed(Reason.RATE_LIMITED, str(exc)) from exc
                 await asyncio.sleep(self._retry_wait(exc, retry))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        schema_name: str,
-        schema: dict[str, Any],
-        meter: _Meter,
-    ) -> dict[str, Any]:
+    async def _call(self, body: dict[str, Any], batch: LlmBatch | None) -> dict[str, Any]:
         try:
-            body = {
-                "model": self.model,
-                "messages": messages,
-                "temperature": self.temperature,
-                "response_format": self._format(schema_name, schema),
-            }
             completion = await self._client.post(
                 "/chat/completions", body=body, cast_to=ChatCompletion
             )
@@ -312,18 +306,11 @@ class LlmGenerator:
         if completion.usage is not None:
             u = completion.usage
             spent = Usage(u.prompt_tokens, u.completion_tokens, u.total_tokens)
-            meter.add(spent)
-            self._spent.add(spent)
+            self.total_usage += spent
+            if batch is not None:
+                batch.usage += spent
         content = completion.choices[0].message.content if completion.choices else None
         return _json_object(content)
-
-    def _format(self, schema_name: str, schema: dict[str, Any]) -> dict[str, Any]:
-        if self.response_format == "json_object":
-            return {"type": "json_object"}
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": schema_name, "strict": True, "schema": schema},
-        }
 
     def _retry_wait(self, exc: openai.RateLimitError, retry: int) -> float:
         """The server's `Retry-After` in seconds if it gave one, else 0.5, 1, 2...; capped."""
@@ -335,40 +322,17 @@ class LlmGenerator:
         return min(max(wait, 0.0), self.max_retry_wait_s)
 
 
-@dataclass(slots=True)
-class _Meter:
-    total: Usage = field(default_factory=Usage)
-
-    def add(self, usage: Usage) -> None:
-        self.total += usage
-
-
 @dataclass(frozen=True, slots=True)
-class _MeteredAsk:
+class _BatchAsk:
     """Structured requests whose tokens count towards one batch (self-consistency checks)."""
 
     generator: LlmGenerator
-    meter: _Meter
+    batch: LlmBatch
 
     async def complete_json(
         self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
     ) -> dict[str, Any] | None:
-        try:
-            return await self.generator._complete(messages, schema_name, schema, self.meter, None)
-        except _Failed:
-            return None
-
-
-def _client(base_url: str, api_key: str, timeout_s: float, concurrency: int) -> openai.AsyncOpenAI:
-    """The SDK's client on aiohttp, with a connection for every request in flight; no retries."""
-    connections = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return openai.AsyncOpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        timeout=timeout_s,
-        max_retries=0,
-        http_client=openai.DefaultAioHttpClient(limits=connections),
-    )
+        return await self.generator.complete_json(messages, schema_name, schema, self.batch)
 
 
 def _json_object(content: str | None) -> dict[str, Any]:

@@ -1,15 +1,12 @@
 """Multiple-choice questions from a language model, for subjects sympy cannot check.
 
-A Biology question has no equation to solve again, so its key is checked by self-consistency
+A Biology question has no equation to solve again, so after its structure (choice ids unique,
+the key among them, three to five choices, no two alike) its key is checked by self-consistency
 (`llm_verify.SelfConsistency`): the model answers its own question several times, without
-seeing the key, and a strict majority must pick the key. Before that, plain structure is
-checked: choice ids unique, the key among them, three to five choices, no two alike.
-
-A model agreeing with itself catches a confused key, not a confidently wrong model. So a
-second, different model can be named to check (`check`): the answers then come from it, and
-an item it does not agree with is rejected as `check_model_disagrees`. Either way an accepted
-item's `provenance.verification.method` is "self_consistency" (an equation's is "sympy"), and
-`provenance.verification.check_model` names the model that answered.
+seeing the key, and a strict majority must pick the key. That catches a confused key, not a
+confidently wrong model, so a second model can be named to answer instead (`check`); an item it
+does not agree with is rejected as `check_model_disagrees`. An accepted item's
+`provenance.verification` has method "self_consistency" and names the model that answered.
 """
 
 from __future__ import annotations
@@ -18,9 +15,16 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from practicegen.generation.llm_verify import JsonCompleter, Reason, SelfConsistency, Verdict
+from practicegen.generation.llm_kind import QuestionKind
+from practicegen.generation.llm_verify import (
+    JsonCompleter,
+    Reason,
+    SelfConsistency,
+    Verdict,
+    strict_object,
+)
 from practicegen.items.fingerprint import normalise_text
-from practicegen.items.schemas import Choice, ItemContent, ItemSource
+from practicegen.items.schemas import Choice, ItemContent
 from practicegen.ports import AnswerPolicy, ItemType
 
 PROMPT_VERSION = "llm-choice-v1"
@@ -42,35 +46,26 @@ class ChoiceDraft(BaseModel):
     hints: list[str] = Field(min_length=1, max_length=10)
 
 
-def _schema() -> dict[str, Any]:
-    text = {"type": "string"}
-    choice = {
-        "type": "object",
-        "properties": {"id": text, "text": text, "misconception": {"type": ["string", "null"]}},
-        "required": ["id", "text", "misconception"],
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "stem": text,
-            "choices": {"type": "array", "items": choice},
-            "answer": text,
-            "explanation": text,
-            "hints": {"type": "array", "items": text},
-        },
-        "required": ["stem", "choices", "answer", "explanation", "hints"],
-        "additionalProperties": False,
-    }
+_TEXT = {"type": "string"}
+_CHOICE = strict_object({"id": _TEXT, "text": _TEXT, "misconception": {"type": ["string", "null"]}})
 
 
-class ChoiceKind:
+class ChoiceKind(QuestionKind):
     """Multiple-choice questions, kept only when the model agrees with its own key."""
 
     name = "multiple_choice"
     item_type = ItemType.MULTIPLE_CHOICE
+    prompt_version = PROMPT_VERSION
     schema_name = "choice_question"
-    schema = _schema()
+    schema = strict_object(
+        {
+            "stem": _TEXT,
+            "choices": {"type": "array", "items": _CHOICE},
+            "answer": _TEXT,
+            "explanation": _TEXT,
+            "hints": {"type": "array", "items": _TEXT},
+        }
+    )
     system = """You write multiple-choice practice questions for students. Reply with JSON:
 - "stem": the question in Markdown;
 - "choices": 4 choices {"id": "A".."D", "text": ..., "misconception": the error that leads
@@ -83,25 +78,16 @@ class ChoiceKind:
         self.samples = samples
         self.check = check
 
-    def item(
-        self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
-    ) -> ItemContent:
+    def fields(self, reply: dict[str, Any]) -> dict[str, Any]:
         draft = ChoiceDraft.model_validate(reply)
-        return ItemContent(
-            subject=subject,
-            topic=topic,
-            skill=skill,
-            type=self.item_type,
-            stem=draft.stem,
-            answer=draft.answer.strip(),
-            answer_policy=AnswerPolicy.CHOICE,
-            choices=draft.choices,
-            hints=draft.hints[:3],
-            solution=draft.explanation,
-            difficulty=max(-6.0, min(6.0, difficulty)),
-            source=ItemSource.LLM,
-            provenance={"generator": "llm", "prompt_version": PROMPT_VERSION, "kind": self.name},
-        )
+        return {
+            "stem": draft.stem,
+            "answer": draft.answer.strip(),
+            "answer_policy": AnswerPolicy.CHOICE,
+            "choices": draft.choices,
+            "hints": draft.hints[:3],
+            "solution": draft.explanation,
+        }
 
     async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict:
         """`ask` reaches the model that wrote `item`; with a `check` model, that one answers."""
@@ -129,9 +115,6 @@ class ChoiceKind:
             "samples": result.samples,
         }
         return Verdict(None)
-
-    def key(self, item: ItemContent) -> str:
-        return normalise_text(item.stem)
 
     def example(self, item: ItemContent) -> dict[str, Any]:
         return {

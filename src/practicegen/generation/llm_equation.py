@@ -1,10 +1,9 @@
 """Equation questions from a language model: how they are asked for, read, and checked by sympy.
 
-The model gives the problem in sympy syntax beside its Markdown stem, so the item's key can be
-checked by solving the problem again (`llm_verify.verify_item`, in the node's sympy processes);
-the worked steps and the distractors are checked against that solution too, the problem
-against its skill's profile, and the stem against the problem. A check has two deadlines: its
-own running time (`check_timeout`) and the wait for a free sympy process before it runs
+The model gives the problem in sympy syntax beside its Markdown stem, so the key can be checked
+by solving the problem again (`llm_verify.verify_item`, in the node's sympy processes), with
+the steps, the distractors, the skill's profile and the stem held to it. A check has two
+deadlines, its own running time (`check_timeout`) and the wait for a free sympy process
 (`check_queue`), so a busy node is not mistaken for a slow check, nor either for a slow model.
 """
 
@@ -16,10 +15,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from practicegen.generation.llm_verify import JsonCompleter, Reason, Verdict, verify_within
+from practicegen.generation.llm_kind import QuestionKind
+from practicegen.generation.llm_verify import (
+    JsonCompleter,
+    Reason,
+    Verdict,
+    strict_object,
+    verify_within,
+)
 from practicegen.grading.sympy_pool import SympyPool
-from practicegen.items.fingerprint import normalise_text
-from practicegen.items.schemas import ItemContent, ItemSource
+from practicegen.items.schemas import ItemContent
 from practicegen.ports import AnswerPolicy, ItemType
 
 PROMPT_VERSION = "llm-equation-v2"
@@ -53,37 +58,28 @@ class Draft(BaseModel):
     hints: list[str] = Field(min_length=1, max_length=10)
 
 
-def _schema() -> dict[str, Any]:
-    text = {"type": "string"}
-    texts = {"type": "array", "items": text}
-    distractor = {
-        "type": "object",
-        "properties": {"value": text, "misconception": text},
-        "required": ["value", "misconception"],
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "stem": text,
-            "problem": text,
-            "answer": text,
-            "steps": texts,
-            "distractors": {"type": "array", "items": distractor},
-            "hints": texts,
-        },
-        "required": ["stem", "problem", "answer", "steps", "distractors", "hints"],
-        "additionalProperties": False,
-    }
+_TEXT = {"type": "string"}
+_TEXTS = {"type": "array", "items": _TEXT}
+_DISTRACTOR = strict_object({"value": _TEXT, "misconception": _TEXT})
 
 
-class EquationKind:
+class EquationKind(QuestionKind):
     """Questions whose key sympy can check: one equation in one unknown."""
 
     name = "equation"
     item_type = ItemType.EQUATION
+    prompt_version = PROMPT_VERSION
     schema_name = "practice_question"
-    schema = _schema()
+    schema = strict_object(
+        {
+            "stem": _TEXT,
+            "problem": _TEXT,
+            "answer": _TEXT,
+            "steps": _TEXTS,
+            "distractors": {"type": "array", "items": _DISTRACTOR},
+            "hints": _TEXTS,
+        }
+    )
     system = """You write math practice questions for students. Reply with one JSON object:
 - "stem": the question in Markdown, math in $LaTeX$; its equation must be exactly "problem"
   (same numbers, signs, operations and unknown), and it shows no number the problem lacks;
@@ -100,35 +96,23 @@ class EquationKind:
         self.check_queue_s = check_queue_s
         self.pool = pool
 
-    def item(
-        self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
-    ) -> ItemContent:
-        """The item the reply describes; raises pydantic's ValidationError if it is malformed."""
+    def fields(self, reply: dict[str, Any]) -> dict[str, Any]:
         draft = Draft.model_validate(reply)
         steps = [s.strip() for s in draft.steps]
         answer = draft.answer.strip()
-        return ItemContent(
-            subject=subject,
-            topic=topic,
-            skill=skill,
-            type=self.item_type,
-            stem=draft.stem,
-            answer=answer,
-            answer_policy=AnswerPolicy.SOLUTION_SET,
-            hints=draft.hints[:3],
-            solution=_solution(steps, answer),
-            difficulty=max(-6.0, min(6.0, difficulty)),
-            source=ItemSource.LLM,
-            provenance={
-                "generator": "llm",
-                "prompt_version": PROMPT_VERSION,
-                "kind": self.name,
+        return {
+            "stem": draft.stem,
+            "answer": answer,
+            "answer_policy": AnswerPolicy.SOLUTION_SET,
+            "hints": draft.hints[:3],
+            "solution": _solution(steps, answer),
+            "provenance": {
                 "problem": draft.problem.strip(),
                 "steps": steps,
                 "key": answer,
                 "distractors": [d.model_dump() for d in draft.distractors],
             },
-        )
+        }
 
     async def verify(self, item: ItemContent, _ask: JsonCompleter) -> Verdict:
         # The check stops itself after verify_timeout_s of running; no answer by the wider
@@ -143,10 +127,6 @@ class EquationKind:
         if verdict.ok:
             item.provenance["verification"] = {"ok": True, "method": "sympy", "checks": CHECKS}
         return verdict
-
-    def key(self, item: ItemContent) -> str:
-        problem = item.provenance.get("problem")
-        return re.sub(r"\s+", "", str(problem)) if problem else normalise_text(item.stem)
 
     def example(self, item: ItemContent) -> dict[str, Any]:
         prov = item.provenance

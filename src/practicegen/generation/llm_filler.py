@@ -122,7 +122,7 @@ class LlmFiller:
 
     def unchecked(self, subject: str) -> bool:
         kind = self._kind(subject)
-        return kind == "multiple_choice" and self.generator.choice_check_model is None
+        return kind == "multiple_choice" and self.generator.choice_check is None
 
     def _kind(self, subject: str) -> str:
         return "equation" if subject in self.procedural.subjects() else "multiple_choice"

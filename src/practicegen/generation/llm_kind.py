@@ -8,20 +8,22 @@ bank items of the skill as examples and the procedural catalog's profile of the 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from practicegen.generation.llm_verify import JsonCompleter, Verdict
 from practicegen.generation.procedural.catalog import PROFILES
-from practicegen.items.schemas import ItemContent
+from practicegen.items.schemas import ItemContent, ItemSource
 from practicegen.ports import ItemType
 
 
-class QuestionKind(Protocol):
+class QuestionKind(ABC):
     """One kind of question: how it is asked for, read from the reply, and verified."""
 
     name: str
     item_type: ItemType
+    prompt_version: str
     schema_name: str
     schema: dict[str, Any]
     system: str
@@ -30,17 +32,30 @@ class QuestionKind(Protocol):
         self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
     ) -> ItemContent:
         """The item the reply describes; raises pydantic's ValidationError if malformed."""
-        ...
+        fields = self.fields(reply)
+        origin = {"generator": "llm", "prompt_version": self.prompt_version, "kind": self.name}
+        fields["provenance"] = origin | fields.get("provenance", {})
+        return ItemContent(
+            subject=subject,
+            topic=topic,
+            skill=skill,
+            type=self.item_type,
+            difficulty=max(-6.0, min(6.0, difficulty)),
+            source=ItemSource.LLM,
+            **fields,
+        )
 
-    async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict: ...
+    @abstractmethod
+    def fields(self, reply: dict[str, Any]) -> dict[str, Any]:
+        """The item's fields of this kind (stem, answer, hints...) as the reply gives them."""
 
-    def key(self, item: ItemContent) -> str:
-        """What makes two questions of one batch the same question."""
-        ...
+    @abstractmethod
+    async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict:
+        """Whether `item` may be shown; `ask` reaches the model that wrote it."""
 
+    @abstractmethod
     def example(self, item: ItemContent) -> dict[str, Any]:
         """A bank item as the model should see it among the examples."""
-        ...
 
 
 def prompt_messages(
