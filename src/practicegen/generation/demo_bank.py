@@ -14,7 +14,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.procedural.registry import ProceduralGenerator
@@ -62,13 +61,9 @@ def build_demo_items(generator: ProceduralGenerator | None = None) -> list[ItemC
     return items
 
 
-def demo_bank_document() -> dict[str, Any]:
-    return bank_document(build_demo_items())
-
-
-def render_demo_bank(items: Sequence[ItemContent] | None = None) -> str:
+def render_demo_bank(items: Sequence[ItemContent]) -> str:
     """The exact text of the demo bank file: one item per line, keys in schema order."""
-    document = bank_document(list(build_demo_items() if items is None else items))
+    document = bank_document(list(items))
     lines = [json.dumps(item, ensure_ascii=False) for item in document.pop("items")]
     head = json.dumps(document, ensure_ascii=False)[:-1]
     return head + ', "items": [\n' + ",\n".join(lines) + "\n]}\n"

@@ -149,17 +149,11 @@ class LlmGenerator:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._own_pool = sympy_pool is None
         self._sympy = sympy_pool or SympyPool(workers=1)
-        self.kinds: dict[str, QuestionKind] = {
-            kind.name: kind
-            for kind in (
-                EquationKind(
-                    verify_timeout_s=verify_timeout_s,
-                    check_queue_s=check_queue_s,
-                    pool=self._sympy,
-                ),
-                ChoiceKind(samples=self_consistency_samples, check=choice_check),
-            )
-        }
+        equation = EquationKind(
+            verify_timeout_s=verify_timeout_s, check_queue_s=check_queue_s, pool=self._sympy
+        )
+        choice = ChoiceKind(samples=self_consistency_samples, check=choice_check)
+        self.kinds: dict[str, QuestionKind] = {kind.name: kind for kind in (equation, choice)}
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -260,12 +254,9 @@ class LlmGenerator:
     def _body(
         self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
     ) -> dict[str, Any]:
-        strict = {"name": schema_name, "strict": True, "schema": schema}
-        json_format = (
-            {"type": "json_object"}
-            if self.response_format == "json_object"
-            else {"type": "json_schema", "json_schema": strict}
-        )
+        json_format: dict[str, Any] = {"type": self.response_format}
+        if self.response_format == "json_schema":
+            json_format["json_schema"] = {"name": schema_name, "strict": True, "schema": schema}
         return {
             "model": self.model,
             "messages": messages,

@@ -72,20 +72,15 @@ class Verdict:
 ACCEPTED = Verdict(None)
 
 
-def unknown_of(problem: str) -> Any:
-    """The one unknown of a one-variable equation; `Unreadable` if there is not exactly one."""
-    names = set(re.findall(r"\b[a-z]\b", problem)) & set(mp.VARIABLES)
-    if len(names) != 1:
-        raise mp.Unreadable(f"expected one unknown in {problem!r}, found {sorted(names)}")
-    return mp.VARIABLES[names.pop()]
-
-
 def verify_equation(
     problem: str, answer: str, steps: Sequence[str], distractors: Sequence[str]
 ) -> Verdict:
     """Solve `problem` independently and hold the claimed answer, steps and distractors to it."""
     try:
-        var = unknown_of(problem)
+        names = set(re.findall(r"\b[a-z]\b", problem)) & set(mp.VARIABLES)
+        if len(names) != 1:
+            raise mp.Unreadable(f"expected one unknown in {problem!r}, found {sorted(names)}")
+        var = mp.VARIABLES[names.pop()]
         truth = mp.solve_equation(problem, var)
         if not (isinstance(truth, sympy.FiniteSet) and len(truth) == 1):
             return Verdict(Reason.NOT_UNIQUE, f"{problem!r} has solution set {truth}")
@@ -168,6 +163,10 @@ def strict_object(properties: dict[str, Any]) -> dict[str, Any]:
 
 CHOICE_SCHEMA = strict_object({"choice": {"type": "string"}})
 CHOICE_SCHEMA_NAME = "answer_check"
+_ANSWER_SYSTEM = (
+    'Answer the multiple-choice question. Reply with JSON {"choice": "<id>"} naming the one '
+    "correct choice id."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +188,12 @@ class SelfConsistency:
     async def check(self, item: ItemContent) -> Consistency:
         if item.type is not ItemType.MULTIPLE_CHOICE:
             raise ValueError("self-consistency is for multiple-choice items")
-        messages = _answer_prompt(item)
+        choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
+        question = f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}"
+        messages = [
+            {"role": "system", "content": _ANSWER_SYSTEM},
+            {"role": "user", "content": question},
+        ]
         replies = await asyncio.gather(
             *(
                 self.completer.complete_json(messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
@@ -203,18 +207,3 @@ class SelfConsistency:
         )
         agreeing = votes[item.answer.casefold()]
         return Consistency(agreeing * 2 > self.samples, votes, self.samples)
-
-
-def _answer_prompt(item: ItemContent) -> list[dict[str, str]]:
-    choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
-    return [
-        {
-            "role": "system",
-            "content": "Answer the multiple-choice question. Reply with JSON "
-            '{"choice": "<id>"} naming the one correct choice id.',
-        },
-        {
-            "role": "user",
-            "content": f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}",
-        },
-    ]

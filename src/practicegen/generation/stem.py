@@ -1,10 +1,10 @@
 """Proving that the stem a student reads is the problem that was verified.
 
-sympy verifies an item's machine-readable `problem`; the student reads its `stem`. A model
-writes the two separately, so they can disagree: a stem showing `2x + 3 = 11` over a verified
-`2*x - 3 = 11` marks a student who solves what they read wrong. `stem_mismatch` reads every
-piece of math in a stem (each `$...$` LaTeX span through the whitelisted `stem_latex` reader,
-and bare math in the words, such as `2x + 3 = 11` or a lone `y`) and holds it to the problem:
+sympy verifies an item's machine-readable `problem`; the student reads its `stem`, which a model
+writes separately, so the two can disagree (a stem `2x + 3 = 11` over a verified `2*x - 3 = 11`).
+`stem_mismatch` reads every piece of math in a stem (each `$...$` LaTeX span through the
+whitelisted `stem_latex` reader, and bare math in the words, such as `2x + 3 = 11` or a lone
+`y`) and holds it to the problem:
 
 - an equation (a line, an inequality) must be the problem's, rearranged at most: its
   `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality,
@@ -12,18 +12,15 @@ and bare math in the words, such as `2x + 3 = 11` or a lone `y`) and holds it to
 - each equation of a system must be one of the system's, and all of them must be shown;
 - an expression (`expression` and `value` problems) must equal the problem;
 - a lone letter must be one of the problem's unknowns;
-- the numbers of the whole stem, words included, must be the problem's numbers: none added
-  (a word problem's "7 apples" over a problem without 7) and none left out ("twice" or
-  "three" is 2 or 3; a sign or an operation said in words is not checked);
+- the numbers of the whole stem, words included, must be the problem's numbers, none added and
+  none left out ("twice" or "three" is 2 or 3; a sign or an operation said in words is not
+  checked);
 - no HTML, which could hide the math from the student or show other text.
 
-The stem is proven equal rather than rendered from the problem because a model writes word
-problems, whose math is partly in words: rendering would leave those unchecked, while the
-proof holds an equation in LaTeX, an equation in bare text and a word problem's numbers alike.
-Answer-format templates with no digits (`$x = \\dots$`, `$x = a \\text{ or } x = b$`) and
-examples of numbers only ("(for example, $12$ for $12\\%$)") are not the problem and are
-passed over. Anything unreadable is a mismatch: a stem is shown only if
-it is proven to be the problem. CPU-bound (sympy): runs in the sympy processes.
+The stem is proven equal rather than rendered from the problem because word problems carry
+part of their math in words. Answer-format templates with no digits (`$x = \\dots$`) and
+examples of numbers only ("(for example, $12$ for $12\\%$)") are passed over. Anything
+unreadable is a mismatch. CPU-bound (sympy): runs in the sympy processes.
 """
 
 from __future__ import annotations
@@ -52,24 +49,14 @@ _WORD_UNKNOWNS = frozenset(mp.VARIABLES) - {"a"}
 _EXAMPLE = re.compile(r"\((?:for example|e\.g\.)[^()$]*(?:\$[^$]*\$[^()$]*)*\)", re.IGNORECASE)
 _NUMBER_ONLY = re.compile(r"^[\d.\s]*(?:\\%)?\s*$")
 # Cardinals and multiples only: ordinals are also instructions ("round to the nearest tenth").
-_NUMBER_WORDS = {
-    word: str(value)
-    for value, names in enumerate(
-        (
-            (),
-            (),
-            ("two", "twice", "double", "doubles", "doubled"),
-            ("three", "thrice", "triple", "triples", "tripled"),
-            ("four", "quadruple", "quadruples", "quadrupled"),
-            ("five",),
-            ("six",),
-            ("seven",),
-            ("eight",),
-            ("nine",),
-            ("ten",),
-        )
-    )
-    for word in names
+_CARDINALS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+_MULTIPLES = {
+    2: "twice double doubles doubled",
+    3: "thrice triple triples tripled",
+    4: "quadruple quadruples quadrupled",
+}
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(_CARDINALS, start=2)} | {
+    word: str(n) for n, words in _MULTIPLES.items() for word in words.split()
 }
 _NUMERAL = re.compile(r"^-?\s*(?:\d+(?:\.\d+)?|pi)$")  # one number; "3 + 4" is an expression
 _MARKUP = re.compile(r"<[A-Za-z!/?]")  # an HTML tag or comment in the words
