@@ -1,10 +1,9 @@
 """Writing questions the item bank lacks with a language model, and keeping only verified ones.
 
 The model is any server speaking the OpenAI chat completions API, asked for structured JSON of
-one `QuestionKind` (`llm_equation`, `llm_choice`), shown up to three bank items of the skill as
-examples. Nothing it says is trusted: a draft that fails its check, or never arrives (malformed
-JSON, a timeout, a rate limit, a server error), is counted by reason and written again, up to a
-limit.
+one `QuestionKind` (`llm_kind`), shown up to three bank items of the skill as examples. Nothing
+it says is trusted: a draft that fails its check, or never arrives (malformed JSON, a timeout, a
+rate limit, a server error), is counted by reason and written again, up to a limit.
 
 One semaphore per generator caps requests in flight across every batch. The SDK client sends
 through aiohttp with a connection for every request the semaphore lets through, because httpx's
@@ -20,6 +19,7 @@ import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import aiohttp
@@ -29,9 +29,13 @@ import structlog
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from practicegen.generation.llm_choice import ChoiceKind
-from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
-from practicegen.generation.llm_kind import QuestionKind, prompt_messages
+from practicegen.generation.llm_kind import (
+    PROMPT_VERSION,
+    ChoiceKind,
+    EquationKind,
+    QuestionKind,
+    prompt_messages,
+)
 from practicegen.generation.llm_verify import Reason
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import fingerprint
@@ -84,11 +88,8 @@ class _Failed(Exception):
 @dataclass(frozen=True, slots=True)
 class _Request:
     kind: QuestionKind
-    subject: str
-    topic: str
-    skill: str
-    difficulty: float
-    messages: list[dict[str, str]]
+    body: dict[str, Any]  # of every request for the batch's questions
+    asked: dict[str, Any]  # subject, topic, skill and difficulty, for `QuestionKind.item`
 
 
 class LlmGenerator:
@@ -102,7 +103,7 @@ class LlmGenerator:
     servers with structured outputs, "json_object" for those with only JSON mode.
     `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
     process of its own). `choice_check`, a second model, answers multiple-choice questions in
-    place of this one to check their keys (`llm_choice`); the generator closes it.
+    place of this one to check their keys (`llm_kind.ChoiceKind`); the generator closes it.
     `total_usage` is every token the generator has spent, self-consistency checks included.
     """
 
@@ -180,7 +181,8 @@ class LlmGenerator:
         how = self.kinds[kind]
         shown = [e for e in examples if e.type == how.item_type][:MAX_EXAMPLES]
         messages = prompt_messages(how, skill, topic, subject, difficulty, shown)
-        request = _Request(how, subject, topic, skill, difficulty, messages)
+        asked = {"subject": subject, "topic": topic, "skill": skill, "difficulty": difficulty}
+        request = _Request(how, self._body(messages, how.schema_name, how.schema), asked)
         batch = LlmBatch(requested=count)
         started = 0
         seen = {fingerprint(e) for e in shown}  # every question of the batch is of one skill
@@ -200,6 +202,7 @@ class LlmGenerator:
         self, request: _Request, batch: LlmBatch, seen: set[str], report_start: _Hook
     ) -> ItemContent | None:
         """One question slot: try, and on rejection write it again, up to the attempt limit."""
+        skill = request.asked["skill"]
         for attempt in range(self.attempts_per_question):
             try:
                 item = await self._attempt(request, batch, report_start if attempt == 0 else None)
@@ -208,7 +211,7 @@ class LlmGenerator:
                     raise _Failed(Reason.DUPLICATE, key)
             except _Failed as failed:
                 batch.rejections[failed.reason.value] += 1
-                log.info("llm.rejected", skill=request.skill, reason=failed.reason.value)
+                log.info("llm.rejected", skill=skill, reason=failed.reason.value)
                 continue
             seen.add(key)
             return item
@@ -217,21 +220,13 @@ class LlmGenerator:
     async def _attempt(
         self, request: _Request, batch: LlmBatch, report_start: _Hook | None
     ) -> ItemContent:
-        kind = request.kind
-        body = self._body(request.messages, kind.schema_name, kind.schema)
-        reply = await self._complete(body, batch, report_start)
+        reply = await self._complete(request.body, batch, report_start)
         try:
-            item = kind.item(
-                reply,
-                subject=request.subject,
-                topic=request.topic,
-                skill=request.skill,
-                difficulty=request.difficulty,
-            )
+            item = request.kind.item(reply, **request.asked)
         except ValidationError as exc:
             raise _Failed(Reason.MALFORMED, str(exc)) from exc
         item.provenance["model"] = self.model
-        verdict = await kind.verify(item, _BatchAsk(self, batch))
+        verdict = await request.kind.verify(item, partial(self.complete_json, batch=batch))
         if verdict.reason is not None:
             raise _Failed(verdict.reason, verdict.detail)
         return item
@@ -311,19 +306,6 @@ class LlmGenerator:
         except ValueError:
             wait = 0.5 * 2**retry
         return min(max(wait, 0.0), self.max_retry_wait_s)
-
-
-@dataclass(frozen=True, slots=True)
-class _BatchAsk:
-    """Structured requests whose tokens count towards one batch (self-consistency checks)."""
-
-    generator: LlmGenerator
-    batch: LlmBatch
-
-    async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        return await self.generator.complete_json(messages, schema_name, schema, self.batch)
 
 
 def _json_object(content: str | None) -> dict[str, Any]:

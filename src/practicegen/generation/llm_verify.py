@@ -21,10 +21,10 @@ import asyncio
 import re
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import sympy
 
@@ -143,12 +143,11 @@ def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
         signal.signal(signal.SIGALRM, previous)
 
 
-class JsonCompleter(Protocol):
-    """One structured request to the model: the parsed JSON object, or None if it failed."""
-
-    async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
-    ) -> dict[str, Any] | None: ...
+# One structured request to the model (messages, schema name, schema): the parsed JSON object,
+# or None if it failed.
+JsonCompleter = Callable[
+    [list[dict[str, str]], str, dict[str, Any]], Awaitable[dict[str, Any] | None]
+]
 
 
 def strict_object(properties: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +195,7 @@ class SelfConsistency:
         ]
         replies = await asyncio.gather(
             *(
-                self.completer.complete_json(messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
+                self.completer(messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
                 for _ in range(self.samples)
             )
         )

@@ -162,8 +162,16 @@ def _check(stem: str, problem: _Problem) -> None:
             _check_expression(piece, problem)
     if problem.kind == "system" and matched and len(matched) < len(problem.relations):
         raise _Mismatch("the stem does not show every equation of the system")
-    _check_words(words, problem)
-    _check_numbers(pieces, words, problem)
+    names = {str(u) for u in problem.unknowns}
+    for letter in re.findall(r"(?<![A-Za-z])[a-z](?![A-Za-z])", words):
+        if letter in _WORD_UNKNOWNS and letter not in names:
+            raise _Mismatch(f"the stem's words name {letter}, not an unknown of the problem")
+    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", words.lower()) if w in _NUMBER_WORDS}
+    numbers = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words) | spelled
+    if added := numbers - problem.numbers:
+        raise _Mismatch(f"the stem shows {sorted(added)}, not in the problem")
+    if missing := problem.numbers - numbers:
+        raise _Mismatch(f"the stem does not show {sorted(missing)} from the problem")
 
 
 def _parts(pieces: list[str]) -> Iterator[str]:
@@ -202,21 +210,3 @@ def _check_expression(text: str, problem: _Problem) -> None:
         return
     if problem.value is None or not same_expression(value, problem.value):
         raise _Mismatch(f"the stem shows {value}, not the problem")
-
-
-def _check_words(words: str, problem: _Problem) -> None:
-    names = {str(u) for u in problem.unknowns}
-    for letter in re.findall(r"(?<![A-Za-z])[a-z](?![A-Za-z])", words):
-        if letter in _WORD_UNKNOWNS and letter not in names:
-            raise _Mismatch(f"the stem's words name {letter}, not an unknown of the problem")
-
-
-def _check_numbers(pieces: list[str], words: str, problem: _Problem) -> None:
-    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", words.lower()) if w in _NUMBER_WORDS}
-    shown = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words) | spelled
-    added = shown - problem.numbers
-    if added:
-        raise _Mismatch(f"the stem shows {sorted(added)}, not in the problem")
-    missing = problem.numbers - shown
-    if missing:
-        raise _Mismatch(f"the stem does not show {sorted(missing)} from the problem")
