@@ -4,8 +4,6 @@ A job reserves an estimate before it calls the model (so a job that would exceed
 fails at once, before spending anything) and records what it really spent afterwards. Days are
 UTC dates. The check and the record are separate short transactions: two jobs checking at once
 may together overshoot by one job's spending, which a budget meant to bound cost tolerates.
-Records from jobs finishing together go into one transaction (`UsageRecorder`), so a burst of
-one tenant's jobs does not queue on that tenant's row lock while holding pooled connections.
 """
 
 from __future__ import annotations
@@ -57,7 +55,8 @@ UsageKey = tuple[uuid.UUID, str]  # (tenant, UTC day)
 
 
 class UsageRecorder:
-    """Adds spent tokens to `llm_usage`, many jobs' in one transaction (a group commit).
+    """Adds spent tokens to `llm_usage`, many jobs' in one transaction (a group commit), so a
+    burst of one tenant's jobs does not queue on its row lock holding pooled connections.
 
     The first report starts a write; reports arriving while it runs are summed per tenant and
     day and go in the next one. `record` returns when the write carrying its tokens committed,

@@ -1,12 +1,10 @@
 """Filling an assignment's gap with procedural items, built and checked in a process pool.
 
-When the bank cannot supply enough fitting items, the assignment builder asks this filler for
-the rest. Each item is built by a sympy generator and checked independently
-(`procedural.checks`), both in the node's sympy processes (`sympy_pool`) with a deadline, so the
-event loop never blocks. An item that fails its check, or repeats what the student saw recently
-or the bank holds, is dropped and another seed tried, at the level nearest the wanted
-difficulty first; an item the bank turns out to hold is built again in another round. The
-items come back unsaved: the plan stores them with the assignment.
+Each item is built by a sympy generator and checked independently (`procedural.checks`), both
+in the node's sympy processes with a deadline, so the event loop never blocks. An item that
+fails its check, or repeats what the student saw recently or the bank holds, is dropped and
+another seed tried, at the level nearest the wanted difficulty first. The items come back
+unsaved: the plan stores them with the assignment.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -60,11 +60,7 @@ class Usage:
     total_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.total_tokens + other.total_tokens,
-        )
+        return Usage(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 @dataclass(slots=True)
@@ -174,10 +170,8 @@ class LlmGenerator:
         progress: LlmProgress = _no_progress,
         kind: str = "equation",
     ) -> LlmBatch:
-        """Write `count` questions of `kind` concurrently; fewer come back if some never pass.
-
-        `kind` is "equation" (checked by sympy) or "multiple_choice" (by self-consistency).
-        """
+        """Write `count` questions of `kind` ("equation" or "multiple_choice") concurrently;
+        fewer come back if some never pass."""
         how = self.kinds[kind]
         shown = [e for e in examples if e.type == how.item_type][:MAX_EXAMPLES]
         messages = prompt_messages(how, skill, topic, subject, difficulty, shown)
@@ -238,9 +232,8 @@ class LlmGenerator:
         schema: dict[str, Any],
         batch: LlmBatch | None = None,
     ) -> dict[str, Any] | None:
-        """One structured request (for `llm_verify.SelfConsistency`): the object, or None.
-
-        Its tokens count towards `batch`, if given."""
+        """One structured request (for `llm_verify.SelfConsistency`): the object, or None;
+        its tokens count towards `batch`, if given."""
         try:
             return await self._complete(self._body(messages, schema_name, schema), batch, None)
         except _Failed:

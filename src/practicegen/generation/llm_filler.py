@@ -2,19 +2,12 @@
 
 Only jobs use this filler: the sync endpoint never waits on a model. For each skill the gap
 needs, the model is shown a few bank items of that skill and asked for the questions
-concurrently (`LlmGenerator`: every accepted question has passed `llm_verify`). Questions it
-could not produce, and any that repeat what the student or the bank already has, are replaced
-by procedural items where a generator covers the skill; anything still missing is reported by
-skill. The job reserves tokens against the tenant's daily budget before calling the model and
-records what it spent after. A tenant's skills and examples are read once per bank version
-(`BankReads`), not once per job of a burst.
-
-Subjects the procedural generators know to be mathematics get equations (checked by sympy);
-any other subject gets multiple-choice questions (checked by self-consistency). A tenant that
-requires a second model to agree with every multiple-choice key
-(`tenants.service.requires_check_model`) gets none written while the node has no check model:
-they count as rejected for `check_model_required`. A skill whose profile has no equations
-(`fractions.add`) is not asked of the model at all: every draft would be off-skill.
+concurrently (`LlmGenerator`: every accepted question has passed `llm_verify`). Mathematics
+subjects (those the procedural generators know) get equations, others multiple-choice
+questions. What the model could not produce, or repeats what the student or the bank already
+has, is replaced by procedural items where a generator covers the skill; anything still missing
+is reported by skill. The job reserves tokens against the tenant's daily budget before calling
+the model and records what it spent after.
 """
 
 from __future__ import annotations
@@ -141,27 +134,26 @@ class LlmFiller:
         # A skill whose problems the model's kind of question cannot be (a fraction sum is not
         # an equation) goes straight to the procedural generators: its drafts would be off-skill.
         asked = Counter({s: n for s, n in counts.items() if self._writable(gap.subject, s)})
-        refused = await self._refused(session, gap, asked)
-        asked -= refused
+        refused: Counter[str] = Counter()
+        # Multiple-choice questions that only self-consistency would check are not written for
+        # a tenant that requires a second model to agree with every key.
+        unchecked = asked and self.unchecked(gap.subject)
+        if unchecked and await requires_check_model(session, gap.tenant_id):
+            refused, asked = asked, Counter()
         examples = {skill: await self._examples(session, gap, skill) for skill in asked}
         # Hand the connection back while the model works (tens of seconds): a thousand waiting
         # jobs must not hold a thousand database connections. Nothing read so far is an ORM
         # object used later, so ending the read-only transaction loses nothing.
         await session.rollback()
-        batches = await self._write(gap, asked, examples, progress) + refused_batches(refused)
+        batches = await self._write(gap, asked, examples, progress)
+        reason = Reason.CHECK_MODEL_REQUIRED.value
+        batches += [
+            LlmBatch(requested=n, rejections=Counter({reason: n})) for n in refused.values()
+        ]
         spent = sum(b.usage.total_tokens for b in batches)
         await self.usage.record(gap.tenant_id, day_of(self.clock()), spent)
         await progress(_LAST, "Checking the generated questions against the bank...")
         return await self._assemble(session, gap, counts, batches)
-
-    async def _refused(
-        self, session: AsyncSession, gap: GapRequest, asked: Counter[str]
-    ) -> Counter[str]:
-        """What the model may not write for this tenant: multiple-choice questions that only
-        self-consistency would check, when the tenant requires a second model to agree."""
-        if not asked or not self.unchecked(gap.subject):
-            return Counter()
-        return asked.copy() if await requires_check_model(session, gap.tenant_id) else Counter()
 
     async def _write(
         self,
@@ -286,12 +278,6 @@ class LlmFiller:
             unproduced.update(made.unproduced)
         result.unproduced = dict(unproduced)
         return result
-
-
-def refused_batches(refused: Counter[str]) -> list[LlmBatch]:
-    """Each refused question counted as a draft rejected for `check_model_required`."""
-    reason = Reason.CHECK_MODEL_REQUIRED.value
-    return [LlmBatch(requested=n, rejections=Counter({reason: n})) for n in refused.values()]
 
 
 async def _silent(_percent: int, _message: str) -> None:

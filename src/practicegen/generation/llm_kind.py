@@ -220,12 +220,9 @@ class EquationKind(QuestionKind):
         return verdict
 
     def example(self, item: ItemContent) -> dict[str, Any]:
-        prov = item.provenance
-        shown: dict[str, Any] = {"stem": item.stem, "answer": item.answer, "hints": item.hints}
-        for name in ("problem", "steps", "distractors"):
-            if name in prov:
-                shown[name] = prov[name]
-        return shown
+        shown = {"stem": item.stem, "answer": item.answer, "hints": item.hints}
+        drafted = ("problem", "steps", "distractors")
+        return shown | {name: item.provenance[name] for name in drafted if name in item.provenance}
 
 
 def _solution(steps: Sequence[str], answer: str) -> str:

@@ -6,13 +6,8 @@ evaluated as Python); the item is accepted only if that gives exactly one soluti
 the key, if every worked step keeps the solution set, if no distractor equals the key, if the
 problem fits the skill's profile, if the stem is the problem (`stem.stem_mismatch`), and if
 the general item check (`procedural.checks.check_item`) passes. Each failure has a stable
-reason code. `verify_within` runs in a sympy process and stops itself at its own deadline, so
-a caller can tell a check that ran too long (`check_timeout`) from one that waited too long
-for a process (`check_queue`).
-
-For subjects sympy cannot check, `SelfConsistency` asks the model to answer its own question
-several times and accepts the item only when a strict majority picks the key: it catches a
-confused key, not a confidently wrong model.
+reason code. For subjects sympy cannot check, `SelfConsistency` accepts a multiple-choice item
+only when a strict majority of the model's own fresh answers picks the key.
 """
 
 from __future__ import annotations

@@ -130,9 +130,7 @@ def _read_problem(problem: str, kind: str) -> _Problem:
         relations = tuple(_relation(part) for part in problem.split(";"))
     else:
         value = mp.expr(problem)
-    symbols = [r.symbols for r in relations]
-    if value is not None:
-        symbols.append(value.free_symbols)
+    symbols = [r.symbols for r in relations] + ([value.free_symbols] if value is not None else [])
     unknowns = frozenset().union(*symbols)
     return _Problem(kind, relations, value, unknowns, frozenset(mp.numbers_in(problem)))
 

@@ -15,23 +15,15 @@ import re
 from practicegen.generation.procedural import mathparse as mp
 
 _SIMPLE = {
-    r"\cdot": "*",
-    r"\times": "*",
+    **dict.fromkeys((r"\cdot", r"\times"), "*"),
     r"\div": "/",
-    r"\leq": "<=",
-    r"\le": "<=",
-    r"\geq": ">=",
-    r"\ge": ">=",
+    **dict.fromkeys((r"\leq", r"\le"), "<="),
+    **dict.fromkeys((r"\geq", r"\ge"), ">="),
     r"\lt": "<",
     r"\gt": ">",
     r"\pi": " pi ",
-    r"\left": "",
-    r"\right": "",
-    r"\%": "",
-    r"\,": " ",
-    r"\;": " ",
-    r"\!": "",
-    r"\quad": " ",
+    **dict.fromkeys((r"\left", r"\right", r"\%", r"\!"), ""),
+    **dict.fromkeys((r"\,", r"\;", r"\quad"), " "),
 }
 _UNICODE = str.maketrans(
     {"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u00f7": "/", "\u2264": "<=", "\u2265": ">="}
