@@ -89,18 +89,17 @@ class _Request:
 
 
 class LlmGenerator:
-    """Writes verified questions with an OpenAI-compatible chat model. Every knob is an argument.
+    """Writes verified questions with an OpenAI-compatible chat model.
 
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
-    first try; `timeout_s` bounds one request, `verify_timeout_s` the sympy check of one
-    draft once it runs, `check_queue_s` its wait for a free sympy process;
-    `rate_limit_retries` is how often one request is repeated after a 429, waiting its
-    `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
-    servers with structured outputs, "json_object" for those with only JSON mode.
-    `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
-    process of its own). `choice_check`, a second model, answers multiple-choice questions in
-    place of this one to check their keys (`llm_kind.ChoiceKind`); the generator closes it.
-    `total_usage` is every token the generator has spent, self-consistency checks included.
+    first try; `timeout_s` bounds one request, `verify_timeout_s` a draft's sympy check once it
+    runs, `check_queue_s` its wait for a free sympy process; after a 429 a request is repeated
+    up to `rate_limit_retries` times, waiting its `Retry-After` (at most `max_retry_wait_s`).
+    `response_format` is "json_schema" (structured outputs) or "json_object" (JSON mode only).
+    `sympy_pool` runs the checks (without one the generator starts a process of its own).
+    `choice_check`, a second model, answers multiple-choice questions in place of this one to
+    check their keys; the generator closes it. `total_usage` counts every token it spent,
+    self-consistency checks included.
     """
 
     def __init__(
@@ -289,7 +288,13 @@ class LlmGenerator:
             if batch is not None:
                 batch.usage += spent
         content = completion.choices[0].message.content if completion.choices else None
-        return _json_object(content)
+        try:
+            data = json.loads(content or "")
+        except json.JSONDecodeError as exc:
+            raise _Failed(Reason.MALFORMED, f"not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise _Failed(Reason.MALFORMED, "not a JSON object")
+        return data
 
     def _retry_wait(self, exc: openai.RateLimitError, retry: int) -> float:
         """The server's `Retry-After` in seconds if it gave one, else 0.5, 1, 2...; capped."""
@@ -299,16 +304,6 @@ class LlmGenerator:
         except ValueError:
             wait = 0.5 * 2**retry
         return min(max(wait, 0.0), self.max_retry_wait_s)
-
-
-def _json_object(content: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(content or "")
-    except json.JSONDecodeError as exc:
-        raise _Failed(Reason.MALFORMED, f"not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise _Failed(Reason.MALFORMED, "not a JSON object")
-    return data
 
 
 def _timed_out(exc: openai.APITimeoutError) -> bool:

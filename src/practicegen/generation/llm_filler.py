@@ -69,17 +69,15 @@ class BankReads:
         key: Hashable,
         read: Callable[[], Awaitable[_T]],
     ) -> _T:
-        if version is None:
-            return await read()
         held = self._tenants.get(tenant_id)
+        if version is None or (held is not None and held[0] > version):
+            return await read()
         if held is None or held[0] < version:
             held = (version, {})
             self._tenants.pop(tenant_id, None)
             self._tenants[tenant_id] = held
             while len(self._tenants) > self.max_tenants:
                 del self._tenants[next(iter(self._tenants))]  # the longest unrenewed
-        elif held[0] > version:
-            return await read()
         values = held[1]
         if key not in values:
             values[key] = await read()
@@ -105,8 +103,7 @@ class LlmFiller:
         return True
 
     def unchecked(self, subject: str) -> bool:
-        kind = self._kind(subject)
-        return kind == "multiple_choice" and self.generator.choice_check is None
+        return self._kind(subject) == "multiple_choice" and self.generator.choice_check is None
 
     def _kind(self, subject: str) -> str:
         return "equation" if subject in self.procedural.subjects() else "multiple_choice"

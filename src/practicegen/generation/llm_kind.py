@@ -1,8 +1,5 @@
 """The kinds of question the language model writes: how each is asked for, read and verified.
 
-`QuestionKind` reads a reply into an item; `prompt_messages` asks for one question of a skill at
-a difficulty, with bank items of the skill as examples and the skill's profile if any.
-
 `EquationKind`: the model gives the problem in sympy syntax beside its Markdown stem, so the key
 is checked by solving the problem again (`llm_verify.verify_item`, in the node's sympy
 processes), with the steps, the distractors, the skill's profile and the stem held to it. The
@@ -10,11 +7,9 @@ check has two deadlines, its own running time (`check_timeout`) and the wait for
 process (`check_queue`), so a busy node is not mistaken for a slow check, nor either for a slow
 model.
 
-`ChoiceKind`, for subjects sympy cannot check (Biology): after its structure (choice ids
-unique, the key among them, three to five choices, no two alike) the key is checked by
-self-consistency (`llm_verify.SelfConsistency`): the model answers its own question several
-times, without seeing the key, and a strict majority must pick it. That catches a confused key,
-not a confidently wrong model, so a second model can be named to answer instead (`check`); an
+`ChoiceKind`, for subjects sympy cannot check: once its choices are well formed, its key is
+checked by self-consistency (`llm_verify.SelfConsistency`), which catches a confused key, not
+a confidently wrong model; so a second model can be named to answer instead (`check`), and an
 item it does not agree with is rejected as `check_model_disagrees`.
 """
 
@@ -94,11 +89,13 @@ def prompt_messages(
     difficulty: float,
     examples: Sequence[ItemContent],
 ) -> list[dict[str, str]]:
+    """The request for one question: bank items as examples, the skill's profile if known."""
+    words = "easy" if difficulty < -1 else "medium" if difficulty <= 1 else "hard"
     lines = [
         f"Subject: {subject}",
         f"Topic: {topic}",
         f"Skill: {skill}",
-        f"Difficulty: {_difficulty_words(difficulty)} ({difficulty:+.1f} on a logit scale)",
+        f"Difficulty: {words} ({difficulty:+.1f} on a logit scale)",
         "Write one new question for this skill, different from the examples.",
     ]
     profile = PROFILES.get(skill)
@@ -113,12 +110,6 @@ def prompt_messages(
     ]
 
 
-def _difficulty_words(difficulty: float) -> str:
-    if difficulty < -1:
-        return "easy"
-    return "medium" if difficulty <= 1 else "hard"
-
-
 CHECKS = [
     "unique_solution",
     "answer_matches",
@@ -129,17 +120,17 @@ CHECKS = [
 ]
 
 
-class Distractor(BaseModel):
+class _Reply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class Distractor(_Reply):
     value: str = Field(min_length=1, max_length=200)
     misconception: str = Field(min_length=1, max_length=100)
 
 
-class Draft(BaseModel):
+class Draft(_Reply):
     """A question as the model writes it, before verification."""
-
-    model_config = ConfigDict(extra="forbid")
 
     stem: str = Field(min_length=1, max_length=10_000)
     problem: str = Field(min_length=1, max_length=500)
@@ -243,9 +234,7 @@ class CheckModel(Protocol):
     ) -> dict[str, Any] | None: ...
 
 
-class ChoiceDraft(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChoiceDraft(_Reply):
     stem: str = Field(min_length=1, max_length=10_000)
     choices: list[Choice] = Field(min_length=3, max_length=5)
     answer: str = Field(min_length=1, max_length=16)

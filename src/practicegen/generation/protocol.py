@@ -39,8 +39,7 @@ class LevelOutOfRange(InvalidRequest):
 class ItemGenerator(Protocol):
     """An instant, synchronous, deterministic source of items."""
 
-    @property
-    def name(self) -> str: ...
+    name: str
 
     def skills(self) -> Sequence[SkillSpec]: ...
 

@@ -7,20 +7,17 @@ whitelisted `stem_latex` reader, and bare math in the words, such as `2x + 3 = 1
 `y`) and holds it to the problem:
 
 - an equation (a line, an inequality) must be the problem's, rearranged at most: its
-  `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality,
-  whose sign may face either way), so the unknown, the numbers and the operations agree;
+  `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality);
 - each equation of a system must be one of the system's, and all of them must be shown;
 - an expression (`expression` and `value` problems) must equal the problem;
 - a lone letter must be one of the problem's unknowns;
-- the numbers of the whole stem, words included, must be the problem's numbers, none added and
-  none left out ("twice" or "three" is 2 or 3; a sign or an operation said in words is not
-  checked);
+- the numbers of the whole stem, words included ("twice" is 2), must be the problem's numbers,
+  none added and none left out (a sign or an operation said in words is not checked);
 - no HTML, which could hide the math from the student or show other text.
 
-The stem is proven equal rather than rendered from the problem because word problems carry
-part of their math in words. Answer-format templates with no digits (`$x = \\dots$`) and
-examples of numbers only ("(for example, $12$ for $12\\%$)") are passed over. Anything
-unreadable is a mismatch. CPU-bound (sympy): runs in the sympy processes.
+Word problems carry part of their math in words, so the stem is proven equal to the problem
+rather than rendered from it. Answer-format templates with no digits (`$x = \\dots$`) and
+examples of numbers only are passed over; anything unreadable is a mismatch.
 """
 
 from __future__ import annotations
@@ -156,8 +153,13 @@ def _check(stem: str, problem: _Problem) -> None:
     for piece in shown:
         if isinstance(piece, _Relation):
             matched.add(_match_relation(piece, problem))
-        else:
-            _check_expression(piece, problem)
+        elif not _NUMERAL.match(piece):  # a lone number is held to the problem's numbers below
+            value = mp.expr(piece)
+            if value.is_Symbol:
+                if value not in problem.unknowns:
+                    raise _Mismatch(f"the stem names {value}, not an unknown of the problem")
+            elif problem.value is None or not same_expression(value, problem.value):
+                raise _Mismatch(f"the stem shows {value}, not the problem")
     if problem.kind == "system" and matched and len(matched) < len(problem.relations):
         raise _Mismatch("the stem does not show every equation of the system")
     names = {str(u) for u in problem.unknowns}
@@ -196,15 +198,3 @@ def _match_relation(shown: _Relation, problem: _Problem) -> int:
         if truth.op == "=" or ratio > 0:
             return index
     raise _Mismatch(f"the stem shows {shown.difference} {shown.op} 0, not the problem")
-
-
-def _check_expression(text: str, problem: _Problem) -> None:
-    if _NUMERAL.match(text):
-        return  # a lone number: held to the problem's numbers with the words
-    value = mp.expr(text)
-    if value.is_Symbol:
-        if value not in problem.unknowns:
-            raise _Mismatch(f"the stem names {value}, not an unknown of the problem")
-        return
-    if problem.value is None or not same_expression(value, problem.value):
-        raise _Mismatch(f"the stem shows {value}, not the problem")
