@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import select
@@ -66,15 +67,14 @@ class UsageRecorder:
 
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self.sessionmaker = sessionmaker
-        self._pending: dict[UsageKey, int] = {}
+        self._pending: Counter[UsageKey] = Counter()
         self._waiters: list[asyncio.Future[BaseException | None]] = []
         self._writing: asyncio.Task[None] | None = None
 
     async def record(self, tenant_id: uuid.UUID, day: str, tokens: int) -> None:
         if tokens <= 0:
             return
-        key = (tenant_id, day)
-        self._pending[key] = self._pending.get(key, 0) + tokens
+        self._pending[(tenant_id, day)] += tokens
         written = asyncio.get_running_loop().create_future()
         self._waiters.append(written)
         if self._writing is None or self._writing.done():
@@ -90,7 +90,7 @@ class UsageRecorder:
 
     async def _write_while_pending(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, {}
+            batch, self._pending = self._pending, Counter()
             waiters, self._waiters = self._waiters, []
             error: BaseException | None = None
             try:

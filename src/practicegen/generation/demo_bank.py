@@ -1,9 +1,8 @@
 """The demo bank that ships with the package, built from the procedural generators.
 
-A fresh install loads `practicegen/items/demo_bank.json` so the service has something to assign
-before anyone imports a bank. The file is generated, never edited by hand: this module builds
-the same items every time (fixed seeds, every item independently checked, variants of one
-question dropped) and a test fails if the file on disk differs from what it builds now.
+A fresh install loads `practicegen/items/demo_bank.json` so the service has something to assign.
+The file is generated, never edited by hand: this module builds the same checked, distinct items
+every time, and a test fails if the file on disk differs from what it builds now.
 
     python -m practicegen.generation.demo_bank src/practicegen/items/demo_bank.json
 """

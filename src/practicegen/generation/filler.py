@@ -13,8 +13,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,16 +39,14 @@ def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], l
     return item.model_dump(mode="json"), list(check_item(item).problems)
 
 
-@dataclass(frozen=True, slots=True)
-class _Built:
+class _Built(NamedTuple):
     content: ItemContent
     print: str
 
 
 class ProceduralFiller:
-    """`attempts_per_item` seeds per level for one item, over the levels nearest first;
-    `rounds` passes against the bank (an item it already holds is made again). `rng` draws
-    the seeds."""
+    """`attempts_per_item` seeds per level for one item, nearest levels first; `rounds` passes
+    against the bank (an item it already holds is made again); `rng` draws the seeds."""
 
     def __init__(
         self,

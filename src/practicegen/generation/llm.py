@@ -15,6 +15,7 @@ go through the SDK's `post`, skipping `chat.completions.create`'s costly check o
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,10 +48,6 @@ MAX_EXAMPLES = 3
 
 LlmProgress = Callable[[int, int, str], Awaitable[None]]
 _Hook = Callable[[], Awaitable[None]]
-
-
-async def _no_progress(_k: int, _n: int, _message: str) -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +163,7 @@ class LlmGenerator:
         difficulty: float,
         examples: Sequence[ItemContent],
         count: int,
-        progress: LlmProgress = _no_progress,
+        progress: LlmProgress | None = None,
         kind: str = "equation",
     ) -> LlmBatch:
         """Write `count` questions of `kind` ("equation" or "multiple_choice") concurrently;
@@ -183,7 +180,8 @@ class LlmGenerator:
         async def report_start() -> None:
             nonlocal started
             started += 1
-            await progress(started, count, f"Generating AI question {started} of {count}...")
+            if progress is not None:
+                await progress(started, count, f"Generating AI question {started} of {count}...")
 
         results = await asyncio.gather(
             *(self._question(request, batch, seen, report_start) for _ in range(count))
@@ -255,32 +253,25 @@ class LlmGenerator:
         self, body: dict[str, Any], batch: LlmBatch | None, report_start: _Hook | None
     ) -> dict[str, Any]:
         """One request, repeated after a 429 (outside the semaphore) up to the retry limit."""
-        for retry in range(self.rate_limit_retries + 1):
+        for retry in itertools.count():
             try:
                 async with self._semaphore:
                     if report_start is not None:
                         await report_start()
                         report_start = None
-                    return await self._call(body, batch)
+                    completion = await self._client.post(
+                        "/chat/completions", body=body, cast_to=ChatCompletion
+                    )
+                break
             except openai.RateLimitError as exc:
                 if retry == self.rate_limit_retries:
                     raise _Failed(Reason.RATE_LIMITED, str(exc)) from exc
                 await asyncio.sleep(self._retry_wait(exc, retry))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _call(self, body: dict[str, Any], batch: LlmBatch | None) -> dict[str, Any]:
-        try:
-            completion = await self._client.post(
-                "/chat/completions", body=body, cast_to=ChatCompletion
-            )
-        except openai.APITimeoutError as exc:
-            raise _Failed(
-                Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
-            ) from exc
-        except openai.RateLimitError:
-            raise
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
+            except openai.APITimeoutError as exc:
+                reason = Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR
+                raise _Failed(reason, str(exc)) from exc
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
         if completion.usage is not None:
             u = completion.usage
             spent = Usage(u.prompt_tokens, u.completion_tokens, u.total_tokens)

@@ -19,6 +19,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -145,8 +146,13 @@ _TEXTS = {"type": "array", "items": _TEXT}
 _DISTRACTOR = strict_object({"value": _TEXT, "misconception": _TEXT})
 
 
+@dataclass(kw_only=True, eq=False)
 class EquationKind(QuestionKind):
     """Questions whose key sympy can check: one equation in one unknown."""
+
+    verify_timeout_s: float
+    pool: SympyPool
+    check_queue_s: float = 10.0
 
     name = "equation"
     item_type = ItemType.EQUATION
@@ -170,13 +176,6 @@ class EquationKind(QuestionKind):
 - "steps": the worked solution as sympy-syntax equations, each with the same solution;
 - "distractors": 2-3 wrong answers {"value": "x = 7", "misconception": "snake_case_tag"};
 - "hints": 1-3 hints; the first must not give the answer away."""
-
-    def __init__(
-        self, *, verify_timeout_s: float, pool: SympyPool, check_queue_s: float = 10.0
-    ) -> None:
-        self.verify_timeout_s = verify_timeout_s
-        self.check_queue_s = check_queue_s
-        self.pool = pool
 
     def fields(self, reply: dict[str, Any]) -> dict[str, Any]:
         draft = Draft.model_validate(reply)

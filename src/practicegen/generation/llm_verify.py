@@ -17,8 +17,9 @@ import re
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import sympy
@@ -166,8 +167,8 @@ _ANSWER_SYSTEM = (
 @dataclass(frozen=True, slots=True)
 class Consistency:
     accepted: bool
-    votes: Counter[str] = field(default_factory=Counter)  # choice id (casefolded) -> count
-    samples: int = 0
+    votes: Counter[str]  # choice id (casefolded) -> count
+    samples: int
 
 
 class SelfConsistency:
@@ -188,16 +189,9 @@ class SelfConsistency:
             {"role": "system", "content": _ANSWER_SYSTEM},
             {"role": "user", "content": question},
         ]
-        replies = await asyncio.gather(
-            *(
-                self.completer(messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
-                for _ in range(self.samples)
-            )
-        )
-        votes: Counter[str] = Counter(
-            str(r.get("choice", "")).strip().strip("().: ").casefold()
-            for r in replies
-            if r is not None
-        )
+        ask = partial(self.completer, messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
+        replies = await asyncio.gather(*(ask() for _ in range(self.samples)))
+        picks = (str(r.get("choice", "")) for r in replies if r is not None)
+        votes = Counter(pick.strip().strip("().: ").casefold() for pick in picks)
         agreeing = votes[item.answer.casefold()]
         return Consistency(agreeing * 2 > self.samples, votes, self.samples)

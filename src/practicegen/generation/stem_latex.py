@@ -32,6 +32,8 @@ _COMMAND = re.compile(r"\\[A-Za-z]+|\\[%,;!]")
 _ALLOWED = re.compile(r"^[0-9A-Za-z\s+\-*/^().,=<>{}\[\]\\%!;]*$")
 _FRAC = re.compile(r"\\[dt]?frac")
 _INTEGER = re.compile(r"^\s*\d+\s*$")
+# The digits just before a fraction, unless part of a decimal or an exponent (`x^2\frac{1}{2}`).
+_WHOLE = re.compile(r"(?<![.^_\d])\d+\Z")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z]+|\*\*|<=|>=|\S")
 _FUNCTIONS = frozenset({"sqrt"})
 _NAMES = frozenset({"pi", "sqrt"})
@@ -64,10 +66,10 @@ def _expand_commands(text: str) -> str:
             top, after = _braced(text, frac.end())
             bottom, index = _braced(text, after)
             shown = f"(({_expand_commands(top)})/({_expand_commands(bottom)}))"
-            whole = _trailing_digits(out)
+            whole = _WHOLE.search("".join(out))
             if whole and _INTEGER.match(top) and _INTEGER.match(bottom):
-                del out[-len(whole) :]
-                shown = f"({whole}+{shown})"  # a mixed number
+                del out[-len(whole[0]) :]  # one character per entry
+                shown = f"({whole[0]}+{shown})"  # a mixed number
             out.append(shown)
         elif text.startswith(r"\sqrt", index):
             inner, index = _braced(text, index + len(r"\sqrt"))
@@ -79,17 +81,6 @@ def _expand_commands(text: str) -> str:
             out.append(text[index])
             index += 1
     return "".join(out)
-
-
-def _trailing_digits(out: list[str]) -> str:
-    """The digits at the end of `out` (one character per entry), unless part of a decimal or
-    an exponent (`x^2\\frac{1}{2}` is not a mixed number)."""
-    count = 0
-    while count < len(out) and out[-1 - count].isdigit():
-        count += 1
-    if count < len(out) and out[-1 - count] in (".", "^", "_"):
-        return ""
-    return "".join(out[len(out) - count :])
 
 
 def _simple_commands(text: str) -> str:
