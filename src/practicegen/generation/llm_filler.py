@@ -134,7 +134,7 @@ class LlmFiller:
         refused: Counter[str] = Counter()
         # Multiple-choice questions that only self-consistency would check are not written for
         # a tenant that requires a second model to agree with every key.
-        unchecked = asked and self.unchecked(gap.subject)
+        unchecked = bool(asked) and self.unchecked(gap.subject)
         if unchecked and await requires_check_model(session, gap.tenant_id):
             refused, asked = asked, Counter()
         examples = {skill: await self._examples(session, gap, skill) for skill in asked}
