@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from tests.support.fake_llm import ATTACKS, HONEST, Mode, question
 
-from practicegen.generation.llm_equation import EquationKind
+from practicegen.generation.llm_kind import EquationKind
 from practicegen.generation.llm_verify import ACCEPTED, Reason, Verdict, verify_equation
 from practicegen.generation.llm_verify import verify_item as verify_now
 from practicegen.generation.procedural import mathparse as mp

@@ -282,7 +282,7 @@ async def test_self_consistency_accepts_a_consistent_item_and_rejects_another(
     fake: FakeLlm,
 ) -> None:
     gen = generator(fake)
-    check = SelfConsistency(gen, samples=3)
+    check = SelfConsistency(gen.complete_json, samples=3)
     try:
         fake.choice_answers.extend(["B", "(b)", "C"])
         consistent = await check.check(multiple_choice())

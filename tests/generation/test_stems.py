@@ -17,7 +17,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from practicegen.generation.llm_equation import EquationKind
+from practicegen.generation.llm_kind import EquationKind
 from practicegen.generation.llm_verify import Reason, verify_item, verify_within
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.catalog import PROFILES

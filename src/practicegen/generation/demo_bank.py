@@ -1,9 +1,8 @@
 """The demo bank that ships with the package, built from the procedural generators.
 
-A fresh install loads `practicegen/items/demo_bank.json` so the service has something to assign
-before anyone imports a bank. The file is generated, never edited by hand: this module builds
-the same items every time (fixed seeds, every item independently checked, variants of one
-question dropped) and a test fails if the file on disk differs from what it builds now.
+A fresh install loads `practicegen/items/demo_bank.json` so the service has something to assign.
+The file is generated, never edited by hand: this module builds the same checked, distinct items
+every time, and a test fails if the file on disk differs from what it builds now.
 
     python -m practicegen.generation.demo_bank src/practicegen/items/demo_bank.json
 """
@@ -14,7 +13,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.procedural.registry import ProceduralGenerator
@@ -62,13 +60,9 @@ def build_demo_items(generator: ProceduralGenerator | None = None) -> list[ItemC
     return items
 
 
-def demo_bank_document() -> dict[str, Any]:
-    return bank_document(build_demo_items())
-
-
-def render_demo_bank(items: Sequence[ItemContent] | None = None) -> str:
+def render_demo_bank(items: Sequence[ItemContent]) -> str:
     """The exact text of the demo bank file: one item per line, keys in schema order."""
-    document = bank_document(list(build_demo_items() if items is None else items))
+    document = bank_document(list(items))
     lines = [json.dumps(item, ensure_ascii=False) for item in document.pop("items")]
     head = json.dumps(document, ensure_ascii=False)[:-1]
     return head + ', "items": [\n' + ",\n".join(lines) + "\n]}\n"

@@ -1,16 +1,10 @@
 """Filling an assignment's gap with procedural items, built and checked in a process pool.
 
-When the bank cannot supply enough fitting items, the assignment builder asks this filler for
-the rest. Each item is built from its solution by a sympy generator and then checked
-independently (`procedural.checks`) before it may be used; both steps are CPU-bound sympy work,
-so they run in the node's sympy processes (`sympy_pool`) with a deadline and the event loop
-never blocks. An item that
-fails its check, or poses a problem the student saw recently or the bank already has, is
-dropped and another seed tried: first at the level nearest the wanted difficulty, then at the
-next nearest; an item the bank turns out to hold is built again in another round, so a
-collision with the bank never leaves an assignment short while the generator can still make
-something new. The items come back unsaved: the plan stores them with the assignment, so they
-join the bank and the next request needs less generation.
+Each item is built by a sympy generator and checked independently (`procedural.checks`), both
+in the node's sympy processes with a deadline, so the event loop never blocks. An item that
+fails its check, or repeats what the student saw recently or the bank holds, is dropped and
+another seed tried, at the level nearest the wanted difficulty first. The items come back
+unsaved: the plan stores them with the assignment.
 """
 
 from __future__ import annotations
@@ -19,8 +13,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,16 +39,14 @@ def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], l
     return item.model_dump(mode="json"), list(check_item(item).problems)
 
 
-@dataclass(frozen=True, slots=True)
-class _Built:
+class _Built(NamedTuple):
     content: ItemContent
     print: str
 
 
 class ProceduralFiller:
-    """`attempts_per_item` seeds per level for one item, over the levels nearest first;
-    `rounds` passes against the bank (an item it already holds is made again). `rng` draws
-    the seeds."""
+    """`attempts_per_item` seeds per level for one item, nearest levels first; `rounds` passes
+    against the bank (an item it already holds is made again); `rng` draws the seeds."""
 
     def __init__(
         self,
@@ -95,38 +86,30 @@ class ProceduralFiller:
     async def aclose(self) -> None:
         await self.pool.aclose()
 
-    def _levels(self, spec: SkillSpec, difficulty: float) -> list[int]:
-        """The skill's levels, the one nearest `difficulty` first."""
-        levels = range(1, spec.levels + 1)
-        return sorted(
-            levels, key=lambda lv: abs(_GENERATOR.difficulty(spec.skill, lv) - difficulty)
-        )
-
     async def _one(self, spec: SkillSpec, difficulty: float, avoid: set[str]) -> _Built | None:
-        for level in self._levels(spec, difficulty):
-            built = await self._at_level(spec, level, avoid)
-            if built is not None:
-                return built
-        return None
+        """A new checked item of the skill, trying the level nearest `difficulty` first."""
 
-    async def _at_level(self, spec: SkillSpec, level: int, avoid: set[str]) -> _Built | None:
-        for _ in range(self.attempts_per_item):
-            seed = self.rng.randrange(2**31)
-            try:
-                data, problems = await self.pool.run(
-                    _build_checked, spec.skill, level, seed, timeout_s=self.timeout_s
-                )
-            except TimeoutError:
-                log.warning("generation.timed_out", skill=spec.skill, level=level, seed=seed)
-                continue
-            if problems:
-                log.warning("generation.rejected", skill=spec.skill, problems=problems)
-                continue
-            content = ItemContent.model_validate(data)
-            key = fingerprint(content)
-            if key not in avoid:
-                avoid.add(key)
-                return _Built(content, key)
+        def distance(level: int) -> float:
+            return abs(_GENERATOR.difficulty(spec.skill, level) - difficulty)
+
+        for level in sorted(range(1, spec.levels + 1), key=distance):
+            for _ in range(self.attempts_per_item):
+                seed = self.rng.randrange(2**31)
+                try:
+                    data, problems = await self.pool.run(
+                        _build_checked, spec.skill, level, seed, timeout_s=self.timeout_s
+                    )
+                except TimeoutError:
+                    log.warning("generation.timed_out", skill=spec.skill, level=level, seed=seed)
+                    continue
+                if problems:
+                    log.warning("generation.rejected", skill=spec.skill, problems=problems)
+                    continue
+                content = ItemContent.model_validate(data)
+                key = fingerprint(content)
+                if key not in avoid:
+                    avoid.add(key)
+                    return _Built(content, key)
         return None
 
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled:
@@ -141,7 +124,7 @@ class ProceduralFiller:
         await progress(80, f"Generated and checked {len(fresh)} question(s).")
         lacking = Counter(s.skill for s in wanted) - Counter(b.content.skill for b in fresh)
         return Filled(
-            items=[self._chosen(gap, b) for b in fresh],
+            items=[generated_row(gap, b.content, "generated for this assignment") for b in fresh],
             report={
                 "procedural": {"requested": gap.count, "generated": len(fresh)},
                 "unproduced": dict(lacking),
@@ -152,11 +135,8 @@ class ProceduralFiller:
     async def _fresh(
         self, session: AsyncSession, gap: GapRequest, wanted: list[SkillSpec]
     ) -> list[_Built]:
-        """An item per wanted skill that neither the student's recent items nor the bank hold.
-
-        Whether the bank holds an item is one query per round; an item it holds is made again,
-        with new seeds, in the next round.
-        """
+        """An item per wanted skill that neither the student's recent items nor the bank hold:
+        one bank query per round, and an item the bank holds is made again in the next."""
         avoid = set(gap.avoid_fingerprints)
         repo = ItemRepository(session)
         fresh: list[_Built] = []
@@ -170,9 +150,6 @@ class ProceduralFiller:
             if not pending:
                 break
         return fresh
-
-    def _chosen(self, gap: GapRequest, built: _Built) -> tuple[Item, ChosenItem]:
-        return generated_row(gap, built.content, "generated for this assignment")
 
 
 def generated_row(gap: GapRequest, content: ItemContent, how: str) -> tuple[Item, ChosenItem]:

@@ -1,32 +1,26 @@
 """Writing questions the item bank lacks with a language model, and keeping only verified ones.
 
-The model is any server speaking the OpenAI chat completions API (a hosted service or a local
-one), reached with `openai.AsyncOpenAI`. It is asked for structured JSON of one `QuestionKind`:
-an equation (`llm_equation`: the problem in sympy-readable form beside its stem, checked by
-solving it again) or a multiple-choice question (`llm_choice`, for subjects sympy cannot check:
-kept only when the model, asked again, agrees with its own key). Up to three bank items of the
-same skill are shown as examples so new questions match the bank's style, and a skill of the
-procedural catalog is described by its profile (what its problems look like). Nothing the model
-says is trusted: a draft that fails its check (or never arrives: malformed JSON, a timeout, a
-rate limit, a server error) is counted by reason and written again, up to a limit.
+The model is any server speaking the OpenAI chat completions API, asked for structured JSON of
+one `QuestionKind` (`llm_kind`), shown up to three bank items of the skill as examples. Nothing
+it says is trusted: a draft that fails its check, or never arrives (malformed JSON, a timeout, a
+rate limit, a server error), is counted by reason and written again, up to a limit.
 
-Questions are written concurrently, but one semaphore per generator caps requests in flight
-across every batch, so a burst of assignments cannot flood the model server. The SDK client
-sends through aiohttp (the SDK's `aiohttp` extra), sized for every request the semaphore lets
-through, because httpx's pool costs CPU per request held when a thousand are in flight. The
-SDK's own retries are off: a 429 is retried here, honouring its `Retry-After` up to a cap,
-without holding a semaphore slot while waiting. Requests go through the SDK's `post` (its
-documented way to send a body as it is), skipping `chat.completions.create`'s costly check of
-every argument; the reply is parsed into the same `ChatCompletion`.
+One semaphore per generator caps requests in flight across every batch. The SDK client sends
+through aiohttp with a connection for every request the semaphore lets through, because httpx's
+pool costs CPU per request held when a thousand are in flight. The SDK's retries are off: a 429
+is retried here, honouring `Retry-After` up to a cap, without holding a semaphore slot. Requests
+go through the SDK's `post`, skipping `chat.completions.create`'s costly check of every argument.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import aiohttp
@@ -36,11 +30,16 @@ import structlog
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from practicegen.generation.llm_choice import ChoiceKind
-from practicegen.generation.llm_equation import PROMPT_VERSION, EquationKind
-from practicegen.generation.llm_kind import QuestionKind, prompt_messages
+from practicegen.generation.llm_kind import (
+    PROMPT_VERSION,
+    ChoiceKind,
+    EquationKind,
+    QuestionKind,
+    prompt_messages,
+)
 from practicegen.generation.llm_verify import Reason
 from practicegen.grading.sympy_pool import SympyPool
+from practicegen.items.fingerprint import fingerprint
 from practicegen.items.schemas import ItemContent
 
 log = structlog.get_logger()
@@ -51,10 +50,6 @@ LlmProgress = Callable[[int, int, str], Awaitable[None]]
 _Hook = Callable[[], Awaitable[None]]
 
 
-async def _no_progress(_k: int, _n: int, _message: str) -> None:
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
@@ -62,11 +57,7 @@ class Usage:
     total_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.total_tokens + other.total_tokens,
-        )
+        return Usage(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 @dataclass(slots=True)
@@ -90,25 +81,22 @@ class _Failed(Exception):
 @dataclass(frozen=True, slots=True)
 class _Request:
     kind: QuestionKind
-    subject: str
-    topic: str
-    skill: str
-    difficulty: float
-    messages: list[dict[str, str]]
+    body: dict[str, Any]  # of every request for the batch's questions
+    asked: dict[str, Any]  # subject, topic, skill and difficulty, for `QuestionKind.item`
 
 
 class LlmGenerator:
-    """Writes verified questions with an OpenAI-compatible chat model. Every knob is an argument.
+    """Writes verified questions with an OpenAI-compatible chat model.
 
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
-    first try; `timeout_s` bounds one request, `verify_timeout_s` the sympy check of one
-    draft once it runs, `check_queue_s` its wait for a free sympy process;
-    `rate_limit_retries` is how often one request is repeated after a 429, waiting its
-    `Retry-After` (at most `max_retry_wait_s`). `response_format` is "json_schema" for
-    servers with structured outputs, "json_object" for those with only JSON mode.
-    `sympy_pool` runs the checks (the node's shared pool; without one the generator starts a
-    process of its own). `choice_check`, a second model, answers multiple-choice questions in
-    place of this one to check their keys (`llm_choice`); the generator closes it.
+    first try; `timeout_s` bounds one request, `verify_timeout_s` a draft's sympy check once it
+    runs, `check_queue_s` its wait for a free sympy process; after a 429 a request is repeated
+    up to `rate_limit_retries` times, waiting its `Retry-After` (at most `max_retry_wait_s`).
+    `response_format` is "json_schema" (structured outputs) or "json_object" (JSON mode only).
+    `sympy_pool` runs the checks (without one the generator starts a process of its own).
+    `choice_check`, a second model, answers multiple-choice questions in place of this one to
+    check their keys; the generator closes it. `total_usage` counts every token it spent,
+    self-consistency checks included.
     """
 
     def __init__(
@@ -137,40 +125,33 @@ class LlmGenerator:
         self.rate_limit_retries = rate_limit_retries
         self.max_retry_wait_s = max_retry_wait_s
         self.temperature = temperature
-        self.verify_timeout_s = verify_timeout_s
         self.response_format = response_format
-        self._client = _client(base_url, api_key, timeout_s, concurrency)
+        self.choice_check = choice_check
+        self.total_usage = Usage()
+        # One connection for every request in flight, and no retries of the SDK's own.
+        connections = httpx2.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency
+        )
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(limits=connections),
+        )
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._spent = _Meter()
         self._own_pool = sympy_pool is None
-        self._check = choice_check
         self._sympy = sympy_pool or SympyPool(workers=1)
-        self.kinds: dict[str, QuestionKind] = {
-            kind.name: kind
-            for kind in (
-                EquationKind(
-                    verify_timeout_s=verify_timeout_s,
-                    check_queue_s=check_queue_s,
-                    pool=self._sympy,
-                ),
-                ChoiceKind(samples=self_consistency_samples, check=choice_check),
-            )
-        }
-
-    @property
-    def choice_check_model(self) -> str | None:
-        """The second model that checks multiple-choice keys, if one is configured."""
-        return self._check.model if self._check is not None else None
-
-    @property
-    def total_usage(self) -> Usage:
-        """Every token this generator has spent, self-consistency checks included."""
-        return self._spent.total
+        equation = EquationKind(
+            verify_timeout_s=verify_timeout_s, check_queue_s=check_queue_s, pool=self._sympy
+        )
+        choice = ChoiceKind(samples=self_consistency_samples, check=choice_check)
+        self.kinds: dict[str, QuestionKind] = {kind.name: kind for kind in (equation, choice)}
 
     async def aclose(self) -> None:
         await self._client.close()
-        if self._check is not None:
-            await self._check.aclose()
+        if self.choice_check is not None:
+            await self.choice_check.aclose()
         if self._own_pool:
             await self._sympy.aclose()
 
@@ -182,148 +163,129 @@ class LlmGenerator:
         difficulty: float,
         examples: Sequence[ItemContent],
         count: int,
-        progress: LlmProgress = _no_progress,
+        progress: LlmProgress | None = None,
         kind: str = "equation",
     ) -> LlmBatch:
-        """Write `count` questions of `kind` concurrently; fewer come back if some never pass.
-
-        `kind` is "equation" (checked by sympy) or "multiple_choice" (by self-consistency).
-        """
+        """Write `count` questions of `kind` ("equation" or "multiple_choice") concurrently;
+        fewer come back if some never pass."""
         how = self.kinds[kind]
         shown = [e for e in examples if e.type == how.item_type][:MAX_EXAMPLES]
         messages = prompt_messages(how, skill, topic, subject, difficulty, shown)
-        request = _Request(how, subject, topic, skill, difficulty, messages)
+        asked = {"subject": subject, "topic": topic, "skill": skill, "difficulty": difficulty}
+        request = _Request(how, self._body(messages, how.schema_name, how.schema), asked)
         batch = LlmBatch(requested=count)
-        meter = _Meter()
         started = 0
-        seen = {how.key(e) for e in shown}
+        seen = {fingerprint(e) for e in shown}  # every question of the batch is of one skill
 
         async def report_start() -> None:
             nonlocal started
             started += 1
-            await progress(started, count, f"Generating AI question {started} of {count}...")
+            if progress is not None:
+                await progress(started, count, f"Generating AI question {started} of {count}...")
 
         results = await asyncio.gather(
-            *(self._question(request, batch, meter, seen, report_start) for _ in range(count))
+            *(self._question(request, batch, seen, report_start) for _ in range(count))
         )
         batch.items = [item for item in results if item is not None]
-        batch.usage = meter.total
         return batch
 
     async def _question(
-        self,
-        request: _Request,
-        batch: LlmBatch,
-        meter: _Meter,
-        seen: set[str],
-        report_start: _Hook,
+        self, request: _Request, batch: LlmBatch, seen: set[str], report_start: _Hook
     ) -> ItemContent | None:
         """One question slot: try, and on rejection write it again, up to the attempt limit."""
+        skill = request.asked["skill"]
         for attempt in range(self.attempts_per_question):
             try:
-                first = report_start if attempt == 0 else None
-                item = await self._attempt(request, meter, first)
-                if request.kind.key(item) in seen:
-                    raise _Failed(Reason.DUPLICATE, request.kind.key(item))
+                item = await self._attempt(request, batch, report_start if attempt == 0 else None)
+                key = fingerprint(item)
+                if key in seen:
+                    raise _Failed(Reason.DUPLICATE, key)
             except _Failed as failed:
                 batch.rejections[failed.reason.value] += 1
-                log.info("llm.rejected", skill=request.skill, reason=failed.reason.value)
+                log.info("llm.rejected", skill=skill, reason=failed.reason.value)
                 continue
-            seen.add(request.kind.key(item))
+            seen.add(key)
             return item
         return None
 
     async def _attempt(
-        self, request: _Request, meter: _Meter, report_start: _Hook | None
+        self, request: _Request, batch: LlmBatch, report_start: _Hook | None
     ) -> ItemContent:
-        kind = request.kind
-        reply = await self._complete(
-            request.messages, kind.schema_name, kind.schema, meter, report_start
-        )
+        reply = await self._complete(request.body, batch, report_start)
         try:
-            item = kind.item(
-                reply,
-                subject=request.subject,
-                topic=request.topic,
-                skill=request.skill,
-                difficulty=request.difficulty,
-            )
+            item = request.kind.item(reply, **request.asked)
         except ValidationError as exc:
             raise _Failed(Reason.MALFORMED, str(exc)) from exc
         item.provenance["model"] = self.model
-        verdict = await kind.verify(item, _MeteredAsk(self, meter))
+        verdict = await request.kind.verify(item, partial(self.complete_json, batch=batch))
         if verdict.reason is not None:
             raise _Failed(verdict.reason, verdict.detail)
         return item
 
     async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """One structured request (for `llm_verify.SelfConsistency`): the object, or None."""
-        return await _MeteredAsk(self, _Meter()).complete_json(messages, schema_name, schema)
-
-    async def _complete(
         self,
         messages: list[dict[str, str]],
         schema_name: str,
         schema: dict[str, Any],
-        meter: _Meter,
-        report_start: _Hook | None,
+        batch: LlmBatch | None = None,
+    ) -> dict[str, Any] | None:
+        """One structured request (for `llm_verify.SelfConsistency`): the object, or None;
+        its tokens count towards `batch`, if given."""
+        try:
+            return await self._complete(self._body(messages, schema_name, schema), batch, None)
+        except _Failed:
+            return None
+
+    def _body(
+        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
+    ) -> dict[str, Any]:
+        json_format: dict[str, Any] = {"type": self.response_format}
+        if self.response_format == "json_schema":
+            json_format["json_schema"] = {"name": schema_name, "strict": True, "schema": schema}
+        return {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature,
+            "response_format": json_format,
+        }
+
+    async def _complete(
+        self, body: dict[str, Any], batch: LlmBatch | None, report_start: _Hook | None
     ) -> dict[str, Any]:
         """One request, repeated after a 429 (outside the semaphore) up to the retry limit."""
-        for retry in range(self.rate_limit_retries + 1):
+        for retry in itertools.count():
             try:
                 async with self._semaphore:
                     if report_start is not None:
                         await report_start()
                         report_start = None
-                    return await self._call(messages, schema_name, schema, meter)
+                    completion = await self._client.post(
+                        "/chat/completions", body=body, cast_to=ChatCompletion
+                    )
+                break
             except openai.RateLimitError as exc:
                 if retry == self.rate_limit_retries:
                     raise _Failed(Reason.RATE_LIMITED, str(exc)) from exc
                 await asyncio.sleep(self._retry_wait(exc, retry))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _call(
-        self,
-        messages: list[dict[str, str]],
-        schema_name: str,
-        schema: dict[str, Any],
-        meter: _Meter,
-    ) -> dict[str, Any]:
-        try:
-            body = {
-                "model": self.model,
-                "messages": messages,
-                "temperature": self.temperature,
-                "response_format": self._format(schema_name, schema),
-            }
-            completion = await self._client.post(
-                "/chat/completions", body=body, cast_to=ChatCompletion
-            )
-        except openai.APITimeoutError as exc:
-            raise _Failed(
-                Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR, str(exc)
-            ) from exc
-        except openai.RateLimitError:
-            raise
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
+            except openai.APITimeoutError as exc:
+                reason = Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR
+                raise _Failed(reason, str(exc)) from exc
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
         if completion.usage is not None:
             u = completion.usage
             spent = Usage(u.prompt_tokens, u.completion_tokens, u.total_tokens)
-            meter.add(spent)
-            self._spent.add(spent)
+            self.total_usage += spent
+            if batch is not None:
+                batch.usage += spent
         content = completion.choices[0].message.content if completion.choices else None
-        return _json_object(content)
-
-    def _format(self, schema_name: str, schema: dict[str, Any]) -> dict[str, Any]:
-        if self.response_format == "json_object":
-            return {"type": "json_object"}
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": schema_name, "strict": True, "schema": schema},
-        }
+        try:
+            data = json.loads(content or "")
+        except json.JSONDecodeError as exc:
+            raise _Failed(Reason.MALFORMED, f"not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise _Failed(Reason.MALFORMED, "not a JSON object")
+        return data
 
     def _retry_wait(self, exc: openai.RateLimitError, retry: int) -> float:
         """The server's `Retry-After` in seconds if it gave one, else 0.5, 1, 2...; capped."""
@@ -333,52 +295,6 @@ class LlmGenerator:
         except ValueError:
             wait = 0.5 * 2**retry
         return min(max(wait, 0.0), self.max_retry_wait_s)
-
-
-@dataclass(slots=True)
-class _Meter:
-    total: Usage = field(default_factory=Usage)
-
-    def add(self, usage: Usage) -> None:
-        self.total += usage
-
-
-@dataclass(frozen=True, slots=True)
-class _MeteredAsk:
-    """Structured requests whose tokens count towards one batch (self-consistency checks)."""
-
-    generator: LlmGenerator
-    meter: _Meter
-
-    async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        try:
-            return await self.generator._complete(messages, schema_name, schema, self.meter, None)
-        except _Failed:
-            return None
-
-
-def _client(base_url: str, api_key: str, timeout_s: float, concurrency: int) -> openai.AsyncOpenAI:
-    """The SDK's client on aiohttp, with a connection for every request in flight; no retries."""
-    connections = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return openai.AsyncOpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        timeout=timeout_s,
-        max_retries=0,
-        http_client=openai.DefaultAioHttpClient(limits=connections),
-    )
-
-
-def _json_object(content: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(content or "")
-    except json.JSONDecodeError as exc:
-        raise _Failed(Reason.MALFORMED, f"not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise _Failed(Reason.MALFORMED, "not a JSON object")
-    return data
 
 
 def _timed_out(exc: openai.APITimeoutError) -> bool:

@@ -1,25 +1,13 @@
 """Filling an async job's gap with questions a language model writes, each verified first.
 
-Only jobs use this filler: the sync endpoint never waits on a model (when it would need one, it
-answers 202 and a job does the work). For each skill the gap needs, the model is shown a few
-bank items of that skill and asked for the questions concurrently (`LlmGenerator`, whose every
-accepted question has passed `llm_verify`). Questions the model could not produce within its
-retries, and any that repeat what the student or the bank already has, are replaced by
-procedural items where a generator covers the skill; anything still missing is reported by
-skill. Before calling the model the job reserves tokens against the tenant's daily budget, and
-records what it really spent once the model is done. The skills and examples read from a
-tenant's bank are kept while the bank's version stays the same (`BankReads`): a burst of jobs
-for one topic reads them once, not once per job.
-
-For the subjects the procedural generators know to be mathematics the model writes equations
-(checked by solving them again with sympy); for any other subject, multiple-choice questions
-(checked by self-consistency), so with a model configured every subject can be served.
-A tenant may require a second model to agree with every multiple-choice key
-(`tenants.service.requires_check_model`): without a check model on the node, such questions
-are not asked of the model at all and count as rejected for `check_model_required`.
-A skill whose declared profile has no equations (`fractions.add`, `exponents.rules`) is not
-asked of the model at all: every draft would be refused as off-skill, so the procedural
-generators make its items at once.
+Only jobs use this filler: the sync endpoint never waits on a model. For each skill the gap
+needs, the model is shown a few bank items of that skill and asked for the questions
+concurrently (`LlmGenerator`: every accepted question has passed `llm_verify`). Mathematics
+subjects (those the procedural generators know) get equations, others multiple-choice
+questions. What the model could not produce, or repeats what the student or the bank already
+has, is replaced by procedural items where a generator covers the skill; anything still missing
+is reported by skill. The job reserves tokens against the tenant's daily budget before calling
+the model and records what it spent after.
 """
 
 from __future__ import annotations
@@ -29,7 +17,7 @@ import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -39,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.db.engine import SessionMaker
 from practicegen.generation.budget import UsageRecorder, check_budget, day_of
 from practicegen.generation.filler import ProceduralFiller, generated_row
-from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator
+from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator, Usage
 from practicegen.generation.llm_verify import Reason
 from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.items.fingerprint import fingerprint
@@ -81,48 +69,41 @@ class BankReads:
         key: Hashable,
         read: Callable[[], Awaitable[_T]],
     ) -> _T:
-        if version is None:
-            return await read()
         held = self._tenants.get(tenant_id)
+        if version is None or (held is not None and held[0] > version):
+            return await read()
         if held is None or held[0] < version:
             held = (version, {})
             self._tenants.pop(tenant_id, None)
             self._tenants[tenant_id] = held
             while len(self._tenants) > self.max_tenants:
                 del self._tenants[next(iter(self._tenants))]  # the longest unrenewed
-        elif held[0] > version:
-            return await read()
         values = held[1]
         if key not in values:
             values[key] = await read()
         return cast(_T, values[key])
 
 
+@dataclass(kw_only=True, eq=False)
 class LlmFiller:
     """Writes what the bank lacks with a model; procedural items stand in for its failures."""
 
-    def __init__(
-        self,
-        *,
-        generator: LlmGenerator,
-        procedural: ProceduralFiller,
-        sessionmaker: SessionMaker,
-        budget: LlmBudget,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.generator = generator
-        self.procedural = procedural
-        self.budget = budget
-        self.clock = clock
+    generator: LlmGenerator
+    procedural: ProceduralFiller
+    sessionmaker: InitVar[SessionMaker]
+    budget: LlmBudget
+    clock: Callable[[], datetime]
+    usage: UsageRecorder = field(init=False)
+    bank: BankReads = field(init=False, default_factory=BankReads)
+
+    def __post_init__(self, sessionmaker: SessionMaker) -> None:
         self.usage = UsageRecorder(sessionmaker)
-        self.bank = BankReads()
 
     def covers(self, subject: str, topic: str | None) -> bool:
         return True
 
     def unchecked(self, subject: str) -> bool:
-        kind = self._kind(subject)
-        return kind == "multiple_choice" and self.generator.choice_check_model is None
+        return self._kind(subject) == "multiple_choice" and self.generator.choice_check is None
 
     def _kind(self, subject: str) -> str:
         return "equation" if subject in self.procedural.subjects() else "multiple_choice"
@@ -150,26 +131,26 @@ class LlmFiller:
         # A skill whose problems the model's kind of question cannot be (a fraction sum is not
         # an equation) goes straight to the procedural generators: its drafts would be off-skill.
         asked = Counter({s: n for s, n in counts.items() if self._writable(gap.subject, s)})
-        refused = await self._refused(session, gap, asked)
-        asked -= refused
+        refused: Counter[str] = Counter()
+        # Multiple-choice questions that only self-consistency would check are not written for
+        # a tenant that requires a second model to agree with every key.
+        unchecked = bool(asked) and self.unchecked(gap.subject)
+        if unchecked and await requires_check_model(session, gap.tenant_id):
+            refused, asked = asked, Counter()
         examples = {skill: await self._examples(session, gap, skill) for skill in asked}
         # Hand the connection back while the model works (tens of seconds): a thousand waiting
         # jobs must not hold a thousand database connections. Nothing read so far is an ORM
         # object used later, so ending the read-only transaction loses nothing.
         await session.rollback()
-        batches = await self._write(gap, asked, examples, progress) + refused_batches(refused)
-        await self._record(gap.tenant_id, sum(b.usage.total_tokens for b in batches))
+        batches = await self._write(gap, asked, examples, progress)
+        reason = Reason.CHECK_MODEL_REQUIRED.value
+        batches += [
+            LlmBatch(requested=n, rejections=Counter({reason: n})) for n in refused.values()
+        ]
+        spent = sum(b.usage.total_tokens for b in batches)
+        await self.usage.record(gap.tenant_id, day_of(self.clock()), spent)
         await progress(_LAST, "Checking the generated questions against the bank...")
         return await self._assemble(session, gap, counts, batches)
-
-    async def _refused(
-        self, session: AsyncSession, gap: GapRequest, asked: Counter[str]
-    ) -> Counter[str]:
-        """What the model may not write for this tenant: multiple-choice questions that only
-        self-consistency would check, when the tenant requires a second model to agree."""
-        if not asked or not self.unchecked(gap.subject):
-            return Counter()
-        return asked.copy() if await requires_check_model(session, gap.tenant_id) else Counter()
 
     async def _write(
         self,
@@ -178,7 +159,15 @@ class LlmFiller:
         examples: dict[str, list[ItemContent]],
         progress: Progress,
     ) -> list[LlmBatch]:
-        written = _Written(sum(asked.values()), progress)
+        total, started = sum(asked.values()), 0
+
+        async def step(_k: int, _n: int, _message: str) -> None:
+            """Relays "Generating AI question k of n..." over the whole gap, across skills."""
+            nonlocal started
+            started += 1
+            percent = _FIRST + (_LAST - _FIRST) * (started - 1) // max(total, 1)
+            await progress(percent, f"Generating AI question {started} of {total}...")
+
         return await asyncio.gather(
             *(
                 self.generator.generate(
@@ -188,7 +177,7 @@ class LlmFiller:
                     gap.difficulty,
                     examples[skill],
                     count,
-                    written.step,
+                    step,
                     kind=self._kind(gap.subject),
                 )
                 for skill, count in asked.items()
@@ -206,7 +195,7 @@ class LlmFiller:
             lambda: ItemRepository(session).skills(gap.tenant_id, gap.subject, gap.topic),
         )
         known.update(dict.fromkeys(in_bank, ""))
-        return sorted(known) or [_skill_slug(gap.topic or gap.subject)]
+        return sorted(known) or ["_".join((gap.topic or gap.subject).lower().split()) + ".general"]
 
     async def _examples(
         self, session: AsyncSession, gap: GapRequest, skill: str
@@ -220,9 +209,6 @@ class LlmFiller:
         key = ("examples", gap.subject, skill)
         return list(await self.bank.get(gap.tenant_id, gap.bank_version, key, read))
 
-    async def _record(self, tenant_id: uuid.UUID, tokens: int) -> None:
-        await self.usage.record(tenant_id, day_of(self.clock()), tokens)
-
     async def _assemble(
         self,
         session: AsyncSession,
@@ -235,9 +221,7 @@ class LlmFiller:
         known = await ItemRepository(session).existing_fingerprints(
             gap.tenant_id, [fingerprint(i) for i in items]
         )
-        rejections: Counter[str] = Counter()
-        for batch in batches:
-            rejections.update(batch.rejections)
+        rejections = sum((b.rejections for b in batches), Counter[str]())
         accepted: list[ItemContent] = []
         for item in items:
             key = fingerprint(item)
@@ -246,32 +230,38 @@ class LlmFiller:
                 continue
             avoid.add(key)
             accepted.append(item)
-        how = "written by the model, verified"
-        filled = Filled(items=[generated_row(gap, i, how) for i in accepted])
         lacking = counts - Counter(i.skill for i in accepted)
         replaced = await self._replace(session, gap, lacking, frozenset(avoid))
-        filled.items += replaced.items
-        filled.unproduced = replaced.unproduced
-        filled.report = _report(
-            self.generator.model,
-            sum(b.requested for b in batches),
-            accepted,
-            rejections,
-            batches,
-            replaced,
+        report: dict[str, Any] = {
+            "llm": {
+                "requested": sum(b.requested for b in batches),
+                "accepted": len(accepted),
+                "rejected": sum(rejections.values()),
+                "rejections": dict(sorted(rejections.items())),
+                "model": self.generator.model,
+            },
+            "procedural_replacements": len(replaced.items),
+            "unproduced": dict(replaced.unproduced),
+            "token_usage": dataclasses.asdict(sum((b.usage for b in batches), Usage())),
+        }
+        log.info("generation.llm_filled", **report["llm"])
+        how = "written by the model, verified"
+        return Filled(
+            items=[generated_row(gap, i, how) for i in accepted] + replaced.items,
+            report=report,
+            unproduced=replaced.unproduced,
         )
-        log.info("generation.llm_filled", **filled.report["llm"])
-        return filled
 
     async def _replace(
         self, session: AsyncSession, gap: GapRequest, lacking: Counter[str], avoid: frozenset[str]
     ) -> Filled:
         """Procedural items for what the model did not produce, skill by skill."""
         result = Filled()
+        unproduced: Counter[str] = Counter()
         covered = self.procedural.skill_topics(gap.subject, None)
         for skill, count in lacking.items():
-            if skill not in covered or count <= 0:
-                result.unproduced[skill] = result.unproduced.get(skill, 0) + count
+            if skill not in covered:
+                unproduced[skill] += count
                 continue
             stand_in = dataclasses.replace(
                 gap,
@@ -282,62 +272,10 @@ class LlmFiller:
             )
             made = await self.procedural.fill(session, stand_in, _silent)
             result.items += made.items
-            for name, short in made.unproduced.items():
-                result.unproduced[name] = result.unproduced.get(name, 0) + short
+            unproduced.update(made.unproduced)
+        result.unproduced = dict(unproduced)
         return result
-
-
-class _Written:
-    """Relays "Generating AI question k of n..." over the whole gap, across skill batches."""
-
-    def __init__(self, total: int, progress: Progress) -> None:
-        self.total = total
-        self.started = 0
-        self.progress = progress
-
-    async def step(self, _k: int, _n: int, _message: str) -> None:
-        self.started += 1
-        k, n = self.started, self.total
-        percent = _FIRST + (_LAST - _FIRST) * (k - 1) // max(n, 1)
-        await self.progress(percent, f"Generating AI question {k} of {n}...")
-
-
-def refused_batches(refused: Counter[str]) -> list[LlmBatch]:
-    """Each refused question counted as a draft rejected for `check_model_required`."""
-    reason = Reason.CHECK_MODEL_REQUIRED.value
-    return [LlmBatch(requested=n, rejections=Counter({reason: n})) for n in refused.values()]
 
 
 async def _silent(_percent: int, _message: str) -> None:
     return None
-
-
-def _skill_slug(name: str) -> str:
-    return "_".join(name.lower().split()) + ".general"
-
-
-def _report(
-    model: str,
-    requested: int,
-    accepted: list[ItemContent],
-    rejections: Counter[str],
-    batches: Sequence[LlmBatch],
-    replaced: Filled,
-) -> dict[str, Any]:
-    usage = {
-        "prompt_tokens": sum(b.usage.prompt_tokens for b in batches),
-        "completion_tokens": sum(b.usage.completion_tokens for b in batches),
-        "total_tokens": sum(b.usage.total_tokens for b in batches),
-    }
-    return {
-        "llm": {
-            "requested": requested,
-            "accepted": len(accepted),
-            "rejected": sum(rejections.values()),
-            "rejections": dict(sorted(rejections.items())),
-            "model": model,
-        },
-        "procedural_replacements": len(replaced.items),
-        "unproduced": dict(replaced.unproduced),
-        "token_usage": usage,
-    }

@@ -1,22 +1,13 @@
 """Deciding whether a question written by a language model may be shown to a student.
 
-A model's claimed answer is never trusted. For an equation, the machine-readable `problem` is
-solved again with sympy through the safe parser in `procedural.mathparse` (which refuses
-anything but plain math text, so model output is never evaluated as Python); the item is
-accepted only if that solve gives exactly one solution, equal to the claimed answer, if every
-worked step has the same solution set, if every distractor differs from the key, if the
-problem is of the item's skill (`procedural.profile`: a linear equation is not an exponent
-rule), and if the stem the student reads is that problem (`stem.stem_mismatch`). The
-general item check (`procedural.checks.check_item`: the hints do not give the answer away, a
-worked solution exists) then runs as a last net. Each failure has a stable reason code so a
-batch can report why questions were dropped. `verify_within` is the entry point in a sympy
-process: the check stops itself at its own deadline, so that a caller can tell a check that
-ran too long (`check_timeout`) from one that waited too long for a process (`check_queue`).
-
-For subjects sympy cannot check (a Biology multiple choice), `SelfConsistency` asks the model
-to answer its own question several times, independently, and accepts the item only when a
-strict majority of the answers picks the key. This catches a confused key, not a confidently
-wrong model, so it is a weaker guarantee than the sympy check.
+A model's claimed answer is never trusted. An equation's machine-readable `problem` is solved
+again with sympy through the safe parser `procedural.mathparse` (model output is never
+evaluated as Python); the item is accepted only if that gives exactly one solution, equal to
+the key, if every worked step keeps the solution set, if no distractor equals the key, if the
+problem fits the skill's profile, if the stem is the problem (`stem.stem_mismatch`), and if
+the general item check (`procedural.checks.check_item`) passes. Each failure has a stable
+reason code. For subjects sympy cannot check, `SelfConsistency` accepts a multiple-choice item
+only when a strict majority of the model's own fresh answers picks the key.
 """
 
 from __future__ import annotations
@@ -25,10 +16,11 @@ import asyncio
 import re
 import signal
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 import sympy
 
@@ -74,15 +66,6 @@ class Verdict:
 
 
 ACCEPTED = Verdict(None)
-_PARSE_ERRORS = mp.MATH_FAILURES
-
-
-def unknown_of(problem: str) -> Any:
-    """The one unknown of a one-variable equation; `Unreadable` if there is not exactly one."""
-    names = set(re.findall(r"\b[a-z]\b", problem)) & set(mp.VARIABLES)
-    if len(names) != 1:
-        raise mp.Unreadable(f"expected one unknown in {problem!r}, found {sorted(names)}")
-    return mp.VARIABLES[names.pop()]
 
 
 def verify_equation(
@@ -90,26 +73,23 @@ def verify_equation(
 ) -> Verdict:
     """Solve `problem` independently and hold the claimed answer, steps and distractors to it."""
     try:
-        return _verify_equation(problem, answer, steps, distractors)
-    except _PARSE_ERRORS as exc:
+        names = set(re.findall(r"\b[a-z]\b", problem)) & set(mp.VARIABLES)
+        if len(names) != 1:
+            raise mp.Unreadable(f"expected one unknown in {problem!r}, found {sorted(names)}")
+        var = mp.VARIABLES[names.pop()]
+        truth = mp.solve_equation(problem, var)
+        if not (isinstance(truth, sympy.FiniteSet) and len(truth) == 1):
+            return Verdict(Reason.NOT_UNIQUE, f"{problem!r} has solution set {truth}")
+        if mp.solution_set(answer, var) != truth:
+            return Verdict(Reason.WRONG_ANSWER, f"{answer!r} does not solve {problem!r}")
+        for index, step in enumerate(steps, start=1):
+            if mp.solve_equation(step, var) != truth:
+                return Verdict(Reason.STEP_BREAKS_SOLUTION_SET, f"step {index} {step!r}")
+        for value in distractors:
+            if mp.solution_set(value, var) == truth:
+                return Verdict(Reason.DISTRACTOR_EQUALS_KEY, f"distractor {value!r}")
+    except mp.MATH_FAILURES as exc:
         return Verdict(Reason.MALFORMED, f"unreadable: {exc}")
-
-
-def _verify_equation(
-    problem: str, answer: str, steps: Sequence[str], distractors: Sequence[str]
-) -> Verdict:
-    var = unknown_of(problem)
-    truth = mp.solve_equation(problem, var)
-    if not (isinstance(truth, sympy.FiniteSet) and len(truth) == 1):
-        return Verdict(Reason.NOT_UNIQUE, f"{problem!r} has solution set {truth}")
-    if mp.solution_set(answer, var) != truth:
-        return Verdict(Reason.WRONG_ANSWER, f"{answer!r} does not solve {problem!r}")
-    for index, step in enumerate(steps, start=1):
-        if mp.solve_equation(step, var) != truth:
-            return Verdict(Reason.STEP_BREAKS_SOLUTION_SET, f"step {index} {step!r}")
-    for value in distractors:
-        if mp.solution_set(value, var) == truth:
-            return Verdict(Reason.DISTRACTOR_EQUALS_KEY, f"distractor {value!r}")
     return ACCEPTED
 
 
@@ -118,15 +98,15 @@ def verify_item(item: ItemContent) -> Verdict:
     prov = item.provenance
     distractors = [str(d["value"]) for d in prov.get("distractors", [])]
     steps = [str(s) for s in prov.get("steps", [])]
-    problem = str(prov.get("problem", ""))
+    problem, kind = str(prov.get("problem", "")), str(prov.get("kind", "equation"))
     verdict = verify_equation(problem, item.answer, steps, distractors)
     if not verdict.ok:
         return verdict
     profile = PROFILES.get(item.skill)  # a skill only the bank knows has no declared profile
-    misfit = profile.misfit(str(prov.get("kind", "equation")), problem) if profile else None
+    misfit = profile.misfit(kind, problem) if profile else None
     if misfit is not None:
         return Verdict(Reason.OFF_SKILL, f"{item.skill}: {misfit}")
-    mismatch = stem_mismatch(item.stem, problem, str(prov.get("kind", "equation")))
+    mismatch = stem_mismatch(item.stem, problem, kind)
     if mismatch is not None:
         return Verdict(Reason.STEM_MISMATCH, mismatch)
     report = check_item(item)
@@ -159,28 +139,36 @@ def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
         signal.signal(signal.SIGALRM, previous)
 
 
-class JsonCompleter(Protocol):
-    """One structured request to the model: the parsed JSON object, or None if it failed."""
+# One structured request to the model (messages, schema name, schema): the parsed JSON object,
+# or None if it failed.
+JsonCompleter = Callable[
+    [list[dict[str, str]], str, dict[str, Any]], Awaitable[dict[str, Any] | None]
+]
 
-    async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
-    ) -> dict[str, Any] | None: ...
+
+def strict_object(properties: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of an object with exactly `properties`, every one required."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
-CHOICE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"choice": {"type": "string"}},
-    "required": ["choice"],
-    "additionalProperties": False,
-}
+CHOICE_SCHEMA = strict_object({"choice": {"type": "string"}})
 CHOICE_SCHEMA_NAME = "answer_check"
+_ANSWER_SYSTEM = (
+    'Answer the multiple-choice question. Reply with JSON {"choice": "<id>"} naming the one '
+    "correct choice id."
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Consistency:
     accepted: bool
-    votes: Counter[str] = field(default_factory=Counter)  # choice id (casefolded) -> count
-    samples: int = 0
+    votes: Counter[str]  # choice id (casefolded) -> count
+    samples: int
 
 
 class SelfConsistency:
@@ -195,32 +183,15 @@ class SelfConsistency:
     async def check(self, item: ItemContent) -> Consistency:
         if item.type is not ItemType.MULTIPLE_CHOICE:
             raise ValueError("self-consistency is for multiple-choice items")
-        messages = _answer_prompt(item)
-        replies = await asyncio.gather(
-            *(
-                self.completer.complete_json(messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
-                for _ in range(self.samples)
-            )
-        )
-        votes: Counter[str] = Counter(
-            str(r.get("choice", "")).strip().strip("().: ").casefold()
-            for r in replies
-            if r is not None
-        )
+        choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
+        question = f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}"
+        messages = [
+            {"role": "system", "content": _ANSWER_SYSTEM},
+            {"role": "user", "content": question},
+        ]
+        ask = partial(self.completer, messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
+        replies = await asyncio.gather(*(ask() for _ in range(self.samples)))
+        picks = (str(r.get("choice", "")) for r in replies if r is not None)
+        votes = Counter(pick.strip().strip("().: ").casefold() for pick in picks)
         agreeing = votes[item.answer.casefold()]
         return Consistency(agreeing * 2 > self.samples, votes, self.samples)
-
-
-def _answer_prompt(item: ItemContent) -> list[dict[str, str]]:
-    choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
-    return [
-        {
-            "role": "system",
-            "content": "Answer the multiple-choice question. Reply with JSON "
-            '{"choice": "<id>"} naming the one correct choice id.',
-        },
-        {
-            "role": "user",
-            "content": f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}",
-        },
-    ]

@@ -1,7 +1,6 @@
 """What a synchronous item generator is, so the service can treat every such generator alike.
 
-A generator names the skills it can write items for and builds one item for a (skill, level,
-seed) triple. Generation is pure and CPU-bound: the same triple always yields the same item and
+Generation is pure and CPU-bound: the same (skill, level, seed) always yields the same item and
 nothing is read or written on the way, so the service may run generators in a process pool and
 rebuild any item from its provenance. Levels count from 1 (easiest) to `SkillSpec.levels`.
 """
@@ -40,8 +39,7 @@ class LevelOutOfRange(InvalidRequest):
 class ItemGenerator(Protocol):
     """An instant, synchronous, deterministic source of items."""
 
-    @property
-    def name(self) -> str: ...
+    name: str
 
     def skills(self) -> Sequence[SkillSpec]: ...
 

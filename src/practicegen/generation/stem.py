@@ -1,29 +1,23 @@
 """Proving that the stem a student reads is the problem that was verified.
 
-sympy verifies an item's machine-readable `problem`; the student reads its `stem`. A model
-writes the two separately, so they can disagree: a stem showing `2x + 3 = 11` over a verified
-`2*x - 3 = 11` marks a student who solves what they read wrong. `stem_mismatch` reads every
-piece of math in a stem (each `$...$` LaTeX span through the whitelisted `stem_latex` reader,
-and bare math in the words, such as `2x + 3 = 11` or a lone `y`) and holds it to the problem:
+sympy verifies an item's machine-readable `problem`; the student reads its `stem`, which a model
+writes separately, so the two can disagree (a stem `2x + 3 = 11` over a verified `2*x - 3 = 11`).
+`stem_mismatch` reads every piece of math in a stem (each `$...$` LaTeX span through the
+whitelisted `stem_latex` reader, and bare math in the words, such as `2x + 3 = 11` or a lone
+`y`) and holds it to the problem:
 
 - an equation (a line, an inequality) must be the problem's, rearranged at most: its
-  `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality,
-  whose sign may face either way), so the unknown, the numbers and the operations agree;
+  `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality);
 - each equation of a system must be one of the system's, and all of them must be shown;
 - an expression (`expression` and `value` problems) must equal the problem;
 - a lone letter must be one of the problem's unknowns;
-- the numbers of the whole stem, words included, must be the problem's numbers: none added
-  (a word problem's "7 apples" over a problem without 7) and none left out ("twice" or
-  "three" is 2 or 3; a sign or an operation said in words is not checked);
+- the numbers of the whole stem, words included ("twice" is 2), must be the problem's numbers,
+  none added and none left out (a sign or an operation said in words is not checked);
 - no HTML, which could hide the math from the student or show other text.
 
-The stem is proven equal rather than rendered from the problem because a model writes word
-problems, whose math is partly in words: rendering would leave those unchecked, while the
-proof holds an equation in LaTeX, an equation in bare text and a word problem's numbers alike.
-Answer-format templates with no digits (`$x = \\dots$`, `$x = a \\text{ or } x = b$`) and
-examples of numbers only ("(for example, $12$ for $12\\%$)") are not the problem and are
-passed over. Anything unreadable is a mismatch: a stem is shown only if
-it is proven to be the problem. CPU-bound (sympy): runs in the sympy processes.
+Word problems carry part of their math in words, so the stem is proven equal to the problem
+rather than rendered from it. Answer-format templates with no digits (`$x = \\dots$`) and
+examples of numbers only are passed over; anything unreadable is a mismatch.
 """
 
 from __future__ import annotations
@@ -52,24 +46,14 @@ _WORD_UNKNOWNS = frozenset(mp.VARIABLES) - {"a"}
 _EXAMPLE = re.compile(r"\((?:for example|e\.g\.)[^()$]*(?:\$[^$]*\$[^()$]*)*\)", re.IGNORECASE)
 _NUMBER_ONLY = re.compile(r"^[\d.\s]*(?:\\%)?\s*$")
 # Cardinals and multiples only: ordinals are also instructions ("round to the nearest tenth").
-_NUMBER_WORDS = {
-    word: str(value)
-    for value, names in enumerate(
-        (
-            (),
-            (),
-            ("two", "twice", "double", "doubles", "doubled"),
-            ("three", "thrice", "triple", "triples", "tripled"),
-            ("four", "quadruple", "quadruples", "quadrupled"),
-            ("five",),
-            ("six",),
-            ("seven",),
-            ("eight",),
-            ("nine",),
-            ("ten",),
-        )
-    )
-    for word in names
+_CARDINALS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+_MULTIPLES = {
+    2: "twice double doubles doubled",
+    3: "thrice triple triples tripled",
+    4: "quadruple quadruples quadrupled",
+}
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(_CARDINALS, start=2)} | {
+    word: str(n) for n, words in _MULTIPLES.items() for word in words.split()
 }
 _NUMERAL = re.compile(r"^-?\s*(?:\d+(?:\.\d+)?|pi)$")  # one number; "3 + 4" is an expression
 _MARKUP = re.compile(r"<[A-Za-z!/?]")  # an HTML tag or comment in the words
@@ -143,9 +127,7 @@ def _read_problem(problem: str, kind: str) -> _Problem:
         relations = tuple(_relation(part) for part in problem.split(";"))
     else:
         value = mp.expr(problem)
-    symbols = [r.symbols for r in relations]
-    if value is not None:
-        symbols.append(value.free_symbols)
+    symbols = [r.symbols for r in relations] + ([value.free_symbols] if value is not None else [])
     unknowns = frozenset().union(*symbols)
     return _Problem(kind, relations, value, unknowns, frozenset(mp.numbers_in(problem)))
 
@@ -171,12 +153,25 @@ def _check(stem: str, problem: _Problem) -> None:
     for piece in shown:
         if isinstance(piece, _Relation):
             matched.add(_match_relation(piece, problem))
-        else:
-            _check_expression(piece, problem)
+        elif not _NUMERAL.match(piece):  # a lone number is held to the problem's numbers below
+            value = mp.expr(piece)
+            if value.is_Symbol:
+                if value not in problem.unknowns:
+                    raise _Mismatch(f"the stem names {value}, not an unknown of the problem")
+            elif problem.value is None or not same_expression(value, problem.value):
+                raise _Mismatch(f"the stem shows {value}, not the problem")
     if problem.kind == "system" and matched and len(matched) < len(problem.relations):
         raise _Mismatch("the stem does not show every equation of the system")
-    _check_words(words, problem)
-    _check_numbers(pieces, words, problem)
+    names = {str(u) for u in problem.unknowns}
+    for letter in re.findall(r"(?<![A-Za-z])[a-z](?![A-Za-z])", words):
+        if letter in _WORD_UNKNOWNS and letter not in names:
+            raise _Mismatch(f"the stem's words name {letter}, not an unknown of the problem")
+    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", words.lower()) if w in _NUMBER_WORDS}
+    numbers = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words) | spelled
+    if added := numbers - problem.numbers:
+        raise _Mismatch(f"the stem shows {sorted(added)}, not in the problem")
+    if missing := problem.numbers - numbers:
+        raise _Mismatch(f"the stem does not show {sorted(missing)} from the problem")
 
 
 def _parts(pieces: list[str]) -> Iterator[str]:
@@ -203,33 +198,3 @@ def _match_relation(shown: _Relation, problem: _Problem) -> int:
         if truth.op == "=" or ratio > 0:
             return index
     raise _Mismatch(f"the stem shows {shown.difference} {shown.op} 0, not the problem")
-
-
-def _check_expression(text: str, problem: _Problem) -> None:
-    if _NUMERAL.match(text):
-        return  # a lone number: held to the problem's numbers with the words
-    value = mp.expr(text)
-    if value.is_Symbol:
-        if value not in problem.unknowns:
-            raise _Mismatch(f"the stem names {value}, not an unknown of the problem")
-        return
-    if problem.value is None or not same_expression(value, problem.value):
-        raise _Mismatch(f"the stem shows {value}, not the problem")
-
-
-def _check_words(words: str, problem: _Problem) -> None:
-    names = {str(u) for u in problem.unknowns}
-    for letter in re.findall(r"(?<![A-Za-z])[a-z](?![A-Za-z])", words):
-        if letter in _WORD_UNKNOWNS and letter not in names:
-            raise _Mismatch(f"the stem's words name {letter}, not an unknown of the problem")
-
-
-def _check_numbers(pieces: list[str], words: str, problem: _Problem) -> None:
-    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", words.lower()) if w in _NUMBER_WORDS}
-    shown = mp.numbers_in(" ".join(pieces)) | mp.numbers_in(words) | spelled
-    added = shown - problem.numbers
-    if added:
-        raise _Mismatch(f"the stem shows {sorted(added)}, not in the problem")
-    missing = problem.numbers - shown
-    if missing:
-        raise _Mismatch(f"the stem does not show {sorted(missing)} from the problem")

@@ -2,12 +2,10 @@
 the plain form `procedural.mathparse` reads, so a stem can be compared with its verified problem.
 
 A whitelist, not a LaTeX engine: the commands school algebra uses (`\\frac`, `\\cdot`,
-`\\times`, `\\div`, `\\sqrt`, `\\le`, `\\ge`, `\\pi`, `\\left`/`\\right`, spacing) are
-rewritten to plain text, and anything else (an unknown command, a stray character) makes the
-math unreadable. The result goes through `mathparse.expr`, which holds it to its own whitelist
-and size limits: model text is never evaluated as Python. A digit directly before a numeric
-`\\frac` is a mixed number (`3\\frac{1}{2}` is 3 + 1/2); juxtaposition is multiplication
-(`2x`, `3(x + 1)`, `xy`).
+`\\sqrt`, `\\le`, `\\pi`, `\\left`, spacing...) are rewritten to plain text, and anything else
+makes the math unreadable; `mathparse.expr` then holds the result to its own whitelist, so model
+text is never evaluated as Python. A digit before a numeric `\\frac` is a mixed number
+(`3\\frac{1}{2}` is 3 + 1/2); juxtaposition is multiplication (`2x`, `3(x + 1)`, `xy`).
 """
 
 from __future__ import annotations
@@ -17,36 +15,25 @@ import re
 from practicegen.generation.procedural import mathparse as mp
 
 _SIMPLE = {
-    r"\cdot": "*",
-    r"\times": "*",
+    **dict.fromkeys((r"\cdot", r"\times"), "*"),
     r"\div": "/",
-    r"\leq": "<=",
-    r"\le": "<=",
-    r"\geq": ">=",
-    r"\ge": ">=",
+    **dict.fromkeys((r"\leq", r"\le"), "<="),
+    **dict.fromkeys((r"\geq", r"\ge"), ">="),
     r"\lt": "<",
     r"\gt": ">",
     r"\pi": " pi ",
-    r"\left": "",
-    r"\right": "",
-    r"\%": "",
-    r"\,": " ",
-    r"\;": " ",
-    r"\!": "",
-    r"\quad": " ",
+    **dict.fromkeys((r"\left", r"\right", r"\%", r"\!"), ""),
+    **dict.fromkeys((r"\,", r"\;", r"\quad"), " "),
 }
-_UNICODE = {
-    "\u2212": "-",
-    "\u00d7": "*",
-    "\u00b7": "*",
-    "\u00f7": "/",
-    "\u2264": "<=",
-    "\u2265": ">=",
-}
+_UNICODE = str.maketrans(
+    {"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u00f7": "/", "\u2264": "<=", "\u2265": ">="}
+)
 _COMMAND = re.compile(r"\\[A-Za-z]+|\\[%,;!]")
 _ALLOWED = re.compile(r"^[0-9A-Za-z\s+\-*/^().,=<>{}\[\]\\%!;]*$")
 _FRAC = re.compile(r"\\[dt]?frac")
 _INTEGER = re.compile(r"^\s*\d+\s*$")
+# The digits just before a fraction, unless part of a decimal or an exponent (`x^2\frac{1}{2}`).
+_WHOLE = re.compile(r"(?<![.^_\d])\d+\Z")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z]+|\*\*|<=|>=|\S")
 _FUNCTIONS = frozenset({"sqrt"})
 _NAMES = frozenset({"pi", "sqrt"})
@@ -79,10 +66,10 @@ def _expand_commands(text: str) -> str:
             top, after = _braced(text, frac.end())
             bottom, index = _braced(text, after)
             shown = f"(({_expand_commands(top)})/({_expand_commands(bottom)}))"
-            whole = _trailing_digits(out)
+            whole = _WHOLE.search("".join(out))
             if whole and _INTEGER.match(top) and _INTEGER.match(bottom):
-                del out[-len(whole) :]
-                shown = f"({whole}+{shown})"  # a mixed number
+                del out[-len(whole[0]) :]  # one character per entry
+                shown = f"({whole[0]}+{shown})"  # a mixed number
             out.append(shown)
         elif text.startswith(r"\sqrt", index):
             inner, index = _braced(text, index + len(r"\sqrt"))
@@ -94,17 +81,6 @@ def _expand_commands(text: str) -> str:
             out.append(text[index])
             index += 1
     return "".join(out)
-
-
-def _trailing_digits(out: list[str]) -> str:
-    """The digits at the end of `out` (one character per entry), unless part of a decimal or
-    an exponent (`x^2\\frac{1}{2}` is not a mixed number)."""
-    count = 0
-    while count < len(out) and out[-1 - count].isdigit():
-        count += 1
-    if count < len(out) and out[-1 - count] in (".", "^", "_"):
-        return ""
-    return "".join(out[len(out) - count :])
 
 
 def _simple_commands(text: str) -> str:
@@ -128,25 +104,18 @@ def _juxtaposed(text: str) -> str:
         else:
             tokens.append(token)
     out: list[str] = []
-    for token in tokens:
-        if out and _ends_operand(out[-1]) and _starts_operand(token):
+    for lexeme in tokens:
+        previous = out[-1] if out else ""
+        ends_operand = previous == ")" or (previous[:1].isalnum() and previous not in _FUNCTIONS)
+        if ends_operand and (lexeme == "(" or lexeme[0].isalnum()):
             out.append("*")
-        out.append(token)
+        out.append(lexeme)
     return " ".join(out)
-
-
-def _ends_operand(lexeme: str) -> bool:
-    return lexeme == ")" or (lexeme[0].isalnum() and lexeme not in _FUNCTIONS)
-
-
-def _starts_operand(lexeme: str) -> bool:
-    return lexeme == "(" or lexeme[0].isalnum()
 
 
 def plain(math: str) -> str:
     """The plain, `mathparse`-readable form of one piece of stem math (no `$` delimiters)."""
-    for char, replacement in _UNICODE.items():
-        math = math.replace(char, replacement)
+    math = math.translate(_UNICODE)
     if not _ALLOWED.match(math) or len(math) > mp.MAX_LENGTH:
         raise UnreadableMath(f"unexpected characters in {math!r}")
     text = _expand_commands(_simple_commands(math))
