@@ -29,18 +29,10 @@ from practicegen.db.models import Job
 from practicegen.jobs import service
 from practicegen.jobs.events import JobChange, Watch
 from practicegen.jobs.parts import JobParts
-from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobRead, JobStatus
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-
-
-async def get_queue(container: ContainerDep) -> JobQueue:
-    return container.part(JobParts).queue
-
-
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
 
 
 async def get_job_types(container: ContainerDep) -> JobTypes:
@@ -63,13 +55,14 @@ def matches(if_none_match: str | None, job: Job) -> bool:
     return "*" in tags or etag(job) in tags
 
 
-async def _read(
+async def read_job(
     sessionmaker: SessionMaker,
     principal: Principal,
     job_id: uuid.UUID,
     views: JobTypes,
     clock: Clock,
 ) -> Job:
+    """The job if `principal` may see it, else the error a fresh request would get."""
     async with sessionmaker() as session:
         return await service.get_job(
             session, principal=principal, job_id=job_id, now=clock(), views=views
@@ -108,7 +101,7 @@ async def _wait_for_change(
         if change is not None and newer and not stale and change.progress_of_attempt:
             job = _with_progress(job, change)
         elif newer or stale:
-            job = await _read(sessionmaker, principal, job.id, views, clock)
+            job = await read_job(sessionmaker, principal, job.id, views, clock)
     return job
 
 
@@ -136,7 +129,7 @@ async def get_job(
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
     hub = container.part(JobParts).changes
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
-        job = await _read(sessionmaker, principal, job_id, views, container.clock)
+        job = await read_job(sessionmaker, principal, job_id, views, container.clock)
         if watch is not None:
             job = await _wait_for_change(
                 sessionmaker,
@@ -194,33 +187,28 @@ async def cancel_job(
     views: JobTypesDep,
 ) -> Envelope[JobRead]:
     """Cancel a pending or running job; a running attempt stops at its next heartbeat."""
-    job = await service.cancel_job(
-        session, principal=principal, job_id=job_id, now=now, views=views
-    )
-    await container.part(JobParts).on_finished(session, job)
+    jobs = container.part(JobParts)
+    job = await service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
+    job = await service.cancel_job(session, jobs.store, job, now)
+    await jobs.on_finished(session, job)
     return ok(JobRead.of(job, reader=principal, views=views))
 
 
 @router.post("/{job_id}/retry", status_code=202)
 async def retry_job(
     job_id: uuid.UUID,
+    container: ContainerDep,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
-    queue: QueueDep,
     now: NowDep,
     views: JobTypesDep,
 ) -> Envelope[JobRead]:
     """Run a failed or cancelled job again (the guide's "restart the job")."""
+    jobs, max_attempts = container.part(JobParts), container.settings.job_max_attempts
+    job = await service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     job = await service.retry_job(
-        session,
-        principal=principal,
-        job_id=job_id,
-        queue=queue,
-        max_attempts=settings.job_max_attempts,
-        now=now,
-        views=views,
+        session, jobs.store, jobs.queue, job, max_attempts=max_attempts, now=now
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return ok(JobRead.of(job, reader=principal, views=views))

@@ -28,34 +28,28 @@ import asyncio
 import contextlib
 import contextvars
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 import structlog
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.jobs.repository import JobRepository, ProgressReport
+from practicegen.jobs.repository import Attempt, JobRepository, JobWrites, ProgressReport
 
 log = structlog.get_logger()
 
 _CHUNK = 500  # attempts per statement: bounds the statement's size, not the round's cost
-
-Attempt = tuple[uuid.UUID, int]
 
 
 class Heartbeats:
     """The attempts this process runs, their unwritten progress, and the task that writes."""
 
     def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        *,
-        interval_s: float,
-        clock: Callable[[], datetime],
+        self, sessionmaker: SessionMaker, writes: JobWrites, *, interval_s: float, clock: Clock
     ) -> None:
         """`sessionmaker` lets each statement commit by itself (`autocommit_sessionmaker`)."""
         self.sessionmaker = sessionmaker
+        self.writes = writes
         self.interval_s = interval_s
         self.clock = clock
         self._held: dict[Attempt, asyncio.Task[None]] = {}
@@ -147,7 +141,7 @@ class Heartbeats:
         owned: set[Attempt] = set()
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
-            repo = JobRepository(session)
+            repo = JobRepository(session, self.writes)
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)
             for start in range(0, len(beats), _CHUNK):

@@ -26,19 +26,34 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, bindparam, func, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.selectable import TableValuedAlias
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
+from practicegen.jobs.events import signal_in_returning
 from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import message_of
-from practicegen.jobs.store import ClaimBatcher, Clock, PendingJob
+from practicegen.jobs.repository import (
+    BEAT,
+    PROGRESS_RETURNED,
+    Attempt,
+    JobWrites,
+    ProgressReport,
+    jobs_table,
+)
+from practicegen.jobs.store import ClaimBatcher, PendingJob
 
 Params = dict[str, Any]
 
@@ -71,7 +86,7 @@ _INSERT_LIMITED = _INSERT_JOB_AND_MESSAGE.format(limit=_WITHIN_LIMIT)
 _INSERT_UNLIMITED = _INSERT_JOB_AND_MESSAGE.format(limit="")
 
 
-def _params(job: PendingJob, lanes: Sequence[Lane], limit: int | None, delay_s: float) -> Params:
+def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
     entrypoint, headers = message_of(lanes, job.job_type, job.tenant_id)
     return {
         "id": job.id,
@@ -90,16 +105,88 @@ def _params(job: PendingJob, lanes: Sequence[Lane], limit: int | None, delay_s: 
         "webhook_url": job.webhook_url,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
-        "in_flight_limit": limit,
+        "in_flight_limit": job.in_flight_limit,
         "entrypoint": entrypoint,
         "headers": None if headers is None else Jsonb(headers),
         "payload": job.id.bytes,
-        "delay_s": float(max(delay_s, 0.0)),
+        "delay_s": float(max(job.delay_s, 0.0)),
     }
+
+
+def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
+    """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element
+    type), as a table of one row per attempt: a batch's rows are parameters, and its statement
+    keeps one shape (prepared once) however many attempts it names."""
+    arrays = [bindparam("ids", type_=ARRAY(Uuid())), bindparam("attempts", type_=ARRAY(Integer()))]
+    arrays += [bindparam(f"{name}s", type_=ARRAY(kind)) for name, kind in extra]
+    names = ["id", "attempt", *(name for name, _ in extra)]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+
+
+def _progress() -> ReturningUpdate[Any]:
+    c, batch = jobs_table.c, _attempts_table(("percent", Integer()), ("message", Text()))
+    now = bindparam("now", type_=c.updated_at.type)
+    return (
+        update(jobs_table)
+        .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
+        .values(
+            seq=c.seq + 1,
+            progress_percent=func.greatest(c.progress_percent, batch.c.percent),
+            progress_message=batch.c.message,
+            heartbeat_at=now,
+            updated_at=now,
+        )
+        .returning(*PROGRESS_RETURNED, _SIGNAL)
+    )
+
+
+def _heartbeat() -> ReturningUpdate[Any]:
+    c, batch = jobs_table.c, _attempts_table()
+    return (
+        update(jobs_table)
+        .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
+        .values(**BEAT, heartbeat_at=bindparam("now", type_=c.heartbeat_at.type))
+        .returning(c.id, c.attempt)
+    )
+
+
+_SIGNAL = signal_in_returning(jobs_table)
+_PROGRESS, _HEARTBEAT = _progress(), _heartbeat()
+
+
+class PostgresWrites:
+    """Each write sends its rows' change signals itself; a batch is one statement of constant
+    shape, its rows array parameters."""
+
+    signal: tuple[ColumnElement[object], ...] = (_SIGNAL,)
+
+    async def progress(
+        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
+    ) -> Sequence[Row[Any]]:
+        params = {
+            "ids": [r.job_id for r in reports],
+            "attempts": [r.attempt for r in reports],
+            "percents": [r.percent for r in reports],
+            "messages": [r.message for r in reports],
+            "now": now,
+        }
+        rows: Sequence[Row[Any]] = (await session.execute(_PROGRESS, params)).all()
+        return rows
+
+    async def heartbeat(
+        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
+    ) -> set[Attempt]:
+        params = {"ids": [i for i, _ in attempts], "attempts": [n for _, n in attempts], "now": now}
+        return {(row.id, row.attempt) for row in await session.execute(_HEARTBEAT, params)}
+
+
+POSTGRES_WRITES = PostgresWrites()
 
 
 class PostgresJobStore:
     """Creates jobs in one statement and claims them in batches (see the module docstring)."""
+
+    writes: JobWrites = POSTGRES_WRITES
 
     def __init__(
         self,
@@ -114,7 +201,7 @@ class PostgresJobStore:
         """`timeout_s`: how long a creation may wait for a connection before it gives up (a
         503 that says to retry), as the SQLAlchemy pool's checkout does."""
         self.lanes = lanes
-        self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock)
+        self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
@@ -132,16 +219,9 @@ class PostgresJobStore:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def create(
-        self,
-        session: AsyncSession,
-        job: PendingJob,
-        *,
-        in_flight_limit: int | None,
-        delay_s: float = 0,
-    ) -> bool:
-        statement = _INSERT_UNLIMITED if in_flight_limit is None else _INSERT_LIMITED
-        params = _params(job, self.lanes, in_flight_limit, delay_s)
+    async def create(self, session: AsyncSession, job: PendingJob) -> bool:
+        statement = _INSERT_UNLIMITED if job.in_flight_limit is None else _INSERT_LIMITED
+        params = _params(job, self.lanes)
         if session.in_transaction():
             raw = await (await session.connection()).get_raw_connection()
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]

@@ -47,6 +47,11 @@ class DriverStopped(psycopg.OperationalError):
     """The database is away and the driver was told to stop waiting for it."""
 
 
+def said(exc: BaseException) -> str:
+    """An error as a log line gives it: its type and its message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _gone(connection: psycopg.AsyncConnection[Any] | None) -> bool:
     return connection is None or connection.closed or connection.broken
 
@@ -122,7 +127,7 @@ class ReconnectingDriver:
             except (psycopg.Error, OSError) as exc:
                 if not _gone(connection):
                     raise  # the statement failed, not its connection
-                log.warning("queue.connection_lost", error=f"{type(exc).__name__}: {exc}")
+                log.warning("queue.connection_lost", error=said(exc))
                 self._changed()
 
     async def _open_queries(self) -> tuple[PsycopgDriver, psycopg.AsyncConnection[Any]]:
@@ -210,7 +215,7 @@ class ReconnectingDriver:
                     self._changed()
                     await self._deliver(connection)
             except Exception as exc:  # whatever ended it, the queue must hear new jobs again
-                log.warning("queue.listen_lost", error=f"{type(exc).__name__}: {exc}")
+                log.warning("queue.listen_lost", error=said(exc))
             finally:
                 self._listening.clear()
                 self._listen_connection = None

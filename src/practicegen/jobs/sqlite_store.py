@@ -11,25 +11,48 @@ from __future__ import annotations
 import dataclasses
 import functools
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, exists, func, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import Job, Student, core_table
+from practicegen.db.models import Job, Student
 from practicegen.jobs.queue import JobQueue
-from practicegen.jobs.store import ClaimBatcher, Clock, IdempotencyKeyInFlight, PendingJob
-
-_jobs = core_table(Job)
+from practicegen.jobs.repository import (
+    BEAT,
+    PROGRESS_RETURNED,
+    Attempt,
+    JobWrites,
+    ProgressReport,
+    jobs_table,
+)
+from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
 
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
 # (migration 007) and of the count migration 008's triggers keep on PostgreSQL.
 IN_FLIGHT_PREDICATE = (
     "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
 )
+_NOT_COLUMNS = ("in_flight_limit", "delay_s")
 
 
 @functools.cache
@@ -37,7 +60,7 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
     """INSERT ... SELECT the given columns' values WHERE (if `limited`) the tenant's jobs in
     flight are fewer than `:in_flight_limit` and, for a student's job, the student is the
     tenant's; built once per set of columns, the values are parameters."""
-    given = [_jobs.c[name] for name in columns]
+    given = [jobs_table.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
     row = select(*values.values())
@@ -50,13 +73,64 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
     # Core, not the ORM's bulk-insert reading of parameters
-    return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
+    return insert(jobs_table).from_select(given, row).returning(jobs_table.c.id)
+
+
+class SqliteWrites:
+    """The embedded database's few jobs: a batch's values written out in the statement."""
+
+    signal: tuple[ColumnElement[object], ...] = ()  # no signal: one process watches its jobs
+
+    async def progress(
+        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
+    ) -> Sequence[Row[Any]]:
+        c = jobs_table.c
+        percents = {
+            r.job_id: case((c.progress_percent > r.percent, c.progress_percent), else_=r.percent)
+            for r in reports
+        }
+        messages = {r.job_id: r.message for r in reports}
+        statement = (
+            update(jobs_table)
+            .where(
+                tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
+                c.status == "processing",
+            )
+            .values(
+                seq=c.seq + 1,
+                progress_percent=case(percents, value=c.id, else_=c.progress_percent),
+                progress_message=case(messages, value=c.id, else_=c.progress_message),
+                heartbeat_at=now,
+                updated_at=now,
+            )
+            .returning(*PROGRESS_RETURNED)
+        )
+        # one shape per batch size: not worth a place in the compiled statement cache
+        options = {"compiled_cache": None}
+        return (await session.execute(statement, execution_options=options)).all()
+
+    async def heartbeat(
+        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
+    ) -> set[Attempt]:
+        c = jobs_table.c
+        statement = (
+            update(jobs_table)
+            .where(tuple_(c.id, c.attempt).in_(attempts), c.status == "processing")
+            .values(**BEAT, heartbeat_at=now)
+            .returning(c.id, c.attempt)
+        )
+        return {(row.id, row.attempt) for row in await session.execute(statement)}
+
+
+SQLITE_WRITES = SqliteWrites()
 
 
 class SqliteJobStore:
+    writes: JobWrites = SQLITE_WRITES
+
     def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
         self.queue = queue
-        self.claims = ClaimBatcher(sessionmaker, clock)
+        self.claims = ClaimBatcher(sessionmaker, clock, self.writes)
 
     async def open(self) -> None:
         return None
@@ -64,23 +138,16 @@ class SqliteJobStore:
     async def close(self) -> None:
         return None
 
-    async def create(
-        self,
-        session: AsyncSession,
-        job: PendingJob,
-        *,
-        in_flight_limit: int | None,
-        delay_s: float = 0,
-    ) -> bool:
+    async def create(self, session: AsyncSession, job: PendingJob) -> bool:
         columns = {
             key: value
             for key, value in dataclasses.asdict(job).items()
-            if key != "student_id" or value is not None
+            if key not in _NOT_COLUMNS and (key != "student_id" or value is not None)
         }
         columns["updated_at"] = job.updated_at
         params = {f"new_{key}": value for key, value in columns.items()}
-        params["in_flight_limit"] = in_flight_limit
-        statement = _insert(tuple(columns), in_flight_limit is not None)
+        params["in_flight_limit"] = job.in_flight_limit
+        statement = _insert(tuple(columns), job.in_flight_limit is not None)
         if job.idempotency_key is None:
             inserted = (await session.execute(statement, params)).first() is not None
         else:
@@ -91,7 +158,7 @@ class SqliteJobStore:
                 raise IdempotencyKeyInFlight() from exc
         if inserted:
             await self.queue.enqueue(
-                session, job.id, delay_s=delay_s, job_type=job.job_type, tenant_id=job.tenant_id
+                session, job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
             )
         return inserted
 

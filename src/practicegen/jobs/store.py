@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import Conflict
-from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.repository import JobRepository, JobWrites
 
 MAX_CLAIMS = 1000
 """Claims in one statement at most (each id is one of its parameters)."""
@@ -33,8 +33,9 @@ class IdempotencyKeyInFlight(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    """A new job's columns: a plain object, as an ORM `Job` costs more to build than the
-    insert that reads it."""
+    """A new job's columns (a plain object, as an ORM `Job` costs more to build than the
+    insert that reads it), and what its creation checks and waits: the tenant's limit on jobs
+    in flight it counts against (None: none) and its first run's delay."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -51,6 +52,8 @@ class PendingJob:
     progress_message: str = "Queued."
     attempt: int = 0
     seq: int = 1
+    in_flight_limit: int | None = None
+    delay_s: float = 0
 
     @property
     def updated_at(self) -> datetime:
@@ -58,19 +61,14 @@ class PendingJob:
 
 
 class JobStore(Protocol):
-    async def create(
-        self,
-        session: AsyncSession,
-        job: PendingJob,
-        *,
-        in_flight_limit: int | None,
-        delay_s: float = 0,
-    ) -> bool:
-        """Insert `job` and queue its message (first run after `delay_s`) unless the tenant
-        has `in_flight_limit` jobs in flight (None: the job is not limited), the job names a
-        student the tenant does not have, or the tenant has a job with its idempotency key;
-        False if it did not insert. The job commits with `session`'s transaction; an adapter
-        may commit it at once when the session has none open."""
+    writes: JobWrites
+    """What this database writes its own way: every `JobRepository` that changes jobs takes it."""
+
+    async def create(self, session: AsyncSession, job: PendingJob) -> bool:
+        """Insert `job` and queue its message unless the tenant has `job.in_flight_limit` jobs
+        in flight, the job names a student the tenant does not have, or the tenant has a job
+        with its idempotency key; False if it did not insert. The job commits with `session`'s
+        transaction; an adapter may commit it at once when the session has none open."""
         ...
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
@@ -83,17 +81,15 @@ class JobStore(Protocol):
     async def close(self) -> None: ...
 
 
-Clock = Callable[[], datetime]
-
-
 class ClaimBatcher:
     """Claims asked for in the same turn of the event loop go to the database as one UPDATE,
     and each attempt gets its own job back."""
 
-    def __init__(self, sessionmaker: SessionMaker, clock: Clock) -> None:
+    def __init__(self, sessionmaker: SessionMaker, clock: Clock, writes: JobWrites) -> None:
         """`sessionmaker` lets each statement commit by itself: a claim is one statement."""
         self.sessionmaker = sessionmaker
         self.clock = clock
+        self.writes = writes
         self._waiting: dict[uuid.UUID, list[asyncio.Future[Job | None]]] = {}
         self._claiming: asyncio.Task[None] | None = None
 
@@ -112,7 +108,9 @@ class ClaimBatcher:
                 batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        claimed = await JobRepository(session).claim_many(ids, self.clock())
+                        claimed = await JobRepository(session, self.writes).claim_many(
+                            ids, self.clock()
+                        )
                 except Exception as exc:  # each attempt fails as its own claim would have
                     for future in _pending(batch):
                         future.set_exception(exc)

@@ -33,8 +33,7 @@ from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import PracticegenError
-from practicegen.jobs import service
-from practicegen.jobs.endpoints import JobTypesDep
+from practicegen.jobs.endpoints import JobTypesDep, read_job
 from practicegen.jobs.events import JobChange, JobChanges
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
@@ -85,7 +84,7 @@ async def job_updates(
             if change is not None and change.running:
                 update = progress_message(change)
             else:
-                job = await _visible_job(sessionmaker, principal, job_id, views, clock)
+                job = await read_job(sessionmaker, principal, job_id, views, clock)
                 update = message(job, principal, views)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
@@ -96,20 +95,6 @@ async def job_updates(
             change, stale = watch.take()
             if stale:
                 change = None
-
-
-async def _visible_job(
-    sessionmaker: SessionMaker,
-    principal: Principal,
-    job_id: uuid.UUID,
-    views: JobTypes,
-    clock: Clock,
-) -> Job:
-    """The job if `principal` may see it, else the error a fresh request would get."""
-    async with sessionmaker() as session:
-        return await service.get_job(
-            session, principal=principal, job_id=job_id, now=clock(), views=views
-        )
 
 
 def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
@@ -213,7 +198,7 @@ async def job_events(
         head = [_sse(first)]
     else:
         # nothing may be newer than `after` yet: check access without waiting for a change
-        await _visible_job(sessionmaker, principal, job_id, views, container.clock)
+        await read_job(sessionmaker, principal, job_id, views, container.clock)
         head = []
     return StreamingResponse(
         _sse_stream(head, updates, request, settings.sse_ping_s),

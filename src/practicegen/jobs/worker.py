@@ -25,18 +25,19 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.clock import Clock, utcnow
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
 from practicegen.jobs.heartbeat import Heartbeats
 from practicegen.jobs.metrics import JobMetrics
+from practicegen.jobs.pgdriver import said
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes, Progress
 from practicegen.jobs.repository import JobRepository
@@ -75,6 +76,10 @@ class RetryPolicy:
         exponential: float = self.base_s * 2.0 ** max(attempt - 1, 0)
         return min(self.cap_s, exponential) * rng.uniform(0.5, 1.5)
 
+    def ended(self, now: datetime) -> dict[str, datetime]:
+        """The columns of a job that ends `now`: when, and when its result is dropped."""
+        return {"finished_at": now, "expires_at": now + timedelta(seconds=self.retention_s)}
+
 
 class JobRunner:
     def __init__(
@@ -86,15 +91,15 @@ class JobRunner:
         *,
         policy: RetryPolicy,
         heartbeat_s: float,
+        clock: Clock,
         metrics: JobMetrics | None = None,
         on_finished: OnFinished = _nothing,
-        clock: Clock = utcnow,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.queue = queue
         self.types = types
+        self.store = store
         self.policy = policy
-        self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
@@ -102,9 +107,8 @@ class JobRunner:
         # beats are fenced statements complete by themselves: committed alone, the rows one
         # locks are not held across the next one's trip, where a job ending would wait
         self.heartbeats = Heartbeats(
-            autocommit_sessionmaker(sessionmaker), interval_s=heartbeat_s, clock=clock
+            autocommit_sessionmaker(sessionmaker), store.writes, interval_s=heartbeat_s, clock=clock
         )
-        self.store = store
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
@@ -150,20 +154,17 @@ class JobRunner:
 
     async def _complete(self, session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
         now = self.clock()
-        done = await JobRepository(session).finish(
-            job.id,
-            job.attempt,
-            {
-                "status": "completed",
-                "result": result,
-                "progress_percent": 100,
-                "progress_message": "Completed.",
-                "finished_at": now,
-                "error": None,
-                "error_code": None,
-                "expires_at": now + timedelta(seconds=self.policy.retention_s),
-            },
-            now,
+        values = {
+            "status": "completed",
+            "result": result,
+            "progress_percent": 100,
+            "progress_message": "Completed.",
+            "error": None,
+            "error_code": None,
+            **self.policy.ended(now),
+        }
+        done = await JobRepository(session, self.store.writes).finish(
+            job.id, job.attempt, values, now
         )
         if done is None:
             raise AttemptLost()
@@ -171,26 +172,22 @@ class JobRunner:
 
     async def _failed(self, job: Job, exc: Exception) -> None:
         permanent = isinstance(exc, (InvalidRequest, NotFound))
-        code = exc.code if isinstance(exc, PracticegenError) else "internal_error"
-        message = (
-            exc.message if isinstance(exc, PracticegenError) else f"{type(exc).__name__}: {exc}"
+        error = (
+            {"error": exc.message, "error_code": exc.code}
+            if isinstance(exc, PracticegenError)
+            else {"error": said(exc), "error_code": "internal_error"}
         )
+        message = error["error"]
         now = self.clock()
-        said: tuple[str, dict[str, Any]] | None = None  # the outcome, told once committed
+        outcome: tuple[str, dict[str, Any]] | None = None  # told once committed
         async with self.sessionmaker() as session, session.begin():
-            repo = JobRepository(session)
+            repo = JobRepository(session, self.store.writes)
             if permanent or job.attempt >= job.max_attempts:
-                values = {
-                    "status": "failed",
-                    "error": message,
-                    "error_code": code,
-                    "finished_at": now,
-                    "expires_at": now + timedelta(seconds=self.policy.retention_s),
-                }
+                values = {"status": "failed", **error, **self.policy.ended(now)}
                 failed = await repo.finish(job.id, job.attempt, values, now)
                 if failed is not None:
                     await self.on_finished(session, failed)
-                    said = ("failed", {"error": message, "permanent": permanent})
+                    outcome = ("failed", {"error": message, "permanent": permanent})
             else:
                 delay = (
                     exc.delay_s
@@ -199,8 +196,7 @@ class JobRunner:
                 )
                 values = {
                     "status": "pending",
-                    "error": message,
-                    "error_code": code,
+                    **error,
                     "run_after": now + timedelta(seconds=delay),
                     "progress_message": f"Retrying after an error (attempt {job.attempt} of "
                     f"{job.max_attempts})...",
@@ -213,11 +209,10 @@ class JobRunner:
                         job_type=job.job_type,
                         tenant_id=job.tenant_id,
                     )
-                    said = ("retry_scheduled", {"error": message, "delay_s": round(delay, 2)})
-        if said is not None:
-            outcome, fields = said
-            self.metrics.finished.labels(outcome=outcome).inc()
-            log.warning(f"job.{outcome}", **fields)
+                    outcome = ("retry_scheduled", {"error": message, "delay_s": round(delay, 2)})
+        if outcome is not None:
+            self.metrics.finished.labels(outcome=outcome[0]).inc()
+            log.warning(f"job.{outcome[0]}", **outcome[1])
 
     def _progress_for(self, job: Job) -> Progress:
         attempt = (job.id, job.attempt)
