@@ -10,21 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from practicegen.api.deps import (
-    ContainerDep,
-    CursorDep,
-    LimitDep,
-    NowDep,
-    ReadingSessionMakerDep,
-    SessionDep,
-    SettingsDep,
-)
+from practicegen.api.container import Container
+from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, NowDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
-from practicegen.clock import Clock
-from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
 from practicegen.jobs.events import JobChange, Watch
@@ -55,40 +45,25 @@ def matches(if_none_match: str | None, job: Job) -> bool:
     return "*" in tags or etag(job) in tags
 
 
-async def read_job(
-    sessionmaker: SessionMaker,
-    principal: Principal,
-    job_id: uuid.UUID,
-    views: JobTypes,
-    clock: Clock,
-) -> Job:
+async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> Job:
     """The job if `principal` may see it, else the error a fresh request would get."""
-    async with sessionmaker() as session:
+    views, now = container.part(JobParts).types, container.clock()
+    async with container.reading_sessionmaker() as session:
         return await service.get_job(
-            session, principal=principal, job_id=job_id, now=clock(), views=views
+            session, principal=principal, job_id=job_id, now=now, views=views
         )
 
 
 async def _wait_for_change(
-    sessionmaker: SessionMaker,
-    watch: Watch,
-    principal: Principal,
-    job: Job,
-    seen: str,
-    wait_s: float,
-    settings: Settings,
-    views: JobTypes,
-    clock: Clock,
+    container: Container, watch: Watch, principal: Principal, job: Job, seen: str, wait_s: float
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
     `watch` was set up before `job` was read, so a change committed just after that read is
-    not missed (it would have waited for the node's resync). The job is read again only when a
-    change is signalled (or the resync finds this waiter behind), so a thousand held requests
-    cost nothing while their jobs run; a running attempt's progress is taken from the signal
-    itself, which carries all it changed.
+    not missed. The job is read again only when a change is signalled (or the resync finds this
+    waiter behind), and not for a running attempt's progress, which the signal carries whole.
     """
-    deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
+    deadline = time.monotonic() + min(wait_s, container.settings.job_wait_max_s)
     while etag(job) == seen and not JobStatus(job.status).terminal:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -101,7 +76,7 @@ async def _wait_for_change(
         if change is not None and newer and not stale and change.progress_of_attempt:
             job = _with_progress(job, change)
         elif newer or stale:
-            job = await read_job(sessionmaker, principal, job.id, views, clock)
+            job = await read_job(container, principal, job.id)
     return job
 
 
@@ -120,8 +95,6 @@ async def get_job(
     container: ContainerDep,
     response: Response,
     principal: BriefPrincipalDep,
-    settings: SettingsDep,
-    sessionmaker: ReadingSessionMakerDep,
     views: JobTypesDep,
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
@@ -129,19 +102,12 @@ async def get_job(
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
     hub = container.part(JobParts).changes
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
-        job = await read_job(sessionmaker, principal, job_id, views, container.clock)
+        job = await read_job(container, principal, job_id)
         if watch is not None:
+            # without a tag, wait for any change; with a stale tag, answer at once
+            fresh = if_none_match is None or matches(if_none_match, job)
             job = await _wait_for_change(
-                sessionmaker,
-                watch,
-                principal,
-                job,
-                # without a tag, wait for any change; with a stale tag, answer at once
-                etag(job) if if_none_match is None or matches(if_none_match, job) else "",
-                wait,
-                settings,
-                views,
-                container.clock,
+                container, watch, principal, job, etag(job) if fresh else "", wait
             )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
     if matches(if_none_match, job):

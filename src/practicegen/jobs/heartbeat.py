@@ -1,25 +1,15 @@
 """One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
 
-A worker may hold a thousand jobs that each wait half a minute on a model. A heartbeat or a
-progress write per job would be thousands of short transactions, enough to drain the connection
-pool and starve the jobs' own reads and writes. Instead, attempts only report their progress
-here (in memory: the newest message wins, the percent never goes down), and each round writes
-every reported progress in one statement, their change signals in one more, and beats for the
-other attempts in a third: the same cost for one job as for a thousand (in chunks that bound a
-statement's size). On PostgreSQL each of these statements commits on its own, so the rows a
-round updates stay locked only while its statement runs.
+A statement per beat or progress report of a thousand waiting jobs would drain the pool, so
+attempts report progress here (in memory: the newest message, the highest percent) and each
+round writes all reported progress in one statement and beats for the other attempts in
+another, each committed on its own. A round comes every `interval_s`; the first report after a
+quiet spell starts one at once, so a subscriber sees a job move without waiting an interval.
 
-A round comes every `interval_s`; progress reported after a quiet spell (no progress written
-for `interval_s`) starts a round at once, so a subscriber sees a job move without waiting a
-whole interval, while a burst of reports is gathered into at most one progress write per
-interval. Each written progress bumps the job's `seq` and sends its change signal, as a single
-progress write would.
-
-Every statement is fenced by (id, attempt) and by the job still processing, so an attempt
-whose row it does not return is one this process no longer owns (cancelled, or re-picked after
-a stall): its task is cancelled and its next report is refused. A failed round (the database is
-restarting, say) is logged, its progress kept for the next one; only the lease timeout, measured
-by the database's clock on the reclaiming side, decides that a worker is gone.
+Each statement is fenced by (id, attempt) and the job still processing: an attempt whose row
+is not returned is lost (cancelled, or re-picked after a stall), its task cancelled and its next
+report refused. A failed round keeps its progress for the next; only the lease timeout, on the
+database's clock, decides that a worker is gone.
 """
 
 from __future__ import annotations

@@ -1,25 +1,14 @@
 """The job store on PostgreSQL: a job's row and its queue message in one statement.
 
-Why one statement: the ORM path (checkout, BEGIN, the job's INSERT, pgqueuer's enqueue query,
-COMMIT) was five round trips and most of an async create's CPU. The job row and its message are
-one INSERT (a data-modifying WITH), atomic by itself. It writes the row pgqueuer's enqueue query
-writes (the table of migration 004, which this project installs; the worker's tests dequeue
-what this writes): entrypoint and headers of the job's lane, the job id's bytes as payload,
-priority 0, status 'queued', due after the delay. pgqueuer's statement trigger sends its NOTIFY.
-
-The tenant's limit on jobs in flight is the count migration 008's triggers keep (a sum of a
-few rows however long the tenant's queue); the student check is part of the statement too. An
-Idempotency-Key the tenant already used inserts nothing (`ON CONFLICT DO NOTHING`; a request
-whose twin is inserting at that moment waits for it).
-
-The statement runs in the caller's transaction when its session has one open (a webhook
-delivery commits with the job it reports). Otherwise it runs on a psycopg pool of its own, in
-autocommit mode, committed at once; its connections are checked when taken (psycopg_pool's
-`check_connection`, as SQLAlchemy's pool pre-pings). One that dies under its statement is
-dropped and the statement sent once more on another: that cannot create the job twice, as its
-id is chosen before, so if the first attempt did commit the second is refused as a duplicate
-id, which means "created" (a keyed job's second attempt inserts nothing, and the caller finds
-the job by its key). Claims are batched (`store.ClaimBatcher`) and each commits by itself.
+Creation is the API's busiest write, and the ORM insert plus pgqueuer's enqueue took five round
+trips; one INSERT (a data-modifying WITH) writes the row pgqueuer's enqueue writes (the table of
+migration 004; its trigger sends the NOTIFY). The in-flight limit is migration 008's count, the
+student check is in the statement, and a used Idempotency-Key inserts nothing (`ON CONFLICT DO
+NOTHING`). The statement runs in the caller's open transaction, or else on a psycopg pool of
+its own in autocommit, its connections checked when taken; one that dies under it is retried
+once on another, which cannot create the job twice: the id is chosen before, so a refused
+duplicate id means "created". `PostgresWrites` send each write's change signal from the
+statement itself and batch progress and heartbeats as array parameters.
 """
 
 from __future__ import annotations
@@ -53,19 +42,14 @@ from practicegen.jobs.repository import (
     ProgressReport,
     jobs_table,
 )
-from practicegen.jobs.store import ClaimBatcher, PendingJob
+from practicegen.jobs.store import JOB_COLUMNS, ClaimBatcher, PendingJob
 
 Params = dict[str, Any]
 
 _INSERT_JOB_AND_MESSAGE = """
 WITH job AS (
-    INSERT INTO jobs (id, tenant_id, job_type, status, progress_percent, progress_message,
-                      student_id, request, attempt, max_attempts, seq, idempotency_key,
-                      request_hash, webhook_url, created_at, updated_at)
-    SELECT %(id)s, %(tenant_id)s, %(job_type)s, %(status)s, %(progress_percent)s,
-           %(progress_message)s, %(student_id)s, %(request)s, %(attempt)s, %(max_attempts)s,
-           %(seq)s, %(idempotency_key)s, %(request_hash)s, %(webhook_url)s, %(created_at)s,
-           %(updated_at)s
+    INSERT INTO jobs ({columns})
+    SELECT {values}
     WHERE {limit}(%(student_id)s::uuid IS NULL OR EXISTS (
               SELECT 1 FROM students
               WHERE students.tenant_id = %(tenant_id)s AND students.id = %(student_id)s))
@@ -77,34 +61,23 @@ SELECT 0, %(entrypoint)s, %(payload)s, %(headers)s,
        now() + make_interval(secs => %(delay_s)s), 'queued' FROM job
 RETURNING id
 """
-
-
 _WITHIN_LIMIT = """(SELECT coalesce(sum(in_flight), 0) FROM job_counts
            WHERE job_counts.tenant_id = %(tenant_id)s) < %(in_flight_limit)s
       AND """
-_INSERT_LIMITED = _INSERT_JOB_AND_MESSAGE.format(limit=_WITHIN_LIMIT)
-_INSERT_UNLIMITED = _INSERT_JOB_AND_MESSAGE.format(limit="")
+_INSERT_LIMITED, _INSERT_UNLIMITED = (
+    _INSERT_JOB_AND_MESSAGE.format(
+        columns=", ".join(JOB_COLUMNS),
+        values=", ".join(f"%({name})s" for name in JOB_COLUMNS),
+        limit=limit,
+    )
+    for limit in (_WITHIN_LIMIT, "")
+)
 
 
 def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
     entrypoint, headers = message_of(lanes, job.job_type, job.tenant_id)
-    return {
-        "id": job.id,
-        "tenant_id": job.tenant_id,
-        "job_type": job.job_type,
-        "status": job.status,
-        "progress_percent": job.progress_percent,
-        "progress_message": job.progress_message,
-        "student_id": job.student_id,
+    return job.columns() | {
         "request": Jsonb(job.request),
-        "attempt": job.attempt,
-        "max_attempts": job.max_attempts,
-        "seq": job.seq,
-        "idempotency_key": job.idempotency_key,
-        "request_hash": job.request_hash,
-        "webhook_url": job.webhook_url,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
         "in_flight_limit": job.in_flight_limit,
         "entrypoint": entrypoint,
         "headers": None if headers is None else Jsonb(headers),

@@ -1,25 +1,16 @@
 """Running a job worker: consume, drain, stop (`worker_running`, `consume_until_stopped`).
 
-`serve` runs the worker inside the API process; `practicegen worker` (composed in
-`worker_node.py`) runs it as its own process, any number of them on any machine consuming the
-PostgreSQL queue. Both run the same `worker_running`, so a job behaves the same wherever it runs.
+`serve` runs the worker in the API process and `practicegen worker` (`worker_node.py`) as its
+own; both run `worker_running`. Deploys stop workers all the time, so:
 
-Stopping is what needs care, because deploys stop workers all the time:
-
-- The first SIGTERM or SIGINT stops dequeueing. Attempts already running keep their heartbeats
-  and finish normally, for up to the grace period (`--drain-seconds`). When the last one ends
-  the process exits 0.
-- When the grace runs out (or a second signal arrives) the attempts still running are
-  cancelled and released: they have written nothing (an attempt's result commits only with its
-  completion), their queue messages go back to the queue, and their job rows stay `processing`
-  until another worker claims them with a new attempt number, which fences the old one out.
-  The process still exits 0: it stopped as asked and no job is lost.
-- A lost database connection is no reason to stop: the queue reopens its connections and
-  rebuilds its consumer (`queue.PostgresQueue`), and the process runs on. A stop while the
-  database is away ends the queue's wait for it at once.
-- Should releasing hang (the database gone), the process leaves at once with status 1.
-  The messages then stay picked with a heartbeat that no longer moves, and another worker
-  re-picks them after `job_heartbeat_timeout_s`, exactly as after a crash.
+- The first SIGTERM or SIGINT stops dequeueing; running attempts finish for up to the grace
+  period (`--drain-seconds`), then the process exits 0.
+- When the grace runs out (or a second signal comes) the attempts left are cancelled and their
+  messages handed back: they wrote nothing, and the next worker's attempt fences them out. The
+  process still exits 0.
+- A lost database connection is no reason to stop: the queue reconnects (`PostgresQueue`).
+- Should releasing hang (the database gone), the process exits 1 at once; another worker
+  re-picks the jobs after `job_heartbeat_timeout_s`, as after a crash.
 """
 
 from __future__ import annotations

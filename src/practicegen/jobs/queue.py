@@ -1,19 +1,14 @@
-"""The queue port and its two pgqueuer adapters.
+"""The queue port and its two pgqueuer adapters: a message only says "run job X"; the job row
+is the truth about the job.
 
-A queue message names a job row; the row in `jobs` is the truth about the job, the message only
-says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurrency limits and
-(on PostgreSQL) heartbeats and re-picking a dead worker's job are pgqueuer's.
+- `PostgresQueue` (distributed): the message is inserted in the caller's transaction, so the
+  row and its message commit together; workers on any machine dequeue, one queue manager (and
+  two connections) for the jobs and one per lane.
+- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter in the serving process. A message is
+  handed over once the caller's transaction commits (no worker sees a message before its row);
+  unfinished jobs are enqueued again at start-up, so a restart loses nothing.
 
-- `PostgresQueue` (distributed): the message is inserted through the caller's own transaction,
-  so the job row and its message commit or roll back together. Workers on any machine dequeue.
-- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter inside the serving process. A message
-  is handed over only after the caller's transaction commits (a worker must never see a message
-  before its row), and at start-up every unfinished job is enqueued again, so a crash or restart
-  loses nothing.
-
-Job types given a `Lane` (`jobs/lanes.py`) are queued under the lane's entrypoint, which runs
-in slots of its own beside the `concurrency` of `run`, with a share per tenant: on PostgreSQL
-each lane has a queue manager (and two connections) of its own.
+A `Lane`'s job types are queued under its entrypoint, with slots of their own.
 """
 
 from __future__ import annotations

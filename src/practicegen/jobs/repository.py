@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import ReturningUpdate, Update
 
 from practicegen.db.models import Job, core_table
 from practicegen.db.pagination import after_cursor, split_page
-from practicegen.jobs.events import JobChange, mark_changed
+from practicegen.jobs.events import CHANGE_COLUMNS, JobChange, mark_changed
 
 LIVE = ("pending", "processing")
 jobs_table = core_table(Job)
@@ -29,10 +29,7 @@ _IS_LIVE = jobs_table.c.status.in_(LIVE)
 _GET = select(jobs_table).where(
     jobs_table.c.tenant_id == bindparam("tenant_id"), jobs_table.c.id == bindparam("job_id")
 )
-PROGRESS_RETURNED = [
-    jobs_table.c[name]
-    for name in ("id", "seq", "status", "progress_percent", "progress_message", "attempt")
-]
+PROGRESS_RETURNED = [jobs_table.c[name] for name in CHANGE_COLUMNS[:-1]]
 """What a progress write returns: a `JobChange`'s fields but its time, in their order."""
 BEAT = {"updated_at": jobs_table.c.updated_at}
 """A heartbeat is not a change a client sees: `updated_at` keeps its value (its column's
@@ -153,12 +150,8 @@ class JobRepository:
         query = select(Job).where(Job.tenant_id == tenant_id)
         if job_types is not None:
             query = query.where(Job.job_type.in_(job_types))
-        if status is not None:
-            query = query.where(Job.status == status)
-        if student_id is not None:
-            query = query.where(Job.student_id == student_id)
-        if job_type is not None:
-            query = query.where(Job.job_type == job_type)
+        asked = [(Job.status, status), (Job.student_id, student_id), (Job.job_type, job_type)]
+        query = query.where(*(column == value for column, value in asked if value is not None))
         query = after_cursor(query, Job.created_at, Job.id, cursor, limit)
         return split_page(list((await self.session.execute(query)).scalars()), limit)
 

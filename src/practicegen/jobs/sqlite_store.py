@@ -8,7 +8,6 @@ on PostgreSQL migration 008's triggers keep the count instead (`pg_store`).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import uuid
 from collections.abc import Sequence
@@ -52,7 +51,6 @@ from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, Pending
 IN_FLIGHT_PREDICATE = (
     "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
 )
-_NOT_COLUMNS = ("in_flight_limit", "delay_s")
 
 
 @functools.cache
@@ -139,12 +137,7 @@ class SqliteJobStore:
         return None
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
-        columns = {
-            key: value
-            for key, value in dataclasses.asdict(job).items()
-            if key not in _NOT_COLUMNS and (key != "student_id" or value is not None)
-        }
-        columns["updated_at"] = job.updated_at
+        columns = {k: v for k, v in job.columns().items() if k != "student_id" or v is not None}
         params = {f"new_{key}": value for key, value in columns.items()}
         params["in_flight_limit"] = job.in_flight_limit
         statement = _insert(tuple(columns), job.in_flight_limit is not None)

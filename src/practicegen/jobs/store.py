@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -58,6 +58,20 @@ class PendingJob:
     @property
     def updated_at(self) -> datetime:
         return self.created_at
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in JOB_COLUMNS}
+
+
+JOB_COLUMNS = (
+    *(
+        field.name
+        for field in fields(PendingJob)
+        if field.name not in ("in_flight_limit", "delay_s")
+    ),
+    "updated_at",
+)
+"""The columns of a new job's row."""
 
 
 class JobStore(Protocol):

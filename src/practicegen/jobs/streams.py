@@ -1,16 +1,11 @@
 """Following a job live: the guide's WebSocket, and Server-Sent Events.
 
-Both send the guide's messages: `{"type": "status", status, progress_percent, progress_message}`
-while the job runs, then one of `{"type": "completed", result}`, `{"type": "failed", error}` or
-`{"type": "cancelled", error}`; every message also carries `seq`. The first message is a
-snapshot, so a late subscriber misses nothing, and a finished job sends its terminal message at
-once. Between changes the stream waits on the change hub (`jobs/events.py`): a progress change
-is sent from its signal without reading the job, so a thousand subscribers cost the database
-nothing while jobs run; the node's resync makes a lost signal only delay a message.
-
-Browsers cannot set headers on a WebSocket, so a token may also come as the `token` query
-parameter or in `Sec-WebSocket-Protocol: bearer, <token>`; the `Origin` of a browser must be in
-`PRACTICEGEN_CORS_ORIGINS` when that list is set.
+Both send the guide's messages: `status` (with status and progress) while the job runs, then
+one of `completed` (result), `failed` or `cancelled` (error), each with `seq`. The first is a
+snapshot and a finished job's terminal message comes at once. Progress is sent from the change
+signal (`jobs/events.py`) without reading the job. A WebSocket token may also come as the
+`token` query parameter or in `Sec-WebSocket-Protocol: bearer, <token>` (browsers set no
+headers), and a browser's `Origin` must be in `PRACTICEGEN_CORS_ORIGINS` when that is set.
 """
 
 from __future__ import annotations
@@ -25,16 +20,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from practicegen.api.deps import ContainerDep, ReadingSessionMakerDep
+from practicegen.api.container import Container
+from practicegen.api.deps import ContainerDep
 from practicegen.api.errors import status_for
 from practicegen.auth.deps import BriefPrincipalDep, authenticate_briefly
 from practicegen.auth.principal import Principal
-from practicegen.clock import Clock
-from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import PracticegenError
-from practicegen.jobs.endpoints import JobTypesDep, read_job
-from practicegen.jobs.events import JobChange, JobChanges
+from practicegen.jobs.endpoints import read_job
+from practicegen.jobs.events import JobChange
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobStatus
@@ -65,26 +59,20 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 
 
 async def job_updates(
-    sessionmaker: SessionMaker,
-    hub: JobChanges,
-    principal: Principal,
-    job_id: uuid.UUID,
-    *,
-    views: JobTypes,
-    clock: Clock,
-    after_seq: int = -1,
+    container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
     terminal message. Progress is forwarded from the change signal; the job is read at the
     start (which checks access), for its terminal state, and when a signal said nothing."""
-    with hub.watch(job_id) as watch:
+    views = container.part(JobParts).types
+    with container.part(JobParts).changes.watch(job_id) as watch:
         watch.seen = after_seq
         change: JobChange | None = None
         while True:
             if change is not None and change.running:
                 update = progress_message(change)
             else:
-                job = await read_job(sessionmaker, principal, job_id, views, clock)
+                job = await read_job(container, principal, job_id)
                 update = message(job, principal, views)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
@@ -117,16 +105,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         return
     token, subprotocol = _websocket_token(websocket)
     try:
-        principal = await authenticate_briefly(token, container)
-        jobs = container.part(JobParts)
-        updates = job_updates(
-            container.reading_sessionmaker,
-            jobs.changes,
-            principal,
-            job_id,
-            views=jobs.types,
-            clock=container.clock,
-        )
+        updates = job_updates(container, await authenticate_briefly(token, container), job_id)
         first = await anext(updates)
     except PracticegenError as exc:
         # A refused handshake reaches a browser only as close code 1006: accept, then close
@@ -173,8 +152,6 @@ async def job_events(
     request: Request,
     container: ContainerDep,
     principal: BriefPrincipalDep,
-    sessionmaker: ReadingSessionMakerDep,
-    views: JobTypesDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left.
@@ -182,26 +159,17 @@ async def job_events(
     A job the caller may not see (or no longer can) is refused before the stream starts, with
     or without `Last-Event-ID`: a 200 that then broke off would make a browser reconnect for
     ever."""
-    settings = container.settings
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
-    updates = job_updates(
-        sessionmaker,
-        container.part(JobParts).changes,
-        principal,
-        job_id,
-        views=views,
-        clock=container.clock,
-        after_seq=after,
-    )
+    updates = job_updates(container, principal, job_id, after)
     if after < 0:
         first = await anext(updates)  # errors (404, 410) surface before the stream starts
         head = [_sse(first)]
     else:
         # nothing may be newer than `after` yet: check access without waiting for a change
-        await read_job(sessionmaker, principal, job_id, views, container.clock)
+        await read_job(container, principal, job_id)
         head = []
     return StreamingResponse(
-        _sse_stream(head, updates, request, settings.sse_ping_s),
+        _sse_stream(head, updates, request, container.settings.sse_ping_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

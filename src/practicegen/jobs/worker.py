@@ -1,20 +1,11 @@
 """Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
 
-An attempt claims its job (a new attempt number), runs the job type's handler (which writes
-nothing while it works), and commits the handler's writes together with the terminal state in
-one short transaction, fenced by its attempt number; if the fence fails (cancelled, or taken
-over after this worker stalled), the transaction rolls back and nothing the handler wrote
-survives. So a job's result is written once, and cancel racing completion ends in exactly
-one terminal state.
-
-Progress is only reported to the process's `heartbeat.Heartbeats`, which writes every attempt's
-newest progress together with the heartbeats, a few statements per interval however many jobs
-run, so waiting jobs cost no transactions of their own. When a round finds the attempt no longer
-owns the job, the handler is cancelled, and its next progress report raises `AttemptLost`.
-
-Errors: `InvalidRequest` and `NotFound` (the request can never succeed) fail the job at once;
-anything else is transient and retried with exponential backoff and jitter until the job's
-attempt budget is spent, then the job fails with the last error.
+The handler writes nothing while it works; its writes commit with the terminal state in one
+transaction fenced by the attempt number, so a cancelled or taken-over attempt leaves nothing
+and cancel racing completion ends in one terminal state. Progress goes to the process's
+`Heartbeats`; an attempt found lost there is cancelled and its next report raises `AttemptLost`.
+`InvalidRequest` and `NotFound` fail the job at once; any other error is retried with backoff
+and jitter until the job's attempts are spent.
 """
 
 from __future__ import annotations
