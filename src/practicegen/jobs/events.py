@@ -40,12 +40,8 @@ CHANGE_COLUMNS = tuple(
 
 @dataclass(frozen=True, slots=True)
 class JobChange:
-    """A job changed; `seq` and the rest are None when the signal could not carry them.
-
-    `attempt` and `updated_at` ride along so that a long-poll can answer a running attempt's
-    progress without reading the job; a signal from a node that did not send them (an older
-    version during an upgrade) has them None, and the job is read as before.
-    """
+    """A job changed; `seq` and the rest are None when the signal could not carry them, and
+    `attempt` and `updated_at` (which let a long-poll answer progress unread) from older nodes."""
 
     job_id: uuid.UUID
     seq: int | None = None
@@ -91,9 +87,8 @@ class JobChange:
 
 
 def signal_in_returning(jobs: Table) -> ColumnElement[object]:
-    """`NOTIFY` of each changed row, for an UPDATE's RETURNING list (PostgreSQL): the statement
-    signals its own change. The payload is a JSON array of the row's id, seq, status, progress
-    percent and message, attempt and `updated_at`, or its bare id when that would not fit."""
+    """`NOTIFY` of each row an UPDATE changed, for its RETURNING list (PostgreSQL): a JSON
+    array of the row's `CHANGE_COLUMNS`, or its bare id when that would not fit."""
     columns = [cast(jobs.c.id, Text), *(jobs.c[name] for name in CHANGE_COLUMNS[1:])]
     full = cast(func.json_build_array(*columns), Text)
     payload = case((func.octet_length(full) <= _MAX_PAYLOAD, full), else_=cast(jobs.c.id, Text))

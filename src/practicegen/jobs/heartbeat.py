@@ -135,7 +135,7 @@ class Heartbeats:
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)
             for start in range(0, len(beats), _CHUNK):
-                owned |= await repo.heartbeat_many(beats[start : start + _CHUNK], now)
+                owned |= await self.writes.heartbeat(session, beats[start : start + _CHUNK], now)
         return owned
 
     def _keep_for_next_round(self, unwritten: dict[Attempt, ProgressReport]) -> None:

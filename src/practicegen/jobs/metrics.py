@@ -22,29 +22,7 @@ from practicegen.db.models import Job
 from practicegen.jobs.lanes import Lane
 
 
-class _LaneCollector(Collector):
-    """This process's own view of its lanes, read at scrape time."""
-
-    def __init__(self, lanes: Sequence[Lane]) -> None:
-        self.lanes = lanes
-
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        running = GaugeMetricFamily(
-            "practicegen_lane_running", "Jobs of each lane this process runs now.", labels=["lane"]
-        )
-        deferred = CounterMetricFamily(
-            "practicegen_lane_deferred",
-            "Messages this process handed back because their tenant's share was in use.",
-            labels=["lane"],
-        )
-        for lane in self.lanes:
-            running.add_metric([lane.entrypoint], sum(lane.in_flight.values()))
-            deferred.add_metric([lane.entrypoint], lane.deferred)
-        yield running
-        yield deferred
-
-
-class JobMetrics:
+class JobMetrics(Collector):
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
         gauge = functools.partial(Gauge, registry=registry)
@@ -82,7 +60,23 @@ class JobMetrics:
     def watch_lanes(self, lanes: Sequence[Lane]) -> None:
         """Report these lanes (once, when the process builds its queue)."""
         self.lanes = lanes
-        self.registry.register(_LaneCollector(lanes))
+        self.registry.register(self)
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """This process's own view of its lanes, read at scrape time."""
+        running = GaugeMetricFamily(
+            "practicegen_lane_running", "Jobs of each lane this process runs now.", labels=["lane"]
+        )
+        deferred = CounterMetricFamily(
+            "practicegen_lane_deferred",
+            "Messages this process handed back because their tenant's share was in use.",
+            labels=["lane"],
+        )
+        for lane in self.lanes:
+            running.add_metric([lane.entrypoint], sum(lane.in_flight.values()))
+            deferred.add_metric([lane.entrypoint], lane.deferred)
+        yield running
+        yield deferred
 
     async def refresh(self, session: AsyncSession, now: datetime) -> None:
         rows = await session.execute(
@@ -97,10 +91,6 @@ class JobMetrics:
         oldest = (
             await session.execute(select(func.min(Job.created_at)).where(Job.status == "pending"))
         ).scalar_one_or_none()
-        if isinstance(oldest, str):  # SQLite returns the aggregate as text
-            oldest = datetime.fromisoformat(oldest)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=now.tzinfo)
         self.oldest_pending.set((now - oldest).total_seconds() if oldest else 0)
         await self._refresh_lanes(session)
 

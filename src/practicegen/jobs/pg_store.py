@@ -13,7 +13,6 @@ statement itself and batch progress and heartbeats as array parameters.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,25 +21,23 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, bindparam, func, update
+from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, and_, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
-from practicegen.db.models import Job
 from practicegen.jobs.events import signal_in_returning
 from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import message_of
 from practicegen.jobs.repository import (
-    BEAT,
-    PROGRESS_RETURNED,
     Attempt,
     JobWrites,
     ProgressReport,
+    heartbeat_update,
     jobs_table,
+    progress_update,
 )
 from practicegen.jobs.store import JOB_COLUMNS, ClaimBatcher, PendingJob
 
@@ -96,35 +93,19 @@ def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
     return func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
 
 
-def _progress() -> ReturningUpdate[Any]:
-    c, batch = jobs_table.c, _attempts_table(("percent", Integer()), ("message", Text()))
-    now = bindparam("now", type_=c.updated_at.type)
-    return (
-        update(jobs_table)
-        .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
-        .values(
-            seq=c.seq + 1,
-            progress_percent=func.greatest(c.progress_percent, batch.c.percent),
-            progress_message=batch.c.message,
-            heartbeat_at=now,
-            updated_at=now,
-        )
-        .returning(*PROGRESS_RETURNED, _SIGNAL)
-    )
-
-
-def _heartbeat() -> ReturningUpdate[Any]:
-    c, batch = jobs_table.c, _attempts_table()
-    return (
-        update(jobs_table)
-        .where(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
-        .values(**BEAT, heartbeat_at=bindparam("now", type_=c.heartbeat_at.type))
-        .returning(c.id, c.attempt)
-    )
-
-
 _SIGNAL = signal_in_returning(jobs_table)
-_PROGRESS, _HEARTBEAT = _progress(), _heartbeat()
+_BATCH = _attempts_table(("percent", Integer()), ("message", Text()))
+_NOW = bindparam("now", type_=jobs_table.c.updated_at.type)
+_PROGRESS = progress_update(
+    and_(jobs_table.c.id == _BATCH.c.id, jobs_table.c.attempt == _BATCH.c.attempt),
+    func.greatest(jobs_table.c.progress_percent, _BATCH.c.percent),
+    _BATCH.c.message,
+    _NOW,
+).returning(_SIGNAL)
+_BEATS = _attempts_table()
+_HEARTBEAT = heartbeat_update(
+    and_(jobs_table.c.id == _BEATS.c.id, jobs_table.c.attempt == _BEATS.c.attempt), _NOW
+)
 
 
 class PostgresWrites:
@@ -143,8 +124,7 @@ class PostgresWrites:
             "messages": [r.message for r in reports],
             "now": now,
         }
-        rows: Sequence[Row[Any]] = (await session.execute(_PROGRESS, params)).all()
-        return rows
+        return (await session.execute(_PROGRESS, params)).all()
 
     async def heartbeat(
         self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
@@ -215,6 +195,3 @@ class PostgresJobStore:
                 if last_try:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def claim(self, job_id: uuid.UUID) -> Job | None:
-        return await self.claims.claim(job_id)

@@ -31,6 +31,7 @@ from practicegen.jobs.worker import JobRunner
 
 log = structlog.get_logger()
 
+_STOPS = (signal.SIGTERM, signal.SIGINT)
 RELEASE_S = 10.0
 """How long cancelled attempts get to hand their messages back before the process just exits."""
 
@@ -54,12 +55,12 @@ class StopSignals:
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in _STOPS:
             loop.add_signal_handler(signum, self.received, signum)
         try:
             yield
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in _STOPS:
                 loop.remove_signal_handler(signum)
 
 
@@ -135,12 +136,10 @@ async def consume_until_stopped(
 def start_pool_server_deaf_to_stop_signals() -> None:
     """Start the generator pool's fork server ignoring SIGINT and SIGTERM; its children inherit it.
 
-    A stop signal sent to the whole process group (Ctrl-C in a terminal, a supervisor that
-    signals every process of the service) must reach only this process, which drains. Pool
-    processes killed by it would fail the very attempts the drain is waiting for. The pool
-    processes still end with this one: they exit when it closes their pipes.
+    A stop signal sent to the process group (Ctrl-C) must reach only this process, which drains:
+    pool processes killed by it would fail the attempts it waits for. They exit with it anyway.
     """
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOPS}
     try:
         multiprocessing.forkserver.ensure_running()
     finally:

@@ -43,7 +43,7 @@ log = structlog.get_logger()
 ENTRYPOINT = "practicegen_job"
 JobHandler = Callable[[uuid.UUID], Awaitable[None]]
 Send = Callable[[QueueRepositoryPort], Coroutine[Any, Any, object]]
-_HAND_BACK_DELAY = timedelta(seconds=1)
+_HAND_BACK = timedelta(seconds=1)
 
 
 def message_of(
@@ -115,19 +115,15 @@ class JobQueue(ABC):
             try:
                 await handler(job_id)
             except asyncio.CancelledError:
-                # The attempt was given up unfinished (its job row stays `processing`). Left
-                # to pgqueuer, a cancelled job's message is deleted and nothing would ever
-                # run the job again; asking for a retry puts the message back at once.
+                # given up unfinished: pgqueuer would delete the message, a retry puts it back
                 task.uncancel()
                 log.warning("job.released", job_id=str(job_id))
                 raise RetryRequested(reason="worker stopping") from None
             except Exception as exc:
-                # The runner turns every failure of a job into its outcome; this is the
-                # infrastructure failing around it (no pooled connection to claim it with,
-                # say). Left to pgqueuer the message would be dropped and the job stay pending.
+                # not the job failing (the runner settles that) but the infrastructure around
+                # it: pgqueuer would drop the message and leave the job pending for ever
                 log.warning("job.handed_back", job_id=str(job_id), error=said(exc))
-                delay = _HAND_BACK_DELAY
-                raise RetryRequested(delay=delay, reason="infrastructure error") from exc
+                raise RetryRequested(delay=_HAND_BACK, reason="infrastructure error") from exc
             finally:
                 self._running.discard(task)
 
@@ -135,11 +131,8 @@ class JobQueue(ABC):
 
 
 class _TransactionDriver:
-    """pgqueuer's driver port over a psycopg connection that is inside our transaction.
-
-    pgqueuer's own psycopg driver insists on autocommit, which would commit the message apart
-    from the job row; enqueueing only needs `fetch` and `execute`, which this provides.
-    """
+    """pgqueuer's driver port, enough to enqueue, over a connection inside our transaction:
+    pgqueuer's own insists on autocommit, which would commit the message apart from its row."""
 
     def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self._connection = connection
@@ -156,12 +149,10 @@ class _TransactionDriver:
 
 
 class PostgresQueue(JobQueue):
-    """Runs one pgqueuer QueueManager for the jobs and one per lane, each under a supervisor:
-    should a manager's run loop end with an error (the database away for longer than the driver
-    waits, or at start), it is built again on new connections after a backoff, until `stop()`.
-    Jobs in flight when a loop ends keep running and finish through the application's own pool;
-    a message they could not settle stays picked and is handed back by its heartbeat timeout,
-    and its job row (fenced by attempt) decides whether anything is left to run."""
+    """A QueueManager for the jobs and one per lane (pgqueuer bounds one manager's picked
+    messages over all its entrypoints), each rebuilt on new connections after a backoff when its
+    loop ends with an error, until `stop()`. Jobs in flight meanwhile finish through the app's
+    own pool; a message they could not settle is handed back by its heartbeat timeout."""
 
     def __init__(
         self,
@@ -189,9 +180,6 @@ class PostgresQueue(JobQueue):
         await send(Queries(_TransactionDriver(connection.driver_connection)))  # type: ignore[arg-type]
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        """The jobs' consumer and one per lane: pgqueuer bounds the messages one consumer has
-        picked (`max_concurrent_tasks`) over all its entrypoints, so a lane sharing the jobs'
-        consumer could take their slots, or they its."""
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._supervise(handler, concurrency, None))

@@ -25,17 +25,12 @@ from practicegen.jobs.events import CHANGE_COLUMNS, JobChange, mark_changed
 
 LIVE = ("pending", "processing")
 jobs_table = core_table(Job)
-_IS_LIVE = jobs_table.c.status.in_(LIVE)
 _GET = select(jobs_table).where(
     jobs_table.c.tenant_id == bindparam("tenant_id"), jobs_table.c.id == bindparam("job_id")
 )
-PROGRESS_RETURNED = [jobs_table.c[name] for name in CHANGE_COLUMNS[:-1]]
-"""What a progress write returns: a `JobChange`'s fields but its time, in their order."""
-BEAT = {"updated_at": jobs_table.c.updated_at}
-"""A heartbeat is not a change a client sees: `updated_at` keeps its value (its column's
-onupdate default would otherwise move it on every beat, with `seq` and the ETag unchanged)."""
 
 Attempt = tuple[uuid.UUID, int]
+Values = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +53,8 @@ class JobWrites(Hashable, Protocol):
     async def progress(
         self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
     ) -> Sequence[Row[Any]]:
-        """Record each attempt's progress (the percent never goes down, `seq` grows, the
-        heartbeat moves) in one statement; the rows of `PROGRESS_RETURNED` it changed."""
+        """Record each attempt's progress (the percent never goes down) in one statement: a
+        `progress_update`, whose rows it returns."""
         ...
 
     async def heartbeat(
@@ -67,6 +62,38 @@ class JobWrites(Hashable, Protocol):
     ) -> set[Attempt]:
         """Beat for each attempt in one statement; those that still own their jobs."""
         ...
+
+
+def progress_update(
+    attempts: ColumnElement[bool], percent: Any, message: Any, now: Any
+) -> ReturningUpdate[tuple[Any, ...]]:
+    """The UPDATE of a batch's progress, `attempts` naming the batch's attempts: each running
+    one's job gets a new `seq` and heartbeat, and returns a `JobChange`'s fields but its time."""
+    c = jobs_table.c
+    return (
+        update(jobs_table)
+        .where(attempts, c.status == "processing")
+        .values(
+            seq=c.seq + 1,
+            progress_percent=percent,
+            progress_message=message,
+            heartbeat_at=now,
+            updated_at=now,
+        )
+        .returning(*(c[name] for name in CHANGE_COLUMNS[:-1]))
+    )
+
+
+def heartbeat_update(attempts: ColumnElement[bool], now: Any) -> ReturningUpdate[Any]:
+    """The UPDATE of a batch's heartbeats, returning the attempts that still own their jobs. A
+    beat is no change a client sees: `updated_at` keeps its value (its onupdate would move it)."""
+    c = jobs_table.c
+    return (
+        update(jobs_table)
+        .where(attempts, c.status == "processing")
+        .values(updated_at=c.updated_at, heartbeat_at=now)
+        .returning(c.id, c.attempt)
+    )
 
 
 def _job_of(row: Row[Any]) -> Job:
@@ -85,7 +112,8 @@ def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
     now = bindparam("now", type_=jobs_table.c.updated_at.type)
     statement = (
         update(jobs_table)
-        .where(jobs_table.c.id.in_(bindparam("job_ids", expanding=True)), _IS_LIVE)
+        .where(jobs_table.c.id.in_(bindparam("job_ids", expanding=True)))
+        .where(jobs_table.c.status.in_(LIVE))
         .values(
             status="processing",
             attempt=jobs_table.c.attempt + 1,
@@ -191,12 +219,8 @@ class JobRepository:
             mark_changed(self.session.sync_session, JobChange(*row[:6], updated_at=now))
         return {(row.id, row.attempt) for row in rows}
 
-    async def heartbeat_many(self, attempts: Sequence[Attempt], now: datetime) -> set[Attempt]:
-        """Beat for many attempts at once; returns the ones that still own their jobs."""
-        return await self.writes.heartbeat(self.session, attempts, now)
-
     async def finish(
-        self, job_id: uuid.UUID, attempt: int, values: dict[str, Any], now: datetime
+        self, job_id: uuid.UUID, attempt: int, values: Values, now: datetime
     ) -> Job | None:
         """Move the attempt's job to a terminal state (or back to pending); fenced."""
         values = {"updated_at": now, **values}
@@ -205,9 +229,6 @@ class JobRepository:
         return await self._updated(statement, params | {"job_id": job_id, "of_attempt": attempt})
 
     async def cancel(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> Job | None:
-        statement = update(jobs_table).where(
-            jobs_table.c.tenant_id == tenant_id, jobs_table.c.id == job_id, _IS_LIVE
-        )
         values = {
             "status": "cancelled",
             "cancel_requested": True,
@@ -216,19 +237,15 @@ class JobRepository:
             "finished_at": now,
             "updated_at": now,
         }
-        return await self._updated(_returning_job(statement.values(**values), self.writes))
+        return await self._change(tenant_id, job_id, LIVE, values)
 
     async def reopen(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, max_attempts_more: int, now: datetime
     ) -> Job | None:
         """A failed or cancelled job back to pending, with a fresh budget of attempts."""
-        c = jobs_table.c
-        statement = update(jobs_table).where(
-            c.tenant_id == tenant_id, c.id == job_id, c.status.in_(("failed", "cancelled"))
-        )
         values = {
             "status": "pending",
-            "max_attempts": c.attempt + max_attempts_more,
+            "max_attempts": jobs_table.c.attempt + max_attempts_more,
             "cancel_requested": False,
             "error": None,
             "error_code": None,
@@ -239,7 +256,18 @@ class JobRepository:
             "expires_at": None,
             "updated_at": now,
         }
-        return await self._updated(_returning_job(statement.values(**values), self.writes))
+        return await self._change(tenant_id, job_id, ("failed", "cancelled"), values)
+
+    async def _change(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, statuses: Sequence[str], values: Values
+    ) -> Job | None:
+        """The tenant's job set to `values` if its status is one of `statuses` (built for the
+        call: a client's cancel or retry is rare)."""
+        c = jobs_table.c
+        where = (c.tenant_id == tenant_id, c.id == job_id, c.status.in_(statuses))
+        return await self._updated(
+            _returning_job(update(jobs_table).where(*where).values(values), self.writes)
+        )
 
     async def expire_results(self, now: datetime) -> int:
         statement = (

@@ -9,7 +9,6 @@ on PostgreSQL migration 008's triggers keep the count instead (`pg_store`).
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,12 +35,12 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import (
-    BEAT,
-    PROGRESS_RETURNED,
     Attempt,
     JobWrites,
     ProgressReport,
+    heartbeat_update,
     jobs_table,
+    progress_update,
 )
 from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
 
@@ -88,35 +86,21 @@ class SqliteWrites:
             for r in reports
         }
         messages = {r.job_id: r.message for r in reports}
-        statement = (
-            update(jobs_table)
-            .where(
-                tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
-                c.status == "processing",
-            )
-            .values(
-                seq=c.seq + 1,
-                progress_percent=case(percents, value=c.id, else_=c.progress_percent),
-                progress_message=case(messages, value=c.id, else_=c.progress_message),
-                heartbeat_at=now,
-                updated_at=now,
-            )
-            .returning(*PROGRESS_RETURNED)
-        )
         # one shape per batch size: not worth a place in the compiled statement cache
-        options = {"compiled_cache": None}
-        return (await session.execute(statement, execution_options=options)).all()
+        statement = progress_update(
+            tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
+            case(percents, value=c.id, else_=c.progress_percent),
+            case(messages, value=c.id, else_=c.progress_message),
+            now,
+        ).execution_options(compiled_cache=None)
+        rows: Sequence[Row[Any]] = (await session.execute(statement)).all()
+        return rows
 
     async def heartbeat(
         self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
     ) -> set[Attempt]:
         c = jobs_table.c
-        statement = (
-            update(jobs_table)
-            .where(tuple_(c.id, c.attempt).in_(attempts), c.status == "processing")
-            .values(**BEAT, heartbeat_at=now)
-            .returning(c.id, c.attempt)
-        )
+        statement = heartbeat_update(tuple_(c.id, c.attempt).in_(attempts), now)
         return {(row.id, row.attempt) for row in await session.execute(statement)}
 
 
@@ -154,6 +138,3 @@ class SqliteJobStore:
                 session, job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
             )
         return inserted
-
-    async def claim(self, job_id: uuid.UUID) -> Job | None:
-        return await self.claims.claim(job_id)

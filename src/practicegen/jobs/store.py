@@ -1,9 +1,8 @@
 """The job store port: how a job is created (row and queue message together) and claimed.
 
-One adapter per backend (`pg_store.PostgresJobStore`, `sqlite_store.SqliteJobStore`), chosen
-once in `app.py`; services and the worker call the port and never see a driver or a dialect.
-Both adapters claim through `ClaimBatcher`: the jobs a queue hands over together start their
-attempts in one UPDATE rather than a statement (and a pooled connection) each.
+One adapter per backend (`pg_store`, `sqlite_store`), chosen in `app.py`, so services and the
+worker never see a driver or a dialect. Both claim through `ClaimBatcher`: the jobs a queue
+hands over together start their attempts in one UPDATE, not a statement and connection each.
 """
 
 from __future__ import annotations
@@ -33,9 +32,8 @@ class IdempotencyKeyInFlight(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    """A new job's columns (a plain object, as an ORM `Job` costs more to build than the
-    insert that reads it), and what its creation checks and waits: the tenant's limit on jobs
-    in flight it counts against (None: none) and its first run's delay."""
+    """A new job's columns (not an ORM `Job`, which costs more to build than its insert), the
+    tenant's limit on jobs in flight it counts against (None: none) and its first run's delay."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -77,17 +75,12 @@ JOB_COLUMNS = (
 class JobStore(Protocol):
     writes: JobWrites
     """What this database writes its own way: every `JobRepository` that changes jobs takes it."""
+    claims: ClaimBatcher
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
-        """Insert `job` and queue its message unless the tenant has `job.in_flight_limit` jobs
-        in flight, the job names a student the tenant does not have, or the tenant has a job
-        with its idempotency key; False if it did not insert. The job commits with `session`'s
-        transaction; an adapter may commit it at once when the session has none open."""
-        ...
-
-    async def claim(self, job_id: uuid.UUID) -> Job | None:
-        """Start a new attempt of the job; None if it is finished or cancelled, or if another
-        attempt of this process claims it in the same statement (a duplicate queue message)."""
+        """Insert `job` and queue its message, committed with `session`'s transaction (or at
+        once if none is open); False if the tenant has `in_flight_limit` jobs in flight, has no
+        such student, or has a job with its idempotency key."""
         ...
 
     async def open(self) -> None: ...
@@ -108,6 +101,8 @@ class ClaimBatcher:
         self._claiming: asyncio.Task[None] | None = None
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
+        """Start a new attempt of the job; None if it is finished or cancelled, or if another
+        attempt claims it in the same statement (a duplicate queue message)."""
         future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(job_id, []).append(future)
         if self._claiming is None:

@@ -115,29 +115,27 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         await websocket.close(code=4000 + status_for(exc), reason=exc.code)
         return
     await websocket.accept(subprotocol=subprotocol)
+    sender = asyncio.create_task(_send_all(websocket, first, updates))
     reader = asyncio.create_task(_until_disconnect(websocket))
-    pending: asyncio.Future[Any] | None = None
     try:
+        # a client that leaves while the job is idle must end this handler now, not at the
+        # job's next change (a server shutting down waits for every handler)
+        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sender.cancel()
+        reader.cancel()
+        await asyncio.wait({sender, reader})
+        await updates.aclose()
+
+
+async def _send_all(
+    websocket: WebSocket, first: dict[str, Any], updates: AsyncGenerator[dict[str, Any], None]
+) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client went away mid-send
         await websocket.send_json(first)
-        while True:
-            # a client that leaves while the job is idle must end this handler now, not at
-            # the job's next change (a server shutting down waits for every handler)
-            pending = pending or asyncio.ensure_future(anext(updates))
-            await asyncio.wait([pending, reader], return_when=asyncio.FIRST_COMPLETED)
-            if reader.done():
-                return
-            try:
-                update = pending.result()
-            except StopAsyncIteration:
-                break
-            pending = None
+        async for update in updates:
             await websocket.send_json(update)
         await websocket.close(code=1000)
-    except (WebSocketDisconnect, RuntimeError):
-        return  # the client went away mid-send
-    finally:
-        reader.cancel()
-        await _stop_reading(updates, pending)
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:

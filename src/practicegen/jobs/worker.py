@@ -53,10 +53,6 @@ OnFinished = Callable[[AsyncSession, Job], Awaitable[None]]
 """Called in the transaction that moves a job to a terminal state (webhooks hook in here)."""
 
 
-async def _nothing(_session: AsyncSession, _job: Job) -> None:
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     base_s: float = 2.0
@@ -83,8 +79,8 @@ class JobRunner:
         policy: RetryPolicy,
         heartbeat_s: float,
         clock: Clock,
+        on_finished: OnFinished,
         metrics: JobMetrics | None = None,
-        on_finished: OnFinished = _nothing,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.queue = queue
@@ -103,7 +99,7 @@ class JobRunner:
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
-        job = await self.store.claim(job_id)
+        job = await self.store.claims.claim(job_id)
         if job is None:
             return
         with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
