@@ -59,10 +59,8 @@ async def _wait_for_change(
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
-    `watch` was set up before `job` was read, so a change committed just after that read is
-    not missed. The job is read again only when a change is signalled (or the resync finds this
-    waiter behind), and not for a running attempt's progress, which the signal carries whole.
-    """
+    `watch` was set before `job` was read, so no change after that read is missed; the job is
+    read again only for a signalled change that is not a running attempt's progress."""
     deadline = time.monotonic() + min(wait_s, container.settings.job_wait_max_s)
     while etag(job) == seen and not JobStatus(job.status).terminal:
         left = deadline - time.monotonic()

@@ -26,12 +26,9 @@ StudentView = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class JobType:
-    """What a package tells the job system about one of its job types.
-
-    `student_view`: the result without what a student must not see; None hides the type from
-    students altogether. `events`: the webhook event sent when a job of this type reaches each
-    terminal status (`completed`, `failed`, `cancelled`); empty, its jobs send no webhook.
-    """
+    """What a package tells the job system about one of its job types: `student_view`, the
+    result without what a student must not see (None hides the type from students); `events`,
+    the webhook event for each terminal status (none: its jobs send no webhook)."""
 
     name: str
     handler: Handler

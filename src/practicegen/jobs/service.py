@@ -1,11 +1,9 @@
 """Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
 
-`create_job` is the one way a job is made, by any package and for any type: it hands the new
-job to the job store (`store.JobStore`), which writes its row and queues its message. An
-`Idempotency-Key` makes creation safe to repeat: the same key and body give back the same job
-and the same key with another body is refused. A key belongs to its caller: the tenant and the
-API key, or the student of a student token (`scoped_key`), so no caller can take a key another
-will use.
+`create_job` is the one way any package makes a job of any type, through the job store. An
+`Idempotency-Key` makes creation safe to repeat (the same key and body give back the same job,
+another body is refused); a key is scoped to its caller (`scoped_key`), so none can take
+another's.
 """
 
 from __future__ import annotations
@@ -164,17 +162,12 @@ async def get_job(
     """The job if `principal` may see it: a student token sees only its student's jobs of the
     types with a student view; any other job is absent to it."""
     job = await JobRepository(session).get(principal.tenant_id, job_id)
-    if job is None or not _readable(principal, job, views):
+    theirs = job is not None and principal.is_student and job.student_id != principal.student_id
+    if job is None or theirs or not views.visible(principal, job.job_type):
         raise JobNotFound(job_id=str(job_id))
     if job.expires_at is not None and job.expires_at <= now:
         raise JobExpired(job_id=str(job_id), expired_at=job.expires_at.isoformat())
     return job
-
-
-def _readable(principal: Principal, job: Job, views: JobTypes) -> bool:
-    if not principal.is_student:
-        return True
-    return job.student_id == principal.student_id and views.visible(principal, job.job_type)
 
 
 async def list_jobs(

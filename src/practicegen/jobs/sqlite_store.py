@@ -86,14 +86,15 @@ class SqliteWrites:
             for r in reports
         }
         messages = {r.job_id: r.message for r in reports}
-        # one shape per batch size: not worth a place in the compiled statement cache
         statement = progress_update(
             tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
             case(percents, value=c.id, else_=c.progress_percent),
             case(messages, value=c.id, else_=c.progress_message),
             now,
-        ).execution_options(compiled_cache=None)
-        rows: Sequence[Row[Any]] = (await session.execute(statement)).all()
+        )
+        # one shape per batch size: not worth a place in the compiled statement cache
+        result = await session.execute(statement, execution_options={"compiled_cache": None})
+        rows: Sequence[Row[Any]] = result.all()
         return rows
 
     async def heartbeat(

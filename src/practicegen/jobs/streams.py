@@ -197,15 +197,8 @@ async def _sse_stream(
                 return
             pending = None
             yield _sse(update)
-    finally:
-        await _stop_reading(updates, pending)
-
-
-async def _stop_reading(
-    updates: AsyncGenerator[dict[str, Any], None], pending: asyncio.Future[Any] | None
-) -> None:
-    """Cancel a read still in flight, then close the generator (it cannot close while it runs)."""
-    if pending is not None:
-        pending.cancel()
-        await asyncio.wait({pending})
-    await updates.aclose()
+    finally:  # a read still in flight first: the generator cannot close while it runs
+        if pending is not None:
+            pending.cancel()
+            await asyncio.wait({pending})
+        await updates.aclose()
