@@ -1,15 +1,11 @@
 """One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
 
-A statement per beat or progress report of a thousand waiting jobs would drain the pool, so
-attempts report progress here (in memory: the newest message, the highest percent) and each
-round writes all reported progress in one statement and beats for the other attempts in
-another, each committed on its own. A round comes every `interval_s`; the first report after a
-quiet spell starts one at once, so a subscriber sees a job move without waiting an interval.
-
-Each statement is fenced by (id, attempt) and the job still processing: an attempt whose row
-is not returned is lost (cancelled, or re-picked after a stall), its task cancelled and its next
-report refused. A failed round keeps its progress for the next; only the lease timeout, on the
-database's clock, decides that a worker is gone.
+A statement per report of a thousand waiting jobs would drain the pool, so attempts report
+here (in memory: the newest message, the highest percent) and each round (every `interval_s`,
+or at once for the first report after a quiet spell) writes all progress in one statement and
+the other attempts' beats in another. Both are fenced by (id, attempt): an attempt whose row
+is not returned is lost, its task cancelled and its next report refused. A failed round keeps
+its progress for the next; only the lease timeout decides that a worker is gone.
 """
 
 from __future__ import annotations

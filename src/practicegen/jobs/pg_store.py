@@ -1,14 +1,11 @@
 """The job store on PostgreSQL: a job's row and its queue message in one statement.
 
-Creation is the API's busiest write, and the ORM insert plus pgqueuer's enqueue took five round
-trips; one INSERT (a data-modifying WITH) writes the row pgqueuer's enqueue writes (the table of
-migration 004; its trigger sends the NOTIFY). The in-flight limit is migration 008's count, the
-student check is in the statement, and a used Idempotency-Key inserts nothing (`ON CONFLICT DO
-NOTHING`). The statement runs in the caller's open transaction, or else on a psycopg pool of
-its own in autocommit, its connections checked when taken; one that dies under it is retried
-once on another, which cannot create the job twice: the id is chosen before, so a refused
-duplicate id means "created". `PostgresWrites` send each write's change signal from the
-statement itself and batch progress and heartbeats as array parameters.
+Creation is the API's busiest write: one INSERT (a data-modifying WITH) writes the job, with
+the in-flight limit (migration 008's count), the student check and `ON CONFLICT DO NOTHING` for
+a used Idempotency-Key, and the row pgqueuer's enqueue writes (its trigger sends the NOTIFY).
+It runs in the caller's open transaction, else on a psycopg pool of its own in autocommit; a
+connection that dies under it is retried once on another, and as the id is chosen before, a
+refused duplicate id means "created". `PostgresWrites` signal changes from each statement.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import message_of
 from practicegen.jobs.repository import (
     Attempt,
-    JobWrites,
     ProgressReport,
     heartbeat_update,
     jobs_table,
@@ -139,7 +135,7 @@ POSTGRES_WRITES = PostgresWrites()
 class PostgresJobStore:
     """Creates jobs in one statement and claims them in batches (see the module docstring)."""
 
-    writes: JobWrites = POSTGRES_WRITES
+    writes = POSTGRES_WRITES
 
     def __init__(
         self,
@@ -182,16 +178,14 @@ class PostgresJobStore:
         return await self._create_at_once(statement, params)
 
     async def _create_at_once(self, statement: str, params: Params) -> bool:
-        for last_try in (False, True):
+        try:
+            return await self._insert_on_pool(statement, params)
+        except psycopg.OperationalError:  # its connection died: once more, on another
             try:
-                async with self.pool.connection() as conn:
-                    cursor = await conn.execute(statement, params)
-                    return await cursor.fetchone() is not None
-            except pg_errors.UniqueViolation:
-                if last_try:  # the first try committed before its connection died
-                    return True
-                raise
-            except psycopg.OperationalError:
-                if last_try:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+                return await self._insert_on_pool(statement, params)
+            except pg_errors.UniqueViolation:  # the first try committed before it died
+                return True
+
+    async def _insert_on_pool(self, statement: str, params: Params) -> bool:
+        async with self.pool.connection() as conn:
+            return await (await conn.execute(statement, params)).fetchone() is not None

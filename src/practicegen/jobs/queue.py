@@ -1,12 +1,9 @@
-"""The queue port and its two pgqueuer adapters: a message only says "run job X"; the job row
-is the truth about the job.
+"""The queue port and its two pgqueuer adapters: a message says "run job X", the row is the truth.
 
-- `PostgresQueue` (distributed): the message is inserted in the caller's transaction, so the
-  row and its message commit together; workers on any machine dequeue, one queue manager (and
-  two connections) for the jobs and one per lane.
-- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter in the serving process. A message is
-  handed over once the caller's transaction commits (no worker sees a message before its row);
-  unfinished jobs are enqueued again at start-up, so a restart loses nothing.
+- `PostgresQueue`: the message is inserted in the caller's transaction, so it commits with its
+  row; workers anywhere dequeue, one queue manager for the jobs and one per lane.
+- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter in the serving process; a message is
+  handed over once its row has committed, and unfinished jobs are queued again at start-up.
 
 A `Lane`'s job types are queued under its entrypoint, with slots of their own.
 """

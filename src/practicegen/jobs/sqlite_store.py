@@ -32,18 +32,12 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import Job, Student
+from practicegen.db.models import Job, Student, core_table
 from practicegen.jobs.queue import JobQueue
-from practicegen.jobs.repository import (
-    Attempt,
-    JobWrites,
-    ProgressReport,
-    heartbeat_update,
-    jobs_table,
-    progress_update,
-)
+from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
 from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
 
+_jobs = core_table(Job)
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
 # (migration 007) and of the count migration 008's triggers keep on PostgreSQL.
 IN_FLIGHT_PREDICATE = (
@@ -56,7 +50,7 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
     """INSERT ... SELECT the given columns' values WHERE (if `limited`) the tenant's jobs in
     flight are fewer than `:in_flight_limit` and, for a student's job, the student is the
     tenant's; built once per set of columns, the values are parameters."""
-    given = [jobs_table.c[name] for name in columns]
+    given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
     row = select(*values.values())
@@ -69,7 +63,7 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
     # Core, not the ORM's bulk-insert reading of parameters
-    return insert(jobs_table).from_select(given, row).returning(jobs_table.c.id)
+    return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
 
 
 class SqliteWrites:
@@ -80,7 +74,7 @@ class SqliteWrites:
     async def progress(
         self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
     ) -> Sequence[Row[Any]]:
-        c = jobs_table.c
+        c = _jobs.c
         percents = {
             r.job_id: case((c.progress_percent > r.percent, c.progress_percent), else_=r.percent)
             for r in reports
@@ -100,7 +94,7 @@ class SqliteWrites:
     async def heartbeat(
         self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
     ) -> set[Attempt]:
-        c = jobs_table.c
+        c = _jobs.c
         statement = heartbeat_update(tuple_(c.id, c.attempt).in_(attempts), now)
         return {(row.id, row.attempt) for row in await session.execute(statement)}
 
@@ -109,7 +103,7 @@ SQLITE_WRITES = SqliteWrites()
 
 
 class SqliteJobStore:
-    writes: JobWrites = SQLITE_WRITES
+    writes = SQLITE_WRITES
 
     def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
         self.queue = queue

@@ -73,9 +73,13 @@ JOB_COLUMNS = (
 
 
 class JobStore(Protocol):
-    writes: JobWrites
-    """What this database writes its own way: every `JobRepository` that changes jobs takes it."""
     claims: ClaimBatcher
+
+    @property
+    def writes(self) -> JobWrites:
+        """What this database writes its own way: each `JobRepository` that changes jobs
+        takes it."""
+        ...
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
         """Insert `job` and queue its message, committed with `session`'s transaction (or at
