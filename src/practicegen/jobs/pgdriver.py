@@ -1,13 +1,11 @@
 """pgqueuer's driver port on two connections of its own, each reopened when the database drops it.
 
-Two, because pgqueuer's `PsycopgDriver` waits for notifications holding the lock of the
-connection its queries use, so every dequeue and heartbeat waited for a notification. Reopened,
-because pgqueuer's QueueManager ends at the first failed statement and a restart or failover
-ends every connection: a statement whose connection is gone is sent again on a new one, after a
-`Backoff`, until the database answers or the driver is told to stop (pgqueuer's statements bear
-being sent twice: a dequeue that did commit is handed back by the heartbeat timeout, and the job
-row fences attempts). A task holds the LISTEN connection and LISTENs again on a new one; a job
-queued meanwhile is found by the manager's poll. `on_change` hears when both are up or not.
+Two, because pgqueuer's `PsycopgDriver` holds its query connection's lock while it waits for
+notifications. Reopened, because a QueueManager ends at its first failed statement and a
+restart ends every connection: a statement whose connection is gone is sent again on a new one
+after a `Backoff` until the database answers or the driver stops waiting (pgqueuer's statements
+bear a second sending), and a task LISTENs again on a new connection, the manager's poll
+finding what was queued meanwhile. `on_change` hears when both are up, or not.
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
 """Running a job worker: consume, drain, stop (`worker_running`, `consume_until_stopped`).
 
-`serve` runs the worker in the API process and `practicegen worker` (`worker_node.py`) as its
-own; both run `worker_running`. Deploys stop workers all the time, so:
-
-- The first SIGTERM or SIGINT stops dequeueing; running attempts finish for up to the grace
-  period (`--drain-seconds`), then the process exits 0.
-- When the grace runs out (or a second signal comes) the attempts left are cancelled and their
-  messages handed back: they wrote nothing, and the next worker's attempt fences them out. The
-  process still exits 0.
-- A lost database connection is no reason to stop: the queue reconnects (`PostgresQueue`).
-- Should releasing hang (the database gone), the process exits 1 at once; another worker
-  re-picks the jobs after `job_heartbeat_timeout_s`, as after a crash.
+`serve` runs it in the API process, `practicegen worker` (`worker_node.py`) on its own. Deploys
+stop workers all the time, so the first SIGTERM or SIGINT stops dequeueing and lets running
+attempts finish for up to `--drain-seconds`; after that (or a second signal) the attempts left
+are cancelled and their messages handed back (they wrote nothing, and the next attempt fences
+them out), and the process exits 0. A lost database connection is no reason to stop: the queue
+reconnects. Should releasing hang, the process exits 1 at once and another worker re-picks the
+jobs after `job_heartbeat_timeout_s`, as after a crash.
 """
 
 from __future__ import annotations
