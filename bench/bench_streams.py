@@ -64,6 +64,7 @@ from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
+from practicegen.jobs.pg_store import POSTGRES_WRITES
 from practicegen.jobs.repository import JobRepository, ProgressReport
 
 BARE_CHANNEL = "bench_streams"
@@ -242,7 +243,8 @@ async def streams(url: str, args: argparse.Namespace) -> None:
     async def progress_write(n: int, job_id: uuid.UUID) -> None:
         async with sessionmaker() as session, session.begin():
             report = ProgressReport(job_id, 1, percent(n), f"bench {n}")
-            owned = await JobRepository(session).progress_many([report], datetime.now(UTC))
+            repo = JobRepository(session, POSTGRES_WRITES)
+            owned = await repo.progress_many([report], datetime.now(UTC))
         assert owned, "a bench job lost its attempt"
 
     try:

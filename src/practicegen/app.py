@@ -176,6 +176,7 @@ def create_runner(
     store: JobStore,
     types: JobTypes,
     metrics: JobMetrics | None = None,
+    clock: Clock = utcnow,
 ) -> JobRunner:
     """The job worker: used by `serve` and by `worker`."""
     policy = RetryPolicy(
@@ -190,6 +191,7 @@ def create_runner(
         store,
         policy=policy,
         heartbeat_s=settings.job_heartbeat_s,
+        clock=clock,
         metrics=metrics,
         on_finished=webhooks.on_finished(store, types, settings),
     )
@@ -326,7 +328,9 @@ async def _run_background(
         await stack.enter_async_context(_background(_warm_pools(container.part(Grader), filler)))
     if settings.worker_in_process:
         queue = jobs.queue
-        runner = create_runner(settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics)
+        runner = create_runner(
+            settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics, container.clock
+        )
         await _start_worker(stack, runner, queue, settings)
         readiness.worker = queue.state
 

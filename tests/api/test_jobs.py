@@ -191,7 +191,7 @@ async def test_a_change_just_after_a_long_polls_read_answers_it_at_once(
     """The long-poll watches the job before reading it: a cancel committed between the read and
     the wait wakes it, where it used to wait for the node's resync (here set to 10 minutes)."""
     settings = make_settings(database_url, run_worker=False, stream_resync_s=600)
-    read = endpoints._read
+    read = endpoints.read_job
     cancels: list[httpx.Response] = []
 
     async def read_then_cancel(*args: Any) -> Any:
@@ -204,7 +204,7 @@ async def test_a_change_just_after_a_long_polls_read_answers_it_at_once(
         await seed_bank(client)
         body = {"student_id": await new_student(client), "subject": "Algebra", "num_items": 2}
         job_id = (await client.post("/api/v1/practice/assign/async", json=body)).json()["job_id"]
-        monkeypatch.setattr(endpoints, "_read", read_then_cancel)
+        monkeypatch.setattr(endpoints, "read_job", read_then_cancel)
         started = time.monotonic()
         polled = await client.get(f"/api/v1/jobs/{job_id}?wait=20")
         assert time.monotonic() - started < 5

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.jobs.store import ClaimBatcher
-from tests.support.jobs import running_job
+from tests.support.jobs import running_job, store_writes
 
 
 @pytest.fixture
@@ -46,11 +46,11 @@ def now() -> datetime:
 
 
 async def test_claims_asked_together_take_one_statement(
-    sessions: tuple[SessionMaker, list[str]],
+    sessions: tuple[SessionMaker, list[str]], settings: Settings
 ) -> None:
     sessionmaker, updates = sessions
     ids = await add_jobs(sessionmaker, *["pending"] * 6)
-    claims = ClaimBatcher(sessionmaker, now)
+    claims = ClaimBatcher(sessionmaker, now, store_writes(settings))
     jobs = await asyncio.gather(*(claims.claim(job_id) for job_id in ids))
     assert len(updates) == 1
     assert [job.id if job else None for job in jobs] == ids
@@ -60,11 +60,11 @@ async def test_claims_asked_together_take_one_statement(
 
 
 async def test_a_job_not_live_and_a_duplicate_message_get_no_attempt(
-    sessions: tuple[SessionMaker, list[str]],
+    sessions: tuple[SessionMaker, list[str]], settings: Settings
 ) -> None:
     sessionmaker, _ = sessions
     live, done, cancelled = await add_jobs(sessionmaker, "pending", "completed", "cancelled")
-    claims = ClaimBatcher(sessionmaker, now)
+    claims = ClaimBatcher(sessionmaker, now, store_writes(settings))
     first, duplicate, finished, stopped = await asyncio.gather(
         claims.claim(live), claims.claim(live), claims.claim(done), claims.claim(cancelled)
     )
@@ -73,8 +73,9 @@ async def test_a_job_not_live_and_a_duplicate_message_get_no_attempt(
 
 
 async def test_a_failed_claim_fails_every_attempt_that_asked() -> None:
-    engine = create_engine(Settings(database_url="sqlite+aiosqlite:////nonexistent/dir/x.db"))
-    claims = ClaimBatcher(create_sessionmaker(engine), now)
+    settings = Settings(database_url="sqlite+aiosqlite:////nonexistent/dir/x.db")
+    engine = create_engine(settings)
+    claims = ClaimBatcher(create_sessionmaker(engine), now, store_writes(settings))
     try:
         results = await asyncio.gather(
             *(claims.claim(uuid.uuid4()) for _ in range(3)), return_exceptions=True

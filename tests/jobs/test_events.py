@@ -16,7 +16,7 @@ from practicegen.db.migrator import postgres_conninfo
 from practicegen.jobs.events import CHANNEL, JobChange, JobChanges, _resync_once
 from practicegen.jobs.repository import JobRepository, ProgressReport
 from tests.conftest import make_settings
-from tests.support.jobs import running_job
+from tests.support.jobs import running_job, store_writes
 
 
 def test_a_change_travels_whole_in_its_payload() -> None:
@@ -95,7 +95,8 @@ async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
             async with silent() as session, session.begin():
                 now = datetime.now(UTC)
                 half = ProgressReport(behind.id, 1, 50, "Half.")
-                assert await JobRepository(session).progress_many([half], now) == {(behind.id, 1)}
+                repo = JobRepository(session, store_writes(settings))
+                assert await repo.progress_many([half], now) == {(behind.id, 1)}
             assert not on_behind.changed.is_set()
 
             await _resync_once(hub, silent)
@@ -124,10 +125,11 @@ async def test_a_write_on_postgresql_signals_what_the_row_now_says(postgres_data
                 session.add(job)
             now = datetime.now(UTC)
             async with sessionmaker() as session, session.begin():
-                claimed = (await JobRepository(session).claim_many([job.id], now))[job.id]
+                repo = JobRepository(session, store_writes(settings))
+                claimed = (await repo.claim_many([job.id], now))[job.id]
                 assert claimed.attempt == 1
                 long = {"status": "pending", "progress_message": "é" * 5000}
-                back = await JobRepository(session).finish(job.id, 1, long, now)
+                back = await repo.finish(job.id, 1, long, now)
                 assert back is not None and back.seq == claimed.seq + 1
             received = []
             async for notice in listener.notifies(timeout=5, stop_after=2):

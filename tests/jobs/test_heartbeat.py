@@ -30,6 +30,7 @@ from practicegen.jobs.events import CHANNEL, JobChange, JobChanges, Watch, sessi
 from practicegen.jobs.heartbeat import Heartbeats
 from tests.conftest import make_settings
 from tests.support.jobs import running_job as new_running_job
+from tests.support.jobs import store_writes
 
 INTERVAL_S = 0.3
 
@@ -100,7 +101,9 @@ async def next_change(watch: Watch) -> JobChange | None:
 
 
 async def test_reports_within_an_interval_make_one_write_that_reaches_the_hub(db: Db) -> None:
-    beats = Heartbeats(db.sessionmaker, interval_s=INTERVAL_S, clock=utcnow)
+    beats = Heartbeats(
+        db.sessionmaker, store_writes(db.settings), interval_s=INTERVAL_S, clock=utcnow
+    )
     first, second = await running_job(db), await running_job(db, percent=60)
     try:
         with (
@@ -132,7 +135,9 @@ async def test_reports_within_an_interval_make_one_write_that_reaches_the_hub(db
 
 
 async def test_an_attempt_that_lost_its_job_is_stopped_by_the_batched_write(db: Db) -> None:
-    beats = Heartbeats(db.sessionmaker, interval_s=INTERVAL_S, clock=utcnow)
+    beats = Heartbeats(
+        db.sessionmaker, store_writes(db.settings), interval_s=INTERVAL_S, clock=utcnow
+    )
     kept, lost = await running_job(db), await running_job(db)
     try:
         with holding(beats, kept) as kept_work, holding(beats, lost) as lost_work:
@@ -153,7 +158,9 @@ async def test_an_attempt_that_lost_its_job_is_stopped_by_the_batched_write(db: 
 
 
 async def test_attempts_that_report_nothing_still_beat(db: Db) -> None:
-    beats = Heartbeats(db.sessionmaker, interval_s=INTERVAL_S, clock=utcnow)
+    beats = Heartbeats(
+        db.sessionmaker, store_writes(db.settings), interval_s=INTERVAL_S, clock=utcnow
+    )
     job = await running_job(db)
     first = await stored(db, job.id)
     before = first.heartbeat_at
@@ -181,7 +188,9 @@ async def test_progress_reaches_other_nodes_as_one_notify_per_job(
     await prepare(settings)
     engine = create_engine(settings)
     db = Db(create_sessionmaker(engine), JobChanges(), settings)
-    beats = Heartbeats(db.sessionmaker, interval_s=INTERVAL_S, clock=utcnow)
+    beats = Heartbeats(
+        db.sessionmaker, store_writes(db.settings), interval_s=INTERVAL_S, clock=utcnow
+    )
     conninfo = postgres_conninfo(postgres_database)
     try:
         jobs = [await running_job(db) for _ in range(3)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -56,7 +57,8 @@ async def writer(postgres_database: str) -> AsyncIterator[PostgresJobStore]:
 async def add(store: PostgresJobStore, job: PendingJob, in_flight_limit: int) -> bool:
     """Create `job` outside any transaction: committed at once, on the store's own pool."""
     async with store.claims.sessionmaker() as session:
-        return await store.create(session, job, in_flight_limit=in_flight_limit)
+        limited = dataclasses.replace(job, in_flight_limit=in_flight_limit)
+        return await store.create(session, limited)
 
 
 async def new_student(db: Db, tenant: uuid.UUID = DEFAULT_TENANT_ID) -> uuid.UUID:

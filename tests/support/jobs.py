@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
+from practicegen.config import DatabaseKind, Settings
 from practicegen.db.models import Job
+from practicegen.jobs.pg_store import POSTGRES_WRITES
+from practicegen.jobs.repository import JobWrites
+from practicegen.jobs.sqlite_store import SQLITE_WRITES
 
 
 def running_job(**overrides: Any) -> Job:
@@ -27,3 +31,8 @@ def running_job(**overrides: Any) -> Job:
         "heartbeat_at": now,
     }
     return Job(**(values | overrides))
+
+
+def store_writes(settings: Settings) -> JobWrites:
+    """The job store's own writes on the settings' database, as the app's store has them."""
+    return POSTGRES_WRITES if settings.database_kind is DatabaseKind.POSTGRES else SQLITE_WRITES

@@ -20,6 +20,7 @@ jobs_app = typer.Typer(help="List, show, follow, cancel and retry jobs (through 
 out = Console()
 err = Console(stderr=True)
 _TERMINAL = {"completed", "failed", "cancelled"}
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="PRACTICEGEN_URL", help="The service's base URL.")
@@ -48,7 +49,7 @@ def _data(response: httpx.Response) -> Any:
 
 @jobs_app.command("list")
 def list_jobs(
-    url: UrlOption = "http://127.0.0.1:8000",
+    url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
     status: Annotated[str | None, typer.Option(help="Only jobs in this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
@@ -73,7 +74,7 @@ def list_jobs(
 @jobs_app.command("show")
 def show_job(
     job_id: str,
-    url: UrlOption = "http://127.0.0.1:8000",
+    url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
     follow: Annotated[bool, typer.Option(help="Show a live progress bar until it ends.")] = False,
 ) -> None:
@@ -115,17 +116,15 @@ def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-@jobs_app.command("cancel")
-def cancel_job(
-    job_id: str, url: UrlOption = "http://127.0.0.1:8000", key: KeyOption = None
-) -> None:
-    """Cancel a pending or running job."""
-    with _client(url, key) as http:
-        out.print_json(data=_data(http.post(f"/api/v1/jobs/{job_id}/cancel")))
+def _action(name: str, help_text: str) -> None:
+    """`jobs <name> JOB_ID`: POST the job's action and show the job it returns."""
+
+    def act(job_id: str, url: UrlOption = DEFAULT_URL, key: KeyOption = None) -> None:
+        with _client(url, key) as http:
+            out.print_json(data=_data(http.post(f"/api/v1/jobs/{job_id}/{name}")))
+
+    jobs_app.command(name, help=help_text)(act)
 
 
-@jobs_app.command("retry")
-def retry_job(job_id: str, url: UrlOption = "http://127.0.0.1:8000", key: KeyOption = None) -> None:
-    """Run a failed or cancelled job again."""
-    with _client(url, key) as http:
-        out.print_json(data=_data(http.post(f"/api/v1/jobs/{job_id}/retry")))
+_action("cancel", "Cancel a pending or running job.")
+_action("retry", "Run a failed or cancelled job again.")

@@ -10,37 +10,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from practicegen.api.deps import (
-    ContainerDep,
-    CursorDep,
-    LimitDep,
-    NowDep,
-    ReadingSessionMakerDep,
-    SessionDep,
-    SettingsDep,
-)
+from practicegen.api.container import Container
+from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, NowDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
-from practicegen.clock import Clock
-from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.jobs import service
 from practicegen.jobs.events import JobChange, Watch
 from practicegen.jobs.parts import JobParts
-from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobRead, JobStatus
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-
-
-async def get_queue(container: ContainerDep) -> JobQueue:
-    return container.part(JobParts).queue
-
-
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
 
 
 async def get_job_types(container: ContainerDep) -> JobTypes:
@@ -63,39 +45,23 @@ def matches(if_none_match: str | None, job: Job) -> bool:
     return "*" in tags or etag(job) in tags
 
 
-async def _read(
-    sessionmaker: SessionMaker,
-    principal: Principal,
-    job_id: uuid.UUID,
-    views: JobTypes,
-    clock: Clock,
-) -> Job:
-    async with sessionmaker() as session:
+async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> Job:
+    """The job if `principal` may see it, else the error a fresh request would get."""
+    views, now = container.part(JobParts).types, container.clock()
+    async with container.reading_sessionmaker() as session:
         return await service.get_job(
-            session, principal=principal, job_id=job_id, now=clock(), views=views
+            session, principal=principal, job_id=job_id, now=now, views=views
         )
 
 
 async def _wait_for_change(
-    sessionmaker: SessionMaker,
-    watch: Watch,
-    principal: Principal,
-    job: Job,
-    seen: str,
-    wait_s: float,
-    settings: Settings,
-    views: JobTypes,
-    clock: Clock,
+    container: Container, watch: Watch, principal: Principal, job: Job, seen: str, wait_s: float
 ) -> Job:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
 
-    `watch` was set up before `job` was read, so a change committed just after that read is
-    not missed (it would have waited for the node's resync). The job is read again only when a
-    change is signalled (or the resync finds this waiter behind), so a thousand held requests
-    cost nothing while their jobs run; a running attempt's progress is taken from the signal
-    itself, which carries all it changed.
-    """
-    deadline = time.monotonic() + min(wait_s, settings.job_wait_max_s)
+    `watch` was set before `job` was read, so no change after that read is missed; the job is
+    read again only for a signalled change that is not a running attempt's progress."""
+    deadline = time.monotonic() + min(wait_s, container.settings.job_wait_max_s)
     while etag(job) == seen and not JobStatus(job.status).terminal:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -108,7 +74,7 @@ async def _wait_for_change(
         if change is not None and newer and not stale and change.progress_of_attempt:
             job = _with_progress(job, change)
         elif newer or stale:
-            job = await _read(sessionmaker, principal, job.id, views, clock)
+            job = await read_job(container, principal, job.id)
     return job
 
 
@@ -127,8 +93,6 @@ async def get_job(
     container: ContainerDep,
     response: Response,
     principal: BriefPrincipalDep,
-    settings: SettingsDep,
-    sessionmaker: ReadingSessionMakerDep,
     views: JobTypesDep,
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
@@ -136,19 +100,12 @@ async def get_job(
     """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
     hub = container.part(JobParts).changes
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
-        job = await _read(sessionmaker, principal, job_id, views, container.clock)
+        job = await read_job(container, principal, job_id)
         if watch is not None:
+            # without a tag, wait for any change; with a stale tag, answer at once
+            fresh = if_none_match is None or matches(if_none_match, job)
             job = await _wait_for_change(
-                sessionmaker,
-                watch,
-                principal,
-                job,
-                # without a tag, wait for any change; with a stale tag, answer at once
-                etag(job) if if_none_match is None or matches(if_none_match, job) else "",
-                wait,
-                settings,
-                views,
-                container.clock,
+                container, watch, principal, job, etag(job) if fresh else "", wait
             )
     headers = {"ETag": etag(job), "Cache-Control": "no-store"}
     if matches(if_none_match, job):
@@ -194,33 +151,28 @@ async def cancel_job(
     views: JobTypesDep,
 ) -> Envelope[JobRead]:
     """Cancel a pending or running job; a running attempt stops at its next heartbeat."""
-    job = await service.cancel_job(
-        session, principal=principal, job_id=job_id, now=now, views=views
-    )
-    await container.part(JobParts).on_finished(session, job)
+    jobs = container.part(JobParts)
+    job = await service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
+    job = await service.cancel_job(session, jobs.store, job, now)
+    await jobs.on_finished(session, job)
     return ok(JobRead.of(job, reader=principal, views=views))
 
 
 @router.post("/{job_id}/retry", status_code=202)
 async def retry_job(
     job_id: uuid.UUID,
+    container: ContainerDep,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
-    queue: QueueDep,
     now: NowDep,
     views: JobTypesDep,
 ) -> Envelope[JobRead]:
     """Run a failed or cancelled job again (the guide's "restart the job")."""
+    jobs, max_attempts = container.part(JobParts), container.settings.job_max_attempts
+    job = await service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     job = await service.retry_job(
-        session,
-        principal=principal,
-        job_id=job_id,
-        queue=queue,
-        max_attempts=settings.job_max_attempts,
-        now=now,
-        views=views,
+        session, jobs.store, jobs.queue, job, max_attempts=max_attempts, now=now
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return ok(JobRead.of(job, reader=principal, views=views))

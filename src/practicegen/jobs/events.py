@@ -1,19 +1,12 @@
 """Telling waiting clients that a job changed: in-process, and across nodes through PostgreSQL.
 
-A change signal (`JobChange`) carries the job's id and, unless it would not fit, its new `seq`,
-status and progress: a subscriber forwards a progress change without reading the job, and reads
-it only for a terminal state (the result or error) or a signal that says nothing. Writers record
-the rows they changed in the session (`mark_changed`); after the commit the hub hands the change
-to this process's watchers. On PostgreSQL each writing statement also sends its rows' changes
-as `NOTIFY practicegen_jobs, '<json>'` (`signal_in_returning`, delivered on commit), and every API
-node's listener (`db/listener.py`) feeds those into its own hub: a WebSocket on node B sees a
-job run by a worker on node C.
-
-Signals can be lost (a dropped LISTEN connection), so nothing relies on them alone: when the
-listener reconnects, `notify_all` marks every watcher stale, and `resync_watchers` compares,
-with one query per interval for the whole node, each watched job's `seq` with what its
-watchers have seen.
-Duplicates and reordering cost nothing: a watcher keeps only the newest `seq`.
+A `JobChange` carries the job's id and, when it fits, its new `seq`, status and progress, so a
+subscriber forwards progress without reading the job. Writers mark the rows they changed in the
+session (`mark_changed`) and the hub hands them to this process's watchers after the commit; on
+PostgreSQL each writing statement also sends `NOTIFY practicegen_jobs` (`signal_in_returning`),
+which every node's listener (`db/listener.py`) feeds into its own hub. Signals can be lost, so a
+reconnecting listener marks every watcher stale (`notify_all`) and `resync_watchers` compares
+the watched jobs' `seq` with one query per interval. A watcher keeps only the newest `seq`.
 """
 
 from __future__ import annotations
@@ -39,16 +32,16 @@ _CHANGED = "practicegen.changed_jobs"
 _HUB = "practicegen.job_changes"
 _MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
 _RESYNC_BATCH = 500
+CHANGE_COLUMNS = tuple(
+    ["id", "seq", "status", "progress_percent", "progress_message", "attempt", "updated_at"]
+)
+"""A job's columns a change signal carries, in the order of `JobChange`'s fields."""
 
 
 @dataclass(frozen=True, slots=True)
 class JobChange:
-    """A job changed; `seq` and the rest are None when the signal could not carry them.
-
-    `attempt` and `updated_at` ride along so that a long-poll can answer a running attempt's
-    progress without reading the job; a signal from a node that did not send them (an older
-    version during an upgrade) has them None, and the job is read as before.
-    """
+    """A job changed; `seq` and the rest are None when the signal could not carry them, and
+    `attempt` and `updated_at` (which let a long-poll answer progress unread) from older nodes."""
 
     job_id: uuid.UUID
     seq: int | None = None
@@ -71,15 +64,7 @@ class JobChange:
 
     @classmethod
     def of(cls, job: Job) -> JobChange:
-        return cls(
-            job.id,
-            job.seq,
-            job.status,
-            job.progress_percent,
-            job.progress_message,
-            job.attempt,
-            job.updated_at,
-        )
+        return cls(*(getattr(job, column) for column in CHANGE_COLUMNS))
 
     @classmethod
     def parse(cls, payload: str) -> JobChange:
@@ -102,21 +87,10 @@ class JobChange:
 
 
 def signal_in_returning(jobs: Table) -> ColumnElement[object]:
-    """`NOTIFY` of each changed row, for an UPDATE's RETURNING list (PostgreSQL): the statement
-    signals its own change. The payload is a JSON array of the row's id, seq, status, progress
-    percent and message, attempt and `updated_at`, or its bare id when that would not fit."""
-    full = cast(
-        func.json_build_array(
-            cast(jobs.c.id, Text),
-            jobs.c.seq,
-            jobs.c.status,
-            jobs.c.progress_percent,
-            jobs.c.progress_message,
-            jobs.c.attempt,
-            jobs.c.updated_at,
-        ),
-        Text,
-    )
+    """`NOTIFY` of each row an UPDATE changed, for its RETURNING list (PostgreSQL): a JSON
+    array of the row's `CHANGE_COLUMNS`, or its bare id when that would not fit."""
+    columns = [cast(jobs.c.id, Text), *(jobs.c[name] for name in CHANGE_COLUMNS[1:])]
+    full = cast(func.json_build_array(*columns), Text)
     payload = case((func.octet_length(full) <= _MAX_PAYLOAD, full), else_=cast(jobs.c.id, Text))
     return func.pg_notify(CHANNEL, payload).label("signalled")
 

@@ -1,25 +1,11 @@
 """One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
 
-A worker may hold a thousand jobs that each wait half a minute on a model. A heartbeat or a
-progress write per job would be thousands of short transactions, enough to drain the connection
-pool and starve the jobs' own reads and writes. Instead, attempts only report their progress
-here (in memory: the newest message wins, the percent never goes down), and each round writes
-every reported progress in one statement, their change signals in one more, and beats for the
-other attempts in a third: the same cost for one job as for a thousand (in chunks that bound a
-statement's size). On PostgreSQL each of these statements commits on its own, so the rows a
-round updates stay locked only while its statement runs.
-
-A round comes every `interval_s`; progress reported after a quiet spell (no progress written
-for `interval_s`) starts a round at once, so a subscriber sees a job move without waiting a
-whole interval, while a burst of reports is gathered into at most one progress write per
-interval. Each written progress bumps the job's `seq` and sends its change signal, as a single
-progress write would.
-
-Every statement is fenced by (id, attempt) and by the job still processing, so an attempt
-whose row it does not return is one this process no longer owns (cancelled, or re-picked after
-a stall): its task is cancelled and its next report is refused. A failed round (the database is
-restarting, say) is logged, its progress kept for the next one; only the lease timeout, measured
-by the database's clock on the reclaiming side, decides that a worker is gone.
+A statement per report of a thousand waiting jobs would drain the pool, so attempts report
+here (in memory: the newest message, the highest percent) and each round (every `interval_s`,
+or at once for the first report after a quiet spell) writes all progress in one statement and
+the other attempts' beats in another. Both are fenced by (id, attempt): an attempt whose row
+is not returned is lost, its task cancelled and its next report refused. A failed round keeps
+its progress for the next; only the lease timeout decides that a worker is gone.
 """
 
 from __future__ import annotations
@@ -28,34 +14,28 @@ import asyncio
 import contextlib
 import contextvars
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 import structlog
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.jobs.repository import JobRepository, ProgressReport
+from practicegen.jobs.repository import Attempt, JobRepository, JobWrites, ProgressReport
 
 log = structlog.get_logger()
 
 _CHUNK = 500  # attempts per statement: bounds the statement's size, not the round's cost
-
-Attempt = tuple[uuid.UUID, int]
 
 
 class Heartbeats:
     """The attempts this process runs, their unwritten progress, and the task that writes."""
 
     def __init__(
-        self,
-        sessionmaker: SessionMaker,
-        *,
-        interval_s: float,
-        clock: Callable[[], datetime],
+        self, sessionmaker: SessionMaker, writes: JobWrites, *, interval_s: float, clock: Clock
     ) -> None:
         """`sessionmaker` lets each statement commit by itself (`autocommit_sessionmaker`)."""
         self.sessionmaker = sessionmaker
+        self.writes = writes
         self.interval_s = interval_s
         self.clock = clock
         self._held: dict[Attempt, asyncio.Task[None]] = {}
@@ -147,11 +127,11 @@ class Heartbeats:
         owned: set[Attempt] = set()
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
-            repo = JobRepository(session)
+            repo = JobRepository(session, self.writes)
             for start in range(0, len(progress), _CHUNK):
                 owned |= await repo.progress_many(progress[start : start + _CHUNK], now)
             for start in range(0, len(beats), _CHUNK):
-                owned |= await repo.heartbeat_many(beats[start : start + _CHUNK], now)
+                owned |= await self.writes.heartbeat(session, beats[start : start + _CHUNK], now)
         return owned
 
     def _keep_for_next_round(self, unwritten: dict[Attempt, ProgressReport]) -> None:

@@ -1,18 +1,11 @@
 """Lanes: job types that run in a bounded share of their own, fair between tenants.
 
-A lane is a queue entrypoint of its own. pgqueuer caps how many of its messages are picked at
-once (`concurrency`: in the database across all workers on PostgreSQL, in the process when
-embedded), on top of the slots of the main entrypoint, so a lane's jobs never take a slot of
-the other jobs and a burst of them waits queued.
-
-Within a lane, one process runs at most `tenant_share` of one tenant's jobs at once. A message
-past that share is handed back to the queue before its job is claimed (the job row untouched, no
-attempt spent), to be picked again after `defer_s`, doubling at each deferral up to
-`defer_max_s`. So a tenant whose jobs hang (a receiver that never answers) waits on itself,
-and the other tenants' jobs of the lane run in the slots it cannot take.
-
-The tenant travels in the message's headers, written when the job is enqueued; a message
-without one (queued before lanes had tenants) runs without a share.
+A lane is a queue entrypoint of its own whose picked messages pgqueuer caps (`concurrency`:
+across all workers on PostgreSQL, in the process when embedded) beside the main entrypoint's
+slots, so a burst of its jobs waits queued instead of taking the other jobs' slots. Within a
+lane a process runs at most `tenant_share` of one tenant's jobs: a message past that is handed
+back unclaimed (no attempt spent) for `defer_s`, doubling up to `defer_max_s`, so a tenant
+whose jobs hang waits on itself. The tenant travels in the message's headers.
 """
 
 from __future__ import annotations

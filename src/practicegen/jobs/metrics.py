@@ -1,19 +1,14 @@
 """Prometheus metrics for jobs: what the database says now, and what this process has run.
 
-Gauges (jobs by status and type, queue depth, age of the oldest pending job) are read from the
-jobs table at scrape time, so any API node reports the whole cluster's truth. Counters and the
-run-time histogram count what this process's worker did since it started; scrape the worker
-processes too in distributed mode (they serve no HTTP yet, so for now only embedded workers'
-counters are visible).
-
-Lanes (`jobs/lanes.py`, webhook deliveries' among them): the jobs of each lane in flight, in all
-and by tenant, are read from the jobs table too (`processing` rows of the lane's job types);
-what this process runs in each lane now, and how often it deferred a message past its tenant's
-share, are its own.
+Gauges (jobs by status and type, queue depth, oldest pending job, each lane's jobs in flight in
+all and by tenant) are read from the jobs table at scrape time, so any node reports the whole
+cluster. Counters, the run-time histogram and each lane's running and deferred messages count
+this process's own work (in distributed mode, only embedded workers' are scraped for now).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -27,13 +22,48 @@ from practicegen.db.models import Job
 from practicegen.jobs.lanes import Lane
 
 
-class _LaneCollector(Collector):
-    """This process's own view of its lanes, read at scrape time."""
+class JobMetrics(Collector):
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        gauge = functools.partial(Gauge, registry=registry)
+        self.jobs = gauge("practicegen_jobs", "Jobs by status and type.", ["status", "job_type"])
+        self.queue_depth = gauge(
+            "practicegen_queue_depth", "Jobs pending (queued or waiting to retry)."
+        )
+        self.oldest_pending = gauge(
+            "practicegen_oldest_pending_seconds", "Age of the oldest pending job."
+        )
+        self.finished = Counter(
+            "practicegen_job_attempts_finished",
+            "Attempts run here, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.run_time = Histogram(
+            "practicegen_job_attempt_seconds",
+            "Run time of attempts run here.",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 120, 300),
+            registry=registry,
+        )
+        self.lane_in_flight = gauge(
+            "practicegen_lane_in_flight",
+            "Jobs of each lane being attempted now, on every node.",
+            ["lane"],
+        )
+        self.lane_tenant_in_flight = gauge(
+            "practicegen_lane_tenant_in_flight",
+            "Jobs of each lane being attempted now, on every node, by tenant.",
+            ["lane", "tenant_id"],
+        )
+        self.lanes: Sequence[Lane] = ()
 
-    def __init__(self, lanes: Sequence[Lane]) -> None:
+    def watch_lanes(self, lanes: Sequence[Lane]) -> None:
+        """Report these lanes (once, when the process builds its queue)."""
         self.lanes = lanes
+        self.registry.register(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """This process's own view of its lanes, read at scrape time."""
         running = GaugeMetricFamily(
             "practicegen_lane_running", "Jobs of each lane this process runs now.", labels=["lane"]
         )
@@ -48,57 +78,6 @@ class _LaneCollector(Collector):
         yield running
         yield deferred
 
-
-class JobMetrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.jobs = Gauge(
-            "practicegen_jobs",
-            "Jobs by status and type.",
-            ["status", "job_type"],
-            registry=self.registry,
-        )
-        self.queue_depth = Gauge(
-            "practicegen_queue_depth",
-            "Jobs pending (queued or waiting to retry).",
-            registry=self.registry,
-        )
-        self.oldest_pending = Gauge(
-            "practicegen_oldest_pending_seconds",
-            "Age of the oldest pending job.",
-            registry=self.registry,
-        )
-        self.finished = Counter(
-            "practicegen_job_attempts_finished",
-            "Attempts run here, by outcome.",
-            ["outcome"],
-            registry=self.registry,
-        )
-        self.run_time = Histogram(
-            "practicegen_job_attempt_seconds",
-            "Run time of attempts run here.",
-            buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 120, 300),
-            registry=self.registry,
-        )
-        self.lane_in_flight = Gauge(
-            "practicegen_lane_in_flight",
-            "Jobs of each lane being attempted now, on every node.",
-            ["lane"],
-            registry=self.registry,
-        )
-        self.lane_tenant_in_flight = Gauge(
-            "practicegen_lane_tenant_in_flight",
-            "Jobs of each lane being attempted now, on every node, by tenant.",
-            ["lane", "tenant_id"],
-            registry=self.registry,
-        )
-        self.lanes: Sequence[Lane] = ()
-
-    def watch_lanes(self, lanes: Sequence[Lane]) -> None:
-        """Report these lanes (once, when the process builds its queue)."""
-        self.lanes = lanes
-        self.registry.register(_LaneCollector(lanes))
-
     async def refresh(self, session: AsyncSession, now: datetime) -> None:
         rows = await session.execute(
             select(Job.status, Job.job_type, func.count()).group_by(Job.status, Job.job_type)
@@ -112,10 +91,6 @@ class JobMetrics:
         oldest = (
             await session.execute(select(func.min(Job.created_at)).where(Job.status == "pending"))
         ).scalar_one_or_none()
-        if isinstance(oldest, str):  # SQLite returns the aggregate as text
-            oldest = datetime.fromisoformat(oldest)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=now.tzinfo)
         self.oldest_pending.set((now - oldest).total_seconds() if oldest else 0)
         await self._refresh_lanes(session)
 

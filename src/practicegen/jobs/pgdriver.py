@@ -1,24 +1,11 @@
 """pgqueuer's driver port on two connections of its own, each reopened when the database drops it.
 
-Two connections: pgqueuer's `PsycopgDriver` waits for notifications with `notifies(timeout=1.0)`
-on the connection its queries use, and psycopg holds that connection's lock while it waits:
-every dequeue, status-log flush and heartbeat then waited for the next notification or the end
-of that second. So queries go to one connection (through pgqueuer's own driver) and LISTEN to
-the other.
-
-Reopened: pgqueuer's QueueManager ends its run loop at the first failed statement; the loop
-unwinds, waits for every job in flight and raises. A PostgreSQL restart, a failover or
-`pg_terminate_backend` ends every connection at once, so the driver reopens them itself:
-
-- A statement whose connection is gone (closed, or broken by the server) is sent again on a new
-  one, waiting between attempts (`Backoff`) until the database answers or the driver is told to
-  stop. pgqueuer's statements bear being sent twice: a dequeue whose first try did commit left
-  its batch picked, which the heartbeat timeout hands back (a delay, not a second run, and the
-  job row fences attempts anyway); heartbeats, status logs and retries set the same rows again.
-- A task of the driver holds the LISTEN connection; when it ends, the task opens another and
-  LISTENs again. A job queued meanwhile was not announced: the manager's poll finds it.
-
-`connected` says whether both connections are up; `on_change` is told whenever that changes.
+Two, because pgqueuer's `PsycopgDriver` holds its query connection's lock while it waits for
+notifications. Reopened, because a QueueManager ends at its first failed statement and a
+restart ends every connection: a statement whose connection is gone is sent again on a new one
+after a `Backoff` until the database answers or the driver stops waiting (pgqueuer's statements
+bear a second sending), and a task LISTENs again on a new connection, the manager's poll
+finding what was queued meanwhile. `on_change` hears when both are up, or not.
 """
 
 from __future__ import annotations
@@ -32,7 +19,7 @@ import psycopg
 import structlog
 from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
 from pgqueuer.core.tm import TaskManager
-from pgqueuer.ports.driver import NotifyCallback, TaskManagerPort
+from pgqueuer.ports.driver import NotifyCallback
 from psycopg import sql
 
 from practicegen.db.reconnect import Backoff
@@ -45,6 +32,11 @@ WORKER_APPLICATION_NAME = "practicegen-worker"
 
 class DriverStopped(psycopg.OperationalError):
     """The database is away and the driver was told to stop waiting for it."""
+
+
+def said(exc: BaseException) -> str:
+    """An error as a log line gives it: its type and its message."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _gone(connection: psycopg.AsyncConnection[Any] | None) -> bool:
@@ -83,9 +75,9 @@ class ReconnectingDriver:
         self._listeners: dict[str, list[NotifyCallback]] = {}
         self._listening = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
-        self._shutdown = asyncio.Event()
+        self.shutdown = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._tm = TaskManager()
+        self.tm = TaskManager()
         self._entered = 0
         self._connected = False
 
@@ -122,7 +114,7 @@ class ReconnectingDriver:
             except (psycopg.Error, OSError) as exc:
                 if not _gone(connection):
                     raise  # the statement failed, not its connection
-                log.warning("queue.connection_lost", error=f"{type(exc).__name__}: {exc}")
+                log.warning("queue.connection_lost", error=said(exc))
                 self._changed()
 
     async def _open_queries(self) -> tuple[PsycopgDriver, psycopg.AsyncConnection[Any]]:
@@ -138,7 +130,7 @@ class ReconnectingDriver:
         """A new connection, retried with backoff until it opens or the driver stops waiting."""
         while True:
             # the LISTEN task also gives up once the driver is left (the queue manager is gone)
-            if self._stopping.is_set() or (role == "listen" and self._shutdown.is_set()):
+            if self._stopping.is_set() or (role == "listen" and self.shutdown.is_set()):
                 raise DriverStopped("the worker stopped while the database was away")
             try:
                 connection = await psycopg.AsyncConnection.connect(
@@ -164,7 +156,7 @@ class ReconnectingDriver:
         self._listeners.setdefault(channel, []).append(callback)
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._listen(), name="queue_listener")
-            self._tm.add(self._watcher)
+            self.tm.add(self._watcher)
         elif new and not _gone(self._listen_connection):
             assert self._listen_connection is not None
             with contextlib.suppress(psycopg.Error):  # a lost connection LISTENs again anew
@@ -190,13 +182,11 @@ class ReconnectingDriver:
         if not _gone(self._listen_connection):
             assert self._listen_connection is not None
             with contextlib.suppress(psycopg.Error):
-                await self._listen_connection.execute(
-                    sql.SQL("UNLISTEN {}").format(sql.Identifier(channel))
-                )
+                await self._listen_connection.execute(_listen(channel, "UNLISTEN"))
 
     async def _listen(self) -> None:
         """Hold a LISTEN connection until the driver is left, opening a new one when lost."""
-        while not self._shutdown.is_set():
+        while not self.shutdown.is_set():
             try:
                 connection = await self._open("listen")
             except DriverStopped:
@@ -210,16 +200,16 @@ class ReconnectingDriver:
                     self._changed()
                     await self._deliver(connection)
             except Exception as exc:  # whatever ended it, the queue must hear new jobs again
-                log.warning("queue.listen_lost", error=f"{type(exc).__name__}: {exc}")
+                log.warning("queue.listen_lost", error=said(exc))
             finally:
                 self._listening.clear()
                 self._listen_connection = None
                 self._changed()
             with contextlib.suppress(TimeoutError):  # not a busy loop, whatever keeps failing
-                await asyncio.wait_for(self._shutdown.wait(), self._backoff.next_delay())
+                await asyncio.wait_for(self.shutdown.wait(), self._backoff.next_delay())
 
     async def _deliver(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        while not self._shutdown.is_set():
+        while not self.shutdown.is_set():
             async for note in connection.notifies(timeout=1.0, stop_after=1):
                 for callback in list(self._listeners.get(note.channel, [])):
                     try:
@@ -227,18 +217,10 @@ class ReconnectingDriver:
                     except Exception:
                         log.exception("queue.notification_failed", channel=note.channel)
 
-    @property
-    def shutdown(self) -> asyncio.Event:
-        return self._shutdown
-
-    @property
-    def tm(self) -> TaskManagerPort:
-        return self._tm
-
     async def __aenter__(self) -> Self:
         # pgqueuer enters one driver from two managers; only the last exit stops listening
         if self._entered == 0:
-            self._shutdown.clear()
+            self.shutdown.clear()
         self._entered += 1
         return self
 
@@ -246,11 +228,11 @@ class ReconnectingDriver:
         self._entered -= 1
         if self._entered > 0:
             return
-        self._shutdown.set()
-        await self._tm.gather_tasks()
+        self.shutdown.set()
+        await self.tm.gather_tasks()
         self._watcher = None
         self._listeners.clear()
 
 
-def _listen(channel: str) -> sql.Composed:
-    return sql.SQL("LISTEN {}").format(sql.Identifier(channel))
+def _listen(channel: str, verb: str = "LISTEN") -> sql.Composed:
+    return sql.SQL(verb + " {}").format(sql.Identifier(channel))

@@ -1,25 +1,12 @@
 """Running a job worker: consume, drain, stop (`worker_running`, `consume_until_stopped`).
 
-`serve` runs the worker inside the API process; `practicegen worker` (composed in
-`worker_node.py`) runs it as its own process, any number of them on any machine consuming the
-PostgreSQL queue. Both run the same `worker_running`, so a job behaves the same wherever it runs.
-
-Stopping is what needs care, because deploys stop workers all the time:
-
-- The first SIGTERM or SIGINT stops dequeueing. Attempts already running keep their heartbeats
-  and finish normally, for up to the grace period (`--drain-seconds`). When the last one ends
-  the process exits 0.
-- When the grace runs out (or a second signal arrives) the attempts still running are
-  cancelled and released: they have written nothing (an attempt's result commits only with its
-  completion), their queue messages go back to the queue, and their job rows stay `processing`
-  until another worker claims them with a new attempt number, which fences the old one out.
-  The process still exits 0: it stopped as asked and no job is lost.
-- A lost database connection is no reason to stop: the queue reopens its connections and
-  rebuilds its consumer (`queue.PostgresQueue`), and the process runs on. A stop while the
-  database is away ends the queue's wait for it at once.
-- Should releasing hang (the database gone), the process leaves at once with status 1.
-  The messages then stay picked with a heartbeat that no longer moves, and another worker
-  re-picks them after `job_heartbeat_timeout_s`, exactly as after a crash.
+`serve` runs it in the API process, `practicegen worker` (`worker_node.py`) on its own. Deploys
+stop workers all the time, so the first SIGTERM or SIGINT stops dequeueing and lets running
+attempts finish for up to `--drain-seconds`; after that (or a second signal) the attempts left
+are cancelled and their messages handed back (they wrote nothing, and the next attempt fences
+them out), and the process exits 0. A lost database connection is no reason to stop: the queue
+reconnects. Should releasing hang, the process exits 1 at once and another worker re-picks the
+jobs after `job_heartbeat_timeout_s`, as after a crash.
 """
 
 from __future__ import annotations
@@ -40,6 +27,7 @@ from practicegen.jobs.worker import JobRunner
 
 log = structlog.get_logger()
 
+_STOPS = (signal.SIGTERM, signal.SIGINT)
 RELEASE_S = 10.0
 """How long cancelled attempts get to hand their messages back before the process just exits."""
 
@@ -63,12 +51,12 @@ class StopSignals:
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in _STOPS:
             loop.add_signal_handler(signum, self.received, signum)
         try:
             yield
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in _STOPS:
                 loop.remove_signal_handler(signum)
 
 
@@ -144,12 +132,10 @@ async def consume_until_stopped(
 def start_pool_server_deaf_to_stop_signals() -> None:
     """Start the generator pool's fork server ignoring SIGINT and SIGTERM; its children inherit it.
 
-    A stop signal sent to the whole process group (Ctrl-C in a terminal, a supervisor that
-    signals every process of the service) must reach only this process, which drains. Pool
-    processes killed by it would fail the very attempts the drain is waiting for. The pool
-    processes still end with this one: they exit when it closes their pipes.
+    A stop signal sent to the process group (Ctrl-C) must reach only this process, which drains:
+    pool processes killed by it would fail the attempts it waits for. They exit with it anyway.
     """
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOPS}
     try:
         multiprocessing.forkserver.ensure_running()
     finally:

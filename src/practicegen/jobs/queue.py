@@ -1,114 +1,46 @@
-"""The queue port and its two pgqueuer adapters.
+"""The queue port and its two pgqueuer adapters: a message says "run job X", the row is the truth.
 
-A queue message names a job row; the row in `jobs` is the truth about the job, the message only
-says "run it". Both adapters run pgqueuer's QueueManager, so dequeueing, concurrency limits and
-(on PostgreSQL) heartbeats and re-picking a dead worker's job are pgqueuer's.
+- `PostgresQueue`: the message is inserted in the caller's transaction, so it commits with its
+  row; workers anywhere dequeue, one queue manager for the jobs and one per lane.
+- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter in the serving process; a message is
+  handed over once its row has committed, and unfinished jobs are queued again at start-up.
 
-- `PostgresQueue` (distributed): the message is inserted through the caller's own transaction,
-  so the job row and its message commit or roll back together. Workers on any machine dequeue.
-- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter inside the serving process. A message
-  is handed over only after the caller's transaction commits (a worker must never see a message
-  before its row), and at start-up every unfinished job is enqueued again, so a crash or restart
-  loses nothing.
-
-Job types given a `Lane` (`jobs/lanes.py`) are queued under the lane's entrypoint, which runs
-in slots of its own beside the `concurrency` of `run`, with a share per tenant: on PostgreSQL
-each lane has a queue manager (and two connections) of its own.
+A `Lane`'s job types are queued under its entrypoint, with slots of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 import structlog
 from pgqueuer import PgQueuer
 from pgqueuer.errors import RetryRequested
 from pgqueuer.models import Job as QueueMessage
+from pgqueuer.ports.repository import QueueRepositoryPort
 from pgqueuer.queries import Queries
+from psycopg import AsyncRawCursor
+from psycopg.rows import dict_row
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.reconnect import Backoff
-from practicegen.jobs.lanes import Lane, lane_of
-from practicegen.jobs.pgdriver import ReconnectingDriver
+from practicegen.jobs.lanes import Consume, Lane, lane_of
+from practicegen.jobs.pgdriver import ReconnectingDriver, said
 from practicegen.jobs.worker_state import WorkerState, WorkerStatus
 
 log = structlog.get_logger()
 ENTRYPOINT = "practicegen_job"
 JobHandler = Callable[[uuid.UUID], Awaitable[None]]
-
-
-class JobQueue(Protocol):
-    lanes: Sequence[Lane]
-    state: WorkerState
-    """What this process's consumer of the queue is doing (readiness reads it)."""
-
-    async def enqueue(
-        self,
-        session: AsyncSession,
-        job_id: uuid.UUID,
-        *,
-        delay_s: float = 0,
-        job_type: str | None = None,
-        tenant_id: uuid.UUID | None = None,
-    ) -> None:
-        """Queue a run of the job as part of the session's transaction (in its type's lane)."""
-        ...
-
-    async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        """Hand queued jobs to `handler` until `stop()`; then wait for those in flight."""
-        ...
-
-    def stop(self) -> None: ...
-
-
-class _TransactionDriver:
-    """pgqueuer's driver port over a psycopg connection that is inside our transaction.
-
-    pgqueuer's own psycopg driver insists on autocommit, which would commit the message apart
-    from the job row; enqueueing only needs `fetch` and `execute`, which this provides.
-    """
-
-    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        self._connection = connection
-
-    async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
-        from psycopg import AsyncRawCursor
-        from psycopg.rows import dict_row
-
-        cursor = AsyncRawCursor(self._connection, row_factory=dict_row)
-        await cursor.execute(query, args or None)
-        return await cursor.fetchall()
-
-    async def execute(self, query: str, *args: object) -> str:
-        from psycopg import AsyncRawCursor
-
-        cursor = AsyncRawCursor(self._connection)
-        await cursor.execute(query, args or None)
-        return cursor.statusmessage or ""
-
-
-def _handed_back(job_id: uuid.UUID, exc: Exception) -> RetryRequested:
-    """The runner turns every failure of a job into its outcome; what reaches here is the
-    infrastructure failing around it (no pooled connection to claim the job with, say). Left to
-    pgqueuer, the message would be dropped and the job would stay pending forever; a retry puts
-    the message back, to be taken again shortly."""
-    log.warning("job.handed_back", job_id=str(job_id), error=f"{type(exc).__name__}: {exc}")
-    return RetryRequested(delay=_HAND_BACK_DELAY, reason="infrastructure error")
-
-
-def _job_id(message: QueueMessage) -> uuid.UUID:
-    assert message.payload is not None
-    return uuid.UUID(bytes=message.payload)
-
-
-_HAND_BACK_DELAY = timedelta(seconds=1)
+Send = Callable[[QueueRepositoryPort], Coroutine[Any, Any, object]]
+_HAND_BACK = timedelta(seconds=1)
 
 
 def message_of(
@@ -119,35 +51,14 @@ def message_of(
     return (ENTRYPOINT, None) if lane is None else (lane.entrypoint, lane.headers(tenant_id))
 
 
-class PostgresQueue:
-    """Runs one pgqueuer QueueManager for the jobs and one per lane, each under a supervisor:
-    should a manager's run loop end with an error (the database away for longer than the driver
-    waits, or at start), it is built again on new connections after a backoff, until `stop()`.
-    Jobs in flight when a loop ends keep running and finish through the application's own pool;
-    a message they could not settle stays picked and is handed back by its heartbeat timeout,
-    and its job row (fenced by attempt) decides whether anything is left to run."""
+class JobQueue(ABC):
+    lanes: Sequence[Lane]
+    state: WorkerState
+    """What this process's consumer of the queue is doing (readiness reads it)."""
 
-    def __init__(
-        self,
-        conninfo: str,
-        *,
-        heartbeat_timeout_s: float,
-        poll_s: float,
-        lanes: Sequence[Lane] = (),
-        backoff: Backoff | None = None,
-        connect_timeout_s: float = 5.0,
-    ) -> None:
-        self.conninfo = conninfo
+    def __init__(self, lanes: Sequence[Lane]) -> None:
         self.lanes = lanes
-        self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
-        self.poll = timedelta(seconds=poll_s)
-        self.backoff = backoff or Backoff(0.5, 15.0)
-        self.connect_timeout_s = connect_timeout_s
         self.state = WorkerState()
-        self._pgqs: dict[str, PgQueuer] = {}
-        self._drivers: dict[str, ReconnectingDriver] = {}
-        self._connected: dict[str, bool] = {}
-        self._stopping = asyncio.Event()
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -160,60 +71,150 @@ class PostgresQueue:
         job_type: str | None = None,
         tenant_id: uuid.UUID | None = None,
     ) -> None:
-        connection = await (await session.connection()).get_raw_connection()
-        driver = _TransactionDriver(connection.driver_connection)  # type: ignore[arg-type]
+        """Queue a run of the job as part of the session's transaction (in its type's lane)."""
         entrypoint, headers = message_of(self.lanes, job_type, tenant_id)
-        await Queries(driver).enqueue(  # type: ignore[arg-type]
-            entrypoint,
-            job_id.bytes,
-            execute_after=timedelta(seconds=max(delay_s, 0)),
-            headers=headers,
+        after = timedelta(seconds=max(delay_s, 0))
+        await self._send(
+            session,
+            lambda queries: queries.enqueue(
+                entrypoint, job_id.bytes, execute_after=after, headers=headers
+            ),
         )
 
+    @abstractmethod
+    async def _send(self, session: AsyncSession, send: Send) -> None:
+        """Run `send` on this adapter's queries, committed with `session`'s transaction."""
+
+    @abstractmethod
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        """The jobs' consumer and one per lane: pgqueuer bounds the messages one consumer has
-        picked (`max_concurrent_tasks`) over all its entrypoints, so a lane sharing the jobs'
-        consumer could take their slots, or they its."""
+        """Hand queued jobs to `handler` until `stop()`; then wait for those in flight."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def release(self) -> None:
+        """Give up the attempts in flight (after `stop`): cancel them, hand their jobs back."""
+        self._released = True
+        for task in list(self._running):
+            task.cancel()
+
+    def _consumer(self, handler: JobHandler) -> Consume:
+        """`handler` as a queue entrypoint: a job the runner could not settle goes back."""
+
+        async def consume(message: QueueMessage) -> None:
+            assert message.payload is not None
+            job_id = uuid.UUID(bytes=message.payload)
+            task = asyncio.current_task()
+            assert task is not None
+            if self._released:
+                raise RetryRequested(reason="worker stopping")
+            self._running.add(task)
+            try:
+                await handler(job_id)
+            except asyncio.CancelledError:
+                # given up unfinished: pgqueuer would delete the message, a retry puts it back
+                task.uncancel()
+                log.warning("job.released", job_id=str(job_id))
+                raise RetryRequested(reason="worker stopping") from None
+            except Exception as exc:
+                # not the job failing (the runner settles that) but the infrastructure around
+                # it: pgqueuer would drop the message and leave the job pending for ever
+                log.warning("job.handed_back", job_id=str(job_id), error=said(exc))
+                raise RetryRequested(delay=_HAND_BACK, reason="infrastructure error") from exc
+            finally:
+                self._running.discard(task)
+
+        return consume
+
+
+class _TransactionDriver:
+    """pgqueuer's driver port, enough to enqueue, over a connection inside our transaction:
+    pgqueuer's own insists on autocommit, which would commit the message apart from its row."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self._connection = connection
+
+    async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
+        cursor = AsyncRawCursor(self._connection, row_factory=dict_row)
+        await cursor.execute(query, args or None)
+        return await cursor.fetchall()
+
+    async def execute(self, query: str, *args: object) -> str:
+        cursor = AsyncRawCursor(self._connection)
+        await cursor.execute(query, args or None)
+        return cursor.statusmessage or ""
+
+
+class PostgresQueue(JobQueue):
+    """A QueueManager for the jobs and one per lane (pgqueuer bounds one manager's picked
+    messages over all its entrypoints), each rebuilt on new connections after a backoff when its
+    loop ends with an error, until `stop()`. Jobs in flight meanwhile finish through the app's
+    own pool; a message they could not settle is handed back by its heartbeat timeout."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        heartbeat_timeout_s: float,
+        poll_s: float,
+        lanes: Sequence[Lane] = (),
+        backoff: Backoff | None = None,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        super().__init__(lanes)
+        self.conninfo = conninfo
+        self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
+        self.poll = timedelta(seconds=poll_s)
+        self.backoff = backoff or Backoff(0.5, 15.0)
+        self.connect_timeout_s = connect_timeout_s
+        self._pgqs: dict[str, PgQueuer] = {}
+        self._drivers: dict[str, ReconnectingDriver] = {}
+        self._connected: dict[str, bool] = {}
+        self._stopping = asyncio.Event()
+
+    async def _send(self, session: AsyncSession, send: Send) -> None:
+        connection = await (await session.connection()).get_raw_connection()
+        await send(Queries(_TransactionDriver(connection.driver_connection)))  # type: ignore[arg-type]
+
+    async def run(self, handler: JobHandler, *, concurrency: int) -> None:
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._supervise(handler, concurrency=concurrency, lane=None))
+                group.create_task(self._supervise(handler, concurrency, None))
                 for lane in self.lanes:
-                    group.create_task(
-                        self._supervise(handler, concurrency=lane.concurrency, lane=lane)
-                    )
+                    group.create_task(self._supervise(handler, lane.concurrency, lane))
         finally:
             self.state.set(WorkerStatus.STOPPED)
 
-    async def _supervise(self, handler: JobHandler, *, concurrency: int, lane: Lane | None) -> None:
-        backoff = Backoff(self.backoff.initial_s, self.backoff.max_s)
+    async def _supervise(self, handler: JobHandler, concurrency: int, lane: Lane | None) -> None:
+        name = ENTRYPOINT if lane is None else lane.entrypoint
+        backoff = dataclasses.replace(self.backoff)
         while not self._stopping.is_set():
             try:
-                await self._run_once(handler, concurrency, lane, backoff)
+                await self._run_once(handler, concurrency, lane, name, backoff)
             except Exception as exc:
                 if self._stopping.is_set():
                     break
-                self._connections_changed(_name(lane), False, backoff)
+                self._connections_changed(name, False, backoff)
                 delay = backoff.next_delay()
-                log.warning("worker.queue_failed", error=_said(exc), restart_in_s=delay)
+                log.warning("worker.queue_failed", error=said(exc), restart_in_s=delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _run_once(
-        self, handler: JobHandler, concurrency: int, lane: Lane | None, backoff: Backoff
+        self, handler: JobHandler, concurrency: int, lane: Lane | None, name: str, backoff: Backoff
     ) -> None:
-        name = _name(lane)
         driver = ReconnectingDriver(
             self.conninfo,
-            Backoff(backoff.initial_s, backoff.max_s),  # its own count of failures
+            dataclasses.replace(backoff),  # its own count of failures
             connect_timeout_s=self.connect_timeout_s,
             on_change=lambda connected: self._connections_changed(name, connected, backoff),
         )
         pgq = PgQueuer(connection=driver)
-        run = self._entrypoint(handler)
+        consume = self._consumer(handler)
         if lane is None:
-            pgq.entrypoint(ENTRYPOINT)(run)
+            pgq.entrypoint(ENTRYPOINT)(consume)
         else:  # the lane's limit counts every worker's picked messages
-            pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(lane.admitting(run))
+            pgq.entrypoint(name, concurrency_limit=lane.concurrency)(lane.admitting(consume))
         self._pgqs[name], self._drivers[name] = pgq, driver
         if self._stopping.is_set():
             return
@@ -237,30 +238,6 @@ class PostgresQueue:
         up = len(self._connected) == every and all(self._connected.values())
         self.state.set(WorkerStatus.RUNNING if up else WorkerStatus.RECONNECTING)
 
-    def _entrypoint(self, handler: JobHandler) -> Callable[[QueueMessage], Awaitable[None]]:
-        async def _run(message: QueueMessage) -> None:
-            job_id = _job_id(message)
-            task = asyncio.current_task()
-            assert task is not None
-            if self._released:
-                raise RetryRequested(reason="worker stopping")
-            self._running.add(task)
-            try:
-                await handler(job_id)
-            except asyncio.CancelledError:
-                # The attempt was given up unfinished (its job row stays `processing`). Left
-                # to pgqueuer, a cancelled job's message is deleted and nothing would ever
-                # run the job again; asking for a retry puts the message back at once.
-                task.uncancel()
-                log.warning("job.released", job_id=str(job_id))
-                raise RetryRequested(reason="worker stopping") from None
-            except Exception as exc:
-                raise _handed_back(job_id, exc) from exc
-            finally:
-                self._running.discard(task)
-
-        return _run
-
     def stop(self) -> None:
         self._stopping.set()
         for driver in self._drivers.values():
@@ -268,90 +245,41 @@ class PostgresQueue:
         for pgq in self._pgqs.values():
             pgq.shutdown.set()
 
-    def release(self) -> None:
-        """Give up the attempts in flight (after `stop`): cancel them, hand their jobs back."""
-        self._released = True
-        for task in list(self._running):
-            task.cancel()
 
-
-def _name(lane: Lane | None) -> str:
-    return ENTRYPOINT if lane is None else lane.entrypoint
-
-
-def _said(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-class EmbeddedQueue:
+class EmbeddedQueue(JobQueue):
     def __init__(self, *, lanes: Sequence[Lane] = ()) -> None:
+        super().__init__(lanes)
         self._pgq = PgQueuer.in_memory()
-        self._handoffs: set[asyncio.Task[None]] = set()
-        self.lanes = lanes
-        self.state = WorkerState()
+        self._handoffs: set[asyncio.Task[object]] = set()
         self.state.set(WorkerStatus.RUNNING)  # nothing to connect to: it takes jobs once run
 
-    async def enqueue(
-        self,
-        session: AsyncSession,
-        job_id: uuid.UUID,
-        *,
-        delay_s: float = 0,
-        job_type: str | None = None,
-        tenant_id: uuid.UUID | None = None,
-    ) -> None:
+    async def _send(self, session: AsyncSession, send: Send) -> None:
         loop = asyncio.get_running_loop()
-        message = message_of(self.lanes, job_type, tenant_id)
 
         def after_commit(_session: object) -> None:
-            loop.call_soon_threadsafe(self._hand_over, job_id, delay_s, message)
+            loop.call_soon_threadsafe(self._hand_over, send)
 
         event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
-    async def enqueue_now(
-        self,
-        job_id: uuid.UUID,
-        *,
-        delay_s: float = 0,
-        message: tuple[str, dict[str, str] | None] = (ENTRYPOINT, None),
-    ) -> None:
+    def _hand_over(self, send: Send) -> None:
         assert self._pgq.queries is not None
-        entrypoint, headers = message
-        await self._pgq.queries.enqueue(
-            entrypoint,
-            job_id.bytes,
-            execute_after=timedelta(seconds=max(delay_s, 0)),
-            headers=headers,
-        )
-
-    def _hand_over(
-        self, job_id: uuid.UUID, delay_s: float, message: tuple[str, dict[str, str] | None]
-    ) -> None:
-        enqueued = self.enqueue_now(job_id, delay_s=delay_s, message=message)
-        task = asyncio.get_running_loop().create_task(enqueued)
+        task = asyncio.get_running_loop().create_task(send(self._pgq.queries))
         self._handoffs.add(task)
         task.add_done_callback(self._handoff_done)
 
-    def _handoff_done(self, task: asyncio.Task[None]) -> None:
+    def _handoff_done(self, task: asyncio.Task[object]) -> None:
         self._handoffs.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("jobs.enqueue_failed", error=repr(task.exception()))
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        async def _run(message: QueueMessage) -> None:
-            job_id = _job_id(message)
-            try:
-                await handler(job_id)
-            except Exception as exc:
-                raise _handed_back(job_id, exc) from exc
-
         # In memory the limits count this process's messages only: one manager bounds the jobs'
         # entrypoint and each lane's apart.
-        self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(_run)
+        consume = self._consumer(handler)
+        self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(consume)
         for lane in self.lanes:
-            self._pgq.entrypoint(lane.entrypoint, concurrency_limit=lane.concurrency)(
-                lane.admitting(_run)
-            )
+            limit = lane.concurrency
+            self._pgq.entrypoint(lane.entrypoint, concurrency_limit=limit)(lane.admitting(consume))
         slots = max(2, concurrency) + sum(lane.concurrency for lane in self.lanes)
         try:
             await self._pgq.run(

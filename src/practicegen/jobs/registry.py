@@ -1,12 +1,9 @@
 """Job types, registered by the packages that own them: the one place a job type is named.
 
-The job system runs, shows and reports jobs of any type: it asks this registry for a type's
-handler (the worker), its webhook event for each terminal status (the webhook hook), and its
-result as a student may see it (every exit that shows a job: HTTP get and list, the event
-stream, the WebSocket). `app.py` registers each package's types at start-up, so nothing in
-`jobs/` knows a type. A job's result is stored in full (a server key that started the job, and
-its webhook, see the answer keys); a type registered without a student view, or not registered,
-is invisible to student tokens.
+The job system runs, shows and reports jobs of any type by asking this registry for a type's
+handler, its webhook event per terminal status, and its result as a student may see it; `app.py`
+registers each package's types, so nothing in `jobs/` knows a type. A type without a student
+view, or not registered, is invisible to student tokens.
 """
 
 from __future__ import annotations
@@ -29,12 +26,9 @@ StudentView = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class JobType:
-    """What a package tells the job system about one of its job types.
-
-    `student_view`: the result without what a student must not see; None hides the type from
-    students altogether. `events`: the webhook event sent when a job of this type reaches each
-    terminal status (`completed`, `failed`, `cancelled`); empty, its jobs send no webhook.
-    """
+    """What a package tells the job system about one of its job types: `student_view`, the
+    result without what a student must not see (None hides the type from students); `events`,
+    the webhook event for each terminal status (none: its jobs send no webhook)."""
 
     name: str
     handler: Handler
@@ -46,12 +40,7 @@ class JobTypes:
     """Every registered job type, by name."""
 
     def __init__(self, types: tuple[JobType, ...] = ()) -> None:
-        self._types: dict[str, JobType] = {}
-        for job_type in types:
-            self.register(job_type)
-
-    def register(self, job_type: JobType) -> None:
-        self._types[job_type.name] = job_type
+        self._types = {job_type.name: job_type for job_type in types}
 
     def handler(self, name: str) -> Handler | None:
         job_type = self._types.get(name)
@@ -62,11 +51,12 @@ class JobTypes:
         job_type = self._types.get(name)
         return None if job_type is None else job_type.events.get(status)
 
-    def visible(self, principal: Principal, name: str) -> bool:
-        if not principal.is_student:
-            return True
+    def _student_view(self, name: str) -> StudentView | None:
         job_type = self._types.get(name)
-        return job_type is not None and job_type.student_view is not None
+        return None if job_type is None else job_type.student_view
+
+    def visible(self, principal: Principal, name: str) -> bool:
+        return not principal.is_student or self._student_view(name) is not None
 
     def student_types(self) -> list[str]:
         """The job types a student token may see, for filtering a list in SQL."""
@@ -78,6 +68,5 @@ class JobTypes:
         """The result as `principal` may see it: servers see it unchanged."""
         if result is None or not principal.is_student:
             return result
-        job_type = self._types.get(name)
-        view = None if job_type is None else job_type.student_view
+        view = self._student_view(name)
         return None if view is None else view(result)

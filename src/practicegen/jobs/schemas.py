@@ -46,6 +46,9 @@ class JobAccepted(BaseModel):
         )
 
 
+_DERIVED = {"job_id", "result", "error"}  # what `JobRead.of` does not copy from a column
+
+
 class JobRead(BaseModel):
     """The guide's `data` of `GET /api/v1/jobs/{job_id}`, plus seq, attempt and expires_at."""
 
@@ -68,19 +71,11 @@ class JobRead(BaseModel):
     def of(cls, job: Job, *, reader: Principal, views: JobTypes) -> JobRead:
         """The job as `reader` may see it: its result through the job type's view."""
         completed = job.status == JobStatus.COMPLETED
+        failed = job.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+        columns = {name: getattr(job, name) for name in cls.model_fields.keys() - _DERIVED}
         return cls(
+            **columns,
             job_id=job.id,
-            job_type=job.job_type,
-            status=JobStatus(job.status),
-            progress_percent=job.progress_percent,
-            progress_message=job.progress_message,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
             result=views.result(reader, job.job_type, job.result) if completed else None,
-            error=job.error if job.status in (JobStatus.FAILED, JobStatus.CANCELLED) else None,
-            error_code=job.error_code,
-            student_id=job.student_id,
-            seq=job.seq,
-            attempt=job.attempt,
-            expires_at=job.expires_at,
+            error=job.error if failed else None,
         )

@@ -1,11 +1,9 @@
 """Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
 
-`create_job` is the one way a job is made, by any package and for any type: it hands the new
-job to the job store (`store.JobStore`), which writes its row and queues its message. An
-`Idempotency-Key` makes creation safe to repeat: the same key and body give back the same job
-and the same key with another body is refused. A key belongs to its caller: the tenant and the
-API key, or the student of a student token (`scoped_key`), so no caller can take a key another
-will use.
+`create_job` is the one way any package makes a job of any type, through the job store. An
+`Idempotency-Key` makes creation safe to repeat (the same key and body give back the same job,
+another body is refused); a key is scoped to its caller (`scoped_key`), so none can take
+another's.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,9 +131,10 @@ async def create_job(
         webhook_url=new.webhook_url,
         created_at=now,
         progress_message=new.message,
+        in_flight_limit=new.in_flight_limit,
+        delay_s=new.delay_s,
     )
-    limit = new.in_flight_limit
-    if await store.create(session, pending, in_flight_limit=limit, delay_s=new.delay_s):
+    if await store.create(session, pending):
         return Created(job=pending, replayed=False)
     if key is not None:  # nothing inserted: the key's twin may have committed meanwhile
         earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
@@ -143,7 +142,7 @@ async def create_job(
             return _replay(earlier, digest)
     if explain_refusal is not None:
         await explain_refusal(session)
-    raise TooManyJobs(limit=limit)
+    raise TooManyJobs(limit=new.in_flight_limit)
 
 
 def _replay(earlier: Job, digest: str | None) -> Created:
@@ -163,17 +162,12 @@ async def get_job(
     """The job if `principal` may see it: a student token sees only its student's jobs of the
     types with a student view; any other job is absent to it."""
     job = await JobRepository(session).get(principal.tenant_id, job_id)
-    if job is None or not _readable(principal, job, views):
+    theirs = job is not None and principal.is_student and job.student_id != principal.student_id
+    if job is None or theirs or not views.visible(principal, job.job_type):
         raise JobNotFound(job_id=str(job_id))
     if job.expires_at is not None and job.expires_at <= now:
         raise JobExpired(job_id=str(job_id), expired_at=job.expires_at.isoformat())
     return job
-
-
-def _readable(principal: Principal, job: Job, views: JobTypes) -> bool:
-    if not principal.is_student:
-        return True
-    return job.student_id == principal.student_id and views.visible(principal, job.job_type)
 
 
 async def list_jobs(
@@ -204,39 +198,29 @@ async def list_jobs(
     )
 
 
-async def cancel_job(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    job_id: uuid.UUID,
-    now: datetime,
-    views: JobTypes,
-) -> Job:
-    """Pending or running: cancelled at once; a running attempt notices at its next write."""
-    await get_job(session, principal=principal, job_id=job_id, now=now, views=views)
-    cancelled = await JobRepository(session).cancel(principal.tenant_id, job_id, now)
+async def cancel_job(session: AsyncSession, store: JobStore, job: Job, now: datetime) -> Job:
+    """`job` (as `get_job` found it) cancelled at once if pending or running; a running attempt
+    notices at its next write."""
+    cancelled = await JobRepository(session, store.writes).cancel(job.tenant_id, job.id, now)
     if cancelled is None:
-        raise JobNotCancellable(job_id=str(job_id))
+        raise JobNotCancellable(job_id=str(job.id))
     return cancelled
 
 
 async def retry_job(
     session: AsyncSession,
-    *,
-    principal: Principal,
-    job_id: uuid.UUID,
+    store: JobStore,
     queue: JobQueue,
+    job: Job,
+    *,
     max_attempts: int,
     now: datetime,
-    views: JobTypes,
 ) -> Job:
-    await get_job(session, principal=principal, job_id=job_id, now=now, views=views)
-    reopened = await JobRepository(session).reopen(principal.tenant_id, job_id, max_attempts, now)
+    """`job` (as `get_job` found it) queued again if failed or cancelled, with `max_attempts`
+    more attempts."""
+    repo = JobRepository(session, store.writes)
+    reopened = await repo.reopen(job.tenant_id, job.id, max_attempts, now)
     if reopened is None:
-        raise JobNotRetryable(job_id=str(job_id))
-    await queue.enqueue(session, job_id, job_type=reopened.job_type, tenant_id=reopened.tenant_id)
+        raise JobNotRetryable(job_id=str(job.id))
+    await queue.enqueue(session, job.id, job_type=reopened.job_type, tenant_id=reopened.tenant_id)
     return reopened
-
-
-def retention(now: datetime, seconds: float) -> datetime:
-    return now + timedelta(seconds=seconds)

@@ -8,23 +8,36 @@ on PostgreSQL migration 008's triggers keep the count instead (`pg_store`).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, exists, func, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student, core_table
 from practicegen.jobs.queue import JobQueue
-from practicegen.jobs.store import ClaimBatcher, Clock, IdempotencyKeyInFlight, PendingJob
+from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
+from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
 
 _jobs = core_table(Job)
-
 # The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
 # (migration 007) and of the count migration 008's triggers keep on PostgreSQL.
 IN_FLIGHT_PREDICATE = (
@@ -53,10 +66,48 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
     return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
 
 
+class SqliteWrites:
+    """The embedded database's few jobs: a batch's values written out in the statement."""
+
+    signal: tuple[ColumnElement[object], ...] = ()  # no signal: one process watches its jobs
+
+    async def progress(
+        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
+    ) -> Sequence[Row[Any]]:
+        c = _jobs.c
+        percents = {
+            r.job_id: case((c.progress_percent > r.percent, c.progress_percent), else_=r.percent)
+            for r in reports
+        }
+        messages = {r.job_id: r.message for r in reports}
+        statement = progress_update(
+            tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
+            case(percents, value=c.id, else_=c.progress_percent),
+            case(messages, value=c.id, else_=c.progress_message),
+            now,
+        )
+        # one shape per batch size: not worth a place in the compiled statement cache
+        result = await session.execute(statement, execution_options={"compiled_cache": None})
+        rows: Sequence[Row[Any]] = result.all()
+        return rows
+
+    async def heartbeat(
+        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
+    ) -> set[Attempt]:
+        c = _jobs.c
+        statement = heartbeat_update(tuple_(c.id, c.attempt).in_(attempts), now)
+        return {(row.id, row.attempt) for row in await session.execute(statement)}
+
+
+SQLITE_WRITES = SqliteWrites()
+
+
 class SqliteJobStore:
+    writes = SQLITE_WRITES
+
     def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
         self.queue = queue
-        self.claims = ClaimBatcher(sessionmaker, clock)
+        self.claims = ClaimBatcher(sessionmaker, clock, self.writes)
 
     async def open(self) -> None:
         return None
@@ -64,23 +115,11 @@ class SqliteJobStore:
     async def close(self) -> None:
         return None
 
-    async def create(
-        self,
-        session: AsyncSession,
-        job: PendingJob,
-        *,
-        in_flight_limit: int | None,
-        delay_s: float = 0,
-    ) -> bool:
-        columns = {
-            key: value
-            for key, value in dataclasses.asdict(job).items()
-            if key != "student_id" or value is not None
-        }
-        columns["updated_at"] = job.updated_at
+    async def create(self, session: AsyncSession, job: PendingJob) -> bool:
+        columns = {k: v for k, v in job.columns().items() if k != "student_id" or v is not None}
         params = {f"new_{key}": value for key, value in columns.items()}
-        params["in_flight_limit"] = in_flight_limit
-        statement = _insert(tuple(columns), in_flight_limit is not None)
+        params["in_flight_limit"] = job.in_flight_limit
+        statement = _insert(tuple(columns), job.in_flight_limit is not None)
         if job.idempotency_key is None:
             inserted = (await session.execute(statement, params)).first() is not None
         else:
@@ -91,9 +130,6 @@ class SqliteJobStore:
                 raise IdempotencyKeyInFlight() from exc
         if inserted:
             await self.queue.enqueue(
-                session, job.id, delay_s=delay_s, job_type=job.job_type, tenant_id=job.tenant_id
+                session, job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
             )
         return inserted
-
-    async def claim(self, job_id: uuid.UUID) -> Job | None:
-        return await self.claims.claim(job_id)

@@ -1,26 +1,25 @@
 """The job store port: how a job is created (row and queue message together) and claimed.
 
-One adapter per backend (`pg_store.PostgresJobStore`, `sqlite_store.SqliteJobStore`), chosen
-once in `app.py`; services and the worker call the port and never see a driver or a dialect.
-Both adapters claim through `ClaimBatcher`: the jobs a queue hands over together start their
-attempts in one UPDATE rather than a statement (and a pooled connection) each.
+One adapter per backend (`pg_store`, `sqlite_store`), chosen in `app.py`, so services and the
+worker never see a driver or a dialect. Both claim through `ClaimBatcher`: the jobs a queue
+hands over together start their attempts in one UPDATE, not a statement and connection each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import Conflict
-from practicegen.jobs.repository import JobRepository
+from practicegen.jobs.repository import JobRepository, JobWrites
 
 MAX_CLAIMS = 1000
 """Claims in one statement at most (each id is one of its parameters)."""
@@ -33,8 +32,8 @@ class IdempotencyKeyInFlight(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    """A new job's columns: a plain object, as an ORM `Job` costs more to build than the
-    insert that reads it."""
+    """A new job's columns (not an ORM `Job`, which costs more to build than its insert), the
+    tenant's limit on jobs in flight it counts against (None: none) and its first run's delay."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -51,31 +50,41 @@ class PendingJob:
     progress_message: str = "Queued."
     attempt: int = 0
     seq: int = 1
+    in_flight_limit: int | None = None
+    delay_s: float = 0
 
     @property
     def updated_at(self) -> datetime:
         return self.created_at
 
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in JOB_COLUMNS}
+
+
+JOB_COLUMNS = (
+    *(
+        field.name
+        for field in fields(PendingJob)
+        if field.name not in ("in_flight_limit", "delay_s")
+    ),
+    "updated_at",
+)
+"""The columns of a new job's row."""
+
 
 class JobStore(Protocol):
-    async def create(
-        self,
-        session: AsyncSession,
-        job: PendingJob,
-        *,
-        in_flight_limit: int | None,
-        delay_s: float = 0,
-    ) -> bool:
-        """Insert `job` and queue its message (first run after `delay_s`) unless the tenant
-        has `in_flight_limit` jobs in flight (None: the job is not limited), the job names a
-        student the tenant does not have, or the tenant has a job with its idempotency key;
-        False if it did not insert. The job commits with `session`'s transaction; an adapter
-        may commit it at once when the session has none open."""
+    claims: ClaimBatcher
+
+    @property
+    def writes(self) -> JobWrites:
+        """What this database writes its own way: each `JobRepository` that changes jobs
+        takes it."""
         ...
 
-    async def claim(self, job_id: uuid.UUID) -> Job | None:
-        """Start a new attempt of the job; None if it is finished or cancelled, or if another
-        attempt of this process claims it in the same statement (a duplicate queue message)."""
+    async def create(self, session: AsyncSession, job: PendingJob) -> bool:
+        """Insert `job` and queue its message, committed with `session`'s transaction (or at
+        once if none is open); False if the tenant has `in_flight_limit` jobs in flight, has no
+        such student, or has a job with its idempotency key."""
         ...
 
     async def open(self) -> None: ...
@@ -83,21 +92,21 @@ class JobStore(Protocol):
     async def close(self) -> None: ...
 
 
-Clock = Callable[[], datetime]
-
-
 class ClaimBatcher:
     """Claims asked for in the same turn of the event loop go to the database as one UPDATE,
     and each attempt gets its own job back."""
 
-    def __init__(self, sessionmaker: SessionMaker, clock: Clock) -> None:
+    def __init__(self, sessionmaker: SessionMaker, clock: Clock, writes: JobWrites) -> None:
         """`sessionmaker` lets each statement commit by itself: a claim is one statement."""
         self.sessionmaker = sessionmaker
         self.clock = clock
+        self.writes = writes
         self._waiting: dict[uuid.UUID, list[asyncio.Future[Job | None]]] = {}
         self._claiming: asyncio.Task[None] | None = None
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
+        """Start a new attempt of the job; None if it is finished or cancelled, or if another
+        attempt claims it in the same statement (a duplicate queue message)."""
         future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(job_id, []).append(future)
         if self._claiming is None:
@@ -112,7 +121,9 @@ class ClaimBatcher:
                 batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        claimed = await JobRepository(session).claim_many(ids, self.clock())
+                        claimed = await JobRepository(session, self.writes).claim_many(
+                            ids, self.clock()
+                        )
                 except Exception as exc:  # each attempt fails as its own claim would have
                     for future in _pending(batch):
                         future.set_exception(exc)

@@ -1,16 +1,11 @@
 """Following a job live: the guide's WebSocket, and Server-Sent Events.
 
-Both send the guide's messages: `{"type": "status", status, progress_percent, progress_message}`
-while the job runs, then one of `{"type": "completed", result}`, `{"type": "failed", error}` or
-`{"type": "cancelled", error}`; every message also carries `seq`. The first message is a
-snapshot, so a late subscriber misses nothing, and a finished job sends its terminal message at
-once. Between changes the stream waits on the change hub (`jobs/events.py`): a progress change
-is sent from its signal without reading the job, so a thousand subscribers cost the database
-nothing while jobs run; the node's resync makes a lost signal only delay a message.
-
-Browsers cannot set headers on a WebSocket, so a token may also come as the `token` query
-parameter or in `Sec-WebSocket-Protocol: bearer, <token>`; the `Origin` of a browser must be in
-`PRACTICEGEN_CORS_ORIGINS` when that list is set.
+Both send the guide's messages: `status` (with status and progress) while the job runs, then
+one of `completed` (result), `failed` or `cancelled` (error), each with `seq`. The first is a
+snapshot and a finished job's terminal message comes at once. Progress is sent from the change
+signal (`jobs/events.py`) without reading the job. A WebSocket token may also come as the
+`token` query parameter or in `Sec-WebSocket-Protocol: bearer, <token>` (browsers set no
+headers), and a browser's `Origin` must be in `PRACTICEGEN_CORS_ORIGINS` when that is set.
 """
 
 from __future__ import annotations
@@ -25,17 +20,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from practicegen.api.deps import ContainerDep, ReadingSessionMakerDep
+from practicegen.api.container import Container
+from practicegen.api.deps import ContainerDep
 from practicegen.api.errors import status_for
 from practicegen.auth.deps import BriefPrincipalDep, authenticate_briefly
 from practicegen.auth.principal import Principal
-from practicegen.clock import Clock
-from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
 from practicegen.errors import PracticegenError
-from practicegen.jobs import service
-from practicegen.jobs.endpoints import JobTypesDep
-from practicegen.jobs.events import JobChange, JobChanges
+from practicegen.jobs.endpoints import read_job
+from practicegen.jobs.events import JobChange
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobStatus
@@ -66,26 +59,20 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 
 
 async def job_updates(
-    sessionmaker: SessionMaker,
-    hub: JobChanges,
-    principal: Principal,
-    job_id: uuid.UUID,
-    *,
-    views: JobTypes,
-    clock: Clock,
-    after_seq: int = -1,
+    container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
     terminal message. Progress is forwarded from the change signal; the job is read at the
     start (which checks access), for its terminal state, and when a signal said nothing."""
-    with hub.watch(job_id) as watch:
+    views = container.part(JobParts).types
+    with container.part(JobParts).changes.watch(job_id) as watch:
         watch.seen = after_seq
         change: JobChange | None = None
         while True:
             if change is not None and change.running:
                 update = progress_message(change)
             else:
-                job = await _visible_job(sessionmaker, principal, job_id, views, clock)
+                job = await read_job(container, principal, job_id)
                 update = message(job, principal, views)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
@@ -96,20 +83,6 @@ async def job_updates(
             change, stale = watch.take()
             if stale:
                 change = None
-
-
-async def _visible_job(
-    sessionmaker: SessionMaker,
-    principal: Principal,
-    job_id: uuid.UUID,
-    views: JobTypes,
-    clock: Clock,
-) -> Job:
-    """The job if `principal` may see it, else the error a fresh request would get."""
-    async with sessionmaker() as session:
-        return await service.get_job(
-            session, principal=principal, job_id=job_id, now=clock(), views=views
-        )
 
 
 def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
@@ -132,16 +105,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         return
     token, subprotocol = _websocket_token(websocket)
     try:
-        principal = await authenticate_briefly(token, container)
-        jobs = container.part(JobParts)
-        updates = job_updates(
-            container.reading_sessionmaker,
-            jobs.changes,
-            principal,
-            job_id,
-            views=jobs.types,
-            clock=container.clock,
-        )
+        updates = job_updates(container, await authenticate_briefly(token, container), job_id)
         first = await anext(updates)
     except PracticegenError as exc:
         # A refused handshake reaches a browser only as close code 1006: accept, then close
@@ -151,29 +115,27 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         await websocket.close(code=4000 + status_for(exc), reason=exc.code)
         return
     await websocket.accept(subprotocol=subprotocol)
+    sender = asyncio.create_task(_send_all(websocket, first, updates))
     reader = asyncio.create_task(_until_disconnect(websocket))
-    pending: asyncio.Future[Any] | None = None
     try:
+        # a client that leaves while the job is idle must end this handler now, not at the
+        # job's next change (a server shutting down waits for every handler)
+        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sender.cancel()
+        reader.cancel()
+        await asyncio.wait({sender, reader})
+        await updates.aclose()
+
+
+async def _send_all(
+    websocket: WebSocket, first: dict[str, Any], updates: AsyncGenerator[dict[str, Any], None]
+) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client went away mid-send
         await websocket.send_json(first)
-        while True:
-            # a client that leaves while the job is idle must end this handler now, not at
-            # the job's next change (a server shutting down waits for every handler)
-            pending = pending or asyncio.ensure_future(anext(updates))
-            await asyncio.wait([pending, reader], return_when=asyncio.FIRST_COMPLETED)
-            if reader.done():
-                return
-            try:
-                update = pending.result()
-            except StopAsyncIteration:
-                break
-            pending = None
+        async for update in updates:
             await websocket.send_json(update)
         await websocket.close(code=1000)
-    except (WebSocketDisconnect, RuntimeError):
-        return  # the client went away mid-send
-    finally:
-        reader.cancel()
-        await _stop_reading(updates, pending)
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
@@ -188,8 +150,6 @@ async def job_events(
     request: Request,
     container: ContainerDep,
     principal: BriefPrincipalDep,
-    sessionmaker: ReadingSessionMakerDep,
-    views: JobTypesDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left.
@@ -197,26 +157,17 @@ async def job_events(
     A job the caller may not see (or no longer can) is refused before the stream starts, with
     or without `Last-Event-ID`: a 200 that then broke off would make a browser reconnect for
     ever."""
-    settings = container.settings
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
-    updates = job_updates(
-        sessionmaker,
-        container.part(JobParts).changes,
-        principal,
-        job_id,
-        views=views,
-        clock=container.clock,
-        after_seq=after,
-    )
+    updates = job_updates(container, principal, job_id, after)
     if after < 0:
         first = await anext(updates)  # errors (404, 410) surface before the stream starts
         head = [_sse(first)]
     else:
         # nothing may be newer than `after` yet: check access without waiting for a change
-        await _visible_job(sessionmaker, principal, job_id, views, container.clock)
+        await read_job(container, principal, job_id)
         head = []
     return StreamingResponse(
-        _sse_stream(head, updates, request, settings.sse_ping_s),
+        _sse_stream(head, updates, request, container.settings.sse_ping_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -246,15 +197,8 @@ async def _sse_stream(
                 return
             pending = None
             yield _sse(update)
-    finally:
-        await _stop_reading(updates, pending)
-
-
-async def _stop_reading(
-    updates: AsyncGenerator[dict[str, Any], None], pending: asyncio.Future[Any] | None
-) -> None:
-    """Cancel a read still in flight, then close the generator (it cannot close while it runs)."""
-    if pending is not None:
-        pending.cancel()
-        await asyncio.wait({pending})
-    await updates.aclose()
+    finally:  # a read still in flight first: the generator cannot close while it runs
+        if pending is not None:
+            pending.cancel()
+            await asyncio.wait({pending})
+        await updates.aclose()

@@ -1,20 +1,11 @@
 """Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
 
-An attempt claims its job (a new attempt number), runs the job type's handler (which writes
-nothing while it works), and commits the handler's writes together with the terminal state in
-one short transaction, fenced by its attempt number; if the fence fails (cancelled, or taken
-over after this worker stalled), the transaction rolls back and nothing the handler wrote
-survives. So a job's result is written once, and cancel racing completion ends in exactly
-one terminal state.
-
-Progress is only reported to the process's `heartbeat.Heartbeats`, which writes every attempt's
-newest progress together with the heartbeats, a few statements per interval however many jobs
-run, so waiting jobs cost no transactions of their own. When a round finds the attempt no longer
-owns the job, the handler is cancelled, and its next progress report raises `AttemptLost`.
-
-Errors: `InvalidRequest` and `NotFound` (the request can never succeed) fail the job at once;
-anything else is transient and retried with exponential backoff and jitter until the job's
-attempt budget is spent, then the job fails with the last error.
+The handler writes nothing while it works; its writes commit with the terminal state in one
+transaction fenced by the attempt number, so a cancelled or taken-over attempt leaves nothing
+and cancel racing completion ends in one terminal state. Progress goes to the process's
+`Heartbeats`; an attempt found lost there is cancelled and its next report raises `AttemptLost`.
+`InvalidRequest` and `NotFound` fail the job at once; any other error is retried with backoff
+and jitter until the job's attempts are spent.
 """
 
 from __future__ import annotations
@@ -25,18 +16,19 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.clock import Clock, utcnow
+from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound, PracticegenError
 from practicegen.jobs.heartbeat import Heartbeats
 from practicegen.jobs.metrics import JobMetrics
+from practicegen.jobs.pgdriver import said
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes, Progress
 from practicegen.jobs.repository import JobRepository
@@ -61,10 +53,6 @@ OnFinished = Callable[[AsyncSession, Job], Awaitable[None]]
 """Called in the transaction that moves a job to a terminal state (webhooks hook in here)."""
 
 
-async def _nothing(_session: AsyncSession, _job: Job) -> None:
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     base_s: float = 2.0
@@ -74,6 +62,10 @@ class RetryPolicy:
     def backoff(self, attempt: int, rng: random.Random) -> float:
         exponential: float = self.base_s * 2.0 ** max(attempt - 1, 0)
         return min(self.cap_s, exponential) * rng.uniform(0.5, 1.5)
+
+    def ended(self, now: datetime) -> dict[str, datetime]:
+        """The columns of a job that ends `now`: when, and when its result is dropped."""
+        return {"finished_at": now, "expires_at": now + timedelta(seconds=self.retention_s)}
 
 
 class JobRunner:
@@ -86,15 +78,15 @@ class JobRunner:
         *,
         policy: RetryPolicy,
         heartbeat_s: float,
+        clock: Clock,
+        on_finished: OnFinished,
         metrics: JobMetrics | None = None,
-        on_finished: OnFinished = _nothing,
-        clock: Clock = utcnow,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.queue = queue
         self.types = types
+        self.store = store
         self.policy = policy
-        self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
@@ -102,13 +94,12 @@ class JobRunner:
         # beats are fenced statements complete by themselves: committed alone, the rows one
         # locks are not held across the next one's trip, where a job ending would wait
         self.heartbeats = Heartbeats(
-            autocommit_sessionmaker(sessionmaker), interval_s=heartbeat_s, clock=clock
+            autocommit_sessionmaker(sessionmaker), store.writes, interval_s=heartbeat_s, clock=clock
         )
-        self.store = store
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
-        job = await self.store.claim(job_id)
+        job = await self.store.claims.claim(job_id)
         if job is None:
             return
         with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
@@ -150,20 +141,17 @@ class JobRunner:
 
     async def _complete(self, session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
         now = self.clock()
-        done = await JobRepository(session).finish(
-            job.id,
-            job.attempt,
-            {
-                "status": "completed",
-                "result": result,
-                "progress_percent": 100,
-                "progress_message": "Completed.",
-                "finished_at": now,
-                "error": None,
-                "error_code": None,
-                "expires_at": now + timedelta(seconds=self.policy.retention_s),
-            },
-            now,
+        values = {
+            "status": "completed",
+            "result": result,
+            "progress_percent": 100,
+            "progress_message": "Completed.",
+            "error": None,
+            "error_code": None,
+            **self.policy.ended(now),
+        }
+        done = await JobRepository(session, self.store.writes).finish(
+            job.id, job.attempt, values, now
         )
         if done is None:
             raise AttemptLost()
@@ -171,26 +159,22 @@ class JobRunner:
 
     async def _failed(self, job: Job, exc: Exception) -> None:
         permanent = isinstance(exc, (InvalidRequest, NotFound))
-        code = exc.code if isinstance(exc, PracticegenError) else "internal_error"
-        message = (
-            exc.message if isinstance(exc, PracticegenError) else f"{type(exc).__name__}: {exc}"
+        error = (
+            {"error": exc.message, "error_code": exc.code}
+            if isinstance(exc, PracticegenError)
+            else {"error": said(exc), "error_code": "internal_error"}
         )
+        message = error["error"]
         now = self.clock()
-        said: tuple[str, dict[str, Any]] | None = None  # the outcome, told once committed
+        outcome: tuple[str, dict[str, Any]] | None = None  # told once committed
         async with self.sessionmaker() as session, session.begin():
-            repo = JobRepository(session)
+            repo = JobRepository(session, self.store.writes)
             if permanent or job.attempt >= job.max_attempts:
-                values = {
-                    "status": "failed",
-                    "error": message,
-                    "error_code": code,
-                    "finished_at": now,
-                    "expires_at": now + timedelta(seconds=self.policy.retention_s),
-                }
+                values = {"status": "failed", **error, **self.policy.ended(now)}
                 failed = await repo.finish(job.id, job.attempt, values, now)
                 if failed is not None:
                     await self.on_finished(session, failed)
-                    said = ("failed", {"error": message, "permanent": permanent})
+                    outcome = ("failed", {"error": message, "permanent": permanent})
             else:
                 delay = (
                     exc.delay_s
@@ -199,8 +183,7 @@ class JobRunner:
                 )
                 values = {
                     "status": "pending",
-                    "error": message,
-                    "error_code": code,
+                    **error,
                     "run_after": now + timedelta(seconds=delay),
                     "progress_message": f"Retrying after an error (attempt {job.attempt} of "
                     f"{job.max_attempts})...",
@@ -213,11 +196,10 @@ class JobRunner:
                         job_type=job.job_type,
                         tenant_id=job.tenant_id,
                     )
-                    said = ("retry_scheduled", {"error": message, "delay_s": round(delay, 2)})
-        if said is not None:
-            outcome, fields = said
-            self.metrics.finished.labels(outcome=outcome).inc()
-            log.warning(f"job.{outcome}", **fields)
+                    outcome = ("retry_scheduled", {"error": message, "delay_s": round(delay, 2)})
+        if outcome is not None:
+            self.metrics.finished.labels(outcome=outcome[0]).inc()
+            log.warning(f"job.{outcome[0]}", **outcome[1])
 
     def _progress_for(self, job: Job) -> Progress:
         attempt = (job.id, job.attempt)
