@@ -24,7 +24,7 @@ from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
 from practicegen.ports import GapFiller
 from practicegen.practice.availability import GenerationUnavailable
-from practicegen.practice.checks import check_request_content
+from practicegen.practice.checks import Assigning, check_request_content
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
@@ -52,16 +52,10 @@ async def assign_now(
 ) -> AssignmentRead | JobAccepted:
     """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
     generators only) where `parts.job_filler` (a language model) can write, the job making it."""
+    ask = Assigning(principal, request, settings, parts.cache, parts.filler)
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
-            planned = await plan_with_items(
-                session,
-                principal=principal,
-                request=request,
-                settings=settings,
-                filler=parts.filler,
-                cache=parts.cache,
-            )
+            planned = await plan_with_items(session, ask)
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
         if unavailable and not _job_can_write(parts.filler, parts.job_filler, request):
@@ -77,7 +71,7 @@ async def assign_now(
         )
         return started.accepted
     async with sessionmaker() as session, session.begin():
-        return await store_and_show(session, principal=principal, planned=planned)
+        return await store_and_show(session, principal=principal, planned=planned, now=now)
 
 
 async def start_assignment_job(
@@ -106,14 +100,8 @@ async def start_assignment_job(
     )
     async with sessionmaker() as session:
         if check:
-            await check_request_content(
-                session,
-                principal=principal,
-                request=request,
-                settings=settings,
-                filler=parts.job_filler,
-                cache=parts.cache,
-            )
+            ask = Assigning(principal, request, settings, parts.cache, parts.job_filler)
+            await check_request_content(session, ask)
         created = await jobs_service.create_job(
             session,
             store=parts.store,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -30,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.clock import utcnow
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
@@ -163,24 +163,7 @@ _STUDENT_CONTEXT_SQLITE = select(
     _students.c.tenant_id == bindparam("tenant_id"),
     _students.c.id == bindparam("student_id"),
 )
-_ITEM_FACE_COLUMNS = [
-    _items.c[name]
-    for name in (
-        "id",
-        "subject",
-        "topic",
-        "skill",
-        "type",
-        "stem",
-        "choices",
-        "hints",
-        "difficulty",
-        "source",
-        "answer",
-        "answer_policy",
-        "solution",
-    )
-]
+_ITEM_FACE_COLUMNS = [_items.c[field.name] for field in fields(ItemFace)]
 # Filtered by primary key alone: given `tenant_id = ?` too, SQLite (which has no statistics)
 # picks a (tenant_id, ...) index and scans the tenant's whole bank. The caller checks the tenant.
 _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
@@ -324,16 +307,23 @@ class PracticeRepository:
         return {row.skill: row for row in (await self.session.execute(query)).scalars()}
 
     async def lock_skill(
-        self, *, tenant_id: uuid.UUID, student_id: uuid.UUID, skill: str, prior: float
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        student_id: uuid.UUID,
+        skill: str,
+        prior: float,
+        now: datetime,
     ) -> LearnerSkill:
-        """The student's row for `skill`, created at the prior if missing, locked for update."""
+        """The student's row for `skill`, created at the prior at `now` if missing, locked for
+        update."""
         values = {
             "student_id": student_id,
             "skill": skill,
             "tenant_id": tenant_id,
             "theta": prior,
             "responses_n": 0,
-            "updated_at": utcnow(),
+            "updated_at": now,
         }
         insert = upsert(self.session, LearnerSkill).values(values)
         await self.session.execute(insert.on_conflict_do_nothing())

@@ -21,14 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
-from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Assignment, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.grading.grade import AnswerKey, Grade, InvalidKey
-from practicegen.items.candidates import CandidateCache
-from practicegen.ports import AnswerPolicy, GapFiller, ItemType, Progress
+from practicegen.ports import AnswerPolicy, ItemType, Progress
 from practicegen.practice.assignments import Plan, no_progress, plan_assignment, store_assignment
+from practicegen.practice.checks import Assigning
 from practicegen.practice.grading_lane import GradingLane, Place
 from practicegen.practice.learner import (
     ItemState,
@@ -42,7 +41,6 @@ from practicegen.practice.repository import ItemFace, PracticeRepository
 from practicegen.practice.schemas import (
     AssignedItem,
     AssignmentRead,
-    AssignRequest,
     ChoiceRead,
     ResponseCreate,
     ResponseRead,
@@ -164,36 +162,21 @@ class PlannedAssignment:
 
 
 async def plan_with_items(
-    reading: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None,
-    cache: CandidateCache,
-    progress: Progress = no_progress,
+    reading: AsyncSession, ask: Assigning, progress: Progress = no_progress
 ) -> PlannedAssignment:
     """Plan in `reading`, a session of its own that only reads (from the node's reading
     sessionmaker), and read the chosen bank items.
 
     Reading them now, not after storing, leaves the write transaction two inserts: on SQLite,
-    how long one writer holds the lock is how long every other writer waits. Items `cache`
+    how long one writer holds the lock is how long every other writer waits. Items the cache
     showed recently are not read again.
     """
-    plan = await plan_assignment(
-        reading,
-        principal=principal,
-        request=request,
-        settings=settings,
-        filler=filler,
-        cache=cache,
-        progress=progress,
-    )
+    plan = await plan_assignment(reading, ask, progress)
     generated = {item.id for item in plan.new_items}
     bank_ids = [c.item_id for c in plan.chosen if c.item_id not in generated]
-    faces = await cache.faces(
+    faces = await ask.cache.faces(
         plan.tenant_id,
-        request.subject,
+        ask.request.subject,
         bank_ids,
         partial(PracticeRepository(reading).item_faces, plan.tenant_id),
     )
@@ -201,10 +184,10 @@ async def plan_with_items(
 
 
 async def store_and_show(
-    session: AsyncSession, *, principal: Principal, planned: PlannedAssignment
+    session: AsyncSession, *, principal: Principal, planned: PlannedAssignment, now: datetime
 ) -> AssignmentRead:
     """Store the plan and show it as `read_assignment` would, without reading it back."""
-    assignment = await store_assignment(session, planned.plan)
+    assignment = await store_assignment(session, planned.plan, now)
     faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in planned.plan.new_items}
     faces.update(planned.bank_faces)
     with_keys = not principal.is_student
@@ -329,6 +312,7 @@ async def _teach(
         student_id=target.student_id,
         skill=target.item.skill,
         prior=skill_state(others, target.item.skill, params).theta,
+        now=now,
     )
     item_before = ItemState(target.item.difficulty, target.item.responses_n)
     step = update(SkillState(row.theta, row.responses_n), item_before, correct, params)

@@ -22,14 +22,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal, Role
+from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.items.candidates import CandidateCache
-from practicegen.jobs.registry import Handler, JobType, Progress, Writer
+from practicegen.jobs.registry import JobType, Progress, Writer
 from practicegen.jobs.service import RefusalCheck
 from practicegen.ports import GapFiller
 from practicegen.practice import job_view
+from practicegen.practice.checks import Assigning
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
 from practicegen.students.repository import StudentRepository
@@ -57,20 +59,13 @@ def student_check(tenant_id: uuid.UUID, student_id: uuid.UUID) -> RefusalCheck:
 
 
 def practice_job_type(
-    settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    filler: GapFiller | None,
+    cache: CandidateCache,
+    clock: Clock,
 ) -> JobType:
-    """The job type as the job system runs, shows and reports it."""
-    return JobType(
-        name=PRACTICE_GENERATION,
-        handler=practice_generation(settings, sessionmaker, filler, cache),
-        student_view=job_view.for_student,
-        events=EVENTS,
-    )
-
-
-def practice_generation(
-    settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
-) -> Handler:
+    """The job type as the job system runs, shows and reports it; `clock` dates what it stores."""
     reading = autocommit_sessionmaker(sessionmaker)
 
     async def handle(job: Job, progress: Progress) -> Writer:
@@ -81,20 +76,14 @@ def practice_generation(
             role=Role.STUDENT if as_student else Role.SERVER,
             student_id=request.student_id if as_student else None,
         )
+        ask = Assigning(principal, request, settings, cache, filler)
         async with reading() as session:
-            planned = await plan_with_items(
-                session,
-                principal=principal,
-                request=request,
-                settings=settings,
-                filler=filler,
-                cache=cache,
-                progress=progress,
-            )
+            planned = await plan_with_items(session, ask, progress)
         await progress(90, "Saving the assignment...")
 
         async def write(session: AsyncSession) -> dict[str, Any]:
-            view = await store_and_show(session, principal=principal, planned=planned)
+            now = clock()
+            view = await store_and_show(session, principal=principal, planned=planned, now=now)
             result = view.model_dump(mode="json")
             if planned.plan.generation:
                 result["metadata"] = {"generation": planned.plan.generation}
@@ -102,4 +91,9 @@ def practice_generation(
 
         return write
 
-    return handle
+    return JobType(
+        name=PRACTICE_GENERATION,
+        handler=handle,
+        student_view=job_view.for_student,
+        events=EVENTS,
+    )
