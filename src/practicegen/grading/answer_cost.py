@@ -20,7 +20,7 @@ import operator
 from collections.abc import Callable
 from fractions import Fraction
 
-from practicegen.grading.answers import Answer, AnswerError, Node, Point, Relation, read
+from practicegen.grading.answers import Answer, AnswerError, Node, nodes_of, read
 
 DEFAULT_MAX_WEIGHT = 40  # honest answers to the bank's items weigh under 10
 _SATURATED = Fraction(10**6)  # any constant beyond this counts as this: the bound is far lower
@@ -34,16 +34,8 @@ _ARITHMETIC: dict[str, Callable[[Fraction, Fraction], Fraction]] = {
 
 def weight(answer: Answer) -> Fraction:
     """The weight of every expression an answer writes (clauses, sides, coordinates)."""
-    total = Fraction(0)
-    for clause in answer.clauses:
-        if isinstance(clause, Point):
-            nodes = clause.coords
-        elif isinstance(clause, Relation):
-            nodes = clause.sides
-        else:
-            nodes = (clause,)
-        total += sum((_weight(node) for node in nodes), Fraction(0))
-    return total
+    nodes = (node for clause in answer.clauses for node in nodes_of(clause))
+    return sum((_weight(node) for node in nodes), Fraction(0))
 
 
 def exceeds(text: str, *, max_length: int, max_weight: int) -> bool:

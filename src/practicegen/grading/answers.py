@@ -150,7 +150,7 @@ def read(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> Answer:
 
 def _deepest(answer: Answer) -> int:
     """The depth of the deepest expression tree (`1+1+...+1` is deep without parentheses)."""
-    stack = [(node, 1) for clause in answer.clauses for node in _nodes_of(clause)]
+    stack = [(node, 1) for clause in answer.clauses for node in nodes_of(clause)]
     deepest = 0
     while stack:
         node, depth = stack.pop()
@@ -364,7 +364,8 @@ class _Parser:
         raise AnswerError(f"Unexpected {token.text!r}: expected {wanted}.")
 
 
-def _nodes_of(clause: Clause) -> tuple[Node, ...]:
+def nodes_of(clause: Clause) -> tuple[Node, ...]:
+    """The expressions a clause writes: a point's coordinates, a relation's sides, or itself."""
     if isinstance(clause, Point):
         return clause.coords
     if isinstance(clause, Relation):

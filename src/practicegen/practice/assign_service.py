@@ -22,14 +22,12 @@ from practicegen.errors import StudentWebhookRefused
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
-from practicegen.ports import GapFiller
 from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.checks import Assigning, check_request_content
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
 from practicegen.practice.tasks import PRACTICE_GENERATION, job_request, student_check
-from practicegen.webhooks.ssrf import AddressGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,13 @@ async def assign_now(
             planned = await plan_with_items(session, ask)
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
-        if unavailable and not _job_can_write(parts.filler, parts.job_filler, request):
+        writer = parts.job_filler  # a language model may write what instant generators cannot
+        job_can_write = (
+            writer is not None
+            and writer is not parts.filler
+            and writer.covers(request.subject, request.topic)
+        )
+        if unavailable and not job_can_write:
             raise
         started = await start_assignment_job(
             parts,
@@ -87,7 +91,10 @@ async def start_assignment_job(
     check: bool = True,
 ) -> StartedJob:
     """Vet the webhook and (if `check`) the request, then create the job that assigns it."""
-    await _vet_webhook(principal, webhook_url, parts.guard)
+    if webhook_url is not None:  # a server key's, at an address the SSRF guard allows
+        if principal.is_student:
+            raise StudentWebhookRefused()
+        await parts.guard.check_url(webhook_url)
     new = NewJob(
         tenant_id=principal.tenant_id,
         job_type=PRACTICE_GENERATION,
@@ -112,23 +119,3 @@ async def start_assignment_job(
         if session.in_transaction():  # begun only if a statement ran (SQLite)
             await session.commit()
     return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
-
-
-def _job_can_write(
-    filler: GapFiller | None, job_filler: GapFiller | None, request: AssignRequest
-) -> bool:
-    """A job's filler (a language model) writes what the sync path's generators cannot."""
-    return (
-        job_filler is not None
-        and job_filler is not filler
-        and job_filler.covers(request.subject, request.topic)
-    )
-
-
-async def _vet_webhook(principal: Principal, url: str | None, guard: AddressGuard) -> None:
-    """Only a server key names a webhook, and only at an address the SSRF guard allows."""
-    if url is None:
-        return
-    if principal.is_student:
-        raise StudentWebhookRefused()
-    await guard.check_url(url)

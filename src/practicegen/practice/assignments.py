@@ -22,7 +22,12 @@ from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item
 from practicegen.items.repository import ItemRepository
 from practicegen.ports import Candidate, ChosenItem, Filled, GapRequest, Progress
-from practicegen.practice.availability import GenerationFailed, unavailable
+from practicegen.practice.availability import (
+    GenerationFailed,
+    nothing_made,
+    shortfall_warnings,
+    unavailable,
+)
 from practicegen.practice.checks import Assigning, Checked, check_request
 from practicegen.practice.learner import (
     SkillState,
@@ -35,7 +40,6 @@ from practicegen.practice.learner import (
 from practicegen.practice.repository import ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import nearest_needed, select_items
-from practicegen.practice.shortfall import nothing_made, shortfall_warnings
 
 
 async def no_progress(_percent: int, _message: str) -> None:

@@ -5,13 +5,14 @@ the runner a writer that stores the plan in the transaction that completes the j
 result is the assignment as the sync endpoint shows it, plus `metadata.generation` when
 anything was generated: counts, why questions were rejected, and the model's token usage.
 
-The plan only reads, so on PostgreSQL its session runs each statement in autocommit mode: the
-reads see what they would in a READ COMMITTED transaction (each statement takes its own snapshot
-either way), and each of its two rounds of reads (the inputs before the model call, the bank
-check after it) is spared a BEGIN and a ROLLBACK.
+The plan only reads, so on PostgreSQL its session runs each statement in autocommit mode: its
+reads see what they would in a READ COMMITTED transaction, each spared a BEGIN and a ROLLBACK.
 
 The job's request keeps the assign body and whose view the result is for: a job a student
 token started stores a result without answer keys, exactly as the sync endpoint would show it.
+Whoever started it, a student token reading the result sees it as `GET /api/v1/assignments/{id}`
+shows a student (`for_student`): the keys null, and no `metadata.generation`, which is about
+the service's models and not the student's practice.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.registry import JobType, Progress, Writer
 from practicegen.jobs.service import RefusalCheck
 from practicegen.ports import GapFiller
-from practicegen.practice import job_view
 from practicegen.practice.checks import Assigning
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.service import plan_with_items, store_and_show
@@ -56,6 +56,23 @@ def student_check(tenant_id: uuid.UUID, student_id: uuid.UUID) -> RefusalCheck:
         await StudentRepository(session).get_or_raise(tenant_id, student_id)
 
     return check
+
+
+def for_student(result: dict[str, Any]) -> dict[str, Any]:
+    """The stored result less the answer keys (a new dict; the stored one is left alone)."""
+    shown = {key: value for key, value in result.items() if key != "metadata"}
+    shown["items"] = [_item_for_student(item) for item in result.get("items", [])]
+    return shown
+
+
+def _item_for_student(item: dict[str, Any]) -> dict[str, Any]:
+    answered = item.get("response") is not None
+    return {
+        **item,
+        "answer": None,
+        "solution": item.get("solution") if answered else None,
+        "choices": [{**choice, "misconception": None} for choice in item.get("choices", [])],
+    }
 
 
 def practice_job_type(
@@ -94,6 +111,6 @@ def practice_job_type(
     return JobType(
         name=PRACTICE_GENERATION,
         handler=handle,
-        student_view=job_view.for_student,
+        student_view=for_student,
         events=EVENTS,
     )
