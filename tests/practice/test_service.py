@@ -17,6 +17,7 @@ from practicegen.generation.filler import ProceduralFiller
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.service import import_bank
 from practicegen.practice import service
+from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.checks import Assigning
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from tests.api.factories import choice_item_body, item_body
@@ -56,11 +57,9 @@ async def _assign_and_read_back(
 ) -> tuple[AssignmentRead, AssignmentRead]:
     async with sessionmaker() as reading:
         ask = Assigning(principal, request, settings, CandidateCache(max_age_s=0), filler)
-        planned = await service.plan_with_items(reading, ask)
+        plan = await plan_assignment(reading, ask)
     async with sessionmaker() as session, session.begin():
-        shown = await service.store_and_show(
-            session, principal=principal, planned=planned, now=utcnow()
-        )
+        shown = await service.store_and_show(session, principal=principal, plan=plan, now=utcnow())
     async with sessionmaker() as session:
         stored = await service.get_assignment(
             session, principal=principal, assignment_id=shown.assignment_id

@@ -22,11 +22,12 @@ from practicegen.errors import StudentWebhookRefused
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
+from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.availability import GenerationUnavailable
 from practicegen.practice.checks import Assigning, check_request_content
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
-from practicegen.practice.service import plan_with_items, store_and_show
+from practicegen.practice.service import store_and_show
 from practicegen.practice.tasks import PRACTICE_GENERATION, job_request, student_check
 
 
@@ -53,7 +54,7 @@ async def assign_now(
     ask = Assigning(principal, request, settings, parts.cache, parts.filler)
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
-            planned = await plan_with_items(session, ask)
+            plan = await plan_assignment(session, ask)
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
         writer = parts.job_filler  # a language model may write what instant generators cannot
@@ -75,7 +76,7 @@ async def assign_now(
         )
         return started.accepted
     async with sessionmaker() as session, session.begin():
-        return await store_and_show(session, principal=principal, planned=planned, now=now)
+        return await store_and_show(session, principal=principal, plan=plan, now=now)
 
 
 async def start_assignment_job(

@@ -37,7 +37,7 @@ from practicegen.practice.learner import (
     skill_state,
     target_difficulty,
 )
-from practicegen.practice.repository import ItemLink, PracticeRepository
+from practicegen.practice.repository import ItemFace, ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import nearest_needed, select_items
 
@@ -48,13 +48,15 @@ async def no_progress(_percent: int, _message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """An assignment decided but not yet stored; making it writes nothing."""
+    """An assignment decided but not yet stored; making it writes nothing. `faces` holds what
+    the assignment shows of each chosen item (a generated item shows itself)."""
 
     tenant_id: uuid.UUID
     request: AssignRequest
     chosen: list[ChosenItem]
     new_items: list[Item]
     warnings: list[str]
+    faces: dict[uuid.UUID, Item | ItemFace]
     generation: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,7 +66,8 @@ async def plan_assignment(
     progress: Progress = no_progress,
     rng: random.Random | None = None,
 ) -> Plan:
-    """Check, read and choose (generating what the bank lacks) without writing anything.
+    """Check, read and choose (generating what the bank lacks) without writing anything, in a
+    session that only reads (the node's reading sessionmaker's).
 
     Keeping the slow part free of writes means a job holds no write transaction, and so no
     lock, while it generates; `store_assignment` writes the result in one short transaction.
@@ -91,7 +94,9 @@ async def plan_assignment(
             raise GenerationFailed(message, **details)
     warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
-    return Plan(ask.principal.tenant_id, request, chosen, new_items, warnings, filled.report)
+    faces = await _faces(session, ask, chosen, new_items)
+    tenant = ask.principal.tenant_id
+    return Plan(tenant, request, chosen, new_items, warnings, faces, filled.report)
 
 
 async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> Assignment:
@@ -115,6 +120,20 @@ async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> 
     ]
     await PracticeRepository(session).insert_assignment(assignment, links)
     return assignment
+
+
+async def _faces(
+    session: AsyncSession, ask: Assigning, chosen: list[ChosenItem], new_items: list[Item]
+) -> dict[uuid.UUID, Item | ItemFace]:
+    """What the assignment shows of its items, read while planning: the write transaction is
+    then two inserts, and on SQLite how long one writer holds the lock is how long every other
+    writer waits. Bank items the cache showed recently are not read again."""
+    faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in new_items}
+    tenant = ask.principal.tenant_id
+    bank_ids = [c.item_id for c in chosen if c.item_id not in faces]
+    read = partial(PracticeRepository(session).item_faces, tenant)
+    bank = await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
+    return faces | bank
 
 
 def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[Candidate]:

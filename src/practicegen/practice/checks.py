@@ -74,7 +74,7 @@ async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
         items=items,
         groups=groups,
         fillable=missing is None,
-        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
+        abilities=student.abilities,
         recent=student.recent,
         bank_version=student.bank_version,
         missing=missing or MODEL_SETTING,

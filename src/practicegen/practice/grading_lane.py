@@ -24,8 +24,9 @@ import math
 import random
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import structlog
 
@@ -39,17 +40,9 @@ _MAX_RETRY_AFTER_S = 60
 _Waiters = dict[uuid.UUID, dict[uuid.UUID, deque[asyncio.Future[None]]]]
 
 
-class Place:
-    """One answer's place in the lane, from admission until it has been graded."""
-
-    def __init__(self, lane: GradingLane, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
-        self._lane = lane
-        self._tenant_id = tenant_id
-        self._student_id = student_id
-
-    async def grade(self, answer: str, key: AnswerKey) -> Grade:
-        """Grade once it is this place's turn; an answer the cost bound refuses needs none."""
-        return await self._lane.grade(self._tenant_id, self._student_id, answer, key)
+Place = Callable[[str, AnswerKey], Awaitable[Grade]]
+"""One answer's place in the lane, from admission until it has been graded: it grades the
+answer against the key once it is the place's turn."""
 
 
 class GradingLane:
@@ -74,7 +67,7 @@ class GradingLane:
         """A place for one answer of `student_id`, or the refusal, at once."""
         self._admit(tenant_id, student_id)
         try:
-            yield Place(self, tenant_id, student_id)
+            yield partial(self.grade, tenant_id, student_id)
         finally:
             self._leave(tenant_id, student_id)
 
@@ -125,6 +118,7 @@ class GradingLane:
     async def grade(
         self, tenant_id: uuid.UUID, student_id: uuid.UUID, answer: str, key: AnswerKey
     ) -> Grade:
+        """Grade once it is this answer's turn; an answer the cost bound refuses needs none."""
         refused = self._grader.precheck(answer, key)
         if refused is not None:
             return refused

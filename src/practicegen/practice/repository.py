@@ -43,26 +43,18 @@ from practicegen.db.models import (
 from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert
 from practicegen.items.bank_changes import version_of
-
-
-@dataclass(frozen=True, slots=True)
-class SkillRow:
-    """One of a student's per-skill states, read without building an ORM object."""
-
-    skill: str
-    theta: float
-    responses_n: int
+from practicegen.practice.learner import SkillState
 
 
 @dataclass(frozen=True, slots=True)
 class StudentContext:
     """What planning an assignment needs to know of a student, read in one round trip.
 
-    `recent` holds (item id, fingerprint) of the items in the student's latest assignments;
-    `bank_version` is the tenant's (`items/candidates.py`), read in the same statement.
+    `abilities` holds their state per practised skill; `recent`, the (item id, fingerprint) of
+    the items in their latest assignments; `bank_version` is the tenant's (`items/candidates.py`).
     """
 
-    skills: list[SkillRow]
+    abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
 
@@ -247,14 +239,14 @@ class PracticeRepository:
                 return None
             skills_json, recent_json, version = row
             return StudentContext(
-                [SkillRow(name, float(theta), n) for name, theta, n in json.loads(skills_json)],
+                {name: SkillState(float(theta), n) for name, theta, n in json.loads(skills_json)},
                 [
                     (uuid.UUID(hex=item_id), fingerprint)
                     for item_id, fingerprint in json.loads(recent_json)
                 ],
                 int(version),
             )
-        skills: list[SkillRow] = []
+        abilities: dict[str, SkillState] = {}
         recent: list[tuple[uuid.UUID, str]] = []
         bank_version, found = 0, False
         for student, name, theta, responses_n, item_id in await self.session.execute(
@@ -265,9 +257,9 @@ class PracticeRepository:
             elif student is None:
                 recent.append((item_id, name))
             elif name is not None:
-                skills.append(SkillRow(name, theta, responses_n))
+                abilities[name] = SkillState(theta, responses_n)
             found = found or student is not None
-        return StudentContext(skills, recent, bank_version) if found else None
+        return StudentContext(abilities, recent, bank_version) if found else None
 
     async def item_faces(
         self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]
@@ -302,9 +294,13 @@ class PracticeRepository:
                 rows = [item._asdict() for item in items]
                 await self.session.execute(_INSERT_ASSIGNMENT_ITEM, rows)
 
-    async def skills(self, student_id: uuid.UUID) -> dict[str, LearnerSkill]:
-        query = select(LearnerSkill).where(LearnerSkill.student_id == student_id)
-        return {row.skill: row for row in (await self.session.execute(query)).scalars()}
+    async def abilities(self, student_id: uuid.UUID) -> dict[str, SkillState]:
+        query = select(_skills.c.skill, _skills.c.theta, _skills.c.responses_n).where(
+            _skills.c.student_id == student_id
+        )
+        return {
+            skill: SkillState(theta, n) for skill, theta, n in await self.session.execute(query)
+        }
 
     async def lock_skill(
         self,

@@ -31,9 +31,10 @@ from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.registry import JobType, Progress, Writer
 from practicegen.jobs.service import RefusalCheck
 from practicegen.ports import GapFiller
+from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.checks import Assigning
 from practicegen.practice.schemas import AssignRequest
-from practicegen.practice.service import plan_with_items, store_and_show
+from practicegen.practice.service import store_and_show
 from practicegen.students.repository import StudentRepository
 
 PRACTICE_GENERATION = "practice_generation"
@@ -95,15 +96,15 @@ def practice_job_type(
         )
         ask = Assigning(principal, request, settings, cache, filler)
         async with reading() as session:
-            planned = await plan_with_items(session, ask, progress)
+            plan = await plan_assignment(session, ask, progress)
         await progress(90, "Saving the assignment...")
 
         async def write(session: AsyncSession) -> dict[str, Any]:
             now = clock()
-            view = await store_and_show(session, principal=principal, planned=planned, now=now)
+            view = await store_and_show(session, principal=principal, plan=plan, now=now)
             result = view.model_dump(mode="json")
-            if planned.plan.generation:
-                result["metadata"] = {"generation": planned.plan.generation}
+            if plan.generation:
+                result["metadata"] = {"generation": plan.generation}
             return result
 
         return write
