@@ -14,18 +14,18 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ColumnElement,
     Float,
     Integer,
+    Select,
     Text,
     Uuid,
     bindparam,
+    cast,
     func,
     insert,
-    null,
     select,
     text,
-    type_coerce,
-    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -107,54 +107,41 @@ _latest_assignments = (
     .limit(bindparam("assignments"))
     .scalar_subquery()
 )
-# On PostgreSQL, a row per practised skill (one with a NULL skill if none; no row if there
-# is no such student), then a row per recently assigned item, told apart by a NULL student id,
-# and the tenant's bank version (in the ability column), told apart by a NULL student and item.
-_STUDENT_CONTEXT = union_all(
-    select(
-        _students.c.id,
-        _skills.c.skill,
-        _skills.c.theta,
-        _skills.c.responses_n,
-        type_coerce(null(), Uuid()),
+
+
+def _student_context(dialect: str) -> Select[str, str, int]:
+    """The student's skills and recent items as JSON arrays, and the tenant's bank version, in
+    one row (none if the tenant has no such student).
+
+    One row, as each row SQLite returns is a step on the connection's thread, waiting for the
+    GIL while the event loop is busy. SQLite's JSON numbers keep only 15 digits, so abilities
+    go through text at full precision there.
+    """
+    sqlite = dialect == "sqlite"
+    array = func.json_array if sqlite else func.json_build_array
+
+    def rows(*columns: ColumnElement[Any]) -> ColumnElement[str]:
+        if sqlite:
+            return func.json_group_array(array(*columns))
+        return func.coalesce(cast(func.json_agg(array(*columns)), Text), "[]")
+
+    theta = func.printf("%!.17g", _skills.c.theta) if sqlite else _skills.c.theta
+    skills = select(rows(_skills.c.skill, theta, _skills.c.responses_n)).where(
+        _skills.c.student_id == _students.c.id
     )
-    .select_from(_students.outerjoin(_skills, _skills.c.student_id == _students.c.id))
-    .where(
+    recent = (
+        select(rows(_items.c.id, _items.c.fingerprint))
+        .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
+        .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
+    )
+    version = version_of(bindparam("tenant_id")).scalar_subquery()
+    return select(skills.scalar_subquery(), recent.scalar_subquery(), version).where(
         _students.c.tenant_id == bindparam("tenant_id"),
         _students.c.id == bindparam("student_id"),
-    ),
-    select(null(), _items.c.fingerprint, null(), null(), _items.c.id)
-    .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
-    .where(_assignment_items.c.assignment_id.in_(_latest_assignments)),
-    select(null(), null(), version_of(bindparam("tenant_id")).scalar_subquery(), null(), null()),
-)
-# On SQLite the same in one row. Each row a statement returns is a step SQLite takes on the
-# connection's thread, and each step waits for the GIL while the event loop is busy: under
-# load, a row per recent item made this read the slowest part of a sync assign. Abilities go
-# through text at full precision, as JSON numbers would keep only 15 digits.
-_SKILLS_JSON = (
-    select(
-        func.json_group_array(
-            func.json_array(
-                _skills.c.skill, func.printf("%!.17g", _skills.c.theta), _skills.c.responses_n
-            )
-        )
     )
-    .where(_skills.c.student_id == _students.c.id)
-    .scalar_subquery()
-)
-_RECENT_JSON = (
-    select(func.json_group_array(func.json_array(_items.c.id, _items.c.fingerprint)))
-    .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
-    .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
-    .scalar_subquery()
-)
-_STUDENT_CONTEXT_SQLITE = select(
-    _SKILLS_JSON, _RECENT_JSON, version_of(bindparam("tenant_id")).scalar_subquery()
-).where(
-    _students.c.tenant_id == bindparam("tenant_id"),
-    _students.c.id == bindparam("student_id"),
-)
+
+
+_STUDENT_CONTEXT = {dialect: _student_context(dialect) for dialect in ("sqlite", "postgresql")}
 _ITEM_FACE_COLUMNS = [_items.c[field.name] for field in fields(ItemFace)]
 # Filtered by primary key alone: given `tenant_id = ?` too, SQLite (which has no statistics)
 # picks a (tenant_id, ...) index and scans the tenant's whole bank. The caller checks the tenant.
@@ -233,33 +220,16 @@ class PracticeRepository:
             "student_id": student_id,
             "assignments": max(recent_assignments, 0),
         }
-        if self.session.get_bind().dialect.name == "sqlite":
-            row = (await self.session.execute(_STUDENT_CONTEXT_SQLITE, params)).first()
-            if row is None:
-                return None
-            skills_json, recent_json, version = row
-            return StudentContext(
-                {name: SkillState(float(theta), n) for name, theta, n in json.loads(skills_json)},
-                [
-                    (uuid.UUID(hex=item_id), fingerprint)
-                    for item_id, fingerprint in json.loads(recent_json)
-                ],
-                int(version),
-            )
-        abilities: dict[str, SkillState] = {}
-        recent: list[tuple[uuid.UUID, str]] = []
-        bank_version, found = 0, False
-        for student, name, theta, responses_n, item_id in await self.session.execute(
-            _STUDENT_CONTEXT, params
-        ):
-            if student is None and item_id is None:
-                bank_version = int(theta)
-            elif student is None:
-                recent.append((item_id, name))
-            elif name is not None:
-                abilities[name] = SkillState(theta, responses_n)
-            found = found or student is not None
-        return StudentContext(abilities, recent, bank_version) if found else None
+        statement = _STUDENT_CONTEXT[self.session.get_bind().dialect.name]
+        row = (await self.session.execute(statement, params)).first()
+        if row is None:
+            return None
+        skills_json, recent_json, version = row
+        return StudentContext(
+            {name: SkillState(float(theta), n) for name, theta, n in json.loads(skills_json)},
+            [(uuid.UUID(item_id), fingerprint) for item_id, fingerprint in json.loads(recent_json)],
+            int(version),
+        )
 
     async def item_faces(
         self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]
