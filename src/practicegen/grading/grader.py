@@ -16,14 +16,15 @@ worker: how many may wait and whose turn is next is the grading lane's (`grading
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from types import TracebackType
 from typing import Self
 
 import structlog
@@ -76,14 +77,9 @@ def _serve(conn: Connection) -> None:
     os.nice(_NICENESS)
     _warm_up()
     conn.send(_READY)
-    while True:
-        try:
-            request: _Request | None = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        conn.send(_grade_safely(*request))
+    with contextlib.suppress(EOFError):  # the parent's end closed
+        while (request := conn.recv()) is not None:
+            conn.send(_grade_safely(*request))
 
 
 def _warm_up() -> None:
@@ -101,12 +97,12 @@ def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int)
         return _FAILED, f"{type(exc).__name__}: {exc}"
 
 
+@dataclass(eq=False, slots=True)
 class _Worker:
     """One worker process and the parent's end of its pipe; every method blocks."""
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
-        self.process = process
-        self.conn = conn
+    process: BaseProcess
+    conn: Connection
 
     @classmethod
     def start(cls, context: ForkServerContext | SpawnContext) -> _Worker:
@@ -167,12 +163,7 @@ class Grader:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def start(self) -> None:
@@ -218,7 +209,9 @@ class Grader:
             if reply is not None and reply[0] not in (_CRASHED, _STALE):
                 self._idle.put_nowait(worker)
             else:
-                self._retire(worker)
+                self._live.discard(worker)
+                if not self._closed:  # else `aclose` has stopped it
+                    self._launch(retired=worker)
         return reply
 
     async def aclose(self) -> None:
@@ -264,11 +257,6 @@ class Grader:
         task = asyncio.create_task(self._replace(retired))
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
-
-    def _retire(self, worker: _Worker) -> None:
-        self._live.discard(worker)
-        if not self._closed:  # else `aclose` has stopped it
-            self._launch(retired=worker)
 
     async def _replace(self, retired: _Worker | None) -> None:
         """Stop `retired` (if any), then start a worker and make it available."""

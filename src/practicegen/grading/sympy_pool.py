@@ -33,16 +33,12 @@ RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
 """The modules whose functions the pool's processes run: the fork server preloads them."""
 
 
-def _ignore_stop_signals() -> None:
-    """In a pool process: Ctrl-C or a stop signal to the process group is the parent's to
-    handle (it drains, then shuts the pool down); a process dying first would fail every job."""
+def _in_pool_process(owner: int) -> None:
+    """A pool process's set-up: an exit when `owner` has ended, and stop signals ignored. Ctrl-C
+    or a stop signal to the process group is the parent's to handle (it drains, then shuts the
+    pool down); a process dying first would fail every job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _in_pool_process(owner: int) -> None:
-    """A pool process's set-up: stop signals ignored, and an exit when `owner` has ended."""
-    _ignore_stop_signals()
     threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
 
 

@@ -1,12 +1,9 @@
 """Assigning practice now when it fits the sync budget, else by a job; and starting that job.
 
 `assign_now` plans from the bank and the instant generators within `sync_budget_s` (under a
-CDN's 30 s). When planning runs past the budget, or only a job's filler (a language model)
-could write what the bank lacks, it starts the job instead and answers what the async route
-would: the caller never waits on a model. `start_assignment_job` is the one place practice
-creates a job; it refuses a student's webhook, checks a webhook URL against the SSRF guard,
-checks the request against the tenant's data, then writes the job and its queue message.
-Planning reads in one session and the assignment is written in another, both opened here.
+CDN's 30 s); past the budget, or when only a job's filler (a language model) could write what
+the bank lacks, it starts the job instead and answers as the async route would: the caller
+never waits on a model. `start_assignment_job` is the one place practice creates a job.
 """
 
 from __future__ import annotations

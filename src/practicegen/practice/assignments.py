@@ -1,10 +1,9 @@
 """Building an assignment: the two steps behind both the sync and the async assign endpoints.
 
-`plan_assignment` validates the request against the tenant's data, reads the student's model
-and the bank, selects items aimed at the target success rate, and fills what the bank lacks
-from the gap filler when one is configured, writing nothing; `store_assignment` then stores the
-result. Planning reports progress through a callback, so the async job can relay it and the
-sync path can ignore it. Storing writes but never commits: the caller owns the transaction.
+`plan_assignment` checks the request, reads the student's model and the bank, selects items
+aimed at the target success rate and has the gap filler write what the bank lacks, writing
+nothing; `store_assignment` stores the result, leaving the commit to the caller. Progress goes
+to a callback, which the async job relays and the sync path ignores.
 """
 
 from __future__ import annotations

@@ -1,20 +1,19 @@
 """The grading lane: a node's bounded, fair queue in front of its grading processes.
 
-A node has a few grading processes (`Grader`) and an answer may keep one busy until the
-grading deadline, so answers queue for them. Unbounded, that queue lets one student's token
-stall every other student's answers; so an answer takes a *place* in the lane before it is
-read or graded, and the lane refuses a place at once, never after a wait:
+An answer may keep a grading process (`Grader`) busy until the deadline, so answers queue for
+them; unbounded, that queue would let one student's token stall everyone's answers. So an
+answer takes a *place* in the lane before it is read or graded, refused at once, never after
+a wait:
 
     a student already holding `student_share` places   429 too_many_requests
     a tenant already holding `tenant_share` places     429 too_many_requests
     the node holding `slots` places                    503 service_busy
 
-Both with `Retry-After`: the time the places of the share that was full take to be graded, and
-up to as much again at random (callers refused together come back apart), at most a minute.
-Places that wait for a process take turns round-robin: first across tenants, then across a
-tenant's students, so a student with several answers waiting delays another student's by at
-most one grading each. A place holds no database connection: the service reads what grading
-needs before it waits and writes after it is graded.
+Both with `Retry-After`: the time the full share's places take to be graded, plus up to as
+much again at random (callers refused together come back apart), at most a minute. Places
+waiting for a process take turns round-robin across tenants, then a tenant's students, so one
+student's waiting answers delay another's by at most one grading each. A place holds no
+database connection: grading's inputs are read before it waits, its result written after.
 """
 
 from __future__ import annotations

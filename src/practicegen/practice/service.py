@@ -1,13 +1,10 @@
 """Reading assignments and answering their items: grading, then teaching the learner model.
 
-An assignment (the sync assign's, or a job's) is stored in the caller's transaction and shown
-from its plan (`store_and_show`) exactly as `get_assignment` shows the stored rows, so nothing
-is read back.
-
-An answer is graded by the item's own policy in a subprocess, through the node's grading lane
-(`grading_lane`, which bounds and shares the wait), then stored and applied to the model: the
-student's ability in the item's skill and the item's difficulty each take one Elo step. Each
-position is answered once; the first answer is what the model learns from.
+A new assignment is shown from its plan (`store_and_show`) exactly as `get_assignment` shows
+the stored rows, so nothing is read back. An answer is graded by the item's own policy through
+the node's grading lane (`grading_lane`), then stored and applied to the model: the student's
+ability in the item's skill and the item's difficulty each take one Elo step. Each position is
+answered once; the first answer is what the model learns from.
 """
 
 from __future__ import annotations
