@@ -356,9 +356,6 @@ def _negated(points: Expr) -> Expr:
 
 def _forms_match(given: tuple[Node, ...], expected: tuple[Node, ...]) -> bool:
     """Every value written in the answer is written like an equal value in the key."""
-    key_values = [(to_sympy(n), form(n)) for n in expected]
-    for node in given:
-        value, shape = to_sympy(node), form(node)
-        if not any(same_value(value, v) and shape == s for v, s in key_values):
-            return False
-    return True
+    keys = [(to_sympy(n), form(n)) for n in expected]
+    written = [(to_sympy(n), form(n)) for n in given]
+    return all(any(s == ks and same_value(v, kv) for kv, ks in keys) for v, s in written)

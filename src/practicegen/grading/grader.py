@@ -7,8 +7,8 @@ each worker is one process and one pipe serving one call at a time, and a call p
 deadline (or whose caller goes away) kills exactly that process while a replacement starts in
 the background and the other workers carry on.
 
-Workers fork from the fork server, which has imported sympy (else `spawn`); neither copies the
-parent's threads or event loop. A worker says it is ready only once it has graded one answer,
+Workers fork from the fork server, which has imported sympy and, unlike a fork of the node,
+holds no threads or event loop. A worker says it is ready only once it has graded one answer,
 so no call's deadline pays for a cold start. The deadline covers grading, not the wait for a
 worker: how many may wait and whose turn is next is the grading lane's (`grading_lane`).
 """
@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from typing import Self
 
@@ -48,7 +47,7 @@ _READY = "ready"
 _CRASHED = "crashed"  # the worker died during the call
 _STALE = "stale"  # the worker had died before the call, which can be retried elsewhere
 _FAILED = "failed"  # grading raised
-_STARTUP_S = 60.0  # a cold `spawn` worker imports sympy before it is ready
+_STARTUP_S = 60.0  # a worker grades one answer before it is ready
 _START_ATTEMPTS = 3
 # Grading yields the CPU to the node's event loop: on a node with as many cores as grading
 # processes, answers that run to their deadline would otherwise starve every other request.
@@ -63,12 +62,6 @@ class GraderClosed(RuntimeError):
 
 class GraderUnavailable(RuntimeError):
     """No grading worker could be started."""
-
-
-def _context() -> ForkServerContext | SpawnContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return forkserver_context("practicegen.grading.grade")
-    return multiprocessing.get_context("spawn")
 
 
 def _serve(conn: Connection) -> None:
@@ -105,7 +98,7 @@ class _Worker:
     conn: Connection
 
     @classmethod
-    def start(cls, context: ForkServerContext | SpawnContext) -> _Worker:
+    def start(cls, context: ForkServerContext) -> _Worker:
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs,), daemon=True)
         process.start()
@@ -152,7 +145,7 @@ class Grader:
         self.timeout_s = timeout_s
         self._max_length = max_answer_length
         self._max_weight = max_answer_weight
-        self._context = _context()
+        self._context = forkserver_context("practicegen.grading.grade")
         self._threads = ThreadPoolExecutor(2 * workers + 2, thread_name_prefix="grader")
         self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
         self._live: set[_Worker] = set()

@@ -79,7 +79,7 @@ async def plan_assignment(
     chosen, warnings = _select(candidates, checked, request.num_items, settings, rng)
     filled = Filled()
     missing = request.num_items - len(chosen)
-    if missing and (filler is None or not checked.fillable):
+    if missing and checked.missing is not None:  # which it is when there is no filler
         raise unavailable(request, len(chosen), checked.missing)
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}

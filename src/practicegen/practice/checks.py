@@ -52,11 +52,10 @@ class Checked:
     skills: list[str]
     items: SubjectItems
     groups: list[GroupKey]
-    fillable: bool
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
-    missing: str = MODEL_SETTING  # what a generator would need to write what the bank lacks
+    missing: str | None  # what the filler would need to write what the bank lacks; None: nothing
 
 
 async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
@@ -73,11 +72,10 @@ async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
         skills=skills,
         items=items,
         groups=groups,
-        fillable=missing is None,
         abilities=student.abilities,
         recent=student.recent,
         bank_version=student.bank_version,
-        missing=missing or MODEL_SETTING,
+        missing=missing,
     )
 
 

@@ -1,24 +1,17 @@
 """The learner model: how likely a student is to answer an item, and what one answer teaches us.
 
 Every item is aimed at a target chance of success (0.75 by default), so practice is neither
-trivial nor hopeless. The prediction is the Rasch model's: a student has an ability `theta` per
-skill, an item a difficulty `b` on the same logit scale, and P(correct) = 1 / (1 + exp(-(theta
-- b))); the difficulty to aim at is b = theta - ln(p / (1 - p)).
+trivial nor hopeless. The prediction is the Rasch model's: an ability `theta` per skill and an
+item difficulty `b` on one logit scale, P(correct) = logistic(theta - b). Both are learnt online
+by Elo steps (Pelanek, 2016) of size K = a / (1 + decay * n) against the surprise `correct -
+predicted`; an item's step shrinks with evidence, a student's does not by default, as students
+learn and a steady step holds their success near the target.
 
-Both are learnt online with the Elo update of adaptive learning systems (Pelanek, 2016): a
-graded response's surprise `correct - predicted` moves theta and b apart by a step
-K = a / (1 + decay * n). An item's step shrinks with evidence; a student's does not by default,
-as students learn, and a steady step is what holds their observed success near the target.
-
-An estimate built on few responses is uncertain, and the chance of success averaged over that
-uncertainty is flatter than the logistic at the point estimate. Selection therefore aims the
-expected chance, with the ability normal around theta, its variance starting at the
-population's (`ability_sd` squared) and shrinking with each response's Fisher information; the
-probit approximation (MacKay, 1992) gives E[P] ~ logistic((theta - b) / sqrt(1 + pi * var / 8)).
-
-A skill never practised starts from a prior: the student's evidence-weighted mean ability over
-their other skills in the subject, shrunk toward 0 (the average student). Everything here is
-pure: frozen dataclasses in, frozen dataclasses out.
+Selection aims the chance averaged over how uncertain theta still is: normal around it, its
+variance starting at the population's (`ability_sd` squared) and shrinking with each response's
+Fisher information, the average by the probit approximation (MacKay, 1992). A skill never
+practised starts from the student's evidence-weighted mean ability over their other skills in
+the subject, shrunk toward 0 (the average student). Everything here is pure.
 """
 
 from __future__ import annotations

@@ -1,23 +1,20 @@
 """Choosing the items of one assignment from a pool of candidates.
 
-The learner model (`learner`) predicts each candidate's chance of success for this student,
-averaged over how uncertain their ability still is; the best item is the one whose prediction
-is closest to the target (0.75 by default). Around that core:
+The best item is the one whose predicted chance of success for this student (`learner`) is
+closest to the target (0.75 by default). Around that core:
 
 - No repeats: a fingerprint (shared by variants of one question) is chosen at most once, and
   recent items and fingerprints are skipped. Recency is strict: a pool too short without them
-  gives a short selection (`shortfall`) rather than quietly repeated practice; the caller
-  decides whether to generate new items or accept a shorter assignment.
+  gives a short selection (`shortfall`), and the caller decides whether to generate or accept it.
 - Coverage: required skills (the goal's) are served round-robin in the order given, so each
-  gets an item whenever `num_items` allows; those left without one are `uncovered_skills`.
-  Slots they cannot fill go to the best remaining candidates of any skill.
-- Variety: a small random jitter on the distance to the target breaks near-ties, so two
-  students at the same ability do not get identical sets; a seeded `random.Random` makes it
-  reproducible.
+  gets an item whenever `num_items` allows (those left out are `uncovered_skills`); slots they
+  cannot fill go to the best remaining candidates of any skill.
+- Variety: a small random jitter breaks near-ties, so two students at the same ability do not
+  get identical sets; a seeded `random.Random` makes it reproducible.
 - A gentle ramp: the list runs easy to hard for this student.
 
-Ranking is lazy: each pool is cut to a shortlist nearest the target in logits and only that is
-scored exactly, the rest only if the shortlist runs out; a large pool costs a pass, not a sort.
+Ranking is lazy: only a shortlist nearest the target is scored exactly, the rest of a pool only
+if the shortlist runs out; a large pool costs a pass, not a sort.
 """
 
 from __future__ import annotations

@@ -1,18 +1,13 @@
 """The `practice_generation` job type: the async path's call of the same assignment builder.
 
-It plans (reads and generates, reporting progress) outside any write transaction, then hands
-the runner a writer that stores the plan in the transaction that completes the job. The
-result is the assignment as the sync endpoint shows it, plus `metadata.generation` when
-anything was generated: counts, why questions were rejected, and the model's token usage.
+It plans (reads and generates, reporting progress) outside any write transaction, in a session
+running each read in autocommit mode, then hands the runner a writer that stores the plan in the
+transaction completing the job. The result is the assignment as the sync endpoint shows it, plus
+`metadata.generation` when anything was generated (counts, rejections, token usage).
 
-The plan only reads, so on PostgreSQL its session runs each statement in autocommit mode: its
-reads see what they would in a READ COMMITTED transaction, each spared a BEGIN and a ROLLBACK.
-
-The job's request keeps the assign body and whose view the result is for: a job a student
-token started stores a result without answer keys, exactly as the sync endpoint would show it.
-Whoever started it, a student token reading the result sees it as `GET /api/v1/assignments/{id}`
-shows a student (`for_student`): the keys null, and no `metadata.generation`, which is about
-the service's models and not the student's practice.
+The job's request keeps whose view the result is for, so a student token's job stores no answer
+keys; a student token reading any job's result sees it as a student sees the assignment
+(`for_student`), without `metadata.generation`, which is about the service's models.
 """
 
 from __future__ import annotations
