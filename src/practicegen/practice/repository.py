@@ -15,11 +15,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
-    Integer,
     Select,
     Text,
-    Uuid,
     bindparam,
     cast,
     func,
@@ -151,8 +148,9 @@ _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
 _INSERT_ASSIGNMENT = insert(_assignments)
 _INSERT_ASSIGNMENT_ITEM = insert(_assignment_items)
 # PostgreSQL takes an assignment and its items in one statement, a round trip fewer than two:
-# the assignment in a data-modifying WITH, the items as one array per column. SQLite has no
-# INSERT inside WITH.
+# the assignment in a data-modifying WITH, the items as one array per column (each of an item
+# link's but the first, the assignment's id). SQLite has no INSERT inside WITH.
+_ITEM_ARRAYS = ItemLink._fields[1:]
 _INSERT_ASSIGNMENT_WITH_ITEMS = text(
     """
     WITH new_assignment AS (
@@ -163,17 +161,14 @@ _INSERT_ASSIGNMENT_WITH_ITEMS = text(
     )
     INSERT INTO assignment_items (assignment_id, position, item_id, skill, predicted_success,
                                   reason)
-    SELECT :id, * FROM unnest(CAST(:positions AS INTEGER[]), CAST(:item_ids AS UUID[]),
-                              CAST(:skills AS TEXT[]), CAST(:predicted AS DOUBLE PRECISION[]),
-                              CAST(:reasons AS TEXT[]))
+    SELECT :id, * FROM unnest(CAST(:position AS INTEGER[]), CAST(:item_id AS UUID[]),
+                              CAST(:skill AS TEXT[]),
+                              CAST(:predicted_success AS DOUBLE PRECISION[]),
+                              CAST(:reason AS TEXT[]))
     """
 ).bindparams(
     *(bindparam(column.key, type_=column.type) for column in _assignments.columns),
-    bindparam("positions", type_=ARRAY(Integer)),
-    bindparam("item_ids", type_=ARRAY(Uuid())),
-    bindparam("skills", type_=ARRAY(Text)),
-    bindparam("predicted", type_=ARRAY(Float)),
-    bindparam("reasons", type_=ARRAY(Text)),
+    *(bindparam(name, type_=ARRAY(_assignment_items.c[name].type)) for name in _ITEM_ARRAYS),
 )
 
 
@@ -246,17 +241,8 @@ class PracticeRepository:
         """
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                _INSERT_ASSIGNMENT_WITH_ITEMS,
-                values
-                | {
-                    "positions": [item.position for item in items],
-                    "item_ids": [item.item_id for item in items],
-                    "skills": [item.skill for item in items],
-                    "predicted": [item.predicted_success for item in items],
-                    "reasons": [item.reason for item in items],
-                },
-            )
+            arrays = {name: [getattr(item, name) for item in items] for name in _ITEM_ARRAYS}
+            await self.session.execute(_INSERT_ASSIGNMENT_WITH_ITEMS, values | arrays)
             return
         async with pipeline(await self.session.connection()):  # sent with the commit
             await self.session.execute(_INSERT_ASSIGNMENT, values)
@@ -265,12 +251,11 @@ class PracticeRepository:
                 await self.session.execute(_INSERT_ASSIGNMENT_ITEM, rows)
 
     async def abilities(self, student_id: uuid.UUID) -> dict[str, SkillState]:
-        query = select(_skills.c.skill, _skills.c.theta, _skills.c.responses_n).where(
-            _skills.c.student_id == student_id
+        columns = _skills.c.skill, _skills.c.theta, _skills.c.responses_n
+        rows = await self.session.execute(
+            select(*columns).where(_skills.c.student_id == student_id)
         )
-        return {
-            skill: SkillState(theta, n) for skill, theta, n in await self.session.execute(query)
-        }
+        return {skill: SkillState(theta, n) for skill, theta, n in rows}
 
     async def lock_skill(
         self,
@@ -309,7 +294,6 @@ class PracticeRepository:
             .values(difficulty=Item.difficulty + delta, responses_n=Item.responses_n + 1)
         )
 
-    async def add(self, *rows: object) -> None:
-        for row in rows:
-            self.session.add(row)
+    async def add(self, row: object) -> None:
+        self.session.add(row)
         await self.session.flush()
