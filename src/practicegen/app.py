@@ -157,13 +157,17 @@ def create_store(
 
 
 def create_job_types(
-    settings: Settings, sessionmaker: SessionMaker, cache: CandidateCache, filler: GapFiller | None
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    cache: CandidateCache,
+    filler: GapFiller | None,
+    clock: Clock = utcnow,
 ) -> JobTypes:
     """Every job type: its handler, its webhook events and its result as a student sees it."""
     guard = AddressGuard(settings.ssrf_allowlist)
     return JobTypes(
         (
-            practice_job_type(settings, sessionmaker, filler, cache),
+            practice_job_type(settings, sessionmaker, filler, cache, clock),
             webhooks.delivery_job_type(settings, sessionmaker, guard),
         )
     )
@@ -350,7 +354,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
         sessionmaker = create_sessionmaker(engine, info=info)
         grader, lane = _grading(stack, settings)
         filler, job_filler = _fillers(stack, settings, sessionmaker, clock)
-        types = create_job_types(settings, sessionmaker, cache, job_filler)
+        types = create_job_types(settings, sessionmaker, cache, job_filler, clock)
         jobs = await _job_parts(stack, settings, sessionmaker, hub, types, clock)
         practice = PracticeParts(
             filler=filler,

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from practicegen.bootstrap import prepare
-from practicegen.practice.job_view import for_student
+from practicegen.practice.tasks import for_student
 from practicegen_client import AsyncClient, StreamTransport
 from tests.api.test_errors import assert_error
 from tests.api.test_jobs import wait_terminal

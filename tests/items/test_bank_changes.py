@@ -21,7 +21,7 @@ from practicegen.items import bank_changes
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
 from practicegen.items.service import import_bank
-from practicegen.practice.checks import check_request
+from practicegen.practice.checks import Assigning, check_request
 from practicegen.practice.schemas import AssignRequest
 from tests.api.factories import item_body
 from tests.api.test_practice import assign, new_student, seed_bank
@@ -90,9 +90,7 @@ async def test_planning_reads_the_bank_version_with_the_student_and_sees_changes
         request = AssignRequest(student_id=student_id, subject="Algebra", num_items=1)
         statements.clear()
         async with sessionmaker() as session:
-            checked = await check_request(
-                session, principal=principal, request=request, settings=settings, cache=cache
-            )
+            checked = await check_request(session, Assigning(principal, request, settings, cache))
         return sum(len(group) for group in checked.items.groups.values())
 
     try:

@@ -67,7 +67,7 @@ async def test_turns_go_round_robin_across_tenants_then_students(grader: Grader)
 
     async def answer(tenant: uuid.UUID, student: uuid.UUID, name: str, text: str) -> None:
         with lane.place(tenant, student) as place:
-            await place.grade(text, KEY)
+            await place(text, KEY)
         finished.append(name)
 
     blocker = asyncio.create_task(answer(busy, uuid.uuid4(), "blocker", SLOW))
@@ -102,7 +102,7 @@ async def test_a_refused_answer_needs_no_turn() -> None:
 
 async def _grade(lane: GradingLane, tenant: uuid.UUID, text: str) -> Grade:
     with lane.place(tenant, uuid.uuid4()) as place:
-        return await place.grade(text, KEY)
+        return await place(text, KEY)
 
 
 async def test_a_cancelled_wait_gives_its_place_and_turn_back(grader: Grader) -> None:

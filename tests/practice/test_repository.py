@@ -11,7 +11,8 @@ from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Assignment, Item, LearnerSkill, Student, Tenant
 from practicegen.items.service import import_bank
-from practicegen.practice.repository import ItemLink, PracticeRepository, SkillRow
+from practicegen.practice.learner import SkillState
+from practicegen.practice.repository import ItemLink, PracticeRepository
 from tests.api.factories import item_body
 
 
@@ -82,15 +83,12 @@ async def test_student_context_reads_skills_and_the_latest_assignments_items(
             DEFAULT_TENANT_ID, student, recent_assignments=0
         )
     assert context is not None and none_recent is not None
-    assert sorted(context.skills, key=lambda s: s.skill) == [
-        SkillRow("a.one", theta, 3),
-        SkillRow("a.two", -1.0, 7),
-    ]
+    assert context.abilities == {"a.one": SkillState(theta, 3), "a.two": SkillState(-1.0, 7)}
     async with sessionmaker() as session:
         rows = await session.execute(select(Item.id, Item.fingerprint))
         prints = {item_id: fingerprint for item_id, fingerprint in rows}
     assert sorted(context.recent) == sorted((i, prints[i]) for i in items[2:6])
-    assert none_recent.recent == [] and len(none_recent.skills) == 2
+    assert none_recent.recent == [] and len(none_recent.abilities) == 2
 
 
 async def test_student_context_of_a_new_student_and_of_no_student(
@@ -103,7 +101,7 @@ async def test_student_context_of_a_new_student_and_of_no_student(
     async with sessionmaker() as session:
         practice = PracticeRepository(session)
         fresh = await practice.student_context(DEFAULT_TENANT_ID, student, 5)
-        assert fresh is not None and fresh.skills == [] and fresh.recent == []
+        assert fresh is not None and fresh.abilities == {} and fresh.recent == []
         assert await practice.student_context(DEFAULT_TENANT_ID, uuid.uuid4(), 5) is None
         assert await practice.student_context(other_tenant.id, student, 5) is None
 

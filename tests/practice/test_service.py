@@ -9,6 +9,7 @@ import pytest
 
 from practicegen.app import create_filler
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Student
@@ -16,6 +17,8 @@ from practicegen.generation.filler import ProceduralFiller
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.service import import_bank
 from practicegen.practice import service
+from practicegen.practice.assignments import plan_assignment
+from practicegen.practice.checks import Assigning
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from tests.api.factories import choice_item_body, item_body
 
@@ -53,16 +56,10 @@ async def _assign_and_read_back(
     request: AssignRequest,
 ) -> tuple[AssignmentRead, AssignmentRead]:
     async with sessionmaker() as reading:
-        planned = await service.plan_with_items(
-            reading,
-            principal=principal,
-            request=request,
-            settings=settings,
-            filler=filler,
-            cache=CandidateCache(max_age_s=0),
-        )
+        ask = Assigning(principal, request, settings, CandidateCache(max_age_s=0), filler)
+        plan = await plan_assignment(reading, ask)
     async with sessionmaker() as session, session.begin():
-        shown = await service.store_and_show(session, principal=principal, planned=planned)
+        shown = await service.store_and_show(session, principal=principal, plan=plan, now=utcnow())
     async with sessionmaker() as session:
         stored = await service.get_assignment(
             session, principal=principal, assignment_id=shown.assignment_id

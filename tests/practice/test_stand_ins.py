@@ -27,6 +27,7 @@ from practicegen.items.fingerprint import fingerprint
 from practicegen.items.service import import_bank
 from practicegen.ports import GapRequest
 from practicegen.practice.assignments import no_progress, plan_assignment
+from practicegen.practice.checks import Assigning
 from practicegen.practice.learner import expected_p_correct
 from practicegen.practice.schemas import AssignRequest
 
@@ -114,14 +115,9 @@ async def test_the_assignment_is_full_though_the_first_stand_ins_collide(
         student_id=student_id, subject="Algebra", topic="Exponents", num_items=20
     )
     async with sessionmaker() as session:
-        plan = await plan_assignment(
-            session,
-            principal=Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.SERVER),
-            request=request,
-            settings=settings,
-            filler=stand_ins,
-            cache=CandidateCache(max_age_s=0),
-        )
+        principal = Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.SERVER)
+        ask = Assigning(principal, request, settings, CandidateCache(max_age_s=0), stand_ins)
+        plan = await plan_assignment(session, ask)
     assert len(plan.chosen) == len(plan.new_items) == 20, plan.warnings
     assert not any("Could not generate" in w for w in plan.warnings), plan.warnings
 
@@ -146,14 +142,9 @@ async def test_a_skill_the_bank_has_exhausted_is_named_as_the_shortfall(
         student_id: uuid.UUID = student.id
     request = AssignRequest(student_id=student_id, subject="Geometry", topic="Area", num_items=6)
     async with sessionmaker() as session:
-        plan = await plan_assignment(
-            session,
-            principal=Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.SERVER),
-            request=request,
-            settings=settings,
-            filler=stand_ins,
-            cache=CandidateCache(max_age_s=0),
-        )
+        principal = Principal(tenant_id=DEFAULT_TENANT_ID, role=Role.SERVER)
+        ask = Assigning(principal, request, settings, CandidateCache(max_age_s=0), stand_ins)
+        plan = await plan_assignment(session, ask)
     assert sorted(c.skill for c in plan.chosen) == ["area.rectangle"] * 2 + ["area.triangle"] * 2
     assert plan.generation["unproduced"] == {"area.circle": 2}
     assert "Could not generate 2 item(s) for area.circle." in plan.warnings

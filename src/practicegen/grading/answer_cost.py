@@ -1,17 +1,15 @@
 """The cost bound: refusing an answer too expensive to compare before sympy ever sees it.
 
-Reading an answer is cheap and bounded (`answers`), but comparing two legitimate values is
-not: `2x+3+(x+1)^100(x-1)^100-(x^2-1)^100` equals `2x+3`, and proving it makes sympy expand
-polynomials of degree 200, which takes seconds of a grading process. No honest answer to a
-practice item needs that, so an answer whose written form is too costly is graded
-`too_complex` from its parse tree alone, without a grading process.
+Comparing two legitimate values is unbounded: `2x+3+(x+1)^100(x-1)^100-(x^2-1)^100` equals
+`2x+3`, and proving it expands polynomials of degree 200 for seconds. No honest answer needs
+that, so an answer whose written form is too costly is graded `too_complex` from its parse tree
+alone, without a grading process.
 
 The measure is the answer's *weight*: the polynomial degree of each piece as written, summed
-over the whole tree without expanding anything. A variable weighs 1 and a number 0; sums,
-products and quotients add their parts' weights; a power multiplies its base's weight by the
-size of a constant exponent (`(x+1)^100` weighs 100, `(x^2-1)^100` 200); `sqrt` and `abs`
-weigh what their argument does. `3x^2 - 5x + 2` weighs 3; `(x+1)(x-1)` weighs 2. A power
-whose exponent has variables weighs as if the exponent were its own weight plus one.
+without expanding anything. A variable weighs 1 and a number 0; sums, products and quotients
+add their parts' weights; a power multiplies its base's weight by a constant exponent's size
+(`(x^2-1)^100` weighs 200), or else by the exponent's weight plus one, and adds that weight;
+`sqrt` and `abs` weigh what their argument does.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ import operator
 from collections.abc import Callable
 from fractions import Fraction
 
-from practicegen.grading.answers import Answer, AnswerError, Node, Point, Relation, read
+from practicegen.grading.answers import Answer, AnswerError, Node, nodes_of, read
 
 DEFAULT_MAX_WEIGHT = 40  # honest answers to the bank's items weigh under 10
 _SATURATED = Fraction(10**6)  # any constant beyond this counts as this: the bound is far lower
@@ -34,16 +32,8 @@ _ARITHMETIC: dict[str, Callable[[Fraction, Fraction], Fraction]] = {
 
 def weight(answer: Answer) -> Fraction:
     """The weight of every expression an answer writes (clauses, sides, coordinates)."""
-    total = Fraction(0)
-    for clause in answer.clauses:
-        if isinstance(clause, Point):
-            nodes = clause.coords
-        elif isinstance(clause, Relation):
-            nodes = clause.sides
-        else:
-            nodes = (clause,)
-        total += sum((_weight(node) for node in nodes), Fraction(0))
-    return total
+    nodes = (node for clause in answer.clauses for node in nodes_of(clause))
+    return sum((_weight(node) for node in nodes), Fraction(0))
 
 
 def exceeds(text: str, *, max_length: int, max_weight: int) -> bool:

@@ -1,31 +1,23 @@
-"""Reading untrusted math text into sympy objects without ever evaluating it as Python.
+"""Reading untrusted math text into answer trees without ever evaluating it as Python.
 
 Students type answers and item authors write keys as plain text: `2x+3`, `x = 2 or x = -3`,
-`-2 < x <= 4`, `{2, -3}`, `(1, 2)`, `no solution`. sympy's own parser compiles text into
-Python and `eval`s it, and even a harmless-looking `9**9**9` never returns, so no text from
-here ever reaches `parse_expr` or `sympify`. Instead:
-
-1. `tokenize` holds the text to a whitelist: numerals, the letters a-z (each one a variable,
-   mapped to a `Symbol` here, so sympy's names `E`, `I`, `N`, `S`, `O`, `Q` never arise),
-   `sqrt`, `abs`, `pi`, `+ - * / ^ **`, parentheses, braces, commas, `= < > <= >= ≤ ≥`, the
-   words `or` and `and`, and the whole answers `no solution` and `all real numbers`. Anything
-   else (underscores, quotes, brackets, a `.` outside a numeral, unknown words) is refused
-   with a reason a student can read.
-2. A small precedence parser builds a `Node` tree from the tokens, refusing nesting deeper
-   than `MAX_DEPTH` and trees deeper than `MAX_TREE_DEPTH` (`1+1+...+1`).
-3. `values.to_sympy` builds the sympy value node by node, refusing oversized powers.
-4. `solutions` reads what an answer names as a solution set (values, lists,
-   inequalities, systems), keeping the values as written for exact-form checks.
-
-With the length cap this keeps reading fast on any input. Comparing two legitimate values in
-sympy has no such bound, which is why `Grader` grades in a subprocess with a deadline.
+`-2 < x <= 4`, `{2, -3}`, `(1, 2)`, `no solution`. sympy's own parser `eval`s compiled text,
+and even a harmless-looking `9**9**9` never returns, so no text from here ever reaches
+`parse_expr` or `sympify`. `tokenize` holds the text to a whitelist (numerals, the letters a-z,
+`sqrt`, `abs`, `pi`, operators, brackets and relations, `or`, `and`, and the whole answers
+`no solution` and `all real numbers`), refusing anything else with a reason a student can
+read; a small precedence parser builds a `Node` tree, refusing nesting deeper than `MAX_DEPTH`
+and trees deeper than `MAX_TREE_DEPTH`. `values.to_sympy` builds the tree's value and
+`solutions` what it names as a solution set. With the length cap, reading is fast on any
+input; comparing values is not, which is why `Grader` grades in a subprocess.
 
 Conventions: `^` and `**` are powers, right-associative, and `-x^2` is `-(x^2)`; implicit
 multiplication binds like `*` (`2x`, `3(x-2)`, `(x+1)(x-1)`, `2pi`), so `1/2x` is `x/2`; a run
 of two or three letters is a product of variables (`xy`) unless it names a function this
 module does not know (`sin`, `log`...); decimals are exact rationals (`0.75` is `3/4`, `0.33`
-is not `1/3`); letters are case-folded; the Unicode minus, times, division, pi, root, squared,
-cubed, at-most, at-least and empty-set signs mean what they look like.
+is not `1/3`); letters are case-folded, so sympy's names `E`, `I`, `N`, `S`, `O`, `Q` never
+arise; the Unicode minus, times, division, pi, root, squared, cubed, at-most, at-least and
+empty-set signs mean what they look like.
 """
 
 from __future__ import annotations
@@ -68,6 +60,12 @@ _UNKNOWN_FUNCTIONS = frozenset(
 )
 _MAX_LETTER_RUN = 3
 _RELATIONS = frozenset({"=", "<", ">", "<=", ">="})
+_REFUSALS = {
+    ".": "A '.' can only be a decimal point inside a number.",
+    "_": "Underscores are not allowed in answers.",
+    **dict.fromkeys("'\"`", "Quotes are not allowed in answers."),
+    **dict.fromkeys("[]", "Use parentheses ( ) for grouping."),
+}
 
 
 class AnswerError(ValueError):
@@ -150,7 +148,7 @@ def read(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> Answer:
 
 def _deepest(answer: Answer) -> int:
     """The depth of the deepest expression tree (`1+1+...+1` is deep without parentheses)."""
-    stack = [(node, 1) for clause in answer.clauses for node in _nodes_of(clause)]
+    stack = [(node, 1) for clause in answer.clauses for node in nodes_of(clause)]
     deepest = 0
     while stack:
         node, depth = stack.pop()
@@ -167,7 +165,10 @@ def tokenize(text: str) -> list[Token]:
     while at < len(source):
         match = _LEX.match(source, at)
         if match is None:
-            raise AnswerError(_refusal(source[at]))
+            char = source[at]
+            raise AnswerError(
+                _REFUSALS.get(char, f"The character {char!r} is not allowed in answers.")
+            )
         at = match.end()
         kind, value = match.lastgroup or "", match.group()
         if kind == "word":
@@ -176,18 +177,6 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(kind, value))
     tokens.append(Token("end", ""))
     return tokens
-
-
-def _refusal(char: str) -> str:
-    if char == ".":
-        return "A '.' can only be a decimal point inside a number."
-    if char == "_":
-        return "Underscores are not allowed in answers."
-    if char in "'\"`":
-        return "Quotes are not allowed in answers."
-    if char in "[]":
-        return "Use parentheses ( ) for grouping."
-    return f"The character {char!r} is not allowed in answers."
 
 
 def _word(word: str) -> list[Token]:
@@ -353,10 +342,7 @@ class _Parser:
 
     def _expect(self, text: str) -> None:
         token = self._peek()
-        if text == "end" and token.kind == "end":
-            return
-        if token.text == text and token.kind != "end":
-            self._take()
+        if self._accept(text) or (text == "end" and token.kind == "end"):
             return
         if token.kind == "end":
             raise AnswerError(f"The answer ends too early: expected {text!r}.")
@@ -364,7 +350,8 @@ class _Parser:
         raise AnswerError(f"Unexpected {token.text!r}: expected {wanted}.")
 
 
-def _nodes_of(clause: Clause) -> tuple[Node, ...]:
+def nodes_of(clause: Clause) -> tuple[Node, ...]:
+    """The expressions a clause writes: a point's coordinates, a relation's sides, or itself."""
     if isinstance(clause, Point):
         return clause.coords
     if isinstance(clause, Relation):

@@ -4,21 +4,6 @@
 and says how they differ. It is unbounded in time on some legitimate inputs (sympy's
 `simplify`), so the service calls it through `Grader`, never on the event loop.
 
-Feedback codes (`FeedbackCode`; stable, stored with every response):
-    correct               the answer is right
-    incorrect             wrong, or not the kind of answer asked for (a list for a number)
-    not_simplified        equal to the key, but EXACT_FORM wants it written in the key's form
-    sign_error            exactly the negative of the key (every solution negated, for a set)
-    partial_solution_set  some of the key's solutions, with some missing or extra ones
-    wrong_variable        uses a variable the key does not (`y = 4` for `x = 4`)
-    empty_answer          nothing but spaces
-    too_long              longer than the length cap
-    unparseable           not in a readable format, or refused for safety (`9**9**9`)
-    too_complex           written at a cost no practice answer needs (`answer_cost`): refused
-                          from its parse tree, before any comparison
-    timed_out             grading passed its deadline (set by `Grader`, never here)
-    invalid_choice        a multiple-choice answer that is none of the choice ids
-
 Policies:
     EQUIVALENT         equal values: exact arithmetic on rationals, else sampling at fixed
                        points, then `simplify(a - b) == 0`, then sympy's `equals`
@@ -54,18 +39,20 @@ KEY_MAX_LENGTH = 1000  # keys are trusted more than answers, but still read with
 
 
 class FeedbackCode(StrEnum):
+    """How an answer compares with the key; stable, as each is stored with its response."""
+
     CORRECT = "correct"
-    INCORRECT = "incorrect"
-    NOT_SIMPLIFIED = "not_simplified"
-    SIGN_ERROR = "sign_error"
-    PARTIAL_SOLUTION_SET = "partial_solution_set"
-    WRONG_VARIABLE = "wrong_variable"
-    EMPTY_ANSWER = "empty_answer"
-    TOO_LONG = "too_long"
-    UNPARSEABLE = "unparseable"
-    TOO_COMPLEX = "too_complex"
-    TIMED_OUT = "timed_out"
-    INVALID_CHOICE = "invalid_choice"
+    INCORRECT = "incorrect"  # wrong, or not the kind of answer asked for (a list for a number)
+    NOT_SIMPLIFIED = "not_simplified"  # equal, but EXACT_FORM wants it in the key's form
+    SIGN_ERROR = "sign_error"  # exactly the key negated (every solution negated, for a set)
+    PARTIAL_SOLUTION_SET = "partial_solution_set"  # some of the key's solutions, not all
+    WRONG_VARIABLE = "wrong_variable"  # a variable the key does not use (`y = 4` for `x = 4`)
+    EMPTY_ANSWER = "empty_answer"  # nothing but spaces
+    TOO_LONG = "too_long"  # longer than the length cap
+    UNPARSEABLE = "unparseable"  # not readable, or refused for safety (`9**9**9`)
+    TOO_COMPLEX = "too_complex"  # over the cost bound (`answer_cost`), refused unread by sympy
+    TIMED_OUT = "timed_out"  # grading passed its deadline (set by `Grader`, never here)
+    INVALID_CHOICE = "invalid_choice"  # a multiple-choice answer that is none of the choice ids
 
 
 MESSAGES = {
@@ -91,6 +78,15 @@ class AnswerKey:
     policy: AnswerPolicy
     tolerance: float | None = None
     choice_ids: tuple[str, ...] = ()
+
+    @property
+    def is_choice(self) -> bool:
+        return self.policy is AnswerPolicy.CHOICE or self.type is ItemType.MULTIPLE_CHOICE
+
+    @property
+    def is_set(self) -> bool:
+        """Graded as a solution set."""
+        return self.policy is AnswerPolicy.SOLUTION_SET or self.type is ItemType.EQUATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,29 +118,23 @@ def grade_answer(
     text = answer.strip()
     if not text or len(text) > max_length:
         return verdict(FeedbackCode.TOO_LONG if text else FeedbackCode.EMPTY_ANSWER)
-    if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
+    if key.is_choice:
         return _grade_choice(text, key)
     if too_complex(text, key, max_length=max_length, max_weight=max_weight):
         return verdict(FeedbackCode.TOO_COMPLEX)
-    as_set = key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION
     try:
-        return (_grade_solutions if as_set else _grade_value)(text, key, max_length)
+        return (_grade_solutions if key.is_set else _grade_value)(text, key, max_length)
     except answers.AnswerError as exc:
-        return verdict(_unreadable(exc), exc.reason)
+        return verdict(_UNREADABLE.get(type(exc), FeedbackCode.UNPARSEABLE), exc.reason)
 
 
-def _unreadable(exc: answers.AnswerError) -> FeedbackCode:
-    if isinstance(exc, answers.TooLong):
-        return FeedbackCode.TOO_LONG
-    if isinstance(exc, answers.NotASolution):
-        return FeedbackCode.INCORRECT
-    return FeedbackCode.UNPARSEABLE
+_UNREADABLE = {answers.TooLong: FeedbackCode.TOO_LONG, answers.NotASolution: FeedbackCode.INCORRECT}
 
 
 def too_complex(answer: str, key: AnswerKey, *, max_length: int, max_weight: int) -> bool:
     """Whether the cost bound refuses `answer`: cheap (no sympy), so callers may ask before
     spending a grading process on it. An unreadable answer is not refused here."""
-    if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
+    if key.is_choice:
         return False
     text = answer.strip()
     if key.type is ItemType.NUMERIC:
@@ -155,11 +145,11 @@ def too_complex(answer: str, key: AnswerKey, *, max_length: int, max_weight: int
 def read_key(key: AnswerKey) -> None:
     """Read `key` exactly as `grade_answer` will; raises `InvalidKey` if no answer could ever
     be graded against it. Items are checked with this before they are stored."""
-    if key.policy is AnswerPolicy.CHOICE or key.type is ItemType.MULTIPLE_CHOICE:
+    if key.is_choice:
         if key.answer.strip().casefold() not in {c.casefold() for c in key.choice_ids}:
             raise InvalidKey(f"the key {key.answer!r} is not one of the choice ids")
         return
-    if key.policy is AnswerPolicy.SOLUTION_SET or key.type is ItemType.EQUATION:
+    if key.is_set:
         _key_solutions(key.answer)
         return
     _, value = _key_value(key.answer)
@@ -366,9 +356,6 @@ def _negated(points: Expr) -> Expr:
 
 def _forms_match(given: tuple[Node, ...], expected: tuple[Node, ...]) -> bool:
     """Every value written in the answer is written like an equal value in the key."""
-    key_values = [(to_sympy(n), form(n)) for n in expected]
-    for node in given:
-        value, shape = to_sympy(node), form(node)
-        if not any(same_value(value, v) and shape == s for v, s in key_values):
-            return False
-    return True
+    keys = [(to_sympy(n), form(n)) for n in expected]
+    written = [(to_sympy(n), form(n)) for n in given]
+    return all(any(s == ks and same_value(v, kv) for kv, ks in keys) for v, s in written)

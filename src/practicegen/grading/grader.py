@@ -1,40 +1,29 @@
 """Grading in worker subprocesses with a deadline, for the async service.
 
-`grade_answer` reads untrusted text safely, but sympy's comparison of two legitimate
-expressions has no time bound, and grading on the event loop would stall every request. A
-`Grader` runs it in a small pool of worker processes and only awaits their replies.
+sympy's comparison of two legitimate expressions has no time bound, and grading on the event
+loop would stall every request, so a `Grader` grades in a few worker processes and awaits their
+replies. It manages them itself because a `ProcessPoolExecutor` cannot stop one stuck call:
+each worker is one process and one pipe serving one call at a time, and a call past its
+deadline (or whose caller goes away) kills exactly that process while a replacement starts in
+the background and the other workers carry on.
 
-Processes are managed here rather than by `concurrent.futures.ProcessPoolExecutor`, because
-an executor cannot stop one stuck call: cancelling a running future does nothing, and killing
-one of its processes breaks the whole pool and every call in flight. Each worker is one
-process and one pipe serving one call at a time. A call past its deadline (or one whose caller
-goes away) kills exactly that process, and a replacement starts in the background while the
-other workers carry on.
-
-Workers come from the `forkserver` start method where the platform has it, else `spawn`;
-neither copies the parent's threads or event loop, so both are safe under an asyncio server.
-The fork server imports sympy once (it is one helper process per service process, shared by
-every `Grader`, and exits with the service), so a replacement is a fork that is ready in
-milliseconds. A worker says it is ready only after importing sympy and grading one answer, so
-no call's deadline pays for a cold start. Blocking work (starting, waiting on and killing
-processes) runs on a small thread pool owned by the grader.
-
-The deadline covers grading, not the wait for a free worker: under load, calls queue here.
-How many may queue, and whose turn comes next, is the grading lane's to decide
-(`grading_lane`), so the service grades through the lane, never through a `Grader` directly.
+Workers fork from the fork server, which has imported sympy and, unlike a fork of the node,
+holds no threads or event loop. A worker says it is ready only once it has graded one answer,
+so no call's deadline pays for a cold start. The deadline covers grading, not the wait for a
+worker: how many may wait and whose turn is next is the grading lane's (`grading_lane`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import contextlib
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
-from types import TracebackType
 from typing import Self
 
 import structlog
@@ -58,7 +47,7 @@ _READY = "ready"
 _CRASHED = "crashed"  # the worker died during the call
 _STALE = "stale"  # the worker had died before the call, which can be retried elsewhere
 _FAILED = "failed"  # grading raised
-_STARTUP_S = 60.0  # a cold `spawn` worker imports sympy before it is ready
+_STARTUP_S = 60.0  # a worker grades one answer before it is ready
 _START_ATTEMPTS = 3
 # Grading yields the CPU to the node's event loop: on a node with as many cores as grading
 # processes, answers that run to their deadline would otherwise starve every other request.
@@ -75,26 +64,15 @@ class GraderUnavailable(RuntimeError):
     """No grading worker could be started."""
 
 
-def _context() -> ForkServerContext | SpawnContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return forkserver_context("practicegen.grading.grade")
-    return multiprocessing.get_context("spawn")
-
-
 def _serve(conn: Connection) -> None:
     """A worker's life: say it is ready, then grade one request at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     os.nice(_NICENESS)
     _warm_up()
     conn.send(_READY)
-    while True:
-        try:
-            request: _Request | None = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        conn.send(_grade_safely(*request))
+    with contextlib.suppress(EOFError):  # the parent's end closed
+        while (request := conn.recv()) is not None:
+            conn.send(_grade_safely(*request))
 
 
 def _warm_up() -> None:
@@ -112,15 +90,15 @@ def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int)
         return _FAILED, f"{type(exc).__name__}: {exc}"
 
 
+@dataclass(eq=False, slots=True)
 class _Worker:
     """One worker process and the parent's end of its pipe; every method blocks."""
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
-        self.process = process
-        self.conn = conn
+    process: BaseProcess
+    conn: Connection
 
     @classmethod
-    def start(cls, context: ForkServerContext | SpawnContext) -> _Worker:
+    def start(cls, context: ForkServerContext) -> _Worker:
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs,), daemon=True)
         process.start()
@@ -163,11 +141,11 @@ class Grader:
     ) -> None:
         if workers < 1 or timeout_s <= 0:
             raise ValueError("a Grader needs at least one worker and a positive timeout")
-        self._size = workers
-        self._timeout_s = timeout_s
+        self.workers = workers
+        self.timeout_s = timeout_s
         self._max_length = max_answer_length
         self._max_weight = max_answer_weight
-        self._context = _context()
+        self._context = forkserver_context("practicegen.grading.grade")
         self._threads = ThreadPoolExecutor(2 * workers + 2, thread_name_prefix="grader")
         self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
         self._live: set[_Worker] = set()
@@ -178,30 +156,17 @@ class Grader:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def start(self) -> None:
         """Start any missing workers and wait until they are ready (`grade` calls this too)."""
         if self._closed:
             raise GraderClosed("the grader is closed")
-        for _ in range(self._size - len(self._live) - len(self._starting)):
+        for _ in range(self.workers - len(self._live) - len(self._starting)):
             self._launch()
         if self._starting:
             await asyncio.gather(*self._starting, return_exceptions=True)
-
-    @property
-    def workers(self) -> int:
-        return self._size
-
-    @property
-    def timeout_s(self) -> float:
-        return self._timeout_s
 
     def precheck(self, answer: str, key: AnswerKey) -> Grade | None:
         """The grade of an answer the cost bound refuses, found without a worker; else None."""
@@ -214,11 +179,11 @@ class Grader:
         refused = self.precheck(answer, key)
         if refused is not None:
             return refused
-        if len(self._live) + len(self._starting) < self._size:
+        if len(self._live) + len(self._starting) < self.workers:
             await self.start()
         request = (answer, key, self._max_length, self._max_weight)
         reply = await self._call(request)
-        for _ in range(self._size):  # a worker that died while idle never saw the request
+        for _ in range(self.workers):  # a worker that died while idle never saw the request
             if reply is None or reply[0] != _STALE:
                 break
             reply = await self._call(request)
@@ -229,7 +194,7 @@ class Grader:
         reply: _Reply | None = (_CRASHED, None)
         try:
             reply = await asyncio.get_running_loop().run_in_executor(
-                self._threads, worker.call, request, self._timeout_s
+                self._threads, worker.call, request, self.timeout_s
             )
         except (EOFError, OSError):
             pass  # the worker died mid-call: killed by `aclose`, or by the system
@@ -237,7 +202,9 @@ class Grader:
             if reply is not None and reply[0] not in (_CRASHED, _STALE):
                 self._idle.put_nowait(worker)
             else:
-                self._retire(worker)
+                self._live.discard(worker)
+                if not self._closed:  # else `aclose` has stopped it
+                    self._launch(retired=worker)
         return reply
 
     async def aclose(self) -> None:
@@ -269,7 +236,7 @@ class Grader:
         if self._closed:
             raise GraderClosed("the grader closed while grading")
         if reply is None:
-            log.warning("grader.timed_out", timeout_s=self._timeout_s)
+            log.warning("grader.timed_out", timeout_s=self.timeout_s)
             return verdict(FeedbackCode.TIMED_OUT)
         kind, body = reply
         if kind == "grade" and isinstance(body, Grade):
@@ -283,11 +250,6 @@ class Grader:
         task = asyncio.create_task(self._replace(retired))
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
-
-    def _retire(self, worker: _Worker) -> None:
-        self._live.discard(worker)
-        if not self._closed:  # else `aclose` has stopped it
-            self._launch(retired=worker)
 
     async def _replace(self, retired: _Worker | None) -> None:
         """Stop `retired` (if any), then start a worker and make it available."""

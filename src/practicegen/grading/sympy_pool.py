@@ -1,17 +1,14 @@
 """The processes that do a node's CPU-heavy sympy work: building items and checking them.
 
-sympy can take a long time on an unlucky input and holds the GIL while it does, so it never
-runs on an event loop's thread (nor in a thread beside it). The procedural generators and the
-checks of model-written questions share one pool, so one setting bounds how many processes a
-node runs for them. The processes fork from the node's fork server (`fork_server`; a fork of a
-process that already runs an event loop and threads is unsafe), which imports the code they
-run once. The pool starts on first use, or at `start` for a node that would rather pay for
-that before its first jobs than during them.
+sympy can take long on an unlucky input and holds the GIL while it does, so it never runs on
+an event loop's thread. The procedural generators and the checks of model-written questions
+share one pool, so one setting bounds a node's processes for them. They fork from the node's
+fork server (`fork_server`: forking a process that runs an event loop and threads is unsafe).
+The pool starts on first use, or at `start`.
 
-A pool process leaves when the process that made the pool ends, however it ends. Killed
-outright (SIGKILL, the kernel's out-of-memory killer), the node never shuts its pool down, and
-the pool's processes, waiting on a queue whose write end they hold themselves, would wait
-forever, and keep the fork server alive with them.
+A pool process leaves when the process that made the pool ends, however it ends: killed
+outright, the node never shuts its pool down, and its processes would otherwise wait forever
+on a queue whose write end they hold themselves.
 """
 
 from __future__ import annotations
@@ -36,16 +33,12 @@ RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
 """The modules whose functions the pool's processes run: the fork server preloads them."""
 
 
-def _ignore_stop_signals() -> None:
-    """In a pool process: Ctrl-C or a stop signal to the process group is the parent's to
-    handle (it drains, then shuts the pool down); a process dying first would fail every job."""
+def _in_pool_process(owner: int) -> None:
+    """A pool process's set-up: an exit when `owner` has ended, and stop signals ignored. Ctrl-C
+    or a stop signal to the process group is the parent's to handle (it drains, then shuts the
+    pool down); a process dying first would fail every job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _in_pool_process(owner: int) -> None:
-    """A pool process's set-up: stop signals ignored, and an exit when `owner` has ended."""
-    _ignore_stop_signals()
     threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
 
 

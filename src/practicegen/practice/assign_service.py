@@ -1,12 +1,9 @@
 """Assigning practice now when it fits the sync budget, else by a job; and starting that job.
 
 `assign_now` plans from the bank and the instant generators within `sync_budget_s` (under a
-CDN's 30 s). When planning runs past the budget, or only a job's filler (a language model)
-could write what the bank lacks, it starts the job instead and answers what the async route
-would: the caller never waits on a model. `start_assignment_job` is the one place practice
-creates a job; it refuses a student's webhook, checks a webhook URL against the SSRF guard,
-checks the request against the tenant's data, then writes the job and its queue message.
-Planning reads in one session and the assignment is written in another, both opened here.
+CDN's 30 s); past the budget, or when only a job's filler (a language model) could write what
+the bank lacks, it starts the job instead and answers as the async route would: the caller
+never waits on a model. `start_assignment_job` is the one place practice creates a job.
 """
 
 from __future__ import annotations
@@ -22,14 +19,13 @@ from practicegen.errors import StudentWebhookRefused
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
-from practicegen.ports import GapFiller
+from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.availability import GenerationUnavailable
-from practicegen.practice.checks import check_request_content
+from practicegen.practice.checks import Assigning, check_request_content
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
-from practicegen.practice.service import plan_with_items, store_and_show
+from practicegen.practice.service import store_and_show
 from practicegen.practice.tasks import PRACTICE_GENERATION, job_request, student_check
-from practicegen.webhooks.ssrf import AddressGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +48,19 @@ async def assign_now(
 ) -> AssignmentRead | JobAccepted:
     """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
     generators only) where `parts.job_filler` (a language model) can write, the job making it."""
+    ask = Assigning(principal, request, settings, parts.cache, parts.filler)
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
-            planned = await plan_with_items(
-                session,
-                principal=principal,
-                request=request,
-                settings=settings,
-                filler=parts.filler,
-                cache=parts.cache,
-            )
+            plan = await plan_assignment(session, ask)
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
-        if unavailable and not _job_can_write(parts.filler, parts.job_filler, request):
+        writer = parts.job_filler  # a language model may write what instant generators cannot
+        job_can_write = (
+            writer is not None
+            and writer is not parts.filler
+            and writer.covers(request.subject, request.topic)
+        )
+        if unavailable and not job_can_write:
             raise
         started = await start_assignment_job(
             parts,
@@ -77,7 +73,7 @@ async def assign_now(
         )
         return started.accepted
     async with sessionmaker() as session, session.begin():
-        return await store_and_show(session, principal=principal, planned=planned)
+        return await store_and_show(session, principal=principal, plan=plan, now=now)
 
 
 async def start_assignment_job(
@@ -93,7 +89,10 @@ async def start_assignment_job(
     check: bool = True,
 ) -> StartedJob:
     """Vet the webhook and (if `check`) the request, then create the job that assigns it."""
-    await _vet_webhook(principal, webhook_url, parts.guard)
+    if webhook_url is not None:  # a server key's, at an address the SSRF guard allows
+        if principal.is_student:
+            raise StudentWebhookRefused()
+        await parts.guard.check_url(webhook_url)
     new = NewJob(
         tenant_id=principal.tenant_id,
         job_type=PRACTICE_GENERATION,
@@ -106,14 +105,8 @@ async def start_assignment_job(
     )
     async with sessionmaker() as session:
         if check:
-            await check_request_content(
-                session,
-                principal=principal,
-                request=request,
-                settings=settings,
-                filler=parts.job_filler,
-                cache=parts.cache,
-            )
+            ask = Assigning(principal, request, settings, parts.cache, parts.job_filler)
+            await check_request_content(session, ask)
         created = await jobs_service.create_job(
             session,
             store=parts.store,
@@ -124,23 +117,3 @@ async def start_assignment_job(
         if session.in_transaction():  # begun only if a statement ran (SQLite)
             await session.commit()
     return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
-
-
-def _job_can_write(
-    filler: GapFiller | None, job_filler: GapFiller | None, request: AssignRequest
-) -> bool:
-    """A job's filler (a language model) writes what the sync path's generators cannot."""
-    return (
-        job_filler is not None
-        and job_filler is not filler
-        and job_filler.covers(request.subject, request.topic)
-    )
-
-
-async def _vet_webhook(principal: Principal, url: str | None, guard: AddressGuard) -> None:
-    """Only a server key names a webhook, and only at an address the SSRF guard allows."""
-    if url is None:
-        return
-    if principal.is_student:
-        raise StudentWebhookRefused()
-    await guard.check_url(url)

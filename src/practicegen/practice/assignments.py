@@ -1,10 +1,9 @@
 """Building an assignment: the two steps behind both the sync and the async assign endpoints.
 
-`plan_assignment` validates the request against the tenant's data, reads the student's model
-and the bank, selects items aimed at the target success rate, and fills what the bank lacks
-from the gap filler when one is configured, writing nothing; `store_assignment` then stores the
-result. Planning reports progress through a callback, so the async job can relay it and the
-sync path can ignore it. Storing writes but never commits: the caller owns the transaction.
+`plan_assignment` checks the request, reads the student's model and the bank, selects items
+aimed at the target success rate and has the gap filler write what the bank lacks, writing
+nothing; `store_assignment` stores the result, leaving the commit to the caller. Progress goes
+to a callback, which the async job relays and the sync path ignores.
 """
 
 from __future__ import annotations
@@ -12,23 +11,23 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.auth.principal import Principal
-from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item
-from practicegen.items.candidates import CandidateCache
 from practicegen.items.repository import ItemRepository
-from practicegen.ports import Candidate, ChosenItem, Filled, GapFiller, GapRequest, Progress
+from practicegen.ports import Candidate, ChosenItem, Filled, GapRequest, Progress
 from practicegen.practice.availability import (
     GenerationFailed,
+    nothing_made,
+    shortfall_warnings,
     unavailable,
 )
-from practicegen.practice.checks import Checked, check_request
+from practicegen.practice.checks import Assigning, Checked, check_request
 from practicegen.practice.learner import (
     SkillState,
     ability_variance,
@@ -37,10 +36,9 @@ from practicegen.practice.learner import (
     skill_state,
     target_difficulty,
 )
-from practicegen.practice.repository import ItemLink, PracticeRepository
+from practicegen.practice.repository import ItemFace, ItemLink, PracticeRepository
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import nearest_needed, select_items
-from practicegen.practice.shortfall import nothing_made, shortfall_warnings
 
 
 async def no_progress(_percent: int, _message: str) -> None:
@@ -49,54 +47,44 @@ async def no_progress(_percent: int, _message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """An assignment decided but not yet stored; making it writes nothing."""
+    """An assignment decided but not yet stored; making it writes nothing. `faces` holds what
+    the assignment shows of each chosen item (a generated item shows itself)."""
 
     tenant_id: uuid.UUID
     request: AssignRequest
     chosen: list[ChosenItem]
     new_items: list[Item]
     warnings: list[str]
+    faces: dict[uuid.UUID, Item | ItemFace]
     generation: dict[str, Any] = field(default_factory=dict)
 
 
 async def plan_assignment(
     session: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None = None,
-    cache: CandidateCache | None = None,
+    ask: Assigning,
     progress: Progress = no_progress,
     rng: random.Random | None = None,
 ) -> Plan:
-    """Check, read and choose (generating what the bank lacks) without writing anything.
+    """Check, read and choose (generating what the bank lacks) without writing anything, in a
+    session that only reads (the node's reading sessionmaker's).
 
     Keeping the slow part free of writes means a job holds no write transaction, and so no
     lock, while it generates; `store_assignment` writes the result in one short transaction.
     """
     await progress(5, "Reading the item bank...")
-    checked = await check_request(
-        session,
-        principal=principal,
-        request=request,
-        settings=settings,
-        filler=filler,
-        cache=cache,
-    )
-    tenant, skills = principal.tenant_id, checked.skills
-    abilities, recent = checked.abilities, checked.recent
+    checked = await check_request(session, ask)
+    request, settings, filler = ask.request, ask.settings, ask.filler
     await progress(15, "Selecting items at the right difficulty...")
     candidates = _near_targets(checked, settings, request.num_items)
-    chosen, warnings = _select(candidates, abilities, request, settings, skills, recent, rng)
+    chosen, warnings = _select(candidates, checked, request.num_items, settings, rng)
     filled = Filled()
     missing = request.num_items - len(chosen)
-    if missing and (filler is None or not checked.fillable):
+    if missing and checked.missing is not None:  # which it is when there is no filler
         raise unavailable(request, len(chosen), checked.missing)
     if missing and filler is not None:
         taken = {c.item_id for c in chosen}
         prints = frozenset(c.fingerprint for c in candidates if c.item_id in taken)
-        gap = _gap(request, tenant, checked, chosen, settings, missing, prints)
+        gap = _gap(ask, checked, chosen, missing, prints)
         filled = await filler.fill(session, gap, progress)
         chosen = chosen + [c for _, c in filled.items]
         if not chosen:
@@ -105,21 +93,46 @@ async def plan_assignment(
             raise GenerationFailed(message, **details)
     warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
-    return Plan(tenant, request, chosen, new_items, warnings, filled.report)
+    faces = await _faces(session, ask, chosen, new_items)
+    tenant = ask.principal.tenant_id
+    return Plan(tenant, request, chosen, new_items, warnings, faces, filled.report)
 
 
-async def store_assignment(session: AsyncSession, plan: Plan) -> Assignment:
-    """Write the plan's generated items and the assignment (the caller commits)."""
+async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> Assignment:
+    """Write the plan's generated items and the assignment, made at `now` (the caller commits)."""
     if plan.new_items:
         await ItemRepository(session).add_all(plan.new_items)
-    return await _store(
-        PracticeRepository(session),
-        plan.tenant_id,
-        plan.request,
-        plan.chosen,
-        len(plan.new_items),
-        plan.warnings,
+    request, generated = plan.request, len(plan.new_items)
+    assignment = Assignment(
+        id=uuid.uuid4(),
+        tenant_id=plan.tenant_id,
+        **request.model_dump(include={"student_id", "subject", "topic", "num_items"}),
+        goal_tags=[str(t) for t in request.goal_tags],
+        warnings=plan.warnings,
+        bank_count=len(plan.chosen) - generated,
+        generated_count=generated,
+        created_at=now,
     )
+    links = [
+        ItemLink(assignment.id, position, c.item_id, c.skill, c.predicted_success, c.reason)
+        for position, c in enumerate(plan.chosen, start=1)
+    ]
+    await PracticeRepository(session).insert_assignment(assignment, links)
+    return assignment
+
+
+async def _faces(
+    session: AsyncSession, ask: Assigning, chosen: list[ChosenItem], new_items: list[Item]
+) -> dict[uuid.UUID, Item | ItemFace]:
+    """What the assignment shows of its items, read while planning: the write transaction is
+    then two inserts, and on SQLite how long one writer holds the lock is how long every other
+    writer waits. Bank items the cache showed recently are not read again."""
+    faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in new_items}
+    tenant = ask.principal.tenant_id
+    bank_ids = [c.item_id for c in chosen if c.item_id not in faces]
+    read = partial(PracticeRepository(session).item_faces, tenant)
+    bank = await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
+    return faces | bank
 
 
 def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[Candidate]:
@@ -138,22 +151,19 @@ def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[
 
 def _select(
     pool: list[Candidate],
-    abilities: dict[str, SkillState],
-    request: AssignRequest,
+    checked: Checked,
+    num_items: int,
     settings: Settings,
-    skills: list[str],
-    recent: list[tuple[uuid.UUID, str]],
     rng: random.Random | None,
 ) -> tuple[list[ChosenItem], list[str]]:
     """Select avoiding recent items; if that leaves the list short, allow repeats and say so."""
-    rng = rng or random.Random()
-    fresh = select_items(
+    choose = partial(select_items, rng=rng or random.Random(), target_p=settings.target_success)
+    recent = checked.recent
+    fresh = choose(
         pool,
-        abilities,
-        request.num_items,
-        rng=rng,
-        target_p=settings.target_success,
-        required_skills=skills,
+        checked.abilities,
+        num_items,
+        required_skills=checked.skills,
         recent_item_ids={i for i, _ in recent},
         recent_fingerprints={f for _, f in recent},
     )
@@ -161,30 +171,26 @@ def _select(
     chosen = list(fresh.chosen)
     if fresh.shortfall and recent:
         taken = {c.item_id for c in chosen}
-        again = select_items(
+        again = choose(
             [c for c in pool if c.item_id not in taken],
-            abilities,
+            checked.abilities,
             fresh.shortfall,
-            rng=rng,
-            target_p=settings.target_success,
             required_skills=fresh.uncovered_skills,
             recent_fingerprints={c.fingerprint for c in pool if c.item_id in taken},
         )
         if again.chosen:
             warnings.append(f"{len(again.chosen)} item(s) repeat recent practice.")
             chosen = sorted(chosen + again.chosen, key=lambda c: -c.predicted_success)
-    uncovered = sorted(set(skills) - {c.skill for c in chosen})
+    uncovered = sorted(set(checked.skills) - {c.skill for c in chosen})
     if uncovered:
         warnings.append(f"No items for goal skills: {', '.join(uncovered)}.")
     return chosen, warnings
 
 
 def _gap(
-    request: AssignRequest,
-    tenant: uuid.UUID,
+    ask: Assigning,
     checked: Checked,
     chosen: list[ChosenItem],
-    settings: Settings,
     missing: int,
     chosen_prints: frozenset[str],
 ) -> GapRequest:
@@ -192,54 +198,18 @@ def _gap(
     wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
     states = [skill_state(abilities, s) for s in wanted] or list(abilities.values())
     states = states or [SkillState(0.0)]
-    target = settings.target_success
+    target = ask.settings.target_success
     theta = sum(state.theta for state in states) / len(states)
     variance = sum(ability_variance(state, target) for state in states) / len(states)
     return GapRequest(
-        tenant_id=tenant,
-        subject=request.subject,
-        topic=request.topic,
+        tenant_id=ask.principal.tenant_id,
+        subject=ask.request.subject,
+        topic=ask.request.topic,
         skills=wanted,
         count=missing,
         difficulty=target_difficulty(theta, target, variance),
         predict=partial(expected_p_correct, theta, variance=variance),
-        target_p=settings.target_success,
+        target_p=target,
         avoid_fingerprints=frozenset(f for _, f in checked.recent) | chosen_prints,
         bank_version=checked.bank_version,
     )
-
-
-async def _store(
-    practice: PracticeRepository,
-    tenant: uuid.UUID,
-    request: AssignRequest,
-    chosen: list[ChosenItem],
-    generated: int,
-    warnings: list[str],
-) -> Assignment:
-    assignment = Assignment(
-        id=uuid.uuid4(),
-        tenant_id=tenant,
-        student_id=request.student_id,
-        subject=request.subject,
-        topic=request.topic,
-        num_items=request.num_items,
-        goal_tags=[str(t) for t in request.goal_tags],
-        warnings=warnings,
-        bank_count=len(chosen) - generated,
-        generated_count=generated,
-        created_at=utcnow(),
-    )
-    links = [
-        ItemLink(
-            assignment_id=assignment.id,
-            position=position,
-            item_id=c.item_id,
-            skill=c.skill,
-            predicted_success=c.predicted_success,
-            reason=c.reason,
-        )
-        for position, c in enumerate(chosen, start=1)
-    ]
-    await practice.insert_assignment(assignment, links)
-    return assignment

@@ -1,16 +1,22 @@
-"""Whether what an assign asks for can be found or made, and the 422s that say why not.
+"""Whether what an assign asks for can be found or made, and what is said when it cannot.
 
 A request the bank cannot cover needs a generator that covers it: the procedural generators,
 or a language model for a job. A tenant may further refuse a model's multiple-choice questions
 checked only by the writer's self-consistency (`tenants.service.requires_check_model`); on a
 node without a check model such a request is then unavailable too, naming the setting that
 would make it available.
+
+A partial assignment is still worth giving, so it completes with the shortfall named in its
+`warnings` (and, for a job, in `metadata.generation`). One with no item at all fails with
+`generation_failed`, naming the subject, the skills and why each generated question was
+rejected, so the cause (a model that writes only unusable drafts, say) can be seen and fixed.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +45,7 @@ class GenerationUnavailable(InvalidRequest):
 
 
 class GenerationFailed(GenerationUnavailable):
-    """The generators that cover the request made nothing usable (`shortfall.nothing_made`).
+    """The generators that cover the request made nothing usable (`nothing_made`).
     A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
     language model) could still write the items."""
 
@@ -70,7 +76,6 @@ async def missing_generator(
 def unavailable(
     request: AssignRequest, available: int, missing: str = MODEL_SETTING
 ) -> GenerationUnavailable:
-    where = request.subject + (f" / {request.topic}" if request.topic else "")
     lacking = (
         "no procedural generator covers it and no language model is configured"
         if missing == MODEL_SETTING
@@ -78,7 +83,7 @@ def unavailable(
         "and no check model is configured"
     )
     return GenerationUnavailable(
-        f"The bank has {available} fitting item(s) for {where}, {request.num_items} were "
+        f"The bank has {available} fitting item(s) for {_where(request)}, {request.num_items} were "
         f"asked for, and no generator can write the rest: {lacking} ({missing}).",
         available=available,
         requested=request.num_items,
@@ -104,3 +109,41 @@ async def explain_empty(session: AsyncSession, tenant: uuid.UUID, request: Assig
                 topic=request.topic,
                 known_topics=sorted(topics),
             )
+
+
+def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) -> list[str]:
+    warnings = [f"Could not generate {n} item(s) for {s}." for s, n in unproduced.items()]
+    if chosen < wanted:
+        warnings.append(
+            f"Only {chosen} of {wanted} items could be assigned: the bank and "
+            "the generators produced no more fitting, verified items."
+        )
+    return warnings
+
+
+def nothing_made(
+    request: AssignRequest, skills: Sequence[str], report: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The message and details of `GenerationFailed` for an assignment left empty: what was
+    asked, and why nothing passed."""
+    llm = report.get("llm", {})
+    rejections: dict[str, int] = dict(llm.get("rejections", {}))
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(rejections.items()))
+    drafts = f"{sum(rejections.values())} generated question(s) rejected ({why})" if why else ""
+    message = (
+        f"No item could be assigned for {_where(request)} (skills: {', '.join(skills) or 'any'}): "
+        f"the bank has none that fit and the generators produced none of the "
+        f"{request.num_items} asked for" + (f"; {drafts}." if drafts else ".")
+    )
+    return message, {
+        "subject": request.subject,
+        "topic": request.topic,
+        "skills": list(skills),
+        "requested": request.num_items,
+        "rejections": rejections,
+        "generation": report,
+    }
+
+
+def _where(request: AssignRequest) -> str:
+    return request.subject + (f" / {request.topic}" if request.topic else "")

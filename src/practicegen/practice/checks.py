@@ -30,6 +30,18 @@ from practicegen.practice.schemas import AssignRequest
 
 
 @dataclass(frozen=True, slots=True)
+class Assigning:
+    """One assign request and what serving it uses: who asks, the node's settings, the bank's
+    cache, and the filler that may write what the bank lacks (None: nothing may)."""
+
+    principal: Principal
+    request: AssignRequest
+    settings: Settings
+    cache: CandidateCache
+    filler: GapFiller | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Checked:
     """A request found valid, with what checking it already read.
 
@@ -40,96 +52,69 @@ class Checked:
     skills: list[str]
     items: SubjectItems
     groups: list[GroupKey]
-    fillable: bool
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
-    missing: str = MODEL_SETTING  # what a generator would need to write what the bank lacks
+    missing: str | None  # what the filler would need to write what the bank lacks; None: nothing
 
 
-async def check_request(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None = None,
-    cache: CandidateCache | None = None,
-) -> Checked:
+async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
     """Raise the request's first problem as a clear error, reading the student for planning."""
-    _check_access_and_size(principal, request, settings)
-    tenant = principal.tenant_id
+    _check_access_and_size(ask)
+    request = ask.request
     student = await PracticeRepository(session).student_context(
-        tenant, request.student_id, settings.recent_assignments_window
+        ask.principal.tenant_id, request.student_id, ask.settings.recent_assignments_window
     )
     if student is None:
         raise StudentNotFound(student_id=str(request.student_id))
-    skills, items, groups, missing = await _check_content(
-        session, tenant, request, filler, cache, bank_version=student.bank_version
-    )
+    skills, items, groups, missing = await _check_content(session, ask, student.bank_version)
     return Checked(
         skills=skills,
         items=items,
         groups=groups,
-        fillable=missing is None,
-        abilities={row.skill: SkillState(row.theta, row.responses_n) for row in student.skills},
+        abilities=student.abilities,
         recent=student.recent,
         bank_version=student.bank_version,
-        missing=missing or MODEL_SETTING,
+        missing=missing,
     )
 
 
-async def check_request_content(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None = None,
-    cache: CandidateCache | None = None,
-) -> None:
+async def check_request_content(session: AsyncSession, ask: Assigning) -> None:
     """Every check of `check_request` but the student's existence, without reading the student.
 
     The async endpoint calls this: the job's own INSERT checks that the student exists.
     """
-    _check_access_and_size(principal, request, settings)
-    await _check_content(session, principal.tenant_id, request, filler, cache)
+    _check_access_and_size(ask)
+    await _check_content(session, ask)
 
 
-def _check_access_and_size(
-    principal: Principal, request: AssignRequest, settings: Settings
-) -> None:
-    principal.require_student_access(request.student_id)
-    if not 1 <= request.num_items <= settings.max_num_items:
+def _check_access_and_size(ask: Assigning) -> None:
+    ask.principal.require_student_access(ask.request.student_id)
+    maximum = ask.settings.max_num_items
+    if not 1 <= ask.request.num_items <= maximum:
         raise NumItemsOutOfRange(
-            f"num_items must be between 1 and {settings.max_num_items}.",
-            num_items=request.num_items,
+            f"num_items must be between 1 and {maximum}.",
+            num_items=ask.request.num_items,
             minimum=1,
-            maximum=settings.max_num_items,
+            maximum=maximum,
         )
 
 
 async def _check_content(
-    session: AsyncSession,
-    tenant: uuid.UUID,
-    request: AssignRequest,
-    filler: GapFiller | None,
-    cache: CandidateCache | None,
-    *,
-    bank_version: int | None = None,
+    session: AsyncSession, ask: Assigning, bank_version: int | None = None
 ) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
     """The goal tags, subject and topic name something, and enough can be found or made.
 
-    Returns, last, None when `filler` may write what the bank lacks, else the setting it would
+    Returns, last, None when the filler may write what the bank lacks, else the setting it would
     need. `bank_version`: the tenant's, if the caller read it already."""
+    tenant, request = ask.principal.tenant_id, ask.request
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
-    bank = cache or CandidateCache(max_age_s=0)
-    items = await bank.active_items(session, tenant, request.subject, version=bank_version)
+    items = await ask.cache.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
     available = sum(len(items.groups[key]) for key in groups)
-    missing = await missing_generator(session, tenant, request, filler, available)
+    missing = await missing_generator(session, tenant, request, ask.filler, available)
     if missing is not None:
         if not groups and missing == MODEL_SETTING:  # a model could write any subject's items
             await explain_empty(session, tenant, request)

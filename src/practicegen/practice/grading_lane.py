@@ -1,20 +1,19 @@
 """The grading lane: a node's bounded, fair queue in front of its grading processes.
 
-A node has a few grading processes (`Grader`) and an answer may keep one busy until the
-grading deadline, so answers queue for them. Unbounded, that queue lets one student's token
-stall every other student's answers; so an answer takes a *place* in the lane before it is
-read or graded, and the lane refuses a place at once, never after a wait:
+An answer may keep a grading process (`Grader`) busy until the deadline, so answers queue for
+them; unbounded, that queue would let one student's token stall everyone's answers. So an
+answer takes a *place* in the lane before it is read or graded, refused at once, never after
+a wait:
 
     a student already holding `student_share` places   429 too_many_requests
     a tenant already holding `tenant_share` places     429 too_many_requests
     the node holding `slots` places                    503 service_busy
 
-Both with `Retry-After`: the time the places of the share that was full take to be graded, and
-up to as much again at random (callers refused together come back apart), at most a minute.
-Places that wait for a process take turns round-robin: first across tenants, then across a
-tenant's students, so a student with several answers waiting delays another student's by at
-most one grading each. A place holds no database connection: the service reads what grading
-needs before it waits and writes after it is graded.
+Both with `Retry-After`: the time the full share's places take to be graded, plus up to as
+much again at random (callers refused together come back apart), at most a minute. Places
+waiting for a process take turns round-robin across tenants, then a tenant's students, so one
+student's waiting answers delay another's by at most one grading each. A place holds no
+database connection: grading's inputs are read before it waits, its result written after.
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ import math
 import random
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import structlog
 
@@ -39,17 +39,9 @@ _MAX_RETRY_AFTER_S = 60
 _Waiters = dict[uuid.UUID, dict[uuid.UUID, deque[asyncio.Future[None]]]]
 
 
-class Place:
-    """One answer's place in the lane, from admission until it has been graded."""
-
-    def __init__(self, lane: GradingLane, tenant_id: uuid.UUID, student_id: uuid.UUID) -> None:
-        self._lane = lane
-        self._tenant_id = tenant_id
-        self._student_id = student_id
-
-    async def grade(self, answer: str, key: AnswerKey) -> Grade:
-        """Grade once it is this place's turn; an answer the cost bound refuses needs none."""
-        return await self._lane.grade(self._tenant_id, self._student_id, answer, key)
+Place = Callable[[str, AnswerKey], Awaitable[Grade]]
+"""One answer's place in the lane, from admission until it has been graded: it grades the
+answer against the key once it is the place's turn."""
 
 
 class GradingLane:
@@ -74,7 +66,7 @@ class GradingLane:
         """A place for one answer of `student_id`, or the refusal, at once."""
         self._admit(tenant_id, student_id)
         try:
-            yield Place(self, tenant_id, student_id)
+            yield partial(self.grade, tenant_id, student_id)
         finally:
             self._leave(tenant_id, student_id)
 
@@ -125,6 +117,7 @@ class GradingLane:
     async def grade(
         self, tenant_id: uuid.UUID, student_id: uuid.UUID, answer: str, key: AnswerKey
     ) -> Grade:
+        """Grade once it is this answer's turn; an answer the cost bound refuses needs none."""
         refused = self._grader.precheck(answer, key)
         if refused is not None:
             return refused

@@ -1,39 +1,23 @@
 """The learner model: how likely a student is to answer an item, and what one answer teaches us.
 
-Practice is most useful when it is neither trivial nor hopeless, so the service aims every item
-at a target chance of success (0.75 by default). That needs a prediction, and the prediction
-comes from the Rasch model: a student has an ability `theta` per skill, an item has a
-difficulty `b` on the same logit scale, and P(correct) = 1 / (1 + exp(-(theta - b))). Inverting
-it gives the difficulty to aim at: b = theta - ln(p / (1 - p)).
+Every item is aimed at a target chance of success (0.75 by default), so practice is neither
+trivial nor hopeless. The prediction is the Rasch model's: an ability `theta` per skill and an
+item difficulty `b` on one logit scale, P(correct) = logistic(theta - b). Both are learnt online
+by Elo steps (Pelanek, 2016) of size K = a / (1 + decay * n) against the surprise `correct -
+predicted`; an item's step shrinks with evidence, a student's does not by default, as students
+learn and a steady step holds their success near the target.
 
-Both numbers are learnt online with the Elo update used in adaptive learning systems
-(Pelanek, "Applications of the Elo rating system in adaptive educational systems", 2016): after
-one graded response the surprise `correct - predicted` moves theta up and b down (or the
-reverse) by a step K = a / (1 + decay * n). An item's step shrinks as it accumulates evidence,
-so a new item moves fast and a well-measured one stays put. A student's step does not shrink by
-default: students learn, so their estimate has to keep following them, and a steady step is
-also what holds each student's observed success near the target (a run of successes raises
-theta, which brings harder items, and the reverse).
-
-An estimate built on few responses is uncertain, and the chance of success averaged over that
-uncertainty is flatter than the logistic at the point estimate: aiming the point estimate at
-0.75 gives uncertain students less than 0.75 on average. Selection therefore aims the expected
-chance, with the ability treated as normal around theta with a variance that starts at the
-population's (`ability_sd` squared) and shrinks with each response's Fisher information at the
-target; the integral uses the probit approximation (MacKay, "The evidence framework applied to
-classification networks", 1992): E[P] ~ logistic((theta - b) / sqrt(1 + pi * var / 8)).
-
-A skill the student has never practised starts from a prior: their evidence-weighted mean
-ability over their other skills in the same subject, shrunk toward 0 (the average student) in
-proportion to how little evidence there is.
-
-Everything here is pure: frozen dataclasses in, frozen dataclasses out, no I/O.
+Selection aims the chance averaged over how uncertain theta still is: normal around it, its
+variance starting at the population's (`ability_sd` squared) and shrinking with each response's
+Fisher information, the average by the probit approximation (MacKay, 1992). A skill never
+practised starts from the student's evidence-weighted mean ability over their other skills in
+the subject, shrunk toward 0 (the average student). Everything here is pure.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 
@@ -136,7 +120,7 @@ def step_size(k: float, decay: float, n: int) -> float:
     return k / (1.0 + decay * max(n, 0))
 
 
-def prior_theta(other_skills: Iterable[SkillState], params: LearnerParams | None = None) -> float:
+def prior_theta(other_skills: Collection[SkillState], params: LearnerParams | None = None) -> float:
     """Starting ability for a skill the student has never practised.
 
     `other_skills` are the student's states in the other skills of the same subject. The result
@@ -144,13 +128,10 @@ def prior_theta(other_skills: Iterable[SkillState], params: LearnerParams | None
     with no evidence at all it is 0, the average student.
     """
     params = params or LearnerParams()
-    weighted = 0.0
-    evidence = 0
-    for state in other_skills:
-        weighted += state.theta * state.n
-        evidence += state.n
+    evidence = sum(state.n for state in other_skills)
     if evidence == 0:
         return 0.0
+    weighted = sum(state.theta * state.n for state in other_skills)
     return _clamp(weighted / (evidence + params.prior_weight), params.bound)
 
 

@@ -9,28 +9,25 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Float,
-    Integer,
+    ColumnElement,
+    Select,
     Text,
-    Uuid,
     bindparam,
+    cast,
     func,
     insert,
-    null,
     select,
     text,
-    type_coerce,
-    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.clock import utcnow
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
@@ -43,26 +40,18 @@ from practicegen.db.models import (
 from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert
 from practicegen.items.bank_changes import version_of
-
-
-@dataclass(frozen=True, slots=True)
-class SkillRow:
-    """One of a student's per-skill states, read without building an ORM object."""
-
-    skill: str
-    theta: float
-    responses_n: int
+from practicegen.practice.learner import SkillState
 
 
 @dataclass(frozen=True, slots=True)
 class StudentContext:
     """What planning an assignment needs to know of a student, read in one round trip.
 
-    `recent` holds (item id, fingerprint) of the items in the student's latest assignments;
-    `bank_version` is the tenant's (`items/candidates.py`), read in the same statement.
+    `abilities` holds their state per practised skill; `recent`, the (item id, fingerprint) of
+    the items in their latest assignments; `bank_version` is the tenant's (`items/candidates.py`).
     """
 
-    skills: list[SkillRow]
+    abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
 
@@ -115,72 +104,42 @@ _latest_assignments = (
     .limit(bindparam("assignments"))
     .scalar_subquery()
 )
-# On PostgreSQL, a row per practised skill (one with a NULL skill if none; no row if there
-# is no such student), then a row per recently assigned item, told apart by a NULL student id,
-# and the tenant's bank version (in the ability column), told apart by a NULL student and item.
-_STUDENT_CONTEXT = union_all(
-    select(
-        _students.c.id,
-        _skills.c.skill,
-        _skills.c.theta,
-        _skills.c.responses_n,
-        type_coerce(null(), Uuid()),
+
+
+def _student_context(dialect: str) -> Select[str, str, int]:
+    """The student's skills and recent items as JSON arrays, and the tenant's bank version, in
+    one row (none if the tenant has no such student).
+
+    One row, as each row SQLite returns is a step on the connection's thread, waiting for the
+    GIL while the event loop is busy. SQLite's JSON numbers keep only 15 digits, so abilities
+    go through text at full precision there.
+    """
+    sqlite = dialect == "sqlite"
+    array = func.json_array if sqlite else func.json_build_array
+
+    def rows(*columns: ColumnElement[Any]) -> ColumnElement[str]:
+        if sqlite:
+            return func.json_group_array(array(*columns))
+        return func.coalesce(cast(func.json_agg(array(*columns)), Text), "[]")
+
+    theta = func.printf("%!.17g", _skills.c.theta) if sqlite else _skills.c.theta
+    skills = select(rows(_skills.c.skill, theta, _skills.c.responses_n)).where(
+        _skills.c.student_id == _students.c.id
     )
-    .select_from(_students.outerjoin(_skills, _skills.c.student_id == _students.c.id))
-    .where(
+    recent = (
+        select(rows(_items.c.id, _items.c.fingerprint))
+        .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
+        .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
+    )
+    version = version_of(bindparam("tenant_id")).scalar_subquery()
+    return select(skills.scalar_subquery(), recent.scalar_subquery(), version).where(
         _students.c.tenant_id == bindparam("tenant_id"),
         _students.c.id == bindparam("student_id"),
-    ),
-    select(null(), _items.c.fingerprint, null(), null(), _items.c.id)
-    .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
-    .where(_assignment_items.c.assignment_id.in_(_latest_assignments)),
-    select(null(), null(), version_of(bindparam("tenant_id")).scalar_subquery(), null(), null()),
-)
-# On SQLite the same in one row. Each row a statement returns is a step SQLite takes on the
-# connection's thread, and each step waits for the GIL while the event loop is busy: under
-# load, a row per recent item made this read the slowest part of a sync assign. Abilities go
-# through text at full precision, as JSON numbers would keep only 15 digits.
-_SKILLS_JSON = (
-    select(
-        func.json_group_array(
-            func.json_array(
-                _skills.c.skill, func.printf("%!.17g", _skills.c.theta), _skills.c.responses_n
-            )
-        )
     )
-    .where(_skills.c.student_id == _students.c.id)
-    .scalar_subquery()
-)
-_RECENT_JSON = (
-    select(func.json_group_array(func.json_array(_items.c.id, _items.c.fingerprint)))
-    .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
-    .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
-    .scalar_subquery()
-)
-_STUDENT_CONTEXT_SQLITE = select(
-    _SKILLS_JSON, _RECENT_JSON, version_of(bindparam("tenant_id")).scalar_subquery()
-).where(
-    _students.c.tenant_id == bindparam("tenant_id"),
-    _students.c.id == bindparam("student_id"),
-)
-_ITEM_FACE_COLUMNS = [
-    _items.c[name]
-    for name in (
-        "id",
-        "subject",
-        "topic",
-        "skill",
-        "type",
-        "stem",
-        "choices",
-        "hints",
-        "difficulty",
-        "source",
-        "answer",
-        "answer_policy",
-        "solution",
-    )
-]
+
+
+_STUDENT_CONTEXT = {dialect: _student_context(dialect) for dialect in ("sqlite", "postgresql")}
+_ITEM_FACE_COLUMNS = [_items.c[field.name] for field in fields(ItemFace)]
 # Filtered by primary key alone: given `tenant_id = ?` too, SQLite (which has no statistics)
 # picks a (tenant_id, ...) index and scans the tenant's whole bank. The caller checks the tenant.
 _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
@@ -189,8 +148,9 @@ _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
 _INSERT_ASSIGNMENT = insert(_assignments)
 _INSERT_ASSIGNMENT_ITEM = insert(_assignment_items)
 # PostgreSQL takes an assignment and its items in one statement, a round trip fewer than two:
-# the assignment in a data-modifying WITH, the items as one array per column. SQLite has no
-# INSERT inside WITH.
+# the assignment in a data-modifying WITH, the items as one array per column (each of an item
+# link's but the first, the assignment's id). SQLite has no INSERT inside WITH.
+_ITEM_ARRAYS = ItemLink._fields[1:]
 _INSERT_ASSIGNMENT_WITH_ITEMS = text(
     """
     WITH new_assignment AS (
@@ -201,17 +161,14 @@ _INSERT_ASSIGNMENT_WITH_ITEMS = text(
     )
     INSERT INTO assignment_items (assignment_id, position, item_id, skill, predicted_success,
                                   reason)
-    SELECT :id, * FROM unnest(CAST(:positions AS INTEGER[]), CAST(:item_ids AS UUID[]),
-                              CAST(:skills AS TEXT[]), CAST(:predicted AS DOUBLE PRECISION[]),
-                              CAST(:reasons AS TEXT[]))
+    SELECT :id, * FROM unnest(CAST(:position AS INTEGER[]), CAST(:item_id AS UUID[]),
+                              CAST(:skill AS TEXT[]),
+                              CAST(:predicted_success AS DOUBLE PRECISION[]),
+                              CAST(:reason AS TEXT[]))
     """
 ).bindparams(
     *(bindparam(column.key, type_=column.type) for column in _assignments.columns),
-    bindparam("positions", type_=ARRAY(Integer)),
-    bindparam("item_ids", type_=ARRAY(Uuid())),
-    bindparam("skills", type_=ARRAY(Text)),
-    bindparam("predicted", type_=ARRAY(Float)),
-    bindparam("reasons", type_=ARRAY(Text)),
+    *(bindparam(name, type_=ARRAY(_assignment_items.c[name].type)) for name in _ITEM_ARRAYS),
 )
 
 
@@ -258,33 +215,16 @@ class PracticeRepository:
             "student_id": student_id,
             "assignments": max(recent_assignments, 0),
         }
-        if self.session.get_bind().dialect.name == "sqlite":
-            row = (await self.session.execute(_STUDENT_CONTEXT_SQLITE, params)).first()
-            if row is None:
-                return None
-            skills_json, recent_json, version = row
-            return StudentContext(
-                [SkillRow(name, float(theta), n) for name, theta, n in json.loads(skills_json)],
-                [
-                    (uuid.UUID(hex=item_id), fingerprint)
-                    for item_id, fingerprint in json.loads(recent_json)
-                ],
-                int(version),
-            )
-        skills: list[SkillRow] = []
-        recent: list[tuple[uuid.UUID, str]] = []
-        bank_version, found = 0, False
-        for student, name, theta, responses_n, item_id in await self.session.execute(
-            _STUDENT_CONTEXT, params
-        ):
-            if student is None and item_id is None:
-                bank_version = int(theta)
-            elif student is None:
-                recent.append((item_id, name))
-            elif name is not None:
-                skills.append(SkillRow(name, theta, responses_n))
-            found = found or student is not None
-        return StudentContext(skills, recent, bank_version) if found else None
+        statement = _STUDENT_CONTEXT[self.session.get_bind().dialect.name]
+        row = (await self.session.execute(statement, params)).first()
+        if row is None:
+            return None
+        skills_json, recent_json, version = row
+        return StudentContext(
+            {name: SkillState(float(theta), n) for name, theta, n in json.loads(skills_json)},
+            [(uuid.UUID(item_id), fingerprint) for item_id, fingerprint in json.loads(recent_json)],
+            int(version),
+        )
 
     async def item_faces(
         self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]
@@ -301,17 +241,8 @@ class PracticeRepository:
         """
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                _INSERT_ASSIGNMENT_WITH_ITEMS,
-                values
-                | {
-                    "positions": [item.position for item in items],
-                    "item_ids": [item.item_id for item in items],
-                    "skills": [item.skill for item in items],
-                    "predicted": [item.predicted_success for item in items],
-                    "reasons": [item.reason for item in items],
-                },
-            )
+            arrays = {name: [getattr(item, name) for item in items] for name in _ITEM_ARRAYS}
+            await self.session.execute(_INSERT_ASSIGNMENT_WITH_ITEMS, values | arrays)
             return
         async with pipeline(await self.session.connection()):  # sent with the commit
             await self.session.execute(_INSERT_ASSIGNMENT, values)
@@ -319,21 +250,31 @@ class PracticeRepository:
                 rows = [item._asdict() for item in items]
                 await self.session.execute(_INSERT_ASSIGNMENT_ITEM, rows)
 
-    async def skills(self, student_id: uuid.UUID) -> dict[str, LearnerSkill]:
-        query = select(LearnerSkill).where(LearnerSkill.student_id == student_id)
-        return {row.skill: row for row in (await self.session.execute(query)).scalars()}
+    async def abilities(self, student_id: uuid.UUID) -> dict[str, SkillState]:
+        columns = _skills.c.skill, _skills.c.theta, _skills.c.responses_n
+        rows = await self.session.execute(
+            select(*columns).where(_skills.c.student_id == student_id)
+        )
+        return {skill: SkillState(theta, n) for skill, theta, n in rows}
 
     async def lock_skill(
-        self, *, tenant_id: uuid.UUID, student_id: uuid.UUID, skill: str, prior: float
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        student_id: uuid.UUID,
+        skill: str,
+        prior: float,
+        now: datetime,
     ) -> LearnerSkill:
-        """The student's row for `skill`, created at the prior if missing, locked for update."""
+        """The student's row for `skill`, created at the prior at `now` if missing, locked for
+        update."""
         values = {
             "student_id": student_id,
             "skill": skill,
             "tenant_id": tenant_id,
             "theta": prior,
             "responses_n": 0,
-            "updated_at": utcnow(),
+            "updated_at": now,
         }
         insert = upsert(self.session, LearnerSkill).values(values)
         await self.session.execute(insert.on_conflict_do_nothing())
@@ -353,7 +294,6 @@ class PracticeRepository:
             .values(difficulty=Item.difficulty + delta, responses_n=Item.responses_n + 1)
         )
 
-    async def add(self, *rows: object) -> None:
-        for row in rows:
-            self.session.add(row)
+    async def add(self, row: object) -> None:
+        self.session.add(row)
         await self.session.flush()

@@ -1,29 +1,20 @@
 """Choosing the items of one assignment from a pool of candidates.
 
-The learner model (see `learner`) predicts each candidate's chance of success for this student,
-averaged over how uncertain the student's ability still is; the best practice item is the one
-whose prediction is closest to the target (0.75 by default), i.e. whose Rasch difficulty is
-nearest `learner.target_difficulty`. Around that core the rules are:
+The best item is the one whose predicted chance of success for this student (`learner`) is
+closest to the target (0.75 by default). Around that core:
 
-- No repeats. The same fingerprint (a canonical form shared by variants of one question) is
-  never chosen twice in one assignment, and recently seen items and fingerprints are skipped.
-  Recency is strict: if the pool is too short without them, the selection comes back short and
-  says so in `shortfall` instead of quietly repeating practice; the caller decides whether to
-  generate new items or accept a shorter assignment.
-- Coverage. Required skills (from the goal's tags) are served round-robin in the order given,
-  so each gets at least one item whenever `num_items` allows; required skills left without an
-  item are listed in `uncovered_skills`. Slots the required skills cannot fill go to the best
-  remaining candidates of any skill; with no required skills the whole pool competes.
-- Variety. A small random jitter on the distance to the target breaks near-ties, so two
-  students at the same ability do not get identical sets. Pass a seeded `random.Random` to make
-  it reproducible.
-- A gentle ramp. The final list runs easy to hard for this student: highest predicted success
-  first.
+- No repeats: a fingerprint (shared by variants of one question) is chosen at most once, and
+  recent items and fingerprints are skipped. Recency is strict: a pool too short without them
+  gives a short selection (`shortfall`), and the caller decides whether to generate or accept it.
+- Coverage: required skills (the goal's) are served round-robin in the order given, so each
+  gets an item whenever `num_items` allows (those left out are `uncovered_skills`); slots they
+  cannot fill go to the best remaining candidates of any skill.
+- Variety: a small random jitter breaks near-ties, so two students at the same ability do not
+  get identical sets; a seeded `random.Random` makes it reproducible.
+- A gentle ramp: the list runs easy to hard for this student.
 
-Speed: ranking is lazy. Each pool is cut to a shortlist with `heapq.nsmallest` on the logit
-distance to the target and only the shortlist is scored exactly; the rest of a pool is ranked
-only if the shortlist runs out (many fingerprint collisions), so a large pool costs one pass,
-not a sort.
+Ranking is lazy: only a shortlist nearest the target is scored exactly, the rest of a pool only
+if the shortlist runs out; a large pool costs a pass, not a sort.
 """
 
 from __future__ import annotations
@@ -31,6 +22,7 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
+from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -155,7 +147,7 @@ def select_items(
     if not picks.full:
         required_set = set(required)
         rest = [c for skill, pool in pools.items() if skill not in required_set for c in pool]
-        stream = scorer.ranked(rest, _shortlist_size(num_items - len(picks.picked)))
+        stream = scorer.ranked(rest, nearest_needed(num_items - len(picks.picked)))
         while not picks.full and picks.take_next(stream):
             pass
     covered = {c.skill for c in picks.picked}
@@ -174,15 +166,10 @@ def _eligible_by_skill(
     Recent ids are matched by their integer value: hashing a UUID runs Python code, and this
     loop runs once per candidate.
     """
-    pools: dict[str, list[Candidate]] = {}
+    pools: defaultdict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
-        if c.item_id.int in recent_ids or c.fingerprint in recent_fingerprints:
-            continue
-        pool = pools.get(c.skill)
-        if pool is None:
-            pools[c.skill] = [c]
-        else:
-            pool.append(c)
+        if c.item_id.int not in recent_ids and c.fingerprint not in recent_fingerprints:
+            pools[c.skill].append(c)
     return pools
 
 
@@ -202,21 +189,14 @@ def _make_scorer(
         skill: target_difficulty(state.theta, target_p, variances[skill])
         for skill, state in states.items()
     }
-    return _Scorer(
-        states=states,
-        variances=variances,
-        targets=targets,
-        target_p=target_p,
-        jitter=jitter,
-        rng=rng,
-    )
+    return _Scorer(states, variances, targets, target_p, jitter, rng)
 
 
 def _round_robin(
     picks: _Picks, required: list[str], pools: Mapping[str, list[Candidate]], scorer: _Scorer
 ) -> None:
     """One item per required skill per round, dropping a skill once its pool is exhausted."""
-    per_skill = _shortlist_size(-(-picks.num_items // max(len(required), 1)))
+    per_skill = nearest_needed(-(-picks.num_items // max(len(required), 1)))
     streams = {skill: scorer.ranked(pools.get(skill, []), per_skill) for skill in required}
     active = list(required)
     while active and not picks.full:
@@ -227,19 +207,15 @@ def _round_robin(
                 active.remove(skill)
 
 
-def _shortlist_size(needed: int) -> int:
-    # Room for fingerprint collisions and for the jitter to reorder near-ties.
-    return 2 * needed + 8
-
-
 def nearest_needed(num_items: int) -> int:
-    """How many of each skill's candidates nearest its target selection ranks for `num_items`.
+    """How many of a pool's candidates nearest its target selection ranks for `num_items`:
+    room for fingerprint collisions and for the jitter to reorder near-ties.
 
     It looks further only when those run out (many shared fingerprints), so a caller may hand
     it just the `nearest_needed` items nearest each skill's target, plus as many as it rules
     out as recent.
     """
-    return _shortlist_size(num_items)
+    return 2 * num_items + 8
 
 
 def _chosen(candidate: Candidate, scorer: _Scorer) -> ChosenItem:

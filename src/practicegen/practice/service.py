@@ -1,13 +1,10 @@
 """Reading assignments and answering their items: grading, then teaching the learner model.
 
-An assignment (the sync assign's, or a job's) is planned in a session that only reads and
-stored in the caller's transaction (`plan_with_items`, `store_and_show`); its answer is built
-from the plan exactly as `read_assignment` shows the stored rows, so nothing is read back.
-
-An answer is graded by the item's own policy in a subprocess, through the node's grading lane
-(`grading_lane`, which bounds and shares the wait), then stored and applied to the model: the
-student's ability in the item's skill and the item's difficulty each take one Elo step. Each
-position is answered once; the first answer is what the model learns from.
+A new assignment is shown from its plan (`store_and_show`) exactly as `get_assignment` shows
+the stored rows, so nothing is read back. An answer is graded by the item's own policy through
+the node's grading lane (`grading_lane`), then stored and applied to the model: the student's
+ability in the item's skill and the item's difficulty each take one Elo step. Each position is
+answered once; the first answer is what the model learns from.
 """
 
 from __future__ import annotations
@@ -15,20 +12,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
-from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import Assignment, Item, Response
+from practicegen.db.models import Assignment, AssignmentItem, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
 from practicegen.grading.grade import AnswerKey, Grade, InvalidKey
-from practicegen.items.candidates import CandidateCache
-from practicegen.ports import AnswerPolicy, GapFiller, ItemType, Progress
-from practicegen.practice.assignments import Plan, no_progress, plan_assignment, store_assignment
+from practicegen.ports import AnswerPolicy, ChosenItem, ItemType
+from practicegen.practice.assignments import Plan, store_assignment
 from practicegen.practice.grading_lane import GradingLane, Place
 from practicegen.practice.learner import (
     ItemState,
@@ -42,7 +36,6 @@ from practicegen.practice.repository import ItemFace, PracticeRepository
 from practicegen.practice.schemas import (
     AssignedItem,
     AssignmentRead,
-    AssignRequest,
     ChoiceRead,
     ResponseCreate,
     ResponseRead,
@@ -77,12 +70,12 @@ async def _assignment(
 def _item_view(
     position: int,
     item: Item | ItemFace,
-    predicted_success: float,
-    reason: str,
+    chosen: AssignmentItem | ChosenItem,
     response: Response | None,
     *,
     with_keys: bool,
 ) -> AssignedItem:
+    """One item as shown: keys and misconceptions only `with_keys`, a solution once answered."""
     return AssignedItem(
         position=position,
         item_id=item.id,
@@ -102,8 +95,8 @@ def _item_view(
         hints=list(item.hints),
         difficulty=round(item.difficulty, 3),
         source=item.source,
-        predicted_success=round(predicted_success, 3),
-        reason=reason,
+        predicted_success=round(chosen.predicted_success, 3),
+        reason=chosen.reason,
         answer=item.answer if with_keys else None,
         answer_policy=item.answer_policy,
         solution=item.solution if with_keys or response is not None else None,
@@ -135,89 +128,15 @@ def _assignment_view(assignment: Assignment, items: list[AssignedItem]) -> Assig
     )
 
 
-async def read_assignment(
-    session: AsyncSession, *, principal: Principal, assignment: Assignment
-) -> AssignmentRead:
-    practice = PracticeRepository(session)
-    answered = {r.position: r for r in await practice.responses(assignment.id)}
-    with_keys = not principal.is_student
-    items = [
-        _item_view(
-            link.position,
-            item,
-            link.predicted_success,
-            link.reason,
-            answered.get(link.position),
-            with_keys=with_keys,
-        )
-        for link, item in await practice.assignment_items(assignment.id)
-    ]
-    return _assignment_view(assignment, items)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedAssignment:
-    """A plan, with what the assignment will show of its bank items."""
-
-    plan: Plan
-    bank_faces: dict[uuid.UUID, ItemFace]
-
-
-async def plan_with_items(
-    reading: AsyncSession,
-    *,
-    principal: Principal,
-    request: AssignRequest,
-    settings: Settings,
-    filler: GapFiller | None,
-    cache: CandidateCache,
-    progress: Progress = no_progress,
-) -> PlannedAssignment:
-    """Plan in `reading`, a session of its own that only reads (from the node's reading
-    sessionmaker), and read the chosen bank items.
-
-    Reading them now, not after storing, leaves the write transaction two inserts: on SQLite,
-    how long one writer holds the lock is how long every other writer waits. Items `cache`
-    showed recently are not read again.
-    """
-    plan = await plan_assignment(
-        reading,
-        principal=principal,
-        request=request,
-        settings=settings,
-        filler=filler,
-        cache=cache,
-        progress=progress,
-    )
-    generated = {item.id for item in plan.new_items}
-    bank_ids = [c.item_id for c in plan.chosen if c.item_id not in generated]
-    faces = await cache.faces(
-        plan.tenant_id,
-        request.subject,
-        bank_ids,
-        partial(PracticeRepository(reading).item_faces, plan.tenant_id),
-    )
-    return PlannedAssignment(plan, faces)
-
-
 async def store_and_show(
-    session: AsyncSession, *, principal: Principal, planned: PlannedAssignment
+    session: AsyncSession, *, principal: Principal, plan: Plan, now: datetime
 ) -> AssignmentRead:
-    """Store the plan and show it as `read_assignment` would, without reading it back."""
-    assignment = await store_assignment(session, planned.plan)
-    faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in planned.plan.new_items}
-    faces.update(planned.bank_faces)
+    """Store the plan and show it as `get_assignment` would, without reading it back."""
+    assignment = await store_assignment(session, plan, now)
     with_keys = not principal.is_student
-    items = [
-        _item_view(
-            position,
-            faces[chosen.item_id],
-            chosen.predicted_success,
-            chosen.reason,
-            None,  # a new assignment has no responses
-            with_keys=with_keys,
-        )
-        for position, chosen in enumerate(planned.plan.chosen, start=1)
+    items = [  # a new assignment has no responses
+        _item_view(position, plan.faces[chosen.item_id], chosen, None, with_keys=with_keys)
+        for position, chosen in enumerate(plan.chosen, start=1)
     ]
     return _assignment_view(assignment, items)
 
@@ -226,7 +145,14 @@ async def get_assignment(
     session: AsyncSession, *, principal: Principal, assignment_id: uuid.UUID
 ) -> AssignmentRead:
     assignment = await _assignment(session, principal, assignment_id)
-    return await read_assignment(session, principal=principal, assignment=assignment)
+    practice = PracticeRepository(session)
+    answered = {r.position: r for r in await practice.responses(assignment.id)}
+    with_keys = not principal.is_student
+    items = [
+        _item_view(link.position, item, link, answered.get(link.position), with_keys=with_keys)
+        for link, item in await practice.assignment_items(assignment.id)
+    ]
+    return _assignment_view(assignment, items)
 
 
 def answer_key(item: Item) -> AnswerKey:
@@ -244,6 +170,7 @@ class _Target:
     """What answering a position needs, read before grading; `item` is detached from the
     session that read it, which is closed by then."""
 
+    tenant_id: uuid.UUID
     assignment_id: uuid.UUID
     student_id: uuid.UUID
     item: Item
@@ -259,13 +186,13 @@ async def _read_target(
             if link.position == position:
                 if await practice.response_at(assignment.id, position) is not None:
                     raise AlreadyAnswered(position=position)
-                return _Target(assignment.id, assignment.student_id, item)
+                return _Target(assignment.tenant_id, assignment.id, assignment.student_id, item)
         raise NoSuchPosition(position=position, num_items=assignment.num_items)
 
 
 async def _graded(place: Place, item: Item, answer: str) -> Grade:
     try:
-        return await place.grade(answer, answer_key(item))
+        return await place(answer, answer_key(item))
     except InvalidKey as exc:
         raise UngradableItem(item_id=str(item.id), reason=str(exc)) from exc
 
@@ -299,36 +226,24 @@ async def answer_item(
         with lane.place(principal.tenant_id, target.student_id) as place:
             grade = await _graded(place, target.item, body.answer)
     async with sessionmaker() as session, session.begin():
-        return await _record(
-            session,
-            principal=principal,
-            target=target,
-            body=body,
-            grade=grade,
-            params=params or LearnerParams(),
-            now=now,
-        )
+        return await _record(session, target, body, grade, params or LearnerParams(), now)
 
 
 async def _teach(
     practice: PracticeRepository,
-    *,
-    principal: Principal,
     target: _Target,
     correct: bool,
     params: LearnerParams,
     now: datetime,
 ) -> ResponseUpdate:
     """One Elo step for the student's skill (its row locked) and the item's difficulty."""
-    others = {
-        k: SkillState(v.theta, v.responses_n)
-        for k, v in (await practice.skills(target.student_id)).items()
-    }
+    others = await practice.abilities(target.student_id)
     row = await practice.lock_skill(
-        tenant_id=principal.tenant_id,
+        tenant_id=target.tenant_id,
         student_id=target.student_id,
         skill=target.item.skill,
         prior=skill_state(others, target.item.skill, params).theta,
+        now=now,
     )
     item_before = ItemState(target.item.difficulty, target.item.responses_n)
     step = update(SkillState(row.theta, row.responses_n), item_before, correct, params)
@@ -341,8 +256,6 @@ async def _teach(
 
 async def _record(
     session: AsyncSession,
-    *,
-    principal: Principal,
     target: _Target,
     body: ResponseCreate,
     grade: Grade,
@@ -353,11 +266,9 @@ async def _record(
     if await practice.response_at(target.assignment_id, body.position) is not None:
         raise AlreadyAnswered(position=body.position)  # answered while this one was graded
     student_id, item = target.student_id, target.item
-    step = await _teach(
-        practice, principal=principal, target=target, correct=grade.correct, params=params, now=now
-    )
+    step = await _teach(practice, target, grade.correct, params, now)
     response = Response(
-        tenant_id=principal.tenant_id,
+        tenant_id=target.tenant_id,
         assignment_id=target.assignment_id,
         position=body.position,
         item_id=item.id,

@@ -1,17 +1,13 @@
 """The `practice_generation` job type: the async path's call of the same assignment builder.
 
-It plans (reads and generates, reporting progress) outside any write transaction, then hands
-the runner a writer that stores the plan in the transaction that completes the job. The
-result is the assignment as the sync endpoint shows it, plus `metadata.generation` when
-anything was generated: counts, why questions were rejected, and the model's token usage.
+It plans (reads and generates, reporting progress) outside any write transaction, in a session
+running each read in autocommit mode, then hands the runner a writer that stores the plan in the
+transaction completing the job. The result is the assignment as the sync endpoint shows it, plus
+`metadata.generation` when anything was generated (counts, rejections, token usage).
 
-The plan only reads, so on PostgreSQL its session runs each statement in autocommit mode: the
-reads see what they would in a READ COMMITTED transaction (each statement takes its own snapshot
-either way), and each of its two rounds of reads (the inputs before the model call, the bank
-check after it) is spared a BEGIN and a ROLLBACK.
-
-The job's request keeps the assign body and whose view the result is for: a job a student
-token started stores a result without answer keys, exactly as the sync endpoint would show it.
+The job's request keeps whose view the result is for, so a student token's job stores no answer
+keys; a student token reading any job's result sees it as a student sees the assignment
+(`for_student`), without `metadata.generation`, which is about the service's models.
 """
 
 from __future__ import annotations
@@ -22,16 +18,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal, Role
+from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
 from practicegen.items.candidates import CandidateCache
-from practicegen.jobs.registry import Handler, JobType, Progress, Writer
+from practicegen.jobs.registry import JobType, Progress, Writer
 from practicegen.jobs.service import RefusalCheck
 from practicegen.ports import GapFiller
-from practicegen.practice import job_view
+from practicegen.practice.assignments import plan_assignment
+from practicegen.practice.checks import Assigning
 from practicegen.practice.schemas import AssignRequest
-from practicegen.practice.service import plan_with_items, store_and_show
+from practicegen.practice.service import store_and_show
 from practicegen.students.repository import StudentRepository
 
 PRACTICE_GENERATION = "practice_generation"
@@ -56,21 +54,31 @@ def student_check(tenant_id: uuid.UUID, student_id: uuid.UUID) -> RefusalCheck:
     return check
 
 
+def for_student(result: dict[str, Any]) -> dict[str, Any]:
+    """The stored result less the answer keys (a new dict; the stored one is left alone)."""
+    shown = {key: value for key, value in result.items() if key != "metadata"}
+    shown["items"] = [_item_for_student(item) for item in result.get("items", [])]
+    return shown
+
+
+def _item_for_student(item: dict[str, Any]) -> dict[str, Any]:
+    answered = item.get("response") is not None
+    return {
+        **item,
+        "answer": None,
+        "solution": item.get("solution") if answered else None,
+        "choices": [{**choice, "misconception": None} for choice in item.get("choices", [])],
+    }
+
+
 def practice_job_type(
-    settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    filler: GapFiller | None,
+    cache: CandidateCache,
+    clock: Clock,
 ) -> JobType:
-    """The job type as the job system runs, shows and reports it."""
-    return JobType(
-        name=PRACTICE_GENERATION,
-        handler=practice_generation(settings, sessionmaker, filler, cache),
-        student_view=job_view.for_student,
-        events=EVENTS,
-    )
-
-
-def practice_generation(
-    settings: Settings, sessionmaker: SessionMaker, filler: GapFiller | None, cache: CandidateCache
-) -> Handler:
+    """The job type as the job system runs, shows and reports it; `clock` dates what it stores."""
     reading = autocommit_sessionmaker(sessionmaker)
 
     async def handle(job: Job, progress: Progress) -> Writer:
@@ -81,25 +89,24 @@ def practice_generation(
             role=Role.STUDENT if as_student else Role.SERVER,
             student_id=request.student_id if as_student else None,
         )
+        ask = Assigning(principal, request, settings, cache, filler)
         async with reading() as session:
-            planned = await plan_with_items(
-                session,
-                principal=principal,
-                request=request,
-                settings=settings,
-                filler=filler,
-                cache=cache,
-                progress=progress,
-            )
+            plan = await plan_assignment(session, ask, progress)
         await progress(90, "Saving the assignment...")
 
         async def write(session: AsyncSession) -> dict[str, Any]:
-            view = await store_and_show(session, principal=principal, planned=planned)
+            now = clock()
+            view = await store_and_show(session, principal=principal, plan=plan, now=now)
             result = view.model_dump(mode="json")
-            if planned.plan.generation:
-                result["metadata"] = {"generation": planned.plan.generation}
+            if plan.generation:
+                result["metadata"] = {"generation": plan.generation}
             return result
 
         return write
 
-    return handle
+    return JobType(
+        name=PRACTICE_GENERATION,
+        handler=handle,
+        student_view=for_student,
+        events=EVENTS,
+    )
