@@ -157,14 +157,18 @@ def create_store(
 
 
 def create_job_types(
-    settings: Settings, sessionmaker: SessionMaker, cache: CandidateCache, filler: GapFiller | None
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    cache: CandidateCache,
+    filler: GapFiller | None,
+    clock: Clock = utcnow,
 ) -> JobTypes:
     """Every job type: its handler, its webhook events and its result as a student sees it."""
     guard = AddressGuard(settings.ssrf_allowlist)
     return JobTypes(
         (
             practice_job_type(settings, sessionmaker, filler, cache),
-            webhooks.delivery_job_type(settings, sessionmaker, guard),
+            webhooks.delivery_job_type(settings, sessionmaker, guard, clock),
         )
     )
 
@@ -176,6 +180,7 @@ def create_runner(
     store: JobStore,
     types: JobTypes,
     metrics: JobMetrics | None = None,
+    clock: Clock = utcnow,
 ) -> JobRunner:
     """The job worker: used by `serve` and by `worker`."""
     policy = RetryPolicy(
@@ -191,7 +196,7 @@ def create_runner(
         policy=policy,
         heartbeat_s=settings.job_heartbeat_s,
         metrics=metrics,
-        on_finished=webhooks.on_finished(store, types, settings),
+        on_finished=webhooks.on_finished(store, types, settings, clock),
     )
 
 
@@ -303,7 +308,7 @@ async def _job_parts(
         store=store,
         types=types,
         metrics=metrics,
-        on_finished=webhooks.on_finished(store, types, settings),
+        on_finished=webhooks.on_finished(store, types, settings, clock),
     )
 
 
@@ -326,7 +331,9 @@ async def _run_background(
         await stack.enter_async_context(_background(_warm_pools(container.part(Grader), filler)))
     if settings.worker_in_process:
         queue = jobs.queue
-        runner = create_runner(settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics)
+        runner = create_runner(
+            settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics, container.clock
+        )
         await _start_worker(stack, runner, queue, settings)
         readiness.worker = queue.state
 
@@ -346,7 +353,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
         sessionmaker = create_sessionmaker(engine, info=info)
         grader, lane = _grading(stack, settings)
         filler, job_filler = _fillers(stack, settings, sessionmaker, clock)
-        types = create_job_types(settings, sessionmaker, cache, job_filler)
+        types = create_job_types(settings, sessionmaker, cache, job_filler, clock)
         jobs = await _job_parts(stack, settings, sessionmaker, hub, types, clock)
         practice = PracticeParts(
             filler=filler,

@@ -47,10 +47,6 @@ def core_table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _created() -> Mapped[datetime]:
-    return mapped_column(default=utcnow)
-
-
 def _updated() -> Mapped[datetime]:
     return mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -61,7 +57,15 @@ class Tenant(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str]
     bank_version: Mapped[int] = mapped_column(BigInteger, default=0)  # unused since 009
-    created_at: Mapped[datetime] = _created()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TenantOwned:
+    """A row of one tenant's, named by an id of its own and stamped when it was made."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BankVersion(Base):
@@ -84,24 +88,19 @@ class TenantGenerationPolicy(Base):
     updated_at: Mapped[datetime] = _updated()
 
 
-class Student(Base):
+class Student(TenantOwned, Base):
     __tablename__ = "students"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     external_id: Mapped[str | None]
     display_name: Mapped[str | None]
     grade_level: Mapped[int | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
 
-class ApiKey(Base):
+class ApiKey(TenantOwned, Base):
     __tablename__ = "api_keys"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     name: Mapped[str]
     role: Mapped[str]
     key_hash: Mapped[str]
@@ -109,27 +108,21 @@ class ApiKey(Base):
     student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("students.id"))
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = _created()
 
 
-class Goal(Base):
+class Goal(TenantOwned, Base):
     __tablename__ = "goals"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     name: Mapped[str]
     subject: Mapped[str]
     skills: Mapped[list[Any]]
     description: Mapped[str | None]
-    created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
 
-class Item(Base):
+class Item(TenantOwned, Base):
     __tablename__ = "items"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     subject: Mapped[str]
     topic: Mapped[str]
     skill: Mapped[str]
@@ -147,15 +140,12 @@ class Item(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fingerprint: Mapped[str]
     status: Mapped[str] = mapped_column(default="active")
-    created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
 
-class Assignment(Base):
+class Assignment(TenantOwned, Base):
     __tablename__ = "assignments"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"))
     subject: Mapped[str]
     topic: Mapped[str | None]
@@ -164,7 +154,6 @@ class Assignment(Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     bank_count: Mapped[int]
     generated_count: Mapped[int]
-    created_at: Mapped[datetime] = _created()
 
 
 class AssignmentItem(Base):
@@ -178,11 +167,9 @@ class AssignmentItem(Base):
     reason: Mapped[str]
 
 
-class Response(Base):
+class Response(TenantOwned, Base):
     __tablename__ = "responses"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignments.id"))
     position: Mapped[int]
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
@@ -191,7 +178,6 @@ class Response(Base):
     correct: Mapped[bool]
     feedback_code: Mapped[str]
     predicted: Mapped[float]
-    created_at: Mapped[datetime] = _created()
 
 
 class LearnerSkill(Base):
@@ -205,11 +191,9 @@ class LearnerSkill(Base):
     updated_at: Mapped[datetime] = _updated()
 
 
-class Job(Base):
+class Job(TenantOwned, Base):
     __tablename__ = "jobs"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     job_type: Mapped[str]
     status: Mapped[str] = mapped_column(default="pending")
     progress_percent: Mapped[int] = mapped_column(default=0)
@@ -226,7 +210,6 @@ class Job(Base):
     request_hash: Mapped[str | None]
     webhook_url: Mapped[str | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
@@ -235,28 +218,22 @@ class Job(Base):
     expires_at: Mapped[datetime | None]
 
 
-class WebhookSecret(Base):
+class WebhookSecret(TenantOwned, Base):
     __tablename__ = "webhook_secrets"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     secret: Mapped[str]
-    created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime | None]
 
 
-class WebhookAttempt(Base):
+class WebhookAttempt(TenantOwned, Base):
     __tablename__ = "webhook_attempts"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
     source_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
     attempt: Mapped[int]
     status_code: Mapped[int | None]
     error: Mapped[str | None]
     duration_ms: Mapped[float]
-    created_at: Mapped[datetime] = _created()
 
 
 class LlmUsage(Base):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item, core_table
-from practicegen.db.pagination import after_cursor, split_page
+from practicegen.db.repository import TenantRepository
+from practicegen.errors import ItemNotFound
 from practicegen.items.bank_changes import mark_bank_changed, version_of
 
 _items = core_table(Item)
@@ -43,20 +42,13 @@ class CandidateRow:
     fingerprint: str
 
 
-class ItemRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, tenant_id: uuid.UUID, item_id: uuid.UUID) -> Item | None:
-        query = select(Item).where(Item.tenant_id == tenant_id, Item.id == item_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def get_many(self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]) -> list[Item]:
-        query = select(Item).where(Item.tenant_id == tenant_id, Item.id.in_(list(item_ids)))
-        return list((await self.session.execute(query)).scalars())
+class ItemRepository(TenantRepository[Item]):
+    model = Item
+    not_found = ItemNotFound
+    id_detail = "item_id"
 
     def _filtered(self, tenant_id: uuid.UUID, filters: ItemFilters) -> Select[Item]:
-        query = select(Item).where(Item.tenant_id == tenant_id)
+        query = self.owned(tenant_id)
         for column, value in (
             (Item.subject, filters.subject),
             (Item.topic, filters.topic),
@@ -75,10 +67,7 @@ class ItemRepository:
     async def list_page(
         self, tenant_id: uuid.UUID, filters: ItemFilters, *, cursor: str | None, limit: int
     ) -> tuple[list[Item], str | None]:
-        query = after_cursor(
-            self._filtered(tenant_id, filters), Item.created_at, Item.id, cursor, limit
-        )
-        return split_page(list((await self.session.execute(query)).scalars()), limit)
+        return await self.page(self._filtered(tenant_id, filters), cursor=cursor, limit=limit)
 
     async def list_all(self, tenant_id: uuid.UUID, filters: ItemFilters) -> list[Item]:
         query = self._filtered(tenant_id, filters).order_by(Item.created_at, Item.id)

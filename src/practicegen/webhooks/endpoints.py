@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from practicegen.api.deps import ContainerDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
@@ -24,6 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
 
 class AttemptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     attempt: int
     status_code: int | None
     error: str | None
@@ -50,16 +52,7 @@ def _read(delivery: Job | PendingJob, attempts: list[WebhookAttempt]) -> Deliver
         event=body["event"],
         url=delivery.request["url"],
         status=delivery.status,
-        attempts=[
-            AttemptRead(
-                attempt=a.attempt,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-                created_at=a.created_at,
-            )
-            for a in attempts
-        ],
+        attempts=[AttemptRead.model_validate(a) for a in attempts],
         created_at=delivery.created_at,
         updated_at=delivery.updated_at,
     )
@@ -108,6 +101,8 @@ async def redeliver(
 
 
 class WebhookSecretRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     secret: str
     created_at: datetime
     expires_at: datetime | None
@@ -120,10 +115,7 @@ class WebhookSecretsRead(BaseModel):
 
 
 def _secrets_read(rows: list[WebhookSecret]) -> WebhookSecretsRead:
-    current, *previous = [
-        WebhookSecretRead(secret=r.secret, created_at=r.created_at, expires_at=r.expires_at)
-        for r in rows
-    ]
+    current, *previous = [WebhookSecretRead.model_validate(r) for r in rows]
     return WebhookSecretsRead(current=current, previous=previous)
 
 

@@ -27,13 +27,13 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.clock import utcnow
+from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, WebhookAttempt
 from practicegen.errors import InvalidRequest
 from practicegen.jobs.lanes import Lane
-from practicegen.jobs.registry import Handler, JobType, JobTypes, Progress, Writer
+from practicegen.jobs.registry import JobType, JobTypes, Progress, Writer
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
 from practicegen.jobs.service import JobNotFound, NewJob, create_job
@@ -111,37 +111,6 @@ async def create_delivery(
     return (await create_job(session, store=store, new=new, now=now)).job
 
 
-async def schedule_delivery(
-    session: AsyncSession,
-    job: Job,
-    *,
-    store: JobStore,
-    types: JobTypes,
-    settings: Settings,
-    now: datetime,
-) -> Job | PendingJob | None:
-    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
-    URL and its type names an event for its status."""
-    event = types.event(job.job_type, job.status)
-    if not job.webhook_url or event is None:
-        return None
-    delivery_id = uuid.uuid4()
-    return await create_delivery(
-        session,
-        tenant_id=job.tenant_id,
-        student_id=job.student_id,
-        request={
-            "source_job_id": str(job.id),
-            "url": job.webhook_url,
-            "body": event_body(job, event, delivery_id, now),
-        },
-        store=store,
-        settings=settings,
-        now=now,
-        delivery_id=delivery_id,
-    )
-
-
 async def redeliver(
     session: AsyncSession,
     *,
@@ -176,18 +145,76 @@ def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | No
     return delay
 
 
-def delivery_handler(
-    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard
-) -> Handler:
-    """The `webhook_delivery` job type: one signed POST per attempt."""
+async def _log_attempt(
+    sessionmaker: SessionMaker,
+    job: Job,
+    status_code: int | None,
+    error: str | None,
+    started: float,
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            WebhookAttempt(
+                tenant_id=job.tenant_id,
+                delivery_id=job.id,
+                source_job_id=uuid.UUID(job.request["source_job_id"]),
+                attempt=job.attempt,
+                status_code=status_code,
+                error=error,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+        )
+    log.info(
+        "webhook.attempt",
+        delivery_id=str(job.id),
+        attempt=job.attempt,
+        status_code=status_code,
+        error=error,
+    )
+
+
+def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clock) -> OnFinished:
+    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
+    URL and its type names an event for its status."""
+
+    async def schedule_delivery(session: AsyncSession, job: Job) -> None:
+        event = types.event(job.job_type, job.status)
+        if not job.webhook_url or event is None:
+            return
+        now, delivery_id = clock(), uuid.uuid4()
+        await create_delivery(
+            session,
+            tenant_id=job.tenant_id,
+            student_id=job.student_id,
+            request={
+                "source_job_id": str(job.id),
+                "url": job.webhook_url,
+                "body": event_body(job, event, delivery_id, now),
+            },
+            store=store,
+            settings=settings,
+            now=now,
+            delivery_id=delivery_id,
+        )
+
+    return schedule_delivery
+
+
+def delivery_job_type(
+    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard, clock: Clock
+) -> JobType:
+    """Deliveries as the job system runs them, one signed POST per attempt; a server's
+    business, never a student's (their result shows the URL), and they send no webhook of
+    their own."""
 
     async def deliver(job: Job, progress: Progress) -> Writer:
         del progress
         url, body = job.request["url"], job.request["body"]
         payload = json.dumps(body, separators=(",", ":")).encode()
+        now = clock()
         async with sessionmaker() as session, session.begin():
-            secrets_ = await signing_secrets(session, job.tenant_id, settings, utcnow())
-        sent = signing.headers(secrets_, body["id"], int(time.time()), payload)
+            secrets_ = await signing_secrets(session, job.tenant_id, settings, now)
+        sent = signing.headers(secrets_, body["id"], int(now.timestamp()), payload)
         response, error, started = None, None, time.perf_counter()
         try:
             await guard.check_url(url)
@@ -199,61 +226,17 @@ def delivery_handler(
                 response = await client.post(url, content=payload, headers=sent)
         except (httpx.HTTPError, InvalidRequest) as exc:
             error = f"{type(exc).__name__}: {exc}"
-        await _log_attempt(sessionmaker, job, response, error, started)
-        if response is not None and 200 <= response.status_code < 300:
+        status_code = None if response is None else response.status_code
+        await _log_attempt(sessionmaker, job, status_code, error, started)
+        if status_code is not None and 200 <= status_code < 300:
 
             async def write(_session: AsyncSession) -> dict[str, Any]:
-                return {"status_code": response.status_code, "url": url}
+                return {"status_code": status_code, "url": url}
 
             return write
-        if response is not None and response.status_code == 410:
+        if status_code == 410:
             raise WebhookGone(url=url)
-        reason = error or f"receiver answered {response.status_code if response else '?'}"
+        reason = error or f"receiver answered {status_code}"
         raise RetryLater(reason, _retry_delay(settings, job.attempt, response))
 
-    return deliver
-
-
-async def _log_attempt(
-    sessionmaker: SessionMaker,
-    job: Job,
-    response: httpx.Response | None,
-    error: str | None,
-    started: float,
-) -> None:
-    async with sessionmaker() as session, session.begin():
-        session.add(
-            WebhookAttempt(
-                tenant_id=job.tenant_id,
-                delivery_id=job.id,
-                source_job_id=uuid.UUID(job.request["source_job_id"]),
-                attempt=job.attempt,
-                status_code=response.status_code if response is not None else None,
-                error=error,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-        )
-    log.info(
-        "webhook.attempt",
-        delivery_id=str(job.id),
-        attempt=job.attempt,
-        status_code=response.status_code if response is not None else None,
-        error=error,
-    )
-
-
-def on_finished(store: JobStore, types: JobTypes, settings: Settings) -> OnFinished:
-    async def hook(session: AsyncSession, job: Job) -> None:
-        await schedule_delivery(
-            session, job, store=store, types=types, settings=settings, now=utcnow()
-        )
-
-    return hook
-
-
-def delivery_job_type(
-    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard
-) -> JobType:
-    """Deliveries as the job system runs them; a server's business, never a student's (their
-    result shows the URL), and they send no webhook of their own."""
-    return JobType(name=WEBHOOK_DELIVERY, handler=delivery_handler(settings, sessionmaker, guard))
+    return JobType(name=WEBHOOK_DELIVERY, handler=deliver)
