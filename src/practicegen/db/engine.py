@@ -1,8 +1,7 @@
 """Builds the async engine and session factory for the configured database.
 
-SQLite, the embedded default, is built by its own adapter (`db/sqlite.py`). PostgreSQL gets a
-bounded pool with connect and statement timeouts, whose connections are pinged at checkout
-(`pool_pre_ping`), so those a restart or a failover ended are replaced before use.
+SQLite, the embedded default, is built by `db/sqlite.py`; PostgreSQL gets a bounded pool with
+connect and statement timeouts.
 """
 
 from __future__ import annotations
@@ -28,9 +27,8 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
         return create_sqlite_engine(settings.database_url)
     return create_async_engine(
         settings.database_url,
-        # Every connection is kept once opened: overflow, which the pool closes when handed
-        # back, made a burst of jobs open hundreds of connections, each a new server process
-        # for PostgreSQL to start and tear down at the busiest moment.
+        # Every connection is kept once opened: overflow, closed when handed back, would make
+        # a burst of jobs start and end a server process per connection at the busiest moment.
         pool_size=settings.pool_connections,
         max_overflow=0,
         pool_pre_ping=True,  # a connection a restart or failover ended is replaced unseen
@@ -43,15 +41,12 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL; the
-    composition root builds it for sessions that only read, or whose statements are each
-    complete (fenced claims and heartbeats).
+    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL: for
+    sessions that only read, or whose statements are each complete (fenced claims, heartbeats).
 
     A reading session so spares the BEGIN, the ROLLBACK on close and the DEALLOCATE ALL psycopg
-    sends after a rollback (which also empties its prepared statements), each statement still
-    seeing what a READ COMMITTED transaction would; a fenced write releases its row locks at
-    once. A write through one commits at once. On SQLite `sessionmaker` itself: its driver
-    starts no transaction for reads, and it has one writer anyway.
+    sends after a rollback, each statement still seeing what READ COMMITTED would. On SQLite
+    `sessionmaker` itself: its driver starts no transaction for reads.
     """
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":

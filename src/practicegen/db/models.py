@@ -14,14 +14,10 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
-    Float,
     ForeignKey,
-    Integer,
     SmallInteger,
     Table,
     Text,
-    Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,13 +26,9 @@ from practicegen.db.types import JSONDocument, UTCDateTime
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {
-        uuid.UUID: Uuid(),
+    type_annotation_map = {  # beside SQLAlchemy's own for uuid.UUID, int, float and bool
         datetime: UTCDateTime(),
         str: Text(),
-        float: Float(),
-        int: Integer(),
-        bool: Boolean(),
         dict[str, Any]: JSONDocument,
         list[Any]: JSONDocument,
     }

@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
 async def create_goal(
     body: GoalCreate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
-    return ok(GoalRead.of(await service.create_goal(session, principal=principal, body=body)))
+    return ok(
+        GoalRead.model_validate(await service.create_goal(session, principal=principal, body=body))
+    )
 
 
 @router.get("")
@@ -34,14 +36,18 @@ async def list_goals(
     rows, next_cursor = await service.list_goals(
         session, principal=principal, subject=subject, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[GoalRead.of(r) for r in rows], next_cursor=next_cursor))
+    return ok(Page(items=[GoalRead.model_validate(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/{goal_id}")
 async def get_goal(
     goal_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
-    return ok(GoalRead.of(await service.get_goal(session, principal=principal, goal_id=goal_id)))
+    return ok(
+        GoalRead.model_validate(
+            await service.get_goal(session, principal=principal, goal_id=goal_id)
+        )
+    )
 
 
 @router.patch("/{goal_id}")
@@ -49,4 +55,4 @@ async def update_goal(
     goal_id: uuid.UUID, body: GoalUpdate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
     goal = await service.update_goal(session, principal=principal, goal_id=goal_id, body=body)
-    return ok(GoalRead.of(goal))
+    return ok(GoalRead.model_validate(goal))

@@ -1,19 +1,14 @@
 """An in-process cache of each subject's selectable items, checked against the bank's version.
 
-Selection ranks every active item of a subject, and reading thousands of rows per request would
-dominate the assign endpoint's time. Each tenant has a bank version that every write to its
-set of items bumps in the same transaction, so one small read tells whether the cached list is
-current, on any node; on a node that hears bank changes as they commit
-(`items/bank_changes.py`) not even that read is needed. Difficulty estimates drift with every
-answer without a version bump; `max_age_s` bounds how stale those may get.
+Selection ranks every active item of a subject; reading them all per request would dominate
+the assign endpoint's time. Every write to a tenant's items bumps its bank version, so one small
+read tells whether a cached list is current, and a node that hears bank changes as they commit
+(`items/bank_changes.py`) needs not even that. `max_age_s` bounds how stale the difficulty
+estimates, which drift without a bump, may get. Each entry also keeps what assignments show of
+its items (`faces`), dropped with it.
 
-Each entry also keeps what assignments show of the subject's items (`faces`), read once per
-item and dropped with the entry, so a bank change or a reload reads them again.
-
-Loading a large subject is costly (every active item of it), so one request at a time loads
-each subject: when an entry has only grown old (its items unchanged), the others keep using it while
-one refreshes it, and when it changed, the others wait for that one load instead of each
-running their own.
+One request at a time loads each subject: while an entry only grew old the others keep using
+it, and when it changed they wait for that one load instead of each running their own.
 """
 
 from __future__ import annotations

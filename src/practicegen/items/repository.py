@@ -6,7 +6,8 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from practicegen.db.models import Item, core_table
 from practicegen.db.repository import TenantRepository
@@ -110,25 +111,19 @@ class ItemRepository(TenantRepository[Item]):
         mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
-        query = select(Item.subject).where(Item.tenant_id == tenant_id).distinct()
-        return set((await self.session.execute(query)).scalars())
+        return await self._distinct(Item.subject, tenant_id)
 
     async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
-        query = (
-            select(Item.topic)
-            .where(Item.tenant_id == tenant_id, Item.subject == subject)
-            .distinct()
-        )
-        return set((await self.session.execute(query)).scalars())
+        return await self._distinct(Item.topic, tenant_id, Item.subject == subject)
 
     async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
-        query = (
-            select(Item.skill)
-            .where(Item.tenant_id == tenant_id, Item.subject == subject)
-            .distinct()
-        )
-        if topic is not None:
-            query = query.where(Item.topic == topic)
+        on_topic = () if topic is None else (Item.topic == topic,)
+        return await self._distinct(Item.skill, tenant_id, Item.subject == subject, *on_topic)
+
+    async def _distinct(
+        self, column: InstrumentedAttribute[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
+    ) -> set[str]:
+        query = select(column).where(Item.tenant_id == tenant_id, *where).distinct()
         return set((await self.session.execute(query)).scalars())
 
     async def count(self, tenant_id: uuid.UUID) -> int:

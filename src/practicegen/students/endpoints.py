@@ -20,7 +20,7 @@ async def create_student(
     body: StudentCreate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[StudentRead]:
     student = await service.create_student(session, principal=principal, body=body)
-    return ok(StudentRead.of(student))
+    return ok(StudentRead.model_validate(student))
 
 
 @router.get("")
@@ -30,7 +30,7 @@ async def list_students(
     rows, next_cursor = await service.list_students(
         session, principal=principal, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[StudentRead.of(r) for r in rows], next_cursor=next_cursor))
+    return ok(Page(items=[StudentRead.model_validate(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/{student_id}")
@@ -38,7 +38,7 @@ async def get_student(
     student_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[StudentRead]:
     student = await service.get_student(session, principal=principal, student_id=student_id)
-    return ok(StudentRead.of(student))
+    return ok(StudentRead.model_validate(student))
 
 
 @router.patch("/{student_id}")
@@ -48,4 +48,4 @@ async def update_student(
     student = await service.update_student(
         session, principal=principal, student_id=student_id, body=body
     )
-    return ok(StudentRead.of(student))
+    return ok(StudentRead.model_validate(student))

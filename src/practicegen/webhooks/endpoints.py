@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -114,9 +115,17 @@ class WebhookSecretsRead(BaseModel):
     """Rotated out; each still signs every delivery until its `expires_at`."""
 
 
-def _secrets_read(rows: list[WebhookSecret]) -> WebhookSecretsRead:
+async def _secrets(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    now: NowDep,
+    read_or_rotate: Callable[..., Awaitable[list[WebhookSecret]]],
+) -> Envelope[WebhookSecretsRead]:
+    principal.require_admin()
+    rows = await read_or_rotate(session, principal.tenant_id, settings=settings, now=now)
     current, *previous = [WebhookSecretRead.model_validate(r) for r in rows]
-    return WebhookSecretsRead(current=current, previous=previous)
+    return ok(WebhookSecretsRead(current=current, previous=previous))
 
 
 @router.get("/webhook-secret")
@@ -124,9 +133,7 @@ async def get_webhook_secret(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
 ) -> Envelope[WebhookSecretsRead]:
     """The tenant's signing secrets that are live now: receivers verify with these."""
-    principal.require_admin()
-    rows = await secrets.live_secrets(session, principal.tenant_id, settings=settings, now=now)
-    return ok(_secrets_read(rows))
+    return await _secrets(session, principal, settings, now, secrets.live_secrets)
 
 
 @router.post("/webhook-secret/rotate")
@@ -134,6 +141,4 @@ async def rotate_webhook_secret(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
 ) -> Envelope[WebhookSecretsRead]:
     """A new current secret; the old ones keep signing for PRACTICEGEN_WEBHOOK_SECRET_GRACE_S."""
-    principal.require_admin()
-    rows = await secrets.rotate(session, principal.tenant_id, settings=settings, now=now)
-    return ok(_secrets_read(rows))
+    return await _secrets(session, principal, settings, now, secrets.rotate)

@@ -1,17 +1,14 @@
 """Each tenant's webhook signing secrets: the current one, and those rotated out but still live.
 
-A receiver holds the secret it verifies with, so replacing ours at once would make every
-delivery fail until the receiver's configuration catches up. Rotation therefore adds a new
-current secret and gives the ones it replaces an end (`expires_at`, now plus
-`PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`); until then every live secret signs each delivery (the
-`webhook-signature` header carries one `v1,<sig>` per secret, current first), so a receiver
-holding either one verifies. Secrets past their end no longer sign and are deleted at the
-next rotation or first use.
+A receiver holds the secret it verifies with, so replacing ours at once would fail every
+delivery until its configuration catches up. Rotation adds a new current secret and ends the
+old ones after `PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`; until then every live secret signs each
+delivery, so a receiver holding either verifies. Ended secrets are deleted at the next rotation
+or first use.
 
-A tenant's first secret is made when it is first needed (its first delivery, or an admin
-asking for it): for the default tenant it is `PRACTICEGEN_WEBHOOK_SECRET` when that is set,
-else a generated one. Making the first secret and rotating are serialised per tenant, so two
-racing requests never leave two current secrets.
+A tenant's first secret is made when first needed: for the default tenant
+`PRACTICEGEN_WEBHOOK_SECRET` when set, else a generated one. Making it and rotating are
+serialised per tenant, so two racing requests never leave two current secrets.
 """
 
 from __future__ import annotations

@@ -1,17 +1,15 @@
 """Scheduling, sending and listing webhook deliveries.
 
 A delivery is a job of type `webhook_delivery`, created in the transaction that ends the job it
-reports, so a crash can never lose it; the job machinery then gives it durability, re-picking
-and fencing. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` (seconds before each
-attempt, with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops
-for good and redirects are not followed. `webhook-id` is the delivery's id, the same on every
-attempt, so receivers can drop duplicates. Every attempt is logged in `webhook_attempts`.
+reports, so a crash can never lose it. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE`
+(with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops for good
+and redirects are not followed. `webhook-id` is the same on every attempt, so receivers can
+drop duplicates. Every attempt is logged in `webhook_attempts`.
 
-Deliveries run in a lane of their own (`delivery_lane`, see `jobs/lanes.py`): at most
+Deliveries run in a lane of their own (`delivery_lane`): at most
 `PRACTICEGEN_WEBHOOK_CONCURRENCY` in flight beside the jobs' slots, and at most
-`PRACTICEGEN_WEBHOOK_TENANT_SHARE` of one tenant's per process, so a receiver that hangs delays
-its own tenant's deliveries only. Each delivery is made by the job system's `create_job`
-(`create_delivery`), whether a job's end schedules it or a client asks to redeliver.
+`PRACTICEGEN_WEBHOOK_TENANT_SHARE` of them one tenant's, so a receiver that hangs delays its own
+tenant's deliveries only.
 """
 
 from __future__ import annotations
