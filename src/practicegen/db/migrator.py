@@ -20,7 +20,7 @@ import aiosqlite
 import psycopg
 from sqlalchemy.engine import make_url
 
-from practicegen.db.sqlite import make_sqlite_file_private
+from practicegen.db.engine import make_sqlite_file_private
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 7_243_100_901  # any constant; names the "schema migrations" lock
@@ -129,15 +129,17 @@ async def upgrade(database_url: str) -> list[str]:
     return await _upgrade_sqlite(_sqlite_path(database_url))
 
 
+def _missing(applied: set[str], database_url: str) -> list[Migration]:
+    return [m for m in available_migrations(database_url=database_url) if m.version not in applied]
+
+
 async def _upgrade_postgres(conninfo: str) -> list[str]:
     done: list[str] = []
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
         try:
             applied = await _applied(conn, "postgresql")
-            for migration in available_migrations():
-                if migration.version in applied:
-                    continue
+            for migration in _missing(applied, "postgresql://"):
                 # No parameters: psycopg sends the whole file, BEGIN to COMMIT, as one script.
                 await conn.execute(migration.sql.encode())
                 done.append(migration.version)
@@ -149,10 +151,7 @@ async def _upgrade_postgres(conninfo: str) -> list[str]:
 async def _upgrade_sqlite(path: str) -> list[str]:
     done: list[str] = []
     async with aiosqlite.connect(path, timeout=30) as conn:
-        applied = await _applied(conn, "sqlite")
-        for migration in available_migrations(database_url="sqlite://"):
-            if migration.version in applied:
-                continue
+        for migration in _missing(await _applied(conn, "sqlite"), "sqlite://"):
             await conn.executescript(sqlite_dialect(migration.sql))
             done.append(migration.version)
     return done

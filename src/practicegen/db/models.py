@@ -3,26 +3,47 @@
 The schema itself is defined by the SQL files in `migrations/`; these classes must name the same
 tables and columns, which `tests/db/test_schema.py` checks against a migrated database on both
 backends. Times default to "now" in Python so that rows read back right after an insert carry
-them without a refresh.
+them without a refresh. The column types behave alike on both backends: SQLite has no time
+zones, so `UTCDateTime` always hands back aware UTC datetimes, and no JSONB.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    BigInteger,
-    ForeignKey,
-    SmallInteger,
-    Table,
-    Text,
-)
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, SmallInteger, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from practicegen.clock import utcnow
-from practicegen.db.types import JSONDocument, UTCDateTime
+
+JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(moment, datetime)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

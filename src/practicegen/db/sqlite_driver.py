@@ -1,6 +1,6 @@
 """The SQLite engine's connections: one trip to their thread per statement instead of four.
 
-A measured shortcut (docs/decisions.md); only `db/sqlite.py` builds them. SQLAlchemy's aiosqlite
+A measured shortcut (docs/decisions.md); only `db/engine.py` builds them. SQLAlchemy's aiosqlite
 adapter makes four trips to the connection's thread per statement (open a cursor, execute,
 fetch, close), each waking the event loop and resuming the request's stack of coroutines. Here
 a statement is executed, its rows fetched whole and its cursor closed in one trip, and a commit
@@ -77,11 +77,8 @@ def _commit(connection: sqlite3.Connection, steps: list[_Step]) -> None:
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
-    """On the connection's thread: checkpoint the WAL, then write to it, changing nothing.
-
-    The first write after a complete checkpoint starts the WAL over and syncs its header to
-    disk; that write is this one rather than the next commit on the loop.
-    """
+    """On the connection's thread: checkpoint the WAL, then write to it, changing nothing, so
+    the write that starts the WAL over (syncing its header) is this, not a commit on the loop."""
     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
     connection.execute("BEGIN IMMEDIATE").close()
     try:

@@ -33,11 +33,8 @@ FACES_PER_SUBJECT = 5000
 
 @dataclass(frozen=True, slots=True)
 class SubjectItems:
-    """A subject's active items in (topic, skill) groups, each sorted by difficulty.
-
-    Sorting lets an assignment take only the items nearest each skill's target difficulty
-    (`nearest`), so selection ranks tens of items instead of the whole subject.
-    """
+    """A subject's active items in (topic, skill) groups, each sorted by difficulty, so that
+    selection ranks only the items nearest each skill's target difficulty (`nearest`)."""
 
     groups: dict[GroupKey, list[Candidate]]
     difficulties: dict[GroupKey, list[float]]
@@ -99,10 +96,8 @@ class _Load:
 class CandidateCache:
     """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes.
 
-    While `signals_live` (this node hears bank changes, `items/bank_changes.py`) an entry is
-    trusted until a signal drops it; otherwise each use first reads the bank's version. Either
-    way an entry older than `max_age_s` is read again by the next request that uses it (and used
-    by the others only until that read ends).
+    While `signals_live` (this node hears bank changes) an entry is trusted until a signal
+    drops it; otherwise each use first reads the bank's version.
     """
 
     def __init__(

@@ -16,10 +16,6 @@ class StudentRepository(TenantRepository[Student]):
     not_found = StudentNotFound
     id_detail = "student_id"
 
-    async def get_by_external_id(self, tenant_id: uuid.UUID, external_id: str) -> Student | None:
-        query = self.owned(tenant_id).where(Student.external_id == external_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
     async def list_page(
         self, tenant_id: uuid.UUID, *, cursor: str | None, limit: int
     ) -> tuple[list[Student], str | None]:
@@ -28,5 +24,5 @@ class StudentRepository(TenantRepository[Student]):
     async def add(self, row: Student) -> None:
         try:
             await super().add(row)
-        except IntegrityError as exc:  # a concurrent create with the same external_id won
+        except IntegrityError as exc:  # (tenant_id, external_id) is unique
             raise DuplicateExternalId(external_id=row.external_id) from exc

@@ -27,13 +27,16 @@ class WebhookSecretRepository(TenantRepository[WebhookSecret]):
         )
         return list((await self.session.execute(query)).scalars())
 
-    async def lock_tenant(self, tenant_id: uuid.UUID) -> None:
-        """`FOR NO KEY UPDATE` on the tenant row (PostgreSQL; SQLite ignores it), which still
-        lets other transactions insert rows that reference the tenant."""
+    async def lock(self, tenant_id: uuid.UUID, now: datetime) -> None:
+        """Hold the tenant's secrets until the transaction ends, and drop the ended ones.
+
+        On PostgreSQL `FOR NO KEY UPDATE` on the tenant row does it (which still lets other
+        transactions insert rows that reference the tenant). SQLite has no row locks; there the
+        DELETE, as the transaction's first write, takes the database's write lock, and the reads
+        that follow see everything committed before it.
+        """
         query = select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
         await self.session.execute(query)
-
-    async def delete_ended(self, tenant_id: uuid.UUID, now: datetime) -> None:
         await self.session.execute(
             delete(WebhookSecret).where(
                 WebhookSecret.tenant_id == tenant_id, WebhookSecret.expires_at <= now

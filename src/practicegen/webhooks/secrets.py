@@ -28,17 +28,6 @@ from practicegen.webhooks.repository import WebhookSecretRepository
 log = structlog.get_logger()
 
 
-async def _lock(repo: WebhookSecretRepository, tenant_id: uuid.UUID, now: datetime) -> None:
-    """Hold the tenant's secrets until the transaction ends, and drop the ended ones.
-
-    On PostgreSQL the tenant row's lock does it. SQLite has no row locks; there the DELETE, as
-    the transaction's first write, takes the database's write lock, and the reads that follow
-    see everything committed before it.
-    """
-    await repo.lock_tenant(tenant_id)
-    await repo.delete_ended(tenant_id, now)
-
-
 def _first_secret(tenant_id: uuid.UUID, settings: Settings) -> str:
     configured = settings.webhook_secret
     if configured is not None and tenant_id == DEFAULT_TENANT_ID:
@@ -54,7 +43,7 @@ async def live_secrets(
     live = await repo.list_live(tenant_id, now)
     if live:
         return live
-    await _lock(repo, tenant_id, now)
+    await repo.lock(tenant_id, now)
     live = await repo.list_live(tenant_id, now)  # another request may have made it meanwhile
     if live:
         return live
@@ -62,14 +51,6 @@ async def live_secrets(
     await repo.add(WebhookSecret(tenant_id=tenant_id, secret=first, created_at=now))
     log.info("webhooks.secret_created", tenant_id=str(tenant_id))
     return await repo.list_live(tenant_id, now)
-
-
-async def signing_secrets(
-    session: AsyncSession, tenant_id: uuid.UUID, settings: Settings, now: datetime
-) -> list[str]:
-    """What signs a delivery now: every live secret of the tenant, current first."""
-    rows = await live_secrets(session, tenant_id, settings=settings, now=now)
-    return [row.secret for row in rows]
 
 
 async def rotate(
@@ -82,7 +63,7 @@ async def rotate(
     """
     repo = WebhookSecretRepository(session)
     await live_secrets(session, tenant_id, settings=settings, now=now)
-    await _lock(repo, tenant_id, now)
+    await repo.lock(tenant_id, now)
     ends = now + timedelta(seconds=settings.webhook_secret_grace_s)
     await repo.end_live(tenant_id, ends)
     fresh = WebhookSecret(tenant_id=tenant_id, secret=signing.new_secret(), created_at=now)

@@ -38,7 +38,7 @@ from practicegen.jobs.service import JobNotFound, NewJob, create_job
 from practicegen.jobs.store import JobStore, PendingJob
 from practicegen.jobs.worker import OnFinished, RetryLater
 from practicegen.webhooks import signing
-from practicegen.webhooks.secrets import signing_secrets
+from practicegen.webhooks.secrets import live_secrets
 from practicegen.webhooks.ssrf import AddressGuard
 
 log = structlog.get_logger()
@@ -211,8 +211,8 @@ def delivery_job_type(
         payload = json.dumps(body, separators=(",", ":")).encode()
         now = clock()
         async with sessionmaker() as session, session.begin():
-            secrets_ = await signing_secrets(session, job.tenant_id, settings, now)
-        sent = signing.headers(secrets_, body["id"], int(now.timestamp()), payload)
+            live = await live_secrets(session, job.tenant_id, settings=settings, now=now)
+        sent = signing.headers([s.secret for s in live], body["id"], int(now.timestamp()), payload)
         response, error, started = None, None, time.perf_counter()
         try:
             await guard.check_url(url)
