@@ -60,8 +60,18 @@ def core_table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _updated() -> Mapped[datetime]:
-    return mapped_column(default=utcnow, onupdate=utcnow)
+class TenantOwned:
+    """A row of one tenant's, named by an id of its own and stamped when it was made."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Updated:
+    """A row stamped each time it changes."""
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Tenant(Base):
@@ -70,14 +80,6 @@ class Tenant(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str]
     bank_version: Mapped[int] = mapped_column(BigInteger, default=0)  # unused since 009
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class TenantOwned:
-    """A row of one tenant's, named by an id of its own and stamped when it was made."""
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -91,24 +93,22 @@ class BankVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
-class TenantGenerationPolicy(Base):
+class TenantGenerationPolicy(Updated, Base):
     """What a tenant requires of generated questions; a tenant without a row has the defaults."""
 
     __tablename__ = "tenant_generation_policies"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     require_check_model: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Student(TenantOwned, Base):
+class Student(TenantOwned, Updated, Base):
     __tablename__ = "students"
 
     external_id: Mapped[str | None]
     display_name: Mapped[str | None]
     grade_level: Mapped[int | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    updated_at: Mapped[datetime] = _updated()
 
 
 class ApiKey(TenantOwned, Base):
@@ -123,17 +123,16 @@ class ApiKey(TenantOwned, Base):
     revoked_at: Mapped[datetime | None]
 
 
-class Goal(TenantOwned, Base):
+class Goal(TenantOwned, Updated, Base):
     __tablename__ = "goals"
 
     name: Mapped[str]
     subject: Mapped[str]
     skills: Mapped[list[Any]]
     description: Mapped[str | None]
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Item(TenantOwned, Base):
+class Item(TenantOwned, Updated, Base):
     __tablename__ = "items"
 
     subject: Mapped[str]
@@ -153,7 +152,6 @@ class Item(TenantOwned, Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fingerprint: Mapped[str]
     status: Mapped[str] = mapped_column(default="active")
-    updated_at: Mapped[datetime] = _updated()
 
 
 class Assignment(TenantOwned, Base):
@@ -193,7 +191,7 @@ class Response(TenantOwned, Base):
     predicted: Mapped[float]
 
 
-class LearnerSkill(Base):
+class LearnerSkill(Updated, Base):
     __tablename__ = "learner_skills"
 
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), primary_key=True)
@@ -201,10 +199,9 @@ class LearnerSkill(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     theta: Mapped[float]
     responses_n: Mapped[int] = mapped_column(default=0)
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Job(TenantOwned, Base):
+class Job(TenantOwned, Updated, Base):
     __tablename__ = "jobs"
 
     job_type: Mapped[str]
@@ -223,7 +220,6 @@ class Job(TenantOwned, Base):
     request_hash: Mapped[str | None]
     webhook_url: Mapped[str | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = _updated()
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

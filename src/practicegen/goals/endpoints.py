@@ -20,9 +20,8 @@ router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
 async def create_goal(
     body: GoalCreate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
-    return ok(
-        GoalRead.model_validate(await service.create_goal(session, principal=principal, body=body))
-    )
+    goal = await service.create_goal(session, principal=principal, body=body)
+    return ok(GoalRead.model_validate(goal))
 
 
 @router.get("")
@@ -43,11 +42,8 @@ async def list_goals(
 async def get_goal(
     goal_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
-    return ok(
-        GoalRead.model_validate(
-            await service.get_goal(session, principal=principal, goal_id=goal_id)
-        )
-    )
+    goal = await service.get_goal(session, principal=principal, goal_id=goal_id)
+    return ok(GoalRead.model_validate(goal))
 
 
 @router.patch("/{goal_id}")

@@ -82,26 +82,25 @@ def delivery_lane(settings: Settings) -> Lane:
 
 async def create_delivery(
     session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    student_id: uuid.UUID | None,
+    owner: Job,
     request: dict[str, Any],
+    *,
     store: JobStore,
     settings: Settings,
     now: datetime,
     delivery_id: uuid.UUID | None = None,
     message: str = "Queued.",
 ) -> Job | PendingJob:
-    """Add a delivery job (`request`: `source_job_id`, `url`, `body`) and queue it in its lane,
-    in the caller's transaction; its first attempt after the schedule's first wait. The
-    service's own job: it counts against no tenant's limit."""
+    """Add a delivery job (`request`: `source_job_id`, `url`, `body`) of `owner`'s tenant and
+    student and queue it in its lane, in the caller's transaction; its first attempt after the
+    schedule's first wait. The service's own job: it counts against no tenant's limit."""
     new = NewJob(
-        tenant_id=tenant_id,
+        tenant_id=owner.tenant_id,
         job_type=WEBHOOK_DELIVERY,
         request=request,
         max_attempts=len(settings.webhook_retry_schedule),
         in_flight_limit=None,
-        student_id=student_id,
+        student_id=owner.student_id,
         job_id=delivery_id,
         delay_s=settings.webhook_retry_schedule[0],
         message=message,
@@ -124,9 +123,8 @@ async def redeliver(
         raise JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))
     return await create_delivery(
         session,
-        tenant_id=original.tenant_id,
-        student_id=original.student_id,
-        request=dict(original.request),
+        original,
+        dict(original.request),
         store=store,
         settings=settings,
         now=now,
@@ -182,9 +180,8 @@ def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clo
         now, delivery_id = clock(), uuid.uuid4()
         await create_delivery(
             session,
-            tenant_id=job.tenant_id,
-            student_id=job.student_id,
-            request={
+            job,
+            {
                 "source_job_id": str(job.id),
                 "url": job.webhook_url,
                 "body": event_body(job, event, delivery_id, now),
