@@ -18,6 +18,7 @@ from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
+_read = ItemRead.model_validate  # from an `Item` row
 
 
 def item_filters(
@@ -77,8 +78,7 @@ async def create_item(
     session: SessionDep,
 ) -> Envelope[ItemRead]:
     """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read."""
-    row = await service.create_item(session, principal=principal, body=body)
-    return ok(ItemRead.model_validate(row))
+    return ok(_read(await service.create_item(session, principal=principal, body=body)))
 
 
 @router.get("")
@@ -92,7 +92,7 @@ async def list_items(
     rows, next_cursor = await service.list_items(
         session, principal=principal, filters=filters, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[ItemRead.model_validate(r) for r in rows], next_cursor=next_cursor))
+    return ok(Page(items=[_read(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/export")
@@ -120,8 +120,7 @@ async def import_items(
 async def get_item(
     item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ItemRead]:
-    row = await service.get_item(session, principal=principal, item_id=item_id)
-    return ok(ItemRead.model_validate(row))
+    return ok(_read(await service.get_item(session, principal=principal, item_id=item_id)))
 
 
 @router.patch("/{item_id}")
@@ -129,12 +128,11 @@ async def update_item(
     item_id: uuid.UUID, body: ItemUpdate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ItemRead]:
     row = await service.update_item(session, principal=principal, item_id=item_id, body=body)
-    return ok(ItemRead.model_validate(row))
+    return ok(_read(row))
 
 
 @router.post("/{item_id}/retire")
 async def retire_item(
     item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ItemRead]:
-    row = await service.retire_item(session, principal=principal, item_id=item_id)
-    return ok(ItemRead.model_validate(row))
+    return ok(_read(await service.retire_item(session, principal=principal, item_id=item_id)))

@@ -92,8 +92,17 @@ async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
     cannot be read is rejected. `keys` None only for a document whose keys are known readable
     (the demo bank, every key of which a test reads). Touches no database."""
     parsed = parse_bank(document)
-    if keys is not None:
-        await _reject_unreadable_keys(parsed, keys)
+    if keys is None:
+        return parsed
+    problems = await keys.problems([content for _, content in parsed.items])
+    readable = []
+    for (index, content), problem in zip(parsed.items, problems, strict=True):
+        if problem is None:
+            readable.append((index, content))
+        else:
+            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
+    parsed.items = readable
+    parsed.rejected.sort(key=lambda r: r.index)
     return parsed
 
 
@@ -140,18 +149,6 @@ async def import_parsed(
         if progress is not None:
             progress(start + len(batch) + len(parsed.rejected), total)
     return report
-
-
-async def _reject_unreadable_keys(parsed: ParsedBank, keys: KeyReader) -> None:
-    problems = await keys.problems([content for _, content in parsed.items])
-    readable = []
-    for (index, content), problem in zip(parsed.items, problems, strict=True):
-        if problem is None:
-            readable.append((index, content))
-        else:
-            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
-    parsed.items = readable
-    parsed.rejected.sort(key=lambda r: r.index)
 
 
 async def export_bank(
