@@ -103,18 +103,15 @@ async def _applied(
     return {str(r[0]) for r in await cur.fetchall()}
 
 
-async def applied_versions(database_url: str) -> set[str]:
+async def status(database_url: str) -> list[MigrationStatus]:
     if make_url(database_url).get_backend_name() == "postgresql":
         async with await psycopg.AsyncConnection.connect(
             postgres_conninfo(database_url), autocommit=True
         ) as conn:
-            return await _applied(conn, "postgresql")
-    async with aiosqlite.connect(_sqlite_path(database_url)) as conn:
-        return await _applied(conn, "sqlite")
-
-
-async def status(database_url: str) -> list[MigrationStatus]:
-    applied = await applied_versions(database_url)
+            applied = await _applied(conn, "postgresql")
+    else:
+        async with aiosqlite.connect(_sqlite_path(database_url)) as sqlite_conn:
+            applied = await _applied(sqlite_conn, "sqlite")
     return [
         MigrationStatus(version=m.version, name=m.path.name, applied=m.version in applied)
         for m in available_migrations(database_url=database_url)

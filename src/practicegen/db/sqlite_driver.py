@@ -258,12 +258,9 @@ class OneTripConnection(aiosqlite.Connection):
 
 @asynccontextmanager
 async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
-    """Hold back the writes `connection` executes inside until its commit (module docstring).
-
-    Only for writes whose outcome nothing reads: each reports an unknown row count, and an
-    error in one is raised by the commit (or by the next statement that is not held back).
-    On PostgreSQL it changes nothing.
-    """
+    """Hold back the writes `connection` executes inside until its commit; on PostgreSQL it
+    changes nothing. Only for writes whose outcome nothing reads: each reports an unknown row
+    count, and an error in one is raised by the commit (or the next statement not held back)."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, OneTripConnection):

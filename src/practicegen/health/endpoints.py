@@ -28,26 +28,26 @@ async def healthz() -> dict[str, object]:
 async def readyz(container: ContainerDep) -> JSONResponse:
     readiness = container.part(Readiness)
     problem = readiness.local_problem()
-    if problem is not None:
-        return error_response(503, problem.code, problem.message, problem.details)
-    try:
-        async with container.sessionmaker() as session:
-            rows = await session.execute(text("SELECT version FROM schema_migrations"))
-            applied = {str(r[0]) for r in rows}
-            problem = await readiness.remote_problem(session)
-    except Exception as exc:  # whatever stops the query, the answer is "not ready"
-        return error_response(
-            503,
-            "database_unavailable",
-            "The database does not answer or has no schema.",
-            {"error": type(exc).__name__},
-        )
-    known = migrator.available_migrations(database_url=container.settings.database_url)
-    missing = [m.version for m in known if m.version not in applied]
-    if missing:
-        return error_response(
-            503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}
-        )
+    applied: set[str] = set()
+    if problem is None:
+        try:
+            async with container.sessionmaker() as session:
+                rows = await session.execute(text("SELECT version FROM schema_migrations"))
+                applied = {str(r[0]) for r in rows}
+                problem = await readiness.remote_problem(session)
+        except Exception as exc:  # whatever stops the query, the answer is "not ready"
+            return error_response(
+                503,
+                "database_unavailable",
+                "The database does not answer or has no schema.",
+                {"error": type(exc).__name__},
+            )
+        known = migrator.available_migrations(database_url=container.settings.database_url)
+        missing = [m.version for m in known if m.version not in applied]
+        if missing:
+            return error_response(
+                503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}
+            )
     if problem is not None:
         return error_response(503, problem.code, problem.message, problem.details)
     return JSONResponse(

@@ -86,11 +86,8 @@ class ItemRepository(TenantRepository[Item]):
         return list((await self.session.execute(query)).scalars())
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
-        """The active items of a subject, as the few columns selection needs.
-
-        A subject may hold tens of thousands: their rows are converted in parts, other requests
-        running between them, rather than holding the event loop for the whole list.
-        """
+        """The active items of a subject, as the few columns selection needs; converted in
+        parts, other requests running between them, as a subject may hold tens of thousands."""
         query = _CANDIDATES.where(
             _items.c.tenant_id == tenant_id,
             _items.c.subject == subject,
