@@ -168,7 +168,7 @@ def create_job_types(
     return JobTypes(
         (
             practice_job_type(settings, sessionmaker, filler, cache, clock),
-            webhooks.delivery_job_type(settings, sessionmaker, guard),
+            webhooks.delivery_job_type(settings, sessionmaker, guard, clock),
         )
     )
 
@@ -197,7 +197,7 @@ def create_runner(
         heartbeat_s=settings.job_heartbeat_s,
         clock=clock,
         metrics=metrics,
-        on_finished=webhooks.on_finished(store, types, settings),
+        on_finished=webhooks.on_finished(store, types, settings, clock),
     )
 
 
@@ -309,7 +309,7 @@ async def _job_parts(
         store=store,
         types=types,
         metrics=metrics,
-        on_finished=webhooks.on_finished(store, types, settings),
+        on_finished=webhooks.on_finished(store, types, settings, clock),
     )
 
 

@@ -23,7 +23,7 @@ from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.generation.llm_filler import LlmFiller
 from practicegen.ports import GapRequest
 from practicegen.practice.learner import expected_p_correct
-from practicegen.tenants.repository import PolicyRepository
+from practicegen.tenants.service import set_require_check_model
 from tests.api.factories import choice_item_body
 from tests.api.test_errors import assert_error
 from tests.conftest import make_settings
@@ -147,9 +147,7 @@ async def test_the_filler_asks_nothing_when_the_tenant_requires_a_check_model(
 
     try:
         async with sessionmaker() as session, session.begin():
-            await PolicyRepository(session).set_require_check_model(
-                DEFAULT_TENANT_ID, True, now=utcnow()
-            )
+            await set_require_check_model(session, DEFAULT_TENANT_ID, True, now=utcnow())
         async with sessionmaker() as session:
             filled = await filler.fill(session, gap, progress)
     finally:

@@ -1,12 +1,19 @@
 """Builds the async engine and session factory for the configured database.
 
-SQLite, the embedded default, is built by its own adapter (`db/sqlite.py`). PostgreSQL gets a
-bounded pool with connect and statement timeouts, whose connections are pinged at checkout
-(`pool_pre_ping`), so those a restart or a failover ended are replaced before use.
+PostgreSQL gets a bounded pool with connect and statement timeouts. SQLite, the embedded
+default, is made a safe server database: each connection gets foreign keys on, WAL so readers
+never wait for the writer, and a busy timeout instead of instant "database is locked" errors;
+the file holds signing secrets and key hashes, so only its owner may read it. Its connections
+take one trip to their thread per statement (`sqlite_driver.py`).
 """
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,9 +22,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
-from practicegen.db.sqlite import create_sqlite_engine
+from practicegen.db import sqlite_driver
 
 SessionMaker = async_sessionmaker[AsyncSession]
+SQLITE_BUSY_TIMEOUT_S = 10.0
 
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
@@ -25,12 +33,11 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
     by default `PRACTICEGEN_DB_CONNECT_TIMEOUT_S`, after which an API request answers 503. A
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
-        return create_sqlite_engine(settings.database_url)
+        return _create_sqlite_engine(settings.database_url)
     return create_async_engine(
         settings.database_url,
-        # Every connection is kept once opened: overflow, which the pool closes when handed
-        # back, made a burst of jobs open hundreds of connections, each a new server process
-        # for PostgreSQL to start and tear down at the busiest moment.
+        # Every connection is kept once opened: overflow, closed when handed back, would make
+        # a burst of jobs start and end a server process per connection at the busiest moment.
         pool_size=settings.pool_connections,
         max_overflow=0,
         pool_pre_ping=True,  # a connection a restart or failover ended is replaced unseen
@@ -43,15 +50,12 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL; the
-    composition root builds it for sessions that only read, or whose statements are each
-    complete (fenced claims and heartbeats).
+    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL: for
+    sessions that only read, or whose statements are each complete (fenced claims, heartbeats).
 
     A reading session so spares the BEGIN, the ROLLBACK on close and the DEALLOCATE ALL psycopg
-    sends after a rollback (which also empties its prepared statements), each statement still
-    seeing what a READ COMMITTED transaction would; a fenced write releases its row locks at
-    once. A write through one commits at once. On SQLite `sessionmaker` itself: its driver
-    starts no transaction for reads, and it has one writer anyway.
+    sends after a rollback, each statement still seeing what READ COMMITTED would. On SQLite
+    `sessionmaker` itself: its driver starts no transaction for reads.
     """
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
@@ -65,3 +69,40 @@ def create_sessionmaker(
 ) -> SessionMaker:
     """`info` seeds every session's `info` (the jobs system hangs its change hub there)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
+
+
+def _create_sqlite_engine(database_url: str) -> AsyncEngine:
+    make_sqlite_file_private(make_url(database_url).database or "")
+    engine: AsyncEngine
+    checkpoints = sqlite_driver.WalCheckpoints()  # the database's, shared by its connections
+    engine = create_async_engine(
+        database_url,
+        async_creator=lambda: sqlite_driver.connect(engine, SQLITE_BUSY_TIMEOUT_S, checkpoints),
+    )
+    event.listen(engine.sync_engine, "connect", _pragmas)
+    return engine
+
+
+def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    cursor.execute("PRAGMA wal_autocheckpoint = 0")  # sqlite_driver.WalCheckpoints does it
+    cursor.close()
+
+
+def make_sqlite_file_private(path: str) -> None:
+    """Create the database file at `path` with mode 0600, or narrow an existing one (and its
+    -wal and -shm) to it. SQLite gives the -wal and -shm files it creates later the database
+    file's mode. In-memory and URI databases are left alone."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    except FileNotFoundError:  # no such folder: SQLite says so when the engine first connects
+        return
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)

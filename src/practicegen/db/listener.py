@@ -2,10 +2,8 @@
 
 Notifications are hints that something changed (a job, an item bank); what they say is
 always in the tables too. While the connection is down they are lost, so `on_connect` runs
-after every (re)connection for whoever must catch up, and `connected` tells whether hints are
-arriving at all; `down_for()` how long they have not been, for readiness. A lost connection
-is opened again after a backoff (`reconnect.Backoff`), so a database that is restarting is not
-hammered, and reopened for as long as the node runs.
+after every (re)connection for whoever must catch up, and `down_for()` tells readiness how long
+none could arrive. A lost connection is reopened after a backoff for as long as the node runs.
 """
 
 from __future__ import annotations

@@ -1,21 +1,13 @@
 """Applies the SQL files in `migrations/` that a database has not seen yet.
 
-The files are the schema's single source. Each is written for PostgreSQL so that
-`psql -f migrations/00N_...sql`, run by hand in order, gives exactly what `practicegen db upgrade`
-gives: every file wraps itself in a transaction, creates only what is missing, and records its
-own version in the `schema_migrations` ledger. The runner therefore only decides which files
-to run; it never writes the ledger itself.
-
-Running from two nodes at once is safe: on PostgreSQL the runner holds an advisory lock while it
-reads the ledger and applies files; on SQLite each file's transaction starts with
-`BEGIN IMMEDIATE`, which serialises writers, and every statement is idempotent.
-
-SQLite receives the same files with PostgreSQL's column types mapped to SQLite's (UUID, JSONB
-and TIMESTAMPTZ are stored as TEXT, DOUBLE PRECISION as REAL). SQLAlchemy's types decide how
-values are written and read, so the stored form is the same whatever the declared type; the
-mapping keeps SQLite's type affinity from turning a UUID's hex digits into a number.
-No migration library is used because none applies hand-written SQL files that must also run
-under plain `psql`; Alembic would make Python the source of truth instead.
+The files are the schema's single source, written for PostgreSQL so that running them by hand
+with `psql -f` in order gives what `practicegen db upgrade` gives: each wraps itself in a
+transaction, creates only what is missing and records its version in `schema_migrations`, so
+the runner only decides which files to run. Two nodes may run it at once: on PostgreSQL it
+holds an advisory lock, on SQLite each file begins `BEGIN IMMEDIATE`, serialising writers.
+SQLite gets the files with PostgreSQL's column types mapped to its own (`sqlite_dialect`), so
+its type affinity never turns a UUID's hex digits into a number. No migration library applies
+hand-written SQL files that must also run under plain `psql`.
 """
 
 from __future__ import annotations
@@ -28,7 +20,7 @@ import aiosqlite
 import psycopg
 from sqlalchemy.engine import make_url
 
-from practicegen.db.sqlite import make_sqlite_file_private
+from practicegen.db.engine import make_sqlite_file_private
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 7_243_100_901  # any constant; names the "schema migrations" lock
@@ -41,6 +33,10 @@ _SQLITE_TYPES = (
     (re.compile(r"\bBIGINT\b"), "INTEGER"),
     (re.compile(r"^BEGIN;", re.MULTILINE), "BEGIN IMMEDIATE;"),
 )
+_LEDGER_EXISTS = {
+    "postgresql": "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL",
+    "sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,37 +93,25 @@ def _sqlite_path(database_url: str) -> str:
     return make_url(database_url).database or ":memory:"
 
 
-async def _postgres_applied(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> set[str]:
-    cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
-    row = await cur.fetchone()
-    if row is None or not row[0]:
-        return set()
-    cur = await conn.execute("SELECT version FROM schema_migrations")
-    return {str(r[0]) for r in await cur.fetchall()}
-
-
-async def _sqlite_applied(conn: aiosqlite.Connection) -> set[str]:
-    cur = await conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    )
+async def _applied(
+    conn: psycopg.AsyncConnection[tuple[object, ...]] | aiosqlite.Connection, backend: str
+) -> set[str]:
+    cur = await conn.execute(_LEDGER_EXISTS[backend])
     if await cur.fetchone() is None:
         return set()
     cur = await conn.execute("SELECT version FROM schema_migrations")
     return {str(r[0]) for r in await cur.fetchall()}
 
 
-async def applied_versions(database_url: str) -> set[str]:
+async def status(database_url: str) -> list[MigrationStatus]:
     if make_url(database_url).get_backend_name() == "postgresql":
         async with await psycopg.AsyncConnection.connect(
             postgres_conninfo(database_url), autocommit=True
         ) as conn:
-            return await _postgres_applied(conn)
-    async with aiosqlite.connect(_sqlite_path(database_url)) as conn:
-        return await _sqlite_applied(conn)
-
-
-async def status(database_url: str) -> list[MigrationStatus]:
-    applied = await applied_versions(database_url)
+            applied = await _applied(conn, "postgresql")
+    else:
+        async with aiosqlite.connect(_sqlite_path(database_url)) as sqlite_conn:
+            applied = await _applied(sqlite_conn, "sqlite")
     return [
         MigrationStatus(version=m.version, name=m.path.name, applied=m.version in applied)
         for m in available_migrations(database_url=database_url)
@@ -142,15 +126,17 @@ async def upgrade(database_url: str) -> list[str]:
     return await _upgrade_sqlite(_sqlite_path(database_url))
 
 
+def _missing(applied: set[str], database_url: str) -> list[Migration]:
+    return [m for m in available_migrations(database_url=database_url) if m.version not in applied]
+
+
 async def _upgrade_postgres(conninfo: str) -> list[str]:
     done: list[str] = []
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
         try:
-            applied = await _postgres_applied(conn)
-            for migration in available_migrations():
-                if migration.version in applied:
-                    continue
+            applied = await _applied(conn, "postgresql")
+            for migration in _missing(applied, "postgresql://"):
                 # No parameters: psycopg sends the whole file, BEGIN to COMMIT, as one script.
                 await conn.execute(migration.sql.encode())
                 done.append(migration.version)
@@ -162,10 +148,7 @@ async def _upgrade_postgres(conninfo: str) -> list[str]:
 async def _upgrade_sqlite(path: str) -> list[str]:
     done: list[str] = []
     async with aiosqlite.connect(path, timeout=30) as conn:
-        applied = await _sqlite_applied(conn)
-        for migration in available_migrations(database_url="sqlite://"):
-            if migration.version in applied:
-                continue
+        for migration in _missing(await _applied(conn, "sqlite"), "sqlite://"):
             await conn.executescript(sqlite_dialect(migration.sql))
             done.append(migration.version)
     return done

@@ -3,40 +3,53 @@
 The schema itself is defined by the SQL files in `migrations/`; these classes must name the same
 tables and columns, which `tests/db/test_schema.py` checks against a migrated database on both
 backends. Times default to "now" in Python so that rows read back right after an insert carry
-them without a refresh.
+them without a refresh. The column types behave alike on both backends: SQLite has no time
+zones, so `UTCDateTime` always hands back aware UTC datetimes, and no JSONB.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Float,
-    ForeignKey,
-    Integer,
-    SmallInteger,
-    Table,
-    Text,
-    Uuid,
-)
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, SmallInteger, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from practicegen.clock import utcnow
-from practicegen.db.types import JSONDocument, UTCDateTime
+
+JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(moment, datetime)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {
-        uuid.UUID: Uuid(),
+    type_annotation_map = {  # beside SQLAlchemy's own for uuid.UUID, int, float and bool
         datetime: UTCDateTime(),
         str: Text(),
-        float: Float(),
-        int: Integer(),
-        bool: Boolean(),
         dict[str, Any]: JSONDocument,
         list[Any]: JSONDocument,
     }
@@ -47,12 +60,18 @@ def core_table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _created() -> Mapped[datetime]:
-    return mapped_column(default=utcnow)
+class TenantOwned:
+    """A row of one tenant's, named by an id of its own and stamped when it was made."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def _updated() -> Mapped[datetime]:
-    return mapped_column(default=utcnow, onupdate=utcnow)
+class Updated:
+    """A row stamped each time it changes."""
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Tenant(Base):
@@ -61,7 +80,7 @@ class Tenant(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str]
     bank_version: Mapped[int] = mapped_column(BigInteger, default=0)  # unused since 009
-    created_at: Mapped[datetime] = _created()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BankVersion(Base):
@@ -74,34 +93,27 @@ class BankVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
-class TenantGenerationPolicy(Base):
+class TenantGenerationPolicy(Updated, Base):
     """What a tenant requires of generated questions; a tenant without a row has the defaults."""
 
     __tablename__ = "tenant_generation_policies"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     require_check_model: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Student(Base):
+class Student(TenantOwned, Updated, Base):
     __tablename__ = "students"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     external_id: Mapped[str | None]
     display_name: Mapped[str | None]
     grade_level: Mapped[int | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
 
 
-class ApiKey(Base):
+class ApiKey(TenantOwned, Base):
     __tablename__ = "api_keys"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     name: Mapped[str]
     role: Mapped[str]
     key_hash: Mapped[str]
@@ -109,27 +121,20 @@ class ApiKey(Base):
     student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("students.id"))
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = _created()
 
 
-class Goal(Base):
+class Goal(TenantOwned, Updated, Base):
     __tablename__ = "goals"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     name: Mapped[str]
     subject: Mapped[str]
     skills: Mapped[list[Any]]
     description: Mapped[str | None]
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Item(Base):
+class Item(TenantOwned, Updated, Base):
     __tablename__ = "items"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     subject: Mapped[str]
     topic: Mapped[str]
     skill: Mapped[str]
@@ -147,15 +152,11 @@ class Item(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fingerprint: Mapped[str]
     status: Mapped[str] = mapped_column(default="active")
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Assignment(Base):
+class Assignment(TenantOwned, Base):
     __tablename__ = "assignments"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"))
     subject: Mapped[str]
     topic: Mapped[str | None]
@@ -164,7 +165,6 @@ class Assignment(Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     bank_count: Mapped[int]
     generated_count: Mapped[int]
-    created_at: Mapped[datetime] = _created()
 
 
 class AssignmentItem(Base):
@@ -178,11 +178,9 @@ class AssignmentItem(Base):
     reason: Mapped[str]
 
 
-class Response(Base):
+class Response(TenantOwned, Base):
     __tablename__ = "responses"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignments.id"))
     position: Mapped[int]
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
@@ -191,10 +189,9 @@ class Response(Base):
     correct: Mapped[bool]
     feedback_code: Mapped[str]
     predicted: Mapped[float]
-    created_at: Mapped[datetime] = _created()
 
 
-class LearnerSkill(Base):
+class LearnerSkill(Updated, Base):
     __tablename__ = "learner_skills"
 
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), primary_key=True)
@@ -202,14 +199,11 @@ class LearnerSkill(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     theta: Mapped[float]
     responses_n: Mapped[int] = mapped_column(default=0)
-    updated_at: Mapped[datetime] = _updated()
 
 
-class Job(Base):
+class Job(TenantOwned, Updated, Base):
     __tablename__ = "jobs"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     job_type: Mapped[str]
     status: Mapped[str] = mapped_column(default="pending")
     progress_percent: Mapped[int] = mapped_column(default=0)
@@ -226,8 +220,6 @@ class Job(Base):
     request_hash: Mapped[str | None]
     webhook_url: Mapped[str | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -235,28 +227,22 @@ class Job(Base):
     expires_at: Mapped[datetime | None]
 
 
-class WebhookSecret(Base):
+class WebhookSecret(TenantOwned, Base):
     __tablename__ = "webhook_secrets"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     secret: Mapped[str]
-    created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime | None]
 
 
-class WebhookAttempt(Base):
+class WebhookAttempt(TenantOwned, Base):
     __tablename__ = "webhook_attempts"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
     source_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
     attempt: Mapped[int]
     status_code: Mapped[int | None]
     error: Mapped[str | None]
     duration_ms: Mapped[float]
-    created_at: Mapped[datetime] = _created()
 
 
 class LlmUsage(Base):

@@ -9,22 +9,15 @@ import base64
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from practicegen.db.models import TenantOwned
 from practicegen.errors import InvalidRequest
 
-
-class Keyed(Protocol):
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def id(self) -> uuid.UUID: ...
-
-
-K = TypeVar("K", bound=Keyed)
+K = TypeVar("K", bound=TenantOwned)
 
 
 class InvalidCursor(InvalidRequest):
@@ -32,7 +25,7 @@ class InvalidCursor(InvalidRequest):
     default_message = "The cursor is not one this service gave out."
 
 
-def encode_cursor(row: Keyed) -> str:
+def encode_cursor(row: TenantOwned) -> str:
     raw = f"{row.created_at.isoformat()}|{row.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

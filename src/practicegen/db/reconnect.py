@@ -1,9 +1,7 @@
 """The wait between attempts to reopen a lost database connection: doubling, jittered, capped.
 
-Every long-lived connection of a node (a worker's queue connections, the LISTEN connection)
-reopens itself when the database drops it, as a restart or a failover does. Retrying at once
-in a loop would hammer a database that is still starting, and a hundred nodes retrying in step
-would all arrive together when it is back; so each wait doubles up to a cap and is jittered.
+Every long-lived connection of a node reopens itself when the database drops it; retrying at
+once would hammer a database still starting, and nodes retrying in step would arrive together.
 """
 
 from __future__ import annotations

@@ -1,25 +1,17 @@
 """The SQLite engine's connections: one trip to their thread per statement instead of four.
 
-Kept over aiosqlite as SQLAlchemy drives it because, side by side, the plain adapter cost a
-sync assign more CPU and a longer tail (docs/decisions.md); only `db/sqlite.py` builds them.
-aiosqlite runs every sqlite3 call on the connection's own thread. SQLAlchemy's adapter makes
-four such calls for each statement (open a cursor, execute, fetch the rows, close the cursor),
-and each trip wakes the event loop and resumes the request's whole stack of coroutines. Here a
-statement is executed, its rows fetched and its cursor closed in one trip, and the cursor
-SQLAlchemy holds serves the rows it already has; a commit or rollback outside a transaction
-(every read-only session's end) takes no trip at all. aiosqlite still owns the thread, the
-connection and transactions. Every result is fetched whole, as SQLAlchemy's adapter did for
-every cursor but a server-side one (a streamed result is served in parts from what was fetched).
+A measured shortcut (docs/decisions.md); only `db/engine.py` builds them. SQLAlchemy's aiosqlite
+adapter makes four trips to the connection's thread per statement (open a cursor, execute,
+fetch, close), each waking the event loop and resuming the request's stack of coroutines. Here
+a statement is executed, its rows fetched whole and its cursor closed in one trip, and a commit
+or rollback outside a transaction (every read-only session's end) takes none. aiosqlite still
+owns the thread, the connection and transactions.
 
 A transaction can go further (`pipeline`): writes whose outcome nobody reads before the commit
-are held back and sent with the commit, and that one short call runs on the event loop's own
-thread instead of a trip whose every step waits for the GIL while the loop serves other
-requests. It never waits there: SQLite's busy handler is off for it, and if another process
-holds the write lock the call is undone and sent to the connection's thread to wait as any
-other statement does. Nor does it sync anything to disk: connections do not checkpoint the WAL
-inside a commit, as SQLite would by default, but leave it to `WalCheckpoints`, which runs
-checkpoints on a thread and sends commits to their threads whenever the next write could sync
-the WAL.
+are held back and sent with it, in one short call on the event loop's own thread. That call
+never waits: the busy handler is off for it, and if another process holds the write lock it is
+undone and sent to the connection's thread. Nor does it sync to disk: connections leave WAL
+checkpoints to `WalCheckpoints`, which runs them on a thread.
 """
 
 from __future__ import annotations
@@ -85,11 +77,8 @@ def _commit(connection: sqlite3.Connection, steps: list[_Step]) -> None:
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
-    """On the connection's thread: checkpoint the WAL, then write to it, changing nothing.
-
-    The first write after a complete checkpoint starts the WAL over and syncs its header to
-    disk; that write is this one rather than the next commit on the loop.
-    """
+    """On the connection's thread: checkpoint the WAL, then write to it, changing nothing, so
+    the write that starts the WAL over (syncing its header) is this, not a commit on the loop."""
     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
     connection.execute("BEGIN IMMEDIATE").close()
     try:
@@ -160,11 +149,9 @@ class WalCheckpoints:
     """A database's WAL checkpoints, each run on a connection's thread while requests go on.
 
     Connections do not checkpoint when they commit (`PRAGMA wal_autocheckpoint = 0`); once
-    `CHECKPOINT_EVERY_CHANGES` rows have changed through them (a sync assign writes about 1.2
-    WAL pages per row, so near the 1,000 pages SQLite waits for), a checkpoint starts here. The
-    write that follows a complete checkpoint starts the WAL over and syncs its header, so
-    commits go to their connection's thread, not the loop, until the process's first commit
-    has been made and while a checkpoint (which makes that write itself) is under way.
+    `CHECKPOINT_EVERY_CHANGES` rows have changed through them, a checkpoint starts here. The
+    write after a complete checkpoint syncs the WAL's header, so commits go to their thread,
+    not the loop, until the process's first commit and while a checkpoint is under way.
     """
 
     def __init__(self) -> None:
@@ -243,8 +230,7 @@ class OneTripConnection(aiosqlite.Connection):
         connection = self._conn
         connection.execute("PRAGMA busy_timeout = 0").close()
         try:
-            _run_all(connection, steps)
-            connection.commit()
+            _commit(connection, steps)
         except sqlite3.OperationalError as error:
             if not _is_busy(error):
                 raise
@@ -272,12 +258,9 @@ class OneTripConnection(aiosqlite.Connection):
 
 @asynccontextmanager
 async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
-    """Hold back the writes `connection` executes inside until its commit (module docstring).
-
-    Only for writes whose outcome nothing reads: each reports an unknown row count, and an
-    error in one is raised by the commit (or by the next statement that is not held back).
-    On PostgreSQL it changes nothing.
-    """
+    """Hold back the writes `connection` executes inside until its commit; on PostgreSQL it
+    changes nothing. Only for writes whose outcome nothing reads: each reports an unknown row
+    count, and an error in one is raised by the commit (or the next statement not held back)."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, OneTripConnection):

@@ -14,13 +14,14 @@ from practicegen.goals import service
 from practicegen.goals.schemas import GoalCreate, GoalRead, GoalUpdate
 
 router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
+_read = GoalRead.model_validate  # from a `Goal` row
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_goal(
     body: GoalCreate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
-    return ok(GoalRead.of(await service.create_goal(session, principal=principal, body=body)))
+    return ok(_read(await service.create_goal(session, principal=principal, body=body)))
 
 
 @router.get("")
@@ -34,14 +35,14 @@ async def list_goals(
     rows, next_cursor = await service.list_goals(
         session, principal=principal, subject=subject, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[GoalRead.of(r) for r in rows], next_cursor=next_cursor))
+    return ok(Page(items=[_read(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/{goal_id}")
 async def get_goal(
     goal_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
-    return ok(GoalRead.of(await service.get_goal(session, principal=principal, goal_id=goal_id)))
+    return ok(_read(await service.get_goal(session, principal=principal, goal_id=goal_id)))
 
 
 @router.patch("/{goal_id}")
@@ -49,4 +50,4 @@ async def update_goal(
     goal_id: uuid.UUID, body: GoalUpdate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[GoalRead]:
     goal = await service.update_goal(session, principal=principal, goal_id=goal_id, body=body)
-    return ok(GoalRead.of(goal))
+    return ok(_read(goal))

@@ -6,9 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from practicegen.db.models import Goal
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 SkillId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
 
@@ -31,22 +29,12 @@ class GoalUpdate(BaseModel):
 
 
 class GoalRead(BaseModel):
-    goal_id: uuid.UUID
+    model_config = ConfigDict(from_attributes=True)
+
+    goal_id: uuid.UUID = Field(validation_alias=AliasChoices("goal_id", "id"))
     name: str
     subject: str
     skills: list[str]
     description: str | None
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Goal) -> GoalRead:
-        return cls(
-            goal_id=row.id,
-            name=row.name,
-            subject=row.subject,
-            skills=list(row.skills),
-            description=row.description,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )

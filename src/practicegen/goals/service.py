@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Goal
-from practicegen.errors import GoalNotFound, UnknownGoal
+from practicegen.errors import UnknownGoal
 from practicegen.goals.repository import GoalRepository
 from practicegen.goals.schemas import GoalCreate, GoalUpdate
 
@@ -28,10 +28,7 @@ async def create_goal(session: AsyncSession, *, principal: Principal, body: Goal
 
 
 async def get_goal(session: AsyncSession, *, principal: Principal, goal_id: uuid.UUID) -> Goal:
-    goal = await GoalRepository(session).get(principal.tenant_id, goal_id)
-    if goal is None:
-        raise GoalNotFound(goal_id=str(goal_id))
-    return goal
+    return await GoalRepository(session).get_or_raise(principal.tenant_id, goal_id)
 
 
 async def list_goals(

@@ -1,14 +1,12 @@
 """What a node needs besides its database to do its job, as `/readyz` checks it.
 
 - Its in-process worker (if it runs one) must be dequeueing: not reconnecting, not stopped.
-- On PostgreSQL its LISTEN connection must be up, or down for less than a grace period (a
-  reconnect takes a moment; past the grace, streams and caches only follow by polling).
-- On PostgreSQL, an API node without a worker of its own is only useful if some worker runs:
-  one is seen as a connection to the database named `WORKER_APPLICATION_NAME` (a worker holds
-  two for as long as it runs, and a dead worker's connections end with it), looked up in
-  `pg_stat_activity` within the readiness query's own session. Until the grace has passed
-  since the last sighting (or since the first check) a node stays ready, so workers and API
-  nodes may start in any order and a worker restart does not take the API out of rotation.
+- On PostgreSQL its LISTEN connection must be up, or down for less than a grace period (past
+  it, streams and caches only follow by polling).
+- On PostgreSQL, an API node without a worker of its own needs some worker to run: one is seen
+  as a connection named `WORKER_APPLICATION_NAME` in `pg_stat_activity`. Until a grace has
+  passed since the last sighting (or the first check) the node stays ready, so nodes may start
+  in any order and a worker restart does not take the API out of rotation.
 
 Each check answers `None` (fine) or a `Problem`, which `/readyz` turns into a 503.
 """

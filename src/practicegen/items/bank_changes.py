@@ -3,17 +3,12 @@
 A write to a tenant's set of items marks the tenant in its session (`mark_bank_changed`); just
 before the transaction commits, the tenant's bank version is bumped and, on PostgreSQL, a
 `NOTIFY practicegen_bank, '<tenant id>'` is sent. The version is the sum of the tenant's rows
-in `bank_versions` (`version_of`), and a bump adds one to a row picked at random: the bump
-locks its row until the commit, so on one row every writer of the tenant's items (a thousand
-jobs storing what they generated) would wait for the commits of all those before it, each held
-up by its own process's other work between the bump and the commit. For the same reason the
-bump comes last, so it does not hold its row through the rest of the write. After the commit
-this process's candidate cache drops the tenant's entries at once, and every node's listener
-does the same on the NOTIFY. A node whose listener is connected can therefore trust its
-cache without reading the bank version per request; one whose listener is not (SQLite, a
-worker process, a dropped connection) keeps reading it. The bump is kept in SQLAlchemy's
-`before_commit` event rather than where the bank changes because, in a burst of jobs storing
-items, the earlier bump measurably lengthened the store (docs/decisions.md).
+in `bank_versions` (`version_of`), and a bump adds one to a row picked at random, so a
+thousand jobs storing items do not all queue for one row's lock until their commits; for the
+same reason the bump comes last, in SQLAlchemy's `before_commit` (docs/decisions.md). After the
+commit this process's candidate cache drops the tenant's entries, and every node's listener
+does the same on the NOTIFY; a node whose listener is not connected (SQLite, a worker process,
+a dropped connection) keeps reading the version instead.
 """
 
 from __future__ import annotations

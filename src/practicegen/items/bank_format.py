@@ -2,9 +2,8 @@
 
     {"format": "practicegen-bank", "version": 1, "items": [<item>, ...]}
 
-Each item is an `ItemContent` object (see `items/schemas.py`; the README documents the fields).
-Import validates row by row so one bad row is reported with its index (from 0), its row number
-(from 1) and reasons while the good rows still load.
+Each item is an `ItemContent`. Import validates row by row, so a bad row is reported with its
+index (from 0), row number (from 1) and reasons while the good rows still load.
 """
 
 from __future__ import annotations

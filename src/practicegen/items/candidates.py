@@ -1,19 +1,14 @@
 """An in-process cache of each subject's selectable items, checked against the bank's version.
 
-Selection ranks every active item of a subject, and reading thousands of rows per request would
-dominate the assign endpoint's time. Each tenant has a bank version that every write to its
-set of items bumps in the same transaction, so one small read tells whether the cached list is
-current, on any node; on a node that hears bank changes as they commit
-(`items/bank_changes.py`) not even that read is needed. Difficulty estimates drift with every
-answer without a version bump; `max_age_s` bounds how stale those may get.
+Selection ranks every active item of a subject; reading them all per request would dominate
+the assign endpoint's time. Every write to a tenant's items bumps its bank version, so one small
+read tells whether a cached list is current, and a node that hears bank changes as they commit
+(`items/bank_changes.py`) needs not even that. `max_age_s` bounds how stale the difficulty
+estimates, which drift without a bump, may get. Each entry also keeps what assignments show of
+its items (`faces`), dropped with it.
 
-Each entry also keeps what assignments show of the subject's items (`faces`), read once per
-item and dropped with the entry, so a bank change or a reload reads them again.
-
-Loading a large subject is costly (every active item of it), so one request at a time loads
-each subject: when an entry has only grown old (its items unchanged), the others keep using it while
-one refreshes it, and when it changed, the others wait for that one load instead of each
-running their own.
+One request at a time loads each subject: while an entry only grew old the others keep using
+it, and when it changed they wait for that one load instead of each running their own.
 """
 
 from __future__ import annotations
@@ -38,11 +33,8 @@ FACES_PER_SUBJECT = 5000
 
 @dataclass(frozen=True, slots=True)
 class SubjectItems:
-    """A subject's active items in (topic, skill) groups, each sorted by difficulty.
-
-    Sorting lets an assignment take only the items nearest each skill's target difficulty
-    (`nearest`), so selection ranks tens of items instead of the whole subject.
-    """
+    """A subject's active items in (topic, skill) groups, each sorted by difficulty, so that
+    selection ranks only the items nearest each skill's target difficulty (`nearest`)."""
 
     groups: dict[GroupKey, list[Candidate]]
     difficulties: dict[GroupKey, list[float]]
@@ -104,10 +96,8 @@ class _Load:
 class CandidateCache:
     """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes.
 
-    While `signals_live` (this node hears bank changes, `items/bank_changes.py`) an entry is
-    trusted until a signal drops it; otherwise each use first reads the bank's version. Either
-    way an entry older than `max_age_s` is read again by the next request that uses it (and used
-    by the others only until that read ends).
+    While `signals_live` (this node hears bank changes) an entry is trusted until a signal
+    drops it; otherwise each use first reads the bank's version.
     """
 
     def __init__(

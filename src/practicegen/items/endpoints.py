@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Depends, Query, status
 from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, SessionDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
-from practicegen.db.models import Item
 from practicegen.items import service
 from practicegen.items.bank_format import ParsedBank, bank_document
 from practicegen.items.keys import KeyReader, ReadableItem
@@ -19,16 +18,7 @@ from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
-
-
-def read(row: Item) -> ItemRead:
-    return ItemRead(
-        item_id=row.id,
-        status=ItemStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        **service.to_content(row).model_dump(),
-    )
+_read = ItemRead.model_validate  # from an `Item` row
 
 
 def item_filters(
@@ -88,7 +78,7 @@ async def create_item(
     session: SessionDep,
 ) -> Envelope[ItemRead]:
     """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read."""
-    return ok(read(await service.create_item(session, principal=principal, body=body)))
+    return ok(_read(await service.create_item(session, principal=principal, body=body)))
 
 
 @router.get("")
@@ -102,7 +92,7 @@ async def list_items(
     rows, next_cursor = await service.list_items(
         session, principal=principal, filters=filters, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[read(r) for r in rows], next_cursor=next_cursor))
+    return ok(Page(items=[_read(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/export")
@@ -123,20 +113,14 @@ async def import_items(
     """Rows that fail validation or whose answer key cannot be read are rejected, each with
     its index (from 0), row (from 1) and reasons; the others load."""
     report = await service.import_parsed(session, tenant_id=principal.tenant_id, parsed=parsed)
-    return ok(
-        {
-            "imported": report.imported,
-            "duplicates": report.duplicates,
-            "rejected": [asdict(r) for r in report.rejected],
-        }
-    )
+    return ok(asdict(report))
 
 
 @router.get("/{item_id}")
 async def get_item(
     item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ItemRead]:
-    return ok(read(await service.get_item(session, principal=principal, item_id=item_id)))
+    return ok(_read(await service.get_item(session, principal=principal, item_id=item_id)))
 
 
 @router.patch("/{item_id}")
@@ -144,11 +128,11 @@ async def update_item(
     item_id: uuid.UUID, body: ItemUpdate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ItemRead]:
     row = await service.update_item(session, principal=principal, item_id=item_id, body=body)
-    return ok(read(row))
+    return ok(_read(row))
 
 
 @router.post("/{item_id}/retire")
 async def retire_item(
     item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ItemRead]:
-    return ok(read(await service.retire_item(session, principal=principal, item_id=item_id)))
+    return ok(_read(await service.retire_item(session, principal=principal, item_id=item_id)))

@@ -1,10 +1,8 @@
 """A canonical fingerprint per item, so near-duplicate variants are recognised as one question.
 
-Two items share a fingerprint when they pose the same problem: the same machine-readable
-problem (generated items carry it in their provenance, e.g. `2*x + 3 = 11`, normalised by
-spacing) or, for items written by people, the same stem once case, spacing, punctuation and
-Markdown/LaTeX decoration are ignored. The skill is part of it, so the same wording under two
-skills is not a duplicate.
+Two items of one skill share it when they pose the same problem: the same machine-readable
+problem in their provenance (generated items, e.g. `2*x + 3 = 11`, spacing ignored) or else the
+same stem once case, spacing, punctuation and Markdown/LaTeX decoration are ignored.
 """
 
 from __future__ import annotations

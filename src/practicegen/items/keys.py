@@ -1,11 +1,9 @@
 """Answer keys checked at the door: an item whose key the grader cannot read is never stored.
 
-A key that cannot be read (`"four"` for a numeric item, `x > 3` as an expression) would make
-every answer to the item fail to grade. So create and import read each key exactly as the
-grader will (`grading.read_key`, the grader's own reading) and refuse the item, naming the
-field, instead. Reading is sympy work, so it runs in the node's sympy processes with a
-deadline, a batch of keys per call; a batch past its deadline is read again key by key so only
-the slow key is refused.
+A key the grader cannot read (`"four"` for a numeric item) would fail every answer to the item,
+so create and import read each key as the grader will (`grading.read_key`) and refuse the item,
+naming the field. Reading runs in the node's sympy processes under a deadline, a batch per call;
+a batch past it is read again key by key so only the slow key is refused.
 """
 
 from __future__ import annotations

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from practicegen.db.models import Item, core_table
-from practicegen.db.pagination import after_cursor, split_page
+from practicegen.db.repository import TenantRepository
+from practicegen.errors import ItemNotFound
 from practicegen.items.bank_changes import mark_bank_changed, version_of
 
 _items = core_table(Item)
@@ -43,20 +43,13 @@ class CandidateRow:
     fingerprint: str
 
 
-class ItemRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, tenant_id: uuid.UUID, item_id: uuid.UUID) -> Item | None:
-        query = select(Item).where(Item.tenant_id == tenant_id, Item.id == item_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def get_many(self, tenant_id: uuid.UUID, item_ids: Iterable[uuid.UUID]) -> list[Item]:
-        query = select(Item).where(Item.tenant_id == tenant_id, Item.id.in_(list(item_ids)))
-        return list((await self.session.execute(query)).scalars())
+class ItemRepository(TenantRepository[Item]):
+    model = Item
+    not_found = ItemNotFound
+    id_detail = "item_id"
 
     def _filtered(self, tenant_id: uuid.UUID, filters: ItemFilters) -> Select[Item]:
-        query = select(Item).where(Item.tenant_id == tenant_id)
+        query = self.owned(tenant_id)
         for column, value in (
             (Item.subject, filters.subject),
             (Item.topic, filters.topic),
@@ -75,10 +68,7 @@ class ItemRepository:
     async def list_page(
         self, tenant_id: uuid.UUID, filters: ItemFilters, *, cursor: str | None, limit: int
     ) -> tuple[list[Item], str | None]:
-        query = after_cursor(
-            self._filtered(tenant_id, filters), Item.created_at, Item.id, cursor, limit
-        )
-        return split_page(list((await self.session.execute(query)).scalars()), limit)
+        return await self.page(self._filtered(tenant_id, filters), cursor=cursor, limit=limit)
 
     async def list_all(self, tenant_id: uuid.UUID, filters: ItemFilters) -> list[Item]:
         query = self._filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
@@ -96,11 +86,8 @@ class ItemRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
-        """The active items of a subject, as the few columns selection needs.
-
-        A subject may hold tens of thousands: their rows are converted in parts, other requests
-        running between them, rather than holding the event loop for the whole list.
-        """
+        """The active items of a subject, as the few columns selection needs; converted in
+        parts, other requests running between them, as a subject may hold tens of thousands."""
         query = _CANDIDATES.where(
             _items.c.tenant_id == tenant_id,
             _items.c.subject == subject,
@@ -121,25 +108,19 @@ class ItemRepository:
         mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
-        query = select(Item.subject).where(Item.tenant_id == tenant_id).distinct()
-        return set((await self.session.execute(query)).scalars())
+        return await self._distinct(Item.subject, tenant_id)
 
     async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
-        query = (
-            select(Item.topic)
-            .where(Item.tenant_id == tenant_id, Item.subject == subject)
-            .distinct()
-        )
-        return set((await self.session.execute(query)).scalars())
+        return await self._distinct(Item.topic, tenant_id, Item.subject == subject)
 
     async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
-        query = (
-            select(Item.skill)
-            .where(Item.tenant_id == tenant_id, Item.subject == subject)
-            .distinct()
-        )
-        if topic is not None:
-            query = query.where(Item.topic == topic)
+        on_topic = () if topic is None else (Item.topic == topic,)
+        return await self._distinct(Item.skill, tenant_id, Item.subject == subject, *on_topic)
+
+    async def _distinct(
+        self, column: InstrumentedAttribute[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
+    ) -> set[str]:
+        query = select(column).where(Item.tenant_id == tenant_id, *where).distinct()
         return set((await self.session.execute(query)).scalars())
 
     async def count(self, tenant_id: uuid.UUID) -> int:

@@ -1,10 +1,8 @@
 """The item: what a student is asked, how an answer is judged, and where the item came from.
 
-This is the one shape shared by the bank, the bank's JSON import/export format, the demo bank
-and every generator, so an item moves between them without translation.
-
-Difficulty is on the Rasch logit scale used by the learner model: 0 is a question an average
-student answers correctly half the time; -2 is easy, +2 is hard.
+The one shape shared by the bank, its import/export format, the demo bank and every generator.
+Difficulty is on the learner model's Rasch logit scale: 0 is a question an average student
+answers correctly half the time; -2 is easy, +2 is hard.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from practicegen.ports import AnswerPolicy, ItemType
 
@@ -94,7 +92,9 @@ class ItemUpdate(BaseModel):
 
 
 class ItemRead(ItemContent):
-    item_id: uuid.UUID
+    model_config = ConfigDict(from_attributes=True)
+
+    item_id: uuid.UUID = Field(validation_alias=AliasChoices("item_id", "id"))
     status: ItemStatus
     created_at: datetime
     updated_at: datetime

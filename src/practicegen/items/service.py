@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Item
-from practicegen.errors import ItemNotFound
 from practicegen.items.bank_format import ParsedBank, RejectedRow, parse_bank
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.keys import KeyReader, ReadableItem
 from practicegen.items.repository import ItemFilters, ItemRepository
-from practicegen.items.schemas import Choice, ItemContent, ItemStatus, ItemUpdate
+from practicegen.items.schemas import ItemContent, ItemStatus, ItemUpdate
 
 ImportProgress = Callable[[int, int], None]  # (rows done, rows in all)
 
@@ -30,22 +29,7 @@ def to_row(tenant_id: uuid.UUID, content: ItemContent) -> Item:
 
 
 def to_content(row: Item) -> ItemContent:
-    return ItemContent(
-        subject=row.subject,
-        topic=row.topic,
-        skill=row.skill,
-        type=row.type,
-        stem=row.stem,
-        answer=row.answer,
-        answer_policy=row.answer_policy,
-        tolerance=row.tolerance,
-        choices=[Choice.model_validate(c) for c in row.choices],
-        hints=list(row.hints),
-        solution=row.solution,
-        difficulty=row.difficulty,
-        source=row.source,
-        provenance=dict(row.provenance),
-    )
+    return ItemContent.model_validate(row, from_attributes=True)
 
 
 async def create_item(session: AsyncSession, *, principal: Principal, body: ReadableItem) -> Item:
@@ -58,10 +42,7 @@ async def create_item(session: AsyncSession, *, principal: Principal, body: Read
 
 async def get_item(session: AsyncSession, *, principal: Principal, item_id: uuid.UUID) -> Item:
     principal.require_server()
-    row = await ItemRepository(session).get(principal.tenant_id, item_id)
-    if row is None:
-        raise ItemNotFound(item_id=str(item_id))
-    return row
+    return await ItemRepository(session).get_or_raise(principal.tenant_id, item_id)
 
 
 async def list_items(
@@ -111,8 +92,17 @@ async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
     cannot be read is rejected. `keys` None only for a document whose keys are known readable
     (the demo bank, every key of which a test reads). Touches no database."""
     parsed = parse_bank(document)
-    if keys is not None:
-        await _reject_unreadable_keys(parsed, keys)
+    if keys is None:
+        return parsed
+    problems = await keys.problems([content for _, content in parsed.items])
+    readable = []
+    for (index, content), problem in zip(parsed.items, problems, strict=True):
+        if problem is None:
+            readable.append((index, content))
+        else:
+            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
+    parsed.items = readable
+    parsed.rejected.sort(key=lambda r: r.index)
     return parsed
 
 
@@ -149,35 +139,16 @@ async def import_parsed(
             to_row(tenant_id, content) for _, content in parsed.items[start : start + batch_size]
         ]
         known = await repo.existing_fingerprints(tenant_id, [r.fingerprint for r in batch])
-        fresh = _first_of_each_fingerprint([r for r in batch if r.fingerprint not in known])
+        fresh: dict[str, Item] = {}  # the first of each fingerprint not in the bank yet
+        for row in batch:
+            if row.fingerprint not in known:
+                fresh.setdefault(row.fingerprint, row)
         report.duplicates += len(batch) - len(fresh)
-        await repo.add_all(fresh)
+        await repo.add_all(list(fresh.values()))
         report.imported += len(fresh)
         if progress is not None:
             progress(start + len(batch) + len(parsed.rejected), total)
     return report
-
-
-async def _reject_unreadable_keys(parsed: ParsedBank, keys: KeyReader) -> None:
-    problems = await keys.problems([content for _, content in parsed.items])
-    readable = []
-    for (index, content), problem in zip(parsed.items, problems, strict=True):
-        if problem is None:
-            readable.append((index, content))
-        else:
-            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
-    parsed.items = readable
-    parsed.rejected.sort(key=lambda r: r.index)
-
-
-def _first_of_each_fingerprint(rows: Sequence[Item]) -> list[Item]:
-    seen: set[str] = set()
-    unique = []
-    for row in rows:
-        if row.fingerprint not in seen:
-            seen.add(row.fingerprint)
-            unique.append(row)
-    return unique
 
 
 async def export_bank(

@@ -13,14 +13,14 @@ from practicegen.students import service
 from practicegen.students.schemas import StudentCreate, StudentRead, StudentUpdate
 
 router = APIRouter(prefix="/api/v1/students", tags=["students"])
+_read = StudentRead.model_validate  # from a `Student` row
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_student(
     body: StudentCreate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[StudentRead]:
-    student = await service.create_student(session, principal=principal, body=body)
-    return ok(StudentRead.of(student))
+    return ok(_read(await service.create_student(session, principal=principal, body=body)))
 
 
 @router.get("")
@@ -30,15 +30,15 @@ async def list_students(
     rows, next_cursor = await service.list_students(
         session, principal=principal, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[StudentRead.of(r) for r in rows], next_cursor=next_cursor))
+    return ok(Page(items=[_read(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/{student_id}")
 async def get_student(
     student_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[StudentRead]:
-    student = await service.get_student(session, principal=principal, student_id=student_id)
-    return ok(StudentRead.of(student))
+    row = await service.get_student(session, principal=principal, student_id=student_id)
+    return ok(_read(row))
 
 
 @router.patch("/{student_id}")
@@ -48,4 +48,4 @@ async def update_student(
     student = await service.update_student(
         session, principal=principal, student_id=student_id, body=body
     )
-    return ok(StudentRead.of(student))
+    return ok(_read(student))

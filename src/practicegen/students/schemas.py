@@ -6,9 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from practicegen.db.models import Student
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class StudentCreate(BaseModel):
@@ -31,22 +29,13 @@ class StudentUpdate(BaseModel):
 
 
 class StudentRead(BaseModel):
-    student_id: uuid.UUID
+    model_config = ConfigDict(from_attributes=True)
+
+    student_id: uuid.UUID = Field(validation_alias=AliasChoices("student_id", "id"))
     external_id: str | None
     display_name: str | None
     grade_level: int | None
-    metadata: dict[str, Any]
+    # a row's `metadata` is its table's; the column is `metadata_`
+    metadata: dict[str, Any] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Student) -> StudentRead:
-        return cls(
-            student_id=row.id,
-            external_id=row.external_id,
-            display_name=row.display_name,
-            grade_level=row.grade_level,
-            metadata=row.metadata_,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Student
-from practicegen.errors import DuplicateExternalId
 from practicegen.students.repository import StudentRepository
 from practicegen.students.schemas import StudentCreate, StudentUpdate
 
@@ -17,11 +16,6 @@ async def create_student(
     session: AsyncSession, *, principal: Principal, body: StudentCreate
 ) -> Student:
     principal.require_server()
-    repo = StudentRepository(session)
-    if body.external_id is not None and await repo.get_by_external_id(
-        principal.tenant_id, body.external_id
-    ):
-        raise DuplicateExternalId(external_id=body.external_id)
     student = Student(
         tenant_id=principal.tenant_id,
         external_id=body.external_id,
@@ -29,7 +23,7 @@ async def create_student(
         grade_level=body.grade_level,
         metadata_=body.metadata,
     )
-    await repo.add(student)
+    await StudentRepository(session).add(student)
     return student
 
 

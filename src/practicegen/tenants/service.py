@@ -1,20 +1,27 @@
-"""Reading and changing a tenant's settings (admin keys only), and the policy generation reads."""
+"""Reading and changing a tenant's settings (admin keys only), and the policy generation reads.
+
+A tenant's settings are one row in `tenant_generation_policies`, kept only once it changed a
+default.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
-from practicegen.tenants.repository import PolicyRepository
+from practicegen.db.models import TenantGenerationPolicy
+from practicegen.db.upsert import upsert
 from practicegen.tenants.schemas import TenantSettingsRead, TenantSettingsUpdate
 
 
 async def get_settings(session: AsyncSession, *, principal: Principal) -> TenantSettingsRead:
     principal.require_admin()
-    return await _read(session, principal.tenant_id)
+    required = await requires_check_model(session, principal.tenant_id)
+    return TenantSettingsRead(require_check_model=required)
 
 
 async def update_settings(
@@ -22,17 +29,26 @@ async def update_settings(
 ) -> TenantSettingsRead:
     principal.require_admin()
     if body.require_check_model is not None:
-        await PolicyRepository(session).set_require_check_model(
-            principal.tenant_id, body.require_check_model, now=now
+        await set_require_check_model(
+            session, principal.tenant_id, body.require_check_model, now=now
         )
-    return await _read(session, principal.tenant_id)
+    return await get_settings(session, principal=principal)
 
 
 async def requires_check_model(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
     """Whether the tenant accepts a model's multiple-choice question only on a second model's
     agreement, never on the writer's self-consistency alone."""
-    return await PolicyRepository(session).require_check_model(tenant_id)
+    query = select(TenantGenerationPolicy.require_check_model).where(
+        TenantGenerationPolicy.tenant_id == tenant_id
+    )
+    return bool((await session.execute(query)).scalar_one_or_none())
 
 
-async def _read(session: AsyncSession, tenant_id: uuid.UUID) -> TenantSettingsRead:
-    return TenantSettingsRead(require_check_model=await requires_check_model(session, tenant_id))
+async def set_require_check_model(
+    session: AsyncSession, tenant_id: uuid.UUID, value: bool, *, now: datetime
+) -> None:
+    changed = {"require_check_model": value, "updated_at": now}
+    statement = upsert(session, TenantGenerationPolicy).values(tenant_id=tenant_id, **changed)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["tenant_id"], set_=changed)
+    )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from practicegen.api.deps import ContainerDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, ok
@@ -24,6 +25,8 @@ router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
 
 class AttemptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     attempt: int
     status_code: int | None
     error: str | None
@@ -50,16 +53,7 @@ def _read(delivery: Job | PendingJob, attempts: list[WebhookAttempt]) -> Deliver
         event=body["event"],
         url=delivery.request["url"],
         status=delivery.status,
-        attempts=[
-            AttemptRead(
-                attempt=a.attempt,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-                created_at=a.created_at,
-            )
-            for a in attempts
-        ],
+        attempts=[AttemptRead.model_validate(a) for a in attempts],
         created_at=delivery.created_at,
         updated_at=delivery.updated_at,
     )
@@ -108,6 +102,8 @@ async def redeliver(
 
 
 class WebhookSecretRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     secret: str
     created_at: datetime
     expires_at: datetime | None
@@ -119,12 +115,17 @@ class WebhookSecretsRead(BaseModel):
     """Rotated out; each still signs every delivery until its `expires_at`."""
 
 
-def _secrets_read(rows: list[WebhookSecret]) -> WebhookSecretsRead:
-    current, *previous = [
-        WebhookSecretRead(secret=r.secret, created_at=r.created_at, expires_at=r.expires_at)
-        for r in rows
-    ]
-    return WebhookSecretsRead(current=current, previous=previous)
+async def _secrets(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    now: NowDep,
+    read_or_rotate: Callable[..., Awaitable[list[WebhookSecret]]],
+) -> Envelope[WebhookSecretsRead]:
+    principal.require_admin()
+    rows = await read_or_rotate(session, principal.tenant_id, settings=settings, now=now)
+    current, *previous = [WebhookSecretRead.model_validate(r) for r in rows]
+    return ok(WebhookSecretsRead(current=current, previous=previous))
 
 
 @router.get("/webhook-secret")
@@ -132,9 +133,7 @@ async def get_webhook_secret(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
 ) -> Envelope[WebhookSecretsRead]:
     """The tenant's signing secrets that are live now: receivers verify with these."""
-    principal.require_admin()
-    rows = await secrets.live_secrets(session, principal.tenant_id, settings=settings, now=now)
-    return ok(_secrets_read(rows))
+    return await _secrets(session, principal, settings, now, secrets.live_secrets)
 
 
 @router.post("/webhook-secret/rotate")
@@ -142,6 +141,4 @@ async def rotate_webhook_secret(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
 ) -> Envelope[WebhookSecretsRead]:
     """A new current secret; the old ones keep signing for PRACTICEGEN_WEBHOOK_SECRET_GRACE_S."""
-    principal.require_admin()
-    rows = await secrets.rotate(session, principal.tenant_id, settings=settings, now=now)
-    return ok(_secrets_read(rows))
+    return await _secrets(session, principal, settings, now, secrets.rotate)

@@ -1,17 +1,14 @@
 """Each tenant's webhook signing secrets: the current one, and those rotated out but still live.
 
-A receiver holds the secret it verifies with, so replacing ours at once would make every
-delivery fail until the receiver's configuration catches up. Rotation therefore adds a new
-current secret and gives the ones it replaces an end (`expires_at`, now plus
-`PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`); until then every live secret signs each delivery (the
-`webhook-signature` header carries one `v1,<sig>` per secret, current first), so a receiver
-holding either one verifies. Secrets past their end no longer sign and are deleted at the
-next rotation or first use.
+A receiver holds the secret it verifies with, so replacing ours at once would fail every
+delivery until its configuration catches up. Rotation adds a new current secret and ends the
+old ones after `PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`; until then every live secret signs each
+delivery, so a receiver holding either verifies. Ended secrets are deleted at the next rotation
+or first use.
 
-A tenant's first secret is made when it is first needed (its first delivery, or an admin
-asking for it): for the default tenant it is `PRACTICEGEN_WEBHOOK_SECRET` when that is set,
-else a generated one. Making the first secret and rotating are serialised per tenant, so two
-racing requests never leave two current secrets.
+A tenant's first secret is made when first needed: for the default tenant
+`PRACTICEGEN_WEBHOOK_SECRET` when set, else a generated one. Making it and rotating are
+serialised per tenant, so two racing requests never leave two current secrets.
 """
 
 from __future__ import annotations
@@ -31,17 +28,6 @@ from practicegen.webhooks.repository import WebhookSecretRepository
 log = structlog.get_logger()
 
 
-async def _lock(repo: WebhookSecretRepository, tenant_id: uuid.UUID, now: datetime) -> None:
-    """Hold the tenant's secrets until the transaction ends, and drop the ended ones.
-
-    On PostgreSQL the tenant row's lock does it. SQLite has no row locks; there the DELETE, as
-    the transaction's first write, takes the database's write lock, and the reads that follow
-    see everything committed before it.
-    """
-    await repo.lock_tenant(tenant_id)
-    await repo.delete_ended(tenant_id, now)
-
-
 def _first_secret(tenant_id: uuid.UUID, settings: Settings) -> str:
     configured = settings.webhook_secret
     if configured is not None and tenant_id == DEFAULT_TENANT_ID:
@@ -57,7 +43,7 @@ async def live_secrets(
     live = await repo.list_live(tenant_id, now)
     if live:
         return live
-    await _lock(repo, tenant_id, now)
+    await repo.lock(tenant_id, now)
     live = await repo.list_live(tenant_id, now)  # another request may have made it meanwhile
     if live:
         return live
@@ -65,14 +51,6 @@ async def live_secrets(
     await repo.add(WebhookSecret(tenant_id=tenant_id, secret=first, created_at=now))
     log.info("webhooks.secret_created", tenant_id=str(tenant_id))
     return await repo.list_live(tenant_id, now)
-
-
-async def signing_secrets(
-    session: AsyncSession, tenant_id: uuid.UUID, settings: Settings, now: datetime
-) -> list[str]:
-    """What signs a delivery now: every live secret of the tenant, current first."""
-    rows = await live_secrets(session, tenant_id, settings=settings, now=now)
-    return [row.secret for row in rows]
 
 
 async def rotate(
@@ -85,7 +63,7 @@ async def rotate(
     """
     repo = WebhookSecretRepository(session)
     await live_secrets(session, tenant_id, settings=settings, now=now)
-    await _lock(repo, tenant_id, now)
+    await repo.lock(tenant_id, now)
     ends = now + timedelta(seconds=settings.webhook_secret_grace_s)
     await repo.end_live(tenant_id, ends)
     fresh = WebhookSecret(tenant_id=tenant_id, secret=signing.new_secret(), created_at=now)

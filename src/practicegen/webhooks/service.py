@@ -1,17 +1,15 @@
 """Scheduling, sending and listing webhook deliveries.
 
 A delivery is a job of type `webhook_delivery`, created in the transaction that ends the job it
-reports, so a crash can never lose it; the job machinery then gives it durability, re-picking
-and fencing. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` (seconds before each
-attempt, with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops
-for good and redirects are not followed. `webhook-id` is the delivery's id, the same on every
-attempt, so receivers can drop duplicates. Every attempt is logged in `webhook_attempts`.
+reports, so a crash can never lose it. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE`
+(with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops for good
+and redirects are not followed. `webhook-id` is the same on every attempt, so receivers can
+drop duplicates. Every attempt is logged in `webhook_attempts`.
 
-Deliveries run in a lane of their own (`delivery_lane`, see `jobs/lanes.py`): at most
+Deliveries run in a lane of their own (`delivery_lane`): at most
 `PRACTICEGEN_WEBHOOK_CONCURRENCY` in flight beside the jobs' slots, and at most
-`PRACTICEGEN_WEBHOOK_TENANT_SHARE` of one tenant's per process, so a receiver that hangs delays
-its own tenant's deliveries only. Each delivery is made by the job system's `create_job`
-(`create_delivery`), whether a job's end schedules it or a client asks to redeliver.
+`PRACTICEGEN_WEBHOOK_TENANT_SHARE` of them one tenant's, so a receiver that hangs delays its own
+tenant's deliveries only.
 """
 
 from __future__ import annotations
@@ -27,20 +25,20 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.clock import utcnow
+from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, WebhookAttempt
 from practicegen.errors import InvalidRequest
 from practicegen.jobs.lanes import Lane
-from practicegen.jobs.registry import Handler, JobType, JobTypes, Progress, Writer
+from practicegen.jobs.registry import JobType, JobTypes, Progress, Writer
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.schemas import JobStatus
 from practicegen.jobs.service import JobNotFound, NewJob, create_job
 from practicegen.jobs.store import JobStore, PendingJob
 from practicegen.jobs.worker import OnFinished, RetryLater
 from practicegen.webhooks import signing
-from practicegen.webhooks.secrets import signing_secrets
+from practicegen.webhooks.secrets import live_secrets
 from practicegen.webhooks.ssrf import AddressGuard
 
 log = structlog.get_logger()
@@ -84,62 +82,30 @@ def delivery_lane(settings: Settings) -> Lane:
 
 async def create_delivery(
     session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    student_id: uuid.UUID | None,
+    owner: Job,
     request: dict[str, Any],
+    *,
     store: JobStore,
     settings: Settings,
     now: datetime,
     delivery_id: uuid.UUID | None = None,
     message: str = "Queued.",
 ) -> Job | PendingJob:
-    """Add a delivery job (`request`: `source_job_id`, `url`, `body`) and queue it in its lane,
-    in the caller's transaction; its first attempt after the schedule's first wait. The
-    service's own job: it counts against no tenant's limit."""
+    """Add a delivery job (`request`: `source_job_id`, `url`, `body`) of `owner`'s tenant and
+    student and queue it in its lane, in the caller's transaction; its first attempt after the
+    schedule's first wait. The service's own job: it counts against no tenant's limit."""
     new = NewJob(
-        tenant_id=tenant_id,
+        tenant_id=owner.tenant_id,
         job_type=WEBHOOK_DELIVERY,
         request=request,
         max_attempts=len(settings.webhook_retry_schedule),
         in_flight_limit=None,
-        student_id=student_id,
+        student_id=owner.student_id,
         job_id=delivery_id,
         delay_s=settings.webhook_retry_schedule[0],
         message=message,
     )
     return (await create_job(session, store=store, new=new, now=now)).job
-
-
-async def schedule_delivery(
-    session: AsyncSession,
-    job: Job,
-    *,
-    store: JobStore,
-    types: JobTypes,
-    settings: Settings,
-    now: datetime,
-) -> Job | PendingJob | None:
-    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
-    URL and its type names an event for its status."""
-    event = types.event(job.job_type, job.status)
-    if not job.webhook_url or event is None:
-        return None
-    delivery_id = uuid.uuid4()
-    return await create_delivery(
-        session,
-        tenant_id=job.tenant_id,
-        student_id=job.student_id,
-        request={
-            "source_job_id": str(job.id),
-            "url": job.webhook_url,
-            "body": event_body(job, event, delivery_id, now),
-        },
-        store=store,
-        settings=settings,
-        now=now,
-        delivery_id=delivery_id,
-    )
 
 
 async def redeliver(
@@ -157,9 +123,8 @@ async def redeliver(
         raise JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))
     return await create_delivery(
         session,
-        tenant_id=original.tenant_id,
-        student_id=original.student_id,
-        request=dict(original.request),
+        original,
+        dict(original.request),
         store=store,
         settings=settings,
         now=now,
@@ -176,18 +141,75 @@ def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | No
     return delay
 
 
-def delivery_handler(
-    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard
-) -> Handler:
-    """The `webhook_delivery` job type: one signed POST per attempt."""
+async def _log_attempt(
+    sessionmaker: SessionMaker,
+    job: Job,
+    status_code: int | None,
+    error: str | None,
+    started: float,
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            WebhookAttempt(
+                tenant_id=job.tenant_id,
+                delivery_id=job.id,
+                source_job_id=uuid.UUID(job.request["source_job_id"]),
+                attempt=job.attempt,
+                status_code=status_code,
+                error=error,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+        )
+    log.info(
+        "webhook.attempt",
+        delivery_id=str(job.id),
+        attempt=job.attempt,
+        status_code=status_code,
+        error=error,
+    )
+
+
+def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clock) -> OnFinished:
+    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
+    URL and its type names an event for its status."""
+
+    async def schedule_delivery(session: AsyncSession, job: Job) -> None:
+        event = types.event(job.job_type, job.status)
+        if not job.webhook_url or event is None:
+            return
+        now, delivery_id = clock(), uuid.uuid4()
+        await create_delivery(
+            session,
+            job,
+            {
+                "source_job_id": str(job.id),
+                "url": job.webhook_url,
+                "body": event_body(job, event, delivery_id, now),
+            },
+            store=store,
+            settings=settings,
+            now=now,
+            delivery_id=delivery_id,
+        )
+
+    return schedule_delivery
+
+
+def delivery_job_type(
+    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard, clock: Clock
+) -> JobType:
+    """Deliveries as the job system runs them, one signed POST per attempt; a server's
+    business, never a student's (their result shows the URL), and they send no webhook of
+    their own."""
 
     async def deliver(job: Job, progress: Progress) -> Writer:
         del progress
         url, body = job.request["url"], job.request["body"]
         payload = json.dumps(body, separators=(",", ":")).encode()
+        now = clock()
         async with sessionmaker() as session, session.begin():
-            secrets_ = await signing_secrets(session, job.tenant_id, settings, utcnow())
-        sent = signing.headers(secrets_, body["id"], int(time.time()), payload)
+            live = await live_secrets(session, job.tenant_id, settings=settings, now=now)
+        sent = signing.headers([s.secret for s in live], body["id"], int(now.timestamp()), payload)
         response, error, started = None, None, time.perf_counter()
         try:
             await guard.check_url(url)
@@ -199,61 +221,17 @@ def delivery_handler(
                 response = await client.post(url, content=payload, headers=sent)
         except (httpx.HTTPError, InvalidRequest) as exc:
             error = f"{type(exc).__name__}: {exc}"
-        await _log_attempt(sessionmaker, job, response, error, started)
-        if response is not None and 200 <= response.status_code < 300:
+        status_code = None if response is None else response.status_code
+        await _log_attempt(sessionmaker, job, status_code, error, started)
+        if status_code is not None and 200 <= status_code < 300:
 
             async def write(_session: AsyncSession) -> dict[str, Any]:
-                return {"status_code": response.status_code, "url": url}
+                return {"status_code": status_code, "url": url}
 
             return write
-        if response is not None and response.status_code == 410:
+        if status_code == 410:
             raise WebhookGone(url=url)
-        reason = error or f"receiver answered {response.status_code if response else '?'}"
+        reason = error or f"receiver answered {status_code}"
         raise RetryLater(reason, _retry_delay(settings, job.attempt, response))
 
-    return deliver
-
-
-async def _log_attempt(
-    sessionmaker: SessionMaker,
-    job: Job,
-    response: httpx.Response | None,
-    error: str | None,
-    started: float,
-) -> None:
-    async with sessionmaker() as session, session.begin():
-        session.add(
-            WebhookAttempt(
-                tenant_id=job.tenant_id,
-                delivery_id=job.id,
-                source_job_id=uuid.UUID(job.request["source_job_id"]),
-                attempt=job.attempt,
-                status_code=response.status_code if response is not None else None,
-                error=error,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-        )
-    log.info(
-        "webhook.attempt",
-        delivery_id=str(job.id),
-        attempt=job.attempt,
-        status_code=response.status_code if response is not None else None,
-        error=error,
-    )
-
-
-def on_finished(store: JobStore, types: JobTypes, settings: Settings) -> OnFinished:
-    async def hook(session: AsyncSession, job: Job) -> None:
-        await schedule_delivery(
-            session, job, store=store, types=types, settings=settings, now=utcnow()
-        )
-
-    return hook
-
-
-def delivery_job_type(
-    settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard
-) -> JobType:
-    """Deliveries as the job system runs them; a server's business, never a student's (their
-    result shows the URL), and they send no webhook of their own."""
-    return JobType(name=WEBHOOK_DELIVERY, handler=delivery_handler(settings, sessionmaker, guard))
+    return JobType(name=WEBHOOK_DELIVERY, handler=deliver)

@@ -1,11 +1,10 @@
 """Keeping webhook requests away from the service's own network (server-side request forgery).
 
-A webhook URL is a client-chosen target, so the service must never be steered into calling
-loopback, private, link-local, carrier-grade NAT or cloud-metadata addresses unless an operator
-allows them (`PRACTICEGEN_SSRF_ALLOWLIST`: hosts or CIDRs). The URL is checked when the job is
-submitted, for a clear 422, and again on every connection: the guarded transport resolves the
-host itself, checks each address and connects to that very address, so a DNS answer that
-changes between the check and the connection (rebinding) gains nothing.
+A webhook URL is a client's choice, so loopback, private, link-local, carrier-grade NAT and
+cloud-metadata addresses are refused unless an operator allows them
+(`PRACTICEGEN_SSRF_ALLOWLIST`: hosts or CIDRs). The URL is checked at submission, for a clear
+422, and on every connection, which goes to the very address checked, so a DNS answer that
+changes in between (rebinding) gains nothing.
 """
 
 from __future__ import annotations
