@@ -16,8 +16,9 @@ from fastapi import Depends, Request
 from practicegen.api.container import Container
 from practicegen.api.deps import ContainerDep, NowDep, SessionDep
 from practicegen.auth.cache import KeyCache
+from practicegen.auth.keys import hash_secret
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
-from practicegen.auth.service import authenticate, recently_checked
+from practicegen.auth.service import authenticate
 from practicegen.config import AuthMode, Settings
 from practicegen.errors import NotAuthenticated
 
@@ -39,13 +40,6 @@ def anonymous(settings: Settings) -> Principal:
     raise NotAuthenticated()
 
 
-async def get_key_cache(container: ContainerDep) -> KeyCache:
-    return container.part(KeyCache)
-
-
-KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
-
-
 async def get_principal(
     request: Request, container: ContainerDep, session: SessionDep, now: NowDep
 ) -> Principal:
@@ -64,7 +58,7 @@ async def authenticate_briefly(token: str | None, container: Container) -> Princ
         return anonymous(container.settings)
     now = container.clock()
     cache = container.part(KeyCache)
-    if (known := recently_checked(token, now, cache)) is not None:
+    if (known := cache.get(hash_secret(token), now)) is not None:
         return known
     async with container.sessionmaker() as session, session.begin():
         return await authenticate(session, raw=token, now=now, cache=cache)

@@ -6,11 +6,13 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from practicegen.api.deps import CursorDep, LimitDep, NowDep, SessionDep, SettingsDep
+from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth import service
-from practicegen.auth.deps import KeyCacheDep, PrincipalDep
+from practicegen.auth.cache import KeyCache
+from practicegen.auth.deps import PrincipalDep
 from practicegen.auth.principal import Role
+from practicegen.auth.repository import AuthRepository
 from practicegen.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -49,7 +51,7 @@ async def create_key(
 @router.get("/keys")
 async def list_keys(session: SessionDep, principal: PrincipalDep) -> Envelope[list[ApiKeyRead]]:
     principal.require_admin()
-    rows = await service.list_keys(session, tenant_id=principal.tenant_id)
+    rows = await AuthRepository(session).list_server_keys(principal.tenant_id)
     return ok([_read(r) for r in rows])
 
 
@@ -59,11 +61,11 @@ async def revoke_key(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
-    key_cache: KeyCacheDep,
+    container: ContainerDep,
 ) -> Envelope[ApiKeyRead]:
     principal.require_admin()
-    row = await service.revoke_key(session, tenant_id=principal.tenant_id, key_id=key_id, now=now)
-    key_cache.forget(key_id)
+    row = await service.revoke(session, tenant_id=principal.tenant_id, key_id=key_id, now=now)
+    container.part(KeyCache).forget(key_id)
     return ok(_read(row))
 
 
@@ -115,13 +117,8 @@ async def list_student_tokens(
 ) -> Envelope[Page[StudentTokenRead]]:
     """The tenant's student tokens not yet expired (revoked ones show `revoked_at`)."""
     principal.require_server()
-    rows, next_cursor = await service.list_student_tokens(
-        session,
-        tenant_id=principal.tenant_id,
-        student_id=student_id,
-        now=now,
-        cursor=cursor,
-        limit=limit,
+    rows, next_cursor = await AuthRepository(session).list_student_tokens(
+        principal.tenant_id, student_id=student_id, unexpired_at=now, cursor=cursor, limit=limit
     )
     return ok(Page(items=[_token_read(r) for r in rows], next_cursor=next_cursor))
 
@@ -132,13 +129,13 @@ async def revoke_student_token(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
-    key_cache: KeyCacheDep,
+    container: ContainerDep,
 ) -> Envelope[StudentTokenRead]:
     """Revoke a student token: refused at once here, within `PRACTICEGEN_AUTH_CACHE_S` on
     every other node."""
     principal.require_server()
-    row = await service.revoke_student_token(
-        session, tenant_id=principal.tenant_id, token_id=token_id, now=now
+    row = await service.revoke(
+        session, tenant_id=principal.tenant_id, key_id=token_id, now=now, student_token=True
     )
-    key_cache.forget(token_id)
+    container.part(KeyCache).forget(token_id)
     return ok(_token_read(row))
