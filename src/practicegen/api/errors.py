@@ -8,6 +8,7 @@ the same envelope, so clients parse one shape for every 4xx and 5xx.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import psycopg
@@ -155,7 +156,26 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+async def _processes_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The node's grading or sympy processes could not start, or all died: a later request
+    starts them again, so a 503 that says to retry, not a 500."""
+    log.error("pools.unavailable", error=repr(exc))
+    return error_response(
+        503,
+        "processes_unavailable",
+        "This node could not start its grading or generator processes; retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def install_error_handlers(
+    app: FastAPI, *, processes_unavailable: tuple[type[Exception], ...] = ()
+) -> None:
+    """Every handler; `processes_unavailable` names the domain's errors for a pool that could
+    not start its processes (a broken process pool is one already)."""
+    kinds: tuple[type[Exception], ...] = (BrokenProcessPool, *processes_unavailable)
+    for kind in kinds:
+        app.add_exception_handler(kind, _processes_unavailable)
     app.add_exception_handler(errors.PracticegenError, _domain_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _pool_exhausted)
