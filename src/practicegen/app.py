@@ -1,9 +1,8 @@
 """The composition root: builds the FastAPI app from settings and wires every adapter.
 
-This is the one place that decides which implementations run (SQLite or PostgreSQL, which
-queue, which generators); everything below receives what it needs through the node's
-`Container` (`api/container.py`) and dependencies, so tests build the same app from their own
-settings.
+The one place that decides which implementations run (SQLite or PostgreSQL, which queue, which
+generators); everything below receives its parts through the node's `Container`, so tests
+build the same app from their own settings.
 """
 
 from __future__ import annotations

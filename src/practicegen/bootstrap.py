@@ -1,8 +1,6 @@
 """Getting a database ready to serve: schema, the default tenant, a first key, the demo bank.
-
-`practicegen serve` calls `prepare` before it listens, so the embedded default works from an
-empty directory; tests call it too, so they start from exactly what users get.
-"""
+`serve` calls `prepare` before it listens, so the embedded default works from an empty
+directory; tests call it too, so they start from what users get."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The `practicegen` command: run the service, prepare databases, manage keys.
-
-The CLI is an edge like HTTP: it reads settings, calls services, and prints for people.
-"""
+"""The `practicegen` command: run the service, prepare databases, manage keys; an edge like
+HTTP that reads settings, calls services, and prints for people."""
 
 from __future__ import annotations
 
@@ -34,16 +32,14 @@ from practicegen.items.keys import KeyReader
 from practicegen.items.service import ImportReport, import_parsed, read_bank
 from practicegen.jobs.cli import jobs_app
 from practicegen.logs import configure_logging
-from practicegen.worker_node import WorkerNeedsPostgres, run_worker
+from practicegen.worker_node import run_worker
 
 app = typer.Typer(help="practicegen: practice assignment and verified question generation.")
 db_app = typer.Typer(help="Prepare and inspect the database.")
 keys_app = typer.Typer(help="Manage API keys.")
-app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
 bank_app = typer.Typer(help="Import and export the item bank.")
-app.add_typer(bank_app, name="bank")
-app.add_typer(jobs_app, name="jobs")
+for name, commands in (("db", db_app), ("keys", keys_app), ("bank", bank_app), ("jobs", jobs_app)):
+    app.add_typer(commands, name=name)
 out = Console()
 err = Console(stderr=True)
 
@@ -75,14 +71,11 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False
-        return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+    try:  # an address is its own only answer; a name that does not resolve is not loopback
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 @app.command()
@@ -131,8 +124,8 @@ def worker(
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             status = runner.run(run_worker(settings, drain_s=drain_seconds))
-    except WorkerNeedsPostgres as exc:
-        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+    except InvalidRequest as exc:
+        err.print(f"[red]{exc.message}[/red]", soft_wrap=True)
         raise typer.Exit(2) from exc
     raise typer.Exit(status)
 

@@ -1,9 +1,6 @@
-"""Settings: the one place that reads the environment.
-
-Every knob of the service is a field here, read from `PRACTICEGEN_*` variables or a `.env`
-file, validated once at start-up and passed down explicitly (`create_app(settings)`), so code
-and tests never read `os.environ` themselves.
-"""
+"""Settings: the one place that reads the environment (`PRACTICEGEN_*` variables or `.env`),
+validated once at start-up and passed down explicitly, so code and tests never read
+`os.environ` themselves."""
 
 from __future__ import annotations
 
@@ -41,6 +38,7 @@ def normalise_database_url(url: str) -> str:
 
 
 Seconds = Annotated[float, Field(gt=0)]
+Wait = Annotated[float, Field(ge=0)]
 Concurrency = Annotated[int, Field(ge=1, le=10_000)]
 Bound = Annotated[int, Field(ge=1, le=100_000)]
 
@@ -58,9 +56,8 @@ class Settings(BaseSettings):
 
     auth: AuthMode = AuthMode.ON
     api_key: SecretStr | None = None
-    auth_cache_s: float = Field(
-        default=5.0,
-        ge=0,
+    auth_cache_s: Wait = Field(
+        5.0,
         description="How long a node trusts a key or token it has checked; a key revoked on"
         " another node is refused here within this time. 0 checks every request.",
     )
@@ -73,9 +70,8 @@ class Settings(BaseSettings):
 
     target_success: float = Field(default=0.75, gt=0.05, lt=0.95)
     recent_assignments_window: int = Field(default=5, ge=0)
-    candidate_cache_s: float = Field(
-        default=30.0,
-        ge=0,
+    candidate_cache_s: Wait = Field(
+        30.0,
         description="Age at which a node reads a subject's item list again (the next request "
         "that uses it does; others use the old list until that read ends).",
     )
@@ -96,8 +92,8 @@ class Settings(BaseSettings):
     job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
     job_heartbeat_s: Seconds = 2.0
     job_heartbeat_timeout_s: Seconds = 30.0
-    job_retry_base_s: float = Field(default=2.0, ge=0)
-    job_retry_cap_s: float = Field(default=300.0, ge=0)
+    job_retry_base_s: Wait = 2.0
+    job_retry_cap_s: Wait = 300.0
     job_retention_s: Seconds = 7 * 24 * 3600
     job_retention_sweep_s: Seconds = 300.0
     job_wait_max_s: Seconds = Field(25.0, le=29)
@@ -115,9 +111,8 @@ class Settings(BaseSettings):
         " doubles on each failure, with jitter, up to `db_reconnect_max_s`.",
     )
     db_reconnect_max_s: Seconds = Field(15.0, le=600)
-    listener_grace_s: float = Field(
-        default=10.0,
-        ge=0,
+    listener_grace_s: Wait = Field(
+        10.0,
         description="How long a node's LISTEN connection may be down before `/readyz` says 503.",
     )
     worker_seen_grace_s: Seconds = Field(
@@ -129,9 +124,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="The default tenant's whsec_... signing secret."
     )
-    webhook_secret_grace_s: float = Field(
-        default=24 * 3600,
-        ge=0,
+    webhook_secret_grace_s: Wait = Field(
+        24 * 3600,
         le=30 * 24 * 3600,
         description="How long a rotated-out signing secret keeps signing beside the new one.",
     )

@@ -1,8 +1,6 @@
-"""The `practicegen worker` process, composed: the same queue, job types and runner `serve`
-builds (`app.py`), run by the job system's process loop (`jobs/process.py`).
-
-It lives beside the composition root rather than in `jobs/`, which knows no job type.
-"""
+"""The `practicegen worker` process: the queue, job types and runner `serve` builds (`app.py`),
+run by the job system's process loop; beside the composition root because `jobs/` knows no
+job type."""
 
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ from practicegen.app import create_job_types, create_queue, create_runner, fille
 from practicegen.config import DatabaseKind, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.errors import InvalidRequest
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.process import (
     StopSignals,
@@ -26,21 +25,15 @@ from practicegen.jobs.queue import PostgresQueue
 log = structlog.get_logger()
 
 
-class WorkerNeedsPostgres(Exception):
-    """A worker was started on the embedded SQLite database, whose jobs `serve` runs itself."""
-
-    def __init__(self) -> None:
-        super().__init__(
+async def run_worker(settings: Settings, *, drain_s: float) -> int:
+    """The `practicegen worker` process: returns its exit status. `InvalidRequest` on a
+    database other than PostgreSQL, before anything starts."""
+    queue = create_queue(settings) if settings.database_kind is DatabaseKind.POSTGRES else None
+    if not isinstance(queue, PostgresQueue):
+        raise InvalidRequest(
             "`practicegen worker` needs PostgreSQL (PRACTICEGEN_DATABASE_URL=postgresql://...)."
             " On the embedded SQLite default, `practicegen serve` runs every job itself."
         )
-
-
-async def run_worker(settings: Settings, *, drain_s: float) -> int:
-    """The `practicegen worker` process: returns its exit status."""
-    queue = create_queue(settings) if settings.database_kind is DatabaseKind.POSTGRES else None
-    if not isinstance(queue, PostgresQueue):
-        raise WorkerNeedsPostgres()
     try:
         async with contextlib.AsyncExitStack() as stack:
             return await _consume(stack, settings, queue, drain_s)

@@ -1,10 +1,8 @@
 """Request dependencies for the caller: who presents which key or token.
 
-`PrincipalDep` authenticates in the request's own transaction. `BriefPrincipalDep` (and
-`authenticate_briefly`, which WebSockets call) use a session of their own, closed at once, or
-none when this node checked the key moments ago: endpoints that hold a request open (long-poll,
-event streams) would otherwise keep a pooled connection for the whole wait, and a few dozen
-waiting clients would take every connection the node has.
+`PrincipalDep` authenticates in the request's own transaction; `BriefPrincipalDep` and
+`authenticate_briefly` (WebSockets) in a session closed at once, or none when the key is in
+the node's cache, so requests held open (long-polls, streams) hold no pooled connection.
 """
 
 from __future__ import annotations

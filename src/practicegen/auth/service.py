@@ -1,8 +1,6 @@
-"""Authenticating bearer secrets, managing keys, student tokens, the first tenant.
-
-A student token is a row of `api_keys` (role `student`) like a server key: checked on each
-request (through the node's `KeyCache`), listed and revoked by its id.
-"""
+"""Authenticating bearer secrets, managing keys, student tokens, the first tenant. A student
+token is a row of `api_keys` (role `student`) like a server key, checked, listed and revoked
+the same way."""
 
 from __future__ import annotations
 
