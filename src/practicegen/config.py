@@ -23,11 +23,8 @@ class DatabaseKind(StrEnum):
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept the URLs people write and return the async driver URL SQLAlchemy needs.
-
-    `postgresql://` and `postgres://` become `postgresql+psycopg://`; `sqlite:///` becomes
-    `sqlite+aiosqlite:///`.
-    """
+    """Accept the URLs people write (`postgres://`, `sqlite:///`, ...) and return the async
+    driver URL SQLAlchemy needs (`postgresql+psycopg://`, `sqlite+aiosqlite:///`)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
