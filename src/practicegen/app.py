@@ -225,10 +225,7 @@ def _listener(settings: Settings, hub: JobChanges, cache: CandidateCache) -> Pos
     """The node's LISTEN connection: job changes to the hub, bank changes to the cache."""
     return PostgresListener(
         postgres_conninfo(settings.database_url),
-        {
-            CHANNEL: functools.partial(deliver_notification, hub),
-            BANK_CHANNEL: cache.bank_changed,
-        },
+        {CHANNEL: functools.partial(deliver_notification, hub), BANK_CHANNEL: cache.bank_changed},
         # anything may have changed while the node was not listening
         on_connect=[hub.notify_all, cache.signals_started],
         on_lost=[cache.signals_lost],
@@ -342,7 +339,6 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
             store=jobs.store,
             guard=AddressGuard(settings.ssrf_allowlist),
         )
-        reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
         container = Container(
             settings=settings,
             sessionmaker=sessionmaker,
@@ -360,7 +356,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
                 grader,
                 lane,
                 practice,
-                reader,
+                KeyReader(filler.pool, timeout_s=settings.generator_timeout_s),
             ),
         )
         await _run_background(stack, container, cache, filler)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from practicegen.config import Settings
 
@@ -136,17 +135,14 @@ def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
 def install_openapi(app: FastAPI, settings: Settings) -> None:
     """Serve the corrected document at /openapi.json (built once, on first request)."""
 
+    generate = app.openapi  # FastAPI's own, which keeps what it built in `app.openapi_schema`
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                routes=app.routes,
-            )
-            _declare_errors(document)
-            _bound_num_items(document, settings.max_num_items)
-            app.openapi_schema = document
-        return app.openapi_schema
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        _declare_errors(document)
+        _bound_num_items(document, settings.max_num_items)
+        return document
 
     app.openapi = openapi  # type: ignore[method-assign]
