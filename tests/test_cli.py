@@ -99,6 +99,14 @@ def test_auth_off_is_refused_off_loopback(tmp_path: Path) -> None:
     assert "refused" in result.stderr
 
 
+def test_worker_on_sqlite_says_it_needs_postgresql(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "worker")
+    assert result.returncode == 2
+    assert "needs PostgreSQL" in result.stderr and "postgresql://" in result.stderr
+    assert "practicegen serve` runs every job itself" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, no log
+
+
 def test_db_upgrade_status_and_key_creation(tmp_path: Path) -> None:
     pending = run_cli(tmp_path, "db", "status")
     assert pending.returncode == 1

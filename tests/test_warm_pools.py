@@ -1,13 +1,24 @@
 """A fresh `practicegen serve` starts its grading and generator processes by itself, while it
 already answers, so the first answer a student sends is not the one that waits for them; and
-they end with it, even when it is killed outright."""
+they end with it, even when it is killed outright. A node that starts them at first use and
+cannot answers that request with a 503 to retry, not a hang or a 500."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
+import httpx
+import pytest
+
+from practicegen.grading import grader, sympy_pool
+from tests.api.factories import item_body
+from tests.api.test_errors import assert_error
+from tests.api.test_practice import assign, new_student, seed_bank
 from tests.guide.serve import Serve, practicegen_serve
 from tests.support.processes import wait_until
 
@@ -52,3 +63,33 @@ async def test_the_pools_processes_end_when_serve_is_killed_outright(tmp_path: P
             return pool_processes(serve.process.pid) == 0
 
         await wait_until(gone, limit_s=15, what="the pools' processes to end", every=0.2)
+
+
+def _cannot_fork(_context: BaseContext) -> None:
+    raise OSError("Resource temporarily unavailable")
+
+
+async def test_grading_processes_that_cannot_start_are_a_503_then_start_later(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_bank(client)
+    student = await new_student(client)
+    data = (await assign(client, student_id=student, subject="Algebra", num_items=1)).json()
+    url = f"/api/v1/assignments/{data['data']['assignment_id']}/responses"
+    answer = {"position": 1, "answer": "x = 1"}
+    with monkeypatch.context() as patched:
+        patched.setattr(grader._Worker, "start", _cannot_fork)
+        refused = await asyncio.wait_for(client.post(url, json=answer), timeout=30)
+    assert_error(refused, 503, "processes_unavailable")
+    assert refused.headers["Retry-After"] == "5"
+    graded = await asyncio.wait_for(client.post(url, json=answer), timeout=60)
+    assert graded.status_code == 201, graded.text
+
+
+async def test_sympy_processes_that_die_at_start_are_a_503(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sympy_pool, "_in_pool_process", os._exit)  # each process exits at once
+    document = {"format": "practicegen-bank", "version": 1, "items": [item_body()]}
+    refused = await asyncio.wait_for(client.post("/api/v1/items/import", json=document), 30)
+    assert_error(refused, 503, "processes_unavailable")

@@ -1,9 +1,8 @@
 """The composition root: builds the FastAPI app from settings and wires every adapter.
 
-This is the one place that decides which implementations run (SQLite or PostgreSQL, which
-queue, which generators); everything below receives what it needs through the node's
-`Container` (`api/container.py`) and dependencies, so tests build the same app from their own
-settings.
+The one place that decides which implementations run (SQLite or PostgreSQL, which queue, which
+generators); everything below receives its parts through the node's `Container`, so tests
+build the same app from their own settings.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from practicegen.db.reconnect import Backoff
 from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
-from practicegen.grading.grader import Grader
+from practicegen.grading.grader import Grader, GraderUnavailable
 from practicegen.health.readiness import Readiness
 from practicegen.items import bank_changes
 from practicegen.items.bank_changes import BANK_CHANNEL
@@ -90,22 +89,6 @@ def create_filler(settings: Settings) -> ProceduralFiller:
     )
 
 
-def create_check_model(settings: Settings, procedural: ProceduralFiller) -> LlmGenerator | None:
-    """The second model that checks multiple-choice keys, when one is configured."""
-    if settings.llm_check_model is None:
-        return None
-    api_key = settings.llm_check_api_key or settings.llm_api_key
-    return LlmGenerator(
-        base_url=settings.llm_check_base_url or str(settings.llm_base_url),
-        api_key=api_key.get_secret_value(),
-        model=settings.llm_check_model,
-        timeout_s=settings.llm_timeout_s,
-        concurrency=settings.llm_concurrency,
-        response_format=settings.llm_response_format,
-        sympy_pool=procedural.pool,
-    )
-
-
 def create_job_filler(
     settings: Settings,
     sessionmaker: SessionMaker,
@@ -113,9 +96,21 @@ def create_job_filler(
     clock: Clock = utcnow,
 ) -> ProceduralFiller | LlmFiller:
     """What fills a job's gap: the configured language model (procedural items standing in for
-    what it fails to write), else the procedural generators alone."""
+    what it fails to write; a second model, when one is configured, checks its multiple-choice
+    keys), else the procedural generators alone."""
     if settings.llm_base_url is None:
         return procedural
+    choice_check = None
+    if settings.llm_check_model is not None:
+        choice_check = LlmGenerator(
+            base_url=settings.llm_check_base_url or settings.llm_base_url,
+            api_key=(settings.llm_check_api_key or settings.llm_api_key).get_secret_value(),
+            model=settings.llm_check_model,
+            timeout_s=settings.llm_timeout_s,
+            concurrency=settings.llm_concurrency,
+            response_format=settings.llm_response_format,
+            sympy_pool=procedural.pool,
+        )
     generator = LlmGenerator(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key.get_secret_value(),
@@ -128,7 +123,7 @@ def create_job_filler(
         response_format=settings.llm_response_format,
         self_consistency_samples=settings.llm_self_consistency_samples,
         sympy_pool=procedural.pool,
-        choice_check=create_check_model(settings, procedural),
+        choice_check=choice_check,
     )
     return LlmFiller(
         generator=generator,
@@ -139,13 +134,18 @@ def create_job_filler(
     )
 
 
-def create_store(
-    settings: Settings, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock = utcnow
+async def open_store(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    queue: JobQueue,
+    clock: Clock = utcnow,
 ) -> JobStore:
-    """The job store of the configured database, opened and closed by the caller. Its pool is
-    the SQLAlchemy pool's size: in a burst a creation holds a connection for a loop's turn."""
+    """The job store of the configured database, open until `stack` closes. Its pool is the
+    SQLAlchemy pool's size: in a burst a creation holds a connection for a loop's turn."""
+    store: JobStore
     if isinstance(queue, PostgresQueue):
-        return PostgresJobStore(
+        store = PostgresJobStore(
             postgres_conninfo(settings.database_url),
             sessionmaker,
             lanes=queue.lanes,
@@ -153,7 +153,11 @@ def create_store(
             max_connections=settings.pool_connections,
             timeout_s=settings.db_connect_timeout_s,
         )
-    return SqliteJobStore(sessionmaker, queue, clock)
+    else:
+        store = SqliteJobStore(sessionmaker, queue, clock)
+    await store.open()
+    stack.push_async_callback(store.close)
+    return store
 
 
 def create_job_types(
@@ -227,35 +231,12 @@ def _listener(settings: Settings, hub: JobChanges, cache: CandidateCache) -> Pos
     """The node's LISTEN connection: job changes to the hub, bank changes to the cache."""
     return PostgresListener(
         postgres_conninfo(settings.database_url),
-        {
-            CHANNEL: functools.partial(deliver_notification, hub),
-            BANK_CHANNEL: cache.bank_changed,
-        },
+        {CHANNEL: functools.partial(deliver_notification, hub), BANK_CHANNEL: cache.bank_changed},
         # anything may have changed while the node was not listening
         on_connect=[hub.notify_all, cache.signals_started],
         on_lost=[cache.signals_lost],
         backoff=Backoff.from_settings(settings),
     )
-
-
-def _readiness(settings: Settings) -> Readiness:
-    """What `/readyz` checks besides the database; the lifespan adds the listener and worker."""
-    return Readiness(
-        listener_grace_s=settings.listener_grace_s,
-        needs_remote_worker=settings.database_kind is DatabaseKind.POSTGRES
-        and not settings.worker_in_process,
-        worker_seen_grace_s=settings.worker_seen_grace_s,
-    )
-
-
-async def _start_worker(
-    stack: contextlib.AsyncExitStack, runner: JobRunner, queue: JobQueue, settings: Settings
-) -> None:
-    """Run jobs in this process; embedded, first queue again what a restart left unfinished."""
-    await stack.enter_async_context(worker_running(runner, queue, settings))
-    if isinstance(queue, EmbeddedQueue):
-        requeued = await runner.requeue_unfinished()
-        log.info("jobs.requeued_at_start", count=requeued)
 
 
 def _grading(stack: contextlib.AsyncExitStack, settings: Settings) -> tuple[Grader, GradingLane]:
@@ -276,8 +257,11 @@ def _grading(stack: contextlib.AsyncExitStack, settings: Settings) -> tuple[Grad
     return grader, lane
 
 
-def _fillers(
-    stack: contextlib.AsyncExitStack, settings: Settings, sessionmaker: SessionMaker, clock: Clock
+def fillers(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    clock: Clock = utcnow,
 ) -> tuple[ProceduralFiller, GapFiller]:
     """The sync path's filler (instant generators only) and a job's, closed with `stack`."""
     filler = create_filler(settings)
@@ -298,9 +282,7 @@ async def _job_parts(
 ) -> JobParts:
     """The node's queue, job store (closed with `stack`), job types and job metrics."""
     queue = create_queue(settings)
-    store = create_store(settings, sessionmaker, queue, clock)
-    await store.open()
-    stack.push_async_callback(store.close)
+    store = await open_store(stack, settings, sessionmaker, queue, clock)
     metrics = JobMetrics()
     metrics.watch_lanes(queue.lanes)
     return JobParts(
@@ -335,7 +317,9 @@ async def _run_background(
         runner = create_runner(
             settings, sessionmaker, queue, jobs.store, jobs.types, jobs.metrics, container.clock
         )
-        await _start_worker(stack, runner, queue, settings)
+        await stack.enter_async_context(worker_running(runner, queue, settings))
+        if isinstance(queue, EmbeddedQueue):  # what a restart left unfinished runs again
+            log.info("jobs.requeued_at_start", count=await runner.requeue_unfinished())
         readiness.worker = queue.state
 
 
@@ -353,7 +337,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
         info = {**session_info(hub), **bank_changes.session_info(cache)}
         sessionmaker = create_sessionmaker(engine, info=info)
         grader, lane = _grading(stack, settings)
-        filler, job_filler = _fillers(stack, settings, sessionmaker, clock)
+        filler, job_filler = fillers(stack, settings, sessionmaker, clock)
         types = create_job_types(settings, sessionmaker, cache, job_filler, clock)
         jobs = await _job_parts(stack, settings, sessionmaker, hub, types, clock)
         practice = PracticeParts(
@@ -363,7 +347,6 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
             store=jobs.store,
             guard=AddressGuard(settings.ssrf_allowlist),
         )
-        reader = KeyReader(filler.pool, timeout_s=settings.generator_timeout_s)
         container = Container(
             settings=settings,
             sessionmaker=sessionmaker,
@@ -371,12 +354,17 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
             clock=clock,
             parts=parts_of(
                 KeyCache(settings.auth_cache_s),
-                _readiness(settings),
+                Readiness(
+                    listener_grace_s=settings.listener_grace_s,
+                    needs_remote_worker=settings.database_kind is DatabaseKind.POSTGRES
+                    and not settings.worker_in_process,
+                    worker_seen_grace_s=settings.worker_seen_grace_s,
+                ),
                 jobs,
                 grader,
                 lane,
                 practice,
-                reader,
+                KeyReader(filler.pool, timeout_s=settings.generator_timeout_s),
             ),
         )
         await _run_background(stack, container, cache, filler)
@@ -391,7 +379,7 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
         lifespan=lambda _app: _running(settings, clock),
     )
-    install_error_handlers(app)
+    install_error_handlers(app, processes_unavailable=(GraderUnavailable,))
     install_routes(app, settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

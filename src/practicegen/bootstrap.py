@@ -1,15 +1,17 @@
 """Getting a database ready to serve: schema, the default tenant, a first key, the demo bank.
-
-`practicegen serve` calls `prepare` before it listens, so the embedded default works from an
-empty directory; tests call it too, so they start from exactly what users get.
-"""
+`serve` calls `prepare` before it listens, so the embedded default works from an empty
+directory; tests call it too, so they start from what users get."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.auth.service import ensure_admin_key
@@ -31,20 +33,26 @@ async def prepare(settings: Settings) -> Prepared:
     report = Prepared()
     if settings.auto_migrate:
         report.migrations_applied = await migrator.upgrade(settings.database_url)
+    async with transaction(settings) as session:
+        configured = settings.api_key.get_secret_value() if settings.api_key else None
+        report.new_admin_key = await ensure_admin_key(session, configured=configured)
+        if settings.demo_bank and await ItemRepository(session).count(DEFAULT_TENANT_ID) == 0:
+            loaded = await import_bank(
+                session, tenant_id=DEFAULT_TENANT_ID, document=demo_bank_document()
+            )
+            report.demo_items_loaded = loaded.imported
+    return report
+
+
+@asynccontextmanager
+async def transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction on an engine of its own, disposed after: for one-off work."""
     engine = create_engine(settings)
     try:
-        sessionmaker = create_sessionmaker(engine)
-        async with sessionmaker() as session, session.begin():
-            configured = settings.api_key.get_secret_value() if settings.api_key else None
-            report.new_admin_key = await ensure_admin_key(session, configured=configured)
-            if settings.demo_bank and await ItemRepository(session).count(DEFAULT_TENANT_ID) == 0:
-                loaded = await import_bank(
-                    session, tenant_id=DEFAULT_TENANT_ID, document=demo_bank_document()
-                )
-                report.demo_items_loaded = loaded.imported
+        async with create_sessionmaker(engine)() as session, session.begin():
+            yield session
     finally:
         await engine.dispose()
-    return report
 
 
 def demo_bank_document() -> Any:

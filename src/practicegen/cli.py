@@ -1,7 +1,5 @@
-"""The `practicegen` command: run the service, prepare databases, manage keys.
-
-The CLI is an edge like HTTP: it reads settings, calls services, and prints for people.
-"""
+"""The `practicegen` command: run the service, prepare databases, manage keys; an edge like
+HTTP that reads settings, calls services, and prints for people."""
 
 from __future__ import annotations
 
@@ -25,25 +23,23 @@ from practicegen import gc_tuning
 from practicegen.app import create_app
 from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
-from practicegen.bootstrap import prepare
+from practicegen.bootstrap import prepare, transaction
 from practicegen.config import AuthMode, Settings
 from practicegen.db import migrator
-from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.errors import InvalidRequest
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.keys import KeyReader
 from practicegen.items.service import ImportReport, import_parsed, read_bank
 from practicegen.jobs.cli import jobs_app
 from practicegen.logs import configure_logging
+from practicegen.worker_node import run_worker
 
 app = typer.Typer(help="practicegen: practice assignment and verified question generation.")
 db_app = typer.Typer(help="Prepare and inspect the database.")
 keys_app = typer.Typer(help="Manage API keys.")
-app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
 bank_app = typer.Typer(help="Import and export the item bank.")
-app.add_typer(bank_app, name="bank")
-app.add_typer(jobs_app, name="jobs")
+for name, commands in (("db", db_app), ("keys", keys_app), ("bank", bank_app), ("jobs", jobs_app)):
+    app.add_typer(commands, name=name)
 out = Console()
 err = Console(stderr=True)
 
@@ -64,10 +60,7 @@ def _logging() -> None:
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop where it is installed, as uvicorn picks for `serve`; else asyncio's default loop.
-
-    A worker holding a thousand jobs spends much of its time in the loop itself (a reader added
-    and removed on every database round trip, a timer per heartbeat), which uvloop does in C.
-    """
+    A busy worker spends much of its time in the loop itself, which uvloop runs in C."""
     try:
         import uvloop
     except ImportError:  # not installed where uvicorn[standard] leaves it out (Windows)
@@ -78,14 +71,11 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False
-        return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+    try:  # an address is its own only answer; a name that does not resolve is not loopback
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 @app.command()
@@ -129,20 +119,15 @@ def worker(
     ] = 30.0,
 ) -> None:
     """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
-    from practicegen.config import DatabaseKind
-    from practicegen.worker_node import run_worker
-
     settings = load_settings()
-    if settings.database_kind is not DatabaseKind.POSTGRES:
-        err.print(
-            "[red]`practicegen worker` needs PostgreSQL[/red] (PRACTICEGEN_DATABASE_URL="
-            "postgresql://...). On the embedded SQLite default, `practicegen serve` runs "
-            "every job itself."
-        )
-        raise typer.Exit(2)
     configure_logging(level=settings.log_level, json=settings.log_json)
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        raise typer.Exit(runner.run(run_worker(settings, drain_s=drain_seconds)))
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            status = runner.run(run_worker(settings, drain_s=drain_seconds))
+    except InvalidRequest as exc:
+        err.print(f"[red]{exc.message}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(status)
 
 
 @db_app.command("upgrade")
@@ -184,19 +169,13 @@ def keys_create(
 
 
 async def _create_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
-    engine = create_engine(settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            if new_tenant is not None:
-                tenant_id = (await auth_service.create_tenant(session, name=new_tenant)).id
-            else:
-                tenant_id = (await auth_service.ensure_default_tenant(session)).id
-            issued = await auth_service.create_key(
-                session, tenant_id=tenant_id, name=name, role=role
-            )
-            return issued.secret
-    finally:
-        await engine.dispose()
+    async with transaction(settings) as session:
+        if new_tenant is not None:
+            tenant_id = (await auth_service.create_tenant(session, name=new_tenant)).id
+        else:
+            tenant_id = (await auth_service.ensure_default_tenant(session)).id
+        issued = await auth_service.create_key(session, tenant_id=tenant_id, name=name, role=role)
+        return issued.secret
 
 
 @bank_app.command("import")
@@ -232,22 +211,18 @@ async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) ->
         parsed = await read_bank(document, KeyReader(pool, timeout_s=settings.generator_timeout_s))
     finally:
         await pool.aclose()
-    engine = create_engine(settings)
-    try:
-        with Progress(console=err, transient=True) as bar:
-            task = bar.add_task("Importing", total=None)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("Importing", total=None)
 
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
 
-            async with create_sessionmaker(engine)() as session, session.begin():
-                if tenant_id == DEFAULT_TENANT_ID:
-                    await auth_service.ensure_default_tenant(session)
-                return await import_parsed(
-                    session, tenant_id=tenant_id, parsed=parsed, progress=advance
-                )
-    finally:
-        await engine.dispose()
+        async with transaction(settings) as session:
+            if tenant_id == DEFAULT_TENANT_ID:
+                await auth_service.ensure_default_tenant(session)
+            return await import_parsed(
+                session, tenant_id=tenant_id, parsed=parsed, progress=advance
+            )
 
 
 def main() -> None:

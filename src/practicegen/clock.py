@@ -1,9 +1,6 @@
-"""The wall clock, as one type and one real implementation.
-
-Code that needs the time takes a `Clock` (or a `now` computed from one) rather than reading
-the system clock itself, so a test can pass its own; `app.py` chooses `utcnow` and the
-container carries it. Times compared across processes come from the database's `now()`.
-"""
+"""The wall clock as one type: code that needs the time takes a `Clock` rather than reading the
+system clock, so a test can pass its own. Times compared across processes come from the
+database's `now()`."""
 
 from __future__ import annotations
 

@@ -1,16 +1,13 @@
-"""Settings: the one place that reads the environment.
-
-Every knob of the service is a field here, read from `PRACTICEGEN_*` variables or a `.env`
-file, validated once at start-up and passed down explicitly (`create_app(settings)`), so code
-and tests never read `os.environ` themselves.
-"""
+"""Settings: the one place that reads the environment (`PRACTICEGEN_*` variables or `.env`),
+validated once at start-up and passed down explicitly, so code and tests never read
+`os.environ` themselves."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -26,11 +23,8 @@ class DatabaseKind(StrEnum):
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept the URLs people write and return the async driver URL SQLAlchemy needs.
-
-    `postgresql://` and `postgres://` become `postgresql+psycopg://`; `sqlite:///` becomes
-    `sqlite+aiosqlite:///`.
-    """
+    """Accept the URLs people write (`postgres://`, `sqlite:///`, ...) and return the async
+    driver URL SQLAlchemy needs (`postgresql+psycopg://`, `sqlite+aiosqlite:///`)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
@@ -40,6 +34,12 @@ def normalise_database_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
+Seconds = Annotated[float, Field(gt=0)]
+Wait = Annotated[float, Field(ge=0)]
+Concurrency = Annotated[int, Field(ge=1, le=10_000)]
+Bound = Annotated[int, Field(ge=1, le=100_000)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PRACTICEGEN_", env_file=".env", extra="ignore", frozen=True
@@ -47,15 +47,14 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./practicegen.db"
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    db_connect_timeout_s: Seconds = 5.0
     auto_migrate: bool = True
     demo_bank: bool = True
 
     auth: AuthMode = AuthMode.ON
     api_key: SecretStr | None = None
-    auth_cache_s: float = Field(
-        default=5.0,
-        ge=0,
+    auth_cache_s: Wait = Field(
+        5.0,
         description="How long a node trusts a key or token it has checked; a key revoked on"
         " another node is refused here within this time. 0 checks every request.",
     )
@@ -68,60 +67,53 @@ class Settings(BaseSettings):
 
     target_success: float = Field(default=0.75, gt=0.05, lt=0.95)
     recent_assignments_window: int = Field(default=5, ge=0)
-    candidate_cache_s: float = Field(
-        default=30.0,
-        ge=0,
+    candidate_cache_s: Wait = Field(
+        30.0,
         description="Age at which a node reads a subject's item list again (the next request "
         "that uses it does; others use the old list until that read ends).",
     )
 
-    sync_budget_s: float = Field(
-        default=20.0, gt=0, description="Past this, the sync assign answers 202 with a job."
+    sync_budget_s: Seconds = Field(
+        20.0, description="Past this, the sync assign answers 202 with a job."
     )
     run_worker: bool | None = Field(
         default=None,
         description="Run jobs inside `serve`; default: yes on SQLite, no on PostgreSQL.",
     )
-    job_concurrency: int = Field(
-        default=8,
-        ge=1,
-        le=10_000,
+    job_concurrency: Concurrency = Field(
+        8,
         description="Jobs one process runs at once; a job holds a pooled connection only while"
         " it reads or writes, not while it waits on a model.",
     )
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
-    job_heartbeat_s: float = Field(default=2.0, gt=0)
-    job_heartbeat_timeout_s: float = Field(default=30.0, gt=0)
-    job_retry_base_s: float = Field(default=2.0, ge=0)
-    job_retry_cap_s: float = Field(default=300.0, ge=0)
-    job_retention_s: float = Field(default=7 * 24 * 3600, gt=0)
-    job_retention_sweep_s: float = Field(default=300.0, gt=0)
-    job_wait_max_s: float = Field(default=25.0, gt=0, le=29)
-    stream_resync_s: float = Field(
-        default=5.0,
-        gt=0,
+    job_heartbeat_s: Seconds = 2.0
+    job_heartbeat_timeout_s: Seconds = 30.0
+    job_retry_base_s: Wait = 2.0
+    job_retry_cap_s: Wait = 300.0
+    job_retention_s: Seconds = 7 * 24 * 3600
+    job_retention_sweep_s: Seconds = 300.0
+    job_wait_max_s: Seconds = Field(25.0, le=29)
+    stream_resync_s: Seconds = Field(
+        5.0,
         description="How often a node checks, in one query, that every job it streams is current"
         " (the safety net for a lost change signal).",
     )
-    sse_ping_s: float = Field(default=15.0, gt=0, le=60)
-    queue_poll_s: float = Field(default=5.0, gt=0)
-    db_reconnect_initial_s: float = Field(
-        default=0.5,
-        gt=0,
+    sse_ping_s: Seconds = Field(15.0, le=60)
+    queue_poll_s: Seconds = 5.0
+    db_reconnect_initial_s: Seconds = Field(
+        0.5,
         le=60,
         description="First wait before a worker or listener opens a lost connection again;"
         " doubles on each failure, with jitter, up to `db_reconnect_max_s`.",
     )
-    db_reconnect_max_s: float = Field(default=15.0, gt=0, le=600)
-    listener_grace_s: float = Field(
-        default=10.0,
-        ge=0,
+    db_reconnect_max_s: Seconds = Field(15.0, le=600)
+    listener_grace_s: Wait = Field(
+        10.0,
         description="How long a node's LISTEN connection may be down before `/readyz` says 503.",
     )
-    worker_seen_grace_s: float = Field(
-        default=30.0,
-        gt=0,
+    worker_seen_grace_s: Seconds = Field(
+        30.0,
         description="PostgreSQL: how long an API node without its own worker stays ready with"
         " no worker connected to the database.",
     )
@@ -129,34 +121,28 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="The default tenant's whsec_... signing secret."
     )
-    webhook_secret_grace_s: float = Field(
-        default=24 * 3600,
-        ge=0,
+    webhook_secret_grace_s: Wait = Field(
+        24 * 3600,
         le=30 * 24 * 3600,
         description="How long a rotated-out signing secret keeps signing beside the new one.",
     )
-    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_timeout_s: Seconds = Field(10.0, le=60)
     webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
         description="Seconds before each delivery attempt (the first is usually 0).",
     )
-    webhook_concurrency: int = Field(
-        default=100,
-        ge=1,
-        le=10_000,
+    webhook_concurrency: Concurrency = Field(
+        100,
         description="Webhook deliveries in flight at once, in a lane of their own beside the"
         " jobs' slots (on PostgreSQL across all workers, else in the process).",
     )
-    webhook_tenant_share: int = Field(
-        default=10,
-        ge=1,
-        le=10_000,
+    webhook_tenant_share: Concurrency = Field(
+        10,
         description="Deliveries of one tenant one process sends at once; more of its"
         " deliveries wait queued while other tenants' are sent.",
     )
-    webhook_defer_s: float = Field(
-        default=0.5,
-        gt=0,
+    webhook_defer_s: Seconds = Field(
+        0.5,
         le=60,
         description="First wait of a delivery deferred past its tenant's share; it doubles at"
         " each deferral, up to PRACTICEGEN_WEBHOOK_TIMEOUT_S.",
@@ -164,32 +150,27 @@ class Settings(BaseSettings):
     ssrf_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     generator_workers: int = Field(default=2, ge=1, le=64)
-    generator_timeout_s: float = Field(default=10.0, gt=0)
+    generator_timeout_s: Seconds = 10.0
     grader_workers: int = Field(default=2, ge=1, le=64)
     pools_at_start: bool = Field(
         default=True,
         description="serve starts its grading and sympy processes at start; false: at first use.",
     )
-    grader_timeout_s: float = Field(default=2.0, gt=0)
+    grader_timeout_s: Seconds = 2.0
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
-    answer_max_weight: int = Field(
-        default=40,
-        ge=1,
-        le=100_000,
+    answer_max_weight: Bound = Field(
+        40,
         description="The cost bound: answers heavier than this (degrees as written, summed) are"
         " graded too_complex without a grading process.",
     )
-    grading_queue_slots: int = Field(
-        default=64,
-        ge=1,
-        le=100_000,
-        description="Answers a node holds at once, waiting for or in grading; past it, 503.",
+    grading_queue_slots: Bound = Field(
+        64, description="Answers a node holds at once, waiting for or in grading; past it, 503."
     )
-    grading_tenant_share: int = Field(
-        default=32, ge=1, le=100_000, description="Of those, at most this many per tenant; 429."
+    grading_tenant_share: Bound = Field(
+        32, description="Of those, at most this many per tenant; 429."
     )
-    grading_student_share: int = Field(
-        default=4, ge=1, le=100_000, description="Of those, at most this many per student; 429."
+    grading_student_share: Bound = Field(
+        4, description="Of those, at most this many per student; 429."
     )
 
     llm_base_url: str | None = Field(
@@ -199,16 +180,14 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr = SecretStr("unused")
     llm_response_format: Literal["json_schema", "json_object"] = "json_schema"
-    llm_timeout_s: float = Field(default=60.0, gt=0, description="One model request.")
-    llm_concurrency: int = Field(
-        default=16, ge=1, le=10_000, description="Model requests in flight per process."
-    )
+    llm_timeout_s: Seconds = Field(60.0, description="One model request.")
+    llm_concurrency: Concurrency = Field(16, description="Model requests in flight per process.")
     llm_attempts_per_question: int = Field(default=3, ge=1, le=10)
-    llm_check_timeout_s: float = Field(
-        default=5.0, gt=0, le=600, description="The sympy check of one model draft, once it runs."
+    llm_check_timeout_s: Seconds = Field(
+        5.0, le=600, description="The sympy check of one model draft, once it runs."
     )
-    llm_check_queue_s: float = Field(
-        default=10.0, gt=0, le=600, description="A draft's wait for a free sympy process."
+    llm_check_queue_s: Seconds = Field(
+        10.0, le=600, description="A draft's wait for a free sympy process."
     )
     llm_self_consistency_samples: int = Field(
         default=5, ge=1, le=15, description="Answers asked of the model for an unsympy-able item."
@@ -240,11 +219,11 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("webhook_retry_schedule", mode="before")
+    @field_validator("cors_origins", "ssrf_allowlist", "webhook_retry_schedule", mode="before")
     @classmethod
-    def _seconds_list(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
-            return [float(part) for part in value.split(",") if part.strip()]
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("webhook_retry_schedule")
@@ -254,26 +233,11 @@ class Settings(BaseSettings):
             raise ValueError("the webhook retry schedule is one or more non-negative seconds")
         return value
 
-    @field_validator("webhook_tenant_share")
-    @classmethod
-    def _share_within_lane(cls, value: int, info: ValidationInfo) -> int:
-        lane = info.data.get("webhook_concurrency")
-        if lane is not None and value > lane:
-            raise ValueError("PRACTICEGEN_WEBHOOK_TENANT_SHARE is at most the webhook concurrency")
-        return value
-
     @field_validator("webhook_secret")
     @classmethod
     def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("whsec_"):
             raise ValueError("PRACTICEGEN_WEBHOOK_SECRET must look like whsec_<base64>")
-        return value
-
-    @field_validator("cors_origins", "ssrf_allowlist", mode="before")
-    @classmethod
-    def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("api_key")
@@ -284,28 +248,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_model_differs(self) -> Settings:
+    def _consistent(self) -> Settings:
+        """The settings that bound one another."""
+        if self.webhook_tenant_share > self.webhook_concurrency:
+            raise ValueError("PRACTICEGEN_WEBHOOK_TENANT_SHARE is at most the webhook concurrency")
+        if self.db_reconnect_max_s < self.db_reconnect_initial_s:
+            raise ValueError("PRACTICEGEN_DB_RECONNECT_MAX_S must be at least the initial wait")
+        if not self.grading_student_share <= self.grading_tenant_share <= self.grading_queue_slots:
+            raise ValueError(
+                "grading shares must nest: student share <= tenant share <= queue slots"
+            )
         if self.llm_check_base_url is not None and self.llm_check_model is None:
             raise ValueError("PRACTICEGEN_LLM_CHECK_BASE_URL needs PRACTICEGEN_LLM_CHECK_MODEL")
         same_server = self.llm_check_base_url in (None, self.llm_base_url)
         if same_server and self.llm_check_model == self.llm_model:
             raise ValueError("PRACTICEGEN_LLM_CHECK_MODEL must name a model other than the writer")
-        return self
-
-    @field_validator("db_reconnect_max_s")
-    @classmethod
-    def _reconnect_cap(cls, value: float, info: ValidationInfo) -> float:
-        initial = info.data.get("db_reconnect_initial_s")
-        if initial is not None and value < initial:
-            raise ValueError("PRACTICEGEN_DB_RECONNECT_MAX_S must be at least the initial wait")
-        return value
-
-    @model_validator(mode="after")
-    def _grading_shares(self) -> Settings:
-        if not self.grading_student_share <= self.grading_tenant_share <= self.grading_queue_slots:
-            raise ValueError(
-                "grading shares must nest: student share <= tenant share <= queue slots"
-            )
         return self
 
     @property

@@ -1,27 +1,8 @@
-"""The service's exceptions, raised by services and mapped to HTTP once, at the edge.
+"""The service's exceptions, raised by services and mapped to HTTP once, at the edge
+(`api/errors.py`), so services know nothing of HTTP.
 
-Each carries a stable machine-readable `code` (what clients branch on) and a human message;
-`details` holds structured context. The hierarchy, which the edge maps to HTTP statuses:
-
-    PracticegenError                    500 internal_error
-    ├── InvalidRequest                  422 (bad input that passed schema validation)
-    │   ├── UnknownSubject
-    │   ├── UnknownGoal
-    │   ├── NumItemsOutOfRange
-    │   └── InvalidText                 (NUL or an unpaired surrogate in any text)
-    ├── NotAuthenticated                401
-    ├── PermissionDenied                403
-    │   └── StudentWebhookRefused
-    ├── NotFound                        404
-    │   ├── StudentNotFound, GoalNotFound, ItemNotFound, AssignmentNotFound, ApiKeyNotFound
-    │   └── StudentTokenNotFound
-    ├── Conflict                        409
-    │   └── DuplicateExternalId
-    ├── PayloadTooLarge                 413
-    ├── Gone                            410 (a job past its retention)
-    ├── RateLimited                     429 (with Retry-After)
-    │   └── TooManyRequests             (a caller past its share of a shared resource)
-    └── ServiceBusy                     503 (with Retry-After: the node's share is taken)
+Each carries a stable machine-readable `code` (what clients branch on), a human message and
+structured `details`; a subclass refines its parent's code and shares its status.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """The fork server every process pool of a node forks its processes from, and what it preloads.
 
-multiprocessing keeps one fork server per process, and the server imports its preload list
-once, when it starts; every process forked from it then begins with those modules loaded
-instead of importing sympy itself. The list is the server's, not a pool's: each pool adds what
-its processes run when it is built, before the server starts, so no pool's list replaces
-another's. This is multiprocessing's own mechanism (`set_forkserver_preload`), not a
-replacement of it.
+Processes forked from the server begin with its preload list imported instead of importing
+sympy themselves; each pool adds its modules to the one shared list before the server starts,
+so no pool's list replaces another's.
 """
 
 from __future__ import annotations

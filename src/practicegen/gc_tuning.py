@@ -1,11 +1,8 @@
 """Garbage collection for a long-lived server process with many requests or jobs in flight.
 
-With CPython's defaults each full collection walks every object the process holds, the
-libraries' among them, and stops the event loop meanwhile. `settle()` is called once start-up
-is done: it moves what exists by then (modules, classes, caches) out of the collector's sight
-(`gc.freeze`), and lets more allocations pass before a young collection, so that a request's
-or a job's short-lived objects mostly die before the collector looks at them. Kept over the
-defaults because job creation measurably needs it (docs/decisions.md).
+With CPython's defaults each full collection walks every object the process holds and stops
+the event loop meanwhile; `settle()` hides the start-up heap from the collector and lets a
+request's or a job's short-lived objects die before a young collection looks at them.
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
-"""Structured logs: one JSON object a line on stderr, carrying request_id (and later job_id).
+"""Structured logs: one JSON object a line on stderr, naming the request (or job) it belongs to.
 
-Context is bound through structlog's contextvars so that everything logged while a request is
-handled names it, without passing a logger around. The standard library's records (uvicorn,
-SQLAlchemy) go through the same renderer, so the stream stays machine-readable. Uvicorn's
-access log is replaced by the `http.request` event, which has the request id and the duration.
-
-Every line passes `redact_secrets` last: uvicorn logs a WebSocket's path with its query string
-(`?token=`), and httpx logs each request's URL, credentials (`user:pass@`) included. Secrets are
-cut out of the rendered text rather than kept out by each caller, so a new log line cannot leak
-one; a server key or student token keeps its last four characters, as the key tables show it.
+Context is bound through structlog's contextvars, and the standard library's records (uvicorn,
+SQLAlchemy) go through the same renderer, so the stream stays machine-readable. Every line
+passes `redact_secrets` last, so no caller, present or future, can leak a secret into it (a key
+or token keeps its last four characters, as the key tables show it).
 """
 
 from __future__ import annotations

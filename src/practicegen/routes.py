@@ -20,6 +20,9 @@ from practicegen.tenants import endpoints as tenant_endpoints
 from practicegen.web import pages as web_pages
 from practicegen.webhooks import endpoints as webhook_endpoints
 
+_EXPOSED_HEADERS = ("Location", "Retry-After", "ETag", "X-Request-ID", "Idempotent-Replayed")
+"""The response headers a browser client may read: what the API's answers mean to it."""
+
 
 def install_routes(app: FastAPI, settings: Settings) -> None:
     """Every router, the OpenAPI document that describes them, and CORS when configured."""
@@ -46,11 +49,5 @@ def install_routes(app: FastAPI, settings: Settings) -> None:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=[
-                "Location",
-                "Retry-After",
-                "ETag",
-                "X-Request-ID",
-                "Idempotent-Replayed",
-            ],
+            expose_headers=list(_EXPOSED_HEADERS),
         )

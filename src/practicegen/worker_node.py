@@ -1,25 +1,19 @@
-"""The `practicegen worker` process, composed: the same queue, job types and runner `serve`
-builds (`app.py`), run by the job system's process loop (`jobs/process.py`).
-
-It lives beside the composition root rather than in `jobs/`, which knows no job type.
-"""
+"""The `practicegen worker` process: the queue, job types and runner `serve` builds (`app.py`),
+run by the job system's process loop; beside the composition root because `jobs/` knows no
+job type."""
 
 from __future__ import annotations
+
+import contextlib
 
 import structlog
 
 from practicegen import gc_tuning
-from practicegen.app import (
-    create_filler,
-    create_job_filler,
-    create_job_types,
-    create_queue,
-    create_runner,
-    create_store,
-)
-from practicegen.config import Settings
+from practicegen.app import create_job_types, create_queue, create_runner, fillers, open_store
+from practicegen.config import DatabaseKind, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.errors import InvalidRequest
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.process import (
     StopSignals,
@@ -32,37 +26,40 @@ log = structlog.get_logger()
 
 
 async def run_worker(settings: Settings, *, drain_s: float) -> int:
-    """The `practicegen worker` process: returns its exit status."""
-    queue = create_queue(settings)
-    assert isinstance(queue, PostgresQueue), "a worker process runs on PostgreSQL"
-    # a job may wait for a connection as long as its heartbeat may be late: handing it back
-    # to the queue after the API's short wait only makes the burst longer
-    engine = create_engine(settings, pool_timeout_s=settings.job_heartbeat_timeout_s)
-    sessionmaker = create_sessionmaker(engine)
-    filler = create_filler(settings)
-    job_filler = create_job_filler(settings, sessionmaker, filler)
-    store = create_store(settings, sessionmaker, queue)
-    cache = CandidateCache(max_age_s=settings.candidate_cache_s)
-    types = create_job_types(settings, sessionmaker, cache, job_filler)
-    signals = StopSignals()
+    """The `practicegen worker` process: returns its exit status. `InvalidRequest` on a
+    database other than PostgreSQL, before anything starts."""
+    queue = create_queue(settings) if settings.database_kind is DatabaseKind.POSTGRES else None
+    if not isinstance(queue, PostgresQueue):
+        raise InvalidRequest(
+            "`practicegen worker` needs PostgreSQL (PRACTICEGEN_DATABASE_URL=postgresql://...)."
+            " On the embedded SQLite default, `practicegen serve` runs every job itself."
+        )
     try:
-        if settings.auto_migrate:
-            applied = await migrator.upgrade(settings.database_url)
-            if applied:
-                log.info("db.migrated", applied=applied)
-        start_pool_server_deaf_to_stop_signals()
-        await filler.pool.start()  # not in the first burst of jobs' answers
-        await store.open()
-        runner = create_runner(settings, sessionmaker, queue, store, types)
-        gc_tuning.settle()
-        with signals.installed():
-            return await consume_until_stopped(runner, queue, settings, signals, drain_s)
+        async with contextlib.AsyncExitStack() as stack:
+            return await _consume(stack, settings, queue, drain_s)
     except Exception:
         log.exception("worker.failed")
         return 1
-    finally:
-        await store.close()
-        if job_filler is not filler:
-            await job_filler.aclose()
-        await filler.aclose()
-        await engine.dispose()
+
+
+async def _consume(
+    stack: contextlib.AsyncExitStack, settings: Settings, queue: PostgresQueue, drain_s: float
+) -> int:
+    # a job may wait for a connection as long as its heartbeat may be late: handing it back
+    # to the queue after the API's short wait only makes the burst longer
+    engine = create_engine(settings, pool_timeout_s=settings.job_heartbeat_timeout_s)
+    stack.push_async_callback(engine.dispose)
+    sessionmaker = create_sessionmaker(engine)
+    filler, job_filler = fillers(stack, settings, sessionmaker)
+    cache = CandidateCache(max_age_s=settings.candidate_cache_s)
+    types = create_job_types(settings, sessionmaker, cache, job_filler)
+    if settings.auto_migrate and (applied := await migrator.upgrade(settings.database_url)):
+        log.info("db.migrated", applied=applied)
+    start_pool_server_deaf_to_stop_signals()
+    await filler.pool.start()  # not in the first burst of jobs' answers
+    store = await open_store(stack, settings, sessionmaker, queue)
+    runner = create_runner(settings, sessionmaker, queue, store, types)
+    gc_tuning.settle()
+    signals = StopSignals()
+    with signals.installed():
+        return await consume_until_stopped(runner, queue, settings, signals, drain_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from practicegen.app import create_queue, create_store
+from practicegen.app import create_queue, open_store
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
@@ -27,12 +28,8 @@ from practicegen.students.repository import StudentRepository
 
 @pytest.fixture
 async def store(settings: Settings, sessionmaker: SessionMaker) -> AsyncIterator[JobStore]:
-    made = create_store(settings, sessionmaker, create_queue(settings))
-    await made.open()
-    try:
-        yield made
-    finally:
-        await made.close()
+    async with contextlib.AsyncExitStack() as stack:
+        yield await open_store(stack, settings, sessionmaker, create_queue(settings))
 
 
 async def a_student(sessionmaker: SessionMaker) -> uuid.UUID:

@@ -1,10 +1,9 @@
-"""What a running node holds, built once by the lifespan (`app.py`) and reached by one
-dependency (`api.deps.ContainerDep`).
+"""What a running node holds, built once by the lifespan and reached by one dependency
+(`api.deps.ContainerDep`).
 
-The fields every edge needs are typed here; each domain's own parts (its caches, its queue,
-its pools) are frozen objects of that domain's classes, looked up by their exact class with
-`part`. So the edge kit knows no domain, and an endpoint still gets a typed object from one
-dependency rather than a dependency per part (each costs FastAPI time on every request).
+Each domain's parts are objects of that domain's classes, looked up by class with `part`: the
+edge kit knows no domain, and an endpoint still needs one dependency rather than one per part
+(each costs FastAPI time on every request).
 """
 
 from __future__ import annotations

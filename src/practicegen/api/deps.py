@@ -1,12 +1,9 @@
 """Request dependencies every domain may use: the node's container, settings, the
 transaction, the request's time, paging.
 
-Each is an `async def`: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
-per dependency per request for what is an attribute read.
-
-The session dependency owns the transaction: it commits when the endpoint returns and rolls
-back when it raises. It runs with `scope="function"` so the commit happens before the response
-is sent; a failed commit is then an error the client sees, not a 200 for lost data.
+Each is an `async def`, since FastAPI runs a plain `def` dependency in a worker thread. The
+session dependency commits with `scope="function"`, before the response is sent, so a failed
+commit is an error the client sees, not a 200 for lost data.
 """
 
 from __future__ import annotations

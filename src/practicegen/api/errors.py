@@ -1,13 +1,13 @@
 """Maps every failure to the error envelope `{"success": false, "error": {code, message, details}}`.
 
-Services raise `PracticegenError` subclasses and know nothing of HTTP; this module is the one
-place that turns a class into a status. Validation errors, unknown routes and wrong methods get
-the same envelope, so clients parse one shape for every 4xx and 5xx.
+The one place that turns a `PracticegenError` class into a status; validation errors, unknown
+routes and wrong methods get the same envelope, so clients parse one shape for every error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import psycopg
@@ -25,6 +25,7 @@ from starlette.routing import Match
 from practicegen import errors
 
 log = structlog.get_logger()
+_Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 _STATUS_BY_ERROR: dict[type[errors.PracticegenError], int] = {
     errors.InvalidRequest: 422,
@@ -131,35 +132,54 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
 
-async def _pool_exhausted(_request: Request, _exc: Exception) -> JSONResponse:
-    log.warning("db.pool_exhausted")
-    return error_response(
-        503,
-        "service_busy",
-        "Every database connection of this node is busy; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
+def _unavailable(event: str, code: str, message: str, retry_after_s: int) -> _Handler:
+    """A handler for what the node needs being busy or down (the database, its connection
+    pool, the node's grading or sympy processes): the request may well succeed in a moment, so
+    a 503 that says to retry, not a 500."""
+
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+        detail = str(getattr(exc, "orig", None) or exc).strip()
+        log.warning(event, error=detail.splitlines()[0][:300] if detail else repr(exc))
+        return error_response(503, code, message, headers={"Retry-After": str(retry_after_s)})
+
+    return handle
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    """The database refused or dropped the connection, or ran out of time (PostgreSQL down or
-    restarting, its connection limit reached, a statement timeout, SQLite locked too long):
-    the request may well succeed in a moment, so a 503 that says to retry, not a 500."""
-    detail = str(exc.orig if isinstance(exc, OperationalError) else exc).strip()
-    log.warning("db.unavailable", error=detail.splitlines()[0][:300] if detail else repr(exc))
-    return error_response(
-        503,
-        "database_unavailable",
-        "The database is not answering; retry shortly.",
-        headers={"Retry-After": "2"},
-    )
+_POOL_EXHAUSTED = _unavailable(
+    "db.pool_exhausted",
+    "service_busy",
+    "Every database connection of this node is busy; retry shortly.",
+    retry_after_s=1,
+)
+_DATABASE_UNAVAILABLE = _unavailable(
+    "db.unavailable",
+    "database_unavailable",
+    "The database is not answering; retry shortly.",
+    retry_after_s=2,
+)
+_PROCESSES_UNAVAILABLE = _unavailable(
+    "pools.unavailable",
+    "processes_unavailable",
+    "This node could not start its grading or generator processes; retry shortly.",
+    retry_after_s=5,
+)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(errors.PracticegenError, _domain_error)
-    app.add_exception_handler(PoolTimeout, _pool_exhausted)
-    app.add_exception_handler(psycopg_pool.PoolTimeout, _pool_exhausted)
-    app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+def install_error_handlers(
+    app: FastAPI, *, processes_unavailable: tuple[type[Exception], ...] = ()
+) -> None:
+    """Every handler; `processes_unavailable` names the domain's errors for a pool that could
+    not start its processes (a broken process pool is one already)."""
+    handlers: dict[type[Exception], _Handler] = {
+        errors.PracticegenError: _domain_error,
+        PoolTimeout: _POOL_EXHAUSTED,
+        psycopg_pool.PoolTimeout: _POOL_EXHAUSTED,
+        OperationalError: _DATABASE_UNAVAILABLE,
+        psycopg.OperationalError: _DATABASE_UNAVAILABLE,
+        BrokenProcessPool: _PROCESSES_UNAVAILABLE,
+        RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_error,
+    }
+    handlers.update(dict.fromkeys(processes_unavailable, _PROCESSES_UNAVAILABLE))
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)

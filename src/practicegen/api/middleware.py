@@ -1,9 +1,6 @@
 """The outermost layer of every request: request id, body-size limit, text the databases can
-hold (`text.py`), access log, last resort.
-
-Written as plain ASGI rather than `BaseHTTPMiddleware` so that streaming responses (SSE) and
-WebSockets pass through untouched and no extra task is spawned per request.
-"""
+hold (`text.py`), access log, last resort. Plain ASGI, so that streaming responses and
+WebSockets pass through untouched and no task is spawned per request."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ import uuid
 from typing import Any
 
 import structlog
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from practicegen.api import text
@@ -24,13 +22,6 @@ _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -40,7 +31,7 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        offered = _header(scope, b"x-request-id")
+        offered = Headers(scope=scope).get("x-request-id")
         request_id = offered if offered and _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -90,7 +81,7 @@ class RequestContextMiddleware:
     async def _admitted(self, scope: Scope, receive: Receive) -> Receive:
         """`receive`, once the request passed the size limit and the text rules; a body is read
         whole here (the limit bounds it) so that its text is checked before any endpoint runs."""
-        declared = _header(scope, b"content-length")
+        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise PayloadTooLarge(limit_bytes=self.max_body_bytes)
         text.check_target(str(scope.get("path", "")), scope.get("query_string", b""))

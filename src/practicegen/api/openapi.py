@@ -1,13 +1,9 @@
 """The served OpenAPI document, made to tell the truth about errors and bounds.
 
-FastAPI documents each route's success and a validation error shaped as its own default, not
-as our envelope, and nothing of the 401/403/404/409/413/429/503 answers routes really give.
-Clients are generated from this document and the fuzz test holds the server to it, so every
-operation here gains the error answers it can give, each with the error envelope's schema,
-and `num_items` gains the bounds this node enforces.
-
-Which errors apply is decided from the operation itself (its path, its parameters, its body)
-plus two short tables for what only the service knows (conflicts and rate limits).
+FastAPI documents neither the error envelope nor the 4xx/5xx answers routes really give, and
+clients are generated from this document: each operation gains the errors it can give (decided
+from its path, parameters and body, plus tables of what only the service knows) and
+`num_items` the bounds this node enforces.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from practicegen.config import Settings
 
@@ -123,42 +118,31 @@ def _declare_errors(document: dict[str, Any]) -> None:
         schemas.pop(unused, None)
 
 
-def _request_schemas(document: dict[str, Any]) -> set[str]:
-    """The names of the component schemas that request bodies refer to."""
-    names = set()
+def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
+    """A request body's `num_items` is checked against this node's setting (422
+    `num_items_out_of_range`); the document shows the same bounds."""
+    schemas = document.get("components", {}).get("schemas", {})
     for item in document.get("paths", {}).values():
         for operation in item.values():
             content = operation.get("requestBody", {}).get("content", {})
             ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-            if ref:
-                names.add(ref.rsplit("/", 1)[-1])
-    return names
-
-
-def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
-    """The service checks `num_items` against this node's setting (422
-    `num_items_out_of_range`); the document shows the same bounds."""
-    schemas = document.get("components", {}).get("schemas", {})
-    for name in _request_schemas(document):
-        field = schemas.get(name, {}).get("properties", {}).get("num_items")
-        if field is not None:
-            field.update(minimum=1, maximum=maximum)
+            body = schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+            field = body.get("properties", {}).get("num_items")
+            if field is not None:
+                field.update(minimum=1, maximum=maximum)
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:
     """Serve the corrected document at /openapi.json (built once, on first request)."""
 
+    generate = app.openapi  # FastAPI's own, which keeps what it built in `app.openapi_schema`
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                routes=app.routes,
-            )
-            _declare_errors(document)
-            _bound_num_items(document, settings.max_num_items)
-            app.openapi_schema = document
-        return app.openapi_schema
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        _declare_errors(document)
+        _bound_num_items(document, settings.max_num_items)
+        return document
 
     app.openapi = openapi  # type: ignore[method-assign]

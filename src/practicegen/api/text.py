@@ -1,10 +1,8 @@
 """Text the databases can hold: no NUL character and no unpaired surrogate, anywhere.
 
-PostgreSQL refuses a NUL (U+0000) in text and JSON, and neither database can encode a lone
-UTF-16 surrogate (a JSON `"\\ud800"` with no partner) as UTF-8, so either one reaching a
-statement was a 500. Rather than every schema checking every field, the edge checks each
-request once, before routing: the path, the query string and every key and string
-value of a JSON body, however deep. What it finds is a 422 `invalid_text` naming the field.
+PostgreSQL refuses a NUL in text and neither database can store a lone UTF-16 surrogate, so the
+edge checks each request once, before routing (path, query string, every key and string of a
+JSON body), rather than every schema every field: a 422 `invalid_text` naming the field.
 """
 
 from __future__ import annotations
@@ -36,18 +34,14 @@ def _first_bad(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
     """The path of the first key or string under `value` that holds bad text, if any."""
     if isinstance(value, str):
         return path if _BAD.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _BAD.search(key):
-                return (*path, _printable(key))
-            found = _first_bad(item, (*path, key))
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _first_bad(item, (*path, str(index)))
-            if found is not None:
-                return found
+    if not isinstance(value, dict | list):
+        return None
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        if isinstance(key, str) and _BAD.search(key):
+            return (*path, _printable(key))
+        found = _first_bad(item, (*path, str(key)))
+        if found is not None:
+            return found
     return None
 
 

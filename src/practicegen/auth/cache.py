@@ -1,10 +1,7 @@
-"""A node's short memory of the API keys and tokens it has checked.
-
-Every request presents a key, and looking it up is a database round trip on the hot path of
-every endpoint. A node trusts a key it checked within the last `PRACTICEGEN_AUTH_CACHE_S`
-seconds: a revoked key is refused at once on the node that revoked it and within that time on
-the others, and a token is never trusted past its own expiry. 0 turns the memory off.
-"""
+"""A node's short memory of the API keys and tokens it has checked, sparing a database round
+trip on every request. A key is trusted for `PRACTICEGEN_AUTH_CACHE_S` seconds (0: not at
+all), so one revoked on another node is refused here within that time; a token never past its
+own expiry."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """Request dependencies for the caller: who presents which key or token.
 
-`PrincipalDep` authenticates in the request's own transaction. `BriefPrincipalDep` (and
-`authenticate_briefly`, which WebSockets call) use a session of their own, closed at once, or
-none when this node checked the key moments ago: endpoints that hold a request open (long-poll,
-event streams) would otherwise keep a pooled connection for the whole wait, and a few dozen
-waiting clients would take every connection the node has.
+`PrincipalDep` authenticates in the request's own transaction; `BriefPrincipalDep` and
+`authenticate_briefly` (WebSockets) in a session closed at once, or none when the key is in
+the node's cache, so requests held open (long-polls, streams) hold no pooled connection.
 """
 
 from __future__ import annotations
@@ -16,8 +14,9 @@ from fastapi import Depends, Request
 from practicegen.api.container import Container
 from practicegen.api.deps import ContainerDep, NowDep, SessionDep
 from practicegen.auth.cache import KeyCache
+from practicegen.auth.keys import hash_secret
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
-from practicegen.auth.service import authenticate, recently_checked
+from practicegen.auth.service import authenticate
 from practicegen.config import AuthMode, Settings
 from practicegen.errors import NotAuthenticated
 
@@ -39,13 +38,6 @@ def anonymous(settings: Settings) -> Principal:
     raise NotAuthenticated()
 
 
-async def get_key_cache(container: ContainerDep) -> KeyCache:
-    return container.part(KeyCache)
-
-
-KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
-
-
 async def get_principal(
     request: Request, container: ContainerDep, session: SessionDep, now: NowDep
 ) -> Principal:
@@ -64,7 +56,7 @@ async def authenticate_briefly(token: str | None, container: Container) -> Princ
         return anonymous(container.settings)
     now = container.clock()
     cache = container.part(KeyCache)
-    if (known := recently_checked(token, now, cache)) is not None:
+    if (known := cache.get(hash_secret(token), now)) is not None:
         return known
     async with container.sessionmaker() as session, session.begin():
         return await authenticate(session, raw=token, now=now, cache=cache)

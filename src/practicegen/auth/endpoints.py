@@ -6,11 +6,13 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from practicegen.api.deps import CursorDep, LimitDep, NowDep, SessionDep, SettingsDep
+from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, NowDep, SessionDep, SettingsDep
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth import service
-from practicegen.auth.deps import KeyCacheDep, PrincipalDep
+from practicegen.auth.cache import KeyCache
+from practicegen.auth.deps import PrincipalDep
 from practicegen.auth.principal import Role
+from practicegen.auth.repository import AuthRepository
 from practicegen.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -19,20 +21,8 @@ from practicegen.auth.schemas import (
     StudentTokenCreated,
     StudentTokenRead,
 )
-from practicegen.db.models import ApiKey
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-
-def _read(row: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        key_id=row.id,
-        name=row.name,
-        role=row.role,
-        key_suffix=row.key_suffix,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED)
@@ -43,14 +33,16 @@ async def create_key(
     issued = await service.create_key(
         session, tenant_id=principal.tenant_id, name=body.name, role=Role(body.role)
     )
-    return ok(ApiKeyCreated(**_read(issued.row).model_dump(), key=issued.secret))
+    return ok(
+        ApiKeyCreated(**ApiKeyRead.model_validate(issued.row).model_dump(), key=issued.secret)
+    )
 
 
 @router.get("/keys")
 async def list_keys(session: SessionDep, principal: PrincipalDep) -> Envelope[list[ApiKeyRead]]:
     principal.require_admin()
-    rows = await service.list_keys(session, tenant_id=principal.tenant_id)
-    return ok([_read(r) for r in rows])
+    rows = await AuthRepository(session).list_server_keys(principal.tenant_id)
+    return ok([ApiKeyRead.model_validate(r) for r in rows])
 
 
 @router.delete("/keys/{key_id}")
@@ -59,12 +51,12 @@ async def revoke_key(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
-    key_cache: KeyCacheDep,
+    container: ContainerDep,
 ) -> Envelope[ApiKeyRead]:
     principal.require_admin()
-    row = await service.revoke_key(session, tenant_id=principal.tenant_id, key_id=key_id, now=now)
-    key_cache.forget(key_id)
-    return ok(_read(row))
+    row = await service.revoke(session, tenant_id=principal.tenant_id, key_id=key_id, now=now)
+    container.part(KeyCache).forget(key_id)
+    return ok(ApiKeyRead.model_validate(row))
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
@@ -92,18 +84,6 @@ async def create_student_token(
     )
 
 
-def _token_read(row: ApiKey) -> StudentTokenRead:
-    assert row.student_id is not None and row.expires_at is not None  # a student token's
-    return StudentTokenRead(
-        token_id=row.id,
-        student_id=row.student_id,
-        token_suffix=row.key_suffix,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-    )
-
-
 @router.get("/tokens")
 async def list_student_tokens(
     session: SessionDep,
@@ -115,15 +95,12 @@ async def list_student_tokens(
 ) -> Envelope[Page[StudentTokenRead]]:
     """The tenant's student tokens not yet expired (revoked ones show `revoked_at`)."""
     principal.require_server()
-    rows, next_cursor = await service.list_student_tokens(
-        session,
-        tenant_id=principal.tenant_id,
-        student_id=student_id,
-        now=now,
-        cursor=cursor,
-        limit=limit,
+    rows, next_cursor = await AuthRepository(session).list_student_tokens(
+        principal.tenant_id, student_id=student_id, unexpired_at=now, cursor=cursor, limit=limit
     )
-    return ok(Page(items=[_token_read(r) for r in rows], next_cursor=next_cursor))
+    return ok(
+        Page(items=[StudentTokenRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    )
 
 
 @router.delete("/tokens/{token_id}")
@@ -132,13 +109,13 @@ async def revoke_student_token(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
-    key_cache: KeyCacheDep,
+    container: ContainerDep,
 ) -> Envelope[StudentTokenRead]:
     """Revoke a student token: refused at once here, within `PRACTICEGEN_AUTH_CACHE_S` on
     every other node."""
     principal.require_server()
-    row = await service.revoke_student_token(
-        session, tenant_id=principal.tenant_id, token_id=token_id, now=now
+    row = await service.revoke(
+        session, tenant_id=principal.tenant_id, key_id=token_id, now=now, student_token=True
     )
-    key_cache.forget(token_id)
-    return ok(_token_read(row))
+    container.part(KeyCache).forget(token_id)
+    return ok(StudentTokenRead.model_validate(row))

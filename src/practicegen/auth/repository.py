@@ -31,8 +31,13 @@ class AuthRepository:
         query = select(ApiKey).where(ApiKey.key_hash == key_hash)
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def get_key(self, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    async def get_key(
+        self, tenant_id: uuid.UUID, key_id: uuid.UUID, *, student_token: bool = False
+    ) -> ApiKey | None:
+        """The tenant's key or token `key_id`; with `student_token`, only if it is one."""
         query = select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id)
+        if student_token:
+            query = query.where(ApiKey.role == "student")
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def list_server_keys(self, tenant_id: uuid.UUID) -> list[ApiKey]:
@@ -42,12 +47,6 @@ class AuthRepository:
             .order_by(ApiKey.created_at)
         )
         return list((await self.session.execute(query)).scalars())
-
-    async def get_student_token(self, tenant_id: uuid.UUID, token_id: uuid.UUID) -> ApiKey | None:
-        query = select(ApiKey).where(
-            ApiKey.tenant_id == tenant_id, ApiKey.id == token_id, ApiKey.role == "student"
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
 
     async def list_student_tokens(
         self,

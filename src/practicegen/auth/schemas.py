@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class ApiKeyCreate(BaseModel):
@@ -17,7 +17,9 @@ class ApiKeyCreate(BaseModel):
 
 
 class ApiKeyRead(BaseModel):
-    key_id: uuid.UUID
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: uuid.UUID = Field(validation_alias=AliasChoices("key_id", "id"))
     name: str
     role: str
     key_suffix: str
@@ -46,9 +48,11 @@ class StudentTokenCreated(BaseModel):
 class StudentTokenRead(BaseModel):
     """A student token as a server lists it: never the secret, only its last characters."""
 
-    token_id: uuid.UUID
+    model_config = ConfigDict(from_attributes=True)
+
+    token_id: uuid.UUID = Field(validation_alias="id")
     student_id: uuid.UUID
-    token_suffix: str
+    token_suffix: str = Field(validation_alias="key_suffix")
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None

@@ -1,8 +1,6 @@
-"""Authenticating bearer secrets, managing keys, student tokens, the first tenant.
-
-A student token is a row of `api_keys` (role `student`) like a server key: checked on each
-request (through the node's `KeyCache`), listed and revoked by its id.
-"""
+"""Authenticating bearer secrets, managing keys, student tokens, the first tenant. A student
+token is a row of `api_keys` (role `student`) like a server key, checked, listed and revoked
+the same way."""
 
 from __future__ import annotations
 
@@ -43,11 +41,6 @@ class IssuedSecret:
     secret: str
 
 
-def recently_checked(raw: str, now: datetime, cache: KeyCache) -> Principal | None:
-    """The caller behind `raw` if this node checked that key or token moments ago, else None."""
-    return cache.get(hash_secret(raw), now)
-
-
 async def authenticate(
     session: AsyncSession, *, raw: str, now: datetime, cache: KeyCache | None = None
 ) -> Principal:
@@ -81,24 +74,25 @@ async def create_key(
     return IssuedSecret(row=row, secret=secret)
 
 
-async def list_keys(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[ApiKey]:
-    return await AuthRepository(session).list_server_keys(tenant_id)
-
-
-async def revoke_key(
-    session: AsyncSession, *, tenant_id: uuid.UUID, key_id: uuid.UUID, now: datetime
+async def revoke(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    key_id: uuid.UUID,
+    now: datetime,
+    student_token: bool = False,
 ) -> ApiKey:
-    row = await AuthRepository(session).get_key(tenant_id, key_id)
+    """Refuse the key (any role) or, with `student_token`, only a student token, from now on
+    (other nodes within their `KeyCache` time); revoking it again changes nothing."""
+    row = await AuthRepository(session).get_key(tenant_id, key_id, student_token=student_token)
+    if row is None and student_token:
+        raise StudentTokenNotFound(token_id=str(key_id))
     if row is None:
         raise ApiKeyNotFound(key_id=str(key_id))
-    return await _revoke(session, row, now, "auth.key_revoked")
-
-
-async def _revoke(session: AsyncSession, row: ApiKey, now: datetime, event: str) -> ApiKey:
-    """Mark a key or token revoked once; revoking it again changes nothing."""
     if row.revoked_at is None:
         row.revoked_at = now
         await session.flush()
+        event = "auth.student_token_revoked" if student_token else "auth.key_revoked"
         log.info(event, key_id=str(row.id), key_suffix=row.key_suffix)
     return row
 
@@ -126,31 +120,6 @@ async def mint_student_token(
     )
     await repo.add(row)
     return IssuedSecret(row=row, secret=secret)
-
-
-async def list_student_tokens(
-    session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    student_id: uuid.UUID | None,
-    now: datetime,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[ApiKey], str | None]:
-    """The tenant's live and revoked tokens; expired ones are gone from the list."""
-    return await AuthRepository(session).list_student_tokens(
-        tenant_id, student_id=student_id, unexpired_at=now, cursor=cursor, limit=limit
-    )
-
-
-async def revoke_student_token(
-    session: AsyncSession, *, tenant_id: uuid.UUID, token_id: uuid.UUID, now: datetime
-) -> ApiKey:
-    """Refuse the token from now on (other nodes within their `KeyCache` time); idempotent."""
-    row = await AuthRepository(session).get_student_token(tenant_id, token_id)
-    if row is None:
-        raise StudentTokenNotFound(token_id=str(token_id))
-    return await _revoke(session, row, now, "auth.student_token_revoked")
 
 
 async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
