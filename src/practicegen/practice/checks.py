@@ -1,16 +1,13 @@
-"""Checking an assign request before anything is planned or queued, and what is said when it
-cannot be served.
+"""Checking an assign request before anything is planned or queued, and saying why it cannot be
+served: each problem is a clear error of its own.
 
-The sync path checks everything and reads the student for planning in the same round trip
-(`check_request`); the async path checks all but the student, whose existence the job's own
-INSERT checks (`check_request_content`). Each problem is raised as a clear error of its own.
-
-A request the bank cannot cover needs a generator that covers it (the procedural generators,
-or a job's language model) and, where the tenant refuses multiple-choice keys checked by the
-writer alone (`tenants.service.requires_check_model`), a check model; the 422 names the setting
-that would make it available. A partial assignment completes with the shortfall named in its
-`warnings`; one with no item fails with `generation_failed`, naming the subject, the skills and
-why each generated question was rejected, so the cause can be seen and fixed.
+The sync path checks everything, reading the student for planning (`check_request`); the async
+path all but the student, whose existence the job's own INSERT checks. What the bank cannot
+cover needs a generator that covers it and, where the tenant refuses multiple-choice keys
+checked by the writer alone (`tenants.service.requires_check_model`), a check model; the 422
+names the setting that would make it available. A partial assignment completes with the
+shortfall in its `warnings`; an empty one fails with `generation_failed`, saying why each
+generated question was rejected, so the cause can be seen and fixed.
 """
 
 from __future__ import annotations
