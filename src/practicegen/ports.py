@@ -1,9 +1,7 @@
 """The shapes shared by grading, the item bank, generation and practice, so imports run one way.
 
-The order is `grading <- items <- generation <- practice`: each package imports only those to
-its left and this module, which imports none of them. What two of them exchange lives here:
-an item's kind and answer policy (grading reads keys by them), the candidates the bank offers
-and the items selection chooses, and the gap filler practice asks to write what the bank lacks.
+The order is `grading <- items <- generation <- practice`: each imports only those to its left
+and this module, which imports none of them; what two of them exchange lives here.
 """
 
 from __future__ import annotations

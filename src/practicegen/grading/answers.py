@@ -1,15 +1,12 @@
 """Reading untrusted math text into answer trees without ever evaluating it as Python.
 
-Students type answers and item authors write keys as plain text: `2x+3`, `x = 2 or x = -3`,
-`-2 < x <= 4`, `{2, -3}`, `(1, 2)`, `no solution`. sympy's own parser `eval`s compiled text,
-and even a harmless-looking `9**9**9` never returns, so no text from here ever reaches
-`parse_expr` or `sympify`. `tokenize` holds the text to a whitelist (numerals, the letters a-z,
-`sqrt`, `abs`, `pi`, operators, brackets and relations, `or`, `and`, and the whole answers
-`no solution` and `all real numbers`), refusing anything else with a reason a student can
-read; a small precedence parser builds a `Node` tree, refusing nesting deeper than `MAX_DEPTH`
-and trees deeper than `MAX_TREE_DEPTH`. `values.to_sympy` builds the tree's value and
-`solutions` what it names as a solution set. With the length cap, reading is fast on any
-input; comparing values is not, which is why `Grader` grades in a subprocess.
+Answers and keys are plain text: `2x+3`, `x = 2 or x = -3`, `-2 < x <= 4`, `{2, -3}`, `(1, 2)`,
+`no solution`. sympy's own parser `eval`s compiled text, and even `9**9**9` never returns, so
+no text from here reaches `parse_expr` or `sympify`. `tokenize` holds the text to a whitelist
+(numerals, letters a-z, `sqrt`, `abs`, `pi`, operators, brackets, relations, `or`, `and`, and
+the phrases `no solution` and `all real numbers`), refusing anything else with a reason a
+student can read; a precedence parser builds a `Node` tree no deeper than `MAX_DEPTH` nested
+and `MAX_TREE_DEPTH` in all. With the length cap, reading is fast on any input.
 
 Conventions: `^` and `**` are powers, right-associative, and `-x^2` is `-(x^2)`; implicit
 multiplication binds like `*` (`2x`, `3(x-2)`, `(x+1)(x-1)`, `2pi`), so `1/2x` is `x/2`; a run

@@ -1,8 +1,8 @@
 """Grading one answer against an item's key: pure, synchronous and deterministic.
 
-`answers` reads both strings; this module decides whether they agree under the item's policy
-and says how they differ. It is unbounded in time on some legitimate inputs (sympy's
-`simplify`), so the service calls it through `Grader`, never on the event loop.
+`answers` reads both strings; this decides whether they agree under the item's policy and how
+they differ. Unbounded in time on some inputs (sympy's `simplify`), the service grades only
+through `Grader`.
 
 Policies:
     EQUIVALENT         equal values: exact arithmetic on rationals, else sampling at fixed

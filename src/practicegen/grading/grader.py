@@ -1,11 +1,9 @@
 """Grading in worker subprocesses with a deadline, for the async service.
 
-sympy's comparison of two legitimate expressions has no time bound, and grading on the event
-loop would stall every request, so a `Grader` grades in a few worker processes and awaits their
-replies. It manages them itself because a `ProcessPoolExecutor` cannot stop one stuck call:
-each worker is one process and one pipe serving one call at a time, and a call past its
-deadline (or whose caller goes away) kills exactly that process while a replacement starts in
-the background and the other workers carry on.
+sympy's comparison of two legitimate expressions has no time bound, so a `Grader` grades in a
+few worker processes, managed here as a `ProcessPoolExecutor` cannot stop one stuck call: each
+worker is a process and a pipe serving one call at a time, and a call past its deadline (or
+whose caller goes away) kills exactly that process while a replacement starts.
 
 Workers fork from the fork server, which has imported sympy and, unlike a fork of the node,
 holds no threads or event loop. A worker says it is ready only once it has graded one answer,

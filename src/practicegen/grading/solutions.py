@@ -26,13 +26,9 @@ from practicegen.grading.values import to_sympy
 
 @dataclass(frozen=True, slots=True)
 class Solutions:
-    """What a solution-set answer names, as sympy sets.
-
-    One variable: `points` is a subset of the reals (a FiniteSet, an Interval, a Union, the
-    EmptySet or the Reals). Several (a system): a FiniteSet of Tuples in variable-name order.
-    `variables` is empty when the answer names none (`4`, `{2, -3}`, `(1, 2)`); `written`
-    holds the values as written, in order, for exact-form checks.
-    """
+    """What a solution-set answer names: `points`, a subset of the reals, or for a system a
+    FiniteSet of Tuples in variable-name order; `variables`, empty when it names none (`4`,
+    `{2, -3}`, `(1, 2)`); `written`, the values as written, for exact-form checks."""
 
     variables: tuple[str, ...]
     points: Expr

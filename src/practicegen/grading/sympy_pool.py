@@ -93,11 +93,8 @@ class SympyPool:
         )
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
-        """`function(*args)` in a pool process; TimeoutError after `timeout_s`.
-
-        A timed-out call keeps its process until it ends (a process pool cannot stop one
-        call); the callers' inputs are capped in size so that stays short.
-        """
+        """`function(*args)` in a pool process; TimeoutError after `timeout_s`. A timed-out call
+        keeps its process until it ends: callers cap their inputs so that stays short."""
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(
             loop.run_in_executor(self._executor(), function, *args), timeout_s

@@ -20,8 +20,7 @@ from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.jobs.service import NewJob, scoped_key
 from practicegen.practice.assignments import plan_assignment
-from practicegen.practice.availability import GenerationUnavailable
-from practicegen.practice.checks import Assigning, check_request_content
+from practicegen.practice.checks import Assigning, GenerationUnavailable, check_request_content
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignmentRead, AssignRequest
 from practicegen.practice.service import store_and_show

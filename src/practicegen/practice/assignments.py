@@ -21,13 +21,15 @@ from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item
 from practicegen.items.repository import ItemRepository
 from practicegen.ports import Candidate, ChosenItem, Filled, GapRequest, Progress
-from practicegen.practice.availability import (
+from practicegen.practice.checks import (
+    Assigning,
+    Checked,
     GenerationFailed,
+    check_request,
     nothing_made,
     shortfall_warnings,
     unavailable,
 )
-from practicegen.practice.checks import Assigning, Checked, check_request
 from practicegen.practice.learner import (
     SkillState,
     ability_variance,
@@ -141,10 +143,10 @@ def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[
     Enough that selection finds its whole shortlist here even if every recent item falls among
     them, and no more: ranking costs CPU per candidate.
     """
-    reach = nearest_needed(num_items) + len(checked.recent)
+    reach = nearest_needed(num_items) + len(checked.student.recent)
     pool: list[Candidate] = []
     for key in checked.groups:
-        center = aim(skill_state(checked.abilities, key[1]), settings.target_success)
+        center = aim(skill_state(checked.student.abilities, key[1]), settings.target_success)
         pool += checked.items.nearest(key, center, reach)
     return pool
 
@@ -158,10 +160,10 @@ def _select(
 ) -> tuple[list[ChosenItem], list[str]]:
     """Select avoiding recent items; if that leaves the list short, allow repeats and say so."""
     choose = partial(select_items, rng=rng or random.Random(), target_p=settings.target_success)
-    recent = checked.recent
+    recent = checked.student.recent
     fresh = choose(
         pool,
-        checked.abilities,
+        checked.student.abilities,
         num_items,
         required_skills=checked.skills,
         recent_item_ids={i for i, _ in recent},
@@ -173,7 +175,7 @@ def _select(
         taken = {c.item_id for c in chosen}
         again = choose(
             [c for c in pool if c.item_id not in taken],
-            checked.abilities,
+            checked.student.abilities,
             fresh.shortfall,
             required_skills=fresh.uncovered_skills,
             recent_fingerprints={c.fingerprint for c in pool if c.item_id in taken},
@@ -194,7 +196,7 @@ def _gap(
     missing: int,
     chosen_prints: frozenset[str],
 ) -> GapRequest:
-    skills, abilities = checked.skills, checked.abilities
+    skills, abilities = checked.skills, checked.student.abilities
     wanted = [s for s in skills if s not in {c.skill for c in chosen}] or skills
     states = [skill_state(abilities, s) for s in wanted] or list(abilities.values())
     states = states or [SkillState(0.0)]
@@ -210,6 +212,6 @@ def _gap(
         difficulty=target_difficulty(theta, target, variance),
         predict=partial(expected_p_correct, theta, variance=variance),
         target_p=target,
-        avoid_fingerprints=frozenset(f for _, f in checked.recent) | chosen_prints,
-        bank_version=checked.bank_version,
+        avoid_fingerprints=frozenset(f for _, f in checked.student.recent) | chosen_prints,
+        bank_version=checked.student.bank_version,
     )

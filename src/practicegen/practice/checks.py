@@ -1,32 +1,58 @@
-"""Checking an assign request against the tenant's data, before anything is planned or queued.
+"""Checking an assign request before anything is planned or queued, and saying why it cannot be
+served: each problem is a clear error of its own.
 
-The sync path checks everything and reads the student for planning in the same round trip
-(`check_request`); the async path checks all but the student, whose existence the job's own
-INSERT checks (`check_request_content`). Each problem is raised as a clear error of its own.
+The sync path checks everything, reading the student for planning (`check_request`); the async
+path all but the student, whose existence the job's own INSERT checks. What the bank cannot
+cover needs a generator that covers it and, where the tenant refuses multiple-choice keys
+checked by the writer alone (`tenants.service.requires_check_model`), a check model; the 422
+names the setting that would make it available. A partial assignment completes with the
+shortfall in its `warnings`; an empty one fails with `generation_failed`, saying why each
+generated question was rejected, so the cause can be seen and fixed.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
-from practicegen.errors import NumItemsOutOfRange, StudentNotFound
+from practicegen.errors import InvalidRequest, NumItemsOutOfRange, StudentNotFound, UnknownSubject
 from practicegen.goals.service import skills_for_goal_tags
 from practicegen.items.candidates import CandidateCache, GroupKey, SubjectItems
+from practicegen.items.repository import ItemRepository
 from practicegen.ports import GapFiller
-from practicegen.practice.availability import (
-    MODEL_SETTING,
-    explain_empty,
-    missing_generator,
-    unavailable,
-)
-from practicegen.practice.learner import SkillState
-from practicegen.practice.repository import PracticeRepository
+from practicegen.practice.repository import PracticeRepository, StudentContext
 from practicegen.practice.schemas import AssignRequest
+from practicegen.tenants.service import requires_check_model
+
+MODEL_SETTING = "PRACTICEGEN_LLM_BASE_URL"
+CHECK_MODEL_SETTING = "PRACTICEGEN_LLM_CHECK_MODEL"
+
+
+class UnknownTopic(InvalidRequest):
+    code = "unknown_topic"
+    default_message = "No items or generators exist for this topic of the subject."
+
+
+class GenerationUnavailable(InvalidRequest):
+    code = "generation_unavailable"
+    default_message = (
+        "The bank lacks items for this request and no configured generator can write them."
+    )
+
+
+class GenerationFailed(GenerationUnavailable):
+    """The generators that cover the request made nothing usable (`nothing_made`).
+    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
+    language model) could still write the items."""
+
+    code = "generation_failed"
+    default_message = "No item could be generated for this request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +69,13 @@ class Assigning:
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A request found valid, with what checking it already read.
-
-    Checking that the student exists reads, in the same round trip, their ability per practised
-    skill and the (item id, fingerprint) of their recent items: planning needs both.
-    """
+    """A request found valid, with what checking it read: the goal's skills, the subject's items
+    and the groups that fit, and the student (their abilities and recent items, for planning)."""
 
     skills: list[str]
     items: SubjectItems
     groups: list[GroupKey]
-    abilities: dict[str, SkillState]
-    recent: list[tuple[uuid.UUID, str]]
-    bank_version: int
+    student: StudentContext
     missing: str | None  # what the filler would need to write what the bank lacks; None: nothing
 
 
@@ -68,15 +89,7 @@ async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
     if student is None:
         raise StudentNotFound(student_id=str(request.student_id))
     skills, items, groups, missing = await _check_content(session, ask, student.bank_version)
-    return Checked(
-        skills=skills,
-        items=items,
-        groups=groups,
-        abilities=student.abilities,
-        recent=student.recent,
-        bank_version=student.bank_version,
-        missing=missing,
-    )
+    return Checked(skills, items, groups, student, missing)
 
 
 async def check_request_content(session: AsyncSession, ask: Assigning) -> None:
@@ -121,3 +134,99 @@ async def _check_content(
         if available < request.num_items:
             raise unavailable(request, available, missing)
     return skills, items, groups, missing
+
+
+async def missing_generator(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    request: AssignRequest,
+    filler: GapFiller | None,
+    available: int,
+) -> str | None:
+    """None if `filler` may write for this request, else the setting it lacks: a language model,
+    or a check model the tenant requires for what self-consistency alone would accept.
+
+    The tenant's policy is read only when the bank cannot cover the request, so an assign the
+    bank serves costs no query for it; should planning still need the filler, the filler reads
+    the policy itself (`LlmFiller.fill`)."""
+    if filler is None or not filler.covers(request.subject, request.topic):
+        return MODEL_SETTING
+    if available >= request.num_items or not filler.unchecked(request.subject):
+        return None
+    return CHECK_MODEL_SETTING if await requires_check_model(session, tenant) else None
+
+
+def unavailable(
+    request: AssignRequest, available: int, missing: str = MODEL_SETTING
+) -> GenerationUnavailable:
+    lacking = (
+        "no procedural generator covers it and no language model is configured"
+        if missing == MODEL_SETTING
+        else "this tenant requires a second model to agree with every multiple-choice key "
+        "and no check model is configured"
+    )
+    return GenerationUnavailable(
+        f"The bank has {available} fitting item(s) for {_where(request)}, {request.num_items} were "
+        f"asked for, and no generator can write the rest: {lacking} ({missing}).",
+        available=available,
+        requested=request.num_items,
+        missing=missing,
+    )
+
+
+async def explain_empty(session: AsyncSession, tenant: uuid.UUID, request: AssignRequest) -> None:
+    """Nothing to choose from and nothing to generate with: say which part of the request is off."""
+    items = ItemRepository(session)
+    subjects = await items.subjects(tenant)
+    if request.subject not in subjects:
+        raise UnknownSubject(
+            f"No items or generators exist for the subject {request.subject!r}.",
+            subject=request.subject,
+            known_subjects=sorted(subjects),
+        )
+    if request.topic is not None:
+        topics = await items.topics(tenant, request.subject)
+        if request.topic not in topics:
+            raise UnknownTopic(
+                f"The subject {request.subject!r} has no topic {request.topic!r}.",
+                topic=request.topic,
+                known_topics=sorted(topics),
+            )
+
+
+def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) -> list[str]:
+    warnings = [f"Could not generate {n} item(s) for {s}." for s, n in unproduced.items()]
+    if chosen < wanted:
+        warnings.append(
+            f"Only {chosen} of {wanted} items could be assigned: the bank and "
+            "the generators produced no more fitting, verified items."
+        )
+    return warnings
+
+
+def nothing_made(
+    request: AssignRequest, skills: Sequence[str], report: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The message and details of `GenerationFailed` for an assignment left empty: what was
+    asked, and why nothing passed."""
+    llm = report.get("llm", {})
+    rejections: dict[str, int] = dict(llm.get("rejections", {}))
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(rejections.items()))
+    drafts = f"{sum(rejections.values())} generated question(s) rejected ({why})" if why else ""
+    message = (
+        f"No item could be assigned for {_where(request)} (skills: {', '.join(skills) or 'any'}): "
+        f"the bank has none that fit and the generators produced none of the "
+        f"{request.num_items} asked for" + (f"; {drafts}." if drafts else ".")
+    )
+    return message, {
+        "subject": request.subject,
+        "topic": request.topic,
+        "skills": list(skills),
+        "requested": request.num_items,
+        "rejections": rejections,
+        "generation": report,
+    }
+
+
+def _where(request: AssignRequest) -> str:
+    return request.subject + (f" / {request.topic}" if request.topic else "")

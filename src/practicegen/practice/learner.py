@@ -39,14 +39,9 @@ class ItemState:
 
 @dataclass(frozen=True, slots=True)
 class LearnerParams:
-    """The model's constants; the service's settings supply them.
-
-    Step sizes follow K(n) = k / (1 + k_decay * n). `prior_weight` is how many responses' worth
-    of belief the cold-start prior puts on "an average student" (theta 0) against the student's
-    record in other skills. `ability_sd` is the spread of abilities among students, the
-    uncertainty of an estimate with no responses behind it. `bound` keeps every estimate inside
-    the scale items are stored on.
-    """
+    """The model's constants, from the service's settings. Steps are K(n) = k / (1 + k_decay * n);
+    `prior_weight` is the responses' worth of belief a cold-start prior puts on theta 0;
+    `ability_sd` the spread of abilities among students; `bound` the scale's limit."""
 
     student_k: float = 1.5
     student_k_decay: float = 0.0

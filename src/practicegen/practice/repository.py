@@ -45,11 +45,9 @@ from practicegen.practice.learner import SkillState
 
 @dataclass(frozen=True, slots=True)
 class StudentContext:
-    """What planning an assignment needs to know of a student, read in one round trip.
-
-    `abilities` holds their state per practised skill; `recent`, the (item id, fingerprint) of
-    the items in their latest assignments; `bank_version` is the tenant's (`items/candidates.py`).
-    """
+    """What planning needs of a student, read in one round trip: their state per practised
+    skill, the (item id, fingerprint) of their latest assignments' items, and the tenant's
+    `bank_version` (`items/candidates.py`)."""
 
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]

@@ -208,13 +208,9 @@ def _round_robin(
 
 
 def nearest_needed(num_items: int) -> int:
-    """How many of a pool's candidates nearest its target selection ranks for `num_items`:
-    room for fingerprint collisions and for the jitter to reorder near-ties.
-
-    It looks further only when those run out (many shared fingerprints), so a caller may hand
-    it just the `nearest_needed` items nearest each skill's target, plus as many as it rules
-    out as recent.
-    """
+    """How many of a pool's candidates nearest its target selection ranks for `num_items`, with
+    room for fingerprint collisions and jitter; it looks further only if those run out, so a
+    caller may hand it just these per skill, plus as many as it rules out as recent."""
     return 2 * num_items + 8
 
 

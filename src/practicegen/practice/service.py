@@ -210,11 +210,10 @@ async def answer_item(
 ) -> ResponseRead:
     """Grade an answer, then store it and teach the model in one short transaction.
 
-    No connection is held while the answer waits for or is in grading: the position is read
-    in a `reading` session closed before the answer takes its turn in the lane, and the write checks
-    again that the position is unanswered (the first answer stored wins). A student's token
-    takes its place in the lane before anything is read, so a flood is refused without a
-    query; a server key answers for the assignment's student, known once it is read.
+    No connection is held while the answer waits for or is in grading: the position is read in
+    a `reading` session closed by then, and the write checks again that it is unanswered (the
+    first answer stored wins). A student token takes its place in the lane before any query, so
+    a flood is refused without one; a server key's, once the assignment's student is read.
     """
     position = body.position
     if principal.student_id is not None:

@@ -33,11 +33,7 @@ from practicegen.practice.service import store_and_show
 from practicegen.students.repository import StudentRepository
 
 PRACTICE_GENERATION = "practice_generation"
-EVENTS = {
-    "completed": "practice.assignment.completed",
-    "failed": "practice.assignment.failed",
-    "cancelled": "practice.assignment.cancelled",
-}
+EVENTS = {end: f"practice.assignment.{end}" for end in ("completed", "failed", "cancelled")}
 
 
 def job_request(body: AssignRequest, principal: Principal) -> dict[str, Any]:
