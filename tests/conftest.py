@@ -13,9 +13,11 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
@@ -42,9 +44,32 @@ LONGEST_FIRST = (
     "tests/test_embedded_restart.py",
 )
 """Modules that take the longest, run first: then the workers end together on short tests
-rather than one waiting for the other's last long one. The multi-process PostgreSQL modules
-are left where they fall: two of them at once held more of the server's connections than it
-has."""
+rather than one waiting for another's last long one."""
+
+TOGETHER = {
+    "tests/jobs/test_processes.py": "postgres-processes",
+    "tests/jobs/test_database_cut.py": "postgres-processes",
+    "tests/jobs/test_webhook_crash.py": "postgres-processes",
+    "tests/test_cli.py": "cli",
+    "tests/web/test_page.py": "web",
+}
+"""Modules whose tests run one after another on one worker. The multi-process PostgreSQL
+modules: two of them at once hold more of the server's connections than it has. The command
+line's: its tests share one `serve`, the first of them on its cold caches. The page's: its
+tests share one browser."""
+
+
+class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+    """xdist's `load`, a test at a time to whichever worker is free, except that each group of
+    TOGETHER goes to one worker whole (xdist's own `loadgroup` no longer finds its marks)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return TOGETHER.get(nodeid.split("::", maxsplit=1)[0], nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return TogetherScheduling(config, log) if config.getvalue("dist") == "load" else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

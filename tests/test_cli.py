@@ -35,14 +35,18 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     )
 
 
-@pytest.fixture
-def fresh_serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """`practicegen serve` on the embedded default in an empty directory; yields (url, key)."""
+@pytest.fixture(scope="module")
+def fresh_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """`practicegen serve` on the embedded default in an empty directory; yields (url, key).
+
+    One for the module: its tests touch none of each other's data, and the first of them
+    meets the server's caches cold."""
+    workdir = tmp_path_factory.mktemp("fresh-serve")
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "practicegen", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=cli_env(tmp_path),
+        cwd=workdir,
+        env=cli_env(workdir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -62,11 +62,12 @@ async def sqlite_columns(path: Path) -> Columns:
 
 
 @pytest.fixture
-def fresh_databases() -> Iterator[list[str]]:
+def fresh_databases(postgres_clones: postgres.Clones) -> Iterator[list[str]]:
+    """Empty databases a test makes; dropped on the clones' thread, as a clone is."""
     made: list[str] = []
     yield made
     for name in made:
-        postgres.drop_database(name)
+        postgres_clones.drop(name)
 
 
 def fresh(made: list[str]) -> str:

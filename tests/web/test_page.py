@@ -43,8 +43,9 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the module; each test opens its own context (cookies, storage)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=chromium(), args=["--no-sandbox"]
