@@ -19,7 +19,6 @@ from practicegen.jobs.endpoints import JobTypesDep
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.store import PendingJob
 from practicegen.webhooks import secrets, service
-from practicegen.webhooks.repository import DeliveryRepository
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -73,10 +72,8 @@ async def list_deliveries(
     of the jobs it can see, the deliveries are still a server's business (403)."""
     await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     principal.require_server()
-    repo = DeliveryRepository(session)
-    deliveries = await repo.list_for_job(principal.tenant_id, job_id, service.WEBHOOK_DELIVERY)
-    attempts = await repo.attempts_for_job(job_id)
-    return ok([_read(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries])
+    deliveries = await service.deliveries_of(session, principal.tenant_id, job_id)
+    return ok([_read(delivery, attempts) for delivery, attempts in deliveries])
 
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
