@@ -140,12 +140,11 @@ class OneTripCursor:
 
 
 class WalCheckpoints:
-    """A database's WAL checkpoints, each run on a connection's thread while requests go on.
+    """A database's WAL checkpoints, one per `CHECKPOINT_EVERY_CHANGES` changed rows, each run
+    on a connection's thread while requests go on (connections never checkpoint on commit).
 
-    Connections do not checkpoint when they commit (`PRAGMA wal_autocheckpoint = 0`); once
-    `CHECKPOINT_EVERY_CHANGES` rows have changed through them, a checkpoint starts here. The
-    write after a complete checkpoint syncs the WAL's header, so commits go to their thread,
-    not the loop, until the process's first commit and while a checkpoint is under way.
+    The write after a complete checkpoint syncs the WAL's header, so commits stay off the loop
+    until the process's first commit and while a checkpoint is under way.
     """
 
     def __init__(self) -> None:

@@ -90,11 +90,8 @@ class _Load:
 
 
 class CandidateCache:
-    """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes.
-
-    While `signals_live` (this node hears bank changes) an entry is trusted until a signal
-    drops it; otherwise each use first reads the bank's version.
-    """
+    """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes: while
+    `signals_live` trusted until a signal drops it, otherwise checked against the bank's version."""
 
     def __init__(
         self,

@@ -66,10 +66,8 @@ async def list_deliveries(
     now: NowDep,
     views: JobTypesDep,
 ) -> Envelope[list[DeliveryRead]]:
-    """Every delivery of this job's webhook, oldest first, each with every attempt.
-
-    A job a student token cannot see (another student's, a delivery) is absent to it (404);
-    of the jobs it can see, the deliveries are still a server's business (403)."""
+    """Every delivery of this job's webhook, oldest first, each with every attempt; 404 to a
+    student token for a job it cannot see, 403 for the deliveries of one it can see."""
     await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     principal.require_server()
     deliveries = await service.deliveries_of(session, principal.tenant_id, job_id)
