@@ -1,10 +1,8 @@
 """Builds the async engine and session factory for the configured database.
 
-PostgreSQL gets a bounded pool with connect and statement timeouts. SQLite, the embedded
-default, is made a safe server database: each connection gets foreign keys on, WAL so readers
-never wait for the writer, and a busy timeout instead of instant "database is locked" errors;
-the file holds signing secrets and key hashes, so only its owner may read it. Its connections
-take one trip to their thread per statement (`sqlite_driver.py`).
+PostgreSQL gets a bounded pool with connect and statement timeouts. SQLite connections get
+foreign keys, WAL and a busy timeout, and the file (holding signing secrets and key hashes) is
+readable by its owner only.
 """
 
 from __future__ import annotations
@@ -50,13 +48,10 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker`, whose sessions let each statement commit by itself on PostgreSQL: for
-    sessions that only read, or whose statements are each complete (fenced claims, heartbeats).
-
-    A reading session so spares the BEGIN, the ROLLBACK on close and the DEALLOCATE ALL psycopg
-    sends after a rollback, each statement still seeing what READ COMMITTED would. On SQLite
-    `sessionmaker` itself: its driver starts no transaction for reads.
-    """
+    """`sessionmaker` whose sessions autocommit each statement on PostgreSQL, for sessions that
+    only read or whose statements are each complete (fenced claims, heartbeats); it spares the
+    BEGIN, ROLLBACK and DEALLOCATE ALL. On SQLite `sessionmaker` itself (reads start no
+    transaction there)."""
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
         return sessionmaker

@@ -1,9 +1,8 @@
 """A node's one LISTEN connection, feeding each channel's handler; it reconnects when dropped.
 
-Notifications are hints that something changed (a job, an item bank); what they say is
-always in the tables too. While the connection is down they are lost, so `on_connect` runs
-after every (re)connection for whoever must catch up, and `down_for()` tells readiness how long
-none could arrive. A lost connection is reopened after a backoff for as long as the node runs.
+Notifications are only hints (the tables hold the truth) and are lost while the connection is
+down, so `on_connect` runs after every (re)connection for whoever must catch up, and
+`down_for()` tells readiness how long none could arrive.
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
 """Applies the SQL files in `migrations/` that a database has not seen yet.
 
-The files are the schema's single source, written for PostgreSQL so that running them by hand
-with `psql -f` in order gives what `practicegen db upgrade` gives: each wraps itself in a
-transaction, creates only what is missing and records its version in `schema_migrations`, so
-the runner only decides which files to run. Two nodes may run it at once: on PostgreSQL it
-holds an advisory lock, on SQLite each file begins `BEGIN IMMEDIATE`, serialising writers.
-SQLite gets the files with PostgreSQL's column types mapped to its own (`sqlite_dialect`), so
-its type affinity never turns a UUID's hex digits into a number. No migration library applies
-hand-written SQL files that must also run under plain `psql`.
+The files are the schema's single source, written for PostgreSQL so `psql -f` in order gives
+what `practicegen db upgrade` gives: each wraps itself in a transaction and records its version
+in `schema_migrations`. Concurrent runners are serialised (an advisory lock on PostgreSQL,
+`BEGIN IMMEDIATE` on SQLite). SQLite gets PostgreSQL's column types mapped to its own
+(`sqlite_dialect`) so its type affinity never turns a UUID's hex digits into a number.
 """
 
 from __future__ import annotations

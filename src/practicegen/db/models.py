@@ -1,10 +1,8 @@
 """The mapped tables, as the application reads and writes them.
 
-The schema itself is defined by the SQL files in `migrations/`; these classes must name the same
-tables and columns, which `tests/db/test_schema.py` checks against a migrated database on both
-backends. Times default to "now" in Python so that rows read back right after an insert carry
-them without a refresh. The column types behave alike on both backends: SQLite has no time
-zones, so `UTCDateTime` always hands back aware UTC datetimes, and no JSONB.
+The schema is defined by `migrations/`; `tests/db/test_schema.py` checks these classes name the
+same tables and columns. Times default to "now" in Python so rows carry them without a refresh
+after insert, and the column types behave alike on SQLite (aware UTC datetimes, JSON).
 """
 
 from __future__ import annotations

@@ -1,17 +1,11 @@
 """The SQLite engine's connections: one trip to their thread per statement instead of four.
 
-A measured shortcut (docs/decisions.md); only `db/engine.py` builds them. SQLAlchemy's aiosqlite
-adapter makes four trips to the connection's thread per statement (open a cursor, execute,
-fetch, close), each waking the event loop and resuming the request's stack of coroutines. Here
-a statement is executed, its rows fetched whole and its cursor closed in one trip, and a commit
-or rollback outside a transaction (every read-only session's end) takes none. aiosqlite still
-owns the thread, the connection and transactions.
-
-A transaction can go further (`pipeline`): writes whose outcome nobody reads before the commit
-are held back and sent with it, in one short call on the event loop's own thread. That call
-never waits: the busy handler is off for it, and if another process holds the write lock it is
-undone and sent to the connection's thread. Nor does it sync to disk: connections leave WAL
-checkpoints to `WalCheckpoints`, which runs them on a thread.
+A measured shortcut (docs/decisions.md); only `db/engine.py` builds them. Each statement is
+executed, fetched whole and its cursor closed in one trip; aiosqlite still owns the thread, the
+connection and transactions. In a `pipeline` transaction, writes nobody reads before the commit
+are held back and sent with it in one non-blocking call on the event loop's thread (handed to
+the connection's thread if another process holds the write lock); WAL checkpoints run on a
+thread (`WalCheckpoints`).
 """
 
 from __future__ import annotations
@@ -146,12 +140,11 @@ class OneTripCursor:
 
 
 class WalCheckpoints:
-    """A database's WAL checkpoints, each run on a connection's thread while requests go on.
+    """A database's WAL checkpoints, one per `CHECKPOINT_EVERY_CHANGES` changed rows, each run
+    on a connection's thread while requests go on (connections never checkpoint on commit).
 
-    Connections do not checkpoint when they commit (`PRAGMA wal_autocheckpoint = 0`); once
-    `CHECKPOINT_EVERY_CHANGES` rows have changed through them, a checkpoint starts here. The
-    write after a complete checkpoint syncs the WAL's header, so commits go to their thread,
-    not the loop, until the process's first commit and while a checkpoint is under way.
+    The write after a complete checkpoint syncs the WAL's header, so commits stay off the loop
+    until the process's first commit and while a checkpoint is under way.
     """
 
     def __init__(self) -> None:

@@ -9,9 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Goal
-from practicegen.errors import UnknownGoal
-from practicegen.goals.repository import GoalRepository
+from practicegen.db.repository import TenantRepository
+from practicegen.errors import GoalNotFound, UnknownGoal
 from practicegen.goals.schemas import GoalCreate, GoalUpdate
+
+
+class GoalRepository(TenantRepository[Goal]):
+    model = Goal
+    not_found = GoalNotFound
+    id_detail = "goal_id"
 
 
 async def create_goal(session: AsyncSession, *, principal: Principal, body: GoalCreate) -> Goal:
@@ -39,9 +45,11 @@ async def list_goals(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Goal], str | None]:
-    return await GoalRepository(session).list_page(
-        principal.tenant_id, subject=subject, cursor=cursor, limit=limit
-    )
+    repo = GoalRepository(session)
+    query = repo.owned(principal.tenant_id)
+    if subject is not None:
+        query = query.where(Goal.subject == subject)
+    return await repo.page(query, cursor=cursor, limit=limit)
 
 
 async def update_goal(
@@ -65,7 +73,8 @@ async def skills_for_goal_tags(
     """The skills the tagged goals cover, in tag order; every tag must be a goal of this subject."""
     if not goal_tags:
         return []
-    found = {g.id: g for g in await GoalRepository(session).list_by_ids(tenant_id, goal_tags)}
+    query = GoalRepository(session).owned(tenant_id).where(Goal.id.in_(goal_tags))
+    found = {g.id: g for g in (await session.execute(query)).scalars()}
     missing = [str(t) for t in goal_tags if t not in found]
     if missing:
         raise UnknownGoal(goal_tags=missing)

@@ -1,14 +1,9 @@
 """What a node needs besides its database to do its job, as `/readyz` checks it.
 
-- Its in-process worker (if it runs one) must be dequeueing: not reconnecting, not stopped.
-- On PostgreSQL its LISTEN connection must be up, or down for less than a grace period (past
-  it, streams and caches only follow by polling).
-- On PostgreSQL, an API node without a worker of its own needs some worker to run: one is seen
-  as a connection named `WORKER_APPLICATION_NAME` in `pg_stat_activity`. Until a grace has
-  passed since the last sighting (or the first check) the node stays ready, so nodes may start
-  in any order and a worker restart does not take the API out of rotation.
-
-Each check answers `None` (fine) or a `Problem`, which `/readyz` turns into a 503.
+Its in-process worker (if any) must be dequeueing; on PostgreSQL its LISTEN connection must be
+up or only briefly down, and an API node without a worker needs some worker connected (seen in
+`pg_stat_activity` as `WORKER_APPLICATION_NAME`) within a grace, so nodes may start in any
+order. Each check answers `None` (fine) or a `Problem`, which `/readyz` turns into a 503.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Telling item caches that a tenant's bank changed, without them asking on every request.
 
-A write to a tenant's set of items marks the tenant in its session (`mark_bank_changed`); just
-before the transaction commits, the tenant's bank version is bumped and, on PostgreSQL, a
-`NOTIFY practicegen_bank, '<tenant id>'` is sent. The version is the sum of the tenant's rows
-in `bank_versions` (`version_of`), and a bump adds one to a row picked at random, so a
-thousand jobs storing items do not all queue for one row's lock until their commits; for the
-same reason the bump comes last, in SQLAlchemy's `before_commit` (docs/decisions.md). After the
-commit this process's candidate cache drops the tenant's entries, and every node's listener
-does the same on the NOTIFY; a node whose listener is not connected (SQLite, a worker process,
-a dropped connection) keeps reading the version instead.
+A write to a tenant's items marks the tenant in its session (`mark_bank_changed`); just before
+commit its bank version (the sum of its `bank_versions` rows) is bumped on a random row, so
+concurrent jobs do not queue on one row's lock, and PostgreSQL sends
+`NOTIFY practicegen_bank, '<tenant id>'` (docs/decisions.md). After commit the local cache and
+every listening node drop the tenant's entries; nodes without a listener read the version.
 """
 
 from __future__ import annotations

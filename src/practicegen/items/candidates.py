@@ -1,14 +1,10 @@
 """An in-process cache of each subject's selectable items, checked against the bank's version.
 
-Selection ranks every active item of a subject; reading them all per request would dominate
-the assign endpoint's time. Every write to a tenant's items bumps its bank version, so one small
-read tells whether a cached list is current, and a node that hears bank changes as they commit
-(`items/bank_changes.py`) needs not even that. `max_age_s` bounds how stale the difficulty
-estimates, which drift without a bump, may get. Each entry also keeps what assignments show of
-its items (`faces`), dropped with it.
-
-One request at a time loads each subject: while an entry only grew old the others keep using
-it, and when it changed they wait for that one load instead of each running their own.
+Reading every active item per request would dominate the assign endpoint's time. Every write
+to a tenant's items bumps its bank version, so one small read (or none, on a node hearing
+`items/bank_changes.py`) tells whether an entry is current; `max_age_s` bounds how stale the
+drifting difficulty estimates get. One request at a time loads each subject; the others keep
+using an entry that only grew old, or wait for that load when it changed.
 """
 
 from __future__ import annotations
@@ -94,11 +90,8 @@ class _Load:
 
 
 class CandidateCache:
-    """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes.
-
-    While `signals_live` (this node hears bank changes) an entry is trusted until a signal
-    drops it; otherwise each use first reads the bank's version.
-    """
+    """Each (tenant, subject)'s `SubjectItems`, reloaded when the tenant's bank changes: while
+    `signals_live` trusted until a signal drops it, otherwise checked against the bank's version."""
 
     def __init__(
         self,

@@ -1,9 +1,8 @@
 """Answer keys checked at the door: an item whose key the grader cannot read is never stored.
 
-A key the grader cannot read (`"four"` for a numeric item) would fail every answer to the item,
-so create and import read each key as the grader will (`grading.read_key`) and refuse the item,
-naming the field. Reading runs in the node's sympy processes under a deadline, a batch per call;
-a batch past it is read again key by key so only the slow key is refused.
+Such a key (`"four"` for a numeric item) would fail every answer, so create and import read each
+key as the grader will (`grading.read_key`), in the node's sympy processes under a deadline; a
+batch past it is read again key by key so only the slow key is refused.
 """
 
 from __future__ import annotations

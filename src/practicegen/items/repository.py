@@ -48,7 +48,7 @@ class ItemRepository(TenantRepository[Item]):
     not_found = ItemNotFound
     id_detail = "item_id"
 
-    def _filtered(self, tenant_id: uuid.UUID, filters: ItemFilters) -> Select[Item]:
+    def filtered(self, tenant_id: uuid.UUID, filters: ItemFilters) -> Select[Item]:
         query = self.owned(tenant_id)
         for column, value in (
             (Item.subject, filters.subject),
@@ -65,13 +65,8 @@ class ItemRepository(TenantRepository[Item]):
             query = query.where(Item.difficulty <= filters.difficulty_max)
         return query
 
-    async def list_page(
-        self, tenant_id: uuid.UUID, filters: ItemFilters, *, cursor: str | None, limit: int
-    ) -> tuple[list[Item], str | None]:
-        return await self.page(self._filtered(tenant_id, filters), cursor=cursor, limit=limit)
-
     async def list_all(self, tenant_id: uuid.UUID, filters: ItemFilters) -> list[Item]:
-        query = self._filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
+        query = self.filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
         return list((await self.session.execute(query)).scalars())
 
     async def examples(
@@ -79,7 +74,7 @@ class ItemRepository(TenantRepository[Item]):
     ) -> list[Item]:
         """A few active items of one skill, nearest the bank's own first, to show a model."""
         query = (
-            self._filtered(tenant_id, ItemFilters(subject=subject, skill=skill, status="active"))
+            self.filtered(tenant_id, ItemFilters(subject=subject, skill=skill, status="active"))
             .order_by(Item.source != "bank", Item.created_at)
             .limit(limit)
         )

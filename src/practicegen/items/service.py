@@ -54,9 +54,9 @@ async def list_items(
     limit: int,
 ) -> tuple[list[Item], str | None]:
     principal.require_server()
-    return await ItemRepository(session).list_page(
-        principal.tenant_id, filters, cursor=cursor, limit=limit
-    )
+    repo = ItemRepository(session)
+    query = repo.filtered(principal.tenant_id, filters)
+    return await repo.page(query, cursor=cursor, limit=limit)
 
 
 async def update_item(

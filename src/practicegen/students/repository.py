@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.exc import IntegrityError
 
 from practicegen.db.models import Student
@@ -15,11 +13,6 @@ class StudentRepository(TenantRepository[Student]):
     model = Student
     not_found = StudentNotFound
     id_detail = "student_id"
-
-    async def list_page(
-        self, tenant_id: uuid.UUID, *, cursor: str | None, limit: int
-    ) -> tuple[list[Student], str | None]:
-        return await self.page(self.owned(tenant_id), cursor=cursor, limit=limit)
 
     async def add(self, row: Student) -> None:
         try:

@@ -38,9 +38,8 @@ async def list_students(
     session: AsyncSession, *, principal: Principal, cursor: str | None, limit: int
 ) -> tuple[list[Student], str | None]:
     principal.require_server()
-    return await StudentRepository(session).list_page(
-        principal.tenant_id, cursor=cursor, limit=limit
-    )
+    repo = StudentRepository(session)
+    return await repo.page(repo.owned(principal.tenant_id), cursor=cursor, limit=limit)
 
 
 async def update_student(

@@ -8,7 +8,7 @@ from practicegen.api.deps import NowDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.auth.deps import PrincipalDep
 from practicegen.tenants import service
-from practicegen.tenants.schemas import TenantSettingsRead, TenantSettingsUpdate
+from practicegen.tenants.service import TenantSettingsRead, TenantSettingsUpdate
 
 router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
 

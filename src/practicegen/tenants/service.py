@@ -9,13 +9,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, StrictBool
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import TenantGenerationPolicy
 from practicegen.db.upsert import upsert
-from practicegen.tenants.schemas import TenantSettingsRead, TenantSettingsUpdate
+
+
+class TenantSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    require_check_model: StrictBool | None = None
+
+
+class TenantSettingsRead(BaseModel):
+    require_check_model: bool
 
 
 async def get_settings(session: AsyncSession, *, principal: Principal) -> TenantSettingsRead:

@@ -19,7 +19,6 @@ from practicegen.jobs.endpoints import JobTypesDep
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.store import PendingJob
 from practicegen.webhooks import secrets, service
-from practicegen.webhooks.repository import DeliveryRepository
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -67,16 +66,12 @@ async def list_deliveries(
     now: NowDep,
     views: JobTypesDep,
 ) -> Envelope[list[DeliveryRead]]:
-    """Every delivery of this job's webhook, oldest first, each with every attempt.
-
-    A job a student token cannot see (another student's, a delivery) is absent to it (404);
-    of the jobs it can see, the deliveries are still a server's business (403)."""
+    """Every delivery of this job's webhook, oldest first, each with every attempt; 404 to a
+    student token for a job it cannot see, 403 for the deliveries of one it can see."""
     await jobs_service.get_job(session, principal=principal, job_id=job_id, now=now, views=views)
     principal.require_server()
-    repo = DeliveryRepository(session)
-    deliveries = await repo.list_for_job(principal.tenant_id, job_id, service.WEBHOOK_DELIVERY)
-    attempts = await repo.attempts_for_job(job_id)
-    return ok([_read(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries])
+    deliveries = await service.deliveries_of(session, principal.tenant_id, job_id)
+    return ok([_read(delivery, attempts) for delivery, attempts in deliveries])
 
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)

@@ -1,14 +1,10 @@
 """Each tenant's webhook signing secrets: the current one, and those rotated out but still live.
 
-A receiver holds the secret it verifies with, so replacing ours at once would fail every
-delivery until its configuration catches up. Rotation adds a new current secret and ends the
-old ones after `PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`; until then every live secret signs each
-delivery, so a receiver holding either verifies. Ended secrets are deleted at the next rotation
-or first use.
-
-A tenant's first secret is made when first needed: for the default tenant
-`PRACTICEGEN_WEBHOOK_SECRET` when set, else a generated one. Making it and rotating are
-serialised per tenant, so two racing requests never leave two current secrets.
+A receiver holds the secret it verifies with, so rotation keeps the old secrets signing beside
+the new one for `PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`. A tenant's first secret is made when
+first needed (`PRACTICEGEN_WEBHOOK_SECRET` for the default tenant when set, else generated).
+Making it and rotating are serialised per tenant, so racing requests never leave two current
+secrets.
 """
 
 from __future__ import annotations
@@ -17,40 +13,68 @@ import uuid
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
-from practicegen.db.models import WebhookSecret
+from practicegen.db.models import Tenant, WebhookSecret
 from practicegen.webhooks import signing
-from practicegen.webhooks.repository import WebhookSecretRepository
 
 log = structlog.get_logger()
 
 
-def _first_secret(tenant_id: uuid.UUID, settings: Settings) -> str:
-    configured = settings.webhook_secret
-    if configured is not None and tenant_id == DEFAULT_TENANT_ID:
-        return configured.get_secret_value()
-    return signing.new_secret()
+async def _list_live(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime
+) -> list[WebhookSecret]:
+    """Secrets without an end first, then the others by how long they still live."""
+    query = (
+        select(WebhookSecret)
+        .where(WebhookSecret.tenant_id == tenant_id)
+        .where(or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > now))
+        .order_by(WebhookSecret.expires_at.desc().nulls_first(), WebhookSecret.created_at.desc())
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def _lock(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> None:
+    """Hold the tenant's secrets until the transaction ends, and drop the ended ones.
+
+    On PostgreSQL `FOR NO KEY UPDATE` on the tenant row does it (still letting others insert
+    rows referencing the tenant). SQLite has no row locks; there the DELETE, as the
+    transaction's first write, takes the database's write lock.
+    """
+    query = select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+    await session.execute(query)
+    await session.execute(
+        delete(WebhookSecret).where(
+            WebhookSecret.tenant_id == tenant_id, WebhookSecret.expires_at <= now
+        )
+    )
+
+
+async def _add(session: AsyncSession, tenant_id: uuid.UUID, secret: str, now: datetime) -> None:
+    session.add(WebhookSecret(tenant_id=tenant_id, secret=secret, created_at=now))
+    await session.flush()
 
 
 async def live_secrets(
     session: AsyncSession, tenant_id: uuid.UUID, *, settings: Settings, now: datetime
 ) -> list[WebhookSecret]:
     """The tenant's live secrets, current first, making the first one if it has none."""
-    repo = WebhookSecretRepository(session)
-    live = await repo.list_live(tenant_id, now)
+    live = await _list_live(session, tenant_id, now)
     if live:
         return live
-    await repo.lock(tenant_id, now)
-    live = await repo.list_live(tenant_id, now)  # another request may have made it meanwhile
+    await _lock(session, tenant_id, now)
+    live = await _list_live(session, tenant_id, now)  # another request may have made it meanwhile
     if live:
         return live
-    first = _first_secret(tenant_id, settings)
-    await repo.add(WebhookSecret(tenant_id=tenant_id, secret=first, created_at=now))
+    configured = settings.webhook_secret if tenant_id == DEFAULT_TENANT_ID else None
+    first = configured.get_secret_value() if configured is not None else signing.new_secret()
+    await _add(session, tenant_id, first, now)
     log.info("webhooks.secret_created", tenant_id=str(tenant_id))
-    return await repo.list_live(tenant_id, now)
+    return await _list_live(session, tenant_id, now)
 
 
 async def rotate(
@@ -58,20 +82,26 @@ async def rotate(
 ) -> list[WebhookSecret]:
     """Make a new current secret; the ones it replaces sign beside it for the grace period.
 
-    A secret that already ends sooner than the grace keeps its earlier end, so rotating twice
-    in a row never extends the life of an old secret.
+    A secret already ending sooner keeps its earlier end, so rotating twice never extends it.
     """
-    repo = WebhookSecretRepository(session)
     await live_secrets(session, tenant_id, settings=settings, now=now)
-    await repo.lock(tenant_id, now)
+    await _lock(session, tenant_id, now)
     ends = now + timedelta(seconds=settings.webhook_secret_grace_s)
-    await repo.end_live(tenant_id, ends)
-    fresh = WebhookSecret(tenant_id=tenant_id, secret=signing.new_secret(), created_at=now)
-    await repo.add(fresh)
+    await session.execute(
+        update(WebhookSecret)
+        .where(
+            WebhookSecret.tenant_id == tenant_id,
+            or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > ends),
+        )
+        .values(expires_at=ends)
+        .execution_options(synchronize_session=False)
+    )
+    fresh = signing.new_secret()
+    await _add(session, tenant_id, fresh, now)
     log.info(
         "webhooks.secret_rotated",
         tenant_id=str(tenant_id),
-        secret_suffix=fresh.secret[-4:],
+        secret_suffix=fresh[-4:],
         old_secrets_end=ends.isoformat(),
     )
-    return await repo.list_live(tenant_id, now)
+    return await _list_live(session, tenant_id, now)

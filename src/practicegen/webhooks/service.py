@@ -1,15 +1,10 @@
 """Scheduling, sending and listing webhook deliveries.
 
 A delivery is a job of type `webhook_delivery`, created in the transaction that ends the job it
-reports, so a crash can never lose it. Its attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE`
-(with jitter), a receiver's `Retry-After` is honoured, only 2xx is success, 410 stops for good
-and redirects are not followed. `webhook-id` is the same on every attempt, so receivers can
-drop duplicates. Every attempt is logged in `webhook_attempts`.
-
-Deliveries run in a lane of their own (`delivery_lane`): at most
-`PRACTICEGEN_WEBHOOK_CONCURRENCY` in flight beside the jobs' slots, and at most
-`PRACTICEGEN_WEBHOOK_TENANT_SHARE` of them one tenant's, so a receiver that hangs delays its own
-tenant's deliveries only.
+reports, so a crash can never lose it. Attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` or a
+receiver's `Retry-After`; only 2xx is success, 410 stops for good, redirects are not followed,
+and `webhook-id` stays the same on every attempt so receivers can drop duplicates. Deliveries
+run in their own lane (`delivery_lane`), so a receiver that hangs delays only its tenant's.
 """
 
 from __future__ import annotations
@@ -23,6 +18,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.clock import Clock
@@ -130,6 +126,26 @@ async def redeliver(
         now=now,
         message="Queued again.",
     )
+
+
+async def deliveries_of(
+    session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID
+) -> list[tuple[Job, list[WebhookAttempt]]]:
+    """The deliveries reporting on `job_id`, each with its attempts, both oldest first."""
+    query = (
+        select(Job)
+        .where(Job.tenant_id == tenant_id, Job.job_type == WEBHOOK_DELIVERY)
+        .where(Job.request["source_job_id"].as_string() == str(job_id))
+        .order_by(Job.created_at)
+    )
+    deliveries = (await session.execute(query)).scalars().all()
+    attempts_query = (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.source_job_id == job_id)
+        .order_by(WebhookAttempt.created_at)
+    )
+    attempts = (await session.execute(attempts_query)).scalars().all()
+    return [(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries]
 
 
 def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | None) -> float:
