@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from practicegen.generation.procedural import mathparse as mp
 
@@ -46,3 +47,40 @@ def test_solving_twice_the_same_text_gives_the_same_set() -> None:
     assert mp.solve_equation("3*x + 4 = 19", x) is first
     assert first == mp.solution_set("x = 5", x)
     assert mp.solve_equation("3*x + 4 = 22", x) != first
+
+
+RECOVERY = textwrap.dedent(
+    """
+    import asyncio, os, signal
+    from concurrent.futures.process import BrokenProcessPool
+    from practicegen.grading.sympy_pool import SympyPool
+
+    async def main():
+        pool = SympyPool(1)
+        try:
+            victim = await pool.run(os.getpid, timeout_s=30)
+            os.kill(victim, signal.SIGKILL)
+            try:
+                await pool.run(os.getpid, timeout_s=30)
+            except BrokenProcessPool:
+                print("broken")
+            print(await pool.run(os.getpid, timeout_s=30) != victim)
+        finally:
+            await pool.aclose()
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+    """
+)
+
+
+def test_a_pool_whose_process_was_killed_serves_the_next_call_from_new_processes(
+    tmp_path: Path,
+) -> None:
+    """The killed process fails the call in flight or the next one, never every later one."""
+    script = tmp_path / "recovery.py"
+    script.write_text(RECOVERY)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "True"

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 import sympy
@@ -94,11 +95,17 @@ class SympyPool:
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
         """`function(*args)` in a pool process; TimeoutError after `timeout_s`. A timed-out call
-        keeps its process until it ends: callers cap their inputs so that stays short."""
+        keeps its process until it ends: callers cap their inputs so that stays short. A pool
+        whose process died raises BrokenProcessPool once and is replaced for the next call."""
         loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(
-            loop.run_in_executor(self._executor(), function, *args), timeout_s
-        )
+        pool = self._executor()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(pool, function, *args), timeout_s)
+        except BrokenProcessPool:
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     async def aclose(self) -> None:
         if self._pool is not None:
