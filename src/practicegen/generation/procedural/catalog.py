@@ -1,9 +1,5 @@
-"""Every procedural skill in one table: where it sits in the curriculum, its builder, and the
-Rasch difficulty of each of its levels; and what each skill's problems look like (`PROFILES`),
-which a question a model writes for the skill must match.
-
-Difficulties are judged, not fitted: level 1 of the easiest arithmetic skills sits near -2.5,
-the hardest algebra levels near +2. The learner model refines item difficulties from responses.
+"""Every procedural skill in one table: its curriculum place, builder, judged Rasch difficulty of
+each level, and what its problems look like (`PROFILES`), which a model's question must match.
 """
 
 from __future__ import annotations

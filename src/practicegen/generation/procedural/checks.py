@@ -1,11 +1,8 @@
 """An independent check of a generated item: is the key right, and is the worked solution sound?
 
-The check reads only the item: the machine-readable problem in its provenance is solved or
-evaluated again with sympy (see `mathparse`, which has its own formulas) and compared with the
-key; every worked step must keep the solution set (or the value) of the problem; every wrong
-answer, in the choices or in the provenance, must differ from the key; the stem must show the
-problem's numbers; and the first hint must not state the answer. Tests run it on every item
-built, and the service can run it before an item is stored.
+The provenance's problem is re-solved with sympy (`mathparse` has its own formulas); the key must
+match it, every step keep its solution, every wrong answer differ from the key, the stem show the
+problem's numbers and the first hint not state the answer.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Wrong answers that real misconceptions lead to, for choices and for feedback.
 
-Builders compute candidate wrong answers from the problem (the value a student gets by flipping
-a sign, inverting a fraction, working left to right...), tagged with the misconception. This
-module names the tags, keeps only candidates that differ from the key and from each other, and
-tops the list up with near misses so a multiple-choice item always has three distractors.
+Names the misconception tags, keeps candidates that differ from the key and each other, and tops
+them up with near misses so a multiple-choice item always has three distractors.
 """
 
 from __future__ import annotations

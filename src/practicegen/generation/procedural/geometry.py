@@ -1,9 +1,7 @@
 """Area and perimeter of rectangles, triangles and circles.
 
-Problems are recorded as named quantities (`rectangle_area(8, 5)`, `circle_area(3)`) that the
-check evaluates with its own formulas; finding a missing side is recorded as an equation in that
-side (`rectangle_area(8, w) = 48`). Circle answers are exact multiples of pi at level 1 and
-rounded to tenths, graded with a tolerance, above it.
+Problems are named quantities (`circle_area(3)`) or, for a missing side, equations in it
+(`rectangle_area(8, w) = 48`). Circle answers are exact in pi at level 1, rounded to tenths above.
 """
 
 from __future__ import annotations

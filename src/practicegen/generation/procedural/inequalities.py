@@ -1,8 +1,6 @@
-"""Linear inequalities in one variable, where the new idea is flipping the sign when
-multiplying or dividing by a negative number.
+"""Linear inequalities in one variable: the new idea is flipping the sign for a negative divisor.
 
-The key is written `x > 4`, `x <= -7/3`; the check compares solution sets, so `4 < x` is the
-same answer.
+The key is written `x > 4`; the check compares solution sets, so `4 < x` is the same answer.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Linear equations solved by inverse operations: one step, two steps, variables on both sides.
 
 Each builder picks the solution first and writes the equation around it, so the key is exact.
-Levels add negatives, fractional coefficients and fractional solutions.
 """
 
 from __future__ import annotations

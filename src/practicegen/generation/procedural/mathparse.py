@@ -1,13 +1,9 @@
 """Reading problem, step and answer strings into sympy objects, and solving them, for `checks`.
 
-This module knows the answer formats (`x = 4`, `x = 2 or x = -3`, `no solution`, `x > 3`,
-`x = 1, y = 2`, `3/4`, `sqrt(2)`) and the few named quantities generators use in problems
-(`slope(x1, y1, x2, y2)`, `circle_area(r)`...), with its own formula for each, so a key is
-re-derived here without trusting a builder's arithmetic. sympy's parser evaluates Python, so
-every string is first held to a whitelist of characters and names, and to small exponents.
-Texts are read, and equations and answers solved, once per process (`expr`, `solve_equation`
-and `solution_set` keep their latest results; sympy objects are immutable): a model's question is
-checked twice over the same texts, against its own claims and by the general item check.
+Knows the answer formats (`x = 2 or x = -3`, `x > 3`, `x = 1, y = 2`, `no solution`...) and the
+named quantities of problems (`slope(...)`, `circle_area(r)`), each with its own formula, so keys
+are re-derived without trusting a builder. sympy's parser evaluates Python, so every string is
+first held to a whitelist of characters and names, and to small exponents.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Percentages: a percent of a number, and prices after a percent discount or increase and
-the percent change between two values.
+"""Percentages: a percent of a number, prices after a discount or increase, and percent change.
 
-Problems are recorded as named quantities (`percent_of(35, 60)`, `discounted(80, 25)`,
-`percent_increase(80, 92)`) that the check evaluates with its own formulas.
+Problems are named quantities (`discounted(80, 25)`) that the check evaluates with its own formulas.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Systems of two linear equations in x and y, by substitution and by elimination.
 
-The solution (x, y) is chosen first and both equations are written through it. Each worked
-step is recorded as the whole system at that point (`eq1; eq2`), so the check can confirm the
-system's solution never changes along the way.
+Each step records the whole system (`eq1; eq2`), so the check confirms its solution never changes.
 """
 
 from __future__ import annotations
