@@ -7,6 +7,7 @@ problem's numbers and the first hint not state the answer.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,10 +47,6 @@ class _Reader:
 def _variable(problem: str) -> Any:
     names = sorted(set(mp.VARIABLES) & set(re.findall(r"\b[a-z]\b", problem)))
     return mp.VARIABLES[names[0]] if len(names) == 1 else mp.VARIABLES["x"]
-
-
-def _same_set(a: Meaning, b: Meaning) -> bool:
-    return bool(a == b)
 
 
 def same_expression(a: Meaning, b: Meaning) -> bool:
@@ -98,7 +95,7 @@ def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
         "system": (partial(mp.solve_system, variables=xy), partial(mp.system_answer, variables=xy)),
     }
     if kind in solution_sets:
-        return _Reader(*solution_sets[kind], _identity, _same_set)
+        return _Reader(*solution_sets[kind], _identity, operator.eq)
     if kind == "expression":
         return _Reader(mp.expr, mp.expr, _identity, same_expression)
     if kind == "line_slope":

@@ -14,15 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    parse_expr,
-    rationalize,
-    standard_transformations,
-)
+from sympy.parsing import sympy_parser as parser
 from sympy.polys.polyerrors import BasePolynomialError
 
-_TRANSFORMS = (*standard_transformations, convert_xor, rationalize)
+_TRANSFORMS = (*parser.standard_transformations, parser.convert_xor, parser.rationalize)
 _ALLOWED_CHARS = re.compile(r"^[0-9A-Za-z_+\-*/^().,\s]*$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _RELATION = re.compile(r"(>=|<=|>|<)")
@@ -91,7 +86,7 @@ def expr(text: str, *, evaluate: bool = True) -> Expr:
     if unknown:
         raise Unreadable(f"unknown names {sorted(unknown)} in {text!r}")
     try:
-        return parse_expr(
+        return parser.parse_expr(
             text,
             local_dict=dict(_LOCALS),
             global_dict=dict(_GLOBALS),

@@ -70,11 +70,9 @@ def _new_price(rng: Random, increase: bool) -> Draft:
     price, p = pick(rng, 2, 60) * 4, pick(rng, 1, 19) * 5
     change = Fraction(price * p, 100)
     value = price + change if increase else price - change
-    verb, name, sign = (
-        ("increased", "increased", "+") if increase else ("discounted", "discounted", "-")
-    )
+    name, sign = ("increased", "+") if increase else ("discounted", "-")
     return number_draft(
-        stem=f"A price of ${price}$ dollars is {verb} by ${p}\\%$. "
+        stem=f"A price of ${price}$ dollars is {name} by ${p}\\%$. "
         "What is the new price in dollars?",
         problem=f"{name}({price}, {p})",
         value=value,

@@ -123,14 +123,14 @@ def profile(
     kinds: str,
     unknowns: tuple[int, int],
     degrees: tuple[int, ...] | None,
-    allowed: tuple[Feature, ...] = (),
-    required: tuple[Feature, ...] = (),
+    allowed: str = "",
+    required: str = "",
 ) -> SkillProfile:
-    """A profile from short declarations (`kinds` space-separated)."""
+    """A profile from short declarations (kinds and features space-separated)."""
     return SkillProfile(
         frozenset(kinds.split()),
         unknowns,
         None if degrees is None else frozenset(degrees),
-        frozenset(allowed),
-        frozenset(required),
+        frozenset(map(Feature, allowed.split())),
+        frozenset(map(Feature, required.split())),
     )
