@@ -40,8 +40,9 @@ class _Reader:
 
     solve: Read  # the problem and each step
     answer: Read  # the key and each wrong answer
-    target: Callable[[Meaning], Meaning]  # what the answer must equal, from the problem's meaning
     same: Same
+    # what the answer must equal, from the problem's meaning (None: the meaning itself)
+    target: Callable[[Meaning], Meaning] | None = None
 
 
 def _variable(problem: str) -> Any:
@@ -68,17 +69,8 @@ def same_expression(a: Meaning, b: Meaning) -> bool:
     return bool(sympy.simplify(difference) == 0)
 
 
-def _same_number(tolerance: float | None) -> Same:
-    def same(a: Meaning, b: Meaning) -> bool:
-        if tolerance is None:
-            return same_expression(a, b)
-        return bool(abs(sympy.N(a - b, 30)) <= tolerance + 1e-9)
-
-    return same
-
-
-def _identity(meaning: Meaning) -> Meaning:
-    return meaning
+def _within(tolerance: float, a: Meaning, b: Meaning) -> bool:
+    return bool(abs(sympy.N(a - b, 30)) <= tolerance + 1e-9)
 
 
 def _slope_of(line: Meaning) -> Meaning:
@@ -95,13 +87,14 @@ def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
         "system": (partial(mp.solve_system, variables=xy), partial(mp.system_answer, variables=xy)),
     }
     if kind in solution_sets:
-        return _Reader(*solution_sets[kind], _identity, operator.eq)
+        return _Reader(*solution_sets[kind], operator.eq)
     if kind == "expression":
-        return _Reader(mp.expr, mp.expr, _identity, same_expression)
+        return _Reader(mp.expr, mp.expr, same_expression)
     if kind == "line_slope":
-        return _Reader(mp.line_in_y, mp.expr, _slope_of, same_expression)
+        return _Reader(mp.line_in_y, mp.expr, same_expression, _slope_of)
     if kind == "value":
-        return _Reader(mp.expr, mp.expr, _identity, _same_number(tolerance))
+        same = same_expression if tolerance is None else partial(_within, tolerance)
+        return _Reader(mp.expr, mp.expr, same)
     raise mp.Unreadable(f"unknown problem kind {kind!r}")
 
 
@@ -124,7 +117,7 @@ def _check(item: ItemContent, reader: _Reader) -> list[str]:
     prov = item.provenance
     key = str(prov["key"])
     truth = reader.solve(str(prov["problem"]))
-    target = reader.target(truth)
+    target = truth if reader.target is None else reader.target(truth)
     problems: list[str] = []
     if not reader.same(reader.answer(key), target):
         problems.append(f"key {key!r} is not the answer to {prov['problem']!r}")
