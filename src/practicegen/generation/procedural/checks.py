@@ -73,10 +73,6 @@ def _within(tolerance: float, a: Meaning, b: Meaning) -> bool:
     return bool(abs(sympy.N(a - b, 30)) <= tolerance + 1e-9)
 
 
-def _slope_of(line: Meaning) -> Meaning:
-    return sympy.diff(line, mp.VARIABLES["x"])
-
-
 def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
     var = _variable(problem)
     xy = (mp.VARIABLES["x"], mp.VARIABLES["y"])
@@ -91,7 +87,7 @@ def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
     if kind == "expression":
         return _Reader(mp.expr, mp.expr, same_expression)
     if kind == "line_slope":
-        return _Reader(mp.line_in_y, mp.expr, same_expression, _slope_of)
+        return _Reader(mp.line_in_y, mp.expr, same_expression, lambda line: sympy.diff(line, xy[0]))
     if kind == "value":
         same = same_expression if tolerance is None else partial(_within, tolerance)
         return _Reader(mp.expr, mp.expr, same)

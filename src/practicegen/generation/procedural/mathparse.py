@@ -48,9 +48,8 @@ QUANTITIES: dict[str, Func] = {
     "discounted": lambda price, p: price - price * p / 100,
     "increased": lambda price, p: price + price * p / 100,
 }
-_CONSTANTS: dict[str, Expr] = {"pi": sympy.pi, "sqrt": sympy.sqrt}
 VARIABLES = {name: sympy.Symbol(name) for name in ("x", "y", "a", "b", "h", "w", "n")}
-_LOCALS: dict[str, Any] = {**QUANTITIES, **_CONSTANTS, **VARIABLES}
+_LOCALS: dict[str, Any] = {**QUANTITIES, "pi": sympy.pi, "sqrt": sympy.sqrt, **VARIABLES}
 # The names the parser's own transformations emit (Integer, Rational, Symbol...), built once:
 # left to itself, parse_expr re-imports all of sympy on every call.
 _GLOBALS: dict[str, Any] = {}

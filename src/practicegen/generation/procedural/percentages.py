@@ -109,10 +109,8 @@ def _percent_change(rng: Random) -> Draft:
     change = abs(new - old)
     word = "increase" if p > 0 else "decrease"
     return number_draft(
-        stem=(
-            f"A value changes from ${old}$ to ${decimal(new)}$. What is the percent {word}? "
-            "Answer with the number of percent (for example, $12$ for $12\\%$)."
-        ),
+        stem=f"A value changes from ${old}$ to ${decimal(new)}$. What is the percent {word}? "
+        "Answer with the number of percent (for example, $12$ for $12\\%$).",
         problem=f"percent_{word}({old}, {decimal(new)})",
         value=abs(p),
         steps=[
