@@ -57,10 +57,8 @@ def select(
     top_up: Callable[[int], tuple[Hashable, Wrong]] | None = None,
     need: int = 3,
 ) -> tuple[Wrong, ...]:
-    """Distinct wrong answers (by canonical value and by LaTeX), none equal to the key.
-
-    `top_up(i)` supplies fallback candidates i = 0, 1, 2, ... until `need` are found.
-    """
+    """Distinct wrong answers (by canonical value and by LaTeX), none equal to the key; then
+    `top_up(0)`, `top_up(1)`... until `need` are found."""
     seen_values: set[Hashable] = {key}
     seen_latex: set[str] = set()
     chosen: list[Wrong] = []

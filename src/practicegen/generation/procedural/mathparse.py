@@ -60,8 +60,7 @@ class Unreadable(ValueError):
     """A string that is not in a format this module reads."""
 
 
-MATH_FAILURES = (
-    Unreadable,
+MATH_FAILURES = (  # Unreadable is a ValueError
     ArithmeticError,
     AttributeError,
     BasePolynomialError,

@@ -65,8 +65,7 @@ def _draft(
     candidates: list[Candidate],
     chance: float,
 ) -> Draft:
-    """A length whose square is `square`: the formula, the sum or difference under the root,
-    then the root in simplest form (multiple choice with probability `chance`)."""
+    """A length whose square is `square`, in simplest radical form; multiple choice by `chance`."""
     multiple_choice = rng.random() < chance
     return draft(
         CheckKind.VALUE,

@@ -120,8 +120,7 @@ def _factoring_wrongs(roots: list[Fraction]) -> list[Candidate]:
 
 
 def factoring(rng: Random, level: int) -> Draft:
-    """Levels: x^2 + bx + c with positive b, c; any signs; moved terms or a special form;
-    a leading coefficient other than 1."""
+    """x^2 + bx + c with b, c > 0; any signs; moved terms or a special form; a*x^2 with a > 1."""
     p, q, r = _factoring_roots(rng, level)
     if level == 3 and rng.random() < 0.4:
         k = render.pick(rng, 2, 12)
