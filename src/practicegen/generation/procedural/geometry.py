@@ -314,7 +314,7 @@ def _circle(rng: Random, level: int, area: bool) -> Draft:
         ]
     if word == "diameter":
         name += "_from_diameter"
-        wrongs.insert(0, (shown * shown if area else 2 * shown, d.USED_DIAMETER_AS_RADIUS))
+        wrongs.insert(0, (shown * shown if area else 2 * shown, "used_diameter_as_radius"))
     question = f"area, in square {long_}" if area else f"circumference, in {long_}"
     return _pi_draft(
         stem=f"A circle has a {word} of ${shown}$ {short}. What is its {question}?",

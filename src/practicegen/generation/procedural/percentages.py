@@ -14,9 +14,6 @@ from practicegen.generation.procedural.base import Draft, Step
 from practicegen.generation.procedural.render import decimal, pick
 from practicegen.generation.procedural.steps import number_draft
 
-FORGOT_TO_DIVIDE_BY_100 = "forgot_to_divide_by_100"
-FORGOT_TO_MULTIPLY_BY_100 = "forgot_to_multiply_by_100"
-
 BENCHMARKS = (10, 20, 25, 50, 75)
 
 
@@ -56,7 +53,7 @@ def percent_of(rng: Random, level: int) -> Draft:
             f"${shown}\\%$ of ${n}$ is ${decimal(p / 100)} \\times {n}$.",
         ],
         candidates=[
-            (p * n, FORGOT_TO_DIVIDE_BY_100),
+            (p * n, "forgot_to_divide_by_100"),
             (value * 10, d.DECIMAL_POINT_MISPLACED),
             (value / 10, d.DECIMAL_POINT_MISPLACED),
             (Fraction(n) - value, "found_the_rest_not_the_part"),
@@ -129,7 +126,7 @@ def _percent_change(rng: Random) -> Draft:
         candidates=[
             (change, "difference_not_percent"),
             (change * 100 / new, "percent_of_new_value"),
-            (Fraction(abs(p), 100), FORGOT_TO_MULTIPLY_BY_100),
+            (Fraction(abs(p), 100), "forgot_to_multiply_by_100"),
         ],
         multiple_choice=rng.random() < 0.6,
         decimals=True,

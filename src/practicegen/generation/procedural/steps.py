@@ -17,7 +17,6 @@ from practicegen.generation.procedural.distractors import ARITHMETIC_SLIP, near_
 from practicegen.ports import AnswerPolicy, ItemType
 
 Candidate = tuple[Hashable, Wrong]
-TopUp = Callable[[int], Candidate]
 
 
 def eq_step(text: str, lhs: render.Pair, rhs: render.Pair) -> Step:
@@ -70,7 +69,7 @@ def draft(
     steps: Iterable[Step],
     hints: Iterable[str],
     candidates: Iterable[Candidate],
-    top_up: TopUp | None = None,
+    top_up: Callable[[int], Candidate] | None = None,
     multiple_choice: bool = False,
     tolerance: float | None = None,
 ) -> Draft:
