@@ -1,10 +1,7 @@
-"""The intermediate shape every skill builder returns, before it becomes an `ItemContent`.
+"""The `Draft` every skill builder returns, before `registry` turns it into an `ItemContent`.
 
-A builder chooses the answer first and constructs the question around it, then describes the
-result as a `Draft`: the stem, the key in the grader's answer format, the machine-readable
-problem and worked steps (so `checks` can re-derive the key on its own), hints and
-misconception-based wrong answers. `registry` turns a draft into an item, adding choices for
-multiple-choice drafts, the solution text and the provenance.
+It carries the machine-readable problem and steps beside the text, so `checks` can re-derive the
+key without trusting the builder.
 """
 
 from __future__ import annotations

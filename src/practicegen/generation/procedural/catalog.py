@@ -1,9 +1,5 @@
-"""Every procedural skill in one table: where it sits in the curriculum, its builder, and the
-Rasch difficulty of each of its levels; and what each skill's problems look like (`PROFILES`),
-which a question a model writes for the skill must match.
-
-Difficulties are judged, not fitted: level 1 of the easiest arithmetic skills sits near -2.5,
-the hardest algebra levels near +2. The learner model refines item difficulties from responses.
+"""Every procedural skill in one table: its curriculum place, builder, judged Rasch difficulty of
+each level, and what its problems look like (`PROFILES`), which a model's question must match.
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ from practicegen.generation.procedural import (
     systems,
 )
 from practicegen.generation.procedural.base import Builder, SkillDef
-from practicegen.generation.procedural.profile import Feature, SkillProfile, profile
+from practicegen.generation.procedural.profile import SkillProfile, profile
 from practicegen.generation.protocol import SkillSpec
 
 _Row = tuple[str, Builder, tuple[float, ...]]  # skill, builder, difficulty of each level
@@ -157,46 +153,39 @@ SKILL_DEFS: tuple[SkillDef, ...] = tuple(
     for skill, build, difficulty in rows
 )
 
-DEC, FRAC, GROUP, POW, FORMULA = (
-    Feature.DECIMAL,
-    Feature.FRACTION,
-    Feature.GROUPING,
-    Feature.POWER,
-    Feature.FORMULA,
-)
-_GIVEN_OR_SOLVED = profile("value equation", (0, 1), (0, 1), (DEC,), (FORMULA,))
-_FORMULA_VALUE = profile("value", (0, 0), None, (DEC,), (FORMULA,))
+_GIVEN_OR_SOLVED = profile("value equation", (0, 1), (0, 1), "decimal", "formula")
+_FORMULA_VALUE = profile("value", (0, 0), None, "decimal", "formula")
 
 PROFILES: dict[str, SkillProfile] = {
-    # kinds, (fewest, most unknowns), highest powers, features allowed, features required
-    "linear_equations.one_step": profile("equation", (1, 1), (1,), (FRAC,)),
-    "linear_equations.two_step": profile("equation", (1, 1), (1,), (FRAC,)),
-    "linear_equations.both_sides": profile("equation", (1, 1), (1,), (FRAC,)),
-    "linear_equations.distribution": profile("equation", (1, 1), (1,), (FRAC,), (GROUP,)),
-    "linear_equations.fractions": profile("equation", (1, 1), (1,), (GROUP,), (FRAC,)),
-    "inequalities.one_step": profile("inequality", (1, 1), (1,), (FRAC,)),
-    "inequalities.two_step": profile("inequality", (1, 1), (1,), (FRAC,)),
-    "systems.substitution": profile("system", (2, 2), (1,), (FRAC,)),
-    "systems.elimination": profile("system", (2, 2), (1,), (FRAC,)),
-    "quadratics.factoring": profile("equation", (1, 1), (2,), (), (POW,)),
-    "quadratics.square_root": profile("equation", (1, 1), (2,), (GROUP,), (POW,)),
-    "expressions.combine_like_terms": profile("expression", (1, 2), (1, 2), (POW,)),
-    "expressions.distribute": profile("expression", (1, 2), (1, 2), (POW,), (GROUP,)),
-    "exponents.rules": profile("expression", (1, 1), None, (FRAC, GROUP), (POW,)),
-    "exponents.evaluate": profile("value", (0, 0), None, (FRAC, GROUP), (POW,)),
-    "slope.two_points": profile("value", (0, 0), None, (), (FORMULA,)),
-    "slope.from_equation": profile("line_slope", (2, 2), (1,), (FRAC,)),
-    "fractions.add": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
-    "fractions.subtract": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
-    "fractions.multiply": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
-    "fractions.divide": profile("value", (0, 0), None, (GROUP,), (FRAC,)),
-    "decimals.add_subtract": profile("value", (0, 0), None, (), (DEC,)),
-    "decimals.multiply_divide": profile("value", (0, 0), None, (FRAC,), (DEC,)),
+    # kinds, (fewest, most unknowns), highest powers, features allowed, features required (one of)
+    "linear_equations.one_step": profile("equation", (1, 1), (1,), "fraction"),
+    "linear_equations.two_step": profile("equation", (1, 1), (1,), "fraction"),
+    "linear_equations.both_sides": profile("equation", (1, 1), (1,), "fraction"),
+    "linear_equations.distribution": profile("equation", (1, 1), (1,), "fraction", "grouping"),
+    "linear_equations.fractions": profile("equation", (1, 1), (1,), "grouping", "fraction"),
+    "inequalities.one_step": profile("inequality", (1, 1), (1,), "fraction"),
+    "inequalities.two_step": profile("inequality", (1, 1), (1,), "fraction"),
+    "systems.substitution": profile("system", (2, 2), (1,), "fraction"),
+    "systems.elimination": profile("system", (2, 2), (1,), "fraction"),
+    "quadratics.factoring": profile("equation", (1, 1), (2,), "", "power"),
+    "quadratics.square_root": profile("equation", (1, 1), (2,), "grouping", "power"),
+    "expressions.combine_like_terms": profile("expression", (1, 2), (1, 2), "power"),
+    "expressions.distribute": profile("expression", (1, 2), (1, 2), "power", "grouping"),
+    "exponents.rules": profile("expression", (1, 1), None, "fraction grouping", "power"),
+    "exponents.evaluate": profile("value", (0, 0), None, "fraction grouping", "power"),
+    "slope.two_points": profile("value", (0, 0), None, "", "formula"),
+    "slope.from_equation": profile("line_slope", (2, 2), (1,), "fraction"),
+    "fractions.add": profile("value", (0, 0), None, "grouping", "fraction"),
+    "fractions.subtract": profile("value", (0, 0), None, "grouping", "fraction"),
+    "fractions.multiply": profile("value", (0, 0), None, "grouping", "fraction"),
+    "fractions.divide": profile("value", (0, 0), None, "grouping", "fraction"),
+    "decimals.add_subtract": profile("value", (0, 0), None, "", "decimal"),
+    "decimals.multiply_divide": profile("value", (0, 0), None, "fraction", "decimal"),
     "percentages.percent_of": _FORMULA_VALUE,
     "percentages.percent_change": _FORMULA_VALUE,
-    "order_of_operations.evaluate": profile("value", (0, 0), None, (FRAC, GROUP, POW)),
+    "order_of_operations.evaluate": profile("value", (0, 0), None, "fraction grouping power"),
     "integers.add_subtract": profile("value", (0, 0), None),
-    "integers.multiply_divide": profile("value", (0, 0), None, (FRAC,)),
+    "integers.multiply_divide": profile("value", (0, 0), None, "fraction"),
     "area.rectangle": _GIVEN_OR_SOLVED,
     "area.triangle": _GIVEN_OR_SOLVED,
     "area.circle": _FORMULA_VALUE,

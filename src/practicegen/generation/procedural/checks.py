@@ -1,15 +1,13 @@
 """An independent check of a generated item: is the key right, and is the worked solution sound?
 
-The check reads only the item: the machine-readable problem in its provenance is solved or
-evaluated again with sympy (see `mathparse`, which has its own formulas) and compared with the
-key; every worked step must keep the solution set (or the value) of the problem; every wrong
-answer, in the choices or in the provenance, must differ from the key; the stem must show the
-problem's numbers; and the first hint must not state the answer. Tests run it on every item
-built, and the service can run it before an item is stored.
+The provenance's problem is re-solved with sympy (`mathparse` has its own formulas); the key must
+match it, every step keep its solution, every wrong answer differ from the key, the stem show the
+problem's numbers and the first hint not state the answer.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,17 +40,14 @@ class _Reader:
 
     solve: Read  # the problem and each step
     answer: Read  # the key and each wrong answer
-    target: Callable[[Meaning], Meaning]  # what the answer must equal, from the problem's meaning
     same: Same
+    # what the answer must equal, from the problem's meaning (None: the meaning itself)
+    target: Callable[[Meaning], Meaning] | None = None
 
 
 def _variable(problem: str) -> Any:
     names = sorted(set(mp.VARIABLES) & set(re.findall(r"\b[a-z]\b", problem)))
     return mp.VARIABLES[names[0]] if len(names) == 1 else mp.VARIABLES["x"]
-
-
-def _same_set(a: Meaning, b: Meaning) -> bool:
-    return bool(a == b)
 
 
 def same_expression(a: Meaning, b: Meaning) -> bool:
@@ -74,21 +69,8 @@ def same_expression(a: Meaning, b: Meaning) -> bool:
     return bool(sympy.simplify(difference) == 0)
 
 
-def _same_number(tolerance: float | None) -> Same:
-    def same(a: Meaning, b: Meaning) -> bool:
-        if tolerance is None:
-            return same_expression(a, b)
-        return bool(abs(sympy.N(a - b, 30)) <= tolerance + 1e-9)
-
-    return same
-
-
-def _identity(meaning: Meaning) -> Meaning:
-    return meaning
-
-
-def _slope_of(line: Meaning) -> Meaning:
-    return sympy.diff(line, mp.VARIABLES["x"])
+def _within(tolerance: float, a: Meaning, b: Meaning) -> bool:
+    return bool(abs(sympy.N(a - b, 30)) <= tolerance + 1e-9)
 
 
 def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
@@ -101,13 +83,14 @@ def _reader(kind: str, problem: str, tolerance: float | None) -> _Reader:
         "system": (partial(mp.solve_system, variables=xy), partial(mp.system_answer, variables=xy)),
     }
     if kind in solution_sets:
-        return _Reader(*solution_sets[kind], _identity, _same_set)
+        return _Reader(*solution_sets[kind], operator.eq)
     if kind == "expression":
-        return _Reader(mp.expr, mp.expr, _identity, same_expression)
+        return _Reader(mp.expr, mp.expr, same_expression)
     if kind == "line_slope":
-        return _Reader(mp.line_in_y, mp.expr, _slope_of, same_expression)
+        return _Reader(mp.line_in_y, mp.expr, same_expression, lambda line: sympy.diff(line, xy[0]))
     if kind == "value":
-        return _Reader(mp.expr, mp.expr, _identity, _same_number(tolerance))
+        same = same_expression if tolerance is None else partial(_within, tolerance)
+        return _Reader(mp.expr, mp.expr, same)
     raise mp.Unreadable(f"unknown problem kind {kind!r}")
 
 
@@ -130,7 +113,7 @@ def _check(item: ItemContent, reader: _Reader) -> list[str]:
     prov = item.provenance
     key = str(prov["key"])
     truth = reader.solve(str(prov["problem"]))
-    target = reader.target(truth)
+    target = truth if reader.target is None else reader.target(truth)
     problems: list[str] = []
     if not reader.same(reader.answer(key), target):
         problems.append(f"key {key!r} is not the answer to {prov['problem']!r}")

@@ -1,9 +1,7 @@
 """Wrong answers that real misconceptions lead to, for choices and for feedback.
 
-Builders compute candidate wrong answers from the problem (the value a student gets by flipping
-a sign, inverting a fraction, working left to right...), tagged with the misconception. This
-module names the tags, keeps only candidates that differ from the key and from each other, and
-tops the list up with near misses so a multiple-choice item always has three distractors.
+Names the misconception tags, keeps candidates that differ from the key and each other, and tops
+them up with near misses so a multiple-choice item always has three distractors.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ MULTIPLIED_EXPONENTS = "multiplied_exponents_instead_of_adding"
 ADDED_EXPONENTS = "added_exponents_instead_of_multiplying"
 MULTIPLIED_BASE_BY_EXPONENT = "multiplied_base_by_exponent"
 NEGATIVE_EXPONENT_AS_NEGATIVE = "negative_exponent_gives_negative_number"
-USED_DIAMETER_AS_RADIUS = "used_diameter_as_radius"
 FORGOT_TO_HALVE = "forgot_to_halve"
 FORGOT_SQUARE_ROOT = "forgot_square_root"
 DECIMAL_POINT_MISPLACED = "decimal_point_misplaced"
@@ -59,10 +56,8 @@ def select(
     top_up: Callable[[int], tuple[Hashable, Wrong]] | None = None,
     need: int = 3,
 ) -> tuple[Wrong, ...]:
-    """Distinct wrong answers (by canonical value and by LaTeX), none equal to the key.
-
-    `top_up(i)` supplies fallback candidates i = 0, 1, 2, ... until `need` are found.
-    """
+    """Distinct wrong answers (by canonical value and by LaTeX), none equal to the key; then
+    `top_up(0)`, `top_up(1)`... until `need` are found."""
     seen_values: set[Hashable] = {key}
     seen_latex: set[str] = set()
     chosen: list[Wrong] = []

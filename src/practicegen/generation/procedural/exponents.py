@@ -1,8 +1,6 @@
-"""Exponents: the product, quotient and power rules on monomials, and evaluating powers
-(negative bases, zero and negative exponents).
+"""Exponents: the product, quotient and power rules on monomials, and evaluating powers.
 
-Monomials are c*x^n with the key written with a positive exponent (`1/x**3`, not `x**-3`);
-simplifying is the skill, so the rules items use the exact-form policy.
+Keys use positive exponents (`1/x**3`); simplifying is the skill, so rules items are exact-form.
 """
 
 from __future__ import annotations

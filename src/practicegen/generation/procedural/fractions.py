@@ -1,8 +1,6 @@
 """Fraction arithmetic: adding, subtracting, multiplying and dividing fractions.
 
-Level 1 keeps to proper fractions with small or equal denominators; level 2 needs a common
-denominator or a whole number; level 3 brings mixed numbers and negatives. Keys are in lowest
-terms and use the exact-form policy, since reducing is part of the skill.
+Keys are in lowest terms and use the exact-form policy, since reducing is part of the skill.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Area and perimeter of rectangles, triangles and circles.
 
-Problems are recorded as named quantities (`rectangle_area(8, 5)`, `circle_area(3)`) that the
-check evaluates with its own formulas; finding a missing side is recorded as an equation in that
-side (`rectangle_area(8, w) = 48`). Circle answers are exact multiples of pi at level 1 and
-rounded to tenths, graded with a tolerance, above it.
+Problems are named quantities (`circle_area(3)`) or, for a missing side, equations in it
+(`rectangle_area(8, w) = 48`). Circle answers are exact in pi at level 1, rounded to tenths above.
 """
 
 from __future__ import annotations
@@ -14,19 +12,8 @@ from functools import partial
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural import render
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.render import (
-    Number,
-    Pair,
-    decimal,
-    group,
-    linear,
-    num_latex,
-    num_plain,
-    pair,
-    pick,
-    poly,
-)
 from practicegen.generation.procedural.steps import Candidate, draft, eq_step, number_draft, solved
 from practicegen.ports import AnswerPolicy, ItemType
 
@@ -36,7 +23,7 @@ TENTH_TOLERANCE = 0.05
 FORGOT_TO_DOUBLE = "forgot_to_double"
 ADDED_ONLY_TWO_SIDES = "added_only_two_sides"
 
-Wrongs = list[tuple[Number, str]]
+Wrongs = list[tuple[render.Number, str]]
 
 
 def _tenths_value(rng: Random, lo: int, hi: int) -> Fraction:
@@ -68,7 +55,7 @@ def _missing_side(
 
 
 def _width_from_area(rng: Random, short: str, long_: str) -> Draft:
-    length, width = pick(rng, 3, 15), pick(rng, 2, 12)
+    length, width = render.pick(rng, 3, 15), render.pick(rng, 2, 12)
     area = length * width
     return _missing_side(
         rng,
@@ -77,7 +64,7 @@ def _width_from_area(rng: Random, short: str, long_: str) -> Draft:
         f"rectangle_area({length}, w) = {area}",
         width,
         [
-            eq_step("Area is length times width", linear(length, 0, "w"), pair(area)),
+            eq_step("Area is length times width", render.linear(length, 0, "w"), render.pair(area)),
             solved(f"Divide both sides by ${length}$", "w", width),
         ],
         [
@@ -93,9 +80,9 @@ def _width_from_area(rng: Random, short: str, long_: str) -> Draft:
 
 
 def _width_from_perimeter(rng: Random, short: str, long_: str) -> Draft:
-    length, width = pick(rng, 4, 20), pick(rng, 2, 15)
+    length, width = render.pick(rng, 4, 20), render.pick(rng, 2, 15)
     perimeter = 2 * (length + width)
-    half = poly([(length, ""), (1, "w")])
+    half = render.poly([(length, ""), (1, "w")])
     return _missing_side(
         rng,
         f"A rectangle has a perimeter of ${perimeter}$ {short} and a length of "
@@ -103,8 +90,12 @@ def _width_from_perimeter(rng: Random, short: str, long_: str) -> Draft:
         f"rectangle_perimeter({length}, w) = {perimeter}",
         width,
         [
-            eq_step("Perimeter is twice length plus width", group(2, half), pair(perimeter)),
-            eq_step("Divide both sides by $2$", half, pair(perimeter // 2)),
+            eq_step(
+                "Perimeter is twice length plus width",
+                render.group(2, half),
+                render.pair(perimeter),
+            ),
+            eq_step("Divide both sides by $2$", half, render.pair(perimeter // 2)),
             solved(f"Subtract ${length}$", "w", width),
         ],
         [
@@ -126,11 +117,14 @@ def _rectangle(rng: Random, level: int, perimeter: bool) -> Draft:
         return (_width_from_perimeter if perimeter else _width_from_area)(rng, short, long_)
     if level == 1:
         longest, widest = (25, 20) if perimeter else (15, 12)
-        length, width = Fraction(pick(rng, 3, longest)), Fraction(pick(rng, 2, widest))
+        length, width = (
+            Fraction(render.pick(rng, 3, longest)),
+            Fraction(render.pick(rng, 2, widest)),
+        )
     else:
         length, width = _tenths_value(rng, 21, 150), _tenths_value(rng, 11, 90)
     area, around = length * width, 2 * (length + width)
-    l_s, w_s = decimal(length), decimal(width)
+    l_s, w_s = render.decimal(length), render.decimal(width)
     if perimeter:
         formula = Step(
             "Perimeter is twice the sum of length and width",
@@ -169,7 +163,7 @@ rectangle_perimeter = partial(_rectangle, perimeter=True)
 
 
 def _height_from_area(rng: Random, base: int, height: int, short: str, long_: str) -> Draft:
-    area = decimal(Fraction(base * height, 2))
+    area = render.decimal(Fraction(base * height, 2))
     return _missing_side(
         rng,
         f"A triangle has an area of ${area}$ square {long_} and a base of "
@@ -182,7 +176,11 @@ def _height_from_area(rng: Random, base: int, height: int, short: str, long_: st
                 f"\\frac{{{base}h}}{{2}} = {area}",
                 f"{base}*h/2 = {area}",
             ),
-            eq_step("Multiply both sides by $2$", linear(base, 0, "h"), pair(base * height)),
+            eq_step(
+                "Multiply both sides by $2$",
+                render.linear(base, 0, "h"),
+                render.pair(base * height),
+            ),
             solved(f"Divide both sides by ${base}$", "h", height),
         ],
         [
@@ -200,7 +198,7 @@ def _height_from_area(rng: Random, base: int, height: int, short: str, long_: st
 def triangle_area(rng: Random, level: int) -> Draft:
     """Level 1: whole answer; 2: a half in the answer; 3: the height from the area."""
     short, long_ = rng.choice(UNITS)
-    base, height = pick(rng, 2, 20), pick(rng, 2, 16)
+    base, height = render.pick(rng, 2, 20), render.pick(rng, 2, 16)
     if level == 1 and base * height % 2:
         base += 1
     if level == 2 and base * height % 2 == 0:
@@ -233,13 +231,13 @@ def triangle_area(rng: Random, level: int) -> Draft:
     )
 
 
-def _times_pi(coef: Fraction, exact: bool) -> tuple[Fraction, Pair]:
+def _times_pi(coef: Fraction, exact: bool) -> tuple[Fraction, render.Pair]:
     """coef*pi as an answer writes it, exact or rounded to the nearest tenth, and its value."""
     if exact:
-        return coef, (f"{num_latex(coef)}\\pi", f"{num_plain(coef)}*pi")
+        return coef, (f"{render.num_latex(coef)}\\pi", f"{render.num_plain(coef)}*pi")
     value = PI * coef.numerator / coef.denominator
     tenths = Fraction(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-    return tenths, (decimal(tenths), decimal(tenths))
+    return tenths, (render.decimal(tenths), render.decimal(tenths))
 
 
 def _pi_draft(
@@ -247,14 +245,14 @@ def _pi_draft(
     problem: str,
     coef: Fraction,
     exact: bool,
-    formula: Pair,
+    formula: render.Pair,
     hints: list[str],
     wrongs: Wrongs,
     multiple_choice: bool,
 ) -> Draft:
     """An answer of coef*pi, exact or rounded to tenths (graded with a tolerance)."""
 
-    def wrong(c: Number, tag: str) -> Candidate:
+    def wrong(c: render.Number, tag: str) -> Candidate:
         canon, (latex, plain) = _times_pi(Fraction(c), exact)
         return canon, Wrong(plain, latex, tag)
 
@@ -285,9 +283,9 @@ def _pi_draft(
 def _circle_size(rng: Random, level: int) -> tuple[int, Fraction, str]:
     """(the number shown, the radius, 'radius' or 'diameter'); level 3 shows the diameter."""
     if level == 3:
-        diameter = pick(rng, 3, 50)
+        diameter = render.pick(rng, 3, 50)
         return diameter, Fraction(diameter, 2), "diameter"
-    radius = pick(rng, 2, 30)
+    radius = render.pick(rng, 2, 30)
     return radius, Fraction(radius), "radius"
 
 
@@ -298,7 +296,7 @@ def _circle(rng: Random, level: int, area: bool) -> Draft:
     name = "circle_area" if area else "circumference"
     if area:
         wrongs: Wrongs = [(2 * r, d.AREA_PERIMETER_CONFUSION), (r, "forgot_to_square_the_radius")]
-        formula = f"\\pi \\times {num_latex(r)}^{{2}}", f"pi*({num_plain(r)})**2"
+        formula = f"\\pi \\times {render.num_latex(r)}^{{2}}", f"pi*({render.num_plain(r)})**2"
         hints = [
             "The area of a circle is $\\pi r^2$.",
             "The radius is half the diameter."
@@ -307,7 +305,7 @@ def _circle(rng: Random, level: int, area: bool) -> Draft:
         ]
     else:
         wrongs = [(r * r, d.AREA_PERIMETER_CONFUSION), (r, FORGOT_TO_DOUBLE)]
-        formula = f"2 \\pi \\times {num_latex(r)}", f"2*pi*{num_plain(r)}"
+        formula = f"2 \\pi \\times {render.num_latex(r)}", f"2*pi*{render.num_plain(r)}"
         hints = [
             "The circumference of a circle is $2\\pi r$, or $\\pi d$.",
             "Use $\\pi d$ directly with the diameter."
@@ -316,7 +314,7 @@ def _circle(rng: Random, level: int, area: bool) -> Draft:
         ]
     if word == "diameter":
         name += "_from_diameter"
-        wrongs.insert(0, (shown * shown if area else 2 * shown, d.USED_DIAMETER_AS_RADIUS))
+        wrongs.insert(0, (shown * shown if area else 2 * shown, "used_diameter_as_radius"))
     question = f"area, in square {long_}" if area else f"circumference, in {long_}"
     return _pi_draft(
         stem=f"A circle has a {word} of ${shown}$ {short}. What is its {question}?",

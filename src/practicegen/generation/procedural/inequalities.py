@@ -1,8 +1,6 @@
-"""Linear inequalities in one variable, where the new idea is flipping the sign when
-multiplying or dividing by a negative number.
+"""Linear inequalities in one variable: the new idea is flipping the sign for a negative divisor.
 
-The key is written `x > 4`, `x <= -7/3`; the check compares solution sets, so `4 < x` is the
-same answer.
+The key is written `x > 4`; the check compares solution sets, so `4 < x` is the same answer.
 """
 
 from __future__ import annotations
@@ -35,8 +33,7 @@ def _wrong(op: str, value: Number, tag: str) -> Candidate:
 
 
 def _flip_wrong(final_op: str, x: Fraction, k: int) -> Candidate:
-    """The solution with the sign the wrong way round: not flipped for a negative k, or flipped
-    for a positive one."""
+    """The solution with the sign unflipped for a negative k, or flipped for a positive one."""
     tag = "forgot_to_flip_inequality" if k < 0 else d.FLIPPED_INEQUALITY_NEEDLESSLY
     return _wrong(FLIP[final_op], x, tag)
 

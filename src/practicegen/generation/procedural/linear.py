@@ -1,7 +1,6 @@
 """Linear equations solved by inverse operations: one step, two steps, variables on both sides.
 
 Each builder picks the solution first and writes the equation around it, so the key is exact.
-Levels add negatives, fractional coefficients and fractional solutions.
 """
 
 from __future__ import annotations
@@ -10,18 +9,8 @@ from fractions import Fraction
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural import render
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.render import (
-    Number,
-    Pair,
-    equals,
-    linear,
-    num_latex,
-    pair,
-    pick,
-    poly,
-    signed,
-)
 from practicegen.generation.procedural.steps import (
     draft,
     eq_step,
@@ -38,11 +27,15 @@ NO_SOLUTION_NOTE = "\n\nIf no value of $x$ works, answer *no solution*."
 
 
 def _number(rng: Random, negatives: bool, lo: int, hi: int) -> int:
-    return signed(rng, lo, hi) if negatives else pick(rng, lo, hi)
+    return render.signed(rng, lo, hi) if negatives else render.pick(rng, lo, hi)
 
 
 def _one_step(
-    problem: Pair, x: Number, step: str, hints: list[str], wrongs: list[tuple[Number, str]]
+    problem: render.Pair,
+    x: render.Number,
+    step: str,
+    hints: list[str],
+    wrongs: list[tuple[render.Number, str]],
 ) -> Draft:
     """Undo one operation; flipping the solution's sign is always among the wrong answers."""
     return equation_draft(
@@ -60,7 +53,7 @@ def _one_step_add(rng: Random, negatives: bool) -> Draft:
         x = -x
     wrong_op = d.ADDED_INSTEAD_OF_SUBTRACTED if a > 0 else d.SUBTRACTED_INSTEAD_OF_ADDED
     return _one_step(
-        equals(linear(1, a), pair(x + a)),
+        render.equals(render.linear(1, a), render.pair(x + a)),
         x,
         move(a),
         ["Undo what is done to $x$ with the inverse operation.", f"{move(a)} of the equation."],
@@ -96,13 +89,13 @@ def _one_step_div(rng: Random, negatives: bool) -> Draft:
 
 
 def _one_step_fraction(rng: Random) -> Draft:
-    den = pick(rng, 2, 7)
+    den = render.pick(rng, 2, 7)
     num = rng.choice([n for n in range(2, den + 5) if n != den and Fraction(n, den).numerator == n])
     coef = Fraction(num, den) * rng.choice((1, -1))
-    rhs = num * signed(rng, 1, 6) if rng.random() < 0.6 else signed(rng, 1, 12)
-    reciprocal = num_latex(1 / coef)
+    rhs = num * render.signed(rng, 1, 6) if rng.random() < 0.6 else render.signed(rng, 1, 12)
+    reciprocal = render.num_latex(1 / coef)
     return _one_step(
-        equals(linear(coef, 0), pair(rhs)),
+        render.equals(render.linear(coef, 0), render.pair(rhs)),
         Fraction(rhs) / coef,
         f"Multiply both sides by the reciprocal ${reciprocal}$",
         [
@@ -130,9 +123,9 @@ def two_step(rng: Random, level: int) -> Draft:
         a = -abs(a)
     x = solution(rng, level, a, 3 * abs(a) + 4 if level > 2 else 0)
     c = a * x + b
-    lhs = poly([(b, ""), (a, "x")]) if level == 4 else linear(a, b)
+    lhs = render.poly([(b, ""), (a, "x")]) if level == 4 else render.linear(a, b)
     return equation_draft(
-        problem=equals(lhs, pair(c)),
+        problem=render.equals(lhs, render.pair(c)),
         value=x,
         steps=isolate(a, b, c, x),
         hints=[
@@ -152,20 +145,20 @@ def two_step(rng: Random, level: int) -> Draft:
 
 def _both_sides_coefficients(rng: Random, level: int) -> tuple[int, int]:
     if level == 1:
-        c = pick(rng, 1, 6)
-        return c + pick(rng, 1, 5), c
-    a, c = signed(rng, 1, 9), signed(rng, 1, 9)
+        c = render.pick(rng, 1, 6)
+        return c + render.pick(rng, 1, 5), c
+    a, c = render.signed(rng, 1, 9), render.signed(rng, 1, 9)
     while a == c or (abs(a) == 1 and abs(c) == 1):
-        a, c = signed(rng, 1, 9), signed(rng, 1, 9)
+        a, c = render.signed(rng, 1, 9), render.signed(rng, 1, 9)
     return a, c
 
 
 def _no_solution(rng: Random) -> Draft:
-    a = signed(rng, 2, 9)
-    b, e = signed(rng, 1, 15), signed(rng, 1, 15)
+    a = render.signed(rng, 2, 9)
+    b, e = render.signed(rng, 1, 15), render.signed(rng, 1, 15)
     while e == b:
-        e = signed(rng, 1, 15)
-    problem = equals(linear(a, b), linear(a, e))
+        e = render.signed(rng, 1, 15)
+    problem = render.equals(render.linear(a, b), render.linear(a, e))
     none = "\\text{no solution}", "no solution"
     return draft(
         CheckKind.EQUATION,
@@ -194,18 +187,18 @@ def both_sides(rng: Random, level: int) -> Draft:
     a, c = _both_sides_coefficients(rng, level)
     k = a - c
     x = solution(rng, level, k, 2 * abs(k) + 6 if level == 3 else 0)
-    b = pick(rng, 1, 12) if level == 1 else signed(rng, 1, 15)
+    b = render.pick(rng, 1, 12) if level == 1 else render.signed(rng, 1, 15)
     e = k * x + b
-    problem = equals(linear(a, b), linear(c, e))
+    problem = render.equals(render.linear(a, b), render.linear(c, e))
     return equation_draft(
         problem=problem,
         stem=solve_stem(problem[0]) + (NO_SOLUTION_NOTE if level == 3 else ""),
         value=x,
-        steps=[eq_step(move(c, "x"), linear(k, b), pair(e)), *isolate(k, b, e, x)],
+        steps=[eq_step(move(c, "x"), render.linear(k, b), render.pair(e)), *isolate(k, b, e, x)],
         hints=[
             "Collect the $x$ terms on one side and the numbers on the other.",
             f"{move(c, 'x')}.",
-            f"Then get the number term away from ${linear(k, 0)[0]}$.",
+            f"Then get the number term away from ${render.linear(k, 0)[0]}$.",
         ],
         candidates=[
             ((e - b) / (a + c), d.MOVED_TERM_WITHOUT_SIGN_CHANGE)

@@ -9,19 +9,8 @@ from math import lcm
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural import render
 from practicegen.generation.procedural.base import Draft, Step
-from practicegen.generation.procedural.render import (
-    Pair,
-    equals,
-    group,
-    linear,
-    num_latex,
-    num_plain,
-    pair,
-    pick,
-    poly,
-    signed,
-)
 from practicegen.generation.procedural.steps import (
     eq_step,
     equation_draft,
@@ -34,7 +23,7 @@ from practicegen.generation.procedural.steps import (
 MULTIPLIED_BY_WRONG_DENOMINATOR = "multiplied_by_wrong_denominator"
 
 
-def _plus(expr: Pair, e: int) -> Pair:
+def _plus(expr: render.Pair, e: int) -> render.Pair:
     """expr + e, written with the sign of e."""
     if e == 0:
         return expr
@@ -44,24 +33,27 @@ def _plus(expr: Pair, e: int) -> Pair:
 
 def _distribute_simple(rng: Random, level: int) -> Draft:
     """a(x + b) = c, or a(x + b) + e = c at level 2."""
-    a = pick(rng, 2, 6) if level == 1 else signed(rng, 2, 6)
-    b = pick(rng, 1, 9) if level == 1 else signed(rng, 1, 9)
-    e = 0 if level == 1 else signed(rng, 1, 12)
+    a = render.pick(rng, 2, 6) if level == 1 else render.signed(rng, 2, 6)
+    b = render.pick(rng, 1, 9) if level == 1 else render.signed(rng, 1, 9)
+    e = 0 if level == 1 else render.signed(rng, 1, 12)
     x = solution(rng, level, a)
     c = a * (x + b) + e
-    lhs = _plus(group(a, linear(1, b)), e)
-    expanded = poly([(a, "x"), (a * b, ""), (e, "")])
-    steps = [eq_step(f"Distribute ${a}$", expanded, pair(c))]
+    bracket = render.group(a, render.linear(1, b))
+    lhs = _plus(bracket, e)
+    expanded = render.poly([(a, "x"), (a * b, ""), (e, "")])
+    steps = [eq_step(f"Distribute ${a}$", expanded, render.pair(c))]
     if e:
-        steps.append(eq_step("Combine the constant terms", linear(a, a * b + e), pair(c)))
+        steps.append(
+            eq_step("Combine the constant terms", render.linear(a, a * b + e), render.pair(c))
+        )
     steps += isolate(a, a * b + e, c, x)
     return equation_draft(
-        problem=equals(lhs, pair(c)),
+        problem=render.equals(lhs, render.pair(c)),
         value=x,
         steps=steps,
         hints=[
             "Multiply the factor in front of the parentheses by every term inside.",
-            f"Distributing turns ${group(a, linear(1, b))[0]}$ into ${linear(a, a * b)[0]}$.",
+            f"Distributing turns ${bracket[0]}$ into ${render.linear(a, a * b)[0]}$.",
             "Then undo the addition or subtraction, and divide.",
         ],
         candidates=[
@@ -74,35 +66,35 @@ def _distribute_simple(rng: Random, level: int) -> Draft:
 
 def _distribute_both(rng: Random) -> Draft:
     """a(x + b) = c(x + e)."""
-    a, c = signed(rng, 2, 7), signed(rng, 2, 7)
+    a, c = render.signed(rng, 2, 7), render.signed(rng, 2, 7)
     while a == c:
-        c = signed(rng, 2, 7)
+        c = render.signed(rng, 2, 7)
     k = a - c
     x = solution(rng, 3, k, 3 * abs(k) + 3)
-    b = signed(rng, 1, 9)
+    b = render.signed(rng, 1, 9)
     e_times_c = k * x + a * b  # c*e must equal this; pick x again until it divides
     while e_times_c % c != 0 or e_times_c == 0:
         x = solution(rng, 3, k, 3 * abs(k) + 3)
         e_times_c = k * x + a * b
     e = Fraction(e_times_c) / c
-    lhs, rhs = group(a, linear(1, b)), group(c, linear(1, e))
+    lhs, rhs = render.group(a, render.linear(1, b)), render.group(c, render.linear(1, e))
     steps = [
-        eq_step("Distribute on both sides", linear(a, a * b), linear(c, c * e)),
+        eq_step("Distribute on both sides", render.linear(a, a * b), render.linear(c, c * e)),
         eq_step(
             f"Collect the $x$ terms on the left ({'subtract' if c > 0 else 'add'} "
-            f"${linear(abs(c), 0)[0]}$)",
-            linear(k, a * b),
-            pair(c * e),
+            f"${render.linear(abs(c), 0)[0]}$)",
+            render.linear(k, a * b),
+            render.pair(c * e),
         ),
         *isolate(k, a * b, c * e, x),
     ]
     return equation_draft(
-        problem=equals(lhs, rhs),
+        problem=render.equals(lhs, rhs),
         value=x,
         steps=steps,
         hints=[
             "Clear both sets of parentheses first.",
-            f"Distributing gives ${linear(a, a * b)[0]} = {linear(c, c * e)[0]}$.",
+            f"Distributing gives ${render.linear(a, a * b)[0]} = {render.linear(c, c * e)[0]}$.",
             "Collect the $x$ terms on one side and the numbers on the other.",
         ],
         candidates=[
@@ -121,15 +113,15 @@ def distribution(rng: Random, level: int) -> Draft:
 
 def _fraction_simple(rng: Random) -> Draft:
     """x/a + b = c with a whole-number solution."""
-    a, b = pick(rng, 2, 6), signed(rng, 1, 12)
-    x = a * signed(rng, 1, 9)
+    a, b = render.pick(rng, 2, 6), render.signed(rng, 1, 12)
+    x = a * render.signed(rng, 1, 9)
     c = Fraction(x, a) + b
     frac = (f"\\frac{{x}}{{{a}}}", f"x/{a}")
     return equation_draft(
-        problem=equals(_plus(frac, b), pair(c)),
+        problem=render.equals(_plus(frac, b), render.pair(c)),
         value=x,
         steps=[
-            eq_step(move(b), frac, pair(c - b)),
+            eq_step(move(b), frac, render.pair(c - b)),
             solved(f"Multiply both sides by ${a}$", "x", x),
         ],
         hints=[
@@ -147,23 +139,26 @@ def _fraction_simple(rng: Random) -> Draft:
 
 def _fraction_two_terms(rng: Random) -> Draft:
     """x/a + x/b = c: multiply through by the least common denominator."""
-    a = pick(rng, 2, 6)
-    b = pick(rng, 2, 8, exclude=(a, 2 * a, 0))
+    a = render.pick(rng, 2, 6)
+    b = render.pick(rng, 2, 8, exclude=(a, 2 * a, 0))
     n = lcm(a, b)
-    x = n * signed(rng, 1, 4)
+    x = n * render.signed(rng, 1, 4)
     c = Fraction(x, a) + Fraction(x, b)
     k = n // a + n // b
     frac_a, frac_b = f"\\frac{{x}}{{{a}}}", f"\\frac{{x}}{{{b}}}"
     return equation_draft(
-        problem=(f"{frac_a} + {frac_b} = {num_latex(c)}", f"x/{a} + x/{b} = {num_plain(c)}"),
+        problem=(
+            f"{frac_a} + {frac_b} = {render.num_latex(c)}",
+            f"x/{a} + x/{b} = {render.num_plain(c)}",
+        ),
         value=x,
         steps=[
             Step(
                 f"Multiply every term by the least common denominator ${n}$",
-                f"{n // a}x + {n // b}x = {num_latex(c * n)}",
-                f"{n // a}*x + {n // b}*x = {num_plain(c * n)}",
+                f"{n // a}x + {n // b}x = {render.num_latex(c * n)}",
+                f"{n // a}*x + {n // b}*x = {render.num_plain(c * n)}",
             ),
-            eq_step("Combine like terms", linear(k, 0), pair(c * n)),
+            eq_step("Combine like terms", render.linear(k, 0), render.pair(c * n)),
             solved(f"Divide both sides by ${k}$", "x", x),
         ],
         hints=[
@@ -181,19 +176,19 @@ def _fraction_two_terms(rng: Random) -> Draft:
 
 def _fraction_cross(rng: Random) -> Draft:
     """(x + p)/q = (x + r)/s: cross-multiply."""
-    q = pick(rng, 2, 6)
-    s = pick(rng, 2, 7, exclude=(q, 0))
-    x, m = signed(rng, 1, 10), signed(rng, 1, 5)
+    q = render.pick(rng, 2, 6)
+    s = render.pick(rng, 2, 7, exclude=(q, 0))
+    x, m = render.signed(rng, 1, 10), render.signed(rng, 1, 5)
     p, r = q * m - x, s * m - x
     while p == 0 or r == 0:
-        x = signed(rng, 1, 10)
+        x = render.signed(rng, 1, 10)
         p, r = q * m - x, s * m - x
-    left, right = linear(1, p), linear(1, r)
+    left, right = render.linear(1, p), render.linear(1, r)
     k = s - q
     steps = [
-        eq_step("Cross-multiply", group(s, left), group(q, right)),
-        eq_step("Distribute", linear(s, s * p), linear(q, q * r)),
-        eq_step(move(q, "x"), linear(k, s * p), pair(q * r)),
+        eq_step("Cross-multiply", render.group(s, left), render.group(q, right)),
+        eq_step("Distribute", render.linear(s, s * p), render.linear(q, q * r)),
+        eq_step(move(q, "x"), render.linear(k, s * p), render.pair(q * r)),
         *isolate(k, s * p, q * r, Fraction(x)),
     ]
     return equation_draft(
@@ -205,7 +200,7 @@ def _fraction_cross(rng: Random) -> Draft:
         steps=steps,
         hints=[
             "With one fraction on each side, cross-multiply to clear the denominators.",
-            f"Cross-multiplying gives ${group(s, left)[0]} = {group(q, right)[0]}$.",
+            f"Cross-multiplying gives ${render.group(s, left)[0]} = {render.group(q, right)[0]}$.",
             "Distribute, then collect the $x$ terms on one side.",
         ],
         candidates=[

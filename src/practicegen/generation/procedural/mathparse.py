@@ -1,13 +1,9 @@
 """Reading problem, step and answer strings into sympy objects, and solving them, for `checks`.
 
-This module knows the answer formats (`x = 4`, `x = 2 or x = -3`, `no solution`, `x > 3`,
-`x = 1, y = 2`, `3/4`, `sqrt(2)`) and the few named quantities generators use in problems
-(`slope(x1, y1, x2, y2)`, `circle_area(r)`...), with its own formula for each, so a key is
-re-derived here without trusting a builder's arithmetic. sympy's parser evaluates Python, so
-every string is first held to a whitelist of characters and names, and to small exponents.
-Texts are read, and equations and answers solved, once per process (`expr`, `solve_equation`
-and `solution_set` keep their latest results; sympy objects are immutable): a model's question is
-checked twice over the same texts, against its own claims and by the general item check.
+Knows the answer formats (`x = 2 or x = -3`, `x > 3`, `x = 1, y = 2`, `no solution`...) and the
+named quantities of problems (`slope(...)`, `circle_area(r)`), each with its own formula, so keys
+are re-derived without trusting a builder. sympy's parser evaluates Python, so every string is
+first held to a whitelist of characters and names, and to small exponents.
 """
 
 from __future__ import annotations
@@ -18,15 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    parse_expr,
-    rationalize,
-    standard_transformations,
-)
+from sympy.parsing import sympy_parser as parser
 from sympy.polys.polyerrors import BasePolynomialError
 
-_TRANSFORMS = (*standard_transformations, convert_xor, rationalize)
+_TRANSFORMS = (*parser.standard_transformations, parser.convert_xor, parser.rationalize)
 _ALLOWED_CHARS = re.compile(r"^[0-9A-Za-z_+\-*/^().,\s]*$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _RELATION = re.compile(r"(>=|<=|>|<)")
@@ -57,9 +48,8 @@ QUANTITIES: dict[str, Func] = {
     "discounted": lambda price, p: price - price * p / 100,
     "increased": lambda price, p: price + price * p / 100,
 }
-_CONSTANTS: dict[str, Expr] = {"pi": sympy.pi, "sqrt": sympy.sqrt}
 VARIABLES = {name: sympy.Symbol(name) for name in ("x", "y", "a", "b", "h", "w", "n")}
-_LOCALS: dict[str, Any] = {**QUANTITIES, **_CONSTANTS, **VARIABLES}
+_LOCALS: dict[str, Any] = {**QUANTITIES, "pi": sympy.pi, "sqrt": sympy.sqrt, **VARIABLES}
 # The names the parser's own transformations emit (Integer, Rational, Symbol...), built once:
 # left to itself, parse_expr re-imports all of sympy on every call.
 _GLOBALS: dict[str, Any] = {}
@@ -70,8 +60,7 @@ class Unreadable(ValueError):
     """A string that is not in a format this module reads."""
 
 
-MATH_FAILURES = (
-    Unreadable,
+MATH_FAILURES = (  # Unreadable is a ValueError
     ArithmeticError,
     AttributeError,
     BasePolynomialError,
@@ -95,7 +84,7 @@ def expr(text: str, *, evaluate: bool = True) -> Expr:
     if unknown:
         raise Unreadable(f"unknown names {sorted(unknown)} in {text!r}")
     try:
-        return parse_expr(
+        return parser.parse_expr(
             text,
             local_dict=dict(_LOCALS),
             global_dict=dict(_GLOBALS),

@@ -1,8 +1,7 @@
 """Order of operations: evaluating expressions where working left to right gives a wrong answer.
 
-Each template builds an expression from whole numbers (divisions come out exact), its value,
-the value a student gets by a named wrong order, and the worked steps innermost first. Templates
-write LaTeX only; the plain form sympy reads differs just in the operator signs (`_plain`).
+Templates use whole numbers (divisions come out exact) and write LaTeX only; the plain form
+sympy reads differs just in the operator signs (`_plain`).
 """
 
 from __future__ import annotations

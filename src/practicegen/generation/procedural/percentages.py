@@ -1,8 +1,6 @@
-"""Percentages: a percent of a number, and prices after a percent discount or increase and
-the percent change between two values.
+"""Percentages: a percent of a number, prices after a discount or increase, and percent change.
 
-Problems are recorded as named quantities (`percent_of(35, 60)`, `discounted(80, 25)`,
-`percent_increase(80, 92)`) that the check evaluates with its own formulas.
+Problems are named quantities (`discounted(80, 25)`) that the check evaluates with its own formulas.
 """
 
 from __future__ import annotations
@@ -15,9 +13,6 @@ from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
 from practicegen.generation.procedural.render import decimal, pick
 from practicegen.generation.procedural.steps import number_draft
-
-FORGOT_TO_DIVIDE_BY_100 = "forgot_to_divide_by_100"
-FORGOT_TO_MULTIPLY_BY_100 = "forgot_to_multiply_by_100"
 
 BENCHMARKS = (10, 20, 25, 50, 75)
 
@@ -58,7 +53,7 @@ def percent_of(rng: Random, level: int) -> Draft:
             f"${shown}\\%$ of ${n}$ is ${decimal(p / 100)} \\times {n}$.",
         ],
         candidates=[
-            (p * n, FORGOT_TO_DIVIDE_BY_100),
+            (p * n, "forgot_to_divide_by_100"),
             (value * 10, d.DECIMAL_POINT_MISPLACED),
             (value / 10, d.DECIMAL_POINT_MISPLACED),
             (Fraction(n) - value, "found_the_rest_not_the_part"),
@@ -72,11 +67,9 @@ def _new_price(rng: Random, increase: bool) -> Draft:
     price, p = pick(rng, 2, 60) * 4, pick(rng, 1, 19) * 5
     change = Fraction(price * p, 100)
     value = price + change if increase else price - change
-    verb, name, sign = (
-        ("increased", "increased", "+") if increase else ("discounted", "discounted", "-")
-    )
+    name, sign = ("increased", "+") if increase else ("discounted", "-")
     return number_draft(
-        stem=f"A price of ${price}$ dollars is {verb} by ${p}\\%$. "
+        stem=f"A price of ${price}$ dollars is {name} by ${p}\\%$. "
         "What is the new price in dollars?",
         problem=f"{name}({price}, {p})",
         value=value,
@@ -113,10 +106,8 @@ def _percent_change(rng: Random) -> Draft:
     change = abs(new - old)
     word = "increase" if p > 0 else "decrease"
     return number_draft(
-        stem=(
-            f"A value changes from ${old}$ to ${decimal(new)}$. What is the percent {word}? "
-            "Answer with the number of percent (for example, $12$ for $12\\%$)."
-        ),
+        stem=f"A value changes from ${old}$ to ${decimal(new)}$. What is the percent {word}? "
+        "Answer with the number of percent (for example, $12$ for $12\\%$).",
         problem=f"percent_{word}({old}, {decimal(new)})",
         value=abs(p),
         steps=[
@@ -135,7 +126,7 @@ def _percent_change(rng: Random) -> Draft:
         candidates=[
             (change, "difference_not_percent"),
             (change * 100 / new, "percent_of_new_value"),
-            (Fraction(abs(p), 100), FORGOT_TO_MULTIPLY_BY_100),
+            (Fraction(abs(p), 100), "forgot_to_multiply_by_100"),
         ],
         multiple_choice=rng.random() < 0.6,
         decimals=True,

@@ -1,11 +1,7 @@
 """What a skill's problems look like, so a question written for a skill can be held to it.
 
-A `SkillProfile` names what sympy can see in a problem: the check kind (an equation, an
-expression to simplify, a value to compute...), how many unknowns, the highest power of an
-unknown, and which features it may or must have: decimals, fractions or division, grouping
-parentheses, exponents, a named formula (`rectangle_area(...)`). The catalog declares one per
-skill beside its builder; `misfit` says why a problem is not of its skill (a linear equation
-offered for `exponents.rules`), and a test holds every procedural item to its own profile.
+A `SkillProfile` names the check kind, the number of unknowns, the highest power of an unknown
+and the features a problem may or must have; `misfit` says why a problem is not of its skill.
 """
 
 from __future__ import annotations
@@ -127,14 +123,14 @@ def profile(
     kinds: str,
     unknowns: tuple[int, int],
     degrees: tuple[int, ...] | None,
-    allowed: tuple[Feature, ...] = (),
-    required: tuple[Feature, ...] = (),
+    allowed: str = "",
+    required: str = "",
 ) -> SkillProfile:
-    """A profile from short declarations (`kinds` space-separated)."""
+    """A profile from short declarations (kinds and features space-separated)."""
     return SkillProfile(
         frozenset(kinds.split()),
         unknowns,
         None if degrees is None else frozenset(degrees),
-        frozenset(allowed),
-        frozenset(required),
+        frozenset(map(Feature, allowed.split())),
+        frozenset(map(Feature, required.split())),
     )

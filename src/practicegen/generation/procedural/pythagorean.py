@@ -1,8 +1,6 @@
-"""The Pythagorean theorem: a right triangle's hypotenuse from its legs, and a leg from the
-hypotenuse and the other leg.
+"""The Pythagorean theorem: a right triangle's hypotenuse from its legs, or a leg from the rest.
 
-Levels 1-2 use Pythagorean triples (small, then scaled or larger); level 3 has irrational
-answers in simplest radical form, graded as equivalent so `sqrt(52)` also counts.
+Level 3 answers are in simplest radical form, graded as equivalent so `sqrt(52)` also counts.
 """
 
 from __future__ import annotations
@@ -67,8 +65,7 @@ def _draft(
     candidates: list[Candidate],
     chance: float,
 ) -> Draft:
-    """A length whose square is `square`: the formula, the sum or difference under the root,
-    then the root in simplest form (multiple choice with probability `chance`)."""
+    """A length whose square is `square`, in simplest radical form; multiple choice by `chance`."""
     multiple_choice = rng.random() < chance
     return draft(
         CheckKind.VALUE,

@@ -12,40 +12,31 @@ from math import gcd, isqrt
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural import render
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.render import (
-    Pair,
-    equals,
-    linear,
-    pair,
-    pick,
-    poly,
-    radical,
-    signed,
-)
 from practicegen.generation.procedural.steps import Candidate, draft, eq_step, move, solve_stem
 from practicegen.ports import AnswerPolicy, ItemType
 
 
-def _roots_text(roots: Sequence[Pair], var: Pair = ("x", "x")) -> Pair:
+def _roots_text(roots: Sequence[render.Pair], var: render.Pair = ("x", "x")) -> render.Pair:
     return (
         " \\text{ or } ".join(f"{var[0]} = {r[0]}" for r in roots),
         " or ".join(f"{var[1]} = {r[1]}" for r in roots),
     )
 
 
-def _rational_roots(values: Sequence[Fraction]) -> list[Pair]:
-    return [pair(v) for v in sorted(set(values))]
+def _rational_roots(values: Sequence[Fraction]) -> list[render.Pair]:
+    return [render.pair(v) for v in sorted(set(values))]
 
 
-def _wrong(roots: Sequence[Pair], tag: str) -> Candidate:
+def _wrong(roots: Sequence[render.Pair], tag: str) -> Candidate:
     latex, plain = _roots_text(roots)
     return frozenset(r[1] for r in roots), Wrong(plain, latex, tag)
 
 
 def _draft(
-    problem: Pair,
-    roots: list[Pair],
+    problem: render.Pair,
+    roots: list[render.Pair],
     steps: list[Step],
     hints: list[str],
     candidates: list[Candidate],
@@ -74,19 +65,19 @@ def _draft(
 def _factoring_roots(rng: Random, level: int) -> tuple[int, int, int]:
     """(p, q, r): the factors are (p*x - q)(x - r), so the roots are q/p and r."""
     if level == 1:
-        m, n = pick(rng, 1, 12), pick(rng, 1, 12)
+        m, n = render.pick(rng, 1, 12), render.pick(rng, 1, 12)
         while n == m:
-            n = pick(rng, 1, 12)
+            n = render.pick(rng, 1, 12)
         return 1, -m, -n
     if level == 4:
-        p = pick(rng, 2, 5)
-        q = signed(rng, 1, 9)
+        p = render.pick(rng, 2, 5)
+        q = render.signed(rng, 1, 9)
         while gcd(p, q) != 1:
-            q = signed(rng, 1, 9)
-        return p, q, signed(rng, 1, 6)
-    q, r = signed(rng, 1, 10), signed(rng, 1, 10)
+            q = render.signed(rng, 1, 9)
+        return p, q, render.signed(rng, 1, 6)
+    q, r = render.signed(rng, 1, 10), render.signed(rng, 1, 10)
     while r in (q, -q):
-        r = signed(rng, 1, 10)
+        r = render.signed(rng, 1, 10)
     return 1, q, r
 
 
@@ -100,7 +91,7 @@ def _factoring_hint(a: int, b: int, c: int) -> str:
 
 def _factored_steps(p: int, q: int, r: int) -> list[Step]:
     """From the standard form to the roots of (p*x - q)(x - r) = 0."""
-    f1, f2 = ("x", "x") if q == 0 else linear(p, -q), linear(1, -r)
+    f1, f2 = ("x", "x") if q == 0 else render.linear(p, -q), render.linear(1, -r)
     factored = (
         (f"x({f2[0]}) = 0", f"x*({f2[1]}) = 0")
         if q == 0
@@ -129,18 +120,17 @@ def _factoring_wrongs(roots: list[Fraction]) -> list[Candidate]:
 
 
 def factoring(rng: Random, level: int) -> Draft:
-    """Levels: x^2 + bx + c with positive b, c; any signs; moved terms or a special form;
-    a leading coefficient other than 1."""
+    """x^2 + bx + c with b, c > 0; any signs; moved terms or a special form; a*x^2 with a > 1."""
     p, q, r = _factoring_roots(rng, level)
     if level == 3 and rng.random() < 0.4:
-        k = pick(rng, 2, 12)
+        k = render.pick(rng, 2, 12)
         q, r = (0, k * rng.choice((1, -1))) if rng.random() < 0.5 else (k, -k)
     a, b, c = p, -(p * r + q), q * r
-    expanded = poly([(a, "x**2"), (b, "x"), (c, "")])
-    problem = standard = equals(expanded, ("0", "0"))
+    expanded = render.poly([(a, "x**2"), (b, "x"), (c, "")])
+    problem = standard = render.equals(expanded, ("0", "0"))
     steps: list[Step] = []
     if level == 3 and c != 0 and b != 0:
-        problem = equals(poly([(a, "x**2"), (b, "x")]), pair(-c))
+        problem = render.equals(render.poly([(a, "x**2"), (b, "x")]), render.pair(-c))
         steps.append(Step(f"{move(-c)} to get $0$ on the right", *standard))
     roots = [Fraction(q, p), Fraction(r)]
     hints = [
@@ -155,9 +145,9 @@ def factoring(rng: Random, level: int) -> Draft:
     )
 
 
-def _shifted_root(h: int, n: int, sign: int) -> Pair:
+def _shifted_root(h: int, n: int, sign: int) -> render.Pair:
     """h + sign*sqrt(n), simplified."""
-    latex, plain = radical(n)
+    latex, plain = render.radical(n)
     if plain.isdigit():
         value = h + sign * int(plain)
         return str(value), str(value)
@@ -167,37 +157,41 @@ def _shifted_root(h: int, n: int, sign: int) -> Pair:
     return f"{h} {op} {latex}", f"{h} {op} {plain}"
 
 
-def _pm_roots(h: int, n: int) -> list[Pair]:
+def _pm_roots(h: int, n: int) -> list[render.Pair]:
     return [_shifted_root(h, n, 1), _shifted_root(h, n, -1)]
 
 
 def _square_root_problem(rng: Random, level: int) -> tuple[int, int, int, int, int]:
     """(a, h, c, n, e): a*(x - h)^2 + c = e with (x - h)^2 = n."""
     if level == 1:
-        n = pick(rng, 2, 20) ** 2
-        a = 1 if rng.random() < 0.5 else pick(rng, 2, 5)
+        n = render.pick(rng, 2, 20) ** 2
+        a = 1 if rng.random() < 0.5 else render.pick(rng, 2, 5)
         return a, 0, 0, n, a * n
     if level == 2:
-        n = pick(rng, 1, 12) ** 2
+        n = render.pick(rng, 1, 12) ** 2
         if rng.random() < 0.5:
-            a, c = pick(rng, 2, 6), signed(rng, 1, 30)
+            a, c = render.pick(rng, 2, 6), render.signed(rng, 1, 30)
             return a, 0, c, n, a * n + c
-        return 1, signed(rng, 1, 9), 0, n, n
+        return 1, render.signed(rng, 1, 9), 0, n, n
     n = rng.choice([v for v in range(2, 76) if isqrt(v) ** 2 != v])
-    h = 0 if rng.random() < 0.5 else signed(rng, 1, 9)
+    h = 0 if rng.random() < 0.5 else render.signed(rng, 1, 9)
     return 1, h, 0, n, n
 
 
 def square_root(rng: Random, level: int) -> Draft:
     """x^2 = k; a*x^2 + c = e or (x - h)^2 = k; then irrational roots in simplest form."""
     a, h, c, n, e = _square_root_problem(rng, level)
-    base = ("x", "x") if h == 0 else linear(1, -h)
-    lhs = poly([(a, "x**2"), (c, "")]) if h == 0 else (f"({base[0]})^{{2}}", f"({base[1]})**2")
+    base = ("x", "x") if h == 0 else render.linear(1, -h)
+    lhs = (
+        render.poly([(a, "x**2"), (c, "")]) if h == 0 else (f"({base[0]})^{{2}}", f"({base[1]})**2")
+    )
     steps: list[Step] = []
     if c:
-        steps.append(eq_step(move(c), poly([(a, "x**2")]), pair(e - c)))
+        steps.append(eq_step(move(c), render.poly([(a, "x**2")]), render.pair(e - c)))
     if a != 1:
-        steps.append(eq_step(f"Divide both sides by ${a}$", poly([(1, "x**2")]), pair(n)))
+        steps.append(
+            eq_step(f"Divide both sides by ${a}$", render.poly([(1, "x**2")]), render.pair(n))
+        )
     rooted = _roots_text(_pm_roots(0, n), base)
     steps.append(Step("Take the square root of both sides (both signs)", *rooted))
     roots = _pm_roots(h, n)
@@ -216,6 +210,8 @@ def square_root(rng: Random, level: int) -> Draft:
             _pm_roots(h, n * n) if h == 0 else _pm_roots(-h, n),
             d.FORGOT_SQUARE_ROOT if h == 0 else d.SIGN_ERROR,
         ),
-        _wrong([pair(Fraction(n, 2))], "halved_instead_of_square_root"),
+        _wrong([render.pair(Fraction(n, 2))], "halved_instead_of_square_root"),
     ]
-    return _draft(equals(lhs, pair(e)), roots, steps, hints, candidates, multiple_choice=False)
+    return _draft(
+        render.equals(lhs, render.pair(e)), roots, steps, hints, candidates, multiple_choice=False
+    )

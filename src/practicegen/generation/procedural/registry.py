@@ -1,9 +1,7 @@
 """The procedural generator: every skill's builder behind the one `ItemGenerator` protocol.
 
-`generate(skill, level, seed)` seeds a private `random.Random` from the triple (never the global
-one), runs the skill's builder and turns its `Draft` into an `ItemContent`: choices shuffled by
-the same seed for multiple-choice drafts, the worked solution as Markdown, and a provenance that
-records the triple plus the machine-readable problem, steps and key `checks` needs.
+Items are deterministic in (skill, level, seed): a private `random.Random` seeded from the triple
+builds the draft and shuffles its choices; the provenance records what `checks` needs.
 """
 
 from __future__ import annotations

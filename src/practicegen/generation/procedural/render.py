@@ -120,8 +120,7 @@ def decimal(q: Number) -> str:
 
 
 def operand(q: Number, first: bool = False) -> str:
-    """A whole or terminating decimal number in a sum or product; a negative one after the
-    first is wrapped in parentheses."""
+    """A terminating decimal operand; a negative one after the first is in parentheses."""
     return f"({decimal(q)})" if q < 0 and not first else decimal(q)
 
 

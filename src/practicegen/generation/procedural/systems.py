@@ -1,8 +1,6 @@
 """Systems of two linear equations in x and y, by substitution and by elimination.
 
-The solution (x, y) is chosen first and both equations are written through it. Each worked
-step is recorded as the whole system at that point (`eq1; eq2`), so the check can confirm the
-system's solution never changes along the way.
+Each step records the whole system (`eq1; eq2`), so the check confirms its solution never changes.
 """
 
 from __future__ import annotations
@@ -12,31 +10,21 @@ from math import gcd
 from random import Random
 
 from practicegen.generation.procedural import distractors as d
+from practicegen.generation.procedural import render
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.render import (
-    Pair,
-    Term,
-    equals,
-    equation,
-    linear,
-    pair,
-    pick,
-    poly,
-    signed,
-)
 from practicegen.generation.procedural.steps import Candidate, draft
 from practicegen.ports import AnswerPolicy, ItemType
 
 
-def _eq(terms: Sequence[Term], rhs: int) -> Pair:
-    return equals(poly(terms), pair(rhs))
+def _eq(terms: Sequence[render.Term], rhs: int) -> render.Pair:
+    return render.equals(render.poly(terms), render.pair(rhs))
 
 
-def _step(text: str, shown: Pair, *system: Pair) -> Step:
+def _step(text: str, shown: render.Pair, *system: render.Pair) -> Step:
     return Step(text, shown[0], "; ".join(e[1] for e in system))
 
 
-def _answer(x: int, y: int) -> Pair:
+def _answer(x: int, y: int) -> render.Pair:
     return f"x = {x}, \\; y = {y}", f"x = {x}, y = {y}"
 
 
@@ -47,14 +35,16 @@ def _wrong(x: int, y: int, tag: str) -> Candidate:
 
 def _solution(rng: Random, level: int) -> tuple[int, int]:
     if level == 1:
-        return pick(rng, 1, 10), pick(rng, 1, 10)
-    x, y = signed(rng, 1, 8), signed(rng, 1, 8)
+        return render.pick(rng, 1, 10), render.pick(rng, 1, 10)
+    x, y = render.signed(rng, 1, 8), render.signed(rng, 1, 8)
     while x == y:
-        y = signed(rng, 1, 8)
+        y = render.signed(rng, 1, 8)
     return x, y
 
 
-def _draft(eqs: tuple[Pair, Pair], x: int, y: int, steps: list[Step], hints: list[str]) -> Draft:
+def _draft(
+    eqs: tuple[render.Pair, render.Pair], x: int, y: int, steps: list[Step], hints: list[str]
+) -> Draft:
     return draft(
         CheckKind.SYSTEM,
         ItemType.EQUATION,
@@ -76,9 +66,11 @@ def _draft(eqs: tuple[Pair, Pair], x: int, y: int, steps: list[Step], hints: lis
     )
 
 
-def _back_substitute(into: Pair, shown: Pair, x: int, y: int, last: str) -> list[Step]:
+def _back_substitute(
+    into: render.Pair, shown: render.Pair, x: int, y: int, last: str
+) -> list[Step]:
     """From (into; x = x0) to (x = x0; y = y0), through `shown`: `into` with x0 put in."""
-    known, found = equation("x", x), equation("y", y)
+    known, found = render.equation("x", x), render.equation("y", y)
     return [
         _step("Solve for $x$", known, into, known),
         _step(f"Substitute $x = {x}$ into ${into[0]}$", shown, shown, known),
@@ -88,27 +80,28 @@ def _back_substitute(into: Pair, shown: Pair, x: int, y: int, last: str) -> list
 
 def _coefficients(rng: Random, level: int, m: int) -> tuple[int, int]:
     if level == 1:
-        return pick(rng, 1, 3), 1
-    a, c = signed(rng, 1, 6), signed(rng, 2, 5)
+        return render.pick(rng, 1, 3), 1
+    a, c = render.signed(rng, 1, 6), render.signed(rng, 2, 5)
     while a + c * m == 0:
-        a = signed(rng, 1, 6)
+        a = render.signed(rng, 1, 6)
     return a, c
 
 
 def substitution(rng: Random, level: int) -> Draft:
     """y = m*x + b with a*x + c*y = e; at level 3 the first equation must be solved for y."""
     x, y = _solution(rng, level)
-    m = pick(rng, 2, 5) if level == 1 else signed(rng, 1, 5)
+    m = render.pick(rng, 2, 5) if level == 1 else render.signed(rng, 1, 5)
     b = 0 if level == 1 else y - m * x
     y = m * x + b
     a, c = _coefficients(rng, level, m)
     e = a * x + c * y
-    solved = equals(("y", "y"), linear(m, b))
+    line = render.linear(m, b)
+    solved = render.equals(("y", "y"), line)
     first = solved if level < 3 else _eq([(1, "y"), (-m, "x")], b)
     second = _eq([(a, "x"), (c, "y")], e)
     substituted = (
-        f"{linear(a, 0)[0]} {'+' if c > 0 else '-'} {abs(c)}({linear(m, b)[0]}) = {e}",
-        f"{a}*x + {c}*({linear(m, b)[1]}) = {e}",
+        f"{render.linear(a, 0)[0]} {'+' if c > 0 else '-'} {abs(c)}({line[0]}) = {e}",
+        f"{a}*x + {c}*({line[1]}) = {e}",
     )
     combined = _eq([(a + c * m, "x"), (c * b, "")], e)
     tail = f" {'+' if b > 0 else '-'} {abs(b)}" if b else ""
@@ -135,20 +128,20 @@ def _multiplier_text(m1: int, m2: int) -> str:
 
 
 def _elimination_coefficients(rng: Random, level: int) -> tuple[int, int, int, int]:
-    a = pick(rng, 1, 6)
+    a = render.pick(rng, 1, 6)
     if level == 1:
-        b = pick(rng, 1, 6)
-        return a, b, pick(rng, 1, 6), -b
+        b = render.pick(rng, 1, 6)
+        return a, b, render.pick(rng, 1, 6), -b
     if level == 2:
-        dy = signed(rng, 1, 4)
-        b = -pick(rng, 2, 3) * dy
+        dy = render.signed(rng, 1, 4)
+        b = -render.pick(rng, 2, 3) * dy
     else:
-        b, dy = signed(rng, 2, 7), signed(rng, 2, 7)
+        b, dy = render.signed(rng, 2, 7), render.signed(rng, 2, 7)
         while abs(b) == abs(dy):
-            dy = signed(rng, 2, 7)
-    c = signed(rng, 1, 6)
+            dy = render.signed(rng, 2, 7)
+    c = render.signed(rng, 1, 6)
     while a * dy - b * c == 0:
-        c = signed(rng, 1, 6)
+        c = render.signed(rng, 1, 6)
     return a, b, c, dy
 
 
@@ -172,7 +165,7 @@ def elimination(rng: Random, level: int) -> Draft:
     steps.append(_step("Add the equations; the $y$ terms cancel", summed, scaled1, summed))
     sign = "+" if b > 0 else "-"
     shown = (
-        f"{a}({x}) {sign} {linear(abs(b), 0, 'y')[0]} = {a * x + b * y}",
+        f"{a}({x}) {sign} {render.linear(abs(b), 0, 'y')[0]} = {a * x + b * y}",
         f"{a}*({x}) + {b}*y = {a * x + b * y}",
     )
     steps += _back_substitute(first, shown, x, y, "Solve for $y$")
