@@ -73,7 +73,7 @@ def test_a_watch_keeps_the_newest_change_and_remembers_a_request_to_read() -> No
         assert not watch.changed.is_set()
         hub.notify_all()
         assert watch.take() == (None, True)
-    assert hub.watched == 0
+    assert hub.watched_jobs() == []
 
 
 async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(

@@ -1,8 +1,7 @@
 """`practicegen jobs`: list, show, follow, cancel and retry jobs through a running service's API.
 
-The commands speak HTTP rather than touching the database, so they work the same against the
-embedded default (whose queue lives inside `serve`) and a distributed deployment, and they obey
-the same keys and tenant walls as any other client.
+They speak HTTP rather than touching the database, so they work the same embedded and
+distributed, and obey the same keys and tenant walls as any other client.
 """
 
 from __future__ import annotations
@@ -89,12 +88,8 @@ def show_job(
 
 
 def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-    )
-    with Progress(*columns, console=err) as bar:
+    percent = TextColumn("{task.percentage:>3.0f}%")
+    with Progress(TextColumn("{task.description}"), BarColumn(), percent, console=err) as bar:
         task = bar.add_task(job["progress_message"] or job["status"], total=100)
         while job["status"] not in _TERMINAL:
             started = time.monotonic()

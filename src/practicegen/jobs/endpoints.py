@@ -57,10 +57,8 @@ async def read_job(container: Container, principal: Principal, job_id: uuid.UUID
 async def _wait_for_change(
     container: Container, watch: Watch, principal: Principal, job: Job, seen: str, wait_s: float
 ) -> Job:
-    """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes.
-
-    `watch` was set before `job` was read, so no change after that read is missed; the job is
-    read again only for a signalled change that is not a running attempt's progress."""
+    """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes; `watch`
+    was set before `job` was read, so no change after that read is missed."""
     deadline = time.monotonic() + min(wait_s, container.settings.job_wait_max_s)
     while etag(job) == seen and not JobStatus(job.status).terminal:
         left = deadline - time.monotonic()

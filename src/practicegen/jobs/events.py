@@ -1,12 +1,10 @@
 """Telling waiting clients that a job changed: in-process, and across nodes through PostgreSQL.
 
 A `JobChange` carries the job's id and, when it fits, its new `seq`, status and progress, so a
-subscriber forwards progress without reading the job. Writers mark the rows they changed in the
-session (`mark_changed`) and the hub hands them to this process's watchers after the commit; on
-PostgreSQL each writing statement also sends `NOTIFY practicegen_jobs` (`signal_in_returning`),
-which every node's listener (`db/listener.py`) feeds into its own hub. Signals can be lost, so a
-reconnecting listener marks every watcher stale (`notify_all`) and `resync_watchers` compares
-the watched jobs' `seq` with one query per interval. A watcher keeps only the newest `seq`.
+subscriber forwards progress without reading the job. Writers mark changed rows in the session
+(`mark_changed`), handed to this process's watchers after the commit; on PostgreSQL each write
+also sends `NOTIFY practicegen_jobs` for other nodes. Signals can be lost, so `notify_all` and
+`resync_watchers` wake watchers left behind.
 """
 
 from __future__ import annotations
@@ -40,8 +38,7 @@ CHANGE_COLUMNS = tuple(
 
 @dataclass(frozen=True, slots=True)
 class JobChange:
-    """A job changed; `seq` and the rest are None when the signal could not carry them, and
-    `attempt` and `updated_at` (which let a long-poll answer progress unread) from older nodes."""
+    """A job changed; `seq` and the rest are None when the signal could not carry them."""
 
     job_id: uuid.UUID
     seq: int | None = None
@@ -58,8 +55,7 @@ class JobChange:
 
     @property
     def progress_of_attempt(self) -> bool:
-        """Whether it says every field a job's status shows that changed: a running attempt
-        changes only its status, attempt, progress, `seq` and `updated_at`."""
+        """Whether it carries every field a running attempt changes, so the job need not be read."""
         return self.status == "processing" and None not in (self.attempt, self.updated_at)
 
     @classmethod
@@ -87,8 +83,7 @@ class JobChange:
 
 
 def signal_in_returning(jobs: Table) -> ColumnElement[object]:
-    """`NOTIFY` of each row an UPDATE changed, for its RETURNING list (PostgreSQL): a JSON
-    array of the row's `CHANGE_COLUMNS`, or its bare id when that would not fit."""
+    """`NOTIFY` of each row an UPDATE changed, for its RETURNING: its `CHANGE_COLUMNS` or id."""
     columns = [cast(jobs.c.id, Text), *(jobs.c[name] for name in CHANGE_COLUMNS[1:])]
     full = cast(func.json_build_array(*columns), Text)
     payload = case((func.octet_length(full) <= _MAX_PAYLOAD, full), else_=cast(jobs.c.id, Text))
@@ -131,13 +126,10 @@ class JobChanges:
             watch.deliver(change)
 
     def notify_all(self) -> None:
-        for watches in self._watches.values():
-            for watch in watches:
-                watch.deliver(None)
+        self.behind({}, list(self._watches))
 
     def behind(self, seqs: dict[uuid.UUID, int], asked: list[uuid.UUID]) -> int:
-        """Mark stale each watcher of `asked` that has not seen its job's `seq` (or whose job
-        is gone); returns how many were woken."""
+        """Wake each watcher of `asked` behind its job's `seq` (or whose job is gone); how many."""
         woken = 0
         for job_id in asked:
             seq = seqs.get(job_id)
@@ -159,10 +151,6 @@ class JobChanges:
                 watches.discard(watch)
                 if not watches:
                     del self._watches[job_id]
-
-    @property
-    def watched(self) -> int:
-        return sum(len(w) for w in self._watches.values())
 
     def watched_jobs(self) -> list[uuid.UUID]:
         return list(self._watches)

@@ -1,11 +1,9 @@
 """One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
 
-A statement per report of a thousand waiting jobs would drain the pool, so attempts report
-here (in memory: the newest message, the highest percent) and each round (every `interval_s`,
-or at once for the first report after a quiet spell) writes all progress in one statement and
-the other attempts' beats in another. Both are fenced by (id, attempt): an attempt whose row
-is not returned is lost, its task cancelled and its next report refused. A failed round keeps
-its progress for the next; only the lease timeout decides that a worker is gone.
+A statement per report would drain the pool, so attempts report here (the newest message, the
+highest percent) and each round writes all progress in one statement and the other attempts'
+beats in another, fenced by (id, attempt): an attempt whose row is not returned is lost, its
+task cancelled. A failed round keeps its progress for the next.
 """
 
 from __future__ import annotations
@@ -69,8 +67,7 @@ class Heartbeats:
         return True
 
     def _queue(self, report: ProgressReport) -> None:
-        """Keep `report` under any report queued after it: the newest message, the highest
-        percent."""
+        """Queue `report` over any earlier one: its message, the higher percent."""
         attempt = (report.job_id, report.attempt)
         queued = self._progress.get(attempt)
         if queued is not None and queued.percent > report.percent:

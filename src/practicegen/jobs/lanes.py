@@ -1,18 +1,16 @@
 """Lanes: job types that run in a bounded share of their own, fair between tenants.
 
-A lane is a queue entrypoint of its own whose picked messages pgqueuer caps (`concurrency`:
-across all workers on PostgreSQL, in the process when embedded) beside the main entrypoint's
-slots, so a burst of its jobs waits queued instead of taking the other jobs' slots. Within a
-lane a process runs at most `tenant_share` of one tenant's jobs: a message past that is handed
-back unclaimed (no attempt spent) for `defer_s`, doubling up to `defer_max_s`, so a tenant
-whose jobs hang waits on itself. The tenant travels in the message's headers.
+A lane is a queue entrypoint whose picked messages pgqueuer caps at `concurrency` (over all
+workers on PostgreSQL), so a burst of its jobs waits queued instead of taking the other jobs'
+slots. Within a lane a process runs at most `tenant_share` of one tenant's jobs: a message past
+that is handed back unclaimed (no attempt spent) for `defer_s`, doubling up to `defer_max_s`.
+The tenant travels in the message's headers.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,12 +31,9 @@ class Lane:
     defer_s: float
     defer_max_s: float
     in_flight: Counter[str] = field(default_factory=Counter)
-    """This process's running jobs of the lane, by tenant id (`NO_TENANT` when unknown)."""
+    """This process's running jobs of the lane, by tenant id."""
     deferred: int = 0
     """Messages this process handed back because their tenant's share was in use."""
-
-    def headers(self, tenant_id: uuid.UUID | None) -> dict[str, str] | None:
-        return None if tenant_id is None else {TENANT_HEADER: str(tenant_id)}
 
     def admitting(self, consume: Consume) -> Consume:
         """`consume`, run only while the message's tenant is within its share."""
@@ -66,8 +61,3 @@ class Lane:
 def _tenant_of(message: QueueMessage) -> str:
     tenant = None if message.headers is None else message.headers.get(TENANT_HEADER)
     return tenant if isinstance(tenant, str) else NO_TENANT
-
-
-def lane_of(lanes: Iterable[Lane], job_type: str | None) -> Lane | None:
-    """The lane that runs jobs of `job_type`; None: the main entrypoint."""
-    return next((lane for lane in lanes if job_type in lane.job_types), None)

@@ -1,9 +1,8 @@
 """Prometheus metrics for jobs: what the database says now, and what this process has run.
 
-Gauges (jobs by status and type, queue depth, oldest pending job, each lane's jobs in flight in
-all and by tenant) are read from the jobs table at scrape time, so any node reports the whole
-cluster. Counters, the run-time histogram and each lane's running and deferred messages count
-this process's own work (in distributed mode, only embedded workers' are scraped for now).
+Gauges are read from the jobs table at scrape time, so any node reports the whole cluster;
+counters, the run-time histogram and each lane's running and deferred messages count this
+process's own work.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ class JobMetrics(Collector):
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
         gauge = functools.partial(Gauge, registry=registry)
+        counter = functools.partial(Counter, registry=registry)
         self.jobs = gauge("practicegen_jobs", "Jobs by status and type.", ["status", "job_type"])
         self.queue_depth = gauge(
             "practicegen_queue_depth", "Jobs pending (queued or waiting to retry)."
@@ -33,11 +33,8 @@ class JobMetrics(Collector):
         self.oldest_pending = gauge(
             "practicegen_oldest_pending_seconds", "Age of the oldest pending job."
         )
-        self.finished = Counter(
-            "practicegen_job_attempts_finished",
-            "Attempts run here, by outcome.",
-            ["outcome"],
-            registry=registry,
+        self.finished = counter(
+            "practicegen_job_attempts_finished", "Attempts run here, by outcome.", ["outcome"]
         )
         self.run_time = Histogram(
             "practicegen_job_attempt_seconds",
@@ -92,18 +89,15 @@ class JobMetrics(Collector):
             await session.execute(select(func.min(Job.created_at)).where(Job.status == "pending"))
         ).scalar_one_or_none()
         self.oldest_pending.set((now - oldest).total_seconds() if oldest else 0)
-        await self._refresh_lanes(session)
-
-    async def _refresh_lanes(self, session: AsyncSession) -> None:
         self.lane_tenant_in_flight.clear()
         for lane in self.lanes:
-            rows = await session.execute(
+            by_tenant = await session.execute(
                 select(Job.tenant_id, func.count())
                 .where(Job.status == "processing", Job.job_type.in_(lane.job_types))
                 .group_by(Job.tenant_id)
             )
             total = 0
-            for tenant_id, count in rows:
+            for tenant_id, count in by_tenant:
                 self.lane_tenant_in_flight.labels(lane.entrypoint, str(tenant_id)).set(count)
                 total += count
             self.lane_in_flight.labels(lane.entrypoint).set(total)

@@ -19,9 +19,7 @@ class JobParts:
     changes: JobChanges
     """The node's hub of job changes: long-polls and streams wait on it."""
     store: JobStore
-    """Where jobs are created: the database's adapter."""
     types: JobTypes
-    """The registered job types: handlers, webhook events, results as a student sees them."""
     metrics: JobMetrics
     on_finished: OnFinished
     """What follows a job's end (its webhook); cancel calls it too."""

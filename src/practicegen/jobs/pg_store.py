@@ -1,11 +1,8 @@
 """The job store on PostgreSQL: a job's row and its queue message in one statement.
 
-Creation is the API's busiest write: one INSERT (a data-modifying WITH) writes the job, with
-the in-flight limit (migration 008's count), the student check and `ON CONFLICT DO NOTHING` for
-a used Idempotency-Key, and the row pgqueuer's enqueue writes (its trigger sends the NOTIFY).
-It runs in the caller's open transaction, else on a psycopg pool of its own in autocommit; a
-connection that dies under it is retried once on another, and as the id is chosen before, a
-refused duplicate id means "created". `PostgresWrites` signal changes from each statement.
+Creation is the API's busiest write: one data-modifying WITH writes the job (with the in-flight
+limit, the student check and `ON CONFLICT DO NOTHING` for a used Idempotency-Key) and its
+pgqueuer message. It runs in the caller's open transaction, else on a psycopg pool of its own.
 """
 
 from __future__ import annotations
@@ -80,9 +77,8 @@ def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
 
 
 def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
-    """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element
-    type), as a table of one row per attempt: a batch's rows are parameters, and its statement
-    keeps one shape (prepared once) however many attempts it names."""
+    """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element type):
+    a batch's statement keeps one shape (prepared once) however many attempts it names."""
     arrays = [bindparam("ids", type_=ARRAY(Uuid())), bindparam("attempts", type_=ARRAY(Integer()))]
     arrays += [bindparam(f"{name}s", type_=ARRAY(kind)) for name, kind in extra]
     names = ["id", "attempt", *(name for name, _ in extra)]
@@ -105,8 +101,7 @@ _HEARTBEAT = heartbeat_update(
 
 
 class PostgresWrites:
-    """Each write sends its rows' change signals itself; a batch is one statement of constant
-    shape, its rows array parameters."""
+    """Each write sends its rows' change signals; a batch's rows are array parameters."""
 
     signal: tuple[ColumnElement[object], ...] = (_SIGNAL,)
 
@@ -133,8 +128,6 @@ POSTGRES_WRITES = PostgresWrites()
 
 
 class PostgresJobStore:
-    """Creates jobs in one statement and claims them in batches (see the module docstring)."""
-
     writes = POSTGRES_WRITES
 
     def __init__(
@@ -147,8 +140,7 @@ class PostgresJobStore:
         max_connections: int,
         timeout_s: float = 5.0,
     ) -> None:
-        """`timeout_s`: how long a creation may wait for a connection before it gives up (a
-        503 that says to retry), as the SQLAlchemy pool's checkout does."""
+        """`timeout_s`: how long a creation may wait for a connection before a 503 says retry."""
         self.lanes = lanes
         self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
         self.pool = AsyncConnectionPool(
@@ -175,9 +167,6 @@ class PostgresJobStore:
             raw = await (await session.connection()).get_raw_connection()
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
             return await (await connection.execute(statement, params)).fetchone() is not None
-        return await self._create_at_once(statement, params)
-
-    async def _create_at_once(self, statement: str, params: Params) -> bool:
         try:
             return await self._insert_on_pool(statement, params)
         except psycopg.OperationalError:  # its connection died: once more, on another

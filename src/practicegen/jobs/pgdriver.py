@@ -1,11 +1,9 @@
 """pgqueuer's driver port on two connections of its own, each reopened when the database drops it.
 
 Two, because pgqueuer's `PsycopgDriver` holds its query connection's lock while it waits for
-notifications. Reopened, because a QueueManager ends at its first failed statement and a
-restart ends every connection: a statement whose connection is gone is sent again on a new one
-after a `Backoff` until the database answers or the driver stops waiting (pgqueuer's statements
-bear a second sending), and a task LISTENs again on a new connection, the manager's poll
-finding what was queued meanwhile. `on_change` hears when both are up, or not.
+notifications. Reopened, because a QueueManager ends at its first failed statement: a statement
+whose connection is gone is resent on a new one after a `Backoff` (pgqueuer's statements bear a
+second sending), and LISTEN resumes on a new connection. `on_change` hears when both are up.
 """
 
 from __future__ import annotations
@@ -83,8 +81,7 @@ class ReconnectingDriver:
 
     @property
     def connected(self) -> bool:
-        """Both connections up, LISTEN included: pgqueuer listens only once it has checked
-        its tables, so this is also "the queue manager is running"."""
+        """Both connections up, LISTEN included (so also "the queue manager is running")."""
         return not _gone(self._query_connection) and self._listening.is_set()
 
     def stop_waiting(self) -> None:
@@ -164,11 +161,10 @@ class ReconnectingDriver:
         await self._until_listening()
 
     async def _until_listening(self) -> None:
-        stopping = asyncio.create_task(self._stopping.wait())
-        listening = asyncio.create_task(self._listening.wait())
-        await asyncio.wait({stopping, listening}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        listening.cancel()
+        waiters = {asyncio.create_task(e.wait()) for e in (self._stopping, self._listening)}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
         if not self._listening.is_set():
             raise DriverStopped("the worker stopped while the database was away")
 

@@ -1,12 +1,9 @@
 """Running a job worker: consume, drain, stop (`worker_running`, `consume_until_stopped`).
 
-`serve` runs it in the API process, `practicegen worker` (`worker_node.py`) on its own. Deploys
-stop workers all the time, so the first SIGTERM or SIGINT stops dequeueing and lets running
-attempts finish for up to `--drain-seconds`; after that (or a second signal) the attempts left
-are cancelled and their messages handed back (they wrote nothing, and the next attempt fences
-them out), and the process exits 0. A lost database connection is no reason to stop: the queue
-reconnects. Should releasing hang, the process exits 1 at once and another worker re-picks the
-jobs after `job_heartbeat_timeout_s`, as after a crash.
+The first SIGTERM or SIGINT stops dequeueing and lets running attempts finish for up to
+`--drain-seconds`; then (or at a second signal) the attempts left are cancelled, their messages
+handed back, and the process exits 0. Should releasing hang, it exits 1 and the jobs are
+re-picked after `job_heartbeat_timeout_s`, as after a crash.
 """
 
 from __future__ import annotations
@@ -97,7 +94,6 @@ async def _consume(
             heartbeat_timeout_s=settings.job_heartbeat_timeout_s,
         )
         await until.wait()
-    # leaving the block stopped the dequeueing and waited for the attempts in flight
 
 
 async def consume_until_stopped(
@@ -130,11 +126,8 @@ async def consume_until_stopped(
 
 
 def start_pool_server_deaf_to_stop_signals() -> None:
-    """Start the generator pool's fork server ignoring SIGINT and SIGTERM; its children inherit it.
-
-    A stop signal sent to the process group (Ctrl-C) must reach only this process, which drains:
-    pool processes killed by it would fail the attempts it waits for. They exit with it anyway.
-    """
+    """Start the generator pool's fork server ignoring SIGINT and SIGTERM; its children inherit it,
+    so a Ctrl-C to the process group does not kill the pool under the attempts being drained."""
     previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOPS}
     try:
         multiprocessing.forkserver.ensure_running()

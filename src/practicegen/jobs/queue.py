@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.reconnect import Backoff
-from practicegen.jobs.lanes import Consume, Lane, lane_of
+from practicegen.jobs.lanes import TENANT_HEADER, Consume, Lane
 from practicegen.jobs.pgdriver import ReconnectingDriver, said
 from practicegen.jobs.worker_state import WorkerState, WorkerStatus
 
@@ -46,19 +46,17 @@ _HAND_BACK = timedelta(seconds=1)
 def message_of(
     lanes: Sequence[Lane], job_type: str | None, tenant_id: uuid.UUID | None
 ) -> tuple[str, dict[str, str] | None]:
-    """The entrypoint and headers of a job's queue message."""
-    lane = lane_of(lanes, job_type)
-    return (ENTRYPOINT, None) if lane is None else (lane.entrypoint, lane.headers(tenant_id))
+    """The entrypoint and headers of a job's queue message: its type's lane's, else the main one."""
+    lane = next((lane for lane in lanes if job_type in lane.job_types), None)
+    if lane is None:
+        return ENTRYPOINT, None
+    return lane.entrypoint, None if tenant_id is None else {TENANT_HEADER: str(tenant_id)}
 
 
 class JobQueue(ABC):
-    lanes: Sequence[Lane]
-    state: WorkerState
-    """What this process's consumer of the queue is doing (readiness reads it)."""
-
     def __init__(self, lanes: Sequence[Lane]) -> None:
         self.lanes = lanes
-        self.state = WorkerState()
+        self.state = WorkerState()  # what this process's consumer is doing, for readiness
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -117,8 +115,7 @@ class JobQueue(ABC):
                 log.warning("job.released", job_id=str(job_id))
                 raise RetryRequested(reason="worker stopping") from None
             except Exception as exc:
-                # not the job failing (the runner settles that) but the infrastructure around
-                # it: pgqueuer would drop the message and leave the job pending for ever
+                # the infrastructure failed, not the job: pgqueuer would drop the message
                 log.warning("job.handed_back", job_id=str(job_id), error=said(exc))
                 raise RetryRequested(delay=_HAND_BACK, reason="infrastructure error") from exc
             finally:
@@ -128,8 +125,8 @@ class JobQueue(ABC):
 
 
 class _TransactionDriver:
-    """pgqueuer's driver port, enough to enqueue, over a connection inside our transaction:
-    pgqueuer's own insists on autocommit, which would commit the message apart from its row."""
+    """pgqueuer's driver port, enough to enqueue (`fetch`), over a connection inside our
+    transaction: pgqueuer's own insists on autocommit, which would commit the message apart."""
 
     def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self._connection = connection
@@ -139,17 +136,10 @@ class _TransactionDriver:
         await cursor.execute(query, args or None)
         return await cursor.fetchall()
 
-    async def execute(self, query: str, *args: object) -> str:
-        cursor = AsyncRawCursor(self._connection)
-        await cursor.execute(query, args or None)
-        return cursor.statusmessage or ""
-
 
 class PostgresQueue(JobQueue):
     """A QueueManager for the jobs and one per lane (pgqueuer bounds one manager's picked
-    messages over all its entrypoints), each rebuilt on new connections after a backoff when its
-    loop ends with an error, until `stop()`. Jobs in flight meanwhile finish through the app's
-    own pool; a message they could not settle is handed back by its heartbeat timeout."""
+    messages over all its entrypoints), each rebuilt after a backoff when its loop fails."""
 
     def __init__(
         self,
@@ -273,8 +263,7 @@ class EmbeddedQueue(JobQueue):
             log.error("jobs.enqueue_failed", error=repr(task.exception()))
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
-        # In memory the limits count this process's messages only: one manager bounds the jobs'
-        # entrypoint and each lane's apart.
+        # in memory one manager bounds the jobs' entrypoint and each lane's apart
         consume = self._consumer(handler)
         self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(consume)
         for lane in self.lanes:

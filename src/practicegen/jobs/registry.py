@@ -1,9 +1,7 @@
 """Job types, registered by the packages that own them: the one place a job type is named.
 
-The job system runs, shows and reports jobs of any type by asking this registry for a type's
-handler, its webhook event per terminal status, and its result as a student may see it; `app.py`
-registers each package's types, so nothing in `jobs/` knows a type. A type without a student
-view, or not registered, is invisible to student tokens.
+`app.py` registers each package's types, so nothing in `jobs/` knows a type. A type without a
+student view, or not registered, is invisible to student tokens.
 """
 
 from __future__ import annotations
@@ -26,9 +24,8 @@ StudentView = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class JobType:
-    """What a package tells the job system about one of its job types: `student_view`, the
-    result without what a student must not see (None hides the type from students); `events`,
-    the webhook event for each terminal status (none: its jobs send no webhook)."""
+    """One job type: `student_view` strips what a student must not see (None hides the type from
+    students); `events` names the webhook event of each terminal status."""
 
     name: str
     handler: Handler
@@ -40,27 +37,23 @@ class JobTypes:
     """Every registered job type, by name."""
 
     def __init__(self, types: tuple[JobType, ...] = ()) -> None:
-        self._types = {job_type.name: job_type for job_type in types}
+        self._handlers = {t.name: t.handler for t in types}
+        self._events = {t.name: t.events for t in types}
+        self._student_views = {t.name: t.student_view for t in types if t.student_view is not None}
 
     def handler(self, name: str) -> Handler | None:
-        job_type = self._types.get(name)
-        return None if job_type is None else job_type.handler
+        return self._handlers.get(name)
 
     def event(self, name: str, status: str) -> str | None:
         """The webhook event a job of type `name` sends on reaching `status`, if any."""
-        job_type = self._types.get(name)
-        return None if job_type is None else job_type.events.get(status)
-
-    def _student_view(self, name: str) -> StudentView | None:
-        job_type = self._types.get(name)
-        return None if job_type is None else job_type.student_view
+        return self._events.get(name, {}).get(status)
 
     def visible(self, principal: Principal, name: str) -> bool:
-        return not principal.is_student or self._student_view(name) is not None
+        return not principal.is_student or name in self._student_views
 
     def student_types(self) -> list[str]:
         """The job types a student token may see, for filtering a list in SQL."""
-        return sorted(t.name for t in self._types.values() if t.student_view is not None)
+        return sorted(self._student_views)
 
     def result(
         self, principal: Principal, name: str, result: dict[str, Any] | None
@@ -68,5 +61,5 @@ class JobTypes:
         """The result as `principal` may see it: servers see it unchanged."""
         if result is None or not principal.is_student:
             return result
-        view = self._student_view(name)
+        view = self._student_views.get(name)
         return None if view is None else view(result)

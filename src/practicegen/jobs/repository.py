@@ -1,9 +1,8 @@
 """SQL for jobs. Every write a worker makes is fenced by the attempt number.
 
-A worker that lost its job (it stalled, its job was re-picked by another worker, or a client
-cancelled it) holds a stale attempt number; its writes then match no row and it learns it must
-stop, so a zombie attempt can never overwrite a newer one. Each change bumps `seq`. What the two
-databases write differently (`JobWrites`) comes from the job store's adapter.
+A worker that lost its job holds a stale attempt number; its writes match no row, so a zombie
+attempt never overwrites a newer one. Each change bumps `seq`. What the two databases write
+differently (`JobWrites`) comes from the job store's adapter.
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ class JobWrites(Hashable, Protocol):
     """The writes a job store's database makes its own way (`pg_store`, `sqlite_store`)."""
 
     signal: tuple[ColumnElement[object], ...]
-    """Added to the RETURNING of a write: the rows' change signal, where the database sends
-    one from the statement itself."""
+    """Added to a write's RETURNING: the rows' change signal, where the statement sends one."""
 
     async def progress(
         self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
@@ -67,8 +65,7 @@ class JobWrites(Hashable, Protocol):
 def progress_update(
     attempts: ColumnElement[bool], percent: Any, message: Any, now: Any
 ) -> ReturningUpdate[tuple[Any, ...]]:
-    """The UPDATE of a batch's progress, `attempts` naming the batch's attempts: each running
-    one's job gets a new `seq` and heartbeat, and returns a `JobChange`'s fields but its time."""
+    """The UPDATE of the progress of `attempts`, returning a `JobChange`'s fields but its time."""
     c = jobs_table.c
     return (
         update(jobs_table)
@@ -85,8 +82,8 @@ def progress_update(
 
 
 def heartbeat_update(attempts: ColumnElement[bool], now: Any) -> ReturningUpdate[Any]:
-    """The UPDATE of a batch's heartbeats, returning the attempts that still own their jobs. A
-    beat is no change a client sees: `updated_at` keeps its value (its onupdate would move it)."""
+    """The UPDATE of heartbeats, returning the attempts that still own their jobs; `updated_at`
+    is kept, as a beat is no change a client sees."""
     c = jobs_table.c
     return (
         update(jobs_table)
@@ -107,8 +104,7 @@ def _returning_job(statement: Update, writes: JobWrites) -> ReturningUpdate[Any]
 
 @functools.cache
 def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
-    """`JobRepository.claim_many`'s statement, built once: `:job_ids` (expanded into the IN
-    list) and `:now` are parameters."""
+    """`JobRepository.claim_many`'s statement, built once: `:job_ids` and `:now` are parameters."""
     now = bindparam("now", type_=jobs_table.c.updated_at.type)
     statement = (
         update(jobs_table)
@@ -128,8 +124,7 @@ def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
 
 @functools.cache
 def _finish(columns: tuple[str, ...], writes: JobWrites) -> ReturningUpdate[Any]:
-    """`JobRepository.finish`'s statement, built once per set of columns it sets: the running
-    attempt's job (`:job_id`, `:of_attempt`), each column set to the parameter `new_<column>`."""
+    """`JobRepository.finish`'s statement, built once per set of columns set from `new_<name>`."""
     c = jobs_table.c
     values = {name: bindparam(f"new_{name}", type_=c[name].type) for name in columns}
     statement = (
@@ -153,8 +148,7 @@ class JobRepository:
         return self._writes
 
     async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
-        """The job, not attached to the session (read through Core: every status poll reads
-        one, and the ORM's loading cost more than the query)."""
+        """The job, read through Core (every status poll reads one), not attached to the session."""
         params = {"tenant_id": tenant_id, "job_id": job_id}
         row = (await self.session.execute(_GET, params)).first()
         return None if row is None else _job_of(row)
@@ -191,8 +185,7 @@ class JobRepository:
     async def _updated(
         self, statement: ReturningUpdate[Any], params: dict[str, Any] | None = None
     ) -> Job | None:
-        """Run an UPDATE ... RETURNING of one job (through Core: the ORM's bulk-update path cost
-        more than the statement), which may also send its change signal."""
+        """Run an UPDATE ... RETURNING of one job through Core, marking its change."""
         row = (await self.session.execute(statement, params)).first()
         return None if row is None else self._changed(row)
 
@@ -203,17 +196,13 @@ class JobRepository:
         return job
 
     async def claim_many(self, job_ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, Job]:
-        """Start a new attempt of each live job of `job_ids`, in one statement; the jobs
-        started, by id (a finished or cancelled job is left out)."""
+        """A new attempt of each live job of `job_ids`, in one statement; those started, by id."""
         params = {"job_ids": list(job_ids), "now": now}
         rows = await self.session.execute(_claim(self.writes), params)
         return {job.id: job for job in map(self._changed, rows)}
 
     async def progress_many(self, reports: Sequence[ProgressReport], now: datetime) -> set[Attempt]:
-        """Record attempts' progress in one statement, each change marked as in `_updated`;
-        returns the attempts that still own their jobs."""
-        if not reports:
-            return set()
+        """Record attempts' progress in one statement; the attempts that still own their jobs."""
         rows = await self.writes.progress(self.session, reports, now)
         for row in rows:
             mark_changed(self.session.sync_session, JobChange(*row[:6], updated_at=now))
@@ -261,8 +250,7 @@ class JobRepository:
     async def _change(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, statuses: Sequence[str], values: Values
     ) -> Job | None:
-        """The tenant's job set to `values` if its status is one of `statuses` (built for the
-        call: a client's cancel or retry is rare)."""
+        """The tenant's job set to `values` if its status is one of `statuses`."""
         c = jobs_table.c
         where = (c.tenant_id == tenant_id, c.id == job_id, c.status.in_(statuses))
         return await self._updated(

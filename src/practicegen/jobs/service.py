@@ -1,9 +1,7 @@
 """Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
 
-`create_job` is the one way any package makes a job of any type, through the job store. An
-`Idempotency-Key` makes creation safe to repeat (the same key and body give back the same job,
-another body is refused); a key is scoped to its caller (`scoped_key`), so none can take
-another's.
+`create_job` is the one way any package makes a job. An `Idempotency-Key` makes creation safe to
+repeat (another body is refused); a key is scoped to its caller, so none can take another's.
 """
 
 from __future__ import annotations
@@ -61,8 +59,7 @@ class TooManyJobs(RateLimited):
 @dataclass(frozen=True, slots=True)
 class NewJob:
     """A job to create. `idempotency_key` is already scoped (`scoped_key`); `in_flight_limit`:
-    the tenant's limit on jobs in flight this job counts against, None if it counts against
-    none (the service's own jobs); `delay_s`: its first attempt's wait."""
+    the tenant's limit this job counts against (None: none); `delay_s`: its first run's wait."""
 
     tenant_id: uuid.UUID
     job_type: str
@@ -84,8 +81,7 @@ class Created:
 
 
 RefusalCheck = Callable[[AsyncSession], Awaitable[None]]
-"""Raises the caller's own reason a job was not inserted (say, its student is not the
-tenant's); read only after a refusal, as a refusal is rare."""
+"""Raises the caller's own reason a job was not inserted (say, its student is not the tenant's)."""
 
 
 def request_hash(job_type: str, request: dict[str, Any]) -> str:
@@ -199,8 +195,7 @@ async def list_jobs(
 
 
 async def cancel_job(session: AsyncSession, store: JobStore, job: Job, now: datetime) -> Job:
-    """`job` (as `get_job` found it) cancelled at once if pending or running; a running attempt
-    notices at its next write."""
+    """`job` cancelled if pending or running; a running attempt notices at its next write."""
     cancelled = await JobRepository(session, store.writes).cancel(job.tenant_id, job.id, now)
     if cancelled is None:
         raise JobNotCancellable(job_id=str(job.id))

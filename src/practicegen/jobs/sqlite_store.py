@@ -1,9 +1,8 @@
 """The job store on SQLite (embedded mode): the job row through the caller's session, its
 message handed to the in-memory queue once that session commits.
 
-The tenant's limit on jobs in flight is counted here, in the INSERT itself, through the partial
-index of migration 007 (`IN_FLIGHT_PREDICATE`, literals so SQLite's planner matches the index);
-on PostgreSQL migration 008's triggers keep the count instead (`pg_store`).
+The tenant's limit on jobs in flight is counted in the INSERT itself, through migration 007's
+partial index (`IN_FLIGHT_PREDICATE` is literal so SQLite's planner matches the index).
 """
 
 from __future__ import annotations
@@ -38,8 +37,7 @@ from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_updat
 from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
 
 _jobs = core_table(Job)
-# The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight
-# (migration 007) and of the count migration 008's triggers keep on PostgreSQL.
+# The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight.
 IN_FLIGHT_PREDICATE = (
     "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
 )
@@ -47,9 +45,8 @@ IN_FLIGHT_PREDICATE = (
 
 @functools.cache
 def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the given columns' values WHERE (if `limited`) the tenant's jobs in
-    flight are fewer than `:in_flight_limit` and, for a student's job, the student is the
-    tenant's; built once per set of columns, the values are parameters."""
+    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant's jobs in flight are
+    fewer than `:in_flight_limit` and a student's job's student is the tenant's."""
     given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}

@@ -1,8 +1,7 @@
 """The job store port: how a job is created (row and queue message together) and claimed.
 
-One adapter per backend (`pg_store`, `sqlite_store`), chosen in `app.py`, so services and the
-worker never see a driver or a dialect. Both claim through `ClaimBatcher`: the jobs a queue
-hands over together start their attempts in one UPDATE, not a statement and connection each.
+One adapter per backend (`pg_store`, `sqlite_store`), so services and the worker never see a
+driver or a dialect. Both claim through `ClaimBatcher`: one UPDATE per batch a queue hands over.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ class IdempotencyKeyInFlight(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    """A new job's columns (not an ORM `Job`, which costs more to build than its insert), the
-    tenant's limit on jobs in flight it counts against (None: none) and its first run's delay."""
+    """A new job's columns (an ORM `Job` costs more to build than the insert), limit and delay."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -61,14 +59,8 @@ class PendingJob:
         return {name: getattr(self, name) for name in JOB_COLUMNS}
 
 
-JOB_COLUMNS = (
-    *(
-        field.name
-        for field in fields(PendingJob)
-        if field.name not in ("in_flight_limit", "delay_s")
-    ),
-    "updated_at",
-)
+_NOT_COLUMNS = ("in_flight_limit", "delay_s")
+JOB_COLUMNS = (*(f.name for f in fields(PendingJob) if f.name not in _NOT_COLUMNS), "updated_at")
 """The columns of a new job's row."""
 
 
@@ -77,14 +69,12 @@ class JobStore(Protocol):
 
     @property
     def writes(self) -> JobWrites:
-        """What this database writes its own way: each `JobRepository` that changes jobs
-        takes it."""
+        """What this database writes its own way, for each `JobRepository` that changes jobs."""
         ...
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
-        """Insert `job` and queue its message, committed with `session`'s transaction (or at
-        once if none is open); False if the tenant has `in_flight_limit` jobs in flight, has no
-        such student, or has a job with its idempotency key."""
+        """Insert `job` and queue its message with `session`'s transaction (at once if none is
+        open); False if the tenant is at its limit, has no such student, or has the key."""
         ...
 
     async def open(self) -> None: ...
@@ -93,8 +83,7 @@ class JobStore(Protocol):
 
 
 class ClaimBatcher:
-    """Claims asked for in the same turn of the event loop go to the database as one UPDATE,
-    and each attempt gets its own job back."""
+    """Claims asked for in the same turn of the event loop go to the database as one UPDATE."""
 
     def __init__(self, sessionmaker: SessionMaker, clock: Clock, writes: JobWrites) -> None:
         """`sessionmaker` lets each statement commit by itself: a claim is one statement."""

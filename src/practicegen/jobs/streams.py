@@ -1,11 +1,9 @@
 """Following a job live: the guide's WebSocket, and Server-Sent Events.
 
-Both send the guide's messages: `status` (with status and progress) while the job runs, then
-one of `completed` (result), `failed` or `cancelled` (error), each with `seq`. The first is a
-snapshot and a finished job's terminal message comes at once. Progress is sent from the change
-signal (`jobs/events.py`) without reading the job. A WebSocket token may also come as the
-`token` query parameter or in `Sec-WebSocket-Protocol: bearer, <token>` (browsers set no
-headers), and a browser's `Origin` must be in `PRACTICEGEN_CORS_ORIGINS` when that is set.
+Both send the guide's messages: `status` while the job runs, then one of `completed`, `failed`
+or `cancelled`, each with `seq`. A WebSocket token may also come as the `token` query parameter
+or in `Sec-WebSocket-Protocol: bearer, <token>` (browsers set no headers), and a browser's
+`Origin` must be in `PRACTICEGEN_CORS_ORIGINS` when that is set.
 """
 
 from __future__ import annotations
@@ -62,8 +60,7 @@ async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
-    terminal message. Progress is forwarded from the change signal; the job is read at the
-    start (which checks access), for its terminal state, and when a signal said nothing."""
+    terminal message; the job is read only when the change signal does not say enough."""
     views = container.part(JobParts).types
     with container.part(JobParts).changes.watch(job_id) as watch:
         watch.seen = after_seq
@@ -108,9 +105,8 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         updates = job_updates(container, await authenticate_briefly(token, container), job_id)
         first = await anext(updates)
     except PracticegenError as exc:
-        # A refused handshake reaches a browser only as close code 1006: accept, then close
-        # with 4000 + the HTTP status and the error code, so a client can tell "no such job"
-        # (stop) from a dropped connection (reconnect).
+        # a refused handshake reaches a browser only as code 1006: accept, then close with
+        # 4000 + the HTTP status, so a client can tell "no such job" from a dropped connection
         await websocket.accept(subprotocol=subprotocol)
         await websocket.close(code=4000 + status_for(exc), reason=exc.code)
         return

@@ -1,9 +1,7 @@
 """Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
 
 The handler writes nothing while it works; its writes commit with the terminal state in one
-transaction fenced by the attempt number, so a cancelled or taken-over attempt leaves nothing
-and cancel racing completion ends in one terminal state. Progress goes to the process's
-`Heartbeats`; an attempt found lost there is cancelled and its next report raises `AttemptLost`.
+transaction fenced by the attempt number, so a cancelled or taken-over attempt leaves nothing.
 `InvalidRequest` and `NotFound` fail the job at once; any other error is retried with backoff
 and jitter until the job's attempts are spent.
 """
@@ -91,8 +89,7 @@ class JobRunner:
         self.metrics = metrics or JobMetrics()
         self.on_finished = on_finished
         self.rng = random.Random()
-        # beats are fenced statements complete by themselves: committed alone, the rows one
-        # locks are not held across the next one's trip, where a job ending would wait
+        # beats commit alone, so the rows one locks are not held while a job ending waits
         self.heartbeats = Heartbeats(
             autocommit_sessionmaker(sessionmaker), store.writes, interval_s=heartbeat_s, clock=clock
         )
@@ -109,15 +106,12 @@ class JobRunner:
             started = time.perf_counter()
             try:
                 await work
-            except AttemptLost:
-                self.metrics.finished.labels(outcome="lost").inc()
-                log.info("job.attempt_lost")
-            except asyncio.CancelledError:
+            except (AttemptLost, asyncio.CancelledError) as exc:
                 current = asyncio.current_task()
-                if current is not None and current.cancelling():
+                if isinstance(exc, asyncio.CancelledError) and current and current.cancelling():
                     raise  # this worker is shutting down; the job stays live for a later attempt
                 self.metrics.finished.labels(outcome="lost").inc()
-                log.info("job.attempt_lost")  # the heartbeat found the job gone and stopped it
+                log.info("job.attempt_lost")
             finally:
                 self.metrics.run_time.observe(time.perf_counter() - started)
                 self.heartbeats.release((job.id, job.attempt))

@@ -1,7 +1,6 @@
 """What a process's job consumer is doing, for readiness: dequeueing, reconnecting or stopped.
 
-The queue adapters set it; `/readyz` reads it, so a node whose in-process worker cannot take
-jobs says so rather than accepting jobs nothing here will run.
+The queue adapters set it; `/readyz` reads it, so a node whose worker cannot take jobs says so.
 """
 
 from __future__ import annotations
