@@ -108,12 +108,16 @@ async def cut_mid_load(
     """Jobs running, the database cut, ready again, more jobs: their ids, and the codes."""
     async with client(api) as http:
         await seed_bank(http)
-        before = await create_jobs(http, 8)
 
         async def some_running() -> bool:
             return bool(await processing(db))
 
-        await wait_until(some_running, limit_s=20, what="jobs to be running")
+        # watched from the first creation on: the jobs after the first few find the bank filled
+        running = asyncio.create_task(
+            wait_until(some_running, limit_s=20, what="jobs to be running", every=0.02)
+        )
+        before = await create_jobs(http, 8)
+        await running
         codes = await cut(cluster.database_url, db, http, api)
         await ready_again(http, api)
         after = await create_jobs(http, 8)  # each accepted at the first try

@@ -46,7 +46,8 @@ from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 from tests.support.processes import Cluster, Node, wait_until
 
 SLOW_JOB = {"subject": "Algebra", "topic": "Quadratic Equations", "num_items": 10}
-"""A topic the seeded bank has no items for: every item is generated and checked."""
+"""A topic the seeded bank has no items for: the first jobs generate and check every item
+(later ones may find those in the bank)."""
 MODEL_JOB = {"subject": "Algebra", "topic": "Linear Equations", "num_items": 3}
 """On an empty bank with a model configured: every question is the model's."""
 
@@ -191,11 +192,12 @@ async def test_jobs_created_on_one_api_run_on_either_worker_and_show_on_the_othe
 async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_result_once(
     cluster: Cluster, db: Db
 ) -> None:
-    doomed = cluster.start_worker("doomed", PRACTICEGEN_JOB_CONCURRENCY="8")
     api = await cluster.start_api("api")
     async with client(api) as http:
         await seed_bank(http)
         ids = await create_jobs(http, 24)
+    # started once every job waits, so its first claims all meet an empty bank and run long
+    doomed = cluster.start_worker("doomed", PRACTICEGEN_JOB_CONCURRENCY="8")
 
     async def several_running() -> bool:
         return len(await processing(db)) >= 3
@@ -258,13 +260,13 @@ async def test_a_slow_job_on_a_live_worker_is_never_run_twice(cluster: Cluster, 
 async def test_sigterm_lets_running_jobs_finish_takes_no_new_ones_and_exits_0(
     cluster: Cluster, db: Db
 ) -> None:
-    stopping = cluster.start_worker(
-        "stopping", "--drain-seconds", "25", PRACTICEGEN_JOB_CONCURRENCY="4"
-    )
     api = await cluster.start_api("api")
     async with client(api) as http:
         await seed_bank(http)
         ids = await create_jobs(http, 12)
+    stopping = cluster.start_worker(
+        "stopping", "--drain-seconds", "25", PRACTICEGEN_JOB_CONCURRENCY="4"
+    )
 
     async def running() -> set[str] | None:
         return await processing(db) or None
@@ -299,11 +301,11 @@ async def test_sigterm_lets_running_jobs_finish_takes_no_new_ones_and_exits_0(
 async def test_sigterm_past_the_grace_hands_running_jobs_to_another_worker(
     cluster: Cluster, db: Db
 ) -> None:
-    hasty = cluster.start_worker("hasty", "--drain-seconds", "0", PRACTICEGEN_JOB_CONCURRENCY="4")
     api = await cluster.start_api("api")
     async with client(api) as http:
         await seed_bank(http)
         ids = await create_jobs(http, 8)
+    hasty = cluster.start_worker("hasty", "--drain-seconds", "0", PRACTICEGEN_JOB_CONCURRENCY="4")
 
     async def several_running() -> bool:
         return len(await processing(db)) >= 2
