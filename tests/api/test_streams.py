@@ -14,10 +14,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from practicegen.bootstrap import prepare
+from practicegen.jobs.parts import JobParts
 from tests.api.test_jobs import jobs_client, wait_terminal, worker_server  # noqa: F401
 from tests.api.test_practice import new_student, seed_bank
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.support.server import RunningServer, running_server
+from tests.support.processes import wait_until
+from tests.support.server import RunningServer, running_server, serving, started_app
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
@@ -182,3 +184,30 @@ async def test_cross_node_websocket_survives_a_killed_listen_connection(
         assert code == 1000
         status = (await client_a.get(f"/api/v1/jobs/{job_id}")).json()["data"]
         assert status["status"] == "completed"
+
+
+async def test_a_websocket_client_that_misbehaves_then_leaves_an_idle_job_frees_its_watch(
+    database_url: str,
+) -> None:
+    """Frames a client should not send (text, binary) are ignored; its leaving, while the job
+    it follows has nothing new, ends the handler and its watch at once, not at the next change."""
+    settings = make_settings(database_url, run_worker=False)  # the job stays queued: idle
+    await prepare(settings)
+    async with started_app(settings) as app, serving(app, settings) as server:
+        hub = app.state["container"].part(JobParts).changes
+        async with httpx.AsyncClient(base_url=server.base_url, headers=AUTH, timeout=30) as http:
+            await seed_bank(http)
+            job_id = await start_job(http)
+        async with asyncio.timeout(30):
+            async with connect(ws_url(server.base_url, job_id), additional_headers=AUTH) as ws:
+                first = json.loads(await ws.recv())
+                assert first["type"] == "status" and first["status"] == "pending"
+                await ws.send("hello")
+                await ws.send(b"\x00" * 1024)
+                await (await ws.ping())  # the server has read both frames and is still here
+                assert [str(j) for j in hub.watched_jobs()] == [job_id]
+
+        async def unwatched() -> bool:
+            return not hub.watched_jobs()
+
+        await wait_until(unwatched, limit_s=5, what="the watch to end")

@@ -135,9 +135,10 @@ async def _send_all(
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            await websocket.receive_text()
+    """Frames from the client, text or binary, are read and ignored until it leaves."""
+    with contextlib.suppress(RuntimeError):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)
