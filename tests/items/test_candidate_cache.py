@@ -83,6 +83,7 @@ async def test_an_old_entry_serves_the_others_while_one_request_refreshes_it(
     loads.release.set()
     first = await _items(subjects, sessionmaker)
     loads.release.clear()
+    loads.began.clear()  # else the wait below returns before the refresh has begun
     clock.now = 31  # older than max_age_s, the bank unchanged
     refreshing = asyncio.create_task(_items(subjects, sessionmaker))
     await loads.began.wait()
