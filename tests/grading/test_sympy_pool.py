@@ -84,3 +84,41 @@ def test_a_pool_whose_process_was_killed_serves_the_next_call_from_new_processes
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.splitlines()[-1] == "True"
+
+
+LATE = textwrap.dedent(
+    """
+    import asyncio, time
+    from practicegen.grading.sympy_pool import SympyPool
+
+    async def main():
+        pool = SympyPool(1)
+        try:
+            await pool.start()
+            call = asyncio.create_task(pool.run(time.sleep, 0.05, timeout_s=0.2))
+            await asyncio.sleep(0)  # the call is in its process
+            time.sleep(0.6)  # the loop runs late: result and deadline are both due at once
+            try:
+                await call
+                print("used")
+            except TimeoutError:
+                print("timed out")
+        finally:
+            await pool.aclose()
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+    """
+)
+
+
+def test_a_result_that_reaches_a_late_loop_after_its_deadline_is_not_used(
+    tmp_path: Path,
+) -> None:
+    """Whether the deadline holds does not depend on the order the loop runs ready callbacks."""
+    script = tmp_path / "late.py"
+    script.write_text(LATE)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "timed out"

@@ -94,18 +94,24 @@ class SympyPool:
         )
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
-        """`function(*args)` in a pool process; TimeoutError after `timeout_s`. A timed-out call
-        keeps its process until it ends: callers cap their inputs so that stays short. A pool
-        whose process died raises BrokenProcessPool once and is replaced for the next call."""
+        """`function(*args)` in a pool process; TimeoutError once `timeout_s` has passed, also
+        when the result reached a late-running loop in the same turn as the deadline. A
+        timed-out call keeps its process until it ends: callers cap their inputs so that stays
+        short. A pool whose process died raises BrokenProcessPool once and is replaced for the
+        next call."""
         loop = asyncio.get_running_loop()
         pool = self._executor()
+        deadline = loop.time() + timeout_s
         try:
-            return await asyncio.wait_for(loop.run_in_executor(pool, function, *args), timeout_s)
+            result = await asyncio.wait_for(loop.run_in_executor(pool, function, *args), timeout_s)
         except BrokenProcessPool:
             if self._pool is pool:
                 self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
+        if loop.time() > deadline:
+            raise TimeoutError
+        return result
 
     async def aclose(self) -> None:
         if self._pool is not None:
