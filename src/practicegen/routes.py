@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from practicegen.api.openapi import install_openapi
 from practicegen.auth import endpoints as auth_endpoints
+from practicegen.classes import endpoints as class_endpoints
 from practicegen.config import Settings
 from practicegen.goals import endpoints as goal_endpoints
 from practicegen.health import endpoints as health
@@ -15,6 +16,7 @@ from practicegen.items import endpoints as item_endpoints
 from practicegen.jobs import endpoints as job_endpoints
 from practicegen.jobs import streams as job_streams
 from practicegen.practice import endpoints as practice_endpoints
+from practicegen.reports import endpoints as report_endpoints
 from practicegen.students import endpoints as student_endpoints
 from practicegen.tenants import endpoints as tenant_endpoints
 from practicegen.web import pages as web_pages
@@ -35,6 +37,8 @@ def install_routes(app: FastAPI, settings: Settings) -> None:
         auth_endpoints.router,
         student_endpoints.router,
         goal_endpoints.router,
+        class_endpoints.router,
+        report_endpoints.router,
         item_endpoints.router,
         job_endpoints.metrics_router,
         webhook_endpoints.router,

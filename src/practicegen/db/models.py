@@ -109,6 +109,20 @@ class Student(TenantOwned, Updated, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
 
 
+class Class(TenantOwned, Updated, Base):
+    __tablename__ = "classes"
+
+    name: Mapped[str]
+
+
+class ClassMember(Base):
+    __tablename__ = "class_members"
+
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id"), primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiKey(TenantOwned, Base):
     __tablename__ = "api_keys"
 

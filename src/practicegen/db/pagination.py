@@ -45,13 +45,24 @@ def after_cursor(
     ident: InstrumentedAttribute[uuid.UUID],
     cursor: str | None,
     limit: int,
+    *,
+    newest_first: bool = False,
 ) -> Select[Any]:
-    """Order by (created_at, id) and start after the cursor; fetch one extra row."""
+    """Order by (created_at, id), oldest or newest first, and start after the cursor; fetch
+    one extra row."""
     if cursor is not None:
         last_created, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(created_at > last_created, and_(created_at == last_created, ident > last_id))
-        )
+        if newest_first:
+            later = or_(
+                created_at < last_created, and_(created_at == last_created, ident < last_id)
+            )
+        else:
+            later = or_(
+                created_at > last_created, and_(created_at == last_created, ident > last_id)
+            )
+        query = query.where(later)
+    if newest_first:
+        return query.order_by(created_at.desc(), ident.desc()).limit(limit + 1)
     return query.order_by(created_at, ident).limit(limit + 1)
 
 

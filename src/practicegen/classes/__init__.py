@@ -1,0 +1,1 @@
+"""Classes: a teacher's named groups of students, assigned and reported on together."""
