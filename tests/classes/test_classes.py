@@ -135,6 +135,8 @@ async def test_classes_are_walled_by_tenant_and_closed_to_student_tokens(
         answered = await anonymous.request(method, path, json=body, headers=other)
         assert_error(answered, 404, "class_not_found")
     assert (await anonymous.get("/api/v1/classes", headers=other)).json()["data"]["items"] == []
+    for path in (f"/api/v1/students/{ada}/mastery", f"/api/v1/students/{ada}/assignments"):
+        assert_error(await anonymous.get(path, headers=other), 404, "student_not_found")
     # another tenant's class cannot take this tenant's student, nor this class theirs
     theirs = (await anonymous.post("/api/v1/students", json={}, headers=other)).json()["data"]
     mine = await client.post(
