@@ -22,6 +22,7 @@ from practicegen.api.container import Container, NodeState, parts_of
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth.cache import KeyCache
+from practicegen.batches.tasks import batch_job_type, batch_lane
 from practicegen.clock import Clock, utcnow
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import (
@@ -70,7 +71,7 @@ log = structlog.get_logger()
 
 
 def create_queue(settings: Settings) -> JobQueue:
-    lanes = [webhooks.delivery_lane(settings)]
+    lanes = [webhooks.delivery_lane(settings), batch_lane(settings)]
     if settings.database_kind is DatabaseKind.POSTGRES:
         return PostgresQueue(
             postgres_conninfo(settings.database_url),
@@ -173,6 +174,7 @@ def create_job_types(
         (
             practice_job_type(settings, sessionmaker, filler, cache, clock),
             webhooks.delivery_job_type(settings, sessionmaker, guard, clock),
+            batch_job_type(settings, sessionmaker),
         )
     )
 

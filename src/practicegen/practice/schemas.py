@@ -8,12 +8,11 @@ from datetime import datetime
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 
-class AssignRequest(BaseModel):
-    """The guide's `POST /api/v1/practice/assign` body."""
+class PracticeAsk(BaseModel):
+    """What practice to assign, whoever it is for."""
 
     model_config = ConfigDict(extra="forbid")
 
-    student_id: uuid.UUID
     subject: str = Field(min_length=1, max_length=100, examples=["Algebra"])
     topic: str | None = Field(
         default=None, min_length=1, max_length=100, examples=["Linear Equations"]
@@ -24,6 +23,12 @@ class AssignRequest(BaseModel):
     goal_tags: list[uuid.UUID] = Field(
         default_factory=list, max_length=50, description="Goal ids whose skills to cover."
     )
+
+
+class AssignRequest(PracticeAsk):
+    """The guide's `POST /api/v1/practice/assign` body."""
+
+    student_id: uuid.UUID
 
 
 class AsyncAssignRequest(AssignRequest):

@@ -49,7 +49,8 @@ class WebhookGone(InvalidRequest):
 
 def event_body(job: Job, event: str, delivery_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """The guide's body (`event`, `timestamp`, `data{job_id, student_id, result}`) plus id, type."""
-    data: dict[str, Any] = {"job_id": str(job.id), "student_id": str(job.student_id)}
+    student = None if job.student_id is None else str(job.student_id)  # a batch has none
+    data: dict[str, Any] = {"job_id": str(job.id), "student_id": student}
     if job.status == JobStatus.COMPLETED:
         data["result"] = job.result
     else:

@@ -1,0 +1,112 @@
+"""HTTP edge for batches: assign a class or a list of students at once, and read the batch."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+from fastapi.responses import JSONResponse
+
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep
+from practicegen.api.envelope import Envelope, ok
+from practicegen.auth.deps import PrincipalDep
+from practicegen.batches import service
+from practicegen.batches.schemas import BatchAccepted, BatchCreate, BatchRead, ClassAssignRequest
+from practicegen.batches.tasks import children
+from practicegen.classes.schemas import StudentNames
+from practicegen.jobs.parts import JobParts
+from practicegen.jobs.service import Created
+from practicegen.practice.parts import PracticeParts
+
+router = APIRouter(prefix="/api/v1", tags=["batches"])
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
+
+
+async def _accepted(created: Created, container: ContainerDep) -> JSONResponse:
+    batch = created.job
+    async with container.sessionmaker() as session:
+        rows = await children(session, batch)
+    body = BatchAccepted(
+        batch_id=batch.id,
+        status=batch.status,
+        status_url=f"/api/v1/batches/{batch.id}",
+        websocket_url=f"/api/v1/batches/{batch.id}/ws",
+        events_url=f"/api/v1/batches/{batch.id}/events",
+        jobs=service.jobs_of(rows),
+    )
+    headers = {"Location": body.status_url}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(body.model_dump(mode="json"), status.HTTP_202_ACCEPTED, headers=headers)
+
+
+@router.post(
+    "/classes/{class_id}/assign/async",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchAccepted,
+)
+async def assign_class(
+    class_id: uuid.UUID,
+    body: ClassAssignRequest,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """One practice job per student of the class, followed as one batch."""
+    created = await service.start_batch(
+        container.part(PracticeParts),
+        sessionmaker=container.sessionmaker,
+        settings=container.settings,
+        principal=principal,
+        ask=body,
+        class_id=class_id,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+    return await _accepted(created, container)
+
+
+@router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchAccepted)
+async def assign_students(
+    body: BatchCreate,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    now: NowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """One practice job per student named, followed as one batch."""
+    names = StudentNames(student_ids=body.student_ids, external_ids=body.external_ids)
+    created = await service.start_batch(
+        container.part(PracticeParts),
+        sessionmaker=container.sessionmaker,
+        settings=container.settings,
+        principal=principal,
+        ask=ClassAssignRequest.model_validate(
+            body.model_dump(exclude=set(StudentNames.model_fields))
+        ),
+        named=names,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+    return await _accepted(created, container)
+
+
+@router.get("/batches/{batch_id}")
+async def get_batch(
+    batch_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    now: NowDep,
+) -> Envelope[BatchRead]:
+    """The batch: its status, its students' jobs, their counts by status, overall progress."""
+    batch = await service.get_batch(
+        session,
+        principal=principal,
+        batch_id=batch_id,
+        now=now,
+        views=container.part(JobParts).types,
+    )
+    return ok(batch)
