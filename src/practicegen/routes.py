@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from practicegen.api.openapi import install_openapi
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.batches import endpoints as batch_endpoints
+from practicegen.batches import streams as batch_streams
 from practicegen.classes import endpoints as class_endpoints
 from practicegen.config import Settings
 from practicegen.goals import endpoints as goal_endpoints
@@ -40,6 +41,7 @@ def install_routes(app: FastAPI, settings: Settings) -> None:
         goal_endpoints.router,
         class_endpoints.router,
         batch_endpoints.router,
+        batch_streams.router,
         report_endpoints.router,
         item_endpoints.router,
         job_endpoints.metrics_router,

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
@@ -93,8 +93,21 @@ def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
     return websocket.query_params.get("token"), None
 
 
+Updates = AsyncGenerator[dict[str, Any], None]
+
+
 @router.websocket("/{job_id}/ws")
 async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: ContainerDep) -> None:
+    await follow_websocket(
+        websocket, container, lambda principal: job_updates(container, principal, job_id)
+    )
+
+
+async def follow_websocket(
+    websocket: WebSocket, container: Container, start: Callable[[Principal], Updates]
+) -> None:
+    """Authenticate the socket, then send what `start(principal)` yields until it ends or the
+    client leaves. Also the batches' socket."""
     settings = container.settings
     origin = websocket.headers.get("origin")
     if origin is not None and settings.cors_origins and origin not in settings.cors_origins:
@@ -102,7 +115,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
         return
     token, subprotocol = _websocket_token(websocket)
     try:
-        updates = job_updates(container, await authenticate_briefly(token, container), job_id)
+        updates = start(await authenticate_briefly(token, container))
         first = await anext(updates)
     except PracticegenError as exc:
         # a refused handshake reaches a browser only as code 1006: accept, then close with
@@ -158,21 +171,31 @@ async def job_events(
     updates = job_updates(container, principal, job_id, after)
     if after < 0:
         first = await anext(updates)  # errors (404, 410) surface before the stream starts
-        head = [_sse(first)]
+        head = [sse(first)]
     else:
         # nothing may be newer than `after` yet: check access without waiting for a change
         await read_job(container, principal, job_id)
         head = []
+    return event_stream(head, updates, request, container.settings.sse_ping_s)
+
+
+def event_stream(
+    head: list[str], updates: Updates, request: Request, ping_s: float
+) -> StreamingResponse:
+    """`head`, then each update as a Server-Sent Event, pinging while none comes. Also the
+    batches' stream."""
     return StreamingResponse(
-        _sse_stream(head, updates, request, container.settings.sse_ping_s),
+        _sse_stream(head, updates, request, ping_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-def _sse(update: dict[str, Any]) -> str:
+def sse(update: dict[str, Any]) -> str:
+    """One Server-Sent Event: `id:` the update's `seq` when it has one."""
     data = json.dumps(update, default=str)
-    return f"id: {update['seq']}\nevent: {update['type']}\ndata: {data}\n\n"
+    event = f"event: {update['type']}\ndata: {data}\n\n"
+    return f"id: {update['seq']}\n{event}" if "seq" in update else event
 
 
 async def _sse_stream(
@@ -193,7 +216,7 @@ async def _sse_stream(
             except StopAsyncIteration:
                 return
             pending = None
-            yield _sse(update)
+            yield sse(update)
     finally:  # a read still in flight first: the generator cannot close while it runs
         if pending is not None:
             pending.cancel()

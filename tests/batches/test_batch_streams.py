@@ -1,0 +1,75 @@
+"""Following a batch live over a real socket, on both backends: the batch now, each student's
+job as it changes, then one end once all have ended; refusals before the stream starts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.api.test_auth import bearer
+from tests.batches.test_batches import PRACTICE, new_class, node, until_ended
+from tests.conftest import ADMIN_KEY
+
+
+def assert_batch_stream(messages: list[dict[str, Any]], students: list[str]) -> None:
+    """The whole batch first, `job` news of each student's job ending, the batch's end last."""
+    first, *middle, end = messages
+    assert first["type"] == "batch" and len(first["jobs"]) == len(students)
+    assert end["type"] == "completed" and end["result"]["counts"]["completed"] == len(students)
+    assert {m["type"] for m in middle} <= {"job", "status"}
+    ended = {m["student_id"] for m in middle if m["type"] == "job" and m["status"] == "completed"}
+    assert ended == set(students)
+    assert all("result" not in m for m in middle)  # a student's assignment is read from its job
+
+
+async def test_a_batch_followed_by_websocket_and_event_stream(database_url: str) -> None:
+    async with node(database_url) as http:
+        class_id, students = await new_class(http, ["Ada", "Bo", "Cy"])
+        started = await http.post(f"/api/v1/classes/{class_id}/assign/async", json=PRACTICE)
+        batch_id = started.json()["batch_id"]
+        url = str(http.base_url).replace("http://", "ws://") + f"/api/v1/batches/{batch_id}/ws"
+        messages: list[dict[str, Any]] = []
+        async with connect(url, additional_headers=bearer(ADMIN_KEY)) as socket:
+            async for raw in socket:
+                messages.append(json.loads(raw))
+        assert_batch_stream(messages, students)
+
+        events: list[dict[str, Any]] = []
+        async with http.stream("GET", f"/api/v1/batches/{batch_id}/events") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line.removeprefix("data: ")))
+        assert events[0]["type"] == "batch" and events[0]["status"] == "completed"
+        assert events[-1]["type"] == "completed"  # an ended batch: what it is, then its end
+        await until_ended(http, batch_id)
+
+
+async def test_batch_streams_refuse_before_they_start(database_url: str) -> None:
+    async with node(database_url, run_worker=False) as http:
+        class_id, students = await new_class(http, ["Ada"])
+        started = await http.post(f"/api/v1/classes/{class_id}/assign/async", json=PRACTICE)
+        batch_id = started.json()["batch_id"]
+        missing = await http.get(f"/api/v1/batches/{uuid.uuid4()}/events")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "batch_not_found"
+        token = await http.post("/api/v1/tokens", json={"student_id": students[0]})
+        as_student = bearer(token.json()["data"]["token"])
+        refused = await http.get(f"/api/v1/batches/{batch_id}/events", headers=as_student)
+        assert refused.status_code == 403
+        # a student's own job is not a batch: its id answers as no batch
+        job_id = started.json()["jobs"][0]["job_id"]
+        assert (await http.get(f"/api/v1/batches/{job_id}")).status_code == 404
+        url = str(http.base_url).replace("http://", "ws://") + f"/api/v1/batches/{batch_id}/ws"
+        async with connect(url, additional_headers=as_student) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                await socket.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        anonymous = httpx.AsyncClient(base_url=str(http.base_url))
+        async with anonymous:
+            assert (await anonymous.get(f"/api/v1/batches/{batch_id}/events")).status_code == 401
