@@ -30,6 +30,16 @@ SCHEMAS: dict[type[BaseModel], str] = {
     client.StudentToken: "StudentTokenCreated",
     client.Job: "JobRead",
     client.JobAccepted: "JobAccepted",
+    client.SchoolClass: "ClassRead",
+    client.Mastery: "Mastery",
+    client.MasteryRule: "MasteryRule",
+    client.SkillStanding: "SkillStanding",
+    client.AssignmentSummary: "AssignmentSummary",
+    client.ClassReport: "ClassReport",
+    client.ReportRow: "ReportRow",
+    client.BatchJob: "BatchJob",
+    client.BatchAccepted: "BatchAccepted",
+    client.Batch: "BatchRead",
 }
 # models of bodies that no schema of the document describes (`import` answers a free dict)
 UNDESCRIBED = {client.ImportReport, client.RejectedRow}

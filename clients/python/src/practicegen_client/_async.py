@@ -11,16 +11,22 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
+from practicegen_client._batches import BatchHandle
 from practicegen_client._http import HttpCore, IdOf, id_of
 from practicegen_client._jobs import JobHandle
 from practicegen_client.models import (
     AnswerResult,
     Assignment,
+    AssignmentSummary,
+    BatchAccepted,
+    ClassReport,
     Goal,
     ImportReport,
     Item,
     Job,
     JobAccepted,
+    Mastery,
+    SchoolClass,
     Student,
     StudentToken,
 )
@@ -205,20 +211,131 @@ class AsyncClient(HttpCore):
         time); revoking a revoked token again is no error."""
         await self._data("DELETE", f"/api/v1/tokens/{id_of(token_id)}")
 
+    # -- classes, batches, reports -----------------------------------------------------------
+
+    async def create_class(
+        self, name: str, *, student_ids: Sequence[IdOf] = (), external_ids: Sequence[str] = ()
+    ) -> SchoolClass:
+        body = {"name": name, **_students(student_ids, external_ids)}
+        return SchoolClass.model_validate(
+            await self._data("POST", "/api/v1/classes", json_body=body)
+        )
+
+    async def get_class(self, class_id: IdOf) -> SchoolClass:
+        return SchoolClass.model_validate(
+            await self._data("GET", f"/api/v1/classes/{id_of(class_id)}")
+        )
+
+    async def add_to_class(
+        self, class_id: IdOf, *, student_ids: Sequence[IdOf] = (), external_ids: Sequence[str] = ()
+    ) -> SchoolClass:
+        """Add students by id or by your `external_id`; those already in the class stay."""
+        path = f"/api/v1/classes/{id_of(class_id)}/students"
+        body = _students(student_ids, external_ids)
+        return SchoolClass.model_validate(await self._data("POST", path, json_body=body))
+
+    async def remove_from_class(self, class_id: IdOf, student_id: IdOf) -> SchoolClass:
+        path = f"/api/v1/classes/{id_of(class_id)}/students/{id_of(student_id)}"
+        return SchoolClass.model_validate(await self._data("DELETE", path))
+
+    async def class_students(self, class_id: IdOf) -> list[Student]:
+        """The class's whole roster, by name."""
+        page = await self._data("GET", f"/api/v1/classes/{id_of(class_id)}/students")
+        return [Student.model_validate(s) for s in page["items"]]
+
+    async def class_report(self, class_id: IdOf) -> ClassReport:
+        """The class's students by skills: where each stands."""
+        path = f"/api/v1/classes/{id_of(class_id)}/report"
+        return ClassReport.model_validate(await self._data("GET", path))
+
+    async def mastery(self, student_id: IdOf) -> Mastery:
+        path = f"/api/v1/students/{id_of(student_id)}/mastery"
+        return Mastery.model_validate(await self._data("GET", path))
+
+    async def student_assignments(
+        self, student_id: IdOf, *, limit: int = 50
+    ) -> list[AssignmentSummary]:
+        """The student's latest assignments, newest first, with their scores."""
+        path = f"/api/v1/students/{id_of(student_id)}/assignments"
+        page = await self._data("GET", path, params={"limit": limit})
+        return [AssignmentSummary.model_validate(a) for a in page["items"]]
+
+    async def assign_class_async(
+        self,
+        class_id: IdOf,
+        subject: str,
+        num_items: int,
+        topic: str | None = None,
+        goal_tags: Sequence[IdOf] = (),
+        *,
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> BatchHandle:
+        """Start one practice job per student of the class, under one batch (an
+        `Idempotency-Key` is sent, a random one unless given)."""
+        body = _assign_body(None, subject, num_items, topic, goal_tags)
+        path = f"/api/v1/classes/{id_of(class_id)}/assign/async"
+        return await self._start_batch(path, body, webhook_url, idempotency_key)
+
+    async def assign_students_async(
+        self,
+        subject: str,
+        num_items: int,
+        topic: str | None = None,
+        goal_tags: Sequence[IdOf] = (),
+        *,
+        student_ids: Sequence[IdOf] = (),
+        external_ids: Sequence[str] = (),
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> BatchHandle:
+        """Start one practice job per student named, under one batch."""
+        body = {
+            **_assign_body(None, subject, num_items, topic, goal_tags),
+            **_students(student_ids, external_ids),
+        }
+        return await self._start_batch("/api/v1/batches", body, webhook_url, idempotency_key)
+
+    async def _start_batch(
+        self,
+        path: str,
+        body: dict[str, Any],
+        webhook_url: str | None,
+        idempotency_key: str | None,
+    ) -> BatchHandle:
+        if webhook_url is not None:
+            body["webhook_url"] = webhook_url
+        key = idempotency_key or uuid.uuid4().hex
+        response = await self._request(
+            "POST", path, json_body=body, headers={"Idempotency-Key": key}
+        )
+        accepted = BatchAccepted.model_validate(response.json())
+        handle = BatchHandle(self, accepted.batch_id, accepted)
+        handle.replayed = response.headers.get("idempotent-replayed") == "true"
+        return handle
+
+    def batch(self, batch_id: IdOf) -> BatchHandle:
+        """A handle on an existing batch, e.g. one whose id you stored."""
+        return BatchHandle(self, uuid.UUID(str(batch_id)))
+
+
+def _students(student_ids: Sequence[IdOf], external_ids: Sequence[str]) -> dict[str, Any]:
+    return {"student_ids": [id_of(s) for s in student_ids], "external_ids": list(external_ids)}
+
 
 def _without_none(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
 def _assign_body(
-    student_id: IdOf,
+    student_id: IdOf | None,
     subject: str,
     num_items: int,
     topic: str | None,
     goal_tags: Sequence[IdOf],
 ) -> dict[str, Any]:
     return _without_none(
-        student_id=id_of(student_id),
+        student_id=None if student_id is None else id_of(student_id),
         subject=subject,
         num_items=num_items,
         topic=topic,

@@ -99,12 +99,16 @@ class JobHandle:
         Raises JobFailedError or JobCancelledError if it ends otherwise, and JobWaitTimeout
         (a TimeoutError) after `timeout` seconds; the job itself keeps running then.
         """
+        return (await self.completed(timeout)).assignment()
+
+    async def completed(self, timeout: float | None = None) -> CompletedMessage:  # noqa: ASYNC109
+        """The job's `completed` message once it comes; raises as `wait` does."""
         deadline = asyncio.timeout(timeout)
         try:
             async with deadline:
                 async for message in self.events():
                     if isinstance(message, CompletedMessage):
-                        return message.assignment()
+                        return message
                     if isinstance(message, FailedMessage):
                         raise JobFailedError(str(self.job_id), message.error)
                     if isinstance(message, CancelledMessage):

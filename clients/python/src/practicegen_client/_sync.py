@@ -21,9 +21,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack
 
 from practicegen_client._async import AsyncClient
+from practicegen_client._batches import BatchHandle
 from practicegen_client._http import ClientOptions, StreamTransport
 from practicegen_client._jobs import JobHandle
-from practicegen_client.models import JobAccepted, JobMessage
+from practicegen_client.models import BatchAccepted, JobAccepted, JobMessage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,6 +89,21 @@ def _handing(
     return call
 
 
+def _batching(
+    method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, BatchHandle] | BatchHandle],
+) -> Callable[Concatenate[Client, P], SyncBatchHandle]:
+    """The blocking twin of a method that gives a `BatchHandle`: a `SyncBatchHandle` on it."""
+
+    @functools.wraps(method)
+    def call(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> SyncBatchHandle:
+        handle = method(self._target, *args, **kwargs)
+        if not isinstance(handle, BatchHandle):
+            handle = self._loop.run(handle)
+        return SyncBatchHandle(self._loop, handle)
+
+    return call
+
+
 class Client(_Twin[AsyncClient]):
     """A blocking client for the practicegen API; it takes `AsyncClient`'s arguments.
 
@@ -135,6 +151,17 @@ class Client(_Twin[AsyncClient]):
     answer = blocking(AsyncClient.answer)
     mint_student_token = blocking(AsyncClient.mint_student_token)
     revoke_student_token = blocking(AsyncClient.revoke_student_token)
+    create_class = blocking(AsyncClient.create_class)
+    get_class = blocking(AsyncClient.get_class)
+    add_to_class = blocking(AsyncClient.add_to_class)
+    remove_from_class = blocking(AsyncClient.remove_from_class)
+    class_students = blocking(AsyncClient.class_students)
+    class_report = blocking(AsyncClient.class_report)
+    mastery = blocking(AsyncClient.mastery)
+    student_assignments = blocking(AsyncClient.student_assignments)
+    assign_class_async = _batching(AsyncClient.assign_class_async)
+    assign_students_async = _batching(AsyncClient.assign_students_async)
+    batch = _batching(AsyncClient.batch)
 
 
 class SyncJobHandle(_Twin[JobHandle]):
@@ -178,6 +205,35 @@ class SyncJobHandle(_Twin[JobHandle]):
     status = blocking(JobHandle.status)
     cancel = blocking(JobHandle.cancel)
     retry = blocking(JobHandle.retry)
+
+
+class SyncBatchHandle(_Twin[BatchHandle]):
+    """The blocking twin of `BatchHandle`."""
+
+    def __init__(self, loop: _LoopThread, handle: BatchHandle) -> None:
+        self._loop = loop
+        self._target = handle
+
+    def __repr__(self) -> str:
+        return f"SyncBatchHandle(batch_id={self.batch_id!s})"
+
+    @property
+    def batch_id(self) -> uuid.UUID:
+        return self._target.batch_id
+
+    @property
+    def accepted(self) -> BatchAccepted | None:
+        return self._target.accepted
+
+    @property
+    def replayed(self) -> bool:
+        return self._target.replayed
+
+    def student_jobs(self) -> list[SyncJobHandle]:
+        return [SyncJobHandle(self._loop, job) for job in self._target.student_jobs()]
+
+    wait = blocking(BatchHandle.wait)
+    status = blocking(BatchHandle.status)
 
 
 async def _next(stream: AsyncIterator[JobMessage]) -> JobMessage | None:

@@ -191,6 +191,100 @@ class JobAccepted(_Model):
     websocket_url: str
 
 
+class SchoolClass(_Model):
+    """A class: a teacher's named group of students."""
+
+    class_id: uuid.UUID
+    name: str
+    student_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MasteryRule(_Model):
+    success: float
+    min_answers: int
+
+
+class SkillStanding(_Model):
+    """A student's standing in one skill they have practised."""
+
+    skill: str
+    ability: float
+    typical_success: float
+    answered: int
+    last_practised: datetime
+    mastered: bool
+
+
+class Mastery(_Model):
+    student_id: uuid.UUID
+    rule: MasteryRule
+    skills: list[SkillStanding]
+
+
+class AssignmentSummary(_Model):
+    assignment_id: uuid.UUID
+    subject: str
+    topic: str | None
+    num_items: int
+    answered: int
+    correct: int
+    created_at: datetime
+
+
+class ReportRow(_Model):
+    student_id: uuid.UUID
+    display_name: str | None
+    external_id: str | None
+    skills: dict[str, SkillStanding]
+
+
+class ClassReport(_Model):
+    """A class's students by skills."""
+
+    class_id: uuid.UUID
+    name: str
+    rule: MasteryRule
+    skills: list[str]
+    students: list[ReportRow]
+
+
+class BatchJob(_Model):
+    job_id: uuid.UUID
+    student_id: uuid.UUID
+    status: JobStatus
+    progress_percent: int
+    status_url: str
+
+
+class BatchAccepted(_Model):
+    """The 202 answer that starts a batch: one job per student."""
+
+    success: bool = True
+    batch_id: uuid.UUID
+    status: JobStatus
+    message: str = ""
+    status_url: str
+    websocket_url: str
+    events_url: str
+    jobs: list[BatchJob]
+
+
+class Batch(_Model):
+    """A batch now (`GET /api/v1/batches/{id}`)."""
+
+    batch_id: uuid.UUID
+    class_id: uuid.UUID | None
+    status: JobStatus
+    progress_percent: int
+    progress_message: str | None
+    counts: dict[JobStatus, int]
+    jobs: list[BatchJob]
+    created_at: datetime
+    updated_at: datetime
+
+
 class StatusMessage(_Model):
     type: Literal["status"] = "status"
     status: JobStatus
