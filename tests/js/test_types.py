@@ -32,6 +32,20 @@ SCHEMAS: dict[str, tuple[str, bool]] = {
     "AnswerResult": ("ResponseRead", True),
     "StudentToken": ("StudentTokenCreated", True),
     "StudentTokenInfo": ("StudentTokenRead", True),
+    "SchoolClass": ("ClassRead", True),
+    "StudentNames": ("Members", False),
+    "ClassCreate": ("ClassCreate", False),
+    "ClassAssignRequest": ("ClassAssignRequest", False),
+    "BatchCreate": ("BatchCreate", False),
+    "BatchJob": ("BatchJob", True),
+    "BatchAccepted": ("BatchAccepted", True),
+    "Batch": ("BatchRead", True),
+    "MasteryRule": ("MasteryRule", True),
+    "SkillStanding": ("SkillStanding", True),
+    "Mastery": ("Mastery", True),
+    "AssignmentSummary": ("AssignmentSummary", True),
+    "ReportRow": ("ReportRow", True),
+    "ClassReport": ("ClassReport", True),
 }
 MESSAGES = {"StatusMessage", "CompletedMessage", "FailedMessage", "CancelledMessage"}
 

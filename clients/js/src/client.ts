@@ -13,12 +13,22 @@ import type { WebSocketConstructor } from './socket.js';
 import type {
   AnswerResult,
   Assignment,
+  AssignmentSummary,
   AssignRequest,
   AsyncAssignRequest,
+  Batch,
+  BatchAccepted,
+  BatchCreate,
+  ClassAssignRequest,
+  ClassCreate,
+  ClassReport,
   Job,
   JobAccepted,
+  Mastery,
+  SchoolClass,
   Student,
   StudentCreate,
+  StudentNames,
   StudentToken,
   StudentTokenInfo,
 } from './types.js';
@@ -156,6 +166,67 @@ export class PracticegenClient {
     return waitForJob((id, watchOptions) => this.watchJob(id, watchOptions), jobId, options);
   }
 
+  createClass(body: ClassCreate): Promise<SchoolClass> {
+    return this.data('POST', '/api/v1/classes', body);
+  }
+
+  getClass(classId: string): Promise<SchoolClass> {
+    return this.data('GET', classPath(classId));
+  }
+
+  /** Add students by id or `external_id`; those already in the class stay. */
+  addToClass(classId: string, students: StudentNames): Promise<SchoolClass> {
+    return this.data('POST', `${classPath(classId)}/students`, students);
+  }
+
+  removeFromClass(classId: string, studentId: string): Promise<SchoolClass> {
+    return this.data('DELETE', `${classPath(classId)}/students/${encodeURIComponent(studentId)}`);
+  }
+
+  /** The class's whole roster, by name. */
+  async classStudents(classId: string): Promise<Student[]> {
+    const page = await this.data<{ items: Student[] }>('GET', `${classPath(classId)}/students`);
+    return page.items;
+  }
+
+  /** The class's students by skills: where each stands. */
+  classReport(classId: string): Promise<ClassReport> {
+    return this.data('GET', `${classPath(classId)}/report`);
+  }
+
+  getMastery(studentId: string): Promise<Mastery> {
+    return this.data('GET', `/api/v1/students/${encodeURIComponent(studentId)}/mastery`);
+  }
+
+  /** The student's latest assignments (up to `limit`, default 50), newest first, with their scores. */
+  async studentAssignments(studentId: string, limit = 50): Promise<AssignmentSummary[]> {
+    const path = `/api/v1/students/${encodeURIComponent(studentId)}/assignments`;
+    const response = await this.http.send({ method: 'GET', path, query: { limit } });
+    return dataOf<{ items: AssignmentSummary[] }>(response).items;
+  }
+
+  /** One practice job per student of the class, under one batch (a batch is itself a job: `watchJob(batch_id)` follows it). */
+  assignClassAsync(classId: string, body: ClassAssignRequest, options: AssignAsyncOptions = {}): Promise<BatchAccepted> {
+    return this.startBatch(`${classPath(classId)}/assign/async`, body, options);
+  }
+
+  /** One practice job per student named, under one batch. */
+  assignStudentsAsync(body: BatchCreate, options: AssignAsyncOptions = {}): Promise<BatchAccepted> {
+    return this.startBatch('/api/v1/batches', body, options);
+  }
+
+  getBatch(batchId: string): Promise<Batch> {
+    return this.data('GET', `/api/v1/batches/${encodeURIComponent(batchId)}`);
+  }
+
+  private async startBatch(path: string, body: unknown, options: AssignAsyncOptions): Promise<BatchAccepted> {
+    const headers = { 'Idempotency-Key': options.idempotencyKey ?? newIdempotencyKey() };
+    const response = await this.http.send({ method: 'POST', path, body, headers });
+    const accepted = response.body;
+    if (isRecord(accepted) && typeof accepted['batch_id'] === 'string') return accepted as unknown as BatchAccepted;
+    throw new PracticegenError(response.status, 'unexpected_response', `HTTP ${response.status} without a batch_id`);
+  }
+
   private async data<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     return dataOf<T>(await this.http.send({ method, path, body }));
   }
@@ -170,6 +241,10 @@ function acceptedOf(response: ApiResponse): JobAccepted {
   const body = response.body;
   if (isRecord(body) && typeof body['job_id'] === 'string') return body as unknown as JobAccepted;
   throw new PracticegenError(response.status, 'unexpected_response', `HTTP ${response.status} without a job_id`);
+}
+
+function classPath(classId: string): string {
+  return `/api/v1/classes/${encodeURIComponent(classId)}`;
 }
 
 function jobPath(jobId: string): string {

@@ -186,3 +186,6 @@ function applyMessage(
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+export { useClassBatch } from './batch-hook.js';
+export type { ClassBatch, ClassBatchState, UseClassBatchOptions } from './batch-hook.js';

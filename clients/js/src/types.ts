@@ -164,6 +164,122 @@ export interface StudentTokenInfo {
   revoked_at: string | null;
 }
 
+/** A class: a teacher's named group of students. */
+export interface SchoolClass {
+  class_id: string;
+  name: string;
+  student_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Students by our id or by yours (`external_id`). */
+export interface StudentNames {
+  student_ids?: string[];
+  external_ids?: string[];
+}
+
+export interface ClassCreate extends StudentNames {
+  name: string;
+}
+
+/** What practice to give every student of a class (the async assign, without `student_id`). */
+export interface ClassAssignRequest {
+  subject: string;
+  num_items: number;
+  topic?: string;
+  goal_tags?: string[];
+  /** Told of each student's job as it ends, and of the batch once all have. */
+  webhook_url?: string;
+}
+
+export interface BatchCreate extends ClassAssignRequest {
+  student_ids?: string[];
+  external_ids?: string[];
+}
+
+export interface BatchJob {
+  job_id: string;
+  student_id: string;
+  status: JobStatus;
+  progress_percent: number;
+  status_url: string;
+}
+
+/** The 202 body that starts a batch: one job per student. */
+export interface BatchAccepted {
+  success?: true;
+  batch_id: string;
+  status: JobStatus;
+  message?: string;
+  status_url: string;
+  websocket_url: string;
+  events_url: string;
+  jobs: BatchJob[];
+}
+
+/** `GET /api/v1/batches/{id}`: the batch and each student's job. */
+export interface Batch {
+  batch_id: string;
+  class_id: string | null;
+  status: JobStatus;
+  progress_percent: number;
+  progress_message: string | null;
+  counts: Record<JobStatus, number>;
+  jobs: BatchJob[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MasteryRule {
+  success: number;
+  min_answers: number;
+}
+
+/** A student's standing in one skill they have practised. */
+export interface SkillStanding {
+  skill: string;
+  ability: number;
+  /** The estimated chance of answering a typical item of the skill. */
+  typical_success: number;
+  answered: number;
+  last_practised: string;
+  mastered: boolean;
+}
+
+export interface Mastery {
+  student_id: string;
+  rule: MasteryRule;
+  skills: SkillStanding[];
+}
+
+export interface AssignmentSummary {
+  assignment_id: string;
+  subject: string;
+  topic: string | null;
+  num_items: number;
+  answered: number;
+  correct: number;
+  created_at: string;
+}
+
+export interface ReportRow {
+  student_id: string;
+  display_name: string | null;
+  external_id: string | null;
+  /** Only the skills the student has practised. */
+  skills: Record<string, SkillStanding>;
+}
+
+/** A class's students by skills. */
+export interface ClassReport {
+  class_id: string;
+  name: string;
+  rule: MasteryRule;
+  skills: string[];
+  students: ReportRow[];
+}
+
 export interface StatusMessage {
   type: 'status';
   status: 'pending' | 'processing';

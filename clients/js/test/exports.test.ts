@@ -18,7 +18,7 @@ describe('public surface', () => {
     ]);
   });
 
-  it('exports only the hook from the react entry', () => {
-    expect(Object.keys(react)).toEqual(['useAsyncPractice']);
+  it('exports only the hooks from the react entry', () => {
+    expect(Object.keys(react).sort()).toEqual(['useAsyncPractice', 'useClassBatch']);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient, PracticegenError, type JobMessage, type PracticegenClient } from '../../src/index.js';
 import { assignAndWatch } from '../../examples/assign-and-watch.js';
 import { findStudent } from '../../examples/errors.js';
+import { ClassButton } from '../../examples/ClassButton.js';
 import { PracticeButton } from '../../examples/PracticeButton.js';
 import { tokenForBrowser } from '../../examples/student-token.js';
 import { assignAndWait } from '../../examples/wait-for-job.js';
@@ -29,7 +30,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe('against practicegen serve', () => {
+// a real server on a shared machine: a test's limit guards against a hang, it times nothing
+describe('against practicegen serve', { timeout: 60_000 }, () => {
   it('assigns asynchronously and follows the job over the WebSocket to 5 items', async () => {
     const student = await client.createStudent({ display_name: 'Ada' });
     const job = await client.assignAsync({
@@ -163,5 +165,33 @@ describe('against practicegen serve', () => {
     await waitFor(() => expect(screen.getAllByRole('listitem')).toHaveLength(5), { timeout: 20_000 });
     expect(screen.queryByRole('alert')).toBeNull();
     expect(screen.getByRole('button', { name: 'New practice' })).toHaveProperty('disabled', false);
+  });
+
+  it('assigns a class with useClassBatch and shows every student done', async () => {
+    const students = await Promise.all(['Ada', 'Bo', 'Cy'].map((name) => client.createStudent({ display_name: name })));
+    const made = await client.createClass({ name: '7B', student_ids: students.map((s) => s.student_id) });
+    expect(made.student_count).toBe(3);
+    cleanup(); // the previous test's page
+    render(<ClassButton client={client} classId={made.class_id} />);
+
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Assign the class' }));
+    });
+
+    await waitFor(
+      () => {
+        const rows = screen.getAllByRole('listitem').map((row) => row.textContent);
+        expect(rows).toHaveLength(3);
+        expect(rows.every((row) => row?.endsWith(': completed'))).toBe(true);
+        expect(screen.getByRole('button', { name: 'Assign the class' })).toHaveProperty('disabled', false);
+      },
+      { timeout: 30_000 },
+    );
+    expect(screen.queryByRole('alert')).toBeNull();
+    const report = await client.classReport(made.class_id);
+    expect(report.students.map((row) => row.display_name)).toEqual(['Ada', 'Bo', 'Cy']);
+    const batches = await client.assignStudentsAsync({ subject: 'Algebra', num_items: 1, student_ids: [students[0]!.student_id] });
+    expect(batches.jobs).toHaveLength(1);
+    await expect(client.getBatch(batches.batch_id)).resolves.toMatchObject({ batch_id: batches.batch_id });
   });
 });
