@@ -1,8 +1,12 @@
-"""Serves the teacher page (`/`) and its static assets from the package.
+"""Serves the pages (`/` for teachers, `/student` for a student's own practice) and their static
+assets from the package.
 
-The page is plain files shipped in `web/static/` (no build step), so these routes only map a
-name to a file. Anything unknown is a 404 raised here and rendered by the app's error handlers
-as the usual JSON envelope; the routes live outside `/api`, so they never shadow an API path.
+The pages are plain files shipped in `web/static/` (no build step), so these routes only map a
+name to a file. Third-party assets (KaTeX, from the npm registry) sit unchanged in
+`web/static/vendor/`, served from a list of their files made at start, so no CDN is needed and
+no path from a request reaches the file system. Anything unknown is a 404 raised here and
+rendered by the app's error handlers as the usual JSON envelope; the routes live outside `/api`,
+so they never shadow an API path.
 """
 
 from __future__ import annotations
@@ -21,8 +25,15 @@ _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".woff2": "font/woff2",
 }
 _ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(?:html|js|css)$")
+_VENDOR_DIR = STATIC_DIR / "vendor"
+_VENDORED = {
+    path.relative_to(_VENDOR_DIR).as_posix(): path
+    for path in _VENDOR_DIR.rglob("*")
+    if path.suffix in _MEDIA_TYPES
+}
 
 # Everything the page needs comes from this origin; WebSockets to it count as 'self'.
 _PAGE_HEADERS = {
@@ -48,6 +59,21 @@ async def _asset(name: str) -> FileResponse:
 async def index() -> FileResponse:
     """The teacher page."""
     return await _asset("index.html")
+
+
+@router.get("/student")
+async def student_page() -> FileResponse:
+    """A student's own page, opened from a link carrying a student token."""
+    return await _asset("student.html")
+
+
+@router.get("/static/vendor/{name:path}")
+async def vendored_asset(name: str) -> FileResponse:
+    """A file of a vendored library, e.g. `/static/vendor/katex/katex.min.js`."""
+    path = _VENDORED.get(name)
+    if path is None:
+        raise HTTPException(status_code=404)
+    return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers=_PAGE_HEADERS)
 
 
 @router.get("/static/{name}")

@@ -6,6 +6,7 @@ import { ApiError, data, listAll, request, storedKey, storeKey } from "./api.js"
 import { followJob } from "./jobs.js";
 import { renderItems, showGrading } from "./items.js";
 import { renderJobs } from "./joblist.js";
+import { addStudent, assignClass, createClass, loadClasses, showReport, showRoster } from "./classes.js";
 import { finishJobView, startJobView, updateJobView } from "./progress.js";
 
 const byId = (id) => document.getElementById(id);
@@ -135,7 +136,9 @@ async function follow(jobId) {
   finishJobView(terminal);
   refresh();
   if (terminal.type === "completed") {
-    showAssignment(terminal.result);
+    // read the assignment now, not the job's copy of it made at its end: answers given since
+    // show as answered, and checking one again is not refused as already answered
+    await openAssignment(terminal.result.assignment_id);
   } else {
     throw new ApiError(0, `job_${terminal.type}`, `The job ${terminal.type}: ${terminal.error}`);
   }
@@ -177,6 +180,11 @@ async function assign(mode) {
   }
 }
 
+export async function openAssignment(assignmentId) {
+  showAssignment(await data("GET", `/api/v1/assignments/${encodeURIComponent(assignmentId)}`));
+  byId("assignment").scrollIntoView?.();
+}
+
 function showAssignment(assignment) {
   byId("assignment").hidden = false;
   const student = studentName(assignment.student_id);
@@ -207,6 +215,63 @@ async function grade(assignmentId, li, position, answerText) {
   });
 }
 
+// ---- a student's assignments and page ----
+
+function chosenStudent() {
+  const studentId = byId("student-select").value;
+  if (!studentId) throw new ApiError(0, "no_student", "Choose or create a student first");
+  return studentId;
+}
+
+async function showStudentAssignments() {
+  const studentId = chosenStudent();
+  const page = await data("GET", `/api/v1/students/${encodeURIComponent(studentId)}/assignments`);
+  byId("student-assignments").replaceChildren(...page.items.map((summary) => {
+    const li = document.createElement("li");
+    const topic = summary.topic ? ` · ${summary.topic}` : "";
+    const open = document.createElement("button");
+    open.type = "button";
+    open.textContent = `${summary.subject}${topic}: ${summary.correct} of ${summary.num_items} right, `
+      + `${summary.answered} answered (${new Date(summary.created_at).toLocaleString()})`;
+    open.addEventListener("click", () => act(() => openAssignment(summary.assignment_id)));
+    li.append(open);
+    return li;
+  }));
+}
+
+async function makeStudentLink() {
+  const studentId = chosenStudent();
+  const minted = await data("POST", "/api/v1/tokens", { json: { student_id: studentId } });
+  const link = new URL("/student", location.href);
+  link.hash = new URLSearchParams({ token: minted.token, student: studentId }).toString();
+  byId("student-link-anchor").href = link.href;
+  byId("student-link-anchor").textContent = `practice page of ${studentName(studentId)}`;
+  byId("student-link").hidden = false;
+}
+
+function practiceBody() {
+  const body = { subject: byId("subject").value.trim(), num_items: Number(byId("num-items").value) };
+  const topic = byId("topic").value.trim();
+  if (topic) body.topic = topic;
+  return body;
+}
+
+function wireClasses() {
+  byId("class-select").addEventListener("change", () => act(showRoster));
+  byId("class-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(async () => {
+      await createClass(byId("class-name").value.trim());
+      event.target.reset();
+    });
+  });
+  byId("add-to-class").addEventListener("click", () => act(() => addStudent(byId("student-select").value)));
+  byId("assign-class").addEventListener("click", () => act(() => assignClass(practiceBody(), studentName)));
+  byId("show-report").addEventListener("click", () => act(showReport));
+  byId("student-assignments-button").addEventListener("click", () => act(showStudentAssignments));
+  byId("student-link-button").addEventListener("click", () => act(makeStudentLink));
+}
+
 // ---- wiring ----
 
 function wire() {
@@ -218,6 +283,7 @@ function wire() {
     showKeyStatus();
     act(async () => {
       await loadStudents();
+      await loadClasses();
       await loadJobs();
     });
   });
@@ -237,10 +303,15 @@ function wire() {
     act(() => assign(event.submitter?.dataset.mode ?? "async"));
   });
   showKeyStatus();
-  act(async () => {
-    await loadStudents();
-    await loadJobs();
-  });
+  // nothing is asked before there is a key to ask with, so no error shows before anyone acts
+  wireClasses();
+  if (storedKey()) {
+    act(async () => {
+      await loadStudents();
+      await loadClasses();
+      await loadJobs();
+    });
+  }
   document.body.dataset.ready = "true";
 }
 

@@ -1,7 +1,10 @@
 // Shows an assignment's items and lets the teacher answer them and see the grading.
 //
-// Stems, hints and solutions are Markdown with $LaTeX$; they are shown as plain text (the `$`
-// kept), always through textContent so nothing from the API is ever parsed as HTML.
+// Stems, hints and solutions are Markdown with $LaTeX$, rendered by rich.js (math by KaTeX),
+// which builds nodes: nothing from the API is ever parsed as HTML.
+
+import { renderRich } from "./rich.js";
+import { itemWords } from "./words.js";
 
 function element(tag, { className, text, attrs } = {}) {
   const node = document.createElement(tag);
@@ -12,8 +15,12 @@ function element(tag, { className, text, attrs } = {}) {
 }
 
 function meta(item) {
-  return `${item.topic} · ${item.skill} · ${item.type} · difficulty ${item.difficulty.toFixed(1)}`
-    + ` · predicted success ${Math.round(item.predicted_success * 100)}% · ${item.source}`;
+  const made = item.source === "llm" || item.source === "procedural" ? ", written for this student" : "";
+  return `${itemWords(item)}${made}`;
+}
+
+function rich(tag, className, text) {
+  return renderRich(element(tag, { className }), text);
 }
 
 function choicesFieldset(item) {
@@ -24,7 +31,8 @@ function choicesFieldset(item) {
     const input = element("input", {
       attrs: { type: "radio", id, name: `choice-${item.position}`, value: choice.id, required: "" },
     });
-    const label = element("label", { text: `${choice.id}. ${choice.text}`, attrs: { for: id } });
+    const label = element("label", { text: `${choice.id}. `, attrs: { for: id } });
+    label.append(rich("span", "choice-text", choice.text));
     const row = element("div", { className: "choice" });
     row.append(input, label);
     fieldset.append(row);
@@ -35,7 +43,7 @@ function choicesFieldset(item) {
 function disclosure(summary, className, lines) {
   const details = element("details", { className });
   details.append(element("summary", { text: summary }));
-  for (const line of lines) details.append(element("p", { className: "math", text: line }));
+  for (const line of lines) details.append(rich("div", "math", line));
   return details;
 }
 
@@ -45,7 +53,7 @@ function answerKey(item) {
   const answer = element("p", { text: "Answer: " });
   answer.append(element("code", { className: "key-answer", text: item.answer }));
   details.append(answer);
-  if (item.solution) details.append(element("p", { className: "math", text: `Solution: ${item.solution}` }));
+  if (item.solution) details.append(element("p", { text: "Solution:" }), rich("div", "math", item.solution));
   return details;
 }
 
@@ -85,7 +93,7 @@ export function showGrading(li, { correct, message, correctAnswer, solution, ans
   if (answer !== undefined) feedback.append(element("p", { text: `Answer given: ${answer}` }));
   if (message) feedback.append(element("p", { className: "feedback-message", text: message }));
   if (correctAnswer) feedback.append(element("p", { className: "math", text: `Correct answer: ${correctAnswer}` }));
-  if (solution) feedback.append(element("p", { className: "math", text: `Solution: ${solution}` }));
+  if (solution) feedback.append(element("p", { text: "Worked solution:" }), rich("div", "math solution", solution));
   for (const control of li.querySelectorAll(".answer-form input, .answer-form button")) {
     control.disabled = true;
   }
@@ -98,7 +106,7 @@ function itemElement(item, submit) {
   });
   li.append(
     element("p", { className: "item-meta", text: meta(item) }),
-    element("p", { className: "stem math", text: item.stem }),
+    rich("div", "stem math", item.stem),
   );
   if (item.hints.length > 0) li.append(disclosure("Hints", "hints", item.hints));
   if (item.answer !== null && item.answer !== undefined) li.append(answerKey(item));
@@ -121,6 +129,7 @@ function itemElement(item, submit) {
       correct: item.response.correct,
       message: item.response.feedback_code,
       answer: item.response.answer,
+      solution: item.solution,
     });
   }
   return li;
