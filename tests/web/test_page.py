@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from practicegen.bootstrap import prepare
 from tests.api.factories import item_body
@@ -27,7 +27,6 @@ from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 from tests.support.server import RunningServer, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The demo bank is what a new server starts with; the in-process worker picks jobs up at once.
 DEFAULTS: dict[str, Any] = {
     "demo_bank": True,
@@ -35,25 +34,6 @@ DEFAULTS: dict[str, Any] = {
     "job_heartbeat_s": 0.2,
 }
 JOB_TIMEOUT_MS = 20_000
-
-
-def chromium() -> str:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install -y chromium)")
-    return str(CHROMIUM)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the module; each test opens its own context (cookies, storage)."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium(), args=["--no-sandbox"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @asynccontextmanager

@@ -51,12 +51,16 @@ export function richInline(text) {
   return nodes;
 }
 
-// Fills `element` with `text`, one <p> per paragraph (blank-line separated).
+// Fills `element` with `text`: one <p> per paragraph (blank-line separated), its lines kept
+// apart by <br> (a worked solution's steps stay one per line).
 export function renderRich(element, text) {
   const paragraphs = String(text ?? "").split(/\n\s*\n/).filter((p) => p.trim());
   element.replaceChildren(...paragraphs.map((paragraph) => {
     const p = document.createElement("p");
-    p.append(...richInline(paragraph.trim()));
+    paragraph.trim().split("\n").forEach((line, index) => {
+      if (index > 0) p.append(document.createElement("br"));
+      p.append(...richInline(line));
+    });
     return p;
   }));
   return element;

@@ -151,7 +151,8 @@ function showGrading(item, response, solution) {
   const verdict = document.createElement("strong");
   verdict.textContent = response.correct ? "Correct." : "Not quite.";
   const said = document.createElement("span");
-  said.textContent = ` You answered ${response.answer}. ${response.message ?? ""}`;
+  const message = response.message && response.message !== verdict.textContent ? ` ${response.message}` : "";
+  said.textContent = ` You answered ${response.answer}.${message}`;
   feedback.replaceChildren(verdict, said);
   for (const control of byId("answer-form").elements) control.disabled = true;
   if (solution) {
