@@ -62,7 +62,7 @@ async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) ->
         parsed = await read_bank(document, KeyReader(pool, timeout_s=settings.generator_timeout_s))
     finally:
         await pool.aclose()
-    with Progress(console=err, transient=True) as bar:
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("Importing", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -116,9 +116,11 @@ def export_file(
         ),
     ] = None,
     tenant_id: TenantOption = None,
-    subject: Annotated[str | None, typer.Option(metavar="SUBJECT")] = None,
-    topic: Annotated[str | None, typer.Option(metavar="TOPIC")] = None,
-    skill: Annotated[str | None, typer.Option(metavar="SKILL")] = None,
+    subject: Annotated[
+        str | None, typer.Option(metavar="SUBJECT", help="Only this subject.")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(metavar="TOPIC", help="Only this topic.")] = None,
+    skill: Annotated[str | None, typer.Option(metavar="SKILL", help="Only this skill.")] = None,
     source: Annotated[ItemSource | None, typer.Option(help="Only items of this origin.")] = None,
     status: Annotated[
         ItemStatus, typer.Option(help="Retired items leave the bank unless asked for.")

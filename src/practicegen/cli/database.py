@@ -40,7 +40,7 @@ def sqlite_path(settings: Settings) -> Path | None:
 
 
 def describe(settings: Settings) -> str:
-    """The database as a person would name it (never with its password)."""
+    """The database as a person would name it (never with its password), in lower case."""
     path = sqlite_path(settings)
     if path is not None:
         return f"the SQLite file {path}"
@@ -50,6 +50,10 @@ def describe(settings: Settings) -> str:
     return (
         f"the PostgreSQL database {url.database!r} at {url.host or 'localhost'}:{url.port or 5432}"
     )
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def require_existing(settings: Settings) -> None:
@@ -65,17 +69,28 @@ def require_existing(settings: Settings) -> None:
         )
 
 
+def require_folder(settings: Settings) -> None:
+    """Refuse a SQLite file whose folder is not there, before anything tries to create it."""
+    path = sqlite_path(settings)
+    if path is not None and not path.parent.is_dir():
+        raise CliError(
+            f"The folder {path.parent} of the SQLite file {path.name} does not exist. Create "
+            "it, or fix PRACTICEGEN_DATABASE_URL.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+
+
 async def require_schema(settings: Settings) -> None:
     rows = await migrator.status(settings.database_url)
     pending = [row.version for row in rows if not row.applied]
     if len(pending) == len(rows):
         raise CliError(
-            f"{describe(settings)} has no practicegen tables. {UPGRADE}",
+            f"{_first_upper(describe(settings))} has no practicegen tables. {UPGRADE}",
             exit_code=ExitCode.UNAVAILABLE,
         )
     if pending:
         raise CliError(
-            f"{describe(settings)} lacks migrations {', '.join(pending)}. "
+            f"{_first_upper(describe(settings))} lacks migrations {', '.join(pending)}. "
             "Run `practicegen db upgrade` to apply them.",
             exit_code=ExitCode.UNAVAILABLE,
         )
@@ -108,7 +123,8 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
     where = describe(settings)
     if isinstance(cause, psycopg.errors.UndefinedTable) or "no such table" in text:
         return CliError(
-            f"{where} has no practicegen tables. {UPGRADE}", exit_code=ExitCode.UNAVAILABLE
+            f"{_first_upper(where)} has no practicegen tables. {UPGRADE}",
+            exit_code=ExitCode.UNAVAILABLE,
         )
     if isinstance(cause, psycopg.OperationalError):
         return _postgres_problem(text, where)

@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from practicegen.cli.console import err, out, plain, say
+from practicegen.cli.console import err, moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
 from practicegen.jobs.schemas import JobStatus
@@ -90,17 +90,17 @@ def list_jobs(
     params: dict[str, str | int] = {"limit": limit} | ({"status": status.value} if status else {})
     with _client(url, key) as http:
         page = _data(http.get("/api/v1/jobs", params=params))
-    table = Table("job_id", "type", "status", "progress", "message", "created_at")
+    rows_table = table("job_id", "type", "status", "progress", "message", "created (UTC)")
     for job in page["items"]:
-        table.add_row(
+        rows_table.add_row(
             plain(job["job_id"]),
             plain(job["job_type"]),
             plain(job["status"]),
             plain(f"{job['progress_percent']}%"),
             plain(job["progress_message"] or ""),
-            plain(job["created_at"]),
+            moment(job["created_at"]),
         )
-    out.print(table)
+    out.print(rows_table)
     # Worker presence belongs under this table, read from the service, once it reports it.
 
 
@@ -147,7 +147,9 @@ def show_job(
     job_id: JobId,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
-    follow: Annotated[bool, typer.Option(help="Show a live progress bar until it ends.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Show a live progress bar until it ends.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole job (its result too) as JSON.")
     ] = False,
@@ -171,7 +173,9 @@ def show_job(
 def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
     percent = TextColumn("{task.percentage:>3.0f}%")
     description = TextColumn("{task.description}", markup=False)
-    with Progress(description, BarColumn(), percent, console=err) as bar:
+    with Progress(
+        description, BarColumn(), percent, console=err, disable=not err.is_terminal
+    ) as bar:
         task = bar.add_task(job["progress_message"] or job["status"], total=100)
         while job["status"] not in _TERMINAL:
             started = time.monotonic()

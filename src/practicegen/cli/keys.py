@@ -11,14 +11,13 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
 from practicegen.auth.repository import AuthRepository
 from practicegen.bootstrap import transaction
 from practicegen.cli import database
-from practicegen.cli.console import out, plain, say
+from practicegen.cli.console import moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
 from practicegen.cli.settings import load_settings
@@ -90,18 +89,17 @@ def list_keys(tenant_id: TenantOption = None) -> None:
     """A tenant's API keys (never their secrets: the last four characters name them)."""
     settings = load_settings()
     rows = database.run(settings, _tenant_keys(settings, tenant_id or DEFAULT_TENANT_ID))
-    table = Table("key_id", "name", "role", "ends with", "created", "revoked")
+    rows_table = table("key_id", "name", "role", "ends with", "created (UTC)", "revoked (UTC)")
     for row in rows:
-        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
-        table.add_row(
+        rows_table.add_row(
             str(row.id),
             plain(row.name),
             row.role,
             plain(row.key_suffix),
-            row.created_at.isoformat(timespec="seconds"),
-            revoked,
+            moment(row.created_at),
+            moment(row.revoked_at),
         )
-    out.print(table)
+    out.print(rows_table)
 
 
 async def _revoke(settings: Settings, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:

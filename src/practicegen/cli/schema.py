@@ -22,6 +22,7 @@ def upgrade() -> None:
     (safe to run from several nodes at once)."""
     settings = load_settings()
     say(f"Database: {database.describe(settings)}")
+    database.require_folder(settings)
     applied = database.run(settings, migrator.upgrade(settings.database_url))
     out.print(f"Applied: {', '.join(applied)}" if applied else "Already up to date.")
 

@@ -113,6 +113,7 @@ def serve(
             f"PRACTICEGEN_AUTH=off is refused on the non-loopback address {host}. "
             "Turn auth on, or listen on 127.0.0.1."
         )
+    database.require_folder(settings)
     sock = listening_socket(host, port)
     try:
         _announce(database.run(settings, prepare(settings)))
