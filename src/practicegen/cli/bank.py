@@ -9,7 +9,7 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -17,7 +17,6 @@ from rich.progress import Progress
 from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.auth.repository import AuthRepository
-from practicegen.bootstrap import transaction
 from practicegen.cli import database
 from practicegen.cli.console import err, out, plain, say
 from practicegen.cli.errors import CliError, ExitCode
@@ -25,12 +24,12 @@ from practicegen.cli.help import Command, command_group
 from practicegen.cli.settings import load_settings
 from practicegen.config import Settings
 from practicegen.errors import InvalidRequest
-from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.bank_format import bank_document
-from practicegen.items.keys import KeyReader
 from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemSource, ItemStatus
-from practicegen.items.service import ImportReport, export_bank, import_parsed, read_bank
+
+if TYPE_CHECKING:
+    from practicegen.items.service import ImportReport
 
 bank_app = command_group("Import and export the item bank (in the database).")
 
@@ -55,6 +54,12 @@ async def _require_tenant(session: Any, tenant_id: uuid.UUID) -> None:
 
 
 async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) -> ImportReport:
+    # the grader's modules (sympy) load only for the command that reads answer keys
+    from practicegen.bootstrap import transaction
+    from practicegen.grading.sympy_pool import SympyPool
+    from practicegen.items.keys import KeyReader
+    from practicegen.items.service import import_parsed, read_bank
+
     database.require_existing(settings)
     await database.require_schema(settings)
     pool = SympyPool(1)
@@ -101,6 +106,8 @@ def import_file(
 
 
 async def _export(settings: Settings, tenant_id: uuid.UUID, filters: ItemFilters) -> Any:
+    from practicegen.items.service import export_bank
+
     async with database.ready_session(settings) as session:
         await _require_tenant(session, tenant_id)
         reader = Principal(tenant_id=tenant_id, role=Role.ADMIN)

@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.bootstrap import transaction
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.config import DatabaseKind, Settings
 from practicegen.db import migrator
@@ -99,6 +98,8 @@ async def require_schema(settings: Settings) -> None:
 @asynccontextmanager
 async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A transaction on a database that exists and has every migration applied."""
+    from practicegen.bootstrap import transaction  # it loads the item bank's modules
+
     require_existing(settings)
     await require_schema(settings)
     async with transaction(settings) as session:

@@ -15,7 +15,6 @@ import typer
 from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
 from practicegen.auth.repository import AuthRepository
-from practicegen.bootstrap import transaction
 from practicegen.cli import database
 from practicegen.cli.console import moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
@@ -44,6 +43,8 @@ TenantOption = Annotated[
 
 async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
     """A new key of the default tenant, or of a new tenant named `new_tenant`; its secret."""
+    from practicegen.bootstrap import transaction  # it loads the item bank's modules
+
     async with transaction(settings) as session:
         if new_tenant is not None:
             tenant = await auth_service.create_tenant(session, name=new_tenant)

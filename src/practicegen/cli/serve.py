@@ -11,14 +11,10 @@ import errno
 import ipaddress
 import socket
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from practicegen import gc_tuning
-from practicegen.app import create_app
-from practicegen.bootstrap import Prepared, prepare
 from practicegen.cli import database
 from practicegen.cli.console import out, say
 from practicegen.cli.errors import CliError, ExitCode
@@ -27,7 +23,9 @@ from practicegen.cli.settings import load_settings
 from practicegen.config import AuthMode
 from practicegen.errors import InvalidRequest
 from practicegen.logs import configure_logging
-from practicegen.worker_node import run_worker
+
+if TYPE_CHECKING:
+    from practicegen.bootstrap import Prepared
 
 BACKLOG = 2048  # uvicorn's own default
 
@@ -106,6 +104,12 @@ def serve(
     ] = 8000,
 ) -> None:
     """Run the API (and, on the embedded default, the job worker in the same process)."""
+    import uvicorn  # the service's modules load only for the commands that run it
+
+    from practicegen import gc_tuning
+    from practicegen.app import create_app
+    from practicegen.bootstrap import prepare
+
     settings = load_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     if settings.auth is AuthMode.OFF and not is_loopback(host):
@@ -144,6 +148,8 @@ def worker(
     ] = 30.0,
 ) -> None:
     """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
+    from practicegen.worker_node import run_worker
+
     settings = load_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     try:
