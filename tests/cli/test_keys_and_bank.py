@@ -12,6 +12,7 @@ from practicegen.auth import service as auth_service
 from practicegen.bootstrap import transaction
 from practicegen.clock import utcnow
 from practicegen.config import Settings
+from practicegen.db import migrator
 from practicegen.errors import NotAuthenticated
 from tests.api.factories import item_body
 from tests.cli.support import assert_explained, run_cli
@@ -19,14 +20,18 @@ from tests.cli.support import assert_explained, run_cli
 MARKUP_NAME = "[red]ops[/red] [a-z0-9_.-]"
 
 
+def settings_of(workdir: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{workdir / 'practicegen.db'}")
+
+
 def upgraded(workdir: Path) -> Path:
-    assert run_cli(workdir, "db", "upgrade").returncode == 0
+    """`workdir` with a migrated database (in process: `db upgrade` has its own test)."""
+    asyncio.run(migrator.upgrade(settings_of(workdir).database_url))
     return workdir
 
 
 async def authenticates(workdir: Path, key: str) -> bool:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{workdir / 'practicegen.db'}")
-    async with transaction(settings) as session:
+    async with transaction(settings_of(workdir)) as session:
         try:
             await auth_service.authenticate(session, raw=key, now=utcnow())
         except NotAuthenticated:
