@@ -132,9 +132,12 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
     for sign, fix in _SQLITE_PROBLEMS:
         if sign in text:
             return CliError(f"Cannot use {where}: {text}. {fix}", exit_code=ExitCode.UNAVAILABLE)
-    if isinstance(cause, OSError):
+    if isinstance(cause, OSError) and cause.filename is not None:  # the file, not a socket
         reason = cause.strerror or text
-        return CliError(f"Cannot open {where}: {reason}.", exit_code=ExitCode.UNAVAILABLE)
+        return CliError(
+            f"Cannot open {cause.filename} for {where}: {reason}.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
     return None
 
 

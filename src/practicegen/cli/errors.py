@@ -18,6 +18,7 @@ from enum import IntEnum
 import httpx
 
 from practicegen.cli.console import err, say
+from practicegen.logs import redact
 
 
 class ExitCode(IntEnum):
@@ -88,8 +89,9 @@ def report(exc: BaseException, *, show_traceback: bool) -> ExitCode:
     if show_traceback:
         err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
     else:
-        say(
-            f"Unexpected error: {type(exc).__name__}: {exc}. This is a bug in practicegen: "
-            "please report it with what `practicegen --traceback ...` prints."
+        say(  # the error's text may quote a URL or a key: shown redacted, as logs show it
+            redact(f"Unexpected error: {type(exc).__name__}: {exc}. ")
+            + "This is a bug in practicegen: please report it with what "
+            "`practicegen --traceback ...` prints."
         )
     return ExitCode.INTERNAL
