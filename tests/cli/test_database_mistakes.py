@@ -75,20 +75,21 @@ def test_a_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:
 
 def test_an_unreachable_postgresql(tmp_path: Path) -> None:
     url = f"postgresql://postgres:secret-pw@127.0.0.1:{free_port()}/practicegen"
-    result = run_cli(tmp_path, "db", "status", PRACTICEGEN_DATABASE_URL=url)
-    message = assert_explained(
-        result,
-        UNAVAILABLE,
-        "Cannot connect to the PostgreSQL database 'practicegen' at 127.0.0.1:",
-        "Check that PostgreSQL is running there",
-    )
-    assert "secret-pw" not in message
+    for command in (("db", "status"), ("worker",)):
+        result = run_cli(tmp_path, *command, PRACTICEGEN_DATABASE_URL=url)
+        message = assert_explained(
+            result,
+            UNAVAILABLE,
+            "Cannot connect to the PostgreSQL database 'practicegen' at 127.0.0.1:",
+            "Check that PostgreSQL is running there",
+        )
+        assert "secret-pw" not in message
 
 
 @pytest.mark.postgres
 def test_a_missing_postgresql_database(tmp_path: Path) -> None:
     url = postgres.database_url("practicegen_no_such_database")
-    for command in (("keys", "create"), ("serve", "--port", str(free_port()))):
+    for command in (("keys", "create"), ("serve", "--port", str(free_port())), ("worker",)):
         result = run_cli(tmp_path, *command, PRACTICEGEN_DATABASE_URL=url)
         assert_explained(
             result,

@@ -95,6 +95,15 @@ async def require_schema(settings: Settings) -> None:
         )
 
 
+async def reachable(settings: Settings, *, need_schema: bool) -> None:
+    """Connect once (reading the migration ledger), so a long-running command that cannot
+    reach its database says so at start rather than in its logs."""
+    if need_schema:
+        await require_schema(settings)
+    else:
+        await migrator.status(settings.database_url)
+
+
 @asynccontextmanager
 async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A transaction on a database that exists and has every migration applied."""

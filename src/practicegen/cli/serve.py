@@ -20,7 +20,7 @@ from practicegen.cli.console import out, say
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command
 from practicegen.cli.settings import load_settings
-from practicegen.config import AuthMode
+from practicegen.config import AuthMode, DatabaseKind
 from practicegen.errors import InvalidRequest
 from practicegen.logs import configure_logging
 
@@ -152,6 +152,8 @@ def worker(
 
     settings = load_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
+    if settings.database_kind is DatabaseKind.POSTGRES:  # on SQLite, run_worker refuses
+        database.run(settings, database.reachable(settings, need_schema=not settings.auto_migrate))
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             status = runner.run(run_worker(settings, drain_s=drain_seconds))
