@@ -7,6 +7,7 @@ loads the demo bank or prints a first key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import socket
@@ -131,7 +132,9 @@ def serve(
         )
         gc_tuning.settle()
         say(f"Starting on http://{host}:{port} (Ctrl-C stops it)")
-        uvicorn.Server(config).run(sockets=[sock])
+        # uvicorn stops gracefully on Ctrl-C, then raises it again: that end is a clean one
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
 
