@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,21 +169,30 @@ def test_jobs_without_a_server_a_key_or_the_right_url(
     not_http = run_cli(tmp_path, "jobs", "list", "--url", "ftp://127.0.0.1")
     assert_explained(not_http, 2, "is not an http:// or https:// URL")
     with other_http_server() as other:
-        elsewhere = run_cli(tmp_path, "jobs", "list", "--url", other, PRACTICEGEN_API_KEY="k")
-    assert_explained(elsewhere, 3, "with something other than practicegen's API", "--url")
+        for path in ("", "/json"):  # a page; JSON of practicegen's envelope, wrongly filled
+            for command in (("jobs", "list"), ("jobs", "show", str(uuid.uuid4()))):
+                elsewhere = run_cli(
+                    tmp_path, *command, "--url", other + path, PRACTICEGEN_API_KEY="k"
+                )
+                assert_explained(
+                    elsewhere, 3, "with something other than practicegen's API", "--url"
+                )
     assert list(tmp_path.iterdir()) == []
 
 
 @contextmanager
 def other_http_server() -> Iterator[str]:
-    """A web server that is not practicegen: every path answers a page of HTML."""
+    """A web server that is not practicegen: a page of HTML, or under /json an envelope like
+    practicegen's holding something else."""
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            as_json = self.path.startswith("/json")
             self.send_response(200)
-            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Type", "application/json" if as_json else "text/html")
             self.end_headers()
-            self.wfile.write(b"<html>[b]hello[/b]</html>")
+            odd = {"success": True, "data": {"items": [{"job_id": "[b]x"}], "job_id": 7}}
+            self.wfile.write(json.dumps(odd).encode() if as_json else b"<p>[b]hello[/b]</p>")
 
         def log_message(self, *args: object) -> None:
             pass

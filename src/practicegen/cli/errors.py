@@ -44,7 +44,7 @@ def _server(exc: httpx.HTTPError | httpx.InvalidURL) -> str | None:
     if isinstance(exc, httpx.InvalidURL):
         return None
     try:
-        return str(exc.request.url.copy_with(path="/", query=None)).rstrip("/")
+        return redact(str(exc.request.url.copy_with(path="/", query=None)).rstrip("/"))
     except RuntimeError:  # httpx raises it for an error that carries no request
         return None
 
@@ -68,7 +68,7 @@ def explain_http(exc: httpx.HTTPError | httpx.InvalidURL) -> CliError:
             f"(`curl {url}/readyz`) and try again.",
             exit_code=ExitCode.UNAVAILABLE,
         )
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+    if isinstance(exc, httpx.UnsupportedProtocol):
         return CliError(f"{url} is not an http:// or https:// URL. Pass --url http://HOST:PORT.")
     return CliError(
         f"The connection to {url} failed: {exc or type(exc).__name__}. {fix}",

@@ -12,13 +12,15 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from pydantic import TypeAdapter, ValidationError
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from practicegen.cli.console import err, moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
-from practicegen.jobs.schemas import JobStatus
+from practicegen.jobs.schemas import JobRead, JobStatus
+from practicegen.logs import redact
 
 jobs_app = command_group("List, show, follow, cancel and retry jobs (through the API).")
 _TERMINAL = {"completed", "failed", "cancelled"}
@@ -54,6 +56,15 @@ def _client(url: str, key: str | None) -> httpx.Client:
     return httpx.Client(base_url=base, headers=headers, timeout=TIMEOUT_S)
 
 
+def _foreign(response: httpx.Response) -> CliError:
+    return CliError(
+        f"{redact(str(response.url.copy_with(path='/', query=None)))} answered HTTP "
+        f"{response.status_code} with something other than practicegen's API. "
+        "Check --url (or PRACTICEGEN_URL).",
+        exit_code=ExitCode.UNAVAILABLE,
+    )
+
+
 def _data(response: httpx.Response) -> Any:
     """The `data` of a practicegen envelope, or a `CliError` saying what answered instead."""
     try:
@@ -61,12 +72,7 @@ def _data(response: httpx.Response) -> Any:
     except ValueError:
         body = None
     if not isinstance(body, dict) or ("data" not in body and "error" not in body):
-        raise CliError(
-            f"{response.url.copy_with(path='/', query=None)} answered HTTP "
-            f"{response.status_code} with something other than practicegen's API. "
-            "Check --url (or PRACTICEGEN_URL).",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+        raise _foreign(response)
     if response.status_code >= 400 or "data" not in body:
         found = body.get("error")
         error: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -79,6 +85,26 @@ def _data(response: httpx.Response) -> Any:
     return body["data"]
 
 
+def _job(response: httpx.Response) -> dict[str, Any]:
+    """A job as the API shows it; anything else is not a practicegen service's answer."""
+    job = _data(response)
+    try:
+        JobRead.model_validate(job)
+    except ValidationError as exc:
+        raise _foreign(response) from exc
+    return dict(job)
+
+
+def _jobs(response: httpx.Response) -> list[dict[str, Any]]:
+    page = _data(response)
+    items = page.get("items") if isinstance(page, dict) else None
+    try:
+        TypeAdapter(list[JobRead]).validate_python(items)
+    except ValidationError as exc:
+        raise _foreign(response) from exc
+    return list(items or [])
+
+
 @jobs_app.command("list", cls=Command)
 def list_jobs(
     url: UrlOption = DEFAULT_URL,
@@ -89,9 +115,9 @@ def list_jobs(
     """The tenant's jobs, oldest first."""
     params: dict[str, str | int] = {"limit": limit} | ({"status": status.value} if status else {})
     with _client(url, key) as http:
-        page = _data(http.get("/api/v1/jobs", params=params))
+        jobs = _jobs(http.get("/api/v1/jobs", params=params))
     rows_table = table("job_id", "type", "status", "progress", "message", "created (UTC)")
-    for job in page["items"]:
+    for job in jobs:
         rows_table.add_row(
             plain(job["job_id"]),
             plain(job["job_type"]),
@@ -157,7 +183,7 @@ def show_job(
     """One job's summary; with --follow, a progress bar that moves with its messages first.
     Exits 1 if the job failed."""
     with _client(url, key) as http:
-        job = _data(http.get(f"/api/v1/jobs/{job_id}"))
+        job = _job(http.get(f"/api/v1/jobs/{job_id}"))
         if follow and job["status"] not in _TERMINAL:
             job = _follow(http, job)
     if as_json:
@@ -185,7 +211,7 @@ def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
                 headers={"If-None-Match": f'"{job["job_id"]}.{job["seq"]}"'},
             )
             if response.status_code != 304:
-                job = _data(response)
+                job = _job(response)
             elif time.monotonic() - started < 1:
                 time.sleep(1)
             bar.update(
@@ -201,7 +227,7 @@ def _action(name: str, help_text: str) -> None:
 
     def act(job_id: JobId, url: UrlOption = DEFAULT_URL, key: KeyOption = None) -> None:
         with _client(url, key) as http:
-            out.print(_summary(_data(http.post(f"/api/v1/jobs/{job_id}/{name}"))))
+            out.print(_summary(_job(http.post(f"/api/v1/jobs/{job_id}/{name}"))))
 
     jobs_app.command(name, help=help_text, cls=Command)(act)
 
