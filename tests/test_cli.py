@@ -169,14 +169,14 @@ def test_jobs_without_a_server_a_key_or_the_right_url(
     not_http = run_cli(tmp_path, "jobs", "list", "--url", "ftp://127.0.0.1")
     assert_explained(not_http, 2, "is not an http:// or https:// URL")
     with other_http_server() as other:
-        for path in ("", "/json"):  # a page; JSON of practicegen's envelope, wrongly filled
-            for command in (("jobs", "list"), ("jobs", "show", str(uuid.uuid4()))):
-                elsewhere = run_cli(
-                    tmp_path, *command, "--url", other + path, PRACTICEGEN_API_KEY="k"
-                )
-                assert_explained(
-                    elsewhere, 3, "with something other than practicegen's API", "--url"
-                )
+        asked = [  # a page; JSON in practicegen's envelope, wrongly filled
+            ("jobs", "list", "--url", other),
+            ("jobs", "list", "--url", f"{other}/json"),
+            ("jobs", "show", str(uuid.uuid4()), "--url", f"{other}/json"),
+        ]
+        for command in asked:
+            elsewhere = run_cli(tmp_path, *command, PRACTICEGEN_API_KEY="k")
+            assert_explained(elsewhere, 3, "with something other than practicegen's API", "--url")
     assert list(tmp_path.iterdir()) == []
 
 
