@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.cli.support import assert_explained, cli_env, run_cli
 from tests.support.server import free_port
-
-
-def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRACTICEGEN_")}
-    env["PRACTICEGEN_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
-    env.update(extra)
-    return env
-
-
-def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "practicegen", *args],
-        cwd=tmp_path,
-        env=cli_env(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +97,9 @@ def test_worker_on_sqlite_says_it_needs_postgresql(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_status_and_key_creation(tmp_path: Path) -> None:
+    (tmp_path / "practicegen.db").touch()  # an empty database: every migration pending
     pending = run_cli(tmp_path, "db", "status")
-    assert pending.returncode == 1
+    assert pending.returncode == 1 and "pending: run `practicegen db upgrade`" in pending.stderr
     assert "Applied: 001, 002, 003, 005" in run_cli(tmp_path, "db", "upgrade").stdout
     assert "Already up to date." in run_cli(tmp_path, "db", "upgrade").stdout
     assert run_cli(tmp_path, "db", "status").returncode == 0
@@ -152,10 +138,70 @@ def test_jobs_commands_follow_list_and_refuse(fresh_serve: tuple[str, str], tmp_
             json={"student_id": student, "subject": "Geometry", "num_items": 3},
         ).json()
     env = {"PRACTICEGEN_URL": base, "PRACTICEGEN_API_KEY": key}
-    shown = run_cli(tmp_path, "jobs", "show", job["job_id"], "--follow", **env)
+    shown = run_cli(tmp_path, "jobs", "show", job["job_id"], "--follow", "--json", **env)
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["status"] == "completed"
+    whole = json.loads(shown.stdout)
+    assert whole["status"] == "completed" and len(whole["result"]["items"]) == 3
+    summary = run_cli(tmp_path, "jobs", "show", job["job_id"], **env)
+    assert summary.returncode == 0 and "completed (100%)" in summary.stdout
+    assert f"assignment_id={whole['result']['assignment_id']}" in summary.stdout
+    assert "items: 3 entries" in summary.stdout and "--json" in summary.stderr
+    assert whole["result"]["items"][0]["stem"] not in summary.stdout
     listed = run_cli(tmp_path, "jobs", "list", **env)
-    assert listed.returncode == 0 and job["job_id"][:8] in listed.stdout
+    assert listed.returncode == 0 and job["job_id"] in listed.stdout
     refused = run_cli(tmp_path, "jobs", "cancel", job["job_id"], **env)
-    assert refused.returncode == 1 and "job_not_cancellable" in refused.stderr
+    assert_explained(refused, 1, "The server refused: 409 job_not_cancellable")
+
+
+def test_jobs_without_a_server_a_key_or_the_right_url(
+    fresh_serve: tuple[str, str], tmp_path: Path
+) -> None:
+    base, _key = fresh_serve
+    nobody = f"http://127.0.0.1:{free_port()}"
+    unreachable = run_cli(tmp_path, "jobs", "list", PRACTICEGEN_URL=nobody)
+    assert_explained(
+        unreachable, 3, f"Cannot reach a practicegen server at {nobody}", "practicegen serve"
+    )
+    keyless = run_cli(tmp_path, "jobs", "list", PRACTICEGEN_URL=base)
+    assert_explained(keyless, 1, "401 not_authenticated", "--key or PRACTICEGEN_API_KEY")
+    wrong = run_cli(tmp_path, "jobs", "show", "../students", "--url", base)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    not_http = run_cli(tmp_path, "jobs", "list", "--url", "ftp://127.0.0.1")
+    assert_explained(not_http, 2, "is not an http:// or https:// URL")
+    with other_http_server() as other:
+        asked = [  # a page; JSON in practicegen's envelope, wrongly filled
+            ("jobs", "list", "--url", other),
+            ("jobs", "list", "--url", f"{other}/json"),
+            ("jobs", "show", str(uuid.uuid4()), "--url", f"{other}/json"),
+        ]
+        for command in asked:
+            elsewhere = run_cli(tmp_path, *command, PRACTICEGEN_API_KEY="k")
+            assert_explained(elsewhere, 3, "with something other than practicegen's API", "--url")
+    assert list(tmp_path.iterdir()) == []
+
+
+@contextmanager
+def other_http_server() -> Iterator[str]:
+    """A web server that is not practicegen: a page of HTML, or under /json an envelope like
+    practicegen's holding something else."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            as_json = self.path.startswith("/json")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json" if as_json else "text/html")
+            self.end_headers()
+            odd = {"success": True, "data": {"items": [{"job_id": "[b]x"}], "job_id": 7}}
+            self.wfile.write(json.dumps(odd).encode() if as_json else b"<p>[b]hello[/b]</p>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

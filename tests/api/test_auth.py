@@ -19,9 +19,9 @@ def bearer(key: str) -> dict[str, str]:
 
 async def new_tenant_key(client: httpx.AsyncClient, settings: Settings) -> str:
     from practicegen.auth.principal import Role
-    from practicegen.cli import _create_key
+    from practicegen.cli.keys import issue_key
 
-    return await _create_key(settings, name="other", role=Role.ADMIN, new_tenant="tenant-b")
+    return await issue_key(settings, name="other", role=Role.ADMIN, new_tenant="tenant-b")
 
 
 async def test_missing_bad_and_malformed_credentials_are_401(

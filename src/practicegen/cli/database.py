@@ -1,0 +1,175 @@
+"""The database as commands use it: named in every message, never created by a command that
+only reads it, and its failures explained.
+
+`serve` and `db upgrade` may create the database (SQLite) and its tables; every other command
+first checks that the database exists and is migrated (`ready_session`), so a mistyped path
+or a wrong folder leaves no empty `practicegen.db` behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.cli.errors import CliError, ExitCode
+from practicegen.config import DatabaseKind, Settings
+from practicegen.db import migrator
+
+T = TypeVar("T")
+UPGRADE = "Run `practicegen db upgrade` (or start `practicegen serve` once) to create its tables."
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite file the settings name; None for PostgreSQL or an in-memory database."""
+    if settings.database_kind is not DatabaseKind.SQLITE:
+        return None
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
+def describe(settings: Settings) -> str:
+    """The database as a person would name it (never with its password), in lower case."""
+    path = sqlite_path(settings)
+    if path is not None:
+        return f"the SQLite file {path}"
+    url = make_url(settings.database_url)
+    if settings.database_kind is DatabaseKind.SQLITE:
+        return "an in-memory SQLite database"
+    return (
+        f"the PostgreSQL database {url.database!r} at {url.host or 'localhost'}:{url.port or 5432}"
+    )
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def require_existing(settings: Settings) -> None:
+    """Refuse, before anything opens it, a SQLite file that is not there."""
+    path = sqlite_path(settings)
+    if path is not None and not path.exists():
+        raise CliError(
+            f"There is no practicegen database at {path}. Without PRACTICEGEN_DATABASE_URL, "
+            "practicegen uses practicegen.db in the current folder: run the command where "
+            "`practicegen serve` runs, set PRACTICEGEN_DATABASE_URL, or create the database "
+            "with `practicegen db upgrade`.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+
+
+def require_folder(settings: Settings) -> None:
+    """Refuse a SQLite file whose folder is not there, before anything tries to create it."""
+    path = sqlite_path(settings)
+    if path is not None and not path.parent.is_dir():
+        raise CliError(
+            f"The folder {path.parent} of the SQLite file {path.name} does not exist. Create "
+            "it, or fix PRACTICEGEN_DATABASE_URL.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+
+
+async def require_schema(settings: Settings) -> None:
+    rows = await migrator.status(settings.database_url)
+    pending = [row.version for row in rows if not row.applied]
+    if len(pending) == len(rows):
+        raise CliError(
+            f"{_first_upper(describe(settings))} has no practicegen tables. {UPGRADE}",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    if pending:
+        raise CliError(
+            f"{_first_upper(describe(settings))} lacks migrations {', '.join(pending)}. "
+            "Run `practicegen db upgrade` to apply them.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+
+
+async def reachable(settings: Settings, *, need_schema: bool) -> None:
+    """Connect once (reading the migration ledger), so a long-running command that cannot
+    reach its database says so at start rather than in its logs."""
+    if need_schema:
+        await require_schema(settings)
+    else:
+        await migrator.status(settings.database_url)
+
+
+@asynccontextmanager
+async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A transaction on a database that exists and has every migration applied."""
+    from practicegen.bootstrap import transaction  # it loads the item bank's modules
+
+    require_existing(settings)
+    await require_schema(settings)
+    async with transaction(settings) as session:
+        yield session
+
+
+def run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to its end, its database failures explained."""
+    try:
+        return asyncio.run(work)
+    except (DBAPIError, psycopg.Error, sqlite3.Error, OSError) as exc:
+        problem = explain(exc, settings)
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+def explain(exc: BaseException, settings: Settings) -> CliError | None:
+    """A failure to use the database as one message with its fix; None if it is not one."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause)
+    where = describe(settings)
+    if isinstance(cause, psycopg.errors.UndefinedTable) or "no such table" in text:
+        return CliError(
+            f"{_first_upper(where)} has no practicegen tables. {UPGRADE}",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    if isinstance(cause, psycopg.OperationalError):
+        return _postgres_problem(text, where)
+    for sign, fix in _SQLITE_PROBLEMS:
+        if sign in text:
+            return CliError(f"Cannot use {where}: {text}. {fix}", exit_code=ExitCode.UNAVAILABLE)
+    if isinstance(cause, OSError) and cause.filename is not None:  # the file, not a socket
+        reason = cause.strerror or text
+        return CliError(
+            f"Cannot open {cause.filename} for {where}: {reason}.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    return None
+
+
+_SQLITE_PROBLEMS = (
+    (
+        "unable to open database file",
+        "Its folder must exist and be writable: create it, or fix PRACTICEGEN_DATABASE_URL.",
+    ),
+    ("file is not a database", "Point PRACTICEGEN_DATABASE_URL at practicegen's database."),
+    ("database is locked", "Another process is writing to it; try again when it is done."),
+)
+
+
+def _postgres_problem(text: str, where: str) -> CliError:
+    # libpq: 'connection failed: connection to server at "h", port 5432 failed: FATAL:  ...'
+    reason = text.rsplit("failed: ", 1)[-1].splitlines()[0].removeprefix("FATAL:").strip()
+    if "database" in reason and "does not exist" in reason:
+        fix = "Create it (`createdb` on that server), then run `practicegen db upgrade`."
+    elif "password" in reason or "role" in reason or "authentication" in reason:
+        fix = "Fix the user or password in PRACTICEGEN_DATABASE_URL."
+    else:
+        fix = (
+            "Check that PostgreSQL is running there and that PRACTICEGEN_DATABASE_URL names "
+            "the right host and port."
+        )
+    return CliError(f"Cannot connect to {where}: {reason}. {fix}", exit_code=ExitCode.UNAVAILABLE)

@@ -1,0 +1,170 @@
+"""`practicegen serve` and `practicegen worker`: the long-running commands.
+
+`serve` takes its port before it writes anything: on a busy port it stops before it migrates,
+loads the demo bank or prints a first key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from practicegen.cli import database
+from practicegen.cli.console import out, say
+from practicegen.cli.errors import CliError, ExitCode
+from practicegen.cli.help import Command
+from practicegen.cli.settings import load_settings
+from practicegen.config import AuthMode, DatabaseKind
+from practicegen.errors import InvalidRequest
+from practicegen.logs import configure_logging
+
+if TYPE_CHECKING:
+    from practicegen.bootstrap import Prepared
+
+BACKLOG = 2048  # uvicorn's own default
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed, as uvicorn picks for `serve`; else asyncio's default loop.
+    A busy worker spends much of its time in the loop itself, which uvloop runs in C."""
+    try:
+        import uvloop
+    except ImportError:  # not installed where uvicorn[standard] leaves it out (Windows)
+        return None
+    return uvloop.new_event_loop
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:  # an address is its own only answer; a name that does not resolve is not loopback
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, bound as uvicorn binds one, or a `CliError` saying why
+    it cannot be. Listening at once keeps the port: a second `serve` is refused meanwhile."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise _unusable_address(exc, host, port) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _unusable_address(exc: OSError, host: str, port: int) -> CliError:
+    if isinstance(exc, socket.gaierror):
+        return CliError(f"Cannot listen on {host}: no such host. Pass --host 127.0.0.1 or an IP.")
+    if exc.errno == errno.EADDRINUSE:
+        return CliError(
+            f"Port {port} on {host} is in use: another `practicegen serve` or another program "
+            "listens there. Stop it, or pick a free port with --port.",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return CliError(
+            f"{host} is not an address of this machine. Pass --host 127.0.0.1, 0.0.0.0 or one "
+            "of its own addresses."
+        )
+    if exc.errno == errno.EACCES:
+        return CliError(f"Port {port} needs privileges here. Pick --port 1024 or above.")
+    return CliError(
+        f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", exit_code=ExitCode.UNAVAILABLE
+    )
+
+
+def _announce(report: Prepared) -> None:
+    if report.migrations_applied:
+        say(f"Applied migrations: {', '.join(report.migrations_applied)}")
+    if report.demo_items_loaded:
+        say(f"Loaded the demo item bank: {report.demo_items_loaded} items")
+    if report.new_admin_key:
+        say("Created the default tenant's admin API key. It is shown only this once:")
+        out.print(report.new_admin_key, soft_wrap=True, highlight=False, markup=False)
+
+
+def serve(
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
+) -> None:
+    """Run the API (and, on the embedded default, the job worker in the same process)."""
+    import uvicorn  # the service's modules load only for the commands that run it
+
+    from practicegen import gc_tuning
+    from practicegen.app import create_app
+    from practicegen.bootstrap import prepare
+
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    if settings.auth is AuthMode.OFF and not is_loopback(host):
+        raise CliError(
+            f"PRACTICEGEN_AUTH=off is refused on the non-loopback address {host}. "
+            "Turn auth on, or listen on 127.0.0.1."
+        )
+    database.require_folder(settings)
+    sock = listening_socket(host, port)
+    try:
+        _announce(database.run(settings, prepare(settings)))
+        config = uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        gc_tuning.settle()
+        say(f"Starting on http://{host}:{port} (Ctrl-C stops it)")
+        # uvicorn stops gracefully on Ctrl-C, then raises it again: that end is a clean one
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def worker(
+    drain_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            metavar="SECONDS",
+            help="On SIGTERM or SIGINT, how long running jobs may take to finish before they "
+            "are handed back to the queue for another worker.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
+    from practicegen.worker_node import run_worker
+
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    if settings.database_kind is DatabaseKind.POSTGRES:  # on SQLite, run_worker refuses
+        database.run(settings, database.reachable(settings, need_schema=not settings.auto_migrate))
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            status = runner.run(run_worker(settings, drain_s=drain_seconds))
+    except InvalidRequest as exc:
+        raise CliError(exc.message) from exc
+    raise typer.Exit(status)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(cls=Command)(serve)
+    app.command(cls=Command)(worker)
