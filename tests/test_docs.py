@@ -8,7 +8,10 @@ names is served. Each failure says which rows, operations or paths to add, chang
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import sys
 from enum import Enum
 from pathlib import Path
 
@@ -18,7 +21,11 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from practicegen.app import create_app
+from practicegen.bootstrap import prepare
 from practicegen.config import Settings
+from tests.conftest import ADMIN_KEY, make_settings
+from tests.support import doc_commands
+from tests.support.server import free_port, running_server
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 # A settings row: the variable alone in the first cell, then the default cell.
@@ -167,3 +174,50 @@ def test_api_doc_names_only_served_paths(app_routes: Routes) -> None:
     if wrong_method:
         problems.append("docs/api.md names operations the app lacks: " + ", ".join(wrong_method))
     assert not problems, "\n".join(problems)
+
+
+# The audience pages: their runnable blocks run as written, against a real server.
+
+
+def _venv_first_path() -> str:
+    """PATH with this test's environment first, as a reader's activated venv puts it."""
+    return f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+async def test_integrators_quick_start_runs(database_url: str, tmp_path: Path) -> None:
+    script = doc_commands.runnable_script((DOCS / "integrators.md").read_text(encoding="utf-8"))
+    settings = make_settings(
+        database_url,
+        demo_bank=True,
+        run_worker=True,
+        pools_at_start=True,  # as `serve` starts them: the page grades an answer
+        ssrf_allowlist=["127.0.0.1"],  # the page's webhook receiver listens on loopback
+    )
+    await prepare(settings)
+    async with running_server(settings) as server:
+        env = doc_commands.base_environment(
+            PATH=_venv_first_path(),
+            HOME=str(tmp_path),
+            API=server.base_url,
+            KEY=ADMIN_KEY,
+            RECEIVER_PORT=str(free_port()),
+        )
+        run = await asyncio.to_thread(
+            doc_commands.run_bash, script, cwd=tmp_path, env=env, timeout_s=120
+        )
+    assert run.returncode == 0, run.explain()
+    assignment, graded, refused, accepted, polled, webhook = run.replies()
+
+    items = assignment["data"]["items"]
+    assert len(items) == 3
+    assert all(i["answer"] is None and i["solution"] is None for i in items), "student view"
+    assert graded["data"]["position"] == 1 and isinstance(graded["data"]["correct"], bool)
+    assert "409\n" in run.stdout and refused["error"]["code"] == "already_answered"
+    assert {"job_id", "status_url", "websocket_url"} <= set(accepted)
+    assert re.search(r"^completed\b", run.stdout, re.M), "the WebSocket saw the job end"
+    assert polled == {"status": "completed", "items": 3}
+    assert webhook == {
+        "event": "practice.assignment.completed",
+        "job_id": accepted["job_id"],
+        "items": 3,
+    }
