@@ -24,7 +24,7 @@ from practicegen.app import create_app
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.support import doc_commands
+from tests.support import doc_commands, postgres
 from tests.support.server import free_port, running_server
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -221,3 +221,40 @@ async def test_integrators_quick_start_runs(database_url: str, tmp_path: Path) -
         "job_id": accepted["job_id"],
         "items": 3,
     }
+
+
+@pytest.mark.postgres
+def test_operators_runbook_runs(tmp_path: Path) -> None:
+    """Deploy, a job queued with no worker, a worker, a cut of every connection, key and secret
+    rotation, a clean stop: on a new, empty PostgreSQL database, with the real processes."""
+    script = doc_commands.runnable_script((DOCS / "operators.md").read_text(encoding="utf-8"))
+    name = postgres.create_database(prefix="pgdocs")
+    try:
+        env = doc_commands.base_environment(
+            PATH=_venv_first_path(),
+            HOME=str(tmp_path),
+            PORT=str(free_port()),
+            PRACTICEGEN_DATABASE_URL=postgres.conninfo(name),
+        )
+        run = doc_commands.run_bash(script, cwd=tmp_path, env=env, timeout_s=240)
+    finally:
+        postgres.drop_database(name)
+    assert run.returncode == 0, run.explain()
+    ready, revoked, rotated = run.replies()
+    assert ready["data"]["status"] == "ready"
+    assert revoked["data"]["name"] == "ops" and revoked["data"]["revoked_at"] is not None
+    assert rotated == {"previous": 1, "previous_expires": True}
+
+    queued, drained = re.findall(r"^practicegen_queue_depth (\S+)$", run.stdout, re.M)
+    assert (float(queued), float(drained)) == (1, 0)
+    waited = re.findall(r"^practicegen_oldest_pending_seconds (\S+)$", run.stdout, re.M)
+    assert float(waited[0]) > 0 and float(waited[1]) == 0
+    assert re.search(r"^[1-9][0-9]* connections cut$", run.stdout, re.M), run.explain()
+    for line in (
+        "job completed",
+        "after the cut: job completed",
+        "the old key now gets 401",
+        "worker stopped cleanly",
+        "API node stopped: exit 143",
+    ):
+        assert re.search(f"^{line}$", run.stdout, re.M), f"{line!r} not in\n{run.explain()}"
