@@ -258,3 +258,37 @@ def test_operators_runbook_runs(tmp_path: Path) -> None:
         "API node stopped: exit 143",
     ):
         assert re.search(f"^{line}$", run.stdout, re.M), f"{line!r} not in\n{run.explain()}"
+
+
+# Every other page that names settings: the README and the audience pages.
+
+PAGES = [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+NOT_SETTINGS = {
+    "PRACTICEGEN_URL": "the CLI's API commands read it, as --url",
+    "PRACTICEGEN_TEST_POSTGRES_URL": "the test suite's PostgreSQL server",
+    "PRACTICEGEN_BIN": "the JavaScript tests' path to the command",
+}
+SETTING_NAME = re.compile(r"\bPRACTICEGEN_[A-Z0-9_]*[A-Z0-9]\b")
+
+
+def test_every_page_names_only_settings_that_exist() -> None:
+    fields = {_env_name(name) for name in Settings.model_fields}
+    unknown = [
+        f"{page.name}: {name}"
+        for page in PAGES
+        for name in sorted(set(SETTING_NAME.findall(page.read_text(encoding="utf-8"))))
+        if name not in fields and name not in NOT_SETTINGS
+    ]
+    assert not unknown, "pages name settings the code lacks:\n" + "\n".join(unknown)
+
+
+def test_every_settings_row_gives_the_code_default() -> None:
+    fields = {_env_name(name): name for name in Settings.model_fields}
+    wrong = [
+        f"{page.name}: {m['env']} documented {m['default']!r}, code default "
+        f"{_default_cell(fields[m['env']])}"
+        for page in PAGES
+        for m in SETTING_ROW.finditer(page.read_text(encoding="utf-8"))
+        if m["env"] in fields and not _documented_default_matches(fields[m["env"]], m["default"])
+    ]
+    assert not wrong, "\n".join(wrong)
