@@ -4,6 +4,13 @@ docs/deployment.md documents each `Settings` field as a table row
 ``| `PRACTICEGEN_<FIELD>` | `<default>` or unset | meaning |``; docs/api.md names every operation
 (method and path) of the served OpenAPI document, and every operation and `/api/v1/...` path it
 names is served. Each failure says which rows, operations or paths to add, change or remove.
+Every other page's settings rows give the code's defaults too, and every `PRACTICEGEN_` name a
+page gives is a setting.
+
+The audience pages, docs/integrators.md and docs/operators.md, are run: their blocks marked
+```` ```bash runnable ```` run in order, as written, against a real server (the integrator's
+quick start, on both backends) or as real processes on a new PostgreSQL database (the
+operator's runbook), and each reply they print is checked (see tests/support/doc_commands.py).
 """
 
 from __future__ import annotations
