@@ -234,7 +234,8 @@ async def test_integrators_quick_start_runs(database_url: str, tmp_path: Path) -
 def test_operators_runbook_runs(tmp_path: Path) -> None:
     """Deploy, a job queued with no worker, a worker, a cut of every connection, key and secret
     rotation, a clean stop: on a new, empty PostgreSQL database, with the real processes."""
-    script = doc_commands.runnable_script((DOCS / "operators.md").read_text(encoding="utf-8"))
+    page = (DOCS / "operators.md").read_text(encoding="utf-8")
+    script = doc_commands.runnable_script(page)
     name = postgres.create_database(prefix="pgdocs")
     try:
         env = doc_commands.base_environment(
@@ -257,6 +258,10 @@ def test_operators_runbook_runs(tmp_path: Path) -> None:
     waited = re.findall(r"^practicegen_oldest_pending_seconds (\S+)$", run.stdout, re.M)
     assert float(waited[0]) > 0 and float(waited[1]) == 0
     assert re.search(r"^[1-9][0-9]* connections cut$", run.stdout, re.M), run.explain()
+    served = set(re.findall(r"^# HELP (practicegen_\w+) ", run.stdout, re.M))
+    alerts = doc_commands.section(page, "What to alert on")
+    named = set(re.findall(r"`(practicegen_[a-z_]+)", alerts))
+    assert named and named <= served, f"not in /metrics: {sorted(named - served)}"
     for line in (
         "job completed",
         "after the cut: job completed",
