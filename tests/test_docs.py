@@ -16,12 +16,15 @@ operator's runbook), and each reply they print is checked (see tests/support/doc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 from starlette.routing import BaseRoute, Match
@@ -30,6 +33,7 @@ from starlette.types import Scope
 from practicegen.app import create_app
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
+from practicegen.webhooks import signing
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support import doc_commands, postgres
 from tests.support.server import free_port, running_server
@@ -304,3 +308,49 @@ def test_every_settings_row_gives_the_code_default() -> None:
         if m["env"] in fields and not _documented_default_matches(fields[m["env"]], m["default"])
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def _page_receiver() -> str:
+    """The webhook receiver the integrator's page writes to receiver.py, from its text."""
+    page = (DOCS / "integrators.md").read_text(encoding="utf-8")
+    found = re.search(r"^cat > receiver\.py <<'PY'\n(.*?)^PY$", page, re.M | re.S)
+    assert found, "docs/integrators.md no longer writes receiver.py"
+    return found.group(1)
+
+
+async def test_the_integrators_receiver_refuses_forged_and_stale_webhooks(tmp_path: Path) -> None:
+    (tmp_path / "receiver.py").write_text(_page_receiver(), encoding="utf-8")
+    secret = signing.new_secret()
+    port = free_port()
+    receiver = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "receiver.py",
+        str(port),
+        cwd=tmp_path,
+        env=doc_commands.base_environment(WEBHOOK_SECRET=secret),
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    body = b'{"id": "msg_1", "event": "practice.assignment.completed"}'
+    now = int(time.time())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                with contextlib.suppress(httpx.TransportError):
+                    await http.get("/")
+                    break
+                await asyncio.sleep(0.05)
+
+            async def post(headers: dict[str, str]) -> int:
+                return (await http.post("/hooks", content=body, headers=headers)).status_code
+
+            forged = signing.headers([signing.new_secret()], "msg_1", now, body)
+            stale = signing.headers([secret], "msg_1", now - 3600, body)
+            rotated = signing.headers([signing.new_secret(), secret], "msg_1", now, body)
+            assert await post(forged) == 401
+            assert await post(stale) == 401
+            assert not (tmp_path / "webhook.json").exists()
+            assert await post(rotated) == 204, "a delivery signed by the old and new secrets"
+            assert (tmp_path / "webhook.json").read_bytes() == body
+    finally:
+        receiver.kill()
+        await receiver.wait()
