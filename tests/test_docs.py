@@ -214,7 +214,7 @@ async def test_integrators_quick_start_runs(database_url: str, tmp_path: Path) -
             RECEIVER_PORT=str(free_port()),
         )
         run = await asyncio.to_thread(
-            doc_commands.run_bash, script, cwd=tmp_path, env=env, timeout_s=120
+            doc_commands.run_bash, script, cwd=tmp_path, env=env, timeout_s=240
         )
     assert run.returncode == 0, run.explain()
     assignment, graded, refused, accepted, polled, webhook = run.replies()
@@ -248,7 +248,7 @@ def test_operators_runbook_runs(tmp_path: Path) -> None:
             PORT=str(free_port()),
             PRACTICEGEN_DATABASE_URL=postgres.conninfo(name),
         )
-        run = doc_commands.run_bash(script, cwd=tmp_path, env=env, timeout_s=240)
+        run = doc_commands.run_bash(script, cwd=tmp_path, env=env, timeout_s=480)
     finally:
         postgres.drop_database(name)
     assert run.returncode == 0, run.explain()

@@ -50,7 +50,7 @@ def test_the_walk_through_runs_as_written(tmp_path: Path) -> None:
         _walk_through(),
         cwd=workdir,
         env=base_environment(HOME=str(tmp_path), PORT=str(free_port())),
-        timeout_s=120,
+        timeout_s=240,
     )
     assert run.returncode == 0, run.explain()
     ready, student, assigned, read_back, graded, accepted, job = run.replies()
