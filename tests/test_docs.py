@@ -4,21 +4,39 @@ docs/deployment.md documents each `Settings` field as a table row
 ``| `PRACTICEGEN_<FIELD>` | `<default>` or unset | meaning |``; docs/api.md names every operation
 (method and path) of the served OpenAPI document, and every operation and `/api/v1/...` path it
 names is served. Each failure says which rows, operations or paths to add, change or remove.
+Every other page's settings rows give the code's defaults too, and every `PRACTICEGEN_` name a
+page gives is a setting.
+
+The audience pages, docs/integrators.md and docs/operators.md, are run: their blocks marked
+```` ```bash runnable ```` run in order, as written, against a real server (the integrator's
+quick start, on both backends) or as real processes on a new PostgreSQL database (the
+operator's runbook), and each reply they print is checked (see tests/support/doc_commands.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
+import sys
+import time
 from enum import Enum
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from practicegen.app import create_app
+from practicegen.bootstrap import prepare
 from practicegen.config import Settings
+from practicegen.webhooks import signing
+from tests.conftest import ADMIN_KEY, make_settings
+from tests.support import doc_commands, postgres
+from tests.support.server import free_port, running_server
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 # A settings row: the variable alone in the first cell, then the default cell.
@@ -167,3 +185,172 @@ def test_api_doc_names_only_served_paths(app_routes: Routes) -> None:
     if wrong_method:
         problems.append("docs/api.md names operations the app lacks: " + ", ".join(wrong_method))
     assert not problems, "\n".join(problems)
+
+
+# The audience pages: their runnable blocks run as written, against a real server.
+
+
+def _venv_first_path() -> str:
+    """PATH with this test's environment first, as a reader's activated venv puts it."""
+    return f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+async def test_integrators_quick_start_runs(database_url: str, tmp_path: Path) -> None:
+    script = doc_commands.runnable_script((DOCS / "integrators.md").read_text(encoding="utf-8"))
+    settings = make_settings(
+        database_url,
+        demo_bank=True,
+        run_worker=True,
+        pools_at_start=True,  # as `serve` starts them: the page grades an answer
+        ssrf_allowlist=["127.0.0.1"],  # the page's webhook receiver listens on loopback
+    )
+    await prepare(settings)
+    async with running_server(settings) as server:
+        env = doc_commands.base_environment(
+            PATH=_venv_first_path(),
+            HOME=str(tmp_path),
+            API=server.base_url,
+            KEY=ADMIN_KEY,
+            RECEIVER_PORT=str(free_port()),
+        )
+        run = await asyncio.to_thread(
+            doc_commands.run_bash, script, cwd=tmp_path, env=env, timeout_s=240
+        )
+    assert run.returncode == 0, run.explain()
+    assignment, graded, refused, accepted, polled, webhook = run.replies()
+
+    items = assignment["data"]["items"]
+    assert len(items) == 3
+    assert all(i["answer"] is None and i["solution"] is None for i in items), "student view"
+    assert graded["data"]["position"] == 1 and isinstance(graded["data"]["correct"], bool)
+    assert "409\n" in run.stdout and refused["error"]["code"] == "already_answered"
+    assert {"job_id", "status_url", "websocket_url"} <= set(accepted)
+    assert re.search(r"^completed\b", run.stdout, re.M), "the WebSocket saw the job end"
+    assert polled == {"status": "completed", "items": 3}
+    assert webhook == {
+        "event": "practice.assignment.completed",
+        "job_id": accepted["job_id"],
+        "items": 3,
+    }
+
+
+@pytest.mark.postgres
+def test_operators_runbook_runs(tmp_path: Path) -> None:
+    """Deploy, a job queued with no worker, a worker, a cut of every connection, key and secret
+    rotation, a clean stop: on a new, empty PostgreSQL database, with the real processes."""
+    page = (DOCS / "operators.md").read_text(encoding="utf-8")
+    script = doc_commands.runnable_script(page)
+    name = postgres.create_database(prefix="pgdocs")
+    try:
+        env = doc_commands.base_environment(
+            PATH=_venv_first_path(),
+            HOME=str(tmp_path),
+            PORT=str(free_port()),
+            PRACTICEGEN_DATABASE_URL=postgres.conninfo(name),
+        )
+        run = doc_commands.run_bash(script, cwd=tmp_path, env=env, timeout_s=480)
+    finally:
+        postgres.drop_database(name)
+    assert run.returncode == 0, run.explain()
+    ready, revoked, rotated = run.replies()
+    assert ready["data"]["status"] == "ready"
+    assert revoked["data"]["name"] == "ops" and revoked["data"]["revoked_at"] is not None
+    assert rotated == {"previous": 1, "previous_expires": True}
+
+    queued, drained = re.findall(r"^practicegen_queue_depth (\S+)$", run.stdout, re.M)
+    assert (float(queued), float(drained)) == (1, 0)
+    waited = re.findall(r"^practicegen_oldest_pending_seconds (\S+)$", run.stdout, re.M)
+    assert float(waited[0]) > 0 and float(waited[1]) == 0
+    assert re.search(r"^[1-9][0-9]* connections cut$", run.stdout, re.M), run.explain()
+    served = set(re.findall(r"^# HELP (practicegen_\w+) ", run.stdout, re.M))
+    alerts = doc_commands.section(page, "What to alert on")
+    named = set(re.findall(r"`(practicegen_[a-z_]+)", alerts))
+    assert named and named <= served, f"not in /metrics: {sorted(named - served)}"
+    for line in (
+        "job completed",
+        "after the cut: job completed",
+        "the old key now gets 401",
+        "worker stopped cleanly",
+        "API node stopped: exit 143",
+    ):
+        assert re.search(f"^{line}$", run.stdout, re.M), f"{line!r} not in\n{run.explain()}"
+
+
+# Every other page that names settings: the README and the audience pages.
+
+PAGES = [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+NOT_SETTINGS = {
+    "PRACTICEGEN_URL": "the CLI's API commands read it, as --url",
+    "PRACTICEGEN_TEST_POSTGRES_URL": "the test suite's PostgreSQL server",
+    "PRACTICEGEN_BIN": "the JavaScript tests' path to the command",
+}
+SETTING_NAME = re.compile(r"\bPRACTICEGEN_[A-Z0-9_]*[A-Z0-9]\b")
+
+
+def test_every_page_names_only_settings_that_exist() -> None:
+    fields = {_env_name(name) for name in Settings.model_fields}
+    unknown = [
+        f"{page.name}: {name}"
+        for page in PAGES
+        for name in sorted(set(SETTING_NAME.findall(page.read_text(encoding="utf-8"))))
+        if name not in fields and name not in NOT_SETTINGS
+    ]
+    assert not unknown, "pages name settings the code lacks:\n" + "\n".join(unknown)
+
+
+def test_every_settings_row_gives_the_code_default() -> None:
+    fields = {_env_name(name): name for name in Settings.model_fields}
+    wrong = [
+        f"{page.name}: {m['env']} documented {m['default']!r}, code default "
+        f"{_default_cell(fields[m['env']])}"
+        for page in PAGES
+        for m in SETTING_ROW.finditer(page.read_text(encoding="utf-8"))
+        if m["env"] in fields and not _documented_default_matches(fields[m["env"]], m["default"])
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def _page_receiver() -> str:
+    """The webhook receiver the integrator's page writes to receiver.py, from its text."""
+    page = (DOCS / "integrators.md").read_text(encoding="utf-8")
+    found = re.search(r"^cat > receiver\.py <<'PY'\n(.*?)^PY$", page, re.M | re.S)
+    assert found, "docs/integrators.md no longer writes receiver.py"
+    return found.group(1)
+
+
+async def test_the_integrators_receiver_refuses_forged_and_stale_webhooks(tmp_path: Path) -> None:
+    (tmp_path / "receiver.py").write_text(_page_receiver(), encoding="utf-8")
+    secret = signing.new_secret()
+    port = free_port()
+    receiver = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "receiver.py",
+        str(port),
+        cwd=tmp_path,
+        env=doc_commands.base_environment(WEBHOOK_SECRET=secret),
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    body = b'{"id": "msg_1", "event": "practice.assignment.completed"}'
+    now = int(time.time())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                with contextlib.suppress(httpx.TransportError):
+                    await http.get("/")
+                    break
+                await asyncio.sleep(0.05)
+
+            async def post(headers: dict[str, str]) -> int:
+                return (await http.post("/hooks", content=body, headers=headers)).status_code
+
+            forged = signing.headers([signing.new_secret()], "msg_1", now, body)
+            stale = signing.headers([secret], "msg_1", now - 3600, body)
+            rotated = signing.headers([signing.new_secret(), secret], "msg_1", now, body)
+            assert await post(forged) == 401
+            assert await post(stale) == 401
+            assert not (tmp_path / "webhook.json").exists()
+            assert await post(rotated) == 204, "a delivery signed by the old and new secrets"
+            assert (tmp_path / "webhook.json").read_bytes() == body
+    finally:
+        receiver.kill()
+        await receiver.wait()
