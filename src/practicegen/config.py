@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     list_page_max: int = Field(default=200, ge=1)
 
     target_success: float = Field(default=0.75, gt=0.05, lt=0.95)
+    review_spacing_s: Seconds = 86_400.0
+    review_rounds: int = Field(default=3, ge=1, le=20)
     mastery_success: float = Field(default=0.8, gt=0.5, lt=1.0)
     mastery_min_answers: int = Field(default=5, ge=1, le=1000)
     class_max_students: int = Field(default=500, ge=1, le=10_000)

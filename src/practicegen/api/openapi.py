@@ -63,6 +63,10 @@ CONFLICTS = {
     ("post", "/api/v1/jobs/{job_id}/cancel"),
     ("post", "/api/v1/jobs/{job_id}/retry"),
     ("post", "/api/v1/assignments/{assignment_id}/responses"),
+    ("post", "/api/v1/classes"),
+    ("post", "/api/v1/classes/{class_id}/students"),
+    ("post", "/api/v1/classes/{class_id}/assign/async"),
+    ("post", "/api/v1/batches"),
 }
 LIMITED = {
     ("post", "/api/v1/practice/assign"),
@@ -70,6 +74,8 @@ LIMITED = {
     ("post", "/api/v1/jobs/{job_id}/retry"),
     ("post", "/api/v1/assignments/{assignment_id}/responses"),
     ("post", "/api/v1/webhook-deliveries/{delivery_id}/redeliver"),
+    ("post", "/api/v1/classes/{class_id}/assign/async"),
+    ("post", "/api/v1/batches"),
 }
 # outside /api/, only readiness reads the database, and says so with a 503
 READS_DATABASE = {("get", "/readyz")}
@@ -78,6 +84,8 @@ REFERRING = {
     ("post", "/api/v1/practice/assign"),
     ("post", "/api/v1/practice/assign/async"),
     ("post", "/api/v1/tokens"),
+    ("post", "/api/v1/classes"),
+    ("post", "/api/v1/batches"),
 }
 
 
@@ -97,7 +105,7 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int
         statuses.add(409)
     if (method, path) in LIMITED:
         statuses.add(429)
-    if path.startswith("/api/v1/jobs/{job_id}"):
+    if path.startswith(("/api/v1/jobs/{job_id}", "/api/v1/batches/{batch_id}")):
         statuses.add(410)
     return statuses
 

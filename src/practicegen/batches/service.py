@@ -70,7 +70,7 @@ async def start_batch(
     async with sessionmaker() as session, session.begin():
         students = await _students(session, principal, class_id, named, settings)
         first = AssignRequest(student_id=students[0], **practice)
-        check = Assigning(principal, first, settings, parts.cache, parts.job_filler)
+        check = Assigning(principal, first, settings, parts.cache, parts.job_filler, now)
         await check_request_content(session, check)
         request: dict[str, Any] = {
             "assign": practice,

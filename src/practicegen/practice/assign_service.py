@@ -47,7 +47,7 @@ async def assign_now(
 ) -> AssignmentRead | JobAccepted:
     """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
     generators only) where `parts.job_filler` (a language model) can write, the job making it."""
-    ask = Assigning(principal, request, settings, parts.cache, parts.filler)
+    ask = Assigning(principal, request, settings, parts.cache, parts.filler, now)
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
             plan = await plan_assignment(session, ask)
@@ -104,7 +104,7 @@ async def start_assignment_job(
     )
     async with sessionmaker() as session:
         if check:
-            ask = Assigning(principal, request, settings, parts.cache, parts.job_filler)
+            ask = Assigning(principal, request, settings, parts.cache, parts.job_filler, now)
             await check_request_content(session, ask)
         created = await jobs_service.create_job(
             session,

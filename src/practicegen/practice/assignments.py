@@ -39,6 +39,7 @@ from practicegen.practice.learner import (
     target_difficulty,
 )
 from practicegen.practice.repository import ItemFace, ItemLink, PracticeRepository
+from practicegen.practice.review import ReviewRule, due_reviews, review_choices
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import nearest_needed, select_items
 
@@ -77,8 +78,13 @@ async def plan_assignment(
     checked = await check_request(session, ask)
     request, settings, filler = ask.request, ask.settings, ask.filler
     await progress(15, "Selecting items at the right difficulty...")
-    candidates = _near_targets(checked, settings, request.num_items)
-    chosen, warnings = _select(candidates, checked, request.num_items, settings, rng)
+    reviews = _due_reviews(ask, checked)
+    again = {c.item_id for c in reviews}
+    candidates = [
+        c for c in _near_targets(checked, settings, request.num_items) if c.item_id not in again
+    ]
+    chosen, warnings = _select(candidates, checked, request.num_items - len(reviews), settings, rng)
+    chosen = sorted(reviews + chosen, key=lambda c: -c.predicted_success)  # easy to hard
     filled = Filled()
     missing = request.num_items - len(chosen)
     if missing and checked.missing is not None:  # which it is when there is no filler
@@ -135,6 +141,16 @@ async def _faces(
     read = partial(PracticeRepository(session).item_faces, tenant)
     bank = await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
     return faces | bank
+
+
+def _due_reviews(ask: Assigning, checked: Checked) -> list[ChosenItem]:
+    """The student's items due for review that this request may choose (`review.py`)."""
+    rule = ReviewRule(ask.settings.review_spacing_s, ask.settings.review_rounds)
+    due = due_reviews(checked.student.reviews, rule, ask.now)
+    if not due:
+        return []
+    fitting = (c for key in checked.groups for c in checked.items.groups[key])
+    return review_choices(due, fitting, checked.student.abilities, ask.request.num_items)
 
 
 def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[Candidate]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
+from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.errors import InvalidRequest, NumItemsOutOfRange, StudentNotFound, UnknownSubject
 from practicegen.goals.service import skills_for_goal_tags
@@ -65,6 +67,8 @@ class Assigning:
     settings: Settings
     cache: CandidateCache
     filler: GapFiller | None = None
+    now: datetime = field(default_factory=utcnow)
+    """When the request is served: which of the student's reviews are due (`review.py`)."""
 
 
 @dataclass(frozen=True, slots=True)

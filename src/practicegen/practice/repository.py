@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
+    case,
     cast,
     func,
     insert,
@@ -41,17 +42,19 @@ from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert
 from practicegen.items.bank_changes import version_of
 from practicegen.practice.learner import SkillState
+from practicegen.practice.review import ReviewState
 
 
 @dataclass(frozen=True, slots=True)
 class StudentContext:
     """What planning needs of a student, read in one round trip: their state per practised
-    skill, the (item id, fingerprint) of their latest assignments' items, and the tenant's
-    `bank_version` (`items/candidates.py`)."""
+    skill, the (item id, fingerprint) of their latest assignments' items, the tenant's
+    `bank_version` (`items/candidates.py`), and the items they got wrong (`review.py`)."""
 
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
     bank_version: int
+    reviews: list[ReviewState] = field(default_factory=list)
 
 
 class ItemLink(NamedTuple):
@@ -91,6 +94,7 @@ _skills = core_table(LearnerSkill)
 _items = core_table(Item)
 _assignments = core_table(Assignment)
 _assignment_items = core_table(AssignmentItem)
+_responses = core_table(Response)
 
 _latest_assignments = (
     select(_assignments.c.id)
@@ -104,9 +108,32 @@ _latest_assignments = (
 )
 
 
-def _student_context(dialect: str) -> Select[str, str, int]:
-    """The student's skills and recent items as JSON arrays, and the tenant's bank version, in
-    one row (none if the tenant has no such student).
+def _reviews(dialect: str) -> Select[Any]:
+    """Per item the student ever answered wrong: when they last answered it, and how many right
+    answers they gave it since their last wrong one (`practice/review.py`)."""
+    mine = _responses.c.student_id == bindparam("student_id")
+    wrong = (
+        select(_responses.c.item_id, func.max(_responses.c.created_at).label("last_wrong"))
+        .where(mine, _responses.c.correct.is_(False))
+        .group_by(_responses.c.item_id)
+        .subquery()
+    )
+    right_since = case((_responses.c.correct & (_responses.c.created_at > wrong.c.last_wrong), 1))
+    return (
+        select(
+            _responses.c.item_id.label("item_id"),
+            func.max(_responses.c.created_at).label("last_answered"),
+            func.count(right_since).label("right_since_wrong"),
+        )
+        .join(wrong, wrong.c.item_id == _responses.c.item_id)
+        .where(mine)
+        .group_by(_responses.c.item_id)
+    )
+
+
+def _student_context(dialect: str) -> Select[str, str, str, int]:
+    """The student's skills, recent items and items under review as JSON arrays, and the
+    tenant's bank version, in one row (none if the tenant has no such student).
 
     One row, as each row SQLite returns is a step on the connection's thread, waiting for the
     GIL while the event loop is busy. SQLite's JSON numbers keep only 15 digits, so abilities
@@ -129,8 +156,18 @@ def _student_context(dialect: str) -> Select[str, str, int]:
         .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
         .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
     )
+    under_review = _reviews(dialect).subquery()
+    reviews = select(
+        rows(
+            under_review.c.item_id,
+            under_review.c.last_answered,
+            under_review.c.right_since_wrong,
+        )
+    )
     version = version_of(bindparam("tenant_id")).scalar_subquery()
-    return select(skills.scalar_subquery(), recent.scalar_subquery(), version).where(
+    return select(
+        skills.scalar_subquery(), recent.scalar_subquery(), reviews.scalar_subquery(), version
+    ).where(
         _students.c.tenant_id == bindparam("tenant_id"),
         _students.c.id == bindparam("student_id"),
     )
@@ -217,11 +254,15 @@ class PracticeRepository:
         row = (await self.session.execute(statement, params)).first()
         if row is None:
             return None
-        skills_json, recent_json, version = row
+        skills_json, recent_json, reviews_json, version = row
         return StudentContext(
             {name: SkillState(float(theta), n) for name, theta, n in json.loads(skills_json)},
             [(uuid.UUID(item_id), fingerprint) for item_id, fingerprint in json.loads(recent_json)],
             int(version),
+            [
+                ReviewState(uuid.UUID(item_id), datetime.fromisoformat(at), int(right))
+                for item_id, at, right in json.loads(reviews_json)
+            ],
         )
 
     async def item_faces(

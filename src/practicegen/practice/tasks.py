@@ -85,7 +85,7 @@ def practice_job_type(
             role=Role.STUDENT if as_student else Role.SERVER,
             student_id=request.student_id if as_student else None,
         )
-        ask = Assigning(principal, request, settings, cache, filler)
+        ask = Assigning(principal, request, settings, cache, filler, clock())
         async with reading() as session:
             plan = await plan_assignment(session, ask, progress)
         await progress(90, "Saving the assignment...")

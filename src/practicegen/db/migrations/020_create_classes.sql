@@ -1,3 +1,4 @@
+-- Classes, and an index for spaced review.
 -- Classes: a teacher's named group of students, assigned and reported on together. A student
 -- may be in several classes; removing one from a class leaves the student and their work.
 -- (Numbered 020 so that schema changes made meanwhile can take the numbers before it.)
@@ -19,6 +20,9 @@ CREATE TABLE IF NOT EXISTS class_members (
     PRIMARY KEY (class_id, student_id)
 );
 CREATE INDEX IF NOT EXISTS class_members_student ON class_members (student_id);
+
+-- A student's answers by item: what spaced review reads at every assignment.
+CREATE INDEX IF NOT EXISTS responses_student_item ON responses (student_id, item_id, created_at);
 
 INSERT INTO schema_migrations (version) VALUES ('020') ON CONFLICT (version) DO NOTHING;
 COMMIT;

@@ -1,0 +1,84 @@
+"""Spaced review: items a student got wrong come back in later assignments, after a spacing
+that doubles with each right answer, until they are answered right `rounds` times in a row.
+
+An item answered wrong enters review. It is due again once `spacing_s * 2**k` has passed since
+it was last answered, `k` being its right answers since its last wrong one; `rounds` right
+answers in a row end its review (a wrong one starts it over). Due items take at most a third of
+an assignment's places (one, for an assignment of fewer than three), earliest due first, and only
+among the items the request would choose from (its subject, topic and goal skills, still active):
+a review is a repeat on purpose, so the rule that skips recent items does not hold it back. Pure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from practicegen.ports import Candidate, ChosenItem
+from practicegen.practice.learner import SkillState, p_correct, skill_state
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """One item the student got wrong at least once: when they last answered it, and how many
+    times they have answered it right since their last wrong answer."""
+
+    item_id: uuid.UUID
+    last_answered: datetime
+    right_since_wrong: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRule:
+    spacing_s: float
+    rounds: int
+
+    def due_at(self, state: ReviewState) -> datetime | None:
+        """When the item comes back; None once its review has ended."""
+        if state.right_since_wrong >= self.rounds:
+            return None
+        spacing = timedelta(seconds=self.spacing_s * 2**state.right_since_wrong)
+        return _aware(state.last_answered) + spacing
+
+
+def due_reviews(states: Sequence[ReviewState], rule: ReviewRule, now: datetime) -> list[uuid.UUID]:
+    """The items due again at `now`, earliest due first."""
+    due = [(at, s.item_id) for s in states if (at := rule.due_at(s)) is not None and at <= now]
+    return [item_id for _, item_id in sorted(due)]
+
+
+def review_places(num_items: int) -> int:
+    """How many of an assignment's places due reviews may take."""
+    return max(1, num_items // 3)
+
+
+def review_choices(
+    due: Sequence[uuid.UUID],
+    candidates: Iterable[Candidate],
+    abilities: Mapping[str, SkillState],
+    num_items: int,
+) -> list[ChosenItem]:
+    """The due items among `candidates` (what the request may choose from), earliest due
+    first, as many as `review_places` allows."""
+    wanted = set(due)
+    found = {c.item_id: c for c in candidates if c.item_id in wanted}
+    picked = [found[item_id] for item_id in due if item_id in found][: review_places(num_items)]
+    return [_chosen(c, abilities) for c in picked]
+
+
+def _chosen(candidate: Candidate, abilities: Mapping[str, SkillState]) -> ChosenItem:
+    predicted = p_correct(skill_state(abilities, candidate.skill).theta, candidate.difficulty)
+    return ChosenItem(
+        item_id=candidate.item_id,
+        skill=candidate.skill,
+        difficulty=candidate.difficulty,
+        predicted_success=predicted,
+        reason=f"{candidate.skill}: review of a question answered wrong before "
+        f"(predicted success {predicted:.2f})",
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
