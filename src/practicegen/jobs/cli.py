@@ -57,6 +57,7 @@ def list_jobs(
     params: dict[str, str | int] = {"limit": limit} | ({"status": status} if status else {})
     with _client(url, key) as http:
         page = _data(http.get("/api/v1/jobs", params=params))
+        ready = http.get("/readyz")
     table = Table("job_id", "type", "status", "progress", "message", "created_at")
     for job in page["items"]:
         table.add_row(
@@ -68,6 +69,23 @@ def list_jobs(
             job["created_at"],
         )
     out.print(table)
+    _print_workers(ready)
+
+
+def _print_workers(ready: httpx.Response) -> None:
+    """What `/readyz` says of the job workers, when it says anything (a 503 may not)."""
+    try:
+        body = ready.json()
+        workers = (body.get("data") or body["error"]["details"])["workers"]
+        seen, within = workers["seen"], f"{workers['stale_after_s']:g} s"
+    except (ValueError, KeyError, TypeError):
+        return
+    if seen:
+        out.print(f"Job workers: {seen} running (seen within {within}).")
+        return
+    last = workers.get("last_seen_s")
+    since = f"; the last was seen {last:g} s ago" if last is not None else ""
+    err.print(f"[yellow]No job worker seen within {within}{since}: jobs stay pending.[/yellow]")
 
 
 @jobs_app.command("show")
