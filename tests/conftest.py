@@ -50,6 +50,7 @@ TOGETHER = {
     "tests/jobs/test_processes.py": "postgres-processes",
     "tests/jobs/test_database_cut.py": "postgres-processes",
     "tests/jobs/test_webhook_crash.py": "postgres-processes",
+    "tests/jobs/test_presence.py": "postgres-processes",
     "tests/test_cli.py": "cli",
     "tests/web/test_page.py": "web",
 }
