@@ -166,7 +166,8 @@ class Settings(BaseSettings):
     grader_workers: int = Field(default=2, ge=1, le=64)
     pools_at_start: bool = Field(
         default=True,
-        description="serve starts its grading and sympy processes at start; false: at first use.",
+        description="serve starts and warms its grading processes (and its sympy processes if it"
+        " runs jobs) before /readyz says ready; false: each pool at first use.",
     )
     grader_timeout_s: Seconds = 2.0
     max_answer_length: int = Field(default=200, ge=1, le=10_000)

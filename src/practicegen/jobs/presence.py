@@ -57,11 +57,9 @@ class Sighting:
 
 async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
     """Count the workers seen within `stale_s`, and those gone stale."""
-    now = await session.scalar(select(_database_now()))
-    assert now is not None
-    stamps = (await session.scalars(select(Worker.last_seen))).all()
-    ages = [(now - stamp).total_seconds() for stamp in stamps]
-    seen = sum(1 for age in ages if age <= stale_s)
+    rows = await session.execute(select(Worker.last_seen, _database_now()))
+    ages = [(now - stamp).total_seconds() for stamp, now in rows]
+    seen = sum(1 for age in ages if age <= stale_s)  # a stamp newer than this read counts too
     return Sighting(
         seen=seen,
         stale=len(ages) - seen,
