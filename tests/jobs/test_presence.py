@@ -1,7 +1,9 @@
 """Worker presence: a worker is seen while it runs, gone when it stops, stale when it is killed.
 
-In process, on both backends: what one process's registration writes, and how rows left by
-workers killed outright are counted and, much later, forgotten. Across real processes on
+In process, on both backends: what one process's registration writes, how rows left by
+workers killed outright are counted and, much later, forgotten, that a database refusing the
+stamps never stops a worker, and that a database without the table is a pending migration to
+`/readyz`. Across real processes on
 PostgreSQL: an API node without a worker of its own warns at start and reports no worker in
 `/readyz`, `/metrics` and `practicegen jobs list`; a `practicegen worker` started beside it
 appears there, one stopped with SIGTERM leaves at once, and one killed with SIGKILL goes stale
@@ -22,17 +24,20 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, insert, select
+import structlog.testing
+from sqlalchemy import delete, func, insert, select, text
 
 from practicegen import __version__
-from practicegen.db.engine import SessionMaker
+from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.models import UTCDateTime, Worker
 from practicegen.jobs import presence
 from practicegen.jobs.presence import Presence, Sighting
-from tests.conftest import ADMIN_KEY
+from tests.api.test_errors import assert_error
+from tests.conftest import ADMIN_KEY, make_settings
 from tests.jobs.conftest import Db
 from tests.jobs.test_processes import NODE_SETTINGS
 from tests.support.processes import Cluster, Node, wait_until
+from tests.support.server import in_process_client, started_app
 
 PRESENCE = {
     "PRACTICEGEN_WORKER_HEARTBEAT_S": "0.3",
@@ -152,6 +157,37 @@ async def test_a_row_deleted_under_a_running_worker_comes_back(
         async with sessionmaker() as session, session.begin():
             await session.execute(delete(Worker))
         await wait_until(present, limit_s=10, what="the worker's row again")
+
+
+async def test_a_worker_whose_stamps_fail_keeps_running_and_says_why(tmp_path: Path) -> None:
+    """A database that refuses every stamp (here: it has no `workers` table) costs the worker
+    log lines, never its run: it stamps again at each interval, and its end still ends."""
+    engine = create_engine(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'bare.db'}"))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            async with presence_of(create_sessionmaker(engine)).registered():
+
+                async def failed_twice() -> bool:
+                    return [e["event"] for e in logs].count("workers.stamp_failed") >= 2
+
+                await wait_until(failed_twice, limit_s=10, what="two failed stamps")
+        assert logs[-1]["event"] == "workers.deregister_failed"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_without_the_workers_table_is_a_pending_migration(
+    database_url: str, sessionmaker: SessionMaker
+) -> None:
+    """A node of this build on a database one migration behind says so, not that the
+    database is down."""
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("DROP TABLE workers"))
+        await session.execute(text("DELETE FROM schema_migrations WHERE version = '012'"))
+    behind = make_settings(database_url, auto_migrate=False)
+    async with started_app(behind) as app, in_process_client(app) as http:
+        error = assert_error(await http.get("/readyz"), 503, "migrations_pending")
+    assert error["details"]["missing"] == ["012"]
 
 
 async def test_readyz_tells_only_counts(anonymous: httpx.AsyncClient) -> None:
