@@ -157,5 +157,6 @@ def test_jobs_commands_follow_list_and_refuse(fresh_serve: tuple[str, str], tmp_
     assert json.loads(shown.stdout)["status"] == "completed"
     listed = run_cli(tmp_path, "jobs", "list", **env)
     assert listed.returncode == 0 and job["job_id"][:8] in listed.stdout
+    assert "Job workers: 1 running (seen within 20 s)." in listed.stdout  # serve's own
     refused = run_cli(tmp_path, "jobs", "cancel", job["job_id"], **env)
     assert refused.returncode == 1 and "job_not_cancellable" in refused.stderr
