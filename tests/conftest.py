@@ -51,6 +51,7 @@ TOGETHER = {
     "tests/jobs/test_database_cut.py": "postgres-processes",
     "tests/jobs/test_webhook_crash.py": "postgres-processes",
     "tests/batches/test_batch_processes.py": "postgres-processes",
+    "tests/jobs/test_presence.py": "postgres-processes",
     "tests/test_cli.py": "cli",
     "tests/web/test_page.py": "web",
     "tests/web/test_audiences.py": "web",

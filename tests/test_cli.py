@@ -149,6 +149,7 @@ def test_jobs_commands_follow_list_and_refuse(fresh_serve: tuple[str, str], tmp_
     assert whole["result"]["items"][0]["stem"] not in summary.stdout
     listed = run_cli(tmp_path, "jobs", "list", **env)
     assert listed.returncode == 0 and job["job_id"] in listed.stdout
+    assert "Job workers: 1 running (seen within 20 s)." in listed.stdout  # serve's own
     refused = run_cli(tmp_path, "jobs", "cancel", job["job_id"], **env)
     assert_explained(refused, 1, "The server refused: 409 job_not_cancellable")
 

@@ -1,7 +1,9 @@
-"""A fresh `practicegen serve` starts its grading and generator processes by itself, while it
-already answers, so the first answer a student sends is not the one that waits for them; and
-they end with it, even when it is killed outright. A node that starts them at first use and
-cannot answers that request with a 503 to retry, not a hang or a 500."""
+"""A fresh `practicegen serve` starts its grading processes, and its generator processes if it
+runs jobs, by itself and warms them before `/readyz` first says ready, so the first answer a
+student sends is not the one that waits for them; a node starts only the pools it uses (an API
+node whose jobs run elsewhere no generators, a worker no graders); and they end with it, even
+when it is killed outright. A node that starts them at first use and cannot answers that
+request with a 503 to retry, not a hang or a 500."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -20,18 +23,37 @@ from tests.api.factories import item_body
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import assign, new_student, seed_bank
 from tests.guide.serve import Serve, practicegen_serve
-from tests.support.processes import wait_until
+from tests.jobs.test_processes import NODE_SETTINGS
+from tests.support.processes import Cluster, wait_until
+
+GRADING_NICENESS = 10  # grading processes run at a lower priority; generator processes do not
+WARM_CPU_TICKS = 3
+"""CPU time (in clock ticks, 10 ms) that a grading process has spent once it has done its
+warm-up grading: that takes sympy over 100 ms, where a process only forked has spent none."""
 
 
-def pool_processes(group: int) -> int:
-    """Processes of process group `group` that the fork server started (or it itself)."""
-    count = 0
+@dataclass(frozen=True)
+class PoolProcess:
+    pid: int
+    nice: int
+    cpu_ticks: int
+
+
+def pool_members(group: int) -> list[PoolProcess]:
+    """Processes of process group `group` that the fork server started (and it itself)."""
+    found = []
     for proc in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
             stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             if int(stat[2]) == group and b"forkserver" in (proc / "cmdline").read_bytes():
-                count += 1
-    return count
+                found.append(
+                    PoolProcess(int(proc.name), int(stat[16]), int(stat[11]) + int(stat[12]))
+                )
+    return found
+
+
+def pool_processes(group: int) -> int:
+    return len(pool_members(group))
 
 
 @contextlib.asynccontextmanager
@@ -93,3 +115,39 @@ async def test_sympy_processes_that_die_at_start_are_a_503(
     document = {"format": "practicegen-bank", "version": 1, "items": [item_body()]}
     refused = await asyncio.wait_for(client.post("/api/v1/items/import", json=document), 30)
     assert_error(refused, 503, "processes_unavailable")
+
+
+async def test_the_grading_pool_is_warm_when_readyz_first_says_ready(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
+    workers = {"PRACTICEGEN_GRADER_WORKERS": "2", "PRACTICEGEN_GENERATOR_WORKERS": "1"}
+    async with practicegen_serve(url, tmp_path, **workers) as serve:  # just ready
+        members = pool_members(serve.process.pid)
+        graders = [m for m in members if m.nice == GRADING_NICENESS]
+        assert len(members) == 1 + 2 + 1 and len(graders) == 2, members  # the server, 2, 1
+        assert all(m.cpu_ticks >= WARM_CPU_TICKS for m in graders), graders
+
+
+@pytest.mark.postgres
+async def test_each_node_starts_only_the_pools_it_uses(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    """An API node whose jobs run elsewhere grades but never generates for a job; a worker
+    generates but never grades."""
+    cluster = Cluster(postgres_database, tmp_path, dict(NODE_SETTINGS))
+    pools = {
+        "PRACTICEGEN_POOLS_AT_START": "true",
+        "PRACTICEGEN_GRADER_WORKERS": "3",
+        "PRACTICEGEN_GENERATOR_WORKERS": "1",
+    }
+    try:
+        worker = cluster.start_worker("worker", **pools)
+        api = await cluster.start_api("api", **pools)  # ready: its pools started and warm
+        api_pools = pool_members(api.pid)
+        assert len(api_pools) == 1 + 3, api_pools
+        assert sum(m.nice == GRADING_NICENESS for m in api_pools) == 3, api_pools
+        await worker.wait_running()
+        worker_pools = pool_members(worker.pid)
+        assert len(worker_pools) == 1 + 1, worker_pools
+        assert not any(m.nice == GRADING_NICENESS for m in worker_pools), worker_pools
+    finally:
+        cluster.close()

@@ -38,11 +38,13 @@ from practicegen.generation.filler import ProceduralFiller
 from practicegen.generation.llm import LlmGenerator
 from practicegen.generation.llm_filler import LlmBudget, LlmFiller
 from practicegen.grading.grader import Grader, GraderUnavailable
+from practicegen.grading.sympy_pool import SympyPool
 from practicegen.health.readiness import Readiness
 from practicegen.items import bank_changes
 from practicegen.items.bank_changes import BANK_CHANNEL
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.keys import KeyReader
+from practicegen.jobs import presence
 from practicegen.jobs.events import (
     CHANNEL,
     JobChanges,
@@ -208,23 +210,25 @@ def create_runner(
 
 
 @asynccontextmanager
-async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
     """Run `work` while the block runs; cancel and await it on the way out."""
     task = asyncio.create_task(work)
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
-async def _warm_pools(grader: Grader, filler: ProceduralFiller) -> None:
-    """Start the grader's and the generators' processes while the node already answers, so
-    the first answer graded does not wait for them; a request that comes first waits for the
-    processes being started rather than starting more."""
+async def _warm_pools(grader: Grader, generation: SympyPool | None) -> None:
+    """Start the grading processes, and the generators' if the node runs jobs, while it
+    answers but before `/readyz` says ready, so the first answer finds them warm. A request
+    that comes first waits for the processes being started rather than starting more. An API
+    node whose jobs run elsewhere starts its generators at first use (a sync assign's gap, an
+    import's keys): forked from the running fork server, that costs little."""
     try:
-        await asyncio.gather(grader.start(), filler.pool.start())
+        await asyncio.gather(grader.start(), *([generation.start()] if generation else []))
     except Exception:  # the first request that needs them tries again, and says why
         log.warning("pools.warm_up_failed", exc_info=True)
 
@@ -313,7 +317,12 @@ async def _run_background(
     resync = resync_watchers(jobs.changes, sessionmaker, settings.stream_resync_s)
     await stack.enter_async_context(_background(resync))
     if settings.pools_at_start:
-        await stack.enter_async_context(_background(_warm_pools(container.part(Grader), filler)))
+        generation = filler.pool if settings.worker_in_process else None
+        warming = _warm_pools(container.part(Grader), generation)
+        readiness.warming_up = await stack.enter_async_context(_background(warming))
+    if readiness.needs_remote_worker:
+        seen = presence.warn_if_none_seen(sessionmaker, stale_s=settings.worker_stale_s)
+        await stack.enter_async_context(_background(seen))
     if settings.worker_in_process:
         queue = jobs.queue
         runner = create_runner(

@@ -122,7 +122,19 @@ class Settings(BaseSettings):
     worker_seen_grace_s: Seconds = Field(
         30.0,
         description="PostgreSQL: how long an API node without its own worker stays ready with"
-        " no worker connected to the database.",
+        " no worker seen lately.",
+    )
+    worker_heartbeat_s: Seconds = Field(
+        5.0, le=300, description="How often a running worker stamps its row of `workers`."
+    )
+    worker_stale_s: Seconds = Field(
+        20.0,
+        description="A worker not seen for this long counts as gone (killed, or cut off from"
+        " the database); at least twice PRACTICEGEN_WORKER_HEARTBEAT_S.",
+    )
+    worker_forget_s: Seconds = Field(
+        24 * 3600.0,
+        description="A stale worker's row is deleted this long after it was last seen.",
     )
 
     webhook_secret: SecretStr | None = Field(
@@ -161,7 +173,8 @@ class Settings(BaseSettings):
     grader_workers: int = Field(default=2, ge=1, le=64)
     pools_at_start: bool = Field(
         default=True,
-        description="serve starts its grading and sympy processes at start; false: at first use.",
+        description="serve starts and warms its grading processes (and its sympy processes if it"
+        " runs jobs) before /readyz says ready; false: each pool at first use.",
     )
     grader_timeout_s: Seconds = 2.0
     max_answer_length: int = Field(default=200, ge=1, le=10_000)
@@ -264,6 +277,10 @@ class Settings(BaseSettings):
         if not self.grading_student_share <= self.grading_tenant_share <= self.grading_queue_slots:
             raise ValueError(
                 "grading shares must nest: student share <= tenant share <= queue slots"
+            )
+        if self.worker_stale_s < 2 * self.worker_heartbeat_s:
+            raise ValueError(
+                "PRACTICEGEN_WORKER_STALE_S must be at least twice PRACTICEGEN_WORKER_HEARTBEAT_S"
             )
         if self.llm_check_base_url is not None and self.llm_check_model is None:
             raise ValueError("PRACTICEGEN_LLM_CHECK_BASE_URL needs PRACTICEGEN_LLM_CHECK_MODEL")

@@ -75,7 +75,9 @@ async def practicegen_serve(
         await stop(process)
 
 
-async def wait_ready(serve: Serve, limit_s: float = 30.0) -> None:
+async def wait_ready(serve: Serve, limit_s: float = 60.0) -> None:
+    """Until `/readyz` says 200: once the node's grading and sympy processes are warm, which on
+    a loaded machine takes tens of seconds."""
     deadline = time.monotonic() + limit_s
     async with httpx.AsyncClient(base_url=serve.base_url, timeout=2) as http:
         while True:

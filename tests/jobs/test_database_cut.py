@@ -150,9 +150,11 @@ async def test_serve_and_a_worker_process_survive_a_database_cut(cluster: Cluste
 
 @pytest.mark.postgres
 async def test_readyz_on_postgres_says_503_while_no_worker_runs(cluster: Cluster) -> None:
-    """An API node without a worker of its own is ready only while some worker is connected
+    """An API node without a worker of its own is ready only while some worker is seen
     (after a grace from its start or the last sighting); it follows workers coming and going."""
     # ready at first: the grace since its start
+    seen = {"PRACTICEGEN_WORKER_HEARTBEAT_S": "0.5", "PRACTICEGEN_WORKER_STALE_S": "2"}
+    cluster.settings |= seen
     api = await cluster.start_api("api", PRACTICEGEN_WORKER_SEEN_GRACE_S="4")
     async with client(api) as http:
 
@@ -162,7 +164,7 @@ async def test_readyz_on_postgres_says_503_while_no_worker_runs(cluster: Cluster
         await wait_until(lambda: says((503, "no_worker")), limit_s=10, what="no_worker", every=0.1)
         worker = cluster.start_worker("worker")
         await wait_until(lambda: says((200, None)), limit_s=30, what="ready", every=0.1)
-        worker.kill_everything()  # dead without a word: its connections end with it
+        worker.kill_everything()  # dead without a word: its row goes stale
         await wait_until(
             lambda: says((503, "no_worker")), limit_s=10, what="no_worker again", every=0.1
         )

@@ -164,7 +164,7 @@ class Cluster:
                 except httpx.HTTPError:
                     return False
 
-            await wait_until(ready, limit_s=30, what=f"{name} to be ready", every=0.1)
+            await wait_until(ready, limit_s=60, what=f"{name} to be ready", every=0.1)
         return node
 
     def start_worker(self, name: str, *args: str, **env: str) -> Node:

@@ -15,6 +15,7 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from practicegen.cli.console import err, moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
@@ -116,6 +117,7 @@ def list_jobs(
     params: dict[str, str | int] = {"limit": limit} | ({"status": status.value} if status else {})
     with _client(url, key) as http:
         jobs = _jobs(http.get("/api/v1/jobs", params=params))
+        ready = http.get("/readyz")
     rows_table = table("job_id", "type", "status", "progress", "message", "created (UTC)")
     for job in jobs:
         rows_table.add_row(
@@ -127,7 +129,23 @@ def list_jobs(
             moment(job["created_at"]),
         )
     out.print(rows_table)
-    # Worker presence belongs under this table, read from the service, once it reports it.
+    _print_workers(ready)
+
+
+def _print_workers(ready: httpx.Response) -> None:
+    """What `/readyz` says of the job workers, when it says anything (a 503 may not)."""
+    try:
+        body = ready.json()
+        workers = (body.get("data") or body["error"]["details"])["workers"]
+        seen, within = workers["seen"], f"{workers['stale_after_s']:g} s"
+    except (ValueError, KeyError, TypeError):
+        return
+    if seen:
+        out.print(f"Job workers: {seen} running (seen within {within}).")
+        return
+    last = workers.get("last_seen_s")
+    since = f"; the last was seen {last:g} s ago" if last is not None else ""
+    say(Text(f"No job worker seen within {within}{since}: jobs stay pending.", style="yellow"))
 
 
 def _result_summary(result: dict[str, Any]) -> str:

@@ -265,3 +265,18 @@ class LlmUsage(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     day: Mapped[str] = mapped_column(primary_key=True)
     tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Worker(Base):
+    """A running job worker, as it last said so (`jobs/presence.py`)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    host: Mapped[str]
+    pid: Mapped[int]
+    version: Mapped[str]
+    concurrency: Mapped[int]
+    lanes: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    last_seen: Mapped[datetime]

@@ -4,7 +4,7 @@ sympy can take long on an unlucky input and holds the GIL while it does, so it n
 an event loop's thread. The procedural generators and the checks of model-written questions
 share one pool, so one setting bounds a node's processes for them. They fork from the node's
 fork server (`fork_server`: forking a process that runs an event loop and threads is unsafe).
-The pool starts on first use, or at `start`.
+The pool starts on first use, or at `start`; each process warms sympy before its first call.
 
 A pool process leaves when the process that made the pool ends, however it ends: killed
 outright, the node never shuts its pool down, and its processes would otherwise wait forever
@@ -35,12 +35,13 @@ RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
 
 
 def _in_pool_process(owner: int) -> None:
-    """A pool process's set-up: an exit when `owner` has ended, and stop signals ignored. Ctrl-C
-    or a stop signal to the process group is the parent's to handle (it drains, then shuts the
-    pool down); a process dying first would fail every job."""
+    """A pool process's set-up: an exit when `owner` has ended, stop signals ignored, and sympy
+    warmed before its first call. Ctrl-C or a stop signal to the process group is the parent's
+    to handle (it drains, then shuts the pool down); a process dying first would fail every job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
+    _warm_up()
 
 
 def _exit_after(owner: int) -> None:
@@ -87,10 +88,10 @@ class SympyPool:
         return self._pool
 
     async def start(self, timeout_s: float = 60.0) -> None:
-        """Start the pool's processes now, and warm sympy in them: one call per process, all
-        in flight at once, so that none finds a process idle and each starts one."""
+        """Start the pool's processes now (each warms sympy as it starts): one call per
+        process, all in flight at once, so that none finds a process idle and each starts one."""
         await asyncio.gather(
-            *(self.run(_warm_up, timeout_s=timeout_s) for _ in range(self.workers))
+            *(self.run(os.getpid, timeout_s=timeout_s) for _ in range(self.workers))
         )
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:

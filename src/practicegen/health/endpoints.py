@@ -3,6 +3,8 @@
 `/healthz` says the process answers; `/readyz` that it can do its job: the database answers
 through the app's pool, every migration this build knows is applied, and `readiness.Readiness`
 holds. Each 503 names what is wrong in its `code`; the node turns ready by itself once mended.
+Both answers say how many job workers have been seen lately (`workers`, read from the database
+by `jobs.presence`): the 200 in `data.workers`, a `no_worker` 503 in `error.details.workers`.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.api.deps import ContainerDep
 from practicegen.api.errors import error_response
 from practicegen.db import migrator
 from practicegen.health.readiness import Readiness
+from practicegen.jobs import presence
 
 router = APIRouter(tags=["health"])
 
@@ -28,28 +32,36 @@ async def healthz() -> dict[str, object]:
 async def readyz(container: ContainerDep) -> JSONResponse:
     readiness = container.part(Readiness)
     problem = readiness.local_problem()
-    applied: set[str] = set()
-    if problem is None:
-        try:
-            async with container.sessionmaker() as session:
-                rows = await session.execute(text("SELECT version FROM schema_migrations"))
-                applied = {str(r[0]) for r in rows}
-                problem = await readiness.remote_problem(session)
-        except Exception as exc:  # whatever stops the query, the answer is "not ready"
-            return error_response(
-                503,
-                "database_unavailable",
-                "The database does not answer or has no schema.",
-                {"error": type(exc).__name__},
-            )
-        known = migrator.available_migrations(database_url=container.settings.database_url)
-        missing = [m.version for m in known if m.version not in applied]
-        if missing:
-            return error_response(
-                503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}
-            )
     if problem is not None:
         return error_response(503, problem.code, problem.message, problem.details)
-    return JSONResponse(
-        {"success": True, "data": {"status": "ready", "migrations": sorted(applied)}}
-    )
+    try:
+        async with container.sessionmaker() as session:
+            applied, missing = await _migrations(session, container.settings.database_url)
+            if missing:
+                return error_response(
+                    503,
+                    "migrations_pending",
+                    "Run `practicegen db upgrade`.",
+                    {"missing": missing},
+                )
+            workers = await presence.look(session, stale_s=container.settings.worker_stale_s)
+    except Exception as exc:  # whatever stops the query, the answer is "not ready"
+        return error_response(
+            503,
+            "database_unavailable",
+            "The database does not answer or has no schema.",
+            {"error": type(exc).__name__},
+        )
+    problem = readiness.workers_problem(workers)
+    if problem is not None:
+        return error_response(503, problem.code, problem.message, problem.details)
+    ready = {"status": "ready", "migrations": applied, "workers": workers.as_dict()}
+    return JSONResponse({"success": True, "data": ready})
+
+
+async def _migrations(session: AsyncSession, database_url: str) -> tuple[list[str], list[str]]:
+    """The migrations applied, and those this build knows that are not."""
+    rows = await session.execute(text("SELECT version FROM schema_migrations"))
+    applied = {str(r[0]) for r in rows}
+    known = migrator.available_migrations(database_url=database_url)
+    return sorted(applied), [m.version for m in known if m.version not in applied]

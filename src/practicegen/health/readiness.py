@@ -1,28 +1,22 @@
 """What a node needs besides its database to do its job, as `/readyz` checks it.
 
-Its in-process worker (if any) must be dequeueing; on PostgreSQL its LISTEN connection must be
-up or only briefly down, and an API node without a worker needs some worker connected (seen in
-`pg_stat_activity` as `WORKER_APPLICATION_NAME`) within a grace, so nodes may start in any
-order. Each check answers `None` (fine) or a `Problem`, which `/readyz` turns into a 503.
+The process pools it starts at start must be warm; its in-process worker (if any) must be
+dequeueing; on PostgreSQL its LISTEN connection must be up or only briefly down, and an API
+node without a worker needs some worker seen (a fresh row of `workers`, `jobs.presence`)
+within a grace, so nodes may start in any order. Each check answers `None` (fine) or a
+`Problem`, which `/readyz` turns into a 503.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from practicegen.db.listener import PostgresListener
-from practicegen.jobs.pgdriver import WORKER_APPLICATION_NAME
+from practicegen.jobs.presence import Sighting
 from practicegen.jobs.worker_state import WorkerState
-
-_WORKERS_CONNECTED = text(
-    "SELECT count(*) FROM pg_stat_activity"
-    " WHERE datname = current_database() AND application_name = :name"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +33,20 @@ class Readiness:
     listener: PostgresListener | None = None
     listener_grace_s: float = 10.0
     needs_remote_worker: bool = False
-    """PostgreSQL, no worker in this process: some worker must be connected somewhere."""
+    """PostgreSQL, no worker in this process: some worker must be seen somewhere."""
     worker_seen_grace_s: float = 30.0
+    warming_up: asyncio.Task[None] | None = None
+    """The start of the node's process pools (`pools_at_start`); ready once it has ended."""
     _worker_seen_at: float | None = None  # the first check starts the grace
 
     def local_problem(self) -> Problem | None:
         """What this process knows without asking the database."""
+        if self.warming_up is not None and not self.warming_up.done():
+            return Problem(
+                "warming_up",
+                "This node is still starting its grading and generation processes.",
+                {},
+            )
         if self.worker is not None and not self.worker.running:
             return Problem(
                 "worker_unavailable",
@@ -64,21 +66,24 @@ class Readiness:
                 )
         return None
 
-    async def remote_problem(self, session: AsyncSession) -> Problem | None:
-        """On PostgreSQL without an in-process worker: whether any worker is connected."""
+    def workers_problem(self, workers: Sighting) -> Problem | None:
+        """On PostgreSQL without an in-process worker: whether any worker has been seen."""
         if not self.needs_remote_worker:
             return None
         now = time.monotonic()
-        workers = await session.scalar(_WORKERS_CONNECTED, {"name": WORKER_APPLICATION_NAME})
-        if workers or self._worker_seen_at is None:
+        if workers.seen or self._worker_seen_at is None:
             self._worker_seen_at = now
-        if workers:
+        if workers.seen:
             return None
         unseen_s = now - self._worker_seen_at
         if unseen_s <= self.worker_seen_grace_s:
             return None
         return Problem(
             "no_worker",
-            "No job worker is connected to the database: jobs created here would not run.",
-            {"unseen_s": round(unseen_s, 1), "grace_s": self.worker_seen_grace_s},
+            "No job worker has been seen lately: jobs created here would not run.",
+            {
+                "unseen_s": round(unseen_s, 1),
+                "grace_s": self.worker_seen_grace_s,
+                "workers": workers.as_dict(),
+            },
         )

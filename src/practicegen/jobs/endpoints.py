@@ -183,5 +183,6 @@ metrics_router = APIRouter(tags=["metrics"])
 async def metrics(container: ContainerDep, session: SessionDep) -> Response:
     """Prometheus text format; see `jobs/metrics.py` for what each series means."""
     job_metrics = container.part(JobParts).metrics
-    await job_metrics.refresh(session, container.clock())
+    stale_s = container.settings.worker_stale_s
+    await job_metrics.refresh(session, container.clock(), worker_stale_s=stale_s)
     return Response(job_metrics.render(), media_type="text/plain; version=0.0.4")

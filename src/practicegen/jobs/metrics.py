@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
+from practicegen.jobs import presence
 from practicegen.jobs.lanes import Lane
 
 
@@ -52,6 +53,14 @@ class JobMetrics(Collector):
             "Jobs of each lane being attempted now, on every node, by tenant.",
             ["lane", "tenant_id"],
         )
+        self.workers_seen = gauge(
+            "practicegen_workers_seen",
+            "Job workers seen lately (stamped within PRACTICEGEN_WORKER_STALE_S), on every node.",
+        )
+        self.workers_stale = gauge(
+            "practicegen_workers_stale",
+            "Job workers not seen for longer than that, yet not stopped cleanly (killed, cut off).",
+        )
         self.lanes: Sequence[Lane] = ()
 
     def watch_lanes(self, lanes: Sequence[Lane]) -> None:
@@ -75,7 +84,10 @@ class JobMetrics(Collector):
         yield running
         yield deferred
 
-    async def refresh(self, session: AsyncSession, now: datetime) -> None:
+    async def refresh(self, session: AsyncSession, now: datetime, *, worker_stale_s: float) -> None:
+        workers = await presence.look(session, stale_s=worker_stale_s)
+        self.workers_seen.set(workers.seen)
+        self.workers_stale.set(workers.stale)
         rows = await session.execute(
             select(Job.status, Job.job_type, func.count()).group_by(Job.status, Job.job_type)
         )

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator, Iterator
 import structlog
 
 from practicegen.config import Settings
-from practicegen.jobs.queue import JobQueue, PostgresQueue
+from practicegen.jobs.presence import Presence
+from practicegen.jobs.queue import ENTRYPOINT, JobQueue, PostgresQueue
 from practicegen.jobs.worker import JobRunner
 
 log = structlog.get_logger()
@@ -61,8 +62,17 @@ class StopSignals:
 async def worker_running(
     runner: JobRunner, queue: JobQueue, settings: Settings
 ) -> AsyncIterator[None]:
-    """Run the queue's consumer (and the retention sweep) until the block ends, then drain."""
-    async with asyncio.TaskGroup() as group:
+    """Run the queue's consumer (and the retention sweep) until the block ends, then drain;
+    the process is in `workers` (`presence`) while it consumes."""
+    presence = Presence(
+        runner.sessionmaker,
+        concurrency=settings.job_concurrency,
+        lanes={ENTRYPOINT: settings.job_concurrency}
+        | {lane.entrypoint: lane.concurrency for lane in queue.lanes},
+        interval_s=settings.worker_heartbeat_s,
+        forget_s=settings.worker_forget_s,
+    )
+    async with presence.registered(), asyncio.TaskGroup() as group:
         consumer = group.create_task(queue.run(runner.run, concurrency=settings.job_concurrency))
         sweeper = group.create_task(runner.sweep_expired(settings.job_retention_sweep_s))
         try:

@@ -1,0 +1,162 @@
+"""Which job workers run: each adds its row of `workers`, stamps it, and deletes it on a clean stop.
+
+A worker (`practicegen worker`, or a `serve` that runs jobs itself) is *seen* while its row was
+stamped within `stale_s`; a worker killed outright leaves its row to go stale, and the next
+worker to start deletes rows not stamped for `forget_s`. Every stamp and every look reads the
+database's clock, never a machine's own, so nodes with skewed clocks agree on what is stale.
+On SQLite that clock counts whole seconds, which is finer than any staleness worth telling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.functions import Function
+
+from practicegen import __version__
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import UTCDateTime, Worker
+
+log = structlog.get_logger()
+
+
+def _database_now() -> Function[datetime]:
+    return func.now(type_=UTCDateTime())
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What the `workers` table says now."""
+
+    seen: int
+    """Workers stamped within `stale_after_s`: running, as far as anyone can tell."""
+    stale: int
+    """Rows older than that: workers killed outright, or cut off from the database."""
+    last_seen_s: float | None
+    """Seconds since the newest stamp of any worker; None when no worker has a row."""
+    stale_after_s: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "seen": self.seen,
+            "stale": self.stale,
+            "last_seen_s": None if self.last_seen_s is None else round(self.last_seen_s, 1),
+            "stale_after_s": self.stale_after_s,
+        }
+
+
+async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
+    """Count the workers seen within `stale_s`, and those gone stale."""
+    rows = await session.execute(select(Worker.last_seen, _database_now()))
+    ages = [(now - stamp).total_seconds() for stamp, now in rows]
+    seen = sum(1 for age in ages if age <= stale_s)  # a stamp newer than this read counts too
+    return Sighting(
+        seen=seen,
+        stale=len(ages) - seen,
+        last_seen_s=max(0.0, min(ages)) if ages else None,
+        stale_after_s=stale_s,
+    )
+
+
+async def warn_if_none_seen(sessionmaker: SessionMaker, *, stale_s: float) -> None:
+    """For a node whose jobs run elsewhere: log a warning at start if no worker is seen."""
+    try:
+        async with sessionmaker() as session:
+            workers = await look(session, stale_s=stale_s)
+    except Exception:  # the database away: `/readyz` says so
+        log.warning("workers.look_failed", exc_info=True)
+        return
+    if not workers.seen:
+        log.warning(
+            "workers.none_seen",
+            detail="no job worker is running: jobs created here stay pending until"
+            " `practicegen worker` runs (or serve with PRACTICEGEN_RUN_WORKER=true)",
+            **workers.as_dict(),
+        )
+
+
+class Presence:
+    """This process's row of `workers`, kept while `registered()` runs."""
+
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        *,
+        concurrency: int,
+        lanes: Mapping[str, int],
+        interval_s: float,
+        forget_s: float,
+    ) -> None:
+        """`lanes`: each queue entrypoint the process consumes, and how many it runs at once."""
+        self.id = uuid.uuid4()
+        self.sessionmaker = sessionmaker
+        self.interval_s = interval_s
+        self.forget_s = forget_s
+        self._row = {
+            "id": self.id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "version": __version__,
+            "concurrency": concurrency,
+            "lanes": dict(lanes),
+        }
+
+    @contextlib.asynccontextmanager
+    async def registered(self) -> AsyncIterator[None]:
+        """Stamp the row now and every `interval_s` while the block runs; delete it after. A
+        stamp that fails (the database away) is logged and tried again at the next interval."""
+        stop = asyncio.Event()
+        stamping = asyncio.create_task(self._stamp_until(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            stamping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stamping
+            await self._deregister()
+
+    async def _stamp_until(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._stamp()
+            except Exception:  # the database away: the next stamp may succeed
+                log.warning("workers.stamp_failed", worker_id=str(self.id), exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+
+    async def _stamp(self) -> None:
+        """Stamp the row; add it if it is missing (the first stamp, or forgotten meanwhile)."""
+        async with self.sessionmaker() as session, session.begin():
+            stamp = update(Worker).where(Worker.id == self.id).values(last_seen=_database_now())
+            if await session.scalar(stamp.returning(Worker.id)) is not None:
+                return
+            now = await session.scalar(select(_database_now()))
+            assert now is not None
+            forgotten = now - timedelta(seconds=self.forget_s)
+            await session.execute(delete(Worker).where(Worker.last_seen < forgotten))
+            await session.execute(insert(Worker).values(**self._row, started_at=now, last_seen=now))
+        log.info("workers.registered", worker_id=str(self.id), **_loggable(self._row))
+
+    async def _deregister(self) -> None:
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(delete(Worker).where(Worker.id == self.id))
+        except Exception:  # the row goes stale instead
+            log.warning("workers.deregister_failed", worker_id=str(self.id), exc_info=True)
+        else:
+            log.info("workers.deregistered", worker_id=str(self.id))
+
+
+def _loggable(row: Mapping[str, object]) -> dict[str, object]:
+    return {k: v for k, v in row.items() if k in ("host", "pid", "concurrency", "lanes")}
