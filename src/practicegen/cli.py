@@ -12,18 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from practicegen import gc_tuning
+from practicegen import gc_tuning, tracing
 from practicegen.app import create_app
 from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
-from practicegen.bootstrap import prepare, transaction
+from practicegen.bootstrap import Prepared, prepare, transaction
 from practicegen.config import AuthMode, Settings
 from practicegen.db import migrator
 from practicegen.errors import InvalidRequest
@@ -32,6 +34,7 @@ from practicegen.items.keys import KeyReader
 from practicegen.items.service import ImportReport, import_parsed, read_bank
 from practicegen.jobs.cli import jobs_app
 from practicegen.logs import configure_logging
+from practicegen.tracing import TracingUnavailable
 from practicegen.worker_node import run_worker
 
 app = typer.Typer(help="practicegen: practice assignment and verified question generation.")
@@ -42,6 +45,7 @@ for name, commands in (("db", db_app), ("keys", keys_app), ("bank", bank_app), (
     app.add_typer(commands, name=name)
 out = Console()
 err = Console(stderr=True)
+log = structlog.get_logger()
 
 
 def load_settings() -> Settings:
@@ -78,6 +82,31 @@ def is_loopback(host: str) -> bool:
     return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
+def observe(settings: Settings) -> None:
+    """Logs as the settings say, and tracing when they name an OTLP endpoint."""
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
+    try:
+        tracing.start(settings)
+    except TracingUnavailable as exc:
+        err.print(f"[red]{escape(exc.message)}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+
+def announce(report: Prepared) -> None:
+    """What preparing the database did, as log events (so a JSON log stays one object a
+    line), and a new admin key alone on stdout; on a terminal, with a line saying what it is."""
+    if report.migrations_applied:
+        log.info("db.migrated", applied=report.migrations_applied)
+    if report.demo_items_loaded:
+        log.info("bank.demo_loaded", items=report.demo_items_loaded)
+    if report.new_admin_key is None:
+        return
+    log.info("auth.admin_key_created", shown="once, on stdout")
+    if out.is_terminal:
+        out.print("\nThe default tenant's admin API key, shown only this once:", style="bold")
+    out.print(report.new_admin_key, soft_wrap=True, highlight=False, markup=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -85,23 +114,14 @@ def serve(
 ) -> None:
     """Run the API (and, on the embedded default, the job worker in the same process)."""
     settings = load_settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    observe(settings)
     if settings.auth is AuthMode.OFF and not is_loopback(host):
         err.print(
             f"[red]PRACTICEGEN_AUTH=off is refused on the non-loopback address {host}.[/red] "
             "Turn auth on, or listen on 127.0.0.1."
         )
         raise typer.Exit(2)
-    report = asyncio.run(prepare(settings))
-    if report.migrations_applied:
-        err.print(f"Applied migrations: {', '.join(report.migrations_applied)}")
-    if report.demo_items_loaded:
-        err.print(f"Loaded the demo item bank: {report.demo_items_loaded} items")
-    if report.new_admin_key:
-        err.print(
-            "[bold]Created the default tenant's admin API key. It is shown only this once:[/bold]"
-        )
-        out.print(report.new_admin_key, soft_wrap=True, highlight=False)
+    announce(asyncio.run(prepare(settings)))
     service = create_app(settings)
     gc_tuning.settle()
     uvicorn.run(service, host=host, port=port, log_config=None, access_log=False, lifespan="on")
@@ -120,7 +140,7 @@ def worker(
 ) -> None:
     """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
     settings = load_settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    observe(settings)
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             status = runner.run(run_worker(settings, drain_s=drain_seconds))

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen import tracing
 from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
@@ -234,6 +235,7 @@ def delivery_job_type(
                 timeout=settings.webhook_timeout_s,
                 follow_redirects=False,
             ) as client:
+                tracing.instrument_httpx(client)
                 response = await client.post(url, content=payload, headers=sent)
         except (httpx.HTTPError, InvalidRequest) as exc:
             error = f"{type(exc).__name__}: {exc}"
