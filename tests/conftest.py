@@ -130,7 +130,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "api_key": ADMIN_KEY,
-        "log_json": True,
+        "log_format": "json",
         "log_level": "WARNING",
         "demo_bank": False,
         "pools_at_start": False,  # most tests never grade or generate

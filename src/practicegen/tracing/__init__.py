@@ -150,12 +150,29 @@ def _client_span(
         yield headers
 
 
-def instrument_httpx(client: httpx.AsyncClient) -> None:
-    """Each request `client` sends gets a client span, and carries it in `traceparent`."""
-    if _state is not None:
-        from practicegen.tracing.export import instrument_httpx_client
+def http_span(method: str, url: str) -> contextlib.AbstractContextManager[Mapping[str, str]]:
+    """`client_span` for one HTTP request, named and described by OpenTelemetry's HTTP
+    conventions, as FastAPI names the server's spans."""
+    if _state is None:
+        return contextlib.nullcontext(_NO_HEADERS)
+    target = httpx.URL(url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": method,
+        "url.full": url,  # redacted on export, as any attribute
+        "server.address": target.host,
+        "server.port": target.port or (443 if target.scheme == "https" else 80),
+    }
+    return _client_span(_state.tracer, method, attributes)
 
-        instrument_httpx_client(client, _state.provider)
+
+def responded(status_code: int) -> None:
+    """The current HTTP client span's answer: 4xx and 5xx mark it failed."""
+    if _state is not None:
+        span = trace.get_current_span()
+        span.set_attribute("http.response.status_code", status_code)
+        if status_code >= 400:
+            span.set_attribute("error.type", str(status_code))
+            span.set_status(Status(StatusCode.ERROR))
 
 
 def annotate(attributes: Attributes) -> None:

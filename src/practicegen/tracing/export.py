@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -40,10 +38,6 @@ def provider_for(settings: Settings, exporter: SpanExporter | None = None) -> Tr
     sink = exporter if exporter is not None else otlp_exporter(settings)
     provider.add_span_processor(BatchSpanProcessor(RedactingExporter(sink)))
     return provider
-
-
-def instrument_httpx_client(client: httpx.AsyncClient, provider: TracerProvider) -> None:
-    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider)
 
 
 def otlp_exporter(settings: Settings) -> OTLPSpanExporter:

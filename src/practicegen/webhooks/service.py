@@ -235,8 +235,9 @@ def delivery_job_type(
                 timeout=settings.webhook_timeout_s,
                 follow_redirects=False,
             ) as client:
-                tracing.instrument_httpx(client)
-                response = await client.post(url, content=payload, headers=sent)
+                with tracing.http_span("POST", url) as traced:
+                    response = await client.post(url, content=payload, headers={**sent, **traced})
+                    tracing.responded(response.status_code)
         except (httpx.HTTPError, InvalidRequest) as exc:
             error = f"{type(exc).__name__}: {exc}"
         status_code = None if response is None else response.status_code
