@@ -8,12 +8,14 @@ backend: the same rule, and the same `redact`, as the log lines'.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Status
@@ -22,6 +24,8 @@ from practicegen import __version__
 from practicegen.config import Settings
 from practicegen.redaction import redact, redact_query, redacted
 
+MAX_ATTRIBUTE_LENGTH = 4096
+"""Characters of one attribute's text that are kept."""
 EXPORT_TIMEOUT_S = 10.0
 """One export request's limit; spans are sent from the SDK's own thread, never the loop's."""
 
@@ -32,8 +36,15 @@ def provider_for(settings: Settings, exporter: SpanExporter | None = None) -> Tr
     provider = TracerProvider(
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
         resource=Resource(
-            {"service.name": settings.trace_service_name, "service.version": __version__}
+            {
+                "service.name": settings.trace_service_name,
+                "service.version": __version__,
+                "host.name": socket.gethostname(),
+                "process.pid": os.getpid(),  # which node of several did the work
+            }
         ),
+        # a reply's text (a model's error, say) is no reason to ship megabytes of it
+        span_limits=SpanLimits(max_attribute_length=MAX_ATTRIBUTE_LENGTH),
     )
     sink = exporter if exporter is not None else otlp_exporter(settings)
     provider.add_span_processor(BatchSpanProcessor(RedactingExporter(sink)))
