@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_KEY
-from tests.support.collector import CollectedSpan, Collector, otlp_collector
+from tests.support.collector import CollectedSpan, otlp_collector
 from tests.support.processes import Cluster, Node, wait_until
 from tests.support.server import free_port
 
