@@ -42,6 +42,7 @@ LONGEST_FIRST = (
     "tests/api/test_fuzz.py",
     "tests/generation/test_trusted_jobs.py",
     "tests/test_embedded_restart.py",
+    "tests/test_log_format.py",
 )
 """Modules that take the longest, run first: then the workers end together on short tests
 rather than one waiting for another's last long one."""
@@ -50,6 +51,7 @@ TOGETHER = {
     "tests/jobs/test_processes.py": "postgres-processes",
     "tests/jobs/test_database_cut.py": "postgres-processes",
     "tests/jobs/test_webhook_crash.py": "postgres-processes",
+    "tests/tracing/test_otlp_export.py": "postgres-processes",
     "tests/test_cli.py": "cli",
     "tests/web/test_page.py": "web",
 }
