@@ -49,6 +49,15 @@ def renders_json(log_format: LogFormat | str, stream: TextIO) -> bool:
     return chosen is LogFormat.JSON
 
 
+def _renderer(log_format: LogFormat | str, stream: TextIO) -> structlog.types.Processor:
+    if renders_json(log_format, stream):
+        return structlog.processors.JSONRenderer()
+    # tracebacks come as text, redacted like the rest: never a frame's local variables
+    return structlog.dev.ConsoleRenderer(
+        colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
+    )
+
+
 def configure_logging(
     *,
     level: str = "INFO",
@@ -63,14 +72,6 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if renders_json(log_format, stream)
-        # tracebacks come as text, redacted like the rest: never a frame's local variables
-        else structlog.dev.ConsoleRenderer(
-            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
-        )
-    )
     structlog.configure(
         # an event below the level is dropped before the other processors spend anything on it
         processors=[
@@ -90,7 +91,7 @@ def configure_logging(
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
                 redact_secrets,
-                renderer,
+                _renderer(log_format, stream),
             ],
         )
     )
