@@ -72,6 +72,7 @@ def start(settings: Settings, exporter: SpanExporter | None = None) -> bool:
     except ImportError as exc:  # the SDK comes with the `tracing` extra only
         raise TracingUnavailable() from exc
     provider = provider_for(settings, exporter)
+    stop()  # a second start replaces the first, its spans sent
     _state = _Tracing(provider, provider.get_tracer("practicegen"))
     return True
 
