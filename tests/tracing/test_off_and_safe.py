@@ -4,6 +4,7 @@ log lines are."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,14 +12,20 @@ from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import select
 
 from practicegen import tracing
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
 from tests.conftest import ADMIN_KEY, make_settings
+from tests.support.server import in_process_client, started_app
 from tests.test_cli import cli_env, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 STUDENT_TOKEN = "pgen_st_abcdefghijklmnopqrstuvwxyz0123456789"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+W3C_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 OFF_RUN = f"""
 import asyncio, sys
@@ -168,3 +175,35 @@ def test_a_hostile_reply_cannot_bloat_a_span(exported: InMemorySpanExporter) -> 
     (span,) = exported.get_finished_spans()
     assert span.attributes is not None
     assert len(str(span.attributes["gen_ai.response.model"])) <= 4096
+
+
+@pytest.mark.parametrize(
+    "offered",
+    [
+        "00-" + "f" * 5000 + "-00f067aa0ba902b7-01",  # too long
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  # the invalid trace id
+        f"00-{TRACE_ID}-00f067aa0ba902b7-01\r\nx-injected: 1",
+    ],
+)
+async def test_a_hostile_traceparent_starts_a_trace_of_our_own(
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    exported: InMemorySpanExporter,
+    offered: str,
+) -> None:
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}", "traceparent": offered}
+    async with started_app(settings) as app, in_process_client(app, headers=headers) as http:
+        student = (await http.post("/api/v1/students", json={"display_name": "A"})).json()
+        created = await http.post(
+            "/api/v1/practice/assign/async",
+            json={
+                "student_id": student["data"]["student_id"],
+                "subject": "Arithmetic",
+                "num_items": 1,
+            },
+        )
+        assert created.status_code == 202, created.text
+    async with sessionmaker() as session:
+        (kept,) = (await session.execute(select(Job.traceparent))).scalars().all()
+    assert kept is not None and W3C_TRACEPARENT.fullmatch(kept), kept
+    assert TRACE_ID not in kept and "f" * 64 not in kept
