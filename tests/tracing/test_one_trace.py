@@ -115,13 +115,9 @@ async def test_one_trace_from_request_to_webhook(
     outline = tree(spans)
     # the other requests (the bank's import, the student) have traces of their own
     others = [s for s in spans if hex_id(s.context.trace_id, 32) != TRACE_ID]
-    assert {s.name.split()[0] for s in others} <= {
-        "POST",
-        "fastapi.dependencies",
-        "fastapi.endpoint",
-        "fastapi.serialization",
-    }, outline
-    assert not [s for s in others if s.kind is not SpanKind.SERVER and s.name == "POST"]
+    # (their request spans and FastAPI's steps within them, nothing of a job)
+    stray = [s for s in others if s.kind is not SpanKind.SERVER and s.name[:8] != "fastapi."]
+    assert stray == [], outline
     spans = [s for s in spans if s not in others]
     by_id = {s.context.span_id: s for s in spans}
 
