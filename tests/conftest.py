@@ -42,6 +42,7 @@ LONGEST_FIRST = (
     "tests/api/test_fuzz.py",
     "tests/generation/test_trusted_jobs.py",
     "tests/test_embedded_restart.py",
+    "tests/test_log_format.py",
 )
 """Modules that take the longest, run first: then the workers end together on short tests
 rather than one waiting for another's last long one."""
@@ -52,6 +53,7 @@ TOGETHER = {
     "tests/jobs/test_webhook_crash.py": "postgres-processes",
     "tests/batches/test_batch_processes.py": "postgres-processes",
     "tests/jobs/test_presence.py": "postgres-processes",
+    "tests/tracing/test_otlp_export.py": "postgres-processes",
     "tests/test_cli.py": "cli",
     "tests/web/test_page.py": "web",
     "tests/web/test_audiences.py": "web",
@@ -133,7 +135,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "api_key": ADMIN_KEY,
-        "log_json": True,
+        "log_format": "json",
         "log_level": "WARNING",
         "demo_bank": False,
         "pools_at_start": False,  # most tests never grade or generate

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from practicegen import __version__
+from practicegen import __version__, tracing
 from practicegen.api.container import Container, NodeState, parts_of
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
@@ -389,6 +389,7 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         version=__version__,
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
         lifespan=lambda _app: _running(settings, clock),
+        telemetry=tracing.fastapi_telemetry(),
     )
     install_error_handlers(app, processes_unavailable=(GraderUnavailable,))
     install_routes(app, settings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -15,6 +15,12 @@ from sqlalchemy.engine import make_url
 class AuthMode(StrEnum):
     ON = "on"  # every request needs an API key or a student token
     OFF = "off"  # local trials only: everyone acts as the default tenant's admin
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # text when stderr is a terminal, else JSON
+    JSON = "json"  # one JSON object a line, for log collectors
+    TEXT = "text"  # aligned, readable lines for people
 
 
 class DatabaseKind(StrEnum):
@@ -42,7 +48,11 @@ Bound = Annotated[int, Field(ge=1, le=100_000)]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PRACTICEGEN_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="PRACTICEGEN_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,  # fields with a standard OTEL_ alias are still set by name
     )
 
     database_url: str = "sqlite+aiosqlite:///./practicegen.db"
@@ -232,7 +242,37 @@ class Settings(BaseSettings):
     )
 
     log_level: str = "INFO"
-    log_json: bool = True
+    log_format: LogFormat = Field(
+        LogFormat.AUTO,
+        description="`auto`: readable lines when stderr is a terminal, JSON lines otherwise;"
+        " `json` or `text` to choose.",
+    )
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PRACTICEGEN_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="An OTLP/HTTP collector's root, e.g. http://localhost:4318 (spans go to its"
+        " /v1/traces); also read from OTEL_EXPORTER_OTLP_ENDPOINT. Unset: no tracing.",
+    )
+    otlp_headers: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PRACTICEGEN_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"),
+        description="Headers sent with each export, as `name=value,name=value` (a collector's"
+        " API key); also read from OTEL_EXPORTER_OTLP_HEADERS.",
+    )
+    trace_service_name: str = Field(
+        "practicegen",
+        min_length=1,
+        validation_alias=AliasChoices("PRACTICEGEN_TRACE_SERVICE_NAME", "OTEL_SERVICE_NAME"),
+        description="The `service.name` spans carry; also read from OTEL_SERVICE_NAME.",
+    )
+    trace_sample_ratio: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="The share of new traces kept; a request that arrives with a `traceparent`"
+        " follows its caller's choice.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -244,6 +284,24 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("the OTLP endpoint is an http:// or https:// URL (OTLP over HTTP)")
+        return value.strip()
+
+    @field_validator("otlp_headers")
+    @classmethod
+    def _otlp_headers(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(
+            "=" not in pair for pair in value.get_secret_value().split(",") if pair.strip()
+        ):
+            raise ValueError("OTLP headers are name=value pairs separated by commas")
         return value
 
     @field_validator("webhook_retry_schedule")

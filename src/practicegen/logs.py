@@ -1,70 +1,77 @@
-"""Structured logs: one JSON object a line on stderr, naming the request (or job) it belongs to.
+"""Logs on stderr naming the request (or job) and the trace they belong to: readable lines on a
+terminal, one JSON object a line anywhere else (or as `PRACTICEGEN_LOG_FORMAT` says).
 
-Context is bound through structlog's contextvars, and the standard library's records (uvicorn,
-SQLAlchemy) go through the same renderer, so the stream stays machine-readable. Every line
-passes `redact_secrets` last, so no caller, present or future, can leak a secret into it (a key
-or token keeps its last four characters, as the key tables show it).
+Context is bound through structlog's contextvars (`request_id`, `job_id`), the current span's
+`trace_id` and `span_id` are added while tracing is on, and the standard library's records
+(uvicorn, SQLAlchemy) go through the same renderer, so the stream stays one format. Every line
+passes `redact_secrets` last, so no caller, present or future, can leak a secret into it (a
+key or token keeps its last four characters, as the key tables show it).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
-REDACTED = "[redacted]"
-# a query parameter whose name says it carries a secret: token, key, api_key, x-auth, secret...
-_SECRET_PARAM = re.compile(
-    r"(?i)([?&;](?:[\w.-]*[_.-])?"
-    r"(?:token|key|apikey|secret|password|passwd|signature|sig|auth|credentials?)=)"
-    r"[^&;#\s\"']*"
-)
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"']+@")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
-# server keys (pgen_sk_) and student tokens (pgen_st_) wherever they stand: keep the suffix
-_BEARER_SECRET = re.compile(r"\b(pgen_s[kt]_)[A-Za-z0-9_-]+([A-Za-z0-9_-]{4})\b")
-_WEBHOOK_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+")
+from practicegen import tracing
+from practicegen.config import LogFormat
+from practicegen.redaction import redact, redacted
 
-
-def redact(text: str) -> str:
-    """`text` with every secret it shows replaced: query-string secrets, URL credentials,
-    bearer values, keys and tokens (but their last four characters) and signing secrets."""
-    text = _BEARER_SECRET.sub(rf"\1{REDACTED}\2", text)
-    text = _WEBHOOK_SECRET.sub(f"whsec_{REDACTED}", text)
-    text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
-    text = _SECRET_PARAM.sub(rf"\1{REDACTED}", text)
-    return _BEARER.sub(rf"\1{REDACTED}", text)
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {key: _redacted(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redacted(item) for item in value]
-    return value
+__all__ = ["configure_logging", "redact", "redact_secrets", "renders_json"]
 
 
 def redact_secrets(
     _logger: Any, _method: str, event_dict: structlog.types.EventDict
 ) -> structlog.types.EventDict:
     """The last processor before rendering: no secret reaches the stream, whoever logged it."""
-    return {key: _redacted(value) for key, value in event_dict.items()}
+    return {key: redacted(value) for key, value in event_dict.items()}
 
 
-def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
+def add_trace_ids(
+    _logger: Any, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """The current span's ids, so a line can be found from its trace and the trace from it."""
+    ids = tracing.current_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
+def renders_json(log_format: LogFormat | str, stream: TextIO) -> bool:
+    """Whether lines to `stream` are JSON: asked for, or `auto` and not a terminal."""
+    chosen = LogFormat(log_format)
+    if chosen is LogFormat.AUTO:
+        return not stream.isatty()
+    return chosen is LogFormat.JSON
+
+
+def _renderer(log_format: LogFormat | str, stream: TextIO) -> structlog.types.Processor:
+    if renders_json(log_format, stream):
+        return structlog.processors.JSONRenderer()
+    # tracebacks come as text, redacted like the rest: never a frame's local variables
+    return structlog.dev.ConsoleRenderer(
+        colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
+    )
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    log_format: LogFormat | str = LogFormat.AUTO,
+    stream: TextIO | None = None,
+) -> None:
+    """Every logger of the process writes to `stream` (stderr) in the chosen format."""
+    stream = stream or sys.stderr
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    )
     structlog.configure(
         # an event below the level is dropped before the other processors spend anything on it
         processors=[
@@ -76,7 +83,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -84,7 +91,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
                 redact_secrets,
-                renderer,
+                _renderer(log_format, stream),
             ],
         )
     )

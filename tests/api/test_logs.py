@@ -31,7 +31,7 @@ NODE_SETTINGS = {
     "PRACTICEGEN_DEMO_BANK": "false",
     "PRACTICEGEN_SSRF_ALLOWLIST": "127.0.0.1",
     "PRACTICEGEN_LOG_LEVEL": "INFO",
-    "PRACTICEGEN_LOG_JSON": "true",
+    "PRACTICEGEN_LOG_FORMAT": "json",
     "PRACTICEGEN_GENERATOR_WORKERS": "1",
     "PRACTICEGEN_RUN_WORKER": "true",  # on PostgreSQL too: the delivery is logged by this node
 }

@@ -158,3 +158,16 @@ def test_sqlite_type_mapping() -> None:
     assert migrator.sqlite_dialect(sql) == (
         "BEGIN IMMEDIATE;\nCREATE TABLE t (a TEXT, b TEXT, c TEXT, d REAL, e INTEGER);"
     )
+
+
+async def test_concurrent_sqlite_upgrades_all_succeed(tmp_path: Path) -> None:
+    """SQLite cannot repeat `ADD COLUMN`: a runner that read the ledger before another applied
+    such a file skips it instead of failing the start."""
+    for attempt in range(5):  # each round a fresh file, so the runners race from the start
+        url = f"sqlite+aiosqlite:///{tmp_path / f'race-{attempt}.db'}"
+        results = await asyncio.gather(*(migrator.upgrade(url) for _ in range(4)))
+        assert SQLITE_VERSIONS in results
+        assert all(set(r) <= set(SQLITE_VERSIONS) for r in results)
+        assert all(s.applied for s in await migrator.status(url))
+    columns = await sqlite_columns(tmp_path / "race-0.db")
+    assert "traceparent" in columns["jobs"]

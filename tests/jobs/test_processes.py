@@ -64,7 +64,7 @@ NODE_SETTINGS = {
     # it generates, so more attempts than connections time out waiting and are retried
     "PRACTICEGEN_JOB_CONCURRENCY": "8",
     "PRACTICEGEN_LOG_LEVEL": "INFO",
-    "PRACTICEGEN_LOG_JSON": "true",
+    "PRACTICEGEN_LOG_FORMAT": "json",
 }
 
 

@@ -83,6 +83,7 @@ class Recorded:
     body: dict[str, Any]
     mode: Mode | None  # None for answer-checking requests
     at: float  # time.monotonic() on arrival
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,13 +134,13 @@ class FakeLlm:
             return _error(400, "response_format must be json_schema or json_object")
         schema_name = response_format.get("json_schema", {}).get("name", "")
         if schema_name == "answer_check" or "Answer the multiple-choice" in _text(body):
-            self.requests.append(Recorded(body, None, time.monotonic()))
+            self.requests.append(Recorded(body, None, time.monotonic(), dict(request.headers)))
             choice = self.answers_by_model.get(str(body.get("model")), "")
             if not choice:
                 choice = self.choice_answers.popleft() if self.choice_answers else "A"
             return _completion(body, json.dumps({"choice": choice}))
         mode = self._next_mode()
-        self.requests.append(Recorded(body, mode, time.monotonic()))
+        self.requests.append(Recorded(body, mode, time.monotonic(), dict(request.headers)))
         if schema_name == "choice_question" or "multiple-choice practice" in _text(body):
             return _completion(body, choice_question(_skill(body), mode, self.rng))
         if mode is Mode.RATE_LIMITED:

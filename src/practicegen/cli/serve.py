@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
+import structlog
 import typer
 
 from practicegen.cli import database
@@ -21,7 +22,7 @@ from practicegen.cli.console import out, say
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command
 from practicegen.cli.settings import load_settings
-from practicegen.config import AuthMode, DatabaseKind
+from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.errors import InvalidRequest
 from practicegen.logs import configure_logging
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from practicegen.bootstrap import Prepared
 
 BACKLOG = 2048  # uvicorn's own default
+log = structlog.get_logger()
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -88,14 +90,30 @@ def _unusable_address(exc: OSError, host: str, port: int) -> CliError:
     )
 
 
+def observe(settings: Settings) -> None:
+    """Logs as the settings say, and tracing when they name an OTLP endpoint."""
+    from practicegen import tracing
+
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
+    try:
+        tracing.start(settings)
+    except tracing.TracingUnavailable as exc:
+        raise CliError(exc.message) from exc
+
+
 def _announce(report: Prepared) -> None:
+    """What preparing the database did, as log events (so a JSON log stays one object a
+    line), and a new admin key alone on stdout; on a terminal, with a line saying what it is."""
     if report.migrations_applied:
-        say(f"Applied migrations: {', '.join(report.migrations_applied)}")
+        log.info("db.migrated", applied=report.migrations_applied)
     if report.demo_items_loaded:
-        say(f"Loaded the demo item bank: {report.demo_items_loaded} items")
-    if report.new_admin_key:
-        say("Created the default tenant's admin API key. It is shown only this once:")
-        out.print(report.new_admin_key, soft_wrap=True, highlight=False, markup=False)
+        log.info("bank.demo_loaded", items=report.demo_items_loaded)
+    if report.new_admin_key is None:
+        return
+    log.info("auth.admin_key_created", shown="once, on stdout")
+    if out.is_terminal:
+        out.print("\nThe default tenant's admin API key, shown only this once:", style="bold")
+    out.print(report.new_admin_key, soft_wrap=True, highlight=False, markup=False)
 
 
 def serve(
@@ -112,7 +130,7 @@ def serve(
     from practicegen.bootstrap import prepare
 
     settings = load_settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    observe(settings)
     if settings.auth is AuthMode.OFF and not is_loopback(host):
         raise CliError(
             f"PRACTICEGEN_AUTH=off is refused on the non-loopback address {host}. "
@@ -154,7 +172,7 @@ def worker(
     from practicegen.worker_node import run_worker
 
     settings = load_settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    observe(settings)
     if settings.database_kind is DatabaseKind.POSTGRES:  # on SQLite, run_worker refuses
         database.run(settings, database.reachable(settings, need_schema=not settings.auto_migrate))
     try:

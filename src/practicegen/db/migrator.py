@@ -4,12 +4,15 @@ The files are the schema's single source, written for PostgreSQL so `psql -f` in
 what `practicegen db upgrade` gives: each wraps itself in a transaction and records its version
 in `schema_migrations`. Concurrent runners are serialised (an advisory lock on PostgreSQL,
 `BEGIN IMMEDIATE` on SQLite). SQLite gets PostgreSQL's column types mapped to its own
-(`sqlite_dialect`) so its type affinity never turns a UUID's hex digits into a number.
+(`sqlite_dialect`) so its type affinity never turns a UUID's hex digits into a number; a
+file that cannot be repeated there (SQLite has no `ADD COLUMN IF NOT EXISTS`) is skipped when
+another runner applied it between this one's reading of the ledger and its turn to write.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ _SQLITE_TYPES = (
     (re.compile(r"\bDOUBLE PRECISION\b"), "REAL"),
     (re.compile(r"\bBIGINT\b"), "INTEGER"),
     (re.compile(r"^BEGIN;", re.MULTILINE), "BEGIN IMMEDIATE;"),
+    (re.compile(r"\bADD COLUMN IF NOT EXISTS\b"), "ADD COLUMN"),
 )
 _LEDGER_EXISTS = {
     "postgresql": "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL",
@@ -146,6 +150,12 @@ async def _upgrade_sqlite(path: str) -> list[str]:
     done: list[str] = []
     async with aiosqlite.connect(path, timeout=30) as conn:
         for migration in _missing(await _applied(conn, "sqlite"), "sqlite://"):
-            await conn.executescript(sqlite_dialect(migration.sql))
+            try:
+                await conn.executescript(sqlite_dialect(migration.sql))
+            except sqlite3.OperationalError:
+                await conn.rollback()
+                if migration.version in await _applied(conn, "sqlite"):
+                    continue  # another runner applied it since this one read the ledger
+                raise
             done.append(migration.version)
     return done

@@ -237,6 +237,7 @@ class Job(TenantOwned, Updated, Base):
     finished_at: Mapped[datetime | None]
     run_after: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    traceparent: Mapped[str | None]  # the creating span's W3C trace context (`tracing`)
 
 
 class WebhookSecret(TenantOwned, Base):

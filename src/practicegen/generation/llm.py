@@ -30,6 +30,7 @@ import structlog
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
+from practicegen import tracing
 from practicegen.generation.llm_kind import (
     PROMPT_VERSION,
     ChoiceKind,
@@ -140,6 +141,8 @@ class LlmGenerator:
             http_client=openai.DefaultAioHttpClient(limits=connections),
         )
         self._semaphore = asyncio.Semaphore(concurrency)
+        # OpenTelemetry's names for a chat call (its GenAI conventions)
+        self._traced = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model}
         self._own_pool = sympy_pool is None
         self._sympy = sympy_pool or SympyPool(workers=1)
         equation = EquationKind(
@@ -259,9 +262,7 @@ class LlmGenerator:
                     if report_start is not None:
                         await report_start()
                         report_start = None
-                    completion = await self._client.post(
-                        "/chat/completions", body=body, cast_to=ChatCompletion
-                    )
+                    completion = await self._post(body)
                 break
             except openai.RateLimitError as exc:
                 if retry == self.rate_limit_retries:
@@ -287,6 +288,15 @@ class LlmGenerator:
             raise _Failed(Reason.MALFORMED, "not a JSON object")
         return data
 
+    async def _post(self, body: dict[str, Any]) -> ChatCompletion:
+        """One chat request, in a span of its own that a traced model server continues."""
+        with tracing.client_span(f"chat {self.model}", self._traced) as headers:
+            completion = await self._client.post(
+                "/chat/completions", body=body, cast_to=ChatCompletion, options={"headers": headers}
+            )
+            tracing.annotate(_usage_attributes(completion))
+        return completion
+
     def _retry_wait(self, exc: openai.RateLimitError, retry: int) -> float:
         """The server's `Retry-After` in seconds if it gave one, else 0.5, 1, 2...; capped."""
         header = exc.response.headers.get("retry-after", "")
@@ -295,6 +305,15 @@ class LlmGenerator:
         except ValueError:
             wait = 0.5 * 2**retry
         return min(max(wait, 0.0), self.max_retry_wait_s)
+
+
+def _usage_attributes(completion: ChatCompletion) -> dict[str, int | str]:
+    """What a model's reply says of itself, for its span."""
+    found: dict[str, int | str] = {"gen_ai.response.model": completion.model}
+    if completion.usage is not None:
+        found["gen_ai.usage.input_tokens"] = completion.usage.prompt_tokens
+        found["gen_ai.usage.output_tokens"] = completion.usage.completion_tokens
+    return found
 
 
 def _timed_out(exc: openai.APITimeoutError) -> bool:

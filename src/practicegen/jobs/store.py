@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen import tracing
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
@@ -50,6 +51,8 @@ class PendingJob:
     seq: int = 1
     in_flight_limit: int | None = None
     delay_s: float = 0
+    # the span the job is created in, which its attempts continue (None: tracing off)
+    traceparent: str | None = field(default_factory=tracing.traceparent)
 
     @property
     def updated_at(self) -> datetime:

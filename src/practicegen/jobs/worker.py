@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen import tracing
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Job
@@ -66,6 +67,15 @@ class RetryPolicy:
         return {"finished_at": now, "expires_at": now + timedelta(seconds=self.retention_s)}
 
 
+def _span_attributes(job: Job) -> dict[str, str | int]:
+    return {
+        "job.id": str(job.id),
+        "job.type": job.job_type,
+        "job.attempt": job.attempt,
+        "tenant.id": str(job.tenant_id),
+    }
+
+
 class JobRunner:
     def __init__(
         self,
@@ -99,7 +109,10 @@ class JobRunner:
         job = await self.store.claims.claim(job_id)
         if job is None:
             return
-        with structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt):
+        with (
+            structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt),
+            tracing.consumer_span(f"job {job.job_type}", job.traceparent, _span_attributes(job)),
+        ):
             log.info("job.started", job_type=job.job_type)
             work = asyncio.create_task(self._attempt(job))
             self.heartbeats.hold((job.id, job.attempt), work)
@@ -152,6 +165,7 @@ class JobRunner:
         await self.on_finished(session, done)
 
     async def _failed(self, job: Job, exc: Exception) -> None:
+        tracing.failed(exc)
         permanent = isinstance(exc, (InvalidRequest, NotFound))
         error = (
             {"error": exc.message, "error_code": exc.code}

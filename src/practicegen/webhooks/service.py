@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen import tracing
 from practicegen.clock import Clock
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
@@ -235,7 +236,9 @@ def delivery_job_type(
                 timeout=settings.webhook_timeout_s,
                 follow_redirects=False,
             ) as client:
-                response = await client.post(url, content=payload, headers=sent)
+                with tracing.http_span("POST", url) as traced:
+                    response = await client.post(url, content=payload, headers={**sent, **traced})
+                    tracing.responded(response.status_code)
         except (httpx.HTTPError, InvalidRequest) as exc:
             error = f"{type(exc).__name__}: {exc}"
         status_code = None if response is None else response.status_code
