@@ -29,7 +29,7 @@ W3C_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 OFF_RUN = f"""
 import asyncio, sys
-from practicegen.cli import observe
+from practicegen.cli.serve import observe
 from practicegen.config import Settings
 from practicegen.bootstrap import prepare
 from practicegen.jobs.store import PendingJob

@@ -18,7 +18,7 @@ import structlog
 import typer
 
 from practicegen.cli import database
-from practicegen.cli.console import out, say
+from practicegen.cli.console import out
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command
 from practicegen.cli.settings import load_settings
@@ -149,7 +149,7 @@ def serve(
             lifespan="on",
         )
         gc_tuning.settle()
-        say(f"Starting on http://{host}:{port} (Ctrl-C stops it)")
+        log.info("serve.starting", url=f"http://{host}:{port}", stop="Ctrl-C")
         # uvicorn stops gracefully on Ctrl-C, then raises it again: that end is a clean one
         with contextlib.suppress(KeyboardInterrupt):
             uvicorn.Server(config).run(sockets=[sock])
