@@ -22,6 +22,7 @@ from practicegen.api.container import Container, NodeState, parts_of
 from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth.cache import KeyCache
+from practicegen.catalog.generators import generator_spellings
 from practicegen.clock import Clock, utcnow
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import (
@@ -365,6 +366,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
                 lane,
                 practice,
                 KeyReader(filler.pool, timeout_s=settings.generator_timeout_s),
+                generator_spellings(),
             ),
         )
         await _run_background(stack, container, cache, filler)
@@ -377,6 +379,8 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         title="practicegen",
         version=__version__,
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
+        docs_url=None,  # served from the package's assets instead (`api/docs_pages.py`)
+        redoc_url=None,
         lifespan=lambda _app: _running(settings, clock),
     )
     install_error_handlers(app, processes_unavailable=(GraderUnavailable,))

@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from practicegen.api.openapi import install_openapi
 from practicegen.auth import endpoints as auth_endpoints
+from practicegen.catalog import endpoints as catalog_endpoints
 from practicegen.config import Settings
 from practicegen.goals import endpoints as goal_endpoints
 from practicegen.health import endpoints as health
@@ -36,6 +37,7 @@ def install_routes(app: FastAPI, settings: Settings) -> None:
         student_endpoints.router,
         goal_endpoints.router,
         item_endpoints.router,
+        catalog_endpoints.router,
         job_endpoints.metrics_router,
         webhook_endpoints.router,
         tenant_endpoints.router,
