@@ -18,6 +18,7 @@ from practicegen.jobs import streams as job_streams
 from practicegen.practice import endpoints as practice_endpoints
 from practicegen.students import endpoints as student_endpoints
 from practicegen.tenants import endpoints as tenant_endpoints
+from practicegen.web import api_docs
 from practicegen.web import pages as web_pages
 from practicegen.webhooks import endpoints as webhook_endpoints
 
@@ -42,6 +43,7 @@ def install_routes(app: FastAPI, settings: Settings) -> None:
         webhook_endpoints.router,
         tenant_endpoints.router,
         web_pages.router,
+        api_docs.router,
     ):
         app.include_router(router)
     install_openapi(app, settings)
