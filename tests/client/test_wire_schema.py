@@ -30,6 +30,10 @@ SCHEMAS: dict[type[BaseModel], str] = {
     client.StudentToken: "StudentTokenCreated",
     client.Job: "JobRead",
     client.JobAccepted: "JobAccepted",
+    client.Catalog: "CatalogRead",
+    client.CatalogSubject: "SubjectEntry",
+    client.CatalogTopic: "TopicEntry",
+    client.CatalogSkill: "SkillEntry",
 }
 # models of bodies that no schema of the document describes (`import` answers a free dict)
 UNDESCRIBED = {client.ImportReport, client.RejectedRow}
