@@ -32,6 +32,10 @@ SCHEMAS: dict[str, tuple[str, bool]] = {
     "AnswerResult": ("ResponseRead", True),
     "StudentToken": ("StudentTokenCreated", True),
     "StudentTokenInfo": ("StudentTokenRead", True),
+    "Catalog": ("CatalogRead", True),
+    "CatalogSubject": ("SubjectEntry", True),
+    "CatalogTopic": ("TopicEntry", True),
+    "CatalogSkill": ("SkillEntry", True),
 }
 MESSAGES = {"StatusMessage", "CompletedMessage", "FailedMessage", "CancelledMessage"}
 

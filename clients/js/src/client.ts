@@ -15,6 +15,7 @@ import type {
   Assignment,
   AssignRequest,
   AsyncAssignRequest,
+  Catalog,
   Job,
   JobAccepted,
   Student,
@@ -80,6 +81,11 @@ export class PracticegenClient {
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
     });
     this.connection = socketConnection(this.http, options);
+  }
+
+  /** Subjects -> topics -> skills, with the bank's counts and what generates each. */
+  catalog(): Promise<Catalog> {
+    return this.data('GET', '/api/v1/catalog');
   }
 
   createStudent(body: StudentCreate = {}): Promise<Student> {

@@ -6,7 +6,9 @@ package (MIT; it ships the `swagger-ui-dist` and `redoc` builds, each bundle car
 licence header, and is kept current with them), served here from the installed package: a
 maintained PyPI dependency rather than a copy of a 2.6 MB bundle in this repository. Only its
 static files are used; the pages are FastAPI's own, pointed at them, with Swagger UI's online
-validator off (it would send the document to a third party).
+validator off (it would send the document to a third party). A Content-Security-Policy keeps
+each page to this origin: ReDoc's footer links an image on its maker's CDN, which the browser
+then never fetches.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ _ASSETS = {
 }
 _TITLE = "practicegen API"
 _SWAGGER_PARAMETERS = {"validatorUrl": None, "persistAuthorization": False}
+# FastAPI's pages start their bundle with an inline script; ReDoc searches in a blob: worker
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _root(request: Request) -> str:
@@ -41,7 +53,7 @@ def _root(request: Request) -> str:
 @router.get("/docs")
 async def swagger_ui(request: Request) -> HTMLResponse:
     root = _root(request)
-    return get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url=f"{root}/openapi.json",
         title=f"{_TITLE} - Swagger UI",
         swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
@@ -49,18 +61,22 @@ async def swagger_ui(request: Request) -> HTMLResponse:
         swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
         swagger_ui_parameters=_SWAGGER_PARAMETERS,
     )
+    page.headers.update(_HEADERS)
+    return page
 
 
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
     root = _root(request)
-    return get_redoc_html(
+    page = get_redoc_html(
         openapi_url=f"{root}/openapi.json",
         title=f"{_TITLE} - ReDoc",
         redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
         redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
         with_google_fonts=False,
     )
+    page.headers.update(_HEADERS)
+    return page
 
 
 @router.get(ASSETS_PATH + "/{name}")
