@@ -146,3 +146,34 @@ async def test_the_bank_counts_cost_one_statement(
     assert len([s for s in statements if "items" in s]) == 1, statements
     assert "GROUP BY" in statements[-1]
     assert by_name(catalog.model_dump()["subjects"])["Chemistry"]["item_count"] == 1
+
+
+async def test_the_document_describes_the_catalogue_and_the_name_rule(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    answer = spec["paths"]["/api/v1/catalog"]["get"]["responses"]["200"]
+    envelope = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert schemas[envelope]["properties"]["data"]["$ref"].endswith("/CatalogRead")
+    assert schemas["Generation"]["enum"] == ["offline", "model", "bank"]
+    assert set(schemas["SkillEntry"]["required"]) == {
+        "skill",
+        "description",
+        "levels",
+        "item_count",
+        "generation",
+    }
+    for body, names in (
+        ("AssignRequest", ("subject", "topic")),
+        ("AsyncAssignRequest", ("subject", "topic")),
+        ("ItemCreate", ("subject", "topic")),
+        ("ItemUpdate", ("topic",)),
+        ("GoalCreate", ("subject",)),
+    ):
+        for name in names:
+            assert "ignoring case" in schemas[body]["properties"][name]["description"], body
+    for path in ("/api/v1/items", "/api/v1/goals"):
+        parameters = spec["paths"][path]["get"]["parameters"]
+        subject = next(p for p in parameters if p["name"] == "subject")
+        assert "ignoring case" in subject["description"]
