@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import requires
 from pathlib import Path
 
 import httpx
@@ -133,3 +134,10 @@ async def test_the_docs_assets_are_served_and_nothing_else(docs_server: RunningS
             assert missing.json()["error"]["code"] == "not_found"
         keyed = await http.get("/docs", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
         assert keyed.status_code == 200
+
+
+def test_the_distribution_requires_the_package_that_ships_the_bundles() -> None:
+    """The bundles are not in this repository: installing practicegen must bring them."""
+    assert any(
+        r.replace("_", "-").startswith("fastapi-offline") for r in requires("practicegen") or []
+    )
