@@ -21,10 +21,15 @@ class SkillCount(NamedTuple):
 
 
 async def active_counts(session: AsyncSession, tenant_id: uuid.UUID) -> list[SkillCount]:
-    """The tenant's active items per (subject, topic, skill); read from the selection index."""
-    query = (
-        select(_items.c.subject, _items.c.topic, _items.c.skill, func.count())
-        .where(_items.c.tenant_id == tenant_id, _items.c.status == "active")
-        .group_by(_items.c.subject, _items.c.topic, _items.c.skill)
-    )
-    return [SkillCount(*row) for row in await session.execute(query)]
+    """The tenant's active items per (subject, topic, skill), from the selection index alone.
+
+    Grouped in the index's column order, status included and filtered here: a `status` filter
+    in SQL makes SQLite sort the groups in a temporary tree instead of reading them in order.
+    """
+    columns = (_items.c.subject, _items.c.status, _items.c.topic, _items.c.skill)
+    query = select(*columns, func.count()).where(_items.c.tenant_id == tenant_id).group_by(*columns)
+    return [
+        SkillCount(subject, topic, skill, items)
+        for subject, status, topic, skill, items in await session.execute(query)
+        if status == "active"
+    ]
