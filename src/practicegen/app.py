@@ -379,7 +379,7 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         title="practicegen",
         version=__version__,
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
-        docs_url=None,  # served from the package's assets instead (`api/docs_pages.py`)
+        docs_url=None,  # served from the package's assets instead (`web/api_docs.py`)
         redoc_url=None,
         lifespan=lambda _app: _running(settings, clock),
     )

@@ -114,6 +114,8 @@ async def start_assignment_job(
 async def canonical_request(
     session: AsyncSession, principal: Principal, request: AssignRequest, known: Spellings
 ) -> AssignRequest:
+    """`request` with its subject and topic as already spelled, ignoring case; what the job
+    stores, so an Idempotency-Key replay spelled otherwise names the same job."""
     subject, topic = await canonical_names(
         session, principal.tenant_id, request.subject, request.topic, known
     )
