@@ -3,6 +3,8 @@ and what finding a request's spelling costs on each backend."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -75,3 +77,14 @@ async def test_a_known_spelling_costs_no_statement_or_one_probe(
     assert await names("chemistry", "MOLES") == (("Chemistry", "Moles"), 2)
     assert await names("algebra", "slope") == (("Algebra", "Slope"), 2)
     assert await names("Alchemy", None) == (("Alchemy", None), 2)
+
+
+def test_the_generator_processes_import_no_web_stack() -> None:
+    """The fork server preloads the generators' modules, which use `items.names`: were the web
+    stack imported with them, every pool's first start would import it too."""
+    code = (
+        "import sys, practicegen.generation.filler, practicegen.generation.llm_verify; "
+        "print(sorted({'fastapi', 'starlette', 'practicegen.api.deps'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import PrincipalDep
 from practicegen.goals import service
 from practicegen.goals.schemas import GoalCreate, GoalRead, GoalUpdate
-from practicegen.items.names import GeneratorSpellingsDep
+from practicegen.items.deps import GeneratorSpellingsDep
 
 router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
 _read = GoalRead.model_validate  # from a `Goal` row

@@ -13,8 +13,8 @@ from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.items import service
 from practicegen.items.bank_format import ParsedBank, bank_document
+from practicegen.items.deps import GeneratorSpellingsDep
 from practicegen.items.keys import KeyReader, ReadableItem
-from practicegen.items.names import GeneratorSpellingsDep
 from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
 

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Annotated
 
-from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from practicegen.api.deps import ContainerDep
 from practicegen.items.repository import ItemRepository
 
 
@@ -101,11 +98,3 @@ async def canonical_names(
     if await ItemRepository(session).has_names(tenant_id, subject, topic):
         return subject, topic
     return (await bank_spellings(session, tenant_id, known)).names(subject, topic)
-
-
-async def generator_spellings(container: ContainerDep) -> Spellings:
-    """The node's generators' spellings (a part the lifespan builds), for the edge."""
-    return container.part(Spellings)
-
-
-GeneratorSpellingsDep = Annotated[Spellings, Depends(generator_spellings)]
