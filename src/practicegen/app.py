@@ -23,6 +23,7 @@ from practicegen.api.errors import install_error_handlers
 from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth.cache import KeyCache
 from practicegen.batches.tasks import batch_job_type, batch_lane
+from practicegen.catalog.generators import generator_spellings
 from practicegen.clock import Clock, utcnow
 from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.db.engine import (
@@ -35,8 +36,7 @@ from practicegen.db.listener import PostgresListener
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.reconnect import Backoff
 from practicegen.generation.filler import ProceduralFiller
-from practicegen.generation.llm import LlmGenerator
-from practicegen.generation.llm_filler import LlmBudget, LlmFiller
+from practicegen.generation.setup import fillers
 from practicegen.grading.grader import Grader, GraderUnavailable
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.health.readiness import Readiness
@@ -84,57 +84,6 @@ def create_queue(settings: Settings) -> JobQueue:
             connect_timeout_s=settings.db_connect_timeout_s,
         )
     return EmbeddedQueue(lanes=lanes)
-
-
-def create_filler(settings: Settings) -> ProceduralFiller:
-    return ProceduralFiller(
-        workers=settings.generator_workers, timeout_s=settings.generator_timeout_s
-    )
-
-
-def create_job_filler(
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    procedural: ProceduralFiller,
-    clock: Clock = utcnow,
-) -> ProceduralFiller | LlmFiller:
-    """What fills a job's gap: the configured language model (procedural items standing in for
-    what it fails to write; a second model, when one is configured, checks its multiple-choice
-    keys), else the procedural generators alone."""
-    if settings.llm_base_url is None:
-        return procedural
-    choice_check = None
-    if settings.llm_check_model is not None:
-        choice_check = LlmGenerator(
-            base_url=settings.llm_check_base_url or settings.llm_base_url,
-            api_key=(settings.llm_check_api_key or settings.llm_api_key).get_secret_value(),
-            model=settings.llm_check_model,
-            timeout_s=settings.llm_timeout_s,
-            concurrency=settings.llm_concurrency,
-            response_format=settings.llm_response_format,
-            sympy_pool=procedural.pool,
-        )
-    generator = LlmGenerator(
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key.get_secret_value(),
-        model=settings.llm_model,
-        timeout_s=settings.llm_timeout_s,
-        verify_timeout_s=settings.llm_check_timeout_s,
-        check_queue_s=settings.llm_check_queue_s,
-        concurrency=settings.llm_concurrency,
-        attempts_per_question=settings.llm_attempts_per_question,
-        response_format=settings.llm_response_format,
-        self_consistency_samples=settings.llm_self_consistency_samples,
-        sympy_pool=procedural.pool,
-        choice_check=choice_check,
-    )
-    return LlmFiller(
-        generator=generator,
-        procedural=procedural,
-        sessionmaker=sessionmaker,
-        budget=LlmBudget(settings.llm_daily_token_budget, settings.llm_tokens_per_question),
-        clock=clock,
-    )
 
 
 async def open_store(
@@ -263,21 +212,6 @@ def _grading(stack: contextlib.AsyncExitStack, settings: Settings) -> tuple[Grad
     return grader, lane
 
 
-def fillers(
-    stack: contextlib.AsyncExitStack,
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    clock: Clock = utcnow,
-) -> tuple[ProceduralFiller, GapFiller]:
-    """The sync path's filler (instant generators only) and a job's, closed with `stack`."""
-    filler = create_filler(settings)
-    stack.push_async_callback(filler.aclose)
-    job_filler = create_job_filler(settings, sessionmaker, filler, clock)
-    if job_filler is not filler:
-        stack.push_async_callback(job_filler.aclose)
-    return filler, job_filler
-
-
 async def _job_parts(
     stack: contextlib.AsyncExitStack,
     settings: Settings,
@@ -376,6 +310,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
                 lane,
                 practice,
                 KeyReader(filler.pool, timeout_s=settings.generator_timeout_s),
+                generator_spellings(),
             ),
         )
         await _run_background(stack, container, cache, filler)
@@ -388,6 +323,8 @@ def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
         title="practicegen",
         version=__version__,
         summary="Assigns practice to students and generates, verified, what the bank lacks.",
+        docs_url=None,  # served from the package's assets instead (`web/api_docs.py`)
+        redoc_url=None,
         lifespan=lambda _app: _running(settings, clock),
         telemetry=tracing.fastapi_telemetry(),
     )

@@ -10,6 +10,7 @@ from practicegen.api.openapi import install_openapi
 from practicegen.auth import endpoints as auth_endpoints
 from practicegen.batches import endpoints as batch_endpoints
 from practicegen.batches import streams as batch_streams
+from practicegen.catalog import endpoints as catalog_endpoints
 from practicegen.classes import endpoints as class_endpoints
 from practicegen.config import Settings
 from practicegen.goals import endpoints as goal_endpoints
@@ -21,6 +22,7 @@ from practicegen.practice import endpoints as practice_endpoints
 from practicegen.reports import endpoints as report_endpoints
 from practicegen.students import endpoints as student_endpoints
 from practicegen.tenants import endpoints as tenant_endpoints
+from practicegen.web import api_docs
 from practicegen.web import pages as web_pages
 from practicegen.webhooks import endpoints as webhook_endpoints
 
@@ -44,10 +46,12 @@ def install_routes(app: FastAPI, settings: Settings) -> None:
         batch_streams.router,
         report_endpoints.router,
         item_endpoints.router,
+        catalog_endpoints.router,
         job_endpoints.metrics_router,
         webhook_endpoints.router,
         tenant_endpoints.router,
         web_pages.router,
+        api_docs.router,
     ):
         app.include_router(router)
     install_openapi(app, settings)

@@ -9,11 +9,12 @@ import contextlib
 import structlog
 
 from practicegen import gc_tuning
-from practicegen.app import create_job_types, create_queue, create_runner, fillers, open_store
+from practicegen.app import create_job_types, create_queue, create_runner, open_store
 from practicegen.config import DatabaseKind, Settings
 from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.errors import InvalidRequest
+from practicegen.generation.setup import fillers
 from practicegen.items.candidates import CandidateCache
 from practicegen.jobs.process import (
     StopSignals,

@@ -24,6 +24,7 @@ from practicegen_client import (
     AssignedItem,
     Assignment,
     AsyncClient,
+    Catalog,
     Client,
     CompletedMessage,
     ConflictError,
@@ -198,6 +199,11 @@ async def test_typed_errors_and_plain_resources(sdk: AsyncClient, student: uuid.
     assert isinstance(goal, Goal)
     item = await sdk.create_item(**item_body(stem="Solve $5x = 35$.", answer="x = 7"))
     assert isinstance(item, Item) and item.status == "active"
+    catalog = await sdk.catalog()
+    assert isinstance(catalog, Catalog) and catalog.model_configured is False
+    algebra = next(s for s in catalog.subjects if s.name == "Algebra")
+    linear = next(t for t in algebra.topics if t.name == "Linear Equations")
+    assert linear.item_count == 13 and linear.generation == "offline"
     token = await sdk.mint_student_token(student, ttl_s=120)
     assert isinstance(token, StudentToken) and token.student_id == student
     assignment = await sdk.assign(student, "Algebra", 2, goal_tags=[goal.goal_id])
@@ -276,6 +282,7 @@ async def test_over_budget_assign_and_the_sync_client(over_budget_server: Runnin
         with Client(base, ADMIN_KEY) as sync:
             bo = sync.create_student(display_name="Bo").student_id
             assert sync.get_student(bo).display_name == "Bo"
+            assert "Geometry" in {subject.name for subject in sync.catalog().subjects}
             assert_completed(sync.assign(bo, "Algebra", 2, wait_timeout=30), 2)
             job = sync.assign_async(bo, "Algebra", 3)
             assert_completed(job.wait(timeout=30), 3)

@@ -40,6 +40,10 @@ SCHEMAS: dict[type[BaseModel], str] = {
     client.BatchJob: "BatchJob",
     client.BatchAccepted: "BatchAccepted",
     client.Batch: "BatchRead",
+    client.Catalog: "CatalogRead",
+    client.CatalogSubject: "SubjectEntry",
+    client.CatalogTopic: "TopicEntry",
+    client.CatalogSkill: "SkillEntry",
 }
 # models of bodies that no schema of the document describes (`import` answers a free dict)
 UNDESCRIBED = {client.ImportReport, client.RejectedRow}

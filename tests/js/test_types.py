@@ -46,6 +46,10 @@ SCHEMAS: dict[str, tuple[str, bool]] = {
     "AssignmentSummary": ("AssignmentSummary", True),
     "ReportRow": ("ReportRow", True),
     "ClassReport": ("ClassReport", True),
+    "Catalog": ("CatalogRead", True),
+    "CatalogSubject": ("SubjectEntry", True),
+    "CatalogTopic": ("TopicEntry", True),
+    "CatalogSkill": ("SkillEntry", True),
 }
 MESSAGES = {"StatusMessage", "CompletedMessage", "FailedMessage", "CancelledMessage"}
 

@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from practicegen.app import create_filler, create_job_filler
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.clock import utcnow
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.generation.llm_filler import LlmFiller
+from practicegen.generation.setup import create_filler, create_job_filler
 from practicegen.ports import GapRequest
 from practicegen.practice.learner import expected_p_correct
 from practicegen.tenants.service import set_require_check_model

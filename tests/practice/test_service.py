@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from practicegen.app import create_filler
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.clock import utcnow
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Student
 from practicegen.generation.filler import ProceduralFiller
+from practicegen.generation.setup import create_filler
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.service import import_bank
 from practicegen.practice import service

@@ -247,3 +247,36 @@ async def test_page_routes_serve_files_and_leave_api_errors_json(tmp_path: Path)
             body = missing.json()
             assert body["success"] is False and body["error"]["code"] == "not_found", path
         assert "/" not in (await http.get("/openapi.json")).json()["paths"]
+
+
+async def test_the_practice_form_offers_the_catalogue(tmp_path: Path, browser: Browser) -> None:
+    """Subjects and topics come from GET /api/v1/catalog, the bank's own ones included; a
+    subject typed in another case still finds its topics, and the assignment shows the
+    known spelling."""
+    async with serving(sqlite_url(tmp_path)) as server, opened(browser, server) as page:
+        rows = [
+            item_body(subject="Chemistry", topic="Moles", skill="moles.convert", stem=f"M{k}")
+            for k in range(2)
+        ]
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as http:
+            document = {"format": "practicegen-bank", "version": 1, "items": rows}
+            assert (await http.post("/api/v1/items/import", json=document)).status_code == 200
+        await use_key(page)
+        subjects = page.locator("#subjects option")
+        await expect(subjects).to_have_count(4)
+        names = await subjects.evaluate_all("options => options.map(o => o.value)")
+        assert names == ["Algebra", "Arithmetic", "Chemistry", "Geometry"]
+        await expect(page.get_by_label("Subject")).to_have_value("Algebra")
+        await page.get_by_label("Subject").fill("CHEMISTRY")
+        topics = page.locator("#topics option")
+        await expect(topics).to_have_count(1)
+        await expect(topics).to_have_attribute("value", "Moles")
+        await page.get_by_label("Subject").fill("algebra")
+        await expect(page.locator("#topics option[value='Linear Equations']")).to_have_count(1)
+        await create_student(page, "Marie")
+        await request_practice(
+            page, "Assign now", subject="algebra", topic="linear equations", num_items=2
+        )
+        summary = page.locator("#assignment-summary")
+        await expect(summary).to_contain_text("Algebra · Linear Equations for Marie")

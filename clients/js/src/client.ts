@@ -22,6 +22,7 @@ import type {
   ClassAssignRequest,
   ClassCreate,
   ClassReport,
+  Catalog,
   Job,
   JobAccepted,
   Mastery,
@@ -90,6 +91,11 @@ export class PracticegenClient {
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
     });
     this.connection = socketConnection(this.http, options);
+  }
+
+  /** Subjects -> topics -> skills, with the bank's counts and what generates each. */
+  catalog(): Promise<Catalog> {
+    return this.data('GET', '/api/v1/catalog');
   }
 
   createStudent(body: StudentCreate = {}): Promise<Student> {

@@ -15,6 +15,39 @@ export type JobStatus =
   | 'failed' // `error` and `error_code` say why
   | 'cancelled'; // stopped by a client
 
+/** What writes more items than the bank holds (`offline`: the service's own generators). */
+export type Generation = 'offline' | 'model' | 'bank';
+
+export interface CatalogSkill {
+  skill: string;
+  /** The generator's; null for a skill known only from the bank. */
+  description: string | null;
+  levels: number | null;
+  /** Active items of the skill in the bank. */
+  item_count: number;
+  generation: Generation;
+}
+
+export interface CatalogTopic {
+  name: string;
+  item_count: number;
+  generation: Generation;
+  skills: CatalogSkill[];
+}
+
+export interface CatalogSubject {
+  name: string;
+  item_count: number;
+  generation: Generation;
+  topics: CatalogTopic[];
+}
+
+/** `GET /api/v1/catalog`: names are the service's spellings; it accepts any casing of them. */
+export interface Catalog {
+  model_configured: boolean;
+  subjects: CatalogSubject[];
+}
+
 export interface Student {
   student_id: string;
   external_id: string | null;

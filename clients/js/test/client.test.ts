@@ -44,6 +44,7 @@ describe('requests', () => {
     ['cancelJob', (c: Client) => c.cancelJob(JOB_ID), 'POST', `/api/v1/jobs/${JOB_ID}/cancel`, undefined],
     ['retryJob', (c: Client) => c.retryJob(JOB_ID), 'POST', `/api/v1/jobs/${JOB_ID}/retry`, undefined],
     ['getStudent', (c: Client) => c.getStudent('s1'), 'GET', '/api/v1/students/s1', undefined],
+    ['catalog', (c: Client) => c.catalog(), 'GET', '/api/v1/catalog', undefined],
     ['getAssignment', (c: Client) => c.getAssignment('a1'), 'GET', '/api/v1/assignments/a1', undefined],
     ['answer', (c: Client) => c.answer('a1', 2, 'x = 3'), 'POST', '/api/v1/assignments/a1/responses', { position: 2, answer: 'x = 3' }],
     ['mintStudentToken', (c: Client) => c.mintStudentToken('s1', { ttlS: 600 }), 'POST', '/api/v1/tokens', { student_id: 's1', ttl_s: 600 }],

@@ -2,8 +2,9 @@
 
 FastAPI documents neither the error envelope nor the 4xx/5xx answers routes really give, and
 clients are generated from this document: each operation gains the errors it can give (decided
-from its path, parameters and body, plus tables of what only the service knows) and
-`num_items` the bounds this node enforces.
+from its path, parameters and body, plus tables of what only the service knows),
+`num_items` the bounds this node enforces, and every `subject` and `topic` a request gives the
+rule that matches it to a known name ignoring case.
 """
 
 from __future__ import annotations
@@ -140,6 +141,36 @@ def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
                 field.update(minimum=1, maximum=maximum)
 
 
+NAME_RULE = (
+    "Matched ignoring case to a known name (`algebra` is `Algebra`, as `GET /api/v1/catalog` "
+    "spells it); the known spelling is what is stored and answered."
+)
+
+
+def _describe_names(document: dict[str, Any]) -> None:
+    """Each `subject` and `topic` a request sends, in a body or a query, states the rule."""
+    schemas = document.get("components", {}).get("schemas", {})
+    bodies: set[str] = set()
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") == "subject":
+                    parameter["description"] = NAME_RULE
+                if parameter.get("in") == "query" and parameter.get("name") == "topic":
+                    parameter["description"] = (
+                        f"With `subject`: {NAME_RULE[0].lower()}{NAME_RULE[1:]}"
+                    )
+            content = operation.get("requestBody", {}).get("content", {})
+            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+            if ref:
+                bodies.add(ref.rsplit("/", 1)[-1])
+    for name in bodies:
+        for field in ("subject", "topic"):
+            prop = schemas.get(name, {}).get("properties", {}).get(field)
+            if prop is not None:
+                prop["description"] = NAME_RULE
+
+
 def install_openapi(app: FastAPI, settings: Settings) -> None:
     """Serve the corrected document at /openapi.json (built once, on first request)."""
 
@@ -151,6 +182,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
         document = generate()
         _declare_errors(document)
         _bound_num_items(document, settings.max_num_items)
+        _describe_names(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

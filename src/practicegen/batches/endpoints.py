@@ -15,6 +15,7 @@ from practicegen.batches import service
 from practicegen.batches.schemas import BatchAccepted, BatchCreate, BatchRead, ClassAssignRequest
 from practicegen.batches.tasks import children
 from practicegen.classes.schemas import StudentNames
+from practicegen.items.names import Spellings
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.service import Created
 from practicegen.practice.parts import PracticeParts
@@ -63,6 +64,7 @@ async def assign_class(
         ask=body,
         class_id=class_id,
         now=now,
+        known=container.part(Spellings),
         idempotency_key=idempotency_key,
     )
     return await _accepted(created, container)
@@ -88,6 +90,7 @@ async def assign_students(
         ),
         named=names,
         now=now,
+        known=container.part(Spellings),
         idempotency_key=idempotency_key,
     )
     return await _accepted(created, container)

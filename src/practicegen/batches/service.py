@@ -29,9 +29,11 @@ from practicegen.classes.service import resolve_students
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.errors import InvalidRequest, NotFound
+from practicegen.items.names import Spellings
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.service import Created, NewJob, scoped_key
+from practicegen.practice.assign_service import canonical_request
 from practicegen.practice.checks import Assigning, check_request_content
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.schemas import AssignRequest
@@ -58,10 +60,12 @@ async def start_batch(
     class_id: uuid.UUID | None = None,
     named: StudentNames | None = None,
     now: datetime,
+    known: Spellings,
     idempotency_key: str | None = None,
 ) -> Created:
     """The batch of one practice job per student of `class_id` or `named`, and whether an
-    `idempotency_key` replayed an earlier one."""
+    `idempotency_key` replayed an earlier one; its subject and topic spelled as `known` or
+    the bank spells them (`items.names`)."""
     principal.require_server()
     webhook_url = None if ask.webhook_url is None else str(ask.webhook_url)
     if webhook_url is not None:
@@ -70,6 +74,8 @@ async def start_batch(
     async with sessionmaker() as session, session.begin():
         students = await _students(session, principal, class_id, named, settings)
         first = AssignRequest(student_id=students[0], **practice)
+        first = await canonical_request(session, principal, first, known)
+        practice = first.model_dump(mode="json", exclude={"student_id"})
         check = Assigning(principal, first, settings, parts.cache, parts.job_filler, now)
         await check_request_content(session, check)
         request: dict[str, Any] = {

@@ -12,6 +12,7 @@ from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import PrincipalDep
 from practicegen.goals import service
 from practicegen.goals.schemas import GoalCreate, GoalRead, GoalUpdate
+from practicegen.items.deps import GeneratorSpellingsDep
 
 router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
 _read = GoalRead.model_validate  # from a `Goal` row
@@ -19,9 +20,12 @@ _read = GoalRead.model_validate  # from a `Goal` row
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_goal(
-    body: GoalCreate, session: SessionDep, principal: PrincipalDep
+    body: GoalCreate, session: SessionDep, principal: PrincipalDep, known: GeneratorSpellingsDep
 ) -> Envelope[GoalRead]:
-    return ok(_read(await service.create_goal(session, principal=principal, body=body)))
+    """The subject is stored as already spelled, ignoring case (`algebra` is `Algebra`)."""
+    return ok(
+        _read(await service.create_goal(session, principal=principal, body=body, known=known))
+    )
 
 
 @router.get("")
@@ -29,11 +33,13 @@ async def list_goals(
     session: SessionDep,
     principal: PrincipalDep,
     limit: LimitDep,
+    known: GeneratorSpellingsDep,
     cursor: CursorDep = None,
     subject: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Envelope[Page[GoalRead]]:
+    """`subject` matches ignoring case."""
     rows, next_cursor = await service.list_goals(
-        session, principal=principal, subject=subject, cursor=cursor, limit=limit
+        session, principal=principal, subject=subject, cursor=cursor, limit=limit, known=known
     )
     return ok(Page(items=[_read(r) for r in rows], next_cursor=next_cursor))
 

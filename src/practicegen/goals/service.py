@@ -12,6 +12,7 @@ from practicegen.db.models import Goal
 from practicegen.db.repository import TenantRepository
 from practicegen.errors import GoalNotFound, UnknownGoal
 from practicegen.goals.schemas import GoalCreate, GoalUpdate
+from practicegen.items.names import Spellings, canonical_names
 
 
 class GoalRepository(TenantRepository[Goal]):
@@ -20,12 +21,16 @@ class GoalRepository(TenantRepository[Goal]):
     id_detail = "goal_id"
 
 
-async def create_goal(session: AsyncSession, *, principal: Principal, body: GoalCreate) -> Goal:
+async def create_goal(
+    session: AsyncSession, *, principal: Principal, body: GoalCreate, known: Spellings
+) -> Goal:
+    """A goal whose subject is spelled as `known` or the bank spells it (`items.names`)."""
     principal.require_server()
+    subject, _ = await canonical_names(session, principal.tenant_id, body.subject, None, known)
     goal = Goal(
         tenant_id=principal.tenant_id,
         name=body.name,
-        subject=body.subject,
+        subject=subject,
         skills=list(dict.fromkeys(body.skills)),
         description=body.description,
     )
@@ -44,11 +49,14 @@ async def list_goals(
     subject: str | None,
     cursor: str | None,
     limit: int,
+    known: Spellings,
 ) -> tuple[list[Goal], str | None]:
+    """`subject` matches as spelled in `known` or the bank, or as given (ignoring case)."""
     repo = GoalRepository(session)
     query = repo.owned(principal.tenant_id)
     if subject is not None:
-        query = query.where(Goal.subject == subject)
+        spelled, _ = await canonical_names(session, principal.tenant_id, subject, None, known)
+        query = query.where(Goal.subject.in_({subject, spelled}))
     return await repo.page(query, cursor=cursor, limit=limit)
 
 

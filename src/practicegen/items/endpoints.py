@@ -13,6 +13,7 @@ from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.items import service
 from practicegen.items.bank_format import ParsedBank, bank_document
+from practicegen.items.deps import GeneratorSpellingsDep
 from practicegen.items.keys import KeyReader, ReadableItem
 from practicegen.items.repository import ItemFilters
 from practicegen.items.schemas import ItemCreate, ItemRead, ItemSource, ItemStatus, ItemUpdate
@@ -76,9 +77,13 @@ async def create_item(
     body: Annotated[ReadableItem, Depends(readable_item)],
     principal: BriefPrincipalDep,
     session: SessionDep,
+    known: GeneratorSpellingsDep,
 ) -> Envelope[ItemRead]:
-    """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read."""
-    return ok(_read(await service.create_item(session, principal=principal, body=body)))
+    """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read.
+    The subject and topic are stored as already spelled, ignoring case (`algebra` is
+    `Algebra`)."""
+    row = await service.create_item(session, principal=principal, body=body, known=known)
+    return ok(_read(row))
 
 
 @router.get("")
@@ -87,20 +92,22 @@ async def list_items(
     principal: PrincipalDep,
     limit: LimitDep,
     filters: FiltersDep,
+    known: GeneratorSpellingsDep,
     cursor: CursorDep = None,
 ) -> Envelope[Page[ItemRead]]:
+    """`subject` and `topic` match ignoring case."""
     rows, next_cursor = await service.list_items(
-        session, principal=principal, filters=filters, cursor=cursor, limit=limit
+        session, principal=principal, filters=filters, cursor=cursor, limit=limit, known=known
     )
     return ok(Page(items=[_read(r) for r in rows], next_cursor=next_cursor))
 
 
 @router.get("/export")
 async def export_items(
-    session: SessionDep, principal: PrincipalDep, filters: FiltersDep
+    session: SessionDep, principal: PrincipalDep, filters: FiltersDep, known: GeneratorSpellingsDep
 ) -> dict[str, Any]:
     """The bank (or the filtered part of it) as a bank document, ready for import elsewhere."""
-    items = await service.export_bank(session, principal=principal, filters=filters)
+    items = await service.export_bank(session, principal=principal, filters=filters, known=known)
     return bank_document(items)
 
 
@@ -109,10 +116,14 @@ async def import_items(
     parsed: Annotated[ParsedBank, Depends(readable_bank)],
     principal: BriefPrincipalDep,
     session: SessionDep,
+    known: GeneratorSpellingsDep,
 ) -> Envelope[dict[str, Any]]:
     """Rows that fail validation or whose answer key cannot be read are rejected, each with
-    its index (from 0), row (from 1) and reasons; the others load."""
-    report = await service.import_parsed(session, tenant_id=principal.tenant_id, parsed=parsed)
+    its index (from 0), row (from 1) and reasons; the others load, their subjects and topics
+    spelled as already known, ignoring case."""
+    report = await service.import_parsed(
+        session, tenant_id=principal.tenant_id, parsed=parsed, known=known
+    )
     return ok(asdict(report))
 
 
@@ -125,9 +136,15 @@ async def get_item(
 
 @router.patch("/{item_id}")
 async def update_item(
-    item_id: uuid.UUID, body: ItemUpdate, session: SessionDep, principal: PrincipalDep
+    item_id: uuid.UUID,
+    body: ItemUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    known: GeneratorSpellingsDep,
 ) -> Envelope[ItemRead]:
-    row = await service.update_item(session, principal=principal, item_id=item_id, body=body)
+    row = await service.update_item(
+        session, principal=principal, item_id=item_id, body=body, known=known
+    )
     return ok(_read(row))
 
 

@@ -112,6 +112,25 @@ class ItemRepository(TenantRepository[Item]):
         on_topic = () if topic is None else (Item.topic == topic,)
         return await self._distinct(Item.skill, tenant_id, Item.subject == subject, *on_topic)
 
+    async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
+        """Whether an item of any status is spelled with this subject (and topic)."""
+        on_topic = () if topic is None else (_items.c.topic == topic,)
+        query = (
+            select(_items.c.id)
+            .where(_items.c.tenant_id == tenant_id, _items.c.subject == subject, *on_topic)
+            .limit(1)
+        )
+        return (await self.session.execute(query)).first() is not None
+
+    async def spellings(self, tenant_id: uuid.UUID) -> set[tuple[str, str]]:
+        """Every (subject, topic) spelled by an item of any status."""
+        query = (
+            select(_items.c.subject, _items.c.topic)
+            .where(_items.c.tenant_id == tenant_id)
+            .distinct()
+        )
+        return {(subject, topic) for subject, topic in await self.session.execute(query)}
+
     async def _distinct(
         self, column: InstrumentedAttribute[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
     ) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from practicegen.db.models import Item
 from practicegen.items.bank_format import ParsedBank, RejectedRow, parse_bank
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.keys import KeyReader, ReadableItem
+from practicegen.items.names import Spellings, bank_spellings, canonical_names
 from practicegen.items.repository import ItemFilters, ItemRepository
 from practicegen.items.schemas import ItemContent, ItemStatus, ItemUpdate
 
@@ -32,10 +33,27 @@ def to_content(row: Item) -> ItemContent:
     return ItemContent.model_validate(row, from_attributes=True)
 
 
-async def create_item(session: AsyncSession, *, principal: Principal, body: ReadableItem) -> Item:
-    """`body` is an item whose answer key was read (`items.keys.readable`)."""
+def _named(content: ItemContent, names: tuple[str, str | None]) -> ItemContent:
+    subject, topic = names
+    if (subject, topic) == (content.subject, content.topic):
+        return content
+    return content.model_copy(update={"subject": subject, "topic": topic})
+
+
+async def create_item(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    body: ReadableItem,
+    known: Spellings | None = None,
+) -> Item:
+    """`body` is an item whose answer key was read (`items.keys.readable`); its subject and
+    topic are stored as spelled in `known` or the bank (`items.names`)."""
     principal.require_server()
-    row = to_row(principal.tenant_id, body)
+    names = await canonical_names(
+        session, principal.tenant_id, body.subject, body.topic, known or Spellings()
+    )
+    row = to_row(principal.tenant_id, _named(body, names))
     await ItemRepository(session).add_all([row])
     return row
 
@@ -52,17 +70,41 @@ async def list_items(
     filters: ItemFilters,
     cursor: str | None,
     limit: int,
+    known: Spellings | None = None,
 ) -> tuple[list[Item], str | None]:
     principal.require_server()
     repo = ItemRepository(session)
+    filters = await canonical_filters(session, principal.tenant_id, filters, known)
     query = repo.filtered(principal.tenant_id, filters)
     return await repo.page(query, cursor=cursor, limit=limit)
 
 
+async def canonical_filters(
+    session: AsyncSession, tenant_id: uuid.UUID, filters: ItemFilters, known: Spellings | None
+) -> ItemFilters:
+    """The filters with their subject and topic as spelled in `known` or the bank."""
+    if filters.subject is None:
+        return filters
+    subject, topic = await canonical_names(
+        session, tenant_id, filters.subject, filters.topic, known or Spellings()
+    )
+    return replace(filters, subject=subject, topic=topic)
+
+
 async def update_item(
-    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID, body: ItemUpdate
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    body: ItemUpdate,
+    known: Spellings | None = None,
 ) -> Item:
     row = await get_item(session, principal=principal, item_id=item_id)
+    if body.topic is not None:  # spelled as the subject's topic is known
+        _, topic = await canonical_names(
+            session, row.tenant_id, row.subject, body.topic, known or Spellings()
+        )
+        body = body.model_copy(update={"topic": topic})
     for name, value in body.model_dump(exclude_unset=True).items():
         if value is None and name != "solution":
             continue
@@ -129,19 +171,23 @@ async def import_parsed(
     parsed: ParsedBank,
     progress: ImportProgress | None = None,
     batch_size: int = 500,
+    known: Spellings | None = None,
 ) -> ImportReport:
-    """Load the parsed rows; invalid rows and items already in the bank are skipped and counted."""
+    """Load the parsed rows; invalid rows and items already in the bank are skipped and counted.
+    Subjects and topics are stored as spelled in `known`, the bank or an earlier row."""
     report = ImportReport(rejected=list(parsed.rejected))
     repo = ItemRepository(session)
     total = len(parsed.items) + len(parsed.rejected)
+    spellings = await bank_spellings(session, tenant_id, known or Spellings())
     for start in range(0, len(parsed.items), batch_size):
         batch = [
-            to_row(tenant_id, content) for _, content in parsed.items[start : start + batch_size]
+            to_row(tenant_id, _spelled(content, spellings))
+            for _, content in parsed.items[start : start + batch_size]
         ]
-        known = await repo.existing_fingerprints(tenant_id, [r.fingerprint for r in batch])
+        stored = await repo.existing_fingerprints(tenant_id, [r.fingerprint for r in batch])
         fresh: dict[str, Item] = {}  # the first of each fingerprint not in the bank yet
         for row in batch:
-            if row.fingerprint not in known:
+            if row.fingerprint not in stored:
                 fresh.setdefault(row.fingerprint, row)
         report.duplicates += len(batch) - len(fresh)
         await repo.add_all(list(fresh.values()))
@@ -151,9 +197,22 @@ async def import_parsed(
     return report
 
 
+def _spelled(content: ItemContent, spellings: Spellings) -> ItemContent:
+    """`content` named as known; its names are known from then on (a later row's `algebra`
+    is an earlier row's `Algebra`)."""
+    named = _named(content, spellings.names(content.subject, content.topic))
+    spellings.add(named.subject, named.topic)
+    return named
+
+
 async def export_bank(
-    session: AsyncSession, *, principal: Principal, filters: ItemFilters
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    filters: ItemFilters,
+    known: Spellings | None = None,
 ) -> list[ItemContent]:
     principal.require_server()
+    filters = await canonical_filters(session, principal.tenant_id, filters, known)
     rows = await ItemRepository(session).list_all(principal.tenant_id, filters)
     return [to_content(r) for r in rows]

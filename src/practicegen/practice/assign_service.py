@@ -12,13 +12,16 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from practicegen.auth.principal import Principal
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.errors import StudentWebhookRefused
+from practicegen.items.names import Spellings, canonical_names
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
-from practicegen.jobs.service import NewJob, scoped_key
+from practicegen.jobs.service import Created, NewJob, scoped_key
 from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.checks import Assigning, GenerationUnavailable, check_request_content
 from practicegen.practice.parts import PracticeParts
@@ -44,12 +47,15 @@ async def assign_now(
     principal: Principal,
     request: AssignRequest,
     now: datetime,
+    known: Spellings,
 ) -> AssignmentRead | JobAccepted:
     """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
-    generators only) where `parts.job_filler` (a language model) can write, the job making it."""
-    ask = Assigning(principal, request, settings, parts.cache, parts.filler, now)
+    generators only) where `parts.job_filler` (a language model) can write, the job making it.
+    Its subject and topic are spelled as `known` or the bank spells them (`items.names`)."""
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
+            request = await canonical_request(session, principal, request, known)
+            ask = Assigning(principal, request, settings, parts.cache, parts.filler, now)
             plan = await plan_assignment(session, ask)
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
@@ -68,6 +74,7 @@ async def assign_now(
             principal=principal,
             request=request,
             now=now,
+            known=known,
             check=unavailable,  # a timeout checked the request already, or ran out doing so
         )
         return started.accepted
@@ -83,15 +90,51 @@ async def start_assignment_job(
     principal: Principal,
     request: AssignRequest,
     now: datetime,
+    known: Spellings,
     webhook_url: str | None = None,
     idempotency_key: str | None = None,
     check: bool = True,
 ) -> StartedJob:
-    """Vet the webhook and (if `check`) the request, then create the job that assigns it."""
+    """Vet the webhook and (if `check`) the request, then create the job that assigns it,
+    its subject and topic spelled as `known` or the bank spells them."""
     if webhook_url is not None:  # a server key's, at an address the SSRF guard allows
         if principal.is_student:
             raise StudentWebhookRefused()
         await parts.guard.check_url(webhook_url)
+    async with sessionmaker() as session:
+        request = await canonical_request(session, principal, request, known)
+        created = await _create_job(
+            session, parts, settings, principal, request, now, webhook_url, idempotency_key, check
+        )
+        if session.in_transaction():  # begun only if a statement ran (SQLite)
+            await session.commit()
+    return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
+
+
+async def canonical_request(
+    session: AsyncSession, principal: Principal, request: AssignRequest, known: Spellings
+) -> AssignRequest:
+    """`request` with its subject and topic as already spelled, ignoring case; what the job
+    stores, so an Idempotency-Key replay spelled otherwise names the same job."""
+    subject, topic = await canonical_names(
+        session, principal.tenant_id, request.subject, request.topic, known
+    )
+    if (subject, topic) == (request.subject, request.topic):
+        return request
+    return request.model_copy(update={"subject": subject, "topic": topic})
+
+
+async def _create_job(
+    session: AsyncSession,
+    parts: PracticeParts,
+    settings: Settings,
+    principal: Principal,
+    request: AssignRequest,
+    now: datetime,
+    webhook_url: str | None,
+    idempotency_key: str | None,
+    check: bool,
+) -> Created:
     new = NewJob(
         tenant_id=principal.tenant_id,
         job_type=PRACTICE_GENERATION,
@@ -102,17 +145,13 @@ async def start_assignment_job(
         webhook_url=webhook_url,
         idempotency_key=None if idempotency_key is None else scoped_key(principal, idempotency_key),
     )
-    async with sessionmaker() as session:
-        if check:
-            ask = Assigning(principal, request, settings, parts.cache, parts.job_filler, now)
-            await check_request_content(session, ask)
-        created = await jobs_service.create_job(
-            session,
-            store=parts.store,
-            new=new,
-            now=now,
-            explain_refusal=student_check(principal.tenant_id, request.student_id),
-        )
-        if session.in_transaction():  # begun only if a statement ran (SQLite)
-            await session.commit()
-    return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
+    if check:
+        ask = Assigning(principal, request, settings, parts.cache, parts.job_filler, now)
+        await check_request_content(session, ask)
+    return await jobs_service.create_job(
+        session,
+        store=parts.store,
+        new=new,
+        now=now,
+        explain_refusal=student_check(principal.tenant_id, request.student_id),
+    )

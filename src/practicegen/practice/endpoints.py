@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from practicegen.api.deps import ContainerDep, NowDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
+from practicegen.items.names import Spellings
 from practicegen.jobs.schemas import JobAccepted
 from practicegen.practice import assign_service, service
 from practicegen.practice.grading_lane import GradingLane
@@ -60,6 +61,7 @@ async def assign(
         principal=principal,
         request=body,
         now=now,
+        known=container.part(Spellings),
     )
     return _accepted(made) if isinstance(made, JobAccepted) else ok(made)
 
@@ -82,6 +84,7 @@ async def assign_async(
         principal=principal,
         request=AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"})),
         now=now,
+        known=container.part(Spellings),
         webhook_url=None if body.webhook_url is None else str(body.webhook_url),
         idempotency_key=idempotency_key,
     )

@@ -93,6 +93,18 @@ describe('against practicegen serve', { timeout: 60_000 }, () => {
     await expect(polling.getAssignment(assignment.assignment_id)).resolves.toMatchObject({ num_items: 5 });
   });
 
+  it('reads the catalogue and assigns a subject spelled in any case', async () => {
+    const catalog = await client.catalog();
+    const algebra = catalog.subjects.find((subject) => subject.name === 'Algebra');
+    expect(algebra?.generation).toBe('offline');
+    expect(algebra?.topics.map((topic) => topic.name)).toContain('Linear Equations');
+    const student = await client.createStudent({});
+
+    const assignment = await client.assign({ student_id: student.student_id, subject: 'algebra', topic: 'linear equations', num_items: 2 });
+
+    expect([assignment.subject, assignment.topic]).toEqual(['Algebra', 'Linear Equations']);
+  });
+
   it('answers from the sync endpoint', async () => {
     const student = await client.createStudent({});
 

@@ -19,6 +19,7 @@ from practicegen_client.models import (
     Assignment,
     AssignmentSummary,
     BatchAccepted,
+    Catalog,
     ClassReport,
     Goal,
     ImportReport,
@@ -41,7 +42,11 @@ class AsyncClient(HttpCore):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- students, goals, items -----------------------------------------------------------
+    # -- catalogue, students, goals, items -----------------------------------------------
+
+    async def catalog(self) -> Catalog:
+        """Subjects -> topics -> skills, with the bank's counts and what generates each."""
+        return Catalog.model_validate(await self._data("GET", "/api/v1/catalog"))
 
     async def create_student(
         self,

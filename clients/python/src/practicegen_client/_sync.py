@@ -138,6 +138,7 @@ class Client(_Twin[AsyncClient]):
             self._loop.run(self._target.aclose())
             self._loop.close()
 
+    catalog = blocking(AsyncClient.catalog)
     create_student = blocking(AsyncClient.create_student)
     get_student = blocking(AsyncClient.get_student)
     create_goal = blocking(AsyncClient.create_goal)

@@ -80,6 +80,39 @@ class ImportReport(_Model):
     rejected: list[RejectedRow]
 
 
+class CatalogSkill(_Model):
+    """`generation` is `offline` (the service's own generators), `model` (only its language
+    model) or `bank` (nothing writes more than the bank holds)."""
+
+    skill: str
+    description: str | None
+    levels: int | None
+    item_count: int
+    generation: str
+
+
+class CatalogTopic(_Model):
+    name: str
+    item_count: int
+    generation: str
+    skills: list[CatalogSkill]
+
+
+class CatalogSubject(_Model):
+    name: str
+    item_count: int
+    generation: str
+    topics: list[CatalogTopic]
+
+
+class Catalog(_Model):
+    """What a tenant can be given practice in; names are the service's spellings (it accepts
+    any casing of them)."""
+
+    model_configured: bool
+    subjects: list[CatalogSubject]
+
+
 class ResponseSummary(_Model):
     response_id: uuid.UUID
     answer: str

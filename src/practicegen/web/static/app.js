@@ -3,6 +3,7 @@
 // jobs.js, drawing in items.js, joblist.js and progress.js.
 
 import { ApiError, data, listAll, request, storedKey, storeKey } from "./api.js";
+import { drawCatalog } from "./catalog.js";
 import { followJob } from "./jobs.js";
 import { renderItems, showGrading } from "./items.js";
 import { renderJobs } from "./joblist.js";
@@ -115,6 +116,20 @@ async function createStudent(form) {
   studentToSelect = student.student_id;
   await loadStudents();
 }
+
+// ---- catalogue: the practice form's subjects and topics ----
+
+let drawTopics = () => {};
+
+const loadCatalog = latestOnly(
+  () => data("GET", "/api/v1/catalog"),
+  (catalog) => {
+    drawTopics = drawCatalog(catalog, byId("subjects"), byId("topics"));
+    const subject = byId("subject");
+    if (!subject.value && catalog.subjects.length) subject.value = catalog.subjects[0].name;
+    drawTopics(subject.value);
+  },
+);
 
 // ---- jobs ----
 
@@ -282,6 +297,7 @@ function wire() {
     storeKey(byId("api-key").value.trim());
     showKeyStatus();
     act(async () => {
+      await loadCatalog();
       await loadStudents();
       await loadClasses();
       await loadJobs();
@@ -302,11 +318,13 @@ function wire() {
     event.preventDefault();
     act(() => assign(event.submitter?.dataset.mode ?? "async"));
   });
+  byId("subject").addEventListener("input", (event) => drawTopics(event.target.value));
   showKeyStatus();
   // nothing is asked before there is a key to ask with, so no error shows before anyone acts
   wireClasses();
   if (storedKey()) {
     act(async () => {
+      await loadCatalog();
       await loadStudents();
       await loadClasses();
       await loadJobs();

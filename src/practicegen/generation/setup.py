@@ -1,0 +1,81 @@
+"""The node's gap fillers as its settings describe them: the instant procedural generators for
+the sync path, and for jobs the configured language model (with a second model checking its
+multiple-choice keys, when one is set) or else the procedural generators too."""
+
+from __future__ import annotations
+
+import contextlib
+
+from practicegen.clock import Clock, utcnow
+from practicegen.config import Settings
+from practicegen.db.engine import SessionMaker
+from practicegen.generation.filler import ProceduralFiller
+from practicegen.generation.llm import LlmGenerator
+from practicegen.generation.llm_filler import LlmBudget, LlmFiller
+from practicegen.ports import GapFiller
+
+
+def create_filler(settings: Settings) -> ProceduralFiller:
+    return ProceduralFiller(
+        workers=settings.generator_workers, timeout_s=settings.generator_timeout_s
+    )
+
+
+def create_job_filler(
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    procedural: ProceduralFiller,
+    clock: Clock = utcnow,
+) -> ProceduralFiller | LlmFiller:
+    """What fills a job's gap: the configured language model (procedural items standing in for
+    what it fails to write; a second model, when one is configured, checks its multiple-choice
+    keys), else the procedural generators alone."""
+    if settings.llm_base_url is None:
+        return procedural
+    choice_check = None
+    if settings.llm_check_model is not None:
+        choice_check = LlmGenerator(
+            base_url=settings.llm_check_base_url or settings.llm_base_url,
+            api_key=(settings.llm_check_api_key or settings.llm_api_key).get_secret_value(),
+            model=settings.llm_check_model,
+            timeout_s=settings.llm_timeout_s,
+            concurrency=settings.llm_concurrency,
+            response_format=settings.llm_response_format,
+            sympy_pool=procedural.pool,
+        )
+    generator = LlmGenerator(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value(),
+        model=settings.llm_model,
+        timeout_s=settings.llm_timeout_s,
+        verify_timeout_s=settings.llm_check_timeout_s,
+        check_queue_s=settings.llm_check_queue_s,
+        concurrency=settings.llm_concurrency,
+        attempts_per_question=settings.llm_attempts_per_question,
+        response_format=settings.llm_response_format,
+        self_consistency_samples=settings.llm_self_consistency_samples,
+        sympy_pool=procedural.pool,
+        choice_check=choice_check,
+    )
+    return LlmFiller(
+        generator=generator,
+        procedural=procedural,
+        sessionmaker=sessionmaker,
+        budget=LlmBudget(settings.llm_daily_token_budget, settings.llm_tokens_per_question),
+        clock=clock,
+    )
+
+
+def fillers(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    clock: Clock = utcnow,
+) -> tuple[ProceduralFiller, GapFiller]:
+    """The sync path's filler (instant generators only) and a job's, closed with `stack`."""
+    filler = create_filler(settings)
+    stack.push_async_callback(filler.aclose)
+    job_filler = create_job_filler(settings, sessionmaker, filler, clock)
+    if job_filler is not filler:
+        stack.push_async_callback(job_filler.aclose)
+    return filler, job_filler

@@ -1,0 +1,100 @@
+"""Subject and topic names matched without regard to case: `algebra` is `Algebra`.
+
+A name a request gives is replaced by the spelling already known for it (the canonical one),
+so the bank never gains a second spelling of a subject and every answer shows one. Known
+spellings are those of the generators (`Spellings` handed in from above, as this layer does
+not import them) and of the tenant's bank. A name spelled exactly as known is kept; else the
+known name equal to it ignoring case (the generators' first, then the bank's in sorted order);
+else it is new and kept as given.
+
+Finding that a name is known costs nothing for the generators' names, one index probe for a
+bank's; only a name not spelled as known reads the tenant's list of names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from practicegen.items.repository import ItemRepository
+
+
+def _fold(name: str) -> str:
+    return name.casefold()
+
+
+class Spellings:
+    """Known spellings of subjects and of each subject's topics; the first added of names
+    equal ignoring case is the canonical one."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        self._subjects: dict[str, str] = {}  # folded -> canonical
+        self._exact_subjects: set[str] = set()
+        self._topics: dict[tuple[str, str], str] = {}  # (canonical subject, folded) -> canonical
+        self._exact_pairs: set[tuple[str, str]] = set()
+        self.add_all(pairs)
+
+    def add_all(self, pairs: Iterable[tuple[str, str]]) -> None:
+        for subject, topic in pairs:
+            self.add(subject, topic)
+
+    def add(self, subject: str, topic: str) -> None:
+        self._subjects.setdefault(_fold(subject), subject)
+        self._exact_subjects.add(subject)
+        self._topics.setdefault((self.subject(subject), _fold(topic)), topic)
+        self._exact_pairs.add((subject, topic))
+
+    def copy(self) -> Spellings:
+        twin = Spellings()
+        twin._subjects = dict(self._subjects)
+        twin._exact_subjects = set(self._exact_subjects)
+        twin._topics = dict(self._topics)
+        twin._exact_pairs = set(self._exact_pairs)
+        return twin
+
+    def knows(self, subject: str, topic: str | None) -> bool:
+        """Whether both names are spelled exactly as known."""
+        if topic is None:
+            return subject in self._exact_subjects
+        return (subject, topic) in self._exact_pairs
+
+    def subject(self, given: str) -> str:
+        if given in self._exact_subjects:
+            return given
+        return self._subjects.get(_fold(given), given)
+
+    def topic(self, subject: str, given: str) -> str:
+        """`given`'s spelling among the topics of `subject` (a canonical subject name)."""
+        if (subject, given) in self._exact_pairs:
+            return given
+        return self._topics.get((subject, _fold(given)), given)
+
+    def names(self, subject: str, topic: str | None) -> tuple[str, str | None]:
+        canonical = self.subject(subject)
+        return canonical, None if topic is None else self.topic(canonical, topic)
+
+
+async def bank_spellings(
+    session: AsyncSession, tenant_id: uuid.UUID, known: Spellings
+) -> Spellings:
+    """`known` and then every spelling in the tenant's bank, sorted (a new object)."""
+    spellings = known.copy()
+    spellings.add_all(sorted(await ItemRepository(session).spellings(tenant_id)))
+    return spellings
+
+
+async def canonical_names(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    subject: str,
+    topic: str | None,
+    known: Spellings,
+) -> tuple[str, str | None]:
+    """The canonical spellings of a request's subject and topic (see the module's docstring)."""
+    if known.knows(subject, topic):
+        return subject, topic
+    if await ItemRepository(session).has_names(tenant_id, subject, topic):
+        return subject, topic
+    return (await bank_spellings(session, tenant_id, known)).names(subject, topic)
