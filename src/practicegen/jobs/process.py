@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing.forkserver
 import os
+import resource
 import signal
 from collections.abc import AsyncIterator, Iterator
 
@@ -27,6 +28,7 @@ log = structlog.get_logger()
 _STOPS = (signal.SIGTERM, signal.SIGINT)
 RELEASE_S = 10.0
 """How long cancelled attempts get to hand their messages back before the process just exits."""
+_SPARE_FILES = 256  # listeners, the sympy pool's pipes, logs, an API node's clients
 
 
 class StopSignals:
@@ -57,11 +59,26 @@ class StopSignals:
                 loop.remove_signal_handler(signum)
 
 
+def open_files_for(settings: Settings) -> int:
+    """Raise this process's soft limit of open files towards what its slots may need (a socket
+    per model request, the pools' connections, a margin), up to the hard limit; the limit now.
+    Many systems start processes with 1,024, fewer than a thousand jobs' model requests."""
+    needed = settings.llm_concurrency + 2 * settings.pool_connections + _SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        soft = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning("worker.open_files_limited", limit=soft, needed=needed)
+    return soft
+
+
 @contextlib.asynccontextmanager
 async def worker_running(
     runner: JobRunner, queue: JobQueue, settings: Settings
 ) -> AsyncIterator[None]:
     """Run the queue's consumer (and the retention sweep) until the block ends, then drain."""
+    open_files_for(settings)
     async with asyncio.TaskGroup() as group:
         consumer = group.create_task(queue.run(runner.run, concurrency=settings.job_concurrency))
         sweeper = group.create_task(runner.sweep_expired(settings.job_retention_sweep_s))
