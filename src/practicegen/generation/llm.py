@@ -202,7 +202,9 @@ class LlmGenerator:
                     raise _Failed(Reason.DUPLICATE, key)
             except _Failed as failed:
                 batch.rejections[failed.reason.value] += 1
-                log.info("llm.rejected", skill=skill, reason=failed.reason.value)
+                log.info(
+                    "llm.rejected", skill=skill, reason=failed.reason.value, detail=str(failed)
+                )
                 continue
             seen.add(key)
             return item
