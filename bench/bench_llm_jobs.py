@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -274,6 +276,22 @@ def overrides(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def sqlite_timings(path: str) -> str:
+    """What the embedded node's jobs table says: queued and run time, p50 / max."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT julianday(started_at) - julianday(created_at),"
+            " julianday(finished_at) - julianday(started_at) FROM jobs"
+            " WHERE job_type = 'practice_generation' AND finished_at IS NOT NULL"
+        ).fetchall()
+    queued = sorted(86400 * r[0] for r in rows)
+    ran = sorted(86400 * r[1] for r in rows)
+    return (
+        f"stored (p50 / max): created to started {statistics.median(queued):.2f} /"
+        f" {queued[-1]:.2f} s; started to finished {statistics.median(ran):.2f} / {ran[-1]:.2f} s"
+    )
+
+
 def profile_path(args: argparse.Namespace, backend: str) -> str | None:
     return None if args.profile is None else f"{args.profile}.{backend}.txt"
 
@@ -293,8 +311,9 @@ async def embedded(fake: ModelServer, bare: BareRun, args: argparse.Namespace) -
                 seen, cpu = await measure_cpu(pids, burst, profile_path(args, "embedded"))
             finally:
                 stop.set()
-    report(args, bare, seen, cpu)
-    print_memory(*await memory)
+        report(args, bare, seen, cpu)
+        print_memory(*await memory)
+        print("  " + sqlite_timings(f"{tmp}/bench.db"))
 
 
 async def distributed(fake: ModelServer, bare: BareRun, args: argparse.Namespace) -> None:
