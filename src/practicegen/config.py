@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     job_memory_defer_s: Seconds = Field(
         1.0, le=60, description="How long a message held back for memory waits queued."
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`practicegen worker` serves its own Prometheus metrics on this port (all"
+        " interfaces): jobs running, memory against its bound, attempts; unset: none.",
+    )
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
     job_heartbeat_s: Seconds = 2.0

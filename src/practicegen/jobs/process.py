@@ -18,8 +18,10 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 
 import structlog
+from prometheus_client import CollectorRegistry, start_http_server
 
 from practicegen.config import Settings
+from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue, PostgresQueue
 from practicegen.jobs.worker import JobRunner
 
@@ -71,6 +73,28 @@ def open_files_for(settings: Settings) -> int:
     if soft != resource.RLIM_INFINITY and soft < needed:
         log.warning("worker.open_files_limited", limit=soft, needed=needed)
     return soft
+
+
+@contextlib.contextmanager
+def worker_metrics(settings: Settings, queue: JobQueue) -> Iterator[JobMetrics]:
+    """A worker's job metrics, served on `PRACTICEGEN_WORKER_METRICS_PORT` if set (by a thread
+    of prometheus_client's own) until the block ends: this process's attempts, lanes and
+    memory admission, not the cluster-wide gauges an API node reads from the jobs table."""
+    metrics = JobMetrics()
+    metrics.watch_lanes(queue.lanes, queue.admission, settings.job_concurrency)
+    if settings.worker_metrics_port is None:
+        yield metrics
+        return
+    own = CollectorRegistry()
+    for collector in (metrics, metrics.finished, metrics.run_time):
+        own.register(collector)
+    server, _thread = start_http_server(settings.worker_metrics_port, registry=own)
+    log.info("worker.metrics_served", port=settings.worker_metrics_port)
+    try:
+        yield metrics
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextlib.asynccontextmanager
