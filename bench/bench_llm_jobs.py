@@ -1,28 +1,28 @@
-"""Jobs bound by a slow language model: is the waiting concurrent, and what does it cost?
+"""Jobs bound by a slow model, on default settings: near the model's own latency, and cheap?
 
-    python bench/bench_llm_jobs.py                                   # 1 job x 5 questions, 30 s
-    python bench/bench_llm_jobs.py --jobs 1000 --questions 1         # 1,000 jobs, one worker
+    python bench/bench_llm_jobs.py                                  # 400 jobs, a 2 s model
+    python bench/bench_llm_jobs.py --jobs 1000 --slow-s 30          # 1,000 jobs, a 30 s model
+    python bench/bench_llm_jobs.py --jobs 1 --questions 5 --slow-s 30 --backend embedded
 
 The model is the OpenAI-compatible test server (`tests/support/fake_llm.py`) answering every
 question correctly after `--slow-s` seconds, in a process of its own (`model_server.py`). The
-item bank is empty, so every question is generated. The baseline, measured in the same run, is
-one bare chat request to that server (the wait itself): a job whose questions are written
-concurrently takes about one such wait, not `questions` of them.
+item bank is empty and each job asks for a topic of its own, so no job finds in the bank what
+another wrote: every question is written by the model and checked with sympy.
 
-With `--jobs 1` the service is `practicegen serve` on SQLite (its in-process worker). With more
-jobs it is PostgreSQL: an API process that runs no worker, and one `practicegen worker` process
-with `PRACTICEGEN_JOB_CONCURRENCY` = jobs, whose peak RSS is read from /proc, and the peak PSS
-of it with the sympy processes it forks (which check the model's questions). A job's time runs
-from its 202 to the poll that sees it completed; every job has a connection of its own. Also
-printed: the CPU time the worker, its sympy processes, the API, this process (the clients) and
-the model server spent during the burst, and the database's own account: each job's stored
-`finished_at - created_at` and how long it was queued, how many attempts the jobs took (more
-than one per job means something failed around them, such as no pooled connection in time, and
-they were retried), how many questions the model wrote (the rest were procedural stand-ins for
-repeats), the transactions committed or rolled back in the benchmark's database (API and
-worker; on PostgreSQL each statement run outside a transaction counts as one) per job, and how
-many connections to it were opened during the burst. While iterating, `--jobs 200 --slow-s 10`
-shows the same costs in a third of the time.
+The baseline, measured first in the same run, is a bare asyncio script (`bare_model_calls.py`)
+making the same model calls at once and running the same sympy checks. Then, on default
+settings (but for the one tenant's in-flight limit): on PostgreSQL an API process that runs no
+worker and one `practicegen worker`; on SQLite one `practicegen serve` that runs its jobs.
+A client per job creates it and long-polls it on a connection of its own; the burst's time runs
+from the first creation to the last job seen completed, and its ratio to the bare script's is
+the figure to hold. A creation or poll whose connection the server closed is a dropped
+connection, counted apart from 503s (sent again after their `Retry-After`).
+
+Also printed: the peak RSS of the process that runs the jobs (and the PSS of it with its sympy
+processes); the CPU time the practicegen processes (worker, its sympy processes, API) spent per
+job, this process (the clients) and the model server; on PostgreSQL the database's CPU, its
+account of each job's `finished_at - created_at`, the stages of the pipeline, and the
+transactions committed per job.
 """
 
 from __future__ import annotations
@@ -31,58 +31,63 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support import postgres
 
+from bench.bare_model_calls import BareRun, bare_calls
 from bench.bench_jobs import env_for
 from bench.harness import free_port, python, serve_command, server_process
 from bench.model_server import ModelServer, model_server
+from bench.procstat import (
+    child_pid,
+    cpu_seconds,
+    database_server_cpu_seconds,
+    family_cpu_seconds,
+    peak_memory_mb,
+    sampled,
+)
 
-BODY = {"subject": "Algebra", "topic": "Linear Equations"}
-
-
-async def one_bare_call(fake: ModelServer) -> float:
-    body = {
-        "model": "fake-model",
-        "messages": [{"role": "user", "content": "Skill: linear_equations.two_step"}],
-        "response_format": {"type": "json_object"},
-    }
-    async with httpx.AsyncClient(timeout=600) as client:
-        started = time.perf_counter()
-        response = await client.post(f"{fake.base_url}/chat/completions", json=body)
-        response.raise_for_status()
-        return time.perf_counter() - started
+BODY = {"subject": "Algebra"}
 
 
-async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float]:
-    """Create `jobs` jobs at once; each job's seconds from its 202 to its completed status.
+@dataclass
+class Burst:
+    """What the clients saw of one burst."""
+
+    seconds: float = 0.0  # first creation to last job seen completed
+    created_s: float = 0.0  # first creation to last 202
+    times: list[float] = field(default_factory=list)  # each job: its 202 to seen completed
+    dropped: int = 0  # requests whose connection the server closed
+    busy: int = 0  # requests answered 503
+    polls: int = 0
+
+
+async def run_jobs(base: str, key: str, jobs: int, questions: int) -> Burst:
+    """Create `jobs` jobs at once and follow each to its end, as `Burst` tells.
 
     Each job has a connection of its own (as a client per job would), so its completion is seen
-    when it happens, not when another job's 20 s long-poll gives a shared connection back. Also
-    prints how long creating them all took and the whole burst's wall time, from the first
-    request to the last job seen completed (creation is the API's cost, not the worker's). A
-    request the server answers 503, or whose kept-alive connection it closed, is sent again
-    (creation with the same `Idempotency-Key`) and counted.
-
-    The clients are aiohttp's: they share the machine's two cores with the service, and httpx
-    spent about three times their CPU per request (its connection pool scans every connection
-    at each request), CPU the service under test then lacked.
+    when it happens, not when another job's long-poll gives a shared connection back. A request
+    answered 503, or whose kept-alive connection the server closed, is sent again (creation with
+    the same `Idempotency-Key`) and counted. The clients are aiohttp's: they share the machine's
+    two cores with the service, and httpx spent about three times their CPU per request.
     """
     headers = {"Authorization": f"Bearer {key}"}
     connector = aiohttp.TCPConnector(limit=jobs + 10)
-    timeout = aiohttp.ClientTimeout(total=120)
+    timeout = aiohttp.ClientTimeout(total=300)
+    seen = Burst()
     async with aiohttp.ClientSession(
         base, headers=headers, connector=connector, timeout=timeout
     ) as client:
@@ -91,9 +96,6 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
             async with client.post("/api/v1/students", json={}) as response:
                 students.append((await response.json())["data"]["student_id"])
         burst = time.perf_counter()
-        created: list[float] = []
-        repeated: list[str] = []
-        polls = 0
 
         async def send(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
             while True:
@@ -102,24 +104,24 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
                         if response.status != 503:
                             return response.status, await response.json()
                         retry_after = float(response.headers.get("retry-after", "1"))
-                except aiohttp.ClientConnectionError:  # a kept-alive connection just closed
-                    repeated.append(url)
+                except aiohttp.ClientConnectionError:
+                    seen.dropped += 1
                     continue
-                repeated.append(url)  # a busy node: again, after its Retry-After
+                seen.busy += 1
                 await asyncio.sleep(retry_after)
 
         async def one(index: int) -> float:
-            nonlocal polls
-            body = BODY | {"student_id": students[index % len(students)], "num_items": questions}
+            student = students[index % len(students)]
+            body = BODY | {"student_id": student, "topic": f"Burst {index}", "num_items": questions}
             idempotent = {"Idempotency-Key": f"bench-{index}"}
             url = "/api/v1/practice/assign/async"
             status, accepted = await send("POST", url, json=body, headers=idempotent)
             assert status == 202, accepted
             started = time.perf_counter()
-            created.append(started - burst)
+            seen.created_s = max(seen.created_s, started - burst)
             job_id = accepted["job_id"]
             while True:
-                polls += 1
+                seen.polls += 1
                 status, polled = await send("GET", f"/api/v1/jobs/{job_id}", params={"wait": 20})
                 assert status == 200, polled
                 data = polled["data"]
@@ -127,80 +129,9 @@ async def run_jobs(base: str, key: str, jobs: int, questions: int) -> list[float
                     assert data["status"] == "completed", data
                     return time.perf_counter() - started
 
-        times = list(await asyncio.gather(*(one(i) for i in range(jobs))))
-        print(
-            f"created all {jobs} jobs within {max(created):.2f} s; the burst took "
-            f"{time.perf_counter() - burst:.2f} s from first request to last done; "
-            f"{len(repeated)} requests were sent again (503 or a closed connection); "
-            f"{polls / jobs:.1f} long-polls per job"
-        )
-        return times
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the command name (the process's state is [0])."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(
-    pid: int, fields: list[str] | None = None, *, ended_children: bool = False
-) -> float:
-    """User plus system CPU time the process has used so far (from `fields`, its stat, if
-    given); with `ended_children`, also that of its children that have ended (and been waited
-    for)."""
-    fields = fields or _stat(pid)
-    ticks = int(fields[11]) + int(fields[12])
-    if ended_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes `pid` started, and theirs (the worker's fork server and sympy processes)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError):
-            children.setdefault(int(_stat(int(stat.parent.name))[1]), []).append(
-                int(stat.parent.name)
-            )
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo += children.get(child, [])
-    return found
-
-
-def family_cpu_seconds(pid: int) -> float:
-    """CPU time of `pid` and of its running descendants."""
-    total = cpu_seconds(pid)
-    for child in descendants(pid):
-        with contextlib.suppress(OSError):
-            total += cpu_seconds(child)
-    return total
-
-
-def database_server_cpu_seconds() -> float:
-    """CPU time used so far by this machine's PostgreSQL: its running processes, and through
-    the postmaster's account of its ended children, the backends of closed connections."""
-    total = 0.0
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        with contextlib.suppress(OSError):  # a process that ended meanwhile
-            if comm.read_text().strip() == "postgres":
-                pid = int(comm.parent.name)
-                fields = _stat(pid)
-                postmaster = Path(f"/proc/{fields[1]}/comm").read_text().strip() != "postgres"
-                total += cpu_seconds(pid, fields, ended_children=postmaster)
-    return total
-
-
-def serving_pid() -> int:
-    """The `practicegen serve` process this one started."""
-    for task in Path("/proc/self/task").iterdir():
-        for child in (task / "children").read_text().split():
-            if b"practicegen\x00serve" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return int(child)
-    raise RuntimeError("no practicegen serve process found")
+        seen.times = list(await asyncio.gather(*(one(i) for i in range(jobs))))
+        seen.seconds = time.perf_counter() - burst
+    return seen
 
 
 def database_counts(name: str) -> tuple[int, int]:
@@ -213,6 +144,28 @@ def database_counts(name: str) -> tuple[int, int]:
             (name,),
         ).fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def workers_connected(name: str) -> int:
+    """Connections to database `name` a worker opened (its queue managers name themselves)."""
+    with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = %s AND application_name = 'practicegen-worker'",
+            (name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def worker_ready(name: str) -> None:
+    """Wait until the worker's queue managers (the jobs' and the webhook lane's) are
+    connected: it has started its sympy processes and takes jobs."""
+    deadline = time.monotonic() + 60
+    while await asyncio.to_thread(workers_connected, name) < 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not connect within 60 s")
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)  # its first dequeue and LISTEN
 
 
 def stored_timings(name: str) -> str:
@@ -274,135 +227,131 @@ async def stages(name: str, fake: ModelServer) -> str:
     )
 
 
-def memory_mb(path: str, field: str) -> float:
-    """A `field:` line's kB from /proc/PID/status or smaps_rollup, in MB."""
-    for line in Path(path).read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def report(args: argparse.Namespace, bare: BareRun, seen: Burst, cpu: dict[str, float]) -> None:
+    times = sorted(seen.times)
+    jobs = len(times)
+    ratio = seen.seconds / bare.seconds
+    print(
+        f"  {jobs} jobs x {args.questions} question(s) created within {seen.created_s:.2f} s;"
+        f" the burst took {seen.seconds:.2f} s, {ratio:.2f}x the bare script"
+        f" (aim <= 1.5x); job time from its 202 p50 {statistics.median(times):.2f} s,"
+        f" max {times[-1]:.2f} s"
+    )
+    print(
+        f"  dropped connections {seen.dropped} (aim 0); 503s {seen.busy};"
+        f" {seen.polls / jobs:.1f} long-polls per job"
+    )
+    service = sum(cpu[name] for name in ("jobs", "sympy", "API") if name in cpu)
+    parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items())
+    print(f"  CPU {parts}; practicegen {1000 * service / jobs:.1f} ms per job")
 
 
-def peak_memory_mb(pid: int, stop: asyncio.Event) -> asyncio.Task[tuple[float, float]]:
-    """Peak RSS of `pid`, and peak PSS of `pid` with its descendants (their proportional set
-    sizes: a page the fork server and its children share is split between them, not counted
-    in each)."""
-
-    family: list[int] = []
-
-    def proportional() -> float:
-        total = memory_mb(f"/proc/{pid}/smaps_rollup", "Pss")
-        for child in family:
-            with contextlib.suppress(OSError):
-                total += memory_mb(f"/proc/{child}/smaps_rollup", "Pss")
-        return total
-
-    async def sample() -> tuple[float, float]:
-        """RSS every 0.2 s; the PSS sum (the kernel walks every page for it) every second,
-        and the process tree (a scan of /proc) every 5 s: the pools stay put."""
-        own, total = 0.0, 0.0
-        samples = 0
-        while not stop.is_set():
-            try:
-                if samples % 25 == 0:
-                    family[:] = await asyncio.to_thread(descendants, pid)
-                if samples % 5 == 0:
-                    total = max(total, await asyncio.to_thread(proportional))
-                rss = await asyncio.to_thread(memory_mb, f"/proc/{pid}/status", "VmRSS")
-            except FileNotFoundError:
-                break
-            own = max(own, rss)
-            samples += 1
-            await asyncio.sleep(0.2)
-        return own, total
-
-    return asyncio.ensure_future(sample())
+async def measure_cpu(
+    pids: dict[str, int], burst: Any, profile: str | None
+) -> tuple[Any, dict[str, float]]:
+    """Run `burst`; the CPU seconds each process in `pids` spent meanwhile. The one named
+    "jobs" is counted with its children apart ("sympy"), PostgreSQL as "database"; with
+    `profile`, py-spy samples it into that file."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    family = family_cpu_seconds(pids["jobs"])
+    database = database_server_cpu_seconds()
+    async with sampled(pids["jobs"], profile):
+        result = await burst
+    cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    cpu["sympy"] = family_cpu_seconds(pids["jobs"]) - family - cpu["jobs"]
+    cpu["database"] = database_server_cpu_seconds() - database
+    return result, cpu
 
 
-def report(times: list[float], bare: float, questions: int) -> None:
-    times.sort()
-    p50, worst = statistics.median(times), times[-1]
-    print(f"jobs: {len(times)} x {questions} question(s); one bare model call: {bare:.2f} s")
-    print(f"job time p50 {p50:.2f} s, max {worst:.2f} s")
-    print(f"the same questions written one by one: {questions * bare:.1f} s")
-    print(f"ratio max job time / one call: {worst / bare:.2f}x (aim about 1x; <= 1.2x)")
+def print_memory(own: float, family: float) -> None:
+    print(
+        f"  peak RSS of the process running the jobs: {own:.0f} MB (aim < 500 MB);"
+        f" with its sympy processes {family:.0f} MB (PSS)"
+    )
 
 
-async def embedded(fake: ModelServer, args: argparse.Namespace) -> None:
+def overrides(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(item.split("=", 1) for item in args.set)
+    env["PRACTICEGEN_LLM_BASE_URL"] = args.model_url
+    return env
+
+
+def sqlite_timings(path: str) -> str:
+    """What the embedded node's jobs table says: queued and run time, p50 / max."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT julianday(started_at) - julianday(created_at),"
+            " julianday(finished_at) - julianday(started_at) FROM jobs"
+            " WHERE job_type = 'practice_generation' AND finished_at IS NOT NULL"
+        ).fetchall()
+    queued = sorted(86400 * r[0] for r in rows)
+    ran = sorted(86400 * r[1] for r in rows)
+    return (
+        f"stored (p50 / max): created to started {statistics.median(queued):.2f} /"
+        f" {queued[-1]:.2f} s; started to finished {statistics.median(ran):.2f} / {ran[-1]:.2f} s"
+    )
+
+
+def profile_path(args: argparse.Namespace, backend: str) -> str | None:
+    return None if args.profile is None else f"{args.profile}.{backend}.txt"
+
+
+async def embedded(fake: ModelServer, bare: BareRun, args: argparse.Namespace) -> None:
+    print("embedded `practicegen serve` (SQLite), default settings:")
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        env = env_for(f"sqlite+aiosqlite:///{tmp}/bench.db", **overrides(args))
         port = free_port()
-        env = env_for(url, PRACTICEGEN_LLM_BASE_URL=fake.base_url, PRACTICEGEN_RUN_WORKER="true")
-        command = serve_command(port)
-        with server_process(command, env, port) as base:
-            bare = await one_bare_call(fake)
-            times = await run_jobs(base, env["PRACTICEGEN_API_KEY"], 1, args.questions)
-            report(times, bare, args.questions)
+        with server_process(serve_command(port), env, port) as base:
+            pid = child_pid(b"practicegen\x00serve")
+            stop = asyncio.Event()
+            memory = peak_memory_mb(pid, stop)
+            pids = {"jobs": pid, "this process": os.getpid(), "model server": fake.process.pid}
+            try:
+                burst = run_jobs(base, env["PRACTICEGEN_API_KEY"], args.jobs, args.questions)
+                seen, cpu = await measure_cpu(pids, burst, profile_path(args, "embedded"))
+            finally:
+                stop.set()
+        report(args, bare, seen, cpu)
+        print_memory(*await memory)
+        print("  " + sqlite_timings(f"{tmp}/bench.db"))
 
 
-async def distributed(fake: ModelServer, args: argparse.Namespace) -> None:
+async def distributed(fake: ModelServer, bare: BareRun, args: argparse.Namespace) -> None:
+    print("PostgreSQL, an API process and one `practicegen worker`, default settings:")
     name = postgres.create_database(prefix="pgbenchllm")
     try:
-        url = postgres.database_url(name)
-        llm = {
-            "PRACTICEGEN_LLM_BASE_URL": fake.base_url,
-            "PRACTICEGEN_LLM_CONCURRENCY": str(args.jobs * args.questions),
-            "PRACTICEGEN_LLM_TIMEOUT_S": str(args.slow_s * 3),
-        }
+        env = env_for(postgres.database_url(name), **overrides(args))
         port = free_port()
-        api = serve_command(port)
-        worker_env = env_for(
-            url,
-            **llm,
-            PRACTICEGEN_JOB_CONCURRENCY=str(args.jobs),
-            PRACTICEGEN_DB_POOL_SIZE=str(args.worker_pool_size),
-        )
-        with server_process(api, env_for(url, **llm), port) as base:
+        with server_process(serve_command(port), env, port) as base:
             worker = await asyncio.create_subprocess_exec(
-                python(), "-m", "practicegen", "worker", env={**os.environ, **worker_env}
+                python(), "-m", "practicegen", "worker", env={**os.environ, **env}
             )
             stop = asyncio.Event()
             memory = peak_memory_mb(worker.pid, stop)
+            pids = {
+                "jobs": worker.pid,
+                "API": child_pid(b"practicegen\x00serve"),
+                "this process": os.getpid(),
+                "model server": fake.process.pid,
+            }
             try:
-                bare = await one_bare_call(fake)
+                await worker_ready(name)
                 before = database_counts(name)
-                pids = {
-                    "worker": worker.pid,
-                    "API": serving_pid(),
-                    "this process": os.getpid(),
-                    "model server": fake.process.pid,
-                }
-                cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-                family_before = family_cpu_seconds(worker.pid)
-                database_before = database_server_cpu_seconds()
-                times = await run_jobs(base, worker_env["PRACTICEGEN_API_KEY"], args.jobs, 1)
-                cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-                cpu["sympy"] = family_cpu_seconds(worker.pid) - family_before - cpu["worker"]
-                cpu["database"] = database_server_cpu_seconds() - database_before
+                burst = run_jobs(base, env["PRACTICEGEN_API_KEY"], args.jobs, args.questions)
+                seen, cpu = await measure_cpu(pids, burst, profile_path(args, "postgres"))
+                after = database_counts(name)
             finally:
                 stop.set()
                 worker.terminate()
                 await worker.wait()
-        report(times, bare, args.questions)
-        own, family = await memory
-        print(
-            f"worker peak RSS: {own:.0f} MB (aim < 400 MB); with its sympy processes "
-            f"{family:.0f} MB (PSS: pages they share split between them)"
-        )
-        print(
-            f"CPU during the burst: worker {cpu['worker']:.1f} s "
-            f"({1000 * cpu['worker'] / args.jobs:.1f} ms per job) and its sympy processes "
-            f"{cpu['sympy']:.1f} s, API {cpu['API']:.1f} s, "
-            f"this process (the clients) {cpu['this process']:.1f} s, "
-            f"the model server {cpu['model server']:.1f} s, "
-            f"PostgreSQL {cpu['database']:.1f} s"
-        )
-        print(stored_timings(name))
-        print(await stages(name, fake))
-        after = database_counts(name)
+        report(args, bare, seen, cpu)
+        print_memory(*await memory)
+        print("  " + stored_timings(name))
+        print("  " + await stages(name, fake))
         spent = after[0] - before[0] - 1  # less this count's own transaction
         opened = after[1] - before[1] - 1  # and its own connection
         print(
-            f"database transactions (API and worker): {spent / args.jobs:.1f} per job; "
+            f"  database transactions (API and worker): {spent / args.jobs:.1f} per job; "
             f"connections opened during the burst: {opened}"
         )
     finally:
@@ -411,18 +360,32 @@ async def distributed(fake: ModelServer, args: argparse.Namespace) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--questions", type=int, default=5)
-    parser.add_argument("--slow-s", type=float, default=30.0, help="the model's answer time")
+    parser.add_argument("--jobs", type=int, default=400)
+    parser.add_argument("--questions", type=int, default=1)
+    parser.add_argument("--slow-s", type=float, default=2.0, help="the model's answer time")
+    parser.add_argument("--backend", choices=("postgres", "embedded", "both"), default="both")
     parser.add_argument(
-        "--worker-pool-size", type=int, default=20, help="the worker's PRACTICEGEN_DB_POOL_SIZE"
+        "--set",
+        action="append",
+        default=[],
+        metavar="PRACTICEGEN_X=VALUE",
+        help="a setting other than its default (to compare against other values)",
+    )
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="py-spy the process running the jobs into PREFIX.*"
     )
     args = parser.parse_args()
     async with model_server(args.slow_s) as fake:
-        if args.jobs == 1:
-            await embedded(fake, args)
-        else:
-            await distributed(fake, args)
+        args.model_url = fake.base_url
+        bare = await bare_calls(fake.base_url, args.jobs * args.questions)
+        print(
+            f"bare asyncio script: {bare.calls} model calls of {args.slow_s:g} s and their sympy"
+            f" checks in {bare.seconds:.2f} s ({bare.accepted} accepted)"
+        )
+        if args.backend in ("postgres", "both"):
+            await distributed(fake, bare, args)
+        if args.backend in ("embedded", "both"):
+            await embedded(fake, bare, args)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ async def model_server(slow_s: float) -> AsyncIterator[ModelServer]:
     )
     try:
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        line = await asyncio.wait_for(process.stdout.readline(), 120)
         yield ModelServer(line.decode().strip(), slow_s, process)
     finally:
         process.terminate()

@@ -45,6 +45,7 @@ from practicegen.items.bank_changes import BANK_CHANNEL
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.keys import KeyReader
 from practicegen.jobs import presence
+from practicegen.jobs.admission import MemoryAdmission
 from practicegen.jobs.events import (
     CHANNEL,
     JobChanges,
@@ -74,6 +75,7 @@ log = structlog.get_logger()
 
 def create_queue(settings: Settings) -> JobQueue:
     lanes = [webhooks.delivery_lane(settings), batch_lane(settings)]
+    admission = MemoryAdmission.of_megabytes(settings.job_memory_mb, settings.job_memory_defer_s)
     if settings.database_kind is DatabaseKind.POSTGRES:
         return PostgresQueue(
             postgres_conninfo(settings.database_url),
@@ -82,8 +84,9 @@ def create_queue(settings: Settings) -> JobQueue:
             lanes=lanes,
             backoff=Backoff.from_settings(settings),
             connect_timeout_s=settings.db_connect_timeout_s,
+            admission=admission,
         )
-    return EmbeddedQueue(lanes=lanes)
+    return EmbeddedQueue(lanes=lanes, admission=admission)
 
 
 async def open_store(
@@ -224,7 +227,7 @@ async def _job_parts(
     queue = create_queue(settings)
     store = await open_store(stack, settings, sessionmaker, queue, clock)
     metrics = JobMetrics()
-    metrics.watch_lanes(queue.lanes)
+    metrics.watch_lanes(queue.lanes, queue.admission, settings.job_concurrency)
     return JobParts(
         queue=queue,
         changes=hub,

@@ -98,9 +98,27 @@ class Settings(BaseSettings):
         description="Run jobs inside `serve`; default: yes on SQLite, no on PostgreSQL.",
     )
     job_concurrency: Concurrency = Field(
-        8,
-        description="Jobs one process runs at once; a job holds a pooled connection only while"
-        " it reads or writes, not while it waits on a model.",
+        1000,
+        description="Jobs one process holds at once. A job waiting on a model holds a task and"
+        " a socket (tens of kB), and a pooled connection only while it reads or writes, so the"
+        " bound that binds is memory: `job_memory_mb`.",
+    )
+    job_memory_mb: int = Field(
+        450,
+        ge=64,
+        description="Resident memory (MB) past which a process that runs jobs takes no new"
+        " one: the message goes back to the queue, unclaimed, for `job_memory_defer_s`. A"
+        " process running no job still takes one.",
+    )
+    job_memory_defer_s: Seconds = Field(
+        1.0, le=60, description="How long a message held back for memory waits queued."
+    )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`practicegen worker` serves its own Prometheus metrics on this port (all"
+        " interfaces): jobs running, memory against its bound, attempts; unset: none.",
     )
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     job_max_in_flight: int = Field(default=100, ge=1, description="Per tenant.")
@@ -211,7 +229,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("unused")
     llm_response_format: Literal["json_schema", "json_object"] = "json_schema"
     llm_timeout_s: Seconds = Field(60.0, description="One model request.")
-    llm_concurrency: Concurrency = Field(16, description="Model requests in flight per process.")
+    llm_concurrency: Concurrency = Field(
+        1000,
+        description="Model requests in flight per process, each on a connection of its own"
+        " (the model client's pool holds as many).",
+    )
     llm_attempts_per_question: int = Field(default=3, ge=1, le=10)
     llm_check_timeout_s: Seconds = Field(
         5.0, le=600, description="The sympy check of one model draft, once it runs."

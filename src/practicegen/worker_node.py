@@ -20,6 +20,7 @@ from practicegen.jobs.process import (
     StopSignals,
     consume_until_stopped,
     start_pool_server_deaf_to_stop_signals,
+    worker_metrics,
 )
 from practicegen.jobs.queue import PostgresQueue
 
@@ -59,7 +60,8 @@ async def _consume(
     start_pool_server_deaf_to_stop_signals()
     await filler.pool.start()  # not in the first burst of jobs' answers
     store = await open_store(stack, settings, sessionmaker, queue)
-    runner = create_runner(settings, sessionmaker, queue, store, types)
+    metrics = stack.enter_context(worker_metrics(settings, queue))
+    runner = create_runner(settings, sessionmaker, queue, store, types, metrics)
     gc_tuning.settle()
     signals = StopSignals()
     with signals.installed():

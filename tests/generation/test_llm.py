@@ -8,6 +8,9 @@ must end as a counted rejection or a retry, never as an accepted item.
 from __future__ import annotations
 
 import asyncio
+import json
+import random
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,7 +27,7 @@ from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.grading.grade import AnswerKey, grade_answer
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType
-from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
+from tests.support.fake_llm import FakeLlm, Mode, question, running_fake_llm
 
 SKILL = "linear_equations.two_step"
 x = sympy.Symbol("x")
@@ -212,6 +215,53 @@ async def test_a_server_that_hangs_up_without_answering_is_a_server_error() -> N
 
     assert batch.items == [] and dict(batch.rejections) == {Reason.SERVER_ERROR: 2}
     assert time.monotonic() - started < 4.0
+
+
+async def test_a_connection_closed_unanswered_is_tried_again_without_spending_a_draft() -> None:
+    """After a burst the pool holds many kept-alive connections the server closes when idle;
+    a request sent on one as it closes is sent again, on another, before it counts."""
+    requests = 0
+
+    async def close_twice_then_answer(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        nonlocal requests
+        head = await reader.readuntil(b"\r\n\r\n")
+        requests += 1
+        if requests <= 2:
+            writer.close()
+            return
+        length = int(re.search(rb"content-length: *(\d+)", head, re.I)[1])  # type: ignore[index]
+        await reader.readexactly(length)
+        content = question(SKILL, Mode.CORRECT, random.Random(3))
+        message = {"role": "assistant", "content": content}
+        body = json.dumps(
+            {
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "fake-model",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            }
+        ).encode()
+        fields = f"content-type: application/json\r\ncontent-length: {len(body)}"
+        writer.write(f"HTTP/1.1 200 OK\r\n{fields}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()
+
+    async with await asyncio.start_server(close_twice_then_answer, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        gen = LlmGenerator(
+            base_url=f"http://127.0.0.1:{port}/v1",
+            api_key="test-key",
+            model="fake-model",
+            timeout_s=5.0,
+            attempts_per_question=1,
+        )
+        batch = await generate(gen, 1)
+
+    assert len(batch.items) == 1 and not batch.rejections
+    assert requests == 3
 
 
 async def test_questions_are_written_concurrently(fake: FakeLlm) -> None:

@@ -44,6 +44,7 @@ from tests.conftest import ADMIN_KEY
 from tests.jobs.conftest import Db
 from tests.support.fake_llm import FakeLlm, Mode, running_fake_llm
 from tests.support.processes import Cluster, Node, wait_until
+from tests.support.server import free_port
 
 SLOW_JOB = {"subject": "Algebra", "topic": "Quadratic Equations", "num_items": 10}
 """A topic the seeded bank has no items for: the first jobs generate and check every item
@@ -404,3 +405,24 @@ def test_the_worker_refuses_sqlite(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert "needs PostgreSQL" in done.stderr and "practicegen serve" in done.stderr
     assert not (tmp_path / "practicegen.db").exists()
+
+
+async def test_a_worker_serves_its_own_metrics_with_its_memory_bound(cluster: Cluster) -> None:
+    port = free_port()
+    worker = cluster.start_worker(
+        "measured", PRACTICEGEN_WORKER_METRICS_PORT=str(port), PRACTICEGEN_JOB_MEMORY_MB="300"
+    )
+    await worker.wait_running(limit_s=30)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+        text = (await http.get("/metrics")).text
+    values = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert float(values["practicegen_memory_limit_bytes"]) == 300 * 1024 * 1024
+    assert 0 < float(values["practicegen_memory_resident_bytes"]) < 300 * 1024 * 1024
+    assert float(values["practicegen_job_slots"]) == 8  # the cluster's setting
+    assert float(values["practicegen_jobs_running"]) == 0
+    assert float(values["practicegen_jobs_held_back_total"]) == 0
+    assert "# TYPE practicegen_job_attempts_finished_total counter" in text
+    assert "practicegen_job_attempt_seconds_count 0.0" in text
+    assert "practicegen_queue_depth" not in text  # the cluster's gauges are the API's to show

@@ -8,7 +8,9 @@ rate limit, a server error), is counted by reason and written again, up to a lim
 One semaphore per generator caps requests in flight across every batch. The SDK client sends
 through aiohttp with a connection for every request the semaphore lets through, because httpx's
 pool costs CPU per request held when a thousand are in flight. The SDK's retries are off: a 429
-is retried here, honouring `Retry-After` up to a cap, without holding a semaphore slot. Requests
+is retried here, honouring `Retry-After` up to a cap, without holding a semaphore slot, and so
+is a connection the server closed unanswered (after a burst, a thousand kept-alive connections
+sit in the pool; the server closes idle ones, and one taken as it does so is lost). Requests
 go through the SDK's `post`, skipping `chat.completions.create`'s costly check of every argument.
 """
 
@@ -92,7 +94,8 @@ class LlmGenerator:
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
     first try; `timeout_s` bounds one request, `verify_timeout_s` a draft's sympy check once it
     runs, `check_queue_s` its wait for a free sympy process; after a 429 a request is repeated
-    up to `rate_limit_retries` times, waiting its `Retry-After` (at most `max_retry_wait_s`).
+    up to `rate_limit_retries` times, waiting its `Retry-After` (at most `max_retry_wait_s`),
+    and as often at once after the server closed its connection without answering.
     `response_format` is "json_schema" (structured outputs) or "json_object" (JSON mode only).
     `sympy_pool` runs the checks (without one the generator starts a process of its own).
     `choice_check`, a second model, answers multiple-choice questions in place of this one to
@@ -205,7 +208,9 @@ class LlmGenerator:
                     raise _Failed(Reason.DUPLICATE, key)
             except _Failed as failed:
                 batch.rejections[failed.reason.value] += 1
-                log.info("llm.rejected", skill=skill, reason=failed.reason.value)
+                log.info(
+                    "llm.rejected", skill=skill, reason=failed.reason.value, detail=str(failed)
+                )
                 continue
             seen.add(key)
             return item
@@ -255,8 +260,11 @@ class LlmGenerator:
     async def _complete(
         self, body: dict[str, Any], batch: LlmBatch | None, report_start: _Hook | None
     ) -> dict[str, Any]:
-        """One request, repeated after a 429 (outside the semaphore) up to the retry limit."""
+        """One request, repeated up to the retry limit after a 429 (outside the semaphore,
+        after its `Retry-After`) or a connection the server closed before answering (at once:
+        most often a kept-alive one it closed as the pool handed it out)."""
         for retry in itertools.count():
+            last = retry == self.rate_limit_retries
             try:
                 async with self._semaphore:
                     if report_start is not None:
@@ -265,13 +273,15 @@ class LlmGenerator:
                     completion = await self._post(body)
                 break
             except openai.RateLimitError as exc:
-                if retry == self.rate_limit_retries:
+                if last:
                     raise _Failed(Reason.RATE_LIMITED, str(exc)) from exc
                 await asyncio.sleep(self._retry_wait(exc, retry))
-            except openai.APITimeoutError as exc:
-                reason = Reason.MODEL_TIMEOUT if _timed_out(exc) else Reason.SERVER_ERROR
-                raise _Failed(reason, str(exc)) from exc
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            except openai.APIConnectionError as exc:  # timeouts included
+                if isinstance(exc, openai.APITimeoutError) and _timed_out(exc):
+                    raise _Failed(Reason.MODEL_TIMEOUT, str(exc)) from exc
+                if last:
+                    raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
+            except openai.APIStatusError as exc:
                 raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
         if completion.usage is not None:
             u = completion.usage

@@ -1,7 +1,8 @@
 """Prometheus metrics for jobs: what the database says now, and what this process has run.
 
 Gauges are read from the jobs table at scrape time, so any node reports the whole cluster;
-counters, the run-time histogram and each lane's running and deferred messages count this
+counters, the run-time histogram, each lane's running and deferred messages, and the memory
+admission (jobs running, memory held against its bound, messages held back) count this
 process's own work.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Job
 from practicegen.jobs import presence
+from practicegen.jobs.admission import MemoryAdmission
 from practicegen.jobs.lanes import Lane
 
 
@@ -62,14 +64,21 @@ class JobMetrics(Collector):
             "Job workers not seen for longer than that, yet not stopped cleanly (killed, cut off).",
         )
         self.lanes: Sequence[Lane] = ()
+        self.admission: MemoryAdmission | None = None
+        self.slots = 0
 
-    def watch_lanes(self, lanes: Sequence[Lane]) -> None:
-        """Report these lanes (once, when the process builds its queue)."""
-        self.lanes = lanes
+    def watch_lanes(
+        self, lanes: Sequence[Lane], admission: MemoryAdmission | None = None, slots: int = 0
+    ) -> None:
+        """Report these lanes, and the jobs' memory admission and `slots` (once, when the
+        process builds its queue)."""
+        self.lanes, self.admission, self.slots = lanes, admission, slots
         self.registry.register(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        """This process's own view of its lanes, read at scrape time."""
+        """This process's own view of its lanes and its admission, read at scrape time."""
+        if self.admission is not None:
+            yield from self._admission(self.admission)
         running = GaugeMetricFamily(
             "practicegen_lane_running", "Jobs of each lane this process runs now.", labels=["lane"]
         )
@@ -83,6 +92,31 @@ class JobMetrics(Collector):
             deferred.add_metric([lane.entrypoint], lane.deferred)
         yield running
         yield deferred
+
+    def _admission(
+        self, admission: MemoryAdmission
+    ) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        yield GaugeMetricFamily(
+            "practicegen_jobs_running", "Jobs this process runs now.", value=admission.running
+        )
+        yield GaugeMetricFamily(
+            "practicegen_job_slots", "Jobs this process may hold at once.", value=self.slots
+        )
+        yield GaugeMetricFamily(
+            "practicegen_memory_resident_bytes",
+            "This process's resident memory.",
+            value=admission.resident(),
+        )
+        yield GaugeMetricFamily(
+            "practicegen_memory_limit_bytes",
+            "Resident memory past which this process takes no new job.",
+            value=admission.limit_bytes,
+        )
+        yield CounterMetricFamily(
+            "practicegen_jobs_held_back",
+            "Messages this process handed back because its memory was past the bound.",
+            value=admission.held_back,
+        )
 
     async def refresh(self, session: AsyncSession, now: datetime, *, worker_stale_s: float) -> None:
         workers = await presence.look(session, stale_s=worker_stale_s)

@@ -13,12 +13,15 @@ import contextlib
 import logging
 import multiprocessing.forkserver
 import os
+import resource
 import signal
 from collections.abc import AsyncIterator, Iterator
 
 import structlog
+from prometheus_client import CollectorRegistry, start_http_server
 
 from practicegen.config import Settings
+from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.presence import Presence
 from practicegen.jobs.queue import ENTRYPOINT, JobQueue, PostgresQueue
 from practicegen.jobs.worker import JobRunner
@@ -28,6 +31,7 @@ log = structlog.get_logger()
 _STOPS = (signal.SIGTERM, signal.SIGINT)
 RELEASE_S = 10.0
 """How long cancelled attempts get to hand their messages back before the process just exits."""
+_SPARE_FILES = 256  # listeners, the sympy pool's pipes, logs, an API node's clients
 
 
 class StopSignals:
@@ -58,6 +62,42 @@ class StopSignals:
                 loop.remove_signal_handler(signum)
 
 
+def open_files_for(settings: Settings) -> int:
+    """Raise this process's soft limit of open files towards what its slots may need (a socket
+    per model request, the pools' connections, a margin), up to the hard limit; the limit now.
+    Many systems start processes with 1,024, fewer than a thousand jobs' model requests."""
+    needed = settings.llm_concurrency + 2 * settings.pool_connections + _SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        soft = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning("worker.open_files_limited", limit=soft, needed=needed)
+    return soft
+
+
+@contextlib.contextmanager
+def worker_metrics(settings: Settings, queue: JobQueue) -> Iterator[JobMetrics]:
+    """A worker's job metrics, served on `PRACTICEGEN_WORKER_METRICS_PORT` if set (by a thread
+    of prometheus_client's own) until the block ends: this process's attempts, lanes and
+    memory admission, not the cluster-wide gauges an API node reads from the jobs table."""
+    metrics = JobMetrics()
+    metrics.watch_lanes(queue.lanes, queue.admission, settings.job_concurrency)
+    if settings.worker_metrics_port is None:
+        yield metrics
+        return
+    own = CollectorRegistry()
+    for collector in (metrics, metrics.finished, metrics.run_time):
+        own.register(collector)
+    server, _thread = start_http_server(settings.worker_metrics_port, registry=own)
+    log.info("worker.metrics_served", port=settings.worker_metrics_port)
+    try:
+        yield metrics
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextlib.asynccontextmanager
 async def worker_running(
     runner: JobRunner, queue: JobQueue, settings: Settings
@@ -72,6 +112,7 @@ async def worker_running(
         interval_s=settings.worker_heartbeat_s,
         forget_s=settings.worker_forget_s,
     )
+    open_files_for(settings)
     async with presence.registered(), asyncio.TaskGroup() as group:
         consumer = group.create_task(queue.run(runner.run, concurrency=settings.job_concurrency))
         sweeper = group.create_task(runner.sweep_expired(settings.job_retention_sweep_s))

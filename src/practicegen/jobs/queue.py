@@ -5,7 +5,8 @@
 - `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter in the serving process; a message is
   handed over once its row has committed, and unfinished jobs are queued again at start-up.
 
-A `Lane`'s job types are queued under its entrypoint, with slots of their own.
+A `Lane`'s job types are queued under its entrypoint, with slots of their own; the jobs'
+own entrypoint admits a message only while the process's memory allows (`MemoryAdmission`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.reconnect import Backoff
+from practicegen.jobs.admission import MemoryAdmission
 from practicegen.jobs.lanes import TENANT_HEADER, Consume, Lane
 from practicegen.jobs.pgdriver import ReconnectingDriver, said
 from practicegen.jobs.worker_state import WorkerState, WorkerStatus
@@ -54,8 +56,10 @@ def message_of(
 
 
 class JobQueue(ABC):
-    def __init__(self, lanes: Sequence[Lane]) -> None:
+    def __init__(self, lanes: Sequence[Lane], admission: MemoryAdmission | None = None) -> None:
+        """`admission`: the memory bound of the jobs' entrypoint (none: its slots alone)."""
         self.lanes = lanes
+        self.admission = admission
         self.state = WorkerState()  # what this process's consumer is doing, for readiness
         self._released = False
         self._running: set[asyncio.Task[Any]] = set()
@@ -95,6 +99,11 @@ class JobQueue(ABC):
         self._released = True
         for task in list(self._running):
             task.cancel()
+
+    def _jobs_consumer(self, handler: JobHandler) -> Consume:
+        """The jobs' entrypoint: `_consumer`, behind the memory bound if there is one."""
+        consume = self._consumer(handler)
+        return consume if self.admission is None else self.admission.admitting(consume)
 
     def _consumer(self, handler: JobHandler) -> Consume:
         """`handler` as a queue entrypoint: a job the runner could not settle goes back."""
@@ -150,8 +159,9 @@ class PostgresQueue(JobQueue):
         lanes: Sequence[Lane] = (),
         backoff: Backoff | None = None,
         connect_timeout_s: float = 5.0,
+        admission: MemoryAdmission | None = None,
     ) -> None:
-        super().__init__(lanes)
+        super().__init__(lanes, admission)
         self.conninfo = conninfo
         self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout_s)
         self.poll = timedelta(seconds=poll_s)
@@ -200,11 +210,11 @@ class PostgresQueue(JobQueue):
             on_change=lambda connected: self._connections_changed(name, connected, backoff),
         )
         pgq = PgQueuer(connection=driver)
-        consume = self._consumer(handler)
         if lane is None:
-            pgq.entrypoint(ENTRYPOINT)(consume)
+            pgq.entrypoint(ENTRYPOINT)(self._jobs_consumer(handler))
         else:  # the lane's limit counts every worker's picked messages
-            pgq.entrypoint(name, concurrency_limit=lane.concurrency)(lane.admitting(consume))
+            consume = lane.admitting(self._consumer(handler))
+            pgq.entrypoint(name, concurrency_limit=lane.concurrency)(consume)
         self._pgqs[name], self._drivers[name] = pgq, driver
         if self._stopping.is_set():
             return
@@ -237,8 +247,10 @@ class PostgresQueue(JobQueue):
 
 
 class EmbeddedQueue(JobQueue):
-    def __init__(self, *, lanes: Sequence[Lane] = ()) -> None:
-        super().__init__(lanes)
+    def __init__(
+        self, *, lanes: Sequence[Lane] = (), admission: MemoryAdmission | None = None
+    ) -> None:
+        super().__init__(lanes, admission)
         self._pgq = PgQueuer.in_memory()
         self._handoffs: set[asyncio.Task[object]] = set()
         self.state.set(WorkerStatus.RUNNING)  # nothing to connect to: it takes jobs once run
@@ -264,8 +276,9 @@ class EmbeddedQueue(JobQueue):
 
     async def run(self, handler: JobHandler, *, concurrency: int) -> None:
         # in memory one manager bounds the jobs' entrypoint and each lane's apart
+        jobs = self._jobs_consumer(handler)
+        self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(jobs)
         consume = self._consumer(handler)
-        self._pgq.entrypoint(ENTRYPOINT, concurrency_limit=max(2, concurrency))(consume)
         for lane in self.lanes:
             limit = lane.concurrency
             self._pgq.entrypoint(lane.entrypoint, concurrency_limit=limit)(lane.admitting(consume))

@@ -1,0 +1,82 @@
+"""Admission by memory: a process past its resident-memory bound takes no new job.
+
+A process holds hundreds of jobs at once (`PRACTICEGEN_JOB_CONCURRENCY`) because a job waiting
+on a model costs a task and a socket, not a database connection. What a job holds can still
+grow (many questions, long replies), so before running a message the process reads its
+resident set size and, past `PRACTICEGEN_JOB_MEMORY_MB`, hands the message back to the queue
+unclaimed (no attempt spent) for `PRACTICEGEN_JOB_MEMORY_DEFER_S`, where another worker, or
+this one once jobs end, takes it. A process running no job always takes one: memory the
+allocator keeps after a burst must not stop a worker for good.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from pgqueuer.errors import RetryRequested
+from pgqueuer.models import Job as QueueMessage
+
+from practicegen.jobs.lanes import Consume
+
+log = structlog.get_logger()
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_bytes() -> int:
+    """This process's resident set size now; where /proc is missing, its peak so far."""
+    try:
+        # a read of the kernel's own counters: it never waits on a device
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+@dataclass(eq=False)
+class MemoryAdmission:
+    """Runs a message while the process is under `limit_bytes`; counts what it holds back."""
+
+    limit_bytes: int
+    defer_s: float
+    resident: Callable[[], int] = resident_bytes
+    running: int = 0
+    """Jobs this process runs now."""
+    held_back: int = 0
+    """Messages handed back because memory was past the bound."""
+    _full: bool = field(default=False, repr=False)
+
+    @classmethod
+    def of_megabytes(cls, limit_mb: int, defer_s: float) -> MemoryAdmission:
+        return cls(limit_bytes=limit_mb * 1024 * 1024, defer_s=defer_s)
+
+    def admitting(self, consume: Consume) -> Consume:
+        """`consume`, run only while memory allows (or nothing else runs)."""
+
+        async def admitted(message: QueueMessage) -> None:
+            if self.running > 0 and self._past_bound():
+                self.held_back += 1
+                delay = timedelta(seconds=self.defer_s)
+                raise RetryRequested(delay=delay, reason="memory past its bound")
+            self.running += 1
+            try:
+                await consume(message)
+            finally:
+                self.running -= 1
+
+        return admitted
+
+    def _past_bound(self) -> bool:
+        resident = self.resident()
+        full = resident >= self.limit_bytes
+        if full != self._full:  # said once per change, not per message
+            self._full = full
+            event = "jobs.memory_full" if full else "jobs.memory_available"
+            log.warning(event, resident_mb=resident >> 20, limit_mb=self.limit_bytes >> 20)
+        return full
