@@ -17,6 +17,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from pgqueuer.models import AnyEvent, TableChangedEvent
+from sqlalchemy import text
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
@@ -184,3 +186,34 @@ async def test_an_idempotency_key_inserts_once_even_from_two_requests_at_once(
     winner = twins[inserted.index(True)]
     assert [r["id"] for r in jobs] == [winner.id]
     assert [m["payload"] for m in messages] == [winner.id.bytes]
+
+
+async def heard(db: Db, seconds: float) -> list[psycopg.Notify]:
+    """The notifications on pgqueuer's channel that reach `db` (listening) within `seconds`."""
+    return [note async for note in db.notifies(timeout=seconds)]
+
+
+async def test_a_creation_wakes_the_queue_after_its_commit_not_from_its_transaction(
+    writer: PostgresJobStore, db: Db, postgres_database: str
+) -> None:
+    """A NOTIFY in the creating transaction would take the database's one notification lock
+    at its commit; the wake-up comes from elsewhere once the job has committed."""
+    student = await new_student(db)
+    await db.execute("LISTEN ch_pgqueuer")
+    engine = create_engine(Settings(_env_file=None, database_url=postgres_database))
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            creator = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert await writer.create(session, a_job(student))
+    finally:
+        await engine.dispose()
+    notes = await heard(db, 1.5)
+    assert len(notes) == 1 and notes[0].pid != creator
+    woken = AnyEvent.model_validate_json(notes[0].payload).root  # as pgqueuer's workers read it
+    assert isinstance(woken, TableChangedEvent) and woken.operation == "insert"
+    assert await add(writer, a_job(student), 10)  # and outside a transaction, on the pool
+    assert len(await heard(db, 1.5)) == 1
+    await db.execute(  # anything else that writes the queue still notifies as pgqueuer does
+        "INSERT INTO pgqueuer (priority, entrypoint, status) VALUES (0, 'other', 'queued')"
+    )
+    assert [note.pid for note in await heard(db, 1.5)] == [db.info.backend_pid]
