@@ -14,7 +14,8 @@ connections), `--rounds` times for `--seconds` each:
 
 For each: requests per second, wrk's p99 latency, and the server process's CPU per request (its
 utime + stime from /proc over the run, over the requests wrk completed); then the ratios the aims
-are stated in. The load generator shares the machine with the servers, so compare within a run.
+are stated in; on PostgreSQL also what the database's active sessions waited on, sampled. The
+load generator shares the machine with the servers, so compare within a run.
 Needs `wrk` on PATH (`apt-get install wrk`).
 """
 
@@ -29,9 +30,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -56,6 +61,7 @@ class Target:
     path: str
     script: Path
     port: int
+    waits: WaitEvents | None = None
     rounds: list[tuple[int, float, float, int]] = field(default_factory=list)
     """(requests, seconds, p99 ms, server CPU ticks) per round."""
 
@@ -100,6 +106,39 @@ def lua(path: Path, *, key: str | None = None, students: Sequence[str] = ()) -> 
     return path
 
 
+class WaitEvents:
+    """What the database's active sessions wait on, sampled every 20 ms while a block runs."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.counts: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def sampling(self) -> Iterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self._sample, args=(stop,))
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _sample(self, stop: threading.Event) -> None:
+        query = (
+            "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
+            " WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(postgres.conninfo(self.database), autocommit=True) as conn:
+            while not stop.wait(0.02):
+                self.counts.update(row[0] for row in conn.execute(query, (self.database,)))
+
+    def line(self) -> str:
+        total = sum(self.counts.values()) or 1
+        top = ", ".join(f"{k} {100 * n / total:.0f}%" for k, n in self.counts.most_common(4))
+        return f"  waits of its active sessions: {top}"
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime, stime
@@ -134,10 +173,13 @@ def run(targets: list[Target], args: argparse.Namespace) -> None:
             for target in targets:
                 base, pid = bases[target.name]
                 before = cpu_ticks(pid)
-                requests, seconds, p99 = wrk(target, base, args.connections, args.seconds)
+                with target.waits.sampling() if target.waits else contextlib.nullcontext():
+                    requests, seconds, p99 = wrk(target, base, args.connections, args.seconds)
                 target.rounds.append((requests, seconds, p99, cpu_ticks(pid) - before))
     for target in targets:
         print(target.line())
+        if target.waits is not None:
+            print(target.waits.line())
     bare_pg, pg, bare_sqlite, embedded = targets
     print(
         f"practicegen / bare on PostgreSQL: throughput {pg.rps / bare_pg.rps:.2f}x (aim >= 0.6), "
@@ -178,10 +220,11 @@ def main() -> None:
             ports = [free_port() for _ in range(4)]
             targets = [
                 Target("bare PostgreSQL", bare_command(ports[0]), env_for(pg_url), "/bare/job",
-                       bare, ports[0]),
+                       bare, ports[0], WaitEvents(name)),
                 Target("practicegen PostgreSQL", serve_command(ports[1]),
                        env_for(pg_url, **no_worker), "/api/v1/practice/assign/async",
-                       lua(folder / "pg.lua", key=KEY, students=students), ports[1]),
+                       lua(folder / "pg.lua", key=KEY, students=students), ports[1],
+                       WaitEvents(name)),
                 Target("bare SQLite", bare_command(ports[2]), env_for(bare_sqlite_url),
                        "/bare/job", bare, ports[2]),
                 Target("embedded", serve_command(ports[3]), env_for(sqlite_url, **no_worker),
