@@ -1,7 +1,8 @@
 """Baselines for HTTP benchmarks: FastAPI endpoints doing the least their service counterpart must.
 
 `GET /bare/{student_id}` does one indexed read; `POST /bare/job` inserts one row and sends one
-NOTIFY through a psycopg pool (PostgreSQL only).
+NOTIFY through a psycopg pool on PostgreSQL, and on SQLite inserts one row and commits through
+the service's engine (the embedded mode's floor).
 
 Built on the same settings, engine and uvicorn as the service, so the ratio between an endpoint
 and this one measures what the endpoint's own work costs.
@@ -15,12 +16,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from practicegen.config import DatabaseKind, Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
 from practicegen.db.models import Student
+
+_SQLITE_INSERT = text("INSERT INTO bench_jobs (id, payload) VALUES (:id, :payload)")
 
 
 def create() -> FastAPI:
@@ -40,8 +43,16 @@ def create() -> FastAPI:
                 await conn.execute(
                     "CREATE TABLE IF NOT EXISTS bench_jobs (id UUID PRIMARY KEY, payload JSONB)"
                 )
+        else:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "CREATE TABLE IF NOT EXISTS bench_jobs (id TEXT PRIMARY KEY, payload TEXT)"
+                    )
+                )
         yield
-        await pool.close()
+        if settings.database_kind is DatabaseKind.POSTGRES:
+            await pool.close()
         await engine.dispose()
 
     app = FastAPI(lifespan=lifespan)
@@ -50,6 +61,11 @@ def create() -> FastAPI:
     async def bare_job() -> dict[str, object]:
         """One row inserted and one NOTIFY sent, in a transaction: the floor for creating a job."""
         job_id = uuid.uuid4()
+        if settings.database_kind is DatabaseKind.SQLITE:
+            async with sessionmaker() as session:
+                await session.execute(_SQLITE_INSERT, {"id": str(job_id), "payload": '{"n": 1}'})
+                await session.commit()
+            return {"success": True, "job_id": str(job_id)}
         async with pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO bench_jobs (id, payload) VALUES (%s, %s)", (job_id, '{"n": 1}')

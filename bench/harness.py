@@ -34,7 +34,15 @@ def free_port() -> int:
 
 @contextmanager
 def server_process(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """Run a server command until the block ends; yield its base URL once it answers.
+    """Run a server command until the block ends; yield its base URL once it answers."""
+    with running_server(args, env, port) as (base, _pid):
+        yield base
+
+
+@contextmanager
+def running_server(args: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
+    """Run a server command until the block ends; yield its base URL and process id once it
+    answers.
 
     Its log goes to a temporary file, never to an undrained pipe (a full pipe would stall the
     server on its next log line); warnings and errors in it are printed when the block ends.
@@ -54,7 +62,7 @@ def server_process(args: list[str], env: dict[str, str], port: int) -> Iterator[
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            yield base
+            yield base, proc.pid
         finally:
             proc.terminate()
             try:

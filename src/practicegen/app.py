@@ -107,6 +107,7 @@ async def open_store(
             clock=clock,
             max_connections=settings.pool_connections,
             timeout_s=settings.db_connect_timeout_s,
+            ping_idle_s=settings.db_ping_idle_s,
         )
     else:
         store = SqliteJobStore(sessionmaker, queue, clock)

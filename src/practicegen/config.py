@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./practicegen.db"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_connect_timeout_s: Seconds = 5.0
+    db_ping_idle_s: Wait = Field(
+        5.0,
+        description="A pooled PostgreSQL connection idle this long is pinged when taken from its"
+        " pool; one used more recently only has its socket looked at. 0 pings at every checkout.",
+    )
     auto_migrate: bool = True
     demo_bank: bool = True
 

@@ -1,25 +1,34 @@
 """The count of a tenant's jobs in flight that job creation checks its limit against.
 
-On PostgreSQL it is the sum of the rows migration 008's triggers keep; on SQLite, a count over
+On PostgreSQL it is the sum of the rows migration 008's triggers keep (one per server process
+since migration 012); on SQLite, a count over
 migration 007's partial index. Either must equal counting the jobs themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.db import migrator
+from practicegen.db.migrator import postgres_conninfo
 from practicegen.jobs.sqlite_store import IN_FLIGHT_PREDICATE
 from tests.jobs.conftest import Db
 from tests.jobs.test_pg_store import a_job, add, made_store, new_student
+from tests.support.processes import wait_until
 
 COUNTED = f"SELECT count(*) AS n FROM jobs WHERE jobs.tenant_id = %s AND {IN_FLIGHT_PREDICATE}"
+INSERT = (
+    "INSERT INTO jobs (id, tenant_id, job_type, student_id, request, max_attempts, request_hash)"
+    " VALUES (%s, %s, 'practice_generation', %s, '{}', 3, 'h')"
+)
 KEPT = "SELECT coalesce(sum(in_flight), 0) AS n FROM job_counts WHERE tenant_id = %s"
 
 
@@ -99,3 +108,47 @@ def test_the_sqlite_count_reads_the_partial_index(tmp_path: Path) -> None:
             (str(DEFAULT_TENANT_ID), 100),
         ).fetchall()
     assert "jobs_in_flight" in str(plan)
+
+
+@pytest.mark.postgres
+async def test_creations_held_open_at_once_wait_on_no_one_elses_count(
+    postgres_database: str, db: Db
+) -> None:
+    """Each server process adds to its own row of the count: seventeen creating transactions
+    open at once (more than any fixed number of shared rows) take no row lock from another."""
+    student = await new_student(db)
+    conninfo = postgres_conninfo(postgres_database)
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(17):
+            conn = await stack.enter_async_context(await psycopg.AsyncConnection.connect(conninfo))
+            await conn.execute("SET lock_timeout = '2s'")
+            await conn.execute(INSERT, (uuid.uuid4(), DEFAULT_TENANT_ID, student))  # left open
+            stack.push_async_callback(conn.commit)
+    assert await in_flight(db) == (17, 17)
+
+
+@pytest.mark.postgres
+async def test_the_rows_of_ended_processes_fold_into_a_new_ones(
+    postgres_database: str, db: Db
+) -> None:
+    student = await new_student(db)
+    conninfo = postgres_conninfo(postgres_database)
+    ended = []
+    async with contextlib.AsyncExitStack() as stack:  # three processes alive at once
+        for _ in range(3):
+            conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            await stack.enter_async_context(conn)
+            await conn.execute(INSERT, (uuid.uuid4(), DEFAULT_TENANT_ID, student))
+            ended.append(conn.info.backend_pid)
+    rows = "SELECT count(*) AS n FROM job_counts WHERE tenant_id = %s"
+    assert await (await db.execute(rows, (DEFAULT_TENANT_ID,))).fetchone() == {"n": 3}
+    gone = "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY(%s)"
+    await wait_until(lambda: _none_left(db, gone, ended), limit_s=10, what="the processes to end")
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(INSERT, (uuid.uuid4(), DEFAULT_TENANT_ID, student))
+    assert await (await db.execute(rows, (DEFAULT_TENANT_ID,))).fetchone() == {"n": 1}
+    assert await in_flight(db) == (4, 4)
+
+
+async def _none_left(db: Db, query: str, pids: list[int]) -> bool:
+    return await (await db.execute(query, (pids,))).fetchone() == {"n": 0}

@@ -13,10 +13,13 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from pgqueuer.models import AnyEvent, TableChangedEvent
+from sqlalchemy import text
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.config import Settings
@@ -31,7 +34,9 @@ Db = psycopg.AsyncConnection[dict[str, Any]]
 
 
 @contextlib.asynccontextmanager
-async def made_store(database_url: str, max_connections: int) -> AsyncIterator[PostgresJobStore]:
+async def made_store(
+    database_url: str, max_connections: int, ping_idle_s: float = 5.0
+) -> AsyncIterator[PostgresJobStore]:
     engine = create_engine(Settings(_env_file=None, database_url=database_url))
     made = PostgresJobStore(
         postgres_conninfo(database_url),
@@ -39,6 +44,7 @@ async def made_store(database_url: str, max_connections: int) -> AsyncIterator[P
         lanes=(),
         clock=lambda: datetime.now(UTC),
         max_connections=max_connections,
+        ping_idle_s=ping_idle_s,
     )
     await made.open()
     try:
@@ -184,3 +190,62 @@ async def test_an_idempotency_key_inserts_once_even_from_two_requests_at_once(
     winner = twins[inserted.index(True)]
     assert [r["id"] for r in jobs] == [winner.id]
     assert [m["payload"] for m in messages] == [winner.id.bytes]
+
+
+async def heard(db: Db, seconds: float) -> list[psycopg.Notify]:
+    """The notifications on pgqueuer's channel that reach `db` (listening) within `seconds`."""
+    return [note async for note in db.notifies(timeout=seconds)]
+
+
+async def test_a_creation_wakes_the_queue_after_its_commit_not_from_its_transaction(
+    writer: PostgresJobStore, db: Db, postgres_database: str
+) -> None:
+    """A NOTIFY in the creating transaction would take the database's one notification lock
+    at its commit; the wake-up comes from elsewhere once the job has committed."""
+    student = await new_student(db)
+    await db.execute("LISTEN ch_pgqueuer")
+    engine = create_engine(Settings(_env_file=None, database_url=postgres_database))
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            creator = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert await writer.create(session, a_job(student))
+    finally:
+        await engine.dispose()
+    notes = await heard(db, 1.5)
+    assert len(notes) == 1 and notes[0].pid != creator
+    woken = AnyEvent.model_validate_json(notes[0].payload).root  # as pgqueuer's workers read it
+    assert isinstance(woken, TableChangedEvent) and woken.operation == "insert"
+    assert await add(writer, a_job(student), 10)  # and outside a transaction, on the pool
+    assert len(await heard(db, 1.5)) == 1
+    await db.execute(  # anything else that writes the queue still notifies as pgqueuer does
+        "INSERT INTO pgqueuer (priority, entrypoint, status) VALUES (0, 'other', 'queued')"
+    )
+    assert [note.pid for note in await heard(db, 1.5)] == [db.info.backend_pid]
+
+
+async def test_the_pool_pings_a_connection_only_once_it_has_sat_idle(
+    postgres_database: str, db: Db, tmp_path: Path
+) -> None:
+    """Read from libpq's trace of the pool's one connection: a creation moments after the last
+    sends its statement alone; one after `ping_idle_s` sends psycopg_pool's ping first."""
+    student = await new_student(db)
+    async with made_store(postgres_database, 1, ping_idle_s=0.5) as store:
+        async with store.pool.connection() as connection:
+            pgconn = connection.pgconn
+
+        async def simple_queries(name: str) -> list[str]:
+            path = tmp_path / name
+            with path.open("w") as trace:
+                pgconn.trace(trace.fileno())
+                try:
+                    assert await add(store, a_job(student), 10)
+                finally:
+                    pgconn.untrace()
+            lines = [line.split("\t") for line in path.read_text().splitlines()]
+            return [line[-1].strip() for line in lines if line[1:4:2] == ["F", "Query"]]
+
+        busy = await simple_queries("busy")
+        await asyncio.sleep(0.6)
+        idle = await simple_queries("idle")
+    assert busy == []  # the creation itself is a prepared statement, not a simple query
+    assert idle == ['""']  # check_connection's empty query

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from practicegen.config import DatabaseKind, Settings
-from practicegen.db import sqlite_driver
+from practicegen.db import liveness, sqlite_driver
 
 SessionMaker = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_S = 10.0
@@ -32,19 +32,21 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
         return _create_sqlite_engine(settings.database_url)
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         # Every connection is kept once opened: overflow, closed when handed back, would make
         # a burst of jobs start and end a server process per connection at the busiest moment.
         pool_size=settings.pool_connections,
         max_overflow=0,
-        pool_pre_ping=True,  # a connection a restart or failover ended is replaced unseen
         pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",
         },
     )
+    # a connection a restart or failover ended is replaced unseen, without a ping per checkout
+    liveness.check_engine(engine.sync_engine, settings.db_ping_idle_s)
+    return engine
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:

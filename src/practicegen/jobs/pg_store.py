@@ -2,7 +2,8 @@
 
 Creation is the API's busiest write: one data-modifying WITH writes the job (with the in-flight
 limit, the student check and `ON CONFLICT DO NOTHING` for a used Idempotency-Key) and its
-pgqueuer message. It runs in the caller's open transaction, else on a psycopg pool of its own.
+pgqueuer message. It runs in the caller's open transaction, else on a psycopg pool of its own;
+the workers are woken once it commits (`queue_wakeup`), not by a NOTIFY inside it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, and_, bindparam, func
+from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, and_, bindparam, event, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
+from practicegen.db.liveness import PsycopgChecks
+from practicegen.jobs import queue_wakeup
 from practicegen.jobs.events import signal_in_returning
 from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import message_of
@@ -37,9 +40,11 @@ from practicegen.jobs.store import JOB_COLUMNS, ClaimBatcher, PendingJob
 Params = dict[str, Any]
 
 _INSERT_JOB_AND_MESSAGE = """
-WITH job AS (
+WITH quiet AS MATERIALIZED (
+    SELECT set_config('{wakeup}', 'after_commit', true)
+), job AS (
     INSERT INTO jobs ({columns})
-    SELECT {values}
+    SELECT {values} FROM quiet
     WHERE {limit}(%(student_id)s::uuid IS NULL OR EXISTS (
               SELECT 1 FROM students
               WHERE students.tenant_id = %(tenant_id)s AND students.id = %(student_id)s))
@@ -59,6 +64,7 @@ _INSERT_LIMITED, _INSERT_UNLIMITED = (
         columns=", ".join(JOB_COLUMNS),
         values=", ".join(f"%({name})s" for name in JOB_COLUMNS),
         limit=limit,
+        wakeup=queue_wakeup.SETTING,
     )
     for limit in (_WITHIN_LIMIT, "")
 )
@@ -139,10 +145,13 @@ class PostgresJobStore:
         clock: Clock,
         max_connections: int,
         timeout_s: float = 5.0,
+        ping_idle_s: float = 5.0,
     ) -> None:
-        """`timeout_s`: how long a creation may wait for a connection before a 503 says retry."""
+        """`timeout_s`: how long a creation may wait for a connection before a 503 says retry;
+        `ping_idle_s`: how long a pooled connection may sit unused before it is pinged."""
         self.lanes = lanes
         self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
+        checks = PsycopgChecks(ping_idle_s)
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
@@ -151,13 +160,20 @@ class PostgresJobStore:
             timeout=timeout_s,
             open=False,
             # a connection the server ended (a restart) is replaced when taken, not when it fails
-            check=AsyncConnectionPool.check_connection,
+            check=checks.check,
+            reset=checks.reset,
+        )
+        self.wakeup = queue_wakeup.QueueWakeup(
+            lambda: psycopg.AsyncConnection.connect(
+                conninfo, autocommit=True, connect_timeout=max(1, int(timeout_s))
+            )
         )
 
     async def open(self) -> None:
         await self.pool.open()
 
     async def close(self) -> None:
+        await self.wakeup.close()
         await self.pool.close()
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
@@ -166,14 +182,20 @@ class PostgresJobStore:
         if session.in_transaction():
             raw = await (await session.connection()).get_raw_connection()
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+            # the statement told the trigger to leave this transaction's queue writes to us
+            wake = self.wakeup.after_commit
+            event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
             return await (await connection.execute(statement, params)).fetchone() is not None
         try:
-            return await self._insert_on_pool(statement, params)
+            inserted = await self._insert_on_pool(statement, params)
         except psycopg.OperationalError:  # its connection died: once more, on another
             try:
-                return await self._insert_on_pool(statement, params)
+                inserted = await self._insert_on_pool(statement, params)
             except pg_errors.UniqueViolation:  # the first try committed before it died
-                return True
+                inserted = True
+        if inserted:
+            self.wakeup.after_commit()
+        return inserted
 
     async def _insert_on_pool(self, statement: str, params: Params) -> bool:
         async with self.pool.connection() as conn:

@@ -1,0 +1,86 @@
+"""Whether a pooled PostgreSQL connection may be handed out, checked at the least cost.
+
+A ping at every checkout (SQLAlchemy's `pool_pre_ping`, psycopg_pool's `check_connection`) is a
+round trip, and on an autocommit connection a transaction, per checkout: in a burst of job
+creations it ran the API's pool dry (docs/decisions.md). Whatever ends a connection from the
+server's side (a restart, a failover, `pg_terminate_backend`, an idle timeout) reaches its
+socket as an error message and a hang-up, so a readable socket on an idle pooled connection
+means it is gone: that look costs a `poll`, not a round trip. A peer that vanished without a
+word (a middlebox dropping idle connections) shows nothing on the socket, so a connection idle
+for `idle_s` or more is pinged as well; one in steady use is not.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg.pq import ConnStatus
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+
+_LAST_USED = "liveness.last_used"
+"""Where a SQLAlchemy pool record keeps the monotonic time its connection was last checked in."""
+
+
+def ended_by_server(pgconn: Any) -> bool:
+    """Whether the server has ended (or spoken unasked on) an idle connection: it is unusable."""
+    if pgconn.status != ConnStatus.OK:
+        return True
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def check_engine(
+    engine: Engine, idle_s: float, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """Check each of `engine`'s connections at checkout; one that fails is replaced there (the
+    pool's own retry after a `DisconnectionError`), so no caller meets it."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = clock()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if ended_by_server(dbapi_connection.driver_connection.pgconn):
+            raise DisconnectionError("the server closed this pooled connection")
+        last_used = record.info.get(_LAST_USED)
+        if last_used is None or clock() - last_used < idle_s:
+            return  # new, or in use moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection idle for a while did not answer") from exc
+
+
+class PsycopgChecks:
+    """psycopg_pool's `check` and `reset` callbacks for the same look at its connections."""
+
+    def __init__(self, idle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_s = idle_s
+        self.clock = clock
+        self._last_used: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def check(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Raise for a connection that is gone (the pool then hands out another)."""
+        if ended_by_server(connection.pgconn):
+            await connection.close()  # else the pool would keep it: its status still looks fine
+            raise psycopg.OperationalError("the server closed this pooled connection")
+        last_used = self._last_used.get(connection)
+        if last_used is not None and self.clock() - last_used >= self.idle_s:
+            await AsyncConnectionPool.check_connection(connection)
+
+    async def reset(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Note when `connection` came back to the pool."""
+        self._last_used[connection] = self.clock()
