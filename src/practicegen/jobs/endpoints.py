@@ -15,9 +15,9 @@ from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, NowDep, Sess
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
-from practicegen.db.models import Job
 from practicegen.jobs import service
 from practicegen.jobs.events import JobChange, Watch
+from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobRead, JobStatus
@@ -33,11 +33,11 @@ async def get_job_types(container: ContainerDep) -> JobTypes:
 JobTypesDep = Annotated[JobTypes, Depends(get_job_types)]
 
 
-def etag(job: Job) -> str:
+def etag(job: FollowedJob) -> str:
     return f'"{job.id}.{job.seq}"'
 
 
-def matches(if_none_match: str | None, job: Job) -> bool:
+def matches(if_none_match: str | None, job: FollowedJob) -> bool:
     """RFC 9110 If-None-Match: a list of tags, weak or strong, or `*`."""
     if if_none_match is None:
         return False
@@ -45,18 +45,24 @@ def matches(if_none_match: str | None, job: Job) -> bool:
     return "*" in tags or etag(job) in tags
 
 
-async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> Job:
-    """The job if `principal` may see it, else the error a fresh request would get."""
-    views, now = container.part(JobParts).types, container.clock()
-    async with container.reading_sessionmaker() as session:
-        return await service.get_job(
-            session, principal=principal, job_id=job_id, now=now, views=views
-        )
+async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> FollowedJob:
+    """The job if `principal` may see it, else the error a fresh request would get; read with
+    the node's other followers' reads (`jobs/followers.py`)."""
+    jobs = container.part(JobParts)
+    job = await jobs.reads.get(job_id)
+    return service.visible_job(
+        job, principal=principal, job_id=job_id, now=container.clock(), views=jobs.types
+    )
 
 
 async def _wait_for_change(
-    container: Container, watch: Watch, principal: Principal, job: Job, seen: str, wait_s: float
-) -> Job:
+    container: Container,
+    watch: Watch,
+    principal: Principal,
+    job: FollowedJob,
+    seen: str,
+    wait_s: float,
+) -> FollowedJob:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes; `watch`
     was set before `job` was read, so no change after that read is missed."""
     deadline = time.monotonic() + min(wait_s, container.settings.job_wait_max_s)
@@ -76,7 +82,7 @@ async def _wait_for_change(
     return job
 
 
-def _with_progress(job: Job, change: JobChange) -> Job:
+def _with_progress(job: FollowedJob, change: JobChange) -> FollowedJob:
     """`job` as `change` (a running attempt's progress) left it, without reading it again."""
     job.seq, job.status, job.attempt = change.seq or job.seq, "processing", change.attempt or 0
     job.progress_percent = change.progress_percent or 0

@@ -3,8 +3,9 @@
 A `JobChange` carries the job's id and, when it fits, its new `seq`, status and progress, so a
 subscriber forwards progress without reading the job. Writers mark changed rows in the session
 (`mark_changed`), handed to this process's watchers after the commit; on PostgreSQL each write
-also sends `NOTIFY practicegen_jobs` for other nodes. Signals can be lost, so `notify_all` and
-`resync_watchers` wake watchers left behind.
+also sends `NOTIFY practicegen_jobs` for other nodes. Signals are lost while a node's LISTEN
+connection is down, so `notify_all` wakes every watcher to read its job once it is back (the
+reads of all of them coalesce: `jobs/followers.py`); nothing polls while signals flow.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func, select
+from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func
 from sqlalchemy.orm import Session
 
-from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
+from practicegen.errors import ServiceBusy
+from practicegen.jobs.followers import FollowedJob
 
 log = structlog.get_logger()
 CHANNEL = "practicegen_jobs"
 _CHANGED = "practicegen.changed_jobs"
 _HUB = "practicegen.job_changes"
 _MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
-_RESYNC_BATCH = 500
 CHANGE_COLUMNS = tuple(
     ["id", "seq", "status", "progress_percent", "progress_message", "attempt", "updated_at"]
 )
@@ -59,7 +60,7 @@ class JobChange:
         return self.status == "processing" and None not in (self.attempt, self.updated_at)
 
     @classmethod
-    def of(cls, job: Job) -> JobChange:
+    def of(cls, job: Job | FollowedJob) -> JobChange:
         return cls(*(getattr(job, column) for column in CHANGE_COLUMNS))
 
     @classmethod
@@ -95,7 +96,7 @@ class Watch:
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
-        self.seen = -1  # the newest seq its owner has acted on; resync wakes it when behind
+        self.seen = -1  # the newest seq its owner has acted on
         self._latest: JobChange | None = None
         self._stale = False
 
@@ -115,37 +116,42 @@ class Watch:
         return latest, stale
 
 
-class JobChanges:
-    """This process's watchers, by job id."""
+class TooManyFollowers(ServiceBusy):
+    code = "too_many_followers"
+    default_message = "This node follows as many jobs for clients as it may; retry shortly."
+    retry_after_s = 2
 
-    def __init__(self) -> None:
+
+class JobChanges:
+    """This process's watchers, by job id; at most `max_watches` at once."""
+
+    def __init__(self, max_watches: int | None = None) -> None:
+        self.max_watches = max_watches
         self._watches: dict[uuid.UUID, set[Watch]] = {}
+        self._count = 0
 
     def notify(self, change: JobChange) -> None:
         for watch in self._watches.get(change.job_id, ()):
             watch.deliver(change)
 
     def notify_all(self) -> None:
-        self.behind({}, list(self._watches))
-
-    def behind(self, seqs: dict[uuid.UUID, int], asked: list[uuid.UUID]) -> int:
-        """Wake each watcher of `asked` behind its job's `seq` (or whose job is gone); how many."""
-        woken = 0
-        for job_id in asked:
-            seq = seqs.get(job_id)
-            for watch in self._watches.get(job_id, ()):
-                if seq is None or watch.seen < seq:
-                    watch.deliver(None)
-                    woken += 1
-        return woken
+        """Every watcher reads its job again (news may have been missed)."""
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.deliver(None)
 
     @contextmanager
     def watch(self, job_id: uuid.UUID) -> Iterator[Watch]:
+        """A watch on `job_id` while the block runs; `TooManyFollowers` past `max_watches`."""
+        if self.max_watches is not None and self._count >= self.max_watches:
+            raise TooManyFollowers(limit=self.max_watches)
         watch = Watch()
         self._watches.setdefault(job_id, set()).add(watch)
+        self._count += 1
         try:
             yield watch
         finally:
+            self._count -= 1
             watches = self._watches.get(job_id)
             if watches is not None:
                 watches.discard(watch)
@@ -180,27 +186,6 @@ def _wake_waiters(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     session.info.pop(_CHANGED, None)
-
-
-async def resync_watchers(hub: JobChanges, sessionmaker: SessionMaker, every_s: float) -> None:
-    """Every `every_s`, one read of the watched jobs' `seq`s wakes the watchers left behind."""
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await _resync_once(hub, sessionmaker)
-        except Exception:  # a database hiccup must not stop the safety net; try next round
-            log.exception("jobs.resync_failed")
-
-
-async def _resync_once(hub: JobChanges, sessionmaker: SessionMaker) -> None:
-    watched = hub.watched_jobs()
-    for start in range(0, len(watched), _RESYNC_BATCH):
-        batch = watched[start : start + _RESYNC_BATCH]
-        async with sessionmaker() as session:
-            rows = await session.execute(select(Job.id, Job.seq).where(Job.id.in_(batch)))
-            seqs = {job_id: seq for job_id, seq in rows}
-        if woken := hub.behind(seqs, batch):
-            log.info("jobs.resync_woke", watchers=woken)
 
 
 def deliver_notification(hub: JobChanges, payload: str) -> None:
