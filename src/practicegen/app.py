@@ -280,10 +280,12 @@ async def _job_parts(
     store = await open_store(stack, settings, sessionmaker, queue, clock)
     metrics = JobMetrics()
     metrics.watch_lanes(queue.lanes)
+    hub.reads = FollowerReads(autocommit_sessionmaker(sessionmaker))
+    stack.push_async_callback(hub.aclose)
     return JobParts(
         queue=queue,
         changes=hub,
-        reads=FollowerReads(autocommit_sessionmaker(sessionmaker)),
+        reads=hub.reads,
         store=store,
         types=types,
         metrics=metrics,

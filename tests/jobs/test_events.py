@@ -69,10 +69,10 @@ def test_a_watch_keeps_the_newest_change_and_remembers_a_request_to_read() -> No
         hub.notify(JobChange(job_id, 2, "processing", 20, "b"))  # late duplicate
         hub.notify(JobChange(uuid.uuid4(), 9, "processing", 90, "other job"))
         assert watch.changed.is_set()
-        assert watch.take() == (JobChange(job_id, 3, "processing", 30, "c"), False)
+        assert watch.take() == (JobChange(job_id, 3, "processing", 30, "c"), None, False)
         assert not watch.changed.is_set()
-        hub.notify_all()
-        assert watch.take() == (None, True)
+        hub.notify_all()  # a hub with no reader: each watcher reads for itself
+        assert watch.take() == (None, None, True)
     assert hub.watched_jobs() == []
 
 

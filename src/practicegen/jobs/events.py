@@ -3,9 +3,10 @@
 A `JobChange` carries the job's id and, when it fits, its new `seq`, status and progress, so a
 subscriber forwards progress without reading the job. Writers mark changed rows in the session
 (`mark_changed`), handed to this process's watchers after the commit; on PostgreSQL each write
-also sends `NOTIFY practicegen_jobs` for other nodes. Signals are lost while a node's LISTEN
-connection is down, so `notify_all` wakes every watcher to read its job once it is back (the
-reads of all of them coalesce: `jobs/followers.py`); nothing polls while signals flow.
+also sends `NOTIFY practicegen_jobs` for other nodes. A job a signal does not describe whole is
+read once for all its watchers, in one query with any other such reads (`jobs/followers.py`).
+Signals are lost while a node's LISTEN connection is down, so `notify_all` reads every watched
+job again once it is back; nothing polls while signals flow.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import structlog
 from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from practicegen.db.models import Job
 from practicegen.errors import ServiceBusy
-from practicegen.jobs.followers import FollowedJob
+from practicegen.jobs.followers import FollowedJob, FollowerReads
 
 log = structlog.get_logger()
 CHANNEL = "practicegen_jobs"
@@ -91,6 +93,18 @@ def signal_in_returning(jobs: Table) -> ColumnElement[object]:
     return func.pg_notify(CHANNEL, payload).label("signalled")
 
 
+class News(NamedTuple):
+    """What a watcher has not acted on yet."""
+
+    change: JobChange | None
+    """The newest change of a running job signalled whole: enough for a progress message."""
+    job: FollowedJob | None
+    """The newest read of the job made for all its watchers (after a change the signal could
+    not carry whole: a terminal state, a bare id, a reconnected listener)."""
+    stale: bool
+    """Whether the watcher must read the job itself (none could be read for it)."""
+
+
 class Watch:
     """One waiter on one job: `changed` is set when there is news; `take()` collects it."""
 
@@ -98,6 +112,7 @@ class Watch:
         self.changed = asyncio.Event()
         self.seen = -1  # the newest seq its owner has acted on
         self._latest: JobChange | None = None
+        self._read: FollowedJob | None = None
         self._stale = False
 
     def deliver(self, change: JobChange | None) -> None:
@@ -108,12 +123,17 @@ class Watch:
             self._latest = change
         self.changed.set()
 
-    def take(self) -> tuple[JobChange | None, bool]:
-        """(the newest change signalled, whether the job must be read) since the last take."""
-        latest, stale = self._latest, self._stale
-        self._latest, self._stale = None, False
+    def deliver_read(self, job: FollowedJob) -> None:
+        if self._read is None or self._read.seq < job.seq:
+            self._read = job
+        self.changed.set()
+
+    def take(self) -> News:
+        """The news since the last take."""
+        news = News(self._latest, self._read, self._stale)
+        self._latest, self._read, self._stale = None, None, False
         self.changed.clear()
-        return latest, stale
+        return news
 
 
 class TooManyFollowers(ServiceBusy):
@@ -123,22 +143,57 @@ class TooManyFollowers(ServiceBusy):
 
 
 class JobChanges:
-    """This process's watchers, by job id; at most `max_watches` at once."""
+    """This process's watchers, by job id; at most `max_watches` at once. A change a signal
+    carries whole goes to the watchers as it is; any other is read once, by `reads`, for all
+    the job's watchers."""
 
     def __init__(self, max_watches: int | None = None) -> None:
         self.max_watches = max_watches
+        self.reads: FollowerReads | None = None
+        """Set once the node's sessions exist; without it each watcher reads for itself."""
         self._watches: dict[uuid.UUID, set[Watch]] = {}
         self._count = 0
+        self._reading: set[asyncio.Task[None]] = set()
 
     def notify(self, change: JobChange) -> None:
-        for watch in self._watches.get(change.job_id, ()):
-            watch.deliver(change)
+        watches = self._watches.get(change.job_id, ())
+        if change.running:
+            for watch in watches:
+                watch.deliver(change)
+        elif watches:
+            self._read_for_watchers(change.job_id)
 
     def notify_all(self) -> None:
-        """Every watcher reads its job again (news may have been missed)."""
-        for watches in self._watches.values():
-            for watch in watches:
+        """Every watched job is read again (news may have been missed)."""
+        for job_id in self._watches:
+            self._read_for_watchers(job_id)
+
+    def _read_for_watchers(self, job_id: uuid.UUID) -> None:
+        if self.reads is None:
+            for watch in self._watches.get(job_id, ()):
                 watch.deliver(None)
+            return
+        task = asyncio.get_running_loop().create_task(self._hand_over(self.reads, job_id))
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
+
+    async def _hand_over(self, reads: FollowerReads, job_id: uuid.UUID) -> None:
+        try:
+            job = await reads.get(job_id)
+        except Exception as exc:  # each watcher reads for itself, retrying as the database allows
+            log.warning("jobs.change_read_failed", job_id=str(job_id), error=str(exc)[:200])
+            job = None
+        for watch in self._watches.get(job_id, ()):
+            if job is None:  # gone, or unread: the watcher's own read says which
+                watch.deliver(None)
+            else:
+                watch.deliver_read(job)
+
+    async def aclose(self) -> None:
+        """Stop the reads still under way (the node is stopping)."""
+        for task in list(self._reading):
+            task.cancel()
+        await asyncio.gather(*self._reading, return_exceptions=True)
 
     @contextmanager
     def watch(self, job_id: uuid.UUID) -> Iterator[Watch]:
@@ -160,6 +215,11 @@ class JobChanges:
 
     def watched_jobs(self) -> list[uuid.UUID]:
         return list(self._watches)
+
+    @property
+    def watchers(self) -> int:
+        """Watches held now, of every job."""
+        return self._count
 
 
 def session_info(hub: JobChanges) -> dict[str, object]:

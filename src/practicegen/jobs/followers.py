@@ -24,9 +24,10 @@ MAX_READS = 500
 """Jobs one query reads at most (each id is one of its parameters)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FollowedJob:
-    """What a follower may be shown of a job, and what decides whether it may see it."""
+    """What a follower may be shown of a job, and what decides whether it may see it; one
+    read may be shown to many followers, so it is never changed in place."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID

@@ -28,8 +28,8 @@ from practicegen.auth.deps import BriefPrincipalDep, authenticate_briefly
 from practicegen.auth.principal import Principal
 from practicegen.db.reconnect import Backoff
 from practicegen.errors import PracticegenError, ServiceBusy
-from practicegen.jobs.endpoints import read_job
-from practicegen.jobs.events import JobChange
+from practicegen.jobs.endpoints import read_job, shown
+from practicegen.jobs.events import JobChange, News
 from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
@@ -67,29 +67,37 @@ async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
     """The job's message now (unless `after_seq` is current), then one per change, up to its
-    terminal message; the job is read only when the change signal does not say enough. Once
-    the first message is out, a busy or unreachable database delays the next, never ends it."""
+    terminal message. A progress signal is sent as it came; any other change is read once for
+    all the job's watchers. Once the first message is out, a busy or unreachable database
+    delays the next, never ends it."""
     jobs = container.part(JobParts)
     with jobs.changes.watch(job_id) as watch:
         watch.seen = after_seq
-        change: JobChange | None = None
-        job: FollowedJob | None = await read_job(container, principal, job_id)
+        job = await read_job(container, principal, job_id)
         backoff = Backoff.from_settings(container.settings)
+        update = message(job, principal, jobs.types)
         while True:
-            if change is not None and change.running:
-                update = progress_message(change)
-            else:
-                job = job or await _read_again(container, principal, job_id, backoff)
-                update, job = message(job, principal, jobs.types), None
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
                 yield update
             if update["type"] != "status":
                 return
             await watch.changed.wait()
-            change, stale = watch.take()
-            if stale:
-                change = None
+            update = await _next_update(container, principal, watch.take(), job_id, backoff)
+
+
+async def _next_update(
+    container: Container, principal: Principal, news: News, job_id: uuid.UUID, backoff: Backoff
+) -> dict[str, Any]:
+    """The message `news` makes: its newest change or read, or the follower's own read."""
+    views = container.part(JobParts).types
+    change, read, stale = news
+    if stale or (read is None and change is None):
+        return message(await _read_again(container, principal, job_id, backoff), principal, views)
+    if read is not None and (change is None or (change.seq or -1) <= read.seq):
+        return message(shown(container, principal, job_id, read), principal, views)
+    assert change is not None
+    return progress_message(change)
 
 
 async def _read_again(
