@@ -1,18 +1,20 @@
 """WebSocket fan-out and webhook delivery latency on PostgreSQL, each beside a bare baseline.
 
-    python bench/bench_streams.py [--subscribers 1000] [--per-job 1] [--writes 2000] [--rate 100]
-                                  [--jobs 200] [--job-rate 10]
+    python bench/bench_streams.py [--subscribers 1000] [--processes 1] [--per-job 1]
+                                  [--writes 2000] [--rate 100] [--jobs 200] [--job-rate 10]
+                                  [--no-webhooks]
 
-1. Streams: `--subscribers` WebSockets held open on one `practicegen serve` process (running no
-   worker), following `subscribers / per-job` processing jobs that this script moves itself.
-   Each progress write is the worker's own (`JobRepository.progress_many`: an UPDATE and a NOTIFY in
-   one transaction) on the next job in turn, `--rate` writes a second; latency runs from the
-   start of the write to a subscriber's receipt of the message it caused. The API process
-   learns of it through LISTEN and sends the guide's `status` message from the signal (its
-   resync, one query every `stream_resync_s` for all followed jobs, is part of the load).
-   Baseline: as many WebSockets on a bare FastAPI app (`create_bare` below, on uvicorn too)
-   that LISTENs on a channel and forwards each NOTIFY's payload, the same JSON message, to the
-   sockets of its key; its write is one `pg_notify` in a transaction through the same engine.
+1. Streams: `--subscribers` WebSockets held open on `--processes` `practicegen serve` processes
+   (running no worker; the sockets dealt to them in turn), following `subscribers / per-job`
+   processing jobs that this script moves itself. Each progress write is the worker's own
+   (`JobRepository.progress_many`: an UPDATE and a NOTIFY in one transaction) on the next job
+   in turn, `--rate` writes a second; latency runs from the start of the write to a
+   subscriber's receipt of the message it caused. Each API process learns of it through
+   LISTEN and sends the guide's `status` message from the signal. Baseline, in the same run:
+   as many WebSockets on as many processes of a bare FastAPI app (`create_bare` below, on
+   uvicorn too) that LISTENs on a channel and forwards each NOTIFY's payload, the same JSON
+   message, to the sockets of its key; its write is one `pg_notify` in a transaction through
+   the same engine.
 2. Webhooks: practice jobs with a `webhook_url` pointing at a receiver in this process, created
    at `--job-rate` on a serving process that runs the worker; latency runs from the job's
    stored `finished_at` to the receipt of its webhook (the delivery is a queued job, so this
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import random
 import resource
@@ -33,7 +36,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -248,21 +251,12 @@ async def streams(url: str, args: argparse.Namespace) -> None:
         assert owned, "a bench job lost its attempt"
 
     try:
-        port = free_port()
-        # the harness's baseline command, serving this module's baseline app
-        bare = [
-            arg.replace("bench.bare_app:create", "bench.bench_streams:create_bare")
-            for arg in bare_command(port)
-        ]
-        with server_process(bare, env_for(url), port) as base:
-            ws = base.replace("http://", "ws://", 1)
-            urls = {j: [f"{ws}/bare/ws/{j}"] * args.per_job for j in jobs}
+        with servers(bare_commands(args.processes), env_for(url)) as bases:
+            urls = socket_urls(bases, "/bare/ws", jobs, args.per_job)
             baseline = await fan_out("bare LISTEN -> WebSocket", urls, bare_write, args)
-        port = free_port()
-        serve = serve_command(port)
-        with server_process(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false"), port) as base:
-            ws = base.replace("http://", "ws://", 1)
-            urls = {j: [f"{ws}/api/v1/jobs/{j}/ws"] * args.per_job for j in jobs}
+        serve = [serve_command(free_port()) for _ in range(args.processes)]
+        with servers(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false")) as bases:
+            urls = socket_urls(bases, "/api/v1/jobs", jobs, args.per_job, suffix="/ws")
             service = await fan_out("progress write -> job WebSocket", urls, progress_write, args)
     finally:
         await engine.dispose()
@@ -270,8 +264,40 @@ async def streams(url: str, args: argparse.Namespace) -> None:
     print(service.line())
     print(
         f"p99 ratio job WebSocket / bare: {service.p99 / baseline.p99:.2f}x "
-        f"({args.subscribers} subscribers, {args.per_job} per job; aim p99 < 100 ms)"
+        f"({args.subscribers} subscribers on {args.processes} API process(es), "
+        f"{args.per_job} per job)"
     )
+
+
+def bare_commands(count: int) -> list[list[str]]:
+    """The harness's baseline command, serving this module's baseline app, on `count` ports."""
+    return [
+        [
+            arg.replace("bench.bare_app:create", "bench.bench_streams:create_bare")
+            for arg in bare_command(free_port())
+        ]
+        for _ in range(count)
+    ]
+
+
+@contextlib.contextmanager
+def servers(commands: list[list[str]], env: dict[str, str]) -> Iterator[list[str]]:
+    """Each command's server (its port follows `--port`) running; their WebSocket base URLs."""
+    with contextlib.ExitStack() as stack:
+        bases = []
+        for command in commands:
+            port = int(command[command.index("--port") + 1])
+            base = stack.enter_context(server_process(command, env, port))
+            bases.append(base.replace("http://", "ws://", 1))
+        yield bases
+
+
+def socket_urls(
+    bases: list[str], prefix: str, jobs: list[uuid.UUID], per_job: int, suffix: str = ""
+) -> dict[uuid.UUID, list[str]]:
+    """Each job's subscribers' URLs, the sockets dealt to the servers in turn."""
+    dealt = itertools.cycle(bases)
+    return {j: [f"{next(dealt)}{prefix}/{j}{suffix}" for _ in range(per_job)] for j in jobs}
 
 
 @asynccontextmanager
@@ -358,6 +384,8 @@ async def webhooks(url: str, students: list[str], args: argparse.Namespace) -> N
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=1, help="API processes (and bare).")
+    parser.add_argument("--no-webhooks", action="store_true", help="Measure the streams only.")
     parser.add_argument("--per-job", type=int, default=1, help="Subscribers following each job.")
     parser.add_argument("--writes", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100, help="Progress writes per second.")
@@ -371,6 +399,8 @@ async def main() -> None:
         settings = Settings(_env_file=None, database_url=url, api_key=KEY, demo_bank=False)
         await prepare(settings)
         await streams(url, args)
+        if args.no_webhooks:
+            return
         students = [str(s) for s in await seed(settings, 2000, 200)]
         await webhooks(url, students, args)
     finally:
