@@ -181,6 +181,7 @@ async def test_past_its_follower_limit_a_node_answers_503_with_retry_after(
             refusals = [
                 await http.get(f"/api/v1/jobs/{job.id}?wait=5"),
                 await http.get(f"/api/v1/jobs/{job.id}/events"),
+                await http.get(f"/api/v1/jobs/{job.id}/events", headers={"Last-Event-ID": "1"}),
             ]
             with pytest.raises(InvalidStatus) as denied:
                 await connect(url, additional_headers=AUTH)

@@ -66,24 +66,24 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The job's message now (unless `after_seq` is current), then one per change, up to its
-    terminal message. A progress signal is sent as it came; any other change is read once for
-    all the job's watchers. Once the first message is out, a busy or unreachable database
-    delays the next, never ends it."""
+    """The job's message now, then one per change newer than it and than `after_seq`, up to
+    its terminal message. The first comes whatever its seq, so a caller learns of a refusal
+    (no such job, too many followers) before it answers. A progress signal is sent as it came;
+    any other change is read once for all the job's watchers. Once the first message is out, a
+    busy or unreachable database delays the next, never ends it."""
     jobs = container.part(JobParts)
     with jobs.changes.watch(job_id) as watch:
-        watch.seen = after_seq
         job = await read_job(container, principal, job_id)
         backoff = Backoff.from_settings(container.settings)
         update = message(job, principal, jobs.types)
-        while True:
+        watch.seen = max(after_seq, update["seq"])
+        yield update
+        while update["type"] == "status":
+            await watch.changed.wait()
+            update = await _next_update(container, principal, watch.take(), job_id, backoff)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
                 yield update
-            if update["type"] != "status":
-                return
-            await watch.changed.wait()
-            update = await _next_update(container, principal, watch.take(), job_id, backoff)
 
 
 async def _next_update(
@@ -213,13 +213,8 @@ async def job_events(
     ever."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     updates = job_updates(container, principal, job_id, after)
-    if after < 0:
-        first = await anext(updates)  # errors (404, 410) surface before the stream starts
-        head = [_sse(first)]
-    else:
-        # nothing may be newer than `after` yet: check access without waiting for a change
-        await read_job(container, principal, job_id)
-        head = []
+    first = await anext(updates)  # errors (404, 410, 503) surface before the stream starts
+    head = [_sse(first)] if first["seq"] > after else []
     return StreamingResponse(
         _sse_stream(head, updates, request, container.settings.sse_ping_s),
         media_type="text/event-stream",
