@@ -2,9 +2,10 @@
 
     python bench/bench_assign.py [--backend sqlite|postgres|both] [--seconds 10] [--concurrency 8]
 
-Prints p50/p99 latency and requests/s for `POST /api/v1/practice/assign` (5 items from a bank of
-`--items` items) and for the bare endpoint in `bench/bare_app.py`, both servers up at once and
-driven in turns (`--rounds` each, `--seconds` in all per endpoint), and the ratios between them.
+Prints p50/p99 latency, requests/s and the server process's CPU per request for `POST
+/api/v1/practice/assign` (5 items from a bank of `--items` items) and for the bare endpoint in
+`bench/bare_app.py`, both servers up at once and driven in turns (`--rounds` each, `--seconds`
+in all per endpoint), and the ratios between them.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
     print(sync.line())
     print(
         f"ratio p99 assign/bare: {sync.p99_ms / bare.p99_ms:.2f}x, "
-        f"p50: {sync.p50_ms / bare.p50_ms:.2f}x, throughput: {sync.rps / bare.rps:.2f}x"
+        f"p50: {sync.p50_ms / bare.p50_ms:.2f}x, throughput: {sync.rps / bare.rps:.2f}x, "
+        f"server CPU per request: {sync.cpu_ms_per_request / bare.cpu_ms_per_request:.2f}x"
     )
 
 

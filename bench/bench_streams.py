@@ -1,18 +1,21 @@
 """WebSocket fan-out and webhook delivery latency on PostgreSQL, each beside a bare baseline.
 
-    python bench/bench_streams.py [--subscribers 1000] [--per-job 1] [--writes 2000] [--rate 100]
-                                  [--jobs 200] [--job-rate 10]
+    python bench/bench_streams.py [--subscribers 1000] [--processes 1] [--per-job 1]
+                                  [--writes 2000] [--rate 100] [--jobs 200] [--job-rate 10]
+                                  [--no-webhooks]
 
-1. Streams: `--subscribers` WebSockets held open on one `practicegen serve` process (running no
-   worker), following `subscribers / per-job` processing jobs that this script moves itself.
-   Each progress write is the worker's own (`JobRepository.progress_many`: an UPDATE and a NOTIFY in
-   one transaction) on the next job in turn, `--rate` writes a second; latency runs from the
-   start of the write to a subscriber's receipt of the message it caused. The API process
-   learns of it through LISTEN and sends the guide's `status` message from the signal (its
-   resync, one query every `stream_resync_s` for all followed jobs, is part of the load).
-   Baseline: as many WebSockets on a bare FastAPI app (`create_bare` below, on uvicorn too)
-   that LISTENs on a channel and forwards each NOTIFY's payload, the same JSON message, to the
-   sockets of its key; its write is one `pg_notify` in a transaction through the same engine.
+1. Streams: `--subscribers` WebSockets held open on `--processes` `practicegen serve` processes
+   (running no worker; the sockets dealt to them in turn), following `subscribers / per-job`
+   processing jobs that this script moves itself. Each progress write is the worker's own
+   (`JobRepository.progress_many`: an UPDATE and a NOTIFY in one transaction) on the next job
+   in turn, `--rate` writes a second, made by a process of its own (`stream_writer.py`);
+   latency runs from the start of the write to a subscriber's receipt of the message it
+   caused, and each write's own time to its commit is printed beside. Each API process learns
+   of it through LISTEN and sends the guide's `status` message from the signal. Baseline, in
+   the same run: as many WebSockets on as many processes of a bare FastAPI app (`create_bare`
+   below, on uvicorn too) that LISTENs on a channel and forwards each NOTIFY's payload, the
+   same JSON message, to the sockets of its key; its write is one `pg_notify` in a
+   transaction through the same kind of engine, from the same kind of writing process.
 2. Webhooks: practice jobs with a `webhook_url` pointing at a receiver in this process, created
    at `--job-rate` on a serving process that runs the worker; latency runs from the job's
    stored `finished_at` to the receipt of its webhook (the delivery is a queued job, so this
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import random
 import resource
@@ -33,18 +37,15 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
 import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -57,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support import postgres
 from tests.support.jobs import running_job
 
+from bench import stream_writer
 from bench.bench_assign import KEY, seed
 from bench.bench_jobs import env_for
 from bench.harness import bare_command, free_port, serve_command, server_process
@@ -64,10 +66,6 @@ from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.jobs.pg_store import POSTGRES_WRITES
-from practicegen.jobs.repository import JobRepository, ProgressReport
-
-BARE_CHANNEL = "bench_streams"
 
 
 def create_bare() -> FastAPI:
@@ -78,7 +76,7 @@ def create_bare() -> FastAPI:
     async def forward() -> None:
         conninfo = postgres_conninfo(settings.database_url)
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-            await conn.execute(f"LISTEN {BARE_CHANNEL}")
+            await conn.execute(f"LISTEN {stream_writer.BARE_CHANNEL}")
             async for note in conn.notifies():
                 key, _, text = note.payload.partition("|")
                 for socket in list(sockets.get(key, ())):
@@ -152,9 +150,6 @@ async def processing_jobs(sessionmaker: SessionMaker, count: int) -> list[uuid.U
     return [job.id for job in jobs]
 
 
-Write = Callable[[int, uuid.UUID], Coroutine[Any, Any, None]]
-
-
 async def settle(done: Callable[[], bool], changed: asyncio.Event, limit_s: float) -> None:
     """Wait until `done()`, re-checking each time `changed` is set, for at most `limit_s`."""
     with contextlib.suppress(TimeoutError):
@@ -165,10 +160,10 @@ async def settle(done: Callable[[], bool], changed: asyncio.Event, limit_s: floa
 
 
 async def fan_out(
-    name: str, urls: dict[uuid.UUID, list[str]], write: Write, args: argparse.Namespace
-) -> Latencies:
-    """Open every socket, then make `--writes` writes and time each message they cause."""
-    sent: dict[int, float] = {}
+    name: str, urls: dict[uuid.UUID, list[str]], url: str, bare: bool, args: argparse.Namespace
+) -> tuple[Latencies, Latencies]:
+    """Open every socket, then have `--writes` writes made (`stream_writer.py`) and time each
+    message they cause; and each write's own time to its commit."""
     result = Latencies(name, expected=args.writes * args.per_job)
     sockets: list[ClientConnection] = []
     everyone_in = asyncio.Event()
@@ -193,31 +188,25 @@ async def fan_out(
             with contextlib.suppress(ConnectionClosed):
                 async for raw in socket:
                     arrived = time.perf_counter()
-                    text = json.loads(raw).get("progress_message") or ""
-                    if text.startswith("bench "):
-                        result.values_ms.append((arrived - sent[int(text[6:])]) * 1000)
+                    sent = stream_writer.parse(json.loads(raw).get("progress_message") or "")
+                    if sent is not None:
+                        result.values_ms.append((arrived - sent[1]) * 1000)
                         got.set()
 
     async with asyncio.TaskGroup() as group:
         for job_urls in urls.values():
-            for url in job_urls:
-                group.create_task(subscriber(url))
+            for socket_url in job_urls:
+                group.create_task(subscriber(socket_url))
         began = time.perf_counter()
         await asyncio.wait_for(everyone_in.wait(), 300)
         print(f"{name}: {total} sockets open in {time.perf_counter() - began:.1f} s", flush=True)
-        jobs = list(urls)
-        writes: set[asyncio.Task[None]] = set()
-        start = time.perf_counter()
-        for n in range(args.writes):
-            await asyncio.sleep(max(0.0, start + n / args.rate - time.perf_counter()))
-            sent[n] = time.perf_counter()
-            task = asyncio.create_task(write(n, jobs[n % len(jobs)]))
-            writes.add(task)
-            task.add_done_callback(writes.discard)
-        await asyncio.gather(*writes)
+        durations = await stream_writer.write_in_a_process(
+            url, bare=bare, jobs=list(urls), count=args.writes, rate=args.rate
+        )
         await settle(lambda: len(result.values_ms) >= result.expected, got, 10)
         await asyncio.gather(*(socket.close() for socket in sockets))
-    return result
+    written = Latencies("  of which the write to its commit", durations, expected=args.writes)
+    return result, written
 
 
 async def streams(url: str, args: argparse.Namespace) -> None:
@@ -226,52 +215,55 @@ async def streams(url: str, args: argparse.Namespace) -> None:
     sessionmaker = create_sessionmaker(engine)
     jobs = await processing_jobs(sessionmaker, max(1, args.subscribers // args.per_job))
 
-    def percent(n: int) -> int:
-        return min(99, 1 + n // len(jobs))
-
-    async def bare_write(n: int, job_id: uuid.UUID) -> None:
-        message = {
-            "type": "status",
-            "status": "processing",
-            "progress_percent": percent(n),
-            "progress_message": f"bench {n}",
-        }
-        payload = f"{job_id}|{json.dumps(message)}"
-        async with sessionmaker() as session, session.begin():
-            await session.execute(select(func.pg_notify(BARE_CHANNEL, payload)))
-
-    async def progress_write(n: int, job_id: uuid.UUID) -> None:
-        async with sessionmaker() as session, session.begin():
-            report = ProgressReport(job_id, 1, percent(n), f"bench {n}")
-            repo = JobRepository(session, POSTGRES_WRITES)
-            owned = await repo.progress_many([report], datetime.now(UTC))
-        assert owned, "a bench job lost its attempt"
-
     try:
-        port = free_port()
-        # the harness's baseline command, serving this module's baseline app
-        bare = [
-            arg.replace("bench.bare_app:create", "bench.bench_streams:create_bare")
-            for arg in bare_command(port)
-        ]
-        with server_process(bare, env_for(url), port) as base:
-            ws = base.replace("http://", "ws://", 1)
-            urls = {j: [f"{ws}/bare/ws/{j}"] * args.per_job for j in jobs}
-            baseline = await fan_out("bare LISTEN -> WebSocket", urls, bare_write, args)
-        port = free_port()
-        serve = serve_command(port)
-        with server_process(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false"), port) as base:
-            ws = base.replace("http://", "ws://", 1)
-            urls = {j: [f"{ws}/api/v1/jobs/{j}/ws"] * args.per_job for j in jobs}
-            service = await fan_out("progress write -> job WebSocket", urls, progress_write, args)
+        with servers(bare_commands(args.processes), env_for(url)) as bases:
+            urls = socket_urls(bases, "/bare/ws", jobs, args.per_job)
+            baseline, bare_writes = await fan_out("bare LISTEN -> WebSocket", urls, url, True, args)
+        serve = [serve_command(free_port()) for _ in range(args.processes)]
+        with servers(serve, env_for(url, PRACTICEGEN_RUN_WORKER="false")) as bases:
+            urls = socket_urls(bases, "/api/v1/jobs", jobs, args.per_job, suffix="/ws")
+            service, service_writes = await fan_out(
+                "progress write -> job WebSocket", urls, url, False, args
+            )
     finally:
         await engine.dispose()
-    print(baseline.line())
-    print(service.line())
+    print("\n".join(part.line() for part in (baseline, bare_writes, service, service_writes)))
     print(
         f"p99 ratio job WebSocket / bare: {service.p99 / baseline.p99:.2f}x "
-        f"({args.subscribers} subscribers, {args.per_job} per job; aim p99 < 100 ms)"
+        f"({args.subscribers} subscribers on {args.processes} API process(es), "
+        f"{args.per_job} per job)"
     )
+
+
+def bare_commands(count: int) -> list[list[str]]:
+    """The harness's baseline command, serving this module's baseline app, on `count` ports."""
+    return [
+        [
+            arg.replace("bench.bare_app:create", "bench.bench_streams:create_bare")
+            for arg in bare_command(free_port())
+        ]
+        for _ in range(count)
+    ]
+
+
+@contextlib.contextmanager
+def servers(commands: list[list[str]], env: dict[str, str]) -> Iterator[list[str]]:
+    """Each command's server (its port follows `--port`) running; their WebSocket base URLs."""
+    with contextlib.ExitStack() as stack:
+        bases = []
+        for command in commands:
+            port = int(command[command.index("--port") + 1])
+            base = stack.enter_context(server_process(command, env, port))
+            bases.append(base.replace("http://", "ws://", 1))
+        yield bases
+
+
+def socket_urls(
+    bases: list[str], prefix: str, jobs: list[uuid.UUID], per_job: int, suffix: str = ""
+) -> dict[uuid.UUID, list[str]]:
+    """Each job's subscribers' URLs, the sockets dealt to the servers in turn."""
+    dealt = itertools.cycle(bases)
+    return {j: [f"{next(dealt)}{prefix}/{j}{suffix}" for _ in range(per_job)] for j in jobs}
 
 
 @asynccontextmanager
@@ -358,6 +350,8 @@ async def webhooks(url: str, students: list[str], args: argparse.Namespace) -> N
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=1, help="API processes (and bare).")
+    parser.add_argument("--no-webhooks", action="store_true", help="Measure the streams only.")
     parser.add_argument("--per-job", type=int, default=1, help="Subscribers following each job.")
     parser.add_argument("--writes", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100, help="Progress writes per second.")
@@ -371,6 +365,8 @@ async def main() -> None:
         settings = Settings(_env_file=None, database_url=url, api_key=KEY, demo_bank=False)
         await prepare(settings)
         await streams(url, args)
+        if args.no_webhooks:
+            return
         students = [str(s) for s in await seed(settings, 2000, 200)]
         await webhooks(url, students, args)
     finally:

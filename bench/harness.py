@@ -4,7 +4,9 @@ The load generator is a closed loop of `concurrency` workers on one httpx client
 its next request when the last one answered; latency is measured per request from the client.
 It shares the machine with the server, so figures are for comparing endpoints measured in the
 same run (the ratio), not absolute capacity; `alternate` drives two endpoints in turns, so that
-a shared machine's slow spells fall on both alike.
+a shared machine's slow spells fall on both alike. Each server's own CPU time (its process,
+threads included; not the database's) is read from `/proc` around each turn, so a report can
+give the server's CPU per request beside the client's latency.
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import httpx
+
+SERVERS: dict[str, int] = {}
+"""The process id of each server `server_process` runs, by its base URL."""
+
+
+def cpu_seconds(base_url: str) -> float:
+    """The CPU time (user and system) the server at `base_url` has used; 0 if not ours."""
+    pid = SERVERS.get(base_url.rstrip("/"))
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -62,8 +77,10 @@ def running_server(args: list[str], env: dict[str, str], port: int) -> Iterator[
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
+            SERVERS[base] = proc.pid
             yield base, proc.pid
         finally:
+            SERVERS.pop(base, None)
             proc.terminate()
             try:
                 proc.wait(timeout=10)
@@ -95,9 +112,17 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    server_cpu_s: float = 0.0
 
     @classmethod
-    def of(cls, name: str, latencies_ms: list[float], errors: int, seconds: float) -> LoadResult:
+    def of(
+        cls,
+        name: str,
+        latencies_ms: list[float],
+        errors: int,
+        seconds: float,
+        server_cpu_s: float = 0.0,
+    ) -> LoadResult:
         ordered = sorted(latencies_ms)
         return cls(
             name=name,
@@ -107,6 +132,7 @@ class LoadResult:
             p50_ms=statistics.median(ordered),
             p99_ms=ordered[int(len(ordered) * 0.99) - 1],
             latencies_ms=ordered,
+            server_cpu_s=server_cpu_s,
         )
 
     @classmethod
@@ -116,7 +142,13 @@ class LoadResult:
             [latency for part in parts for latency in part.latencies_ms],
             sum(part.errors for part in parts),
             sum(part.seconds for part in parts),
+            sum(part.server_cpu_s for part in parts),
         )
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The server's CPU per request answered (0 when it was not measured)."""
+        return 1000 * self.server_cpu_s / self.requests if self.requests else 0.0
 
     @property
     def rps(self) -> float:
@@ -125,7 +157,8 @@ class LoadResult:
     def line(self) -> str:
         return (
             f"{self.name:<28} {self.rps:8.1f} req/s  p50 {self.p50_ms:7.2f} ms  "
-            f"p99 {self.p99_ms:7.2f} ms  ({self.requests} requests, {self.errors} errors)"
+            f"p99 {self.p99_ms:7.2f} ms  server CPU {self.cpu_ms_per_request:5.2f} ms/req  "
+            f"({self.requests} requests, {self.errors} errors)"
         )
 
 
@@ -151,9 +184,11 @@ async def drive(
             if response.status_code >= 400:
                 errors += 1
 
-    began = time.perf_counter()
+    base = str(client.base_url)
+    began, cpu_began = time.perf_counter(), cpu_seconds(base)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return LoadResult.of(name, latencies, errors, time.perf_counter() - began)
+    cpu = cpu_seconds(base) - cpu_began
+    return LoadResult.of(name, latencies, errors, time.perf_counter() - began, cpu)
 
 
 Driven = tuple[str, httpx.AsyncClient, RequestFactory]

@@ -46,13 +46,8 @@ from practicegen.items.candidates import CandidateCache
 from practicegen.items.keys import KeyReader
 from practicegen.jobs import presence
 from practicegen.jobs.admission import MemoryAdmission
-from practicegen.jobs.events import (
-    CHANNEL,
-    JobChanges,
-    deliver_notification,
-    resync_watchers,
-    session_info,
-)
+from practicegen.jobs.events import CHANNEL, JobChanges, deliver_notification, session_info
+from practicegen.jobs.followers import FollowerReads
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.pg_store import PostgresJobStore
@@ -229,9 +224,12 @@ async def _job_parts(
     store = await open_store(stack, settings, sessionmaker, queue, clock)
     metrics = JobMetrics()
     metrics.watch_lanes(queue.lanes, queue.admission, settings.job_concurrency)
+    hub.reads = FollowerReads(autocommit_sessionmaker(sessionmaker))
+    stack.push_async_callback(hub.aclose)
     return JobParts(
         queue=queue,
         changes=hub,
+        reads=hub.reads,
         store=store,
         types=types,
         metrics=metrics,
@@ -245,15 +243,13 @@ async def _run_background(
     cache: CandidateCache,
     filler: ProceduralFiller,
 ) -> None:
-    """The node's work besides requests: LISTEN, stream resync, warm pools, its worker."""
+    """The node's work besides requests: LISTEN, warm pools, its worker."""
     settings, sessionmaker = container.settings, container.sessionmaker
     jobs, readiness = container.part(JobParts), container.part(Readiness)
     if settings.database_kind is DatabaseKind.POSTGRES:
         listener = _listener(settings, jobs.changes, cache)
         await stack.enter_async_context(_background(listener.run()))
         readiness.listener = listener
-    resync = resync_watchers(jobs.changes, sessionmaker, settings.stream_resync_s)
-    await stack.enter_async_context(_background(resync))
     if settings.pools_at_start:
         generation = filler.pool if settings.worker_in_process else None
         warming = _warm_pools(container.part(Grader), generation)
@@ -281,7 +277,7 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
     async with contextlib.AsyncExitStack() as stack:
         engine = create_engine(settings)
         stack.push_async_callback(engine.dispose)
-        hub = JobChanges()
+        hub = JobChanges(max_watches=settings.max_followers)
         cache = CandidateCache(max_age_s=settings.candidate_cache_s)
         info = {**session_info(hub), **bank_changes.session_info(cache)}
         sessionmaker = create_sessionmaker(engine, info=info)

@@ -134,10 +134,10 @@ class Settings(BaseSettings):
     job_retention_s: Seconds = 7 * 24 * 3600
     job_retention_sweep_s: Seconds = 300.0
     job_wait_max_s: Seconds = Field(25.0, le=29)
-    stream_resync_s: Seconds = Field(
-        5.0,
-        description="How often a node checks, in one query, that every job it streams is current"
-        " (the safety net for a lost change signal).",
+    max_followers: Bound = Field(
+        10_000,
+        description="Long-polls, event streams and WebSockets a node holds at once; past it,"
+        " 503 with Retry-After.",
     )
     sse_ping_s: Seconds = Field(15.0, le=60)
     queue_poll_s: Seconds = 5.0

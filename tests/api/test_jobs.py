@@ -189,8 +189,8 @@ async def test_a_change_just_after_a_long_polls_read_answers_it_at_once(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The long-poll watches the job before reading it: a cancel committed between the read and
-    the wait wakes it, where it used to wait for the node's resync (here set to 10 minutes)."""
-    settings = make_settings(database_url, run_worker=False, stream_resync_s=600)
+    the wait wakes it at once (no node polls for changes it missed)."""
+    settings = make_settings(database_url, run_worker=False)
     read = endpoints.read_job
     cancels: list[httpx.Response] = []
 

@@ -156,7 +156,7 @@ async def test_cross_node_websocket_survives_a_killed_listen_connection(
     postgres_database: str,
 ) -> None:
     """Job created on A, run by worker C, watched on B whose LISTEN connection is killed."""
-    api_only = make_settings(postgres_database, run_worker=False, stream_resync_s=60)
+    api_only = make_settings(postgres_database, run_worker=False)
     worker = make_settings(postgres_database, run_worker=True, job_heartbeat_s=0.2)
     await prepare(api_only)
     async with (

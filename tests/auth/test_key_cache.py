@@ -7,10 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from practicegen.auth.cache import KeyCache
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
 from practicegen.bootstrap import prepare
+from practicegen.errors import NotAuthenticated
 from tests.api.test_errors import assert_error
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.server import running_server
@@ -56,6 +58,34 @@ def test_forgetting_a_key_stops_trusting_it_at_once() -> None:
     cache.forget(revoked.key_id)  # type: ignore[arg-type]
     assert cache.get("a", NOW) is None
     assert cache.get("b", NOW) == other
+
+
+async def test_a_burst_with_one_unchecked_key_checks_it_once() -> None:
+    cache = KeyCache(5.0)
+    checks: list[str] = []
+    release = asyncio.Event()
+
+    async def check() -> Principal:
+        checks.append("checked")
+        await release.wait()
+        return known
+
+    known = principal()
+    callers = [asyncio.create_task(cache.check_once("h", check)) for _ in range(50)]
+    await asyncio.sleep(0)
+    callers[0].cancel()  # one caller leaves: the others still get the answer
+    release.set()
+    results = await asyncio.gather(*callers[1:])
+    assert checks == ["checked"] and all(r is known for r in results)
+
+    async def refuse() -> Principal:
+        checks.append("refused")
+        raise NotAuthenticated()
+
+    for _ in range(2):  # a failed check is not remembered: the next caller checks again
+        with pytest.raises(NotAuthenticated):
+            await asyncio.gather(*(cache.check_once("h", refuse) for _ in range(10)))
+    assert checks == ["checked", "refused", "refused"]
 
 
 def test_a_zero_ttl_remembers_nothing_and_the_memory_is_bounded() -> None:

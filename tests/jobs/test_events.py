@@ -1,4 +1,4 @@
-"""Change signals: what they carry, how watchers keep the newest, and the resync safety net."""
+"""Change signals: what they carry, how watchers keep the newest, and how many may watch."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
+from practicegen.api.errors import status_for
 from practicegen.bootstrap import prepare
-from practicegen.config import Settings
 from practicegen.db.engine import create_engine, create_sessionmaker
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.jobs.events import CHANNEL, JobChange, JobChanges, _resync_once
-from practicegen.jobs.repository import JobRepository, ProgressReport
+from practicegen.jobs.events import CHANNEL, JobChange, JobChanges, TooManyFollowers
+from practicegen.jobs.repository import JobRepository
 from tests.conftest import make_settings
 from tests.support.jobs import running_job, store_writes
 
@@ -69,43 +69,24 @@ def test_a_watch_keeps_the_newest_change_and_remembers_a_request_to_read() -> No
         hub.notify(JobChange(job_id, 2, "processing", 20, "b"))  # late duplicate
         hub.notify(JobChange(uuid.uuid4(), 9, "processing", 90, "other job"))
         assert watch.changed.is_set()
-        assert watch.take() == (JobChange(job_id, 3, "processing", 30, "c"), False)
+        assert watch.take() == (JobChange(job_id, 3, "processing", 30, "c"), None, False)
         assert not watch.changed.is_set()
-        hub.notify_all()
-        assert watch.take() == (None, True)
+        hub.notify_all()  # a hub with no reader: each watcher reads for itself
+        assert watch.take() == (None, None, True)
     assert hub.watched_jobs() == []
 
 
-async def test_resync_wakes_only_the_watchers_a_lost_signal_left_behind(
-    settings: Settings,
-) -> None:
-    engine = create_engine(settings)
-    silent = create_sessionmaker(engine)  # its commits reach no hub: every signal is lost
-    hub = JobChanges()
-    try:
-        async with silent() as session, session.begin():
-            current, behind = running_job(), running_job()
-            session.add_all([current, behind])
-        with (
-            hub.watch(current.id) as on_current,
-            hub.watch(behind.id) as on_behind,
-            hub.watch(uuid.uuid4()) as on_missing,
-        ):
-            on_current.seen = on_behind.seen = 1
-            async with silent() as session, session.begin():
-                now = datetime.now(UTC)
-                half = ProgressReport(behind.id, 1, 50, "Half.")
-                repo = JobRepository(session, store_writes(settings))
-                assert await repo.progress_many([half], now) == {(behind.id, 1)}
-            assert not on_behind.changed.is_set()
-
-            await _resync_once(hub, silent)
-
-            assert not on_current.changed.is_set()
-            assert on_behind.take() == (None, True)
-            assert on_missing.take() == (None, True)  # a job gone is read, to end the stream
-    finally:
-        await engine.dispose()
+def test_a_node_past_its_watch_limit_refuses_the_next_until_one_ends() -> None:
+    hub = JobChanges(max_watches=2)
+    job_id = uuid.uuid4()
+    with hub.watch(job_id), hub.watch(uuid.uuid4()):
+        with pytest.raises(TooManyFollowers) as refused, hub.watch(job_id):
+            pass
+        assert refused.value.retry_after_s > 0
+        assert status_for(refused.value) == 503
+    with hub.watch(job_id), hub.watch(job_id):  # the ended ones' places are free again
+        assert hub.watched_jobs() == [job_id]
+    assert hub.watched_jobs() == []
 
 
 @pytest.mark.postgres

@@ -1,13 +1,14 @@
 """A node's short memory of the API keys and tokens it has checked, sparing a database round
 trip on every request. A key is trusted for `PRACTICEGEN_AUTH_CACHE_S` seconds (0: not at
 all), so one revoked on another node is refused here within that time; a token never past its
-own expiry."""
+own expiry. A burst of requests with one key not yet trusted checks it once, not once each."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,7 @@ class KeyCache:
         self.max_entries = max_entries
         self.clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._checking: dict[str, asyncio.Future[Principal]] = {}
 
     def get(self, key_hash: str, now: datetime) -> Principal | None:
         entry = self._entries.get(key_hash)
@@ -44,6 +46,17 @@ class KeyCache:
             del self._entries[key_hash]
             return None
         return entry.principal
+
+    async def check_once(
+        self, key_hash: str, check: Callable[[], Awaitable[Principal]]
+    ) -> Principal:
+        """`check()` of the key, shared by every caller that asks while one is under way."""
+        checking = self._checking.get(key_hash)
+        if checking is None:
+            checking = asyncio.ensure_future(check())
+            self._checking[key_hash] = checking
+            checking.add_done_callback(lambda _: self._checking.pop(key_hash, None))
+        return await asyncio.shield(checking)
 
     def put(self, key_hash: str, principal: Principal, expires_at: datetime | None) -> None:
         if self.ttl_s <= 0:

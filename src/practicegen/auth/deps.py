@@ -56,10 +56,15 @@ async def authenticate_briefly(token: str | None, container: Container) -> Princ
         return anonymous(container.settings)
     now = container.clock()
     cache = container.part(KeyCache)
-    if (known := cache.get(hash_secret(token), now)) is not None:
+    key_hash = hash_secret(token)
+    if (known := cache.get(key_hash, now)) is not None:
         return known
-    async with container.sessionmaker() as session, session.begin():
-        return await authenticate(session, raw=token, now=now, cache=cache)
+
+    async def check() -> Principal:
+        async with container.sessionmaker() as session, session.begin():
+            return await authenticate(session, raw=token, now=now, cache=cache)
+
+    return await cache.check_once(key_hash, check)
 
 
 async def get_principal_briefly(request: Request, container: ContainerDep) -> Principal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
 from typing import Annotated
@@ -15,9 +16,9 @@ from practicegen.api.deps import ContainerDep, CursorDep, LimitDep, NowDep, Sess
 from practicegen.api.envelope import Envelope, Page, ok
 from practicegen.auth.deps import BriefPrincipalDep, PrincipalDep
 from practicegen.auth.principal import Principal
-from practicegen.db.models import Job
 from practicegen.jobs import service
 from practicegen.jobs.events import JobChange, Watch
+from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobRead, JobStatus
@@ -33,11 +34,11 @@ async def get_job_types(container: ContainerDep) -> JobTypes:
 JobTypesDep = Annotated[JobTypes, Depends(get_job_types)]
 
 
-def etag(job: Job) -> str:
+def etag(job: FollowedJob) -> str:
     return f'"{job.id}.{job.seq}"'
 
 
-def matches(if_none_match: str | None, job: Job) -> bool:
+def matches(if_none_match: str | None, job: FollowedJob) -> bool:
     """RFC 9110 If-None-Match: a list of tags, weak or strong, or `*`."""
     if if_none_match is None:
         return False
@@ -45,18 +46,28 @@ def matches(if_none_match: str | None, job: Job) -> bool:
     return "*" in tags or etag(job) in tags
 
 
-async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> Job:
-    """The job if `principal` may see it, else the error a fresh request would get."""
+async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> FollowedJob:
+    """The job if `principal` may see it, else the error a fresh request would get; read with
+    the node's other followers' reads (`jobs/followers.py`)."""
+    return shown(container, principal, job_id, await container.part(JobParts).reads.get(job_id))
+
+
+def shown(
+    container: Container, principal: Principal, job_id: uuid.UUID, job: FollowedJob | None
+) -> FollowedJob:
+    """`job`, read as `job_id` (for this follower or for all), if `principal` may see it."""
     views, now = container.part(JobParts).types, container.clock()
-    async with container.reading_sessionmaker() as session:
-        return await service.get_job(
-            session, principal=principal, job_id=job_id, now=now, views=views
-        )
+    return service.visible_job(job, principal=principal, job_id=job_id, now=now, views=views)
 
 
 async def _wait_for_change(
-    container: Container, watch: Watch, principal: Principal, job: Job, seen: str, wait_s: float
-) -> Job:
+    container: Container,
+    watch: Watch,
+    principal: Principal,
+    job: FollowedJob,
+    seen: str,
+    wait_s: float,
+) -> FollowedJob:
     """Wait until the job's ETag differs from `seen`, it finishes, or `wait_s` passes; `watch`
     was set before `job` was read, so no change after that read is missed."""
     deadline = time.monotonic() + min(wait_s, container.settings.job_wait_max_s)
@@ -67,22 +78,31 @@ async def _wait_for_change(
         watch.seen = job.seq
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(watch.changed.wait(), left)
-        change, stale = watch.take()
-        newer = change is not None and (change.seq or 0) > job.seq
-        if change is not None and newer and not stale and change.progress_of_attempt:
-            job = _with_progress(job, change)
-        elif newer or stale:
+        change, read, stale = watch.take()
+        if stale:
             job = await read_job(container, principal, job.id)
+            continue
+        if read is not None and read.seq > job.seq:
+            job = shown(container, principal, job.id, read)
+        if change is not None and (change.seq or 0) > job.seq:
+            if change.progress_of_attempt:
+                job = _with_progress(job, change)
+            else:  # a signal from a node that sends less
+                job = await read_job(container, principal, job.id)
     return job
 
 
-def _with_progress(job: Job, change: JobChange) -> Job:
+def _with_progress(job: FollowedJob, change: JobChange) -> FollowedJob:
     """`job` as `change` (a running attempt's progress) left it, without reading it again."""
-    job.seq, job.status, job.attempt = change.seq or job.seq, "processing", change.attempt or 0
-    job.progress_percent = change.progress_percent or 0
-    job.progress_message = change.progress_message
-    job.updated_at = change.updated_at or job.updated_at
-    return job
+    return dataclasses.replace(
+        job,
+        seq=change.seq or job.seq,
+        status="processing",
+        attempt=change.attempt or 0,
+        progress_percent=change.progress_percent or 0,
+        progress_message=change.progress_message,
+        updated_at=change.updated_at or job.updated_at,
+    )
 
 
 @router.get("/{job_id}", response_model=Envelope[JobRead])

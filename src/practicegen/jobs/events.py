@@ -3,8 +3,10 @@
 A `JobChange` carries the job's id and, when it fits, its new `seq`, status and progress, so a
 subscriber forwards progress without reading the job. Writers mark changed rows in the session
 (`mark_changed`), handed to this process's watchers after the commit; on PostgreSQL each write
-also sends `NOTIFY practicegen_jobs` for other nodes. Signals can be lost, so `notify_all` and
-`resync_watchers` wake watchers left behind.
+also sends `NOTIFY practicegen_jobs` for other nodes. A job a signal does not describe whole is
+read once for all its watchers, in one query with any other such reads (`jobs/followers.py`).
+Signals are lost while a node's LISTEN connection is down, so `notify_all` reads every watched
+job again once it is back; nothing polls while signals flow.
 """
 
 from __future__ import annotations
@@ -16,20 +18,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import structlog
-from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func, select
+from sqlalchemy import ColumnElement, Table, Text, case, cast, event, func
 from sqlalchemy.orm import Session
 
-from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
+from practicegen.errors import ServiceBusy
+from practicegen.jobs.followers import FollowedJob, FollowerReads
 
 log = structlog.get_logger()
 CHANNEL = "practicegen_jobs"
 _CHANGED = "practicegen.changed_jobs"
 _HUB = "practicegen.job_changes"
 _MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
-_RESYNC_BATCH = 500
 CHANGE_COLUMNS = tuple(
     ["id", "seq", "status", "progress_percent", "progress_message", "attempt", "updated_at"]
 )
@@ -59,7 +62,7 @@ class JobChange:
         return self.status == "processing" and None not in (self.attempt, self.updated_at)
 
     @classmethod
-    def of(cls, job: Job) -> JobChange:
+    def of(cls, job: Job | FollowedJob) -> JobChange:
         return cls(*(getattr(job, column) for column in CHANGE_COLUMNS))
 
     @classmethod
@@ -90,13 +93,26 @@ def signal_in_returning(jobs: Table) -> ColumnElement[object]:
     return func.pg_notify(CHANNEL, payload).label("signalled")
 
 
+class News(NamedTuple):
+    """What a watcher has not acted on yet."""
+
+    change: JobChange | None
+    """The newest change of a running job signalled whole: enough for a progress message."""
+    job: FollowedJob | None
+    """The newest read of the job made for all its watchers (after a change the signal could
+    not carry whole: a terminal state, a bare id, a reconnected listener)."""
+    stale: bool
+    """Whether the watcher must read the job itself (none could be read for it)."""
+
+
 class Watch:
     """One waiter on one job: `changed` is set when there is news; `take()` collects it."""
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
-        self.seen = -1  # the newest seq its owner has acted on; resync wakes it when behind
+        self.seen = -1  # the newest seq its owner has acted on
         self._latest: JobChange | None = None
+        self._read: FollowedJob | None = None
         self._stale = False
 
     def deliver(self, change: JobChange | None) -> None:
@@ -107,45 +123,90 @@ class Watch:
             self._latest = change
         self.changed.set()
 
-    def take(self) -> tuple[JobChange | None, bool]:
-        """(the newest change signalled, whether the job must be read) since the last take."""
-        latest, stale = self._latest, self._stale
-        self._latest, self._stale = None, False
+    def deliver_read(self, job: FollowedJob) -> None:
+        if self._read is None or self._read.seq < job.seq:
+            self._read = job
+        self.changed.set()
+
+    def take(self) -> News:
+        """The news since the last take."""
+        news = News(self._latest, self._read, self._stale)
+        self._latest, self._read, self._stale = None, None, False
         self.changed.clear()
-        return latest, stale
+        return news
+
+
+class TooManyFollowers(ServiceBusy):
+    code = "too_many_followers"
+    default_message = "This node follows as many jobs for clients as it may; retry shortly."
+    retry_after_s = 2
 
 
 class JobChanges:
-    """This process's watchers, by job id."""
+    """This process's watchers, by job id; at most `max_watches` at once. A change a signal
+    carries whole goes to the watchers as it is; any other is read once, by `reads`, for all
+    the job's watchers."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_watches: int | None = None) -> None:
+        self.max_watches = max_watches
+        self.reads: FollowerReads | None = None
+        """Set once the node's sessions exist; without it each watcher reads for itself."""
         self._watches: dict[uuid.UUID, set[Watch]] = {}
+        self._count = 0
+        self._reading: set[asyncio.Task[None]] = set()
 
     def notify(self, change: JobChange) -> None:
-        for watch in self._watches.get(change.job_id, ()):
-            watch.deliver(change)
+        watches = self._watches.get(change.job_id, ())
+        if change.running:
+            for watch in watches:
+                watch.deliver(change)
+        elif watches:
+            self._read_for_watchers(change.job_id)
 
     def notify_all(self) -> None:
-        self.behind({}, list(self._watches))
+        """Every watched job is read again (news may have been missed)."""
+        for job_id in self._watches:
+            self._read_for_watchers(job_id)
 
-    def behind(self, seqs: dict[uuid.UUID, int], asked: list[uuid.UUID]) -> int:
-        """Wake each watcher of `asked` behind its job's `seq` (or whose job is gone); how many."""
-        woken = 0
-        for job_id in asked:
-            seq = seqs.get(job_id)
+    def _read_for_watchers(self, job_id: uuid.UUID) -> None:
+        if self.reads is None:
             for watch in self._watches.get(job_id, ()):
-                if seq is None or watch.seen < seq:
-                    watch.deliver(None)
-                    woken += 1
-        return woken
+                watch.deliver(None)
+            return
+        task = asyncio.get_running_loop().create_task(self._hand_over(self.reads, job_id))
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
+
+    async def _hand_over(self, reads: FollowerReads, job_id: uuid.UUID) -> None:
+        try:
+            job = await reads.get(job_id)
+        except Exception as exc:  # each watcher reads for itself, retrying as the database allows
+            log.warning("jobs.change_read_failed", job_id=str(job_id), error=str(exc)[:200])
+            job = None
+        for watch in self._watches.get(job_id, ()):
+            if job is None:  # gone, or unread: the watcher's own read says which
+                watch.deliver(None)
+            else:
+                watch.deliver_read(job)
+
+    async def aclose(self) -> None:
+        """Stop the reads still under way (the node is stopping)."""
+        for task in list(self._reading):
+            task.cancel()
+        await asyncio.gather(*self._reading, return_exceptions=True)
 
     @contextmanager
     def watch(self, job_id: uuid.UUID) -> Iterator[Watch]:
+        """A watch on `job_id` while the block runs; `TooManyFollowers` past `max_watches`."""
+        if self.max_watches is not None and self._count >= self.max_watches:
+            raise TooManyFollowers(limit=self.max_watches)
         watch = Watch()
         self._watches.setdefault(job_id, set()).add(watch)
+        self._count += 1
         try:
             yield watch
         finally:
+            self._count -= 1
             watches = self._watches.get(job_id)
             if watches is not None:
                 watches.discard(watch)
@@ -154,6 +215,11 @@ class JobChanges:
 
     def watched_jobs(self) -> list[uuid.UUID]:
         return list(self._watches)
+
+    @property
+    def watchers(self) -> int:
+        """Watches held now, of every job."""
+        return self._count
 
 
 def session_info(hub: JobChanges) -> dict[str, object]:
@@ -180,27 +246,6 @@ def _wake_waiters(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     session.info.pop(_CHANGED, None)
-
-
-async def resync_watchers(hub: JobChanges, sessionmaker: SessionMaker, every_s: float) -> None:
-    """Every `every_s`, one read of the watched jobs' `seq`s wakes the watchers left behind."""
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await _resync_once(hub, sessionmaker)
-        except Exception:  # a database hiccup must not stop the safety net; try next round
-            log.exception("jobs.resync_failed")
-
-
-async def _resync_once(hub: JobChanges, sessionmaker: SessionMaker) -> None:
-    watched = hub.watched_jobs()
-    for start in range(0, len(watched), _RESYNC_BATCH):
-        batch = watched[start : start + _RESYNC_BATCH]
-        async with sessionmaker() as session:
-            rows = await session.execute(select(Job.id, Job.seq).where(Job.id.in_(batch)))
-            seqs = {job_id: seq for job_id, seq in rows}
-        if woken := hub.behind(seqs, batch):
-            log.info("jobs.resync_woke", watchers=woken)
 
 
 def deliver_notification(hub: JobChanges, payload: str) -> None:

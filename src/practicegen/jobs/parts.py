@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from practicegen.jobs.events import JobChanges
+from practicegen.jobs.followers import FollowerReads
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes
@@ -18,6 +19,8 @@ class JobParts:
     queue: JobQueue
     changes: JobChanges
     """The node's hub of job changes: long-polls and streams wait on it."""
+    reads: FollowerReads
+    """Status polls, long-polls and streams read their jobs through it, many in one query."""
     store: JobStore
     types: JobTypes
     metrics: JobMetrics

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
+from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.registry import JobTypes
 
 
@@ -68,7 +69,7 @@ class JobRead(BaseModel):
     expires_at: datetime | None = Field(description="When a finished job's result is dropped.")
 
     @classmethod
-    def of(cls, job: Job, *, reader: Principal, views: JobTypes) -> JobRead:
+    def of(cls, job: Job | FollowedJob, *, reader: Principal, views: JobTypes) -> JobRead:
         """The job as `reader` may see it: its result through the job type's view."""
         completed = job.status == JobStatus.COMPLETED
         failed = job.status in (JobStatus.FAILED, JobStatus.CANCELLED)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,11 +155,36 @@ async def get_job(
     now: datetime,
     views: JobTypes,
 ) -> Job:
-    """The job if `principal` may see it: a student token sees only its student's jobs of the
-    types with a student view; any other job is absent to it."""
+    """The job if `principal` may see it (`visible_job`)."""
     job = await JobRepository(session).get(principal.tenant_id, job_id)
+    return visible_job(job, principal=principal, job_id=job_id, now=now, views=views)
+
+
+class Visible(Protocol):
+    """What decides who may see a job."""
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+    @property
+    def student_id(self) -> uuid.UUID | None: ...
+    @property
+    def job_type(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+V = TypeVar("V", bound=Visible)
+
+
+def visible_job(
+    job: V | None, *, principal: Principal, job_id: uuid.UUID, now: datetime, views: JobTypes
+) -> V:
+    """`job` (read as `job_id`) if `principal` may see it: a student token sees only its
+    student's jobs of the types with a student view; any other job is absent to it."""
     theirs = job is not None and principal.is_student and job.student_id != principal.student_id
-    if job is None or theirs or not views.visible(principal, job.job_type):
+    if job is None or job.tenant_id != principal.tenant_id or theirs:
+        raise JobNotFound(job_id=str(job_id))
+    if not views.visible(principal, job.job_type):
         raise JobNotFound(job_id=str(job_id))
     if job.expires_at is not None and job.expires_at <= now:
         raise JobExpired(job_id=str(job_id), expired_at=job.expires_at.isoformat())

@@ -15,26 +15,33 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from practicegen.api.container import Container
 from practicegen.api.deps import ContainerDep
-from practicegen.api.errors import status_for
+from practicegen.api.errors import error_response, status_for
 from practicegen.auth.deps import BriefPrincipalDep, authenticate_briefly
 from practicegen.auth.principal import Principal
-from practicegen.db.models import Job
-from practicegen.errors import PracticegenError
-from practicegen.jobs.endpoints import read_job
-from practicegen.jobs.events import JobChange
+from practicegen.db.reconnect import Backoff
+from practicegen.errors import PracticegenError, ServiceBusy
+from practicegen.jobs.endpoints import read_job, shown
+from practicegen.jobs.events import JobChange, News
+from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.schemas import JobStatus
 
+log = structlog.get_logger()
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+DATABASE_BUSY = (OperationalError, PoolTimeout)
+"""What a read raises while the database or this node's pool is busy or down: worth a retry."""
 
 
-def message(job: Job, reader: Principal, views: JobTypes) -> dict[str, Any]:
+def message(job: FollowedJob, reader: Principal, views: JobTypes) -> dict[str, Any]:
     """The job's message as `reader` may see it (its result through the job type's view)."""
     status = JobStatus(job.status)
     if status is JobStatus.COMPLETED:
@@ -59,27 +66,54 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The job's message now (unless `after_seq` is current), then one per change, up to its
-    terminal message; the job is read only when the change signal does not say enough."""
-    views = container.part(JobParts).types
-    with container.part(JobParts).changes.watch(job_id) as watch:
-        watch.seen = after_seq
-        change: JobChange | None = None
-        while True:
-            if change is not None and change.running:
-                update = progress_message(change)
-            else:
-                job = await read_job(container, principal, job_id)
-                update = message(job, principal, views)
+    """The job's message now, then one per change newer than it and than `after_seq`, up to
+    its terminal message. The first comes whatever its seq, so a caller learns of a refusal
+    (no such job, too many followers) before it answers. A progress signal is sent as it came;
+    any other change is read once for all the job's watchers. Once the first message is out, a
+    busy or unreachable database delays the next, never ends it."""
+    jobs = container.part(JobParts)
+    with jobs.changes.watch(job_id) as watch:
+        job = await read_job(container, principal, job_id)
+        backoff = Backoff.from_settings(container.settings)
+        update = message(job, principal, jobs.types)
+        watch.seen = max(after_seq, update["seq"])
+        yield update
+        while update["type"] == "status":
+            await watch.changed.wait()
+            update = await _next_update(container, principal, watch.take(), job_id, backoff)
             if update["seq"] > watch.seen:
                 watch.seen = update["seq"]
                 yield update
-            if update["type"] != "status":
-                return
-            await watch.changed.wait()
-            change, stale = watch.take()
-            if stale:
-                change = None
+
+
+async def _next_update(
+    container: Container, principal: Principal, news: News, job_id: uuid.UUID, backoff: Backoff
+) -> dict[str, Any]:
+    """The message `news` makes: its newest change or read, or the follower's own read."""
+    views = container.part(JobParts).types
+    change, read, stale = news
+    if stale or (read is None and change is None):
+        return message(await _read_again(container, principal, job_id, backoff), principal, views)
+    if read is not None and (change is None or (change.seq or -1) <= read.seq):
+        return message(shown(container, principal, job_id, read), principal, views)
+    assert change is not None
+    return progress_message(change)
+
+
+async def _read_again(
+    container: Container, principal: Principal, job_id: uuid.UUID, backoff: Backoff
+) -> FollowedJob:
+    """`read_job` for a follower already following: through a database outage, until it reads."""
+    while True:
+        try:
+            job = await read_job(container, principal, job_id)
+        except DATABASE_BUSY as exc:
+            delay = backoff.next_delay()
+            log.warning("jobs.follower_read_failed", error=str(exc)[:200], retry_in_s=delay)
+            await asyncio.sleep(delay)
+            continue
+        backoff.reset()
+        return job
 
 
 def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:
@@ -117,6 +151,9 @@ async def follow_websocket(
     try:
         updates = start(await authenticate_briefly(token, container))
         first = await anext(updates)
+    except (ServiceBusy, *DATABASE_BUSY) as exc:
+        await _busy(websocket, exc)
+        return
     except PracticegenError as exc:
         # a refused handshake reaches a browser only as code 1006: accept, then close with
         # 4000 + the HTTP status, so a client can tell "no such job" from a dropped connection
@@ -135,6 +172,26 @@ async def follow_websocket(
         reader.cancel()
         await asyncio.wait({sender, reader})
         await updates.aclose()
+
+
+async def _busy(websocket: WebSocket, exc: Exception) -> None:
+    """A node too busy to follow one more job answers the handshake `503` with `Retry-After`,
+    which every client takes as "connect again later" (a browser sees 1006), rather than
+    accepting and closing, which clients take as the job's own refusal."""
+    busy = exc if isinstance(exc, ServiceBusy) else ServiceBusy()
+    if isinstance(exc, DATABASE_BUSY):
+        log.warning("jobs.follower_read_failed", error=str(exc)[:200])
+    response = error_response(
+        status_for(busy),
+        busy.code,
+        busy.message,
+        busy.details,
+        {"Retry-After": str(busy.retry_after_s)},
+    )
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(response)
+    else:  # a server without the extension: the closest a client can act on
+        await websocket.close(code=1013, reason=busy.code)
 
 
 async def _send_all(
@@ -169,13 +226,8 @@ async def job_events(
     ever."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     updates = job_updates(container, principal, job_id, after)
-    if after < 0:
-        first = await anext(updates)  # errors (404, 410) surface before the stream starts
-        head = [sse(first)]
-    else:
-        # nothing may be newer than `after` yet: check access without waiting for a change
-        await read_job(container, principal, job_id)
-        head = []
+    first = await anext(updates)  # errors (404, 410, 503) surface before the stream starts
+    head = [sse(first)] if first["seq"] > after else []
     return event_stream(head, updates, request, container.settings.sse_ping_s)
 
 
