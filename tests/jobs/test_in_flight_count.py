@@ -1,7 +1,7 @@
 """The count of a tenant's jobs in flight that job creation checks its limit against.
 
 On PostgreSQL it is the sum of the rows migration 008's triggers keep (one per server process
-since migration 012); on SQLite, a count over
+since migration 014); on SQLite, a count over
 migration 007's partial index. Either must equal counting the jobs themselves.
 """
 

@@ -3,7 +3,7 @@
 pgqueuer's trigger sends a NOTIFY from every statement that writes its table, so every creating
 transaction took PostgreSQL's one lock for queueing notifications at commit, and creations
 committed one at a time behind it. The job store's creations tell the trigger to leave it
-(migration 012's `practicegen.queue_wakeup` setting) and ask here instead, after they commit:
+(migration 014's `practicegen.queue_wakeup` setting) and ask here instead, after they commit:
 one notification is in flight at a time, and another follows it if any commit asked meanwhile,
 so a worker hears of every job at most a round trip late. A wake-up is worth no disk flush of
 its own; one lost to a crash is made good by the workers' polling.

@@ -56,5 +56,5 @@ BEGIN
 END
 $count$;
 
-INSERT INTO schema_migrations (version) VALUES ('012') ON CONFLICT (version) DO NOTHING;
+INSERT INTO schema_migrations (version) VALUES ('014') ON CONFLICT (version) DO NOTHING;
 COMMIT;
