@@ -166,8 +166,9 @@ async def test_concurrent_sqlite_upgrades_all_succeed(tmp_path: Path) -> None:
     for attempt in range(5):  # each round a fresh file, so the runners race from the start
         url = f"sqlite+aiosqlite:///{tmp_path / f'race-{attempt}.db'}"
         results = await asyncio.gather(*(migrator.upgrade(url) for _ in range(4)))
-        assert SQLITE_VERSIONS in results
-        assert all(set(r) <= set(SQLITE_VERSIONS) for r in results)
+        # every runner succeeds; between them they applied every file (they take turns file by
+        # file, and a file another runner applied since is skipped or harmlessly repeated)
+        assert set().union(*results) == set(SQLITE_VERSIONS)
         assert all(s.applied for s in await migrator.status(url))
     columns = await sqlite_columns(tmp_path / "race-0.db")
     assert "traceparent" in columns["jobs"]

@@ -267,7 +267,8 @@ async def worker_appears_and_leaves(
     await wait_until(lambda: says(http, 200, 1, 0), limit_s=60, what="the worker", every=0.1)
     [row] = await (await db.execute("SELECT * FROM workers")).fetchall()
     assert (row["pid"], row["concurrency"]) == (worker.pid, 8)
-    assert row["lanes"] == {"practicegen_job": 8, "practicegen_webhook": 100}
+    lanes = {"practicegen_job": 8, "practicegen_webhook": 100, "practicegen_batch": 200}
+    assert row["lanes"] == lanes
     assert await gauges(http) == (1, 0)
     assert "Job workers: 1 running (seen within 1.5 s)." in jobs_list(api).stdout
 

@@ -203,6 +203,7 @@ class SyncJobHandle(_Twin[JobHandle]):
             self._loop.run(stream.aclose())
 
     wait = blocking(JobHandle.wait)
+    completed = blocking(JobHandle.completed)
     status = blocking(JobHandle.status)
     cancel = blocking(JobHandle.cancel)
     retry = blocking(JobHandle.retry)
