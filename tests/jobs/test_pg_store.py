@@ -145,8 +145,9 @@ async def test_a_connection_the_database_dropped_is_replaced_and_the_job_written
     job = a_job(student)
     assert await add(writer, job, 10)
     stats = writer.pool.get_stats()
-    # the dead one was found when taken from the pool (its socket said so), not by a statement
-    assert stats["connections_lost"] == 1 and "returns_bad" not in stats, stats
+    # the dead ones (as many as the pool had opened by then) were found when taken from the
+    # pool (their sockets said so), not by a statement failing on one
+    assert stats["connections_lost"] >= 1 and "returns_bad" not in stats, stats
     jobs, messages = await rows(db)
     assert [r["id"] for r in jobs].count(job.id) == 1
     assert [m["payload"] for m in messages].count(job.id.bytes) == 1
