@@ -51,9 +51,12 @@ async def test_a_batch_whose_worker_is_killed_completes_each_student_and_itself_
         doomed = cluster.start_worker("doomed", PRACTICEGEN_JOB_CONCURRENCY="8")
 
         async def several_running() -> bool:
-            return len(await processing(db) - {batch_id}) >= 3
+            running = await processing(db)
+            return batch_id in running and len(running - {batch_id}) >= 3
 
-        await wait_until(several_running, limit_s=60, what="students' jobs running", every=0.02)
+        await wait_until(
+            several_running, limit_s=60, what="the batch and its students' jobs running", every=0.02
+        )
         doomed.kill_everything()
         survivor = cluster.start_worker("survivor")
 
