@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     mastery_min_answers: int = Field(default=5, ge=1, le=1000)
     class_max_students: int = Field(default=500, ge=1, le=10_000)
     batch_concurrency: Concurrency = 200
-    batch_poll_s: Seconds = 0.5
+    batch_poll_s: Seconds = 0.25
     recent_assignments_window: int = Field(default=5, ge=0)
     candidate_cache_s: Wait = Field(
         30.0,
