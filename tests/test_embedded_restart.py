@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,3 +81,39 @@ def test_killed_serve_finishes_its_jobs_after_restart(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "practicegen.db") as db:
         stored = db.execute("SELECT count(*) FROM assignments").fetchone()[0]
     assert stored == len(job_ids)  # each job's result was written once
+
+
+def test_killed_serve_finishes_a_class_batch_after_restart(tmp_path: Path) -> None:
+    """The embedded twin of the killed worker mid-batch: every student's job and the batch
+    complete once after the restart."""
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with serve(tmp_path) as (base, proc), httpx.Client(base_url=base, headers=headers) as http:
+        students = [
+            http.post("/api/v1/students", json={}).json()["data"]["student_id"] for _ in range(6)
+        ]
+        made = http.post("/api/v1/classes", json={"name": "6B", "student_ids": students})
+        class_id = made.json()["data"]["class_id"]
+        body = {"subject": "Geometry", "num_items": 20}
+        started = http.post(f"/api/v1/classes/{class_id}/assign/async", json=body)
+        assert started.status_code == 202, started.text
+        batch_id = started.json()["batch_id"]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    stored = {str(uuid.UUID(job_id)): status for job_id, status in statuses(tmp_path).items()}
+    assert stored[batch_id] in ("pending", "processing")  # killed mid-batch
+    with serve(tmp_path) as (base, _proc), httpx.Client(base_url=base, headers=headers) as http:
+        deadline = time.monotonic() + 90
+        batch = http.get(f"/api/v1/batches/{batch_id}").json()["data"]
+        while time.monotonic() < deadline and batch["status"] in ("pending", "processing"):
+            time.sleep(0.2)
+            batch = http.get(f"/api/v1/batches/{batch_id}").json()["data"]
+        assert batch["status"] == "completed" and batch["counts"]["completed"] == len(students)
+    with sqlite3.connect(tmp_path / "practicegen.db") as db:
+        per_student = db.execute(
+            "SELECT student_id, count(*) FROM assignments GROUP BY 1"
+        ).fetchall()
+        attempts = db.execute(
+            "SELECT attempt FROM jobs WHERE job_type = 'practice_batch'"
+        ).fetchall()
+    assert len(per_student) == len(students) and {n for _, n in per_student} == {1}
+    assert len(attempts) == 1  # one batch, its end written once
