@@ -18,7 +18,7 @@ from tests.api.test_errors import assert_error
 from tests.classes.test_classes import new_student
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.receiver import webhook_receiver
-from tests.support.server import running_server
+from tests.support.server import free_port, running_server
 
 PRACTICE = {"subject": "Algebra", "topic": "Linear Equations", "num_items": 2}
 
@@ -159,3 +159,17 @@ async def test_a_refused_batch_makes_no_job_at_all(database_url: str) -> None:
             "permission_denied",
         )
         assert_error(await http.get(f"/api/v1/batches/{uuid.uuid4()}"), 404, "batch_not_found")
+
+
+async def test_a_dead_receiver_holds_back_neither_the_students_nor_the_batch(
+    database_url: str,
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    async with node(database_url, webhook_retry_schedule="0,120") as http:
+        class_id, _students = await new_class(http, ["Ada", "Bo"])
+        body = {**PRACTICE, "webhook_url": dead}
+        started = await http.post(f"/api/v1/classes/{class_id}/assign/async", json=body)
+        batch = await until_ended(http, started.json()["batch_id"])
+        assert batch["status"] == "completed" and batch["counts"]["completed"] == 2
+        deliveries = await jobs_of_type(http, "webhook_delivery")
+        assert len(deliveries) == 3  # each student's and the batch's, trying on their own

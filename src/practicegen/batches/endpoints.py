@@ -13,7 +13,7 @@ from practicegen.api.envelope import Envelope, ok
 from practicegen.auth.deps import PrincipalDep
 from practicegen.batches import service
 from practicegen.batches.schemas import BatchAccepted, BatchCreate, BatchRead, ClassAssignRequest
-from practicegen.batches.tasks import children
+from practicegen.batches.tasks import child_id, children, students_of
 from practicegen.classes.schemas import StudentNames
 from practicegen.items.names import Spellings
 from practicegen.jobs.parts import JobParts
@@ -26,8 +26,11 @@ IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
 
 async def _accepted(created: Created, container: ContainerDep) -> JSONResponse:
     batch = created.job
-    async with container.sessionmaker() as session:
-        rows = await children(session, batch)
+    if created.replayed:  # the earlier batch's jobs as they stand now
+        async with container.sessionmaker() as session:
+            rows = await children(session, batch)
+    else:  # just made, every one of them pending
+        rows = [(child_id(batch.id, s), s, "pending", 0) for s in students_of(batch)]
     body = BatchAccepted(
         batch_id=batch.id,
         status=batch.status,

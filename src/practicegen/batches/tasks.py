@@ -39,9 +39,14 @@ def child_id(batch_id: uuid.UUID, student_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(batch_id, str(student_id))
 
 
+def students_of(batch: Job | PendingJob) -> list[uuid.UUID]:
+    """The batch's students, in the order it names them."""
+    return [uuid.UUID(s) for s in batch.request["student_ids"]]
+
+
 async def children(session: AsyncSession, batch: Job | PendingJob) -> list[ChildRow]:
     """The batch's students' jobs, in the order the batch names its students."""
-    ids = {child_id(batch.id, uuid.UUID(s)): uuid.UUID(s) for s in batch.request["student_ids"]}
+    ids = {child_id(batch.id, s): s for s in students_of(batch)}
     query = select(Job.id, Job.status, Job.progress_percent).where(
         Job.tenant_id == batch.tenant_id, Job.id.in_(ids)
     )

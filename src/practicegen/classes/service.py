@@ -27,8 +27,7 @@ async def create_class(
     row = Class(tenant_id=principal.tenant_id, name=body.name)
     repo = ClassRepository(session)
     await repo.add(row)
-    await _add(repo, principal, row, body, limit)
-    return await _view(repo, row)
+    return _read(row, await _add(repo, principal, row, body, limit))
 
 
 async def get_class(
@@ -83,8 +82,7 @@ async def add_students(
     principal.require_server()
     repo = ClassRepository(session)
     row = await repo.get_or_raise(principal.tenant_id, class_id)
-    await _add(repo, principal, row, members, limit)
-    return await _view(repo, row)
+    return _read(row, await _add(repo, principal, row, members, limit))
 
 
 async def remove_student(
@@ -136,12 +134,14 @@ async def resolve_students(
 
 async def _add(
     repo: ClassRepository, principal: Principal, row: Class, members: StudentNames, limit: int
-) -> None:
+) -> int:
+    """Add the students named; how many the class then holds."""
     student_ids = await resolve_students(repo.session, principal.tenant_id, members)
     await repo.add_members(row.id, student_ids)
     held = (await repo.counts([row.id])).get(row.id, 0)
     if held > limit:
         raise ClassFull(limit=limit, would_hold=held)
+    return held
 
 
 async def _view(repo: ClassRepository, row: Class) -> ClassRead:
