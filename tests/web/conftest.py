@@ -6,9 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Playwright's 5 s default is shorter than a loaded machine's first grading after a start
+# (sympy processes warming up beside the rest of the suite).
+expect.set_options(timeout=15_000)
 
 
 def chromium() -> str:
