@@ -58,6 +58,19 @@ def test_a_database_url_that_does_not_parse(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql://app:hunter2@db.example:notaport/practice", "nonsense", ""]
+)
+def test_a_malformed_database_url_is_one_line_from_every_command(tmp_path: Path, url: str) -> None:
+    for command in (("serve", "--port", str(free_port())), ("worker",), ("db", "upgrade")):
+        result = run_cli(tmp_path, *command, PRACTICEGEN_DATABASE_URL=url)
+        message = assert_explained(
+            result, USAGE, "PRACTICEGEN_DATABASE_URL does not parse", "postgresql://USER:PASSWORD@"
+        )
+        assert "\n" not in message and "hunter2" not in message, message
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_database_url_of_another_kind_names_the_setting(tmp_path: Path) -> None:
     url = "mysql://app:hunter2@db.example/practice"
     result = run_cli(tmp_path, "db", "upgrade", PRACTICEGEN_DATABASE_URL=url)
