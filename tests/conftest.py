@@ -58,6 +58,8 @@ TOGETHER = {
     "tests/web/test_page.py": "web",
     "tests/web/test_audiences.py": "web",
     "tests/web/test_api_docs.py": "web",
+    "tests/web/test_hostile_text.py": "web",
+    "tests/web/test_assignment_pages.py": "web",
 }
 """Modules whose tests run one after another on one worker. The multi-process PostgreSQL
 modules: two of them at once hold more of the server's connections than it has. The command

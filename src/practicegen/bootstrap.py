@@ -32,7 +32,9 @@ class Prepared:
 async def prepare(settings: Settings) -> Prepared:
     report = Prepared()
     if settings.auto_migrate:
-        report.migrations_applied = await migrator.upgrade(settings.database_url)
+        report.migrations_applied = await migrator.upgrade(
+            settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
+        )
     async with transaction(settings) as session:
         configured = settings.api_key.get_secret_value() if settings.api_key else None
         report.new_admin_key = await ensure_admin_key(session, configured=configured)

@@ -55,7 +55,11 @@ async def _consume(
     filler, job_filler = fillers(stack, settings, sessionmaker)
     cache = CandidateCache(max_age_s=settings.candidate_cache_s)
     types = create_job_types(settings, sessionmaker, cache, job_filler)
-    if settings.auto_migrate and (applied := await migrator.upgrade(settings.database_url)):
+    if settings.auto_migrate and (
+        applied := await migrator.upgrade(
+            settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
+        )
+    ):
         log.info("db.migrated", applied=applied)
     start_pool_server_deaf_to_stop_signals()
     await filler.pool.start()  # not in the first burst of jobs' answers

@@ -12,9 +12,13 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from practicegen.batches.positions import Position
 from tests.api.test_auth import bearer
 from tests.batches.test_batches import PRACTICE, new_class, node, until_ended
 from tests.conftest import ADMIN_KEY
+
+Event = tuple[str | None, dict[str, Any]]
+_ENDS = ("completed", "failed", "cancelled")
 
 
 def assert_batch_stream(messages: list[dict[str, Any]], students: list[str]) -> None:
@@ -73,3 +77,57 @@ async def test_batch_streams_refuse_before_they_start(database_url: str) -> None
         anonymous = httpx.AsyncClient(base_url=str(http.base_url))
         async with anonymous:
             assert (await anonymous.get(f"/api/v1/batches/{batch_id}/events")).status_code == 401
+
+
+async def read_events(response: httpx.Response, *, until_first_end: bool = False) -> list[Event]:
+    """The stream's events, `(id, data)`; with `until_first_end`, up to a student's first end,
+    after which the connection is dropped."""
+    events: list[Event] = []
+    block: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line.startswith(("id:", "data:")):
+            key, _, value = line.partition(": ")
+            block[key] = value
+        elif line == "" and "data" in block:
+            event = (block.get("id"), json.loads(block["data"]))
+            events.append(event)
+            block = {}
+            if until_first_end and event[1]["type"] == "job" and event[1]["status"] == "completed":
+                break
+    return events
+
+
+async def test_a_dropped_batch_event_stream_resumes_with_last_event_id(database_url: str) -> None:
+    async with node(database_url) as http:
+        class_id, students = await new_class(http, ["Ada", "Bo", "Cy", "Di"])
+        started = await http.post(f"/api/v1/classes/{class_id}/assign/async", json=PRACTICE)
+        path = f"/api/v1/batches/{started.json()['batch_id']}/events"
+        async with http.stream("GET", path) as response:
+            before = await read_events(response, until_first_end=True)
+        last_id = before[-1][0]
+        assert before[0][1]["type"] == "batch" and last_id is not None
+        headers = {"Last-Event-ID": last_id}
+        async with http.stream("GET", path, headers=headers) as response:
+            after = await read_events(response)
+        assert after and all(event_id is not None for event_id, _ in after)
+        assert after[0][1]["type"] != "batch"  # resumed: not the whole batch again
+        messages = [data for _, data in before + after]
+        ends = [m["student_id"] for m in messages if m["type"] == "job" and m["status"] in _ENDS]
+        assert sorted(ends) == sorted(students)  # each student's end once, across the drop
+        assert [m["type"] for m in messages if m["type"] in _ENDS] == ["completed"]
+        assert messages[-1]["type"] == "completed"
+        # resumed past the end: the stream has nothing more to say and ends
+        finished = await http.get(path, headers={"Last-Event-ID": after[-1][0] or ""})
+        assert finished.status_code == 200 and "data:" not in finished.text
+
+
+@pytest.mark.parametrize("ended", [set(), {0}, {1, 7, 8}, set(range(500))])
+def test_a_batch_stream_position_reads_back_what_it_wrote(ended: set[int]) -> None:
+    position = Position(batch_seq=12, ended=frozenset(ended))
+    assert Position.parse(position.token()) == position
+    assert len(position.token()) <= 90
+
+
+@pytest.mark.parametrize("token", [None, "", "12", "x.AQ", "-1.AQ", "3.@@"])
+def test_a_batch_stream_position_not_of_its_own_making_starts_afresh(token: str | None) -> None:
+    assert Position.parse(token) is None

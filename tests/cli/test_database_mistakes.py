@@ -3,11 +3,14 @@ exit code; commands that only read leave no database behind."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.support import assert_explained, run_cli
+from tests.cli.support import assert_explained, cli_env, run_cli
 from tests.support import postgres
 from tests.support.server import free_port
 
@@ -58,6 +61,19 @@ def test_a_database_url_that_does_not_parse(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql://app:hunter2@db.example:notaport/practice", "nonsense", ""]
+)
+def test_a_malformed_database_url_is_one_line_from_every_command(tmp_path: Path, url: str) -> None:
+    for command in (("serve", "--port", str(free_port())), ("worker",), ("db", "upgrade")):
+        result = run_cli(tmp_path, *command, PRACTICEGEN_DATABASE_URL=url)
+        message = assert_explained(
+            result, USAGE, "PRACTICEGEN_DATABASE_URL does not parse", "postgresql://USER:PASSWORD@"
+        )
+        assert "\n" not in message and "hunter2" not in message, message
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_database_url_of_another_kind_names_the_setting(tmp_path: Path) -> None:
     url = "mysql://app:hunter2@db.example/practice"
     result = run_cli(tmp_path, "db", "upgrade", PRACTICEGEN_DATABASE_URL=url)
@@ -97,3 +113,28 @@ def test_a_missing_postgresql_database(tmp_path: Path) -> None:
             'database "practicegen_no_such_database" does not exist',
             "Create it",
         )
+
+
+def test_a_postgresql_host_that_never_answers_is_given_up_on(tmp_path: Path) -> None:
+    """A listener that takes connections and never speaks stands for a host whose firewall
+    drops packets: every command gives up after PRACTICEGEN_DB_CONNECT_TIMEOUT_S."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as silent:
+        url = f"postgresql://postgres:secret-pw@127.0.0.1:{silent.getsockname()[1]}/practicegen"
+        env = cli_env(tmp_path, PRACTICEGEN_DATABASE_URL=url, PRACTICEGEN_DB_CONNECT_TIMEOUT_S="2")
+        for command in (("db", "upgrade"), ("serve", "--port", str(free_port())), ("worker",)):
+            result = subprocess.run(
+                [sys.executable, "-m", "practicegen", *command],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=90,  # without a connect timeout, each of them waits for ever
+                check=False,
+            )
+            message = assert_explained(
+                result,
+                UNAVAILABLE,
+                "connection timeout expired",
+                "PRACTICEGEN_DB_CONNECT_TIMEOUT_S",
+            )
+            assert "secret-pw" not in message

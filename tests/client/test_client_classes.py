@@ -80,3 +80,23 @@ async def test_the_blocking_client_assigns_a_class(sdk_server: RunningServer) ->
 
     done = await asyncio.to_thread(blocking_run)
     assert done.status is JobStatus.COMPLETED and done.counts[JobStatus.COMPLETED] == 1
+
+
+async def test_every_assignment_of_a_student_page_after_page(
+    sdk: AsyncClient,  # noqa: F811
+    sdk_server: RunningServer,  # noqa: F811
+) -> None:
+    student = await sdk.create_student(display_name="Di")
+    made = [await sdk.assign(student.student_id, "Algebra", 1) for _ in range(5)]
+    newest_first = [a.assignment_id for a in reversed(made)]
+    first_page = await sdk.student_assignments(student.student_id, limit=2)
+    assert [s.assignment_id for s in first_page] == newest_first[:2]  # one page only
+    every = [s async for s in sdk.iter_student_assignments(student.student_id, page_size=2)]
+    assert [s.assignment_id for s in every] == newest_first
+
+    def blocking_run() -> list[uuid.UUID]:
+        with Client(sdk_server.base_url, ADMIN_KEY) as client:
+            pages = client.iter_student_assignments(student.student_id, page_size=3)
+            return [s.assignment_id for s in pages]
+
+    assert await asyncio.to_thread(blocking_run) == newest_first

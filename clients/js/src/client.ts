@@ -204,11 +204,25 @@ export class PracticegenClient {
     return this.data('GET', `/api/v1/students/${encodeURIComponent(studentId)}/mastery`);
   }
 
-  /** The student's latest assignments (up to `limit`, default 50), newest first, with their scores. */
+  /** The student's latest assignments (the first page, up to `limit`, default 50), newest first, with their scores; `iterStudentAssignments` reads them all. */
   async studentAssignments(studentId: string, limit = 50): Promise<AssignmentSummary[]> {
     const path = `/api/v1/students/${encodeURIComponent(studentId)}/assignments`;
     const response = await this.http.send({ method: 'GET', path, query: { limit } });
     return dataOf<{ items: AssignmentSummary[] }>(response).items;
+  }
+
+  /** Every assignment of the student, newest first (`for await`): a page of `pageSize` is read when the loop reaches it, following the list's `next_cursor`. */
+  async *iterStudentAssignments(studentId: string, pageSize = 50): AsyncGenerator<AssignmentSummary, void, undefined> {
+    const path = `/api/v1/students/${encodeURIComponent(studentId)}/assignments`;
+    let cursor: string | null = null;
+    do {
+      const query: Record<string, string | number> = cursor === null ? { limit: pageSize } : { limit: pageSize, cursor };
+      const page = dataOf<{ items: AssignmentSummary[]; next_cursor: string | null }>(
+        await this.http.send({ method: 'GET', path, query }),
+      );
+      yield* page.items;
+      cursor = page.next_cursor ?? null;
+    } while (cursor !== null);
   }
 
   /** One practice job per student of the class, under one batch (a batch is itself a job: `watchJob(batch_id)` follows it). */

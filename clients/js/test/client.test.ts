@@ -91,6 +91,30 @@ describe('requests', () => {
 
 type Client = ReturnType<typeof createClient>;
 
+describe('iterStudentAssignments', () => {
+  it('follows next_cursor page after page, and stops at the last', async () => {
+    const pages: Record<string, { items: { assignment_id: string }[]; next_cursor: string | null }> = {
+      '': { items: [{ assignment_id: 'a5' }, { assignment_id: 'a4' }], next_cursor: 'c1' },
+      c1: { items: [{ assignment_id: 'a3' }, { assignment_id: 'a2' }], next_cursor: 'c2' },
+      c2: { items: [{ assignment_id: 'a1' }], next_cursor: null },
+    };
+    const { api, client } = clientFor((request) => {
+      const cursor = new URL(request.target, BASE_URL).searchParams.get('cursor') ?? '';
+      return ok(pages[cursor]);
+    });
+
+    const seen: string[] = [];
+    for await (const summary of client.iterStudentAssignments('s 1', 2)) seen.push(summary.assignment_id);
+
+    expect(seen).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
+    expect(api.requests.map((r) => r.target)).toEqual([
+      '/api/v1/students/s%201/assignments?limit=2',
+      '/api/v1/students/s%201/assignments?limit=2&cursor=c1',
+      '/api/v1/students/s%201/assignments?limit=2&cursor=c2',
+    ]);
+  });
+});
+
 describe('retries', () => {
   it('waits for Retry-After before repeating a 429', async () => {
     vi.useFakeTimers();

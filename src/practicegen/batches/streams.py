@@ -3,8 +3,9 @@
 `completed` (or `failed`, `cancelled`) once every student's job has ended.
 
 The stream merges the job streams of the batch and of each student's job, so it is as live as
-theirs and costs what they cost; it has no position to resume from: a client that reconnects
-gets the whole batch again in its first message.
+theirs and costs what they cost. Each message after the first carries the stream's `position`
+(`batches/positions.py`), also an event's `id:`, so `Last-Event-ID` resumes an event stream
+and each student's end is told once.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import contextlib
 import functools
 import uuid
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, Header, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
 from practicegen.api.container import Container
@@ -24,6 +25,7 @@ from practicegen.api.deps import ContainerDep
 from practicegen.auth.deps import BriefPrincipalDep
 from practicegen.auth.principal import Principal
 from practicegen.batches import service
+from practicegen.batches.positions import Position
 from practicegen.errors import PracticegenError
 from practicegen.jobs.parts import JobParts
 from practicegen.jobs.schemas import JobStatus
@@ -48,13 +50,11 @@ def _student_message(
     }
 
 
-def _batch_message(update: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in update.items() if key != "seq"}
-
-
 async def batch_updates(
-    container: Container, principal: Principal, batch_id: uuid.UUID
+    container: Container, principal: Principal, batch_id: uuid.UUID, resume: Position | None = None
 ) -> AsyncGenerator[dict[str, Any], None]:
+    """The batch now (always first, so a refusal comes before a stream starts), then its news
+    past `resume`, each with the position it leads to."""
     async with container.reading_sessionmaker() as session:
         views = container.part(JobParts).types
         now = container.clock()
@@ -62,38 +62,59 @@ async def batch_updates(
             session, principal=principal, batch_id=batch_id, now=now, views=views
         )
     yield {"type": "batch", **batch.model_dump(mode="json")}
+    position = resume or Position()
     merged: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     streams: list[tuple[Updates, Callable[[dict[str, Any]], dict[str, Any]]]] = [
-        (job_updates(container, principal, batch_id), _batch_message)
+        (job_updates(container, principal, batch_id), dict)
     ]
-    for job in batch.jobs:
-        wrap = functools.partial(_student_message, job.job_id, job.student_id)
-        streams.append((job_updates(container, principal, job.job_id), wrap))
+    for place, job in enumerate(batch.jobs):
+        if place not in position.ended:  # an ended job has nothing more to tell this client
+            wrap = functools.partial(_student_message, job.job_id, job.student_id)
+            streams.append((job_updates(container, principal, job.job_id), wrap))
     pumps = [asyncio.create_task(_pump(updates, wrap, merged)) for updates, wrap in streams]
-    last: dict[str, str] = {}
+    places = {str(job.job_id): place for place, job in enumerate(batch.jobs)}
     try:
         while True:
             update = await merged.get()
-            if update["type"] == "job":
-                last[update["job_id"]] = update["status"]
-            elif update["type"] in _ENDS:
-                for job in update.get("result", {}).get("jobs", []):
-                    if last.get(job["job_id"]) not in _ENDS:  # said before the batch's end
-                        yield {
-                            "type": "job",
-                            "progress_percent": 100,
-                            "progress_message": None,
-                            **job,
-                        }
-                yield update
+            told, position = _told(update, places, position)
+            for message in told:
+                yield message
+            if update["type"] in _ENDS:
                 return
-            yield update
     finally:
         for pump in pumps:
             pump.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
         for updates, _ in streams:
             await updates.aclose()
+
+
+def _told(
+    update: dict[str, Any], places: dict[str, int], position: Position
+) -> tuple[list[dict[str, Any]], Position]:
+    """What the client at `position` is sent of `update`, each message with the position it
+    leads to, and the last of them: a student's end once, the batch's news past its seq, and
+    before the batch's end the ends of its students' jobs not yet told."""
+    told: list[dict[str, Any]] = []
+    if update["type"] == "job":
+        place = places[update["job_id"]]
+        if place not in position.ended:
+            if update["status"] in _ENDS:
+                position = position.after(ended=[place])
+            told.append({**update, "position": position.token()})
+        return told, position
+    news = {key: value for key, value in update.items() if key != "seq"}
+    if update["type"] in _ENDS:
+        for job in update.get("result", {}).get("jobs", []):
+            place = places.get(job["job_id"], -1)  # -1: a job gone from the batch's list
+            if place >= 0 and place not in position.ended:
+                position = position.after(ended=[place])
+                ended = {"type": "job", "progress_percent": 100, "progress_message": None}
+                told.append({**ended, **job, "position": position.token()})
+    if update["seq"] > position.batch_seq:
+        position = position.after(batch_seq=update["seq"])
+        told.append({**news, "position": position.token()})
+    return told, position
 
 
 async def _pump(
@@ -117,9 +138,21 @@ async def batch_websocket(
 
 @router.get("/{batch_id}/events", response_class=StreamingResponse)
 async def batch_events(
-    batch_id: uuid.UUID, request: Request, container: ContainerDep, principal: BriefPrincipalDep
+    batch_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    principal: BriefPrincipalDep,
+    last_event_id: Annotated[str | None, Header(max_length=2048)] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events of the batch; errors (403, 404, 410) come before the stream starts."""
-    updates = batch_updates(container, principal, batch_id)
+    """Server-Sent Events of the batch, `id:` its position, so `Last-Event-ID` resumes where
+    it left (without the batch again first); errors (403, 404, 410) come before the stream
+    starts, with or without it."""
+    resume = Position.parse(last_event_id)
+    updates = batch_updates(container, principal, batch_id, resume)
     first = await anext(updates)
-    return event_stream([sse(first)], updates, request, container.settings.sse_ping_s)
+    head = [] if resume else [sse(first)]
+    return event_stream(head, updates, request, container.settings.sse_ping_s, _position)
+
+
+def _position(update: dict[str, Any]) -> object:
+    return update.get("position")

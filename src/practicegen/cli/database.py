@@ -80,7 +80,9 @@ def require_folder(settings: Settings) -> None:
 
 
 async def require_schema(settings: Settings) -> None:
-    rows = await migrator.status(settings.database_url)
+    rows = await migrator.status(
+        settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
+    )
     pending = [row.version for row in rows if not row.applied]
     if len(pending) == len(rows):
         raise CliError(
@@ -101,7 +103,9 @@ async def reachable(settings: Settings, *, need_schema: bool) -> None:
     if need_schema:
         await require_schema(settings)
     else:
-        await migrator.status(settings.database_url)
+        await migrator.status(
+            settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
+        )
 
 
 @asynccontextmanager
@@ -165,6 +169,12 @@ def _postgres_problem(text: str, where: str) -> CliError:
     reason = text.rsplit("failed: ", 1)[-1].splitlines()[0].removeprefix("FATAL:").strip()
     if "database" in reason and "does not exist" in reason:
         fix = "Create it (`createdb` on that server), then run `practicegen db upgrade`."
+    elif "timeout" in reason:
+        fix = (
+            "Check that PostgreSQL is running there and that this machine can reach it (a"
+            " firewall that drops packets looks like this); PRACTICEGEN_DB_CONNECT_TIMEOUT_S"
+            " sets how long to wait."
+        )
     elif "password" in reason or "role" in reason or "authentication" in reason:
         fix = "Fix the user or password in PRACTICEGEN_DATABASE_URL."
     else:

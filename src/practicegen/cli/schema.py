@@ -23,7 +23,10 @@ def upgrade() -> None:
     settings = load_settings()
     say(f"Database: {database.describe(settings)}")
     database.require_folder(settings)
-    applied = database.run(settings, migrator.upgrade(settings.database_url))
+    applied = database.run(
+        settings,
+        migrator.upgrade(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s),
+    )
     out.print(f"Applied: {', '.join(applied)}" if applied else "Already up to date.")
 
 
@@ -33,7 +36,10 @@ def status() -> None:
     settings = load_settings()
     say(f"Database: {database.describe(settings)}")
     database.require_existing(settings)
-    rows = database.run(settings, migrator.status(settings.database_url))
+    rows = database.run(
+        settings,
+        migrator.status(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s),
+    )
     table = Table("version", "file", "applied")
     for row in rows:
         table.add_row(row.version, row.name, "yes" if row.applied else "[red]no[/red]")

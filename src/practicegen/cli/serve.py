@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import structlog
@@ -90,6 +91,19 @@ def _unusable_address(exc: OSError, host: str, port: int) -> CliError:
     )
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends `serve` as Ctrl-C does. uvicorn stops gracefully on either, puts back the
+    handlers it found, and raises the signal again for them: to Python's default for SIGTERM
+    that is death by the signal (exit 143) after the clean stop; to this, the same clean
+    `KeyboardInterrupt` as Ctrl-C."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def observe(settings: Settings) -> None:
     """Logs as the settings say, and tracing when they name an OTLP endpoint."""
     from practicegen import tracing
@@ -151,7 +165,7 @@ def serve(
         gc_tuning.settle()
         log.info("serve.starting", url=f"http://{host}:{port}", stop="Ctrl-C")
         # uvicorn stops gracefully on Ctrl-C, then raises it again: that end is a clean one
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), sigterm_as_interrupt():
             uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

@@ -4,35 +4,33 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy.exc import ArgumentError
 
 from practicegen.cli.errors import CliError
-from practicegen.config import Settings
-
-URL_EXAMPLES = (
-    "sqlite+aiosqlite:///./practicegen.db (a file in the current folder) or "
-    "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
-)
+from practicegen.config import DATABASE_URL_EXAMPLES, Settings
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:
     return f"PRACTICEGEN_{str(loc[0]).upper()}" if loc else "settings"
 
 
+def _problem(error: ErrorDetails) -> str:
+    """One error, named by its variable unless its message already names it."""
+    variable = _variable(error["loc"])
+    return error["msg"] if error["msg"].startswith(variable) else f"{variable}: {error['msg']}"
+
+
 def load_settings() -> Settings:
     try:
         return Settings()
-    except ArgumentError as exc:  # SQLAlchemy's URL parser, raised through the validator
-        raise CliError(
-            f"PRACTICEGEN_DATABASE_URL does not parse as a database URL. Write {URL_EXAMPLES}."
-        ) from exc
     except ValidationError as exc:
         errors = exc.errors()
-        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in errors)
-        hint = f" A database URL is {URL_EXAMPLES}." if _names_database(errors) else ""
+        if [e["type"] for e in errors] == ["database_url"]:  # already says what to write
+            raise CliError(f"{errors[0]['msg']}.") from None
+        problems = "; ".join(_problem(e) for e in errors)
+        hint = f" A database URL is {DATABASE_URL_EXAMPLES}." if _names_database(errors) else ""
         raise CliError(
             f"Invalid settings: {problems}. Fix the environment variables (or the .env file).{hint}"
-        ) from exc
+        ) from None
 
 
 def _names_database(errors: list[ErrorDetails]) -> bool:

@@ -90,6 +90,18 @@ def postgres_conninfo(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def _connect_postgres(
+    database_url: str, connect_timeout_s: float
+) -> psycopg.AsyncConnection[tuple[object, ...]]:
+    """An autocommit connection, or `psycopg.errors.ConnectionTimeout` past the timeout: a host
+    that drops packets would otherwise hold the runner for ever (libpq waits without one)."""
+    return await psycopg.AsyncConnection.connect(
+        postgres_conninfo(database_url),
+        autocommit=True,
+        connect_timeout=max(1, int(connect_timeout_s)),  # libpq's whole seconds
+    )
+
+
 def _sqlite_path(database_url: str) -> str:
     return make_url(database_url).database or ":memory:"
 
@@ -104,11 +116,11 @@ async def _applied(
     return {str(r[0]) for r in await cur.fetchall()}
 
 
-async def status(database_url: str) -> list[MigrationStatus]:
+async def status(database_url: str, *, connect_timeout_s: float = 5.0) -> list[MigrationStatus]:
+    """Each migration and whether the database has it. `connect_timeout_s` bounds the wait for
+    a PostgreSQL connection (PRACTICEGEN_DB_CONNECT_TIMEOUT_S where settings are at hand)."""
     if make_url(database_url).get_backend_name() == "postgresql":
-        async with await psycopg.AsyncConnection.connect(
-            postgres_conninfo(database_url), autocommit=True
-        ) as conn:
+        async with await _connect_postgres(database_url, connect_timeout_s) as conn:
             applied = await _applied(conn, "postgresql")
     else:
         async with aiosqlite.connect(_sqlite_path(database_url)) as sqlite_conn:
@@ -119,10 +131,11 @@ async def status(database_url: str) -> list[MigrationStatus]:
     ]
 
 
-async def upgrade(database_url: str) -> list[str]:
-    """Apply the missing migrations in order; return the versions this call applied."""
+async def upgrade(database_url: str, *, connect_timeout_s: float = 5.0) -> list[str]:
+    """Apply the missing migrations in order; return the versions this call applied.
+    `connect_timeout_s` as for `status`."""
     if make_url(database_url).get_backend_name() == "postgresql":
-        return await _upgrade_postgres(postgres_conninfo(database_url))
+        return await _upgrade_postgres(await _connect_postgres(database_url, connect_timeout_s))
     make_sqlite_file_private(_sqlite_path(database_url))  # before SQLite creates it 0644
     return await _upgrade_sqlite(_sqlite_path(database_url))
 
@@ -131,9 +144,9 @@ def _missing(applied: set[str], database_url: str) -> list[Migration]:
     return [m for m in available_migrations(database_url=database_url) if m.version not in applied]
 
 
-async def _upgrade_postgres(conninfo: str) -> list[str]:
+async def _upgrade_postgres(connection: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
     done: list[str] = []
-    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+    async with connection as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
         try:
             applied = await _applied(conn, "postgresql")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 
+from pydantic import SecretStr
+
 from practicegen.clock import Clock, utcnow
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
@@ -34,19 +36,45 @@ def create_job_filler(
         return procedural
     choice_check = None
     if settings.llm_check_model is not None:
-        choice_check = LlmGenerator(
+        choice_check = create_generator(
+            settings,
+            procedural,
             base_url=settings.llm_check_base_url or settings.llm_base_url,
-            api_key=(settings.llm_check_api_key or settings.llm_api_key).get_secret_value(),
+            api_key=settings.llm_check_api_key or settings.llm_api_key,
             model=settings.llm_check_model,
-            timeout_s=settings.llm_timeout_s,
-            concurrency=settings.llm_concurrency,
-            response_format=settings.llm_response_format,
-            sympy_pool=procedural.pool,
         )
-    generator = LlmGenerator(
+    generator = create_generator(
+        settings,
+        procedural,
         base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key.get_secret_value(),
+        api_key=settings.llm_api_key,
         model=settings.llm_model,
+        choice_check=choice_check,
+    )
+    return LlmFiller(
+        generator=generator,
+        procedural=procedural,
+        sessionmaker=sessionmaker,
+        budget=LlmBudget(settings.llm_daily_token_budget, settings.llm_tokens_per_question),
+        clock=clock,
+    )
+
+
+def create_generator(
+    settings: Settings,
+    procedural: ProceduralFiller,
+    *,
+    base_url: str,
+    api_key: SecretStr,
+    model: str,
+    choice_check: LlmGenerator | None = None,
+) -> LlmGenerator:
+    """A model client with the node's model settings: the writing model's, or (its server, key
+    and name overridden) the check model's, which share every other bound."""
+    return LlmGenerator(
+        base_url=base_url,
+        api_key=api_key.get_secret_value(),
+        model=model,
         timeout_s=settings.llm_timeout_s,
         verify_timeout_s=settings.llm_check_timeout_s,
         check_queue_s=settings.llm_check_queue_s,
@@ -56,13 +84,6 @@ def create_job_filler(
         self_consistency_samples=settings.llm_self_consistency_samples,
         sympy_pool=procedural.pool,
         choice_check=choice_check,
-    )
-    return LlmFiller(
-        generator=generator,
-        procedural=procedural,
-        sessionmaker=sessionmaker,
-        budget=LlmBudget(settings.llm_daily_token_budget, settings.llm_tokens_per_question),
-        clock=clock,
     )
 
 

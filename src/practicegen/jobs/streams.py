@@ -231,27 +231,40 @@ async def job_events(
     return event_stream(head, updates, request, container.settings.sse_ping_s)
 
 
+def _seq(update: dict[str, Any]) -> object:
+    return update.get("seq")
+
+
 def event_stream(
-    head: list[str], updates: Updates, request: Request, ping_s: float
+    head: list[str],
+    updates: Updates,
+    request: Request,
+    ping_s: float,
+    event_id: Callable[[dict[str, Any]], object] = _seq,
 ) -> StreamingResponse:
-    """`head`, then each update as a Server-Sent Event, pinging while none comes. Also the
-    batches' stream."""
+    """`head`, then each update as a Server-Sent Event (`id:` what `event_id` reads from it),
+    pinging while none comes. Also the batches' stream."""
     return StreamingResponse(
-        _sse_stream(head, updates, request, ping_s),
+        _sse_stream(head, updates, request, ping_s, event_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-def sse(update: dict[str, Any]) -> str:
-    """One Server-Sent Event: `id:` the update's `seq` when it has one."""
+def sse(update: dict[str, Any], event_id: Callable[[dict[str, Any]], object] = _seq) -> str:
+    """One Server-Sent Event: `id:` what `event_id` reads (the update's `seq`), when any."""
     data = json.dumps(update, default=str)
     event = f"event: {update['type']}\ndata: {data}\n\n"
-    return f"id: {update['seq']}\n{event}" if "seq" in update else event
+    identity = event_id(update)
+    return event if identity is None else f"id: {identity}\n{event}"
 
 
 async def _sse_stream(
-    head: list[str], updates: AsyncGenerator[dict[str, Any], None], request: Request, ping_s: float
+    head: list[str],
+    updates: AsyncGenerator[dict[str, Any], None],
+    request: Request,
+    ping_s: float,
+    event_id: Callable[[dict[str, Any]], object],
 ) -> AsyncIterator[str]:
     for chunk in head:
         yield chunk
@@ -268,7 +281,7 @@ async def _sse_stream(
             except StopAsyncIteration:
                 return
             pending = None
-            yield sse(update)
+            yield sse(update, event_id)
     finally:  # a read still in flight first: the generator cannot close while it runs
         if pending is not None:
             pending.cancel()

@@ -8,7 +8,7 @@ written once, here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Self
 
 from practicegen_client._batches import BatchHandle
@@ -260,10 +260,26 @@ class AsyncClient(HttpCore):
     async def student_assignments(
         self, student_id: IdOf, *, limit: int = 50
     ) -> list[AssignmentSummary]:
-        """The student's latest assignments, newest first, with their scores."""
+        """The student's latest assignments (the first page, up to `limit`), newest first,
+        with their scores; `iter_student_assignments` reads them all."""
         path = f"/api/v1/students/{id_of(student_id)}/assignments"
         page = await self._data("GET", path, params={"limit": limit})
         return [AssignmentSummary.model_validate(a) for a in page["items"]]
+
+    async def iter_student_assignments(
+        self, student_id: IdOf, *, page_size: int = 50
+    ) -> AsyncGenerator[AssignmentSummary, None]:
+        """Every assignment of the student, newest first: a page of `page_size` is read when
+        the loop reaches it, following the list's `next_cursor`."""
+        path = f"/api/v1/students/{id_of(student_id)}/assignments"
+        params: dict[str, Any] = {"limit": page_size}
+        while True:
+            page = await self._data("GET", path, params=params)
+            for summary in page["items"]:
+                yield AssignmentSummary.model_validate(summary)
+            if not page.get("next_cursor"):
+                return
+            params = {"limit": page_size, "cursor": page["next_cursor"]}
 
     async def assign_class_async(
         self,

@@ -17,14 +17,14 @@ import asyncio
 import functools
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack
 
 from practicegen_client._async import AsyncClient
 from practicegen_client._batches import BatchHandle
-from practicegen_client._http import ClientOptions, StreamTransport
+from practicegen_client._http import ClientOptions, IdOf, StreamTransport
 from practicegen_client._jobs import JobHandle
-from practicegen_client.models import BatchAccepted, JobAccepted, JobMessage
+from practicegen_client.models import AssignmentSummary, BatchAccepted, JobAccepted, JobMessage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -160,6 +160,14 @@ class Client(_Twin[AsyncClient]):
     class_report = blocking(AsyncClient.class_report)
     mastery = blocking(AsyncClient.mastery)
     student_assignments = blocking(AsyncClient.student_assignments)
+
+    def iter_student_assignments(
+        self, student_id: IdOf, *, page_size: int = 50
+    ) -> Iterator[AssignmentSummary]:
+        """Every assignment of the student, newest first, a page at a time."""
+        stream = self._target.iter_student_assignments(student_id, page_size=page_size)
+        return _iterate(self._loop, stream)
+
     assign_class_async = _batching(AsyncClient.assign_class_async)
     assign_students_async = _batching(AsyncClient.assign_students_async)
     batch = _batching(AsyncClient.batch)
@@ -192,15 +200,7 @@ class SyncJobHandle(_Twin[JobHandle]):
         return self._target.transport
 
     def events(self) -> Iterator[JobMessage]:
-        stream = self._target.events()
-        try:
-            while True:
-                message = self._loop.run(_next(stream))
-                if message is None:
-                    return
-                yield message
-        finally:
-            self._loop.run(stream.aclose())
+        return _iterate(self._loop, self._target.events())
 
     wait = blocking(JobHandle.wait)
     completed = blocking(JobHandle.completed)
@@ -238,9 +238,21 @@ class SyncBatchHandle(_Twin[BatchHandle]):
     status = blocking(BatchHandle.status)
 
 
-async def _next(stream: AsyncIterator[JobMessage]) -> JobMessage | None:
-    """The next message, or None at the end (a message is never None)."""
+def _iterate(loop: _LoopThread, stream: AsyncGenerator[R, None]) -> Iterator[R]:
+    """The blocking twin of an async generator, closed on the loop when left."""
     try:
-        return await anext(stream)
+        while True:
+            found = loop.run(_next(stream))
+            if found is None:
+                return
+            yield found[0]
+    finally:
+        loop.run(stream.aclose())
+
+
+async def _next(stream: AsyncIterator[R]) -> tuple[R] | None:
+    """The next value (boxed, so any value can be told from the end), or None at the end."""
+    try:
+        return (await anext(stream),)
     except StopAsyncIteration:
         return None

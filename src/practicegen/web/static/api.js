@@ -75,18 +75,29 @@ export async function data(method, path, options) {
   return body.data;
 }
 
+// A paged list read a page at a time: each `next()` gives the next page's items, and `done`
+// says when the list has no more (its last `next_cursor` was null).
+export function pages(path, { limit = 50 } = {}) {
+  let cursor = null;
+  let done = false;
+  return {
+    get done() { return done; },
+    async next() {
+      const url = new URL(path, location.origin);
+      url.searchParams.set("limit", String(limit));
+      if (cursor) url.searchParams.set("cursor", cursor);
+      const result = await data("GET", url.pathname + url.search);
+      cursor = result.next_cursor;
+      done = !cursor;
+      return result.items;
+    },
+  };
+}
+
 // Every item of a paged list, following `next_cursor` for at most `maxPages` pages.
 export async function listAll(path, { maxPages = 10 } = {}) {
   const items = [];
-  let cursor = null;
-  for (let page = 0; page < maxPages; page += 1) {
-    const url = new URL(path, location.origin);
-    url.searchParams.set("limit", "200");
-    if (cursor) url.searchParams.set("cursor", cursor);
-    const result = await data("GET", url.pathname + url.search);
-    items.push(...result.items);
-    cursor = result.next_cursor;
-    if (!cursor) break;
-  }
+  const reader = pages(path, { limit: 200 });
+  for (let page = 0; page < maxPages && !reader.done; page += 1) items.push(...await reader.next());
   return items;
 }

@@ -2,7 +2,7 @@
 // the assignment's items and the jobs table. API calls are in api.js, following a job in
 // jobs.js, drawing in items.js, joblist.js and progress.js.
 
-import { ApiError, data, listAll, request, storedKey, storeKey } from "./api.js";
+import { ApiError, data, listAll, pages, request, storedKey, storeKey } from "./api.js";
 import { drawCatalog } from "./catalog.js";
 import { followJob } from "./jobs.js";
 import { renderItems, showGrading } from "./items.js";
@@ -238,20 +238,33 @@ function chosenStudent() {
   return studentId;
 }
 
+let assignmentPages = null; // the chosen student's assignments, read a page at a time
+
+function assignmentEntry(summary) {
+  const li = document.createElement("li");
+  const topic = summary.topic ? ` · ${summary.topic}` : "";
+  const open = document.createElement("button");
+  open.type = "button";
+  open.textContent = `${summary.subject}${topic}: ${summary.correct} of ${summary.num_items} right, `
+    + `${summary.answered} answered (${new Date(summary.created_at).toLocaleString()})`;
+  open.addEventListener("click", () => act(() => openAssignment(summary.assignment_id)));
+  li.append(open);
+  return li;
+}
+
 async function showStudentAssignments() {
   const studentId = chosenStudent();
-  const page = await data("GET", `/api/v1/students/${encodeURIComponent(studentId)}/assignments`);
-  byId("student-assignments").replaceChildren(...page.items.map((summary) => {
-    const li = document.createElement("li");
-    const topic = summary.topic ? ` · ${summary.topic}` : "";
-    const open = document.createElement("button");
-    open.type = "button";
-    open.textContent = `${summary.subject}${topic}: ${summary.correct} of ${summary.num_items} right, `
-      + `${summary.answered} answered (${new Date(summary.created_at).toLocaleString()})`;
-    open.addEventListener("click", () => act(() => openAssignment(summary.assignment_id)));
-    li.append(open);
-    return li;
-  }));
+  assignmentPages = pages(`/api/v1/students/${encodeURIComponent(studentId)}/assignments`);
+  byId("student-assignments").replaceChildren();
+  await showMoreAssignments();
+}
+
+async function showMoreAssignments() {
+  const reader = assignmentPages;
+  const summaries = await reader.next();
+  if (reader !== assignmentPages) return; // another student was chosen meanwhile
+  byId("student-assignments").append(...summaries.map(assignmentEntry));
+  byId("student-assignments-more").hidden = reader.done;
 }
 
 async function makeStudentLink() {
@@ -284,6 +297,7 @@ function wireClasses() {
   byId("assign-class").addEventListener("click", () => act(() => assignClass(practiceBody(), studentName)));
   byId("show-report").addEventListener("click", () => act(showReport));
   byId("student-assignments-button").addEventListener("click", () => act(showStudentAssignments));
+  byId("student-assignments-more").addEventListener("click", () => act(showMoreAssignments));
   byId("student-link-button").addEventListener("click", () => act(makeStudentLink));
 }
 

@@ -2,13 +2,14 @@
 // from the address bar), list the student's assignments, and work through one question at a
 // time. A student token never gets an answer key: the solution comes with the grading.
 
-import { ApiError, data, storedKey, storeKey } from "./api.js";
+import { ApiError, data, pages, storedKey, storeKey } from "./api.js";
 import { renderRich } from "./rich.js";
 import { itemWords } from "./words.js";
 
 const byId = (id) => document.getElementById(id);
 const STUDENT = "practicegen.student";
 let current = null; // {assignment, index}
+let assignmentPages = null; // the student's assignments, read a page at a time
 
 function showError(error) {
   const text = error instanceof ApiError ? `${error.message} (${error.code})` : String(error?.message ?? error);
@@ -41,20 +42,30 @@ function assignmentLabel(summary) {
   return `${summary.subject}${topic} (${when}): ${summary.answered} of ${summary.num_items} answered`;
 }
 
+function assignmentEntry(summary) {
+  const li = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = assignmentLabel(summary);
+  button.addEventListener("click", () => act(() => openAssignment(summary.assignment_id)));
+  li.append(button);
+  return li;
+}
+
 async function loadAssignments(studentId) {
-  const page = await data("GET", `/api/v1/students/${encodeURIComponent(studentId)}/assignments`);
-  const list = byId("assignments");
-  list.replaceChildren(...page.items.map((summary) => {
-    const li = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = assignmentLabel(summary);
-    button.addEventListener("click", () => act(() => openAssignment(summary.assignment_id)));
-    li.append(button);
-    return li;
-  }));
-  byId("no-assignments").hidden = page.items.length > 0;
+  assignmentPages = pages(`/api/v1/students/${encodeURIComponent(studentId)}/assignments`);
+  byId("assignments").replaceChildren();
+  await loadMoreAssignments();
+  byId("no-assignments").hidden = byId("assignments").children.length > 0;
   byId("assignments-section").hidden = false;
+}
+
+async function loadMoreAssignments() {
+  const reader = assignmentPages;
+  const summaries = await reader.next();
+  if (reader !== assignmentPages) return; // the list was read again meanwhile
+  byId("assignments").append(...summaries.map(assignmentEntry));
+  byId("assignments-more").hidden = reader.done;
 }
 
 // Read again from the service each time: what was answered elsewhere shows as answered.
@@ -190,6 +201,7 @@ function wire() {
   byId("answer-form").addEventListener("submit", (event) => act(() => check(event)));
   byId("previous").addEventListener("click", () => move(-1));
   byId("next").addEventListener("click", () => move(1));
+  byId("assignments-more").addEventListener("click", () => act(loadMoreAssignments));
   const studentId = signIn();
   byId("back").addEventListener("click", () => act(async () => {
     byId("practice").hidden = true;

@@ -1,0 +1,46 @@
+"""Where a client of a batch's stream is, as the `id:` of each event, so that `Last-Event-ID`
+resumes it.
+
+A batch stream merges many job streams, so no one seq orders it. What a resumed stream needs is
+small all the same: the batch's own seq, and which students' jobs the client was told had ended
+(a job ends once; a running job's progress is simply sent again as it is now). The ended jobs
+are a bitmap over their places in the batch's list of jobs, which follows the batch's students.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """What a client was told: the batch's seq, and the places of the ended jobs."""
+
+    batch_seq: int = -1
+    ended: frozenset[int] = frozenset()
+
+    def token(self) -> str:
+        """`<batch seq>.<base64url of the ended places' bitmap>`: 88 characters for 500."""
+        bits = sum(1 << place for place in self.ended)
+        raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+        return f"{self.batch_seq}.{base64.urlsafe_b64encode(raw).decode().rstrip('=')}"
+
+    @classmethod
+    def parse(cls, token: str | None) -> Position | None:
+        """The position `token` names; None (start afresh) for anything `token()` did not write."""
+        seq, dot, bitmap = (token or "").partition(".")
+        if not (seq.isdigit() and dot):
+            return None
+        try:
+            padded = bitmap + "=" * (-len(bitmap) % 4)
+            raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        bits = int.from_bytes(raw, "little")
+        return cls(int(seq), frozenset(i for i in range(bits.bit_length()) if bits >> i & 1))
+
+    def after(self, *, batch_seq: int = -1, ended: Iterable[int] = ()) -> Position:
+        return Position(max(self.batch_seq, batch_seq), self.ended | frozenset(ended))
