@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from xdist.scheduler import LoadScopeScheduling
 
 from practicegen.bootstrap import prepare
@@ -33,8 +34,26 @@ from tests.support.server import (
 )
 
 ADMIN_KEY = "pgen_sk_test_admin_key_0123456789abcdef"
+
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# In process, logs go through structlog's default chain (the command line configures its own),
+# whose console renderer draws each traceback with rich, every frame's locals included: a test
+# whose worker logs a failure at each interval spent a minute drawing them. The default chain
+# with plain text tracebacks, as the service renders them; no level filter, so `capture_logs`
+# still sees every event.
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.StackInfoRenderer(),
+        structlog.dev.set_exc_info,
+        structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        ),
+    ]
+)
 
 LONGEST_FIRST = (
     "tests/test_cli.py",
