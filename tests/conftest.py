@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from xdist.scheduler import LoadScopeScheduling
 
 from practicegen.bootstrap import prepare
@@ -33,8 +34,26 @@ from tests.support.server import (
 )
 
 ADMIN_KEY = "pgen_sk_test_admin_key_0123456789abcdef"
+
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# In process, logs go through structlog's default chain (the command line configures its own),
+# whose console renderer draws each traceback with rich, every frame's locals included: a test
+# whose worker logs a failure at each interval spent a minute drawing them. The default chain
+# with plain text tracebacks, as the service renders them; no level filter, so `capture_logs`
+# still sees every event.
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.StackInfoRenderer(),
+        structlog.dev.set_exc_info,
+        structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        ),
+    ]
+)
 
 LONGEST_FIRST = (
     "tests/test_cli.py",
@@ -48,23 +67,27 @@ LONGEST_FIRST = (
 rather than one waiting for another's last long one."""
 
 TOGETHER = {
-    "tests/jobs/test_processes.py": "postgres-processes",
-    "tests/jobs/test_database_cut.py": "postgres-processes",
-    "tests/jobs/test_webhook_crash.py": "postgres-processes",
-    "tests/batches/test_batch_processes.py": "postgres-processes",
-    "tests/jobs/test_presence.py": "postgres-processes",
-    "tests/tracing/test_otlp_export.py": "postgres-processes",
-    "tests/test_cli.py": "cli",
-    "tests/web/test_page.py": "web",
-    "tests/web/test_audiences.py": "web",
-    "tests/web/test_api_docs.py": "web",
-    "tests/web/test_hostile_text.py": "web",
-    "tests/web/test_assignment_pages.py": "web",
+    "tests/jobs/test_processes.py": "postgres-processes-a",
+    "tests/tracing/test_otlp_export.py": "postgres-processes-a",
+    "tests/jobs/test_database_cut.py": "postgres-processes-b",
+    "tests/jobs/test_webhook_crash.py": "postgres-processes-b",
+    "tests/batches/test_batch_processes.py": "postgres-processes-b",
+    "tests/jobs/test_presence.py": "postgres-processes-b",
+    "tests/test_cli.py::test_fresh_serve_answers_the_guide_request_at_once": "cli-serve",
+    "tests/test_cli.py::test_jobs_commands_follow_list_and_refuse": "cli-serve",
+    "tests/test_cli.py::test_jobs_without_a_server_a_key_or_the_right_url": "cli-serve",
+    "tests/web/test_page.py": "web-page",
+    "tests/web/test_audiences.py": "web-audiences",
+    "tests/web/test_api_docs.py": "web-api-docs",
+    "tests/web/test_hostile_text.py": "web-hostile-text",
+    "tests/web/test_assignment_pages.py": "web-assignment-pages",
 }
-"""Modules whose tests run one after another on one worker. The multi-process PostgreSQL
-modules: two of them at once hold more of the server's connections than it has. The command
-line's: its tests share one `serve`, the first of them on its cold caches. The page's: its
-tests share one browser."""
+"""Modules (or single tests, by `module::name`) whose tests run one after another on one
+worker. The multi-process PostgreSQL modules, in two groups: their nodes keep small pools
+(`PRACTICEGEN_DB_POOL_SIZE` in tests/jobs/test_processes.py), so one test of each group at once
+fits the server's 100 connections beside the rest of the suite, where three did not. The
+command line's tests that share one `serve`, the first of them on its cold caches. Each page
+module's tests share one browser."""
 
 
 class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
@@ -72,7 +95,9 @@ class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is
     TOGETHER goes to one worker whole (xdist's own `loadgroup` no longer finds its marks)."""
 
     def _split_scope(self, nodeid: str) -> str:
-        return TOGETHER.get(nodeid.split("::", maxsplit=1)[0], nodeid)
+        test = nodeid.split("[", maxsplit=1)[0]
+        module = test.split("::", maxsplit=1)[0]
+        return TOGETHER.get(test) or TOGETHER.get(module) or nodeid
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -5,7 +5,9 @@ and sends them with the admin key to a real server. Every answer must be no 5xx,
 document declares for that operation, of a declared content type, and a body matching the
 declared schema: the document is the wire contract clients are generated from, so it must tell
 the truth about errors too. Generation is derandomized (the same examples every run) and
-bounded (50 examples an operation, no shrinking), so the run is repeatable and short.
+bounded (50 examples an operation, no shrinking), so the run is repeatable and short. The
+operations are dealt into `SHARDS` tests, each with a server of its own, so that the suite's
+workers fuzz them side by side.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tests.conftest import ADMIN_KEY
 from tests.support.server import RunningServer
 
 EXAMPLES_PER_OPERATION = 50
+SHARDS = 4
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -71,11 +74,14 @@ def fuzz_operation(operation: Any, base_url: str, session: requests.Session) -> 
     return found
 
 
-def fuzz(spec: dict[str, Any], base_url: str) -> list[str]:
+def fuzz(spec: dict[str, Any], base_url: str, shard: int) -> list[str]:
+    """Fuzz every `SHARDS`th operation of the document, from the `shard`th."""
     schema = schemathesis.openapi.from_dict(spec)
     failures: list[str] = []
     with requests.Session() as session:
-        for result in schema.get_all_operations():
+        for index, result in enumerate(schema.get_all_operations()):
+            if index % SHARDS != shard:
+                continue
             if isinstance(result, Err):
                 failures.append(f"the document does not load: {result.err()}")
                 continue
@@ -84,10 +90,11 @@ def fuzz(spec: dict[str, Any], base_url: str) -> list[str]:
     return failures
 
 
+@pytest.mark.parametrize("shard", range(SHARDS))
 async def test_the_api_answers_as_its_openapi_document_says(
-    server: RunningServer, client: httpx.AsyncClient
+    server: RunningServer, client: httpx.AsyncClient, shard: int
 ) -> None:
     spec = (await client.get("/openapi.json")).json()
     # the server runs on this event loop, so the synchronous fuzzer runs on a thread
-    failures = await asyncio.to_thread(fuzz, spec, server.base_url)
+    failures = await asyncio.to_thread(fuzz, spec, server.base_url, shard)
     assert not failures, "\n\n".join(failures)

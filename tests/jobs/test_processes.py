@@ -61,8 +61,11 @@ NODE_SETTINGS = {
     "PRACTICEGEN_QUEUE_POLL_S": "0.5",
     "PRACTICEGEN_JOB_RETRY_BASE_S": "0.2",
     "PRACTICEGEN_GENERATOR_WORKERS": "1",
-    # within the database pool (10 + 10 overflow): a planning attempt holds a connection while
-    # it generates, so more attempts than connections time out waiting and are retried
+    # each pool of a node at most 10 connections (twice this), not 20: a test's nodes then hold
+    # little enough of the server's 100 that two such tests run at once beside the suite
+    "PRACTICEGEN_DB_POOL_SIZE": "5",
+    # within those 10: a planning attempt holds a connection while it generates, so more
+    # attempts than connections time out waiting and are retried
     "PRACTICEGEN_JOB_CONCURRENCY": "8",
     "PRACTICEGEN_LOG_LEVEL": "INFO",
     "PRACTICEGEN_LOG_FORMAT": "json",

@@ -26,6 +26,7 @@ NODE_SETTINGS = {
     "PRACTICEGEN_RUN_WORKER": "false",
     "PRACTICEGEN_QUEUE_POLL_S": "0.5",
     "PRACTICEGEN_GENERATOR_WORKERS": "1",
+    "PRACTICEGEN_DB_POOL_SIZE": "5",  # as the other multi-process tests: see TOGETHER
     "PRACTICEGEN_LOG_LEVEL": "INFO",
     "PRACTICEGEN_LOG_FORMAT": "json",
     "PRACTICEGEN_OTLP_HEADERS": "x-collector-key=collector-key-5e21",
