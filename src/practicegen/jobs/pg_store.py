@@ -8,13 +8,11 @@ the workers are woken once it commits (`queue_wakeup`), not by a NOTIFY inside i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
-from pgqueuer.queries import Queries
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -29,7 +27,7 @@ from practicegen.db.liveness import PsycopgChecks
 from practicegen.jobs import queue_wakeup
 from practicegen.jobs.events import signal_in_returning
 from practicegen.jobs.lanes import Lane
-from practicegen.jobs.queue import _TransactionDriver, message_of
+from practicegen.jobs.queue import message_of
 from practicegen.jobs.repository import (
     Attempt,
     ProgressReport,
@@ -63,20 +61,6 @@ _WITHIN_LIMIT = """(SELECT coalesce(sum(in_flight), 0) FROM job_counts
       AND """
 _INSERT_LIMITED, _INSERT_UNLIMITED = (
     _INSERT_JOB_AND_MESSAGE.format(
-        columns=", ".join(JOB_COLUMNS),
-        values=", ".join(f"%({name})s" for name in JOB_COLUMNS),
-        limit=limit,
-        wakeup=queue_wakeup.SETTING,
-    )
-    for limit in (_WITHIN_LIMIT, "")
-)
-# TRIAL (this branch only): the job alone, its message then by pgqueuer's `Queries.enqueue`
-_TRIAL_LIBRARY = os.environ.get("PRACTICEGEN_TRIAL_ENQUEUE") == "library"
-_INSERT_JOB_ONLY = _INSERT_JOB_AND_MESSAGE.split(")\nINSERT INTO pgqueuer", maxsplit=1)[0].replace(
-    "), job AS (\n", ")\n"
-)
-_JOB_LIMITED, _JOB_UNLIMITED = (
-    _INSERT_JOB_ONLY.format(
         columns=", ".join(JOB_COLUMNS),
         values=", ".join(f"%({name})s" for name in JOB_COLUMNS),
         limit=limit,
@@ -193,8 +177,6 @@ class PostgresJobStore:
         await self.pool.close()
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
-        if _TRIAL_LIBRARY:
-            return await self._create_library(session, job)
         statement = _INSERT_UNLIMITED if job.in_flight_limit is None else _INSERT_LIMITED
         params = _params(job, self.lanes)
         if session.in_transaction():
@@ -218,41 +200,3 @@ class PostgresJobStore:
     async def _insert_on_pool(self, statement: str, params: Params) -> bool:
         async with self.pool.connection() as conn:
             return await (await conn.execute(statement, params)).fetchone() is not None
-
-    async def _create_library(self, session: AsyncSession, job: PendingJob) -> bool:
-        statement = _JOB_UNLIMITED if job.in_flight_limit is None else _JOB_LIMITED
-        params = _params(job, self.lanes)
-        entrypoint, headers = (
-            params["entrypoint"],
-            message_of(self.lanes, job.job_type, job.tenant_id)[1],
-        )
-        after = timedelta(seconds=params["delay_s"])
-
-        async def write(connection: psycopg.AsyncConnection[Any]) -> bool:
-            if await (await connection.execute(statement, params)).fetchone() is None:
-                return False
-            queries = Queries(_TransactionDriver(connection))  # type: ignore[arg-type]
-            await queries.enqueue(entrypoint, job.id.bytes, execute_after=after, headers=headers)
-            return True
-
-        if session.in_transaction():
-            raw = await (await session.connection()).get_raw_connection()
-            connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-            wake = self.wakeup.after_commit
-            event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
-            return await write(connection)
-
-        async def on_pool() -> bool:
-            async with self.pool.connection() as conn, conn.transaction():
-                return await write(conn)
-
-        try:
-            inserted = await on_pool()
-        except psycopg.OperationalError:
-            try:
-                inserted = await on_pool()
-            except pg_errors.UniqueViolation:
-                inserted = True
-        if inserted:
-            self.wakeup.after_commit()
-        return inserted
