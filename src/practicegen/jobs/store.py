@@ -7,7 +7,6 @@ driver or a dialect. Both claim through `ClaimBatcher`: one UPDATE per batch a q
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -24,8 +23,6 @@ from practicegen.jobs.repository import JobRepository, JobWrites
 
 MAX_CLAIMS = 1000
 """Claims in one statement at most (each id is one of its parameters)."""
-# TRIAL (this branch only): a pooled connection and a statement per attempt
-_TRIAL_PER_ATTEMPT = os.environ.get("PRACTICEGEN_TRIAL_CLAIMS") == "per_attempt"
 
 
 class IdempotencyKeyInFlight(Conflict):
@@ -102,12 +99,6 @@ class ClaimBatcher:
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         """Start a new attempt of the job; None if it is finished or cancelled, or if another
         attempt claims it in the same statement (a duplicate queue message)."""
-        if _TRIAL_PER_ATTEMPT:
-            async with self.sessionmaker() as session, session.begin():
-                claimed = await JobRepository(session, self.writes).claim_many(
-                    [job_id], self.clock()
-                )
-            return claimed.get(job_id)
         future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(job_id, []).append(future)
         if self._claiming is None:
