@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+
+from practicegen.database_url import normalise_database_url
 
 
 class AuthMode(StrEnum):
@@ -28,35 +28,6 @@ class LogFormat(StrEnum):
 class DatabaseKind(StrEnum):
     SQLITE = "sqlite"
     POSTGRES = "postgresql"
-
-
-DATABASE_URL_EXAMPLES = (
-    "postgresql://USER:PASSWORD@HOST:5432/DATABASE or sqlite+aiosqlite:///./practicegen.db"
-)
-
-
-def normalise_database_url(url: str) -> str:
-    """Accept the URLs people write (`postgres://`, `sqlite:///`, ...) and return the async
-    driver URL SQLAlchemy needs (`postgresql+psycopg://`, `sqlite+aiosqlite:///`). A URL that
-    does not parse (or whose port is not a number) raises a `ValueError` naming the setting,
-    never SQLAlchemy's own error, which would escape pydantic's validation."""
-    try:
-        parsed = make_url(url)
-        backend = parsed.get_backend_name()
-        port_ok = parsed.port is None or 0 < parsed.port < 65536  # read as an int only here
-    except (ArgumentError, ValueError):
-        port_ok = False
-    if not port_ok:
-        raise PydanticCustomError(
-            "database_url",
-            "PRACTICEGEN_DATABASE_URL does not parse as a database URL; write {examples}",
-            {"examples": DATABASE_URL_EXAMPLES},
-        )
-    if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
 Seconds = Annotated[float, Field(gt=0)]

@@ -6,7 +6,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from practicegen.cli.errors import CliError
-from practicegen.config import DATABASE_URL_EXAMPLES, Settings
+from practicegen.config import Settings
+from practicegen.database_url import DATABASE_URL_EXAMPLES
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:
