@@ -17,7 +17,7 @@ from practicegen.db import migrator
 from practicegen.db.models import Base
 from tests.support import postgres
 
-ALL_VERSIONS = [m.version for m in migrator.available_migrations()]
+POSTGRES_VERSIONS = [m.version for m in migrator.available_migrations(database_url="postgresql://")]
 SQLITE_VERSIONS = [m.version for m in migrator.available_migrations(database_url="sqlite://")]
 Columns = dict[str, dict[str, tuple[str, bool]]]  # table -> column -> (type, nullable)
 
@@ -81,7 +81,7 @@ async def test_psql_route_equals_db_upgrade(fresh_databases: list[str]) -> None:
     psql = shutil.which("psql")
     assert psql is not None, "the psql client is needed to test the guide's migration route"
     by_hand, by_runner = fresh(fresh_databases), fresh(fresh_databases)
-    for migration in migrator.available_migrations():
+    for migration in migrator.available_migrations(database_url="postgresql://"):
         subprocess.run(  # noqa: ASYNC221 (psql by hand is the route under test)
             [
                 psql,
@@ -96,7 +96,7 @@ async def test_psql_route_equals_db_upgrade(fresh_databases: list[str]) -> None:
             check=True,
             capture_output=True,
         )
-    assert await migrator.upgrade(postgres.database_url(by_runner)) == ALL_VERSIONS
+    assert await migrator.upgrade(postgres.database_url(by_runner)) == POSTGRES_VERSIONS
     assert postgres_columns(by_hand) == postgres_columns(by_runner)
     assert postgres_indexes(by_hand) == postgres_indexes(by_runner)
     # the hand-migrated database is current: db upgrade finds nothing to do
@@ -107,7 +107,7 @@ async def test_psql_route_equals_db_upgrade(fresh_databases: list[str]) -> None:
 async def test_upgrade_twice_changes_nothing(fresh_databases: list[str]) -> None:
     name = fresh(fresh_databases)
     url = postgres.database_url(name)
-    assert await migrator.upgrade(url) == ALL_VERSIONS
+    assert await migrator.upgrade(url) == POSTGRES_VERSIONS
     before = postgres_columns(name), postgres_indexes(name)
     assert await migrator.upgrade(url) == []
     assert (postgres_columns(name), postgres_indexes(name)) == before
@@ -119,7 +119,7 @@ async def test_concurrent_upgrades_apply_each_file_once(fresh_databases: list[st
     name = fresh(fresh_databases)
     url = postgres.database_url(name)
     results = await asyncio.gather(*(migrator.upgrade(url) for _ in range(4)))
-    assert sorted(v for r in results for v in r) == ALL_VERSIONS
+    assert sorted(v for r in results for v in r) == POSTGRES_VERSIONS
 
 
 @pytest.mark.postgres
@@ -131,13 +131,8 @@ async def test_sqlite_route_gives_the_same_tables_and_columns(
     assert await migrator.upgrade(url) == SQLITE_VERSIONS
     assert await migrator.upgrade(url) == []
     lite, pg = await sqlite_columns(path), postgres_columns(postgres_template)
-    # the job queue's own tables exist only on PostgreSQL (SQLite queues in memory), and so
-    # does the count of jobs in flight that triggers keep (SQLite counts an index)
-    pg = {
-        table: columns
-        for table, columns in pg.items()
-        if not table.startswith("pgqueuer") and table != "job_counts"
-    }
+    # the job queue's own tables exist only on PostgreSQL (SQLite queues in memory)
+    pg = {table: columns for table, columns in pg.items() if not table.startswith("pgqueuer")}
     assert set(lite) == set(pg)
     for table in pg:
         assert {c: n for c, (_, n) in lite[table].items()} == {
@@ -150,7 +145,9 @@ async def test_models_name_every_migrated_column(tmp_path: Path) -> None:
     await migrator.upgrade(f"sqlite+aiosqlite:///{path}")
     migrated = await sqlite_columns(path)
     mapped = {t.name: set(t.columns.keys()) for t in Base.metadata.sorted_tables}
-    assert {t: set(c) for t, c in migrated.items() if t != "schema_migrations"} == mapped
+    # the ledger, and the counts that triggers keep and only the job stores' own SQL reads
+    unmapped = ("schema_migrations", "job_counts")
+    assert {t: set(c) for t, c in migrated.items() if t not in unmapped} == mapped
 
 
 def test_sqlite_type_mapping() -> None:
@@ -172,3 +169,30 @@ async def test_concurrent_sqlite_upgrades_all_succeed(tmp_path: Path) -> None:
         assert all(s.applied for s in await migrator.status(url))
     columns = await sqlite_columns(tmp_path / "race-0.db")
     assert "traceparent" in columns["jobs"]
+
+
+def test_a_file_for_one_backend_is_skipped_on_the_other(tmp_path: Path) -> None:
+    files = {
+        "001_both.sql": "BEGIN;\nCOMMIT;\n",
+        "002_postgres.sql": "-- dialect: postgresql\nBEGIN;\n",
+        "003_sqlite.sql": "-- dialect: sqlite\nBEGIN;\n",
+        "004_later_line.sql": "BEGIN;\n-- dialect: sqlite\n",  # only the first line names one
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def versions(url: str | None) -> list[str]:
+        return [m.version for m in migrator.available_migrations(tmp_path, database_url=url)]
+
+    assert versions("postgresql+psycopg://localhost/x") == ["001", "002", "004"]
+    assert versions("sqlite+aiosqlite:///x.db") == ["001", "003", "004"]
+    assert versions(None) == ["001", "002", "003", "004"]  # the directory as it is
+    (tmp_path / "005_typo.sql").write_text("-- dialect: sqlit\n")
+    with pytest.raises(ValueError, match="005_typo"):
+        versions(None)
+
+
+def test_each_backend_counts_jobs_in_flight_by_its_own_file() -> None:
+    dialects = {m.version: m.dialect for m in migrator.available_migrations()}
+    assert dialects["008"] == "postgresql" and dialects["021"] == "sqlite"
+    assert "021" not in POSTGRES_VERSIONS and "008" not in SQLITE_VERSIONS

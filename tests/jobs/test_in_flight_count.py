@@ -1,8 +1,9 @@
 """The count of a tenant's jobs in flight that job creation checks its limit against.
 
-On PostgreSQL it is the sum of the rows migration 008's triggers keep (one per server process
-since migration 014); on SQLite, a count over
-migration 007's partial index. Either must equal counting the jobs themselves.
+Kept by triggers on jobs in table `job_counts`: on PostgreSQL the sum of migration 008's rows
+(one per server process since migration 014), on SQLite migration 021's one row per tenant.
+Either must equal counting the jobs themselves (an upgrade and concurrent creations on SQLite:
+test_sqlite_in_flight.py).
 """
 
 from __future__ import annotations
@@ -19,17 +20,36 @@ import pytest
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.db import migrator
 from practicegen.db.migrator import postgres_conninfo
-from practicegen.jobs.sqlite_store import IN_FLIGHT_PREDICATE
 from tests.jobs.conftest import Db
 from tests.jobs.test_pg_store import a_job, add, made_store, new_student
 from tests.support.processes import wait_until
 
+# What "in flight" means, written out: the jobs counted against a tenant's limit.
+IN_FLIGHT_PREDICATE = (
+    "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
+)
 COUNTED = f"SELECT count(*) AS n FROM jobs WHERE jobs.tenant_id = %s AND {IN_FLIGHT_PREDICATE}"
 INSERT = (
     "INSERT INTO jobs (id, tenant_id, job_type, student_id, request, max_attempts, request_hash)"
     " VALUES (%s, %s, 'practice_generation', %s, '{}', 3, 'h')"
 )
 KEPT = "SELECT coalesce(sum(in_flight), 0) AS n FROM job_counts WHERE tenant_id = %s"
+# Every way a job moves in or out of flight, in order: (what is done to which of 40 jobs in
+# flight, how many are in flight after).
+MOVES = [
+    ("SET status = 'processing'", slice(0, 30), 40),  # claimed
+    ("SET progress_percent = 50", slice(0, 30), 40),
+    ("SET status = 'completed'", slice(0, 10), 30),
+    ("SET status = 'failed'", slice(10, 15), 25),
+    ("SET status = 'cancelled'", slice(30, 35), 20),
+    ("SET status = 'pending'", slice(10, 15), 25),  # retried
+    ("DELETE", slice(0, 5), 25),  # finished ones expire
+    ("DELETE", slice(35, 40), 20),  # live ones too
+]
+
+
+def moved(change: str, where: str) -> str:
+    return f"DELETE FROM jobs {where}" if change == "DELETE" else f"UPDATE jobs {change} {where}"
 
 
 async def in_flight(db: Db, tenant: uuid.UUID = DEFAULT_TENANT_ID) -> tuple[int, int]:
@@ -54,19 +74,9 @@ async def test_the_kept_count_follows_every_move_in_and_out_of_flight(
     assert all(added)
     assert await in_flight(db) == (40, 40)
     ids = [job.id for job in jobs]
-    moves = [
-        ("UPDATE jobs SET status = 'processing' WHERE id = ANY(%s)", ids[:30], 40),  # claimed
-        ("UPDATE jobs SET progress_percent = 50 WHERE id = ANY(%s)", ids[:30], 40),
-        ("UPDATE jobs SET status = 'completed' WHERE id = ANY(%s)", ids[:10], 30),
-        ("UPDATE jobs SET status = 'failed' WHERE id = ANY(%s)", ids[10:15], 25),
-        ("UPDATE jobs SET status = 'cancelled' WHERE id = ANY(%s)", ids[30:35], 20),
-        ("UPDATE jobs SET status = 'pending' WHERE id = ANY(%s)", ids[10:15], 25),  # retried
-        ("DELETE FROM jobs WHERE id = ANY(%s)", ids[:5], 25),  # finished ones expire
-        ("DELETE FROM jobs WHERE id = ANY(%s)", ids[35:40], 20),  # live ones too
-    ]
-    for statement, which, expected in moves:
-        await db.execute(statement, (which,))
-        assert await in_flight(db) == (expected, expected), statement
+    for change, which, expected in MOVES:
+        await db.execute(moved(change, "WHERE id = ANY(%s)"), (ids[which],))
+        assert await in_flight(db) == (expected, expected), change
     await db.execute(
         "INSERT INTO jobs (id, tenant_id, job_type, status, request, max_attempts, request_hash)"
         " VALUES (%s, %s, 'webhook_delivery', 'pending', '{}', 3, 'h')",
@@ -96,18 +106,41 @@ async def test_the_migration_counts_the_jobs_already_in_flight(
     assert await in_flight(db) == (3, 3)
 
 
-def test_the_sqlite_count_reads_the_partial_index(tmp_path: Path) -> None:
-    """The predicate is written as literals so that SQLite's planner can match migration
-    007's partial index even when the tenant and the limit are parameters."""
+def test_the_sqlite_count_follows_every_move_in_and_out_of_flight(tmp_path: Path) -> None:
     path = tmp_path / "count.db"
     asyncio.run(migrator.upgrade(f"sqlite+aiosqlite:///{path}"))
-    with sqlite3.connect(path) as conn:
-        plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT count(*) FROM (SELECT 1 FROM jobs"
-            f" WHERE jobs.tenant_id = ? AND {IN_FLIGHT_PREDICATE} LIMIT ?)",
-            (str(DEFAULT_TENANT_ID), 100),
-        ).fetchall()
-    assert "jobs_in_flight" in str(plan)
+    tenant, other = uuid.uuid4().hex, uuid.uuid4().hex  # the triggers copy whatever is stored
+    insert_job = (
+        "INSERT INTO jobs (status, id, tenant_id, job_type, request, max_attempts, request_hash)"
+        " VALUES (?, ?, ?, 'practice_generation', '{}', 3, 'h')"
+    )
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+
+        def in_flight_here(of: str = tenant) -> tuple[int, int]:
+            counted = conn.execute(COUNTED.replace("%s", "?"), (of,)).fetchone()[0]
+            return counted, conn.execute(KEPT.replace("%s", "?"), (of,)).fetchone()[0]
+
+        ids = [uuid.uuid4().hex for _ in range(40)]
+        for job in ids:
+            conn.execute(insert_job, ("pending", job, tenant))
+        conn.execute(insert_job, ("completed", uuid.uuid4().hex, tenant))
+        conn.execute(insert_job, ("processing", uuid.uuid4().hex, other))
+        assert in_flight_here() == (40, 40)
+        for change, which, expected in MOVES:
+            chosen = ids[which]
+            where = f"WHERE id IN ({', '.join('?' * len(chosen))})"
+            conn.execute(moved(change, where), chosen)
+            assert in_flight_here() == (expected, expected), change
+        conn.execute(
+            "INSERT INTO jobs (id, tenant_id, job_type, status, request, max_attempts,"
+            " request_hash) VALUES (?, ?, 'webhook_delivery', 'pending', '{}', 3, 'h')",
+            (uuid.uuid4().hex, tenant),
+        )
+        conn.execute("UPDATE jobs SET status = 'completed' WHERE job_type = 'webhook_delivery'")
+        assert in_flight_here() == (20, 20)  # the service's own deliveries do not count
+        assert in_flight_here(other) == (1, 1)
+        plan = conn.execute("EXPLAIN QUERY PLAN " + KEPT.replace("%s", "?"), (tenant,)).fetchall()
+    assert "USING PRIMARY KEY" in str(plan)  # one row read, not the tenant's jobs
 
 
 @pytest.mark.postgres

@@ -7,6 +7,8 @@ in `schema_migrations`. Concurrent runners are serialised (an advisory lock on P
 (`sqlite_dialect`) so its type affinity never turns a UUID's hex digits into a number; a
 file that cannot be repeated there (SQLite has no `ADD COLUMN IF NOT EXISTS`) is skipped when
 another runner applied it between this one's reading of the ledger and its turn to write.
+A file for one backend only names it on its first line (`-- dialect: postgresql` or
+`-- dialect: sqlite`) and is skipped on the other, so `psql -f` by hand skips the SQLite ones.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from practicegen.db.engine import make_sqlite_file_private
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 7_243_100_901  # any constant; names the "schema migrations" lock
 _FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_DIALECT_LINE = re.compile(r"--\s*dialect:\s*(\S*)")
+_DIALECTS = ("postgresql", "sqlite")
 _SQLITE_TYPES = (
     (re.compile(r"\bUUID\b"), "TEXT"),
     (re.compile(r"\bJSONB\b"), "TEXT"),
@@ -50,10 +54,17 @@ class Migration:
         return self.path.read_text(encoding="utf-8")
 
     @property
-    def postgres_only(self) -> bool:
-        """A file whose first line is `-- dialect: postgresql` is skipped on SQLite."""
+    def dialect(self) -> str | None:
+        """The one backend the file is for (`postgresql`, `sqlite`), named by its first line
+        `-- dialect: NAME`; None when it is for both."""
         with self.path.open(encoding="utf-8") as handle:
-            return handle.readline().strip() == "-- dialect: postgresql"
+            first = handle.readline().strip()
+        match = _DIALECT_LINE.fullmatch(first)
+        if match is None:
+            return None
+        if match.group(1) not in _DIALECTS:  # a typo would otherwise run the file everywhere
+            raise ValueError(f"migration file {self.path.name!r} names no known dialect")
+        return match.group(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +77,15 @@ class MigrationStatus:
 def available_migrations(
     directory: Path = MIGRATIONS_DIR, *, database_url: str | None = None
 ) -> list[Migration]:
-    """The migration files in order; given a SQLite URL, without the PostgreSQL-only ones."""
-    sqlite = database_url is not None and make_url(database_url).get_backend_name() == "sqlite"
+    """The migration files in order; given a database URL, only those for its backend."""
+    backend = None if database_url is None else make_url(database_url).get_backend_name()
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)
         if match is None:
             raise ValueError(f"migration file {path.name!r} is not named NNN_snake_case.sql")
         migration = Migration(version=match.group(1), path=path)
-        if not (sqlite and migration.postgres_only):
+        if migration.dialect in (None, backend) or backend is None:
             found.append(migration)
     return found
 
@@ -131,26 +142,33 @@ async def status(database_url: str, *, connect_timeout_s: float = 5.0) -> list[M
     ]
 
 
-async def upgrade(database_url: str, *, connect_timeout_s: float = 5.0) -> list[str]:
+async def upgrade(
+    database_url: str, *, connect_timeout_s: float = 5.0, directory: Path = MIGRATIONS_DIR
+) -> list[str]:
     """Apply the missing migrations in order; return the versions this call applied.
-    `connect_timeout_s` as for `status`."""
+    `connect_timeout_s` as for `status`; `directory`: another set of files, such as an earlier
+    release's."""
     if make_url(database_url).get_backend_name() == "postgresql":
-        return await _upgrade_postgres(await _connect_postgres(database_url, connect_timeout_s))
+        connection = await _connect_postgres(database_url, connect_timeout_s)
+        return await _upgrade_postgres(connection, directory)
     make_sqlite_file_private(_sqlite_path(database_url))  # before SQLite creates it 0644
-    return await _upgrade_sqlite(_sqlite_path(database_url))
+    return await _upgrade_sqlite(_sqlite_path(database_url), directory)
 
 
-def _missing(applied: set[str], database_url: str) -> list[Migration]:
-    return [m for m in available_migrations(database_url=database_url) if m.version not in applied]
+def _missing(applied: set[str], database_url: str, directory: Path) -> list[Migration]:
+    known = available_migrations(directory, database_url=database_url)
+    return [m for m in known if m.version not in applied]
 
 
-async def _upgrade_postgres(connection: psycopg.AsyncConnection[tuple[object, ...]]) -> list[str]:
+async def _upgrade_postgres(
+    connection: psycopg.AsyncConnection[tuple[object, ...]], directory: Path
+) -> list[str]:
     done: list[str] = []
     async with connection as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
         try:
             applied = await _applied(conn, "postgresql")
-            for migration in _missing(applied, "postgresql://"):
+            for migration in _missing(applied, "postgresql://", directory):
                 # No parameters: psycopg sends the whole file, BEGIN to COMMIT, as one script.
                 await conn.execute(migration.sql.encode())
                 done.append(migration.version)
@@ -159,10 +177,10 @@ async def _upgrade_postgres(connection: psycopg.AsyncConnection[tuple[object, ..
     return done
 
 
-async def _upgrade_sqlite(path: str) -> list[str]:
+async def _upgrade_sqlite(path: str, directory: Path) -> list[str]:
     done: list[str] = []
     async with aiosqlite.connect(path, timeout=30) as conn:
-        for migration in _missing(await _applied(conn, "sqlite"), "sqlite://"):
+        for migration in _missing(await _applied(conn, "sqlite"), "sqlite://", directory):
             try:
                 await conn.executescript(sqlite_dialect(migration.sql))
             except sqlite3.OperationalError:

@@ -1,8 +1,10 @@
 """The job store on SQLite (embedded mode): the job row through the caller's session, its
 message handed to the in-memory queue once that session commits.
 
-The tenant's limit on jobs in flight is counted in the INSERT itself, through migration 007's
-partial index (`IN_FLIGHT_PREDICATE` is literal so SQLite's planner matches the index).
+The tenant's limit on jobs in flight is checked in the INSERT itself, against the count that
+migration 021's triggers keep: one row read, however many jobs the tenant has queued. SQLite
+runs one writer at a time, so the check and the insert that moves the count are never
+interleaved with another creation's, even from another process: the limit is exact.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlalchemy import (
     Row,
     bindparam,
     case,
+    column,
     exists,
     func,
     insert,
     select,
-    text,
+    table,
     tuple_,
 )
 from sqlalchemy.exc import IntegrityError
@@ -37,24 +40,21 @@ from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_updat
 from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
 
 _jobs = core_table(Job)
-# The jobs counted against a tenant's limit: the predicate of the partial index jobs_in_flight.
-IN_FLIGHT_PREDICATE = (
-    "jobs.status IN ('pending', 'processing') AND jobs.job_type <> 'webhook_delivery'"
-)
+_counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
 
 
 @functools.cache
 def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant's jobs in flight are
-    fewer than `:in_flight_limit` and a student's job's student is the tenant's."""
+    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant's count of jobs in
+    flight is below `:in_flight_limit` and a student's job's student is the tenant's."""
     given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
     row = select(*values.values())
     if limited:
         limit = bindparam("in_flight_limit", type_=Integer)
-        live = select(Job.id).where(Job.tenant_id == tenant, text(IN_FLIGHT_PREDICATE)).limit(limit)
-        row = row.where(select(func.count()).select_from(live.subquery()).scalar_subquery() < limit)
+        counted = select(func.coalesce(func.sum(_counts.c.in_flight), 0))
+        row = row.where(counted.where(_counts.c.tenant_id == tenant).scalar_subquery() < limit)
     if "student_id" in values:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
