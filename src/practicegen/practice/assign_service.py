@@ -78,7 +78,10 @@ async def assign_now(
             check=unavailable,  # a timeout checked the request already, or ran out doing so
         )
         return started.accepted
-    async with sessionmaker() as session, session.begin():
+    # with nothing generated the assignment is one INSERT on PostgreSQL (its items in it),
+    # whole by itself: the reading sessionmaker's autocommit spares the BEGIN and COMMIT
+    writing = reading if not plan.new_items else sessionmaker
+    async with writing() as session, session.begin():
         return await store_and_show(session, principal=principal, plan=plan, now=now)
 
 
