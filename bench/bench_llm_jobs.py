@@ -247,15 +247,15 @@ def report(args: argparse.Namespace, bare: BareRun, seen: Burst, cpu: dict[str, 
 
 
 async def measure_cpu(
-    pids: dict[str, int], burst: Any, profile: str | None
+    pids: dict[str, int], burst: Any, profile: str | None, profiled: str = "jobs"
 ) -> tuple[Any, dict[str, float]]:
     """Run `burst`; the CPU seconds each process in `pids` spent meanwhile. The one named
     "jobs" is counted with its children apart ("sympy"), PostgreSQL as "database"; with
-    `profile`, py-spy samples it into that file."""
+    `profile`, py-spy samples the one named `profiled` into that file."""
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     family = family_cpu_seconds(pids["jobs"])
     database = database_server_cpu_seconds()
-    async with sampled(pids["jobs"], profile):
+    async with sampled(pids[profiled], profile):
         result = await burst
     cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     cpu["sympy"] = family_cpu_seconds(pids["jobs"]) - family - cpu["jobs"]
@@ -338,7 +338,8 @@ async def distributed(fake: ModelServer, bare: BareRun, args: argparse.Namespace
                 await worker_ready(name)
                 before = database_counts(name)
                 burst = run_jobs(base, env["PRACTICEGEN_API_KEY"], args.jobs, args.questions)
-                seen, cpu = await measure_cpu(pids, burst, profile_path(args, "postgres"))
+                profile = profile_path(args, "postgres")
+                seen, cpu = await measure_cpu(pids, burst, profile, args.profile_process)
                 after = database_counts(name)
             finally:
                 stop.set()
@@ -373,6 +374,12 @@ async def main() -> None:
     )
     parser.add_argument(
         "--profile", metavar="PREFIX", help="py-spy the process running the jobs into PREFIX.*"
+    )
+    parser.add_argument(
+        "--profile-process",
+        choices=("jobs", "API"),
+        default="jobs",
+        help="on PostgreSQL, which process --profile samples: the worker or the API",
     )
     args = parser.parse_args()
     async with model_server(args.slow_s) as fake:

@@ -101,7 +101,8 @@ async def open_store(
             lanes=queue.lanes,
             clock=clock,
             max_connections=settings.pool_connections,
-            timeout_s=settings.db_connect_timeout_s,
+            timeout_s=settings.db_pool_wait_s,
+            connect_timeout_s=settings.db_connect_timeout_s,
             ping_idle_s=settings.db_ping_idle_s,
         )
     else:

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./practicegen.db"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_connect_timeout_s: Seconds = 5.0
+    db_pool_wait_s: Seconds = Field(
+        15.0,
+        le=25,
+        description="How long an API request waits its turn for a pooled connection (a burst's"
+        " creations queue for the pools) before a 503 with Retry-After says to come back.",
+    )
+    http_keep_alive_s: Seconds = Field(
+        20.0,
+        le=600,
+        description="How long `serve` keeps an idle client connection open; longer than the"
+        " clients' own reuse of one, so none sends on a connection the server is closing.",
+    )
     db_ping_idle_s: Wait = Field(
         5.0,
         description="A pooled PostgreSQL connection idle this long is pinged when taken from its"

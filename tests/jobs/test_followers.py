@@ -114,6 +114,6 @@ async def test_a_failed_query_fails_its_reads_and_the_next_one_runs(
             await asyncio.gather(reads.get(job_id), reads.get(job_id))
     finally:
         await broken.dispose()
-    reads.sessionmaker = sessionmaker
+    reads.engine = engine
     job = await reads.get(job_id)
     assert job is not None and job.id == job_id

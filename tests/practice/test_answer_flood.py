@@ -125,7 +125,7 @@ async def test_no_connection_is_held_while_answers_wait_for_grading(database_url
     grading process to its deadline: every other request still gets its connection."""
     overrides: dict[str, Any] = {
         "db_pool_size": 1,
-        "db_connect_timeout_s": 1.0,
+        "db_pool_wait_s": 1.0,
         "grader_timeout_s": 1.5,
         "answer_max_weight": 10**5,  # these must reach sympy
     }

@@ -161,6 +161,7 @@ def serve(
             log_config=None,
             access_log=False,
             lifespan="on",
+            timeout_keep_alive=int(settings.http_keep_alive_s),
         )
         gc_tuning.settle()
         log.info("serve.starting", url=f"http://{host}:{port}", stop="Ctrl-C")

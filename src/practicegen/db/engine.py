@@ -28,7 +28,7 @@ SQLITE_BUSY_TIMEOUT_S = 10.0
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
     """`pool_timeout_s`: how long a checkout may wait for a pooled connection (PostgreSQL);
-    by default `PRACTICEGEN_DB_CONNECT_TIMEOUT_S`, after which an API request answers 503. A
+    by default `PRACTICEGEN_DB_POOL_WAIT_S`, after which an API request answers 503. A
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
         return _create_sqlite_engine(settings.database_url)
@@ -38,7 +38,7 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
         # a burst of jobs start and end a server process per connection at the busiest moment.
         pool_size=settings.pool_connections,
         max_overflow=0,
-        pool_timeout=pool_timeout_s or settings.db_connect_timeout_s,
+        pool_timeout=pool_timeout_s or settings.db_pool_wait_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",

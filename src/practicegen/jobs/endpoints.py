@@ -111,12 +111,15 @@ async def get_job(
     container: ContainerDep,
     response: Response,
     principal: BriefPrincipalDep,
-    views: JobTypesDep,
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
-    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
-    hub = container.part(JobParts).changes
+    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304.
+
+    The busiest route (clients poll it): its parts come from the container, not from
+    dependencies of their own, each of which FastAPI solves on every request."""
+    jobs = container.part(JobParts)
+    hub, views = jobs.changes, jobs.types
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:
         job = await read_job(container, principal, job_id)
         if watch is not None:

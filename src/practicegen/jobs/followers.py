@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, core_table
@@ -57,8 +58,11 @@ class FollowerReads:
     """Reads of jobs by id, each query taking every read asked for since the last one began."""
 
     def __init__(self, sessionmaker: SessionMaker) -> None:
-        """`sessionmaker`: sessions for single reads (autocommit on PostgreSQL)."""
-        self.sessionmaker = sessionmaker
+        """`sessionmaker`: sessions for single reads (autocommit on PostgreSQL); its engine's
+        connections are used directly, as a read of a few columns needs no ORM session."""
+        engine = sessionmaker.kw["bind"]
+        assert isinstance(engine, AsyncEngine)
+        self.engine = engine
         self._waiting: Waiters = {}
         self._reading: asyncio.Task[None] | None = None
 
@@ -92,8 +96,8 @@ class FollowerReads:
             self._reading = None
 
     async def _read(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, FollowedJob]:
-        async with self.sessionmaker() as session:
-            rows = await session.execute(_READ, {"ids": ids})
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(_READ, {"ids": ids})
             return {row.id: FollowedJob(*row) for row in rows}
 
 

@@ -135,6 +135,7 @@ POSTGRES_WRITES = PostgresWrites()
 
 class PostgresJobStore:
     writes = POSTGRES_WRITES
+    skips_used_keys = True  # ON CONFLICT DO NOTHING: a used key is looked up only then
 
     def __init__(
         self,
@@ -145,10 +146,12 @@ class PostgresJobStore:
         clock: Clock,
         max_connections: int,
         timeout_s: float = 5.0,
+        connect_timeout_s: float = 5.0,
         ping_idle_s: float = 5.0,
     ) -> None:
         """`timeout_s`: how long a creation may wait for a connection before a 503 says retry;
-        `ping_idle_s`: how long a pooled connection may sit unused before it is pinged."""
+        `connect_timeout_s`: for opening one; `ping_idle_s`: how long a pooled connection may
+        sit unused before it is pinged."""
         self.lanes = lanes
         self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
         checks = PsycopgChecks(ping_idle_s)
@@ -165,7 +168,7 @@ class PostgresJobStore:
         )
         self.wakeup = queue_wakeup.QueueWakeup(
             lambda: psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, connect_timeout=max(1, int(timeout_s))
+                conninfo, autocommit=True, connect_timeout=max(1, int(connect_timeout_s))
             )
         )
 
@@ -184,8 +187,12 @@ class PostgresJobStore:
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
             # the statement told the trigger to leave this transaction's queue writes to us
             wake = self.wakeup.after_commit
-            event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
-            return await (await connection.execute(statement, params)).fetchone() is not None
+            if not connection.autocommit:
+                event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
+            inserted = await (await connection.execute(statement, params)).fetchone() is not None
+            if inserted and connection.autocommit:  # a reading session's: committed already
+                wake()
+            return inserted
         try:
             inserted = await self._insert_on_pool(statement, params)
         except psycopg.OperationalError:  # its connection died: once more, on another

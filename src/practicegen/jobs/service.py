@@ -112,6 +112,7 @@ async def create_job(
     key, digest = new.idempotency_key, None
     if key is not None:  # only a keyed request is ever compared with an earlier one
         digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
+    if key is not None and not store.skips_used_keys:
         earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
         if earlier is not None:
             return _replay(earlier, digest)

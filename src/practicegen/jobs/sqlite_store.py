@@ -101,6 +101,7 @@ SQLITE_WRITES = SqliteWrites()
 
 class SqliteJobStore:
     writes = SQLITE_WRITES
+    skips_used_keys = False  # a used key fails the insert: creation looks for it first
 
     def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
         self.queue = queue

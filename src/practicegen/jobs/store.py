@@ -69,6 +69,9 @@ JOB_COLUMNS = (*(f.name for f in fields(PendingJob) if f.name not in _NOT_COLUMN
 
 class JobStore(Protocol):
     claims: ClaimBatcher
+    skips_used_keys: bool
+    """True if `create` of a job whose Idempotency-Key is used inserts nothing and says so
+    (False), so that creation looks the key up only then; else it looks first."""
 
     @property
     def writes(self) -> JobWrites:

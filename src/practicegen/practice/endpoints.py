@@ -79,7 +79,7 @@ async def assign_async(
     """The guide's async assign: checks the request, then answers 202 with the job at once."""
     started = await assign_service.start_assignment_job(
         container.part(PracticeParts),
-        sessionmaker=container.sessionmaker,
+        sessionmaker=container.reading_sessionmaker,
         settings=container.settings,
         principal=principal,
         request=AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"})),
