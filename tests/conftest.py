@@ -34,7 +34,6 @@ from tests.support.server import (
 )
 
 ADMIN_KEY = "pgen_sk_test_admin_key_0123456789abcdef"
-
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 # In process, logs go through structlog's default chain (the command line configures its own),
@@ -83,11 +82,12 @@ TOGETHER = {
     "tests/web/test_assignment_pages.py": "web-assignment-pages",
 }
 """Modules (or single tests, by `module::name`) whose tests run one after another on one
-worker. The multi-process PostgreSQL modules, in two groups: their nodes keep small pools
+worker. The multi-process PostgreSQL modules, in two groups: more of their tests at once ran the
+server out of its 100 connections, and their nodes now keep pools of 10 rather than 20
 (`PRACTICEGEN_DB_POOL_SIZE` in tests/jobs/test_processes.py), so one test of each group at once
-fits the server's 100 connections beside the rest of the suite, where three did not. The
-command line's tests that share one `serve`, the first of them on its cold caches. Each page
-module's tests share one browser."""
+fits beside the rest of the suite (the one with four nodes held 27 at its peak). The command
+line's tests that share one `serve`, the first of them on its cold caches. Each page module's
+tests share one browser."""
 
 
 class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
