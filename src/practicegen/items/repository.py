@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from practicegen.db.models import Item, core_table
 from practicegen.db.repository import TenantRepository
 from practicegen.errors import ItemNotFound
 from practicegen.items.bank_changes import mark_bank_changed, version_of
+from practicegen.items.schemas import ItemContent
 
 _items = core_table(Item)
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
 )
 _CANDIDATES_PER_PART = 2000
+_EXAMPLES = select(*(_items.c[name] for name in ItemContent.model_fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +73,20 @@ class ItemRepository(TenantRepository[Item]):
 
     async def examples(
         self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
-    ) -> list[Item]:
-        """A few active items of one skill, nearest the bank's own first, to show a model."""
+    ) -> list[Row[Any]]:
+        """A few active items of one skill, nearest the bank's own first, to show a model: the
+        columns of an `ItemContent`, read through Core."""
         query = (
-            self.filtered(tenant_id, ItemFilters(subject=subject, skill=skill, status="active"))
-            .order_by(Item.source != "bank", Item.created_at)
+            _EXAMPLES.where(
+                _items.c.tenant_id == tenant_id,
+                _items.c.subject == subject,
+                _items.c.skill == skill,
+                _items.c.status == "active",
+            )
+            .order_by(_items.c.source != "bank", _items.c.created_at)
             .limit(limit)
         )
-        return list((await self.session.execute(query)).scalars())
+        return list(await self.session.execute(query))
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
         """The active items of a subject, as the few columns selection needs; converted in
@@ -103,14 +111,15 @@ class ItemRepository(TenantRepository[Item]):
         mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
-        return await self._distinct(Item.subject, tenant_id)
+        return await self._distinct(_items.c.subject, tenant_id)
 
     async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
-        return await self._distinct(Item.topic, tenant_id, Item.subject == subject)
+        return await self._distinct(_items.c.topic, tenant_id, _items.c.subject == subject)
 
     async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
-        on_topic = () if topic is None else (Item.topic == topic,)
-        return await self._distinct(Item.skill, tenant_id, Item.subject == subject, *on_topic)
+        c = _items.c
+        on_topic = () if topic is None else (c.topic == topic,)
+        return await self._distinct(c.skill, tenant_id, c.subject == subject, *on_topic)
 
     async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
         """Whether an item of any status is spelled with this subject (and topic)."""
@@ -132,9 +141,10 @@ class ItemRepository(TenantRepository[Item]):
         return {(subject, topic) for subject, topic in await self.session.execute(query)}
 
     async def _distinct(
-        self, column: InstrumentedAttribute[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
+        self, column: ColumnElement[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
     ) -> set[str]:
-        query = select(column).where(Item.tenant_id == tenant_id, *where).distinct()
+        """Through Core: the ORM's compiling and loading buy nothing for a column of strings."""
+        query = select(column).where(_items.c.tenant_id == tenant_id, *where).distinct()
         return set((await self.session.execute(query)).scalars())
 
     async def count(self, tenant_id: uuid.UUID) -> int:
@@ -144,9 +154,8 @@ class ItemRepository(TenantRepository[Item]):
     async def existing_fingerprints(self, tenant_id: uuid.UUID, prints: list[str]) -> set[str]:
         if not prints:
             return set()
-        query = select(Item.fingerprint).where(
-            Item.tenant_id == tenant_id, Item.fingerprint.in_(prints)
-        )
+        c = _items.c
+        query = select(c.fingerprint).where(c.tenant_id == tenant_id, c.fingerprint.in_(prints))
         return set((await self.session.execute(query)).scalars())
 
     async def add_all(self, items: list[Item]) -> None:
