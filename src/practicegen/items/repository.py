@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Select,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from practicegen.db.models import Item, core_table
 from practicegen.db.repository import TenantRepository
@@ -20,7 +32,12 @@ _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
 )
 _CANDIDATES_PER_PART = 2000
-_EXAMPLES = select(*(_items.c[name] for name in ItemContent.model_fields))
+# skill first: a skill's name alone stands in the same column (`ItemRepository.examples`)
+_EXAMPLE_COLUMNS = [
+    _items.c.skill,
+    *(_items.c[n] for n in ItemContent.model_fields if n != "skill"),
+]
+_EXAMPLE_ORDER = (_items.c.source != "bank", _items.c.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +49,15 @@ class ItemFilters:
     status: str | None = None
     difficulty_min: float | None = None
     difficulty_max: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BankExamples:
+    """Skills a bank's items name, and a few active items of some skills (`ItemContent`'s
+    columns), to show a language model."""
+
+    skills: set[str]
+    examples: dict[str, list[Row[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +98,42 @@ class ItemRepository(TenantRepository[Item]):
         return list((await self.session.execute(query)).scalars())
 
     async def examples(
-        self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
-    ) -> list[Row[Any]]:
-        """A few active items of one skill, nearest the bank's own first, to show a model: the
-        columns of an `ItemContent`, read through Core."""
-        query = (
-            _EXAMPLES.where(
-                _items.c.tenant_id == tenant_id,
-                _items.c.subject == subject,
-                _items.c.skill == skill,
-                _items.c.status == "active",
-            )
-            .order_by(_items.c.source != "bank", _items.c.created_at)
-            .limit(limit)
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        subject: str,
+        skills: Sequence[str],
+        limit: int,
+        named_in: tuple[str | None] | None = None,
+    ) -> BankExamples:
+        """Up to `limit` active items of each of `skills` (nearest the bank's own first, as the
+        columns of an `ItemContent`) to show a model, in one query through Core. With
+        `named_in` (a topic, or None for the whole subject), also the skills the subject's items
+        of that topic name, whatever their status, and examples of those."""
+        c = _items.c
+        owned = (c.tenant_id == tenant_id, c.subject == subject)
+        wanted: ColumnElement[bool] = c.skill.in_(skills)
+        named = None
+        if named_in is not None:
+            on_topic = () if named_in[0] is None else (c.topic == named_in[0],)
+            named = select(c.skill).where(*owned, *on_topic).distinct().subquery()
+            wanted = or_(wanted, c.skill.in_(select(named.c.skill)))
+        rank = func.row_number().over(partition_by=c.skill, order_by=_EXAMPLE_ORDER)
+        ranked = select(*_EXAMPLE_COLUMNS, rank.label("rank"))
+        ranked_rows = ranked.where(*owned, c.status == "active", wanted).subquery()
+        query: Select[Any] | CompoundSelect[Any] = select(*ranked_rows.c).where(
+            ranked_rows.c.rank <= limit
         )
-        return list(await self.session.execute(query))
+        if named is not None:  # rank 0: a skill's name, with or without examples
+            blanks = [null().label(column.key) for column in _EXAMPLE_COLUMNS[1:]]
+            query = union_all(query, select(named.c.skill, *blanks, literal(0)))
+        found = BankExamples(set(), {})
+        for row in sorted(await self.session.execute(query), key=lambda row: row.rank):
+            if row.rank == 0:
+                found.skills.add(row.skill)
+            else:
+                found.examples.setdefault(row.skill, []).append(row)
+        return found
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
         """The active items of a subject, as the few columns selection needs; converted in
@@ -115,11 +162,6 @@ class ItemRepository(TenantRepository[Item]):
 
     async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
         return await self._distinct(_items.c.topic, tenant_id, _items.c.subject == subject)
-
-    async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
-        c = _items.c
-        on_topic = () if topic is None else (c.topic == topic,)
-        return await self._distinct(c.skill, tenant_id, c.subject == subject, *on_topic)
 
     async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
         """Whether an item of any status is spelled with this subject (and topic)."""
