@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy import (
     CompoundSelect,
     Row,
     Select,
+    bindparam,
     func,
     literal,
     null,
@@ -28,8 +30,17 @@ from practicegen.items.bank_changes import mark_bank_changed, version_of
 from practicegen.items.schemas import ItemContent
 
 _items = core_table(Item)
+# The statements a job runs are built once (building one costs more CPU than sending it).
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
+).where(
+    _items.c.tenant_id == bindparam("tenant_id"),
+    _items.c.subject == bindparam("subject"),
+    _items.c.status == "active",
+)
+_FINGERPRINTS = select(_items.c.fingerprint).where(
+    _items.c.tenant_id == bindparam("tenant_id"),
+    _items.c.fingerprint.in_(bindparam("prints", expanding=True)),
 )
 _CANDIDATES_PER_PART = 2000
 # skill first: a skill's name alone stands in the same column (`ItemRepository.examples`)
@@ -71,6 +82,30 @@ class CandidateRow:
     fingerprint: str
 
 
+@functools.cache
+def _examples_query(named: str | None) -> Select[Any] | CompoundSelect[Any]:
+    """`ItemRepository.examples`'s query, built once per kind: with the skills named in the
+    subject's items (`named` "subject"), or in those of a topic ("topic"), or not (None).
+    Parameters: tenant_id, subject, topic, skills, limit."""
+    c = _items.c
+    owned = (c.tenant_id == bindparam("tenant_id"), c.subject == bindparam("subject"))
+    wanted: ColumnElement[bool] = c.skill.in_(bindparam("skills", expanding=True))
+    names = None
+    if named is not None:
+        on_topic = (c.topic == bindparam("topic"),) if named == "topic" else ()
+        names = select(c.skill).where(*owned, *on_topic).distinct().subquery()
+        wanted = or_(wanted, c.skill.in_(select(names.c.skill)))
+    rank = func.row_number().over(partition_by=c.skill, order_by=_EXAMPLE_ORDER)
+    ranked = select(*_EXAMPLE_COLUMNS, rank.label("rank"))
+    ranked_rows = ranked.where(*owned, c.status == "active", wanted).subquery()
+    query = select(*ranked_rows.c).where(ranked_rows.c.rank <= bindparam("limit"))
+    if names is None:
+        return query
+    # rank 0: a skill's name, with or without examples
+    blanks = [null().label(column.key) for column in _EXAMPLE_COLUMNS[1:]]
+    return union_all(query, select(names.c.skill, *blanks, literal(0)))
+
+
 class ItemRepository(TenantRepository[Item]):
     model = Item
     not_found = ItemNotFound
@@ -110,25 +145,12 @@ class ItemRepository(TenantRepository[Item]):
         columns of an `ItemContent`) to show a model, in one query through Core. With
         `named_in` (a topic, or None for the whole subject), also the skills the subject's items
         of that topic name, whatever their status, and examples of those."""
-        c = _items.c
-        owned = (c.tenant_id == tenant_id, c.subject == subject)
-        wanted: ColumnElement[bool] = c.skill.in_(skills)
-        named = None
-        if named_in is not None:
-            on_topic = () if named_in[0] is None else (c.topic == named_in[0],)
-            named = select(c.skill).where(*owned, *on_topic).distinct().subquery()
-            wanted = or_(wanted, c.skill.in_(select(named.c.skill)))
-        rank = func.row_number().over(partition_by=c.skill, order_by=_EXAMPLE_ORDER)
-        ranked = select(*_EXAMPLE_COLUMNS, rank.label("rank"))
-        ranked_rows = ranked.where(*owned, c.status == "active", wanted).subquery()
-        query: Select[Any] | CompoundSelect[Any] = select(*ranked_rows.c).where(
-            ranked_rows.c.rank <= limit
-        )
-        if named is not None:  # rank 0: a skill's name, with or without examples
-            blanks = [null().label(column.key) for column in _EXAMPLE_COLUMNS[1:]]
-            query = union_all(query, select(named.c.skill, *blanks, literal(0)))
+        named = None if named_in is None else ("topic" if named_in[0] is not None else "subject")
+        params = {"tenant_id": tenant_id, "subject": subject, "skills": list(skills)}
+        params |= {"limit": limit, "topic": None if named_in is None else named_in[0]}
+        rows = await self.session.execute(_examples_query(named), params)
         found = BankExamples(set(), {})
-        for row in sorted(await self.session.execute(query), key=lambda row: row.rank):
+        for row in sorted(rows, key=lambda row: row.rank):
             if row.rank == 0:
                 found.skills.add(row.skill)
             else:
@@ -138,13 +160,11 @@ class ItemRepository(TenantRepository[Item]):
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
         """The active items of a subject, as the few columns selection needs; converted in
         parts, other requests running between them, as a subject may hold tens of thousands."""
-        query = _CANDIDATES.where(
-            _items.c.tenant_id == tenant_id,
-            _items.c.subject == subject,
-            _items.c.status == "active",
-        )
+        params = {"tenant_id": tenant_id, "subject": subject}
         rows: list[CandidateRow] = []
-        for part in (await self.session.execute(query)).partitions(_CANDIDATES_PER_PART):
+        for part in (await self.session.execute(_CANDIDATES, params)).partitions(
+            _CANDIDATES_PER_PART
+        ):
             rows += [CandidateRow(*row) for row in part]
             await asyncio.sleep(0)
         return rows
@@ -196,9 +216,8 @@ class ItemRepository(TenantRepository[Item]):
     async def existing_fingerprints(self, tenant_id: uuid.UUID, prints: list[str]) -> set[str]:
         if not prints:
             return set()
-        c = _items.c
-        query = select(c.fingerprint).where(c.tenant_id == tenant_id, c.fingerprint.in_(prints))
-        return set((await self.session.execute(query)).scalars())
+        params = {"tenant_id": tenant_id, "prints": prints}
+        return set((await self.session.execute(_FINGERPRINTS, params)).scalars())
 
     async def add_all(self, items: list[Item]) -> None:
         self.session.add_all(items)
