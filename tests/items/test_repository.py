@@ -1,4 +1,4 @@
-"""The bank read a language model's prompt is made from: skills and examples in one query."""
+"""The bank reads a language model's prompt is made from: a topic's skills, a skill's examples."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ async def _items(sessionmaker: SessionMaker, *rows: tuple[str, str, str, str, in
             session.add(row)
 
 
-async def test_examples_of_the_topics_skills_and_the_asked_ones_in_one_read(
+async def test_the_skills_a_topic_names_and_a_skills_examples(
     sessionmaker: SessionMaker,
 ) -> None:
     await _items(
@@ -36,39 +36,24 @@ async def test_examples_of_the_topics_skills_and_the_asked_ones_in_one_read(
         ("Lines", "a.one", "bank", "active", 3),
         ("Lines", "a.one", "bank", "active", 4),
         ("Lines", "a.two", "bank", "retired", 1),  # named, but no example
-        ("Other", "a.three", "bank", "active", 2),  # another topic: only if asked
-        ("Other", "a.four", "bank", "active", 2),
+        ("Other", "a.three", "bank", "active", 2),
     )
     async with autocommit_sessionmaker(sessionmaker)() as session:
         repo = ItemRepository(session)
-        found = await repo.examples(
-            DEFAULT_TENANT_ID, subject="Algebra", skills=["a.three"], limit=3, named_in=("Lines",)
-        )
-        asked = await repo.examples(
-            DEFAULT_TENANT_ID, subject="Algebra", skills=["a.four"], limit=2
-        )
-        everything = await repo.examples(
-            DEFAULT_TENANT_ID, subject="Algebra", skills=[], limit=1, named_in=(None,)
-        )
-    assert found.skills == {"a.one", "a.two"}
-    assert set(found.examples) == {"a.one", "a.three"}
+        in_topic = await repo.skills(DEFAULT_TENANT_ID, "Algebra", "Lines")
+        in_subject = await repo.skills(DEFAULT_TENANT_ID, "Algebra", None)
+        shown = await repo.examples(DEFAULT_TENANT_ID, subject="Algebra", skill="a.one", limit=3)
+        retired = await repo.examples(DEFAULT_TENANT_ID, subject="Algebra", skill="a.two", limit=3)
+        other = await repo.examples(DEFAULT_TENANT_ID, subject="Algebra", skill="a.three", limit=1)
+    assert (in_topic, in_subject) == ({"a.one", "a.two"}, {"a.one", "a.two", "a.three"})
     # the bank's own first, oldest first; at most `limit`
-    shown = [(row.source, row.stem) for row in found.examples["a.one"]]
-    assert shown == [("bank", f"Solve $x + {index} = 0$.") for index in (2, 3, 1)]
-    content = ItemContent.model_validate(found.examples["a.three"][0], from_attributes=True)
+    assert [(r.source, r.stem) for r in shown] == [
+        ("bank", f"Solve $x + {index} = 0$.") for index in (2, 3, 1)
+    ]
+    assert retired == []
+    content = ItemContent.model_validate(other[0], from_attributes=True)
     assert (content.topic, content.skill, content.hints) == (
         "Other",
         "a.three",
-        item_body()["hints"],
+        ["Subtract 3 from both sides."],
     )
-    assert (asked.skills, list(asked.examples), len(asked.examples["a.four"])) == (
-        set(),
-        ["a.four"],
-        1,
-    )
-    assert everything.skills == {"a.one", "a.two", "a.three", "a.four"}
-    assert {skill: len(rows) for skill, rows in everything.examples.items()} == {
-        "a.one": 1,
-        "a.three": 1,
-        "a.four": 1,
-    }

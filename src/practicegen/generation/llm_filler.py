@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import structlog
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.engine import SessionMaker
@@ -84,27 +83,6 @@ class BankReads:
         return cast(_T, values[key])
 
 
-@dataclass(frozen=True, slots=True)
-class _Bank:
-    """A bank read for a gap: the skills its items name and example rows by skill, each
-    skill's shown as `ItemContent` once asked for."""
-
-    skills: set[str]
-    rows: dict[str, list[Row[Any]]]
-    _shown: dict[str, list[ItemContent]] = field(default_factory=dict)
-
-    def shown(self, skill: str) -> list[ItemContent]:
-        if skill not in self._shown:
-            rows = self.rows.get(skill, [])
-            self._shown[skill] = [ItemContent.model_validate(r, from_attributes=True) for r in rows]
-        return list(self._shown[skill])
-
-
-def _fallback_skill(gap: GapRequest) -> str:
-    """The skill asked for when neither the bank nor a generator knows one for the gap."""
-    return "_".join((gap.topic or gap.subject).lower().split()) + ".general"
-
-
 @dataclass(kw_only=True, eq=False)
 class LlmFiller:
     """Writes what the bank lacks with a model; procedural items stand in for its failures."""
@@ -140,8 +118,7 @@ class LlmFiller:
         await self.generator.aclose()
 
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled:
-        bank = await self._bank(session, gap)
-        wanted = self._skills(gap, bank)
+        wanted = await self._skills(session, gap)
         await check_budget(
             session,
             tenant_id=gap.tenant_id,
@@ -159,7 +136,7 @@ class LlmFiller:
         unchecked = bool(asked) and self.unchecked(gap.subject)
         if unchecked and await requires_check_model(session, gap.tenant_id):
             refused, asked = asked, Counter()
-        examples = {skill: bank.shown(skill) for skill in asked}
+        examples = {skill: await self._examples(session, gap, skill) for skill in asked}
         # Hand the connection back while the model works (tens of seconds): a thousand waiting
         # jobs must not hold a thousand database connections. Nothing read so far is an ORM
         # object used later, so ending the read-only transaction loses nothing.
@@ -206,34 +183,30 @@ class LlmFiller:
             )
         )
 
-    async def _bank(self, session: AsyncSession, gap: GapRequest) -> _Bank:
-        """What the gap may show a model, read once while the bank's version lasts: unless the
-        gap names its skills, those the bank's items of its topic name; examples of each skill
-        the gap may ask for (those, the generators' and the fallback's)."""
-        skills = list(gap.skills) or [*self.procedural.skill_topics(gap.subject, gap.topic)]
-        named_in = None if gap.skills else (gap.topic,)
-        if named_in is not None:
-            skills.append(_fallback_skill(gap))
-
-        async def read() -> _Bank:
-            found = await ItemRepository(session).examples(
-                gap.tenant_id,
-                subject=gap.subject,
-                skills=skills,
-                limit=MAX_EXAMPLES,
-                named_in=named_in,
-            )
-            return _Bank(found.skills, found.examples)
-
-        key = ("bank", gap.subject, named_in, tuple(skills))
-        return await self.bank.get(gap.tenant_id, gap.bank_version, key, read)
-
-    def _skills(self, gap: GapRequest, bank: _Bank) -> list[str]:
+    async def _skills(self, session: AsyncSession, gap: GapRequest) -> list[str]:
         if gap.skills:
             return list(gap.skills)
         known = self.procedural.skill_topics(gap.subject, gap.topic)
-        known.update(dict.fromkeys(bank.skills, ""))
-        return sorted(known) or [_fallback_skill(gap)]
+        in_bank = await self.bank.get(
+            gap.tenant_id,
+            gap.bank_version,
+            ("skills", gap.subject, gap.topic),
+            lambda: ItemRepository(session).skills(gap.tenant_id, gap.subject, gap.topic),
+        )
+        known.update(dict.fromkeys(in_bank, ""))
+        return sorted(known) or ["_".join((gap.topic or gap.subject).lower().split()) + ".general"]
+
+    async def _examples(
+        self, session: AsyncSession, gap: GapRequest, skill: str
+    ) -> list[ItemContent]:
+        async def read() -> tuple[ItemContent, ...]:
+            rows = await ItemRepository(session).examples(
+                gap.tenant_id, subject=gap.subject, skill=skill, limit=MAX_EXAMPLES
+            )
+            return tuple(ItemContent.model_validate(row, from_attributes=True) for row in rows)
+
+        key = ("examples", gap.subject, skill)
+        return list(await self.bank.get(gap.tenant_id, gap.bank_version, key, read))
 
     async def _assemble(
         self,

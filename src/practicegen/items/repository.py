@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    CompoundSelect,
-    Row,
-    Select,
-    bindparam,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 
 from practicegen.db.models import Item, core_table
 from practicegen.db.repository import TenantRepository
@@ -31,24 +17,23 @@ from practicegen.items.schemas import ItemContent
 
 _items = core_table(Item)
 # The statements a job runs are built once (building one costs more CPU than sending it).
+_OWNED = (_items.c.tenant_id == bindparam("tenant_id"), _items.c.subject == bindparam("subject"))
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
-).where(
-    _items.c.tenant_id == bindparam("tenant_id"),
-    _items.c.subject == bindparam("subject"),
-    _items.c.status == "active",
-)
+).where(*_OWNED, _items.c.status == "active")
 _FINGERPRINTS = select(_items.c.fingerprint).where(
     _items.c.tenant_id == bindparam("tenant_id"),
     _items.c.fingerprint.in_(bindparam("prints", expanding=True)),
 )
+_SKILLS = select(_items.c.skill).where(*_OWNED).distinct()
+_SKILLS_OF_TOPIC = _SKILLS.where(_items.c.topic == bindparam("topic"))
 _CANDIDATES_PER_PART = 2000
-# skill first: a skill's name alone stands in the same column (`ItemRepository.examples`)
-_EXAMPLE_COLUMNS = [
-    _items.c.skill,
-    *(_items.c[n] for n in ItemContent.model_fields if n != "skill"),
-]
-_EXAMPLE_ORDER = (_items.c.source != "bank", _items.c.created_at)
+_EXAMPLES = (
+    select(*(_items.c[name] for name in ItemContent.model_fields))
+    .where(*_OWNED, _items.c.skill == bindparam("skill"), _items.c.status == "active")
+    .order_by(_items.c.source != "bank", _items.c.created_at)
+    .limit(bindparam("limit"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +48,6 @@ class ItemFilters:
 
 
 @dataclass(frozen=True, slots=True)
-class BankExamples:
-    """Skills a bank's items name, and a few active items of some skills (`ItemContent`'s
-    columns), to show a language model."""
-
-    skills: set[str]
-    examples: dict[str, list[Row[Any]]]
-
-
-@dataclass(frozen=True, slots=True)
 class CandidateRow:
     """The few columns selection needs, read without building ORM objects."""
 
@@ -80,30 +56,6 @@ class CandidateRow:
     topic: str
     difficulty: float
     fingerprint: str
-
-
-@functools.cache
-def _examples_query(named: str | None) -> Select[Any] | CompoundSelect[Any]:
-    """`ItemRepository.examples`'s query, built once per kind: with the skills named in the
-    subject's items (`named` "subject"), or in those of a topic ("topic"), or not (None).
-    Parameters: tenant_id, subject, topic, skills, limit."""
-    c = _items.c
-    owned = (c.tenant_id == bindparam("tenant_id"), c.subject == bindparam("subject"))
-    wanted: ColumnElement[bool] = c.skill.in_(bindparam("skills", expanding=True))
-    names = None
-    if named is not None:
-        on_topic = (c.topic == bindparam("topic"),) if named == "topic" else ()
-        names = select(c.skill).where(*owned, *on_topic).distinct().subquery()
-        wanted = or_(wanted, c.skill.in_(select(names.c.skill)))
-    rank = func.row_number().over(partition_by=c.skill, order_by=_EXAMPLE_ORDER)
-    ranked = select(*_EXAMPLE_COLUMNS, rank.label("rank"))
-    ranked_rows = ranked.where(*owned, c.status == "active", wanted).subquery()
-    query = select(*ranked_rows.c).where(ranked_rows.c.rank <= bindparam("limit"))
-    if names is None:
-        return query
-    # rank 0: a skill's name, with or without examples
-    blanks = [null().label(column.key) for column in _EXAMPLE_COLUMNS[1:]]
-    return union_all(query, select(names.c.skill, *blanks, literal(0)))
 
 
 class ItemRepository(TenantRepository[Item]):
@@ -133,29 +85,12 @@ class ItemRepository(TenantRepository[Item]):
         return list((await self.session.execute(query)).scalars())
 
     async def examples(
-        self,
-        tenant_id: uuid.UUID,
-        *,
-        subject: str,
-        skills: Sequence[str],
-        limit: int,
-        named_in: tuple[str | None] | None = None,
-    ) -> BankExamples:
-        """Up to `limit` active items of each of `skills` (nearest the bank's own first, as the
-        columns of an `ItemContent`) to show a model, in one query through Core. With
-        `named_in` (a topic, or None for the whole subject), also the skills the subject's items
-        of that topic name, whatever their status, and examples of those."""
-        named = None if named_in is None else ("topic" if named_in[0] is not None else "subject")
-        params = {"tenant_id": tenant_id, "subject": subject, "skills": list(skills)}
-        params |= {"limit": limit, "topic": None if named_in is None else named_in[0]}
-        rows = await self.session.execute(_examples_query(named), params)
-        found = BankExamples(set(), {})
-        for row in sorted(rows, key=lambda row: row.rank):
-            if row.rank == 0:
-                found.skills.add(row.skill)
-            else:
-                found.examples.setdefault(row.skill, []).append(row)
-        return found
+        self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
+    ) -> list[Row[Any]]:
+        """A few active items of one skill, nearest the bank's own first, to show a model: the
+        columns of an `ItemContent`, read through Core."""
+        params = {"tenant_id": tenant_id, "subject": subject, "skill": skill, "limit": limit}
+        return list(await self.session.execute(_EXAMPLES, params))
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
         """The active items of a subject, as the few columns selection needs; converted in
@@ -182,6 +117,11 @@ class ItemRepository(TenantRepository[Item]):
 
     async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
         return await self._distinct(_items.c.topic, tenant_id, _items.c.subject == subject)
+
+    async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
+        statement = _SKILLS if topic is None else _SKILLS_OF_TOPIC
+        params = {"tenant_id": tenant_id, "subject": subject, "topic": topic}
+        return set((await self.session.execute(statement, params)).scalars())
 
     async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
         """Whether an item of any status is spelled with this subject (and topic)."""
