@@ -10,7 +10,8 @@ from sqlalchemy import select
 from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.db.engine import SessionMaker, autocommit_sessionmaker
 from practicegen.db.models import Assignment, Item, LearnerSkill, Student, Tenant
-from practicegen.items.service import import_bank
+from practicegen.items.schemas import ItemContent
+from practicegen.items.service import import_bank, to_row
 from practicegen.practice.learner import SkillState
 from practicegen.practice.repository import ItemLink, PracticeRepository
 from tests.api.factories import item_body
@@ -114,3 +115,41 @@ async def test_item_faces_are_read_by_id_within_the_tenant(sessionmaker: Session
     assert set(faces) == set(items[:2]) and elsewhere == {}
     face = faces[items[0]]
     assert face.id == items[0] and face.answer == "x = 1" and face.hints
+
+
+async def test_an_assignment_is_inserted_with_the_items_it_generated(
+    sessionmaker: SessionMaker,
+) -> None:
+    student = await _student(sessionmaker)
+    content = ItemContent.model_validate(
+        item_body(source="llm", tolerance=None, provenance={"problem": "2*x + 3 = 11", "n": 1.25})
+    )
+    made = to_row(DEFAULT_TENANT_ID, content)
+    made.id = uuid.uuid4()
+    assignment = Assignment(
+        id=uuid.uuid4(),
+        tenant_id=DEFAULT_TENANT_ID,
+        student_id=student,
+        subject="Algebra",
+        topic=None,
+        num_items=1,
+        goal_tags=[],
+        warnings=[],
+        bank_count=0,
+        generated_count=1,
+        created_at=datetime.now(UTC),
+    )
+    link = ItemLink(assignment.id, 1, made.id, made.skill, 0.75, "generated")
+    async with sessionmaker() as session, session.begin():
+        await PracticeRepository(session).insert_assignment(assignment, [link], [made])
+    async with sessionmaker() as session:
+        stored = (await session.execute(select(Item).where(Item.id == made.id))).scalar_one()
+        faces = await PracticeRepository(session).item_faces(DEFAULT_TENANT_ID, [made.id])
+    assert ItemContent.model_validate(stored, from_attributes=True) == content
+    assert (stored.fingerprint, stored.status, stored.responses_n) == (
+        made.fingerprint,
+        "active",
+        0,
+    )
+    assert stored.created_at.tzinfo is not None and stored.updated_at == stored.created_at
+    assert faces[made.id].stem == content.stem

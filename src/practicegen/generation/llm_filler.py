@@ -33,7 +33,6 @@ from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
-from practicegen.items.service import to_content
 from practicegen.ports import Filled, GapRequest, Progress
 from practicegen.tenants.service import requires_check_model
 
@@ -204,7 +203,7 @@ class LlmFiller:
             rows = await ItemRepository(session).examples(
                 gap.tenant_id, subject=gap.subject, skill=skill, limit=MAX_EXAMPLES
             )
-            return tuple(to_content(row) for row in rows)
+            return tuple(ItemContent.model_validate(row, from_attributes=True) for row in rows)
 
         key = ("examples", gap.subject, skill)
         return list(await self.bank.get(gap.tenant_id, gap.bank_version, key, read))

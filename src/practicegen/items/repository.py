@@ -5,20 +5,35 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 
 from practicegen.db.models import Item, core_table
 from practicegen.db.repository import TenantRepository
 from practicegen.errors import ItemNotFound
 from practicegen.items.bank_changes import mark_bank_changed, version_of
+from practicegen.items.schemas import ItemContent
 
 _items = core_table(Item)
+# The statements a job runs are built once (building one costs more CPU than sending it).
+_OWNED = (_items.c.tenant_id == bindparam("tenant_id"), _items.c.subject == bindparam("subject"))
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
+).where(*_OWNED, _items.c.status == "active")
+_FINGERPRINTS = select(_items.c.fingerprint).where(
+    _items.c.tenant_id == bindparam("tenant_id"),
+    _items.c.fingerprint.in_(bindparam("prints", expanding=True)),
 )
+_SKILLS = select(_items.c.skill).where(*_OWNED).distinct()
+_SKILLS_OF_TOPIC = _SKILLS.where(_items.c.topic == bindparam("topic"))
 _CANDIDATES_PER_PART = 2000
+_EXAMPLES = (
+    select(*(_items.c[name] for name in ItemContent.model_fields))
+    .where(*_OWNED, _items.c.skill == bindparam("skill"), _items.c.status == "active")
+    .order_by(_items.c.source != "bank", _items.c.created_at)
+    .limit(bindparam("limit"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,25 +86,20 @@ class ItemRepository(TenantRepository[Item]):
 
     async def examples(
         self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
-    ) -> list[Item]:
-        """A few active items of one skill, nearest the bank's own first, to show a model."""
-        query = (
-            self.filtered(tenant_id, ItemFilters(subject=subject, skill=skill, status="active"))
-            .order_by(Item.source != "bank", Item.created_at)
-            .limit(limit)
-        )
-        return list((await self.session.execute(query)).scalars())
+    ) -> list[Row[Any]]:
+        """A few active items of one skill, nearest the bank's own first, to show a model: the
+        columns of an `ItemContent`, read through Core."""
+        params = {"tenant_id": tenant_id, "subject": subject, "skill": skill, "limit": limit}
+        return list(await self.session.execute(_EXAMPLES, params))
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
         """The active items of a subject, as the few columns selection needs; converted in
         parts, other requests running between them, as a subject may hold tens of thousands."""
-        query = _CANDIDATES.where(
-            _items.c.tenant_id == tenant_id,
-            _items.c.subject == subject,
-            _items.c.status == "active",
-        )
+        params = {"tenant_id": tenant_id, "subject": subject}
         rows: list[CandidateRow] = []
-        for part in (await self.session.execute(query)).partitions(_CANDIDATES_PER_PART):
+        for part in (await self.session.execute(_CANDIDATES, params)).partitions(
+            _CANDIDATES_PER_PART
+        ):
             rows += [CandidateRow(*row) for row in part]
             await asyncio.sleep(0)
         return rows
@@ -103,14 +113,15 @@ class ItemRepository(TenantRepository[Item]):
         mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:
-        return await self._distinct(Item.subject, tenant_id)
+        return await self._distinct(_items.c.subject, tenant_id)
 
     async def topics(self, tenant_id: uuid.UUID, subject: str) -> set[str]:
-        return await self._distinct(Item.topic, tenant_id, Item.subject == subject)
+        return await self._distinct(_items.c.topic, tenant_id, _items.c.subject == subject)
 
     async def skills(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> set[str]:
-        on_topic = () if topic is None else (Item.topic == topic,)
-        return await self._distinct(Item.skill, tenant_id, Item.subject == subject, *on_topic)
+        statement = _SKILLS if topic is None else _SKILLS_OF_TOPIC
+        params = {"tenant_id": tenant_id, "subject": subject, "topic": topic}
+        return set((await self.session.execute(statement, params)).scalars())
 
     async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
         """Whether an item of any status is spelled with this subject (and topic)."""
@@ -132,9 +143,10 @@ class ItemRepository(TenantRepository[Item]):
         return {(subject, topic) for subject, topic in await self.session.execute(query)}
 
     async def _distinct(
-        self, column: InstrumentedAttribute[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
+        self, column: ColumnElement[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
     ) -> set[str]:
-        query = select(column).where(Item.tenant_id == tenant_id, *where).distinct()
+        """Through Core: the ORM's compiling and loading buy nothing for a column of strings."""
+        query = select(column).where(_items.c.tenant_id == tenant_id, *where).distinct()
         return set((await self.session.execute(query)).scalars())
 
     async def count(self, tenant_id: uuid.UUID) -> int:
@@ -144,10 +156,8 @@ class ItemRepository(TenantRepository[Item]):
     async def existing_fingerprints(self, tenant_id: uuid.UUID, prints: list[str]) -> set[str]:
         if not prints:
             return set()
-        query = select(Item.fingerprint).where(
-            Item.tenant_id == tenant_id, Item.fingerprint.in_(prints)
-        )
-        return set((await self.session.execute(query)).scalars())
+        params = {"tenant_id": tenant_id, "prints": prints}
+        return set((await self.session.execute(_FINGERPRINTS, params)).scalars())
 
     async def add_all(self, items: list[Item]) -> None:
         self.session.add_all(items)

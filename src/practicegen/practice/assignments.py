@@ -108,8 +108,8 @@ async def plan_assignment(
 
 async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> Assignment:
     """Write the plan's generated items and the assignment, made at `now` (the caller commits)."""
-    if plan.new_items:
-        await ItemRepository(session).add_all(plan.new_items)
+    if plan.new_items:  # inserted with the assignment
+        await ItemRepository(session).bump_bank_version(plan.tenant_id)
     request, generated = plan.request, len(plan.new_items)
     assignment = Assignment(
         id=uuid.uuid4(),
@@ -125,7 +125,7 @@ async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> 
         ItemLink(assignment.id, position, c.item_id, c.skill, c.predicted_success, c.reason)
         for position, c in enumerate(plan.chosen, start=1)
     ]
-    await PracticeRepository(session).insert_assignment(assignment, links)
+    await PracticeRepository(session).insert_assignment(assignment, links, plan.new_items)
     return assignment
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Text,
+    TextClause,
     bindparam,
     case,
     cast,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from practicegen.clock import utcnow
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
@@ -182,13 +184,19 @@ _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
 )
 _INSERT_ASSIGNMENT = insert(_assignments)
 _INSERT_ASSIGNMENT_ITEM = insert(_assignment_items)
-# PostgreSQL takes an assignment and its items in one statement, a round trip fewer than two:
-# the assignment in a data-modifying WITH, the items as one array per column (each of an item
-# link's but the first, the assignment's id). SQLite has no INSERT inside WITH.
+# PostgreSQL takes an assignment, its items and the items it generated in one statement, a
+# round trip or two fewer: the new items (one JSON array, a key per column of `items`) and the
+# assignment in data-modifying WITHs, the links as one array per column (each of an item link's
+# but the first, the assignment's id). SQLite has no INSERT inside WITH.
 _ITEM_ARRAYS = ItemLink._fields[1:]
-_INSERT_ASSIGNMENT_WITH_ITEMS = text(
-    """
-    WITH new_assignment AS (
+_ITEM_KEYS = [column.key for column in _items.columns]
+_WITH_NEW_ITEMS = """
+    WITH new_items AS (
+        INSERT INTO items
+        SELECT * FROM jsonb_populate_recordset(NULL::items, CAST(:new_items AS JSONB))
+    ),"""
+_ASSIGNMENT_WITH_LINKS = """
+    new_assignment AS (
         INSERT INTO assignments (id, tenant_id, student_id, subject, topic, num_items, goal_tags,
                                  warnings, bank_count, generated_count, created_at)
         VALUES (:id, :tenant_id, :student_id, :subject, :topic, :num_items, :goal_tags,
@@ -201,10 +209,28 @@ _INSERT_ASSIGNMENT_WITH_ITEMS = text(
                               CAST(:predicted_success AS DOUBLE PRECISION[]),
                               CAST(:reason AS TEXT[]))
     """
-).bindparams(
-    *(bindparam(column.key, type_=column.type) for column in _assignments.columns),
-    *(bindparam(name, type_=ARRAY(_assignment_items.c[name].type)) for name in _ITEM_ARRAYS),
-)
+
+
+def _insert_assignment_with_links(new_items: bool) -> TextClause:
+    statement = text((_WITH_NEW_ITEMS if new_items else "WITH") + _ASSIGNMENT_WITH_LINKS)
+    return statement.bindparams(
+        *(bindparam(column.key, type_=column.type) for column in _assignments.columns),
+        *(bindparam(name, type_=ARRAY(_assignment_items.c[name].type)) for name in _ITEM_ARRAYS),
+    )
+
+
+_INSERT_ASSIGNMENT_WITH_LINKS = {new: _insert_assignment_with_links(new) for new in (False, True)}
+_INSERT_ITEMS = insert(_items)
+
+
+def _new_item_values(item: Item, now: datetime) -> dict[str, Any]:
+    """A generated item's row, with the defaults its columns would take."""
+    values = {key: getattr(item, key) for key in _ITEM_KEYS}
+    defaults = {"created_at": now, "updated_at": now, "responses_n": 0, "status": "active"}
+    for key, default in defaults.items():
+        if values[key] is None:
+            values[key] = default
+    return values
 
 
 class PracticeRepository:
@@ -271,19 +297,26 @@ class PracticeRepository:
         rows = await self.session.execute(_ITEM_FACES, {"item_ids": list(item_ids)})
         return {row[1]: ItemFace(*row[1:]) for row in rows if row[0] == tenant_id}
 
-    async def insert_assignment(self, assignment: Assignment, items: Sequence[ItemLink]) -> None:
-        """Insert an assignment and its items, bypassing the unit of work.
+    async def insert_assignment(
+        self, assignment: Assignment, items: Sequence[ItemLink], new_items: Sequence[Item] = ()
+    ) -> None:
+        """Insert an assignment, its links and the items it generated, bypassing the unit of
+        work: none of them is added to the session, and every column of `assignment` must be set.
 
-        `assignment` is not added to the session; every column of it must be set. On SQLite
-        both inserts go with the commit (`sqlite_driver.pipeline`), so an error in either is
-        raised by the commit.
+        On SQLite the inserts go with the commit (`sqlite_driver.pipeline`), so an error in any
+        is raised by the commit. The caller marks the bank changed.
         """
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
+        made = [_new_item_values(item, utcnow()) for item in new_items]
         if self.session.get_bind().dialect.name == "postgresql":
-            arrays = {name: [getattr(item, name) for item in items] for name in _ITEM_ARRAYS}
-            await self.session.execute(_INSERT_ASSIGNMENT_WITH_ITEMS, values | arrays)
+            params = values | {n: [getattr(item, n) for item in items] for n in _ITEM_ARRAYS}
+            if made:  # as JSON: the columns of `items`, in one parameter
+                params["new_items"] = json.dumps(made, default=str)
+            await self.session.execute(_INSERT_ASSIGNMENT_WITH_LINKS[bool(made)], params)
             return
         async with pipeline(await self.session.connection()):  # sent with the commit
+            if made:
+                await self.session.execute(_INSERT_ITEMS, made)
             await self.session.execute(_INSERT_ASSIGNMENT, values)
             if items:
                 rows = [item._asdict() for item in items]
