@@ -330,6 +330,47 @@ def test_server_errors_back_off_with_jitter_and_then_raise() -> None:
     asyncio.run(scenario())
 
 
+async def test_a_closed_kept_alive_connection_resends_a_get_but_never_a_post() -> None:
+    """A real socket: each first request on a connection is read and the connection closed
+    unanswered, as a server ending an idle connection does; the next connection is answered."""
+    requests: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        requests.append(head.split(" ", 1)[0])
+        length = next(
+            (
+                int(h.split(":")[1])
+                for h in head.split("\r\n")
+                if h.lower().startswith("content-length")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        if len(requests) % 2:  # closed unanswered
+            writer.close()
+            return
+        body = b'{"success": true, "data": {"ok": 1}}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        client = AsyncClient(f"http://127.0.0.1:{port}", "k", max_retries=2)
+        assert await client._data("GET", "/api/v1/students/x") == {"ok": 1}
+        assert requests == ["GET", "GET"]
+        with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+            await client._data("POST", "/api/v1/students", json_body={"display_name": "A"})
+        assert requests == ["GET", "GET", "POST"]  # not sent a second time
+        await client.aclose()
+
+
 def test_verify_webhook_is_the_service_check() -> None:
     from practicegen.webhooks.signing import headers, new_secret
 

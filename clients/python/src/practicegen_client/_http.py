@@ -2,8 +2,9 @@
 
 A 429 or 5xx answer (and a connection that could not be opened) is retried up to `max_retries`
 times: after the service's `Retry-After` when it sends one, else after an exponential backoff
-with jitter. Other 4xx answers are never retried; every error answer raises a typed
-`PracticegenAPIError` subclass.
+with jitter. A GET (or another idempotent request) whose kept-alive connection the server closed
+under it is sent again at once; a POST is not, since it may have been taken. Other 4xx answers
+are never retried; every error answer raises a typed `PracticegenAPIError` subclass.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any, Literal, TypedDict, Unpack
 import httpx
 
 from practicegen_client.errors import PracticegenAPIError, error_for, parse_retry_after
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 StreamTransport = Literal["websocket", "sse", "poll"]
 DEFAULT_TRANSPORTS: tuple[StreamTransport, ...] = ("websocket", "sse", "poll")
@@ -118,6 +121,12 @@ class HttpCore:
                 if attempt >= self.max_retries:  # the request never left: safe to retry
                     raise
                 await self._sleep(self._backoff(attempt))
+                attempt += 1
+                continue
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A kept-alive connection the server closed as this request went out on it.
+                if method not in _IDEMPOTENT or attempt >= self.max_retries:
+                    raise
                 attempt += 1
                 continue
             status = response.status_code
