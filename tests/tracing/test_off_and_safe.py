@@ -5,8 +5,10 @@ log lines are."""
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from practicegen import tracing
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
+from practicegen.tracing.export import STOP_LIMIT_S
 from tests.cli.support import cli_env, run_cli
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.support.server import in_process_client, started_app
@@ -207,3 +210,30 @@ async def test_a_hostile_traceparent_starts_a_trace_of_our_own(
         (kept,) = (await session.execute(select(Job.traceparent))).scalars().all()
     assert kept is not None and W3C_TRACEPARENT.fullmatch(kept), kept
     assert TRACE_ID not in kept and "f" * 64 not in kept
+
+
+@pytest.mark.parametrize("collector", ["refuses", "never answers"])
+def test_stopping_waits_on_a_dead_collector_seconds_only(tmp_path: Path, collector: str) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        if collector == "never answers":
+            listener.listen()  # the connection is taken and no byte comes back
+        else:
+            listener.close()  # nothing listens on the port
+        settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}").model_copy(
+            update={"otlp_endpoint": f"http://127.0.0.1:{port}"}
+        )
+        assert tracing.start(settings)
+        for n in range(3):
+            with tracing.consumer_span(f"job {n}", None, {}):
+                pass
+        started = time.monotonic()
+        tracing.stop()
+        took = time.monotonic() - started
+    assert not tracing.active()
+    # the exporter alone would go on retrying for its 10 s request limit, and the provider's
+    # own exit hook would wait 30 s for it
+    assert took < STOP_LIMIT_S + 2
+    if collector == "never answers":
+        assert took > STOP_LIMIT_S - 0.5  # it did wait for the spans to go

@@ -14,6 +14,7 @@ with its own exporter, and `stop` at the end.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from practicegen.errors import InvalidRequest
 if TYPE_CHECKING:
     from fastapi.telemetry import TelemetryConfig
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 Attributes = Mapping[str, str | int | float | bool]
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -55,6 +56,7 @@ class TracingUnavailable(InvalidRequest):
 @dataclass(frozen=True, slots=True)
 class _Tracing:
     provider: TracerProvider
+    batches: BatchSpanProcessor
     tracer: trace.Tracer
 
 
@@ -71,18 +73,22 @@ def start(settings: Settings, exporter: SpanExporter | None = None) -> bool:
         from practicegen.tracing.export import provider_for
     except ImportError as exc:  # the SDK comes with the `tracing` extra only
         raise TracingUnavailable() from exc
-    provider = provider_for(settings, exporter)
+    provider, batches = provider_for(settings, exporter)
     stop()  # a second start replaces the first, its spans sent
-    _state = _Tracing(provider, provider.get_tracer("practicegen"))
+    atexit.register(stop)  # the provider's own hook would wait 30 s on a dead collector
+    _state = _Tracing(provider, batches, provider.get_tracer("practicegen"))
     return True
 
 
 def stop() -> None:
-    """Export what is buffered and turn tracing off."""
+    """Export what is buffered, for a few seconds at most, and turn tracing off."""
     global _state
     if _state is not None:
+        from practicegen.tracing.export import stop_within
+
         state, _state = _state, None
-        state.provider.shutdown()
+        atexit.unregister(stop)
+        stop_within(state.provider, state.batches)
 
 
 def flush() -> None:

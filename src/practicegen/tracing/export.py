@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,12 +29,20 @@ MAX_ATTRIBUTE_LENGTH = 4096
 """Characters of one attribute's text that are kept."""
 EXPORT_TIMEOUT_S = 10.0
 """One export request's limit; spans are sent from the SDK's own thread, never the loop's."""
+STOP_LIMIT_S = 3.0
+"""How long stopping waits for the last spans to go out. A dead collector has the exporter
+retrying each batch for up to `EXPORT_TIMEOUT_S`; a stopping node drops them instead."""
 
 
-def provider_for(settings: Settings, exporter: SpanExporter | None = None) -> TracerProvider:
+def provider_for(
+    settings: Settings, exporter: SpanExporter | None = None
+) -> tuple[TracerProvider, BatchSpanProcessor]:
     """A provider sampling and naming spans as `settings` say, exporting through `exporter`
-    (default: OTLP/HTTP to `settings.otlp_endpoint`), secrets redacted on the way."""
+    (default: OTLP/HTTP to `settings.otlp_endpoint`), secrets redacted on the way; and its
+    batching processor, which `stop_within` ends. The provider's own exit hook is off: it
+    would wait up to 30 s per processor on a dead collector."""
     provider = TracerProvider(
+        shutdown_on_exit=False,
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
         resource=Resource(
             {
@@ -47,8 +56,21 @@ def provider_for(settings: Settings, exporter: SpanExporter | None = None) -> Tr
         span_limits=SpanLimits(max_attribute_length=MAX_ATTRIBUTE_LENGTH),
     )
     sink = exporter if exporter is not None else otlp_exporter(settings)
-    provider.add_span_processor(BatchSpanProcessor(RedactingExporter(sink)))
-    return provider
+    batches = BatchSpanProcessor(RedactingExporter(sink))
+    provider.add_span_processor(batches)
+    return provider, batches
+
+
+def stop_within(provider: TracerProvider, batches: BatchSpanProcessor) -> None:
+    """Send what is buffered for up to `STOP_LIMIT_S`, then stop the exporter, which cuts
+    short any retry still waiting, and drop the rest. The SDK's own shutdown takes no limit
+    (it waits up to 30 s), so it runs on a thread this waits for no longer."""
+    stopping = threading.Thread(target=provider.shutdown, name="tracing-stop", daemon=True)
+    stopping.start()
+    stopping.join(STOP_LIMIT_S)
+    if stopping.is_alive():
+        batches.span_exporter.shutdown()
+        stopping.join(STOP_LIMIT_S / 10)
 
 
 def otlp_exporter(settings: Settings) -> OTLPSpanExporter:
@@ -74,12 +96,15 @@ class RedactingExporter(SpanExporter):
 
     def __init__(self, inner: SpanExporter) -> None:
         self.inner = inner
+        self._stopped = threading.Event()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         return self.inner.export([redacted_span(span) for span in spans])
 
     def shutdown(self) -> None:
-        self.inner.shutdown()
+        if not self._stopped.is_set():  # a second call, from a stop cut short, is no news
+            self._stopped.set()
+            self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.inner.force_flush(timeout_millis)
