@@ -8,7 +8,6 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.test_follower_burst import tiny_node
 from tests.conftest import ADMIN_KEY
@@ -50,11 +49,8 @@ async def test_a_burst_of_creations_larger_than_the_pools_is_all_accepted(
     assert len(keyed) - len(set(keyed)) == len(replayed)
 
 
-@pytest.mark.postgres
-async def test_past_its_pool_wait_a_node_answers_503_with_retry_after(
-    postgres_database: str,
-) -> None:
-    async with tiny_node(postgres_database, db_pool_wait_s=0.001, job_max_in_flight=1000) as app:
+async def test_past_its_pool_wait_a_node_answers_503_with_retry_after(database_url: str) -> None:
+    async with tiny_node(database_url, db_pool_wait_s=0.001, job_max_in_flight=1000) as app:
         responses = await burst_of_creations(app.state["base_url"])
     statuses = {r.status_code for r in responses}
     assert statuses <= {202, 503} and 503 in statuses, statuses

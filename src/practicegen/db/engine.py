@@ -27,11 +27,13 @@ SQLITE_BUSY_TIMEOUT_S = 10.0
 
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
-    """`pool_timeout_s`: how long a checkout may wait for a pooled connection (PostgreSQL);
+    """`pool_timeout_s`: how long a checkout may wait for a pooled connection;
     by default `PRACTICEGEN_DB_POOL_WAIT_S`, after which an API request answers 503. A
     worker, whose jobs have no client waiting on that answer, passes a longer one."""
     if settings.database_kind is DatabaseKind.SQLITE:
-        return _create_sqlite_engine(settings.database_url)
+        return _create_sqlite_engine(
+            settings.database_url, pool_timeout_s or settings.db_pool_wait_s
+        )
     engine = create_async_engine(
         settings.database_url,
         # Every connection is kept once opened: overflow, closed when handed back, would make
@@ -68,13 +70,14 @@ def create_sessionmaker(
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
-def _create_sqlite_engine(database_url: str) -> AsyncEngine:
+def _create_sqlite_engine(database_url: str, pool_timeout_s: float) -> AsyncEngine:
     make_sqlite_file_private(make_url(database_url).database or "")
     engine: AsyncEngine
     checkpoints = sqlite_driver.WalCheckpoints()  # the database's, shared by its connections
     engine = create_async_engine(
         database_url,
         async_creator=lambda: sqlite_driver.connect(engine, SQLITE_BUSY_TIMEOUT_S, checkpoints),
+        pool_timeout=pool_timeout_s,
     )
     event.listen(engine.sync_engine, "connect", _pragmas)
     return engine
