@@ -1,9 +1,8 @@
-"""The per-tenant daily budget of language-model tokens, kept in the `llm_usage` table.
+"""The per-tenant daily budget of language-model tokens (UTC days), kept in `llm_usage`.
 
-A job reserves an estimate before it calls the model (so a job that would exceed the budget
-fails at once, before spending anything) and records what it really spent afterwards. Days are
-UTC dates. The check and the record are separate short transactions: two jobs checking at once
-may together overshoot by one job's spending, which a budget meant to bound cost tolerates.
+A job reserves an estimate before calling the model, so it fails before spending anything, and
+records what it spent after. Check and record are separate transactions: concurrent jobs may
+overshoot by one job's spending, which a cost bound tolerates.
 """
 
 from __future__ import annotations

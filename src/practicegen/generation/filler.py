@@ -1,10 +1,8 @@
 """Filling an assignment's gap with procedural items, built and checked in a process pool.
 
-Each item is built by a sympy generator and checked independently (`procedural.checks`), both
-in the node's sympy processes with a deadline, so the event loop never blocks. An item that
-fails its check, or repeats what the student saw recently or the bank holds, is dropped and
-another seed tried, at the level nearest the wanted difficulty first. The items come back
-unsaved: the plan stores them with the assignment.
+Building and checking run in the node's sympy processes with a deadline, so the event loop
+never blocks. An item that fails its check or repeats what the student saw or the bank holds is
+dropped and another seed tried, nearest level first. Items come back unsaved.
 """
 
 from __future__ import annotations

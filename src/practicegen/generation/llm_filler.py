@@ -1,13 +1,9 @@
 """Filling an async job's gap with questions a language model writes, each verified first.
 
-Only jobs use this filler: the sync endpoint never waits on a model. For each skill the gap
-needs, the model is shown a few bank items of that skill and asked for the questions
-concurrently (`LlmGenerator`: every accepted question has passed `llm_verify`). Mathematics
-subjects (those the procedural generators know) get equations, others multiple-choice
-questions. What the model could not produce, or repeats what the student or the bank already
-has, is replaced by procedural items where a generator covers the skill; anything still missing
-is reported by skill. The job reserves tokens against the tenant's daily budget before calling
-the model and records what it spent after.
+Only jobs use this filler: the sync endpoint never waits on a model. Mathematics subjects get
+equations, others multiple-choice questions; what the model could not produce, or repeats the
+student's or the bank's, is replaced by procedural items where a generator covers the skill.
+Tokens are reserved against the tenant's daily budget before the model is called.
 """
 
 from __future__ import annotations

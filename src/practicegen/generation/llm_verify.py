@@ -1,13 +1,9 @@
 """Deciding whether a question written by a language model may be shown to a student.
 
-A model's claimed answer is never trusted. An equation's machine-readable `problem` is solved
-again with sympy through the safe parser `procedural.mathparse` (model output is never
-evaluated as Python); the item is accepted only if that gives exactly one solution, equal to
-the key, if every worked step keeps the solution set, if no distractor equals the key, if the
-problem fits the skill's profile, if the stem is the problem (`stem.stem_mismatch`), and if
-the general item check (`procedural.checks.check_item`) passes. Each failure has a stable
-reason code. For subjects sympy cannot check, `SelfConsistency` accepts a multiple-choice item
-only when a strict majority of the model's own fresh answers picks the key.
+A model's key is never trusted. An equation's `problem` is solved again through the safe parser
+`procedural.mathparse` (model output is never evaluated as Python) and the key, steps,
+distractors, skill profile and stem are held to it, each failure with a stable reason code.
+A multiple-choice item is accepted when most of the model's fresh answers pick its key.
 """
 
 from __future__ import annotations

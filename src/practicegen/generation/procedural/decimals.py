@@ -1,7 +1,6 @@
 """Decimal arithmetic: adding and subtracting with place value, multiplying and dividing.
 
-Operands are chosen as exact fractions with power-of-ten denominators so every key is a
-terminating decimal, written as one ("0.075", never "3/40").
+Operands have power-of-ten denominators, so every key is a terminating decimal, written as one.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Simplifying expressions: combining like terms and multiplying out parentheses.
 
-The key is the simplified expression in standard order (x^2, then x, then y, then the
-constant). Its policy is exact form: an equivalent but unsimplified answer is not the skill.
+Keys are in standard order (x^2, x, y, constant) and exact-form: simplifying is the skill.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Reading problem, step and answer strings into sympy objects, and solving them, for `checks`.
 
-Knows the answer formats (`x = 2 or x = -3`, `x > 3`, `x = 1, y = 2`, `no solution`...) and the
-named quantities of problems (`slope(...)`, `circle_area(r)`), each with its own formula, so keys
-are re-derived without trusting a builder. sympy's parser evaluates Python, so every string is
-first held to a whitelist of characters and names, and to small exponents.
+Named quantities (`slope(...)`, `circle_area(r)`) have their own formulas, so keys are re-derived
+without trusting a builder. sympy's parser evaluates Python, so every string is first held to a
+whitelist of characters and names, and to small exponents.
 """
 
 from __future__ import annotations

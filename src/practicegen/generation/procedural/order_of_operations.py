@@ -1,7 +1,6 @@
 """Order of operations: evaluating expressions where working left to right gives a wrong answer.
 
-Templates use whole numbers (divisions come out exact) and write LaTeX only; the plain form
-sympy reads differs just in the operator signs (`_plain`).
+Templates use whole numbers and write LaTeX only; `_plain` changes just the operator signs.
 """
 
 from __future__ import annotations

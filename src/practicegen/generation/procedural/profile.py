@@ -1,8 +1,4 @@
-"""What a skill's problems look like, so a question written for a skill can be held to it.
-
-A `SkillProfile` names the check kind, the number of unknowns, the highest power of an unknown
-and the features a problem may or must have; `misfit` says why a problem is not of its skill.
-"""
+"""What a skill's problems look like, so a question written for a skill can be held to it."""
 
 from __future__ import annotations
 

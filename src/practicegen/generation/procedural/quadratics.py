@@ -1,7 +1,6 @@
 """Quadratic equations solved by factoring and by taking square roots.
 
-The roots are chosen first; the equation is their product expanded. Keys list both solutions,
-`x = -3 or x = 2`; a wrong answer that drops one solution is a classic distractor.
+The roots are chosen first and the equation is their product expanded; keys list every solution.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The procedural generator: every skill's builder behind the one `ItemGenerator` protocol.
 
-Items are deterministic in (skill, level, seed): a private `random.Random` seeded from the triple
-builds the draft and shuffles its choices; the provenance records what `checks` needs.
+A private `random.Random` seeded from (skill, level, seed) builds the draft and shuffles its
+choices, so items are deterministic; the provenance records what `checks` needs.
 """
 
 from __future__ import annotations

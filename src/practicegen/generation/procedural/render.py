@@ -1,8 +1,7 @@
 """Numbers and polynomials written two ways: LaTeX for people and plain text for sympy.
 
-Every builder shows the problem in LaTeX and records the same problem in sympy-readable plain
-form for the check, so both strings come from one description here and cannot drift apart.
-Fractions are `fractions.Fraction`; monomials are written in plain form ("", "x", "x**2", "x*y").
+Both strings come from one description here, so the problem shown and the problem checked cannot
+drift apart. Monomials are written in plain form ("", "x", "x**2", "x*y").
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""Shared shapes of drafts: worked steps and the common "solve for x" / "find the number" items.
-
-Most skills end in one of two answer shapes, a single solution `x = v` or a single number, so
-the assembly of those drafts (key, LaTeX, wrong answers, check kind and policy) lives here once.
-"""
+"""Shared shapes of drafts: worked steps and the common "solve for x" / "find the number" items."""
 
 from __future__ import annotations
 
