@@ -58,10 +58,8 @@ class UsageRecorder:
     """Adds spent tokens to `llm_usage`, many jobs' in one transaction (a group commit), so a
     burst of one tenant's jobs does not queue on its row lock holding pooled connections.
 
-    The first report starts a write; reports arriving while it runs are summed per tenant and
-    day and go in the next one. `record` returns when the write carrying its tokens committed,
-    or raises what that write raised. A caller cancelled while it waits does not take its
-    tokens back: they were spent.
+    `record` returns when the write carrying its tokens committed, or raises what it raised; a
+    caller cancelled while it waits does not take its tokens back: they were spent.
     """
 
     def __init__(self, sessionmaker: SessionMaker) -> None:

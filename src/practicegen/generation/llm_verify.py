@@ -112,8 +112,8 @@ def verify_item(item: ItemContent) -> Verdict:
 
 
 class _CheckDeadline(BaseException):
-    """Raised in a sympy process when a check's own deadline passes (a BaseException, so
-    sympy's broad `except Exception` blocks cannot swallow it)."""
+    """A check's own deadline passed (a BaseException, so sympy's `except Exception` cannot
+    swallow it)."""
 
 
 def _deadline_passed(_signum: int, _frame: object) -> None:
@@ -121,9 +121,8 @@ def _deadline_passed(_signum: int, _frame: object) -> None:
 
 
 def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
-    """`verify_item` stopped after `deadline_s` of its own running time (in a sympy process,
-    whose main thread runs it: the deadline is a SIGALRM timer). A caller that waits longer
-    than the deadline and has no answer knows the check waited for a process, not ran long."""
+    """`verify_item` stopped after `deadline_s` of its own running (a SIGALRM timer: a sympy
+    process's main thread runs it), so a caller waiting longer knows it queued, not ran long."""
     previous = signal.signal(signal.SIGALRM, _deadline_passed)
     signal.setitimer(signal.ITIMER_REAL, deadline_s)
     try:
@@ -135,8 +134,7 @@ def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
         signal.signal(signal.SIGALRM, previous)
 
 
-# One structured request to the model (messages, schema name, schema): the parsed JSON object,
-# or None if it failed.
+# One structured request (messages, schema name, schema): the JSON object, or None if it failed.
 JsonCompleter = Callable[
     [list[dict[str, str]], str, dict[str, Any]], Awaitable[dict[str, Any] | None]
 ]

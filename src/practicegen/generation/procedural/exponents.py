@@ -117,9 +117,7 @@ def rules(rng: Random, level: int) -> Draft:
         steps.append(Step("Write the negative exponent as a fraction", *answer))
     multiple_choice = level <= 3 or rng.random() < 0.5
     return draft(
-        CheckKind.EXPRESSION,
-        ItemType.EXPRESSION,
-        AnswerPolicy.EXACT_FORM,
+        (CheckKind.EXPRESSION, ItemType.EXPRESSION, AnswerPolicy.EXACT_FORM),
         stem=f"Simplify ${latex}$."
         + ("\n\nChoose the equivalent expression." if multiple_choice else "")
         + (

@@ -50,9 +50,7 @@ def _draft(
         return _wrong([*_standard(totals), (slip, "")], d.ARITHMETIC_SLIP)
 
     return draft(
-        CheckKind.EXPRESSION,
-        ItemType.EXPRESSION,
-        AnswerPolicy.EXACT_FORM,
+        (CheckKind.EXPRESSION, ItemType.EXPRESSION, AnswerPolicy.EXACT_FORM),
         stem=stem,
         problem=problem,
         answer=poly(_standard(totals)),

@@ -260,14 +260,11 @@ def _pi_draft(
     steps = [Step("Use the formula", *formula), Step("Simplify", *_times_pi(coef, True)[1])]
     if not exact:
         steps.append(Step("Round to the nearest tenth", *answer))
+    policy = AnswerPolicy.EQUIVALENT if exact else AnswerPolicy.NUMERIC_TOLERANCE
+    tail = " Give an exact answer in terms of $\\pi$." if exact else " Round to the nearest tenth."
     return draft(
-        CheckKind.VALUE,
-        ItemType.NUMERIC,
-        AnswerPolicy.EQUIVALENT if exact else AnswerPolicy.NUMERIC_TOLERANCE,
-        stem=stem
-        + (
-            " Give an exact answer in terms of $\\pi$." if exact else " Round to the nearest tenth."
-        ),
+        (CheckKind.VALUE, ItemType.NUMERIC, policy),
+        stem=stem + tail,
         problem=problem,
         answer=answer,
         key=key,

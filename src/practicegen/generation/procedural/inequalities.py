@@ -58,9 +58,7 @@ def _draft(
 ) -> Draft:
     tail = "\n\nChoose the correct solution." if multiple_choice else ""
     return draft(
-        CheckKind.INEQUALITY,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.INEQUALITY, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=f"Solve the inequality for $x$: ${problem[0]}$" + tail,
         problem=problem[1],
         answer=_answer(op, value),

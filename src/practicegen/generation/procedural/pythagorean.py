@@ -97,9 +97,7 @@ def _side(rng: Random, level: int, want_leg: bool) -> Draft:
             candidates.append(_wrong(abs(a * a - b * b), "subtracted_squares_for_the_hypotenuse"))
     multiple_choice = rng.random() < chance
     return draft(
-        CheckKind.VALUE,
-        ItemType.NUMERIC,
-        AnswerPolicy.EQUIVALENT,
+        (CheckKind.VALUE, ItemType.NUMERIC, AnswerPolicy.EQUIVALENT),
         stem=question + (" Give an exact answer in simplest radical form." if level == 3 else ""),
         problem=problem,
         answer=radical(square),

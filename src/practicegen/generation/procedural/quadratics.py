@@ -47,9 +47,7 @@ def _draft(
         else "\n\nGive every solution, e.g. $x = a \\text{ or } x = b$."
     )
     return draft(
-        CheckKind.EQUATION,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.EQUATION, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=solve_stem(problem[0]) + tail,
         problem=problem[1],
         answer=_roots_text(roots),

@@ -13,6 +13,7 @@ from practicegen.generation.procedural.distractors import ARITHMETIC_SLIP, near_
 from practicegen.ports import AnswerPolicy, ItemType
 
 Candidate = tuple[Hashable, Wrong]
+Shape = tuple[CheckKind, ItemType, AnswerPolicy]  # how a draft is checked, typed and graded
 
 
 def eq_step(text: str, lhs: render.Pair, rhs: render.Pair) -> Step:
@@ -54,9 +55,7 @@ def solve_stem(problem_latex: str) -> str:
 
 
 def draft(
-    kind: CheckKind,
-    item_type: ItemType,
-    policy: AnswerPolicy,
+    shape: Shape,
     *,
     stem: str,
     problem: str,
@@ -72,9 +71,9 @@ def draft(
     """A draft whose key is `answer` (LaTeX, plain), canonically `key`; its wrong answers are
     the distinct `candidates`, then `top_up`'s (see `select`)."""
     return Draft(
-        kind=kind,
-        item_type=item_type,
-        policy=policy,
+        kind=shape[0],
+        item_type=shape[1],
+        policy=shape[2],
         stem=stem,
         problem=problem,
         answer=answer[1],
@@ -124,9 +123,7 @@ def number_draft(
         return wrong(misses[index] if index < len(misses) else q + 3 + index, ARITHMETIC_SLIP)
 
     return draft(
-        kind,
-        item_type,
-        policy,
+        (kind, item_type, policy),
         stem=stem,
         problem=problem,
         answer=write(q),

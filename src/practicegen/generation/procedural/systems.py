@@ -46,9 +46,7 @@ def _draft(
     eqs: tuple[render.Pair, render.Pair], x: int, y: int, steps: list[Step], hints: list[str]
 ) -> Draft:
     return draft(
-        CheckKind.SYSTEM,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.SYSTEM, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=(
             f"Solve the system of equations: ${eqs[0][0]}$ and ${eqs[1][0]}$.\n\n"
             "Give your answer as $x = \\dots, y = \\dots$."
