@@ -205,18 +205,13 @@ def triangle_area(rng: Random, level: int) -> Draft:
         base, height = base | 1, height | 1
     if level == 3:
         return _height_from_area(rng, base, height, short, long_)
+    half = f"\\frac{{1}}{{2}} \\times {base} \\times {height}"
     return number_draft(
         stem=f"A triangle has a base of ${base}$ {short} and a height of ${height}$ {short}. "
         f"What is its area, in square {long_}?",
         problem=f"triangle_area({base}, {height})",
         value=Fraction(base * height, 2),
-        steps=[
-            Step(
-                "Area is half of base times height",
-                f"\\frac{{1}}{{2}} \\times {base} \\times {height}",
-                f"{base}*{height}/2",
-            )
-        ],
+        steps=[Step("Area is half of base times height", half, f"{base}*{height}/2")],
         finish="Compute",
         hints=[
             "The area of a triangle is half of base times height.",

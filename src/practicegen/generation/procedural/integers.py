@@ -43,6 +43,7 @@ def add_subtract(rng: Random, level: int) -> Draft:
         as_sums.append(v if op == "+" else -v)
     value = sum(as_sums)
     rewritten = " + ".join(operand(v, i == 0) for i, v in enumerate(as_sums))
+    sums = " + ".join(f"({v})" for v in as_sums)
     naive = values[0] + sum(
         -abs(v) if op == "-" else v for op, v in zip(ops, values[1:], strict=True)
     )
@@ -50,13 +51,7 @@ def add_subtract(rng: Random, level: int) -> Draft:
         stem=f"Compute ${shown}$.",
         problem=shown,
         value=value,
-        steps=[
-            Step(
-                "Rewrite each subtraction as adding the opposite",
-                rewritten,
-                " + ".join(f"({v})" for v in as_sums),
-            ),
-        ],
+        steps=[Step("Rewrite each subtraction as adding the opposite", rewritten, sums)],
         finish="Add from left to right",
         hints=[
             "Subtracting a number is the same as adding its opposite.",

@@ -132,9 +132,7 @@ HINTS = {
 def evaluate(rng: Random, level: int) -> Draft:
     latex, value, wrongs, steps = rng.choice(LEVELS[level])(rng)
     worked = [
-        Step(
-            "Start with the highest-priority operation" if i == 0 else "Then the next", s, _plain(s)
-        )
+        Step("Then the next" if i else "Start with the highest-priority operation", s, _plain(s))
         for i, s in enumerate(steps)
     ]
     return number_draft(
