@@ -53,16 +53,16 @@ def _triangle(rng: Random, level: int, want_leg: bool) -> tuple[int, int, int]:
             return a, b, isqrt(a * a + b * b)
 
 
-def _side(rng: Random, level: int, want_leg: bool) -> Draft:
-    """The hypotenuse or a leg, in simplest radical form; multiple choice by chance."""
-    a, b, c = _triangle(rng, level, want_leg)
+Question = tuple[str, str, Step, list[str], list[Candidate]]  # text, problem, formula, hints
+
+
+def _question(a: int, b: int, c: int, want_leg: bool) -> Question:
+    """The words, problem, first step, hints and wrong answers for the side asked for."""
     if want_leg:
-        square, side, combine, chance = c * c - a * a, "b", "Subtract the squares", 0.4
         question = (
             f"A right triangle has a hypotenuse of length ${c}$ and one leg of length ${a}$. "
             "How long is the other leg?"
         )
-        problem = f"leg({c}, {a})"
         formula = Step(
             "Use $b^2 = c^2 - a^2$", f"b = \\sqrt{{{c}^2 - {a}^2}}", f"sqrt({c}**2 - {a}**2)"
         )
@@ -73,28 +73,35 @@ def _side(rng: Random, level: int, want_leg: bool) -> Draft:
         candidates = [
             _wrong(c * c + a * a, "added_squares_for_a_leg"),
             _wrong((c - a) ** 2, "subtracted_sides_without_squaring"),
-            _wrong(square * square, d.FORGOT_SQUARE_ROOT),
+            _wrong((c * c - a * a) ** 2, d.FORGOT_SQUARE_ROOT),
         ]
+        return question, f"leg({c}, {a})", formula, hints, candidates
+    question = f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?"
+    formula = Step(
+        "Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"
+    )
+    hints = [
+        "In a right triangle, the square of the hypotenuse equals the sum of the squares "
+        "of the legs.",
+        f"Compute ${a}^2 + {b}^2$.",
+    ]
+    candidates = [
+        _wrong((a + b) ** 2, "added_legs_without_squaring"),
+        _wrong((a * a + b * b) ** 2, d.FORGOT_SQUARE_ROOT),
+    ]
+    if a != b:
+        candidates.append(_wrong(abs(a * a - b * b), "subtracted_squares_for_the_hypotenuse"))
+    return question, f"hypotenuse({a}, {b})", formula, hints, candidates
+
+
+def _side(rng: Random, level: int, want_leg: bool) -> Draft:
+    """The hypotenuse or a leg, in simplest radical form; multiple choice by chance."""
+    a, b, c = _triangle(rng, level, want_leg)
+    if want_leg:
+        square, side, combine, chance = c * c - a * a, "b", "Subtract the squares", 0.4
     else:
         square, side, combine, chance = a * a + b * b, "c", "Add the squares", 0.5
-        question = (
-            f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?"
-        )
-        problem = f"hypotenuse({a}, {b})"
-        formula = Step(
-            "Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"
-        )
-        hints = [
-            "In a right triangle, the square of the hypotenuse equals the sum of the squares "
-            "of the legs.",
-            f"Compute ${a}^2 + {b}^2$.",
-        ]
-        candidates = [
-            _wrong((a + b) ** 2, "added_legs_without_squaring"),
-            _wrong(square * square, d.FORGOT_SQUARE_ROOT),
-        ]
-        if a != b:
-            candidates.append(_wrong(abs(a * a - b * b), "subtracted_squares_for_the_hypotenuse"))
+    question, problem, formula, hints, candidates = _question(a, b, c, want_leg)
     multiple_choice = rng.random() < chance
     return draft(
         (CheckKind.VALUE, ItemType.NUMERIC, AnswerPolicy.EQUIVALENT),
