@@ -101,8 +101,7 @@ def math_pieces(stem: str) -> tuple[list[str], str]:
 
 
 def _drop_number_example(found: re.Match[str]) -> str:
-    """An answer-format example of numbers only ("(for example, $12$ for $12\\%$)") is not the
-    problem; one with anything more is kept and checked."""
+    """An answer-format example of numbers only is not the problem; one with more is checked."""
     spans = [a or b for a, b in _SPAN.findall(found.group(0))]
     return " " if all(_NUMBER_ONLY.match(span) for span in spans) else found.group(0)
 

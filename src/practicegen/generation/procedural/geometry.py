@@ -266,8 +266,7 @@ def _circle_parts(r: Fraction, word: str, area: bool) -> tuple[Wrongs, render.Pa
 
 
 def _circle(rng: Random, level: int, area: bool) -> Draft:
-    """An answer of coef*pi: level 1 exact; 2 rounded to tenths (graded with a tolerance); 3 from
-    the diameter, rounded."""
+    """Level 1: exact, in terms of pi; 2: rounded, graded with a tolerance; 3: from the diameter."""
     short, long_ = rng.choice(UNITS)
     shown, r, word = _circle_size(rng, level)
     wrongs, formula, hints = _circle_parts(r, word, area)

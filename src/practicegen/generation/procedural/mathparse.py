@@ -72,8 +72,8 @@ MATH_FAILURES = (  # Unreadable is a ValueError
 
 @functools.lru_cache(maxsize=4096)
 def expr(text: str, *, evaluate: bool = True) -> Expr:
-    """A sympy expression from plain text, decimals read as exact rationals (kept per process:
-    a model's problem is read by the solve, the skill check and the stem check)."""
+    """A sympy expression from plain text, decimals as exact rationals (cached: one problem is
+    read by several checks)."""
     if not _ALLOWED_CHARS.match(text) or "__" in text or len(text) > MAX_LENGTH:
         raise Unreadable(f"unexpected characters in {text!r}")
     big = [int(e) for e in _POWER.findall(text) if int(e) > MAX_EXPONENT]

@@ -26,8 +26,7 @@ def solved(text: str, var: str, value: render.Number) -> Step:
 
 
 def move(amount: render.Number, mono: str = "") -> str:
-    """The step that cancels the term amount*mono: 'Subtract $3$ from both sides', 'Add $2x$ to
-    both sides'."""
+    """The step that cancels the term amount*mono: 'Subtract $3$ from both sides'."""
     term = render.poly([(abs(Fraction(amount)), mono)])[0]
     return f"Subtract ${term}$ from both sides" if amount > 0 else f"Add ${term}$ to both sides"
 
@@ -68,8 +67,7 @@ def draft(
     multiple_choice: bool = False,
     tolerance: float | None = None,
 ) -> Draft:
-    """A draft whose key is `answer` (LaTeX, plain), canonically `key`; its wrong answers are
-    the distinct `candidates`, then `top_up`'s (see `select`)."""
+    """A draft whose key is `answer`, canonically `key`; its wrong answers are from `select`."""
     return Draft(
         kind=shape[0],
         item_type=shape[1],
