@@ -10,13 +10,13 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
+from practicegen.generation.procedural.mathparse import FLIP
 from practicegen.generation.procedural.render import Number, Pair, linear, pair, pick, signed
 from practicegen.generation.procedural.steps import Candidate, draft, move, solution
 from practicegen.ports import AnswerPolicy, ItemType
 
 OPS = (">", "<", ">=", "<=")
 LATEX = {">": ">", "<": "<", ">=": "\\ge", "<=": "\\le"}
-FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
 
 
 def _rel(lhs: Pair, op: str, rhs: Pair) -> Pair:

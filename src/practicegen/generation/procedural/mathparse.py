@@ -145,7 +145,7 @@ def solution_set(text: str, var: Expr) -> Expr:
     return sympy.FiniteSet(*values)
 
 
-_FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
+FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}  # a relation read from the other side
 
 
 def solve_inequality(text: str, var: Expr) -> Expr:
@@ -162,7 +162,7 @@ def solve_inequality(text: str, var: Expr) -> Expr:
     slope, intercept = poly.all_coeffs()
     boundary = -intercept / slope
     if slope < 0:
-        op = _FLIP[op]
+        op = FLIP[op]
     return {
         ">": sympy.Interval.open(boundary, sympy.oo),
         ">=": sympy.Interval(boundary, sympy.oo),
