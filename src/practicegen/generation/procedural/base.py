@@ -41,6 +41,11 @@ class Wrong:
     latex: str
     misconception: str
 
+    @classmethod
+    def of(cls, answer: tuple[str, str], misconception: str) -> Wrong:
+        """From an answer written (LaTeX, plain), as `render` writes it."""
+        return cls(answer[1], answer[0], misconception)
+
 
 @dataclass(frozen=True, slots=True)
 class Draft:

@@ -31,8 +31,7 @@ def _raw(n: int) -> Pair:
 
 
 def _wrong(c: int, n: int, tag: str) -> Candidate:
-    latex, plain = _mono(c, n)
-    return (c, n), Wrong(plain, latex, tag)
+    return (c, n), Wrong.of(_mono(c, n), tag)
 
 
 Problem = tuple[str, str, Mono, list[Candidate], str]  # + the rule's name

@@ -32,8 +32,7 @@ def _standard(totals: dict[str, Fraction]) -> list[Term]:
 def _wrong(terms: Sequence[Term], tag: str) -> Candidate:
     """A wrong answer: `terms` collected and written in standard order."""
     totals = _collect(terms)
-    latex, plain = poly(_standard(totals))
-    return tuple(totals[m] for m in ORDER), Wrong(plain, latex, tag)
+    return tuple(totals[m] for m in ORDER), Wrong.of(poly(_standard(totals)), tag)
 
 
 def _draft(

@@ -279,8 +279,8 @@ def _circle(rng: Random, level: int, area: bool) -> Draft:
     multiple_choice = level > 1 and rng.random() < 0.4
 
     def wrong(c: render.Number, tag: str) -> Candidate:
-        canon, (latex, plain) = _times_pi(Fraction(c), exact)
-        return canon, Wrong(plain, latex, tag)
+        canon, answer = _times_pi(Fraction(c), exact)
+        return canon, Wrong.of(answer, tag)
 
     key, answer = _times_pi(coef, exact)
     steps = [Step("Use the formula", *formula), Step("Simplify", *_times_pi(coef, True)[1])]

@@ -28,8 +28,7 @@ def _answer(op: str, value: Number) -> Pair:
 
 
 def _wrong(op: str, value: Number, tag: str) -> Candidate:
-    latex, plain = _answer(op, value)
-    return (op, Fraction(value)), Wrong(plain, latex, tag)
+    return (op, Fraction(value)), Wrong.of(_answer(op, value), tag)
 
 
 def _flip_wrong(final_op: str, x: Fraction, k: int) -> Candidate:

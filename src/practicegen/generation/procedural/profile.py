@@ -27,7 +27,6 @@ _RATIONAL = -1  # the "degree" of a problem with an unknown in a denominator
 
 
 def features(problem: str) -> frozenset[Feature]:
-    """The features a plain-text problem has."""
     found = {
         Feature.DECIMAL: bool(re.search(r"\d\.\d", problem)),
         Feature.FRACTION: "/" in problem,

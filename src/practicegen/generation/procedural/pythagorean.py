@@ -34,8 +34,7 @@ LARGE_TRIPLES = tuple(t for t in TRIPLES if t[2] > 30)
 
 def _wrong(square: int, tag: str) -> Candidate:
     """A wrong length given by its square, so lengths compare exactly."""
-    latex, plain = radical(square)
-    return Fraction(square), Wrong(plain, latex, tag)
+    return Fraction(square), Wrong.of(radical(square), tag)
 
 
 def _triangle(rng: Random, level: int, want_leg: bool) -> tuple[int, int, int]:

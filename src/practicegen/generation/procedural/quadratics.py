@@ -29,8 +29,7 @@ def _rational_roots(values: Sequence[Fraction]) -> list[render.Pair]:
 
 
 def _wrong(roots: Sequence[render.Pair], tag: str) -> Candidate:
-    latex, plain = _roots_text(roots)
-    return frozenset(r[1] for r in roots), Wrong(plain, latex, tag)
+    return frozenset(r[1] for r in roots), Wrong.of(_roots_text(roots), tag)
 
 
 def _draft(

@@ -116,7 +116,6 @@ class ProceduralGenerator:
         return tuple(d.spec for d in self._defs.values())
 
     def difficulty(self, skill: str, level: int) -> float:
-        """The Rasch difficulty of the skill's items at this level."""
         return self._definition(skill, level).difficulty[level - 1]
 
     def generate(self, skill: str, level: int, seed: int) -> ItemContent:

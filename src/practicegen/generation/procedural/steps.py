@@ -112,8 +112,7 @@ def number_draft(
         steps = [*steps, Step(finish, *write(q))]
 
     def wrong(v: render.Number, tag: str) -> Candidate:
-        latex, plain = write(v)
-        return Fraction(v), Wrong(plain, latex, tag)
+        return Fraction(v), Wrong.of(write(v), tag)
 
     misses = [v for v in near_misses(q) if not decimals or render.terminates(v)]
 

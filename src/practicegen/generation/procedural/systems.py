@@ -29,8 +29,7 @@ def _answer(x: int, y: int) -> render.Pair:
 
 
 def _wrong(x: int, y: int, tag: str) -> Candidate:
-    latex, plain = _answer(x, y)
-    return (x, y), Wrong(plain, latex, tag)
+    return (x, y), Wrong.of(_answer(x, y), tag)
 
 
 def _solution(rng: Random, level: int) -> tuple[int, int]:
