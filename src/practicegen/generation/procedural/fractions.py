@@ -179,9 +179,8 @@ def multiply(rng: Random, level: int) -> Draft:
     ]
     if level == 3 and (x > 1 or y > 1):
         hints[1] = "Write each mixed number as an improper fraction first."
-    return _draft(
-        "\\times", x, y, x * y, _product_steps(x, y), hints, wrongs, level, multiple_choice=False
-    )
+    steps = _product_steps(x, y)
+    return _draft("\\times", x, y, x * y, steps, hints, wrongs, level, multiple_choice=False)
 
 
 def divide(rng: Random, level: int) -> Draft:
@@ -200,6 +199,5 @@ def divide(rng: Random, level: int) -> Draft:
         f"Flip the second number: the reciprocal of ${num_latex(y)}$ is ${rl}$.",
         "Then multiply and reduce to lowest terms.",
     ]
-    return _draft(
-        "\\div", x, y, x / y, steps, hints, wrongs, level, multiple_choice=rng.random() < 0.5
-    )
+    multiple_choice = rng.random() < 0.5
+    return _draft("\\div", x, y, x / y, steps, hints, wrongs, level, multiple_choice)

@@ -83,6 +83,7 @@ def _width_from_perimeter(rng: Random, short: str, long_: str) -> Draft:
     length, width = render.pick(rng, 4, 20), render.pick(rng, 2, 15)
     perimeter = 2 * (length + width)
     half = render.poly([(length, ""), (1, "w")])
+    twice = render.group(2, half)
     return _missing_side(
         rng,
         f"A rectangle has a perimeter of ${perimeter}$ {short} and a length of "
@@ -90,11 +91,7 @@ def _width_from_perimeter(rng: Random, short: str, long_: str) -> Draft:
         f"rectangle_perimeter({length}, w) = {perimeter}",
         width,
         [
-            eq_step(
-                "Perimeter is twice length plus width",
-                render.group(2, half),
-                render.pair(perimeter),
-            ),
+            eq_step("Perimeter is twice length plus width", twice, render.pair(perimeter)),
             eq_step("Divide both sides by $2$", half, render.pair(perimeter // 2)),
             solved(f"Subtract ${length}$", "w", width),
         ],
@@ -124,11 +121,8 @@ def _rectangle(rng: Random, level: int, perimeter: bool) -> Draft:
     area, around = length * width, 2 * (length + width)
     l_s, w_s = render.decimal(length), render.decimal(width)
     if perimeter:
-        formula = Step(
-            "Perimeter is twice the sum of length and width",
-            f"2 \\times ({l_s} + {w_s})",
-            f"2*({l_s} + {w_s})",
-        )
+        twice = f"2 \\times ({l_s} + {w_s})", f"2*({l_s} + {w_s})"
+        formula = Step("Perimeter is twice the sum of length and width", *twice)
         hints = [
             "The perimeter is the distance all the way around the rectangle.",
             "Add all four sides: two lengths and two widths.",
@@ -162,6 +156,8 @@ rectangle_perimeter = partial(_rectangle, perimeter=True)
 
 def _height_from_area(rng: Random, base: int, height: int, short: str, long_: str) -> Draft:
     area = render.decimal(Fraction(base * height, 2))
+    halved = f"\\frac{{{base}h}}{{2}} = {area}", f"{base}*h/2 = {area}"
+    doubled = render.linear(base, 0, "h")
     return _missing_side(
         rng,
         f"A triangle has an area of ${area}$ square {long_} and a base of "
@@ -169,16 +165,8 @@ def _height_from_area(rng: Random, base: int, height: int, short: str, long_: st
         f"triangle_area({base}, h) = {area}",
         height,
         [
-            Step(
-                "Area is half of base times height",
-                f"\\frac{{{base}h}}{{2}} = {area}",
-                f"{base}*h/2 = {area}",
-            ),
-            eq_step(
-                "Multiply both sides by $2$",
-                render.linear(base, 0, "h"),
-                render.pair(base * height),
-            ),
+            Step("Area is half of base times height", *halved),
+            eq_step("Multiply both sides by $2$", doubled, render.pair(base * height)),
             solved(f"Divide both sides by ${base}$", "h", height),
         ],
         [

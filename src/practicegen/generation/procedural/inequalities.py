@@ -98,14 +98,9 @@ def one_step(rng: Random, level: int) -> Draft:
         "Divide both sides by the coefficient of $x$.",
         "When you multiply or divide both sides by a negative number, the inequality sign flips.",
     ]
+    problem, multiple_choice = _rel(linear(k, 0), op, pair(rhs)), rng.random() < 0.5
     return _draft(
-        _rel(linear(k, 0), op, pair(rhs)),
-        final_op,
-        x,
-        [_divide_step(k, op, x)],
-        hints,
-        candidates,
-        multiple_choice=rng.random() < 0.5,
+        problem, final_op, x, [_divide_step(k, op, x)], hints, candidates, multiple_choice
     )
 
 

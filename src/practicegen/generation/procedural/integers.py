@@ -93,14 +93,9 @@ def _product_problem(rng: Random, level: int) -> Problem:
     b, c, q = signed(rng, 2, 6), signed(rng, 2, 6), signed(rng, 2, 9)
     c = -abs(c) if b > 0 and q > 0 else c
     a, first = b * c * q, c * q
-    steps = [
-        Step(
-            f"Divide first, working left to right (${a} \\div {operand(b)} = {first}$)",
-            f"{first} \\times {operand(c)}",
-            f"{first}*{operand(c)}",
-        ),
-        _sign_step((first, c), first * c),
-    ]
+    text = f"Divide first, working left to right (${a} \\div {operand(b)} = {first}$)"
+    times = f"{first} \\times {operand(c)}", f"{first}*{operand(c)}"
+    steps = [Step(text, *times), _sign_step((first, c), first * c)]
     latex = f"{a} \\div {operand(b)} \\times {operand(c)}"
     return latex, f"{a}/({b})*({c})", first * c, steps, [(Fraction(q), d.WRONG_OPERATION_ORDER)]
 

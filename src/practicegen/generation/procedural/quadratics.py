@@ -93,13 +93,10 @@ def _factored_steps(p: int, q: int, r: int) -> list[Step]:
         if q == 0
         else (f"({f1[0]})({f2[0]}) = 0", f"({f1[1]})*({f2[1]}) = 0")
     )
+    zeros = f"{f1[0]} = 0 \\text{{ or }} {f2[0]} = 0", f"{f1[1]} = 0 or {f2[1]} = 0"
     return [
         Step("Factor", *factored),
-        Step(
-            "Set each factor equal to zero",
-            f"{f1[0]} = 0 \\text{{ or }} {f2[0]} = 0",
-            f"{f1[1]} = 0 or {f2[1]} = 0",
-        ),
+        Step("Set each factor equal to zero", *zeros),
         Step("Solve each equation", *_roots_text(_rational_roots([Fraction(q, p), Fraction(r)]))),
     ]
 
