@@ -47,9 +47,9 @@ def _items_for_level(
     raise DemoBankError(f"{skill} level {level}: fewer than {count} distinct questions")
 
 
-def build_demo_items(generator: ProceduralGenerator | None = None) -> list[ItemContent]:
+def build_demo_items() -> list[ItemContent]:
     """Every skill at every level, a few distinct checked items each, in a fixed order."""
-    generator = generator or ProceduralGenerator()
+    generator = ProceduralGenerator()
     items: list[ItemContent] = []
     seen: set[str] = set()
     for spec in generator.skills():

@@ -181,10 +181,7 @@ def system_answer(text: str, variables: tuple[Expr, ...]) -> Expr:
     """The set a system answer names: `x = 1, y = 2`, or `no solution`."""
     if text.strip() == "no solution":
         return sympy.S.EmptySet
-    values: dict[Expr, Expr] = {}
-    for part in text.split(","):
-        name, value = sides(part)
-        values[name] = value
+    values = dict(sides(part) for part in text.split(","))
     if set(values) != set(variables):
         raise Unreadable(f"{text!r} does not give exactly {variables}")
     return sympy.FiniteSet(tuple(values[v] for v in variables))

@@ -7,7 +7,7 @@ choices, so items are deterministic; the provenance records what `checks` needs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from random import Random
 from typing import Any
 
@@ -109,8 +109,8 @@ class ProceduralGenerator:
 
     name = GENERATOR_NAME
 
-    def __init__(self, definitions: Sequence[SkillDef] = SKILL_DEFS) -> None:
-        self._defs: Mapping[str, SkillDef] = {d.spec.skill: d for d in definitions}
+    def __init__(self) -> None:
+        self._defs: Mapping[str, SkillDef] = {d.spec.skill: d for d in SKILL_DEFS}
 
     def skills(self) -> tuple[SkillSpec, ...]:
         return tuple(d.spec for d in self._defs.values())
