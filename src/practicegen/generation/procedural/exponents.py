@@ -115,15 +115,12 @@ def rules(rng: Random, level: int) -> Draft:
     if n < 0:
         steps.append(Step("Write the negative exponent as a fraction", *answer))
     multiple_choice = level <= 3 or rng.random() < 0.5
+    tail = "\n\nChoose the equivalent expression." if multiple_choice else ""
+    if n < 0 and not multiple_choice:
+        tail = "\n\nWrite your answer with a positive exponent."
     return draft(
         (CheckKind.EXPRESSION, ItemType.EXPRESSION, AnswerPolicy.EXACT_FORM),
-        stem=f"Simplify ${latex}$."
-        + ("\n\nChoose the equivalent expression." if multiple_choice else "")
-        + (
-            "\n\nWrite your answer with a positive exponent."
-            if n < 0 and not multiple_choice
-            else ""
-        ),
+        stem=f"Simplify ${latex}$.{tail}",
         problem=plain,
         answer=answer,
         key=(c, n),
