@@ -1,9 +1,8 @@
-"""The per-tenant daily budget of language-model tokens, kept in the `llm_usage` table.
+"""The per-tenant daily budget of language-model tokens (UTC days), kept in `llm_usage`.
 
-A job reserves an estimate before it calls the model (so a job that would exceed the budget
-fails at once, before spending anything) and records what it really spent afterwards. Days are
-UTC dates. The check and the record are separate short transactions: two jobs checking at once
-may together overshoot by one job's spending, which a budget meant to bound cost tolerates.
+A job reserves an estimate before calling the model, so it fails before spending anything, and
+records what it spent after. Check and record are separate transactions: concurrent jobs may
+overshoot by one job's spending, which a cost bound tolerates.
 """
 
 from __future__ import annotations
@@ -59,10 +58,8 @@ class UsageRecorder:
     """Adds spent tokens to `llm_usage`, many jobs' in one transaction (a group commit), so a
     burst of one tenant's jobs does not queue on its row lock holding pooled connections.
 
-    The first report starts a write; reports arriving while it runs are summed per tenant and
-    day and go in the next one. `record` returns when the write carrying its tokens committed,
-    or raises what that write raised. A caller cancelled while it waits does not take its
-    tokens back: they were spent.
+    `record` returns when the write carrying its tokens committed, or raises what it raised; a
+    caller cancelled while it waits does not take its tokens back: they were spent.
     """
 
     def __init__(self, sessionmaker: SessionMaker) -> None:

@@ -1,8 +1,7 @@
-"""The demo bank that ships with the package, built from the procedural generators.
+"""The demo bank a fresh install loads, built from the procedural generators.
 
-A fresh install loads `practicegen/items/demo_bank.json` so the service has something to assign.
-The file is generated, never edited by hand: this module builds the same checked, distinct items
-every time, and a test fails if the file on disk differs from what it builds now.
+`practicegen/items/demo_bank.json` is generated, never edited: a test fails if it differs from
+what this module builds now.
 
     python -m practicegen.generation.demo_bank src/practicegen/items/demo_bank.json
 """
@@ -48,9 +47,9 @@ def _items_for_level(
     raise DemoBankError(f"{skill} level {level}: fewer than {count} distinct questions")
 
 
-def build_demo_items(generator: ProceduralGenerator | None = None) -> list[ItemContent]:
+def build_demo_items() -> list[ItemContent]:
     """Every skill at every level, a few distinct checked items each, in a fixed order."""
-    generator = generator or ProceduralGenerator()
+    generator = ProceduralGenerator()
     items: list[ItemContent] = []
     seen: set[str] = set()
     for spec in generator.skills():

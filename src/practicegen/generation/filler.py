@@ -1,10 +1,8 @@
 """Filling an assignment's gap with procedural items, built and checked in a process pool.
 
-Each item is built by a sympy generator and checked independently (`procedural.checks`), both
-in the node's sympy processes with a deadline, so the event loop never blocks. An item that
-fails its check, or repeats what the student saw recently or the bank holds, is dropped and
-another seed tried, at the level nearest the wanted difficulty first. The items come back
-unsaved: the plan stores them with the assignment.
+Building and checking run in the node's sympy processes with a deadline, so the event loop
+never blocks. An item that fails its check or repeats what the student saw or the bank holds is
+dropped and another seed tried, nearest level first. Items come back unsaved.
 """
 
 from __future__ import annotations
@@ -45,21 +43,13 @@ class _Built(NamedTuple):
 
 
 class ProceduralFiller:
-    """`attempts_per_item` seeds per level for one item, nearest levels first; `rounds` passes
-    against the bank (an item it already holds is made again); `rng` draws the seeds."""
+    """Builds checked items in a sympy pool; `rng` draws the seeds."""
 
-    def __init__(
-        self,
-        *,
-        workers: int,
-        timeout_s: float,
-        attempts_per_item: int = 4,
-        rounds: int = 4,
-        rng: random.Random | None = None,
-    ) -> None:
+    ATTEMPTS_PER_ITEM = 4  # seeds per level for one item, nearest levels first
+    ROUNDS = 4  # passes against the bank: an item it already holds is made again
+
+    def __init__(self, *, workers: int, timeout_s: float, rng: random.Random | None = None) -> None:
         self.timeout_s = timeout_s
-        self.attempts_per_item = attempts_per_item
-        self.rounds = rounds
         self.pool = SympyPool(workers)
         self._by_subject: dict[str, list[SkillSpec]] = {}
         for spec in _GENERATOR.skills():  # asked on every assign request: index it once
@@ -93,7 +83,7 @@ class ProceduralFiller:
             return abs(_GENERATOR.difficulty(spec.skill, level) - difficulty)
 
         for level in sorted(range(1, spec.levels + 1), key=distance):
-            for _ in range(self.attempts_per_item):
+            for _ in range(self.ATTEMPTS_PER_ITEM):
                 seed = self.rng.randrange(2**31)
                 try:
                     data, problems = await self.pool.run(
@@ -135,13 +125,12 @@ class ProceduralFiller:
     async def _fresh(
         self, session: AsyncSession, gap: GapRequest, wanted: list[SkillSpec]
     ) -> list[_Built]:
-        """An item per wanted skill that neither the student's recent items nor the bank hold:
-        one bank query per round, and an item the bank holds is made again in the next."""
+        """An item per wanted skill that neither the student's recent items nor the bank hold."""
         avoid = set(gap.avoid_fingerprints)
         repo = ItemRepository(session)
         fresh: list[_Built] = []
         pending = wanted
-        for _ in range(self.rounds):
+        for _ in range(self.ROUNDS):
             built = await asyncio.gather(*(self._one(s, gap.difficulty, avoid) for s in pending))
             made = [b for b in built if b is not None]
             known = await repo.existing_fingerprints(gap.tenant_id, [b.print for b in made])

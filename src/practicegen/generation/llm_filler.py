@@ -1,13 +1,9 @@
 """Filling an async job's gap with questions a language model writes, each verified first.
 
-Only jobs use this filler: the sync endpoint never waits on a model. For each skill the gap
-needs, the model is shown a few bank items of that skill and asked for the questions
-concurrently (`LlmGenerator`: every accepted question has passed `llm_verify`). Mathematics
-subjects (those the procedural generators know) get equations, others multiple-choice
-questions. What the model could not produce, or repeats what the student or the bank already
-has, is replaced by procedural items where a generator covers the skill; anything still missing
-is reported by skill. The job reserves tokens against the tenant's daily budget before calling
-the model and records what it spent after.
+Only jobs use this filler: the sync endpoint never waits on a model. Mathematics subjects get
+equations, others multiple-choice questions; what the model could not produce, or repeats the
+student's or the bank's, is replaced by procedural items where a generator covers the skill.
+Tokens are reserved against the tenant's daily budget before the model is called.
 """
 
 from __future__ import annotations
@@ -52,9 +48,8 @@ class LlmBudget:
 class BankReads:
     """What the filler read from each tenant's bank, kept while that bank's version lasts.
 
-    Only the newest version seen per tenant is kept; a read made against an older one (a job
-    planned just before a change) is answered from the database and not kept. Concurrent
-    first reads of one key may each go to the database: the answers are the same.
+    Only the newest version seen per tenant is kept; a read against an older one goes to the
+    database. Concurrent first reads of one key may each go there: the answers are the same.
     """
 
     def __init__(self, max_tenants: int = 1024) -> None:
@@ -137,9 +132,8 @@ class LlmFiller:
         if unchecked and await requires_check_model(session, gap.tenant_id):
             refused, asked = asked, Counter()
         examples = {skill: await self._examples(session, gap, skill) for skill in asked}
-        # Hand the connection back while the model works (tens of seconds): a thousand waiting
-        # jobs must not hold a thousand database connections. Nothing read so far is an ORM
-        # object used later, so ending the read-only transaction loses nothing.
+        # Hand the connection back while the model works (tens of seconds): waiting jobs must not
+        # hold connections. Nothing read is an ORM object used later, so nothing is lost.
         await session.rollback()
         batches = await self._write(gap, asked, examples, progress)
         reason = Reason.CHECK_MODEL_REQUIRED.value

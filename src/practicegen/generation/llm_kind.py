@@ -1,16 +1,10 @@
 """The kinds of question the language model writes: how each is asked for, read and verified.
 
-`EquationKind`: the model gives the problem in sympy syntax beside its Markdown stem, so the key
-is checked by solving the problem again (`llm_verify.verify_item`, in the node's sympy
-processes), with the steps, the distractors, the skill's profile and the stem held to it. The
-check has two deadlines, its own running time (`check_timeout`) and the wait for a free sympy
-process (`check_queue`), so a busy node is not mistaken for a slow check, nor either for a slow
-model.
-
-`ChoiceKind`, for subjects sympy cannot check: once its choices are well formed, its key is
-checked by self-consistency (`llm_verify.SelfConsistency`), which catches a confused key, not
-a confidently wrong model; so a second model can be named to answer instead (`check`), and an
-item it does not agree with is rejected as `check_model_disagrees`.
+`EquationKind` carries the problem in sympy syntax, so its key is solved again in the node's
+sympy processes (`llm_verify.verify_item`); the check's running time (`check_timeout`) and its
+wait for a free process (`check_queue`) have separate deadlines, so a busy node is not taken for
+a slow check. `ChoiceKind`, for subjects sympy cannot check, is held to self-consistency, which
+catches a confused key but not a confidently wrong model: a second model may answer instead.
 """
 
 from __future__ import annotations

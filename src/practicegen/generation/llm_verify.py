@@ -1,13 +1,9 @@
 """Deciding whether a question written by a language model may be shown to a student.
 
-A model's claimed answer is never trusted. An equation's machine-readable `problem` is solved
-again with sympy through the safe parser `procedural.mathparse` (model output is never
-evaluated as Python); the item is accepted only if that gives exactly one solution, equal to
-the key, if every worked step keeps the solution set, if no distractor equals the key, if the
-problem fits the skill's profile, if the stem is the problem (`stem.stem_mismatch`), and if
-the general item check (`procedural.checks.check_item`) passes. Each failure has a stable
-reason code. For subjects sympy cannot check, `SelfConsistency` accepts a multiple-choice item
-only when a strict majority of the model's own fresh answers picks the key.
+A model's key is never trusted. An equation's `problem` is solved again through the safe parser
+`procedural.mathparse` (model output is never evaluated as Python) and the key, steps,
+distractors, skill profile and stem are held to it, each failure with a stable reason code.
+A multiple-choice item is accepted when most of the model's fresh answers pick its key.
 """
 
 from __future__ import annotations
@@ -116,8 +112,8 @@ def verify_item(item: ItemContent) -> Verdict:
 
 
 class _CheckDeadline(BaseException):
-    """Raised in a sympy process when a check's own deadline passes (a BaseException, so
-    sympy's broad `except Exception` blocks cannot swallow it)."""
+    """A check's own deadline passed (a BaseException, so sympy's `except Exception` cannot
+    swallow it)."""
 
 
 def _deadline_passed(_signum: int, _frame: object) -> None:
@@ -125,9 +121,8 @@ def _deadline_passed(_signum: int, _frame: object) -> None:
 
 
 def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
-    """`verify_item` stopped after `deadline_s` of its own running time (in a sympy process,
-    whose main thread runs it: the deadline is a SIGALRM timer). A caller that waits longer
-    than the deadline and has no answer knows the check waited for a process, not ran long."""
+    """`verify_item` stopped after `deadline_s` of its own running (a SIGALRM timer: a sympy
+    process's main thread runs it), so a caller waiting longer knows it queued, not ran long."""
     previous = signal.signal(signal.SIGALRM, _deadline_passed)
     signal.setitimer(signal.ITIMER_REAL, deadline_s)
     try:
@@ -139,8 +134,7 @@ def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
         signal.signal(signal.SIGALRM, previous)
 
 
-# One structured request to the model (messages, schema name, schema): the parsed JSON object,
-# or None if it failed.
+# One structured request (messages, schema name, schema): the JSON object, or None if it failed.
 JsonCompleter = Callable[
     [list[dict[str, str]], str, dict[str, Any]], Awaitable[dict[str, Any] | None]
 ]

@@ -1,8 +1,7 @@
 """What a synchronous item generator is, so the service can treat every such generator alike.
 
-Generation is pure and CPU-bound: the same (skill, level, seed) always yields the same item and
-nothing is read or written on the way, so the service may run generators in a process pool and
-rebuild any item from its provenance. Levels count from 1 (easiest) to `SkillSpec.levels`.
+Generation is pure: the same (skill, level, seed) always yields the same item, so generators may
+run in a process pool and any item be rebuilt from its provenance. Levels count from 1.
 """
 
 from __future__ import annotations

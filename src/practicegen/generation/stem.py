@@ -1,23 +1,12 @@
 """Proving that the stem a student reads is the problem that was verified.
 
-sympy verifies an item's machine-readable `problem`; the student reads its `stem`, which a model
-writes separately, so the two can disagree (a stem `2x + 3 = 11` over a verified `2*x - 3 = 11`).
-`stem_mismatch` reads every piece of math in a stem (each `$...$` LaTeX span through the
-whitelisted `stem_latex` reader, and bare math in the words, such as `2x + 3 = 11` or a lone
-`y`) and holds it to the problem:
-
-- an equation (a line, an inequality) must be the problem's, rearranged at most: its
-  `lhs - rhs` is a nonzero constant times the problem's (a positive one for an inequality);
-- each equation of a system must be one of the system's, and all of them must be shown;
-- an expression (`expression` and `value` problems) must equal the problem;
-- a lone letter must be one of the problem's unknowns;
-- the numbers of the whole stem, words included ("twice" is 2), must be the problem's numbers,
-  none added and none left out (a sign or an operation said in words is not checked);
-- no HTML, which could hide the math from the student or show other text.
-
-Word problems carry part of their math in words, so the stem is proven equal to the problem
-rather than rendered from it. Answer-format templates with no digits (`$x = \\dots$`) and
-examples of numbers only are passed over; anything unreadable is a mismatch.
+sympy verifies the `problem`; a model writes the `stem` apart from it, so the two can disagree.
+Every piece of math in the stem (`$...$` LaTeX through `stem_latex`, bare math in the words) is
+held to the problem: an equation or inequality may only be rearranged (a nonzero, for an
+inequality positive, multiple of the problem's), a system's equations must all be shown, an
+expression must equal the problem, a lone letter must be an unknown, and the stem's numbers,
+words such as "twice" included, must be exactly the problem's. HTML, which could hide the math,
+is refused; answer templates and number-only examples are passed over; the unreadable mismatches.
 """
 
 from __future__ import annotations
@@ -112,8 +101,7 @@ def math_pieces(stem: str) -> tuple[list[str], str]:
 
 
 def _drop_number_example(found: re.Match[str]) -> str:
-    """An answer-format example of numbers only ("(for example, $12$ for $12\\%$)") is not the
-    problem; one with anything more is kept and checked."""
+    """An answer-format example of numbers only is not the problem; one with more is checked."""
     spans = [a or b for a, b in _SPAN.findall(found.group(0))]
     return " " if all(_NUMBER_ONLY.match(span) for span in spans) else found.group(0)
 

@@ -1,11 +1,9 @@
-"""Reading the math a student sees (LaTeX in `$...$`, or bare text such as `2x + 3 = 11`) into
-the plain form `procedural.mathparse` reads, so a stem can be compared with its verified problem.
+"""Reading a stem's math (`$...$` LaTeX, or bare text such as `2x + 3 = 11`) into the plain
+form `procedural.mathparse` reads, so a stem can be compared with its verified problem.
 
-A whitelist, not a LaTeX engine: the commands school algebra uses (`\\frac`, `\\cdot`,
-`\\sqrt`, `\\le`, `\\pi`, `\\left`, spacing...) are rewritten to plain text, and anything else
-makes the math unreadable; `mathparse.expr` then holds the result to its own whitelist, so model
-text is never evaluated as Python. A digit before a numeric `\\frac` is a mixed number
-(`3\\frac{1}{2}` is 3 + 1/2); juxtaposition is multiplication (`2x`, `3(x + 1)`, `xy`).
+A whitelist, not a LaTeX engine: the commands school algebra uses are rewritten and any other
+makes the math unreadable, so model text is never evaluated as Python. A digit before a numeric
+`\\frac` is a mixed number; juxtaposition is multiplication (`2x`, `3(x + 1)`, `xy`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""The `Draft` every skill builder returns, before `registry` turns it into an `ItemContent`.
-
-It carries the machine-readable problem and steps beside the text, so `checks` can re-derive the
-key without trusting the builder.
+"""The `Draft` every skill builder returns: the text beside the machine-readable problem and
+steps, so `checks` can re-derive the key without trusting the builder.
 """
 
 from __future__ import annotations
@@ -42,6 +40,11 @@ class Wrong:
     value: str
     latex: str
     misconception: str
+
+    @classmethod
+    def of(cls, answer: tuple[str, str], misconception: str) -> Wrong:
+        """From an answer written (LaTeX, plain), as `render` writes it."""
+        return cls(answer[1], answer[0], misconception)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,6 @@
 """An independent check of a generated item: is the key right, and is the worked solution sound?
 
-The provenance's problem is re-solved with sympy (`mathparse` has its own formulas); the key must
-match it, every step keep its solution, every wrong answer differ from the key, the stem show the
-problem's numbers and the first hint not state the answer.
+The problem is re-solved with sympy and the key, every step and every wrong answer held to it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Decimal arithmetic: adding and subtracting with place value, multiplying and dividing.
 
-Operands are chosen as exact fractions with power-of-ten denominators so every key is a
-terminating decimal, written as one ("0.075", never "3/40").
+Operands have power-of-ten denominators, so every key is a terminating decimal, written as one.
 """
 
 from __future__ import annotations
@@ -88,17 +87,12 @@ def multiply_divide(rng: Random, level: int) -> Draft:
     value = x * y
     places = _places(x) + _places(y)
     digits = str(int(x * 10 ** _places(x) * y * 10 ** _places(y)))
+    scaled = f"{digits}/10**{places}"
     return number_draft(
         stem=f"Compute ${decimal(x)} \\times {decimal(y)}$.",
         problem=f"{decimal(x)} * {decimal(y)}",
         value=value,
-        steps=[
-            Step(
-                "Multiply as whole numbers, ignoring the decimal points",
-                digits,
-                f"{digits}/10**{places}",
-            )
-        ],
+        steps=[Step("Multiply as whole numbers, ignoring the decimal points", digits, scaled)],
         finish=f"Place the decimal point so the product has ${places}$ decimal places",
         hints=[
             "Multiply as if there were no decimal points.",
@@ -117,17 +111,13 @@ def multiply_divide(rng: Random, level: int) -> Draft:
 def _divide(rng: Random, x: Fraction, y: Fraction) -> Draft:
     shift = 10 ** _places(y)
     value = x / y
+    a, b = decimal(x * shift), decimal(y * shift)
+    text = f"Multiply both numbers by ${shift}$ so the divisor is whole"
     return number_draft(
         stem=f"Compute ${decimal(x)} \\div {decimal(y)}$.",
         problem=f"{decimal(x)} / {decimal(y)}",
         value=value,
-        steps=[
-            Step(
-                f"Multiply both numbers by ${shift}$ so the divisor is whole",
-                f"{decimal(x * shift)} \\div {decimal(y * shift)}",
-                f"{decimal(x * shift)} / {decimal(y * shift)}",
-            ),
-        ],
+        steps=[Step(text, f"{a} \\div {b}", f"{a} / {b}")],
         finish="Divide",
         hints=[
             "Make the divisor a whole number first.",

@@ -1,8 +1,4 @@
-"""Wrong answers that real misconceptions lead to, for choices and for feedback.
-
-Names the misconception tags, keeps candidates that differ from the key and each other, and tops
-them up with near misses so a multiple-choice item always has three distractors.
-"""
+"""Wrong answers that real misconceptions lead to: their tags, and the choice of distinct ones."""
 
 from __future__ import annotations
 

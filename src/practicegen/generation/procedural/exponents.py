@@ -31,8 +31,7 @@ def _raw(n: int) -> Pair:
 
 
 def _wrong(c: int, n: int, tag: str) -> Candidate:
-    latex, plain = _mono(c, n)
-    return (c, n), Wrong(plain, latex, tag)
+    return (c, n), Wrong.of(_mono(c, n), tag)
 
 
 Problem = tuple[str, str, Mono, list[Candidate], str]  # + the rule's name
@@ -116,17 +115,12 @@ def rules(rng: Random, level: int) -> Draft:
     if n < 0:
         steps.append(Step("Write the negative exponent as a fraction", *answer))
     multiple_choice = level <= 3 or rng.random() < 0.5
+    tail = "\n\nChoose the equivalent expression." if multiple_choice else ""
+    if n < 0 and not multiple_choice:
+        tail = "\n\nWrite your answer with a positive exponent."
     return draft(
-        CheckKind.EXPRESSION,
-        ItemType.EXPRESSION,
-        AnswerPolicy.EXACT_FORM,
-        stem=f"Simplify ${latex}$."
-        + ("\n\nChoose the equivalent expression." if multiple_choice else "")
-        + (
-            "\n\nWrite your answer with a positive exponent."
-            if n < 0 and not multiple_choice
-            else ""
-        ),
+        (CheckKind.EXPRESSION, ItemType.EXPRESSION, AnswerPolicy.EXACT_FORM),
+        stem=f"Simplify ${latex}$.{tail}",
         problem=plain,
         answer=answer,
         key=(c, n),

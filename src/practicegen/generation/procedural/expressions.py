@@ -1,7 +1,6 @@
 """Simplifying expressions: combining like terms and multiplying out parentheses.
 
-The key is the simplified expression in standard order (x^2, then x, then y, then the
-constant). Its policy is exact form: an equivalent but unsimplified answer is not the skill.
+Keys are in standard order (x^2, x, y, constant) and exact-form: simplifying is the skill.
 """
 
 from __future__ import annotations
@@ -33,8 +32,7 @@ def _standard(totals: dict[str, Fraction]) -> list[Term]:
 def _wrong(terms: Sequence[Term], tag: str) -> Candidate:
     """A wrong answer: `terms` collected and written in standard order."""
     totals = _collect(terms)
-    latex, plain = poly(_standard(totals))
-    return tuple(totals[m] for m in ORDER), Wrong(plain, latex, tag)
+    return tuple(totals[m] for m in ORDER), Wrong.of(poly(_standard(totals)), tag)
 
 
 def _draft(
@@ -51,9 +49,7 @@ def _draft(
         return _wrong([*_standard(totals), (slip, "")], d.ARITHMETIC_SLIP)
 
     return draft(
-        CheckKind.EXPRESSION,
-        ItemType.EXPRESSION,
-        AnswerPolicy.EXACT_FORM,
+        (CheckKind.EXPRESSION, ItemType.EXPRESSION, AnswerPolicy.EXACT_FORM),
         stem=stem,
         problem=problem,
         answer=poly(_standard(totals)),

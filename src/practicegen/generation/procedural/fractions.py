@@ -14,7 +14,7 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import Draft, Step
-from practicegen.generation.procedural.render import num_latex, num_plain, pick
+from practicegen.generation.procedural.render import num_latex, num_plain, pair, pick
 from practicegen.generation.procedural.steps import number_draft
 from practicegen.ports import AnswerPolicy
 
@@ -100,25 +100,14 @@ def _common_denominator_steps(x: Fraction, y: Fraction, sign: int) -> list[Step]
     n = lcm(x.denominator, y.denominator)
     a, b = x.numerator * (n // x.denominator), y.numerator * (n // y.denominator)
     value = x + sign * y
-    op = "+" if sign > 0 else "-"
+    op, verb = ("+", "Add") if sign > 0 else ("-", "Subtract")
     steps = []
     if x.denominator != y.denominator:
-        steps.append(
-            Step(
-                f"Rewrite both over the common denominator ${n}$",
-                f"{_over(a, n)} {op} "
-                + (f"\\left({_over(b, n)}\\right)" if b < 0 else _over(b, n)),
-                f"{a}/{n} {op} ({b}/{n})",
-            )
-        )
+        second = f"\\left({_over(b, n)}\\right)" if b < 0 else _over(b, n)
+        rewritten = f"{_over(a, n)} {op} {second}", f"{a}/{n} {op} ({b}/{n})"
+        steps.append(Step(f"Rewrite both over the common denominator ${n}$", *rewritten))
     combined = a + sign * b
-    steps.append(
-        Step(
-            f"{'Add' if sign > 0 else 'Subtract'} the numerators",
-            _over(combined, n),
-            f"{combined}/{n}",
-        )
-    )
+    steps.append(Step(f"{verb} the numerators", _over(combined, n), f"{combined}/{n}"))
     if Fraction(combined, n).denominator != n:
         steps.append(Step("Simplify", num_latex(value), num_plain(value)))
     return steps
@@ -134,12 +123,8 @@ def _add_or_subtract(rng: Random, level: int, sign: int) -> Draft:
     naive = _naive(x, y, op)
     if naive is not None:
         wrongs.insert(0, (naive, d.ADDED_NUMERATORS_AND_DENOMINATORS))
-    wrongs.append(
-        (
-            Fraction(op(x.numerator, y.numerator), x.denominator * y.denominator),
-            "multiplied_denominators_only",
-        )
-    )
+    product = x.denominator * y.denominator
+    wrongs.append((Fraction(op(x.numerator, y.numerator), product), "multiplied_denominators_only"))
     hints = [
         "Fractions can be added or subtracted only when they have the same denominator.",
         f"Use the least common denominator ${lcm(x.denominator, y.denominator)}$."
@@ -194,9 +179,8 @@ def multiply(rng: Random, level: int) -> Draft:
     ]
     if level == 3 and (x > 1 or y > 1):
         hints[1] = "Write each mixed number as an improper fraction first."
-    return _draft(
-        "\\times", x, y, x * y, _product_steps(x, y), hints, wrongs, level, multiple_choice=False
-    )
+    steps = _product_steps(x, y)
+    return _draft("\\times", x, y, x * y, steps, hints, wrongs, level, multiple_choice=False)
 
 
 def divide(rng: Random, level: int) -> Draft:
@@ -207,19 +191,13 @@ def divide(rng: Random, level: int) -> Draft:
         (y / x, "inverted_wrong_fraction"),
         (1 / (x * y), "inverted_both_fractions"),
     ]
-    steps = [
-        Step(
-            f"Multiply by the reciprocal ${num_latex(reciprocal)}$",
-            f"{_show(x, level == 3, first=True)[0]} \\times {num_latex(reciprocal)}",
-            f"{_show(x, level == 3, first=True)[1]} * ({num_plain(reciprocal)})",
-        )
-    ]
+    (xl, xp), (rl, rp) = _show(x, level == 3, first=True), pair(reciprocal)
+    steps = [Step(f"Multiply by the reciprocal ${rl}$", f"{xl} \\times {rl}", f"{xp} * ({rp})")]
     steps += _product_steps(x, reciprocal)
     hints = [
         "Dividing by a fraction is the same as multiplying by its reciprocal.",
-        f"Flip the second number: the reciprocal of ${num_latex(y)}$ is ${num_latex(reciprocal)}$.",
+        f"Flip the second number: the reciprocal of ${num_latex(y)}$ is ${rl}$.",
         "Then multiply and reduce to lowest terms.",
     ]
-    return _draft(
-        "\\div", x, y, x / y, steps, hints, wrongs, level, multiple_choice=rng.random() < 0.5
-    )
+    multiple_choice = rng.random() < 0.5
+    return _draft("\\div", x, y, x / y, steps, hints, wrongs, level, multiple_choice)

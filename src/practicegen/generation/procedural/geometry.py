@@ -83,6 +83,7 @@ def _width_from_perimeter(rng: Random, short: str, long_: str) -> Draft:
     length, width = render.pick(rng, 4, 20), render.pick(rng, 2, 15)
     perimeter = 2 * (length + width)
     half = render.poly([(length, ""), (1, "w")])
+    twice = render.group(2, half)
     return _missing_side(
         rng,
         f"A rectangle has a perimeter of ${perimeter}$ {short} and a length of "
@@ -90,11 +91,7 @@ def _width_from_perimeter(rng: Random, short: str, long_: str) -> Draft:
         f"rectangle_perimeter({length}, w) = {perimeter}",
         width,
         [
-            eq_step(
-                "Perimeter is twice length plus width",
-                render.group(2, half),
-                render.pair(perimeter),
-            ),
+            eq_step("Perimeter is twice length plus width", twice, render.pair(perimeter)),
             eq_step("Divide both sides by $2$", half, render.pair(perimeter // 2)),
             solved(f"Subtract ${length}$", "w", width),
         ],
@@ -117,20 +114,15 @@ def _rectangle(rng: Random, level: int, perimeter: bool) -> Draft:
         return (_width_from_perimeter if perimeter else _width_from_area)(rng, short, long_)
     if level == 1:
         longest, widest = (25, 20) if perimeter else (15, 12)
-        length, width = (
-            Fraction(render.pick(rng, 3, longest)),
-            Fraction(render.pick(rng, 2, widest)),
-        )
+        length = Fraction(render.pick(rng, 3, longest))
+        width = Fraction(render.pick(rng, 2, widest))
     else:
         length, width = _tenths_value(rng, 21, 150), _tenths_value(rng, 11, 90)
     area, around = length * width, 2 * (length + width)
     l_s, w_s = render.decimal(length), render.decimal(width)
     if perimeter:
-        formula = Step(
-            "Perimeter is twice the sum of length and width",
-            f"2 \\times ({l_s} + {w_s})",
-            f"2*({l_s} + {w_s})",
-        )
+        twice = f"2 \\times ({l_s} + {w_s})", f"2*({l_s} + {w_s})"
+        formula = Step("Perimeter is twice the sum of length and width", *twice)
         hints = [
             "The perimeter is the distance all the way around the rectangle.",
             "Add all four sides: two lengths and two widths.",
@@ -164,6 +156,8 @@ rectangle_perimeter = partial(_rectangle, perimeter=True)
 
 def _height_from_area(rng: Random, base: int, height: int, short: str, long_: str) -> Draft:
     area = render.decimal(Fraction(base * height, 2))
+    halved = f"\\frac{{{base}h}}{{2}} = {area}", f"{base}*h/2 = {area}"
+    doubled = render.linear(base, 0, "h")
     return _missing_side(
         rng,
         f"A triangle has an area of ${area}$ square {long_} and a base of "
@@ -171,16 +165,8 @@ def _height_from_area(rng: Random, base: int, height: int, short: str, long_: st
         f"triangle_area({base}, h) = {area}",
         height,
         [
-            Step(
-                "Area is half of base times height",
-                f"\\frac{{{base}h}}{{2}} = {area}",
-                f"{base}*h/2 = {area}",
-            ),
-            eq_step(
-                "Multiply both sides by $2$",
-                render.linear(base, 0, "h"),
-                render.pair(base * height),
-            ),
+            Step("Area is half of base times height", *halved),
+            eq_step("Multiply both sides by $2$", doubled, render.pair(base * height)),
             solved(f"Divide both sides by ${base}$", "h", height),
         ],
         [
@@ -205,18 +191,13 @@ def triangle_area(rng: Random, level: int) -> Draft:
         base, height = base | 1, height | 1
     if level == 3:
         return _height_from_area(rng, base, height, short, long_)
+    half = f"\\frac{{1}}{{2}} \\times {base} \\times {height}"
     return number_draft(
         stem=f"A triangle has a base of ${base}$ {short} and a height of ${height}$ {short}. "
         f"What is its area, in square {long_}?",
         problem=f"triangle_area({base}, {height})",
         value=Fraction(base * height, 2),
-        steps=[
-            Step(
-                "Area is half of base times height",
-                f"\\frac{{1}}{{2}} \\times {base} \\times {height}",
-                f"{base}*{height}/2",
-            )
-        ],
+        steps=[Step("Area is half of base times height", half, f"{base}*{height}/2")],
         finish="Compute",
         hints=[
             "The area of a triangle is half of base times height.",
@@ -240,46 +221,6 @@ def _times_pi(coef: Fraction, exact: bool) -> tuple[Fraction, render.Pair]:
     return tenths, (render.decimal(tenths), render.decimal(tenths))
 
 
-def _pi_draft(
-    stem: str,
-    problem: str,
-    coef: Fraction,
-    exact: bool,
-    formula: render.Pair,
-    hints: list[str],
-    wrongs: Wrongs,
-    multiple_choice: bool,
-) -> Draft:
-    """An answer of coef*pi, exact or rounded to tenths (graded with a tolerance)."""
-
-    def wrong(c: render.Number, tag: str) -> Candidate:
-        canon, (latex, plain) = _times_pi(Fraction(c), exact)
-        return canon, Wrong(plain, latex, tag)
-
-    key, answer = _times_pi(coef, exact)
-    steps = [Step("Use the formula", *formula), Step("Simplify", *_times_pi(coef, True)[1])]
-    if not exact:
-        steps.append(Step("Round to the nearest tenth", *answer))
-    return draft(
-        CheckKind.VALUE,
-        ItemType.NUMERIC,
-        AnswerPolicy.EQUIVALENT if exact else AnswerPolicy.NUMERIC_TOLERANCE,
-        stem=stem
-        + (
-            " Give an exact answer in terms of $\\pi$." if exact else " Round to the nearest tenth."
-        ),
-        problem=problem,
-        answer=answer,
-        key=key,
-        steps=steps,
-        hints=hints,
-        candidates=[wrong(c, tag) for c, tag in wrongs],
-        top_up=(lambda i: wrong(coef + i + 1, d.ARITHMETIC_SLIP)) if multiple_choice else None,
-        multiple_choice=multiple_choice,
-        tolerance=None if exact else TENTH_TOLERANCE,
-    )
-
-
 def _circle_size(rng: Random, level: int) -> tuple[int, Fraction, str]:
     """(the number shown, the radius, 'radius' or 'diameter'); level 3 shows the diameter."""
     if level == 3:
@@ -289,11 +230,8 @@ def _circle_size(rng: Random, level: int) -> tuple[int, Fraction, str]:
     return radius, Fraction(radius), "radius"
 
 
-def _circle(rng: Random, level: int, area: bool) -> Draft:
-    """Level 1: exact, in terms of pi; 2: rounded; 3: from the diameter, rounded."""
-    short, long_ = rng.choice(UNITS)
-    shown, r, word = _circle_size(rng, level)
-    name = "circle_area" if area else "circumference"
+def _circle_parts(r: Fraction, word: str, area: bool) -> tuple[Wrongs, render.Pair, list[str]]:
+    """A circle question's wrong answers (as multiples of pi), formula and hints."""
     if area:
         wrongs: Wrongs = [(2 * r, d.AREA_PERIMETER_CONFUSION), (r, "forgot_to_square_the_radius")]
         formula = f"\\pi \\times {render.num_latex(r)}^{{2}}", f"pi*({render.num_plain(r)})**2"
@@ -312,19 +250,44 @@ def _circle(rng: Random, level: int, area: bool) -> Draft:
             if word == "diameter"
             else "Double the radius, then multiply by $\\pi$.",
         ]
+    return wrongs, formula, hints
+
+
+def _circle(rng: Random, level: int, area: bool) -> Draft:
+    """Level 1: exact, in terms of pi; 2: rounded, graded with a tolerance; 3: from the diameter."""
+    short, long_ = rng.choice(UNITS)
+    shown, r, word = _circle_size(rng, level)
+    wrongs, formula, hints = _circle_parts(r, word, area)
+    name = "circle_area" if area else "circumference"
     if word == "diameter":
         name += "_from_diameter"
         wrongs.insert(0, (shown * shown if area else 2 * shown, "used_diameter_as_radius"))
     question = f"area, in square {long_}" if area else f"circumference, in {long_}"
-    return _pi_draft(
-        stem=f"A circle has a {word} of ${shown}$ {short}. What is its {question}?",
+    coef, exact = r * r if area else 2 * r, level == 1
+    multiple_choice = level > 1 and rng.random() < 0.4
+
+    def wrong(c: render.Number, tag: str) -> Candidate:
+        canon, answer = _times_pi(Fraction(c), exact)
+        return canon, Wrong.of(answer, tag)
+
+    key, answer = _times_pi(coef, exact)
+    steps = [Step("Use the formula", *formula), Step("Simplify", *_times_pi(coef, True)[1])]
+    if not exact:
+        steps.append(Step("Round to the nearest tenth", *answer))
+    policy = AnswerPolicy.EQUIVALENT if exact else AnswerPolicy.NUMERIC_TOLERANCE
+    tail = " Give an exact answer in terms of $\\pi$." if exact else " Round to the nearest tenth."
+    return draft(
+        (CheckKind.VALUE, ItemType.NUMERIC, policy),
+        stem=f"A circle has a {word} of ${shown}$ {short}. What is its {question}?{tail}",
         problem=f"{name}({shown})",
-        coef=r * r if area else 2 * r,
-        exact=level == 1,
-        formula=formula,
+        answer=answer,
+        key=key,
+        steps=steps,
         hints=hints,
-        wrongs=wrongs,
-        multiple_choice=level > 1 and rng.random() < 0.4,
+        candidates=[wrong(c, tag) for c, tag in wrongs],
+        top_up=(lambda i: wrong(coef + i + 1, d.ARITHMETIC_SLIP)) if multiple_choice else None,
+        multiple_choice=multiple_choice,
+        tolerance=None if exact else TENTH_TOLERANCE,
     )
 
 

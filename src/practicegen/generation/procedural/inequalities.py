@@ -10,13 +10,13 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
+from practicegen.generation.procedural.mathparse import FLIP
 from practicegen.generation.procedural.render import Number, Pair, linear, pair, pick, signed
 from practicegen.generation.procedural.steps import Candidate, draft, move, solution
 from practicegen.ports import AnswerPolicy, ItemType
 
 OPS = (">", "<", ">=", "<=")
 LATEX = {">": ">", "<": "<", ">=": "\\ge", "<=": "\\le"}
-FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
 
 
 def _rel(lhs: Pair, op: str, rhs: Pair) -> Pair:
@@ -28,8 +28,7 @@ def _answer(op: str, value: Number) -> Pair:
 
 
 def _wrong(op: str, value: Number, tag: str) -> Candidate:
-    latex, plain = _answer(op, value)
-    return (op, Fraction(value)), Wrong(plain, latex, tag)
+    return (op, Fraction(value)), Wrong.of(_answer(op, value), tag)
 
 
 def _flip_wrong(final_op: str, x: Fraction, k: int) -> Candidate:
@@ -58,9 +57,7 @@ def _draft(
 ) -> Draft:
     tail = "\n\nChoose the correct solution." if multiple_choice else ""
     return draft(
-        CheckKind.INEQUALITY,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.INEQUALITY, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=f"Solve the inequality for $x$: ${problem[0]}$" + tail,
         problem=problem[1],
         answer=_answer(op, value),
@@ -101,14 +98,9 @@ def one_step(rng: Random, level: int) -> Draft:
         "Divide both sides by the coefficient of $x$.",
         "When you multiply or divide both sides by a negative number, the inequality sign flips.",
     ]
+    problem, multiple_choice = _rel(linear(k, 0), op, pair(rhs)), rng.random() < 0.5
     return _draft(
-        _rel(linear(k, 0), op, pair(rhs)),
-        final_op,
-        x,
-        [_divide_step(k, op, x)],
-        hints,
-        candidates,
-        multiple_choice=rng.random() < 0.5,
+        problem, final_op, x, [_divide_step(k, op, x)], hints, candidates, multiple_choice
     )
 
 

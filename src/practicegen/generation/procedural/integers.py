@@ -43,6 +43,7 @@ def add_subtract(rng: Random, level: int) -> Draft:
         as_sums.append(v if op == "+" else -v)
     value = sum(as_sums)
     rewritten = " + ".join(operand(v, i == 0) for i, v in enumerate(as_sums))
+    sums = " + ".join(f"({v})" for v in as_sums)
     naive = values[0] + sum(
         -abs(v) if op == "-" else v for op, v in zip(ops, values[1:], strict=True)
     )
@@ -50,13 +51,7 @@ def add_subtract(rng: Random, level: int) -> Draft:
         stem=f"Compute ${shown}$.",
         problem=shown,
         value=value,
-        steps=[
-            Step(
-                "Rewrite each subtraction as adding the opposite",
-                rewritten,
-                " + ".join(f"({v})" for v in as_sums),
-            ),
-        ],
+        steps=[Step("Rewrite each subtraction as adding the opposite", rewritten, sums)],
         finish="Add from left to right",
         hints=[
             "Subtracting a number is the same as adding its opposite.",
@@ -98,14 +93,9 @@ def _product_problem(rng: Random, level: int) -> Problem:
     b, c, q = signed(rng, 2, 6), signed(rng, 2, 6), signed(rng, 2, 9)
     c = -abs(c) if b > 0 and q > 0 else c
     a, first = b * c * q, c * q
-    steps = [
-        Step(
-            f"Divide first, working left to right (${a} \\div {operand(b)} = {first}$)",
-            f"{first} \\times {operand(c)}",
-            f"{first}*{operand(c)}",
-        ),
-        _sign_step((first, c), first * c),
-    ]
+    text = f"Divide first, working left to right (${a} \\div {operand(b)} = {first}$)"
+    times = f"{first} \\times {operand(c)}", f"{first}*{operand(c)}"
+    steps = [Step(text, *times), _sign_step((first, c), first * c)]
     latex = f"{a} \\div {operand(b)} \\times {operand(c)}"
     return latex, f"{a}/({b})*({c})", first * c, steps, [(Fraction(q), d.WRONG_OPERATION_ORDER)]
 

@@ -161,9 +161,7 @@ def _no_solution(rng: Random) -> Draft:
     problem = render.equals(render.linear(a, b), render.linear(a, e))
     none = "\\text{no solution}", "no solution"
     return draft(
-        CheckKind.EQUATION,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.EQUATION, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=solve_stem(problem[0]) + NO_SOLUTION_NOTE,
         problem=problem[1],
         answer=none,

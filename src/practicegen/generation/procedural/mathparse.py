@@ -1,9 +1,8 @@
 """Reading problem, step and answer strings into sympy objects, and solving them, for `checks`.
 
-Knows the answer formats (`x = 2 or x = -3`, `x > 3`, `x = 1, y = 2`, `no solution`...) and the
-named quantities of problems (`slope(...)`, `circle_area(r)`), each with its own formula, so keys
-are re-derived without trusting a builder. sympy's parser evaluates Python, so every string is
-first held to a whitelist of characters and names, and to small exponents.
+Named quantities (`slope(...)`, `circle_area(r)`) have their own formulas, so keys are re-derived
+without trusting a builder. sympy's parser evaluates Python, so every string is first held to a
+whitelist of characters and names, and to small exponents.
 """
 
 from __future__ import annotations
@@ -73,8 +72,8 @@ MATH_FAILURES = (  # Unreadable is a ValueError
 
 @functools.lru_cache(maxsize=4096)
 def expr(text: str, *, evaluate: bool = True) -> Expr:
-    """A sympy expression from plain text, decimals read as exact rationals (kept per process:
-    a model's problem is read by the solve, the skill check and the stem check)."""
+    """A sympy expression from plain text, decimals as exact rationals (cached: one problem is
+    read by several checks)."""
     if not _ALLOWED_CHARS.match(text) or "__" in text or len(text) > MAX_LENGTH:
         raise Unreadable(f"unexpected characters in {text!r}")
     big = [int(e) for e in _POWER.findall(text) if int(e) > MAX_EXPONENT]
@@ -146,7 +145,7 @@ def solution_set(text: str, var: Expr) -> Expr:
     return sympy.FiniteSet(*values)
 
 
-_FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
+FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}  # a relation read from the other side
 
 
 def solve_inequality(text: str, var: Expr) -> Expr:
@@ -163,7 +162,7 @@ def solve_inequality(text: str, var: Expr) -> Expr:
     slope, intercept = poly.all_coeffs()
     boundary = -intercept / slope
     if slope < 0:
-        op = _FLIP[op]
+        op = FLIP[op]
     return {
         ">": sympy.Interval.open(boundary, sympy.oo),
         ">=": sympy.Interval(boundary, sympy.oo),
@@ -182,10 +181,7 @@ def system_answer(text: str, variables: tuple[Expr, ...]) -> Expr:
     """The set a system answer names: `x = 1, y = 2`, or `no solution`."""
     if text.strip() == "no solution":
         return sympy.S.EmptySet
-    values: dict[Expr, Expr] = {}
-    for part in text.split(","):
-        name, value = sides(part)
-        values[name] = value
+    values = dict(sides(part) for part in text.split(","))
     if set(values) != set(variables):
         raise Unreadable(f"{text!r} does not give exactly {variables}")
     return sympy.FiniteSet(tuple(values[v] for v in variables))

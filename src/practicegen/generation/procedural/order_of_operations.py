@@ -1,7 +1,6 @@
 """Order of operations: evaluating expressions where working left to right gives a wrong answer.
 
-Templates use whole numbers (divisions come out exact) and write LaTeX only; the plain form
-sympy reads differs just in the operator signs (`_plain`).
+Templates use whole numbers and write LaTeX only; `_plain` changes just the operator signs.
 """
 
 from __future__ import annotations
@@ -133,9 +132,7 @@ HINTS = {
 def evaluate(rng: Random, level: int) -> Draft:
     latex, value, wrongs, steps = rng.choice(LEVELS[level])(rng)
     worked = [
-        Step(
-            "Start with the highest-priority operation" if i == 0 else "Then the next", s, _plain(s)
-        )
+        Step("Then the next" if i else "Start with the highest-priority operation", s, _plain(s))
         for i, s in enumerate(steps)
     ]
     return number_draft(

@@ -35,22 +35,17 @@ def percent_of(rng: Random, level: int) -> Draft:
     """Level 1: benchmark percents; 2: any whole percent; 3: over 100% or a half percent."""
     p, n = _percent_and_base(rng, level)
     value = p * n / 100
-    shown = decimal(p)
+    shown, rate = decimal(p), decimal(p / 100)
+    times = f"{rate} \\times {n}"
     return number_draft(
         stem=f"What is ${shown}\\%$ of ${n}$?",
         problem=f"percent_of({shown}, {n})",
         value=value,
-        steps=[
-            Step(
-                f"Write ${shown}\\%$ as a decimal and multiply",
-                f"{decimal(p / 100)} \\times {n}",
-                f"{decimal(p / 100)} * {n}",
-            ),
-        ],
+        steps=[Step(f"Write ${shown}\\%$ as a decimal and multiply", times, f"{rate} * {n}")],
         finish="Multiply",
         hints=[
             "Percent means per hundred: divide the percent by $100$.",
-            f"${shown}\\%$ of ${n}$ is ${decimal(p / 100)} \\times {n}$.",
+            f"${shown}\\%$ of ${n}$ is ${times}$.",
         ],
         candidates=[
             (p * n, "forgot_to_divide_by_100"),
@@ -105,19 +100,14 @@ def _percent_change(rng: Random) -> Draft:
     new = Fraction(old * (100 + p), 100)
     change = abs(new - old)
     word = "increase" if p > 0 else "decrease"
+    shown = decimal(change)
+    work = f"The change is ${shown}$; divide it by the original value and multiply by $100$"
     return number_draft(
         stem=f"A value changes from ${old}$ to ${decimal(new)}$. What is the percent {word}? "
         "Answer with the number of percent (for example, $12$ for $12\\%$).",
         problem=f"percent_{word}({old}, {decimal(new)})",
         value=abs(p),
-        steps=[
-            Step(
-                f"The change is ${decimal(change)}$; divide it by the original value and "
-                "multiply by $100$",
-                f"\\frac{{{decimal(change)}}}{{{old}}} \\times 100",
-                f"{decimal(change)}/{old}*100",
-            ),
-        ],
+        steps=[Step(work, f"\\frac{{{shown}}}{{{old}}} \\times 100", f"{shown}/{old}*100")],
         finish="Compute",
         hints=[
             "Percent change compares the change with the original value.",

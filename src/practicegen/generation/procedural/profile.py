@@ -1,8 +1,4 @@
-"""What a skill's problems look like, so a question written for a skill can be held to it.
-
-A `SkillProfile` names the check kind, the number of unknowns, the highest power of an unknown
-and the features a problem may or must have; `misfit` says why a problem is not of its skill.
-"""
+"""What a skill's problems look like, so a question written for a skill can be held to it."""
 
 from __future__ import annotations
 
@@ -31,7 +27,6 @@ _RATIONAL = -1  # the "degree" of a problem with an unknown in a denominator
 
 
 def features(problem: str) -> frozenset[Feature]:
-    """The features a plain-text problem has."""
     found = {
         Feature.DECIMAL: bool(re.search(r"\d\.\d", problem)),
         Feature.FRACTION: "/" in problem,

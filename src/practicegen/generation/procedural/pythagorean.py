@@ -6,6 +6,7 @@ Level 3 answers are in simplest radical form, graded as equivalent so `sqrt(52)`
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from math import isqrt
 from random import Random
 
@@ -33,8 +34,7 @@ LARGE_TRIPLES = tuple(t for t in TRIPLES if t[2] > 30)
 
 def _wrong(square: int, tag: str) -> Candidate:
     """A wrong length given by its square, so lengths compare exactly."""
-    latex, plain = radical(square)
-    return Fraction(square), Wrong(plain, latex, tag)
+    return Fraction(square), Wrong.of(radical(square), tag)
 
 
 def _triangle(rng: Random, level: int, want_leg: bool) -> tuple[int, int, int]:
@@ -52,25 +52,58 @@ def _triangle(rng: Random, level: int, want_leg: bool) -> tuple[int, int, int]:
             return a, b, isqrt(a * a + b * b)
 
 
-def _draft(
-    rng: Random,
-    level: int,
-    question: str,
-    problem: str,
-    square: int,
-    side: str,
-    formula: Step,
-    combine: str,
-    hints: list[str],
-    candidates: list[Candidate],
-    chance: float,
-) -> Draft:
-    """A length whose square is `square`, in simplest radical form; multiple choice by `chance`."""
+Question = tuple[str, str, Step, list[str], list[Candidate]]  # text, problem, formula, hints
+
+
+def _question(a: int, b: int, c: int, want_leg: bool) -> Question:
+    """The words, problem, first step, hints and wrong answers for the side asked for."""
+    if want_leg:
+        question = (
+            f"A right triangle has a hypotenuse of length ${c}$ and one leg of length ${a}$. "
+            "How long is the other leg?"
+        )
+        formula = Step(
+            "Use $b^2 = c^2 - a^2$", f"b = \\sqrt{{{c}^2 - {a}^2}}", f"sqrt({c}**2 - {a}**2)"
+        )
+        hints = [
+            "The hypotenuse is the longest side: $a^2 + b^2 = c^2$.",
+            f"The missing leg squared is ${c}^2 - {a}^2$.",
+        ]
+        candidates = [
+            _wrong(c * c + a * a, "added_squares_for_a_leg"),
+            _wrong((c - a) ** 2, "subtracted_sides_without_squaring"),
+            _wrong((c * c - a * a) ** 2, d.FORGOT_SQUARE_ROOT),
+        ]
+        return question, f"leg({c}, {a})", formula, hints, candidates
+    question = f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?"
+    formula = Step(
+        "Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"
+    )
+    hints = [
+        "In a right triangle, the square of the hypotenuse equals the sum of the squares "
+        "of the legs.",
+        f"Compute ${a}^2 + {b}^2$.",
+    ]
+    candidates = [
+        _wrong((a + b) ** 2, "added_legs_without_squaring"),
+        _wrong((a * a + b * b) ** 2, d.FORGOT_SQUARE_ROOT),
+    ]
+    if a != b:
+        candidates.append(_wrong(abs(a * a - b * b), "subtracted_squares_for_the_hypotenuse"))
+    return question, f"hypotenuse({a}, {b})", formula, hints, candidates
+
+
+def _side(rng: Random, level: int, want_leg: bool) -> Draft:
+    """The hypotenuse or a leg, in simplest radical form; multiple choice by chance."""
+    a, b, c = _triangle(rng, level, want_leg)
+    if want_leg:
+        square, side, combine, chance = c * c - a * a, "b", "Subtract the squares", 0.4
+    else:
+        square, side, combine, chance = a * a + b * b, "c", "Add the squares", 0.5
+    question, problem, formula, hints, candidates = _question(a, b, c, want_leg)
     multiple_choice = rng.random() < chance
     return draft(
-        CheckKind.VALUE,
-        ItemType.NUMERIC,
-        AnswerPolicy.EQUIVALENT,
+        (CheckKind.VALUE, ItemType.NUMERIC, AnswerPolicy.EQUIVALENT),
         stem=question + (" Give an exact answer in simplest radical form." if level == 3 else ""),
         problem=problem,
         answer=radical(square),
@@ -92,54 +125,5 @@ def _draft(
     )
 
 
-def hypotenuse(rng: Random, level: int) -> Draft:
-    a, b, _ = _triangle(rng, level, want_leg=False)
-    square = a * a + b * b
-    candidates = [
-        _wrong((a + b) ** 2, "added_legs_without_squaring"),
-        _wrong(square * square, d.FORGOT_SQUARE_ROOT),
-    ]
-    if a != b:
-        candidates.append(_wrong(abs(a * a - b * b), "subtracted_squares_for_the_hypotenuse"))
-    return _draft(
-        rng,
-        level,
-        f"A right triangle has legs of length ${a}$ and ${b}$. How long is the hypotenuse?",
-        f"hypotenuse({a}, {b})",
-        square,
-        "c",
-        Step("Use $c^2 = a^2 + b^2$", f"c = \\sqrt{{{a}^2 + {b}^2}}", f"sqrt({a}**2 + {b}**2)"),
-        "Add the squares",
-        [
-            "In a right triangle, the square of the hypotenuse equals the sum of the squares "
-            "of the legs.",
-            f"Compute ${a}^2 + {b}^2$.",
-        ],
-        candidates,
-        chance=0.5,
-    )
-
-
-def leg(rng: Random, level: int) -> Draft:
-    a, _, c = _triangle(rng, level, want_leg=True)
-    return _draft(
-        rng,
-        level,
-        f"A right triangle has a hypotenuse of length ${c}$ and one leg of length ${a}$. "
-        "How long is the other leg?",
-        f"leg({c}, {a})",
-        c * c - a * a,
-        "b",
-        Step("Use $b^2 = c^2 - a^2$", f"b = \\sqrt{{{c}^2 - {a}^2}}", f"sqrt({c}**2 - {a}**2)"),
-        "Subtract the squares",
-        [
-            "The hypotenuse is the longest side: $a^2 + b^2 = c^2$.",
-            f"The missing leg squared is ${c}^2 - {a}^2$.",
-        ],
-        [
-            _wrong(c * c + a * a, "added_squares_for_a_leg"),
-            _wrong((c - a) ** 2, "subtracted_sides_without_squaring"),
-            _wrong((c * c - a * a) ** 2, d.FORGOT_SQUARE_ROOT),
-        ],
-        chance=0.4,
-    )
+hypotenuse = partial(_side, want_leg=False)
+leg = partial(_side, want_leg=True)

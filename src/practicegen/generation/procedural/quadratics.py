@@ -1,7 +1,6 @@
 """Quadratic equations solved by factoring and by taking square roots.
 
-The roots are chosen first; the equation is their product expanded. Keys list both solutions,
-`x = -3 or x = 2`; a wrong answer that drops one solution is a classic distractor.
+The roots are chosen first and the equation is their product expanded; keys list every solution.
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ def _rational_roots(values: Sequence[Fraction]) -> list[render.Pair]:
 
 
 def _wrong(roots: Sequence[render.Pair], tag: str) -> Candidate:
-    latex, plain = _roots_text(roots)
-    return frozenset(r[1] for r in roots), Wrong(plain, latex, tag)
+    return frozenset(r[1] for r in roots), Wrong.of(_roots_text(roots), tag)
 
 
 def _draft(
@@ -48,9 +46,7 @@ def _draft(
         else "\n\nGive every solution, e.g. $x = a \\text{ or } x = b$."
     )
     return draft(
-        CheckKind.EQUATION,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.EQUATION, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=solve_stem(problem[0]) + tail,
         problem=problem[1],
         answer=_roots_text(roots),
@@ -97,13 +93,10 @@ def _factored_steps(p: int, q: int, r: int) -> list[Step]:
         if q == 0
         else (f"({f1[0]})({f2[0]}) = 0", f"({f1[1]})*({f2[1]}) = 0")
     )
+    zeros = f"{f1[0]} = 0 \\text{{ or }} {f2[0]} = 0", f"{f1[1]} = 0 or {f2[1]} = 0"
     return [
         Step("Factor", *factored),
-        Step(
-            "Set each factor equal to zero",
-            f"{f1[0]} = 0 \\text{{ or }} {f2[0]} = 0",
-            f"{f1[1]} = 0 or {f2[1]} = 0",
-        ),
+        Step("Set each factor equal to zero", *zeros),
         Step("Solve each equation", *_roots_text(_rational_roots([Fraction(q, p), Fraction(r)]))),
     ]
 

@@ -1,13 +1,13 @@
 """The procedural generator: every skill's builder behind the one `ItemGenerator` protocol.
 
-Items are deterministic in (skill, level, seed): a private `random.Random` seeded from the triple
-builds the draft and shuffles its choices; the provenance records what `checks` needs.
+A private `random.Random` seeded from (skill, level, seed) builds the draft and shuffles its
+choices, so items are deterministic; the provenance records what `checks` needs.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from random import Random
 from typing import Any
 
@@ -109,14 +109,13 @@ class ProceduralGenerator:
 
     name = GENERATOR_NAME
 
-    def __init__(self, definitions: Sequence[SkillDef] = SKILL_DEFS) -> None:
-        self._defs: Mapping[str, SkillDef] = {d.spec.skill: d for d in definitions}
+    def __init__(self) -> None:
+        self._defs: Mapping[str, SkillDef] = {d.spec.skill: d for d in SKILL_DEFS}
 
     def skills(self) -> tuple[SkillSpec, ...]:
         return tuple(d.spec for d in self._defs.values())
 
     def difficulty(self, skill: str, level: int) -> float:
-        """The Rasch difficulty of the skill's items at this level."""
         return self._definition(skill, level).difficulty[level - 1]
 
     def generate(self, skill: str, level: int, seed: int) -> ItemContent:

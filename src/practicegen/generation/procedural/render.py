@@ -1,8 +1,7 @@
 """Numbers and polynomials written two ways: LaTeX for people and plain text for sympy.
 
-Every builder shows the problem in LaTeX and records the same problem in sympy-readable plain
-form for the check, so both strings come from one description here and cannot drift apart.
-Fractions are `fractions.Fraction`; monomials are written in plain form ("", "x", "x**2", "x*y").
+Both strings come from one description here, so the problem shown and the problem checked cannot
+drift apart. Monomials are written in plain form ("", "x", "x**2", "x*y").
 """
 
 from __future__ import annotations
@@ -37,11 +36,8 @@ def pair(q: Number) -> Pair:
 
 def _mono_latex(mono: str) -> str:
     """'x**2*y' -> 'x^{2}y'."""
-    out = []
-    for factor in mono.replace("**", "^").split("*"):
-        base, _, power = factor.partition("^")
-        out.append(f"{base}^{{{power}}}" if power else base)
-    return "".join(out)
+    factors = (factor.partition("^") for factor in mono.replace("**", "^").split("*"))
+    return "".join(f"{base}^{{{power}}}" if power else base for base, _, power in factors)
 
 
 def _term(coef: Fraction, mono: str) -> Pair:
@@ -57,10 +53,8 @@ def _term(coef: Fraction, mono: str) -> Pair:
 def _join(pieces: Sequence[str]) -> str:
     if not pieces:
         return "0"
-    text = pieces[0]
-    for piece in pieces[1:]:
-        text += f" - {piece[1:]}" if piece.startswith("-") else f" + {piece}"
-    return text
+    rest = (f" - {p[1:]}" if p.startswith("-") else f" + {p}" for p in pieces[1:])
+    return pieces[0] + "".join(rest)
 
 
 def poly(terms: Sequence[Term]) -> Pair:

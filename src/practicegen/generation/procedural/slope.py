@@ -1,7 +1,5 @@
-"""Slope: from two points, and from a line's equation.
-
-Two-point items record the problem as `slope(x1, y1, x2, y2)`, which the check evaluates with
-its own formula; equation items record the line itself, and the check solves it for y.
+"""Slope: from two points (`slope(x1, y1, x2, y2)`, which the check evaluates with its own
+formula), and from a line's equation (which the check solves for y).
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""Shared shapes of drafts: worked steps and the common "solve for x" / "find the number" items.
-
-Most skills end in one of two answer shapes, a single solution `x = v` or a single number, so
-the assembly of those drafts (key, LaTeX, wrong answers, check kind and policy) lives here once.
-"""
+"""Shared shapes of drafts: worked steps and the common "solve for x" / "find the number" items."""
 
 from __future__ import annotations
 
@@ -17,6 +13,7 @@ from practicegen.generation.procedural.distractors import ARITHMETIC_SLIP, near_
 from practicegen.ports import AnswerPolicy, ItemType
 
 Candidate = tuple[Hashable, Wrong]
+Shape = tuple[CheckKind, ItemType, AnswerPolicy]  # how a draft is checked, typed and graded
 
 
 def eq_step(text: str, lhs: render.Pair, rhs: render.Pair) -> Step:
@@ -29,8 +26,7 @@ def solved(text: str, var: str, value: render.Number) -> Step:
 
 
 def move(amount: render.Number, mono: str = "") -> str:
-    """The step that cancels the term amount*mono: 'Subtract $3$ from both sides', 'Add $2x$ to
-    both sides'."""
+    """The step that cancels the term amount*mono: 'Subtract $3$ from both sides'."""
     term = render.poly([(abs(Fraction(amount)), mono)])[0]
     return f"Subtract ${term}$ from both sides" if amount > 0 else f"Add ${term}$ to both sides"
 
@@ -58,9 +54,7 @@ def solve_stem(problem_latex: str) -> str:
 
 
 def draft(
-    kind: CheckKind,
-    item_type: ItemType,
-    policy: AnswerPolicy,
+    shape: Shape,
     *,
     stem: str,
     problem: str,
@@ -73,12 +67,11 @@ def draft(
     multiple_choice: bool = False,
     tolerance: float | None = None,
 ) -> Draft:
-    """A draft whose key is `answer` (LaTeX, plain), canonically `key`; its wrong answers are
-    the distinct `candidates`, then `top_up`'s (see `select`)."""
+    """A draft whose key is `answer`, canonically `key`; its wrong answers are from `select`."""
     return Draft(
-        kind=kind,
-        item_type=item_type,
-        policy=policy,
+        kind=shape[0],
+        item_type=shape[1],
+        policy=shape[2],
         stem=stem,
         problem=problem,
         answer=answer[1],
@@ -119,8 +112,7 @@ def number_draft(
         steps = [*steps, Step(finish, *write(q))]
 
     def wrong(v: render.Number, tag: str) -> Candidate:
-        latex, plain = write(v)
-        return Fraction(v), Wrong(plain, latex, tag)
+        return Fraction(v), Wrong.of(write(v), tag)
 
     misses = [v for v in near_misses(q) if not decimals or render.terminates(v)]
 
@@ -128,9 +120,7 @@ def number_draft(
         return wrong(misses[index] if index < len(misses) else q + 3 + index, ARITHMETIC_SLIP)
 
     return draft(
-        kind,
-        item_type,
-        policy,
+        (kind, item_type, policy),
         stem=stem,
         problem=problem,
         answer=write(q),

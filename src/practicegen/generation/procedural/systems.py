@@ -29,8 +29,7 @@ def _answer(x: int, y: int) -> render.Pair:
 
 
 def _wrong(x: int, y: int, tag: str) -> Candidate:
-    latex, plain = _answer(x, y)
-    return (x, y), Wrong(plain, latex, tag)
+    return (x, y), Wrong.of(_answer(x, y), tag)
 
 
 def _solution(rng: Random, level: int) -> tuple[int, int]:
@@ -46,9 +45,7 @@ def _draft(
     eqs: tuple[render.Pair, render.Pair], x: int, y: int, steps: list[Step], hints: list[str]
 ) -> Draft:
     return draft(
-        CheckKind.SYSTEM,
-        ItemType.EQUATION,
-        AnswerPolicy.SOLUTION_SET,
+        (CheckKind.SYSTEM, ItemType.EQUATION, AnswerPolicy.SOLUTION_SET),
         stem=(
             f"Solve the system of equations: ${eqs[0][0]}$ and ${eqs[1][0]}$.\n\n"
             "Give your answer as $x = \\dots, y = \\dots$."
