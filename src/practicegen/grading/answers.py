@@ -1,20 +1,14 @@
 """Reading untrusted math text into answer trees without ever evaluating it as Python.
 
 Answers and keys are plain text: `2x+3`, `x = 2 or x = -3`, `-2 < x <= 4`, `{2, -3}`, `(1, 2)`,
-`no solution`. sympy's own parser `eval`s compiled text, and even `9**9**9` never returns, so
-no text from here reaches `parse_expr` or `sympify`. `tokenize` holds the text to a whitelist
-(numerals, letters a-z, `sqrt`, `abs`, `pi`, operators, brackets, relations, `or`, `and`, and
-the phrases `no solution` and `all real numbers`), refusing anything else with a reason a
-student can read; a precedence parser builds a `Node` tree no deeper than `MAX_DEPTH` nested
-and `MAX_TREE_DEPTH` in all. With the length cap, reading is fast on any input.
+`no solution`. sympy's own parser `eval`s text (`9**9**9` never returns), so no text from here
+reaches `parse_expr` or `sympify`: `tokenize` holds it to a whitelist, refusing anything else
+with a reason a student can read, and a precedence parser builds a bounded-depth `Node` tree.
 
-Conventions: `^` and `**` are powers, right-associative, and `-x^2` is `-(x^2)`; implicit
-multiplication binds like `*` (`2x`, `3(x-2)`, `(x+1)(x-1)`, `2pi`), so `1/2x` is `x/2`; a run
-of two or three letters is a product of variables (`xy`) unless it names a function this
-module does not know (`sin`, `log`...); decimals are exact rationals (`0.75` is `3/4`, `0.33`
-is not `1/3`); letters are case-folded, so sympy's names `E`, `I`, `N`, `S`, `O`, `Q` never
-arise; the Unicode minus, times, division, pi, root, squared, cubed, at-most, at-least and
-empty-set signs mean what they look like.
+Conventions: `^` and `**` are right-associative powers and `-x^2` is `-(x^2)`; implicit
+multiplication binds like `*`, so `1/2x` is `x/2`; a run of two or three letters is a product of
+variables (`xy`); decimals are exact rationals; letters are case-folded, so sympy's names `E`,
+`I`, `N`, `S`, `O`, `Q` never arise; Unicode math signs mean what they look like.
 """
 
 from __future__ import annotations

@@ -165,9 +165,8 @@ def _grade_choice(text: str, key: AnswerKey) -> Grade:
         picked = picked.strip("().: ")
     if ids and picked not in ids:
         return verdict(FeedbackCode.INVALID_CHOICE)
-    if picked == key.answer.strip().casefold():
-        return verdict(FeedbackCode.CORRECT)
-    return verdict(FeedbackCode.INCORRECT)
+    right = picked == key.answer.strip().casefold()
+    return verdict(FeedbackCode.CORRECT if right else FeedbackCode.INCORRECT)
 
 
 def _grade_value(text: str, key: AnswerKey, max_length: int) -> Grade:

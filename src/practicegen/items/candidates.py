@@ -1,10 +1,8 @@
 """An in-process cache of each subject's selectable items, checked against the bank's version.
 
-Reading every active item per request would dominate the assign endpoint's time. Every write
-to a tenant's items bumps its bank version, so one small read (or none, on a node hearing
-`items/bank_changes.py`) tells whether an entry is current; `max_age_s` bounds how stale the
-drifting difficulty estimates get. One request at a time loads each subject; the others keep
-using an entry that only grew old, or wait for that load when it changed.
+Every write to a tenant's items bumps its bank version, so one small read (or none, on a node
+hearing `bank_changes`) tells whether an entry is current; `max_age_s` bounds how stale the
+drifting difficulties get. One request at a time loads each subject.
 """
 
 from __future__ import annotations
@@ -58,9 +56,8 @@ class SubjectItems:
         group, levels = self.groups[key], self.difficulties[key]
         if len(group) <= count:
             return group
-        # They are a run group[lo:lo + count]; bisect for lo among the runs that hold the
-        # insertion point of center, moving right while the run's first item is farther from
-        # center than the item just past its end.
+        # They are a run group[lo:lo + count]: bisect for the first run whose first item is no
+        # farther from center than the item just past its end.
         at = bisect.bisect_left(levels, center)
         lo, hi = max(0, at - count), min(at, len(group) - count)
         while lo < hi:

@@ -1,8 +1,7 @@
 """Answer keys checked at the door: an item whose key the grader cannot read is never stored.
 
-Such a key (`"four"` for a numeric item) would fail every answer, so create and import read each
-key as the grader will (`grading.read_key`), in the node's sympy processes under a deadline; a
-batch past it is read again key by key so only the slow key is refused.
+Keys are read as the grader will, in the node's sympy processes under a deadline; a batch past
+it is read again key by key so only the slow key is refused.
 """
 
 from __future__ import annotations
@@ -76,8 +75,7 @@ class KeyReader:
         return [(await self._batch([key]))[0] for key in keys]
 
     async def readable(self, content: ItemContent) -> ReadableItem:
-        """`content`, once its key is read; `UnreadableKey` (a 422 naming `answer`) if the
-        grader could not read it."""
+        """`content`, once its key is read; else `UnreadableKey` (a 422 naming `answer`)."""
         (problem,) = await self.problems([content])
         if problem is not None:
             raise UnreadableKey(

@@ -1,18 +1,14 @@
 """Subject and topic names matched without regard to case: `algebra` is `Algebra`.
 
-A name a request gives is replaced by the spelling already known for it (the canonical one),
-so the bank never gains a second spelling of a subject and every answer shows one. Known
-spellings are those of the generators (`Spellings` handed in from above, as this layer does
-not import them) and of the tenant's bank. A name spelled exactly as known is kept; else the
-known name equal to it ignoring case (the generators' first, then the bank's in sorted order);
-else it is new and kept as given.
-
-Finding that a name is known costs nothing for the generators' names, one index probe for a
-bank's; only a name not spelled as known reads the tenant's list of names.
+A name a request gives is replaced by the spelling already known for it, so the bank never gains
+a second spelling. Known spellings are the generators' (handed in from above) and then the
+tenant's bank's, in sorted order; a name known to neither is new and kept as given. Only a name
+not spelled exactly as known reads the tenant's list of names.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable
 
@@ -47,12 +43,7 @@ class Spellings:
         self._exact_pairs.add((subject, topic))
 
     def copy(self) -> Spellings:
-        twin = Spellings()
-        twin._subjects = dict(self._subjects)
-        twin._exact_subjects = set(self._exact_subjects)
-        twin._topics = dict(self._topics)
-        twin._exact_pairs = set(self._exact_pairs)
-        return twin
+        return copy.deepcopy(self)
 
     def knows(self, subject: str, topic: str | None) -> bool:
         """Whether both names are spelled exactly as known."""

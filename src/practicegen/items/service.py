@@ -47,8 +47,7 @@ async def create_item(
     body: ReadableItem,
     known: Spellings | None = None,
 ) -> Item:
-    """`body` is an item whose answer key was read (`items.keys.readable`); its subject and
-    topic are stored as spelled in `known` or the bank (`items.names`)."""
+    """Store `body`, its subject and topic as spelled in `known` or the bank."""
     principal.require_server()
     names = await canonical_names(
         session, principal.tenant_id, body.subject, body.topic, known or Spellings()
@@ -130,9 +129,8 @@ class ImportReport:
 
 
 async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
-    """Parse a bank document and read every answer key as the grader will; a row whose key
-    cannot be read is rejected. `keys` None only for a document whose keys are known readable
-    (the demo bank, every key of which a test reads). Touches no database."""
+    """Parse a bank document, rejecting each row whose key the grader cannot read; `keys` None
+    only for a document whose keys are known readable (the demo bank). Touches no database."""
     parsed = parse_bank(document)
     if keys is None:
         return parsed
@@ -198,8 +196,7 @@ async def import_parsed(
 
 
 def _spelled(content: ItemContent, spellings: Spellings) -> ItemContent:
-    """`content` named as known; its names are known from then on (a later row's `algebra`
-    is an earlier row's `Algebra`)."""
+    """`content` named as known; its names are known from then on."""
     named = _named(content, spellings.names(content.subject, content.topic))
     spellings.add(named.subject, named.topic)
     return named

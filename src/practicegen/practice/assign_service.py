@@ -1,9 +1,7 @@
 """Assigning practice now when it fits the sync budget, else by a job; and starting that job.
 
-`assign_now` plans from the bank and the instant generators within `sync_budget_s` (under a
-CDN's 30 s); past the budget, or when only a job's filler (a language model) could write what
-the bank lacks, it starts the job instead and answers as the async route would: the caller
-never waits on a model. `start_assignment_job` is the one place practice creates a job.
+Past the budget, or when only a language model could write what the bank lacks, `assign_now`
+answers as the async route would: the caller never waits on a model.
 """
 
 from __future__ import annotations
@@ -49,9 +47,8 @@ async def assign_now(
     now: datetime,
     known: Spellings,
 ) -> AssignmentRead | JobAccepted:
-    """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
-    generators only) where `parts.job_filler` (a language model) can write, the job making it.
-    Its subject and topic are spelled as `known` or the bank spells them (`items.names`)."""
+    """The assignment, stored; or, over the budget or beyond `parts.filler` where
+    `parts.job_filler` can write, the job making it."""
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
             request = await canonical_request(session, principal, request, known)
@@ -78,8 +75,7 @@ async def assign_now(
             check=unavailable,  # a timeout checked the request already, or ran out doing so
         )
         return started.accepted
-    # with nothing generated the assignment is one INSERT on PostgreSQL (its items in it),
-    # whole by itself: the reading sessionmaker's autocommit spares the BEGIN and COMMIT
+    # with nothing generated it is one INSERT on PostgreSQL: autocommit spares BEGIN and COMMIT
     writing = reading if not plan.new_items else sessionmaker
     async with writing() as session, session.begin():
         return await store_and_show(session, principal=principal, plan=plan, now=now)
@@ -98,11 +94,8 @@ async def start_assignment_job(
     idempotency_key: str | None = None,
     check: bool = True,
 ) -> StartedJob:
-    """Vet the webhook and (if `check`) the request, then create the job that assigns it,
-    its subject and topic spelled as `known` or the bank spells them.
-
-    `sessionmaker` may be the node's reading one: the job is made by one statement (the store's),
-    and the reads before it need no transaction of their own."""
+    """Vet the webhook and (if `check`) the request, then create the job that assigns it.
+    `sessionmaker` may be the reading one: the job is made by one statement."""
     if webhook_url is not None:  # a server key's, at an address the SSRF guard allows
         if principal.is_student:
             raise StudentWebhookRefused()
@@ -120,8 +113,8 @@ async def start_assignment_job(
 async def canonical_request(
     session: AsyncSession, principal: Principal, request: AssignRequest, known: Spellings
 ) -> AssignRequest:
-    """`request` with its subject and topic as already spelled, ignoring case; what the job
-    stores, so an Idempotency-Key replay spelled otherwise names the same job."""
+    """`request` with its subject and topic as already spelled, so an Idempotency-Key replay
+    spelled otherwise names the same job."""
     subject, topic = await canonical_names(
         session, principal.tenant_id, request.subject, request.topic, known
     )

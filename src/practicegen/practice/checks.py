@@ -1,13 +1,8 @@
-"""Checking an assign request before anything is planned or queued, and saying why it cannot be
-served: each problem is a clear error of its own.
+"""Checking an assign request before anything is planned or queued, each problem a clear error.
 
-The sync path checks everything, reading the student for planning (`check_request`); the async
-path all but the student, whose existence the job's own INSERT checks. What the bank cannot
-cover needs a generator that covers it and, where the tenant refuses multiple-choice keys
-checked by the writer alone (`tenants.service.requires_check_model`), a check model; the 422
-names the setting that would make it available. A partial assignment completes with the
-shortfall in its `warnings`; an empty one fails with `generation_failed`, saying why each
-generated question was rejected, so the cause can be seen and fixed.
+What the bank cannot cover needs a generator that covers it and, where the tenant requires it
+(`tenants.service.requires_check_model`), a check model; the 422 names the missing setting. An
+empty assignment fails with `generation_failed`, saying why each generated question was refused.
 """
 
 from __future__ import annotations
@@ -49,9 +44,8 @@ class GenerationUnavailable(InvalidRequest):
 
 
 class GenerationFailed(GenerationUnavailable):
-    """The generators that cover the request made nothing usable (`nothing_made`).
-    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
-    language model) could still write the items."""
+    """The generators that cover the request made nothing usable (`nothing_made`); a kind of
+    unavailability, so the sync endpoint hands it to a job whose language model could write."""
 
     code = "generation_failed"
     default_message = "No item could be generated for this request."
@@ -67,8 +61,7 @@ class Assigning:
     settings: Settings
     cache: CandidateCache
     filler: GapFiller | None = None
-    now: datetime = field(default_factory=utcnow)
-    """When the request is served: which of the student's reviews are due (`review.py`)."""
+    now: datetime = field(default_factory=utcnow)  # decides which reviews are due
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +90,8 @@ async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
 
 
 async def check_request_content(session: AsyncSession, ask: Assigning) -> None:
-    """Every check of `check_request` but the student's existence, without reading the student.
-
-    The async endpoint calls this: the job's own INSERT checks that the student exists.
-    """
+    """Every check of `check_request` but the student's existence, which the job's own INSERT
+    checks."""
     _check_access_and_size(ask)
     await _check_content(session, ask)
 
@@ -120,10 +111,8 @@ def _check_access_and_size(ask: Assigning) -> None:
 async def _check_content(
     session: AsyncSession, ask: Assigning, bank_version: int | None = None
 ) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
-    """The goal tags, subject and topic name something, and enough can be found or made.
-
-    Returns, last, None when the filler may write what the bank lacks, else the setting it would
-    need. `bank_version`: the tenant's, if the caller read it already."""
+    """The goal tags, subject and topic name something, and enough can be found or made; last,
+    the setting the filler would need (None: none). `bank_version`: the tenant's, if read."""
     tenant, request = ask.principal.tenant_id, ask.request
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
@@ -148,11 +137,8 @@ async def missing_generator(
     available: int,
 ) -> str | None:
     """None if `filler` may write for this request, else the setting it lacks: a language model,
-    or a check model the tenant requires for what self-consistency alone would accept.
-
-    The tenant's policy is read only when the bank cannot cover the request, so an assign the
-    bank serves costs no query for it; should planning still need the filler, the filler reads
-    the policy itself (`LlmFiller.fill`)."""
+    or a check model the tenant requires. The tenant's policy is read only when the bank falls
+    short, so an assign the bank serves costs no query for it."""
     if filler is None or not filler.covers(request.subject, request.topic):
         return MODEL_SETTING
     if available >= request.num_items or not filler.unchecked(request.subject):

@@ -1,19 +1,12 @@
-"""The grading lane: a node's bounded, fair queue in front of its grading processes.
-
-An answer may keep a grading process (`Grader`) busy until the deadline, so answers queue for
-them; unbounded, that queue would let one student's token stall everyone's answers. So an
-answer takes a *place* in the lane before it is read or graded, refused at once, never after
-a wait:
+"""The grading lane: a node's bounded, fair queue in front of its grading processes, so one
+student's token cannot stall everyone's answers. An answer takes a *place* before it is read or
+graded, refused at once with `Retry-After`, never after a wait:
 
     a student already holding `student_share` places   429 too_many_requests
     a tenant already holding `tenant_share` places     429 too_many_requests
     the node holding `slots` places                    503 service_busy
 
-Both with `Retry-After`: the time the full share's places take to be graded, plus up to as
-much again at random (callers refused together come back apart), at most a minute. Places
-waiting for a process take turns round-robin across tenants, then a tenant's students, so one
-student's waiting answers delay another's by at most one grading each. A place holds no
-database connection: grading's inputs are read before it waits, its result written after.
+Waiting places take turns round-robin across tenants, then a tenant's students.
 """
 
 from __future__ import annotations
@@ -99,10 +92,9 @@ class GradingLane:
         self._by_student[student_id] = self._by_student.get(student_id, 0) + 1
 
     def _retry_after(self, error: TooManyRequests | ServiceBusy) -> int:
-        """Seconds until a place is likely free: the answers the refused caller's share holds,
-        each taking at most the grading deadline, on the node's grading processes; plus up to
-        as much again at random, so that callers refused together do not all come back
-        together."""
+        """Seconds until a place is likely free: the refused share's answers at the deadline
+        each, on the node's processes; plus up to as much again at random, so that callers
+        refused together come back apart."""
         held = int(error.details.get("limit", self._slots))
         estimate = max(1, math.ceil(self._grader.timeout_s * held / self._grader.workers))
         return min(estimate + self._jitter.randint(0, estimate), _MAX_RETRY_AFTER_S)

@@ -1,7 +1,6 @@
 """SQL for assignments, their items, responses and the learner's per-skill state.
 
-The statements the sync assign runs on every request are built once, at import, with bound
-parameters, so a request only binds and sends them.
+The statements the sync assign runs on every request are built once, with bound parameters.
 """
 
 from __future__ import annotations
@@ -49,9 +48,8 @@ from practicegen.practice.review import ReviewState
 
 @dataclass(frozen=True, slots=True)
 class StudentContext:
-    """What planning needs of a student, read in one round trip: their state per practised
-    skill, the (item id, fingerprint) of their latest assignments' items, the tenant's
-    `bank_version` (`items/candidates.py`), and the items they got wrong (`review.py`)."""
+    """What planning needs of a student, read in one round trip: skill states, the (item id,
+    fingerprint) of recent items, the tenant's `bank_version`, and the items under review."""
 
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
@@ -89,8 +87,7 @@ class ItemFace:
     solution: str | None
 
 
-# The hot path reads through Core tables rather than ORM attributes: the ORM layer adds CPU to
-# every execution and its results are tuples here anyway.
+# The hot path reads through Core tables: the ORM adds CPU to every execution.
 _students = core_table(Student)
 _skills = core_table(LearnerSkill)
 _items = core_table(Item)
@@ -134,13 +131,9 @@ def _reviews(dialect: str) -> Select[Any]:
 
 
 def _student_context(dialect: str) -> Select[str, str, str, int]:
-    """The student's skills, recent items and items under review as JSON arrays, and the
-    tenant's bank version, in one row (none if the tenant has no such student).
-
-    One row, as each row SQLite returns is a step on the connection's thread, waiting for the
-    GIL while the event loop is busy. SQLite's JSON numbers keep only 15 digits, so abilities
-    go through text at full precision there.
-    """
+    """The student's skills, recent items and reviews as JSON arrays, and the tenant's bank
+    version, in one row (none if no such student): each row SQLite returns is a step on the
+    connection's thread. SQLite's JSON numbers keep 15 digits, so abilities go through text."""
     sqlite = dialect == "sqlite"
     array = func.json_array if sqlite else func.json_build_array
 
@@ -184,10 +177,9 @@ _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
 )
 _INSERT_ASSIGNMENT = insert(_assignments)
 _INSERT_ASSIGNMENT_ITEM = insert(_assignment_items)
-# PostgreSQL takes an assignment, its items and the items it generated in one statement, a
-# round trip or two fewer: the new items (one JSON array, a key per column of `items`) and the
-# assignment in data-modifying WITHs, the links as one array per column (each of an item link's
-# but the first, the assignment's id). SQLite has no INSERT inside WITH.
+# PostgreSQL takes an assignment, its links and new items in one statement: the items (one JSON
+# array) and the assignment in data-modifying WITHs, the links as one array per column. SQLite
+# has no INSERT inside WITH.
 _ITEM_ARRAYS = ItemLink._fields[1:]
 _ITEM_KEYS = [column.key for column in _items.columns]
 _WITH_NEW_ITEMS = """
@@ -267,10 +259,8 @@ class PracticeRepository:
     async def student_context(
         self, tenant_id: uuid.UUID, student_id: uuid.UUID, recent_assignments: int
     ) -> StudentContext | None:
-        """The student's skills and recent items; None if the tenant has no such student.
-
-        Recent items are those of the student's latest `recent_assignments` assignments.
-        """
+        """The student's context (recent: the latest `recent_assignments` assignments' items);
+        None if the tenant has no such student."""
         params = {
             "tenant_id": tenant_id,
             "student_id": student_id,
@@ -300,12 +290,9 @@ class PracticeRepository:
     async def insert_assignment(
         self, assignment: Assignment, items: Sequence[ItemLink], new_items: Sequence[Item] = ()
     ) -> None:
-        """Insert an assignment, its links and the items it generated, bypassing the unit of
-        work: none of them is added to the session, and every column of `assignment` must be set.
-
-        On SQLite the inserts go with the commit (`sqlite_driver.pipeline`), so an error in any
-        is raised by the commit. The caller marks the bank changed.
-        """
+        """Insert an assignment (every column set), its links and new items, bypassing the unit
+        of work. On SQLite the inserts go with the commit, which raises their errors. The caller
+        marks the bank changed."""
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
         made = [_new_item_values(item, utcnow()) for item in new_items]
         if self.session.get_bind().dialect.name == "postgresql":

@@ -1,20 +1,14 @@
-"""Choosing the items of one assignment from a pool of candidates.
+"""Choosing the items of one assignment: those whose predicted chance of success for this
+student (`learner`) is nearest the target, with these rules:
 
-The best item is the one whose predicted chance of success for this student (`learner`) is
-closest to the target (0.75 by default). Around that core:
+- No repeats: a fingerprint (shared by variants of one question) is chosen at most once; recent
+  items and fingerprints are skipped, and a pool too short without them gives a `shortfall`.
+- Coverage: required skills are served round-robin in the order given (those left out are
+  `uncovered_skills`); slots they cannot fill go to the best candidates of any skill.
+- Variety: a small seeded random jitter breaks near-ties; the list runs easy to hard.
 
-- No repeats: a fingerprint (shared by variants of one question) is chosen at most once, and
-  recent items and fingerprints are skipped. Recency is strict: a pool too short without them
-  gives a short selection (`shortfall`), and the caller decides whether to generate or accept it.
-- Coverage: required skills (the goal's) are served round-robin in the order given, so each
-  gets an item whenever `num_items` allows (those left out are `uncovered_skills`); slots they
-  cannot fill go to the best remaining candidates of any skill.
-- Variety: a small random jitter breaks near-ties, so two students at the same ability do not
-  get identical sets; a seeded `random.Random` makes it reproducible.
-- A gentle ramp: the list runs easy to hard for this student.
-
-Ranking is lazy: only a shortlist nearest the target is scored exactly, the rest of a pool only
-if the shortlist runs out; a large pool costs a pass, not a sort.
+Ranking is lazy: only a shortlist nearest the target is scored exactly, so a large pool costs a
+pass, not a sort.
 """
 
 from __future__ import annotations
@@ -126,12 +120,9 @@ def select_items(
     params: LearnerParams | None = None,
     jitter: float = DEFAULT_JITTER,
 ) -> Selection:
-    """Choose up to `num_items` candidates for one assignment (rules in the module docstring).
-
-    `abilities` are the student's skill states in the candidates' subject; a skill missing from
-    it starts from the cold-start prior. `jitter` is the largest random nudge, in probability
-    units, added to an item's distance from `target_p` when ranking.
-    """
+    """Choose up to `num_items` candidates (rules in the module docstring). `abilities` are the
+    student's in the candidates' subject; `jitter` is the largest random nudge, in probability
+    units, added to an item's distance from `target_p`."""
     if num_items < 0:
         raise ValueError("num_items must be non-negative")
     if jitter < 0:
@@ -161,11 +152,8 @@ def select_items(
 def _eligible_by_skill(
     candidates: Sequence[Candidate], recent_ids: set[int], recent_fingerprints: set[str]
 ) -> dict[str, list[Candidate]]:
-    """Group the candidates that are not recent by skill.
-
-    Recent ids are matched by their integer value: hashing a UUID runs Python code, and this
-    loop runs once per candidate.
-    """
+    """The candidates that are not recent, by skill; ids are matched as integers, as hashing a
+    UUID runs Python code."""
     pools: defaultdict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
         if c.item_id.int not in recent_ids and c.fingerprint not in recent_fingerprints:
@@ -208,9 +196,8 @@ def _round_robin(
 
 
 def nearest_needed(num_items: int) -> int:
-    """How many of a pool's candidates nearest its target selection ranks for `num_items`, with
-    room for fingerprint collisions and jitter; it looks further only if those run out, so a
-    caller may hand it just these per skill, plus as many as it rules out as recent."""
+    """How many of a pool's candidates nearest its target selection ranks for `num_items` (room
+    for collisions and jitter): a caller may hand it just these, plus those it rules recent."""
     return 2 * num_items + 8
 
 

@@ -1,10 +1,7 @@
 """Reading assignments and answering their items: grading, then teaching the learner model.
 
-A new assignment is shown from its plan (`store_and_show`) exactly as `get_assignment` shows
-the stored rows, so nothing is read back. An answer is graded by the item's own policy through
-the node's grading lane (`grading_lane`), then stored and applied to the model: the student's
-ability in the item's skill and the item's difficulty each take one Elo step. Each position is
-answered once; the first answer is what the model learns from.
+An answer is graded through the node's grading lane, stored, and applied to the model as one Elo
+step each for the student's skill and the item. Each position is answered once.
 """
 
 from __future__ import annotations
@@ -167,8 +164,7 @@ def answer_key(item: Item) -> AnswerKey:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """What answering a position needs, read before grading; `item` is detached from the
-    session that read it, which is closed by then."""
+    """What answering a position needs, read before grading; `item` is detached."""
 
     tenant_id: uuid.UUID
     assignment_id: uuid.UUID
@@ -210,10 +206,9 @@ async def answer_item(
 ) -> ResponseRead:
     """Grade an answer, then store it and teach the model in one short transaction.
 
-    No connection is held while the answer waits for or is in grading: the position is read in
-    a `reading` session closed by then, and the write checks again that it is unanswered (the
-    first answer stored wins). A student token takes its place in the lane before any query, so
-    a flood is refused without one; a server key's, once the assignment's student is read.
+    No connection is held during grading: the position is read in a closed `reading` session and
+    the write checks again that it is unanswered. A student token takes its lane place before
+    any query, so a flood is refused without one; a server key's, once the student is read.
     """
     position = body.position
     if principal.student_id is not None:

@@ -1,13 +1,8 @@
 """The `practice_generation` job type: the async path's call of the same assignment builder.
 
-It plans (reads and generates, reporting progress) outside any write transaction, in a session
-running each read in autocommit mode, then hands the runner a writer that stores the plan in the
-transaction completing the job. The result is the assignment as the sync endpoint shows it, plus
-`metadata.generation` when anything was generated (counts, rejections, token usage).
-
-The job's request keeps whose view the result is for, so a student token's job stores no answer
-keys; a student token reading any job's result sees it as a student sees the assignment
-(`for_student`), without `metadata.generation`, which is about the service's models.
+It plans outside any write transaction, then hands the runner a writer that stores the plan in
+the transaction completing the job. The result is the assignment as the sync endpoint shows it,
+plus `metadata.generation`; a student token sees it as `for_student` shows it.
 """
 
 from __future__ import annotations
