@@ -63,8 +63,7 @@ async def plan_assignment(
     progress: Progress = no_progress,
     rng: random.Random | None = None,
 ) -> Plan:
-    """Check, read and choose (generating what the bank lacks) in a session that only reads,
-    so a job holds no write lock while it generates."""
+    """Check, read, choose and generate in a session that only reads: no lock while generating."""
     await progress(5, "Reading the item bank...")
     checked = await check_request(session, ask)
     request, settings, filler = ask.request, ask.settings, ask.filler
@@ -123,8 +122,7 @@ async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> 
 async def _faces(
     session: AsyncSession, ask: Assigning, chosen: list[ChosenItem], new_items: list[Item]
 ) -> dict[uuid.UUID, Item | ItemFace]:
-    """What the assignment shows of its items, read while planning so that the write (which on
-    SQLite every other writer waits for) is only inserts; the cache spares recent reads."""
+    """What the assignment shows of its items, read while planning so the write is only inserts."""
     faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in new_items}
     tenant = ask.principal.tenant_id
     bank_ids = [c.item_id for c in chosen if c.item_id not in faces]
@@ -144,8 +142,7 @@ def _due_reviews(ask: Assigning, checked: Checked) -> list[ChosenItem]:
 
 
 def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[Candidate]:
-    """Each skill's items nearest this student's target difficulty: enough for selection's
-    shortlist even if every recent item is among them, and no more."""
+    """Each skill's items nearest its target: selection's shortlist, plus room for the recent."""
     reach = nearest_needed(num_items) + len(checked.student.recent)
     pool: list[Candidate] = []
     for key in checked.groups:

@@ -32,9 +32,8 @@ _MAX_RETRY_AFTER_S = 60
 _Waiters = dict[uuid.UUID, dict[uuid.UUID, deque[asyncio.Future[None]]]]
 
 
+# One answer's place in the lane until graded: it grades the answer once it is its turn.
 Place = Callable[[str, AnswerKey], Awaitable[Grade]]
-"""One answer's place in the lane, from admission until it has been graded: it grades the
-answer against the key once it is the place's turn."""
 
 
 class GradingLane:
@@ -92,9 +91,8 @@ class GradingLane:
         self._by_student[student_id] = self._by_student.get(student_id, 0) + 1
 
     def _retry_after(self, error: TooManyRequests | ServiceBusy) -> int:
-        """Seconds until a place is likely free: the refused share's answers at the deadline
-        each, on the node's processes; plus up to as much again at random, so that callers
-        refused together come back apart."""
+        """Seconds until a place is likely free, the share's answers at the deadline each, plus
+        up to as much again at random, so that callers refused together come back apart."""
         held = int(error.details.get("limit", self._slots))
         estimate = max(1, math.ceil(self._grader.timeout_s * held / self._grader.workers))
         return min(estimate + self._jitter.randint(0, estimate), _MAX_RETRY_AFTER_S)
@@ -145,8 +143,7 @@ class GradingLane:
                 turn.set_result(None)
 
     def _next_turn(self) -> asyncio.Future[None]:
-        """The first tenant's first student's oldest turn; both move to the back of their
-        queues (dicts keep insertion order, so re-inserting rotates them)."""
+        """The first tenant's first student's oldest turn; re-inserting rotates both queues."""
         tenant_id = next(iter(self._waiting))
         students = self._waiting.pop(tenant_id)
         student_id = next(iter(students))

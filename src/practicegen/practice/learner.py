@@ -1,10 +1,7 @@
-"""The learner model: how likely a student is to answer an item, and what one answer teaches us.
-
-The Rasch model, P(correct) = logistic(theta - b), with an ability `theta` per skill and an item
-difficulty `b` on one logit scale, both learnt online by Elo steps K = a / (1 + decay * n)
-against the surprise `correct - predicted` (Pelanek, 2016). Selection aims the chance averaged
-over theta's uncertainty (probit approximation); a skill never practised starts from the
-student's other skills in the subject, shrunk toward 0. Everything here is pure.
+"""The learner model (pure): the Rasch model, P(correct) = logistic(theta - b), with an ability
+`theta` per skill and a difficulty `b` per item, both learnt online by Elo steps against the
+surprise `correct - predicted` (Pelanek, 2016). Selection aims the chance averaged over theta's
+uncertainty (probit approximation); an unpractised skill starts from the student's others.
 """
 
 from __future__ import annotations
@@ -77,8 +74,7 @@ def expected_p_correct(theta: float, difficulty: float, variance: float) -> floa
 
 
 def target_difficulty(theta: float, p_target: float, variance: float = 0.0) -> float:
-    """The difficulty at which ability `theta`, uncertain by `variance`, succeeds with expected
-    chance `p_target`."""
+    """The difficulty at which `theta` (uncertain by `variance`) expects chance `p_target`."""
     if not 0.0 < p_target < 1.0:
         raise ValueError("p_target must be strictly between 0 and 1")
     return theta - math.log(p_target / (1.0 - p_target)) * _spread(variance)
@@ -118,8 +114,7 @@ def prior_theta(other_skills: Collection[SkillState], params: LearnerParams | No
 def skill_state(
     abilities: Mapping[str, SkillState], skill: str, params: LearnerParams | None = None
 ) -> SkillState:
-    """The student's state in `skill`, or the cold-start prior from `abilities` (the skills of
-    its subject) with n = 0."""
+    """The state in `skill`, or the prior from `abilities` (the subject's) with n = 0."""
     state = abilities.get(skill)
     if state is not None:
         return state

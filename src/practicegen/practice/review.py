@@ -54,8 +54,7 @@ def review_choices(
     abilities: Mapping[str, SkillState],
     num_items: int,
 ) -> list[ChosenItem]:
-    """The due items among `candidates` (what the request may choose from), earliest due
-    first, as many as `review_places` allows."""
+    """The `due` items among `candidates`, earliest first, as many as `review_places` allows."""
     wanted = set(due)
     found = {c.item_id: c for c in candidates if c.item_id in wanted}
     picked = [found[item_id] for item_id in due if item_id in found][: review_places(num_items)]

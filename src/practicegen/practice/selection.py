@@ -1,14 +1,9 @@
 """Choosing the items of one assignment: those whose predicted chance of success for this
-student (`learner`) is nearest the target, with these rules:
-
-- No repeats: a fingerprint (shared by variants of one question) is chosen at most once; recent
-  items and fingerprints are skipped, and a pool too short without them gives a `shortfall`.
-- Coverage: required skills are served round-robin in the order given (those left out are
-  `uncovered_skills`); slots they cannot fill go to the best candidates of any skill.
-- Variety: a small seeded random jitter breaks near-ties; the list runs easy to hard.
-
-Ranking is lazy: only a shortlist nearest the target is scored exactly, so a large pool costs a
-pass, not a sort.
+student is nearest the target. A fingerprint is chosen at most once and recent items are
+skipped (a short pool gives a `shortfall`); required skills are served round-robin (those left
+out are `uncovered_skills`), the rest of the slots going to the best of any skill; a small
+seeded jitter breaks near-ties; the list runs easy to hard. Only a shortlist nearest the target
+is scored exactly, so a large pool costs a pass, not a sort.
 """
 
 from __future__ import annotations
@@ -65,9 +60,6 @@ class _Scorer:
 
     def ranked(self, pool: list[Candidate], shortlist: int) -> Iterator[Candidate]:
         """Yield `pool` best first: the shortlist, then (only if consumed) everything else."""
-        if len(pool) <= shortlist:  # in the same order as a shortlist, for the same jitter
-            yield from self._jittered(sorted(pool, key=self.logit_distance))
-            return
         head = heapq.nsmallest(shortlist, pool, key=self.logit_distance)
         yield from self._jittered(head)
         in_head = {id(c) for c in head}
@@ -120,9 +112,8 @@ def select_items(
     params: LearnerParams | None = None,
     jitter: float = DEFAULT_JITTER,
 ) -> Selection:
-    """Choose up to `num_items` candidates (rules in the module docstring). `abilities` are the
-    student's in the candidates' subject; `jitter` is the largest random nudge, in probability
-    units, added to an item's distance from `target_p`."""
+    """Choose up to `num_items` candidates (rules in the module docstring); `jitter` is the
+    largest random nudge, in probability, added to an item's distance from `target_p`."""
     if num_items < 0:
         raise ValueError("num_items must be non-negative")
     if jitter < 0:
@@ -152,8 +143,7 @@ def select_items(
 def _eligible_by_skill(
     candidates: Sequence[Candidate], recent_ids: set[int], recent_fingerprints: set[str]
 ) -> dict[str, list[Candidate]]:
-    """The candidates that are not recent, by skill; ids are matched as integers, as hashing a
-    UUID runs Python code."""
+    """The candidates not recent, by skill; ids match as integers (hashing a UUID runs Python)."""
     pools: defaultdict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
         if c.item_id.int not in recent_ids and c.fingerprint not in recent_fingerprints:
