@@ -31,8 +31,7 @@ def weight(answer: Answer) -> Fraction:
 
 
 def exceeds(text: str, *, max_length: int, max_weight: int) -> bool:
-    """Whether `text` reads as an answer heavier than `max_weight` (unreadable text does not:
-    grading says why it cannot be read)."""
+    """Whether `text` reads as an answer heavier than `max_weight` (unreadable text does not)."""
     try:
         answer = read(text, max_length=max_length)
     except AnswerError:

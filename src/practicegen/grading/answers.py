@@ -1,9 +1,7 @@
-"""Reading untrusted math text into answer trees without ever evaluating it as Python.
-
-Answers and keys are plain text: `2x+3`, `x = 2 or x = -3`, `-2 < x <= 4`, `{2, -3}`, `(1, 2)`,
-`no solution`. sympy's own parser `eval`s text (`9**9**9` never returns), so no text from here
-reaches `parse_expr` or `sympify`: `tokenize` holds it to a whitelist, refusing anything else
-with a reason a student can read, and a precedence parser builds a bounded-depth `Node` tree.
+"""Reading untrusted math text (`2x+3`, `x = 2 or x = -3`, `-2 < x <= 4`, `{2, -3}`, `(1, 2)`,
+`no solution`) into answer trees without ever evaluating it: sympy's own parser `eval`s text,
+so nothing from here reaches `parse_expr` or `sympify`. `tokenize` holds text to a whitelist,
+refusing the rest with a reason a student can read; the parser bounds the tree's depth.
 
 Conventions: `^` and `**` are right-associative powers and `-x^2` is `-(x^2)`; implicit
 multiplication binds like `*`, so `1/2x` is `x/2`; a run of two or three letters is a product of
@@ -236,10 +234,9 @@ class _Parser:
         start = self._at
         self._take()
         coords = [self._expression()]
-        if not self._accept(","):
+        if self._peek().text != ",":
             self._at = start
             return None
-        coords.append(self._expression())
         while self._accept(","):
             coords.append(self._expression())
         self._expect(")")

@@ -12,8 +12,7 @@ Form = tuple[object, ...]
 
 
 def form(node: Node) -> Form:
-    """How an expression is written, blind only to the order of terms and factors, to
-    parentheses and to where a minus sign sits."""
+    """How an expression is written, blind to term and factor order, parentheses, minus places."""
     terms = _terms(node, 1)
     if len(terms) == 1:
         return _product(*terms[0])

@@ -1,9 +1,6 @@
-"""Grading in worker subprocesses with a deadline, for the async service.
-
-sympy's comparison has no time bound, and a `ProcessPoolExecutor` cannot stop one stuck call:
-so each worker is a process and a pipe serving one call at a time, and a call past its deadline
-(or whose caller goes away) kills exactly that process while a replacement starts. Workers fork
-from the fork server and are ready only once warm, so no deadline pays for a cold start.
+"""Grading in worker processes with a deadline: sympy's comparison has no time bound, and a
+`ProcessPoolExecutor` cannot stop one stuck call, so each worker is a process and a pipe serving
+one call at a time, killed past its deadline while a replacement starts; warm before its first.
 """
 
 from __future__ import annotations
@@ -95,11 +92,9 @@ class _Worker:
         process.start()
         theirs.close()
         worker = cls(process, ours)
-        try:
+        with contextlib.suppress(EOFError, OSError):
             if ours.poll(_STARTUP_S) and ours.recv() == _READY:
                 return worker
-        except (EOFError, OSError):
-            pass
         worker.stop()
         raise GraderUnavailable("a grading worker did not start")
 
@@ -184,11 +179,10 @@ class Grader:
         worker = await self._checkout()
         reply: _Reply | None = (_CRASHED, None)
         try:
-            reply = await asyncio.get_running_loop().run_in_executor(
-                self._threads, worker.call, request, self.timeout_s
-            )
-        except (EOFError, OSError):
-            pass  # the worker died mid-call: killed by `aclose`, or by the system
+            with contextlib.suppress(EOFError, OSError):  # it died: killed by `aclose`, or not
+                reply = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, worker.call, request, self.timeout_s
+                )
         finally:
             if reply is not None and reply[0] not in (_CRASHED, _STALE):
                 self._idle.put_nowait(worker)

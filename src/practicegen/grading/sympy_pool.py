@@ -1,8 +1,5 @@
-"""The processes that do a node's CPU-heavy sympy work (building items and checking them), off
-the event loop's thread, forked from the fork server; one setting bounds their number.
-
-A pool process leaves when the process that made the pool ends, however it ends: killed
-outright, the node never shuts its pool down, and its processes would wait forever.
+"""The processes that do a node's CPU-heavy sympy work, off the event loop, forked from the fork
+server. A pool process leaves when the process that made the pool ends, however it ends.
 """
 
 from __future__ import annotations
@@ -24,13 +21,12 @@ from practicegen.fork_server import forkserver_context
 
 T = TypeVar("T")
 
+# the modules whose functions the pool's processes run: the fork server preloads them
 RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
-"""The modules whose functions the pool's processes run: the fork server preloads them."""
 
 
 def _in_pool_process(owner: int) -> None:
-    """A pool process's set-up: an exit when `owner` has ended, stop signals ignored (the parent
-    drains, then shuts the pool down), and sympy warmed."""
+    """A pool process's set-up: exit with `owner`, stop signals ignored (the parent's), warm."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
@@ -87,9 +83,8 @@ class SympyPool:
         )
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
-        """`function(*args)` in a pool process; TimeoutError once `timeout_s` has passed (the
-        call keeps its process until it ends, so callers cap their inputs). A pool whose process
-        died raises BrokenProcessPool once and is replaced for the next call."""
+        """`function(*args)` in a pool process; TimeoutError past `timeout_s` (callers cap inputs,
+        as the call keeps its process). A broken pool raises once and is then replaced."""
         loop = asyncio.get_running_loop()
         pool = self._executor()
         deadline = loop.time() + timeout_s

@@ -1,8 +1,6 @@
-"""Telling item caches that a tenant's bank changed, without them asking on every request.
-
-A write to a tenant's items marks the tenant in its session; just before commit its bank
-version (the sum of its `bank_versions` rows) is bumped on a random row, so concurrent jobs do
-not queue on one row's lock, and PostgreSQL sends `NOTIFY practicegen_bank, '<tenant id>'`.
+"""Telling item caches that a tenant's bank changed: a write marks the tenant in its session;
+just before commit its version (the sum of its `bank_versions` rows) is bumped on a random row,
+so concurrent jobs do not queue on one lock, and PostgreSQL sends `NOTIFY practicegen_bank`.
 After commit the local cache and every listening node drop the tenant's entries.
 """
 

@@ -1,7 +1,5 @@
-"""Answer keys checked at the door: an item whose key the grader cannot read is never stored.
-
-Keys are read as the grader will, in the node's sympy processes under a deadline; a batch past
-it is read again key by key so only the slow key is refused.
+"""Answer keys checked at the door, as the grader will read them, in the node's sympy processes
+under a deadline: an item whose key cannot be read is never stored.
 """
 
 from __future__ import annotations
@@ -17,8 +15,7 @@ from practicegen.items.schemas import ItemContent
 BATCH = 200  # keys per process call: reading one takes well under a millisecond
 TIMED_OUT = "the key took too long to read"
 
-ReadableItem = NewType("ReadableItem", ItemContent)
-"""An item whose answer key the grader can read: only `KeyReader.readable` makes one."""
+ReadableItem = NewType("ReadableItem", ItemContent)  # only `KeyReader.readable` makes one
 
 
 class UnreadableKey(InvalidRequest):

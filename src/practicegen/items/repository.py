@@ -93,14 +93,12 @@ class ItemRepository(TenantRepository[Item]):
     async def examples(
         self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
     ) -> list[Row[Any]]:
-        """A few active items of one skill, nearest the bank's own first, to show a model: the
-        columns of an `ItemContent`, read through Core."""
+        """A few active items of one skill, the bank's own first, as `ItemContent` columns."""
         params = {"tenant_id": tenant_id, "subject": subject, "skill": skill, "limit": limit}
         return list(await self.session.execute(_EXAMPLES, params))
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
-        """The active items of a subject, as the few columns selection needs; converted in
-        parts, other requests running between them, as a subject may hold tens of thousands."""
+        """A subject's active items, converted in parts so other requests run between them."""
         params = {"tenant_id": tenant_id, "subject": subject}
         rows: list[CandidateRow] = []
         for part in (await self.session.execute(_CANDIDATES, params)).partitions(
@@ -114,8 +112,7 @@ class ItemRepository(TenantRepository[Item]):
         return int((await self.session.execute(version_of(tenant_id))).scalar_one())
 
     async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
-        """Tell every cache of this tenant's bank that its set of items changed (the version
-        is bumped, and the change signalled, just before this transaction commits)."""
+        """Tell every cache of the tenant's bank that it changed, as this transaction commits."""
         mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:

@@ -135,13 +135,11 @@ async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
     if keys is None:
         return parsed
     problems = await keys.problems([content for _, content in parsed.items])
-    readable = []
-    for (index, content), problem in zip(parsed.items, problems, strict=True):
-        if problem is None:
-            readable.append((index, content))
-        else:
-            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
-    parsed.items = readable
+    checked = list(zip(parsed.items, problems, strict=True))
+    parsed.rejected += [
+        RejectedRow.at(i, [f"answer: {p}"]) for (i, _), p in checked if p is not None
+    ]
+    parsed.items = [row for row, problem in checked if problem is None]
     parsed.rejected.sort(key=lambda r: r.index)
     return parsed
 
@@ -171,8 +169,7 @@ async def import_parsed(
     batch_size: int = 500,
     known: Spellings | None = None,
 ) -> ImportReport:
-    """Load the parsed rows; invalid rows and items already in the bank are skipped and counted.
-    Subjects and topics are stored as spelled in `known`, the bank or an earlier row."""
+    """Load the parsed rows, skipping and counting invalid ones and those already in the bank."""
     report = ImportReport(rejected=list(parsed.rejected))
     repo = ItemRepository(session)
     total = len(parsed.items) + len(parsed.rejected)
