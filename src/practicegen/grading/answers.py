@@ -42,8 +42,7 @@ _LEX = re.compile(
     r"(?P<space>\s+)|(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)|(?P<word>[a-z]+)"
     r"|(?P<op>\*\*|<=|>=|[-+*/^=<>(){},\u221a])"
 )
-_FUNCTIONS = frozenset({"sqrt", "abs"})
-_JOINERS = frozenset({"or", "and"})
+_KEYWORDS = {"sqrt": "func", "abs": "func", "pi": "pi", "or": "join", "and": "join"}
 _UNKNOWN_FUNCTIONS = frozenset(
     {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "lg", "exp", "mod", "max", "min"}
 )
@@ -169,12 +168,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _word(word: str) -> list[Token]:
-    if word in _FUNCTIONS:
-        return [Token("func", word)]
-    if word == "pi":
-        return [Token("pi", word)]
-    if word in _JOINERS:
-        return [Token("join", word)]
+    if word in _KEYWORDS:
+        return [Token(_KEYWORDS[word], word)]
     if word in _UNKNOWN_FUNCTIONS:
         raise AnswerError(f"The function {word!r} is not supported here.")
     if len(word) > _MAX_LETTER_RUN:
