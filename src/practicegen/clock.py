@@ -1,14 +1,12 @@
-"""The wall clock as one type: code that needs the time takes a `Clock` rather than reading the
-system clock, so a test can pass its own. Times compared across processes come from the
-database's `now()`."""
+"""The wall clock as one type: code takes a `Clock` rather than reading the system clock, so a
+test can pass its own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-Clock = Callable[[], datetime]
-"""Answers the current time, timezone-aware UTC."""
+Clock = Callable[[], datetime]  # the current time, timezone-aware UTC
 
 
 def utcnow() -> datetime:

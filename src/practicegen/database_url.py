@@ -1,7 +1,5 @@
 """The database URLs people write (`postgres://`, `sqlite:///`, ...) made the async driver URLs
-SQLAlchemy needs, or refused with pydantic's own error: the settings' validator for
-`PRACTICEGEN_DATABASE_URL` calls this, so a URL SQLAlchemy cannot parse never escapes
-`Settings()` as SQLAlchemy's error."""
+SQLAlchemy needs, or refused with pydantic's own error, so a bad URL fails `Settings()` cleanly."""
 
 from __future__ import annotations
 
@@ -12,12 +10,16 @@ from sqlalchemy.exc import ArgumentError
 DATABASE_URL_EXAMPLES = (
     "postgresql://USER:PASSWORD@HOST:5432/DATABASE or sqlite+aiosqlite:///./practicegen.db"
 )
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "sqlite": "sqlite+aiosqlite",
+}
 
 
 def normalise_database_url(url: str) -> str:
-    """`url` for its async driver (`postgresql+psycopg://`, `sqlite+aiosqlite:///`). One that
-    does not parse, or whose port is not a port, raises a `PydanticCustomError` naming the
-    setting with examples; another kind of database, a `ValueError`."""
+    """`url` for its async driver; a `PydanticCustomError` with examples if it does not parse,
+    a `ValueError` for another kind of database."""
     try:
         parsed = make_url(url)
         backend = parsed.get_backend_name()
@@ -30,8 +32,7 @@ def normalise_database_url(url: str) -> str:
             "PRACTICEGEN_DATABASE_URL does not parse as a database URL; write {examples}",
             {"examples": DATABASE_URL_EXAMPLES},
         )
-    if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+    driver = _DRIVERS.get(backend)
+    if driver is None:
+        raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)

@@ -1,8 +1,5 @@
-"""The service's exceptions, raised by services and mapped to HTTP once, at the edge
-(`api/errors.py`), so services know nothing of HTTP.
-
-Each carries a stable machine-readable `code` (what clients branch on), a human message and
-structured `details`; a subclass refines its parent's code and shares its status.
+"""The service's exceptions, mapped to HTTP once, at the edge (`api/errors.py`), each with a
+stable `code`, a message and `details`; a subclass shares its parent's status.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""The shapes shared by grading, the item bank, generation and practice, so imports run one way.
-
-The order is `grading <- items <- generation <- practice`: each imports only those to its left
-and this module, which imports none of them; what two of them exchange lives here.
+"""The shapes shared by grading, the item bank, generation and practice, so imports run one way:
+`grading <- items <- generation <- practice`, each importing only those to its left and this.
 """
 
 from __future__ import annotations
@@ -58,11 +56,8 @@ Progress = Callable[[int, str], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class GapRequest:
-    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`.
-
-    `predict` is the learner model's chance that this student answers an item of a given
-    difficulty correctly, so a filler can say why each item it makes was chosen.
-    """
+    """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`;
+    `predict` is this student's chance at a difficulty, for each item's reason."""
 
     tenant_id: uuid.UUID
     subject: str
@@ -78,10 +73,7 @@ class GapRequest:
 
 @dataclass(slots=True)
 class Filled:
-    """What a filler made: verified items (unsaved), and a report for the job's metadata.
-
-    `unproduced` names, per skill, the items it could not make (the assignment warns of them).
-    """
+    """A filler's verified (unsaved) items, its report, and per skill how many it could not make."""
 
     items: list[tuple[Item, ChosenItem]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
@@ -94,8 +86,7 @@ class GapFiller(Protocol):
     def covers(self, subject: str, topic: str | None) -> bool: ...
 
     def unchecked(self, subject: str) -> bool:
-        """Whether what it writes for `subject` would be accepted on self-consistency alone, which
-        a tenant requiring a check model refuses (`tenants.service.requires_check_model`)."""
+        """Whether what it writes for `subject` would pass on self-consistency alone."""
         ...
 
     async def fill(self, session: AsyncSession, gap: GapRequest, progress: Progress) -> Filled: ...

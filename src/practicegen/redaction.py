@@ -9,17 +9,12 @@ from typing import Any
 
 REDACTED = "[redacted]"
 # a query parameter whose name says it carries a secret: token, key, api_key, x-auth, secret...
-_SECRET_PARAM = re.compile(
-    r"(?i)([?&;](?:[\w.-]*[_.-])?"
-    r"(?:token|key|apikey|secret|password|passwd|signature|sig|auth|credentials?)=)"
-    r"[^&;#\s\"']*"
+_SENSITIVE_NAME = (
+    r"(?:[\w.-]*[_.-])?(?:token|key|apikey|secret|password|passwd|signature|sig|auth|credentials?)="
 )
+_SECRET_PARAM = re.compile(rf"(?i)([?&;]{_SENSITIVE_NAME})[^&;#\s\"']*")
 # the same in a query string without its leading `?` (a span's `url.query`)
-_LEADING_SECRET_PARAM = re.compile(
-    r"(?i)^((?:[\w.-]*[_.-])?"
-    r"(?:token|key|apikey|secret|password|passwd|signature|sig|auth|credentials?)=)"
-    r"[^&;#\s\"']*"
-)
+_LEADING_SECRET_PARAM = re.compile(rf"(?i)^({_SENSITIVE_NAME})[^&;#\s\"']*")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"']+@")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
 # server keys (pgen_sk_) and student tokens (pgen_st_) wherever they stand: keep the suffix
@@ -28,8 +23,7 @@ _WEBHOOK_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+")
 
 
 def redact(text: str) -> str:
-    """`text` with every secret it shows replaced: query-string secrets, URL credentials,
-    bearer values, keys and tokens (but their last four characters) and signing secrets."""
+    """`text` with every secret it shows replaced (a key or token keeps its last four)."""
     text = _BEARER_SECRET.sub(rf"\1{REDACTED}\2", text)
     text = _WEBHOOK_SECRET.sub(f"whsec_{REDACTED}", text)
     text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)

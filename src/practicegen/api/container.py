@@ -1,9 +1,5 @@
-"""What a running node holds, built once by the lifespan and reached by one dependency
-(`api.deps.ContainerDep`).
-
-Each domain's parts are objects of that domain's classes, looked up by class with `part`: the
-edge kit knows no domain, and an endpoint still needs one dependency rather than one per part
-(each costs FastAPI time on every request).
+"""What a running node holds, built once by the lifespan and reached by one dependency; each
+domain's parts are looked up by class with `part`, as the edge kit knows no domain.
 """
 
 from __future__ import annotations
@@ -23,12 +19,9 @@ T = TypeVar("T")
 class Container:
     settings: Settings
     sessionmaker: SessionMaker
-    reading_sessionmaker: SessionMaker
-    """Sessions for a single read: on PostgreSQL each statement commits by itself, sparing
-    the BEGIN and ROLLBACK trips around it (job status polls and streams)."""
+    reading_sessionmaker: SessionMaker  # for a single read: each statement commits by itself
     clock: Clock
-    parts: Mapping[type, object] = field(default_factory=dict)
-    """Each domain's part keyed by its class; build it with `parts_of`."""
+    parts: Mapping[type, object] = field(default_factory=dict)  # made by `parts_of`
 
     def part(self, kind: type[T]) -> T:
         """The node's part of class `kind` (a `KeyError` if the lifespan built none)."""

@@ -1,16 +1,12 @@
-"""Request dependencies every domain may use: the node's container, settings, the
-transaction, the request's time, paging.
-
-Each is an `async def`, since FastAPI runs a plain `def` dependency in a worker thread. The
-session dependency commits with `scope="function"`, before the response is sent, so a failed
-commit is an error the client sees, not a 200 for lost data.
+"""Request dependencies every domain may use, each an `async def` (a plain `def` runs in a
+thread); the session commits before the response is sent, so the client sees a failed commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,13 +14,11 @@ from starlette.requests import HTTPConnection
 
 from practicegen.api.container import Container
 from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker
 
 
 async def get_container(connection: HTTPConnection) -> Container:
     """The node's container, from the lifespan's state (requests and WebSockets alike)."""
-    container: Container = connection.state.container
-    return container
+    return cast(Container, connection.state.container)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -32,10 +26,6 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 async def get_settings(container: ContainerDep) -> Settings:
     return container.settings
-
-
-async def get_reading_sessionmaker(container: ContainerDep) -> SessionMaker:
-    return container.reading_sessionmaker
 
 
 async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
@@ -48,7 +38,6 @@ async def request_time(container: ContainerDep) -> datetime:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ReadingSessionMakerDep = Annotated[SessionMaker, Depends(get_reading_sessionmaker)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(request_time)]
 

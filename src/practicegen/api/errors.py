@@ -1,8 +1,5 @@
-"""Maps every failure to the error envelope `{"success": false, "error": {code, message, details}}`.
-
-The one place that turns a `PracticegenError` class into a status; validation errors, unknown
-routes and wrong methods get the same envelope, so clients parse one shape for every error.
-"""
+"""Maps every failure to the error envelope `{"success": false, "error": {code, message, details}}`,
+the one place that turns a `PracticegenError` class into a status."""
 
 from __future__ import annotations
 
@@ -52,11 +49,7 @@ _HTTP_CODES = {
 
 
 def status_for(exc: errors.PracticegenError) -> int:
-    for cls in type(exc).__mro__:
-        status = _STATUS_BY_ERROR.get(cls)
-        if status is not None:
-            return status
-    return 500
+    return next((_STATUS_BY_ERROR[c] for c in type(exc).__mro__ if c in _STATUS_BY_ERROR), 500)
 
 
 def error_response(
@@ -109,9 +102,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route at this path answers: Starlette's 405 names only the methods
-    of the first route whose path matched, which for `/students` (GET and POST, two routes)
-    was half the truth."""
+    """Every method some route at this path answers (Starlette's 405 names the first route's)."""
     routes = request.app.router.routes
     methods = {
         method
@@ -133,9 +124,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unavailable(event: str, code: str, message: str, retry_after_s: int) -> _Handler:
-    """A handler for what the node needs being busy or down (the database, its connection
-    pool, the node's grading or sympy processes): the request may well succeed in a moment, so
-    a 503 that says to retry, not a 500."""
+    """A handler for what the node needs being busy or down: a 503 that says to retry."""
 
     async def handle(_request: Request, exc: Exception) -> JSONResponse:
         detail = str(getattr(exc, "orig", None) or exc).strip()
@@ -168,8 +157,7 @@ _PROCESSES_UNAVAILABLE = _unavailable(
 def install_error_handlers(
     app: FastAPI, *, processes_unavailable: tuple[type[Exception], ...] = ()
 ) -> None:
-    """Every handler; `processes_unavailable` names the domain's errors for a pool that could
-    not start its processes (a broken process pool is one already)."""
+    """Every handler; `processes_unavailable`: errors of a pool that could not start."""
     handlers: dict[type[Exception], _Handler] = {
         errors.PracticegenError: _domain_error,
         PoolTimeout: _POOL_EXHAUSTED,

@@ -79,8 +79,7 @@ class RequestContextMiddleware:
             )
 
     async def _admitted(self, scope: Scope, receive: Receive) -> Receive:
-        """`receive`, once the request passed the size limit and the text rules; a body is read
-        whole here (the limit bounds it) so that its text is checked before any endpoint runs."""
+        """`receive`, once the request passed the size limit and the text rules (its body read)."""
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise PayloadTooLarge(limit_bytes=self.max_body_bytes)
@@ -92,11 +91,8 @@ class RequestContextMiddleware:
         return receive
 
     async def _buffered(self, receive: Receive) -> tuple[Receive, bytes]:
-        """Read a body (chunked or not) up to the limit, then replay it; and the body.
-
-        Checked here, not while the endpoint reads, because FastAPI turns any error raised
-        while it reads a body into a generic 400.
-        """
+        """Read a body up to the limit, then replay it; and the body. Not while the endpoint
+        reads, as FastAPI turns any error raised then into a generic 400."""
         chunks: list[bytes] = []
         seen = 0
         while True:

@@ -1,14 +1,11 @@
-"""The served OpenAPI document, made to tell the truth about errors and bounds.
-
-FastAPI documents neither the error envelope nor the 4xx/5xx answers routes really give, and
-clients are generated from this document: each operation gains the errors it can give (decided
-from its path, parameters and body, plus tables of what only the service knows),
-`num_items` the bounds this node enforces, and every `subject` and `topic` a request gives the
-rule that matches it to a known name ignoring case.
+"""The served OpenAPI document, made to tell the truth about errors and bounds, as clients are
+generated from it: each operation gains the errors it can give, `num_items` this node's bounds,
+and every `subject` and `topic` the rule that matches it to a known name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -91,7 +88,6 @@ REFERRING = {
 
 
 def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
-    """The error statuses `operation` can answer with."""
     statuses = {422}  # any query parameter may break the text rules
     params = operation.get("parameters", [])
     if path.startswith("/api/"):
@@ -127,18 +123,25 @@ def _declare_errors(document: dict[str, Any]) -> None:
         schemas.pop(unused, None)
 
 
-def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
-    """A request body's `num_items` is checked against this node's setting (422
-    `num_items_out_of_range`); the document shows the same bounds."""
-    schemas = document.get("components", {}).get("schemas", {})
+def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for item in document.get("paths", {}).values():
-        for operation in item.values():
-            content = operation.get("requestBody", {}).get("content", {})
-            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-            body = schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
-            field = body.get("properties", {}).get("num_items")
-            if field is not None:
-                field.update(minimum=1, maximum=maximum)
+        yield from item.values()
+
+
+def _body_schema(operation: dict[str, Any]) -> str:
+    """The name of the schema of `operation`'s JSON body ("" if none)."""
+    content = operation.get("requestBody", {}).get("content", {})
+    ref: str = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    return ref.rsplit("/", 1)[-1]
+
+
+def _bound_num_items(document: dict[str, Any], maximum: int) -> None:
+    """A request body's `num_items` shows the bounds this node checks it against."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for operation in _operations(document):
+        field = schemas.get(_body_schema(operation), {}).get("properties", {}).get("num_items")
+        if field is not None:
+            field.update(minimum=1, maximum=maximum)
 
 
 NAME_RULE = (
@@ -151,19 +154,13 @@ def _describe_names(document: dict[str, Any]) -> None:
     """Each `subject` and `topic` a request sends, in a body or a query, states the rule."""
     schemas = document.get("components", {}).get("schemas", {})
     bodies: set[str] = set()
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "query" and parameter.get("name") == "subject":
-                    parameter["description"] = NAME_RULE
-                if parameter.get("in") == "query" and parameter.get("name") == "topic":
-                    parameter["description"] = (
-                        f"With `subject`: {NAME_RULE[0].lower()}{NAME_RULE[1:]}"
-                    )
-            content = operation.get("requestBody", {}).get("content", {})
-            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-            if ref:
-                bodies.add(ref.rsplit("/", 1)[-1])
+    for operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "query" and parameter.get("name") == "subject":
+                parameter["description"] = NAME_RULE
+            if parameter.get("in") == "query" and parameter.get("name") == "topic":
+                parameter["description"] = f"With `subject`: {NAME_RULE[0].lower()}{NAME_RULE[1:]}"
+        bodies.add(_body_schema(operation))
     for name in bodies:
         for field in ("subject", "topic"):
             prop = schemas.get(name, {}).get("properties", {}).get(field)

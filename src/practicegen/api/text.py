@@ -1,8 +1,5 @@
-"""Text the databases can hold: no NUL character and no unpaired surrogate, anywhere.
-
-PostgreSQL refuses a NUL in text and neither database can store a lone UTF-16 surrogate, so the
-edge checks each request once, before routing (path, query string, every key and string of a
-JSON body), rather than every schema every field: a 422 `invalid_text` naming the field.
+"""Text the databases can hold: no NUL and no unpaired surrogate, checked once per request before
+routing (path, query, every key and string of a JSON body): a 422 `invalid_text` naming the field.
 """
 
 from __future__ import annotations
@@ -46,11 +43,8 @@ def _first_bad(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
 
 
 def check_body(body: bytes) -> None:
-    """Refuse a JSON body whose text holds NUL or a lone surrogate.
-
-    Raw NUL bytes and invalid UTF-8 are not JSON and fail parsing on their own; only a `\\u`
-    escape can smuggle either character in, so a body without one is not parsed here.
-    """
+    """Refuse a JSON body whose text holds NUL or a lone surrogate; only a `\\u` escape can
+    smuggle either into valid JSON, so a body without one is not parsed here."""
     if _ESCAPE not in body:
         return
     try:
@@ -63,8 +57,7 @@ def check_body(body: bytes) -> None:
 
 
 def check_target(path: str, query_string: bytes) -> None:
-    """Refuse a decoded path or query parameter holding bad text (header values need no
-    check: they are bytes, and the HTTP parser refuses a NUL in one)."""
+    """Refuse a decoded path or query parameter holding bad text."""
     if _BAD.search(path):
         raise _refuse("path", "path")
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):

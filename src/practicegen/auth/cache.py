@@ -1,7 +1,6 @@
-"""A node's short memory of the API keys and tokens it has checked, sparing a database round
-trip on every request. A key is trusted for `PRACTICEGEN_AUTH_CACHE_S` seconds (0: not at
-all), so one revoked on another node is refused here within that time; a token never past its
-own expiry. A burst of requests with one key not yet trusted checks it once, not once each."""
+"""A node's short memory of the keys and tokens it has checked: a key is trusted for
+`PRACTICEGEN_AUTH_CACHE_S` seconds (so one revoked elsewhere is refused within that time), a
+token never past its expiry; a burst with one key not yet trusted checks it once."""
 
 from __future__ import annotations
 

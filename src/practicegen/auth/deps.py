@@ -1,8 +1,6 @@
-"""Request dependencies for the caller: who presents which key or token.
-
-`PrincipalDep` authenticates in the request's own transaction; `BriefPrincipalDep` and
-`authenticate_briefly` (WebSockets) in a session closed at once, or none when the key is in
-the node's cache, so requests held open (long-polls, streams) hold no pooled connection.
+"""Request dependencies for the caller. `PrincipalDep` authenticates in the request's own
+transaction; `BriefPrincipalDep` and `authenticate_briefly` in a session closed at once (or none,
+from the cache), so requests held open hold no pooled connection.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""Making and hashing bearer secrets: 256 random bits, so a plain SHA-256 is the right hash
-(slow hashes defend guessable secrets). The prefix says what a leaked string is (`pgen_sk_` a
-server key, `pgen_st_` a student token); the suffix is what logs show."""
+"""Making and hashing bearer secrets: 256 random bits, so a plain SHA-256 is the right hash.
+The prefix says what a leaked string is; the suffix is what logs show."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""The authenticated caller, as every service sees it.
-
-Every query is scoped by `tenant_id`; a student token is further limited to its one student.
-"""
+"""The authenticated caller: scoped to `tenant_id`, and a student token to its student."""
 
 from __future__ import annotations
 

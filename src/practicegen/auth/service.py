@@ -1,12 +1,12 @@
 """Authenticating bearer secrets, managing keys, student tokens, the first tenant. A student
-token is a row of `api_keys` (role `student`) like a server key, checked, listed and revoked
-the same way."""
+token is a row of `api_keys` (role `student`), checked, listed and revoked like a server key."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -58,20 +58,22 @@ async def authenticate(
     return principal
 
 
+async def _issue(repo: AuthRepository, secret: str, **columns: Any) -> IssuedSecret:
+    row = ApiKey(key_hash=hash_secret(secret), key_suffix=suffix(secret), **columns)
+    await repo.add(row)
+    return IssuedSecret(row=row, secret=secret)
+
+
 async def create_key(
     session: AsyncSession, *, tenant_id: uuid.UUID, name: str, role: Role, raw: str | None = None
 ) -> IssuedSecret:
     secret = raw or new_secret(SERVER_KEY_PREFIX)
-    row = ApiKey(
-        tenant_id=tenant_id,
-        name=name,
-        role=role.value,
-        key_hash=hash_secret(secret),
-        key_suffix=suffix(secret),
+    issued = await _issue(
+        AuthRepository(session), secret, tenant_id=tenant_id, name=name, role=role.value
     )
-    await AuthRepository(session).add(row)
+    row = issued.row
     log.info("auth.key_created", key_id=str(row.id), role=role.value, key_suffix=row.key_suffix)
-    return IssuedSecret(row=row, secret=secret)
+    return issued
 
 
 async def revoke(
@@ -82,8 +84,7 @@ async def revoke(
     now: datetime,
     student_token: bool = False,
 ) -> ApiKey:
-    """Refuse the key (any role) or, with `student_token`, only a student token, from now on
-    (other nodes within their `KeyCache` time); revoking it again changes nothing."""
+    """Refuse the key (with `student_token`, only a student token) from now on; idempotent."""
     row = await AuthRepository(session).get_key(tenant_id, key_id, student_token=student_token)
     if row is None and student_token:
         raise StudentTokenNotFound(token_id=str(key_id))
@@ -108,18 +109,15 @@ async def mint_student_token(
     repo = AuthRepository(session)
     if not await repo.has_student(tenant_id, student_id):
         raise StudentNotFound(student_id=str(student_id))
-    secret = new_secret(STUDENT_TOKEN_PREFIX)
-    row = ApiKey(
+    return await _issue(
+        repo,
+        new_secret(STUDENT_TOKEN_PREFIX),
         tenant_id=tenant_id,
         name="student token",
         role=Role.STUDENT.value,
-        key_hash=hash_secret(secret),
-        key_suffix=suffix(secret),
         student_id=student_id,
         expires_at=now + timedelta(seconds=ttl_s),
     )
-    await repo.add(row)
-    return IssuedSecret(row=row, secret=secret)
 
 
 async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
@@ -143,12 +141,8 @@ async def ensure_default_tenant(session: AsyncSession) -> Tenant:
 
 
 async def ensure_admin_key(session: AsyncSession, *, configured: str | None) -> str | None:
-    """Make sure someone can get in; return a key's plain text only if this call created it.
-
-    A key given in settings is adopted (idempotently) as the default tenant's admin key; once
-    revoked it stays revoked. With none given and no admin key anywhere, a new one is made for
-    the default tenant.
-    """
+    """Make sure someone can get in: adopt `configured` once as an admin key, or make one if none
+    exists; return a key's plain text only if this call created it."""
     repo = AuthRepository(session)
     tenant = await ensure_default_tenant(session)
     if configured is not None:

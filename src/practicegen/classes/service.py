@@ -33,9 +33,7 @@ async def create_class(
 async def get_class(
     session: AsyncSession, *, principal: Principal, class_id: uuid.UUID
 ) -> ClassRead:
-    principal.require_server()
-    repo = ClassRepository(session)
-    return await _view(repo, await repo.get_or_raise(principal.tenant_id, class_id))
+    return await _view(*await _class(session, principal, class_id))
 
 
 async def list_classes(
@@ -51,9 +49,7 @@ async def list_classes(
 async def rename_class(
     session: AsyncSession, *, principal: Principal, class_id: uuid.UUID, name: str
 ) -> ClassRead:
-    principal.require_server()
-    repo = ClassRepository(session)
-    row = await repo.get_or_raise(principal.tenant_id, class_id)
+    repo, row = await _class(session, principal, class_id)
     row.name = name
     await session.flush()
     return await _view(repo, row)
@@ -63,9 +59,7 @@ async def delete_class(
     session: AsyncSession, *, principal: Principal, class_id: uuid.UUID
 ) -> ClassRead:
     """The class as it was; its students and their work stay."""
-    principal.require_server()
-    repo = ClassRepository(session)
-    row = await repo.get_or_raise(principal.tenant_id, class_id)
+    repo, row = await _class(session, principal, class_id)
     was = await _view(repo, row)
     await repo.delete(row)
     return was
@@ -79,9 +73,7 @@ async def add_students(
     members: StudentNames,
     limit: int,
 ) -> ClassRead:
-    principal.require_server()
-    repo = ClassRepository(session)
-    row = await repo.get_or_raise(principal.tenant_id, class_id)
+    repo, row = await _class(session, principal, class_id)
     return _read(row, await _add(repo, principal, row, members, limit))
 
 
@@ -89,9 +81,7 @@ async def remove_student(
     session: AsyncSession, *, principal: Principal, class_id: uuid.UUID, student_id: uuid.UUID
 ) -> ClassRead:
     """Remove a student from the class; one who is not in it is already removed."""
-    principal.require_server()
-    repo = ClassRepository(session)
-    row = await repo.get_or_raise(principal.tenant_id, class_id)
+    repo, row = await _class(session, principal, class_id)
     await repo.remove_member(row.id, student_id)
     return await _view(repo, row)
 
@@ -99,16 +89,14 @@ async def remove_student(
 async def roster(
     session: AsyncSession, *, principal: Principal, class_id: uuid.UUID
 ) -> list[Student]:
-    principal.require_server()
-    repo = ClassRepository(session)
-    return await repo.members((await repo.get_or_raise(principal.tenant_id, class_id)).id)
+    repo, row = await _class(session, principal, class_id)
+    return await repo.members(row.id)
 
 
 async def resolve_students(
     session: AsyncSession, tenant_id: uuid.UUID, members: StudentNames
 ) -> list[uuid.UUID]:
-    """The ids of the students `members` names, all of the tenant, in the order named; any
-    name that finds no student refuses the whole request, listing each such name."""
+    """The ids of the tenant's students `members` names, in order; any unknown refuses all."""
     found: dict[object, uuid.UUID] = {}
     if members.student_ids:
         by_id = select(Student.id).where(
@@ -142,6 +130,15 @@ async def _add(
     if held > limit:
         raise ClassFull(limit=limit, would_hold=held)
     return held
+
+
+async def _class(
+    session: AsyncSession, principal: Principal, class_id: uuid.UUID
+) -> tuple[ClassRepository, Class]:
+    """The caller's class `class_id` (server keys only), and the repository that read it."""
+    principal.require_server()
+    repo = ClassRepository(session)
+    return repo, await repo.get_or_raise(principal.tenant_id, class_id)
 
 
 async def _view(repo: ClassRepository, row: Class) -> ClassRead:

@@ -27,13 +27,9 @@ async def create_goal(
     """A goal whose subject is spelled as `known` or the bank spells it (`items.names`)."""
     principal.require_server()
     subject, _ = await canonical_names(session, principal.tenant_id, body.subject, None, known)
-    goal = Goal(
-        tenant_id=principal.tenant_id,
-        name=body.name,
-        subject=subject,
-        skills=list(dict.fromkeys(body.skills)),
-        description=body.description,
-    )
+    skills = list(dict.fromkeys(body.skills))
+    written = body.model_dump(include={"name", "description"})
+    goal = Goal(tenant_id=principal.tenant_id, subject=subject, skills=skills, **written)
     await GoalRepository(session).add(goal)
     return goal
 

@@ -1,15 +1,9 @@
-"""The cost bound: refusing an answer too expensive to compare before sympy ever sees it.
+"""The cost bound: refusing an answer too expensive to compare before sympy ever sees it, as
+`(x+1)^100(x-1)^100-(x^2-1)^100` is, from its parse tree alone.
 
-Comparing two legitimate values is unbounded: `2x+3+(x+1)^100(x-1)^100-(x^2-1)^100` equals
-`2x+3`, and proving it expands polynomials of degree 200 for seconds. No honest answer needs
-that, so an answer whose written form is too costly is graded `too_complex` from its parse tree
-alone, without a grading process.
-
-The measure is the answer's *weight*: the polynomial degree of each piece as written, summed
-without expanding anything. A variable weighs 1 and a number 0; sums, products and quotients
-add their parts' weights; a power multiplies its base's weight by a constant exponent's size
-(`(x^2-1)^100` weighs 200), or else by the exponent's weight plus one, and adds that weight;
-`sqrt` and `abs` weigh what their argument does.
+An answer's *weight* is the polynomial degree of each piece as written, summed without expanding:
+a variable weighs 1 and a number 0; sums, products and quotients add; a power multiplies its
+base's weight by a constant exponent's size, or else by the exponent's weight plus one.
 """
 
 from __future__ import annotations
@@ -37,8 +31,7 @@ def weight(answer: Answer) -> Fraction:
 
 
 def exceeds(text: str, *, max_length: int, max_weight: int) -> bool:
-    """Whether `text` reads as an answer heavier than `max_weight` (unreadable text does not:
-    grading says why it cannot be read)."""
+    """Whether `text` reads as an answer heavier than `max_weight` (unreadable text does not)."""
     try:
         answer = read(text, max_length=max_length)
     except AnswerError:
@@ -61,8 +54,7 @@ def _weight(node: Node) -> Fraction:
 
 
 def _constant(node: Node) -> Fraction | None:
-    """The value of an exponent written with numbers only, saturated; None if it has a
-    variable, `pi` or a root (its size is then not known without sympy)."""
+    """The value of an exponent written with numbers only, saturated; else None."""
     if node.op in ("num", "dec"):
         return min(Fraction(node.text), _SATURATED)
     if node.op == "neg":

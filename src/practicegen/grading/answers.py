@@ -1,20 +1,12 @@
-"""Reading untrusted math text into answer trees without ever evaluating it as Python.
+"""Reading untrusted math text (`2x+3`, `x = 2 or x = -3`, `-2 < x <= 4`, `{2, -3}`, `(1, 2)`,
+`no solution`) into answer trees without ever evaluating it: sympy's own parser `eval`s text,
+so nothing from here reaches `parse_expr` or `sympify`. `tokenize` holds text to a whitelist,
+refusing the rest with a reason a student can read; the parser bounds the tree's depth.
 
-Answers and keys are plain text: `2x+3`, `x = 2 or x = -3`, `-2 < x <= 4`, `{2, -3}`, `(1, 2)`,
-`no solution`. sympy's own parser `eval`s compiled text, and even `9**9**9` never returns, so
-no text from here reaches `parse_expr` or `sympify`. `tokenize` holds the text to a whitelist
-(numerals, letters a-z, `sqrt`, `abs`, `pi`, operators, brackets, relations, `or`, `and`, and
-the phrases `no solution` and `all real numbers`), refusing anything else with a reason a
-student can read; a precedence parser builds a `Node` tree no deeper than `MAX_DEPTH` nested
-and `MAX_TREE_DEPTH` in all. With the length cap, reading is fast on any input.
-
-Conventions: `^` and `**` are powers, right-associative, and `-x^2` is `-(x^2)`; implicit
-multiplication binds like `*` (`2x`, `3(x-2)`, `(x+1)(x-1)`, `2pi`), so `1/2x` is `x/2`; a run
-of two or three letters is a product of variables (`xy`) unless it names a function this
-module does not know (`sin`, `log`...); decimals are exact rationals (`0.75` is `3/4`, `0.33`
-is not `1/3`); letters are case-folded, so sympy's names `E`, `I`, `N`, `S`, `O`, `Q` never
-arise; the Unicode minus, times, division, pi, root, squared, cubed, at-most, at-least and
-empty-set signs mean what they look like.
+Conventions: `^` and `**` are right-associative powers and `-x^2` is `-(x^2)`; implicit
+multiplication binds like `*`, so `1/2x` is `x/2`; a run of two or three letters is a product of
+variables (`xy`); decimals are exact rationals; letters are case-folded, so sympy's names `E`,
+`I`, `N`, `S`, `O`, `Q` never arise; Unicode math signs mean what they look like.
 """
 
 from __future__ import annotations
@@ -50,8 +42,7 @@ _LEX = re.compile(
     r"(?P<space>\s+)|(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)|(?P<word>[a-z]+)"
     r"|(?P<op>\*\*|<=|>=|[-+*/^=<>(){},\u221a])"
 )
-_FUNCTIONS = frozenset({"sqrt", "abs"})
-_JOINERS = frozenset({"or", "and"})
+_KEYWORDS = {"sqrt": "func", "abs": "func", "pi": "pi", "or": "join", "and": "join"}
 _UNKNOWN_FUNCTIONS = frozenset(
     {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "lg", "exp", "mod", "max", "min"}
 )
@@ -177,12 +168,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _word(word: str) -> list[Token]:
-    if word in _FUNCTIONS:
-        return [Token("func", word)]
-    if word == "pi":
-        return [Token("pi", word)]
-    if word in _JOINERS:
-        return [Token("join", word)]
+    if word in _KEYWORDS:
+        return [Token(_KEYWORDS[word], word)]
     if word in _UNKNOWN_FUNCTIONS:
         raise AnswerError(f"The function {word!r} is not supported here.")
     if len(word) > _MAX_LETTER_RUN:
@@ -242,10 +229,9 @@ class _Parser:
         start = self._at
         self._take()
         coords = [self._expression()]
-        if not self._accept(","):
+        if self._peek().text != ",":
             self._at = start
             return None
-        coords.append(self._expression())
         while self._accept(","):
             coords.append(self._expression())
         self._expect(")")

@@ -1,7 +1,5 @@
 """How an expression is written, for the EXACT_FORM policy: `6/8` is not `3/4`, nor `2x+2x` `4x`.
-
-Works on the parse tree (`answers.Node`), never on sympy values, which have already forgotten
-how the student wrote them.
+Works on the parse tree, as sympy values have forgotten how the student wrote them.
 """
 
 from __future__ import annotations
@@ -14,9 +12,7 @@ Form = tuple[object, ...]
 
 
 def form(node: Node) -> Form:
-    """How an expression is written, blind only to the order of terms and factors, to
-    parentheses and to where a minus sign sits: `2x+3` and `3+x*2` share a form, `6/8` and
-    `3/4` do not, nor do `2x+2x` and `4x`."""
+    """How an expression is written, blind to term and factor order, parentheses, minus places."""
     terms = _terms(node, 1)
     if len(terms) == 1:
         return _product(*terms[0])

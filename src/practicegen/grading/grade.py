@@ -1,8 +1,5 @@
-"""Grading one answer against an item's key: pure, synchronous and deterministic.
-
-`answers` reads both strings; this decides whether they agree under the item's policy and how
-they differ. Unbounded in time on some inputs (sympy's `simplify`), the service grades only
-through `Grader`.
+"""Grading one answer against an item's key: pure, synchronous and deterministic, but unbounded
+in time on some inputs (sympy's `simplify`), so the service grades only through `Grader`.
 
 Policies:
     EQUIVALENT         equal values: exact arithmetic on rationals, else sampling at fixed
@@ -12,8 +9,8 @@ Policies:
     NUMERIC_TOLERANCE  |answer - key| <= tolerance (inclusive, tolerance read as a decimal)
     EXACT_FORM         equal AND written in the key's form, up to order of terms and factors
                        and where a sign is written: `6/8`, `2x+2x`, `3+4` and `sqrt(8)` are
-                       not_simplified against `3/4`, `4x`, `7` and `2sqrt(2)`. A decimal
-                       matches a decimal key only: `0.75` is not_simplified against `3/4`
+                       not_simplified against `3/4`, `4x`, `7` and `2sqrt(2)`; a decimal
+                       matches a decimal key only
     CHOICE             the choice id, case-insensitive, ignoring spaces and `(B)`-style marks
 """
 
@@ -132,8 +129,7 @@ _UNREADABLE = {answers.TooLong: FeedbackCode.TOO_LONG, answers.NotASolution: Fee
 
 
 def too_complex(answer: str, key: AnswerKey, *, max_length: int, max_weight: int) -> bool:
-    """Whether the cost bound refuses `answer`: cheap (no sympy), so callers may ask before
-    spending a grading process on it. An unreadable answer is not refused here."""
+    """Whether the cost bound refuses `answer`; cheap (no sympy), and unreadable is not refused."""
     if key.is_choice:
         return False
     text = answer.strip()
@@ -143,8 +139,7 @@ def too_complex(answer: str, key: AnswerKey, *, max_length: int, max_weight: int
 
 
 def read_key(key: AnswerKey) -> None:
-    """Read `key` exactly as `grade_answer` will; raises `InvalidKey` if no answer could ever
-    be graded against it. Items are checked with this before they are stored."""
+    """Read `key` as `grade_answer` will; `InvalidKey` if no answer could be graded against it."""
     if key.is_choice:
         if key.answer.strip().casefold() not in {c.casefold() for c in key.choice_ids}:
             raise InvalidKey(f"the key {key.answer!r} is not one of the choice ids")
@@ -165,9 +160,8 @@ def _grade_choice(text: str, key: AnswerKey) -> Grade:
         picked = picked.strip("().: ")
     if ids and picked not in ids:
         return verdict(FeedbackCode.INVALID_CHOICE)
-    if picked == key.answer.strip().casefold():
-        return verdict(FeedbackCode.CORRECT)
-    return verdict(FeedbackCode.INCORRECT)
+    right = picked == key.answer.strip().casefold()
+    return verdict(FeedbackCode.CORRECT if right else FeedbackCode.INCORRECT)
 
 
 def _grade_value(text: str, key: AnswerKey, max_length: int) -> Grade:

@@ -1,14 +1,6 @@
-"""Grading in worker subprocesses with a deadline, for the async service.
-
-sympy's comparison of two legitimate expressions has no time bound, so a `Grader` grades in a
-few worker processes, managed here as a `ProcessPoolExecutor` cannot stop one stuck call: each
-worker is a process and a pipe serving one call at a time, and a call past its deadline (or
-whose caller goes away) kills exactly that process while a replacement starts.
-
-Workers fork from the fork server, which has imported sympy and, unlike a fork of the node,
-holds no threads or event loop. A worker says it is ready only once it has graded one answer,
-so no call's deadline pays for a cold start. The deadline covers grading, not the wait for a
-worker: how many may wait and whose turn is next is the grading lane's (`grading_lane`).
+"""Grading in worker processes with a deadline: sympy's comparison has no time bound, and a
+`ProcessPoolExecutor` cannot stop one stuck call, so each worker is a process and a pipe serving
+one call at a time, killed past its deadline while a replacement starts; warm before its first.
 """
 
 from __future__ import annotations
@@ -47,8 +39,7 @@ _STALE = "stale"  # the worker had died before the call, which can be retried el
 _FAILED = "failed"  # grading raised
 _STARTUP_S = 60.0  # a worker grades one answer before it is ready
 _START_ATTEMPTS = 3
-# Grading yields the CPU to the node's event loop: on a node with as many cores as grading
-# processes, answers that run to their deadline would otherwise starve every other request.
+# Grading yields the CPU to the node's event loop, which answers at their deadline would starve.
 _NICENESS = 10
 _Request = tuple[str, AnswerKey, int, int]  # answer, key, max length, max weight
 _Reply = tuple[str, object]
@@ -74,8 +65,7 @@ def _serve(conn: Connection) -> None:
 
 
 def _warm_up() -> None:
-    """sympy's first comparison sets up what later ones reuse, which takes a large share of a
-    deadline; a worker pays for it before it says it is ready, not during a student's call."""
+    """sympy's first comparison sets up what later ones reuse: paid before a student's call."""
     grade_answer("(x-1)(x+1)", AnswerKey(ItemType.EXPRESSION, "x^2-1", AnswerPolicy.EQUIVALENT))
 
 
@@ -102,11 +92,9 @@ class _Worker:
         process.start()
         theirs.close()
         worker = cls(process, ours)
-        try:
+        with contextlib.suppress(EOFError, OSError):
             if ours.poll(_STARTUP_S) and ours.recv() == _READY:
                 return worker
-        except (EOFError, OSError):
-            pass
         worker.stop()
         raise GraderUnavailable("a grading worker did not start")
 
@@ -191,11 +179,10 @@ class Grader:
         worker = await self._checkout()
         reply: _Reply | None = (_CRASHED, None)
         try:
-            reply = await asyncio.get_running_loop().run_in_executor(
-                self._threads, worker.call, request, self.timeout_s
-            )
-        except (EOFError, OSError):
-            pass  # the worker died mid-call: killed by `aclose`, or by the system
+            with contextlib.suppress(EOFError, OSError):  # it died: killed by `aclose`, or not
+                reply = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, worker.call, request, self.timeout_s
+                )
         finally:
             if reply is not None and reply[0] not in (_CRASHED, _STALE):
                 self._idle.put_nowait(worker)

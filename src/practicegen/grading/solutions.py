@@ -1,9 +1,5 @@
-"""What an answer names as a solution set: values, lists, inequalities and systems.
-
-Built on the answer trees `answers.read` makes (never on raw text): `solutions` turns an
-`Answer` into sympy sets, keeping the values as written so exact-form checks can see them;
-`expression`, `assigned_value` and `listed_point` pick out the other shapes an answer can take.
-"""
+"""What an answer names as a solution set (values, lists, inequalities, systems), keeping the
+values as written for exact-form checks."""
 
 from __future__ import annotations
 

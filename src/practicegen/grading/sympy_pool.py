@@ -1,14 +1,5 @@
-"""The processes that do a node's CPU-heavy sympy work: building items and checking them.
-
-sympy can take long on an unlucky input and holds the GIL while it does, so it never runs on
-an event loop's thread. The procedural generators and the checks of model-written questions
-share one pool, so one setting bounds a node's processes for them. They fork from the node's
-fork server (`fork_server`: forking a process that runs an event loop and threads is unsafe).
-The pool starts on first use, or at `start`; each process warms sympy before its first call.
-
-A pool process leaves when the process that made the pool ends, however it ends: killed
-outright, the node never shuts its pool down, and its processes would otherwise wait forever
-on a queue whose write end they hold themselves.
+"""The processes that do a node's CPU-heavy sympy work, off the event loop, forked from the fork
+server. A pool process leaves when the process that made the pool ends, however it ends.
 """
 
 from __future__ import annotations
@@ -30,14 +21,12 @@ from practicegen.fork_server import forkserver_context
 
 T = TypeVar("T")
 
+# the modules whose functions the pool's processes run: the fork server preloads them
 RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
-"""The modules whose functions the pool's processes run: the fork server preloads them."""
 
 
 def _in_pool_process(owner: int) -> None:
-    """A pool process's set-up: an exit when `owner` has ended, stop signals ignored, and sympy
-    warmed before its first call. Ctrl-C or a stop signal to the process group is the parent's
-    to handle (it drains, then shuts the pool down); a process dying first would fail every job."""
+    """A pool process's set-up: exit with `owner`, stop signals ignored (the parent's), warm."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
@@ -64,7 +53,7 @@ def _alive(pid: int) -> bool:
 
 
 def _warm_up() -> None:
-    """In a pool process: sympy's first solve sets up what later ones reuse (tens of ms)."""
+    """In a pool process: sympy's first solve sets up what later ones reuse."""
     x = sympy.Symbol("x")
     sympy.Poly(sympy.together(2 * x + sympy.Rational(1, 2)), x).all_coeffs()
 
@@ -88,18 +77,14 @@ class SympyPool:
         return self._pool
 
     async def start(self, timeout_s: float = 60.0) -> None:
-        """Start the pool's processes now (each warms sympy as it starts): one call per
-        process, all in flight at once, so that none finds a process idle and each starts one."""
+        """Start the pool's processes now: one call per process, all in flight at once."""
         await asyncio.gather(
             *(self.run(os.getpid, timeout_s=timeout_s) for _ in range(self.workers))
         )
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
-        """`function(*args)` in a pool process; TimeoutError once `timeout_s` has passed, also
-        when the result reached a late-running loop in the same turn as the deadline. A
-        timed-out call keeps its process until it ends: callers cap their inputs so that stays
-        short. A pool whose process died raises BrokenProcessPool once and is replaced for the
-        next call."""
+        """`function(*args)` in a pool process; TimeoutError past `timeout_s` (callers cap inputs,
+        as the call keeps its process). A broken pool raises once and is then replaced."""
         loop = asyncio.get_running_loop()
         pool = self._executor()
         deadline = loop.time() + timeout_s

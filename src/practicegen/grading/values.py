@@ -1,8 +1,5 @@
-"""Building the sympy value of a parsed answer, node by node, refusing what would not return.
-
-A power is refused before sympy computes it when its value would have more than
-`MAX_POWER_DIGITS` digits, or when it raises something other than a plain number to more than
-the `MAX_EXPONENT`th power; division by zero is refused. The tree comes from `answers.read`.
+"""Building the sympy value of a parsed answer, node by node, refusing what would not return:
+division by zero, and powers over `MAX_POWER_DIGITS` digits or the `MAX_EXPONENT`th power.
 """
 
 from __future__ import annotations

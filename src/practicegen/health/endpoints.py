@@ -1,10 +1,6 @@
-"""Liveness and readiness for load balancers and orchestrators.
-
-`/healthz` says the process answers; `/readyz` that it can do its job: the database answers
-through the app's pool, every migration this build knows is applied, and `readiness.Readiness`
-holds. Each 503 names what is wrong in its `code`; the node turns ready by itself once mended.
-Both answers say how many job workers have been seen lately (`workers`, read from the database
-by `jobs.presence`): the 200 in `data.workers`, a `no_worker` 503 in `error.details.workers`.
+"""Liveness and readiness: `/healthz` says the process answers; `/readyz` that the database
+answers, every migration this build knows is applied, and `Readiness` holds. Each 503 names
+what is wrong in its `code`.
 """
 
 from __future__ import annotations
@@ -31,9 +27,8 @@ async def healthz() -> dict[str, object]:
 @router.get("/readyz", response_model=None)
 async def readyz(container: ContainerDep) -> JSONResponse:
     readiness = container.part(Readiness)
-    problem = readiness.local_problem()
-    if problem is not None:
-        return error_response(503, problem.code, problem.message, problem.details)
+    if (problem := readiness.local_problem()) is not None:
+        return problem.response()
     try:
         async with container.sessionmaker() as session:
             applied, missing = await _migrations(session, container.settings.database_url)
@@ -52,9 +47,8 @@ async def readyz(container: ContainerDep) -> JSONResponse:
             "The database does not answer or has no schema.",
             {"error": type(exc).__name__},
         )
-    problem = readiness.workers_problem(workers)
-    if problem is not None:
-        return error_response(503, problem.code, problem.message, problem.details)
+    if (problem := readiness.workers_problem(workers)) is not None:
+        return problem.response()
     ready = {"status": "ready", "migrations": applied, "workers": workers.as_dict()}
     return JSONResponse({"success": True, "data": ready})
 

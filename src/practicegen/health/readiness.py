@@ -1,10 +1,5 @@
-"""What a node needs besides its database to do its job, as `/readyz` checks it.
-
-The process pools it starts at start must be warm; its in-process worker (if any) must be
-dequeueing; on PostgreSQL its LISTEN connection must be up or only briefly down, and an API
-node without a worker needs some worker seen (a fresh row of `workers`, `jobs.presence`)
-within a grace, so nodes may start in any order. Each check answers `None` (fine) or a
-`Problem`, which `/readyz` turns into a 503.
+"""What a node needs besides its database, as `/readyz` checks it: warm pools, a running worker,
+a live LISTEN connection, and (an API node without a worker) some worker seen within a grace.
 """
 
 from __future__ import annotations
@@ -14,6 +9,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
+from practicegen.api.errors import error_response
 from practicegen.db.listener import PostgresListener
 from practicegen.jobs.presence import Sighting
 from practicegen.jobs.worker_state import WorkerState
@@ -25,18 +23,18 @@ class Problem:
     message: str
     details: dict[str, Any]
 
+    def response(self) -> JSONResponse:
+        return error_response(503, self.code, self.message, self.details)
+
 
 @dataclass
 class Readiness:
-    worker: WorkerState | None = None
-    """The in-process worker's state; None when this process runs no jobs."""
+    worker: WorkerState | None = None  # None when this process runs no jobs
     listener: PostgresListener | None = None
     listener_grace_s: float = 10.0
-    needs_remote_worker: bool = False
-    """PostgreSQL, no worker in this process: some worker must be seen somewhere."""
+    needs_remote_worker: bool = False  # no worker here, on PostgreSQL: one must be seen
     worker_seen_grace_s: float = 30.0
-    warming_up: asyncio.Task[None] | None = None
-    """The start of the node's process pools (`pools_at_start`); ready once it has ended."""
+    warming_up: asyncio.Task[None] | None = None  # the pools' start: ready once it has ended
     _worker_seen_at: float | None = None  # the first check starts the grace
 
     def local_problem(self) -> Problem | None:

@@ -1,10 +1,7 @@
-"""Telling item caches that a tenant's bank changed, without them asking on every request.
-
-A write to a tenant's items marks the tenant in its session (`mark_bank_changed`); just before
-commit its bank version (the sum of its `bank_versions` rows) is bumped on a random row, so
-concurrent jobs do not queue on one row's lock, and PostgreSQL sends
-`NOTIFY practicegen_bank, '<tenant id>'` (docs/decisions.md). After commit the local cache and
-every listening node drop the tenant's entries; nodes without a listener read the version.
+"""Telling item caches that a tenant's bank changed: a write marks the tenant in its session;
+just before commit its version (the sum of its `bank_versions` rows) is bumped on a random row,
+so concurrent jobs do not queue on one lock, and PostgreSQL sends `NOTIFY practicegen_bank`.
+After commit the local cache and every listening node drop the tenant's entries.
 """
 
 from __future__ import annotations
@@ -58,8 +55,7 @@ def _bump_before_commit(session: Session) -> None:
 
 @functools.cache
 def _bump_statement(dialect: str) -> Executable:
-    """One row's upsert, built once per dialect (every job that stores items runs it); on
-    PostgreSQL the same statement sends the NOTIFY, a round trip less."""
+    """One row's upsert, built once per dialect; on PostgreSQL it also sends the NOTIFY."""
     bump = upsert_in(dialect, _versions).values(
         tenant_id=bindparam("tenant_id"), shard=bindparam("shard"), version=1
     )

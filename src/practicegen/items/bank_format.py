@@ -1,9 +1,8 @@
-"""The item bank's JSON exchange format, read by import and written by export.
+"""The item bank's JSON exchange format, read by import and written by export:
 
-    {"format": "practicegen-bank", "version": 1, "items": [<item>, ...]}
+    {"format": "practicegen-bank", "version": 1, "items": [<ItemContent>, ...]}
 
-Each item is an `ItemContent`. Import validates row by row, so a bad row is reported with its
-index (from 0), row number (from 1) and reasons while the good rows still load.
+A bad row is reported with its index (from 0), row number (from 1) and reasons; the rest load.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""An in-process cache of each subject's selectable items, checked against the bank's version.
-
-Reading every active item per request would dominate the assign endpoint's time. Every write
-to a tenant's items bumps its bank version, so one small read (or none, on a node hearing
-`items/bank_changes.py`) tells whether an entry is current; `max_age_s` bounds how stale the
-drifting difficulty estimates get. One request at a time loads each subject; the others keep
-using an entry that only grew old, or wait for that load when it changed.
+"""An in-process cache of each subject's selectable items, current while the bank's version is
+(read, or heard from `bank_changes`); `max_age_s` bounds how stale the drifting difficulties get.
 """
 
 from __future__ import annotations
@@ -29,8 +24,7 @@ FACES_PER_SUBJECT = 5000
 
 @dataclass(frozen=True, slots=True)
 class SubjectItems:
-    """A subject's active items in (topic, skill) groups, each sorted by difficulty, so that
-    selection ranks only the items nearest each skill's target difficulty (`nearest`)."""
+    """A subject's active items in (topic, skill) groups, each sorted by difficulty."""
 
     groups: dict[GroupKey, list[Candidate]]
     difficulties: dict[GroupKey, list[float]]
@@ -56,11 +50,8 @@ class SubjectItems:
     def nearest(self, key: GroupKey, center: float, count: int) -> list[Candidate]:
         """The group's `count` items whose difficulty is nearest `center` (all, if no more)."""
         group, levels = self.groups[key], self.difficulties[key]
-        if len(group) <= count:
-            return group
-        # They are a run group[lo:lo + count]; bisect for lo among the runs that hold the
-        # insertion point of center, moving right while the run's first item is farther from
-        # center than the item just past its end.
+        # They are a run group[lo:lo + count]: bisect for the first run whose first item is no
+        # farther from center than the item just past its end.
         at = bisect.bisect_left(levels, center)
         lo, hi = max(0, at - count), min(at, len(group) - count)
         while lo < hi:
@@ -165,8 +156,7 @@ class CandidateCache:
         item_ids: Sequence[uuid.UUID],
         read: Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, Face]]],
     ) -> dict[uuid.UUID, Face]:
-        """The faces of `item_ids` (items of `subject` this cache just served), those it has not
-        kept read with `read`. Ids `read` does not find are left out."""
+        """The faces of `item_ids` (of `subject`), those not kept read with `read`."""
         entry = self._entries.get((tenant_id, subject))
         kept: dict[uuid.UUID, Face] = entry.faces if entry is not None else {}
         missing = [item_id for item_id in item_ids if item_id not in kept]

@@ -1,7 +1,4 @@
-"""The item domain's request dependencies that other domains' edges use too.
-
-Kept apart from `items.names`, which the generator processes import: they need no web stack.
-"""
+"""The item domain's request dependencies other edges use, apart from the web-free `names`."""
 
 from __future__ import annotations
 

@@ -51,9 +51,8 @@ async def get_key_reader(container: ContainerDep) -> KeyReader:
 
 KeyReaderDep = Annotated[KeyReader, Depends(get_key_reader)]
 
-# Keys are read in the node's sympy processes before the request takes a database connection:
-# no request holds one while it waits for a shared pool of processes. So these dependencies
-# authenticate briefly, and the endpoints' sessions are first used after them.
+# Keys are read before the request takes a database connection, so none is held while waiting for
+# the shared sympy processes: these dependencies authenticate briefly.
 
 
 async def readable_item(
@@ -79,9 +78,8 @@ async def create_item(
     session: SessionDep,
     known: GeneratorSpellingsDep,
 ) -> Envelope[ItemRead]:
-    """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read.
-    The subject and topic are stored as already spelled, ignoring case (`algebra` is
-    `Algebra`)."""
+    """A `422 unreadable_answer_key` (naming `answer`) for a key the grader could not read. The
+    subject and topic are stored as already spelled, ignoring case (`algebra` is `Algebra`)."""
     row = await service.create_item(session, principal=principal, body=body, known=known)
     return ok(_read(row))
 

@@ -1,8 +1,6 @@
-"""A canonical fingerprint per item, so near-duplicate variants are recognised as one question.
-
-Two items of one skill share it when they pose the same problem: the same machine-readable
-problem in their provenance (generated items, e.g. `2*x + 3 = 11`, spacing ignored) or else the
-same stem once case, spacing, punctuation and Markdown/LaTeX decoration are ignored.
+"""A canonical fingerprint per item, so near-duplicate variants are recognised as one question:
+of one skill, with the same problem in their provenance (spacing ignored) or else the same stem
+once case, spacing, punctuation and Markdown/LaTeX decoration are ignored.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Answer keys checked at the door: an item whose key the grader cannot read is never stored.
-
-Such a key (`"four"` for a numeric item) would fail every answer, so create and import read each
-key as the grader will (`grading.read_key`), in the node's sympy processes under a deadline; a
-batch past it is read again key by key so only the slow key is refused.
+"""Answer keys checked at the door, as the grader will read them, in the node's sympy processes
+under a deadline: an item whose key cannot be read is never stored.
 """
 
 from __future__ import annotations
@@ -18,8 +15,7 @@ from practicegen.items.schemas import ItemContent
 BATCH = 200  # keys per process call: reading one takes well under a millisecond
 TIMED_OUT = "the key took too long to read"
 
-ReadableItem = NewType("ReadableItem", ItemContent)
-"""An item whose answer key the grader can read: only `KeyReader.readable` makes one."""
+ReadableItem = NewType("ReadableItem", ItemContent)  # only `KeyReader.readable` makes one
 
 
 class UnreadableKey(InvalidRequest):
@@ -76,8 +72,7 @@ class KeyReader:
         return [(await self._batch([key]))[0] for key in keys]
 
     async def readable(self, content: ItemContent) -> ReadableItem:
-        """`content`, once its key is read; `UnreadableKey` (a 422 naming `answer`) if the
-        grader could not read it."""
+        """`content`, once its key is read; else `UnreadableKey` (a 422 naming `answer`)."""
         (problem,) = await self.problems([content])
         if problem is not None:
             raise UnreadableKey(

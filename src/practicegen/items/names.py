@@ -1,18 +1,11 @@
-"""Subject and topic names matched without regard to case: `algebra` is `Algebra`.
-
-A name a request gives is replaced by the spelling already known for it (the canonical one),
-so the bank never gains a second spelling of a subject and every answer shows one. Known
-spellings are those of the generators (`Spellings` handed in from above, as this layer does
-not import them) and of the tenant's bank. A name spelled exactly as known is kept; else the
-known name equal to it ignoring case (the generators' first, then the bank's in sorted order);
-else it is new and kept as given.
-
-Finding that a name is known costs nothing for the generators' names, one index probe for a
-bank's; only a name not spelled as known reads the tenant's list of names.
+"""Subject and topic names matched without regard to case: a name a request gives is replaced by
+the spelling already known for it (the generators', then the tenant's bank's in sorted order),
+so the bank never gains a second spelling; a name known to neither is kept as given.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable
 
@@ -21,13 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.items.repository import ItemRepository
 
 
-def _fold(name: str) -> str:
-    return name.casefold()
-
-
 class Spellings:
-    """Known spellings of subjects and of each subject's topics; the first added of names
-    equal ignoring case is the canonical one."""
+    """Known spellings of subjects and their topics; the first added ignoring case is canonical."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._subjects: dict[str, str] = {}  # folded -> canonical
@@ -41,18 +29,13 @@ class Spellings:
             self.add(subject, topic)
 
     def add(self, subject: str, topic: str) -> None:
-        self._subjects.setdefault(_fold(subject), subject)
+        self._subjects.setdefault(subject.casefold(), subject)
         self._exact_subjects.add(subject)
-        self._topics.setdefault((self.subject(subject), _fold(topic)), topic)
+        self._topics.setdefault((self.subject(subject), topic.casefold()), topic)
         self._exact_pairs.add((subject, topic))
 
     def copy(self) -> Spellings:
-        twin = Spellings()
-        twin._subjects = dict(self._subjects)
-        twin._exact_subjects = set(self._exact_subjects)
-        twin._topics = dict(self._topics)
-        twin._exact_pairs = set(self._exact_pairs)
-        return twin
+        return copy.deepcopy(self)
 
     def knows(self, subject: str, topic: str | None) -> bool:
         """Whether both names are spelled exactly as known."""
@@ -63,13 +46,13 @@ class Spellings:
     def subject(self, given: str) -> str:
         if given in self._exact_subjects:
             return given
-        return self._subjects.get(_fold(given), given)
+        return self._subjects.get(given.casefold(), given)
 
     def topic(self, subject: str, given: str) -> str:
         """`given`'s spelling among the topics of `subject` (a canonical subject name)."""
         if (subject, given) in self._exact_pairs:
             return given
-        return self._topics.get((subject, _fold(given)), given)
+        return self._topics.get((subject, given.casefold()), given)
 
     def names(self, subject: str, topic: str | None) -> tuple[str, str | None]:
         canonical = self.subject(subject)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
@@ -16,6 +17,20 @@ from practicegen.items.bank_changes import mark_bank_changed, version_of
 from practicegen.items.schemas import ItemContent
 
 _items = core_table(Item)
+_EQUAL = ("subject", "topic", "skill", "source", "status")
+
+
+def _matching(values: Mapping[str, object]) -> list[ColumnElement[bool]]:
+    """What an item filter asks: each of `_EQUAL` equal to its value, difficulty within
+    `difficulty_min` and `difficulty_max`; a value of None (or left out) asks nothing."""
+    where = [_items.c[name] == values[name] for name in _EQUAL if values.get(name) is not None]
+    if (low := values.get("difficulty_min")) is not None:
+        where.append(_items.c.difficulty >= low)
+    if (high := values.get("difficulty_max")) is not None:
+        where.append(_items.c.difficulty <= high)
+    return where
+
+
 # The statements a job runs are built once (building one costs more CPU than sending it).
 _OWNED = (_items.c.tenant_id == bindparam("tenant_id"), _items.c.subject == bindparam("subject"))
 _CANDIDATES = select(
@@ -30,7 +45,12 @@ _SKILLS_OF_TOPIC = _SKILLS.where(_items.c.topic == bindparam("topic"))
 _CANDIDATES_PER_PART = 2000
 _EXAMPLES = (
     select(*(_items.c[name] for name in ItemContent.model_fields))
-    .where(*_OWNED, _items.c.skill == bindparam("skill"), _items.c.status == "active")
+    .where(
+        _items.c.tenant_id == bindparam("tenant_id"),
+        *_matching(
+            {"subject": bindparam("subject"), "skill": bindparam("skill"), "status": "active"}
+        ),
+    )
     .order_by(_items.c.source != "bank", _items.c.created_at)
     .limit(bindparam("limit"))
 )
@@ -64,21 +84,7 @@ class ItemRepository(TenantRepository[Item]):
     id_detail = "item_id"
 
     def filtered(self, tenant_id: uuid.UUID, filters: ItemFilters) -> Select[Item]:
-        query = self.owned(tenant_id)
-        for column, value in (
-            (Item.subject, filters.subject),
-            (Item.topic, filters.topic),
-            (Item.skill, filters.skill),
-            (Item.source, filters.source),
-            (Item.status, filters.status),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if filters.difficulty_min is not None:
-            query = query.where(Item.difficulty >= filters.difficulty_min)
-        if filters.difficulty_max is not None:
-            query = query.where(Item.difficulty <= filters.difficulty_max)
-        return query
+        return self.owned(tenant_id).where(*_matching(asdict(filters)))
 
     async def list_all(self, tenant_id: uuid.UUID, filters: ItemFilters) -> list[Item]:
         query = self.filtered(tenant_id, filters).order_by(Item.created_at, Item.id)
@@ -87,14 +93,12 @@ class ItemRepository(TenantRepository[Item]):
     async def examples(
         self, tenant_id: uuid.UUID, *, subject: str, skill: str, limit: int
     ) -> list[Row[Any]]:
-        """A few active items of one skill, nearest the bank's own first, to show a model: the
-        columns of an `ItemContent`, read through Core."""
+        """A few active items of one skill, the bank's own first, as `ItemContent` columns."""
         params = {"tenant_id": tenant_id, "subject": subject, "skill": skill, "limit": limit}
         return list(await self.session.execute(_EXAMPLES, params))
 
     async def candidates(self, tenant_id: uuid.UUID, *, subject: str) -> list[CandidateRow]:
-        """The active items of a subject, as the few columns selection needs; converted in
-        parts, other requests running between them, as a subject may hold tens of thousands."""
+        """A subject's active items, converted in parts so other requests run between them."""
         params = {"tenant_id": tenant_id, "subject": subject}
         rows: list[CandidateRow] = []
         for part in (await self.session.execute(_CANDIDATES, params)).partitions(
@@ -108,8 +112,7 @@ class ItemRepository(TenantRepository[Item]):
         return int((await self.session.execute(version_of(tenant_id))).scalar_one())
 
     async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
-        """Tell every cache of this tenant's bank that its set of items changed (the version
-        is bumped, and the change signalled, just before this transaction commits)."""
+        """Tell every cache of the tenant's bank that it changed, as this transaction commits."""
         mark_bank_changed(self.session.sync_session, tenant_id)
 
     async def subjects(self, tenant_id: uuid.UUID) -> set[str]:

@@ -1,8 +1,6 @@
 """The item: what a student is asked, how an answer is judged, and where the item came from.
-
-The one shape shared by the bank, its import/export format, the demo bank and every generator.
-Difficulty is on the learner model's Rasch logit scale: 0 is a question an average student
-answers correctly half the time; -2 is easy, +2 is hard.
+Difficulty is on the learner model's logit scale: 0 is answered right half the time by an
+average student; -2 is easy, +2 is hard.
 """
 
 from __future__ import annotations

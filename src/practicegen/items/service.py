@@ -47,8 +47,7 @@ async def create_item(
     body: ReadableItem,
     known: Spellings | None = None,
 ) -> Item:
-    """`body` is an item whose answer key was read (`items.keys.readable`); its subject and
-    topic are stored as spelled in `known` or the bank (`items.names`)."""
+    """Store `body`, its subject and topic as spelled in `known` or the bank."""
     principal.require_server()
     names = await canonical_names(
         session, principal.tenant_id, body.subject, body.topic, known or Spellings()
@@ -130,20 +129,17 @@ class ImportReport:
 
 
 async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
-    """Parse a bank document and read every answer key as the grader will; a row whose key
-    cannot be read is rejected. `keys` None only for a document whose keys are known readable
-    (the demo bank, every key of which a test reads). Touches no database."""
+    """Parse a bank document, rejecting each row whose key the grader cannot read; `keys` None
+    only for a document whose keys are known readable (the demo bank). Touches no database."""
     parsed = parse_bank(document)
     if keys is None:
         return parsed
     problems = await keys.problems([content for _, content in parsed.items])
-    readable = []
-    for (index, content), problem in zip(parsed.items, problems, strict=True):
-        if problem is None:
-            readable.append((index, content))
-        else:
-            parsed.rejected.append(RejectedRow.at(index, [f"answer: {problem}"]))
-    parsed.items = readable
+    checked = list(zip(parsed.items, problems, strict=True))
+    parsed.rejected += [
+        RejectedRow.at(i, [f"answer: {p}"]) for (i, _), p in checked if p is not None
+    ]
+    parsed.items = [row for row, problem in checked if problem is None]
     parsed.rejected.sort(key=lambda r: r.index)
     return parsed
 
@@ -173,8 +169,7 @@ async def import_parsed(
     batch_size: int = 500,
     known: Spellings | None = None,
 ) -> ImportReport:
-    """Load the parsed rows; invalid rows and items already in the bank are skipped and counted.
-    Subjects and topics are stored as spelled in `known`, the bank or an earlier row."""
+    """Load the parsed rows, skipping and counting invalid ones and those already in the bank."""
     report = ImportReport(rejected=list(parsed.rejected))
     repo = ItemRepository(session)
     total = len(parsed.items) + len(parsed.rejected)
@@ -198,8 +193,7 @@ async def import_parsed(
 
 
 def _spelled(content: ItemContent, spellings: Spellings) -> ItemContent:
-    """`content` named as known; its names are known from then on (a later row's `algebra`
-    is an earlier row's `Algebra`)."""
+    """`content` named as known; its names are known from then on."""
     named = _named(content, spellings.names(content.subject, content.topic))
     spellings.add(named.subject, named.topic)
     return named

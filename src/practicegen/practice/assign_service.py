@@ -1,9 +1,5 @@
-"""Assigning practice now when it fits the sync budget, else by a job; and starting that job.
-
-`assign_now` plans from the bank and the instant generators within `sync_budget_s` (under a
-CDN's 30 s); past the budget, or when only a job's filler (a language model) could write what
-the bank lacks, it starts the job instead and answers as the async route would: the caller
-never waits on a model. `start_assignment_job` is the one place practice creates a job.
+"""Assigning practice now when it fits the sync budget, else by a job (never waiting on a model);
+and starting that job.
 """
 
 from __future__ import annotations
@@ -49,9 +45,7 @@ async def assign_now(
     now: datetime,
     known: Spellings,
 ) -> AssignmentRead | JobAccepted:
-    """The assignment, stored; or, over the budget or beyond `parts.filler` (instant
-    generators only) where `parts.job_filler` (a language model) can write, the job making it.
-    Its subject and topic are spelled as `known` or the bank spells them (`items.names`)."""
+    """The assignment, stored; or, over the budget or past `parts.filler`, the job making it."""
     try:
         async with reading() as session, asyncio.timeout(settings.sync_budget_s):
             request = await canonical_request(session, principal, request, known)
@@ -78,8 +72,7 @@ async def assign_now(
             check=unavailable,  # a timeout checked the request already, or ran out doing so
         )
         return started.accepted
-    # with nothing generated the assignment is one INSERT on PostgreSQL (its items in it),
-    # whole by itself: the reading sessionmaker's autocommit spares the BEGIN and COMMIT
+    # with nothing generated it is one INSERT on PostgreSQL: autocommit spares BEGIN and COMMIT
     writing = reading if not plan.new_items else sessionmaker
     async with writing() as session, session.begin():
         return await store_and_show(session, principal=principal, plan=plan, now=now)
@@ -98,20 +91,15 @@ async def start_assignment_job(
     idempotency_key: str | None = None,
     check: bool = True,
 ) -> StartedJob:
-    """Vet the webhook and (if `check`) the request, then create the job that assigns it,
-    its subject and topic spelled as `known` or the bank spells them.
-
-    `sessionmaker` may be the node's reading one: the job is made by one statement (the store's),
-    and the reads before it need no transaction of their own."""
+    """Vet the webhook and (if `check`) the request, then create the job (in one statement)."""
     if webhook_url is not None:  # a server key's, at an address the SSRF guard allows
         if principal.is_student:
             raise StudentWebhookRefused()
         await parts.guard.check_url(webhook_url)
     async with sessionmaker() as session:
         request = await canonical_request(session, principal, request, known)
-        created = await _create_job(
-            session, parts, settings, principal, request, now, webhook_url, idempotency_key, check
-        )
+        ask = Assigning(principal, request, settings, parts.cache, parts.job_filler, now)
+        created = await _create_job(session, parts, ask, webhook_url, idempotency_key, check)
         if session.in_transaction():  # begun only if a statement ran (SQLite)
             await session.commit()
     return StartedJob(JobAccepted.of(created.job.id, created.job.status), created.replayed)
@@ -120,8 +108,7 @@ async def start_assignment_job(
 async def canonical_request(
     session: AsyncSession, principal: Principal, request: AssignRequest, known: Spellings
 ) -> AssignRequest:
-    """`request` with its subject and topic as already spelled, ignoring case; what the job
-    stores, so an Idempotency-Key replay spelled otherwise names the same job."""
+    """`request` spelled as known, so a replay spelled otherwise names the same job."""
     subject, topic = await canonical_names(
         session, principal.tenant_id, request.subject, request.topic, known
     )
@@ -133,14 +120,12 @@ async def canonical_request(
 async def _create_job(
     session: AsyncSession,
     parts: PracticeParts,
-    settings: Settings,
-    principal: Principal,
-    request: AssignRequest,
-    now: datetime,
+    ask: Assigning,
     webhook_url: str | None,
     idempotency_key: str | None,
     check: bool,
 ) -> Created:
+    principal, request, settings = ask.principal, ask.request, ask.settings
     new = NewJob(
         tenant_id=principal.tenant_id,
         job_type=PRACTICE_GENERATION,
@@ -152,12 +137,11 @@ async def _create_job(
         idempotency_key=None if idempotency_key is None else scoped_key(principal, idempotency_key),
     )
     if check:
-        ask = Assigning(principal, request, settings, parts.cache, parts.job_filler, now)
         await check_request_content(session, ask)
     return await jobs_service.create_job(
         session,
         store=parts.store,
         new=new,
-        now=now,
+        now=ask.now,
         explain_refusal=student_check(principal.tenant_id, request.student_id),
     )

@@ -1,9 +1,5 @@
-"""Building an assignment: the two steps behind both the sync and the async assign endpoints.
-
-`plan_assignment` checks the request, reads the student's model and the bank, selects items
-aimed at the target success rate and has the gap filler write what the bank lacks, writing
-nothing; `store_assignment` stores the result, leaving the commit to the caller. Progress goes
-to a callback, which the async job relays and the sync path ignores.
+"""Building an assignment, for both the sync and the async assign: `plan_assignment` checks,
+reads, selects and generates, writing nothing; `store_assignment` stores the plan.
 """
 
 from __future__ import annotations
@@ -50,8 +46,7 @@ async def no_progress(_percent: int, _message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """An assignment decided but not yet stored; making it writes nothing. `faces` holds what
-    the assignment shows of each chosen item (a generated item shows itself)."""
+    """An assignment decided but not yet stored; `faces` is what it shows of each item."""
 
     tenant_id: uuid.UUID
     request: AssignRequest
@@ -68,12 +63,7 @@ async def plan_assignment(
     progress: Progress = no_progress,
     rng: random.Random | None = None,
 ) -> Plan:
-    """Check, read and choose (generating what the bank lacks) without writing anything, in a
-    session that only reads (the node's reading sessionmaker's).
-
-    Keeping the slow part free of writes means a job holds no write transaction, and so no
-    lock, while it generates; `store_assignment` writes the result in one short transaction.
-    """
+    """Check, read, choose and generate in a session that only reads: no lock while generating."""
     await progress(5, "Reading the item bank...")
     checked = await check_request(session, ask)
     request, settings, filler = ask.request, ask.settings, ask.filler
@@ -132,9 +122,7 @@ async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> 
 async def _faces(
     session: AsyncSession, ask: Assigning, chosen: list[ChosenItem], new_items: list[Item]
 ) -> dict[uuid.UUID, Item | ItemFace]:
-    """What the assignment shows of its items, read while planning: the write transaction is
-    then two inserts, and on SQLite how long one writer holds the lock is how long every other
-    writer waits. Bank items the cache showed recently are not read again."""
+    """What the assignment shows of its items, read while planning so the write is only inserts."""
     faces: dict[uuid.UUID, Item | ItemFace] = {item.id: item for item in new_items}
     tenant = ask.principal.tenant_id
     bank_ids = [c.item_id for c in chosen if c.item_id not in faces]
@@ -154,11 +142,7 @@ def _due_reviews(ask: Assigning, checked: Checked) -> list[ChosenItem]:
 
 
 def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[Candidate]:
-    """Each skill's items nearest the difficulty this student should succeed at `target_success`.
-
-    Enough that selection finds its whole shortlist here even if every recent item falls among
-    them, and no more: ranking costs CPU per candidate.
-    """
+    """Each skill's items nearest its target: selection's shortlist, plus room for the recent."""
     reach = nearest_needed(num_items) + len(checked.student.recent)
     pool: list[Candidate] = []
     for key in checked.groups:

@@ -1,13 +1,6 @@
-"""Checking an assign request before anything is planned or queued, and saying why it cannot be
-served: each problem is a clear error of its own.
-
-The sync path checks everything, reading the student for planning (`check_request`); the async
-path all but the student, whose existence the job's own INSERT checks. What the bank cannot
-cover needs a generator that covers it and, where the tenant refuses multiple-choice keys
-checked by the writer alone (`tenants.service.requires_check_model`), a check model; the 422
-names the setting that would make it available. A partial assignment completes with the
-shortfall in its `warnings`; an empty one fails with `generation_failed`, saying why each
-generated question was rejected, so the cause can be seen and fixed.
+"""Checking an assign request before anything is planned or queued, each problem a clear error:
+what the bank cannot cover needs a generator (and, if the tenant requires one, a check model);
+the 422 names the missing setting.
 """
 
 from __future__ import annotations
@@ -49,9 +42,7 @@ class GenerationUnavailable(InvalidRequest):
 
 
 class GenerationFailed(GenerationUnavailable):
-    """The generators that cover the request made nothing usable (`nothing_made`).
-    A kind of unavailability: the sync endpoint hands it to a job when a job's generator (a
-    language model) could still write the items."""
+    """Nothing usable was made (`nothing_made`); the sync endpoint may hand it to a job."""
 
     code = "generation_failed"
     default_message = "No item could be generated for this request."
@@ -59,22 +50,19 @@ class GenerationFailed(GenerationUnavailable):
 
 @dataclass(frozen=True, slots=True)
 class Assigning:
-    """One assign request and what serving it uses: who asks, the node's settings, the bank's
-    cache, and the filler that may write what the bank lacks (None: nothing may)."""
+    """One assign request and what serving it uses (`filler` None: nothing may write)."""
 
     principal: Principal
     request: AssignRequest
     settings: Settings
     cache: CandidateCache
     filler: GapFiller | None = None
-    now: datetime = field(default_factory=utcnow)
-    """When the request is served: which of the student's reviews are due (`review.py`)."""
+    now: datetime = field(default_factory=utcnow)  # decides which reviews are due
 
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A request found valid, with what checking it read: the goal's skills, the subject's items
-    and the groups that fit, and the student (their abilities and recent items, for planning)."""
+    """A request found valid, with what checking it read."""
 
     skills: list[str]
     items: SubjectItems
@@ -97,10 +85,7 @@ async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
 
 
 async def check_request_content(session: AsyncSession, ask: Assigning) -> None:
-    """Every check of `check_request` but the student's existence, without reading the student.
-
-    The async endpoint calls this: the job's own INSERT checks that the student exists.
-    """
+    """Every check of `check_request` but the student's, which the job's own INSERT makes."""
     _check_access_and_size(ask)
     await _check_content(session, ask)
 
@@ -120,10 +105,7 @@ def _check_access_and_size(ask: Assigning) -> None:
 async def _check_content(
     session: AsyncSession, ask: Assigning, bank_version: int | None = None
 ) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
-    """The goal tags, subject and topic name something, and enough can be found or made.
-
-    Returns, last, None when the filler may write what the bank lacks, else the setting it would
-    need. `bank_version`: the tenant's, if the caller read it already."""
+    """Check the goal tags, subject, topic and supply; last, the setting the filler would need."""
     tenant, request = ask.principal.tenant_id, ask.request
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
@@ -147,12 +129,8 @@ async def missing_generator(
     filler: GapFiller | None,
     available: int,
 ) -> str | None:
-    """None if `filler` may write for this request, else the setting it lacks: a language model,
-    or a check model the tenant requires for what self-consistency alone would accept.
-
-    The tenant's policy is read only when the bank cannot cover the request, so an assign the
-    bank serves costs no query for it; should planning still need the filler, the filler reads
-    the policy itself (`LlmFiller.fill`)."""
+    """None if `filler` may write for this request, else the setting it lacks; the tenant's
+    policy is read only when the bank falls short, so a bank-served assign costs no query."""
     if filler is None or not filler.covers(request.subject, request.topic):
         return MODEL_SETTING
     if available >= request.num_items or not filler.unchecked(request.subject):
@@ -211,8 +189,7 @@ def shortfall_warnings(unproduced: Mapping[str, int], chosen: int, wanted: int) 
 def nothing_made(
     request: AssignRequest, skills: Sequence[str], report: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """The message and details of `GenerationFailed` for an assignment left empty: what was
-    asked, and why nothing passed."""
+    """`GenerationFailed`'s message and details: what was asked, and why nothing passed."""
     llm = report.get("llm", {})
     rejections: dict[str, int] = dict(llm.get("rejections", {}))
     why = ", ".join(f"{reason}: {n}" for reason, n in sorted(rejections.items()))

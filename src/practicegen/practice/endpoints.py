@@ -1,8 +1,4 @@
-"""HTTP edge for practice: the guide's sync and async assign, reading assignments, answering.
-
-Each route parses, calls one service function and shapes the answer; the rules live in
-`assign_service` and `service`.
-"""
+"""HTTP edge for practice: the sync and async assign, reading assignments, answering."""
 
 from __future__ import annotations
 
@@ -47,12 +43,9 @@ def _accepted(accepted: JobAccepted, *, replayed: bool = False) -> JSONResponse:
 async def assign(
     body: AssignRequest, principal: BriefPrincipalDep, container: ContainerDep, now: NowDep
 ) -> Envelope[AssignmentRead] | JSONResponse:
-    """Assign practice now, from the bank and instant generators (never a language model).
-
-    If the work cannot finish within `PRACTICEGEN_SYNC_BUDGET_S` (20 s, under a CDN's 30 s), or
-    only a language model could write what the bank lacks, the answer is the async endpoint's
-    202 instead and the assignment is made by a job.
-    """
+    """Assign practice now, from the bank and instant generators (never a language model). Past
+    `PRACTICEGEN_SYNC_BUDGET_S`, or when only a language model could write what the bank lacks,
+    the answer is the async endpoint's 202 instead and a job makes the assignment."""
     made = await assign_service.assign_now(
         container.part(PracticeParts),
         sessionmaker=container.sessionmaker,
@@ -115,10 +108,7 @@ async def answer(
     container: ContainerDep,
     now: NowDep,
 ) -> Envelope[ResponseRead]:
-    """Grade one answer, store it, and update the learner model.
-
-    Sessions are opened by the service, none held while the answer waits for grading.
-    """
+    """Grade one answer, store it, and update the learner model."""
     result = await service.answer_item(
         container.sessionmaker,
         reading=container.reading_sessionmaker,

@@ -1,19 +1,12 @@
-"""The grading lane: a node's bounded, fair queue in front of its grading processes.
-
-An answer may keep a grading process (`Grader`) busy until the deadline, so answers queue for
-them; unbounded, that queue would let one student's token stall everyone's answers. So an
-answer takes a *place* in the lane before it is read or graded, refused at once, never after
-a wait:
+"""The grading lane: a node's bounded, fair queue in front of its grading processes, so one
+student's token cannot stall everyone's answers. An answer takes a *place* before it is read or
+graded, refused at once with `Retry-After`, never after a wait:
 
     a student already holding `student_share` places   429 too_many_requests
     a tenant already holding `tenant_share` places     429 too_many_requests
     the node holding `slots` places                    503 service_busy
 
-Both with `Retry-After`: the time the full share's places take to be graded, plus up to as
-much again at random (callers refused together come back apart), at most a minute. Places
-waiting for a process take turns round-robin across tenants, then a tenant's students, so one
-student's waiting answers delay another's by at most one grading each. A place holds no
-database connection: grading's inputs are read before it waits, its result written after.
+Waiting places take turns round-robin across tenants, then a tenant's students.
 """
 
 from __future__ import annotations
@@ -39,9 +32,8 @@ _MAX_RETRY_AFTER_S = 60
 _Waiters = dict[uuid.UUID, dict[uuid.UUID, deque[asyncio.Future[None]]]]
 
 
+# One answer's place in the lane until graded: it grades the answer once it is its turn.
 Place = Callable[[str, AnswerKey], Awaitable[Grade]]
-"""One answer's place in the lane, from admission until it has been graded: it grades the
-answer against the key once it is the place's turn."""
 
 
 class GradingLane:
@@ -99,10 +91,8 @@ class GradingLane:
         self._by_student[student_id] = self._by_student.get(student_id, 0) + 1
 
     def _retry_after(self, error: TooManyRequests | ServiceBusy) -> int:
-        """Seconds until a place is likely free: the answers the refused caller's share holds,
-        each taking at most the grading deadline, on the node's grading processes; plus up to
-        as much again at random, so that callers refused together do not all come back
-        together."""
+        """Seconds until a place is likely free, the share's answers at the deadline each, plus
+        up to as much again at random, so that callers refused together come back apart."""
         held = int(error.details.get("limit", self._slots))
         estimate = max(1, math.ceil(self._grader.timeout_s * held / self._grader.workers))
         return min(estimate + self._jitter.randint(0, estimate), _MAX_RETRY_AFTER_S)
@@ -153,8 +143,7 @@ class GradingLane:
                 turn.set_result(None)
 
     def _next_turn(self) -> asyncio.Future[None]:
-        """The first tenant's first student's oldest turn; both move to the back of their
-        queues (dicts keep insertion order, so re-inserting rotates them)."""
+        """The first tenant's first student's oldest turn; re-inserting rotates both queues."""
         tenant_id = next(iter(self._waiting))
         students = self._waiting.pop(tenant_id)
         student_id = next(iter(students))

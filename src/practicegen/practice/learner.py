@@ -1,17 +1,7 @@
-"""The learner model: how likely a student is to answer an item, and what one answer teaches us.
-
-Every item is aimed at a target chance of success (0.75 by default), so practice is neither
-trivial nor hopeless. The prediction is the Rasch model's: an ability `theta` per skill and an
-item difficulty `b` on one logit scale, P(correct) = logistic(theta - b). Both are learnt online
-by Elo steps (Pelanek, 2016) of size K = a / (1 + decay * n) against the surprise `correct -
-predicted`; an item's step shrinks with evidence, a student's does not by default, as students
-learn and a steady step holds their success near the target.
-
-Selection aims the chance averaged over how uncertain theta still is: normal around it, its
-variance starting at the population's (`ability_sd` squared) and shrinking with each response's
-Fisher information, the average by the probit approximation (MacKay, 1992). A skill never
-practised starts from the student's evidence-weighted mean ability over their other skills in
-the subject, shrunk toward 0 (the average student). Everything here is pure.
+"""The learner model (pure): the Rasch model, P(correct) = logistic(theta - b), with an ability
+`theta` per skill and a difficulty `b` per item, both learnt online by Elo steps against the
+surprise `correct - predicted` (Pelanek, 2016). Selection aims the chance averaged over theta's
+uncertainty (probit approximation); an unpractised skill starts from the student's others.
 """
 
 from __future__ import annotations
@@ -84,10 +74,7 @@ def expected_p_correct(theta: float, difficulty: float, variance: float) -> floa
 
 
 def target_difficulty(theta: float, p_target: float, variance: float = 0.0) -> float:
-    """The difficulty at which a student succeeds with expected chance `p_target`.
-
-    `theta` is the ability estimate and `variance` its uncertainty (0: known exactly).
-    """
+    """The difficulty at which `theta` (uncertain by `variance`) expects chance `p_target`."""
     if not 0.0 < p_target < 1.0:
         raise ValueError("p_target must be strictly between 0 and 1")
     return theta - math.log(p_target / (1.0 - p_target)) * _spread(variance)
@@ -101,10 +88,8 @@ def aim(state: SkillState, p_target: float, params: LearnerParams | None = None)
 def ability_variance(
     state: SkillState, p_target: float, params: LearnerParams | None = None
 ) -> float:
-    """How uncertain `state.theta` is: the population's variance, narrowed by each response.
-
-    A response to an item aimed at `p_target` carries Fisher information p (1 - p) about theta.
-    """
+    """How uncertain `state.theta` is: the population's variance, narrowed by each response's
+    Fisher information p (1 - p) about theta."""
     params = params or LearnerParams()
     information = p_target * (1.0 - p_target)
     return 1.0 / (1.0 / params.ability_sd**2 + information * max(state.n, 0))
@@ -116,12 +101,8 @@ def step_size(k: float, decay: float, n: int) -> float:
 
 
 def prior_theta(other_skills: Collection[SkillState], params: LearnerParams | None = None) -> float:
-    """Starting ability for a skill the student has never practised.
-
-    `other_skills` are the student's states in the other skills of the same subject. The result
-    is their mean weighted by evidence, shrunk toward 0 by `params.prior_weight` pseudo-responses;
-    with no evidence at all it is 0, the average student.
-    """
+    """Starting ability for a skill never practised: the evidence-weighted mean of
+    `other_skills` (the subject's), shrunk toward 0 by `params.prior_weight` pseudo-responses."""
     params = params or LearnerParams()
     evidence = sum(state.n for state in other_skills)
     if evidence == 0:
@@ -133,11 +114,7 @@ def prior_theta(other_skills: Collection[SkillState], params: LearnerParams | No
 def skill_state(
     abilities: Mapping[str, SkillState], skill: str, params: LearnerParams | None = None
 ) -> SkillState:
-    """The student's state in `skill`, or the cold-start prior (with n = 0) if never practised.
-
-    `abilities` should hold the student's skills in the subject of `skill`: those are what the
-    prior borrows from.
-    """
+    """The state in `skill`, or the prior from `abilities` (the subject's) with n = 0."""
     state = abilities.get(skill)
     if state is not None:
         return state

@@ -13,10 +13,8 @@ from practicegen.webhooks.ssrf import AddressGuard
 
 @dataclass(frozen=True, slots=True)
 class PracticeParts:
-    filler: GapFiller | None
-    """The sync path's: instant generators only."""
-    job_filler: GapFiller | None
-    """A job's: the language model when one is configured."""
+    filler: GapFiller | None  # the sync path's: instant generators only
+    job_filler: GapFiller | None  # a job's: the language model when one is configured
     cache: CandidateCache
     store: JobStore
     guard: AddressGuard

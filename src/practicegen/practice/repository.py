@@ -1,8 +1,5 @@
-"""SQL for assignments, their items, responses and the learner's per-skill state.
-
-The statements the sync assign runs on every request are built once, at import, with bound
-parameters, so a request only binds and sends them.
-"""
+"""SQL for assignments, their items, responses and the learner's per-skill state. The statements
+the sync assign runs on every request are built once, with bound parameters."""
 
 from __future__ import annotations
 
@@ -28,7 +25,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.clock import utcnow
 from practicegen.db.models import (
@@ -40,6 +36,7 @@ from practicegen.db.models import (
     Student,
     core_table,
 )
+from practicegen.db.repository import TenantRepository
 from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert
 from practicegen.items.bank_changes import version_of
@@ -49,9 +46,7 @@ from practicegen.practice.review import ReviewState
 
 @dataclass(frozen=True, slots=True)
 class StudentContext:
-    """What planning needs of a student, read in one round trip: their state per practised
-    skill, the (item id, fingerprint) of their latest assignments' items, the tenant's
-    `bank_version` (`items/candidates.py`), and the items they got wrong (`review.py`)."""
+    """What planning needs of a student, read in one round trip."""
 
     abilities: dict[str, SkillState]
     recent: list[tuple[uuid.UUID, str]]
@@ -89,8 +84,7 @@ class ItemFace:
     solution: str | None
 
 
-# The hot path reads through Core tables rather than ORM attributes: the ORM layer adds CPU to
-# every execution and its results are tuples here anyway.
+# The hot path reads through Core tables: the ORM adds CPU to every execution.
 _students = core_table(Student)
 _skills = core_table(LearnerSkill)
 _items = core_table(Item)
@@ -110,9 +104,8 @@ _latest_assignments = (
 )
 
 
-def _reviews(dialect: str) -> Select[Any]:
-    """Per item the student ever answered wrong: when they last answered it, and how many right
-    answers they gave it since their last wrong one (`practice/review.py`)."""
+def _reviews() -> Select[Any]:
+    """Per item the student answered wrong: when last answered, right answers since (`review`)."""
     mine = _responses.c.student_id == bindparam("student_id")
     wrong = (
         select(_responses.c.item_id, func.max(_responses.c.created_at).label("last_wrong"))
@@ -134,13 +127,8 @@ def _reviews(dialect: str) -> Select[Any]:
 
 
 def _student_context(dialect: str) -> Select[str, str, str, int]:
-    """The student's skills, recent items and items under review as JSON arrays, and the
-    tenant's bank version, in one row (none if the tenant has no such student).
-
-    One row, as each row SQLite returns is a step on the connection's thread, waiting for the
-    GIL while the event loop is busy. SQLite's JSON numbers keep only 15 digits, so abilities
-    go through text at full precision there.
-    """
+    """The student's skills, recent items and reviews as JSON arrays, and the bank version, in one
+    row (each row SQLite returns is a thread step); abilities as text on SQLite (15 digits)."""
     sqlite = dialect == "sqlite"
     array = func.json_array if sqlite else func.json_build_array
 
@@ -158,7 +146,7 @@ def _student_context(dialect: str) -> Select[str, str, str, int]:
         .select_from(_items.join(_assignment_items, _assignment_items.c.item_id == _items.c.id))
         .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
     )
-    under_review = _reviews(dialect).subquery()
+    under_review = _reviews().subquery()
     reviews = select(
         rows(
             under_review.c.item_id,
@@ -184,10 +172,8 @@ _ITEM_FACES = select(_items.c.tenant_id, *_ITEM_FACE_COLUMNS).where(
 )
 _INSERT_ASSIGNMENT = insert(_assignments)
 _INSERT_ASSIGNMENT_ITEM = insert(_assignment_items)
-# PostgreSQL takes an assignment, its items and the items it generated in one statement, a
-# round trip or two fewer: the new items (one JSON array, a key per column of `items`) and the
-# assignment in data-modifying WITHs, the links as one array per column (each of an item link's
-# but the first, the assignment's id). SQLite has no INSERT inside WITH.
+# PostgreSQL takes an assignment, its links (an array per column) and new items (one JSON array)
+# in one statement, through data-modifying WITHs, which SQLite lacks.
 _ITEM_ARRAYS = ItemLink._fields[1:]
 _ITEM_KEYS = [column.key for column in _items.columns]
 _WITH_NEW_ITEMS = """
@@ -227,23 +213,11 @@ def _new_item_values(item: Item, now: datetime) -> dict[str, Any]:
     """A generated item's row, with the defaults its columns would take."""
     values = {key: getattr(item, key) for key in _ITEM_KEYS}
     defaults = {"created_at": now, "updated_at": now, "responses_n": 0, "status": "active"}
-    for key, default in defaults.items():
-        if values[key] is None:
-            values[key] = default
-    return values
+    return values | {key: value for key, value in defaults.items() if values[key] is None}
 
 
-class PracticeRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get_assignment(
-        self, tenant_id: uuid.UUID, assignment_id: uuid.UUID
-    ) -> Assignment | None:
-        query = select(Assignment).where(
-            Assignment.tenant_id == tenant_id, Assignment.id == assignment_id
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
+class PracticeRepository(TenantRepository[Assignment]):
+    model = Assignment
 
     async def assignment_items(self, assignment_id: uuid.UUID) -> list[tuple[AssignmentItem, Item]]:
         query = (
@@ -267,10 +241,7 @@ class PracticeRepository:
     async def student_context(
         self, tenant_id: uuid.UUID, student_id: uuid.UUID, recent_assignments: int
     ) -> StudentContext | None:
-        """The student's skills and recent items; None if the tenant has no such student.
-
-        Recent items are those of the student's latest `recent_assignments` assignments.
-        """
+        """The student's context, recent items from `recent_assignments`; None if no such."""
         params = {
             "tenant_id": tenant_id,
             "student_id": student_id,
@@ -300,12 +271,8 @@ class PracticeRepository:
     async def insert_assignment(
         self, assignment: Assignment, items: Sequence[ItemLink], new_items: Sequence[Item] = ()
     ) -> None:
-        """Insert an assignment, its links and the items it generated, bypassing the unit of
-        work: none of them is added to the session, and every column of `assignment` must be set.
-
-        On SQLite the inserts go with the commit (`sqlite_driver.pipeline`), so an error in any
-        is raised by the commit. The caller marks the bank changed.
-        """
+        """Insert an assignment (every column set), its links and new items, bypassing the unit
+        of work; on SQLite the commit sends them. The caller marks the bank changed."""
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
         made = [_new_item_values(item, utcnow()) for item in new_items]
         if self.session.get_bind().dialect.name == "postgresql":
@@ -324,10 +291,8 @@ class PracticeRepository:
 
     async def abilities(self, student_id: uuid.UUID) -> dict[str, SkillState]:
         columns = _skills.c.skill, _skills.c.theta, _skills.c.responses_n
-        rows = await self.session.execute(
-            select(*columns).where(_skills.c.student_id == student_id)
-        )
-        return {skill: SkillState(theta, n) for skill, theta, n in rows}
+        query = select(*columns).where(_skills.c.student_id == student_id)
+        return {skill: SkillState(t, n) for skill, t, n in await self.session.execute(query)}
 
     async def lock_skill(
         self,
@@ -338,8 +303,7 @@ class PracticeRepository:
         prior: float,
         now: datetime,
     ) -> LearnerSkill:
-        """The student's row for `skill`, created at the prior at `now` if missing, locked for
-        update."""
+        """The student's row for `skill`, made at `prior` if missing, locked for update."""
         values = {
             "student_id": student_id,
             "skill": skill,

@@ -1,12 +1,7 @@
-"""Spaced review: items a student got wrong come back in later assignments, after a spacing
-that doubles with each right answer, until they are answered right `rounds` times in a row.
-
-An item answered wrong enters review. It is due again once `spacing_s * 2**k` has passed since
-it was last answered, `k` being its right answers since its last wrong one; `rounds` right
-answers in a row end its review (a wrong one starts it over). Due items take at most a third of
-an assignment's places (one, for an assignment of fewer than three), earliest due first, and only
-among the items the request would choose from (its subject, topic and goal skills, still active):
-a review is a repeat on purpose, so the rule that skips recent items does not hold it back. Pure.
+"""Spaced review: an item answered wrong is due again `spacing_s * 2**k` after it was last
+answered, `k` its right answers since its last wrong one, until `rounds` right in a row. Due
+items take at most a third of an assignment's places, earliest first, among what the request
+may choose; a review is a repeat on purpose, so recency does not hold it back. Pure.
 """
 
 from __future__ import annotations
@@ -22,8 +17,7 @@ from practicegen.practice.learner import SkillState, p_correct, skill_state
 
 @dataclass(frozen=True, slots=True)
 class ReviewState:
-    """One item the student got wrong at least once: when they last answered it, and how many
-    times they have answered it right since their last wrong answer."""
+    """An item the student got wrong at least once."""
 
     item_id: uuid.UUID
     last_answered: datetime
@@ -60,8 +54,7 @@ def review_choices(
     abilities: Mapping[str, SkillState],
     num_items: int,
 ) -> list[ChosenItem]:
-    """The due items among `candidates` (what the request may choose from), earliest due
-    first, as many as `review_places` allows."""
+    """The `due` items among `candidates`, earliest first, as many as `review_places` allows."""
     wanted = set(due)
     found = {c.item_id: c for c in candidates if c.item_id in wanted}
     picked = [found[item_id] for item_id in due if item_id in found][: review_places(num_items)]

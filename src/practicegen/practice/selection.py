@@ -1,20 +1,9 @@
-"""Choosing the items of one assignment from a pool of candidates.
-
-The best item is the one whose predicted chance of success for this student (`learner`) is
-closest to the target (0.75 by default). Around that core:
-
-- No repeats: a fingerprint (shared by variants of one question) is chosen at most once, and
-  recent items and fingerprints are skipped. Recency is strict: a pool too short without them
-  gives a short selection (`shortfall`), and the caller decides whether to generate or accept it.
-- Coverage: required skills (the goal's) are served round-robin in the order given, so each
-  gets an item whenever `num_items` allows (those left out are `uncovered_skills`); slots they
-  cannot fill go to the best remaining candidates of any skill.
-- Variety: a small random jitter breaks near-ties, so two students at the same ability do not
-  get identical sets; a seeded `random.Random` makes it reproducible.
-- A gentle ramp: the list runs easy to hard for this student.
-
-Ranking is lazy: only a shortlist nearest the target is scored exactly, the rest of a pool only
-if the shortlist runs out; a large pool costs a pass, not a sort.
+"""Choosing the items of one assignment: those whose predicted chance of success for this
+student is nearest the target. A fingerprint is chosen at most once and recent items are
+skipped (a short pool gives a `shortfall`); required skills are served round-robin (those left
+out are `uncovered_skills`), the rest of the slots going to the best of any skill; a small
+seeded jitter breaks near-ties; the list runs easy to hard. Only a shortlist nearest the target
+is scored exactly, so a large pool costs a pass, not a sort.
 """
 
 from __future__ import annotations
@@ -71,9 +60,6 @@ class _Scorer:
 
     def ranked(self, pool: list[Candidate], shortlist: int) -> Iterator[Candidate]:
         """Yield `pool` best first: the shortlist, then (only if consumed) everything else."""
-        if len(pool) <= shortlist:  # in the same order as a shortlist, for the same jitter
-            yield from self._jittered(sorted(pool, key=self.logit_distance))
-            return
         head = heapq.nsmallest(shortlist, pool, key=self.logit_distance)
         yield from self._jittered(head)
         in_head = {id(c) for c in head}
@@ -126,12 +112,8 @@ def select_items(
     params: LearnerParams | None = None,
     jitter: float = DEFAULT_JITTER,
 ) -> Selection:
-    """Choose up to `num_items` candidates for one assignment (rules in the module docstring).
-
-    `abilities` are the student's skill states in the candidates' subject; a skill missing from
-    it starts from the cold-start prior. `jitter` is the largest random nudge, in probability
-    units, added to an item's distance from `target_p` when ranking.
-    """
+    """Choose up to `num_items` candidates (rules in the module docstring); `jitter` is the
+    largest random nudge, in probability, added to an item's distance from `target_p`."""
     if num_items < 0:
         raise ValueError("num_items must be non-negative")
     if jitter < 0:
@@ -161,11 +143,7 @@ def select_items(
 def _eligible_by_skill(
     candidates: Sequence[Candidate], recent_ids: set[int], recent_fingerprints: set[str]
 ) -> dict[str, list[Candidate]]:
-    """Group the candidates that are not recent by skill.
-
-    Recent ids are matched by their integer value: hashing a UUID runs Python code, and this
-    loop runs once per candidate.
-    """
+    """The candidates not recent, by skill; ids match as integers (hashing a UUID runs Python)."""
     pools: defaultdict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
         if c.item_id.int not in recent_ids and c.fingerprint not in recent_fingerprints:
@@ -208,9 +186,8 @@ def _round_robin(
 
 
 def nearest_needed(num_items: int) -> int:
-    """How many of a pool's candidates nearest its target selection ranks for `num_items`, with
-    room for fingerprint collisions and jitter; it looks further only if those run out, so a
-    caller may hand it just these per skill, plus as many as it rules out as recent."""
+    """How many of a pool's candidates nearest its target selection ranks for `num_items` (room
+    for collisions and jitter): a caller may hand it just these, plus those it rules recent."""
     return 2 * num_items + 8
 
 

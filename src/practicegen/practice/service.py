@@ -1,10 +1,5 @@
-"""Reading assignments and answering their items: grading, then teaching the learner model.
-
-A new assignment is shown from its plan (`store_and_show`) exactly as `get_assignment` shows
-the stored rows, so nothing is read back. An answer is graded by the item's own policy through
-the node's grading lane (`grading_lane`), then stored and applied to the model: the student's
-ability in the item's skill and the item's difficulty each take one Elo step. Each position is
-answered once; the first answer is what the model learns from.
+"""Reading assignments and answering their items: an answer is graded through the node's
+grading lane, stored, and applied to the learner model; each position is answered once.
 """
 
 from __future__ import annotations
@@ -61,10 +56,14 @@ class NoSuchPosition(InvalidRequest):
 async def _assignment(
     session: AsyncSession, principal: Principal, assignment_id: uuid.UUID
 ) -> Assignment:
-    row = await PracticeRepository(session).get_assignment(principal.tenant_id, assignment_id)
+    row = await PracticeRepository(session).get(principal.tenant_id, assignment_id)
     if row is None or (principal.is_student and row.student_id != principal.student_id):
         raise AssignmentNotFound(assignment_id=str(assignment_id))
     return row
+
+
+_ITEM_SHOWN = ("subject", "topic", "skill", "type", "stem", "hints", "source", "answer_policy")
+_ASSIGNMENT_SHOWN = AssignmentRead.model_fields.keys() - {"assignment_id", "items"}
 
 
 def _item_view(
@@ -79,11 +78,7 @@ def _item_view(
     return AssignedItem(
         position=position,
         item_id=item.id,
-        subject=item.subject,
-        topic=item.topic,
-        skill=item.skill,
-        type=item.type,
-        stem=item.stem,
+        **{name: getattr(item, name) for name in _ITEM_SHOWN},
         choices=[
             ChoiceRead(
                 id=c["id"],
@@ -92,13 +87,10 @@ def _item_view(
             )
             for c in item.choices
         ],
-        hints=list(item.hints),
         difficulty=round(item.difficulty, 3),
-        source=item.source,
         predicted_success=round(chosen.predicted_success, 3),
         reason=chosen.reason,
         answer=item.answer if with_keys else None,
-        answer_policy=item.answer_policy,
         solution=item.solution if with_keys or response is not None else None,
         response=None
         if response is None
@@ -113,19 +105,8 @@ def _item_view(
 
 
 def _assignment_view(assignment: Assignment, items: list[AssignedItem]) -> AssignmentRead:
-    return AssignmentRead(
-        assignment_id=assignment.id,
-        student_id=assignment.student_id,
-        subject=assignment.subject,
-        topic=assignment.topic,
-        goal_tags=[uuid.UUID(t) for t in assignment.goal_tags],
-        num_items=assignment.num_items,
-        items=items,
-        bank_count=assignment.bank_count,
-        generated_count=assignment.generated_count,
-        warnings=list(assignment.warnings),
-        created_at=assignment.created_at,
-    )
+    stored = {name: getattr(assignment, name) for name in _ASSIGNMENT_SHOWN}
+    return AssignmentRead(assignment_id=assignment.id, items=items, **stored)
 
 
 async def store_and_show(
@@ -167,8 +148,7 @@ def answer_key(item: Item) -> AnswerKey:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """What answering a position needs, read before grading; `item` is detached from the
-    session that read it, which is closed by then."""
+    """What answering a position needs, read before grading; `item` is detached."""
 
     tenant_id: uuid.UUID
     assignment_id: uuid.UUID
@@ -208,13 +188,9 @@ async def answer_item(
     now: datetime,
     params: LearnerParams | None = None,
 ) -> ResponseRead:
-    """Grade an answer, then store it and teach the model in one short transaction.
-
-    No connection is held while the answer waits for or is in grading: the position is read in
-    a `reading` session closed by then, and the write checks again that it is unanswered (the
-    first answer stored wins). A student token takes its place in the lane before any query, so
-    a flood is refused without one; a server key's, once the assignment's student is read.
-    """
+    """Grade an answer, holding no connection, then store it and teach the model in one short
+    transaction. A student token takes its lane place before any query, so a flood is refused
+    without one; a server key's, once the student is read."""
     position = body.position
     if principal.student_id is not None:
         with lane.place(principal.tenant_id, principal.student_id) as place:

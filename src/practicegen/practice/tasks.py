@@ -1,13 +1,6 @@
-"""The `practice_generation` job type: the async path's call of the same assignment builder.
-
-It plans (reads and generates, reporting progress) outside any write transaction, in a session
-running each read in autocommit mode, then hands the runner a writer that stores the plan in the
-transaction completing the job. The result is the assignment as the sync endpoint shows it, plus
-`metadata.generation` when anything was generated (counts, rejections, token usage).
-
-The job's request keeps whose view the result is for, so a student token's job stores no answer
-keys; a student token reading any job's result sees it as a student sees the assignment
-(`for_student`), without `metadata.generation`, which is about the service's models.
+"""The `practice_generation` job type: plans outside any write transaction, then hands the runner
+a writer that stores the plan as the job completes. The result is the assignment as the sync
+endpoint shows it, plus `metadata.generation`; a student token sees it as `for_student` shows it.
 """
 
 from __future__ import annotations
@@ -53,18 +46,16 @@ def student_check(tenant_id: uuid.UUID, student_id: uuid.UUID) -> RefusalCheck:
 def for_student(result: dict[str, Any]) -> dict[str, Any]:
     """The stored result less the answer keys (a new dict; the stored one is left alone)."""
     shown = {key: value for key, value in result.items() if key != "metadata"}
-    shown["items"] = [_item_for_student(item) for item in result.get("items", [])]
+    shown["items"] = [
+        {
+            **item,
+            "answer": None,
+            "solution": item.get("solution") if item.get("response") is not None else None,
+            "choices": [{**choice, "misconception": None} for choice in item.get("choices", [])],
+        }
+        for item in result.get("items", [])
+    ]
     return shown
-
-
-def _item_for_student(item: dict[str, Any]) -> dict[str, Any]:
-    answered = item.get("response") is not None
-    return {
-        **item,
-        "answer": None,
-        "solution": item.get("solution") if answered else None,
-        "choices": [{**choice, "misconception": None} for choice in item.get("choices", [])],
-    }
 
 
 def practice_job_type(

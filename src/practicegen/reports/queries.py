@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Assignment, ClassMember, Item, LearnerSkill, Response
-from practicegen.db.pagination import after_cursor, encode_cursor
+from practicegen.db.pagination import after_cursor, split_page
 
 Estimate = tuple[uuid.UUID, str, float, int, datetime]  # student, skill, theta, n, updated
 
@@ -54,16 +53,6 @@ async def typical_difficulties(
     return {skill: float(mean) for skill, mean in await session.execute(query)}
 
 
-def _scored(tenant_id: uuid.UUID, student_id: uuid.UUID) -> Select[Any]:
-    correct = func.coalesce(func.sum(case((Response.correct, 1), else_=0)), 0)
-    return (
-        select(Assignment, func.count(Response.id), correct)
-        .outerjoin(Response, Response.assignment_id == Assignment.id)
-        .where(Assignment.tenant_id == tenant_id, Assignment.student_id == student_id)
-        .group_by(Assignment.id)
-    )
-
-
 async def scored_assignments(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -72,17 +61,17 @@ async def scored_assignments(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[tuple[Assignment, int, int]], str | None]:
-    """A page of the student's assignments, newest first, each with its answered and correct
-    counts, and the next page's cursor."""
+    """A page of the student's assignments, newest first, with answered and correct counts."""
+    correct = func.coalesce(func.sum(case((Response.correct, 1), else_=0)), 0)
+    scored = (
+        select(Assignment, func.count(Response.id), correct)
+        .outerjoin(Response, Response.assignment_id == Assignment.id)
+        .where(Assignment.tenant_id == tenant_id, Assignment.student_id == student_id)
+        .group_by(Assignment.id)
+    )
     query = after_cursor(
-        _scored(tenant_id, student_id),
-        Assignment.created_at,
-        Assignment.id,
-        cursor,
-        limit,
-        newest_first=True,
+        scored, Assignment.created_at, Assignment.id, cursor, limit, newest_first=True
     )
     rows = [(a, int(n), int(c)) for a, n, c in await session.execute(query)]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1][0]) if more and rows else None)
+    _, next_cursor = split_page([a for a, _, _ in rows], limit)
+    return rows[:limit], next_cursor

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.auth.principal import Principal
 from practicegen.classes.repository import ClassRepository
 from practicegen.config import Settings
+from practicegen.practice.learner import p_correct
 from practicegen.reports import queries
 from practicegen.reports.schemas import (
     AssignmentSummary,
@@ -20,7 +21,6 @@ from practicegen.reports.schemas import (
     ReportRow,
     SkillStanding,
 )
-from practicegen.reports.standing import standing
 from practicegen.students.repository import StudentRepository
 
 
@@ -53,12 +53,9 @@ async def student_assignments(
     summaries = [
         AssignmentSummary(
             assignment_id=a.id,
-            subject=a.subject,
-            topic=a.topic,
-            num_items=a.num_items,
             answered=answered,
             correct=correct,
-            created_at=a.created_at,
+            **{name: getattr(a, name) for name in ("subject", "topic", "num_items", "created_at")},
         )
         for a, answered, correct in rows
     ]
@@ -101,6 +98,14 @@ async def _standings(
     typical = await queries.typical_difficulties(session, tenant_id, {e[1] for e in estimates})
     by_student: dict[uuid.UUID, list[SkillStanding]] = {}
     for student_id, skill, theta, n, updated in sorted(estimates, key=lambda e: e[1]):
-        at = standing(skill, theta, n, updated, typical.get(skill, 0.0), rule)
+        chance = p_correct(theta, typical.get(skill, 0.0))  # on an item of typical difficulty
+        at = SkillStanding(
+            skill=skill,
+            ability=round(theta, 3),
+            typical_success=round(chance, 3),
+            answered=n,
+            last_practised=updated,
+            mastered=n >= rule.min_answers and chance >= rule.success,
+        )
         by_student.setdefault(student_id, []).append(at)
     return by_student

@@ -16,13 +16,8 @@ async def create_student(
     session: AsyncSession, *, principal: Principal, body: StudentCreate
 ) -> Student:
     principal.require_server()
-    student = Student(
-        tenant_id=principal.tenant_id,
-        external_id=body.external_id,
-        display_name=body.display_name,
-        grade_level=body.grade_level,
-        metadata_=body.metadata,
-    )
+    fields = body.model_dump(exclude={"metadata"})
+    student = Student(tenant_id=principal.tenant_id, metadata_=body.metadata, **fields)
     await StudentRepository(session).add(student)
     return student
 
@@ -47,11 +42,8 @@ async def update_student(
 ) -> Student:
     principal.require_server()
     student = await StudentRepository(session).get_or_raise(principal.tenant_id, student_id)
-    changes = body.model_dump(exclude_unset=True)
-    if "display_name" in changes:
-        student.display_name = body.display_name
-    if "grade_level" in changes:
-        student.grade_level = body.grade_level
+    for name in body.model_fields_set & {"display_name", "grade_level"}:
+        setattr(student, name, getattr(body, name))
     if body.metadata is not None:
         student.metadata_ = body.metadata
     await session.flush()

@@ -1,8 +1,5 @@
-"""Reading and changing a tenant's settings (admin keys only), and the policy generation reads.
-
-A tenant's settings are one row in `tenant_generation_policies`, kept only once it changed a
-default.
-"""
+"""Reading and changing a tenant's settings (admin keys only), and the policy generation reads:
+one row of `tenant_generation_policies`, kept once it changed a default."""
 
 from __future__ import annotations
 
@@ -46,8 +43,7 @@ async def update_settings(
 
 
 async def requires_check_model(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
-    """Whether the tenant accepts a model's multiple-choice question only on a second model's
-    agreement, never on the writer's self-consistency alone."""
+    """Whether the tenant needs a second model to agree with a multiple-choice key."""
     query = select(TenantGenerationPolicy.require_check_model).where(
         TenantGenerationPolicy.tenant_id == tenant_id
     )

@@ -1,14 +1,5 @@
-"""`/docs` (Swagger UI) and `/redoc` (ReDoc), working without internet access.
-
-FastAPI's own pages load Swagger UI, ReDoc, a favicon and Google Fonts from CDNs, so on a
-machine without internet they are blank. The bundles come instead from the `fastapi-offline`
-package (MIT; it ships the `swagger-ui-dist` and `redoc` builds, each bundle carrying its
-licence header, and is kept current with them), served here from the installed package: a
-maintained PyPI dependency rather than a copy of a 2.6 MB bundle in this repository. Only its
-static files are used; the pages are FastAPI's own, pointed at them, with Swagger UI's online
-validator off (it would send the document to a third party). A Content-Security-Policy keeps
-each page to this origin: ReDoc's footer links an image on its maker's CDN, which the browser
-then never fetches.
+"""`/docs` (Swagger UI) and `/redoc` (ReDoc) offline: FastAPI's pages on the `fastapi-offline`
+bundles, Swagger UI's validator off, each page held to this origin by a Content-Security-Policy.
 """
 
 from __future__ import annotations

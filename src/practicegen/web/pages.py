@@ -1,12 +1,5 @@
-"""Serves the pages (`/` for teachers, `/student` for a student's own practice) and their static
-assets from the package.
-
-The pages are plain files shipped in `web/static/` (no build step), so these routes only map a
-name to a file. Third-party assets (KaTeX, from the npm registry) sit unchanged in
-`web/static/vendor/`, served from a list of their files made at start, so no CDN is needed and
-no path from a request reaches the file system. Anything unknown is a 404 raised here and
-rendered by the app's error handlers as the usual JSON envelope; the routes live outside `/api`,
-so they never shadow an API path.
+"""The pages (`/` for teachers, `/student` for a student) and their static files from
+`web/static/`; vendored files from a list made at start, so no request path reaches the disk.
 """
 
 from __future__ import annotations
@@ -57,7 +50,6 @@ async def _asset(name: str) -> FileResponse:
 
 @router.get("/")
 async def index() -> FileResponse:
-    """The teacher page."""
     return await _asset("index.html")
 
 
