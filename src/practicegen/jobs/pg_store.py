@@ -135,7 +135,6 @@ POSTGRES_WRITES = PostgresWrites()
 
 class PostgresJobStore:
     writes = POSTGRES_WRITES
-    skips_used_keys = True  # ON CONFLICT DO NOTHING: a used key is looked up only then
 
     def __init__(
         self,
@@ -185,14 +184,11 @@ class PostgresJobStore:
         if session.in_transaction():
             raw = await (await session.connection()).get_raw_connection()
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-            # the statement told the trigger to leave this transaction's queue writes to us
+            # the statement told the trigger to leave this transaction's queue writes to us; an
+            # autocommit (reading) session has committed already, and wakes at its commit()
             wake = self.wakeup.after_commit
-            if not connection.autocommit:
-                event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
-            inserted = await (await connection.execute(statement, params)).fetchone() is not None
-            if inserted and connection.autocommit:  # a reading session's: committed already
-                wake()
-            return inserted
+            event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
+            return await (await connection.execute(statement, params)).fetchone() is not None
         try:
             inserted = await self._insert_on_pool(statement, params)
         except psycopg.OperationalError:  # its connection died: once more, on another

@@ -108,14 +108,9 @@ async def create_job(
 ) -> Created:
     """Create `new` in `session`'s transaction (the store may commit it at once when the
     session has none open); the earlier job for a replayed key."""
-    repo = JobRepository(session)
     key, digest = new.idempotency_key, None
     if key is not None:  # only a keyed request is ever compared with an earlier one
         digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
-    if key is not None and not store.skips_used_keys:
-        earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
-        if earlier is not None:
-            return _replay(earlier, digest)
     pending = PendingJob(
         id=new.job_id or uuid.uuid4(),
         tenant_id=new.tenant_id,
@@ -133,19 +128,15 @@ async def create_job(
     )
     if await store.create(session, pending):
         return Created(job=pending, replayed=False)
-    if key is not None:  # nothing inserted: the key's twin may have committed meanwhile
-        earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
+    if key is not None:  # nothing inserted: the key may be used already
+        earlier = await JobRepository(session).get_by_idempotency_key(new.tenant_id, key)
         if earlier is not None:
-            return _replay(earlier, digest)
+            if earlier.request_hash != digest:
+                raise IdempotencyKeyReused()
+            return Created(job=earlier, replayed=True)
     if explain_refusal is not None:
         await explain_refusal(session)
     raise TooManyJobs(limit=new.in_flight_limit)
-
-
-def _replay(earlier: Job, digest: str | None) -> Created:
-    if earlier.request_hash != digest:
-        raise IdempotencyKeyReused()
-    return Created(job=earlier, replayed=True)
 
 
 async def get_job(

@@ -18,16 +18,10 @@ from practicegen import tracing
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
-from practicegen.errors import Conflict
 from practicegen.jobs.repository import JobRepository, JobWrites
 
 MAX_CLAIMS = 1000
 """Claims in one statement at most (each id is one of its parameters)."""
-
-
-class IdempotencyKeyInFlight(Conflict):
-    code = "idempotency_key_in_flight"
-    default_message = "A request with this Idempotency-Key is still being processed; retry soon."
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +63,6 @@ JOB_COLUMNS = (*(f.name for f in fields(PendingJob) if f.name not in _NOT_COLUMN
 
 class JobStore(Protocol):
     claims: ClaimBatcher
-    skips_used_keys: bool
-    """True if `create` of a job whose Idempotency-Key is used inserts nothing and says so
-    (False), so that creation looks the key up only then; else it looks first."""
 
     @property
     def writes(self) -> JobWrites:
