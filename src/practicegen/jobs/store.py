@@ -6,7 +6,6 @@ driver or a dialect. Both claim through `ClaimBatcher`: one UPDATE per batch a q
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -18,6 +17,7 @@ from practicegen import tracing
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job
+from practicegen.jobs.batching import Batcher
 from practicegen.jobs.repository import JobRepository, JobWrites
 
 MAX_CLAIMS = 1000
@@ -79,56 +79,21 @@ class JobStore(Protocol):
     async def close(self) -> None: ...
 
 
-class ClaimBatcher:
+class ClaimBatcher(Batcher[Job]):
     """Claims asked for in the same turn of the event loop go to the database as one UPDATE."""
 
     def __init__(self, sessionmaker: SessionMaker, clock: Clock, writes: JobWrites) -> None:
         """`sessionmaker` lets each statement commit by itself: a claim is one statement."""
+        super().__init__(self._claim_many, MAX_CLAIMS, first_only=True)
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.writes = writes
-        self._waiting: dict[uuid.UUID, list[asyncio.Future[Job | None]]] = {}
-        self._claiming: asyncio.Task[None] | None = None
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         """Start a new attempt of the job; None if it is finished or cancelled, or if another
         attempt claims it in the same statement (a duplicate queue message)."""
-        future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(job_id, []).append(future)
-        if self._claiming is None:
-            self._claiming = asyncio.create_task(self._claim_waiting())
-        return await future
+        return await self.get(job_id)
 
-    async def _claim_waiting(self) -> None:
-        try:
-            await asyncio.sleep(0)  # the rest of the batch asks in this turn of the loop
-            while self._waiting:
-                ids = list(self._waiting)[:MAX_CLAIMS]
-                batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
-                try:
-                    async with self.sessionmaker() as session, session.begin():
-                        claimed = await JobRepository(session, self.writes).claim_many(
-                            ids, self.clock()
-                        )
-                except Exception as exc:  # each attempt fails as its own claim would have
-                    for future in _pending(batch):
-                        future.set_exception(exc)
-                    continue
-                except asyncio.CancelledError:  # the process is stopping: so do the attempts
-                    for future in _pending(batch):
-                        future.cancel()
-                    raise
-                for job_id, futures in batch.items():
-                    job = claimed.get(job_id)
-                    for future in futures:  # the first still waiting runs it, any other not
-                        if not future.done():
-                            future.set_result(job)
-                            job = None
-        finally:
-            self._claiming = None
-
-
-def _pending(
-    batch: dict[uuid.UUID, list[asyncio.Future[Job | None]]],
-) -> list[asyncio.Future[Job | None]]:
-    return [future for futures in batch.values() for future in futures if not future.done()]
+    async def _claim_many(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
+        async with self.sessionmaker() as session, session.begin():
+            return await JobRepository(session, self.writes).claim_many(ids, self.clock())
