@@ -1,13 +1,8 @@
 """Whether a pooled PostgreSQL connection may be handed out, checked at the least cost.
 
-A ping at every checkout (SQLAlchemy's `pool_pre_ping`, psycopg_pool's `check_connection`) is a
-round trip, and on an autocommit connection a transaction, per checkout: in a burst of job
-creations it ran the API's pool dry (docs/decisions.md). Whatever ends a connection from the
-server's side (a restart, a failover, `pg_terminate_backend`, an idle timeout) reaches its
-socket as an error message and a hang-up, so a readable socket on an idle pooled connection
-means it is gone: that look costs a `poll`, not a round trip. A peer that vanished without a
-word (a middlebox dropping idle connections) shows nothing on the socket, so a connection idle
-for `idle_s` or more is pinged as well; one in steady use is not.
+Not a ping per checkout (a round trip each, which ran the pool dry in bursts): a server that
+ends a connection leaves its idle socket readable, which a `poll` sees. A peer that vanished
+without a word shows nothing there, so a connection idle for `idle_s` or more is pinged too.
 """
 
 from __future__ import annotations
@@ -25,8 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
-_LAST_USED = "liveness.last_used"
-"""Where a SQLAlchemy pool record keeps the monotonic time its connection was last checked in."""
+_LAST_USED = "liveness.last_used"  # a pool record's monotonic time of its last checkin
 
 
 def ended_by_server(pgconn: Any) -> bool:

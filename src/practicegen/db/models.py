@@ -1,8 +1,5 @@
-"""The mapped tables, as the application reads and writes them.
-
-The schema is defined by `migrations/`; `tests/db/test_schema.py` checks these classes name the
-same tables and columns. Times default to "now" in Python so rows carry them without a refresh
-after insert, and the column types behave alike on SQLite (aware UTC datetimes, JSON).
+"""The mapped tables. `migrations/` defines the schema; these name the same tables and columns,
+with types that behave alike on SQLite (aware UTC datetimes, JSON).
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""INSERT with ON CONFLICT clauses in the session's dialect.
-
-PostgreSQL and SQLite spell `ON CONFLICT ... DO UPDATE / DO NOTHING` alike, but SQLAlchemy
-builds each from its own dialect's `insert`; the callers that upsert pick it here.
-"""
+"""INSERT with ON CONFLICT clauses, which SQLAlchemy builds from each dialect's own `insert`."""
 
 from __future__ import annotations
 
