@@ -1,10 +1,5 @@
-"""Reading jobs for the clients that follow them: status polls, long-polls, event streams and
-WebSockets.
-
-A burst of followers, or one change watched by many, must not cost a read (and a pooled
-connection) each: `FollowerReads` puts every read asked for while its last query ran into the
-next one, one `SELECT ... WHERE id IN (...)` of only the columns a follower is shown, so all
-of a node's followers together hold at most one database connection at a time.
+"""Reading jobs for the clients that follow them: a node's followers together hold at most one
+database connection, each query reading every job asked for while the last one ran.
 """
 
 from __future__ import annotations
@@ -21,14 +16,12 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, core_table
 from practicegen.jobs.batching import Batcher
 
-MAX_READS = 500
-"""Jobs one query reads at most (each id is one of its parameters)."""
+MAX_READS = 500  # jobs one query reads at most (each id is one of its parameters)
 
 
 @dataclass(frozen=True, slots=True)
 class FollowedJob:
-    """What a follower may be shown of a job, and what decides whether it may see it; one
-    read may be shown to many followers, so it is never changed in place."""
+    """What a follower may be shown of a job, and whether it may see it; shared by followers."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID

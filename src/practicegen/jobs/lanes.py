@@ -1,10 +1,8 @@
 """Lanes: job types that run in a bounded share of their own, fair between tenants.
 
-A lane is a queue entrypoint whose picked messages pgqueuer caps at `concurrency` (over all
-workers on PostgreSQL), so a burst of its jobs waits queued instead of taking the other jobs'
-slots. Within a lane a process runs at most `tenant_share` of one tenant's jobs: a message past
-that is handed back unclaimed (no attempt spent) for `defer_s`, doubling up to `defer_max_s`.
-The tenant travels in the message's headers.
+A lane is a queue entrypoint capped at `concurrency` picked messages; within it a process runs
+at most `tenant_share` of one tenant's jobs (from the message's headers), handing one past that
+back unclaimed for `defer_s`, doubling up to `defer_max_s`.
 """
 
 from __future__ import annotations
@@ -30,10 +28,8 @@ class Lane:
     tenant_share: int
     defer_s: float
     defer_max_s: float
-    in_flight: Counter[str] = field(default_factory=Counter)
-    """This process's running jobs of the lane, by tenant id."""
-    deferred: int = 0
-    """Messages this process handed back because their tenant's share was in use."""
+    in_flight: Counter[str] = field(default_factory=Counter)  # running here, by tenant id
+    deferred: int = 0  # messages handed back here because their tenant's share was in use
 
     def admitting(self, consume: Consume) -> Consume:
         """`consume`, run only while the message's tenant is within its share."""

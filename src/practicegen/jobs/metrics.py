@@ -1,10 +1,5 @@
-"""Prometheus metrics for jobs: what the database says now, and what this process has run.
-
-Gauges are read from the jobs table at scrape time, so any node reports the whole cluster;
-counters, the run-time histogram, each lane's running and deferred messages, and the memory
-admission (jobs running, memory held against its bound, messages held back) count this
-process's own work.
-"""
+"""Prometheus metrics for jobs: gauges read from the jobs table at scrape time (the whole
+cluster), and counters of this process's own work."""
 
 from __future__ import annotations
 
@@ -70,8 +65,7 @@ class JobMetrics(Collector):
     def watch_lanes(
         self, lanes: Sequence[Lane], admission: MemoryAdmission | None = None, slots: int = 0
     ) -> None:
-        """Report these lanes, and the jobs' memory admission and `slots` (once, when the
-        process builds its queue)."""
+        """Report these lanes, memory admission and `slots` (once the queue is built)."""
         self.lanes, self.admission, self.slots = lanes, admission, slots
         self.registry.register(self)
 

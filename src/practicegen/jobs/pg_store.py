@@ -1,9 +1,5 @@
-"""The job store on PostgreSQL: a job's row and its queue message in one statement.
-
-Creation is the API's busiest write: one data-modifying WITH writes the job (with the in-flight
-limit, the student check and `ON CONFLICT DO NOTHING` for a used Idempotency-Key) and its
-pgqueuer message. It runs in the caller's open transaction, else on a psycopg pool of its own;
-the workers are woken once it commits (`queue_wakeup`), not by a NOTIFY inside it.
+"""The job store on PostgreSQL: a job's row and its queue message in one statement, in the
+caller's open transaction, else on a psycopg pool of its own; workers are woken once it commits.
 """
 
 from __future__ import annotations
@@ -148,9 +144,8 @@ class PostgresJobStore:
         connect_timeout_s: float = 5.0,
         ping_idle_s: float = 5.0,
     ) -> None:
-        """`timeout_s`: how long a creation may wait for a connection before a 503 says retry;
-        `connect_timeout_s`: for opening one; `ping_idle_s`: how long a pooled connection may
-        sit unused before it is pinged."""
+        """`timeout_s`: a creation's wait for a connection before a 503; `ping_idle_s`: how long
+        a pooled connection may sit unused before it is pinged."""
         self.lanes = lanes
         self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
         checks = PsycopgChecks(ping_idle_s)

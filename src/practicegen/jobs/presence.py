@@ -1,10 +1,7 @@
 """Which job workers run: each adds its row of `workers`, stamps it, and deletes it on a clean stop.
 
-A worker (`practicegen worker`, or a `serve` that runs jobs itself) is *seen* while its row was
-stamped within `stale_s`; a worker killed outright leaves its row to go stale, and the next
-worker to start deletes rows not stamped for `forget_s`. Every stamp and every look reads the
-database's clock, never a machine's own, so nodes with skewed clocks agree on what is stale.
-On SQLite that clock counts whole seconds, which is finer than any staleness worth telling.
+A worker is seen while its row was stamped within `stale_s`; the next to start deletes rows not
+stamped for `forget_s`. Stamps and looks read the database's clock, so skewed nodes agree.
 """
 
 from __future__ import annotations
@@ -38,12 +35,9 @@ def _database_now() -> Function[datetime]:
 class Sighting:
     """What the `workers` table says now."""
 
-    seen: int
-    """Workers stamped within `stale_after_s`: running, as far as anyone can tell."""
-    stale: int
-    """Rows older than that: workers killed outright, or cut off from the database."""
-    last_seen_s: float | None
-    """Seconds since the newest stamp of any worker; None when no worker has a row."""
+    seen: int  # workers stamped within `stale_after_s`
+    stale: int  # rows older than that: workers killed outright, or cut off
+    last_seen_s: float | None  # since the newest stamp; None when no worker has a row
     stale_after_s: float
 
     def as_dict(self) -> dict[str, object]:
@@ -113,8 +107,7 @@ class Presence:
 
     @contextlib.asynccontextmanager
     async def registered(self) -> AsyncIterator[None]:
-        """Stamp the row now and every `interval_s` while the block runs; delete it after. A
-        stamp that fails (the database away) is logged and tried again at the next interval."""
+        """Stamp the row now and every `interval_s` while the block runs; delete it after."""
         stop = asyncio.Event()
         stamping = asyncio.create_task(self._stamp_until(stop))
         try:

@@ -1,7 +1,5 @@
-"""Job types, registered by the packages that own them: the one place a job type is named.
-
-`app.py` registers each package's types, so nothing in `jobs/` knows a type. A type without a
-student view, or not registered, is invisible to student tokens.
+"""Job types, registered by the packages that own them (through `app.py`), so nothing in
+`jobs/` knows a type. A type without a student view is invisible to student tokens.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """The job store on SQLite (embedded mode): the job row through the caller's session, its
-message handed to the in-memory queue once that session commits.
-
-The tenant's limit on jobs in flight is checked in the INSERT itself, against the count that
-migration 021's triggers keep: one row read, however many jobs the tenant has queued. SQLite
-runs one writer at a time, so the check and the insert that moves the count are never
-interleaved with another creation's, even from another process: the limit is exact.
+message handed to the in-memory queue once that session commits. The in-flight limit is checked
+in the INSERT against migration 021's counts; SQLite's one writer at a time makes it exact.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The job store port: how a job is created (row and queue message together) and claimed.
-
-One adapter per backend (`pg_store`, `sqlite_store`), so services and the worker never see a
-driver or a dialect. Both claim through `ClaimBatcher`: one UPDATE per batch a queue hands over.
-"""
+"""The job store port: how a job is created (row and queue message together) and claimed; one
+adapter per backend, so services and the worker never see a driver or a dialect."""
 
 from __future__ import annotations
 
@@ -20,8 +17,7 @@ from practicegen.db.models import Job
 from practicegen.jobs.batching import Batcher
 from practicegen.jobs.repository import JobRepository, JobWrites
 
-MAX_CLAIMS = 1000
-"""Claims in one statement at most (each id is one of its parameters)."""
+MAX_CLAIMS = 1000  # claims in one statement at most (each id is one of its parameters)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,5 @@
-"""Following a job live: the guide's WebSocket, and Server-Sent Events.
-
-Both send the guide's messages: `status` while the job runs, then one of `completed`, `failed`
-or `cancelled`, each with `seq`. A WebSocket token may also come as the `token` query parameter
-or in `Sec-WebSocket-Protocol: bearer, <token>` (browsers set no headers), and a browser's
-`Origin` must be in `PRACTICEGEN_CORS_ORIGINS` when that is set.
+"""Following a job live, by WebSocket or Server-Sent Events: `status` while the job runs, then
+one of `completed`, `failed` or `cancelled`, each with `seq`.
 """
 
 from __future__ import annotations
@@ -37,8 +33,7 @@ from practicegen.jobs.schemas import JobStatus
 
 log = structlog.get_logger()
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-DATABASE_BUSY = (OperationalError, PoolTimeout)
-"""What a read raises while the database or this node's pool is busy or down: worth a retry."""
+DATABASE_BUSY = (OperationalError, PoolTimeout)  # a read worth retrying: the database is busy
 
 
 def message(job: FollowedJob, reader: Principal, views: JobTypes) -> dict[str, Any]:
@@ -66,11 +61,9 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The job's message now, then one per change newer than it and than `after_seq`, up to
-    its terminal message. The first comes whatever its seq, so a caller learns of a refusal
-    (no such job, too many followers) before it answers. A progress signal is sent as it came;
-    any other change is read once for all the job's watchers. Once the first message is out, a
-    busy or unreachable database delays the next, never ends it."""
+    """The job's message now (whatever its seq, so a refusal comes before any answer), then one
+    per change newer than it and than `after_seq`, up to its terminal message. A busy database
+    then delays the next, never ends it."""
     jobs = container.part(JobParts)
     with jobs.changes.watch(job_id) as watch:
         job = await read_job(container, principal, job_id)
@@ -175,9 +168,8 @@ async def follow_websocket(
 
 
 async def _busy(websocket: WebSocket, exc: Exception) -> None:
-    """A node too busy to follow one more job answers the handshake `503` with `Retry-After`,
-    which every client takes as "connect again later" (a browser sees 1006), rather than
-    accepting and closing, which clients take as the job's own refusal."""
+    """Answer the handshake `503` with `Retry-After` ("connect again later"), not accept and
+    close, which clients take as the job's own refusal."""
     busy = exc if isinstance(exc, ServiceBusy) else ServiceBusy()
     if isinstance(exc, DATABASE_BUSY):
         log.warning("jobs.follower_read_failed", error=str(exc)[:200])
@@ -219,11 +211,8 @@ async def job_events(
     principal: BriefPrincipalDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left.
-
-    A job the caller may not see (or no longer can) is refused before the stream starts, with
-    or without `Last-Event-ID`: a 200 that then broke off would make a browser reconnect for
-    ever."""
+    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left. A
+    refusal comes before the stream starts: a 200 that broke off would reconnect for ever."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     updates = job_updates(container, principal, job_id, after)
     first = await anext(updates)  # errors (404, 410, 503) surface before the stream starts

@@ -1,9 +1,7 @@
 """Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
 
-The handler writes nothing while it works; its writes commit with the terminal state in one
-transaction fenced by the attempt number, so a cancelled or taken-over attempt leaves nothing.
-`InvalidRequest` and `NotFound` fail the job at once; any other error is retried with backoff
-and jitter until the job's attempts are spent.
+The handler's writes commit with the terminal state, fenced by the attempt number.
+`InvalidRequest` and `NotFound` fail the job at once; other errors are retried with backoff.
 """
 
 from __future__ import annotations
