@@ -1,11 +1,6 @@
-"""Following a batch live, by WebSocket or Server-Sent Events: the batch as it is now, then a
-`job` message per change of a student's job, `status` messages of the batch's progress, and one
-`completed` (or `failed`, `cancelled`) once every student's job has ended.
-
-The stream merges the job streams of the batch and of each student's job, so it is as live as
-theirs and costs what they cost. Each message after the first carries the stream's `position`
-(`batches/positions.py`), also an event's `id:`, so `Last-Event-ID` resumes an event stream
-and each student's end is told once.
+"""Following a batch live, by WebSocket or Server-Sent Events: the batch now, then a `job`
+message per change of a student's job, `status` of the batch's progress, and its end; merged
+from the job streams, each message after the first carrying its `position` (an event's `id:`).
 """
 
 from __future__ import annotations
@@ -92,9 +87,8 @@ async def batch_updates(
 def _told(
     update: dict[str, Any], places: dict[str, int], position: Position
 ) -> tuple[list[dict[str, Any]], Position]:
-    """What the client at `position` is sent of `update`, each message with the position it
-    leads to, and the last of them: a student's end once, the batch's news past its seq, and
-    before the batch's end the ends of its students' jobs not yet told."""
+    """What the client at `position` is sent of `update`, and the position it leads to: a
+    student's end once, the batch's news past its seq, and first the ends not yet told."""
     told: list[dict[str, Any]] = []
     if update["type"] == "job":
         place = places[update["job_id"]]
@@ -145,8 +139,7 @@ async def batch_events(
     last_event_id: Annotated[str | None, Header(max_length=2048)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events of the batch, `id:` its position, so `Last-Event-ID` resumes where
-    it left (without the batch again first); errors (403, 404, 410) come before the stream
-    starts, with or without it."""
+    it left; errors come before the stream starts."""
     resume = Position.parse(last_event_id)
     updates = batch_updates(container, principal, batch_id, resume)
     first = await anext(updates)

@@ -1,12 +1,6 @@
-"""The `practice_batch` job type: a batch is a job of its own over its students' ordinary
-practice jobs, so creating, following, retrying and webhooks are the job system's.
-
-Its handler waits for the students' jobs to end, reporting how many have, then completes with
-their counts; the completion, and so the batch's webhook, happens once, fenced like any job's.
-Waiting costs a slot of the batches' own lane (`PRACTICEGEN_BATCH_CONCURRENCY`), never one the
-students' jobs need, and a worker killed mid-batch leaves the batch to be picked up again like
-any job. A student's job id is derived from the batch's id and the student's, so the batch's
-request names only its students.
+"""The `practice_batch` job type: a job over its students' practice jobs, whose handler waits
+in a lane of its own for them to end, then completes with their counts. A student's job id is
+derived from the batch's id and the student's.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Scheduling, sending and listing webhook deliveries.
 
-A delivery is a job of type `webhook_delivery`, created in the transaction that ends the job it
-reports, so a crash can never lose it. Attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` or a
-receiver's `Retry-After`; only 2xx is success, 410 stops for good, redirects are not followed,
-and `webhook-id` stays the same on every attempt so receivers can drop duplicates. Deliveries
-run in their own lane (`delivery_lane`), so a receiver that hangs delays only its tenant's.
+A delivery is a job created in the transaction that ends the job it reports, so a crash never
+loses it; it runs in its own lane. Only 2xx is success, 410 stops for good, and `webhook-id`
+stays the same on every attempt so receivers can drop duplicates.
 """
 
 from __future__ import annotations
@@ -90,8 +88,7 @@ async def create_delivery(
     message: str = "Queued.",
 ) -> Job | PendingJob:
     """Add a delivery job (`request`: `source_job_id`, `url`, `body`) of `owner`'s tenant and
-    student and queue it in its lane, in the caller's transaction; its first attempt after the
-    schedule's first wait. The service's own job: it counts against no tenant's limit."""
+    student in the caller's transaction; it counts against no tenant's limit."""
     new = NewJob(
         tenant_id=owner.tenant_id,
         job_type=WEBHOOK_DELIVERY,
@@ -216,9 +213,8 @@ def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clo
 def delivery_job_type(
     settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard, clock: Clock
 ) -> JobType:
-    """Deliveries as the job system runs them, one signed POST per attempt; a server's
-    business, never a student's (their result shows the URL), and they send no webhook of
-    their own."""
+    """Deliveries as the job system runs them, one signed POST per attempt; never a student's
+    (their result shows the URL)."""
 
     async def deliver(job: Job, progress: Progress) -> Writer:
         del progress

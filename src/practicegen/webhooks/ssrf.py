@@ -1,10 +1,8 @@
 """Keeping webhook requests away from the service's own network (server-side request forgery).
 
-A webhook URL is a client's choice, so loopback, private, link-local, carrier-grade NAT and
-cloud-metadata addresses are refused unless an operator allows them
-(`PRACTICEGEN_SSRF_ALLOWLIST`: hosts or CIDRs). The URL is checked at submission, for a clear
-422, and on every connection, which goes to the very address checked, so a DNS answer that
-changes in between (rebinding) gains nothing.
+Loopback, private, link-local, carrier-grade NAT and metadata addresses are refused unless
+`PRACTICEGEN_SSRF_ALLOWLIST` allows them, at submission and on every connection, which goes to
+the very address checked, so DNS rebinding gains nothing.
 """
 
 from __future__ import annotations
