@@ -60,8 +60,7 @@ async def start_batch(
     known: Spellings,
     idempotency_key: str | None = None,
 ) -> Created:
-    """The batch of one practice job per student of `class_id` or `named`, and whether an
-    `idempotency_key` replayed an earlier one."""
+    """The batch of a practice job per student of `class_id` or `named` (or a replayed one)."""
     principal.require_server()
     webhook_url = None if ask.webhook_url is None else str(ask.webhook_url)
     if webhook_url is not None:

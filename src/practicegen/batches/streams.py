@@ -138,8 +138,7 @@ async def batch_events(
     principal: BriefPrincipalDep,
     last_event_id: Annotated[str | None, Header(max_length=2048)] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events of the batch, `id:` its position, so `Last-Event-ID` resumes where
-    it left; errors come before the stream starts."""
+    """Server-Sent Events of the batch, `id:` its position, which `Last-Event-ID` resumes."""
     resume = Position.parse(last_event_id)
     updates = batch_updates(container, principal, batch_id, resume)
     first = await anext(updates)

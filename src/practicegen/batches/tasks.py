@@ -29,7 +29,6 @@ ChildRow = tuple[uuid.UUID, uuid.UUID, str, int]  # job id, student id, status, 
 
 
 def child_id(batch_id: uuid.UUID, student_id: uuid.UUID) -> uuid.UUID:
-    """The id of the batch's job for `student_id`."""
     return uuid.uuid5(batch_id, str(student_id))
 
 

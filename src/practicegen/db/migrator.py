@@ -121,7 +121,6 @@ async def _applied(
 
 
 async def status(database_url: str, *, connect_timeout_s: float = 5.0) -> list[MigrationStatus]:
-    """Each migration and whether the database has it."""
     if make_url(database_url).get_backend_name() == "postgresql":
         async with await _connect_postgres(database_url, connect_timeout_s) as conn:
             applied = await _applied(conn, "postgresql")
@@ -137,8 +136,7 @@ async def status(database_url: str, *, connect_timeout_s: float = 5.0) -> list[M
 async def upgrade(
     database_url: str, *, connect_timeout_s: float = 5.0, directory: Path = MIGRATIONS_DIR
 ) -> list[str]:
-    """Apply the missing migrations in order; the versions this call applied. `directory`:
-    another set of files, such as an earlier release's."""
+    """Apply the missing migrations of `directory` in order; the versions this call applied."""
     if make_url(database_url).get_backend_name() == "postgresql":
         connection = await _connect_postgres(database_url, connect_timeout_s)
         return await _upgrade_postgres(connection, directory)

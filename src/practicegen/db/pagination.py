@@ -46,8 +46,7 @@ def after_cursor(
     *,
     newest_first: bool = False,
 ) -> Select[Any]:
-    """Order by (created_at, id), oldest or newest first, and start after the cursor; fetch
-    one extra row."""
+    """Order by (created_at, id) either way, start after the cursor; one extra row tells more."""
     key = tuple_(created_at, ident)
     if cursor is not None:
         last = decode_cursor(cursor)

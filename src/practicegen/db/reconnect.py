@@ -27,5 +27,4 @@ class Backoff:
         return delay * self._rng.uniform(0.5, 1.0)
 
     def reset(self) -> None:
-        """The connection is back: the next loss starts again from `initial_s`."""
         self._failures = 0

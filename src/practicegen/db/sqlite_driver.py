@@ -137,9 +137,8 @@ class OneTripCursor:
 
 
 class WalCheckpoints:
-    """A database's WAL checkpoints, one per `CHECKPOINT_EVERY_CHANGES` changed rows, on a
-    connection's thread. The write after a checkpoint syncs the WAL's header, so commits stay
-    off the loop until the process's first commit and while a checkpoint is under way."""
+    """A database's WAL checkpoints, one per `CHECKPOINT_EVERY_CHANGES` changed rows; commits stay
+    off the loop (the next write syncs the WAL's header) until the first, and during one."""
 
     def __init__(self) -> None:
         self._changes = 0
@@ -210,8 +209,7 @@ class OneTripConnection(aiosqlite.Connection):
 
     def _commit_without_waiting(self, steps: list[_Step]) -> bool:
         """Run `steps` and commit on this thread; False, with nothing done, if another process
-        holds the write lock. Only outside a transaction and while no statement of this
-        connection is under way on its thread, so the two threads never use it at once."""
+        holds the write lock. Only while no statement of this connection runs on its thread."""
         connection = self._conn
         connection.execute("PRAGMA busy_timeout = 0").close()
         try:

@@ -121,7 +121,6 @@ class Watch:
         self.changed.set()
 
     def take(self) -> News:
-        """The news since the last take."""
         news = News(self._latest, self._read, self._stale)
         self._latest, self._read, self._stale = None, None, False
         self.changed.clear()
@@ -207,7 +206,6 @@ class JobChanges:
 
     @property
     def watchers(self) -> int:
-        """Watches held now, of every job."""
         return self._count
 
 

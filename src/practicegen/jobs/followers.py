@@ -46,12 +46,10 @@ _READ = select(*_COLUMNS).where(_jobs.c.id.in_(bindparam("ids", expanding=True))
 
 
 class FollowerReads(Batcher[FollowedJob]):
-    """Reads of jobs by id, each query taking every read asked for since the last one began;
-    `get` answers the job as it is now (read after the call began), or None if there is none."""
+    """Reads of jobs by id: `get` answers the job as read after the call began, or None."""
 
     def __init__(self, sessionmaker: SessionMaker) -> None:
-        """`sessionmaker`: sessions for single reads (autocommit on PostgreSQL); its engine's
-        connections are used directly, as a read of a few columns needs no ORM session."""
+        """Reads go straight to `sessionmaker`'s engine: a few columns need no ORM session."""
         super().__init__(self._read, MAX_READS)
         engine = sessionmaker.kw["bind"]
         assert isinstance(engine, AsyncEngine)

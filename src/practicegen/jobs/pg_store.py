@@ -144,8 +144,7 @@ class PostgresJobStore:
         connect_timeout_s: float = 5.0,
         ping_idle_s: float = 5.0,
     ) -> None:
-        """`timeout_s`: a creation's wait for a connection before a 503; `ping_idle_s`: how long
-        a pooled connection may sit unused before it is pinged."""
+        """`timeout_s`: a creation's wait for a connection before a 503."""
         self.lanes = lanes
         self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
         checks = PsycopgChecks(ping_idle_s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import socket
 import uuid
@@ -33,20 +34,14 @@ def _database_now() -> Function[datetime]:
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
-    """What the `workers` table says now."""
-
     seen: int  # workers stamped within `stale_after_s`
     stale: int  # rows older than that: workers killed outright, or cut off
     last_seen_s: float | None  # since the newest stamp; None when no worker has a row
     stale_after_s: float
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "seen": self.seen,
-            "stale": self.stale,
-            "last_seen_s": None if self.last_seen_s is None else round(self.last_seen_s, 1),
-            "stale_after_s": self.stale_after_s,
-        }
+        last_seen_s = None if self.last_seen_s is None else round(self.last_seen_s, 1)
+        return {**dataclasses.asdict(self), "last_seen_s": last_seen_s}
 
 
 async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
@@ -139,7 +134,8 @@ class Presence:
             forgotten = now - timedelta(seconds=self.forget_s)
             await session.execute(delete(Worker).where(Worker.last_seen < forgotten))
             await session.execute(insert(Worker).values(**self._row, started_at=now, last_seen=now))
-        log.info("workers.registered", worker_id=str(self.id), **_loggable(self._row))
+        said = {key: self._row[key] for key in ("host", "pid", "concurrency", "lanes")}
+        log.info("workers.registered", worker_id=str(self.id), **said)
 
     async def _deregister(self) -> None:
         try:
@@ -149,7 +145,3 @@ class Presence:
             log.warning("workers.deregister_failed", worker_id=str(self.id), exc_info=True)
         else:
             log.info("workers.deregistered", worker_id=str(self.id))
-
-
-def _loggable(row: Mapping[str, object]) -> dict[str, object]:
-    return {k: v for k, v in row.items() if k in ("host", "pid", "concurrency", "lanes")}

@@ -60,8 +60,7 @@ class StopSignals:
 
 
 def open_files_for(settings: Settings) -> int:
-    """Raise this process's soft limit of open files towards what its slots may need, up to the
-    hard limit (many systems start at 1,024); the limit now."""
+    """Raise the soft limit of open files towards what the slots may need; the limit now."""
     needed = settings.llm_concurrency + 2 * settings.pool_connections + _SPARE_FILES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
@@ -74,8 +73,7 @@ def open_files_for(settings: Settings) -> int:
 
 @contextlib.contextmanager
 def worker_metrics(settings: Settings, queue: JobQueue) -> Iterator[JobMetrics]:
-    """A worker's own job metrics, served on `PRACTICEGEN_WORKER_METRICS_PORT` if set until the
-    block ends."""
+    """A worker's own job metrics, served on `PRACTICEGEN_WORKER_METRICS_PORT` if set."""
     metrics = JobMetrics()
     metrics.watch_lanes(queue.lanes, queue.admission, settings.job_concurrency)
     if settings.worker_metrics_port is None:

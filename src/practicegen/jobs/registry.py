@@ -32,8 +32,6 @@ class JobType:
 
 
 class JobTypes:
-    """Every registered job type, by name."""
-
     def __init__(self, types: tuple[JobType, ...] = ()) -> None:
         self._handlers = {t.name: t.handler for t in types}
         self._events = {t.name: t.events for t in types}

@@ -47,8 +47,7 @@ class JobWrites(Hashable, Protocol):
     async def progress(
         self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
     ) -> Sequence[Row[Any]]:
-        """Record each attempt's progress (the percent never goes down) in one statement: a
-        `progress_update`, whose rows it returns."""
+        """Record each attempt's progress (never down) in one `progress_update`; its rows."""
         ...
 
     async def heartbeat(
@@ -78,8 +77,7 @@ def progress_update(
 
 
 def heartbeat_update(attempts: ColumnElement[bool], now: Any) -> ReturningUpdate[Any]:
-    """The UPDATE of heartbeats, returning the attempts that still own their jobs; `updated_at`
-    is kept, as a beat is no change a client sees."""
+    """The UPDATE of heartbeats (no change a client sees), returning the attempts it beat."""
     c = jobs_table.c
     return (
         update(jobs_table)

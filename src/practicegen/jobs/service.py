@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
 from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLimited
+from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.repository import JobRepository
@@ -152,20 +153,7 @@ async def get_job(
     return visible_job(job, principal=principal, job_id=job_id, now=now, views=views)
 
 
-class Visible(Protocol):
-    """What decides who may see a job."""
-
-    @property
-    def tenant_id(self) -> uuid.UUID: ...
-    @property
-    def student_id(self) -> uuid.UUID | None: ...
-    @property
-    def job_type(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime | None: ...
-
-
-V = TypeVar("V", bound=Visible)
+V = TypeVar("V", Job, FollowedJob)
 
 
 def visible_job(
@@ -228,8 +216,7 @@ async def retry_job(
     max_attempts: int,
     now: datetime,
 ) -> Job:
-    """`job` (as `get_job` found it) queued again if failed or cancelled, with `max_attempts`
-    more attempts."""
+    """`job` queued again if failed or cancelled, with `max_attempts` more attempts."""
     repo = JobRepository(session, store.writes)
     reopened = await repo.reopen(job.tenant_id, job.id, max_attempts, now)
     if reopened is None:

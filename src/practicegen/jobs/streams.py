@@ -133,8 +133,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
 async def follow_websocket(
     websocket: WebSocket, container: Container, start: Callable[[Principal], Updates]
 ) -> None:
-    """Authenticate the socket, then send what `start(principal)` yields until it ends or the
-    client leaves. Also the batches' socket."""
+    """Authenticate the socket, then send what `start(principal)` yields until either ends."""
     settings = container.settings
     origin = websocket.headers.get("origin")
     if origin is not None and settings.cors_origins and origin not in settings.cors_origins:
@@ -186,9 +185,7 @@ async def _busy(websocket: WebSocket, exc: Exception) -> None:
         await websocket.close(code=1013, reason=busy.code)
 
 
-async def _send_all(
-    websocket: WebSocket, first: dict[str, Any], updates: AsyncGenerator[dict[str, Any], None]
-) -> None:
+async def _send_all(websocket: WebSocket, first: dict[str, Any], updates: Updates) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client went away mid-send
         await websocket.send_json(first)
         async for update in updates:
@@ -231,8 +228,7 @@ def event_stream(
     ping_s: float,
     event_id: Callable[[dict[str, Any]], object] = _seq,
 ) -> StreamingResponse:
-    """`head`, then each update as a Server-Sent Event (`id:` what `event_id` reads from it),
-    pinging while none comes. Also the batches' stream."""
+    """`head`, then each update as a Server-Sent Event, pinging while none comes."""
     return StreamingResponse(
         _sse_stream(head, updates, request, ping_s, event_id),
         media_type="text/event-stream",

@@ -72,8 +72,7 @@ async def live_secrets(
 async def rotate(
     session: AsyncSession, tenant_id: uuid.UUID, *, settings: Settings, now: datetime
 ) -> list[WebhookSecret]:
-    """Make a new current secret; the ones it replaces sign beside it for the grace period (a
-    secret already ending sooner keeps its end)."""
+    """A new current secret; the others sign beside it for the grace period, or less."""
     await live_secrets(session, tenant_id, settings=settings, now=now)
     await _lock(session, tenant_id, now)
     ends = now + timedelta(seconds=settings.webhook_secret_grace_s)

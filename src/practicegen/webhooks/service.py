@@ -185,8 +185,7 @@ async def _log_attempt(
 
 
 def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clock) -> OnFinished:
-    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
-    URL and its type names an event for its status."""
+    """Queue the webhook, if any, for a job that just ended, in the caller's transaction."""
 
     async def schedule_delivery(session: AsyncSession, job: Job) -> None:
         event = types.event(job.job_type, job.status)
@@ -213,8 +212,7 @@ def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clo
 def delivery_job_type(
     settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard, clock: Clock
 ) -> JobType:
-    """Deliveries as the job system runs them, one signed POST per attempt; never a student's
-    (their result shows the URL)."""
+    """Deliveries, one signed POST per attempt; never a student's (their result shows the URL)."""
 
     async def deliver(job: Job, progress: Progress) -> Writer:
         del progress
