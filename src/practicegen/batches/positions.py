@@ -1,6 +1,5 @@
-"""Where a client of a batch's stream is, as each event's `id:`, so `Last-Event-ID` resumes it:
-the batch's seq, and a bitmap of the places of the students' jobs it was told had ended.
-"""
+"""Where a client of a batch's stream is, as each event's `id:` for `Last-Event-ID`: the batch's
+seq, and a bitmap of the places of the students' jobs it was told had ended."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Starting a batch (a class's students, or a list) and reading it. A batch and all its
-students' jobs are created in one transaction: every student gets a job or none does.
-"""
+"""Starting a batch (a class's students, or a list) and reading it; a batch and all its
+students' jobs are created in one transaction, so every student gets a job or none does."""
 
 from __future__ import annotations
 

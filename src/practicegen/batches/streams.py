@@ -1,7 +1,5 @@
-"""Following a batch live, by WebSocket or Server-Sent Events: the batch now, then a `job`
-message per change of a student's job, `status` of the batch's progress, and its end; merged
-from the job streams, each message after the first carrying its `position` (an event's `id:`).
-"""
+"""Following a batch live: the batch now, then its students' job changes and its own, merged
+from their job streams, each message after the first carrying its `position` (an `id:`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The `practice_batch` job type: a job over its students' practice jobs, whose handler waits
-in a lane of its own for them to end, then completes with their counts. A student's job id is
-derived from the batch's id and the student's.
-"""
+"""The `practice_batch` job type: its handler waits, in a lane of its own, for its students'
+jobs (ids derived from the batch's and the student's) to end, then completes with their counts."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Builds the async engine and session factory: PostgreSQL with a bounded pool and timeouts,
-SQLite with foreign keys, WAL, a busy timeout and a file only its owner reads (it holds secrets).
-"""
+SQLite with foreign keys, WAL, a busy timeout and a file only its owner reads (it holds secrets)."""
 
 from __future__ import annotations
 

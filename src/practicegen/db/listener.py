@@ -1,7 +1,5 @@
-"""A node's one LISTEN connection, feeding each channel's handler; it reconnects when dropped.
-
-Notifications lost while it is down are caught up by `on_connect`, run after every connection.
-"""
+"""A node's one LISTEN connection, feeding each channel's handler; it reconnects when dropped,
+and `on_connect` catches up on what was lost meanwhile."""
 
 from __future__ import annotations
 

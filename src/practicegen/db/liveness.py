@@ -1,9 +1,6 @@
-"""Whether a pooled PostgreSQL connection may be handed out, checked at the least cost.
-
-Not a ping per checkout (a round trip each, which ran the pool dry in bursts): a server that
-ends a connection leaves its idle socket readable, which a `poll` sees. A peer that vanished
-without a word shows nothing there, so a connection idle for `idle_s` or more is pinged too.
-"""
+"""Whether a pooled PostgreSQL connection may be handed out, without a round trip per checkout:
+a server that ends a connection leaves its idle socket readable, which a `poll` sees; one idle
+for `idle_s` or more (a peer may have vanished without a word) is pinged too."""
 
 from __future__ import annotations
 

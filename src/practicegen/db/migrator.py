@@ -1,10 +1,6 @@
-"""Applies the SQL files in `migrations/` that a database has not seen yet.
-
-The files, written for PostgreSQL, are the schema's single source: each wraps itself in a
-transaction and records its version in `schema_migrations`. Runners are serialised (an advisory
-lock; `BEGIN IMMEDIATE` on SQLite, which gets its own column types so UUIDs stay text). A file
-whose first line is `-- dialect: postgresql` or `-- dialect: sqlite` runs on that backend only.
-"""
+"""Applies the SQL files in `migrations/` (written for PostgreSQL, each in a transaction that
+records its version) that a database has not seen yet, one runner at a time. SQLite gets its
+own column types, so UUIDs stay text; `-- dialect: NAME` on a file's first line keeps it to one."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The mapped tables. `migrations/` defines the schema; these name the same tables and columns,
-with types that behave alike on SQLite (aware UTC datetimes, JSON).
-"""
+"""The mapped tables, as `migrations/` defines them, with types that behave alike on SQLite
+(aware UTC datetimes, JSON)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The SQLite engine's connections: one trip to their thread per statement instead of four.
-
-Each statement is executed, fetched whole and its cursor closed in one trip. In a `pipeline`,
-writes nobody reads are held back and sent with the commit in one non-blocking call on the
-loop's thread (the connection's thread if another process holds the write lock).
-"""
+"""The SQLite engine's connections: one trip to their thread per statement instead of four. In a
+`pipeline`, writes nobody reads go with the commit, on the loop's thread when the lock is free."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Admission by memory: a process past its resident-memory bound takes no new job.
-
-Past `PRACTICEGEN_JOB_MEMORY_MB` a message goes back to the queue unclaimed (no attempt spent)
-for `PRACTICEGEN_JOB_MEMORY_DEFER_S`. A process running no job always takes one: memory the
-allocator keeps after a burst must not stop a worker for good.
-"""
+"""Admission by memory: a process past `PRACTICEGEN_JOB_MEMORY_MB` hands a message back unclaimed;
+one running no job always takes one, as memory the allocator keeps must not stop it for good."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Telling waiting clients that a job changed: in-process, and across nodes through PostgreSQL.
-
-Writers mark changed rows in the session (`mark_changed`), handed to this process's watchers
-after the commit; on PostgreSQL each write also sends `NOTIFY practicegen_jobs`. A signal that
-does not carry a running job's progress whole is read once for all the job's watchers.
-"""
+"""Telling waiting clients that a job changed: writers mark changed rows (`mark_changed`), handed
+to this process's watchers after the commit and, on PostgreSQL, to other nodes by NOTIFY."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Reading jobs for the clients that follow them: a node's followers together hold at most one
-database connection, each query reading every job asked for while the last one ran.
-"""
+database connection, each query reading every job asked for while the last one ran."""
 
 from __future__ import annotations
 

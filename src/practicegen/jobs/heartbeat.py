@@ -1,8 +1,5 @@
-"""One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
-
-Each round writes all progress in one statement and the other attempts' beats in another,
-fenced by (id, attempt): an attempt whose row is not returned is lost, its task cancelled.
-"""
+"""One writer for every attempt a process runs: each round writes all progress in one statement
+and the other beats in another, fenced by (id, attempt); an attempt not returned is lost."""
 
 from __future__ import annotations
 

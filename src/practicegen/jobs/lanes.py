@@ -1,9 +1,5 @@
-"""Lanes: job types that run in a bounded share of their own, fair between tenants.
-
-A lane is a queue entrypoint capped at `concurrency` picked messages; within it a process runs
-at most `tenant_share` of one tenant's jobs (from the message's headers), handing one past that
-back unclaimed for `defer_s`, doubling up to `defer_max_s`.
-"""
+"""Lanes: job types in a bounded share of their own (an entrypoint capped at `concurrency`), fair
+between tenants: a process hands back a message past its tenant's share, unclaimed, for a while."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """The job store on PostgreSQL: a job's row and its queue message in one statement, in the
-caller's open transaction, else on a psycopg pool of its own; workers are woken once it commits.
-"""
+caller's open transaction, else on a psycopg pool of its own; workers are woken once it commits."""
 
 from __future__ import annotations
 

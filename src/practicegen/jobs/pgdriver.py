@@ -1,8 +1,5 @@
-"""pgqueuer's driver port on two connections of its own, each reopened when the database drops it.
-
-Two, as pgqueuer's `PsycopgDriver` locks its query connection while it waits for notifications;
-reopened, as a QueueManager ends at its first failed statement (pgqueuer's bear a resend).
-"""
+"""pgqueuer's driver port on two connections of its own (its `PsycopgDriver` locks one while it
+listens), each reopened when lost, as a QueueManager ends at its first failed statement."""
 
 from __future__ import annotations
 

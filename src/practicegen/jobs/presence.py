@@ -1,8 +1,5 @@
-"""Which job workers run: each adds its row of `workers`, stamps it, and deletes it on a clean stop.
-
-A worker is seen while its row was stamped within `stale_s`; the next to start deletes rows not
-stamped for `forget_s`. Stamps and looks read the database's clock, so skewed nodes agree.
-"""
+"""Which job workers run: each stamps its row of `workers` by the database's clock (so skewed
+nodes agree) and deletes it on a clean stop; the next to start deletes rows left to go stale."""
 
 from __future__ import annotations
 

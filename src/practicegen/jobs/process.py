@@ -1,8 +1,5 @@
-"""Running a job worker: consume, drain, stop.
-
-The first SIGTERM or SIGINT stops dequeueing and lets attempts finish for `--drain-seconds`;
-then (or at a second signal) those left are cancelled, their messages handed back, exit 0.
-"""
+"""Running a job worker: the first SIGTERM or SIGINT drains attempts for `--drain-seconds`; then
+(or at a second signal) those left are cancelled and their messages handed back."""
 
 from __future__ import annotations
 

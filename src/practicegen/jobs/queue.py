@@ -1,9 +1,5 @@
 """The queue port and its two pgqueuer adapters: a message says "run job X", the row is the truth.
-
-- `PostgresQueue`: the message commits with its row; workers anywhere dequeue.
-- `EmbeddedQueue` (SQLite): pgqueuer in memory in the serving process; a message is handed over
-  once its row has committed, and unfinished jobs are queued again at start-up.
-"""
+On PostgreSQL the message commits with its row; in memory (SQLite) it is handed over after."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Waking pgqueuer's workers after job creations commit: one NOTIFY for all that asked meanwhile.
-
-A NOTIFY in each creating transaction (pgqueuer's trigger) takes PostgreSQL's one notification
-lock at commit, so creations tell the trigger to leave it (migration 014) and ask here instead.
-One lost to a crash is made good by the workers' polling.
-"""
+"""Waking pgqueuer's workers after job creations commit, one NOTIFY for all that asked meanwhile:
+pgqueuer's own in each transaction would queue every commit behind one notification lock."""
 
 from __future__ import annotations
 

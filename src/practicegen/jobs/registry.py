@@ -1,6 +1,5 @@
-"""Job types, registered by the packages that own them (through `app.py`), so nothing in
-`jobs/` knows a type. A type without a student view is invisible to student tokens.
-"""
+"""Job types, registered by the packages that own them (through `app.py`); one without a
+student view is invisible to student tokens."""
 
 from __future__ import annotations
 

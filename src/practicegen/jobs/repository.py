@@ -1,6 +1,5 @@
-"""SQL for jobs. Every write a worker makes is fenced by the attempt number, so a stale attempt
-matches no row; each change bumps `seq`.
-"""
+"""SQL for jobs: every write a worker makes is fenced by the attempt number, so a stale attempt
+matches no row; each change bumps `seq`."""
 
 from __future__ import annotations
 

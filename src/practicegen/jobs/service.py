@@ -1,8 +1,5 @@
-"""Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
-
-`create_job` is the one way any package makes a job. An `Idempotency-Key` makes creation safe to
-repeat (another body is refused); a key is scoped to its caller, so none can take another's.
-"""
+"""Creating, reading, listing, cancelling and retrying jobs. An `Idempotency-Key` makes creation
+safe to repeat; it is scoped to its caller, so none can take another's."""
 
 from __future__ import annotations
 

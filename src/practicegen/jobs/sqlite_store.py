@@ -1,7 +1,5 @@
-"""The job store on SQLite (embedded mode): the job row through the caller's session, its
-message handed to the in-memory queue once that session commits. The in-flight limit is checked
-in the INSERT against migration 021's counts; SQLite's one writer at a time makes it exact.
-"""
+"""The job store on SQLite: the job row through the caller's session, its message handed to the
+queue once that commits; the in-flight limit, checked in the INSERT, is exact with one writer."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Following a job live, by WebSocket or Server-Sent Events: `status` while the job runs, then
-one of `completed`, `failed` or `cancelled`, each with `seq`.
-"""
+one of `completed`, `failed` or `cancelled`, each with `seq`."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
-
-The handler's writes commit with the terminal state, fenced by the attempt number.
-`InvalidRequest` and `NotFound` fail the job at once; other errors are retried with backoff.
-"""
+"""Running one job attempt: its writes commit with the terminal state, fenced by the attempt
+number; `InvalidRequest` and `NotFound` fail the job at once, other errors retry with backoff."""
 
 from __future__ import annotations
 

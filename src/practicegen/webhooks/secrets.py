@@ -1,7 +1,5 @@
-"""Each tenant's webhook signing secrets: the current one, and those rotated out that still sign
-for `PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`. Making the first and rotating are serialised per
-tenant, so racing requests never leave two current secrets.
-"""
+"""Each tenant's webhook signing secrets: the current one, and those rotated out still signing
+for the grace period; making the first and rotating are serialised per tenant."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Scheduling, sending and listing webhook deliveries.
-
-A delivery is a job created in the transaction that ends the job it reports, so a crash never
-loses it; it runs in its own lane. Only 2xx is success, 410 stops for good, and `webhook-id`
-stays the same on every attempt so receivers can drop duplicates.
-"""
+"""Scheduling, sending and listing webhook deliveries: jobs created in the transaction that ends
+the job they report, so a crash never loses one; `webhook-id` stays the same on every attempt."""
 
 from __future__ import annotations
 

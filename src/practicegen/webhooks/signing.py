@@ -1,6 +1,5 @@
 """Standard Webhooks signatures (https://www.standardwebhooks.com), made and checked; during a
-rotation every live secret signs, space-separated, so a receiver holding either key verifies.
-"""
+rotation every live secret signs, space-separated, so a receiver holding either key verifies."""
 
 from __future__ import annotations
 

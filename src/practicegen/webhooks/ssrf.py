@@ -1,9 +1,5 @@
-"""Keeping webhook requests away from the service's own network (server-side request forgery).
-
-Loopback, private, link-local, carrier-grade NAT and metadata addresses are refused unless
-`PRACTICEGEN_SSRF_ALLOWLIST` allows them, at submission and on every connection, which goes to
-the very address checked, so DNS rebinding gains nothing.
-"""
+"""Keeping webhook requests off the service's own network: private, loopback and metadata
+addresses are refused unless allowed, at submission and on every connection (no DNS rebinding)."""
 
 from __future__ import annotations
 
