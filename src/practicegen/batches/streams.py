@@ -141,8 +141,5 @@ async def batch_events(
     updates = batch_updates(container, principal, batch_id, resume)
     first = await anext(updates)
     head = [] if resume else [sse(first)]
-    return event_stream(head, updates, request, container.settings.sse_ping_s, _position)
-
-
-def _position(update: dict[str, Any]) -> object:
-    return update.get("position")
+    ping_s = container.settings.sse_ping_s
+    return event_stream(head, updates, request, ping_s, lambda update: update.get("position"))

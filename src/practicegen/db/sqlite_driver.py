@@ -80,10 +80,6 @@ def is_write(sql: str) -> bool:
     return sql.lstrip()[:7].lower().startswith(_WRITES)
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
-
-
 class OneTripCursor:
     """The cursor protocol SQLAlchemy's aiosqlite adapter uses, over already fetched rows."""
 
@@ -211,8 +207,8 @@ class OneTripConnection(aiosqlite.Connection):
         try:
             _commit(connection, steps)
         except sqlite3.OperationalError as error:
-            if not _is_busy(error):
-                raise
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise  # not another process's write lock
             connection.rollback()
             return False
         finally:

@@ -191,11 +191,10 @@ class JobChanges:
             yield watch
         finally:
             self._count -= 1
-            watches = self._watches.get(job_id)
-            if watches is not None:
-                watches.discard(watch)
-                if not watches:
-                    del self._watches[job_id]
+            watches = self._watches[job_id]
+            watches.discard(watch)
+            if not watches:
+                del self._watches[job_id]
 
     def watched_jobs(self) -> list[uuid.UUID]:
         return list(self._watches)

@@ -31,7 +31,8 @@ class Lane:
         """`consume`, run only while the message's tenant is within its share."""
 
         async def admitted(message: QueueMessage) -> None:
-            tenant = _tenant_of(message)
+            tenant = None if message.headers is None else message.headers.get(TENANT_HEADER)
+            tenant = tenant if isinstance(tenant, str) else NO_TENANT
             if tenant != NO_TENANT and self.in_flight[tenant] >= self.tenant_share:
                 self.deferred += 1
                 raise RetryRequested(delay=self._deferral(message), reason="tenant share in use")
@@ -48,8 +49,3 @@ class Lane:
     def _deferral(self, message: QueueMessage) -> timedelta:
         doubled = self.defer_s * 2.0 ** min(message.attempts, 16)
         return timedelta(seconds=min(doubled, max(self.defer_s, self.defer_max_s)))
-
-
-def _tenant_of(message: QueueMessage) -> str:
-    tenant = None if message.headers is None else message.headers.get(TENANT_HEADER)
-    return tenant if isinstance(tenant, str) else NO_TENANT

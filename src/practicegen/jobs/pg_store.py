@@ -177,8 +177,7 @@ class PostgresJobStore:
         if session.in_transaction():
             raw = await (await session.connection()).get_raw_connection()
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-            # the statement told the trigger to leave this transaction's queue writes to us; an
-            # autocommit (reading) session has committed already, and wakes at its commit()
+            # the statement leaves waking the queue to us, once the session commits (autocommit too)
             wake = self.wakeup.after_commit
             event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
             return await (await connection.execute(statement, params)).fetchone() is not None

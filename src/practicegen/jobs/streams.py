@@ -146,8 +146,7 @@ async def follow_websocket(
         await _busy(websocket, exc)
         return
     except PracticegenError as exc:
-        # a refused handshake reaches a browser only as code 1006: accept, then close with
-        # 4000 + the HTTP status, so a client can tell "no such job" from a dropped connection
+        # a refused handshake reaches a browser as 1006: accept, then close with 4000 + status
         await websocket.accept(subprotocol=subprotocol)
         await websocket.close(code=4000 + status_for(exc), reason=exc.code)
         return
@@ -155,8 +154,7 @@ async def follow_websocket(
     sender = asyncio.create_task(_send_all(websocket, first, updates))
     reader = asyncio.create_task(_until_disconnect(websocket))
     try:
-        # a client that leaves while the job is idle must end this handler now, not at the
-        # job's next change (a server shutting down waits for every handler)
+        # a client leaving while the job is idle ends the handler now, not at its next change
         await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         sender.cancel()
