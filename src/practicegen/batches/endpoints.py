@@ -105,11 +105,8 @@ async def get_batch(
     now: NowDep,
 ) -> Envelope[BatchRead]:
     """The batch: its status, its students' jobs, their counts by status, overall progress."""
+    views = container.part(JobParts).types
     batch = await service.get_batch(
-        session,
-        principal=principal,
-        batch_id=batch_id,
-        now=now,
-        views=container.part(JobParts).types,
+        session, principal=principal, batch_id=batch_id, now=now, views=views
     )
     return ok(batch)

@@ -46,13 +46,11 @@ def _student_message(
 async def batch_updates(
     container: Container, principal: Principal, batch_id: uuid.UUID, resume: Position | None = None
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The batch now (always first, so a refusal comes before a stream starts), then its news
-    past `resume`, each with the position it leads to."""
+    """The batch now (first, so a refusal comes before any stream), then its news past `resume`."""
+    views = container.part(JobParts).types
     async with container.reading_sessionmaker() as session:
-        views = container.part(JobParts).types
-        now = container.clock()
         batch = await service.get_batch(
-            session, principal=principal, batch_id=batch_id, now=now, views=views
+            session, principal=principal, batch_id=batch_id, now=container.clock(), views=views
         )
     yield {"type": "batch", **batch.model_dump(mode="json")}
     position = resume or Position()
@@ -85,8 +83,7 @@ async def batch_updates(
 def _told(
     update: dict[str, Any], places: dict[str, int], position: Position
 ) -> tuple[list[dict[str, Any]], Position]:
-    """What the client at `position` is sent of `update`, and the position it leads to: a
-    student's end once, the batch's news past its seq, and first the ends not yet told."""
+    """What the client at `position` is told of `update` (each end once), and where it leaves it."""
     told: list[dict[str, Any]] = []
     if update["type"] == "job":
         place = places[update["job_id"]]

@@ -47,9 +47,7 @@ class Migration:
     @property
     def dialect(self) -> str | None:
         """The one backend the file's first line names, if any."""
-        with self.path.open(encoding="utf-8") as handle:
-            first = handle.readline().strip()
-        match = _DIALECT_LINE.fullmatch(first)
+        match = _DIALECT_LINE.fullmatch(self.sql.partition("\n")[0].strip())
         if match is None:
             return None
         if match.group(1) not in _DIALECTS:  # a typo would otherwise run the file everywhere

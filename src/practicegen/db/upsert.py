@@ -16,6 +16,4 @@ def upsert(session: Session | AsyncSession, table: Any) -> postgresql.Insert | s
 
 def upsert_in(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
     """`insert(table)` of the dialect named `dialect` (a statement built once, ahead of use)."""
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

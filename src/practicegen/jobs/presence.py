@@ -46,12 +46,7 @@ async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
     rows = await session.execute(select(Worker.last_seen, _database_now()))
     ages = [(now - stamp).total_seconds() for stamp, now in rows]
     seen = sum(1 for age in ages if age <= stale_s)  # a stamp newer than this read counts too
-    return Sighting(
-        seen=seen,
-        stale=len(ages) - seen,
-        last_seen_s=max(0.0, min(ages)) if ages else None,
-        stale_after_s=stale_s,
-    )
+    return Sighting(seen, len(ages) - seen, max(0.0, min(ages)) if ages else None, stale_s)
 
 
 async def warn_if_none_seen(sessionmaker: SessionMaker, *, stale_s: float) -> None:

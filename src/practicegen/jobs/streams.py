@@ -60,9 +60,8 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The job's message now (whatever its seq, so a refusal comes before any answer), then one
-    per change newer than it and than `after_seq`, up to its terminal message. A busy database
-    then delays the next, never ends it."""
+    """The job's message now (first, so a refusal comes before any answer), then one per change
+    past it and `after_seq` up to its end, which a busy database delays but never ends."""
     jobs = container.part(JobParts)
     with jobs.changes.watch(job_id) as watch:
         job = await read_job(container, principal, job_id)
@@ -226,8 +225,32 @@ def event_stream(
     event_id: Callable[[dict[str, Any]], object] = _seq,
 ) -> StreamingResponse:
     """`head`, then each update as a Server-Sent Event, pinging while none comes."""
+
+    async def stream() -> AsyncIterator[str]:
+        for chunk in head:
+            yield chunk
+        pending: asyncio.Task[dict[str, Any]] | None = None
+        try:
+            while not await request.is_disconnected():
+                pending = pending or asyncio.ensure_future(anext(updates))
+                done, _ = await asyncio.wait({pending}, timeout=ping_s)
+                if not done:
+                    yield ": ping\n\n"
+                    continue
+                try:
+                    update = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                yield sse(update, event_id)
+        finally:  # a read still in flight first: the generator cannot close while it runs
+            if pending is not None:
+                pending.cancel()
+                await asyncio.wait({pending})
+            await updates.aclose()
+
     return StreamingResponse(
-        _sse_stream(head, updates, request, ping_s, event_id),
+        stream(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -239,33 +262,3 @@ def sse(update: dict[str, Any], event_id: Callable[[dict[str, Any]], object] = _
     event = f"event: {update['type']}\ndata: {data}\n\n"
     identity = event_id(update)
     return event if identity is None else f"id: {identity}\n{event}"
-
-
-async def _sse_stream(
-    head: list[str],
-    updates: AsyncGenerator[dict[str, Any], None],
-    request: Request,
-    ping_s: float,
-    event_id: Callable[[dict[str, Any]], object],
-) -> AsyncIterator[str]:
-    for chunk in head:
-        yield chunk
-    pending: asyncio.Task[dict[str, Any]] | None = None
-    try:
-        while not await request.is_disconnected():
-            pending = pending or asyncio.ensure_future(anext(updates))
-            done, _ = await asyncio.wait({pending}, timeout=ping_s)
-            if not done:
-                yield ": ping\n\n"
-                continue
-            try:
-                update = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield sse(update, event_id)
-    finally:  # a read still in flight first: the generator cannot close while it runs
-        if pending is not None:
-            pending.cancel()
-            await asyncio.wait({pending})
-        await updates.aclose()

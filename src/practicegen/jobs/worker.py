@@ -62,15 +62,6 @@ class RetryPolicy:
         return {"finished_at": now, "expires_at": now + timedelta(seconds=self.retention_s)}
 
 
-def _span_attributes(job: Job) -> dict[str, str | int]:
-    return {
-        "job.id": str(job.id),
-        "job.type": job.job_type,
-        "job.attempt": job.attempt,
-        "tenant.id": str(job.tenant_id),
-    }
-
-
 class JobRunner:
     def __init__(
         self,
@@ -104,9 +95,15 @@ class JobRunner:
         job = await self.store.claims.claim(job_id)
         if job is None:
             return
+        attributes: dict[str, str | int] = {
+            "job.id": str(job.id),
+            "job.type": job.job_type,
+            "job.attempt": job.attempt,
+            "tenant.id": str(job.tenant_id),
+        }
         with (
             structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt),
-            tracing.consumer_span(f"job {job.job_type}", job.traceparent, _span_attributes(job)),
+            tracing.consumer_span(f"job {job.job_type}", job.traceparent, attributes),
         ):
             log.info("job.started", job_type=job.job_type)
             work = asyncio.create_task(self._attempt(job))

@@ -46,10 +46,7 @@ def event_body(job: Job, event: str, delivery_id: uuid.UUID, now: datetime) -> d
     """The guide's body (`event`, `timestamp`, `data{job_id, student_id, result}`) plus id, type."""
     student = None if job.student_id is None else str(job.student_id)  # a batch has none
     data: dict[str, Any] = {"job_id": str(job.id), "student_id": student}
-    if job.status == JobStatus.COMPLETED:
-        data["result"] = job.result
-    else:
-        data["error"] = job.error
+    data |= {"result": job.result} if job.status == JobStatus.COMPLETED else {"error": job.error}
     return {
         "id": f"msg_{delivery_id.hex}",
         "type": event,
@@ -133,13 +130,9 @@ async def deliveries_of(
         .where(Job.request["source_job_id"].as_string() == str(job_id))
         .order_by(Job.created_at)
     )
-    deliveries = (await session.execute(query)).scalars().all()
-    attempts_query = (
-        select(WebhookAttempt)
-        .where(WebhookAttempt.source_job_id == job_id)
-        .order_by(WebhookAttempt.created_at)
-    )
-    attempts = (await session.execute(attempts_query)).scalars().all()
+    deliveries = (await session.scalars(query)).all()
+    of_job = select(WebhookAttempt).where(WebhookAttempt.source_job_id == job_id)
+    attempts = (await session.scalars(of_job.order_by(WebhookAttempt.created_at))).all()
     return [(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries]
 
 
