@@ -23,8 +23,7 @@ SQLITE_BUSY_TIMEOUT_S = 10.0
 
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
-    """`pool_timeout_s`: a checkout's wait for a pooled connection (PostgreSQL), by default
-    `PRACTICEGEN_DB_POOL_WAIT_S`; a worker, with no client waiting, passes a longer one."""
+    """`pool_timeout_s`: a checkout's wait (PostgreSQL), by default `PRACTICEGEN_DB_POOL_WAIT_S`."""
     if settings.database_kind is DatabaseKind.SQLITE:
         return _create_sqlite_engine(settings.database_url)
     engine = create_async_engine(
@@ -44,8 +43,7 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker` autocommitting each statement on PostgreSQL, for sessions that only read
-    or whose statements are each complete; on SQLite (reads start no transaction) itself."""
+    """`sessionmaker` autocommitting each statement on PostgreSQL, for reads and lone writes."""
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
         return sessionmaker
@@ -83,8 +81,7 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_sqlite_file_private(path: str) -> None:
-    """Create the database file at `path` with mode 0600, or narrow it (and its -wal and -shm)
-    to that; SQLite gives later -wal and -shm files its mode. Not for in-memory or URI ones."""
+    """Create the database file at `path` with mode 0600, or narrow it (and its -wal and -shm)."""
     if not path or path == ":memory:" or path.startswith("file:"):
         return
     try:

@@ -113,9 +113,8 @@ async def get_job(
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
-    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304.
-
-    The busiest route: its parts come from the container, not from dependencies to solve."""
+    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
+    # the busiest route: its parts come from the container, not from dependencies to solve
     jobs = container.part(JobParts)
     hub, views = jobs.changes, jobs.types
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:

@@ -1,5 +1,4 @@
-"""The job system's parts a node's endpoints use: built once by the lifespan (`app.py`) and
-reached as `container.part(JobParts)`."""
+"""The job system's parts a node's endpoints reach as `container.part(JobParts)`."""
 
 from __future__ import annotations
 

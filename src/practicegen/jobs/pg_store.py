@@ -78,8 +78,7 @@ def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
 
 
 def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
-    """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element type):
-    a batch's statement keeps one shape (prepared once) however many attempts it names."""
+    """`unnest` of array parameters `:ids`, `:attempts` and `extra`: one shape for any batch."""
     arrays = [bindparam("ids", type_=ARRAY(Uuid())), bindparam("attempts", type_=ARRAY(Integer()))]
     arrays += [bindparam(f"{name}s", type_=ARRAY(kind)) for name, kind in extra]
     names = ["id", "attempt", *(name for name, _ in extra)]

@@ -92,8 +92,7 @@ def worker_metrics(settings: Settings, queue: JobQueue) -> Iterator[JobMetrics]:
 async def worker_running(
     runner: JobRunner, queue: JobQueue, settings: Settings
 ) -> AsyncIterator[None]:
-    """Run the queue's consumer (and the retention sweep) until the block ends, then drain;
-    the process is in `workers` (`presence`) while it consumes."""
+    """Consume (and sweep expired results) until the block ends, then drain; seen in `workers`."""
     presence = Presence(
         runner.sessionmaker,
         concurrency=settings.job_concurrency,

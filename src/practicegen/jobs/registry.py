@@ -1,5 +1,4 @@
-"""Job types, registered by the packages that own them (through `app.py`); one without a
-student view is invisible to student tokens."""
+"""Job types, registered by the packages that own them (through `app.py`)."""
 
 from __future__ import annotations
 
@@ -21,13 +20,10 @@ StudentView = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class JobType:
-    """One job type: `student_view` strips what a student must not see (None hides the type from
-    students); `events` names the webhook event of each terminal status."""
-
     name: str
     handler: Handler
-    student_view: StudentView | None = None
-    events: Mapping[str, str] = field(default_factory=dict)
+    student_view: StudentView | None = None  # what a student may see; None hides the type
+    events: Mapping[str, str] = field(default_factory=dict)  # webhook event by terminal status
 
 
 class JobTypes:

@@ -104,8 +104,7 @@ async def create_job(
     now: datetime,
     explain_refusal: RefusalCheck | None = None,
 ) -> Created:
-    """Create `new` in `session`'s transaction (the store may commit it at once when the
-    session has none open); the earlier job for a replayed key."""
+    """Create `new` in `session`'s transaction (at once if none is open), or replay its key's."""
     key, digest = new.idempotency_key, None
     if key is not None:  # only a keyed request is ever compared with an earlier one
         digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})

@@ -39,9 +39,8 @@ _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("i
 
 @functools.cache
 def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant's count of jobs in
-    flight is below `:in_flight_limit` and a student's job's student is the tenant's, doing
-    nothing for a used Idempotency-Key."""
+    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit
+    and the student is the tenant's, doing nothing for a used Idempotency-Key."""
     given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}

@@ -54,7 +54,6 @@ class PendingJob:
 
 _NOT_COLUMNS = ("in_flight_limit", "delay_s")
 JOB_COLUMNS = (*(f.name for f in fields(PendingJob) if f.name not in _NOT_COLUMNS), "updated_at")
-"""The columns of a new job's row."""
 
 
 class JobStore(Protocol):
