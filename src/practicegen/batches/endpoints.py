@@ -17,14 +17,34 @@ from practicegen.batches.tasks import child_id, children, students_of
 from practicegen.classes.schemas import StudentNames
 from practicegen.items.names import Spellings
 from practicegen.jobs.parts import JobParts
-from practicegen.jobs.service import Created
 from practicegen.practice.parts import PracticeParts
 
 router = APIRouter(prefix="/api/v1", tags=["batches"])
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
 
 
-async def _accepted(created: Created, container: ContainerDep) -> JSONResponse:
+async def _start(
+    container: ContainerDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    idempotency_key: str | None,
+    ask: ClassAssignRequest,
+    class_id: uuid.UUID | None = None,
+    named: StudentNames | None = None,
+) -> JSONResponse:
+    """Start the batch of the class's students or those `named`; 202 with its jobs."""
+    created = await service.start_batch(
+        container.part(PracticeParts),
+        sessionmaker=container.sessionmaker,
+        settings=container.settings,
+        principal=principal,
+        ask=ask,
+        now=now,
+        known=container.part(Spellings),
+        idempotency_key=idempotency_key,
+        class_id=class_id,
+        named=named,
+    )
     batch = created.job
     if created.replayed:  # the earlier batch's jobs as they stand now
         async with container.sessionmaker() as session:
@@ -59,18 +79,7 @@ async def assign_class(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """One practice job per student of the class, followed as one batch."""
-    created = await service.start_batch(
-        container.part(PracticeParts),
-        sessionmaker=container.sessionmaker,
-        settings=container.settings,
-        principal=principal,
-        ask=body,
-        class_id=class_id,
-        now=now,
-        known=container.part(Spellings),
-        idempotency_key=idempotency_key,
-    )
-    return await _accepted(created, container)
+    return await _start(container, principal, now, idempotency_key, body, class_id=class_id)
 
 
 @router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchAccepted)
@@ -83,20 +92,8 @@ async def assign_students(
 ) -> JSONResponse:
     """One practice job per student named, followed as one batch."""
     names = StudentNames(student_ids=body.student_ids, external_ids=body.external_ids)
-    created = await service.start_batch(
-        container.part(PracticeParts),
-        sessionmaker=container.sessionmaker,
-        settings=container.settings,
-        principal=principal,
-        ask=ClassAssignRequest.model_validate(
-            body.model_dump(exclude=set(StudentNames.model_fields))
-        ),
-        named=names,
-        now=now,
-        known=container.part(Spellings),
-        idempotency_key=idempotency_key,
-    )
-    return await _accepted(created, container)
+    ask = ClassAssignRequest.model_validate(body.model_dump(exclude=set(StudentNames.model_fields)))
+    return await _start(container, principal, now, idempotency_key, ask, named=names)
 
 
 @router.get("/batches/{batch_id}")
@@ -108,11 +105,8 @@ async def get_batch(
     now: NowDep,
 ) -> Envelope[BatchRead]:
     """The batch: its status, its students' jobs, their counts by status, overall progress."""
+    views = container.part(JobParts).types
     batch = await service.get_batch(
-        session,
-        principal=principal,
-        batch_id=batch_id,
-        now=now,
-        views=container.part(JobParts).types,
+        session, principal=principal, batch_id=batch_id, now=now, views=views
     )
     return ok(batch)

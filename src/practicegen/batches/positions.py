@@ -1,11 +1,5 @@
-"""Where a client of a batch's stream is, as the `id:` of each event, so that `Last-Event-ID`
-resumes it.
-
-A batch stream merges many job streams, so no one seq orders it. What a resumed stream needs is
-small all the same: the batch's own seq, and which students' jobs the client was told had ended
-(a job ends once; a running job's progress is simply sent again as it is now). The ended jobs
-are a bitmap over their places in the batch's list of jobs, which follows the batch's students.
-"""
+"""Where a client of a batch's stream is, as each event's `id:` for `Last-Event-ID`: the batch's
+seq, and a bitmap of the places of the students' jobs it was told had ended."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Starting a batch (a class's students, or a list) and reading it.
-
-A batch and all its students' jobs are created in one transaction: every student gets a job
-or none does (`429 too_many_jobs` when the tenant's jobs in flight would pass its limit). An
-`Idempotency-Key` names the batch, so a repeated request answers with the first batch.
-"""
+"""Starting a batch (a class's students, or a list) and reading it; a batch and all its
+students' jobs are created in one transaction, so every student gets a job or none does."""
 
 from __future__ import annotations
 
@@ -63,9 +59,7 @@ async def start_batch(
     known: Spellings,
     idempotency_key: str | None = None,
 ) -> Created:
-    """The batch of one practice job per student of `class_id` or `named`, and whether an
-    `idempotency_key` replayed an earlier one; its subject and topic spelled as `known` or
-    the bank spells them (`items.names`)."""
+    """The batch of a practice job per student of `class_id` or `named` (or a replayed one)."""
     principal.require_server()
     webhook_url = None if ask.webhook_url is None else str(ask.webhook_url)
     if webhook_url is not None:

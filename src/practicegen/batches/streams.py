@@ -1,12 +1,5 @@
-"""Following a batch live, by WebSocket or Server-Sent Events: the batch as it is now, then a
-`job` message per change of a student's job, `status` messages of the batch's progress, and one
-`completed` (or `failed`, `cancelled`) once every student's job has ended.
-
-The stream merges the job streams of the batch and of each student's job, so it is as live as
-theirs and costs what they cost. Each message after the first carries the stream's `position`
-(`batches/positions.py`), also an event's `id:`, so `Last-Event-ID` resumes an event stream
-and each student's end is told once.
-"""
+"""Following a batch live: the batch now, then its students' job changes and its own, merged
+from their job streams, each message after the first carrying its `position` (an `id:`)."""
 
 from __future__ import annotations
 
@@ -53,13 +46,11 @@ def _student_message(
 async def batch_updates(
     container: Container, principal: Principal, batch_id: uuid.UUID, resume: Position | None = None
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The batch now (always first, so a refusal comes before a stream starts), then its news
-    past `resume`, each with the position it leads to."""
+    """The batch now (first, so a refusal comes before any stream), then its news past `resume`."""
+    views = container.part(JobParts).types
     async with container.reading_sessionmaker() as session:
-        views = container.part(JobParts).types
-        now = container.clock()
         batch = await service.get_batch(
-            session, principal=principal, batch_id=batch_id, now=now, views=views
+            session, principal=principal, batch_id=batch_id, now=container.clock(), views=views
         )
     yield {"type": "batch", **batch.model_dump(mode="json")}
     position = resume or Position()
@@ -92,9 +83,7 @@ async def batch_updates(
 def _told(
     update: dict[str, Any], places: dict[str, int], position: Position
 ) -> tuple[list[dict[str, Any]], Position]:
-    """What the client at `position` is sent of `update`, each message with the position it
-    leads to, and the last of them: a student's end once, the batch's news past its seq, and
-    before the batch's end the ends of its students' jobs not yet told."""
+    """What the client at `position` is told of `update` (each end once), and where it leaves it."""
     told: list[dict[str, Any]] = []
     if update["type"] == "job":
         place = places[update["job_id"]]
@@ -144,15 +133,10 @@ async def batch_events(
     principal: BriefPrincipalDep,
     last_event_id: Annotated[str | None, Header(max_length=2048)] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events of the batch, `id:` its position, so `Last-Event-ID` resumes where
-    it left (without the batch again first); errors (403, 404, 410) come before the stream
-    starts, with or without it."""
+    """Server-Sent Events of the batch, `id:` its position, which `Last-Event-ID` resumes."""
     resume = Position.parse(last_event_id)
     updates = batch_updates(container, principal, batch_id, resume)
     first = await anext(updates)
     head = [] if resume else [sse(first)]
-    return event_stream(head, updates, request, container.settings.sse_ping_s, _position)
-
-
-def _position(update: dict[str, Any]) -> object:
-    return update.get("position")
+    ping_s = container.settings.sse_ping_s
+    return event_stream(head, updates, request, ping_s, lambda update: update.get("position"))

@@ -1,13 +1,5 @@
-"""The `practice_batch` job type: a batch is a job of its own over its students' ordinary
-practice jobs, so creating, following, retrying and webhooks are the job system's.
-
-Its handler waits for the students' jobs to end, reporting how many have, then completes with
-their counts; the completion, and so the batch's webhook, happens once, fenced like any job's.
-Waiting costs a slot of the batches' own lane (`PRACTICEGEN_BATCH_CONCURRENCY`), never one the
-students' jobs need, and a worker killed mid-batch leaves the batch to be picked up again like
-any job. A student's job id is derived from the batch's id and the student's, so the batch's
-request names only its students.
-"""
+"""The `practice_batch` job type: its handler waits, in a lane of its own, for its students'
+jobs (ids derived from the batch's and the student's) to end, then completes with their counts."""
 
 from __future__ import annotations
 
@@ -35,7 +27,6 @@ ChildRow = tuple[uuid.UUID, uuid.UUID, str, int]  # job id, student id, status, 
 
 
 def child_id(batch_id: uuid.UUID, student_id: uuid.UUID) -> uuid.UUID:
-    """The id of the batch's job for `student_id`."""
     return uuid.uuid5(batch_id, str(student_id))
 
 
@@ -61,10 +52,8 @@ def counts(rows: Sequence[ChildRow]) -> dict[JobStatus, int]:
 
 def overall_percent(rows: Sequence[ChildRow]) -> int:
     """How far the students' jobs are, together: an ended job counts as done."""
-    if not rows:
-        return 0
     done = [100 if JobStatus(status).terminal else percent for _, _, status, percent in rows]
-    return sum(done) // len(done)
+    return sum(done) // len(done) if done else 0
 
 
 def batch_lane(settings: Settings) -> Lane:

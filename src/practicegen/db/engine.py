@@ -1,9 +1,5 @@
-"""Builds the async engine and session factory for the configured database.
-
-PostgreSQL gets a bounded pool with connect and statement timeouts. SQLite connections get
-foreign keys, WAL and a busy timeout, and the file (holding signing secrets and key hashes) is
-readable by its owner only.
-"""
+"""Builds the async engine and session factory: PostgreSQL with a bounded pool and timeouts,
+SQLite with foreign keys, WAL, a busy timeout and a file only its owner reads (it holds secrets)."""
 
 from __future__ import annotations
 
@@ -27,17 +23,14 @@ SQLITE_BUSY_TIMEOUT_S = 10.0
 
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
-    """`pool_timeout_s`: how long a checkout may wait for a pooled connection;
-    by default `PRACTICEGEN_DB_POOL_WAIT_S`, after which an API request answers 503. A
-    worker, whose jobs have no client waiting on that answer, passes a longer one."""
+    """`pool_timeout_s`: a checkout's wait, by default `PRACTICEGEN_DB_POOL_WAIT_S`."""
     if settings.database_kind is DatabaseKind.SQLITE:
         return _create_sqlite_engine(
             settings.database_url, pool_timeout_s or settings.db_pool_wait_s
         )
     engine = create_async_engine(
         settings.database_url,
-        # Every connection is kept once opened: overflow, closed when handed back, would make
-        # a burst of jobs start and end a server process per connection at the busiest moment.
+        # no overflow: a burst would start and end a server process per connection
         pool_size=settings.pool_connections,
         max_overflow=0,
         pool_timeout=pool_timeout_s or settings.db_pool_wait_s,
@@ -52,10 +45,7 @@ def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) ->
 
 
 def autocommit_sessionmaker(sessionmaker: SessionMaker) -> SessionMaker:
-    """`sessionmaker` whose sessions autocommit each statement on PostgreSQL, for sessions that
-    only read or whose statements are each complete (fenced claims, heartbeats); it spares the
-    BEGIN, ROLLBACK and DEALLOCATE ALL. On SQLite `sessionmaker` itself (reads start no
-    transaction there)."""
+    """`sessionmaker` autocommitting each statement on PostgreSQL, for reads and lone writes."""
     engine = sessionmaker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
         return sessionmaker
@@ -94,9 +84,7 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_sqlite_file_private(path: str) -> None:
-    """Create the database file at `path` with mode 0600, or narrow an existing one (and its
-    -wal and -shm) to it. SQLite gives the -wal and -shm files it creates later the database
-    file's mode. In-memory and URI databases are left alone."""
+    """Create the database file at `path` with mode 0600, or narrow it (and its -wal and -shm)."""
     if not path or path == ":memory:" or path.startswith("file:"):
         return
     try:

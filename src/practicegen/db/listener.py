@@ -1,9 +1,5 @@
-"""A node's one LISTEN connection, feeding each channel's handler; it reconnects when dropped.
-
-Notifications are only hints (the tables hold the truth) and are lost while the connection is
-down, so `on_connect` runs after every (re)connection for whoever must catch up, and
-`down_for()` tells readiness how long none could arrive.
-"""
+"""A node's one LISTEN connection, feeding each channel's handler; it reconnects when dropped,
+and `on_connect` catches up on what was lost meanwhile."""
 
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ from practicegen.db.reconnect import Backoff
 log = structlog.get_logger()
 Handler = Callable[[str], None]
 _CHANNEL = re.compile(r"[a-z_][a-z0-9_]*")
-_KEEPALIVES: dict[str, Any] = {
+KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,
@@ -51,8 +47,7 @@ class PostgresListener:
         self._down_since = time.monotonic()  # not yet connected counts as down
 
     def down_for(self) -> float:
-        """Seconds since notifications stopped arriving (since `run` began, if they never
-        did); 0 while connected."""
+        """Seconds since notifications stopped arriving (or `run` began); 0 while connected."""
         return 0.0 if self.connected.is_set() else time.monotonic() - self._down_since
 
     async def run(self) -> None:
@@ -61,7 +56,7 @@ class PostgresListener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, **_KEEPALIVES
+                    self.conninfo, autocommit=True, **KEEPALIVES
                 ) as conn:
                     await conn.execute(listen)
                     self.connected.set()

@@ -1,21 +1,12 @@
-"""Whether a pooled PostgreSQL connection may be handed out, checked at the least cost.
-
-A ping at every checkout (SQLAlchemy's `pool_pre_ping`, psycopg_pool's `check_connection`) is a
-round trip, and on an autocommit connection a transaction, per checkout: in a burst of job
-creations it ran the API's pool dry (docs/decisions.md). Whatever ends a connection from the
-server's side (a restart, a failover, `pg_terminate_backend`, an idle timeout) reaches its
-socket as an error message and a hang-up, so a readable socket on an idle pooled connection
-means it is gone: that look costs a `poll`, not a round trip. A peer that vanished without a
-word (a middlebox dropping idle connections) shows nothing on the socket, so a connection idle
-for `idle_s` or more is pinged as well; one in steady use is not.
-"""
+"""Whether a pooled PostgreSQL connection may be handed out, without a round trip per checkout:
+a server that ends a connection leaves its idle socket readable, which a `poll` sees; one idle
+for `idle_s` or more (a peer may have vanished without a word) is pinged too."""
 
 from __future__ import annotations
 
 import select
 import time
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -25,8 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
-_LAST_USED = "liveness.last_used"
-"""Where a SQLAlchemy pool record keeps the monotonic time its connection was last checked in."""
+_LAST_USED = "liveness.last_used"  # a pool record's monotonic time of its last checkin
 
 
 def ended_by_server(pgconn: Any) -> bool:
@@ -38,23 +28,20 @@ def ended_by_server(pgconn: Any) -> bool:
     return bool(poller.poll(0))
 
 
-def check_engine(
-    engine: Engine, idle_s: float, clock: Callable[[], float] = time.monotonic
-) -> None:
-    """Check each of `engine`'s connections at checkout; one that fails is replaced there (the
-    pool's own retry after a `DisconnectionError`), so no caller meets it."""
+def check_engine(engine: Engine, idle_s: float) -> None:
+    """Check each of `engine`'s connections at checkout, where the pool replaces one that fails."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection: Any, record: Any) -> None:
         if record is not None:
-            record.info[_LAST_USED] = clock()
+            record.info[_LAST_USED] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         if ended_by_server(dbapi_connection.driver_connection.pgconn):
             raise DisconnectionError("the server closed this pooled connection")
         last_used = record.info.get(_LAST_USED)
-        if last_used is None or clock() - last_used < idle_s:
+        if last_used is None or time.monotonic() - last_used < idle_s:
             return  # new, or in use moments ago
         try:
             engine.dialect.do_ping(dbapi_connection)
@@ -65,9 +52,8 @@ def check_engine(
 class PsycopgChecks:
     """psycopg_pool's `check` and `reset` callbacks for the same look at its connections."""
 
-    def __init__(self, idle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, idle_s: float) -> None:
         self.idle_s = idle_s
-        self.clock = clock
         self._last_used: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
             weakref.WeakKeyDictionary()
         )
@@ -78,9 +64,9 @@ class PsycopgChecks:
             await connection.close()  # else the pool would keep it: its status still looks fine
             raise psycopg.OperationalError("the server closed this pooled connection")
         last_used = self._last_used.get(connection)
-        if last_used is not None and self.clock() - last_used >= self.idle_s:
+        if last_used is not None and time.monotonic() - last_used >= self.idle_s:
             await AsyncConnectionPool.check_connection(connection)
 
     async def reset(self, connection: psycopg.AsyncConnection[Any]) -> None:
         """Note when `connection` came back to the pool."""
-        self._last_used[connection] = self.clock()
+        self._last_used[connection] = time.monotonic()

@@ -1,15 +1,6 @@
-"""Applies the SQL files in `migrations/` that a database has not seen yet.
-
-The files are the schema's single source, written for PostgreSQL so `psql -f` in order gives
-what `practicegen db upgrade` gives: each wraps itself in a transaction and records its version
-in `schema_migrations`. Concurrent runners are serialised (an advisory lock on PostgreSQL,
-`BEGIN IMMEDIATE` on SQLite). SQLite gets PostgreSQL's column types mapped to its own
-(`sqlite_dialect`) so its type affinity never turns a UUID's hex digits into a number; a
-file that cannot be repeated there (SQLite has no `ADD COLUMN IF NOT EXISTS`) is skipped when
-another runner applied it between this one's reading of the ledger and its turn to write.
-A file for one backend only names it on its first line (`-- dialect: postgresql` or
-`-- dialect: sqlite`) and is skipped on the other, so `psql -f` by hand skips the SQLite ones.
-"""
+"""Applies the SQL files in `migrations/` (written for PostgreSQL, each in a transaction that
+records its version) that a database has not seen yet, one runner at a time. SQLite gets its
+own column types, so UUIDs stay text; `-- dialect: NAME` on a file's first line keeps it to one."""
 
 from __future__ import annotations
 
@@ -55,11 +46,8 @@ class Migration:
 
     @property
     def dialect(self) -> str | None:
-        """The one backend the file is for (`postgresql`, `sqlite`), named by its first line
-        `-- dialect: NAME`; None when it is for both."""
-        with self.path.open(encoding="utf-8") as handle:
-            first = handle.readline().strip()
-        match = _DIALECT_LINE.fullmatch(first)
+        """The one backend the file's first line names, if any."""
+        match = _DIALECT_LINE.fullmatch(self.sql.partition("\n")[0].strip())
         if match is None:
             return None
         if match.group(1) not in _DIALECTS:  # a typo would otherwise run the file everywhere
@@ -104,8 +92,7 @@ def postgres_conninfo(database_url: str) -> str:
 async def _connect_postgres(
     database_url: str, connect_timeout_s: float
 ) -> psycopg.AsyncConnection[tuple[object, ...]]:
-    """An autocommit connection, or `psycopg.errors.ConnectionTimeout` past the timeout: a host
-    that drops packets would otherwise hold the runner for ever (libpq waits without one)."""
+    """An autocommit connection, or `ConnectionTimeout`: libpq alone would wait for ever."""
     return await psycopg.AsyncConnection.connect(
         postgres_conninfo(database_url),
         autocommit=True,
@@ -128,8 +115,6 @@ async def _applied(
 
 
 async def status(database_url: str, *, connect_timeout_s: float = 5.0) -> list[MigrationStatus]:
-    """Each migration and whether the database has it. `connect_timeout_s` bounds the wait for
-    a PostgreSQL connection (PRACTICEGEN_DB_CONNECT_TIMEOUT_S where settings are at hand)."""
     if make_url(database_url).get_backend_name() == "postgresql":
         async with await _connect_postgres(database_url, connect_timeout_s) as conn:
             applied = await _applied(conn, "postgresql")
@@ -145,9 +130,7 @@ async def status(database_url: str, *, connect_timeout_s: float = 5.0) -> list[M
 async def upgrade(
     database_url: str, *, connect_timeout_s: float = 5.0, directory: Path = MIGRATIONS_DIR
 ) -> list[str]:
-    """Apply the missing migrations in order; return the versions this call applied.
-    `connect_timeout_s` as for `status`; `directory`: another set of files, such as an earlier
-    release's."""
+    """Apply the missing migrations of `directory` in order; the versions this call applied."""
     if make_url(database_url).get_backend_name() == "postgresql":
         connection = await _connect_postgres(database_url, connect_timeout_s)
         return await _upgrade_postgres(connection, directory)

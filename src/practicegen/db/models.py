@@ -1,9 +1,5 @@
-"""The mapped tables, as the application reads and writes them.
-
-The schema is defined by `migrations/`; `tests/db/test_schema.py` checks these classes name the
-same tables and columns. Times default to "now" in Python so rows carry them without a refresh
-after insert, and the column types behave alike on SQLite (aware UTC datetimes, JSON).
-"""
+"""The mapped tables, as `migrations/` defines them, with types that behave alike on SQLite
+(aware UTC datetimes, JSON)."""
 
 from __future__ import annotations
 
@@ -39,9 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         assert isinstance(moment, datetime)
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

@@ -1,7 +1,5 @@
-"""Keyset pagination over (created_at, id): stable under inserts, cheap at any depth.
-
-A cursor is an opaque URL-safe string naming the last row of the previous page.
-"""
+"""Keyset pagination over (created_at, id): stable under inserts, cheap at any depth. A cursor
+is an opaque URL-safe string naming the last row of the previous page."""
 
 from __future__ import annotations
 
@@ -11,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from practicegen.db.models import TenantOwned
@@ -48,22 +46,13 @@ def after_cursor(
     *,
     newest_first: bool = False,
 ) -> Select[Any]:
-    """Order by (created_at, id), oldest or newest first, and start after the cursor; fetch
-    one extra row."""
+    """Order by (created_at, id) either way, start after the cursor; one extra row tells more."""
+    key = tuple_(created_at, ident)
     if cursor is not None:
-        last_created, last_id = decode_cursor(cursor)
-        if newest_first:
-            later = or_(
-                created_at < last_created, and_(created_at == last_created, ident < last_id)
-            )
-        else:
-            later = or_(
-                created_at > last_created, and_(created_at == last_created, ident > last_id)
-            )
-        query = query.where(later)
-    if newest_first:
-        return query.order_by(created_at.desc(), ident.desc()).limit(limit + 1)
-    return query.order_by(created_at, ident).limit(limit + 1)
+        last = decode_cursor(cursor)
+        query = query.where(key < last if newest_first else key > last)
+    order = (created_at.desc(), ident.desc()) if newest_first else (created_at, ident)
+    return query.order_by(*order).limit(limit + 1)
 
 
 def split_page(rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:

@@ -1,8 +1,5 @@
-"""The wait between attempts to reopen a lost database connection: doubling, jittered, capped.
-
-Every long-lived connection of a node reopens itself when the database drops it; retrying at
-once would hammer a database still starting, and nodes retrying in step would arrive together.
-"""
+"""The wait between attempts to reopen a lost database connection: doubling, jittered, capped,
+so nodes neither hammer a database still starting nor arrive together."""
 
 from __future__ import annotations
 
@@ -30,5 +27,4 @@ class Backoff:
         return delay * self._rng.uniform(0.5, 1.0)
 
     def reset(self) -> None:
-        """The connection is back: the next loss starts again from `initial_s`."""
         self._failures = 0

@@ -1,8 +1,5 @@
 """What every repository of a tenant's rows does alike: find one, page through them, add one.
-
-Every read is scoped by tenant, so to one tenant a row of another's is as absent as a row that
-does not exist.
-"""
+Every read is scoped by tenant: another tenant's row is as absent as one that does not exist."""
 
 from __future__ import annotations
 

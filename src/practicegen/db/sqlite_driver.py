@@ -1,12 +1,5 @@
-"""The SQLite engine's connections: one trip to their thread per statement instead of four.
-
-A measured shortcut (docs/decisions.md); only `db/engine.py` builds them. Each statement is
-executed, fetched whole and its cursor closed in one trip; aiosqlite still owns the thread, the
-connection and transactions. In a `pipeline` transaction, writes nobody reads before the commit
-are held back and sent with it in one non-blocking call on the event loop's thread (handed to
-the connection's thread if another process holds the write lock); WAL checkpoints run on a
-thread (`WalCheckpoints`).
-"""
+"""The SQLite engine's connections: one trip to their thread per statement instead of four. In a
+`pipeline`, writes nobody reads go with the commit, on the loop's thread when the lock is free."""
 
 from __future__ import annotations
 
@@ -87,10 +80,6 @@ def is_write(sql: str) -> bool:
     return sql.lstrip()[:7].lower().startswith(_WRITES)
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
-
-
 class OneTripCursor:
     """The cursor protocol SQLAlchemy's aiosqlite adapter uses, over already fetched rows."""
 
@@ -140,12 +129,8 @@ class OneTripCursor:
 
 
 class WalCheckpoints:
-    """A database's WAL checkpoints, one per `CHECKPOINT_EVERY_CHANGES` changed rows, each run
-    on a connection's thread while requests go on (connections never checkpoint on commit).
-
-    The write after a complete checkpoint syncs the WAL's header, so commits stay off the loop
-    until the process's first commit and while a checkpoint is under way.
-    """
+    """A database's WAL checkpoints, one per `CHECKPOINT_EVERY_CHANGES` changed rows; commits stay
+    off the loop (the next write syncs the WAL's header) until the first, and during one."""
 
     def __init__(self) -> None:
         self._changes = 0
@@ -215,18 +200,15 @@ class OneTripConnection(aiosqlite.Connection):
         await self._execute(_checkpoint, self._conn)  # type: ignore[no-untyped-call]
 
     def _commit_without_waiting(self, steps: list[_Step]) -> bool:
-        """Run `steps` and commit on this thread if no other process holds the write lock.
-
-        False, with nothing done, if one does. Called only outside a transaction (so undoing
-        undoes only `steps`) and while no statement of this connection is under way on its
-        thread (so the two threads never use it at once)."""
+        """Run `steps` and commit on this thread; False, with nothing done, if another process
+        holds the write lock. Only while no statement of this connection runs on its thread."""
         connection = self._conn
         connection.execute("PRAGMA busy_timeout = 0").close()
         try:
             _commit(connection, steps)
         except sqlite3.OperationalError as error:
-            if not _is_busy(error):
-                raise
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise  # not another process's write lock
             connection.rollback()
             return False
         finally:
@@ -234,8 +216,7 @@ class OneTripConnection(aiosqlite.Connection):
         return True
 
     def _has_transaction(self) -> bool:
-        """sqlite3 does nothing on commit or rollback outside a transaction (reads start none),
-        so those need no trip. A closed connection takes the trip and fails as aiosqlite's."""
+        """Whether commit or rollback needs a trip (a closed connection takes it, to fail)."""
         return self._connection is None or self._connection.in_transaction
 
     async def run_statement(self, sql: str, parameters: Any, many: bool) -> _Outcome:
@@ -251,9 +232,8 @@ class OneTripConnection(aiosqlite.Connection):
 
 @asynccontextmanager
 async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
-    """Hold back the writes `connection` executes inside until its commit; on PostgreSQL it
-    changes nothing. Only for writes whose outcome nothing reads: each reports an unknown row
-    count, and an error in one is raised by the commit (or the next statement not held back)."""
+    """Hold back the writes `connection` executes inside until its commit (none on PostgreSQL):
+    only for writes whose outcome nothing reads, as an error in one is raised by the commit."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, OneTripConnection):
@@ -269,9 +249,7 @@ async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
 async def connect(
     engine: AsyncEngine, timeout_s: float, checkpoints: WalCheckpoints
 ) -> OneTripConnection:
-    """An `async_creator` for `engine`: connect to its database as its dialect would.
-
-    `checkpoints` is the database's, shared by all of `engine`'s connections."""
+    """An `async_creator` for `engine`; `checkpoints` is shared by all its connections."""
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     open_sqlite: Callable[..., sqlite3.Connection] = sqlite3.connect
     connection = OneTripConnection(

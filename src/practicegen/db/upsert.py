@@ -1,8 +1,4 @@
-"""INSERT with ON CONFLICT clauses in the session's dialect.
-
-PostgreSQL and SQLite spell `ON CONFLICT ... DO UPDATE / DO NOTHING` alike, but SQLAlchemy
-builds each from its own dialect's `insert`; the callers that upsert pick it here.
-"""
+"""INSERT with ON CONFLICT clauses, which SQLAlchemy builds from each dialect's own `insert`."""
 
 from __future__ import annotations
 
@@ -20,6 +16,4 @@ def upsert(session: Session | AsyncSession, table: Any) -> postgresql.Insert | s
 
 def upsert_in(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
     """`insert(table)` of the dialect named `dialect` (a statement built once, ahead of use)."""
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

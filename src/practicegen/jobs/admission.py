@@ -1,13 +1,5 @@
-"""Admission by memory: a process past its resident-memory bound takes no new job.
-
-A process holds hundreds of jobs at once (`PRACTICEGEN_JOB_CONCURRENCY`) because a job waiting
-on a model costs a task and a socket, not a database connection. What a job holds can still
-grow (many questions, long replies), so before running a message the process reads its
-resident set size and, past `PRACTICEGEN_JOB_MEMORY_MB`, hands the message back to the queue
-unclaimed (no attempt spent) for `PRACTICEGEN_JOB_MEMORY_DEFER_S`, where another worker, or
-this one once jobs end, takes it. A process running no job always takes one: memory the
-allocator keeps after a burst must not stop a worker for good.
-"""
+"""Admission by memory: a process past `PRACTICEGEN_JOB_MEMORY_MB` hands a message back unclaimed;
+one running no job always takes one, as memory the allocator keeps must not stop it for good."""
 
 from __future__ import annotations
 
@@ -31,7 +23,6 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 def resident_bytes() -> int:
     """This process's resident set size now; where /proc is missing, its peak so far."""
     try:
-        # a read of the kernel's own counters: it never waits on a device
         with open("/proc/self/statm", "rb") as statm:
             return int(statm.read().split()[1]) * _PAGE
     except OSError:
@@ -46,10 +37,8 @@ class MemoryAdmission:
     limit_bytes: int
     defer_s: float
     resident: Callable[[], int] = resident_bytes
-    running: int = 0
-    """Jobs this process runs now."""
-    held_back: int = 0
-    """Messages handed back because memory was past the bound."""
+    running: int = 0  # jobs this process runs now
+    held_back: int = 0  # messages handed back because memory was past the bound
     _full: bool = field(default=False, repr=False)
 
     @classmethod

@@ -47,8 +47,7 @@ def matches(if_none_match: str | None, job: FollowedJob) -> bool:
 
 
 async def read_job(container: Container, principal: Principal, job_id: uuid.UUID) -> FollowedJob:
-    """The job if `principal` may see it, else the error a fresh request would get; read with
-    the node's other followers' reads (`jobs/followers.py`)."""
+    """The job if `principal` may see it, else the error a fresh request would get."""
     return shown(container, principal, job_id, await container.part(JobParts).reads.get(job_id))
 
 
@@ -114,10 +113,8 @@ async def get_job(
     wait: Annotated[float, Query(ge=0, le=25, description="Hold up to N s for a change.")] = 0,
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Envelope[JobRead] | Response:
-    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304.
-
-    The busiest route (clients poll it): its parts come from the container, not from
-    dependencies of their own, each of which FastAPI solves on every request."""
+    """The guide's job status. `?wait=N` long-polls; `If-None-Match` makes an unchanged job 304."""
+    # the busiest route: its parts come from the container, not from dependencies to solve
     jobs = container.part(JobParts)
     hub, views = jobs.changes, jobs.types
     with hub.watch(job_id) if wait > 0 else contextlib.nullcontext() as watch:

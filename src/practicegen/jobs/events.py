@@ -1,13 +1,5 @@
-"""Telling waiting clients that a job changed: in-process, and across nodes through PostgreSQL.
-
-A `JobChange` carries the job's id and, when it fits, its new `seq`, status and progress, so a
-subscriber forwards progress without reading the job. Writers mark changed rows in the session
-(`mark_changed`), handed to this process's watchers after the commit; on PostgreSQL each write
-also sends `NOTIFY practicegen_jobs` for other nodes. A job a signal does not describe whole is
-read once for all its watchers, in one query with any other such reads (`jobs/followers.py`).
-Signals are lost while a node's LISTEN connection is down, so `notify_all` reads every watched
-job again once it is back; nothing polls while signals flow.
-"""
+"""Telling waiting clients that a job changed: writers mark changed rows (`mark_changed`), handed
+to this process's watchers after the commit and, on PostgreSQL, to other nodes by NOTIFY."""
 
 from __future__ import annotations
 
@@ -58,7 +50,7 @@ class JobChange:
 
     @property
     def progress_of_attempt(self) -> bool:
-        """Whether it carries every field a running attempt changes, so the job need not be read."""
+        """Whether it carries every field a running attempt changes."""
         return self.status == "processing" and None not in (self.attempt, self.updated_at)
 
     @classmethod
@@ -96,13 +88,9 @@ def signal_in_returning(jobs: Table) -> ColumnElement[object]:
 class News(NamedTuple):
     """What a watcher has not acted on yet."""
 
-    change: JobChange | None
-    """The newest change of a running job signalled whole: enough for a progress message."""
-    job: FollowedJob | None
-    """The newest read of the job made for all its watchers (after a change the signal could
-    not carry whole: a terminal state, a bare id, a reconnected listener)."""
-    stale: bool
-    """Whether the watcher must read the job itself (none could be read for it)."""
+    change: JobChange | None  # the newest change of a running job signalled whole
+    job: FollowedJob | None  # the newest read of the job made for all its watchers
+    stale: bool  # the watcher must read the job itself (none could be read for it)
 
 
 class Watch:
@@ -129,7 +117,6 @@ class Watch:
         self.changed.set()
 
     def take(self) -> News:
-        """The news since the last take."""
         news = News(self._latest, self._read, self._stale)
         self._latest, self._read, self._stale = None, None, False
         self.changed.clear()
@@ -143,14 +130,11 @@ class TooManyFollowers(ServiceBusy):
 
 
 class JobChanges:
-    """This process's watchers, by job id; at most `max_watches` at once. A change a signal
-    carries whole goes to the watchers as it is; any other is read once, by `reads`, for all
-    the job's watchers."""
+    """This process's watchers, by job id; at most `max_watches` at once."""
 
     def __init__(self, max_watches: int | None = None) -> None:
         self.max_watches = max_watches
-        self.reads: FollowerReads | None = None
-        """Set once the node's sessions exist; without it each watcher reads for itself."""
+        self.reads: FollowerReads | None = None  # without it each watcher reads for itself
         self._watches: dict[uuid.UUID, set[Watch]] = {}
         self._count = 0
         self._reading: set[asyncio.Task[None]] = set()
@@ -207,18 +191,16 @@ class JobChanges:
             yield watch
         finally:
             self._count -= 1
-            watches = self._watches.get(job_id)
-            if watches is not None:
-                watches.discard(watch)
-                if not watches:
-                    del self._watches[job_id]
+            watches = self._watches[job_id]
+            watches.discard(watch)
+            if not watches:
+                del self._watches[job_id]
 
     def watched_jobs(self) -> list[uuid.UUID]:
         return list(self._watches)
 
     @property
     def watchers(self) -> int:
-        """Watches held now, of every job."""
         return self._count
 
 

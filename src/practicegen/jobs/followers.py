@@ -1,15 +1,8 @@
-"""Reading jobs for the clients that follow them: status polls, long-polls, event streams and
-WebSockets.
-
-A burst of followers, or one change watched by many, must not cost a read (and a pooled
-connection) each: `FollowerReads` puts every read asked for while its last query ran into the
-next one, one `SELECT ... WHERE id IN (...)` of only the columns a follower is shown, so all
-of a node's followers together hold at most one database connection at a time.
-"""
+"""Reading jobs for the clients that follow them: a node's followers together hold at most one
+database connection, each query reading every job asked for while the last one ran."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,15 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, core_table
+from practicegen.jobs.batching import Batcher
 
-MAX_READS = 500
-"""Jobs one query reads at most (each id is one of its parameters)."""
+MAX_READS = 500  # jobs one query reads at most (each id is one of its parameters)
 
 
 @dataclass(frozen=True, slots=True)
 class FollowedJob:
-    """What a follower may be shown of a job, and what decides whether it may see it; one
-    read may be shown to many followers, so it is never changed in place."""
+    """What a follower may be shown of a job, and whether it may see it; shared by followers."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -51,63 +43,18 @@ _jobs = core_table(Job)
 _COLUMNS = [_jobs.c[name] for name in FollowedJob.__dataclass_fields__]
 _READ = select(*_COLUMNS).where(_jobs.c.id.in_(bindparam("ids", expanding=True)))
 
-Waiters = dict[uuid.UUID, list[asyncio.Future[FollowedJob | None]]]
 
-
-class FollowerReads:
-    """Reads of jobs by id, each query taking every read asked for since the last one began."""
+class FollowerReads(Batcher[FollowedJob]):
+    """Reads of jobs by id: `get` answers the job as read after the call began, or None."""
 
     def __init__(self, sessionmaker: SessionMaker) -> None:
-        """`sessionmaker`: sessions for single reads (autocommit on PostgreSQL); its engine's
-        connections are used directly, as a read of a few columns needs no ORM session."""
+        """Reads go straight to `sessionmaker`'s engine: a few columns need no ORM session."""
+        super().__init__(self._read, MAX_READS)
         engine = sessionmaker.kw["bind"]
         assert isinstance(engine, AsyncEngine)
         self.engine = engine
-        self._waiting: Waiters = {}
-        self._reading: asyncio.Task[None] | None = None
-
-    async def get(self, job_id: uuid.UUID) -> FollowedJob | None:
-        """The job as it is now (read after this call began), or None if there is none."""
-        future: asyncio.Future[FollowedJob | None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(job_id, []).append(future)
-        if self._reading is None:
-            self._reading = asyncio.create_task(self._read_waiting())
-        return await future
-
-    async def _read_waiting(self) -> None:
-        try:
-            await asyncio.sleep(0)  # the followers a change woke together ask in this turn
-            while self._waiting:
-                ids = list(self._waiting)[:MAX_READS]
-                batch = {job_id: self._waiting.pop(job_id) for job_id in ids}
-                try:
-                    found = await self._read(list(batch))
-                except Exception as exc:  # each follower's read fails as its own would have
-                    _settle(batch, exc)
-                    continue
-                except asyncio.CancelledError:
-                    _settle(batch, None)
-                    raise
-                for job_id, futures in batch.items():
-                    for future in futures:
-                        if not future.done():  # its follower may have left meanwhile
-                            future.set_result(found.get(job_id))
-        finally:
-            self._reading = None
 
     async def _read(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, FollowedJob]:
         async with self.engine.connect() as connection:
             rows = await connection.execute(_READ, {"ids": ids})
             return {row.id: FollowedJob(*row) for row in rows}
-
-
-def _settle(batch: Waiters, exc: Exception | None) -> None:
-    """Fail every read still waiting in `batch` with `exc`, or cancel it (None)."""
-    for futures in batch.values():
-        for future in futures:
-            if future.done():
-                continue
-            if exc is None:
-                future.cancel()
-            else:
-                future.set_exception(exc)

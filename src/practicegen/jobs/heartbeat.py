@@ -1,10 +1,5 @@
-"""One writer for every attempt a process runs: heartbeats and progress, a few statements a round.
-
-A statement per report would drain the pool, so attempts report here (the newest message, the
-highest percent) and each round writes all progress in one statement and the other attempts'
-beats in another, fenced by (id, attempt): an attempt whose row is not returned is lost, its
-task cancelled. A failed round keeps its progress for the next.
-"""
+"""One writer for every attempt a process runs: each round writes all progress in one statement
+and the other beats in another, fenced by (id, attempt); an attempt not returned is lost."""
 
 from __future__ import annotations
 

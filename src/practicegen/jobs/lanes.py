@@ -1,11 +1,5 @@
-"""Lanes: job types that run in a bounded share of their own, fair between tenants.
-
-A lane is a queue entrypoint whose picked messages pgqueuer caps at `concurrency` (over all
-workers on PostgreSQL), so a burst of its jobs waits queued instead of taking the other jobs'
-slots. Within a lane a process runs at most `tenant_share` of one tenant's jobs: a message past
-that is handed back unclaimed (no attempt spent) for `defer_s`, doubling up to `defer_max_s`.
-The tenant travels in the message's headers.
-"""
+"""Lanes: job types in a bounded share of their own (an entrypoint capped at `concurrency`), fair
+between tenants: a process hands back a message past its tenant's share, unclaimed, for a while."""
 
 from __future__ import annotations
 
@@ -30,16 +24,15 @@ class Lane:
     tenant_share: int
     defer_s: float
     defer_max_s: float
-    in_flight: Counter[str] = field(default_factory=Counter)
-    """This process's running jobs of the lane, by tenant id."""
-    deferred: int = 0
-    """Messages this process handed back because their tenant's share was in use."""
+    in_flight: Counter[str] = field(default_factory=Counter)  # running here, by tenant id
+    deferred: int = 0  # messages handed back here because their tenant's share was in use
 
     def admitting(self, consume: Consume) -> Consume:
         """`consume`, run only while the message's tenant is within its share."""
 
         async def admitted(message: QueueMessage) -> None:
-            tenant = _tenant_of(message)
+            tenant = None if message.headers is None else message.headers.get(TENANT_HEADER)
+            tenant = tenant if isinstance(tenant, str) else NO_TENANT
             if tenant != NO_TENANT and self.in_flight[tenant] >= self.tenant_share:
                 self.deferred += 1
                 raise RetryRequested(delay=self._deferral(message), reason="tenant share in use")
@@ -56,8 +49,3 @@ class Lane:
     def _deferral(self, message: QueueMessage) -> timedelta:
         doubled = self.defer_s * 2.0 ** min(message.attempts, 16)
         return timedelta(seconds=min(doubled, max(self.defer_s, self.defer_max_s)))
-
-
-def _tenant_of(message: QueueMessage) -> str:
-    tenant = None if message.headers is None else message.headers.get(TENANT_HEADER)
-    return tenant if isinstance(tenant, str) else NO_TENANT

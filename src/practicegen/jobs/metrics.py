@@ -1,10 +1,5 @@
-"""Prometheus metrics for jobs: what the database says now, and what this process has run.
-
-Gauges are read from the jobs table at scrape time, so any node reports the whole cluster;
-counters, the run-time histogram, each lane's running and deferred messages, and the memory
-admission (jobs running, memory held against its bound, messages held back) count this
-process's own work.
-"""
+"""Prometheus metrics for jobs: gauges read from the jobs table at scrape time (the whole
+cluster), and counters of this process's own work."""
 
 from __future__ import annotations
 
@@ -70,15 +65,36 @@ class JobMetrics(Collector):
     def watch_lanes(
         self, lanes: Sequence[Lane], admission: MemoryAdmission | None = None, slots: int = 0
     ) -> None:
-        """Report these lanes, and the jobs' memory admission and `slots` (once, when the
-        process builds its queue)."""
+        """Report these lanes, memory admission and `slots` (once the queue is built)."""
         self.lanes, self.admission, self.slots = lanes, admission, slots
         self.registry.register(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """This process's own view of its lanes and its admission, read at scrape time."""
         if self.admission is not None:
-            yield from self._admission(self.admission)
+            yield GaugeMetricFamily(
+                "practicegen_jobs_running",
+                "Jobs this process runs now.",
+                value=self.admission.running,
+            )
+            yield GaugeMetricFamily(
+                "practicegen_job_slots", "Jobs this process may hold at once.", value=self.slots
+            )
+            yield GaugeMetricFamily(
+                "practicegen_memory_resident_bytes",
+                "This process's resident memory.",
+                value=self.admission.resident(),
+            )
+            yield GaugeMetricFamily(
+                "practicegen_memory_limit_bytes",
+                "Resident memory past which this process takes no new job.",
+                value=self.admission.limit_bytes,
+            )
+            yield CounterMetricFamily(
+                "practicegen_jobs_held_back",
+                "Messages this process handed back because its memory was past the bound.",
+                value=self.admission.held_back,
+            )
         running = GaugeMetricFamily(
             "practicegen_lane_running", "Jobs of each lane this process runs now.", labels=["lane"]
         )
@@ -93,31 +109,6 @@ class JobMetrics(Collector):
         yield running
         yield deferred
 
-    def _admission(
-        self, admission: MemoryAdmission
-    ) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        yield GaugeMetricFamily(
-            "practicegen_jobs_running", "Jobs this process runs now.", value=admission.running
-        )
-        yield GaugeMetricFamily(
-            "practicegen_job_slots", "Jobs this process may hold at once.", value=self.slots
-        )
-        yield GaugeMetricFamily(
-            "practicegen_memory_resident_bytes",
-            "This process's resident memory.",
-            value=admission.resident(),
-        )
-        yield GaugeMetricFamily(
-            "practicegen_memory_limit_bytes",
-            "Resident memory past which this process takes no new job.",
-            value=admission.limit_bytes,
-        )
-        yield CounterMetricFamily(
-            "practicegen_jobs_held_back",
-            "Messages this process handed back because its memory was past the bound.",
-            value=admission.held_back,
-        )
-
     async def refresh(self, session: AsyncSession, now: datetime, *, worker_stale_s: float) -> None:
         workers = await presence.look(session, stale_s=worker_stale_s)
         self.workers_seen.set(workers.seen)
@@ -131,9 +122,8 @@ class JobMetrics(Collector):
             self.jobs.labels(status=status, job_type=job_type).set(count)
             pending += count if status == "pending" else 0
         self.queue_depth.set(pending)
-        oldest = (
-            await session.execute(select(func.min(Job.created_at)).where(Job.status == "pending"))
-        ).scalar_one_or_none()
+        pending_since = select(func.min(Job.created_at)).where(Job.status == "pending")
+        oldest = await session.scalar(pending_since)
         self.oldest_pending.set((now - oldest).total_seconds() if oldest else 0)
         self.lane_tenant_in_flight.clear()
         for lane in self.lanes:
@@ -142,11 +132,10 @@ class JobMetrics(Collector):
                 .where(Job.status == "processing", Job.job_type.in_(lane.job_types))
                 .group_by(Job.tenant_id)
             )
-            total = 0
-            for tenant_id, count in by_tenant:
+            counts = dict(by_tenant.tuples().all())
+            for tenant_id, count in counts.items():
                 self.lane_tenant_in_flight.labels(lane.entrypoint, str(tenant_id)).set(count)
-                total += count
-            self.lane_in_flight.labels(lane.entrypoint).set(total)
+            self.lane_in_flight.labels(lane.entrypoint).set(sum(counts.values()))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

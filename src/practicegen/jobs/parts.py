@@ -1,5 +1,4 @@
-"""The job system's parts a node's endpoints use: built once by the lifespan (`app.py`) and
-reached as `container.part(JobParts)`."""
+"""The job system's parts a node's endpoints reach as `container.part(JobParts)`."""
 
 from __future__ import annotations
 
@@ -17,12 +16,9 @@ from practicegen.jobs.worker import OnFinished
 @dataclass(frozen=True, slots=True)
 class JobParts:
     queue: JobQueue
-    changes: JobChanges
-    """The node's hub of job changes: long-polls and streams wait on it."""
-    reads: FollowerReads
-    """Status polls, long-polls and streams read their jobs through it, many in one query."""
+    changes: JobChanges  # long-polls and streams wait on it
+    reads: FollowerReads  # polls and streams read their jobs through it, many in one query
     store: JobStore
     types: JobTypes
     metrics: JobMetrics
-    on_finished: OnFinished
-    """What follows a job's end (its webhook); cancel calls it too."""
+    on_finished: OnFinished  # what follows a job's end (its webhook); cancel calls it too

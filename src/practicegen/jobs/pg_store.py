@@ -1,10 +1,5 @@
-"""The job store on PostgreSQL: a job's row and its queue message in one statement.
-
-Creation is the API's busiest write: one data-modifying WITH writes the job (with the in-flight
-limit, the student check and `ON CONFLICT DO NOTHING` for a used Idempotency-Key) and its
-pgqueuer message. It runs in the caller's open transaction, else on a psycopg pool of its own;
-the workers are woken once it commits (`queue_wakeup`), not by a NOTIFY inside it.
-"""
+"""The job store on PostgreSQL: a job's row and its queue message in one statement, in the
+caller's open transaction, else on a psycopg pool of its own; workers are woken once it commits."""
 
 from __future__ import annotations
 
@@ -83,8 +78,7 @@ def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
 
 
 def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
-    """`unnest` of the array parameters `:ids`, `:attempts` and any `extra` (name, element type):
-    a batch's statement keeps one shape (prepared once) however many attempts it names."""
+    """`unnest` of array parameters `:ids`, `:attempts` and `extra`: one shape for any batch."""
     arrays = [bindparam("ids", type_=ARRAY(Uuid())), bindparam("attempts", type_=ARRAY(Integer()))]
     arrays += [bindparam(f"{name}s", type_=ARRAY(kind)) for name, kind in extra]
     names = ["id", "attempt", *(name for name, _ in extra)]
@@ -135,7 +129,6 @@ POSTGRES_WRITES = PostgresWrites()
 
 class PostgresJobStore:
     writes = POSTGRES_WRITES
-    skips_used_keys = True  # ON CONFLICT DO NOTHING: a used key is looked up only then
 
     def __init__(
         self,
@@ -149,9 +142,7 @@ class PostgresJobStore:
         connect_timeout_s: float = 5.0,
         ping_idle_s: float = 5.0,
     ) -> None:
-        """`timeout_s`: how long a creation may wait for a connection before a 503 says retry;
-        `connect_timeout_s`: for opening one; `ping_idle_s`: how long a pooled connection may
-        sit unused before it is pinged."""
+        """`timeout_s`: a creation's wait for a connection before a 503."""
         self.lanes = lanes
         self.claims = ClaimBatcher(autocommit_sessionmaker(sessionmaker), clock, self.writes)
         checks = PsycopgChecks(ping_idle_s)
@@ -185,14 +176,10 @@ class PostgresJobStore:
         if session.in_transaction():
             raw = await (await session.connection()).get_raw_connection()
             connection: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-            # the statement told the trigger to leave this transaction's queue writes to us
+            # the statement leaves waking the queue to us, once the session commits (autocommit too)
             wake = self.wakeup.after_commit
-            if not connection.autocommit:
-                event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
-            inserted = await (await connection.execute(statement, params)).fetchone() is not None
-            if inserted and connection.autocommit:  # a reading session's: committed already
-                wake()
-            return inserted
+            event.listen(session.sync_session, "after_commit", lambda _: wake(), once=True)
+            return await (await connection.execute(statement, params)).fetchone() is not None
         try:
             inserted = await self._insert_on_pool(statement, params)
         except psycopg.OperationalError:  # its connection died: once more, on another

@@ -1,10 +1,5 @@
-"""pgqueuer's driver port on two connections of its own, each reopened when the database drops it.
-
-Two, because pgqueuer's `PsycopgDriver` holds its query connection's lock while it waits for
-notifications. Reopened, because a QueueManager ends at its first failed statement: a statement
-whose connection is gone is resent on a new one after a `Backoff` (pgqueuer's statements bear a
-second sending), and LISTEN resumes on a new connection. `on_change` hears when both are up.
-"""
+"""pgqueuer's driver port on two connections of its own (its `PsycopgDriver` locks one while it
+listens), each reopened when lost, as a QueueManager ends at its first failed statement."""
 
 from __future__ import annotations
 
@@ -20,12 +15,12 @@ from pgqueuer.core.tm import TaskManager
 from pgqueuer.ports.driver import NotifyCallback
 from psycopg import sql
 
+from practicegen.db.listener import KEEPALIVES
 from practicegen.db.reconnect import Backoff
 
 log = structlog.get_logger()
 T = TypeVar("T")
-WORKER_APPLICATION_NAME = "practicegen-worker"
-"""The `application_name` of a worker's queue connections: how API nodes see a worker is up."""
+WORKER_APPLICATION_NAME = "practicegen-worker"  # how API nodes see a worker's connections
 
 
 class DriverStopped(psycopg.OperationalError):
@@ -57,12 +52,7 @@ class ReconnectingDriver:
             "autocommit": True,
             "application_name": WORKER_APPLICATION_NAME,
             "connect_timeout": max(1, int(connect_timeout_s)),
-            # a peer gone without a word (a partition) ends the connection in about 25 s,
-            # rather than leaving a LISTEN or a statement waiting on it forever
-            "keepalives": 1,
-            "keepalives_idle": 10,
-            "keepalives_interval": 5,
-            "keepalives_count": 3,
+            **KEEPALIVES,
         }
         self._backoff = backoff
         self._on_change = on_change

@@ -1,16 +1,11 @@
-"""Which job workers run: each adds its row of `workers`, stamps it, and deletes it on a clean stop.
-
-A worker (`practicegen worker`, or a `serve` that runs jobs itself) is *seen* while its row was
-stamped within `stale_s`; a worker killed outright leaves its row to go stale, and the next
-worker to start deletes rows not stamped for `forget_s`. Every stamp and every look reads the
-database's clock, never a machine's own, so nodes with skewed clocks agree on what is stale.
-On SQLite that clock counts whole seconds, which is finer than any staleness worth telling.
-"""
+"""Which job workers run: each stamps its row of `workers` by the database's clock (so skewed
+nodes agree) and deletes it on a clean stop; the next to start deletes rows left to go stale."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import socket
 import uuid
@@ -36,23 +31,14 @@ def _database_now() -> Function[datetime]:
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
-    """What the `workers` table says now."""
-
-    seen: int
-    """Workers stamped within `stale_after_s`: running, as far as anyone can tell."""
-    stale: int
-    """Rows older than that: workers killed outright, or cut off from the database."""
-    last_seen_s: float | None
-    """Seconds since the newest stamp of any worker; None when no worker has a row."""
+    seen: int  # workers stamped within `stale_after_s`
+    stale: int  # rows older than that: workers killed outright, or cut off
+    last_seen_s: float | None  # since the newest stamp; None when no worker has a row
     stale_after_s: float
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "seen": self.seen,
-            "stale": self.stale,
-            "last_seen_s": None if self.last_seen_s is None else round(self.last_seen_s, 1),
-            "stale_after_s": self.stale_after_s,
-        }
+        last_seen_s = None if self.last_seen_s is None else round(self.last_seen_s, 1)
+        return {**dataclasses.asdict(self), "last_seen_s": last_seen_s}
 
 
 async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
@@ -60,12 +46,7 @@ async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
     rows = await session.execute(select(Worker.last_seen, _database_now()))
     ages = [(now - stamp).total_seconds() for stamp, now in rows]
     seen = sum(1 for age in ages if age <= stale_s)  # a stamp newer than this read counts too
-    return Sighting(
-        seen=seen,
-        stale=len(ages) - seen,
-        last_seen_s=max(0.0, min(ages)) if ages else None,
-        stale_after_s=stale_s,
-    )
+    return Sighting(seen, len(ages) - seen, max(0.0, min(ages)) if ages else None, stale_s)
 
 
 async def warn_if_none_seen(sessionmaker: SessionMaker, *, stale_s: float) -> None:
@@ -113,8 +94,7 @@ class Presence:
 
     @contextlib.asynccontextmanager
     async def registered(self) -> AsyncIterator[None]:
-        """Stamp the row now and every `interval_s` while the block runs; delete it after. A
-        stamp that fails (the database away) is logged and tried again at the next interval."""
+        """Stamp the row now and every `interval_s` while the block runs; delete it after."""
         stop = asyncio.Event()
         stamping = asyncio.create_task(self._stamp_until(stop))
         try:
@@ -146,7 +126,8 @@ class Presence:
             forgotten = now - timedelta(seconds=self.forget_s)
             await session.execute(delete(Worker).where(Worker.last_seen < forgotten))
             await session.execute(insert(Worker).values(**self._row, started_at=now, last_seen=now))
-        log.info("workers.registered", worker_id=str(self.id), **_loggable(self._row))
+        said = {key: self._row[key] for key in ("host", "pid", "concurrency", "lanes")}
+        log.info("workers.registered", worker_id=str(self.id), **said)
 
     async def _deregister(self) -> None:
         try:
@@ -156,7 +137,3 @@ class Presence:
             log.warning("workers.deregister_failed", worker_id=str(self.id), exc_info=True)
         else:
             log.info("workers.deregistered", worker_id=str(self.id))
-
-
-def _loggable(row: Mapping[str, object]) -> dict[str, object]:
-    return {k: v for k, v in row.items() if k in ("host", "pid", "concurrency", "lanes")}

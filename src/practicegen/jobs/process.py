@@ -1,10 +1,5 @@
-"""Running a job worker: consume, drain, stop (`worker_running`, `consume_until_stopped`).
-
-The first SIGTERM or SIGINT stops dequeueing and lets running attempts finish for up to
-`--drain-seconds`; then (or at a second signal) the attempts left are cancelled, their messages
-handed back, and the process exits 0. Should releasing hang, it exits 1 and the jobs are
-re-picked after `job_heartbeat_timeout_s`, as after a crash.
-"""
+"""Running a job worker: the first SIGTERM or SIGINT drains attempts for `--drain-seconds`; then
+(or at a second signal) those left are cancelled and their messages handed back."""
 
 from __future__ import annotations
 
@@ -29,8 +24,7 @@ from practicegen.jobs.worker import JobRunner
 log = structlog.get_logger()
 
 _STOPS = (signal.SIGTERM, signal.SIGINT)
-RELEASE_S = 10.0
-"""How long cancelled attempts get to hand their messages back before the process just exits."""
+RELEASE_S = 10.0  # for cancelled attempts to hand their messages back before the process exits
 _SPARE_FILES = 256  # listeners, the sympy pool's pipes, logs, an API node's clients
 
 
@@ -63,9 +57,7 @@ class StopSignals:
 
 
 def open_files_for(settings: Settings) -> int:
-    """Raise this process's soft limit of open files towards what its slots may need (a socket
-    per model request, the pools' connections, a margin), up to the hard limit; the limit now.
-    Many systems start processes with 1,024, fewer than a thousand jobs' model requests."""
+    """Raise the soft limit of open files towards what the slots may need; the limit now."""
     needed = settings.llm_concurrency + 2 * settings.pool_connections + _SPARE_FILES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
@@ -78,9 +70,7 @@ def open_files_for(settings: Settings) -> int:
 
 @contextlib.contextmanager
 def worker_metrics(settings: Settings, queue: JobQueue) -> Iterator[JobMetrics]:
-    """A worker's job metrics, served on `PRACTICEGEN_WORKER_METRICS_PORT` if set (by a thread
-    of prometheus_client's own) until the block ends: this process's attempts, lanes and
-    memory admission, not the cluster-wide gauges an API node reads from the jobs table."""
+    """A worker's own job metrics, served on `PRACTICEGEN_WORKER_METRICS_PORT` if set."""
     metrics = JobMetrics()
     metrics.watch_lanes(queue.lanes, queue.admission, settings.job_concurrency)
     if settings.worker_metrics_port is None:
@@ -102,8 +92,7 @@ def worker_metrics(settings: Settings, queue: JobQueue) -> Iterator[JobMetrics]:
 async def worker_running(
     runner: JobRunner, queue: JobQueue, settings: Settings
 ) -> AsyncIterator[None]:
-    """Run the queue's consumer (and the retention sweep) until the block ends, then drain;
-    the process is in `workers` (`presence`) while it consumes."""
+    """Consume (and sweep expired results) until the block ends, then drain; seen in `workers`."""
     presence = Presence(
         runner.sessionmaker,
         concurrency=settings.job_concurrency,
@@ -177,8 +166,8 @@ async def consume_until_stopped(
 
 
 def start_pool_server_deaf_to_stop_signals() -> None:
-    """Start the generator pool's fork server ignoring SIGINT and SIGTERM; its children inherit it,
-    so a Ctrl-C to the process group does not kill the pool under the attempts being drained."""
+    """Start the generator pool's fork server (and so its children) deaf to SIGINT and SIGTERM,
+    so a Ctrl-C to the process group does not kill the pool under a drain."""
     previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOPS}
     try:
         multiprocessing.forkserver.ensure_running()

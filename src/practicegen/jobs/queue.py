@@ -1,13 +1,5 @@
 """The queue port and its two pgqueuer adapters: a message says "run job X", the row is the truth.
-
-- `PostgresQueue`: the message is inserted in the caller's transaction, so it commits with its
-  row; workers anywhere dequeue, one queue manager for the jobs and one per lane.
-- `EmbeddedQueue` (SQLite): pgqueuer's in-memory adapter in the serving process; a message is
-  handed over once its row has committed, and unfinished jobs are queued again at start-up.
-
-A `Lane`'s job types are queued under its entrypoint, with slots of their own; the jobs'
-own entrypoint admits a message only while the process's memory allows (`MemoryAdmission`).
-"""
+On PostgreSQL the message commits with its row; in memory (SQLite) it is handed over after."""
 
 from __future__ import annotations
 

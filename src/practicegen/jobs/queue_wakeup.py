@@ -1,13 +1,5 @@
-"""Waking pgqueuer's workers after job creations commit: one NOTIFY for all that asked meanwhile.
-
-pgqueuer's trigger sends a NOTIFY from every statement that writes its table, so every creating
-transaction took PostgreSQL's one lock for queueing notifications at commit, and creations
-committed one at a time behind it. The job store's creations tell the trigger to leave it
-(migration 014's `practicegen.queue_wakeup` setting) and ask here instead, after they commit:
-one notification is in flight at a time, and another follows it if any commit asked meanwhile,
-so a worker hears of every job at most a round trip late. A wake-up is worth no disk flush of
-its own; one lost to a crash is made good by the workers' polling.
-"""
+"""Waking pgqueuer's workers after job creations commit, one NOTIFY for all that asked meanwhile:
+pgqueuer's own in each transaction would queue every commit behind one notification lock."""
 
 from __future__ import annotations
 
@@ -37,8 +29,7 @@ Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
 
 class QueueWakeup:
     def __init__(self, connect: Connect) -> None:
-        """`connect`: opens the autocommit connection wake-ups are sent on, a connection of
-        their own: in a burst, a pool's connections have creations queued for them."""
+        """`connect`: opens the autocommit connection of their own wake-ups are sent on."""
         self._connect = connect
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._owed = False

@@ -1,8 +1,4 @@
-"""Job types, registered by the packages that own them: the one place a job type is named.
-
-`app.py` registers each package's types, so nothing in `jobs/` knows a type. A type without a
-student view, or not registered, is invisible to student tokens.
-"""
+"""Job types, registered by the packages that own them (through `app.py`)."""
 
 from __future__ import annotations
 
@@ -24,18 +20,13 @@ StudentView = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class JobType:
-    """One job type: `student_view` strips what a student must not see (None hides the type from
-    students); `events` names the webhook event of each terminal status."""
-
     name: str
     handler: Handler
-    student_view: StudentView | None = None
-    events: Mapping[str, str] = field(default_factory=dict)
+    student_view: StudentView | None = None  # what a student may see; None hides the type
+    events: Mapping[str, str] = field(default_factory=dict)  # webhook event by terminal status
 
 
 class JobTypes:
-    """Every registered job type, by name."""
-
     def __init__(self, types: tuple[JobType, ...] = ()) -> None:
         self._handlers = {t.name: t.handler for t in types}
         self._events = {t.name: t.events for t in types}

@@ -1,9 +1,5 @@
-"""SQL for jobs. Every write a worker makes is fenced by the attempt number.
-
-A worker that lost its job holds a stale attempt number; its writes match no row, so a zombie
-attempt never overwrites a newer one. Each change bumps `seq`. What the two databases write
-differently (`JobWrites`) comes from the job store's adapter.
-"""
+"""SQL for jobs: every write a worker makes is fenced by the attempt number, so a stale attempt
+matches no row; each change bumps `seq`."""
 
 from __future__ import annotations
 
@@ -45,14 +41,12 @@ class ProgressReport:
 class JobWrites(Hashable, Protocol):
     """The writes a job store's database makes its own way (`pg_store`, `sqlite_store`)."""
 
-    signal: tuple[ColumnElement[object], ...]
-    """Added to a write's RETURNING: the rows' change signal, where the statement sends one."""
+    signal: tuple[ColumnElement[object], ...]  # added to a write's RETURNING, where one is sent
 
     async def progress(
         self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
     ) -> Sequence[Row[Any]]:
-        """Record each attempt's progress (the percent never goes down) in one statement: a
-        `progress_update`, whose rows it returns."""
+        """Record each attempt's progress (never down) in one `progress_update`; its rows."""
         ...
 
     async def heartbeat(
@@ -82,8 +76,7 @@ def progress_update(
 
 
 def heartbeat_update(attempts: ColumnElement[bool], now: Any) -> ReturningUpdate[Any]:
-    """The UPDATE of heartbeats, returning the attempts that still own their jobs; `updated_at`
-    is kept, as a beat is no change a client sees."""
+    """The UPDATE of heartbeats (no change a client sees), returning the attempts it beat."""
     c = jobs_table.c
     return (
         update(jobs_table)

@@ -1,8 +1,5 @@
-"""Creating, reading, listing, cancelling and retrying jobs: the API side of the job system.
-
-`create_job` is the one way any package makes a job. An `Idempotency-Key` makes creation safe to
-repeat (another body is refused); a key is scoped to its caller, so none can take another's.
-"""
+"""Creating, reading, listing, cancelling and retrying jobs. An `Idempotency-Key` makes creation
+safe to repeat; it is scoped to its caller, so none can take another's."""
 
 from __future__ import annotations
 
@@ -12,13 +9,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.auth.principal import Principal
 from practicegen.db.models import Job
 from practicegen.errors import Conflict, Gone, InvalidRequest, NotFound, RateLimited
+from practicegen.jobs.followers import FollowedJob
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.registry import JobTypes
 from practicegen.jobs.repository import JobRepository
@@ -106,16 +104,10 @@ async def create_job(
     now: datetime,
     explain_refusal: RefusalCheck | None = None,
 ) -> Created:
-    """Create `new` in `session`'s transaction (the store may commit it at once when the
-    session has none open); the earlier job for a replayed key."""
-    repo = JobRepository(session)
+    """Create `new` in `session`'s transaction (at once if none is open), or replay its key's."""
     key, digest = new.idempotency_key, None
     if key is not None:  # only a keyed request is ever compared with an earlier one
         digest = request_hash(new.job_type, {**new.request, "webhook_url": new.webhook_url})
-    if key is not None and not store.skips_used_keys:
-        earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
-        if earlier is not None:
-            return _replay(earlier, digest)
     pending = PendingJob(
         id=new.job_id or uuid.uuid4(),
         tenant_id=new.tenant_id,
@@ -133,19 +125,15 @@ async def create_job(
     )
     if await store.create(session, pending):
         return Created(job=pending, replayed=False)
-    if key is not None:  # nothing inserted: the key's twin may have committed meanwhile
-        earlier = await repo.get_by_idempotency_key(new.tenant_id, key)
+    if key is not None:  # nothing inserted: the key may be used already
+        earlier = await JobRepository(session).get_by_idempotency_key(new.tenant_id, key)
         if earlier is not None:
-            return _replay(earlier, digest)
+            if earlier.request_hash != digest:
+                raise IdempotencyKeyReused()
+            return Created(job=earlier, replayed=True)
     if explain_refusal is not None:
         await explain_refusal(session)
     raise TooManyJobs(limit=new.in_flight_limit)
-
-
-def _replay(earlier: Job, digest: str | None) -> Created:
-    if earlier.request_hash != digest:
-        raise IdempotencyKeyReused()
-    return Created(job=earlier, replayed=True)
 
 
 async def get_job(
@@ -161,20 +149,7 @@ async def get_job(
     return visible_job(job, principal=principal, job_id=job_id, now=now, views=views)
 
 
-class Visible(Protocol):
-    """What decides who may see a job."""
-
-    @property
-    def tenant_id(self) -> uuid.UUID: ...
-    @property
-    def student_id(self) -> uuid.UUID | None: ...
-    @property
-    def job_type(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime | None: ...
-
-
-V = TypeVar("V", bound=Visible)
+V = TypeVar("V", Job, FollowedJob)
 
 
 def visible_job(
@@ -237,8 +212,7 @@ async def retry_job(
     max_attempts: int,
     now: datetime,
 ) -> Job:
-    """`job` (as `get_job` found it) queued again if failed or cancelled, with `max_attempts`
-    more attempts."""
+    """`job` queued again if failed or cancelled, with `max_attempts` more attempts."""
     repo = JobRepository(session, store.writes)
     reopened = await repo.reopen(job.tenant_id, job.id, max_attempts, now)
     if reopened is None:

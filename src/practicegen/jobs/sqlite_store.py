@@ -1,11 +1,5 @@
-"""The job store on SQLite (embedded mode): the job row through the caller's session, its
-message handed to the in-memory queue once that session commits.
-
-The tenant's limit on jobs in flight is checked in the INSERT itself, against the count that
-migration 021's triggers keep: one row read, however many jobs the tenant has queued. SQLite
-runs one writer at a time, so the check and the insert that moves the count are never
-interleaved with another creation's, even from another process: the limit is exact.
-"""
+"""The job store on SQLite: the job row through the caller's session, its message handed to the
+queue once that commits; the in-flight limit, checked in the INSERT, is exact with one writer."""
 
 from __future__ import annotations
 
@@ -23,12 +17,12 @@ from sqlalchemy import (
     column,
     exists,
     func,
-    insert,
     select,
     table,
+    true,
     tuple_,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -37,7 +31,7 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student, core_table
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
-from practicegen.jobs.store import ClaimBatcher, IdempotencyKeyInFlight, PendingJob
+from practicegen.jobs.store import ClaimBatcher, PendingJob
 
 _jobs = core_table(Job)
 _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
@@ -45,12 +39,12 @@ _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("i
 
 @functools.cache
 def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant's count of jobs in
-    flight is below `:in_flight_limit` and a student's job's student is the tenant's."""
+    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit
+    and the student is the tenant's, doing nothing for a used Idempotency-Key."""
     given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
-    row = select(*values.values())
+    row = select(*values.values()).where(true())  # SQLite's upsert wants a WHERE to parse
     if limited:
         limit = bindparam("in_flight_limit", type_=Integer)
         counted = select(func.coalesce(func.sum(_counts.c.in_flight), 0))
@@ -60,7 +54,9 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
     # Core, not the ORM's bulk-insert reading of parameters
-    return insert(_jobs).from_select(given, row).returning(_jobs.c.id)
+    statement = insert(_jobs).from_select(given, row)
+    used_key = statement.on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
+    return used_key.returning(_jobs.c.id)
 
 
 class SqliteWrites:
@@ -101,7 +97,6 @@ SQLITE_WRITES = SqliteWrites()
 
 class SqliteJobStore:
     writes = SQLITE_WRITES
-    skips_used_keys = False  # a used key fails the insert: creation looks for it first
 
     def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
         self.queue = queue
@@ -118,14 +113,7 @@ class SqliteJobStore:
         params = {f"new_{key}": value for key, value in columns.items()}
         params["in_flight_limit"] = job.in_flight_limit
         statement = _insert(tuple(columns), job.in_flight_limit is not None)
-        if job.idempotency_key is None:
-            inserted = (await session.execute(statement, params)).first() is not None
-        else:
-            try:
-                async with session.begin_nested():
-                    inserted = (await session.execute(statement, params)).first() is not None
-            except IntegrityError as exc:  # the same key's first request has not committed yet
-                raise IdempotencyKeyInFlight() from exc
+        inserted = (await session.execute(statement, params)).first() is not None
         if inserted:
             await self.queue.enqueue(
                 session, job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id

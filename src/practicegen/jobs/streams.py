@@ -1,10 +1,5 @@
-"""Following a job live: the guide's WebSocket, and Server-Sent Events.
-
-Both send the guide's messages: `status` while the job runs, then one of `completed`, `failed`
-or `cancelled`, each with `seq`. A WebSocket token may also come as the `token` query parameter
-or in `Sec-WebSocket-Protocol: bearer, <token>` (browsers set no headers), and a browser's
-`Origin` must be in `PRACTICEGEN_CORS_ORIGINS` when that is set.
-"""
+"""Following a job live, by WebSocket or Server-Sent Events: `status` while the job runs, then
+one of `completed`, `failed` or `cancelled`, each with `seq`."""
 
 from __future__ import annotations
 
@@ -37,8 +32,7 @@ from practicegen.jobs.schemas import JobStatus
 
 log = structlog.get_logger()
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-DATABASE_BUSY = (OperationalError, PoolTimeout)
-"""What a read raises while the database or this node's pool is busy or down: worth a retry."""
+DATABASE_BUSY = (OperationalError, PoolTimeout)  # a read worth retrying: the database is busy
 
 
 def message(job: FollowedJob, reader: Principal, views: JobTypes) -> dict[str, Any]:
@@ -66,11 +60,8 @@ def progress_message(change: JobChange) -> dict[str, Any]:
 async def job_updates(
     container: Container, principal: Principal, job_id: uuid.UUID, after_seq: int = -1
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The job's message now, then one per change newer than it and than `after_seq`, up to
-    its terminal message. The first comes whatever its seq, so a caller learns of a refusal
-    (no such job, too many followers) before it answers. A progress signal is sent as it came;
-    any other change is read once for all the job's watchers. Once the first message is out, a
-    busy or unreachable database delays the next, never ends it."""
+    """The job's message now (first, so a refusal comes before any answer), then one per change
+    past it and `after_seq` up to its end, which a busy database delays but never ends."""
     jobs = container.part(JobParts)
     with jobs.changes.watch(job_id) as watch:
         job = await read_job(container, principal, job_id)
@@ -140,8 +131,7 @@ async def job_websocket(websocket: WebSocket, job_id: uuid.UUID, container: Cont
 async def follow_websocket(
     websocket: WebSocket, container: Container, start: Callable[[Principal], Updates]
 ) -> None:
-    """Authenticate the socket, then send what `start(principal)` yields until it ends or the
-    client leaves. Also the batches' socket."""
+    """Authenticate the socket, then send what `start(principal)` yields until either ends."""
     settings = container.settings
     origin = websocket.headers.get("origin")
     if origin is not None and settings.cors_origins and origin not in settings.cors_origins:
@@ -155,8 +145,7 @@ async def follow_websocket(
         await _busy(websocket, exc)
         return
     except PracticegenError as exc:
-        # a refused handshake reaches a browser only as code 1006: accept, then close with
-        # 4000 + the HTTP status, so a client can tell "no such job" from a dropped connection
+        # a refused handshake reaches a browser as 1006: accept, then close with 4000 + status
         await websocket.accept(subprotocol=subprotocol)
         await websocket.close(code=4000 + status_for(exc), reason=exc.code)
         return
@@ -164,8 +153,7 @@ async def follow_websocket(
     sender = asyncio.create_task(_send_all(websocket, first, updates))
     reader = asyncio.create_task(_until_disconnect(websocket))
     try:
-        # a client that leaves while the job is idle must end this handler now, not at the
-        # job's next change (a server shutting down waits for every handler)
+        # a client leaving while the job is idle ends the handler now, not at its next change
         await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         sender.cancel()
@@ -175,9 +163,8 @@ async def follow_websocket(
 
 
 async def _busy(websocket: WebSocket, exc: Exception) -> None:
-    """A node too busy to follow one more job answers the handshake `503` with `Retry-After`,
-    which every client takes as "connect again later" (a browser sees 1006), rather than
-    accepting and closing, which clients take as the job's own refusal."""
+    """Answer the handshake `503` with `Retry-After` ("connect again later"), not accept and
+    close, which clients take as the job's own refusal."""
     busy = exc if isinstance(exc, ServiceBusy) else ServiceBusy()
     if isinstance(exc, DATABASE_BUSY):
         log.warning("jobs.follower_read_failed", error=str(exc)[:200])
@@ -194,9 +181,7 @@ async def _busy(websocket: WebSocket, exc: Exception) -> None:
         await websocket.close(code=1013, reason=busy.code)
 
 
-async def _send_all(
-    websocket: WebSocket, first: dict[str, Any], updates: AsyncGenerator[dict[str, Any], None]
-) -> None:
+async def _send_all(websocket: WebSocket, first: dict[str, Any], updates: Updates) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client went away mid-send
         await websocket.send_json(first)
         async for update in updates:
@@ -219,11 +204,8 @@ async def job_events(
     principal: BriefPrincipalDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left.
-
-    A job the caller may not see (or no longer can) is refused before the stream starts, with
-    or without `Last-Event-ID`: a 200 that then broke off would make a browser reconnect for
-    ever."""
+    """Server-Sent Events: `id:` is the job's seq, so `Last-Event-ID` resumes where it left. A
+    refusal comes before the stream starts: a 200 that broke off would reconnect for ever."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
     updates = job_updates(container, principal, job_id, after)
     first = await anext(updates)  # errors (404, 410, 503) surface before the stream starts
@@ -242,10 +224,33 @@ def event_stream(
     ping_s: float,
     event_id: Callable[[dict[str, Any]], object] = _seq,
 ) -> StreamingResponse:
-    """`head`, then each update as a Server-Sent Event (`id:` what `event_id` reads from it),
-    pinging while none comes. Also the batches' stream."""
+    """`head`, then each update as a Server-Sent Event, pinging while none comes."""
+
+    async def stream() -> AsyncIterator[str]:
+        for chunk in head:
+            yield chunk
+        pending: asyncio.Task[dict[str, Any]] | None = None
+        try:
+            while not await request.is_disconnected():
+                pending = pending or asyncio.ensure_future(anext(updates))
+                done, _ = await asyncio.wait({pending}, timeout=ping_s)
+                if not done:
+                    yield ": ping\n\n"
+                    continue
+                try:
+                    update = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                yield sse(update, event_id)
+        finally:  # a read still in flight first: the generator cannot close while it runs
+            if pending is not None:
+                pending.cancel()
+                await asyncio.wait({pending})
+            await updates.aclose()
+
     return StreamingResponse(
-        _sse_stream(head, updates, request, ping_s, event_id),
+        stream(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -257,33 +262,3 @@ def sse(update: dict[str, Any], event_id: Callable[[dict[str, Any]], object] = _
     event = f"event: {update['type']}\ndata: {data}\n\n"
     identity = event_id(update)
     return event if identity is None else f"id: {identity}\n{event}"
-
-
-async def _sse_stream(
-    head: list[str],
-    updates: AsyncGenerator[dict[str, Any], None],
-    request: Request,
-    ping_s: float,
-    event_id: Callable[[dict[str, Any]], object],
-) -> AsyncIterator[str]:
-    for chunk in head:
-        yield chunk
-    pending: asyncio.Task[dict[str, Any]] | None = None
-    try:
-        while not await request.is_disconnected():
-            pending = pending or asyncio.ensure_future(anext(updates))
-            done, _ = await asyncio.wait({pending}, timeout=ping_s)
-            if not done:
-                yield ": ping\n\n"
-                continue
-            try:
-                update = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield sse(update, event_id)
-    finally:  # a read still in flight first: the generator cannot close while it runs
-        if pending is not None:
-            pending.cancel()
-            await asyncio.wait({pending})
-        await updates.aclose()

@@ -1,10 +1,5 @@
-"""Running one job attempt: claim, heartbeat, progress, then exactly one outcome.
-
-The handler writes nothing while it works; its writes commit with the terminal state in one
-transaction fenced by the attempt number, so a cancelled or taken-over attempt leaves nothing.
-`InvalidRequest` and `NotFound` fail the job at once; any other error is retried with backoff
-and jitter until the job's attempts are spent.
-"""
+"""Running one job attempt: its writes commit with the terminal state, fenced by the attempt
+number; `InvalidRequest` and `NotFound` fail the job at once, other errors retry with backoff."""
 
 from __future__ import annotations
 
@@ -67,15 +62,6 @@ class RetryPolicy:
         return {"finished_at": now, "expires_at": now + timedelta(seconds=self.retention_s)}
 
 
-def _span_attributes(job: Job) -> dict[str, str | int]:
-    return {
-        "job.id": str(job.id),
-        "job.type": job.job_type,
-        "job.attempt": job.attempt,
-        "tenant.id": str(job.tenant_id),
-    }
-
-
 class JobRunner:
     def __init__(
         self,
@@ -109,9 +95,15 @@ class JobRunner:
         job = await self.store.claims.claim(job_id)
         if job is None:
             return
+        attributes: dict[str, str | int] = {
+            "job.id": str(job.id),
+            "job.type": job.job_type,
+            "job.attempt": job.attempt,
+            "tenant.id": str(job.tenant_id),
+        }
         with (
             structlog.contextvars.bound_contextvars(job_id=str(job_id), attempt=job.attempt),
-            tracing.consumer_span(f"job {job.job_type}", job.traceparent, _span_attributes(job)),
+            tracing.consumer_span(f"job {job.job_type}", job.traceparent, attributes),
         ):
             log.info("job.started", job_type=job.job_type)
             work = asyncio.create_task(self._attempt(job))

@@ -1,7 +1,4 @@
-"""What a process's job consumer is doing, for readiness: dequeueing, reconnecting or stopped.
-
-The queue adapters set it; `/readyz` reads it, so a node whose worker cannot take jobs says so.
-"""
+"""What a process's job consumer is doing, set by the queue adapters, read by `/readyz`."""
 
 from __future__ import annotations
 

@@ -106,8 +106,7 @@ class WebhookSecretRead(BaseModel):
 
 class WebhookSecretsRead(BaseModel):
     current: WebhookSecretRead
-    previous: list[WebhookSecretRead]
-    """Rotated out; each still signs every delivery until its `expires_at`."""
+    previous: list[WebhookSecretRead]  # rotated out; each signs until its `expires_at`
 
 
 async def _secrets(

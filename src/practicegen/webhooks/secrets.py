@@ -1,11 +1,5 @@
-"""Each tenant's webhook signing secrets: the current one, and those rotated out but still live.
-
-A receiver holds the secret it verifies with, so rotation keeps the old secrets signing beside
-the new one for `PRACTICEGEN_WEBHOOK_SECRET_GRACE_S`. A tenant's first secret is made when
-first needed (`PRACTICEGEN_WEBHOOK_SECRET` for the default tenant when set, else generated).
-Making it and rotating are serialised per tenant, so racing requests never leave two current
-secrets.
-"""
+"""Each tenant's webhook signing secrets: the current one, and those rotated out still signing
+for the grace period; making the first and rotating are serialised per tenant."""
 
 from __future__ import annotations
 
@@ -39,12 +33,8 @@ async def _list_live(
 
 
 async def _lock(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> None:
-    """Hold the tenant's secrets until the transaction ends, and drop the ended ones.
-
-    On PostgreSQL `FOR NO KEY UPDATE` on the tenant row does it (still letting others insert
-    rows referencing the tenant). SQLite has no row locks; there the DELETE, as the
-    transaction's first write, takes the database's write lock.
-    """
+    """Hold the tenant's secrets until the transaction ends, and drop the ended ones: `FOR NO
+    KEY UPDATE` of the tenant row on PostgreSQL; on SQLite the DELETE takes the write lock."""
     query = select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
     await session.execute(query)
     await session.execute(
@@ -80,10 +70,7 @@ async def live_secrets(
 async def rotate(
     session: AsyncSession, tenant_id: uuid.UUID, *, settings: Settings, now: datetime
 ) -> list[WebhookSecret]:
-    """Make a new current secret; the ones it replaces sign beside it for the grace period.
-
-    A secret already ending sooner keeps its earlier end, so rotating twice never extends it.
-    """
+    """A new current secret; the others sign beside it for the grace period, or less."""
     await live_secrets(session, tenant_id, settings=settings, now=now)
     await _lock(session, tenant_id, now)
     ends = now + timedelta(seconds=settings.webhook_secret_grace_s)

@@ -1,11 +1,5 @@
-"""Scheduling, sending and listing webhook deliveries.
-
-A delivery is a job of type `webhook_delivery`, created in the transaction that ends the job it
-reports, so a crash can never lose it. Attempts follow `PRACTICEGEN_WEBHOOK_RETRY_SCHEDULE` or a
-receiver's `Retry-After`; only 2xx is success, 410 stops for good, redirects are not followed,
-and `webhook-id` stays the same on every attempt so receivers can drop duplicates. Deliveries
-run in their own lane (`delivery_lane`), so a receiver that hangs delays only its tenant's.
-"""
+"""Scheduling, sending and listing webhook deliveries: jobs created in the transaction that ends
+the job they report, so a crash never loses one; `webhook-id` stays the same on every attempt."""
 
 from __future__ import annotations
 
@@ -52,10 +46,7 @@ def event_body(job: Job, event: str, delivery_id: uuid.UUID, now: datetime) -> d
     """The guide's body (`event`, `timestamp`, `data{job_id, student_id, result}`) plus id, type."""
     student = None if job.student_id is None else str(job.student_id)  # a batch has none
     data: dict[str, Any] = {"job_id": str(job.id), "student_id": student}
-    if job.status == JobStatus.COMPLETED:
-        data["result"] = job.result
-    else:
-        data["error"] = job.error
+    data |= {"result": job.result} if job.status == JobStatus.COMPLETED else {"error": job.error}
     return {
         "id": f"msg_{delivery_id.hex}",
         "type": event,
@@ -90,8 +81,7 @@ async def create_delivery(
     message: str = "Queued.",
 ) -> Job | PendingJob:
     """Add a delivery job (`request`: `source_job_id`, `url`, `body`) of `owner`'s tenant and
-    student and queue it in its lane, in the caller's transaction; its first attempt after the
-    schedule's first wait. The service's own job: it counts against no tenant's limit."""
+    student in the caller's transaction; it counts against no tenant's limit."""
     new = NewJob(
         tenant_id=owner.tenant_id,
         job_type=WEBHOOK_DELIVERY,
@@ -140,13 +130,9 @@ async def deliveries_of(
         .where(Job.request["source_job_id"].as_string() == str(job_id))
         .order_by(Job.created_at)
     )
-    deliveries = (await session.execute(query)).scalars().all()
-    attempts_query = (
-        select(WebhookAttempt)
-        .where(WebhookAttempt.source_job_id == job_id)
-        .order_by(WebhookAttempt.created_at)
-    )
-    attempts = (await session.execute(attempts_query)).scalars().all()
+    deliveries = (await session.scalars(query)).all()
+    of_job = select(WebhookAttempt).where(WebhookAttempt.source_job_id == job_id)
+    attempts = (await session.scalars(of_job.order_by(WebhookAttempt.created_at))).all()
     return [(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries]
 
 
@@ -188,8 +174,7 @@ async def _log_attempt(
 
 
 def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clock) -> OnFinished:
-    """Queue the webhook for a job that just ended, in the caller's transaction: if it has a
-    URL and its type names an event for its status."""
+    """Queue the webhook, if any, for a job that just ended, in the caller's transaction."""
 
     async def schedule_delivery(session: AsyncSession, job: Job) -> None:
         event = types.event(job.job_type, job.status)
@@ -216,9 +201,7 @@ def on_finished(store: JobStore, types: JobTypes, settings: Settings, clock: Clo
 def delivery_job_type(
     settings: Settings, sessionmaker: SessionMaker, guard: AddressGuard, clock: Clock
 ) -> JobType:
-    """Deliveries as the job system runs them, one signed POST per attempt; a server's
-    business, never a student's (their result shows the URL), and they send no webhook of
-    their own."""
+    """Deliveries, one signed POST per attempt; never a student's (their result shows the URL)."""
 
     async def deliver(job: Job, progress: Progress) -> Writer:
         del progress

@@ -1,10 +1,5 @@
-"""Standard Webhooks signatures (https://www.standardwebhooks.com), made and checked.
-
-The signed content is `"{webhook-id}.{webhook-timestamp}.{body}"`, signed with HMAC-SHA256 under
-the secret's key (the base64 after `whsec_`), sent as `webhook-signature: v1,<base64>`; during a
-rotation every live secret signs, space-separated, so a receiver holding either key verifies.
-Receivers can check with the public `standardwebhooks` library or `verify` below.
-"""
+"""Standard Webhooks signatures (https://www.standardwebhooks.com), made and checked; during a
+rotation every live secret signs, space-separated, so a receiver holding either key verifies."""
 
 from __future__ import annotations
 

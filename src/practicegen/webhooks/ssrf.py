@@ -1,11 +1,5 @@
-"""Keeping webhook requests away from the service's own network (server-side request forgery).
-
-A webhook URL is a client's choice, so loopback, private, link-local, carrier-grade NAT and
-cloud-metadata addresses are refused unless an operator allows them
-(`PRACTICEGEN_SSRF_ALLOWLIST`: hosts or CIDRs). The URL is checked at submission, for a clear
-422, and on every connection, which goes to the very address checked, so a DNS answer that
-changes in between (rebinding) gains nothing.
-"""
+"""Keeping webhook requests off the service's own network: private, loopback and metadata
+addresses are refused unless allowed, at submission and on every connection (no DNS rebinding)."""
 
 from __future__ import annotations
 
@@ -13,8 +7,8 @@ import functools
 import ipaddress
 import socket
 import ssl
-import typing
 from collections.abc import Iterable
+from typing import Any
 
 import anyio
 import httpcore
@@ -100,21 +94,11 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         self.inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (the backend interface)
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, *args: Any, **kwargs: Any
     ) -> httpcore.AsyncNetworkStream:
+        """To the first of the host's addresses, each of which the guard allowed."""
         addresses = await self.guard.resolve(host, port)
-        return await self.inner.connect_tcp(
-            addresses[0],
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
+        return await self.inner.connect_tcp(addresses[0], port, *args, **kwargs)
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
