@@ -26,7 +26,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from practicegen.clock import utcnow
 from practicegen.db.models import (
     Assignment,
     AssignmentItem,
@@ -271,10 +270,11 @@ class PracticeRepository(TenantRepository[Assignment]):
     async def insert_assignment(
         self, assignment: Assignment, items: Sequence[ItemLink], new_items: Sequence[Item] = ()
     ) -> None:
-        """Insert an assignment (every column set), its links and new items, bypassing the unit
-        of work; on SQLite the commit sends them. The caller marks the bank changed."""
+        """Insert an assignment (every column set), its links and new items (made when it was),
+        bypassing the unit of work; on SQLite the commit sends them. The caller marks the bank
+        changed."""
         values = {column.key: getattr(assignment, column.key) for column in _assignments.columns}
-        made = [_new_item_values(item, utcnow()) for item in new_items]
+        made = [_new_item_values(item, assignment.created_at) for item in new_items]
         if self.session.get_bind().dialect.name == "postgresql":
             params = values | {n: [getattr(item, n) for item in items] for n in _ITEM_ARRAYS}
             if made:  # as JSON: the columns of `items`, in one parameter
