@@ -1,5 +1,6 @@
 """Each command loads only what it runs: `--version` and `--help` no part of the service, the
-commands that read a database or speak HTTP no generator, model client or web framework.
+commands that read a database or speak HTTP no generator, model client or web framework, and
+`serve` and `worker` with no model configured no model client.
 
 Every check runs the real command in a process of its own, which writes down, as it exits,
 every module it loaded.
@@ -8,15 +9,18 @@ every module it loaded.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from practicegen.cli.bank import Origin, Standing
@@ -24,7 +28,8 @@ from practicegen.cli.jobs import StatusFilter
 from practicegen.items.schemas import ItemSource, ItemStatus
 from practicegen.jobs.schemas import JobStatus
 from tests.cli.support import cli_env
-from tests.conftest import BACKENDS
+from tests.conftest import ADMIN_KEY, BACKENDS
+from tests.support.server import free_port
 
 RECORDED = """
 import atexit, json, sys
@@ -182,6 +187,72 @@ def test_the_jobs_commands_load_no_part_of_the_service_they_call(
     code, stderr, modules = run_recorded(tmp_path, "jobs", "list", "--url", jobs_api)
     assert code == 0, stderr
     assert packages(modules) & NOT_FOR_DATA == set()
+
+
+def test_serve_without_a_model_loads_no_model_client(tmp_path: Path) -> None:
+    port = free_port()
+    record = tmp_path / "modules.json"
+    serve = start(
+        tmp_path,
+        record,
+        "serve",
+        "--port",
+        str(port),
+        PRACTICEGEN_API_KEY=ADMIN_KEY,
+        PRACTICEGEN_POOLS_AT_START="false",
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not _healthy(port):
+            assert serve.poll() is None, serve.communicate()[1]
+            assert time.monotonic() < deadline, "serve did not answer /healthz in 90 s"
+            time.sleep(0.1)
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=60)
+    finally:
+        serve.kill()
+    assert serve.returncode == 0, stderr
+    modules = set(json.loads(record.read_text()))
+    assert "fastapi" in packages(modules)  # the recording saw the service itself
+    assert packages(modules) & MODEL == set()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.postgres
+def test_a_worker_without_a_model_loads_no_model_client(
+    tmp_path: Path, postgres_database: str
+) -> None:
+    record = tmp_path / "modules.json"
+    worker = start(
+        tmp_path,
+        record,
+        "worker",
+        "--drain-seconds",
+        "5",
+        PRACTICEGEN_DATABASE_URL=postgres_database,
+        PRACTICEGEN_LOG_FORMAT="json",
+    )
+    try:
+        assert worker.stderr is not None
+        for line in worker.stderr:  # until the worker says it takes jobs
+            if '"worker.status"' in line and '"running"' in line:
+                break
+        else:
+            pytest.fail(f"the worker ended before it ran (exit {worker.wait(timeout=10)})")
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, stderr
+    modules = set(json.loads(record.read_text()))
+    assert "practicegen.jobs.worker" in modules  # the recording saw the worker itself
+    assert packages(modules) & MODEL == set()
 
 
 @pytest.mark.parametrize(
