@@ -1,6 +1,6 @@
 """Each command loads only what it runs: `--version` and `--help` no part of the service, the
-commands that read a database or speak HTTP no generator, model client or web framework, and
-`serve` and `worker` with no model configured no model client.
+commands that read a database or speak HTTP no generator, model client or web framework,
+`serve` and `worker` with no model configured no model client, and `worker` no web framework.
 
 Every check runs the real command in a process of its own, which writes down, as it exits,
 every module it loaded.
@@ -46,7 +46,8 @@ main()
 """
 
 MODEL = {"openai", "aiohttp"}
-NOT_FOR_DATA = MODEL | {"sympy", "fastapi", "starlette", "uvicorn"}
+WEB = {"fastapi", "starlette", "uvicorn"}
+NOT_FOR_DATA = MODEL | WEB | {"sympy"}
 """What no command that only reads or writes rows, or speaks HTTP, needs."""
 HEAVY = NOT_FOR_DATA | {
     "sqlalchemy",
@@ -225,7 +226,7 @@ def _healthy(port: int) -> bool:
 
 
 @pytest.mark.postgres
-def test_a_worker_without_a_model_loads_no_model_client(
+def test_a_worker_without_a_model_loads_no_model_client_nor_web_framework(
     tmp_path: Path, postgres_database: str
 ) -> None:
     record = tmp_path / "modules.json"
@@ -252,7 +253,7 @@ def test_a_worker_without_a_model_loads_no_model_client(
     assert worker.returncode == 0, stderr
     modules = set(json.loads(record.read_text()))
     assert "practicegen.jobs.worker" in modules  # the recording saw the worker itself
-    assert packages(modules) & MODEL == set()
+    assert packages(modules) & (MODEL | WEB) == set()
 
 
 @pytest.mark.parametrize(
