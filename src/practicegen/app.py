@@ -2,7 +2,8 @@
 
 The one place that decides which implementations run (SQLite or PostgreSQL, which queue, which
 generators); everything below receives its parts through the node's `Container`, so tests
-build the same app from their own settings.
+build the same app from their own settings. The HTTP edge (FastAPI, the routes) loads in
+`create_app`: `practicegen worker` builds its job system here without it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import FastAPI
 
 from practicegen import __version__, tracing
 from practicegen.api.container import Container, NodeState, parts_of
-from practicegen.api.errors import install_error_handlers
-from practicegen.api.middleware import RequestContextMiddleware
 from practicegen.auth.cache import KeyCache
 from practicegen.batches.tasks import batch_job_type, batch_lane
 from practicegen.catalog.generators import generator_spellings
@@ -61,9 +59,11 @@ from practicegen.ports import GapFiller
 from practicegen.practice.grading_lane import GradingLane
 from practicegen.practice.parts import PracticeParts
 from practicegen.practice.tasks import practice_job_type
-from practicegen.routes import install_routes
 from practicegen.webhooks import service as webhooks
 from practicegen.webhooks.ssrf import AddressGuard
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = structlog.get_logger()
 
@@ -320,6 +320,12 @@ async def _running(settings: Settings, clock: Clock) -> AsyncIterator[NodeState]
 
 def create_app(settings: Settings, clock: Clock = utcnow) -> FastAPI:
     """The app for `settings`; `clock` is the wall clock every part reads the time from."""
+    from fastapi import FastAPI
+
+    from practicegen.api.errors import install_error_handlers
+    from practicegen.api.middleware import RequestContextMiddleware
+    from practicegen.routes import install_routes
+
     app = FastAPI(
         title="practicegen",
         version=__version__,

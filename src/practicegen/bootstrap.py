@@ -9,17 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from practicegen.auth.principal import DEFAULT_TENANT_ID
-from practicegen.auth.service import ensure_admin_key
-from practicegen.config import Settings
-from practicegen.db import migrator
 from practicegen.db.engine import create_engine, create_sessionmaker
-from practicegen.items.repository import ItemRepository
-from practicegen.items.service import import_bank
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from practicegen.config import Settings
 
 
 @dataclass(slots=True)
@@ -30,6 +27,13 @@ class Prepared:
 
 
 async def prepare(settings: Settings) -> Prepared:
+    # the item bank's modules load here, not for the commands that only want a `transaction`
+    from practicegen.auth.principal import DEFAULT_TENANT_ID
+    from practicegen.auth.service import ensure_admin_key
+    from practicegen.db import migrator
+    from practicegen.items.repository import ItemRepository
+    from practicegen.items.service import import_bank
+
     report = Prepared()
     if settings.auto_migrate:
         report.migrations_applied = await migrator.upgrade(

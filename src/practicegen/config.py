@@ -12,17 +12,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from practicegen.database_url import normalise_database_url
+from practicegen.logs import LogFormat
 
 
 class AuthMode(StrEnum):
     ON = "on"  # every request needs an API key or a student token
     OFF = "off"  # local trials only: everyone acts as the default tenant's admin
-
-
-class LogFormat(StrEnum):
-    AUTO = "auto"  # text when stderr is a terminal, else JSON
-    JSON = "json"  # one JSON object a line, for log collectors
-    TEXT = "text"  # aligned, readable lines for people
 
 
 class DatabaseKind(StrEnum):

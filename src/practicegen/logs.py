@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from typing import Any, TextIO
 
 import structlog
 
-from practicegen import tracing
-from practicegen.config import LogFormat
 from practicegen.redaction import redact, redacted
 
-__all__ = ["configure_logging", "redact", "redact_secrets", "renders_json"]
+__all__ = ["LogFormat", "configure_logging", "redact", "redact_secrets", "renders_json"]
+
+
+class LogFormat(StrEnum):
+    """The formats lines are rendered in (`PRACTICEGEN_LOG_FORMAT`)."""
+
+    AUTO = "auto"  # text when stderr is a terminal, else JSON
+    JSON = "json"  # one JSON object a line, for log collectors
+    TEXT = "text"  # aligned, readable lines for people
 
 
 def redact_secrets(
@@ -34,7 +41,10 @@ def add_trace_ids(
     _logger: Any, _method: str, event_dict: structlog.types.EventDict
 ) -> structlog.types.EventDict:
     """The current span's ids, so a line can be found from its trace and the trace from it."""
-    ids = tracing.current_ids()
+    # Tracing is on only once `tracing.start` ran: a process that never loaded the module (a
+    # command that only reads a database) has no ids to add, and is spared loading it.
+    tracing = sys.modules.get("practicegen.tracing")
+    ids = None if tracing is None else tracing.current_ids()
     if ids is not None:
         event_dict.setdefault("trace_id", ids[0])
         event_dict.setdefault("span_id", ids[1])

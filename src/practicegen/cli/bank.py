@@ -1,6 +1,7 @@
 """`practicegen bank`: load a bank file into the database, and write the bank out as one.
 
 Both use the document `items/bank_format.py` defines, so an export imports as it is.
+The item bank's modules load inside the commands, not for `--help`.
 """
 
 from __future__ import annotations
@@ -8,30 +9,44 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
 
-from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
-from practicegen.auth.repository import AuthRepository
 from practicegen.cli import database
 from practicegen.cli.console import err, out, plain, say
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
 from practicegen.cli.settings import load_settings
-from practicegen.config import Settings
 from practicegen.errors import InvalidRequest
-from practicegen.items.bank_format import bank_document
-from practicegen.items.repository import ItemFilters
-from practicegen.items.schemas import ItemSource, ItemStatus
 
 if TYPE_CHECKING:
+    from practicegen.config import Settings
+    from practicegen.items.repository import ItemFilters
     from practicegen.items.service import ImportReport
 
 bank_app = command_group("Import and export the item bank (in the database).")
+
+
+class Origin(StrEnum):
+    """`--source`: the values of `items.schemas.ItemSource`, named here so that `--help` loads
+    no schema (a test holds the two equal)."""
+
+    BANK = "bank"
+    DEMO = "demo"
+    PROCEDURAL = "procedural"
+    LLM = "llm"
+
+
+class Standing(StrEnum):
+    """`--status`: the values of `items.schemas.ItemStatus`, as `Origin` is of its source."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
 
 TenantOption = Annotated[
     uuid.UUID | None,
@@ -47,6 +62,9 @@ def _read_document(file: Path) -> Any:
 
 
 async def _require_tenant(session: Any, tenant_id: uuid.UUID) -> None:
+    from practicegen.auth import service as auth_service
+    from practicegen.auth.repository import AuthRepository
+
     if tenant_id == DEFAULT_TENANT_ID:
         await auth_service.ensure_default_tenant(session)
     elif await AuthRepository(session).get_tenant(tenant_id) is None:
@@ -55,6 +73,8 @@ async def _require_tenant(session: Any, tenant_id: uuid.UUID) -> None:
 
 async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) -> ImportReport:
     # the grader's modules (sympy) load only for the command that reads answer keys
+    from rich.progress import Progress
+
     from practicegen.bootstrap import transaction
     from practicegen.grading.sympy_pool import SympyPool
     from practicegen.items.keys import KeyReader
@@ -106,6 +126,7 @@ def import_file(
 
 
 async def _export(settings: Settings, tenant_id: uuid.UUID, filters: ItemFilters) -> Any:
+    from practicegen.items.bank_format import bank_document
     from practicegen.items.service import export_bank
 
     async with database.ready_session(settings) as session:
@@ -128,13 +149,15 @@ def export_file(
     ] = None,
     topic: Annotated[str | None, typer.Option(metavar="TOPIC", help="Only this topic.")] = None,
     skill: Annotated[str | None, typer.Option(metavar="SKILL", help="Only this skill.")] = None,
-    source: Annotated[ItemSource | None, typer.Option(help="Only items of this origin.")] = None,
+    source: Annotated[Origin | None, typer.Option(help="Only items of this origin.")] = None,
     status: Annotated[
-        ItemStatus, typer.Option(help="Retired items leave the bank unless asked for.")
-    ] = ItemStatus.ACTIVE,
+        Standing, typer.Option(help="Retired items leave the bank unless asked for.")
+    ] = Standing.ACTIVE,
 ) -> None:
     """Write the bank (or the part the options select) as a practicegen-bank JSON document,
     which `practicegen bank import` and `POST /api/v1/items/import` read."""
+    from practicegen.items.repository import ItemFilters
+
     settings = load_settings()
     filters = ItemFilters(
         subject=subject,

@@ -4,25 +4,24 @@ only reads it, and its failures explained.
 `serve` and `db upgrade` may create the database (SQLite) and its tables; every other command
 first checks that the database exists and is migrated (`ready_session`), so a mistyped path
 or a wrong folder leaves no empty `practicegen.db` behind.
+
+The database's modules (SQLAlchemy, the drivers, the migrator) load inside these functions, at
+the first command that uses a database: `--help` and the commands that speak HTTP never do.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
-
-import psycopg
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from practicegen.cli.errors import CliError, ExitCode
-from practicegen.config import DatabaseKind, Settings
-from practicegen.db import migrator
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from practicegen.config import Settings
 
 T = TypeVar("T")
 UPGRADE = "Run `practicegen db upgrade` (or start `practicegen serve` once) to create its tables."
@@ -30,6 +29,10 @@ UPGRADE = "Run `practicegen db upgrade` (or start `practicegen serve` once) to c
 
 def sqlite_path(settings: Settings) -> Path | None:
     """The SQLite file the settings name; None for PostgreSQL or an in-memory database."""
+    from sqlalchemy.engine import make_url
+
+    from practicegen.config import DatabaseKind
+
     if settings.database_kind is not DatabaseKind.SQLITE:
         return None
     database = make_url(settings.database_url).database
@@ -40,6 +43,10 @@ def sqlite_path(settings: Settings) -> Path | None:
 
 def describe(settings: Settings) -> str:
     """The database as a person would name it (never with its password), in lower case."""
+    from sqlalchemy.engine import make_url
+
+    from practicegen.config import DatabaseKind
+
     path = sqlite_path(settings)
     if path is not None:
         return f"the SQLite file {path}"
@@ -80,6 +87,8 @@ def require_folder(settings: Settings) -> None:
 
 
 async def require_schema(settings: Settings) -> None:
+    from practicegen.db import migrator
+
     rows = await migrator.status(
         settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
     )
@@ -100,6 +109,8 @@ async def require_schema(settings: Settings) -> None:
 async def reachable(settings: Settings, *, need_schema: bool) -> None:
     """Connect once (reading the migration ledger), so a long-running command that cannot
     reach its database says so at start rather than in its logs."""
+    from practicegen.db import migrator
+
     if need_schema:
         await require_schema(settings)
     else:
@@ -111,7 +122,7 @@ async def reachable(settings: Settings, *, need_schema: bool) -> None:
 @asynccontextmanager
 async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A transaction on a database that exists and has every migration applied."""
-    from practicegen.bootstrap import transaction  # it loads the item bank's modules
+    from practicegen.bootstrap import transaction
 
     require_existing(settings)
     await require_schema(settings)
@@ -121,6 +132,12 @@ async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 def run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
     """Run `work` to its end, its database failures explained."""
+    import asyncio
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
     try:
         return asyncio.run(work)
     except (DBAPIError, psycopg.Error, sqlite3.Error, OSError) as exc:
@@ -132,6 +149,9 @@ def run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
 
 def explain(exc: BaseException, settings: Settings) -> CliError | None:
     """A failure to use the database as one message with its fix; None if it is not one."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text = str(cause)
     where = describe(settings)

@@ -12,13 +12,16 @@ message names the database the command tried.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from enum import IntEnum
-
-import httpx
+from typing import TYPE_CHECKING
 
 from practicegen.cli.console import err, say
-from practicegen.logs import redact
+from practicegen.redaction import redact
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ExitCode(IntEnum):
@@ -41,6 +44,8 @@ class CliError(Exception):
 
 def _server(exc: httpx.HTTPError | httpx.InvalidURL) -> str | None:
     """The base URL a failed request went to; None if it failed before it had one."""
+    import httpx
+
     if isinstance(exc, httpx.InvalidURL):
         return None
     try:
@@ -51,6 +56,8 @@ def _server(exc: httpx.HTTPError | httpx.InvalidURL) -> str | None:
 
 def explain_http(exc: httpx.HTTPError | httpx.InvalidURL) -> CliError:
     """A request to the service that got no answer."""
+    import httpx
+
     url = _server(exc)
     if url is None:
         return CliError(f"The server URL is not usable: {exc}. Pass --url http://HOST:PORT.")
@@ -81,8 +88,11 @@ def report(exc: BaseException, *, show_traceback: bool) -> ExitCode:
     if isinstance(exc, KeyboardInterrupt):
         say("Interrupted.")
         return ExitCode.INTERRUPTED
-    if isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
-        exc = explain_http(exc)
+    if "httpx" in sys.modules:  # only a command that loaded httpx can fail in it
+        import httpx
+
+        if isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
+            exc = explain_http(exc)
     if isinstance(exc, CliError):
         say(exc.message)
         return exc.exit_code

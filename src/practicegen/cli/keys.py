@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from practicegen.auth import service as auth_service
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
-from practicegen.auth.repository import AuthRepository
 from practicegen.cli import database
 from practicegen.cli.console import moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
 from practicegen.cli.settings import load_settings
 from practicegen.clock import utcnow
-from practicegen.config import Settings
-from practicegen.db.models import ApiKey
 from practicegen.errors import ApiKeyNotFound
+
+if TYPE_CHECKING:
+    from practicegen.config import Settings
+    from practicegen.db.models import ApiKey
 
 keys_app = command_group("Create, list and revoke API keys (in the database).")
 
@@ -43,7 +43,8 @@ TenantOption = Annotated[
 
 async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
     """A new key of the default tenant, or of a new tenant named `new_tenant`; its secret."""
-    from practicegen.bootstrap import transaction  # it loads the item bank's modules
+    from practicegen.auth import service as auth_service
+    from practicegen.bootstrap import transaction
 
     async with transaction(settings) as session:
         if new_tenant is not None:
@@ -78,6 +79,8 @@ def create(
 
 
 async def _tenant_keys(settings: Settings, tenant_id: uuid.UUID) -> list[ApiKey]:
+    from practicegen.auth.repository import AuthRepository
+
     async with database.ready_session(settings) as session:
         repo = AuthRepository(session)
         if await repo.get_tenant(tenant_id) is None:
@@ -104,6 +107,8 @@ def list_keys(tenant_id: TenantOption = None) -> None:
 
 
 async def _revoke(settings: Settings, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    from practicegen.auth import service as auth_service
+
     async with database.ready_session(settings) as session:
         try:
             return await auth_service.revoke(

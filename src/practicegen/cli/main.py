@@ -1,10 +1,14 @@
 """The `practicegen` command: its groups, `--version`, and the one place every failure is
-explained (`errors.report`)."""
+explained (`errors.report`).
+
+Only the command line itself loads here: each command loads the parts of the service it uses
+when it runs, so `--version`, `--help` and the commands that only read a database or speak HTTP
+start fast.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
@@ -17,7 +21,6 @@ from practicegen.cli.help import command_group
 from practicegen.cli.jobs import jobs_app
 from practicegen.cli.keys import keys_app
 from practicegen.cli.schema import db_app
-from practicegen.logs import configure_logging
 
 app = command_group("practicegen: practice assignment and verified question generation.")
 serve.register(app)
@@ -33,6 +36,8 @@ class Run:
 
 
 def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("practicegen")
     except PackageNotFoundError:  # run from a source tree that was never installed
@@ -60,6 +65,8 @@ def _root(
 ) -> None:
     """Practice assignment and verified question generation. Results go to stdout; messages,
     progress and errors to stderr."""
+    from practicegen.logs import configure_logging
+
     if isinstance(ctx.obj, Run):
         ctx.obj.show_traceback = show_traceback
     configure_logging(level="WARNING")  # commands that log more configure it again

@@ -11,7 +11,6 @@ from practicegen.cli.console import out, say
 from practicegen.cli.errors import ExitCode
 from practicegen.cli.help import Command, command_group
 from practicegen.cli.settings import load_settings
-from practicegen.db import migrator
 
 db_app = command_group("Prepare and inspect the database.")
 
@@ -20,6 +19,8 @@ db_app = command_group("Prepare and inspect the database.")
 def upgrade() -> None:
     """Apply every migration the database lacks, creating a SQLite file if there is none
     (safe to run from several nodes at once)."""
+    from practicegen.db import migrator
+
     settings = load_settings()
     say(f"Database: {database.describe(settings)}")
     database.require_folder(settings)
@@ -33,6 +34,8 @@ def upgrade() -> None:
 @db_app.command("status", cls=Command)
 def status() -> None:
     """List the migrations and whether each is applied; exit 1 if any is pending."""
+    from practicegen.db import migrator
+
     settings = load_settings()
     say(f"Database: {database.describe(settings)}")
     database.require_existing(settings)

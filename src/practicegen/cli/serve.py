@@ -1,12 +1,12 @@
 """`practicegen serve` and `practicegen worker`: the long-running commands.
 
 `serve` takes its port before it writes anything: on a busy port it stops before it migrates,
-loads the demo bank or prints a first key.
+loads the demo bank or prints a first key. The service's modules load inside the commands,
+not for `--help`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import ipaddress
@@ -15,7 +15,6 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated
 
-import structlog
 import typer
 
 from practicegen.cli import database
@@ -23,15 +22,15 @@ from practicegen.cli.console import out
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command
 from practicegen.cli.settings import load_settings
-from practicegen.config import AuthMode, DatabaseKind, Settings
 from practicegen.errors import InvalidRequest
-from practicegen.logs import configure_logging
 
 if TYPE_CHECKING:
+    import asyncio
+
     from practicegen.bootstrap import Prepared
+    from practicegen.config import Settings
 
 BACKLOG = 2048  # uvicorn's own default
-log = structlog.get_logger()
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -107,6 +106,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def observe(settings: Settings) -> None:
     """Logs as the settings say, and tracing when they name an OTLP endpoint."""
     from practicegen import tracing
+    from practicegen.logs import configure_logging
 
     configure_logging(level=settings.log_level, log_format=settings.log_format)
     try:
@@ -118,6 +118,9 @@ def observe(settings: Settings) -> None:
 def _announce(report: Prepared) -> None:
     """What preparing the database did, as log events (so a JSON log stays one object a
     line), and a new admin key alone on stdout; on a terminal, with a line saying what it is."""
+    import structlog
+
+    log = structlog.get_logger()
     if report.migrations_applied:
         log.info("db.migrated", applied=report.migrations_applied)
     if report.demo_items_loaded:
@@ -137,11 +140,7 @@ def serve(
     ] = 8000,
 ) -> None:
     """Run the API (and, on the embedded default, the job worker in the same process)."""
-    import uvicorn  # the service's modules load only for the commands that run it
-
-    from practicegen import gc_tuning
-    from practicegen.app import create_app
-    from practicegen.bootstrap import prepare
+    from practicegen.config import AuthMode
 
     settings = load_settings()
     observe(settings)
@@ -153,6 +152,14 @@ def serve(
     database.require_folder(settings)
     sock = listening_socket(host, port)
     try:
+        # the service loads once the command is known to be able to run it
+        import structlog
+        import uvicorn
+
+        from practicegen import gc_tuning
+        from practicegen.app import create_app
+        from practicegen.bootstrap import prepare
+
         _announce(database.run(settings, prepare(settings)))
         config = uvicorn.Config(
             create_app(settings),
@@ -164,7 +171,7 @@ def serve(
             timeout_keep_alive=int(settings.http_keep_alive_s),
         )
         gc_tuning.settle()
-        log.info("serve.starting", url=f"http://{host}:{port}", stop="Ctrl-C")
+        structlog.get_logger().info("serve.starting", url=f"http://{host}:{port}", stop="Ctrl-C")
         # uvicorn stops gracefully on Ctrl-C, then raises it again: that end is a clean one
         with contextlib.suppress(KeyboardInterrupt), sigterm_as_interrupt():
             uvicorn.Server(config).run(sockets=[sock])
@@ -184,6 +191,9 @@ def worker(
     ] = 30.0,
 ) -> None:
     """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
+    import asyncio
+
+    from practicegen.config import DatabaseKind
     from practicegen.worker_node import run_worker
 
     settings = load_settings()

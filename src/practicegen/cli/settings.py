@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
+from typing import TYPE_CHECKING
 
 from practicegen.cli.errors import CliError
-from practicegen.config import Settings
-from practicegen.database_url import DATABASE_URL_EXAMPLES
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+    from practicegen.config import Settings
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:
@@ -21,6 +23,12 @@ def _problem(error: ErrorDetails) -> str:
 
 
 def load_settings() -> Settings:
+    # the settings' modules load for the commands that read them, not for `--help`
+    from pydantic import ValidationError
+
+    from practicegen.config import Settings
+    from practicegen.database_url import DATABASE_URL_EXAMPLES
+
     try:
         return Settings()
     except ValidationError as exc:

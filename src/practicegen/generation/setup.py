@@ -1,20 +1,27 @@
 """The node's gap fillers as its settings describe them: the instant procedural generators for
 the sync path, and for jobs the configured language model (with a second model checking its
-multiple-choice keys, when one is set) or else the procedural generators too."""
+multiple-choice keys, when one is set) or else the procedural generators too.
+
+The model's client (the OpenAI SDK) loads only when a model is configured: a node without one
+never imports it.
+"""
 
 from __future__ import annotations
 
 import contextlib
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING
 
 from practicegen.clock import Clock, utcnow
-from practicegen.config import Settings
-from practicegen.db.engine import SessionMaker
 from practicegen.generation.filler import ProceduralFiller
-from practicegen.generation.llm import LlmGenerator
-from practicegen.generation.llm_filler import LlmBudget, LlmFiller
-from practicegen.ports import GapFiller
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from practicegen.config import Settings
+    from practicegen.db.engine import SessionMaker
+    from practicegen.generation.llm import LlmGenerator
+    from practicegen.generation.llm_filler import LlmFiller
+    from practicegen.ports import GapFiller
 
 
 def create_filler(settings: Settings) -> ProceduralFiller:
@@ -34,6 +41,8 @@ def create_job_filler(
     keys), else the procedural generators alone."""
     if settings.llm_base_url is None:
         return procedural
+    from practicegen.generation.llm_filler import LlmBudget, LlmFiller
+
     choice_check = None
     if settings.llm_check_model is not None:
         choice_check = create_generator(
@@ -71,6 +80,8 @@ def create_generator(
 ) -> LlmGenerator:
     """A model client with the node's model settings: the writing model's, or (its server, key
     and name overridden) the check model's, which share every other bound."""
+    from practicegen.generation.llm import LlmGenerator
+
     return LlmGenerator(
         base_url=base_url,
         api_key=api_key.get_secret_value(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,10 +13,12 @@ from practicegen.auth.principal import Principal
 from practicegen.db.models import Item
 from practicegen.items.bank_format import ParsedBank, RejectedRow, parse_bank
 from practicegen.items.fingerprint import fingerprint
-from practicegen.items.keys import KeyReader, ReadableItem
 from practicegen.items.names import Spellings, bank_spellings, canonical_names
 from practicegen.items.repository import ItemFilters, ItemRepository
 from practicegen.items.schemas import ItemContent, ItemStatus, ItemUpdate
+
+if TYPE_CHECKING:
+    from practicegen.items.keys import KeyReader, ReadableItem
 
 ImportProgress = Callable[[int, int], None]  # (rows done, rows in all)
 
