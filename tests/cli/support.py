@@ -27,6 +27,7 @@ import tempfile
 import threading
 import traceback
 import warnings
+from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -128,8 +129,8 @@ def _standard_streams(stdout: int, stderr: int) -> None:
 
 def _as_a_fresh_interpreter() -> None:
     """Undo what the test runner set up in this process: Python's hooks print to stderr,
-    warnings are filtered and shown as by default, logging and structlog are unconfigured, and
-    signals have their default handlers."""
+    warnings are filtered and shown as by default, no helper process of multiprocessing runs yet,
+    logging and structlog are unconfigured, and signals have their default handlers."""
     sys.excepthook = sys.__excepthook__
     sys.unraisablehook = sys.__unraisablehook__
     threading.excepthook = threading.__excepthook__
@@ -138,10 +139,15 @@ def _as_a_fresh_interpreter() -> None:
         warnings.simplefilter("ignore", category)
     warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
     warnings.showwarning = _show_warning
+    # this process's fork server and resource tracker are the parent's children, not its own
+    # (waiting on them fails): it starts its own, as a new interpreter does
+    forkserver._forkserver.__init__()  # type: ignore[misc]
+    resource_tracker._resource_tracker.__init__()  # type: ignore[misc]
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(logging.WARNING)
     structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
     with contextlib.suppress(ValueError):  # the parent's event loop may have taken it
         signal.set_wakeup_fd(-1)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGCHLD):
