@@ -1,4 +1,5 @@
-"""The `practicegen` command as a newcomer runs it: a real process in an empty directory."""
+"""The `practicegen` command as a newcomer runs it: a process in an empty directory, each
+command at least once in a new interpreter (`run_cli_fresh`), as a shell starts it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.support import assert_explained, cli_env, run_cli
+from tests.cli.support import assert_explained, cli_env, run_cli, run_cli_fresh
 from tests.support.server import free_port
 
 
@@ -89,7 +90,7 @@ def test_auth_off_is_refused_off_loopback(tmp_path: Path) -> None:
 
 
 def test_worker_on_sqlite_says_it_needs_postgresql(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "worker")
+    result = run_cli_fresh(tmp_path, "worker")
     assert result.returncode == 2
     assert "needs PostgreSQL" in result.stderr and "postgresql://" in result.stderr
     assert "practicegen serve` runs every job itself" in result.stderr
@@ -98,12 +99,12 @@ def test_worker_on_sqlite_says_it_needs_postgresql(tmp_path: Path) -> None:
 
 def test_db_upgrade_status_and_key_creation(tmp_path: Path) -> None:
     (tmp_path / "practicegen.db").touch()  # an empty database: every migration pending
-    pending = run_cli(tmp_path, "db", "status")
+    pending = run_cli_fresh(tmp_path, "db", "status")
     assert pending.returncode == 1 and "pending: run `practicegen db upgrade`" in pending.stderr
-    assert "Applied: 001, 002, 003, 005" in run_cli(tmp_path, "db", "upgrade").stdout
+    assert "Applied: 001, 002, 003, 005" in run_cli_fresh(tmp_path, "db", "upgrade").stdout
     assert "Already up to date." in run_cli(tmp_path, "db", "upgrade").stdout
     assert run_cli(tmp_path, "db", "status").returncode == 0
-    created = run_cli(tmp_path, "keys", "create", "--name", "backend")
+    created = run_cli_fresh(tmp_path, "keys", "create", "--name", "backend")
     assert created.returncode == 0 and created.stdout.strip().startswith("pgen_sk_")
 
 
@@ -119,7 +120,7 @@ def test_bank_import_reports_rejected_rows(tmp_path: Path) -> None:
     ]
     path.write_text(json.dumps({"format": "practicegen-bank", "version": 1, "items": rows}))
     assert run_cli(tmp_path, "db", "upgrade").returncode == 0
-    result = run_cli(tmp_path, "bank", "import", str(path))
+    result = run_cli_fresh(tmp_path, "bank", "import", str(path))
     assert result.returncode == 0, result.stderr
     assert "Imported 2" in result.stdout and "rejected 2" in result.stdout
     assert "row 3:" in result.stdout and "subject" in result.stdout
@@ -138,7 +139,7 @@ def test_jobs_commands_follow_list_and_refuse(fresh_serve: tuple[str, str], tmp_
             json={"student_id": student, "subject": "Geometry", "num_items": 3},
         ).json()
     env = {"PRACTICEGEN_URL": base, "PRACTICEGEN_API_KEY": key}
-    shown = run_cli(tmp_path, "jobs", "show", job["job_id"], "--follow", "--json", **env)
+    shown = run_cli_fresh(tmp_path, "jobs", "show", job["job_id"], "--follow", "--json", **env)
     assert shown.returncode == 0, shown.stderr
     whole = json.loads(shown.stdout)
     assert whole["status"] == "completed" and len(whole["result"]["items"]) == 3
@@ -147,10 +148,10 @@ def test_jobs_commands_follow_list_and_refuse(fresh_serve: tuple[str, str], tmp_
     assert f"assignment_id={whole['result']['assignment_id']}" in summary.stdout
     assert "items: 3 entries" in summary.stdout and "--json" in summary.stderr
     assert whole["result"]["items"][0]["stem"] not in summary.stdout
-    listed = run_cli(tmp_path, "jobs", "list", **env)
+    listed = run_cli_fresh(tmp_path, "jobs", "list", **env)
     assert listed.returncode == 0 and job["job_id"] in listed.stdout
     assert "Job workers: 1 running (seen within 20 s)." in listed.stdout  # serve's own
-    refused = run_cli(tmp_path, "jobs", "cancel", job["job_id"], **env)
+    refused = run_cli_fresh(tmp_path, "jobs", "cancel", job["job_id"], **env)
     assert_explained(refused, 1, "The server refused: 409 job_not_cancellable")
 
 

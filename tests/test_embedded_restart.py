@@ -27,6 +27,8 @@ def serve(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "PRACTICEGEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}",
         "PRACTICEGEN_API_KEY": ADMIN_KEY,
         "PRACTICEGEN_LOG_LEVEL": "WARNING",
+        # its jobs take items from the demo bank and never grade: no process pool is needed
+        "PRACTICEGEN_POOLS_AT_START": "false",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "practicegen", "serve", "--port", str(port)],

@@ -4,13 +4,11 @@ exit code; commands that only read leave no database behind."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.support import assert_explained, cli_env, run_cli
+from tests.cli.support import assert_explained, run_cli
 from tests.support import postgres
 from tests.support.server import free_port
 
@@ -120,17 +118,10 @@ def test_a_postgresql_host_that_never_answers_is_given_up_on(tmp_path: Path) -> 
     drops packets: every command gives up after PRACTICEGEN_DB_CONNECT_TIMEOUT_S."""
     with socket.create_server(("127.0.0.1", 0), backlog=64) as silent:
         url = f"postgresql://postgres:secret-pw@127.0.0.1:{silent.getsockname()[1]}/practicegen"
-        env = cli_env(tmp_path, PRACTICEGEN_DATABASE_URL=url, PRACTICEGEN_DB_CONNECT_TIMEOUT_S="2")
+        env = {"PRACTICEGEN_DATABASE_URL": url, "PRACTICEGEN_DB_CONNECT_TIMEOUT_S": "2"}
         for command in (("db", "upgrade"), ("serve", "--port", str(free_port())), ("worker",)):
-            result = subprocess.run(
-                [sys.executable, "-m", "practicegen", *command],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=90,  # without a connect timeout, each of them waits for ever
-                check=False,
-            )
+            # without a connect timeout, each of them waits for ever: run_cli's own ends it
+            result = run_cli(tmp_path, *command, **env)
             message = assert_explained(
                 result,
                 UNAVAILABLE,

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from practicegen.cli import app
-from tests.cli.support import run_cli
+from tests.cli.support import run_cli, run_cli_fresh
 
 
 def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -44,5 +44,5 @@ def test_keys_create_offers_only_the_roles_it_accepts(tmp_path: Path) -> None:
 
 
 def test_version(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "--version")
+    result = run_cli_fresh(tmp_path, "--version")  # a new interpreter, as a shell starts it
     assert result.returncode == 0 and result.stdout == f"practicegen {version('practicegen')}\n"

@@ -15,7 +15,7 @@ from practicegen.config import Settings
 from practicegen.db import migrator
 from practicegen.errors import NotAuthenticated
 from tests.api.factories import item_body
-from tests.cli.support import assert_explained, run_cli
+from tests.cli.support import assert_explained, run_cli, run_cli_fresh
 
 MARKUP_NAME = "[red]ops[/red] [a-z0-9_.-]"
 
@@ -44,13 +44,13 @@ def test_keys_are_listed_by_their_end_and_revoked(tmp_path: Path) -> None:
     created = run_cli(tmp_path, "keys", "create", "--name", MARKUP_NAME, "--role", "admin")
     key = created.stdout.strip()
     assert created.returncode == 0 and key.startswith("pgen_sk_"), created.stderr
-    listed = run_cli(tmp_path, "keys", "list")
+    listed = run_cli_fresh(tmp_path, "keys", "list")  # once each in a new interpreter
     assert listed.returncode == 0 and MARKUP_NAME in listed.stdout and key[-4:] in listed.stdout
     assert key not in listed.stdout
     key_id = re.findall(r"[0-9a-f-]{36}", listed.stdout)[-1]
     assert asyncio.run(authenticates(tmp_path, key))
 
-    revoked = run_cli(tmp_path, "keys", "revoke", key_id)
+    revoked = run_cli_fresh(tmp_path, "keys", "revoke", key_id)
     assert revoked.returncode == 0 and f"Revoked the key {key_id}" in revoked.stderr
     assert MARKUP_NAME in revoked.stderr
     assert not asyncio.run(authenticates(tmp_path, key))
@@ -81,7 +81,7 @@ def test_an_exported_bank_imports_as_it_is(tmp_path: Path) -> None:
     bank.write_text(json.dumps({"format": "practicegen-bank", "version": 1, "items": rows}))
     assert "Imported 3" in run_cli(source, "bank", "import", str(bank)).stdout
 
-    exported = run_cli(source, "bank", "export")
+    exported = run_cli_fresh(source, "bank", "export")  # once in a new interpreter
     assert exported.returncode == 0, exported.stderr
     document = json.loads(exported.stdout)
     assert document["format"] == "practicegen-bank" and len(document["items"]) == 3

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from practicegen.db import migrator
-from tests.cli.support import assert_explained, run_cli
+from tests.cli.support import assert_explained, run_cli, run_cli_fresh
 
 
 def test_an_unforeseen_database_refusal_is_named_and_its_traceback_offered(
@@ -21,7 +21,7 @@ def test_an_unforeseen_database_refusal_is_named_and_its_traceback_offered(
             "CREATE TRIGGER no_new_keys BEFORE INSERT ON api_keys "
             "BEGIN SELECT RAISE(ABORT, 'keys are frozen [until=monday]'); END"
         )
-    result = run_cli(tmp_path, "keys", "create")
+    result = run_cli_fresh(tmp_path, "keys", "create")  # what a real terminal would get
     assert_explained(
         result,
         70,
