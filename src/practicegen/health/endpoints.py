@@ -28,7 +28,7 @@ async def healthz() -> dict[str, object]:
 async def readyz(container: ContainerDep) -> JSONResponse:
     readiness = container.part(Readiness)
     if (problem := readiness.local_problem()) is not None:
-        return problem.response()
+        return error_response(503, problem.code, problem.message, problem.details)
     try:
         async with container.sessionmaker() as session:
             applied, missing = await _migrations(session, container.settings.database_url)
@@ -48,7 +48,7 @@ async def readyz(container: ContainerDep) -> JSONResponse:
             {"error": type(exc).__name__},
         )
     if (problem := readiness.workers_problem(workers)) is not None:
-        return problem.response()
+        return error_response(503, problem.code, problem.message, problem.details)
     ready = {"status": "ready", "migrations": applied, "workers": workers.as_dict()}
     return JSONResponse({"success": True, "data": ready})
 

@@ -9,9 +9,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import JSONResponse
-
-from practicegen.api.errors import error_response
 from practicegen.db.listener import PostgresListener
 from practicegen.jobs.presence import Sighting
 from practicegen.jobs.worker_state import WorkerState
@@ -22,9 +19,6 @@ class Problem:
     code: str
     message: str
     details: dict[str, Any]
-
-    def response(self) -> JSONResponse:
-        return error_response(503, self.code, self.message, self.details)
 
 
 @dataclass
