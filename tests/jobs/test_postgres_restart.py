@@ -68,12 +68,24 @@ async def test_every_job_ends_after_a_postgres_restart(
                 (await http.post("/api/v1/students", json={})).json()["data"]["student_id"]
                 for _ in range(10)
             ]
-            first = await asyncio.gather(
-                *(create(http, students[i % 10]) for i in range(JOBS // 2))
-            )
-            unfinished = await http.get("/api/v1/jobs", params={"status": "pending", "limit": 1})
-            assert unfinished.json()["data"]["items"], "the restart must catch jobs mid-run"
-            await asyncio.to_thread(server.restart)
+            # the restart starts once a few of the first half are accepted, the rest in flight
+            first_half = [
+                asyncio.create_task(create(http, students[i % 10])) for i in range(JOBS // 2)
+            ]
+            some_accepted = asyncio.Event()
+
+            def counted(_: object) -> None:
+                if sum(task.done() for task in first_half) >= 10:
+                    some_accepted.set()
+
+            for task in first_half:
+                task.add_done_callback(counted)
+            await some_accepted.wait()
+            restart = asyncio.create_task(asyncio.to_thread(server.restart))
+            in_flight = sum(not task.done() for task in first_half)
+            assert in_flight, "the restart must catch creations and jobs mid-run"
+            first = await asyncio.gather(*first_half)
+            await restart
             second = await asyncio.gather(
                 *(create(http, students[i % 10]) for i in range(JOBS // 2))
             )
