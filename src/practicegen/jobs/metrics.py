@@ -132,7 +132,7 @@ class JobMetrics(Collector):
                 .where(Job.status == "processing", Job.job_type.in_(lane.job_types))
                 .group_by(Job.tenant_id)
             )
-            counts = dict(by_tenant.tuples().all())
+            counts: dict[object, int] = {tenant: n for tenant, n in by_tenant}
             for tenant_id, count in counts.items():
                 self.lane_tenant_in_flight.labels(lane.entrypoint, str(tenant_id)).set(count)
             self.lane_in_flight.labels(lane.entrypoint).set(sum(counts.values()))
