@@ -177,6 +177,7 @@ async def test_the_cost_bound_refuses_a_slow_answer_without_a_worker() -> None:
         started = time.perf_counter()
         grade = await bounded.grade(SLOW_ANSWER, SLOW_KEY)
         assert grade.feedback_code == "too_complex" and not grade.correct
-        assert time.perf_counter() - started < 0.1  # no worker ran it, so none was killed
+        # no worker ran it: a run would have met the deadline, and its worker been replaced
+        assert time.perf_counter() - started < TIMEOUT_S
         assert child_pids() == before
         assert (await bounded.grade("(x-1)(x+1)", FACTORED)).correct
