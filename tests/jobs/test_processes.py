@@ -328,7 +328,11 @@ async def test_sigterm_past_the_grace_hands_running_jobs_to_another_worker(
     rows = await all_completed(db, len(ids), successor)
     for job_id in released:
         assert rows[job_id]["attempt"] == 2
-    assert sorted(completed_by(hasty) + completed_by(successor)) == sorted(ids)
+    # the successor said each job it completed; the hasty worker may have been cut off between
+    # its COMMIT and saying so, and the rows are the record of who did it
+    said = completed_by(hasty) + completed_by(successor)
+    assert len(said) == len(set(said)) and set(said) <= set(ids)
+    assert set(completed_by(successor)) >= released
     await assert_written_once(db, rows)
     await queue_emptied(db)
 
