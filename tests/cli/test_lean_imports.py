@@ -12,12 +12,11 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -30,6 +29,7 @@ from practicegen.jobs.schemas import JobStatus
 from tests.cli.support import cli_env
 from tests.conftest import ADMIN_KEY, BACKENDS
 from tests.support.server import free_port
+from tests.support.stub_http import http_server
 
 RECORDED = """
 import atexit, json, sys
@@ -172,14 +172,8 @@ class _JobsApi(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def jobs_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JobsApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_JobsApi) as url:
+        yield url
 
 
 def test_the_jobs_commands_load_no_part_of_the_service_they_call(
