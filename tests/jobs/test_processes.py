@@ -20,7 +20,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,16 @@ def completed_by(node: Node) -> list[str]:
     return [e["job_id"] for e in node.events("job.completed")]
 
 
+async def completions_logged(expected: Collection[str], *nodes: Node) -> None:
+    """Wait until `nodes` have logged each `expected` job's completion: a worker says so just
+    after its commit, so a test reading the rows can see a completion before the log does."""
+
+    async def logged() -> bool:
+        return set(expected) <= {job for node in nodes for job in completed_by(node)}
+
+    await wait_until(logged, limit_s=10, what=f"{len(expected)} completions in the logs")
+
+
 @pytest.mark.postgres
 async def test_jobs_created_on_one_api_run_on_either_worker_and_show_on_the_other(
     cluster: Cluster, db: Db
@@ -179,6 +189,7 @@ async def test_jobs_created_on_one_api_run_on_either_worker_and_show_on_the_othe
             seen = await b.get(f"/api/v1/jobs/{job_id}")
             assert seen.status_code == 200 and seen.json()["data"]["job_id"] == job_id
         rows = await all_completed(db, len(ids), *workers)
+        await completions_logged(ids, *workers)
         listed = (await b.get("/api/v1/jobs", params={"status": "completed"})).json()["data"]
         assert sorted(j["job_id"] for j in listed["items"]) == sorted(ids)
         for job_id in ids:
@@ -212,6 +223,7 @@ async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_resu
     assert killed
     survivor = cluster.start_worker("survivor")
     rows = await all_completed(db, len(ids), survivor)
+    await completions_logged(killed, survivor)
     for job_id, row in rows.items():
         # a killed job was claimed once more (by the survivor, after the queue heartbeat went
         # stale) and never again; every other job was claimed once
@@ -246,6 +258,7 @@ async def test_a_slow_job_on_a_live_worker_is_never_run_twice(cluster: Cluster, 
             assert response.status_code == 202, response.text
             job_id = response.json()["job_id"]
         rows = await all_completed(db, 1, *workers)
+        await completions_logged([job_id], *workers)
         asked = [r.at for r in fake.requests]
     assert rows[job_id]["attempt"] == 1
     ran = await (
@@ -295,6 +308,7 @@ async def test_sigterm_lets_running_jobs_finish_takes_no_new_ones_and_exits_0(
 
     successor = cluster.start_worker("successor")
     rows = await all_completed(db, len(ids), successor)
+    await completions_logged(set(ids) - set(completed_by(stopping)), successor)
     assert all(row["attempt"] == 1 for row in rows.values())
     assert sorted(completed_by(stopping) + completed_by(successor)) == sorted(ids)
     await assert_written_once(db, rows)
