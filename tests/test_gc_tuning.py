@@ -11,8 +11,11 @@ from practicegen import gc_tuning
 CHECK = """
 import gc
 from practicegen import gc_tuning
+gc_tuning.starting()
+assert not gc.isenabled()
 garbage = [[] for _ in range(1000)]
 gc_tuning.settle()
+assert gc.isenabled()
 assert gc.get_freeze_count() > 1000, gc.get_freeze_count()
 assert gc.get_threshold()[0] == gc_tuning.YOUNG_THRESHOLD
 print("settled", gc.get_count()[0] < gc_tuning.YOUNG_THRESHOLD)

@@ -153,10 +153,12 @@ def serve(
     sock = listening_socket(host, port)
     try:
         # the service loads once the command is known to be able to run it
+        from practicegen import gc_tuning
+
+        gc_tuning.starting()
         import structlog
         import uvicorn
 
-        from practicegen import gc_tuning
         from practicegen.app import create_app
         from practicegen.bootstrap import prepare
 
@@ -193,6 +195,9 @@ def worker(
     """Run a job worker (distributed mode, on PostgreSQL) until SIGTERM or SIGINT."""
     import asyncio
 
+    from practicegen import gc_tuning
+
+    gc_tuning.starting()
     from practicegen.config import DatabaseKind
     from practicegen.worker_node import run_worker
 
