@@ -9,13 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from practicegen.batches.positions import Position
+from practicegen.batches.tasks import child_id
+from practicegen.db.engine import create_engine
+from practicegen.db.models import Job
 from tests.api.test_auth import bearer
 from tests.batches.test_batches import PRACTICE, new_class, node, until_ended
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, make_settings
 
 Event = tuple[str | None, dict[str, Any]]
 _ENDS = ("completed", "failed", "cancelled")
@@ -119,6 +123,49 @@ async def test_a_dropped_batch_event_stream_resumes_with_last_event_id(database_
         # resumed past the end: the stream has nothing more to say and ends
         finished = await http.get(path, headers={"Last-Event-ID": after[-1][0] or ""})
         assert finished.status_code == 200 and "data:" not in finished.text
+
+
+def places_told(events: list[Event]) -> dict[str, int]:
+    """Each student's place as the stream's positions tell it: the one its job's end adds."""
+    places: dict[str, int] = {}
+    ended: frozenset[int] = frozenset()
+    for event_id, data in events:
+        if data["type"] == "job" and data["status"] in _ENDS:
+            now_ended = ended_places(event_id or "")
+            (place,) = now_ended - ended
+            places[data["student_id"]] = place
+            ended = now_ended
+    return places
+
+
+def ended_places(token: str) -> frozenset[int]:
+    """The ended places a position token names (its batch seq may be -1: no batch news yet)."""
+    position = Position.parse("0." + token.partition(".")[2])
+    assert position is not None, token
+    return position.ended
+
+
+async def test_a_batch_streams_places_stay_when_a_students_job_is_gone(database_url: str) -> None:
+    async with node(database_url) as http:
+        class_id, students = await new_class(http, ["Ada", "Bo", "Cy"])
+        started = await http.post(f"/api/v1/classes/{class_id}/assign/async", json=PRACTICE)
+        batch_id = started.json()["batch_id"]
+        await until_ended(http, batch_id)
+        path = f"/api/v1/batches/{batch_id}/events"
+        async with http.stream("GET", path) as response:
+            before = places_told(await read_events(response))
+        assert sorted(before) == sorted(students)
+        engine = create_engine(make_settings(database_url))
+        try:
+            async with engine.begin() as conn:
+                gone = child_id(uuid.UUID(batch_id), uuid.UUID(students[1]))
+                assert (await conn.execute(delete(Job).where(Job.id == gone))).rowcount == 1
+        finally:
+            await engine.dispose()
+        async with http.stream("GET", path) as response:
+            after = places_told(await read_events(response))
+        kept = [students[0], students[2]]
+        assert {s: after[s] for s in kept} == {s: before[s] for s in kept}
 
 
 @pytest.mark.parametrize("ended", [set(), {0}, {1, 7, 8}, set(range(500))])

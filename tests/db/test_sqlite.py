@@ -1,5 +1,5 @@
 """On SQLite a process's concurrent writers all land, and one that fails or is cancelled leaves
-the write lock to the others."""
+the write lock to the others; a connection closes only after the WAL checkpoint it scheduled."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from practicegen.bootstrap import prepare
+from practicegen.db import sqlite_driver
 from practicegen.db.engine import create_engine, create_sessionmaker
-from tests.conftest import make_settings
+from tests.api.test_practice import new_student
+from tests.conftest import ADMIN_KEY, make_settings
+from tests.support.server import in_process_client, started_app
 
 
 async def _engine(tmp_path: Path) -> AsyncEngine:
@@ -68,3 +73,23 @@ async def test_a_rolled_back_or_cancelled_writer_leaves_the_lock_to_others(tmp_p
             assert (await session.execute(text("SELECT n FROM counter"))).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_embedded_node_closes_no_connection_before_its_checkpoint(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a checkpoint after every commit; concurrent writers open connections past the pool's size,
+    # each closed as it comes back just after its commit, as all are when the node stops
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY_CHANGES", 1)
+    settings = make_settings(database_url, run_worker=True)
+    await prepare(settings)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with structlog.testing.capture_logs() as logs:
+        async with (
+            started_app(settings) as app,
+            in_process_client(app, headers=headers, timeout=30) as http,
+        ):
+            for _ in range(3):
+                await asyncio.gather(*(new_student(http) for _ in range(20)))
+    assert "sqlite.checkpoint_failed" not in [e["event"] for e in logs]

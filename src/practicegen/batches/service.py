@@ -24,6 +24,7 @@ from practicegen.classes.schemas import StudentNames
 from practicegen.classes.service import resolve_students
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
+from practicegen.db.models import Job
 from practicegen.errors import InvalidRequest, NotFound
 from practicegen.items.names import Spellings
 from practicegen.jobs import service as jobs_service
@@ -169,6 +170,19 @@ async def get_batch(
     views: JobTypes,
 ) -> BatchRead:
     """The batch with its students' jobs and their counts by status."""
+    batch = await find_batch(session, principal=principal, batch_id=batch_id, now=now, views=views)
+    return await show_batch(session, batch)
+
+
+async def find_batch(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    batch_id: uuid.UUID,
+    now: datetime,
+    views: JobTypes,
+) -> Job:
+    """The batch's own job, if `principal` may see it (a `BatchNotFound` if not)."""
     principal.require_server()
     try:
         batch = await jobs_service.get_job(
@@ -178,6 +192,11 @@ async def get_batch(
         batch = None
     if batch is None or batch.job_type != PRACTICE_BATCH:
         raise BatchNotFound(batch_id=str(batch_id))
+    return batch
+
+
+async def show_batch(session: AsyncSession, batch: Job) -> BatchRead:
+    """`batch` with its students' jobs and their counts by status."""
     rows = await children(session, batch)
     class_id = batch.request.get("class_id")
     return BatchRead(

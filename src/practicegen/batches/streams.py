@@ -17,7 +17,7 @@ from practicegen.api.container import Container
 from practicegen.api.deps import ContainerDep
 from practicegen.auth.deps import BriefPrincipalDep
 from practicegen.auth.principal import Principal
-from practicegen.batches import service
+from practicegen.batches import service, tasks
 from practicegen.batches.positions import Position
 from practicegen.errors import PracticegenError
 from practicegen.jobs.parts import JobParts
@@ -49,21 +49,23 @@ async def batch_updates(
     """The batch now (first, so a refusal comes before any stream), then its news past `resume`."""
     views = container.part(JobParts).types
     async with container.reading_sessionmaker() as session:
-        batch = await service.get_batch(
+        found = await service.find_batch(
             session, principal=principal, batch_id=batch_id, now=container.clock(), views=views
         )
+        batch = await service.show_batch(session, found)
     yield {"type": "batch", **batch.model_dump(mode="json")}
     position = resume or Position()
+    # by the batch's own list of students: a job not found shifts no other's place
+    places = {str(job_id): place for job_id, place in tasks.places(found).items()}
     merged: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     streams: list[tuple[Updates, Callable[[dict[str, Any]], dict[str, Any]]]] = [
         (job_updates(container, principal, batch_id), dict)
     ]
-    for place, job in enumerate(batch.jobs):
-        if place not in position.ended:  # an ended job has nothing more to tell this client
+    for job in batch.jobs:
+        if places[str(job.job_id)] not in position.ended:  # an ended job has no more to tell
             wrap = functools.partial(_student_message, job.job_id, job.student_id)
             streams.append((job_updates(container, principal, job.job_id), wrap))
     pumps = [asyncio.create_task(_pump(updates, wrap, merged)) for updates, wrap in streams]
-    places = {str(job.job_id): place for place, job in enumerate(batch.jobs)}
     try:
         while True:
             update = await merged.get()

@@ -35,6 +35,12 @@ def students_of(batch: Job | PendingJob) -> list[uuid.UUID]:
     return [uuid.UUID(s) for s in batch.request["student_ids"]]
 
 
+def places(batch: Job | PendingJob) -> dict[uuid.UUID, int]:
+    """Each student's job's place in the batch: its student's in the order the batch names them,
+    whichever of the jobs are found."""
+    return {child_id(batch.id, s): place for place, s in enumerate(students_of(batch))}
+
+
 async def children(session: AsyncSession, batch: Job | PendingJob) -> list[ChildRow]:
     """The batch's students' jobs, in the order the batch names its students."""
     ids = {child_id(batch.id, s): s for s in students_of(batch)}

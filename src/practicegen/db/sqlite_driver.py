@@ -135,6 +135,7 @@ class WalCheckpoints:
     def __init__(self) -> None:
         self._changes = 0
         self._running: asyncio.Future[None] | None = None
+        self._running_on: OneTripConnection | None = None
         self._wal_started = False
 
     @property
@@ -148,10 +149,17 @@ class WalCheckpoints:
         if self._changes >= CHECKPOINT_EVERY_CHANGES and self._running is None:
             self._changes = 0
             self._running = asyncio.ensure_future(connection.checkpoint())
+            self._running_on = connection
             self._running.add_done_callback(self._finished)
+
+    async def settled(self, connection: OneTripConnection) -> None:
+        """Once no checkpoint is under way on `connection` (which then may close)."""
+        if self._running is not None and self._running_on is connection:
+            await asyncio.wait({self._running})
 
     def _finished(self, checkpoint: asyncio.Future[None]) -> None:
         self._running = None
+        self._running_on = None
         error = None if checkpoint.cancelled() else checkpoint.exception()
         self._wal_started = not checkpoint.cancelled() and error is None
         if error is not None:
@@ -198,6 +206,11 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def checkpoint(self) -> None:
         await self._execute(_checkpoint, self._conn)  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        # a checkpoint scheduled by this connection's last commit runs before its close, not after
+        await self._checkpoints.settled(self)
+        await super().close()
 
     def _commit_without_waiting(self, steps: list[_Step]) -> bool:
         """Run `steps` and commit on this thread; False, with nothing done, if another process

@@ -24,7 +24,7 @@ from practicegen.jobs.heartbeat import Heartbeats
 from practicegen.jobs.metrics import JobMetrics
 from practicegen.jobs.pgdriver import said
 from practicegen.jobs.queue import JobQueue
-from practicegen.jobs.registry import JobTypes, Progress
+from practicegen.jobs.registry import JobTypes, Progress, Writer
 from practicegen.jobs.repository import JobRepository
 from practicegen.jobs.store import JobStore
 
@@ -127,16 +127,20 @@ class JobRunner:
             if handler is None:
                 raise InvalidRequest(f"No handler for job type {job.job_type!r}.")
             write = await handler(job, self._progress_for(job))
-            async with self.sessionmaker() as session:
-                async with session.begin():
-                    await self._complete(session, job, await write(session))
-                # said once committed: a process killed before its commit completed nothing
-                self.metrics.finished.labels(outcome="completed").inc()
-                log.info("job.completed")
+            # shielded: an attempt cut off as its COMMIT lands still says the job completed
+            await asyncio.shield(self._store_completion(job, write))
         except (AttemptLost, asyncio.CancelledError):
             raise
         except Exception as exc:  # every failure becomes the job's outcome, never a lost job
             await self._failed(job, exc)
+
+    async def _store_completion(self, job: Job, write: Writer) -> None:
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                await self._complete(session, job, await write(session))
+            # said once committed: a process killed before its commit completed nothing
+            self.metrics.finished.labels(outcome="completed").inc()
+            log.info("job.completed")
 
     async def _complete(self, session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
         now = self.clock()

@@ -47,10 +47,13 @@ async def assign_now(
 ) -> AssignmentRead | JobAccepted:
     """The assignment, stored; or, over the budget or past `parts.filler`, the job making it."""
     try:
-        async with reading() as session, asyncio.timeout(settings.sync_budget_s):
-            request = await canonical_request(session, principal, request, known)
-            ask = Assigning(principal, request, settings, parts.cache, parts.filler, now)
-            plan = await plan_assignment(session, ask)
+        async with reading() as session:
+            # checked out before the budget: one cut off mid-checkout is never given back
+            await session.connection()
+            async with asyncio.timeout(settings.sync_budget_s):
+                request = await canonical_request(session, principal, request, known)
+                ask = Assigning(principal, request, settings, parts.cache, parts.filler, now)
+                plan = await plan_assignment(session, ask)
     except (GenerationUnavailable, TimeoutError) as exc:
         unavailable = isinstance(exc, GenerationUnavailable)
         writer = parts.job_filler  # a language model may write what instant generators cannot

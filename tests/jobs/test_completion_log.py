@@ -1,0 +1,96 @@
+"""A worker cut off just as its job's completion commits still logs `job.completed`.
+
+An in-process node with its worker, on both backends. The cut comes at the protocol level: a
+session listener cancels the job's attempt once the COMMIT that completes it has returned, and
+yields to the loop there, as an attempt cancelled while awaiting that COMMIT would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.util import await_
+
+from practicegen.bootstrap import prepare
+from practicegen.jobs.worker import JobRunner
+from tests.api.test_jobs import wait_terminal
+from tests.api.test_practice import new_student, seed_bank
+from tests.conftest import ADMIN_KEY, make_settings
+from tests.support.processes import wait_until
+from tests.support.server import in_process_client, started_app
+
+_COMPLETES = "test.completes_job"
+
+
+def _attempts() -> list[asyncio.Task[Any]]:
+    """The running job attempts: tasks of `JobRunner._attempt`."""
+    attempt = JobRunner._attempt.__qualname__
+    tasks = asyncio.all_tasks()
+    return [t for t in tasks if getattr(t.get_coro(), "__qualname__", None) == attempt]
+
+
+@contextmanager
+def attempts_cut_at_completion() -> Iterator[list[str]]:
+    """While open, cancel the job attempts as soon as a commit completing a job returns; yields
+    the statuses those commits set, one per cut."""
+    cuts: list[str] = []
+
+    def note(state: ORMExecuteState) -> None:
+        params = state.parameters
+        if (
+            state.is_update
+            and isinstance(params, Mapping)
+            and params.get("new_status") == "completed"
+        ):
+            state.session.info[_COMPLETES] = True
+
+    def cut(session: Session) -> None:
+        if session.info.pop(_COMPLETES, False):
+            cuts.append("completed")
+            for task in _attempts():
+                task.cancel()
+            # the commit's caller resumes as a cancelled task would: at the loop's next turn
+            await_(asyncio.sleep(0))
+
+    event.listen(Session, "do_orm_execute", note)
+    event.listen(Session, "after_commit", cut)
+    try:
+        yield cuts
+    finally:
+        event.remove(Session, "after_commit", cut)
+        event.remove(Session, "do_orm_execute", note)
+
+
+async def test_a_completion_cut_off_after_its_commit_is_still_logged(database_url: str) -> None:
+    settings = make_settings(database_url, run_worker=True)
+    await prepare(settings)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with (
+        started_app(settings) as app,
+        in_process_client(app, headers=headers, timeout=30) as http,
+    ):
+        await seed_bank(http)
+        student = await new_student(http)
+        body = {"student_id": student, "subject": "Algebra", "num_items": 3}
+        with (
+            structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs,
+            attempts_cut_at_completion() as cuts,
+        ):
+            created = await http.post("/api/v1/practice/assign/async", json=body)
+            assert created.status_code == 202, created.text
+            job_id = created.json()["job_id"]
+            done = await wait_terminal(http, job_id)
+
+            async def logged() -> bool:
+                return any(e["event"] == "job.completed" for e in logs)
+
+            await wait_until(logged, limit_s=5, what="job.completed in the log")
+    assert done["status"] == "completed" and cuts == ["completed"]
+    completed = [e for e in logs if e["event"] == "job.completed"]
+    assert [e["job_id"] for e in completed] == [job_id]
