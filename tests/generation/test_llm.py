@@ -22,7 +22,7 @@ import sympy
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.grading.grade import AnswerKey, grade_answer
 from practicegen.items.schemas import Choice, ItemContent, ItemSource

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from practicegen.generation.procedural.builders import BUILDERS
 from practicegen.generation.procedural.checks import check_item
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.protocol import (
@@ -66,6 +67,10 @@ def test_the_catalog_covers_the_curriculum() -> None:
     assert topics == TOPICS
     assert len({spec.skill for spec in SKILLS}) == len(SKILLS)
     assert sum(spec.topic == "Linear Equations" for spec in SKILLS) >= 5
+
+
+def test_every_skill_has_a_builder_and_every_builder_a_skill() -> None:
+    assert set(BUILDERS) == {spec.skill for spec in SKILLS}
 
 
 @pytest.mark.parametrize("spec", SKILLS, ids=lambda spec: spec.skill)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from practicegen.generation.llm_kind import EquationKind
 from practicegen.generation.llm_verify import Reason, verify_item, verify_within
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.stem import stem_mismatch
 from practicegen.generation.stem_latex import UnreadableMath, plain

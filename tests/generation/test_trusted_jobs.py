@@ -21,7 +21,7 @@ import pydantic
 import pytest
 
 from practicegen.config import Settings
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.stem import stem_mismatch
 from practicegen_client import AsyncClient
 from tests.conftest import ADMIN_KEY

@@ -26,7 +26,7 @@ from practicegen.generation.llm_verify import (
     strict_object,
     verify_within,
 )
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import Choice, ItemContent, ItemSource

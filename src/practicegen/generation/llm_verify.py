@@ -21,8 +21,8 @@ from typing import Any
 import sympy
 
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.generation.procedural.catalog import PROFILES
 from practicegen.generation.procedural.checks import check_item
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.stem import stem_mismatch
 from practicegen.items.schemas import ItemContent
 from practicegen.ports import ItemType

@@ -68,8 +68,8 @@ Builder = Callable[[Random, int], Draft]
 
 @dataclass(frozen=True, slots=True)
 class SkillDef:
-    """A skill, its builder and the Rasch difficulty of each level (index 0 is level 1)."""
+    """A skill and the Rasch difficulty of each level (index 0 is level 1); `builders` names
+    the function that builds its problems."""
 
     spec: SkillSpec
-    build: Builder
     difficulty: tuple[float, ...]

@@ -12,6 +12,7 @@ from random import Random
 from typing import Any
 
 from practicegen.generation.procedural.base import Draft, SkillDef
+from practicegen.generation.procedural.builders import BUILDERS
 from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
@@ -73,7 +74,7 @@ def _provenance(skill: str, level: int, seed: int, draft: Draft) -> dict[str, An
 def build_item(definition: SkillDef, level: int, seed: int) -> ItemContent:
     spec = definition.spec
     rng = seeded_rng(spec.skill, level, seed)
-    draft = definition.build(rng, level)
+    draft = BUILDERS[spec.skill](rng, level)
     provenance = _provenance(spec.skill, level, seed, draft)
     fields: dict[str, Any] = {
         "type": draft.item_type,
