@@ -26,6 +26,8 @@ RUNS = (
     "practicegen.generation.procedural.checks",
     "practicegen.generation.procedural.registry",
     "practicegen.generation.llm_verify",
+    "practicegen.items.keys",
+    "practicegen.grading.grade",
 )
 
 
