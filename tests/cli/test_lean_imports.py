@@ -1,6 +1,7 @@
 """Each command loads only what it runs: `--version` and `--help` no part of the service, the
 commands that read a database or speak HTTP no generator, model client or web framework,
-`serve` and `worker` with no model configured no model client, and `worker` no web framework.
+`serve` and `worker` with no model configured no model client, and `worker` no web framework;
+`serve` and `worker` leave sympy to their pools' processes, even once those are started and warm.
 
 Every check runs the real command in a process of its own, which writes down, as it exits,
 every module it loaded.
@@ -184,7 +185,12 @@ def test_the_jobs_commands_load_no_part_of_the_service_they_call(
     assert packages(modules) & NOT_FOR_DATA == set()
 
 
-def test_serve_without_a_model_loads_no_model_client(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("pools_at_start", "until"), [("false", "/healthz"), ("true", "/readyz")], ids=["lazy", "warm"]
+)
+def test_serve_without_a_model_loads_no_model_client_nor_sympy(
+    tmp_path: Path, pools_at_start: str, until: str
+) -> None:
     port = free_port()
     record = tmp_path / "modules.json"
     serve = start(
@@ -194,13 +200,13 @@ def test_serve_without_a_model_loads_no_model_client(tmp_path: Path) -> None:
         "--port",
         str(port),
         PRACTICEGEN_API_KEY=ADMIN_KEY,
-        PRACTICEGEN_POOLS_AT_START="false",
+        PRACTICEGEN_POOLS_AT_START=pools_at_start,
     )
     try:
         deadline = time.monotonic() + 90
-        while not _healthy(port):
+        while not _answers(port, until):  # /readyz: once the pools' processes are warm
             assert serve.poll() is None, serve.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not answer /healthz in 90 s"
+            assert time.monotonic() < deadline, f"serve did not answer {until} in 90 s"
             time.sleep(0.1)
         serve.send_signal(signal.SIGTERM)
         _, stderr = serve.communicate(timeout=60)
@@ -210,17 +216,18 @@ def test_serve_without_a_model_loads_no_model_client(tmp_path: Path) -> None:
     modules = set(json.loads(record.read_text()))
     assert "fastapi" in packages(modules)  # the recording saw the service itself
     assert packages(modules) & MODEL == set()
+    assert "sympy" not in packages(modules)
 
 
-def _healthy(port: int) -> bool:
+def _answers(port: int, path: str) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
 
 @pytest.mark.postgres
-def test_a_worker_without_a_model_loads_no_model_client_nor_web_framework(
+def test_a_worker_without_a_model_loads_no_model_client_web_framework_nor_sympy(
     tmp_path: Path, postgres_database: str
 ) -> None:
     record = tmp_path / "modules.json"
@@ -247,7 +254,7 @@ def test_a_worker_without_a_model_loads_no_model_client_nor_web_framework(
     assert worker.returncode == 0, stderr
     modules = set(json.loads(record.read_text()))
     assert "practicegen.jobs.worker" in modules  # the recording saw the worker itself
-    assert packages(modules) & (MODEL | WEB) == set()
+    assert packages(modules) & (MODEL | WEB | {"sympy"}) == set()
 
 
 @pytest.mark.parametrize(
