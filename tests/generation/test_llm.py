@@ -20,7 +20,8 @@ import pytest
 import sympy
 
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
-from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
+from practicegen.generation.llm_check import verify_equation
+from practicegen.generation.llm_verify import Reason, SelfConsistency
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator

@@ -26,6 +26,7 @@ RUNS = (
     "practicegen.generation.procedural.checks",
     "practicegen.generation.procedural.registry",
     "practicegen.generation.llm_verify",
+    "practicegen.generation.llm_check",
     "practicegen.items.keys",
     "practicegen.grading.grade",
 )

@@ -1,6 +1,6 @@
 """Every procedural skill in one table: its curriculum place, the judged Rasch difficulty of
 each level, and what it asks. Plain data, so the catalogue and the matching of requests read it
-without loading the builders (`builders`) or the profiles (`profiles`), which need sympy.
+without loading the builders (`builders`), which solve with sympy.
 """
 
 from __future__ import annotations

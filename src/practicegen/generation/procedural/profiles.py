@@ -1,5 +1,5 @@
-"""What each procedural skill's problems look like (`profile`), which a model's question must
-match; apart from `catalog`, as a profile reads problems with sympy.
+"""What each procedural skill's problems look like (`profile`): a model is told, and its
+question must match (`profile_fit`).
 """
 
 from __future__ import annotations
