@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from practicegen.generation.procedural.builders import BUILDERS
+from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.procedural.registry import BUILDERS, ProceduralGenerator
 from practicegen.generation.protocol import (
     ItemGenerator,
     LevelOutOfRange,
@@ -70,8 +70,12 @@ def test_the_catalog_covers_the_curriculum() -> None:
     assert sum(spec.topic == "Linear Equations" for spec in SKILLS) >= 5
 
 
-def test_every_skill_has_a_builder_and_every_builder_a_skill() -> None:
-    assert set(BUILDERS) == {spec.skill for spec in SKILLS}
+def test_every_skill_names_a_builder_of_the_package() -> None:
+    for definition in SKILL_DEFS:
+        build = BUILDERS[definition.spec.skill]
+        module, function = definition.builder.split(".")
+        assert build.__module__ == f"practicegen.generation.procedural.{module}"
+        assert build.__name__ == function
 
 
 @pytest.mark.parametrize("spec", SKILLS, ids=lambda spec: spec.skill)

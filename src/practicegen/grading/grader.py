@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
-from typing import Protocol, Self
+from typing import Self
 
 import structlog
 
@@ -44,14 +44,6 @@ _Request = tuple[str, AnswerKey, int, int]  # answer, key, max length, max weigh
 _Reply = tuple[str, object]
 
 
-class _GradeAnswer(Protocol):
-    """`grade.grade_answer`, which a worker imports for itself."""
-
-    def __call__(
-        self, answer: str, key: AnswerKey, *, max_length: int = ..., max_weight: int = ...
-    ) -> Grade: ...
-
-
 class GraderClosed(RuntimeError):
     """`grade` was called after, or was running during, `aclose`."""
 
@@ -62,27 +54,27 @@ class GraderUnavailable(RuntimeError):
 
 def _serve(conn: Connection) -> None:
     """A worker's life: say it is ready, then grade one request at a time until told to stop."""
-    # grading compares with sympy: imported here, in the worker (whose fork server preloads
-    # it), never by the node's event loop
-    from practicegen.grading.grade import grade_answer
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     os.nice(_NICENESS)
-    _warm_up(grade_answer)
+    _warm_up()
     conn.send(_READY)
     with contextlib.suppress(EOFError):  # the parent's end closed
         while (request := conn.recv()) is not None:
-            conn.send(_grade_safely(grade_answer, *request))
+            conn.send(_grade_safely(*request))
 
 
-def _warm_up(grade_answer: _GradeAnswer) -> None:
+def _warm_up() -> None:
     """sympy's first comparison sets up what later ones reuse: paid before a student's call."""
+    from practicegen.grading.grade import grade_answer
+
     grade_answer("(x-1)(x+1)", AnswerKey(ItemType.EXPRESSION, "x^2-1", AnswerPolicy.EQUIVALENT))
 
 
-def _grade_safely(
-    grade_answer: _GradeAnswer, answer: str, key: AnswerKey, max_length: int, max_weight: int
-) -> _Reply:
+def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int) -> _Reply:
+    # grading takes sympy: loaded in the worker (its fork server preloads it), never by the
+    # node's event loop
+    from practicegen.grading.grade import grade_answer
+
     try:
         return "grade", grade_answer(answer, key, max_length=max_length, max_weight=max_weight)
     except InvalidKey as exc:

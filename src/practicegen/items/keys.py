@@ -4,7 +4,7 @@ under a deadline: an item whose key cannot be read is never stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NewType
 
 from practicegen.errors import InvalidRequest
@@ -35,14 +35,14 @@ def key_of(content: ItemContent) -> AnswerKey:
 
 def key_problems(keys: Sequence[AnswerKey]) -> list[str | None]:
     """In a pool process: for each key, why the grader cannot read it, or None."""
-    # reading a key takes sympy: imported here, in a pool process (whose fork server preloads
-    # it), never by the node's event loop
+    return [_problem(key) for key in keys]
+
+
+def _problem(key: AnswerKey) -> str | None:
+    # reading a key takes sympy: imported in a pool process (whose fork server preloads it),
+    # never by the node's event loop
     from practicegen.grading.grade import read_key
 
-    return [_problem(read_key, key) for key in keys]
-
-
-def _problem(read_key: Callable[[AnswerKey], None], key: AnswerKey) -> str | None:
     try:
         read_key(key)
     except InvalidKey as exc:

@@ -68,8 +68,9 @@ Builder = Callable[[Random, int], Draft]
 
 @dataclass(frozen=True, slots=True)
 class SkillDef:
-    """A skill and the Rasch difficulty of each level (index 0 is level 1); `builders` names
-    the function that builds its problems."""
+    """A skill, the function that builds its problems (`module.function` in this package, loaded
+    only where items are built) and the Rasch difficulty of each level (index 0 is level 1)."""
 
     spec: SkillSpec
+    builder: str
     difficulty: tuple[float, ...]

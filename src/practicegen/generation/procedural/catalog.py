@@ -1,6 +1,6 @@
 """Every procedural skill in one table: its curriculum place, the judged Rasch difficulty of
 each level, and what it asks. Plain data, so the catalogue and the matching of requests read it
-without loading the builders (`builders`), which solve with sympy.
+without loading the builders, named here by module and function, which solve with sympy.
 """
 
 from __future__ import annotations
@@ -8,71 +8,73 @@ from __future__ import annotations
 from practicegen.generation.procedural.base import SkillDef
 from practicegen.generation.protocol import SkillSpec
 
-_Row = tuple[str, tuple[float, ...]]  # skill, difficulty of each level
+_Row = tuple[str, str, tuple[float, ...]]  # skill, its builder (module.function), difficulties
 
 _TOPICS: dict[tuple[str, str], tuple[_Row, ...]] = {
     ("Algebra", "Linear Equations"): (
-        ("linear_equations.one_step", (-2.0, -1.3, -0.6, 0.2)),
-        ("linear_equations.two_step", (-1.2, -0.5, 0.3, 0.8)),
-        ("linear_equations.both_sides", (-0.4, 0.3, 1.0)),
-        ("linear_equations.distribution", (-0.3, 0.5, 1.3)),
-        ("linear_equations.fractions", (0.0, 0.8, 1.5)),
+        ("linear_equations.one_step", "linear.one_step", (-2.0, -1.3, -0.6, 0.2)),
+        ("linear_equations.two_step", "linear.two_step", (-1.2, -0.5, 0.3, 0.8)),
+        ("linear_equations.both_sides", "linear.both_sides", (-0.4, 0.3, 1.0)),
+        ("linear_equations.distribution", "linear_advanced.distribution", (-0.3, 0.5, 1.3)),
+        ("linear_equations.fractions", "linear_advanced.with_fractions", (0.0, 0.8, 1.5)),
     ),
     ("Algebra", "Inequalities"): (
-        ("inequalities.one_step", (-1.3, -0.5, 0.4)),
-        ("inequalities.two_step", (-0.4, 0.4, 1.2)),
+        ("inequalities.one_step", "inequalities.one_step", (-1.3, -0.5, 0.4)),
+        ("inequalities.two_step", "inequalities.two_step", (-0.4, 0.4, 1.2)),
     ),
     ("Algebra", "Systems of Equations"): (
-        ("systems.substitution", (-0.2, 0.5, 1.0)),
-        ("systems.elimination", (0.2, 0.9, 1.5)),
+        ("systems.substitution", "systems.substitution", (-0.2, 0.5, 1.0)),
+        ("systems.elimination", "systems.elimination", (0.2, 0.9, 1.5)),
     ),
     ("Algebra", "Quadratic Equations"): (
-        ("quadratics.factoring", (0.0, 0.6, 1.2, 1.8)),
-        ("quadratics.square_root", (-0.5, 0.4, 1.3)),
+        ("quadratics.factoring", "quadratics.factoring", (0.0, 0.6, 1.2, 1.8)),
+        ("quadratics.square_root", "quadratics.square_root", (-0.5, 0.4, 1.3)),
     ),
     ("Algebra", "Expressions"): (
-        ("expressions.combine_like_terms", (-1.5, -0.6, 0.3)),
-        ("expressions.distribute", (-1.0, -0.2, 0.5, 1.1)),
+        ("expressions.combine_like_terms", "expressions.combine_like_terms", (-1.5, -0.6, 0.3)),
+        ("expressions.distribute", "expressions.distribute", (-1.0, -0.2, 0.5, 1.1)),
     ),
     ("Algebra", "Exponents"): (
-        ("exponents.rules", (-0.8, -0.1, 0.6, 1.3)),
-        ("exponents.evaluate", (-1.6, -0.5, 0.6)),
+        ("exponents.rules", "exponents.rules", (-0.8, -0.1, 0.6, 1.3)),
+        ("exponents.evaluate", "exponents.evaluate", (-1.6, -0.5, 0.6)),
     ),
     ("Algebra", "Slope"): (
-        ("slope.two_points", (-0.9, -0.1, 0.7)),
-        ("slope.from_equation", (-1.2, -0.2, 0.6)),
+        ("slope.two_points", "slope.two_points", (-0.9, -0.1, 0.7)),
+        ("slope.from_equation", "slope.from_equation", (-1.2, -0.2, 0.6)),
     ),
     ("Arithmetic", "Fractions"): (
-        ("fractions.add", (-1.8, -0.9, 0.0)),
-        ("fractions.subtract", (-1.6, -0.7, 0.2)),
-        ("fractions.multiply", (-1.7, -1.1, -0.1)),
-        ("fractions.divide", (-1.2, -0.6, 0.3)),
+        ("fractions.add", "fractions.add", (-1.8, -0.9, 0.0)),
+        ("fractions.subtract", "fractions.subtract", (-1.6, -0.7, 0.2)),
+        ("fractions.multiply", "fractions.multiply", (-1.7, -1.1, -0.1)),
+        ("fractions.divide", "fractions.divide", (-1.2, -0.6, 0.3)),
     ),
     ("Arithmetic", "Decimals"): (
-        ("decimals.add_subtract", (-2.0, -1.2, -0.3)),
-        ("decimals.multiply_divide", (-1.5, -0.7, 0.2)),
+        ("decimals.add_subtract", "decimals.add_subtract", (-2.0, -1.2, -0.3)),
+        ("decimals.multiply_divide", "decimals.multiply_divide", (-1.5, -0.7, 0.2)),
     ),
     ("Arithmetic", "Percentages"): (
-        ("percentages.percent_of", (-1.6, -0.8, 0.1)),
-        ("percentages.percent_change", (-0.9, -0.5, 0.5)),
+        ("percentages.percent_of", "percentages.percent_of", (-1.6, -0.8, 0.1)),
+        ("percentages.percent_change", "percentages.percent_change", (-0.9, -0.5, 0.5)),
     ),
-    ("Arithmetic", "Order of Operations"): (("order_of_operations.evaluate", (-1.4, -0.6, 0.3)),),
+    ("Arithmetic", "Order of Operations"): (
+        ("order_of_operations.evaluate", "order_of_operations.evaluate", (-1.4, -0.6, 0.3)),
+    ),
     ("Arithmetic", "Integers"): (
-        ("integers.add_subtract", (-2.2, -1.4, -0.6)),
-        ("integers.multiply_divide", (-2.0, -1.5, -0.5)),
+        ("integers.add_subtract", "integers.add_subtract", (-2.2, -1.4, -0.6)),
+        ("integers.multiply_divide", "integers.multiply_divide", (-2.0, -1.5, -0.5)),
     ),
     ("Geometry", "Area"): (
-        ("area.rectangle", (-2.0, -1.0, -0.2)),
-        ("area.triangle", (-1.3, -0.7, 0.3)),
-        ("area.circle", (-0.8, -0.3, 0.4)),
+        ("area.rectangle", "geometry.rectangle_area", (-2.0, -1.0, -0.2)),
+        ("area.triangle", "geometry.triangle_area", (-1.3, -0.7, 0.3)),
+        ("area.circle", "geometry.circle_area", (-0.8, -0.3, 0.4)),
     ),
     ("Geometry", "Perimeter"): (
-        ("perimeter.rectangle", (-2.1, -1.2, -0.1)),
-        ("perimeter.circumference", (-1.0, -0.5, 0.1)),
+        ("perimeter.rectangle", "geometry.rectangle_perimeter", (-2.1, -1.2, -0.1)),
+        ("perimeter.circumference", "geometry.circumference", (-1.0, -0.5, 0.1)),
     ),
     ("Geometry", "Pythagorean Theorem"): (
-        ("pythagorean.hypotenuse", (-0.6, 0.0, 0.9)),
-        ("pythagorean.leg", (-0.2, 0.4, 1.2)),
+        ("pythagorean.hypotenuse", "pythagorean.hypotenuse", (-0.6, 0.0, 0.9)),
+        ("pythagorean.leg", "pythagorean.leg", (-0.2, 0.4, 1.2)),
     ),
 }
 
@@ -127,7 +129,9 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 SKILL_DEFS: tuple[SkillDef, ...] = tuple(
-    SkillDef(SkillSpec(subject, topic, skill, len(difficulty), DESCRIPTIONS[skill]), difficulty)
+    SkillDef(
+        SkillSpec(subject, topic, skill, len(difficulty), DESCRIPTIONS[skill]), builder, difficulty
+    )
     for (subject, topic), rows in _TOPICS.items()
-    for skill, difficulty in rows
+    for skill, builder, difficulty in rows
 )
