@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.procedural.registry import BUILDERS, ProceduralGenerator
+from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.protocol import (
     ItemGenerator,
     LevelOutOfRange,
@@ -68,14 +67,6 @@ def test_the_catalog_covers_the_curriculum() -> None:
     assert topics == TOPICS
     assert len({spec.skill for spec in SKILLS}) == len(SKILLS)
     assert sum(spec.topic == "Linear Equations" for spec in SKILLS) >= 5
-
-
-def test_every_skill_names_a_builder_of_the_package() -> None:
-    for definition in SKILL_DEFS:
-        build = BUILDERS[definition.spec.skill]
-        module, function = definition.builder.split(".")
-        assert build.__module__ == f"practicegen.generation.procedural.{module}"
-        assert build.__name__ == function
 
 
 @pytest.mark.parametrize("spec", SKILLS, ids=lambda spec: spec.skill)
