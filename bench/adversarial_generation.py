@@ -4,7 +4,7 @@ N drafts are written by the adversarial test model (`tests/support/fake_llm.ques
 same code the test server answers with, called directly: no HTTP), for the linear-equation
 skills, a mix of honest drafts (an equation in LaTeX, bare text, a word problem) and every
 attack of its table (wrong keys and steps, stems that are not the problem, off-skill
-questions). Each draft is checked twice: by the verifier (`llm_verify.verify_item`) and by a
+questions). Each draft is checked twice: by the verifier (`llm_check.verify_item`) and by a
 baseline measured in the same run, the verifier as it was before stems and skills were
 checked (the key, steps and distractors solved again, then the general item check).
 
@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 
 from tests.support.fake_llm import ATTACKS, HONEST, Mode, question
 
+from practicegen.generation.llm_check import verify_equation
+from practicegen.generation.llm_check import verify_item as verify_now
 from practicegen.generation.llm_kind import EquationKind
-from practicegen.generation.llm_verify import ACCEPTED, Reason, Verdict, verify_equation
-from practicegen.generation.llm_verify import verify_item as verify_now
+from practicegen.generation.llm_verify import ACCEPTED, Reason, Verdict
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.checks import check_item
 from practicegen.grading.sympy_pool import SympyPool

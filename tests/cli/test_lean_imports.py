@@ -1,6 +1,8 @@
 """Each command loads only what it runs: `--version` and `--help` no part of the service, the
 commands that read a database or speak HTTP no generator, model client or web framework,
-`serve` and `worker` with no model configured no model client, and `worker` no web framework.
+`serve` and `worker` with no model configured no model client, and `worker` no web framework;
+`serve` (with or without a model) and `worker` leave sympy to their pools' processes, even
+once those are started and warm.
 
 Every check runs the real command in a process of its own, which writes down, as it exits,
 every module it loaded.
@@ -184,23 +186,38 @@ def test_the_jobs_commands_load_no_part_of_the_service_they_call(
     assert packages(modules) & NOT_FOR_DATA == set()
 
 
-def test_serve_without_a_model_loads_no_model_client(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("pools_at_start", "until"), [("false", "/healthz"), ("true", "/readyz")], ids=["lazy", "warm"]
+)
+def test_serve_without_a_model_loads_no_model_client_nor_sympy(
+    tmp_path: Path, pools_at_start: str, until: str
+) -> None:
+    modules = run_serve(tmp_path, until, PRACTICEGEN_POOLS_AT_START=pools_at_start)
+    assert packages(modules) & MODEL == set()
+    assert "sympy" not in packages(modules)
+
+
+def test_serve_with_a_model_leaves_sympy_to_its_pools_processes(tmp_path: Path) -> None:
+    """The model's questions are checked in the sympy processes; serve only asks for them."""
+    model = "http://127.0.0.1:9/v1"  # never called: no job runs
+    modules = run_serve(tmp_path, "/readyz", PRACTICEGEN_LLM_BASE_URL=model)
+    assert "openai" in packages(modules)  # the recording saw the model's filler
+    assert "sympy" not in packages(modules)
+
+
+def run_serve(workdir: Path, until: str, **env: str) -> set[str]:
+    """Every module `serve` loaded, once it answered `until` (/readyz: once its pools' processes
+    are warm) and then stopped."""
     port = free_port()
-    record = tmp_path / "modules.json"
+    record = workdir / "modules.json"
     serve = start(
-        tmp_path,
-        record,
-        "serve",
-        "--port",
-        str(port),
-        PRACTICEGEN_API_KEY=ADMIN_KEY,
-        PRACTICEGEN_POOLS_AT_START="false",
+        workdir, record, "serve", "--port", str(port), PRACTICEGEN_API_KEY=ADMIN_KEY, **env
     )
     try:
         deadline = time.monotonic() + 90
-        while not _healthy(port):
+        while not _answers(port, until):
             assert serve.poll() is None, serve.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not answer /healthz in 90 s"
+            assert time.monotonic() < deadline, f"serve did not answer {until} in 90 s"
             time.sleep(0.1)
         serve.send_signal(signal.SIGTERM)
         _, stderr = serve.communicate(timeout=60)
@@ -209,18 +226,18 @@ def test_serve_without_a_model_loads_no_model_client(tmp_path: Path) -> None:
     assert serve.returncode == 0, stderr
     modules = set(json.loads(record.read_text()))
     assert "fastapi" in packages(modules)  # the recording saw the service itself
-    assert packages(modules) & MODEL == set()
+    return modules
 
 
-def _healthy(port: int) -> bool:
+def _answers(port: int, path: str) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
 
 @pytest.mark.postgres
-def test_a_worker_without_a_model_loads_no_model_client_nor_web_framework(
+def test_a_worker_without_a_model_loads_no_model_client_web_framework_nor_sympy(
     tmp_path: Path, postgres_database: str
 ) -> None:
     record = tmp_path / "modules.json"
@@ -247,7 +264,7 @@ def test_a_worker_without_a_model_loads_no_model_client_nor_web_framework(
     assert worker.returncode == 0, stderr
     modules = set(json.loads(record.read_text()))
     assert "practicegen.jobs.worker" in modules  # the recording saw the worker itself
-    assert packages(modules) & (MODEL | WEB) == set()
+    assert packages(modules) & (MODEL | WEB | {"sympy"}) == set()
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,13 @@ import pytest
 import sympy
 
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
-from practicegen.generation.llm_verify import Reason, SelfConsistency, verify_equation
+from practicegen.generation.llm_check import verify_equation
+from practicegen.generation.llm_verify import Reason, SelfConsistency
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
-from practicegen.grading.grade import AnswerKey, grade_answer
+from practicegen.grading.grade import grade_answer
+from practicegen.grading.grades import AnswerKey
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType
 from tests.support.fake_llm import FakeLlm, Mode, question, running_fake_llm

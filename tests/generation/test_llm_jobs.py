@@ -22,7 +22,8 @@ import sympy
 
 from practicegen.bootstrap import prepare
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.grading.grade import AnswerKey, grade_answer
+from practicegen.grading.grade import grade_answer
+from practicegen.grading.grades import AnswerKey
 from practicegen.ports import AnswerPolicy, ItemType
 from practicegen_client import AsyncClient, StatusMessage, ValidationError
 from tests.api.factories import item_body

@@ -20,7 +20,8 @@ from practicegen.generation.protocol import (
     SkillSpec,
     UnknownSkill,
 )
-from practicegen.grading.grade import AnswerKey, grade_answer
+from practicegen.grading.grade import grade_answer
+from practicegen.grading.grades import AnswerKey
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.schemas import ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType

@@ -17,10 +17,12 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from practicegen.generation.llm_check import verify_item
 from practicegen.generation.llm_kind import EquationKind
-from practicegen.generation.llm_verify import Reason, verify_item, verify_within
+from practicegen.generation.llm_verify import Reason, verify_within
 from practicegen.generation.procedural import mathparse as mp
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profile_fit import misfit
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.generation.stem import stem_mismatch
 from practicegen.generation.stem_latex import UnreadableMath, plain
@@ -63,7 +65,7 @@ def test_every_procedural_stem_is_its_problem_and_fits_its_skill(
     item = GENERATOR.generate(case[0], case[1], seed)
     kind, problem = str(item.provenance["kind"]), str(item.provenance["problem"])
     assert stem_mismatch(item.stem, problem, kind) is None, item.stem
-    assert PROFILES[item.skill].misfit(kind, problem) is None, problem
+    assert misfit(PROFILES[item.skill], kind, problem) is None, problem
 
 
 def test_every_catalog_skill_declares_a_profile() -> None:
@@ -110,13 +112,13 @@ def test_the_example_that_reached_students_is_refused() -> None:
 
 
 def test_a_linear_equation_is_not_an_exponent_rule() -> None:
-    misfit = PROFILES["exponents.rules"].misfit("equation", "2*x + 3 = 11")
-    assert misfit is not None and "equation" in misfit
-    assert PROFILES["quadratics.factoring"].misfit("equation", "2*x + 3 = 11") is not None
-    assert PROFILES["linear_equations.two_step"].misfit("equation", "2.5*x + 3 = 11")
-    assert PROFILES["linear_equations.two_step"].misfit("equation", "2*x + 3*y = 11")
-    assert PROFILES["linear_equations.fractions"].misfit("equation", "2*x + 3 = 11")
-    assert PROFILES["linear_equations.fractions"].misfit("equation", "x/2 + 3 = 11") is None
+    reason = misfit(PROFILES["exponents.rules"], "equation", "2*x + 3 = 11")
+    assert reason is not None and "equation" in reason
+    assert misfit(PROFILES["quadratics.factoring"], "equation", "2*x + 3 = 11") is not None
+    assert misfit(PROFILES["linear_equations.two_step"], "equation", "2.5*x + 3 = 11")
+    assert misfit(PROFILES["linear_equations.two_step"], "equation", "2*x + 3*y = 11")
+    assert misfit(PROFILES["linear_equations.fractions"], "equation", "2*x + 3 = 11")
+    assert misfit(PROFILES["linear_equations.fractions"], "equation", "x/2 + 3 = 11") is None
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ import pydantic
 import pytest
 
 from practicegen.config import Settings
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profile_fit import misfit
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.stem import stem_mismatch
 from practicegen_client import AsyncClient
 from tests.conftest import ADMIN_KEY
@@ -85,7 +86,7 @@ async def test_stems_that_are_not_the_problem_and_off_skill_questions_never_reac
             problem = stored["provenance"]["problem"]
             assert stored["stem"] in fake.truths
             assert stem_mismatch(stored["stem"], problem) is None
-            assert PROFILES[stored["skill"]].misfit("equation", problem) is None
+            assert misfit(PROFILES[stored["skill"]], "equation", problem) is None
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from practicegen.grading.grade import (
-    AnswerKey,
-    FeedbackCode,
-    Grade,
-    InvalidKey,
-    grade_answer,
-)
+from practicegen.grading.grade import grade_answer
+from practicegen.grading.grades import AnswerKey, FeedbackCode, Grade, InvalidKey
 from practicegen.ports import AnswerPolicy, ItemType
 
 CASES: list[dict[str, Any]] = json.loads(

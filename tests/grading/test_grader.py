@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from practicegen.grading.grade import AnswerKey, InvalidKey
 from practicegen.grading.grader import Grader, GraderClosed
+from practicegen.grading.grades import AnswerKey, InvalidKey
 from practicegen.ports import AnswerPolicy, ItemType
 
 FACTORED = AnswerKey(ItemType.EXPRESSION, "x^2 - 1", AnswerPolicy.EQUIVALENT)

@@ -16,7 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from practicegen.bootstrap import prepare
-from practicegen.grading.grade import AnswerKey, read_key
+from practicegen.grading.grade import read_key
+from practicegen.grading.grades import AnswerKey
 from practicegen.ports import AnswerPolicy, ItemType
 from tests.api.factories import item_body
 from tests.conftest import ADMIN_KEY, make_settings

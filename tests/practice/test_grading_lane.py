@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from practicegen.config import Settings
 from practicegen.errors import ServiceBusy, TooManyRequests
-from practicegen.grading.grade import AnswerKey, Grade
 from practicegen.grading.grader import Grader
+from practicegen.grading.grades import AnswerKey, Grade
 from practicegen.ports import AnswerPolicy, ItemType
 from practicegen.practice.grading_lane import GradingLane
 

@@ -17,8 +17,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item
-from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.procedural.base import SkillDef
+from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.protocol import SkillSpec
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import fingerprint
@@ -28,12 +28,16 @@ from practicegen.items.service import to_row
 from practicegen.ports import ChosenItem, Filled, GapRequest, Progress
 
 log = structlog.get_logger()
-_GENERATOR = ProceduralGenerator()
 
 
 def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], list[str]]:
     """In a worker process: build one item and check it independently."""
-    item = _GENERATOR.generate(skill, level, seed)
+    # the builders and checks solve with sympy: imported here, in a pool process (whose fork
+    # server preloads them), never by the node's event loop
+    from practicegen.generation.procedural.checks import check_item
+    from practicegen.generation.procedural.registry import ProceduralGenerator
+
+    item = ProceduralGenerator().generate(skill, level, seed)
     return item.model_dump(mode="json"), list(check_item(item).problems)
 
 
@@ -52,8 +56,9 @@ class ProceduralFiller:
         self.timeout_s = timeout_s
         self.pool = SympyPool(workers)
         self._by_subject: dict[str, list[SkillSpec]] = {}
-        for spec in _GENERATOR.skills():  # asked on every assign request: index it once
-            self._by_subject.setdefault(spec.subject, []).append(spec)
+        for definition in SKILL_DEFS:  # asked on every assign request: index it once
+            self._by_subject.setdefault(definition.spec.subject, []).append(definition.spec)
+        self._defs: dict[str, SkillDef] = {d.spec.skill: d for d in SKILL_DEFS}
         self.rng = rng or random.Random()
 
     def _specs(self, subject: str, topic: str | None) -> list[SkillSpec]:
@@ -80,7 +85,7 @@ class ProceduralFiller:
         """A new checked item of the skill, trying the level nearest `difficulty` first."""
 
         def distance(level: int) -> float:
-            return abs(_GENERATOR.difficulty(spec.skill, level) - difficulty)
+            return abs(self._defs[spec.skill].difficulty[level - 1] - difficulty)
 
         for level in sorted(range(1, spec.levels + 1), key=distance):
             for _ in range(self.ATTEMPTS_PER_ITEM):

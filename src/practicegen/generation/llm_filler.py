@@ -25,7 +25,7 @@ from practicegen.generation.budget import UsageRecorder, check_budget, day_of
 from practicegen.generation.filler import ProceduralFiller, generated_row
 from practicegen.generation.llm import MAX_EXAMPLES, LlmBatch, LlmGenerator, Usage
 from practicegen.generation.llm_verify import Reason
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent

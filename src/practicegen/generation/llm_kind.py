@@ -1,7 +1,7 @@
 """The kinds of question the language model writes: how each is asked for, read and verified.
 
 `EquationKind` carries the problem in sympy syntax, so its key is solved again in the node's
-sympy processes (`llm_verify.verify_item`); the check's running time (`check_timeout`) and its
+sympy processes (`llm_check.verify_item`); the check's running time (`check_timeout`) and its
 wait for a free process (`check_queue`) have separate deadlines, so a busy node is not taken for
 a slow check. `ChoiceKind`, for subjects sympy cannot check, is held to self-consistency, which
 catches a confused key but not a confidently wrong model: a second model may answer instead.
@@ -26,7 +26,7 @@ from practicegen.generation.llm_verify import (
     strict_object,
     verify_within,
 )
-from practicegen.generation.procedural.catalog import PROFILES
+from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import Choice, ItemContent, ItemSource

@@ -1,29 +1,21 @@
 """Deciding whether a question written by a language model may be shown to a student.
 
-A model's key is never trusted. An equation's `problem` is solved again through the safe parser
-`procedural.mathparse` (model output is never evaluated as Python) and the key, steps,
-distractors, skill profile and stem are held to it, each failure with a stable reason code.
-A multiple-choice item is accepted when most of the model's fresh answers pick its key.
+A model's key is never trusted. An equation item is checked by `llm_check` in a sympy process,
+within a deadline of its own, each failure with a stable reason code. A multiple-choice item is
+accepted when most of the model's fresh answers pick its key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 from typing import Any
 
-import sympy
-
-from practicegen.generation.procedural import mathparse as mp
-from practicegen.generation.procedural.catalog import PROFILES
-from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.stem import stem_mismatch
 from practicegen.items.schemas import ItemContent
 from practicegen.ports import ItemType
 
@@ -64,53 +56,6 @@ class Verdict:
 ACCEPTED = Verdict(None)
 
 
-def verify_equation(
-    problem: str, answer: str, steps: Sequence[str], distractors: Sequence[str]
-) -> Verdict:
-    """Solve `problem` independently and hold the claimed answer, steps and distractors to it."""
-    try:
-        names = set(re.findall(r"\b[a-z]\b", problem)) & set(mp.VARIABLES)
-        if len(names) != 1:
-            raise mp.Unreadable(f"expected one unknown in {problem!r}, found {sorted(names)}")
-        var = mp.VARIABLES[names.pop()]
-        truth = mp.solve_equation(problem, var)
-        if not (isinstance(truth, sympy.FiniteSet) and len(truth) == 1):
-            return Verdict(Reason.NOT_UNIQUE, f"{problem!r} has solution set {truth}")
-        if mp.solution_set(answer, var) != truth:
-            return Verdict(Reason.WRONG_ANSWER, f"{answer!r} does not solve {problem!r}")
-        for index, step in enumerate(steps, start=1):
-            if mp.solve_equation(step, var) != truth:
-                return Verdict(Reason.STEP_BREAKS_SOLUTION_SET, f"step {index} {step!r}")
-        for value in distractors:
-            if mp.solution_set(value, var) == truth:
-                return Verdict(Reason.DISTRACTOR_EQUALS_KEY, f"distractor {value!r}")
-    except mp.MATH_FAILURES as exc:
-        return Verdict(Reason.MALFORMED, f"unreadable: {exc}")
-    return ACCEPTED
-
-
-def verify_item(item: ItemContent) -> Verdict:
-    """The full check of an equation item built from a model's draft (CPU-bound: sympy)."""
-    prov = item.provenance
-    distractors = [str(d["value"]) for d in prov.get("distractors", [])]
-    steps = [str(s) for s in prov.get("steps", [])]
-    problem, kind = str(prov.get("problem", "")), str(prov.get("kind", "equation"))
-    verdict = verify_equation(problem, item.answer, steps, distractors)
-    if not verdict.ok:
-        return verdict
-    profile = PROFILES.get(item.skill)  # a skill only the bank knows has no declared profile
-    misfit = profile.misfit(kind, problem) if profile else None
-    if misfit is not None:
-        return Verdict(Reason.OFF_SKILL, f"{item.skill}: {misfit}")
-    mismatch = stem_mismatch(item.stem, problem, kind)
-    if mismatch is not None:
-        return Verdict(Reason.STEM_MISMATCH, mismatch)
-    report = check_item(item)
-    if not report.ok:
-        return Verdict(Reason.FAILED_ITEM_CHECK, "; ".join(report.problems))
-    return ACCEPTED
-
-
 class _CheckDeadline(BaseException):
     """A check's own deadline passed (a BaseException, so sympy's `except Exception` cannot
     swallow it)."""
@@ -123,6 +68,10 @@ def _deadline_passed(_signum: int, _frame: object) -> None:
 def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
     """`verify_item` stopped after `deadline_s` of its own running (a SIGALRM timer: a sympy
     process's main thread runs it), so a caller waiting longer knows it queued, not ran long."""
+    # solving takes sympy: imported here, in a sympy process (whose fork server preloads it),
+    # never by the node's event loop
+    from practicegen.generation.llm_check import verify_item
+
     previous = signal.signal(signal.SIGALRM, _deadline_passed)
     signal.setitimer(signal.ITIMER_REAL, deadline_s)
     try:

@@ -20,12 +20,11 @@ import structlog
 
 from practicegen.fork_server import forkserver_context
 from practicegen.grading.answer_cost import DEFAULT_MAX_WEIGHT
-from practicegen.grading.grade import (
+from practicegen.grading.grades import (
     AnswerKey,
     FeedbackCode,
     Grade,
     InvalidKey,
-    grade_answer,
     too_complex,
     verdict,
 )
@@ -66,10 +65,16 @@ def _serve(conn: Connection) -> None:
 
 def _warm_up() -> None:
     """sympy's first comparison sets up what later ones reuse: paid before a student's call."""
+    from practicegen.grading.grade import grade_answer
+
     grade_answer("(x-1)(x+1)", AnswerKey(ItemType.EXPRESSION, "x^2-1", AnswerPolicy.EQUIVALENT))
 
 
 def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int) -> _Reply:
+    # grading takes sympy: loaded in the worker (its fork server preloads it), never by the
+    # node's event loop
+    from practicegen.grading.grade import grade_answer
+
     try:
         return "grade", grade_answer(answer, key, max_length=max_length, max_weight=max_weight)
     except InvalidKey as exc:

@@ -15,14 +15,21 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-import sympy
-
 from practicegen.fork_server import forkserver_context
 
 T = TypeVar("T")
 
-# the modules whose functions the pool's processes run: the fork server preloads them
-RUNS = ("practicegen.generation.filler", "practicegen.generation.llm_verify")
+# the modules whose functions the pool's processes run, and what those import when called:
+# the fork server preloads them, so a pool process imports nothing on its first call
+RUNS = (
+    "practicegen.generation.filler",
+    "practicegen.generation.procedural.checks",
+    "practicegen.generation.procedural.registry",
+    "practicegen.generation.llm_verify",
+    "practicegen.generation.llm_check",
+    "practicegen.items.keys",
+    "practicegen.grading.grade",
+)
 
 
 def _in_pool_process(owner: int) -> None:
@@ -54,6 +61,8 @@ def _alive(pid: int) -> bool:
 
 def _warm_up() -> None:
     """In a pool process: sympy's first solve sets up what later ones reuse."""
+    import sympy  # preloaded in a pool process; never loaded by the process that makes the pool
+
     x = sympy.Symbol("x")
     sympy.Poly(sympy.together(2 * x + sympy.Rational(1, 2)), x).all_coeffs()
 

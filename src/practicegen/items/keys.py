@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NewType
 
 from practicegen.errors import InvalidRequest
-from practicegen.grading.grade import AnswerKey, InvalidKey, read_key
+from practicegen.grading.grades import AnswerKey, InvalidKey
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent
 
@@ -39,6 +39,10 @@ def key_problems(keys: Sequence[AnswerKey]) -> list[str | None]:
 
 
 def _problem(key: AnswerKey) -> str | None:
+    # reading a key takes sympy: imported in a pool process (whose fork server preloads it),
+    # never by the node's event loop
+    from practicegen.grading.grade import read_key
+
     try:
         read_key(key)
     except InvalidKey as exc:

@@ -23,8 +23,8 @@ from functools import partial
 import structlog
 
 from practicegen.errors import ServiceBusy, TooManyRequests
-from practicegen.grading.grade import AnswerKey, Grade
 from practicegen.grading.grader import Grader
+from practicegen.grading.grades import AnswerKey, Grade
 
 log = structlog.get_logger()
 

@@ -15,7 +15,7 @@ from practicegen.auth.principal import Principal
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Assignment, AssignmentItem, Item, Response
 from practicegen.errors import AssignmentNotFound, Conflict, InvalidRequest
-from practicegen.grading.grade import AnswerKey, Grade, InvalidKey
+from practicegen.grading.grades import AnswerKey, Grade, InvalidKey
 from practicegen.ports import AnswerPolicy, ChosenItem, ItemType
 from practicegen.practice.assignments import Plan, store_assignment
 from practicegen.practice.grading_lane import GradingLane, Place

@@ -68,8 +68,9 @@ Builder = Callable[[Random, int], Draft]
 
 @dataclass(frozen=True, slots=True)
 class SkillDef:
-    """A skill, its builder and the Rasch difficulty of each level (index 0 is level 1)."""
+    """A skill, the function that builds its problems (`module.function` in this package, loaded
+    only where items are built) and the Rasch difficulty of each level (index 0 is level 1)."""
 
     spec: SkillSpec
-    build: Builder
+    builder: str
     difficulty: tuple[float, ...]

@@ -1,97 +1,80 @@
-"""Every procedural skill in one table: its curriculum place, builder, judged Rasch difficulty of
-each level, and what its problems look like (`PROFILES`), which a model's question must match.
+"""Every procedural skill in one table: its curriculum place, the judged Rasch difficulty of
+each level, and what it asks. Plain data, so the catalogue and the matching of requests read it
+without loading the builders, named here by module and function, which solve with sympy.
 """
 
 from __future__ import annotations
 
-from practicegen.generation.procedural import (
-    decimals,
-    exponents,
-    expressions,
-    fractions,
-    geometry,
-    inequalities,
-    integers,
-    linear,
-    linear_advanced,
-    order_of_operations,
-    percentages,
-    pythagorean,
-    quadratics,
-    slope,
-    systems,
-)
-from practicegen.generation.procedural.base import Builder, SkillDef
-from practicegen.generation.procedural.profile import SkillProfile, profile
+from practicegen.generation.procedural.base import SkillDef
 from practicegen.generation.protocol import SkillSpec
 
-_Row = tuple[str, Builder, tuple[float, ...]]  # skill, builder, difficulty of each level
+_Row = tuple[str, str, tuple[float, ...]]  # skill, its builder (module.function), difficulties
 
 _TOPICS: dict[tuple[str, str], tuple[_Row, ...]] = {
     ("Algebra", "Linear Equations"): (
-        ("linear_equations.one_step", linear.one_step, (-2.0, -1.3, -0.6, 0.2)),
-        ("linear_equations.two_step", linear.two_step, (-1.2, -0.5, 0.3, 0.8)),
-        ("linear_equations.both_sides", linear.both_sides, (-0.4, 0.3, 1.0)),
-        ("linear_equations.distribution", linear_advanced.distribution, (-0.3, 0.5, 1.3)),
-        ("linear_equations.fractions", linear_advanced.with_fractions, (0.0, 0.8, 1.5)),
+        ("linear_equations.one_step", "linear.one_step", (-2.0, -1.3, -0.6, 0.2)),
+        ("linear_equations.two_step", "linear.two_step", (-1.2, -0.5, 0.3, 0.8)),
+        ("linear_equations.both_sides", "linear.both_sides", (-0.4, 0.3, 1.0)),
+        ("linear_equations.distribution", "linear_advanced.distribution", (-0.3, 0.5, 1.3)),
+        ("linear_equations.fractions", "linear_advanced.with_fractions", (0.0, 0.8, 1.5)),
     ),
     ("Algebra", "Inequalities"): (
-        ("inequalities.one_step", inequalities.one_step, (-1.3, -0.5, 0.4)),
-        ("inequalities.two_step", inequalities.two_step, (-0.4, 0.4, 1.2)),
+        ("inequalities.one_step", "inequalities.one_step", (-1.3, -0.5, 0.4)),
+        ("inequalities.two_step", "inequalities.two_step", (-0.4, 0.4, 1.2)),
     ),
     ("Algebra", "Systems of Equations"): (
-        ("systems.substitution", systems.substitution, (-0.2, 0.5, 1.0)),
-        ("systems.elimination", systems.elimination, (0.2, 0.9, 1.5)),
+        ("systems.substitution", "systems.substitution", (-0.2, 0.5, 1.0)),
+        ("systems.elimination", "systems.elimination", (0.2, 0.9, 1.5)),
     ),
     ("Algebra", "Quadratic Equations"): (
-        ("quadratics.factoring", quadratics.factoring, (0.0, 0.6, 1.2, 1.8)),
-        ("quadratics.square_root", quadratics.square_root, (-0.5, 0.4, 1.3)),
+        ("quadratics.factoring", "quadratics.factoring", (0.0, 0.6, 1.2, 1.8)),
+        ("quadratics.square_root", "quadratics.square_root", (-0.5, 0.4, 1.3)),
     ),
     ("Algebra", "Expressions"): (
-        ("expressions.combine_like_terms", expressions.combine_like_terms, (-1.5, -0.6, 0.3)),
-        ("expressions.distribute", expressions.distribute, (-1.0, -0.2, 0.5, 1.1)),
+        ("expressions.combine_like_terms", "expressions.combine_like_terms", (-1.5, -0.6, 0.3)),
+        ("expressions.distribute", "expressions.distribute", (-1.0, -0.2, 0.5, 1.1)),
     ),
     ("Algebra", "Exponents"): (
-        ("exponents.rules", exponents.rules, (-0.8, -0.1, 0.6, 1.3)),
-        ("exponents.evaluate", exponents.evaluate, (-1.6, -0.5, 0.6)),
+        ("exponents.rules", "exponents.rules", (-0.8, -0.1, 0.6, 1.3)),
+        ("exponents.evaluate", "exponents.evaluate", (-1.6, -0.5, 0.6)),
     ),
     ("Algebra", "Slope"): (
-        ("slope.two_points", slope.two_points, (-0.9, -0.1, 0.7)),
-        ("slope.from_equation", slope.from_equation, (-1.2, -0.2, 0.6)),
+        ("slope.two_points", "slope.two_points", (-0.9, -0.1, 0.7)),
+        ("slope.from_equation", "slope.from_equation", (-1.2, -0.2, 0.6)),
     ),
     ("Arithmetic", "Fractions"): (
-        ("fractions.add", fractions.add, (-1.8, -0.9, 0.0)),
-        ("fractions.subtract", fractions.subtract, (-1.6, -0.7, 0.2)),
-        ("fractions.multiply", fractions.multiply, (-1.7, -1.1, -0.1)),
-        ("fractions.divide", fractions.divide, (-1.2, -0.6, 0.3)),
+        ("fractions.add", "fractions.add", (-1.8, -0.9, 0.0)),
+        ("fractions.subtract", "fractions.subtract", (-1.6, -0.7, 0.2)),
+        ("fractions.multiply", "fractions.multiply", (-1.7, -1.1, -0.1)),
+        ("fractions.divide", "fractions.divide", (-1.2, -0.6, 0.3)),
     ),
     ("Arithmetic", "Decimals"): (
-        ("decimals.add_subtract", decimals.add_subtract, (-2.0, -1.2, -0.3)),
-        ("decimals.multiply_divide", decimals.multiply_divide, (-1.5, -0.7, 0.2)),
+        ("decimals.add_subtract", "decimals.add_subtract", (-2.0, -1.2, -0.3)),
+        ("decimals.multiply_divide", "decimals.multiply_divide", (-1.5, -0.7, 0.2)),
     ),
     ("Arithmetic", "Percentages"): (
-        ("percentages.percent_of", percentages.percent_of, (-1.6, -0.8, 0.1)),
-        ("percentages.percent_change", percentages.percent_change, (-0.9, -0.5, 0.5)),
+        ("percentages.percent_of", "percentages.percent_of", (-1.6, -0.8, 0.1)),
+        ("percentages.percent_change", "percentages.percent_change", (-0.9, -0.5, 0.5)),
     ),
     ("Arithmetic", "Order of Operations"): (
-        ("order_of_operations.evaluate", order_of_operations.evaluate, (-1.4, -0.6, 0.3)),
+        ("order_of_operations.evaluate", "order_of_operations.evaluate", (-1.4, -0.6, 0.3)),
     ),
     ("Arithmetic", "Integers"): (
-        ("integers.add_subtract", integers.add_subtract, (-2.2, -1.4, -0.6)),
-        ("integers.multiply_divide", integers.multiply_divide, (-2.0, -1.5, -0.5)),
+        ("integers.add_subtract", "integers.add_subtract", (-2.2, -1.4, -0.6)),
+        ("integers.multiply_divide", "integers.multiply_divide", (-2.0, -1.5, -0.5)),
     ),
     ("Geometry", "Area"): (
-        ("area.rectangle", geometry.rectangle_area, (-2.0, -1.0, -0.2)),
-        ("area.triangle", geometry.triangle_area, (-1.3, -0.7, 0.3)),
-        ("area.circle", geometry.circle_area, (-0.8, -0.3, 0.4)),
+        ("area.rectangle", "geometry.rectangle_area", (-2.0, -1.0, -0.2)),
+        ("area.triangle", "geometry.triangle_area", (-1.3, -0.7, 0.3)),
+        ("area.circle", "geometry.circle_area", (-0.8, -0.3, 0.4)),
     ),
     ("Geometry", "Perimeter"): (
-        ("perimeter.rectangle", geometry.rectangle_perimeter, (-2.1, -1.2, -0.1)),
-        ("perimeter.circumference", geometry.circumference, (-1.0, -0.5, 0.1)),
+        ("perimeter.rectangle", "geometry.rectangle_perimeter", (-2.1, -1.2, -0.1)),
+        ("perimeter.circumference", "geometry.circumference", (-1.0, -0.5, 0.1)),
     ),
     ("Geometry", "Pythagorean Theorem"): (
-        ("pythagorean.hypotenuse", pythagorean.hypotenuse, (-0.6, 0.0, 0.9)),
-        ("pythagorean.leg", pythagorean.leg, (-0.2, 0.4, 1.2)),
+        ("pythagorean.hypotenuse", "pythagorean.hypotenuse", (-0.6, 0.0, 0.9)),
+        ("pythagorean.leg", "pythagorean.leg", (-0.2, 0.4, 1.2)),
     ),
 }
 
@@ -147,51 +130,8 @@ DESCRIPTIONS: dict[str, str] = {
 
 SKILL_DEFS: tuple[SkillDef, ...] = tuple(
     SkillDef(
-        SkillSpec(subject, topic, skill, len(difficulty), DESCRIPTIONS[skill]), build, difficulty
+        SkillSpec(subject, topic, skill, len(difficulty), DESCRIPTIONS[skill]), builder, difficulty
     )
     for (subject, topic), rows in _TOPICS.items()
-    for skill, build, difficulty in rows
+    for skill, builder, difficulty in rows
 )
-
-_GIVEN_OR_SOLVED = profile("value equation", (0, 1), (0, 1), "decimal", "formula")
-_FORMULA_VALUE = profile("value", (0, 0), None, "decimal", "formula")
-
-PROFILES: dict[str, SkillProfile] = {
-    # kinds, (fewest, most unknowns), highest powers, features allowed, features required (one of)
-    "linear_equations.one_step": profile("equation", (1, 1), (1,), "fraction"),
-    "linear_equations.two_step": profile("equation", (1, 1), (1,), "fraction"),
-    "linear_equations.both_sides": profile("equation", (1, 1), (1,), "fraction"),
-    "linear_equations.distribution": profile("equation", (1, 1), (1,), "fraction", "grouping"),
-    "linear_equations.fractions": profile("equation", (1, 1), (1,), "grouping", "fraction"),
-    "inequalities.one_step": profile("inequality", (1, 1), (1,), "fraction"),
-    "inequalities.two_step": profile("inequality", (1, 1), (1,), "fraction"),
-    "systems.substitution": profile("system", (2, 2), (1,), "fraction"),
-    "systems.elimination": profile("system", (2, 2), (1,), "fraction"),
-    "quadratics.factoring": profile("equation", (1, 1), (2,), "", "power"),
-    "quadratics.square_root": profile("equation", (1, 1), (2,), "grouping", "power"),
-    "expressions.combine_like_terms": profile("expression", (1, 2), (1, 2), "power"),
-    "expressions.distribute": profile("expression", (1, 2), (1, 2), "power", "grouping"),
-    "exponents.rules": profile("expression", (1, 1), None, "fraction grouping", "power"),
-    "exponents.evaluate": profile("value", (0, 0), None, "fraction grouping", "power"),
-    "slope.two_points": profile("value", (0, 0), None, "", "formula"),
-    "slope.from_equation": profile("line_slope", (2, 2), (1,), "fraction"),
-    "fractions.add": profile("value", (0, 0), None, "grouping", "fraction"),
-    "fractions.subtract": profile("value", (0, 0), None, "grouping", "fraction"),
-    "fractions.multiply": profile("value", (0, 0), None, "grouping", "fraction"),
-    "fractions.divide": profile("value", (0, 0), None, "grouping", "fraction"),
-    "decimals.add_subtract": profile("value", (0, 0), None, "", "decimal"),
-    "decimals.multiply_divide": profile("value", (0, 0), None, "fraction", "decimal"),
-    "percentages.percent_of": _FORMULA_VALUE,
-    "percentages.percent_change": _FORMULA_VALUE,
-    "order_of_operations.evaluate": profile("value", (0, 0), None, "fraction grouping power"),
-    "integers.add_subtract": profile("value", (0, 0), None),
-    "integers.multiply_divide": profile("value", (0, 0), None, "fraction"),
-    "area.rectangle": _GIVEN_OR_SOLVED,
-    "area.triangle": _GIVEN_OR_SOLVED,
-    "area.circle": _FORMULA_VALUE,
-    "perimeter.rectangle": _GIVEN_OR_SOLVED,
-    "perimeter.circumference": _FORMULA_VALUE,
-    "pythagorean.hypotenuse": _FORMULA_VALUE,
-    "pythagorean.leg": _FORMULA_VALUE,
-}
-"""What each skill's problems look like; a test holds every procedural item to its profile."""

@@ -7,11 +7,12 @@ choices, so items are deterministic; the provenance records what `checks` needs.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Mapping
 from random import Random
 from typing import Any
 
-from practicegen.generation.procedural.base import Draft, SkillDef
+from practicegen.generation.procedural.base import Builder, Draft, SkillDef
 from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
@@ -20,6 +21,16 @@ from practicegen.ports import AnswerPolicy, ItemType
 GENERATOR_NAME = "procedural"
 GENERATOR_VERSION = 1
 CHOICE_IDS = ("A", "B", "C", "D")
+
+
+def _builder(path: str) -> Builder:
+    module, function = path.split(".")
+    built: Builder = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    return built
+
+
+BUILDERS: dict[str, Builder] = {d.spec.skill: _builder(d.builder) for d in SKILL_DEFS}
+"""Each skill's builder, loaded with this module (a pool process's fork server preloads it)."""
 
 
 def seeded_rng(skill: str, level: int, seed: int) -> Random:
@@ -73,7 +84,7 @@ def _provenance(skill: str, level: int, seed: int, draft: Draft) -> dict[str, An
 def build_item(definition: SkillDef, level: int, seed: int) -> ItemContent:
     spec = definition.spec
     rng = seeded_rng(spec.skill, level, seed)
-    draft = definition.build(rng, level)
+    draft = BUILDERS[spec.skill](rng, level)
     provenance = _provenance(spec.skill, level, seed, draft)
     fields: dict[str, Any] = {
         "type": draft.item_type,
