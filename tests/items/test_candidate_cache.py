@@ -35,9 +35,21 @@ class HeldLoads:
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> HeldLoads:
+def loads(monkeypatch: pytest.MonkeyPatch, sessionmaker: SessionMaker) -> HeldLoads:
+    """Held loads for this test's database; a read of another (a task an earlier test left on
+    the shared event loop) goes to the real query, uncounted."""
     held = HeldLoads()
-    monkeypatch.setattr(ItemRepository, "candidates", held.candidates)
+    real = ItemRepository.candidates
+    engine = sessionmaker.kw["bind"]
+
+    async def candidates(
+        repo: ItemRepository, tenant_id: uuid.UUID, *, subject: str
+    ) -> list[CandidateRow]:
+        if repo.session.bind is not engine:
+            return await real(repo, tenant_id, subject=subject)
+        return await held.candidates(tenant_id, subject=subject)
+
+    monkeypatch.setattr(ItemRepository, "candidates", candidates)
     return held
 
 
