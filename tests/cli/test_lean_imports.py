@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -213,20 +213,31 @@ def run_serve(workdir: Path, until: str, **env: str) -> set[str]:
     serve = start(
         workdir, record, "serve", "--port", str(port), PRACTICEGEN_API_KEY=ADMIN_KEY, **env
     )
-    try:
+
+    def answered() -> None:
         deadline = time.monotonic() + 90
         while not _answers(port, until):
             assert serve.poll() is None, serve.communicate()[1]
             assert time.monotonic() < deadline, f"serve did not answer {until} in 90 s"
             time.sleep(0.1)
-        serve.send_signal(signal.SIGTERM)
-        _, stderr = serve.communicate(timeout=60)
-    finally:
-        serve.kill()
-    assert serve.returncode == 0, stderr
-    modules = set(json.loads(record.read_text()))
+
+    modules = stopped_once(serve, record, answered)
     assert "fastapi" in packages(modules)  # the recording saw the service itself
     return modules
+
+
+def stopped_once(
+    process: subprocess.Popen[str], record: Path, ready: Callable[[], None]
+) -> set[str]:
+    """Once `ready` returns, SIGTERM `process`: it must exit 0; every module it loaded."""
+    try:
+        ready()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    return set(json.loads(record.read_text()))
 
 
 def _answers(port: int, path: str) -> bool:
@@ -250,19 +261,15 @@ def test_a_worker_without_a_model_loads_no_model_client_web_framework_nor_sympy(
         PRACTICEGEN_DATABASE_URL=postgres_database,
         PRACTICEGEN_LOG_FORMAT="json",
     )
-    try:
+
+    def running() -> None:
         assert worker.stderr is not None
         for line in worker.stderr:  # until the worker says it takes jobs
             if '"worker.status"' in line and '"running"' in line:
-                break
-        else:
-            pytest.fail(f"the worker ended before it ran (exit {worker.wait(timeout=10)})")
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=60)
-    finally:
-        worker.kill()
-    assert worker.returncode == 0, stderr
-    modules = set(json.loads(record.read_text()))
+                return
+        pytest.fail(f"the worker ended before it ran (exit {worker.wait(timeout=10)})")
+
+    modules = stopped_once(worker, record, running)
     assert "practicegen.jobs.worker" in modules  # the recording saw the worker itself
     assert packages(modules) & (MODEL | WEB | {"sympy"}) == set()
 
