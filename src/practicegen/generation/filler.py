@@ -17,8 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item
-from practicegen.generation.procedural.base import SkillDef
-from practicegen.generation.procedural.catalog import SKILL_DEFS
+from practicegen.generation.procedural.catalog import SKILL_DEFS, SKILL_DEFS_BY_NAME
 from practicegen.generation.protocol import SkillSpec
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import fingerprint
@@ -58,7 +57,6 @@ class ProceduralFiller:
         self._by_subject: dict[str, list[SkillSpec]] = {}
         for definition in SKILL_DEFS:  # asked on every assign request: index it once
             self._by_subject.setdefault(definition.spec.subject, []).append(definition.spec)
-        self._defs: dict[str, SkillDef] = {d.spec.skill: d for d in SKILL_DEFS}
         self.rng = rng or random.Random()
 
     def _specs(self, subject: str, topic: str | None) -> list[SkillSpec]:
@@ -85,7 +83,7 @@ class ProceduralFiller:
         """A new checked item of the skill, trying the level nearest `difficulty` first."""
 
         def distance(level: int) -> float:
-            return abs(self._defs[spec.skill].difficulty[level - 1] - difficulty)
+            return abs(SKILL_DEFS_BY_NAME[spec.skill].difficulty[level - 1] - difficulty)
 
         for level in sorted(range(1, spec.levels + 1), key=distance):
             for _ in range(self.ATTEMPTS_PER_ITEM):

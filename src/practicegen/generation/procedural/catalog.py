@@ -135,3 +135,4 @@ SKILL_DEFS: tuple[SkillDef, ...] = tuple(
     for (subject, topic), rows in _TOPICS.items()
     for skill, builder, difficulty in rows
 )
+SKILL_DEFS_BY_NAME: dict[str, SkillDef] = {d.spec.skill: d for d in SKILL_DEFS}

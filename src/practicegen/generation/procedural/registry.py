@@ -13,7 +13,7 @@ from random import Random
 from typing import Any
 
 from practicegen.generation.procedural.base import Builder, Draft, SkillDef
-from practicegen.generation.procedural.catalog import SKILL_DEFS
+from practicegen.generation.procedural.catalog import SKILL_DEFS, SKILL_DEFS_BY_NAME
 from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType
@@ -121,7 +121,7 @@ class ProceduralGenerator:
     name = GENERATOR_NAME
 
     def __init__(self) -> None:
-        self._defs: Mapping[str, SkillDef] = {d.spec.skill: d for d in SKILL_DEFS}
+        self._defs: Mapping[str, SkillDef] = SKILL_DEFS_BY_NAME
 
     def skills(self) -> tuple[SkillSpec, ...]:
         return tuple(d.spec for d in self._defs.values())
