@@ -35,10 +35,15 @@ def _attempts() -> list[asyncio.Task[Any]]:
     return [t for t in tasks if getattr(t.get_coro(), "__qualname__", None) == attempt]
 
 
+class CommitRefused(RuntimeError):
+    pass
+
+
 @contextmanager
-def attempts_cut_at_completion() -> Iterator[list[str]]:
+def attempts_cut_at_completion(*, then_refused: bool = False) -> Iterator[list[str]]:
     """While open, cancel the job attempts as soon as a commit completing a job returns; yields
-    the statuses those commits set, one per cut."""
+    the statuses those commits set, one per cut. `then_refused`: cut them as the completing
+    UPDATE is sent instead, and fail it."""
     cuts: list[str] = []
 
     def note(state: ORMExecuteState) -> None:
@@ -48,6 +53,11 @@ def attempts_cut_at_completion() -> Iterator[list[str]]:
             and isinstance(params, Mapping)
             and params.get("new_status") == "completed"
         ):
+            if then_refused:
+                cuts.append("refused")
+                for task in _attempts():
+                    task.cancel()
+                raise CommitRefused("the database refused the completion")
             state.session.info[_COMPLETES] = True
 
     def cut(session: Session) -> None:
@@ -94,3 +104,34 @@ async def test_a_completion_cut_off_after_its_commit_is_still_logged(database_ur
     assert done["status"] == "completed" and cuts == ["completed"]
     completed = [e for e in logs if e["event"] == "job.completed"]
     assert [e["job_id"] for e in completed] == [job_id]
+
+
+async def test_a_completion_that_fails_after_its_attempt_was_cut_off_is_logged(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url, run_worker=True)
+    await prepare(settings)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with (
+        started_app(settings) as app,
+        in_process_client(app, headers=headers, timeout=30) as http,
+    ):
+        await seed_bank(http)
+        student = await new_student(http)
+        body = {"student_id": student, "subject": "Algebra", "num_items": 3}
+        with (
+            structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs,
+            attempts_cut_at_completion(then_refused=True) as cuts,
+        ):
+            created = await http.post("/api/v1/practice/assign/async", json=body)
+            assert created.status_code == 202, created.text
+            job_id = created.json()["job_id"]
+
+            async def logged() -> bool:
+                return any(e["event"] == "job.completion_failed" for e in logs)
+
+            await wait_until(logged, limit_s=10, what="job.completion_failed in the log")
+    failed = [e for e in logs if e["event"] == "job.completion_failed"]
+    assert cuts[:1] == ["refused"]
+    assert failed[0]["job_id"] == job_id and "CommitRefused" in failed[0]["error"]
+    assert not any(e["event"] == "job.completed" for e in logs)

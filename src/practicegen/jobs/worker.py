@@ -62,6 +62,14 @@ class RetryPolicy:
         return {"finished_at": now, "expires_at": now + timedelta(seconds=self.retention_s)}
 
 
+def _said_if_failed(storing: asyncio.Future[None]) -> None:
+    """A completion whose attempt was cancelled failed to store: the job's heartbeat lapses and
+    another attempt runs it; this says why."""
+    error = None if storing.cancelled() else storing.exception()
+    if error is not None:
+        log.warning("job.completion_failed", error=f"{type(error).__name__}: {error}")
+
+
 class JobRunner:
     def __init__(
         self,
@@ -128,7 +136,12 @@ class JobRunner:
                 raise InvalidRequest(f"No handler for job type {job.job_type!r}.")
             write = await handler(job, self._progress_for(job))
             # shielded: an attempt cut off as its COMMIT lands still says the job completed
-            await asyncio.shield(self._store_completion(job, write))
+            storing = asyncio.ensure_future(self._store_completion(job, write))
+            try:
+                await asyncio.shield(storing)
+            except asyncio.CancelledError:
+                storing.add_done_callback(_said_if_failed)  # nobody awaits it now
+                raise
         except (AttemptLost, asyncio.CancelledError):
             raise
         except Exception as exc:  # every failure becomes the job's outcome, never a lost job
