@@ -156,6 +156,20 @@ async def queue_emptied(db: Db) -> None:
     await wait_until(empty, limit_s=10, what="the queue to be empty")
 
 
+async def sessions_ended(db: Db, application_name: str) -> None:
+    """Wait until the database has ended every session a dead node opened as `application_name`."""
+
+    async def ended() -> bool:
+        cursor = await db.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        )
+        row = await cursor.fetchone()
+        return row is not None and row["n"] == 0
+
+    await wait_until(ended, limit_s=10, what=f"the sessions of {application_name} to end")
+
+
 def completed_by(node: Node) -> list[str]:
     return [e["job_id"] for e in node.events("job.completed")]
 
@@ -212,13 +226,15 @@ async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_resu
         await seed_bank(http)
         ids = await create_jobs(http, 24)
     # started once every job waits, so its first claims all meet an empty bank and run long
-    doomed = cluster.start_worker("doomed", PRACTICEGEN_JOB_CONCURRENCY="8")
+    doomed = cluster.start_worker("doomed", PRACTICEGEN_JOB_CONCURRENCY="8", PGAPPNAME="doomed")
 
     async def several_running() -> bool:
         return len(await processing(db)) >= 3
 
     await wait_until(several_running, limit_s=60, what="jobs to be running", every=0.02)
     doomed.kill_everything()  # SIGKILL: no drain, no release, no last words
+    # a COMMIT the worker sent just before it died still runs once its session reads it
+    await sessions_ended(db, "doomed")
     killed = await processing(db)  # still held by the dead worker: it stopped them mid-job
     assert killed
     survivor = cluster.start_worker("survivor")
