@@ -195,13 +195,13 @@ class ReconnectingDriver:
                 await asyncio.wait_for(self.shutdown.wait(), self._backoff.next_delay())
 
     async def _deliver(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        while not self.shutdown.is_set():
-            async for note in connection.notifies(timeout=1.0, stop_after=1):
-                for callback in list(self._listeners.get(note.channel, [])):
-                    try:
-                        callback(note.payload)
-                    except Exception:
-                        log.exception("queue.notification_failed", channel=note.channel)
+        """Until the connection is lost, or the driver left (which cancels this task)."""
+        async for note in connection.notifies():
+            for callback in list(self._listeners.get(note.channel, [])):
+                try:
+                    callback(note.payload)
+                except Exception:
+                    log.exception("queue.notification_failed", channel=note.channel)
 
     async def __aenter__(self) -> Self:
         # pgqueuer enters one driver from two managers; only the last exit stops listening
@@ -215,6 +215,8 @@ class ReconnectingDriver:
         if self._entered > 0:
             return
         self.shutdown.set()
+        if self._watcher is not None:  # it waits on notifications, not on `shutdown`
+            self._watcher.cancel()
         await self.tm.gather_tasks()
         self._watcher = None
         self._listeners.clear()
