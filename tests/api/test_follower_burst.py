@@ -83,10 +83,10 @@ async def follow_polls(http: httpx.AsyncClient, follower: Follower) -> None:
         headers = {"If-None-Match": tag} if tag else {}
         try:
             response = await http.get(f"/api/v1/jobs/{follower.job_id}?wait=20", headers=headers)
-        except httpx.ReadError:
+        except (httpx.ReadError, httpx.RemoteProtocolError):
             # a kept-alive connection the server closed as this poll reused it (the client's
-            # loop late past the keep-alive time on a loaded machine): a poll is safe to send
-            # again, as every long-polling client does
+            # loop late past the keep-alive time on a loaded machine; seen as either error): a
+            # poll is safe to send again, as every long-polling client does
             continue
         if response.status_code not in (200, 304):
             follower.ended = f"{response.status_code} {response.text}"

@@ -124,9 +124,10 @@ async def test_each_deadline_is_reported_as_its_own_stage(
         if reason == "check_queue":
             # Each heavy check holds the one process for its whole deadline, so the third waits
             # at least two deadlines (past its own) and is counted as waiting; so may drafts
-            # queued behind them. A heavy check that got the process at once ran out of time.
+            # queued behind them. A heavy check that got the process at once ran out of time;
+            # on a loaded machine even the first may wait past the queue's deadline.
             assert rejections.get("check_queue", 0) >= 1
-            assert rejections["check_queue"] + rejections["check_timeout"] >= planted
+            assert rejections["check_queue"] + rejections.get("check_timeout", 0) >= planted
             assert set(rejections) <= {"check_queue", "check_timeout"}
         else:
             assert rejections == {reason: planted}, (rejections, fake.modes())
