@@ -151,8 +151,7 @@ def _student_context(dialect: str) -> Select[str, str, str, int]:
     return select(
         skills.scalar_subquery(), recent.scalar_subquery(), reviews.scalar_subquery(), version
     ).where(
-        _students.c.tenant_id == bindparam("tenant_id"),
-        _students.c.id == bindparam("student_id"),
+        _students.c.tenant_id == bindparam("tenant_id"), _students.c.id == bindparam("student_id")
     )
 
 

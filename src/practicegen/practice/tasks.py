@@ -91,8 +91,5 @@ def practice_job_type(
         return write
 
     return JobType(
-        name=PRACTICE_GENERATION,
-        handler=handle,
-        student_view=for_student,
-        events=EVENTS,
+        name=PRACTICE_GENERATION, handler=handle, student_view=for_student, events=EVENTS
     )
