@@ -54,6 +54,10 @@ class ChosenItem:
 Progress = Callable[[int, str], Awaitable[None]]
 
 
+async def no_progress(_percent: int, _message: str) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class GapRequest:
     """What the bank could not supply: `count` items, preferring `skills`, near `difficulty`;

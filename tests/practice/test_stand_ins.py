@@ -25,8 +25,8 @@ from practicegen.items.bank_format import bank_document
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.service import import_bank
-from practicegen.ports import GapRequest
-from practicegen.practice.assignments import no_progress, plan_assignment
+from practicegen.ports import GapRequest, no_progress
+from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.checks import Assigning
 from practicegen.practice.learner import expected_p_correct
 from practicegen.practice.schemas import AssignRequest

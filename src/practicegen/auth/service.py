@@ -99,12 +99,7 @@ async def revoke(
 
 
 async def mint_student_token(
-    session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    student_id: uuid.UUID,
-    ttl_s: int,
-    now: datetime,
+    session: AsyncSession, *, tenant_id: uuid.UUID, student_id: uuid.UUID, ttl_s: int, now: datetime
 ) -> IssuedSecret:
     repo = AuthRepository(session)
     if not await repo.has_student(tenant_id, student_id):

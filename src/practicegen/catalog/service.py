@@ -8,7 +8,7 @@ subject is `offline` when a generator writes any of its skills, as assigning it 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,22 +50,14 @@ def build_catalog(counts: Iterable[SkillCount], *, model_configured: bool) -> Ca
 
 def _subject(name: str, topics: dict[str, dict[str, int]], fallback: Generation) -> SubjectEntry:
     entries = _sorted([_topic(topic, skills, fallback) for topic, skills in topics.items()])
-    return SubjectEntry(
-        name=name,
-        item_count=sum(t.item_count for t in entries),
-        generation=_best((t.generation for t in entries), fallback),
-        topics=entries,
-    )
+    item_count, generation = _totals(entries, fallback)
+    return SubjectEntry(name=name, item_count=item_count, generation=generation, topics=entries)
 
 
 def _topic(name: str, skills: dict[str, int], fallback: Generation) -> TopicEntry:
     entries = [_skill(skill, count, fallback) for skill, count in sorted(skills.items())]
-    return TopicEntry(
-        name=name,
-        item_count=sum(s.item_count for s in entries),
-        generation=_best((s.generation for s in entries), fallback),
-        skills=entries,
-    )
+    item_count, generation = _totals(entries, fallback)
+    return TopicEntry(name=name, item_count=item_count, generation=generation, skills=entries)
 
 
 def _skill(skill: str, count: int, fallback: Generation) -> SkillEntry:
@@ -79,8 +71,12 @@ def _skill(skill: str, count: int, fallback: Generation) -> SkillEntry:
     )
 
 
-def _best(generations: Iterable[Generation], fallback: Generation) -> Generation:
-    return Generation.OFFLINE if Generation.OFFLINE in set(generations) else fallback
+def _totals(
+    parts: Sequence[SkillEntry | TopicEntry], fallback: Generation
+) -> tuple[int, Generation]:
+    """The items of an entry's parts, and `offline` if a generator writes any of them."""
+    offline = any(part.generation is Generation.OFFLINE for part in parts)
+    return sum(part.item_count for part in parts), Generation.OFFLINE if offline else fallback
 
 
 def _sorted(entries: list[_Entry]) -> list[_Entry]:

@@ -103,8 +103,7 @@ async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) ->
 @bank_app.command("import", cls=Command)
 def import_file(
     file: Annotated[
-        Path,
-        typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True),
+        Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True)
     ],
     tenant_id: TenantOption = None,
 ) -> None:

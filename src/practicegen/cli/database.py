@@ -168,8 +168,7 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
     if isinstance(cause, OSError) and cause.filename is not None:  # the file, not a socket
         reason = cause.strerror or text
         return CliError(
-            f"Cannot open {cause.filename} for {where}: {reason}.",
-            exit_code=ExitCode.UNAVAILABLE,
+            f"Cannot open {cause.filename} for {where}: {reason}.", exit_code=ExitCode.UNAVAILABLE
         )
     return None
 

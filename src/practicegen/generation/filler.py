@@ -31,8 +31,7 @@ log = structlog.get_logger()
 
 def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], list[str]]:
     """In a worker process: build one item and check it independently."""
-    # the builders and checks solve with sympy: imported here, in a pool process (whose fork
-    # server preloads them), never by the node's event loop
+    # sympy work: imported in the pool process (its fork server preloads it), never on the loop
     from practicegen.generation.procedural.checks import check_item
     from practicegen.generation.procedural.registry import ProceduralGenerator
 

@@ -29,7 +29,7 @@ from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.repository import ItemRepository
 from practicegen.items.schemas import ItemContent
-from practicegen.ports import Filled, GapRequest, Progress
+from practicegen.ports import Filled, GapRequest, Progress, no_progress
 from practicegen.tenants.service import requires_check_model
 
 log = structlog.get_logger()
@@ -263,12 +263,8 @@ class LlmFiller:
                 count=count,
                 avoid_fingerprints=avoid | {row.fingerprint for row, _ in result.items},
             )
-            made = await self.procedural.fill(session, stand_in, _silent)
+            made = await self.procedural.fill(session, stand_in, no_progress)
             result.items += made.items
             unproduced.update(made.unproduced)
         result.unproduced = dict(unproduced)
         return result
-
-
-async def _silent(_percent: int, _message: str) -> None:
-    return None

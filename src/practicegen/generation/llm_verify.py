@@ -68,8 +68,7 @@ def _deadline_passed(_signum: int, _frame: object) -> None:
 def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
     """`verify_item` stopped after `deadline_s` of its own running (a SIGALRM timer: a sympy
     process's main thread runs it), so a caller waiting longer knows it queued, not ran long."""
-    # solving takes sympy: imported here, in a sympy process (whose fork server preloads it),
-    # never by the node's event loop
+    # sympy work: imported in the pool process (its fork server preloads it), never on the loop
     from practicegen.generation.llm_check import verify_item
 
     previous = signal.signal(signal.SIGALRM, _deadline_passed)

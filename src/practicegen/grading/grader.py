@@ -71,8 +71,7 @@ def _warm_up() -> None:
 
 
 def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int) -> _Reply:
-    # grading takes sympy: loaded in the worker (its fork server preloads it), never by the
-    # node's event loop
+    # sympy work: imported in the worker (its fork server preloads it), never on the loop
     from practicegen.grading.grade import grade_answer
 
     try:

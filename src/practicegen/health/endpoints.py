@@ -34,10 +34,7 @@ async def readyz(container: ContainerDep) -> JSONResponse:
             applied, missing = await _migrations(session, container.settings.database_url)
             if missing:
                 return error_response(
-                    503,
-                    "migrations_pending",
-                    "Run `practicegen db upgrade`.",
-                    {"missing": missing},
+                    503, "migrations_pending", "Run `practicegen db upgrade`.", {"missing": missing}
                 )
             workers = await presence.look(session, stale_s=container.settings.worker_stale_s)
     except Exception as exc:  # whatever stops the query, the answer is "not ready"

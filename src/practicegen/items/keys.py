@@ -39,8 +39,7 @@ def key_problems(keys: Sequence[AnswerKey]) -> list[str | None]:
 
 
 def _problem(key: AnswerKey) -> str | None:
-    # reading a key takes sympy: imported in a pool process (whose fork server preloads it),
-    # never by the node's event loop
+    # sympy work: imported in the pool process (its fork server preloads it), never on the loop
     from practicegen.grading.grade import read_key
 
     try:

@@ -69,11 +69,7 @@ async def bank_spellings(
 
 
 async def canonical_names(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    subject: str,
-    topic: str | None,
-    known: Spellings,
+    session: AsyncSession, tenant_id: uuid.UUID, subject: str, topic: str | None, known: Spellings
 ) -> tuple[str, str | None]:
     """The canonical spellings of a request's subject and topic (see the module's docstring)."""
     if known.knows(subject, topic):

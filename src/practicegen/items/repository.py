@@ -101,9 +101,8 @@ class ItemRepository(TenantRepository[Item]):
         """A subject's active items, converted in parts so other requests run between them."""
         params = {"tenant_id": tenant_id, "subject": subject}
         rows: list[CandidateRow] = []
-        for part in (await self.session.execute(_CANDIDATES, params)).partitions(
-            _CANDIDATES_PER_PART
-        ):
+        result = await self.session.execute(_CANDIDATES, params)
+        for part in result.partitions(_CANDIDATES_PER_PART):
             rows += [CandidateRow(*row) for row in part]
             await asyncio.sleep(0)
         return rows

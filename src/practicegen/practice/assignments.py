@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from practicegen.config import Settings
 from practicegen.db.models import Assignment, Item
 from practicegen.items.repository import ItemRepository
-from practicegen.ports import Candidate, ChosenItem, Filled, GapRequest, Progress
+from practicegen.ports import Candidate, ChosenItem, Filled, GapRequest, Progress, no_progress
 from practicegen.practice.checks import (
     Assigning,
     Checked,
@@ -38,10 +38,6 @@ from practicegen.practice.repository import ItemFace, ItemLink, PracticeReposito
 from practicegen.practice.review import ReviewRule, due_reviews, review_choices
 from practicegen.practice.schemas import AssignRequest
 from practicegen.practice.selection import nearest_needed, select_items
-
-
-async def no_progress(_percent: int, _message: str) -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,19 +146,12 @@ def _student_context(dialect: str) -> Select[str, str, str, int]:
         .where(_assignment_items.c.assignment_id.in_(_latest_assignments))
     )
     under_review = _reviews().subquery()
-    reviews = select(
-        rows(
-            under_review.c.item_id,
-            under_review.c.last_answered,
-            under_review.c.right_since_wrong,
-        )
-    )
+    reviews = select(rows(*under_review.c))  # item_id, last_answered, right_since_wrong
     version = version_of(bindparam("tenant_id")).scalar_subquery()
     return select(
         skills.scalar_subquery(), recent.scalar_subquery(), reviews.scalar_subquery(), version
     ).where(
-        _students.c.tenant_id == bindparam("tenant_id"),
-        _students.c.id == bindparam("student_id"),
+        _students.c.tenant_id == bindparam("tenant_id"), _students.c.id == bindparam("student_id")
     )
 
 

@@ -82,8 +82,7 @@ def practice_job_type(
         await progress(90, "Saving the assignment...")
 
         async def write(session: AsyncSession) -> dict[str, Any]:
-            now = clock()
-            view = await store_and_show(session, principal=principal, plan=plan, now=now)
+            view = await store_and_show(session, principal=principal, plan=plan, now=clock())
             result = view.model_dump(mode="json")
             if plan.generation:
                 result["metadata"] = {"generation": plan.generation}
@@ -92,8 +91,5 @@ def practice_job_type(
         return write
 
     return JobType(
-        name=PRACTICE_GENERATION,
-        handler=handle,
-        student_view=for_student,
-        events=EVENTS,
+        name=PRACTICE_GENERATION, handler=handle, student_view=for_student, events=EVENTS
     )

@@ -89,10 +89,7 @@ async def class_report(
 
 
 async def _standings(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    students: ColumnElement[bool],
-    rule: MasteryRule,
+    session: AsyncSession, tenant_id: uuid.UUID, students: ColumnElement[bool], rule: MasteryRule
 ) -> dict[uuid.UUID, list[SkillStanding]]:
     estimates = await queries.estimates(session, tenant_id, students)
     typical = await queries.typical_difficulties(session, tenant_id, {e[1] for e in estimates})

@@ -60,11 +60,7 @@ def _read(delivery: Job | PendingJob, attempts: list[WebhookAttempt]) -> Deliver
 
 @router.get("/jobs/{job_id}/webhook-deliveries")
 async def list_deliveries(
-    job_id: uuid.UUID,
-    session: SessionDep,
-    principal: PrincipalDep,
-    now: NowDep,
-    views: JobTypesDep,
+    job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, now: NowDep, views: JobTypesDep
 ) -> Envelope[list[DeliveryRead]]:
     """Every delivery of this job's webhook, oldest first, each with every attempt; 404 to a
     student token for a job it cannot see, 403 for the deliveries of one it can see."""

@@ -146,11 +146,7 @@ def _retry_delay(settings: Settings, attempt: int, response: httpx.Response | No
 
 
 async def _log_attempt(
-    sessionmaker: SessionMaker,
-    job: Job,
-    status_code: int | None,
-    error: str | None,
-    started: float,
+    sessionmaker: SessionMaker, job: Job, status_code: int | None, error: str | None, started: float
 ) -> None:
     async with sessionmaker() as session, session.begin():
         session.add(

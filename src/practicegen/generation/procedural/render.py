@@ -86,8 +86,7 @@ def equation(var: str, value: Number) -> Pair:
 
 def pick(rng: Random, lo: int, hi: int, *, exclude: Sequence[int] = (0,)) -> int:
     """A uniform integer in [lo, hi] outside `exclude` (0 by default)."""
-    values = [v for v in range(lo, hi + 1) if v not in exclude]
-    return rng.choice(values)
+    return rng.choice([v for v in range(lo, hi + 1) if v not in exclude])
 
 
 def signed(rng: Random, lo: int, hi: int, *, exclude: Sequence[int] = (0,)) -> int:
