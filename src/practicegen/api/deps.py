@@ -16,9 +16,13 @@ from practicegen.api.container import Container
 from practicegen.config import Settings
 
 
-async def get_container(connection: HTTPConnection) -> Container:
+def container_of(connection: HTTPConnection) -> Container:
     """The node's container, from the lifespan's state (requests and WebSockets alike)."""
     return cast(Container, connection.state.container)
+
+
+async def get_container(connection: HTTPConnection) -> Container:
+    return container_of(connection)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

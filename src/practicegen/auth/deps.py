@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from practicegen.api.container import Container
-from practicegen.api.deps import ContainerDep, NowDep, SessionDep
+from practicegen.api.deps import ContainerDep, NowDep, SessionDep, container_of
 from practicegen.auth.cache import KeyCache
 from practicegen.auth.keys import hash_secret
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
@@ -65,8 +65,10 @@ async def authenticate_briefly(token: str | None, container: Container) -> Princ
     return await cache.check_once(key_hash, check)
 
 
-async def get_principal_briefly(request: Request, container: ContainerDep) -> Principal:
-    return await authenticate_briefly(bearer_token(request), container)
+async def get_principal_briefly(request: Request) -> Principal:
+    # the container read directly, not as a sub-dependency: FastAPI solves a sub-dependency
+    # afresh wherever it appears (only its value is cached), and this runs on most requests
+    return await authenticate_briefly(bearer_token(request), container_of(request))
 
 
 BriefPrincipalDep = Annotated[Principal, Depends(get_principal_briefly)]

@@ -36,6 +36,7 @@ _OWNED = (_items.c.tenant_id == bindparam("tenant_id"), _items.c.subject == bind
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
 ).where(*_OWNED, _items.c.status == "active")
+_BANK_VERSION = version_of(bindparam("tenant_id"))  # read by every checked request
 _FINGERPRINTS = select(_items.c.fingerprint).where(
     _items.c.tenant_id == bindparam("tenant_id"),
     _items.c.fingerprint.in_(bindparam("prints", expanding=True)),
@@ -108,7 +109,8 @@ class ItemRepository(TenantRepository[Item]):
         return rows
 
     async def bank_version(self, tenant_id: uuid.UUID) -> int:
-        return int((await self.session.execute(version_of(tenant_id))).scalar_one())
+        result = await self.session.execute(_BANK_VERSION, {"tenant_id": tenant_id})
+        return int(result.scalar_one())
 
     async def bump_bank_version(self, tenant_id: uuid.UUID) -> None:
         """Tell every cache of the tenant's bank that it changed, as this transaction commits."""

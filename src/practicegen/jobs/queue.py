@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -23,6 +24,7 @@ from psycopg import AsyncRawCursor
 from psycopg.rows import dict_row
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from practicegen.db.reconnect import Backoff
 from practicegen.jobs.admission import MemoryAdmission
@@ -35,6 +37,7 @@ ENTRYPOINT = "practicegen_job"
 JobHandler = Callable[[uuid.UUID], Awaitable[None]]
 Send = Callable[[QueueRepositoryPort], Coroutine[Any, Any, object]]
 _HAND_BACK = timedelta(seconds=1)
+_HAND_OVERS = "practicegen.queue_hand_overs"
 
 
 def message_of(
@@ -248,12 +251,12 @@ class EmbeddedQueue(JobQueue):
         self.state.set(WorkerStatus.RUNNING)  # nothing to connect to: it takes jobs once run
 
     async def _send(self, session: AsyncSession, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-
-        def after_commit(_session: object) -> None:
-            loop.call_soon_threadsafe(self._hand_over, send)
-
-        event.listen(session.sync_session, "after_commit", after_commit, once=True)
+        # handed over by `_hand_over_after_commit`: one listener for every session, not one
+        # registered (and its event machinery set up) per creating session
+        hand_over = functools.partial(
+            asyncio.get_running_loop().call_soon_threadsafe, self._hand_over, send
+        )
+        session.info.setdefault(_HAND_OVERS, []).append(hand_over)
 
     def _hand_over(self, send: Send) -> None:
         assert self._pgq.queries is not None
@@ -286,3 +289,15 @@ class EmbeddedQueue(JobQueue):
 
     def stop(self) -> None:
         self._pgq.shutdown.set()
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over_after_commit(session: Session) -> None:
+    hand_overs: list[Callable[[], object]] = session.info.pop(_HAND_OVERS, [])
+    for hand_over in hand_overs:
+        hand_over()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_hand_overs(session: Session) -> None:
+    session.info.pop(_HAND_OVERS, None)  # their jobs' rows were never committed

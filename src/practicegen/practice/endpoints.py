@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from practicegen.api.deps import ContainerDep, NowDep, SessionDep
 from practicegen.api.envelope import Envelope, ok
@@ -27,12 +27,14 @@ from practicegen.practice.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
 
-def _accepted(accepted: JobAccepted, *, replayed: bool = False) -> JSONResponse:
-    """The 202 of a job: `Location` its status URL, `Retry-After` the first poll."""
+def _accepted(accepted: JobAccepted, *, replayed: bool = False) -> Response:
+    """The 202 of a job: `Location` its status URL, `Retry-After` the first poll. Serialised
+    by pydantic straight to JSON, the bytes `JSONResponse` of its `model_dump` would send."""
     headers = {"Location": accepted.status_url, "Retry-After": "2"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=202, headers=headers)
+    body = accepted.model_dump_json()
+    return Response(body, status_code=202, headers=headers, media_type="application/json")
 
 
 @router.post(
@@ -42,7 +44,7 @@ def _accepted(accepted: JobAccepted, *, replayed: bool = False) -> JSONResponse:
 )
 async def assign(
     body: AssignRequest, principal: BriefPrincipalDep, container: ContainerDep, now: NowDep
-) -> Envelope[AssignmentRead] | JSONResponse:
+) -> Envelope[AssignmentRead] | Response:
     """Assign practice now, from the bank and instant generators (never a language model). Past
     `PRACTICEGEN_SYNC_BUDGET_S`, or when only a language model could write what the bank lacks,
     the answer is the async endpoint's 202 instead and a job makes the assignment."""
@@ -66,9 +68,8 @@ async def assign_async(
     body: AsyncAssignRequest,
     principal: BriefPrincipalDep,
     container: ContainerDep,
-    now: NowDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
     """The guide's async assign: checks the request, then answers 202 with the job at once."""
     started = await assign_service.start_assignment_job(
         container.part(PracticeParts),
@@ -76,7 +77,7 @@ async def assign_async(
         settings=container.settings,
         principal=principal,
         request=AssignRequest.model_validate(body.model_dump(exclude={"webhook_url"})),
-        now=now,
+        now=container.clock(),  # `NowDep`'s value, without solving one more dependency
         known=container.part(Spellings),
         webhook_url=None if body.webhook_url is None else str(body.webhook_url),
         idempotency_key=idempotency_key,
