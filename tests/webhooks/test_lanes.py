@@ -53,7 +53,9 @@ async def lane_server(database_url: str) -> AsyncIterator[RunningServer]:
         webhook_retry_schedule="0,120",  # one attempt each within the test
         webhook_concurrency=LANE_SLOTS,
         webhook_tenant_share=SHARE,
-        webhook_defer_s=0.2,
+        # a deferral waits 0.3 s, doubling: A's deferred deliveries try again 4.5 s on, just
+        # after its first attempts time out (from 0.2 s, at 3 s and then 6.2 s)
+        webhook_defer_s=0.3,
     )
     await prepare(settings)
     async with running_server(settings) as running:
