@@ -27,7 +27,7 @@ from tests.support.server import RunningServer, running_server
 
 SECRET = new_secret()
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
-GRACE_S = 6.0
+GRACE_S = 3.0
 """How long a rotated-out secret signs here: long enough for a delivery, short to wait out."""
 
 

@@ -35,11 +35,11 @@ from tests.jobs.test_processes import (
 from tests.support import postgres
 from tests.support.processes import Cluster, Node, wait_until
 
-CUT_S = 3.0
+CUT_S = 2.0
 FAST_RECONNECT = {
     "PRACTICEGEN_DB_RECONNECT_INITIAL_S": "0.2",
     "PRACTICEGEN_DB_RECONNECT_MAX_S": "1",
-    "PRACTICEGEN_LISTENER_GRACE_S": "1",
+    "PRACTICEGEN_LISTENER_GRACE_S": "0.5",
     "PRACTICEGEN_WORKER_SEEN_GRACE_S": "1",
     "PRACTICEGEN_DB_CONNECT_TIMEOUT_S": "2",
 }
@@ -143,7 +143,7 @@ async def test_serve_and_a_worker_process_survive_a_database_cut(cluster: Cluste
     api = await cluster.start_api("api")
     _, codes = await cut_mid_load(cluster, db, api, worker)
     assert codes and all(code.startswith("503 ") for code in codes), codes
-    # the node's own LISTEN connection, down past its grace (1 s here), is named first
+    # the node's own LISTEN connection, down past its grace (0.5 s here), is named first
     assert "503 listener_disconnected" in codes, codes
     assert worker.events("queue.connection_lost") or worker.events("queue.listen_lost")
 
@@ -151,11 +151,12 @@ async def test_serve_and_a_worker_process_survive_a_database_cut(cluster: Cluste
 @pytest.mark.postgres
 async def test_readyz_on_postgres_says_503_while_no_worker_runs(cluster: Cluster) -> None:
     """An API node without a worker of its own is ready only while some worker is seen
-    (after a grace from its start or the last sighting); it follows workers coming and going."""
-    # ready at first: the grace since its start
+    (after a grace from its first check or the last sighting); it follows workers coming and
+    going."""
     seen = {"PRACTICEGEN_WORKER_HEARTBEAT_S": "0.5", "PRACTICEGEN_WORKER_STALE_S": "2"}
     cluster.settings |= seen
-    api = await cluster.start_api("api", PRACTICEGEN_WORKER_SEEN_GRACE_S="4")
+    # ready at first (start_api waits for a 200): the grace from /readyz's first check on
+    api = await cluster.start_api("api", PRACTICEGEN_WORKER_SEEN_GRACE_S="1")
     async with client(api) as http:
 
         async def says(expected: tuple[int, str | None]) -> bool:

@@ -42,7 +42,7 @@ from tests.support.server import in_process_client, started_app
 PRESENCE = {
     "PRACTICEGEN_WORKER_HEARTBEAT_S": "0.3",
     "PRACTICEGEN_WORKER_STALE_S": "1.5",
-    "PRACTICEGEN_WORKER_SEEN_GRACE_S": "1",
+    "PRACTICEGEN_WORKER_SEEN_GRACE_S": "0.5",  # from the node's first /readyz on
 }
 
 

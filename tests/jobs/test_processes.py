@@ -257,13 +257,20 @@ async def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_writes_each_resu
     await queue_emptied(db)
 
 
+SLOW_JOB_HEARTBEAT_TIMEOUT_S = 2.0
+"""The queue's heartbeat timeout in the slow-job test: its workers beat every half of it and
+write each beat within an eighth, so a live job's beat is at most 1.25 s old against 2 s."""
+
+
 @pytest.mark.postgres
 async def test_a_slow_job_on_a_live_worker_is_never_run_twice(cluster: Cluster, db: Db) -> None:
     """A job four times as long as the heartbeat timeout (the 45 s job against the default
-    30 s, scaled to this cluster's 3 s) stays with its worker: the idle worker beside it never
+    30 s, scaled to this test's 2 s) stays with its worker: the idle worker beside it never
     takes it, the model is asked once, and it completes at its first attempt."""
+    timeout_s = SLOW_JOB_HEARTBEAT_TIMEOUT_S
+    cluster.settings["PRACTICEGEN_JOB_HEARTBEAT_TIMEOUT_S"] = str(timeout_s)
     async with running_fake_llm(FakeLlm(seed=3)) as fake:
-        fake.default, fake.slow_s = Mode.SLOW, 12.0
+        fake.default, fake.slow_s = Mode.SLOW, 4 * timeout_s
         model = {"PRACTICEGEN_LLM_BASE_URL": fake.base_url, "PRACTICEGEN_LLM_TIMEOUT_S": "60"}
         workers = [cluster.start_worker(name, **model) for name in ("worker-1", "worker-2")]
         api = await cluster.start_api("api", **model)
@@ -280,7 +287,7 @@ async def test_a_slow_job_on_a_live_worker_is_never_run_twice(cluster: Cluster, 
     ran = await (
         await db.execute("SELECT extract(epoch FROM finished_at - started_at) AS s FROM jobs")
     ).fetchone()
-    assert ran is not None and float(ran["s"]) >= 12.0  # it did outlast the timeout 4 times
+    assert ran is not None and float(ran["s"]) >= 4 * timeout_s  # it did outlast it 4 times
     assert len(asked) == MODEL_JOB["num_items"] and max(asked) - min(asked) < fake.slow_s
     started = [[e["job_id"] for e in w.events("job.started")] for w in workers]
     assert sorted(started[0] + started[1]) == [job_id]  # one worker ever started it

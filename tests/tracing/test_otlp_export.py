@@ -68,7 +68,13 @@ async def test_api_node_and_worker_export_one_trace(postgres_database: str, tmp_
         cluster = Cluster(
             postgres_database,
             tmp_path,
-            {**NODE_SETTINGS, "PRACTICEGEN_OTLP_ENDPOINT": collector.endpoint},
+            {
+                **NODE_SETTINGS,
+                "PRACTICEGEN_OTLP_ENDPOINT": collector.endpoint,
+                # the SDK's own variable: each node sends its batch of spans every half second,
+                # not every five as by default
+                "OTEL_BSP_SCHEDULE_DELAY": "500",
+            },
         )
         try:
             api = await cluster.start_api("api")
@@ -77,7 +83,7 @@ async def test_api_node_and_worker_export_one_trace(postgres_database: str, tmp_
             job_id = await run_traced_job(api)
 
             async def exported() -> list[CollectedSpan] | None:
-                """The trace once both nodes exported their part (each every few seconds)."""
+                """The trace once both nodes exported their part (each every half second)."""
                 ours = collector.of_trace(TRACE_ID)
                 parts = {s.name.split()[0] for s in ours}
                 return ours if {"job", "POST"} <= parts else None

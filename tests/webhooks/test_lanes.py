@@ -31,7 +31,9 @@ from tests.support.server import RunningServer, running_server
 HANG_S = 4.0
 """A's attempts time out after this; B must never wait that long."""
 SHARE = 2
-A_DELIVERIES = 6
+LANE_SLOTS = 4
+A_DELIVERIES = LANE_SLOTS
+"""Without a share per tenant, A alone would fill the lane."""
 TENANT_SERIES = re.compile(
     r'^practicegen_lane_tenant_in_flight\{lane="(?P<lane>[^"]+)",tenant_id="(?P<tenant>[^"]+)"\}'
     r" (?P<value>\S+)$",
@@ -49,9 +51,11 @@ async def lane_server(database_url: str) -> AsyncIterator[RunningServer]:
         ssrf_allowlist="127.0.0.1",
         webhook_timeout_s=HANG_S,
         webhook_retry_schedule="0,120",  # one attempt each within the test
-        webhook_concurrency=4,
+        webhook_concurrency=LANE_SLOTS,
         webhook_tenant_share=SHARE,
-        webhook_defer_s=0.2,
+        # a deferral waits 0.3 s, doubling: A's deferred deliveries try again 4.5 s on, just
+        # after its first attempts time out (from 0.2 s, at 3 s and then 6.2 s)
+        webhook_defer_s=0.3,
     )
     await prepare(settings)
     async with running_server(settings) as running:
