@@ -31,7 +31,7 @@ async def test_forged_positions_on_an_ended_batch(database_url: str) -> None:
                 assert got.status_code == 200
                 return data_of(await read_events(got))
 
-        for unreadable in ("abc", "12", "3.@@", "-1.AQ", "9" * 40 + ".!"):
+        for unreadable in ("abc", "12", "3.@@", "-2.AQ", "9" * 40 + ".!"):
             fresh = await follow(unreadable)
             assert fresh[0]["type"] == "batch" and fresh[-1]["type"] == "completed", unreadable
 

@@ -168,13 +168,14 @@ async def test_a_batch_streams_places_stay_when_a_students_job_is_gone(database_
         assert {s: after[s] for s in kept} == {s: before[s] for s in kept}
 
 
+@pytest.mark.parametrize("batch_seq", [-1, 0, 12])  # -1: students' ends told before any batch news
 @pytest.mark.parametrize("ended", [set(), {0}, {1, 7, 8}, set(range(500))])
-def test_a_batch_stream_position_reads_back_what_it_wrote(ended: set[int]) -> None:
-    position = Position(batch_seq=12, ended=frozenset(ended))
+def test_a_batch_stream_position_reads_back_what_it_wrote(batch_seq: int, ended: set[int]) -> None:
+    position = Position(batch_seq=batch_seq, ended=frozenset(ended))
     assert Position.parse(position.token()) == position
     assert len(position.token()) <= 90
 
 
-@pytest.mark.parametrize("token", [None, "", "12", "x.AQ", "-1.AQ", "3.@@"])
+@pytest.mark.parametrize("token", [None, "", "12", "x.AQ", "-2.AQ", "--1.AQ", "3.@@"])
 def test_a_batch_stream_position_not_of_its_own_making_starts_afresh(token: str | None) -> None:
     assert Position.parse(token) is None

@@ -26,7 +26,7 @@ class Position:
     def parse(cls, token: str | None) -> Position | None:
         """The position `token` names; None (start afresh) for anything `token()` did not write."""
         seq, dot, bitmap = (token or "").partition(".")
-        if not (seq.isdigit() and dot):
+        if not ((seq.isdigit() or seq == "-1") and dot):  # -1: no batch news told yet
             return None
         try:
             padded = bitmap + "=" * (-len(bitmap) % 4)
