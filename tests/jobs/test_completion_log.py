@@ -8,10 +8,12 @@ yields to the loop there, as an attempt cancelled while awaiting that COMMIT wou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -77,7 +79,18 @@ def attempts_cut_at_completion(*, then_refused: bool = False) -> Iterator[list[s
         event.remove(Session, "do_orm_execute", note)
 
 
-async def test_a_completion_cut_off_after_its_commit_is_still_logged(database_url: str) -> None:
+@dataclass
+class CutJob:
+    http: httpx.AsyncClient
+    job_id: str
+    logs: list[MutableMapping[str, Any]]
+    cuts: list[str]
+
+
+@asynccontextmanager
+async def job_cut_at_completion(database_url: str, *, then_refused: bool) -> AsyncIterator[CutJob]:
+    """An in-process node with its worker, and a job created on it while its attempts are cut
+    at completion (`attempts_cut_at_completion`) and the logs captured."""
     settings = make_settings(database_url, run_worker=True)
     await prepare(settings)
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -90,48 +103,35 @@ async def test_a_completion_cut_off_after_its_commit_is_still_logged(database_ur
         body = {"student_id": student, "subject": "Algebra", "num_items": 3}
         with (
             structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs,
-            attempts_cut_at_completion() as cuts,
+            attempts_cut_at_completion(then_refused=then_refused) as cuts,
         ):
             created = await http.post("/api/v1/practice/assign/async", json=body)
             assert created.status_code == 202, created.text
-            job_id = created.json()["job_id"]
-            done = await wait_terminal(http, job_id)
+            yield CutJob(http, created.json()["job_id"], logs, cuts)
 
-            async def logged() -> bool:
-                return any(e["event"] == "job.completed" for e in logs)
 
-            await wait_until(logged, limit_s=5, what="job.completed in the log")
-    assert done["status"] == "completed" and cuts == ["completed"]
-    completed = [e for e in logs if e["event"] == "job.completed"]
-    assert [e["job_id"] for e in completed] == [job_id]
+async def logged(logs: list[MutableMapping[str, Any]], name: str, limit_s: float) -> None:
+    async def seen() -> bool:
+        return any(e["event"] == name for e in logs)
+
+    await wait_until(seen, limit_s=limit_s, what=f"{name} in the log")
+
+
+async def test_a_completion_cut_off_after_its_commit_is_still_logged(database_url: str) -> None:
+    async with job_cut_at_completion(database_url, then_refused=False) as job:
+        done = await wait_terminal(job.http, job.job_id)
+        await logged(job.logs, "job.completed", limit_s=5)
+    assert done["status"] == "completed" and job.cuts == ["completed"]
+    completed = [e for e in job.logs if e["event"] == "job.completed"]
+    assert [e["job_id"] for e in completed] == [job.job_id]
 
 
 async def test_a_completion_that_fails_after_its_attempt_was_cut_off_is_logged(
     database_url: str,
 ) -> None:
-    settings = make_settings(database_url, run_worker=True)
-    await prepare(settings)
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    async with (
-        started_app(settings) as app,
-        in_process_client(app, headers=headers, timeout=30) as http,
-    ):
-        await seed_bank(http)
-        student = await new_student(http)
-        body = {"student_id": student, "subject": "Algebra", "num_items": 3}
-        with (
-            structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs,
-            attempts_cut_at_completion(then_refused=True) as cuts,
-        ):
-            created = await http.post("/api/v1/practice/assign/async", json=body)
-            assert created.status_code == 202, created.text
-            job_id = created.json()["job_id"]
-
-            async def logged() -> bool:
-                return any(e["event"] == "job.completion_failed" for e in logs)
-
-            await wait_until(logged, limit_s=10, what="job.completion_failed in the log")
-    failed = [e for e in logs if e["event"] == "job.completion_failed"]
-    assert cuts[:1] == ["refused"]
-    assert failed[0]["job_id"] == job_id and "CommitRefused" in failed[0]["error"]
-    assert not any(e["event"] == "job.completed" for e in logs)
+    async with job_cut_at_completion(database_url, then_refused=True) as job:
+        await logged(job.logs, "job.completion_failed", limit_s=10)
+    failed = [e for e in job.logs if e["event"] == "job.completion_failed"]
+    assert job.cuts[:1] == ["refused"]
+    assert failed[0]["job_id"] == job.job_id and "CommitRefused" in failed[0]["error"]
+    assert not any(e["event"] == "job.completed" for e in job.logs)
