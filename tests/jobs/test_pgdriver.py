@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import structlog
 from sqlalchemy.engine import make_url
 
 from practicegen.db.migrator import postgres_conninfo
@@ -122,6 +123,48 @@ async def test_a_statement_waiting_for_the_database_fails_once_told_to_stop(
                 await asyncio.wait_for(waiting, 5)
         finally:
             await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'.encode())
+    await driver.aclose()
+
+
+@pytest.mark.postgres
+async def test_a_failing_listener_is_logged_and_leaving_ends_listening_at_once(
+    postgres_database: str,
+) -> None:
+    """A listener that raises (whatever the payload) costs only its own call: later
+    notifications still arrive. Leaving the driver just after one arrived ends its LISTEN at
+    once, not at the next of a once-a-second look at a flag, and leaves no session behind."""
+    conninfo = postgres_conninfo(postgres_database)
+    heard: list[str] = []
+    arrived = asyncio.Event()
+
+    def hear(payload: str | bytes | bytearray) -> None:
+        if str(payload) == "hostile":
+            raise ValueError("a listener that fails")
+        heard.append(str(payload))
+        arrived.set()
+
+    driver = _driver(conninfo)
+    with structlog.testing.capture_logs() as logs:
+        async with driver:
+            await driver.add_listener("practicegen_test", hear)
+            await driver.notify("practicegen_test", "hostile")
+            await driver.notify("practicegen_test", "after")
+            await asyncio.wait_for(arrived.wait(), 5)
+            started = time.perf_counter()
+        left_after = time.perf_counter() - started
+    assert heard == ["after"]
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["queue.notification_failed"]
+    assert left_after < 0.5, f"leaving took {left_after:.2f} s"
+    listening = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query ILIKE 'LISTEN%%'"
+    )
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as admin:
+
+        async def none_listening() -> bool:
+            cursor = await admin.execute(listening, (_name(postgres_database),))
+            return await cursor.fetchone() == (0,)
+
+        await wait_until(none_listening, limit_s=5, what="the LISTEN session to end")
     await driver.aclose()
 
 
