@@ -9,14 +9,17 @@ reader of stem math (whitelisted: model text is never evaluated) and the faults 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import time
 
 import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from practicegen.generation import llm_check
 from practicegen.generation.llm_check import verify_item
 from practicegen.generation.llm_kind import EquationKind
 from practicegen.generation.llm_verify import Reason, verify_within
@@ -170,3 +173,22 @@ def test_a_check_stops_at_its_own_deadline() -> None:
     item = drafted("linear_equations.two_step", Mode.HEAVY_CHECK, 1)
     verdict = verify_within(item, 0.3)
     assert verdict.reason is Reason.CHECK_TIMEOUT
+
+
+def test_a_check_stops_even_when_its_first_alarm_lands_where_it_is_swallowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An alarm's exception raised in a finalizer or weakref callback is dropped; the check must
+    still stop (before, it ran on to the end: an hour for the degree-99 problem)."""
+
+    def swallows_the_first_alarm(_item: ItemContent) -> object:
+        with contextlib.suppress(BaseException):  # as a finalizer drops the first alarm's
+            time.sleep(5.0)
+        time.sleep(5.0)
+        return "ran to its end"
+
+    monkeypatch.setattr(llm_check, "verify_item", swallows_the_first_alarm)
+    began = time.monotonic()
+    verdict = verify_within(drafted("linear_equations.two_step", Mode.CORRECT, 1), 0.2)
+    assert verdict.reason is Reason.CHECK_TIMEOUT
+    assert time.monotonic() - began < 2.0

@@ -61,8 +61,9 @@ class _CheckDeadline(BaseException):
     swallow it)."""
 
 
-def _deadline_passed(_signum: int, _frame: object) -> None:
-    raise _CheckDeadline
+# A signal handler's exception raised inside a finalizer or a weakref callback is printed and
+# dropped, and the check would run on: the alarm repeats until one lands where it propagates.
+_ALARM_REPEAT_S = 0.05
 
 
 def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
@@ -71,15 +72,24 @@ def verify_within(item: ItemContent, deadline_s: float) -> Verdict:
     # sympy work: imported in the pool process (its fork server preloads it), never on the loop
     from practicegen.generation.llm_check import verify_item
 
-    previous = signal.signal(signal.SIGALRM, _deadline_passed)
-    signal.setitimer(signal.ITIMER_REAL, deadline_s)
+    checking = True  # the alarm raises only while the check runs, never into the cleanup after
+
+    def deadline_passed(_signum: int, _frame: object) -> None:
+        if checking:
+            raise _CheckDeadline
+
+    previous = signal.signal(signal.SIGALRM, deadline_passed)
+    signal.setitimer(signal.ITIMER_REAL, deadline_s, _ALARM_REPEAT_S)
     try:
-        return verify_item(item)
+        verdict = verify_item(item)
     except _CheckDeadline:
-        return Verdict(Reason.CHECK_TIMEOUT, f"the check ran past {deadline_s:g} s")
+        checking = False
+        verdict = Verdict(Reason.CHECK_TIMEOUT, f"the check ran past {deadline_s:g} s")
     finally:
+        checking = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    return verdict
 
 
 # One structured request (messages, schema name, schema): the JSON object, or None if it failed.
