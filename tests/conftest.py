@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,13 @@ class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is
         test = nodeid.split("[", maxsplit=1)[0]
         module = test.split("::", maxsplit=1)[0]
         return TOGETHER.get(test) or TOGETHER.get(module) or nodeid
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The README's command installs without compiling bytecode; the suite's processes (started
+    # after this) keep what they compile, so each module is compiled once rather than per process.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 @pytest.hookimpl(optionalhook=True)
