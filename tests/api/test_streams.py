@@ -165,14 +165,20 @@ async def test_cross_node_websocket_survives_a_killed_listen_connection(
         httpx.AsyncClient(base_url=node_a.base_url, headers=AUTH) as client_a,
     ):
         await seed_bank(client_a)
+        listeners = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND query ILIKE 'LISTEN practicegen_jobs%' AND pid <> pg_backend_pid()"
+        )
         with psycopg.connect(
             node_b.settings.database_url.replace("+psycopg", ""), autocommit=True
         ) as admin:
-            killed = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query ILIKE 'LISTEN practicegen_jobs%' AND pid <> pg_backend_pid()"
-            ).fetchall()
-        assert len(killed) >= 2  # both API nodes' listeners
+
+            async def both_listening() -> bool:  # a node may answer before its LISTEN is sent
+                return len(admin.execute(listeners).fetchall()) >= 2
+
+            await wait_until(both_listening, limit_s=10, what="both API nodes' LISTEN")
+            killed = admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({listeners}) l")
+            assert killed.fetchall() == [(True,), (True,)]
         job_id = await start_job(client_a)
         watching = asyncio.create_task(
             read_all(ws_url(node_b.base_url, job_id), additional_headers=AUTH)
