@@ -60,7 +60,8 @@ async def test_stems_that_are_not_the_problem_and_off_skill_questions_never_reac
 ) -> None:
     fake.script(*STEM_ATTACKS, Mode.OFF_SKILL)
     fake.mix = {Mode.WORDS: 0.3, Mode.BARE: 0.3}  # the rest: CORRECT
-    overrides = llm_settings(database_url, fake, llm_attempts_per_question=6)
+    # grading's own deadline is not under test here: a loaded machine's first gradings are slow
+    overrides = llm_settings(database_url, fake, llm_attempts_per_question=6, grader_timeout_s=20)
     async with (
         await serve(database_url, **overrides) as server,
         AsyncClient(server.base_url, ADMIN_KEY) as client,
