@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from practicegen.config import Settings
+    from practicegen.db.migrator import MigrationStatus
 
 T = TypeVar("T")
-UPGRADE = "Run `practicegen db upgrade` (or start `practicegen serve` once) to create its tables."
 
 
 def sqlite_path(settings: Settings) -> Path | None:
@@ -86,18 +86,28 @@ def require_folder(settings: Settings) -> None:
         )
 
 
-async def require_schema(settings: Settings) -> None:
+def _no_tables(where: str) -> CliError:
+    return CliError(
+        f"{_first_upper(where)} has no practicegen tables. Run `practicegen db upgrade` (or start "
+        "`practicegen serve` once) to create its tables.",
+        exit_code=ExitCode.UNAVAILABLE,
+    )
+
+
+async def migrations(settings: Settings) -> list[MigrationStatus]:
+    """Every migration this build knows, and whether the database has it (connects once)."""
     from practicegen.db import migrator
 
-    rows = await migrator.status(
+    return await migrator.status(
         settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
     )
+
+
+async def require_schema(settings: Settings) -> None:
+    rows = await migrations(settings)
     pending = [row.version for row in rows if not row.applied]
     if len(pending) == len(rows):
-        raise CliError(
-            f"{_first_upper(describe(settings))} has no practicegen tables. {UPGRADE}",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+        raise _no_tables(describe(settings))
     if pending:
         raise CliError(
             f"{_first_upper(describe(settings))} lacks migrations {', '.join(pending)}. "
@@ -109,14 +119,10 @@ async def require_schema(settings: Settings) -> None:
 async def reachable(settings: Settings, *, need_schema: bool) -> None:
     """Connect once (reading the migration ledger), so a long-running command that cannot
     reach its database says so at start rather than in its logs."""
-    from practicegen.db import migrator
-
     if need_schema:
         await require_schema(settings)
     else:
-        await migrator.status(
-            settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
-        )
+        await migrations(settings)
 
 
 @asynccontextmanager
@@ -156,10 +162,7 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
     text = str(cause)
     where = describe(settings)
     if isinstance(cause, psycopg.errors.UndefinedTable) or "no such table" in text:
-        return CliError(
-            f"{_first_upper(where)} has no practicegen tables. {UPGRADE}",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+        return _no_tables(where)
     if isinstance(cause, psycopg.OperationalError):
         return _postgres_problem(text, where)
     for sign, fix in _SQLITE_PROBLEMS:

@@ -14,6 +14,7 @@ import typer
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
 from practicegen.cli import database
+from practicegen.cli.bank import TenantOption
 from practicegen.cli.console import moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
@@ -33,12 +34,6 @@ class KeyRole(StrEnum):
 
     SERVER = "server"  # everything in its tenant but managing keys
     ADMIN = "admin"  # a server key that may also manage keys
-
-
-TenantOption = Annotated[
-    uuid.UUID | None,
-    typer.Option(metavar="TENANT_ID", help="The tenant (default: the default tenant)."),
-]
 
 
 async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
