@@ -1,12 +1,7 @@
-"""The database as commands use it: named in every message, never created by a command that
-only reads it, and its failures explained.
-
-`serve` and `db upgrade` may create the database (SQLite) and its tables; every other command
-first checks that the database exists and is migrated (`ready_session`), so a mistyped path
-or a wrong folder leaves no empty `practicegen.db` behind.
-
-The database's modules (SQLAlchemy, the drivers, the migrator) load inside these functions, at
-the first command that uses a database: `--help` and the commands that speak HTTP never do.
+"""The database as commands use it: named in every message, its failures explained, created
+only by `serve` and `db upgrade`. Every other command first checks that it exists and is
+migrated (`ready_session`), so a mistyped path leaves no empty `practicegen.db` behind.
+Its modules load inside these functions: `--help` and the commands that speak HTTP never do.
 """
 
 from __future__ import annotations
