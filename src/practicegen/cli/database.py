@@ -99,6 +99,8 @@ async def migrations(settings: Settings) -> list[MigrationStatus]:
 
 
 async def require_schema(settings: Settings) -> None:
+    """Refuse a database that is not there (before anything opens it) or lacks a migration."""
+    require_existing(settings)
     rows = await migrations(settings)
     pending = [row.version for row in rows if not row.applied]
     if len(pending) == len(rows):
@@ -125,7 +127,6 @@ async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A transaction on a database that exists and has every migration applied."""
     from practicegen.bootstrap import transaction
 
-    require_existing(settings)
     await require_schema(settings)
     async with transaction(settings) as session:
         yield session

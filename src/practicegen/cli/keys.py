@@ -52,7 +52,6 @@ async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: st
 
 
 async def _create(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
-    database.require_existing(settings)
     await database.require_schema(settings)
     return await issue_key(settings, name=name, role=role, new_tenant=new_tenant)
 
