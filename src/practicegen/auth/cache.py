@@ -66,6 +66,5 @@ class KeyCache:
 
     def forget(self, key_id: uuid.UUID) -> None:
         """Stop trusting a key at once (it was revoked here)."""
-        stale = [h for h, e in self._entries.items() if e.principal.key_id == key_id]
-        for key_hash in stale:
+        for key_hash in [h for h, e in self._entries.items() if e.principal.key_id == key_id]:
             del self._entries[key_hash]

@@ -33,9 +33,8 @@ async def create_key(
     issued = await service.create_key(
         session, tenant_id=principal.tenant_id, name=body.name, role=Role(body.role)
     )
-    return ok(
-        ApiKeyCreated(**ApiKeyRead.model_validate(issued.row).model_dump(), key=issued.secret)
-    )
+    read = ApiKeyRead.model_validate(issued.row)
+    return ok(ApiKeyCreated(**read.model_dump(), key=issued.secret))
 
 
 @router.get("/keys")
@@ -98,9 +97,8 @@ async def list_student_tokens(
     rows, next_cursor = await AuthRepository(session).list_student_tokens(
         principal.tenant_id, student_id=student_id, unexpired_at=now, cursor=cursor, limit=limit
     )
-    return ok(
-        Page(items=[StudentTokenRead.model_validate(r) for r in rows], next_cursor=next_cursor)
-    )
+    tokens = [StudentTokenRead.model_validate(r) for r in rows]
+    return ok(Page(items=tokens, next_cursor=next_cursor))
 
 
 @router.delete("/tokens/{token_id}")

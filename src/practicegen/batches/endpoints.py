@@ -59,9 +59,8 @@ async def _start(
         events_url=f"/api/v1/batches/{batch.id}/events",
         jobs=service.jobs_of(rows),
     )
-    headers = {"Location": body.status_url}
-    if created.replayed:
-        headers["Idempotent-Replayed"] = "true"
+    replayed = {"Idempotent-Replayed": "true"} if created.replayed else {}
+    headers = {"Location": body.status_url, **replayed}
     return JSONResponse(body.model_dump(mode="json"), status.HTTP_202_ACCEPTED, headers=headers)
 
 

@@ -23,10 +23,9 @@ async def read_catalog(
 
     Every caller may read it, student tokens too. Names are the canonical spellings; requests
     may give any casing of them."""
+    configured = container.settings.llm_base_url is not None
     async with container.reading_sessionmaker() as session:
         catalog = await service.read_catalog(
-            session,
-            principal=principal,
-            model_configured=container.settings.llm_base_url is not None,
+            session, principal=principal, model_configured=configured
         )
     return ok(catalog)

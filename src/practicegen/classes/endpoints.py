@@ -77,12 +77,9 @@ async def add_class_students(
     settings: SettingsDep,
 ) -> Envelope[ClassRead]:
     """Add students by id or `external_id`; those already in the class stay as they are."""
+    limit = settings.class_max_students
     added = await service.add_students(
-        session,
-        principal=principal,
-        class_id=class_id,
-        members=body,
-        limit=settings.class_max_students,
+        session, principal=principal, class_id=class_id, members=body, limit=limit
     )
     return ok(added)
 

@@ -80,7 +80,6 @@ async def _import(settings: Settings, document: object, tenant_id: uuid.UUID) ->
     from practicegen.items.keys import KeyReader
     from practicegen.items.service import import_parsed, read_bank
 
-    database.require_existing(settings)
     await database.require_schema(settings)
     pool = SympyPool(1)
     try:  # keys are read before the database is touched: no lock is held meanwhile

@@ -1,12 +1,7 @@
-"""The database as commands use it: named in every message, never created by a command that
-only reads it, and its failures explained.
-
-`serve` and `db upgrade` may create the database (SQLite) and its tables; every other command
-first checks that the database exists and is migrated (`ready_session`), so a mistyped path
-or a wrong folder leaves no empty `practicegen.db` behind.
-
-The database's modules (SQLAlchemy, the drivers, the migrator) load inside these functions, at
-the first command that uses a database: `--help` and the commands that speak HTTP never do.
+"""The database as commands use it: named in every message, its failures explained, created
+only by `serve` and `db upgrade`. Every other command first checks that it exists and is
+migrated (`ready_session`), so a mistyped path leaves no empty `practicegen.db` behind.
+Its modules load inside these functions: `--help` and the commands that speak HTTP never do.
 """
 
 from __future__ import annotations
@@ -22,9 +17,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from practicegen.config import Settings
+    from practicegen.db.migrator import MigrationStatus
 
 T = TypeVar("T")
-UPGRADE = "Run `practicegen db upgrade` (or start `practicegen serve` once) to create its tables."
 
 
 def sqlite_path(settings: Settings) -> Path | None:
@@ -86,18 +81,30 @@ def require_folder(settings: Settings) -> None:
         )
 
 
-async def require_schema(settings: Settings) -> None:
+def _no_tables(where: str) -> CliError:
+    return CliError(
+        f"{_first_upper(where)} has no practicegen tables. Run `practicegen db upgrade` (or start "
+        "`practicegen serve` once) to create its tables.",
+        exit_code=ExitCode.UNAVAILABLE,
+    )
+
+
+async def migrations(settings: Settings) -> list[MigrationStatus]:
+    """Every migration this build knows, and whether the database has it (connects once)."""
     from practicegen.db import migrator
 
-    rows = await migrator.status(
+    return await migrator.status(
         settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
     )
+
+
+async def require_schema(settings: Settings) -> None:
+    """Refuse a database that is not there (before anything opens it) or lacks a migration."""
+    require_existing(settings)
+    rows = await migrations(settings)
     pending = [row.version for row in rows if not row.applied]
     if len(pending) == len(rows):
-        raise CliError(
-            f"{_first_upper(describe(settings))} has no practicegen tables. {UPGRADE}",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+        raise _no_tables(describe(settings))
     if pending:
         raise CliError(
             f"{_first_upper(describe(settings))} lacks migrations {', '.join(pending)}. "
@@ -109,14 +116,10 @@ async def require_schema(settings: Settings) -> None:
 async def reachable(settings: Settings, *, need_schema: bool) -> None:
     """Connect once (reading the migration ledger), so a long-running command that cannot
     reach its database says so at start rather than in its logs."""
-    from practicegen.db import migrator
-
     if need_schema:
         await require_schema(settings)
     else:
-        await migrator.status(
-            settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
-        )
+        await migrations(settings)
 
 
 @asynccontextmanager
@@ -124,7 +127,6 @@ async def ready_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A transaction on a database that exists and has every migration applied."""
     from practicegen.bootstrap import transaction
 
-    require_existing(settings)
     await require_schema(settings)
     async with transaction(settings) as session:
         yield session
@@ -156,10 +158,7 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
     text = str(cause)
     where = describe(settings)
     if isinstance(cause, psycopg.errors.UndefinedTable) or "no such table" in text:
-        return CliError(
-            f"{_first_upper(where)} has no practicegen tables. {UPGRADE}",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+        return _no_tables(where)
     if isinstance(cause, psycopg.OperationalError):
         return _postgres_problem(text, where)
     for sign, fix in _SQLITE_PROBLEMS:

@@ -100,13 +100,12 @@ def _data(response: httpx.Response) -> Any:
     return body["data"]
 
 
-def _job(response: httpx.Response) -> dict[str, Any]:
-    """A job as the API shows it; anything else is not a practicegen service's answer."""
+def _checked(response: httpx.Response, job: Any) -> dict[str, Any]:
+    """`job` as the API shows one; anything else is not a practicegen service's answer."""
     from pydantic import ValidationError
 
     from practicegen.jobs.schemas import JobRead
 
-    job = _data(response)
     try:
         JobRead.model_validate(job)
     except ValidationError as exc:
@@ -114,18 +113,16 @@ def _job(response: httpx.Response) -> dict[str, Any]:
     return dict(job)
 
 
+def _job(response: httpx.Response) -> dict[str, Any]:
+    return _checked(response, _data(response))
+
+
 def _jobs(response: httpx.Response) -> list[dict[str, Any]]:
-    from pydantic import TypeAdapter, ValidationError
-
-    from practicegen.jobs.schemas import JobRead
-
     page = _data(response)
     items = page.get("items") if isinstance(page, dict) else None
-    try:
-        TypeAdapter(list[JobRead]).validate_python(items)
-    except ValidationError as exc:
-        raise _foreign(response) from exc
-    return list(items or [])
+    if not isinstance(items, list):
+        raise _foreign(response)
+    return [_checked(response, job) for job in items]
 
 
 @jobs_app.command("list", cls=Command)

@@ -14,6 +14,7 @@ import typer
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Role
 from practicegen.cli import database
+from practicegen.cli.bank import TenantOption
 from practicegen.cli.console import moment, out, plain, say, table
 from practicegen.cli.errors import CliError, ExitCode
 from practicegen.cli.help import Command, command_group
@@ -35,12 +36,6 @@ class KeyRole(StrEnum):
     ADMIN = "admin"  # a server key that may also manage keys
 
 
-TenantOption = Annotated[
-    uuid.UUID | None,
-    typer.Option(metavar="TENANT_ID", help="The tenant (default: the default tenant)."),
-]
-
-
 async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
     """A new key of the default tenant, or of a new tenant named `new_tenant`; its secret."""
     from practicegen.auth import service as auth_service
@@ -57,7 +52,6 @@ async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: st
 
 
 async def _create(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
-    database.require_existing(settings)
     await database.require_schema(settings)
     return await issue_key(settings, name=name, role=role, new_tenant=new_tenant)
 

@@ -1,9 +1,6 @@
 """The `practicegen` command: its groups, `--version`, and the one place every failure is
-explained (`errors.report`).
-
-Only the command line itself loads here: each command loads the parts of the service it uses
-when it runs, so `--version`, `--help` and the commands that only read a database or speak HTTP
-start fast.
+explained (`errors.report`). Each command loads the parts of the service it uses when it
+runs, so `--version`, `--help` and the commands that only read a database or speak HTTP start fast.
 """
 
 from __future__ import annotations

@@ -34,15 +34,10 @@ def upgrade() -> None:
 @db_app.command("status", cls=Command)
 def status() -> None:
     """List the migrations and whether each is applied; exit 1 if any is pending."""
-    from practicegen.db import migrator
-
     settings = load_settings()
     say(f"Database: {database.describe(settings)}")
     database.require_existing(settings)
-    rows = database.run(
-        settings,
-        migrator.status(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s),
-    )
+    rows = database.run(settings, database.migrations(settings))
     table = Table("version", "file", "applied")
     for row in rows:
         table.add_row(row.version, row.name, "yes" if row.applied else "[red]no[/red]")

@@ -12,13 +12,9 @@ if TYPE_CHECKING:
     from practicegen.config import Settings
 
 
-def _variable(loc: tuple[int | str, ...]) -> str:
-    return f"PRACTICEGEN_{str(loc[0]).upper()}" if loc else "settings"
-
-
 def _problem(error: ErrorDetails) -> str:
     """One error, named by its variable unless its message already names it."""
-    variable = _variable(error["loc"])
+    variable = f"PRACTICEGEN_{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
     return error["msg"] if error["msg"].startswith(variable) else f"{variable}: {error['msg']}"
 
 
@@ -36,11 +32,8 @@ def load_settings() -> Settings:
         if [e["type"] for e in errors] == ["database_url"]:  # already says what to write
             raise CliError(f"{errors[0]['msg']}.") from None
         problems = "; ".join(_problem(e) for e in errors)
-        hint = f" A database URL is {DATABASE_URL_EXAMPLES}." if _names_database(errors) else ""
+        names_database = any(e["loc"][:1] == ("database_url",) for e in errors)
+        hint = f" A database URL is {DATABASE_URL_EXAMPLES}." if names_database else ""
         raise CliError(
             f"Invalid settings: {problems}. Fix the environment variables (or the .env file).{hint}"
         ) from None
-
-
-def _names_database(errors: list[ErrorDetails]) -> bool:
-    return any(e["loc"][:1] == ("database_url",) for e in errors)

@@ -1,17 +1,10 @@
-"""Writing questions the item bank lacks with a language model, and keeping only verified ones.
+"""Writing questions the item bank lacks with an OpenAI-compatible chat model, keeping only
+verified ones: a draft that fails its check or never arrives is counted by reason and rewritten.
 
-The model is any server speaking the OpenAI chat completions API, asked for structured JSON of
-one `QuestionKind` (`llm_kind`), shown up to three bank items of the skill as examples. Nothing
-it says is trusted: a draft that fails its check, or never arrives (malformed JSON, a timeout, a
-rate limit, a server error), is counted by reason and written again, up to a limit.
-
-One semaphore per generator caps requests in flight across every batch. The SDK client sends
-through aiohttp with a connection for every request the semaphore lets through, because httpx's
-pool costs CPU per request held when a thousand are in flight. The SDK's retries are off: a 429
-is retried here, honouring `Retry-After` up to a cap, without holding a semaphore slot, and so
-is a connection the server closed unanswered (after a burst, a thousand kept-alive connections
-sit in the pool; the server closes idle ones, and one taken as it does so is lost). Requests
-go through the SDK's `post`, skipping `chat.completions.create`'s costly check of every argument.
+Requests go through the SDK's aiohttp transport (httpx's pool costs CPU per request held when a
+thousand are in flight) and its bare `post` (`create` checks every argument, at a cost). The
+SDK's retries are off: a 429 is retried here after its `Retry-After`, without holding a slot,
+and at once a kept-alive connection the server closed unanswered.
 """
 
 from __future__ import annotations
@@ -96,15 +89,9 @@ class LlmGenerator:
     """Writes verified questions with an OpenAI-compatible chat model.
 
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
-    first try; `timeout_s` bounds one request, `verify_timeout_s` a draft's sympy check once it
-    runs, `check_queue_s` its wait for a free sympy process; after a 429 a request is repeated
-    up to `rate_limit_retries` times, waiting its `Retry-After` (at most `max_retry_wait_s`),
-    and as often at once after the server closed its connection without answering.
-    `response_format` is "json_schema" (structured outputs) or "json_object" (JSON mode only).
-    `sympy_pool` runs the checks (without one the generator starts a process of its own).
-    `choice_check`, a second model, answers multiple-choice questions in place of this one to
-    check their keys; the generator closes it. `total_usage` counts every token it spent,
-    self-consistency checks included.
+    first try; `verify_timeout_s` bounds a draft's sympy check once it runs, `check_queue_s` its
+    wait for a free process. `choice_check`, a second model, answers multiple-choice questions
+    to check their keys (the generator closes it). `total_usage` counts every token spent.
     """
 
     def __init__(
@@ -264,9 +251,8 @@ class LlmGenerator:
     async def _complete(
         self, body: dict[str, Any], batch: LlmBatch | None, report_start: _Hook | None
     ) -> dict[str, Any]:
-        """One request, repeated up to the retry limit after a 429 (outside the semaphore,
-        after its `Retry-After`) or a connection the server closed before answering (at once:
-        most often a kept-alive one it closed as the pool handed it out)."""
+        """One request, repeated up to the retry limit after a 429 or a connection the server
+        closed unanswered (most often a kept-alive one it closed as the pool handed it out)."""
         for retry in itertools.count():
             last = retry == self.rate_limit_retries
             try:

@@ -1,9 +1,8 @@
-"""Filling an async job's gap with questions a language model writes, each verified first.
-
-Only jobs use this filler: the sync endpoint never waits on a model. Mathematics subjects get
-equations, others multiple-choice questions; what the model could not produce, or repeats the
-student's or the bank's, is replaced by procedural items where a generator covers the skill.
-Tokens are reserved against the tenant's daily budget before the model is called.
+"""Filling an async job's gap (the sync endpoint never waits on a model) with questions a
+language model writes, each verified first: equations for the generators' subjects, else
+multiple-choice questions. What it could not produce, or repeats the student's or the bank's,
+is replaced by procedural items where a generator covers the skill. Tokens are reserved against
+the tenant's daily budget before the model is called.
 """
 
 from __future__ import annotations

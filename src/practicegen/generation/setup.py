@@ -1,9 +1,6 @@
 """The node's gap fillers as its settings describe them: the instant procedural generators for
-the sync path, and for jobs the configured language model (with a second model checking its
-multiple-choice keys, when one is set) or else the procedural generators too.
-
-The model's client (the OpenAI SDK) loads only when a model is configured: a node without one
-never imports it.
+the sync path, and a job's (`create_job_filler`). The model's client (the OpenAI SDK) loads
+only when a model is configured.
 """
 
 from __future__ import annotations

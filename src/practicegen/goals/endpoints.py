@@ -23,9 +23,8 @@ async def create_goal(
     body: GoalCreate, session: SessionDep, principal: PrincipalDep, known: GeneratorSpellingsDep
 ) -> Envelope[GoalRead]:
     """The subject is stored as already spelled, ignoring case (`algebra` is `Algebra`)."""
-    return ok(
-        _read(await service.create_goal(session, principal=principal, body=body, known=known))
-    )
+    goal = await service.create_goal(session, principal=principal, body=body, known=known)
+    return ok(_read(goal))
 
 
 @router.get("")

@@ -65,7 +65,7 @@ def _constant(node: Node) -> Fraction | None:
     left, right = (_constant(arg) for arg in node.args)
     if left is None or right is None:
         return None
-    return _saturate(_combine(node.op, left, right))
+    return max(min(_combine(node.op, left, right), _SATURATED), -_SATURATED)
 
 
 def _combine(op: str, left: Fraction, right: Fraction) -> Fraction:
@@ -78,7 +78,3 @@ def _combine(op: str, left: Fraction, right: Fraction) -> Fraction:
     if left == 0 and right < 0:
         return _SATURATED
     return left ** int(right)
-
-
-def _saturate(value: Fraction) -> Fraction:
-    return max(min(value, _SATURATED), -_SATURATED)

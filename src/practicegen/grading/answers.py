@@ -12,6 +12,7 @@ variables (`xy`); decimals are exact rationals; letters are case-folded, so symp
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -238,12 +239,13 @@ class _Parser:
         return Point(tuple(coords))
 
     def _expression(self) -> Node:
-        self._enter()
+        return self._nested(self._sum)
+
+    def _sum(self) -> Node:
         node = self._term()
         while self._peek().text in ("+", "-"):
             op = self._take().text
             node = Node(op, (node, self._term()))
-        self._depth -= 1
         return node
 
     def _term(self) -> Node:
@@ -262,9 +264,7 @@ class _Parser:
         if self._peek().text not in ("+", "-"):
             return self._power()
         sign = self._take().text
-        self._enter()
-        operand = self._unary()
-        self._depth -= 1
+        operand = self._nested(self._unary)
         return Node("neg", (operand,)) if sign == "-" else operand
 
     def _power(self) -> Node:
@@ -272,10 +272,7 @@ class _Parser:
         if self._peek().text not in ("^", "**"):
             return base
         self._take()
-        self._enter()
-        exponent = self._unary()
-        self._depth -= 1
-        return Node("^", (base, exponent))
+        return Node("^", (base, self._nested(self._unary)))
 
     def _primary(self) -> Node:
         token = self._take()
@@ -291,10 +288,7 @@ class _Parser:
             self._expect(")")
             return Node(token.text, (argument,))
         if token.text == _ROOT:
-            self._enter()
-            radicand = self._primary()
-            self._depth -= 1
-            return Node("sqrt", (radicand,))
+            return Node("sqrt", (self._nested(self._primary),))
         if token.text == "(":
             inner = self._expression()
             self._expect(")")
@@ -303,10 +297,14 @@ class _Parser:
             raise AnswerError("The answer ends too early.")
         raise AnswerError(f"Unexpected {token.text!r}.")
 
-    def _enter(self) -> None:
+    def _nested(self, parse: Callable[[], Node]) -> Node:
+        """What `parse` reads one level deeper."""
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise AnswerError("The answer is nested too deeply.")
+        node = parse()
+        self._depth -= 1
+        return node
 
     def _peek(self) -> Token:
         return self._tokens[self._at]

@@ -4,6 +4,8 @@ Works on the parse tree, as sympy values have forgotten how the student wrote th
 
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from practicegen.grading.answers import Node
@@ -44,9 +46,7 @@ def _product(sign: int, node: Node) -> Form:
 def _factors(node: Node, nums: list[str], dens: list[str], factors: list[Form]) -> int:
     """Sort the factors of `node` into integers, integer divisors and the rest; its sign."""
     if node.op == "*":
-        return _factors(node.args[0], nums, dens, factors) * _factors(
-            node.args[1], nums, dens, factors
-        )
+        return math.prod(_factors(arg, nums, dens, factors) for arg in node.args)
     if node.op == "/":
         sign = _factors(node.args[0], nums, dens, factors)
         divisor = node.args[1]

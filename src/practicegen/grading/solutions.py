@@ -121,7 +121,17 @@ def _lone_variable(left: Node, right: Node) -> tuple[str, Node]:
     raise NotASolution("Write the solution with the variable alone on one side, as in x = 4.")
 
 
-_FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
+FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">="}  # a relation read from the other side
+
+
+def ray(op: str, bound: Expr) -> Expr:
+    """The real numbers `x op bound` holds for."""
+    return {
+        ">": sympy.Interval.open(bound, sympy.oo),
+        ">=": sympy.Interval(bound, sympy.oo),
+        "<": sympy.Interval.open(-sympy.oo, bound),
+        "<=": sympy.Interval(-sympy.oo, bound),
+    }[op]
 
 
 def _inequality(relation: Relation) -> _Fact:
@@ -129,15 +139,8 @@ def _inequality(relation: Relation) -> _Fact:
     op = relation.ops[0]
     name, bound = _lone_variable(left, right)
     if bound is left:
-        op = _FLIPPED[op]
-    value = _constant(bound, real=True)
-    interval = {
-        ">": sympy.Interval.open(value, sympy.oo),
-        ">=": sympy.Interval(value, sympy.oo),
-        "<": sympy.Interval.open(-sympy.oo, value),
-        "<=": sympy.Interval(-sympy.oo, value),
-    }[op]
-    return _Fact(name, interval, (bound,), equality=False)
+        op = FLIPPED[op]
+    return _Fact(name, ray(op, _constant(bound, real=True)), (bound,), equality=False)
 
 
 def _between(relation: Relation) -> _Fact:
@@ -148,7 +151,7 @@ def _between(relation: Relation) -> _Fact:
     if middle.op != "var" or not (rising or falling):
         raise NotASolution("Write a range as -2 < x <= 4, with x in the middle.")
     if first in (">", ">="):
-        low, high, first, second = high, low, _FLIPPED[second], _FLIPPED[first]
+        low, high, first, second = high, low, FLIPPED[second], FLIPPED[first]
     start, end = _constant(low, real=True), _constant(high, real=True)
     interval = sympy.Interval(start, end, first == "<", second == "<")
     return _Fact(middle.text, interval, (low, high), equality=False)

@@ -38,12 +38,8 @@ async def readyz(container: ContainerDep) -> JSONResponse:
                 )
             workers = await presence.look(session, stale_s=container.settings.worker_stale_s)
     except Exception as exc:  # whatever stops the query, the answer is "not ready"
-        return error_response(
-            503,
-            "database_unavailable",
-            "The database does not answer or has no schema.",
-            {"error": type(exc).__name__},
-        )
+        message = "The database does not answer or has no schema."
+        return error_response(503, "database_unavailable", message, {"error": type(exc).__name__})
     if (problem := readiness.workers_problem(workers)) is not None:
         return error_response(503, problem.code, problem.message, problem.details)
     ready = {"status": "ready", "migrations": applied, "workers": workers.as_dict()}

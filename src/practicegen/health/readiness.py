@@ -34,11 +34,8 @@ class Readiness:
     def local_problem(self) -> Problem | None:
         """What this process knows without asking the database."""
         if self.warming_up is not None and not self.warming_up.done():
-            return Problem(
-                "warming_up",
-                "This node is still starting its grading and generation processes.",
-                {},
-            )
+            message = "This node is still starting its grading and generation processes."
+            return Problem("warming_up", message, {})
         if self.worker is not None and not self.worker.running:
             return Problem(
                 "worker_unavailable",

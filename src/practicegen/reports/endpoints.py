@@ -22,11 +22,10 @@ async def get_student_mastery(
     """Per skill the student has practised: ability, the chance on a typical item, items
     answered, last practised, and whether mastered by the rule returned with it."""
     rule = service.mastery_rule(settings)
-    return ok(
-        await service.student_mastery(
-            session, principal=principal, student_id=student_id, rule=rule
-        )
+    mastery = await service.student_mastery(
+        session, principal=principal, student_id=student_id, rule=rule
     )
+    return ok(mastery)
 
 
 @router.get("/students/{student_id}/assignments")
@@ -50,6 +49,5 @@ async def get_class_report(
 ) -> Envelope[ClassReport]:
     """The class's students by skills: each cell a student's standing in a skill."""
     rule = service.mastery_rule(settings)
-    return ok(
-        await service.class_report(session, principal=principal, class_id=class_id, rule=rule)
-    )
+    report = await service.class_report(session, principal=principal, class_id=class_id, rule=rule)
+    return ok(report)

@@ -35,10 +35,8 @@ async def update_settings(
     session: AsyncSession, *, principal: Principal, body: TenantSettingsUpdate, now: datetime
 ) -> TenantSettingsRead:
     principal.require_admin()
-    if body.require_check_model is not None:
-        await set_require_check_model(
-            session, principal.tenant_id, body.require_check_model, now=now
-        )
+    if (required := body.require_check_model) is not None:
+        await set_require_check_model(session, principal.tenant_id, required, now=now)
     return await get_settings(session, principal=principal)
 
 

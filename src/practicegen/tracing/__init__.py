@@ -1,15 +1,9 @@
-"""OpenTelemetry tracing: one trace from a request through its job's attempts, each model call
-and the webhook delivery, exported over OTLP when an endpoint is configured.
+"""OpenTelemetry tracing: one trace from a request through its job's attempts (which may run
+on another machine: the job's row keeps its creator's W3C `traceparent`), each model call and
+the webhook delivery, exported over OTLP when an endpoint is configured.
 
-A job runs later, maybe on another machine, so the creating span's W3C `traceparent` is kept
-in the job's row (`jobs.traceparent`) and each attempt's span continues it; a delivery job is
-created inside its source job's span and so continues the same trace.
-
-These are the hooks the rest of the service calls. They use OpenTelemetry's API only (which
-FastAPI itself imports), and each returns at once when tracing is off: the SDK, the exporter
-and the span pipeline are imported and built by `start` alone (`tracing.export`). Tracing is
-one per process, as OpenTelemetry's provider is: `start` in `serve` and `worker`, or in a test
-with its own exporter, and `stop` at the end.
+These hooks use OpenTelemetry's API only and return at once when tracing is off; `start` alone
+loads the SDK (`tracing.export`). Tracing is one per process, as OpenTelemetry's provider is.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """The span pipeline behind `tracing.start`: sampler, resource, batching, secret redaction and
-the OTLP/HTTP exporter. Imported only when tracing is turned on, as it loads the SDK.
-
-Every span passes `RedactingExporter` on its way out, so no attribute, event or status that
-any code (ours or a library's) put on a span takes a key, token or URL credential to the trace
-backend: the same rule, and the same `redact`, as the log lines'.
+the OTLP/HTTP exporter; imported only when tracing is on, as it loads the SDK. Every span passes
+`RedactingExporter` on its way out, so no key, token or URL credential that any code (ours or a
+library's) put on a span reaches the trace backend: the log lines' rule, and their `redact`.
 """
 
 from __future__ import annotations
@@ -39,8 +37,7 @@ def provider_for(
 ) -> tuple[TracerProvider, BatchSpanProcessor]:
     """A provider sampling and naming spans as `settings` say, exporting through `exporter`
     (default: OTLP/HTTP to `settings.otlp_endpoint`), secrets redacted on the way; and its
-    batching processor, which `stop_within` ends. The provider's own exit hook is off: it
-    would wait up to 30 s per processor on a dead collector."""
+    batching processor, which `stop_within` ends (the provider's own exit hook is off)."""
     provider = TracerProvider(
         shutdown_on_exit=False,
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
@@ -62,9 +59,8 @@ def provider_for(
 
 
 def stop_within(provider: TracerProvider, batches: BatchSpanProcessor) -> None:
-    """Send what is buffered for up to `STOP_LIMIT_S`, then stop the exporter, which cuts
-    short any retry still waiting, and drop the rest. The SDK's own shutdown takes no limit
-    (it waits up to 30 s), so it runs on a thread this waits for no longer."""
+    """Send what is buffered for up to `STOP_LIMIT_S`, then stop the exporter (cutting short
+    any retry) and drop the rest: the SDK's shutdown, which takes no limit, runs on a thread."""
     stopping = threading.Thread(target=provider.shutdown, name="tracing-stop", daemon=True)
     stopping.start()
     stopping.join(STOP_LIMIT_S)

@@ -10,9 +10,9 @@ from random import Random
 
 from practicegen.generation.procedural import distractors as d
 from practicegen.generation.procedural.base import CheckKind, Draft, Step, Wrong
-from practicegen.generation.procedural.mathparse import FLIP
 from practicegen.generation.procedural.render import Number, Pair, linear, pair, pick, signed
 from practicegen.generation.procedural.steps import Candidate, draft, move, solution
+from practicegen.grading.solutions import FLIPPED
 from practicegen.ports import AnswerPolicy, ItemType
 
 OPS = (">", "<", ">=", "<=")
@@ -34,13 +34,13 @@ def _wrong(op: str, value: Number, tag: str) -> Candidate:
 def _flip_wrong(final_op: str, x: Fraction, k: int) -> Candidate:
     """The solution with the sign unflipped for a negative k, or flipped for a positive one."""
     tag = "forgot_to_flip_inequality" if k < 0 else d.FLIPPED_INEQUALITY_NEEDLESSLY
-    return _wrong(FLIP[final_op], x, tag)
+    return _wrong(FLIPPED[final_op], x, tag)
 
 
 def _divide_step(k: int, op: str, value: Fraction) -> Step:
     if k < 0:
         text = f"Divide both sides by ${k}$ and flip the inequality sign (dividing by a negative)"
-        op = FLIP[op]
+        op = FLIPPED[op]
     else:
         text = f"Divide both sides by ${k}$"
     return Step(text, *_answer(op, value))
@@ -79,7 +79,7 @@ def one_step(rng: Random, level: int) -> Draft:
         a, x = pick(rng, 2, 15), Fraction(pick(rng, 1, 15))
         candidates = [
             _wrong(op, x + 2 * a, d.ADDED_INSTEAD_OF_SUBTRACTED),
-            _wrong(FLIP[op], x, d.FLIPPED_INEQUALITY_NEEDLESSLY),
+            _wrong(FLIPPED[op], x, d.FLIPPED_INEQUALITY_NEEDLESSLY),
         ]
         hints = ["Solve it like an equation, keeping the inequality sign.", f"{move(a)}."]
         problem = _rel(linear(1, a), op, pair(x + a))
@@ -87,7 +87,7 @@ def one_step(rng: Random, level: int) -> Draft:
     k = pick(rng, 2, 9) * (-1 if level == 3 else 1)
     x = solution(rng, level, k, 3 * abs(k) + 2 if level == 3 else 0)
     rhs = k * x
-    final_op = FLIP[op] if k < 0 else op
+    final_op = FLIPPED[op] if k < 0 else op
     candidates = [
         _flip_wrong(final_op, x, k),
         _wrong(final_op, -x, d.SIGN_ERROR),
@@ -119,7 +119,7 @@ def two_step(rng: Random, level: int) -> Draft:
     steps.append(Step(move(b), *_rel(linear(k, 0), op, pair(e - b))))
     if k != 1:
         steps.append(_divide_step(k, op, x))
-    final_op = FLIP[op] if k < 0 else op
+    final_op = FLIPPED[op] if k < 0 else op
     candidates = [
         _flip_wrong(final_op, x, k),
         _wrong(final_op, (e + b) / k, d.ADDED_INSTEAD_OF_SUBTRACTED),

@@ -16,6 +16,8 @@ import sympy
 from sympy.parsing import sympy_parser as parser
 from sympy.polys.polyerrors import BasePolynomialError
 
+from practicegen.grading.solutions import FLIPPED, ray
+
 _TRANSFORMS = (*parser.standard_transformations, parser.convert_xor, parser.rationalize)
 _ALLOWED_CHARS = re.compile(r"^[0-9A-Za-z_+\-*/^().,\s]*$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -145,9 +147,6 @@ def solution_set(text: str, var: Expr) -> Expr:
     return sympy.FiniteSet(*values)
 
 
-FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}  # a relation read from the other side
-
-
 def solve_inequality(text: str, var: Expr) -> Expr:
     """The real solution set of a one-variable inequality such as `2*x + 3 > 11`."""
     parts = _RELATION.split(text)
@@ -162,13 +161,8 @@ def solve_inequality(text: str, var: Expr) -> Expr:
     slope, intercept = poly.all_coeffs()
     boundary = -intercept / slope
     if slope < 0:
-        op = FLIP[op]
-    return {
-        ">": sympy.Interval.open(boundary, sympy.oo),
-        ">=": sympy.Interval(boundary, sympy.oo),
-        "<": sympy.Interval.open(-sympy.oo, boundary),
-        "<=": sympy.Interval(-sympy.oo, boundary),
-    }[op]
+        op = FLIPPED[op]
+    return ray(op, boundary)
 
 
 def solve_system(text: str, variables: tuple[Expr, ...]) -> Expr:
