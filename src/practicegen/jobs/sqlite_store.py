@@ -29,6 +29,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student, core_table
+from practicegen.items.bank_changes import version_of
 from practicegen.jobs.queue import JobQueue
 from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
 from practicegen.jobs.store import ClaimBatcher, PendingJob
@@ -38,9 +39,10 @@ _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("i
 
 
 @functools.cache
-def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit
-    and the student is the tenant's, doing nothing for a used Idempotency-Key."""
+def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> ReturningInsert[Any]:
+    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit,
+    (if `versioned`) its bank has the version given, and the student is the tenant's, doing
+    nothing for a used Idempotency-Key."""
     given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
@@ -49,6 +51,9 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
         limit = bindparam("in_flight_limit", type_=Integer)
         counted = select(func.coalesce(func.sum(_counts.c.in_flight), 0))
         row = row.where(counted.where(_counts.c.tenant_id == tenant).scalar_subquery() < limit)
+    if versioned:
+        version = bindparam("bank_version", type_=Integer)
+        row = row.where(version_of(tenant).scalar_subquery() == version)
     if "student_id" in values:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
@@ -112,7 +117,9 @@ class SqliteJobStore:
         columns = {k: v for k, v in job.columns().items() if k != "student_id" or v is not None}
         params = {f"new_{key}": value for key, value in columns.items()}
         params["in_flight_limit"] = job.in_flight_limit
-        statement = _insert(tuple(columns), job.in_flight_limit is not None)
+        params["bank_version"] = job.bank_version
+        limited, versioned = job.in_flight_limit is not None, job.bank_version is not None
+        statement = _insert(tuple(columns), limited, versioned)
         inserted = (await session.execute(statement, params)).first() is not None
         if inserted:
             await self.queue.enqueue(
