@@ -114,6 +114,17 @@ async def test_a_job_made_in_a_transaction_rolls_back_with_it(
     assert await jobs(sessionmaker) == 0
 
 
+async def test_a_job_made_with_no_transaction_open_is_committed_at_once(
+    sessionmaker: SessionMaker, store: JobStore
+) -> None:
+    student = await a_student(sessionmaker)
+    async with sessionmaker() as session:
+        await create_job(session, store=store, new=a_job(student), now=datetime.now(UTC))
+        assert not session.in_transaction()
+        await session.rollback()
+    assert await jobs(sessionmaker) == 1
+
+
 async def test_a_job_given_a_bank_version_is_made_only_while_the_bank_has_it(
     sessionmaker: SessionMaker, store: JobStore
 ) -> None:
@@ -126,10 +137,9 @@ async def test_a_job_given_a_bank_version_is_made_only_while_the_bank_has_it(
     stale, current = a_job(student, bank_version=version), a_job(student, bank_version=version + 1)
     with pytest.raises(TooManyJobs):
         await create(sessionmaker, store, stale)
-    async with sessionmaker() as session:
+    async with sessionmaker() as session:  # none open: made at once, or not at all
         with pytest.raises(TooManyJobs):
             await create_job(session, store=store, new=stale, now=datetime.now(UTC))
         await create_job(session, store=store, new=current, now=datetime.now(UTC))
-        await session.commit()
     await create(sessionmaker, store, current)
     assert await jobs(sessionmaker) == 2

@@ -1,5 +1,6 @@
 """The job store on SQLite: the job row through the caller's session, its message handed to the
-queue once that commits; the in-flight limit, checked in the INSERT, is exact with one writer."""
+queue once that commits (or, with no transaction open, both at once); the in-flight limit,
+checked in the INSERT, is exact with one writer."""
 
 from __future__ import annotations
 
@@ -23,14 +24,15 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student, core_table
+from practicegen.db.sqlite_driver import committing
 from practicegen.items.bank_changes import version_of
-from practicegen.jobs.queue import JobQueue
+from practicegen.jobs.queue import EmbeddedQueue
 from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
 from practicegen.jobs.store import ClaimBatcher, PendingJob
 
@@ -103,9 +105,10 @@ SQLITE_WRITES = SqliteWrites()
 class SqliteJobStore:
     writes = SQLITE_WRITES
 
-    def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
+    def __init__(self, sessionmaker: SessionMaker, queue: EmbeddedQueue, clock: Clock) -> None:
         self.queue = queue
         self.claims = ClaimBatcher(sessionmaker, clock, self.writes)
+        self.engine: AsyncEngine = sessionmaker.kw["bind"]
 
     async def open(self) -> None:
         return None
@@ -120,6 +123,15 @@ class SqliteJobStore:
         params["bank_version"] = job.bank_version
         limited, versioned = job.in_flight_limit is not None, job.bank_version is not None
         statement = _insert(tuple(columns), limited, versioned)
+        if not session.in_transaction():  # none open: committed at once, in one trip at most
+            async with self.engine.connect() as connection, committing(connection):
+                inserted = (await connection.execute(statement, params)).first() is not None
+                await connection.commit()
+            if inserted:
+                self.queue.hand_over(
+                    job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
+                )
+            return inserted
         inserted = (await session.execute(statement, params)).first() is not None
         if inserted:
             await self.queue.enqueue(
