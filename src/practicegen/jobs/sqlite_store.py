@@ -29,14 +29,14 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import Job, Student, core_table
+from practicegen.db.models import BankVersion, Job, Student, core_table
 from practicegen.db.sqlite_driver import committing
-from practicegen.items.bank_changes import version_of
 from practicegen.jobs.queue import EmbeddedQueue
 from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
 from practicegen.jobs.store import ClaimBatcher, PendingJob
 
 _jobs = core_table(Job)
+_versions = core_table(BankVersion)
 _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
 
 
@@ -54,8 +54,9 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
         counted = select(func.coalesce(func.sum(_counts.c.in_flight), 0))
         row = row.where(counted.where(_counts.c.tenant_id == tenant).scalar_subquery() < limit)
     if versioned:
-        version = bindparam("bank_version", type_=Integer)
-        row = row.where(version_of(tenant).scalar_subquery() == version)
+        version = select(func.coalesce(func.sum(_versions.c.version), 0))
+        bank = version.where(_versions.c.tenant_id == tenant).scalar_subquery()
+        row = row.where(bank == bindparam("bank_version", type_=Integer))
     if "student_id" in values:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
