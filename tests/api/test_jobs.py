@@ -150,13 +150,16 @@ async def test_an_async_request_checked_against_kept_items_sees_the_bank_another
     engine = create_engine(settings)  # another process's: its commits reach none of the app's
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
+            await ItemRepository(session).bump_bank_version(DEFAULT_TENANT_ID)
+        assert (await client.post(url, json=body)).status_code == 202  # moved, yet still fits
+        async with create_sessionmaker(engine)() as session, session.begin():
             retired = update(Item).where(Item.subject == "Chemistry").values(status="retired")
             await session.execute(retired)
             await ItemRepository(session).bump_bank_version(DEFAULT_TENANT_ID)
     finally:
         await engine.dispose()
     assert_error(await client.post(url, json=body), 422, "generation_unavailable")
-    assert len((await client.get("/api/v1/jobs")).json()["data"]["items"]) == 2
+    assert len((await client.get("/api/v1/jobs")).json()["data"]["items"]) == 3
 
 
 async def test_idempotency_key_replays_and_refuses_a_different_body(

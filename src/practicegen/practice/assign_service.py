@@ -147,7 +147,7 @@ async def _create_job(
         )
     # checked against the kept items unread, the INSERT itself finds their bank version current
     version = await check_request_content(session, ask, version_unread=True)
-    unread = dataclasses.replace(new, bank_version=version)
+    unread = new if version is None else dataclasses.replace(new, bank_version=version)
     try:
         return await jobs_service.create_job(
             session, store=parts.store, new=unread, now=ask.now, explain_refusal=explain
