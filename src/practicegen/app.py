@@ -105,8 +105,10 @@ async def open_store(
             connect_timeout_s=settings.db_connect_timeout_s,
             ping_idle_s=settings.db_ping_idle_s,
         )
-    else:
+    elif isinstance(queue, EmbeddedQueue):
         store = SqliteJobStore(sessionmaker, queue, clock)
+    else:
+        raise TypeError(f"no job store for a {type(queue).__name__}")
     await store.open()
     stack.push_async_callback(store.close)
     return store

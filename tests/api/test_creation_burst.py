@@ -5,9 +5,13 @@ never a dropped connection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from tests.api.test_follower_burst import tiny_node
 from tests.conftest import ADMIN_KEY
@@ -16,14 +20,21 @@ AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 BURST = 120
 
 
-async def burst_of_creations(base: str) -> list[httpx.Response]:
+async def a_student(base: str) -> str:
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=60) as http:
+        created = await http.post("/api/v1/students", json={"display_name": "Ada"})
+    assert created.status_code == 201, created.text
+    student_id: str = created.json()["data"]["student_id"]
+    return student_id
+
+
+async def burst_of_creations(base: str, student_id: str | None = None) -> list[httpx.Response]:
     """`BURST` async assigns sent at once on connections of their own, every third with an
     Idempotency-Key that an earlier one of the burst also sent (a client's retry)."""
     limits = httpx.Limits(max_connections=None)
+    student_id = student_id or await a_student(base)
     async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=60, limits=limits) as http:
-        created = await http.post("/api/v1/students", json={"display_name": "Ada"})
-        assert created.status_code == 201, created.text
-        body = {"student_id": created.json()["data"]["student_id"], "subject": "Algebra"}
+        body = {"student_id": student_id, "subject": "Algebra"}
 
         async def create(n: int) -> httpx.Response:
             headers = {"Idempotency-Key": f"burst-{n // 2}"} if n % 3 == 0 else {}
@@ -49,9 +60,34 @@ async def test_a_burst_of_creations_larger_than_the_pools_is_all_accepted(
     assert len(keyed) - len(set(keyed)) == len(replayed)
 
 
+@contextlib.contextmanager
+def another_writer(database_url: str) -> Iterator[Callable[[], None]]:
+    """On SQLite, another process's writer holding the write lock until told to release it:
+    only then does a creation hold its connection while it waits. Nothing on PostgreSQL."""
+    path = make_url(database_url).database
+    if not database_url.startswith("sqlite") or path is None:
+        yield lambda: None
+        return
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        other.execute("ROLLBACK")
+
+    try:
+        yield release
+    finally:
+        other.close()
+
+
 async def test_past_its_pool_wait_a_node_answers_503_with_retry_after(database_url: str) -> None:
     async with tiny_node(database_url, db_pool_wait_s=0.001, job_max_in_flight=1000) as app:
-        responses = await burst_of_creations(app.state["base_url"])
+        student_id = await a_student(app.state["base_url"])
+        with another_writer(database_url) as release:
+            burst = asyncio.create_task(burst_of_creations(app.state["base_url"], student_id))
+            await asyncio.sleep(0.5)
+            release()
+            responses = await burst
     statuses = {r.status_code for r in responses}
     assert statuses <= {202, 503} and 503 in statuses, statuses
     for refused in (r for r in responses if r.status_code == 503):

@@ -11,11 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import SAWarning
 
+from practicegen.auth.principal import DEFAULT_TENANT_ID
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
+from practicegen.db.engine import create_engine, create_sessionmaker
+from practicegen.db.models import Item
+from practicegen.items.repository import ItemRepository
 from practicegen.jobs import endpoints
+from tests.api.factories import item_body
 from tests.api.test_errors import assert_error
 from tests.api.test_practice import new_student, seed_bank
 from tests.conftest import ADMIN_KEY, make_settings
@@ -123,6 +129,37 @@ async def test_async_request_is_validated_before_a_job_exists(
     )
     assert (await jobs_client.get("/api/v1/jobs")).json()["data"]["items"] == []
     assert_error(await jobs_client.get(f"/api/v1/jobs/{uuid.uuid4()}"), 404, "job_not_found")
+
+
+async def test_an_async_request_checked_against_kept_items_sees_the_bank_another_changed(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Kept items are checked without reading the bank's version, the job's INSERT finding it
+    still current; once another process has retired them, the request is checked again against
+    the bank as it is and refused, as if the version had been read first."""
+    rows = [
+        item_body(subject="Chemistry", topic="Moles", skill="moles.count", stem=f"Moles {n}?")
+        for n in range(3)
+    ]
+    document = {"format": "practicegen-bank", "version": 1, "items": rows}
+    assert (await client.post("/api/v1/items/import", json=document)).status_code == 200
+    url = "/api/v1/practice/assign/async"
+    body = {"student_id": await new_student(client), "subject": "Chemistry", "num_items": 3}
+    for _ in range(2):  # the first loads the subject's items, the second takes them as kept
+        assert (await client.post(url, json=body)).status_code == 202
+    engine = create_engine(settings)  # another process's: its commits reach none of the app's
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await ItemRepository(session).bump_bank_version(DEFAULT_TENANT_ID)
+        assert (await client.post(url, json=body)).status_code == 202  # moved, yet still fits
+        async with create_sessionmaker(engine)() as session, session.begin():
+            retired = update(Item).where(Item.subject == "Chemistry").values(status="retired")
+            await session.execute(retired)
+            await ItemRepository(session).bump_bank_version(DEFAULT_TENANT_ID)
+    finally:
+        await engine.dispose()
+    assert_error(await client.post(url, json=body), 422, "generation_unavailable")
+    assert len((await client.get("/api/v1/jobs")).json()["data"]["items"]) == 3
 
 
 async def test_idempotency_key_replays_and_refuses_a_different_body(

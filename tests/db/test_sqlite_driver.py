@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from practicegen.db import sqlite_driver
 from practicegen.db.engine import create_engine, create_sessionmaker
-from practicegen.db.sqlite_driver import OneTripConnection, pipeline
+from practicegen.db.sqlite_driver import OneTripConnection, committing, pipeline
 from tests.conftest import make_settings
 
 
@@ -216,6 +216,57 @@ async def test_a_pipelined_commit_waits_for_another_writer_on_the_thread_not_the
     other.close()
     assert trips == ["_commit"]
     assert await _bodies(engine) == ["first", "other", "ours"]
+
+
+async def _committed_at_once(engine: AsyncEngine, body: str) -> int:
+    """A lone write with RETURNING, committed as it runs; the id it returned."""
+    async with engine.connect() as conn, committing(conn):
+        insert = text("INSERT INTO notes (body) VALUES (:body) RETURNING id")
+        row_id = (await conn.execute(insert, {"body": body})).scalar_one()
+        await conn.commit()
+    return int(row_id)
+
+
+async def test_a_committing_write_returns_its_rows_committed_on_the_loop_in_no_trip(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    await _pipelined_commit(engine)  # the first, on the thread: the next tries the loop
+    trips.clear()
+    assert await _committed_at_once(engine, "ours") == 2
+    assert trips == []
+    assert await _bodies(engine) == ["first", "ours"]
+
+
+async def test_a_committing_write_waits_for_another_writer_in_one_trip_not_on_the_loop(
+    engine: AsyncEngine, trips: list[str], tmp_path: Path
+) -> None:
+    await _pipelined_commit(engine)
+    other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    other.execute("INSERT INTO notes (body) VALUES ('other')")
+
+    trips.clear()
+    writing = asyncio.create_task(_committed_at_once(engine, "ours"))
+    await asyncio.sleep(0.2)
+    assert not writing.done()  # the loop ran on while the write waited
+    other.execute("COMMIT")
+    assert await asyncio.wait_for(writing, 5) == 3
+    other.close()
+    assert trips == ["_commit"]
+    assert await _bodies(engine) == ["first", "other", "ours"]
+
+
+async def test_a_committing_write_in_a_transaction_waits_for_its_commit(
+    engine: AsyncEngine,
+) -> None:
+    """Begun by an earlier write, the transaction is the caller's to commit or roll back."""
+    async with engine.connect() as conn:
+        await conn.execute(text("INSERT INTO notes (body) VALUES ('begun')"))
+        async with committing(conn):
+            await conn.execute(text("INSERT INTO notes (body) VALUES ('with it')"))
+        await conn.rollback()
+    await _committed_at_once(engine, "alone")
+    assert await _bodies(engine) == ["alone"]
 
 
 async def test_checkpoints_run_on_a_thread_and_commits_leave_the_loop_meanwhile(

@@ -26,6 +26,7 @@ from practicegen.config import Settings
 from practicegen.db import migrator
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from practicegen.db.models import Job, Tenant
+from practicegen.jobs.queue import EmbeddedQueue
 from practicegen.jobs.service import TooManyJobs
 from practicegen.jobs.sqlite_store import SqliteJobStore
 from practicegen.jobs.store import PendingJob
@@ -39,8 +40,10 @@ async def embedded(settings: Settings) -> AsyncIterator[tuple[SessionMaker, Sqli
     """Sessions and the SQLite job store on the settings' file (its queue: in memory)."""
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
+    queue = create_queue(settings)
+    assert isinstance(queue, EmbeddedQueue)
     try:
-        yield sessionmaker, SqliteJobStore(sessionmaker, create_queue(settings), _now)
+        yield sessionmaker, SqliteJobStore(sessionmaker, queue, _now)
     finally:
         await engine.dispose()
 

@@ -16,6 +16,7 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Job, Student
 from practicegen.errors import StudentNotFound
+from practicegen.items.repository import ItemRepository
 from practicegen.jobs.service import (
     IdempotencyKeyReused,
     NewJob,
@@ -111,3 +112,34 @@ async def test_a_job_made_in_a_transaction_rolls_back_with_it(
         await create_job(session, store=store, new=a_job(student), now=datetime.now(UTC))
         await session.rollback()
     assert await jobs(sessionmaker) == 0
+
+
+async def test_a_job_made_with_no_transaction_open_is_committed_at_once(
+    sessionmaker: SessionMaker, store: JobStore
+) -> None:
+    student = await a_student(sessionmaker)
+    async with sessionmaker() as session:
+        await create_job(session, store=store, new=a_job(student), now=datetime.now(UTC))
+        assert not session.in_transaction()
+        await session.rollback()
+    assert await jobs(sessionmaker) == 1
+
+
+async def test_a_job_given_a_bank_version_is_made_only_while_the_bank_has_it(
+    sessionmaker: SessionMaker, store: JobStore
+) -> None:
+    """A request checked against kept items names their bank version; once the bank has moved
+    on, its job is refused (the caller checks again)."""
+    student = await a_student(sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        version = await ItemRepository(session).bank_version(DEFAULT_TENANT_ID)
+        await ItemRepository(session).bump_bank_version(DEFAULT_TENANT_ID)
+    stale, current = a_job(student, bank_version=version), a_job(student, bank_version=version + 1)
+    with pytest.raises(TooManyJobs):
+        await create(sessionmaker, store, stale)
+    async with sessionmaker() as session:  # none open: made at once, or not at all
+        with pytest.raises(TooManyJobs):
+            await create_job(session, store=store, new=stale, now=datetime.now(UTC))
+        await create_job(session, store=store, new=current, now=datetime.now(UTC))
+    await create(sessionmaker, store, current)
+    assert await jobs(sessionmaker) == 2

@@ -1,5 +1,6 @@
 """The SQLite engine's connections: one trip to their thread per statement instead of four. In a
-`pipeline`, writes nobody reads go with the commit, on the loop's thread when the lock is free."""
+`pipeline`, writes nobody reads go with the commit, on the loop's thread when the lock is free;
+while `committing`, a lone write commits as it runs, on the loop's thread too when it may."""
 
 from __future__ import annotations
 
@@ -57,10 +58,11 @@ def _run_all(connection: sqlite3.Connection, steps: list[_Step]) -> _Outcome:
     return outcome
 
 
-def _commit(connection: sqlite3.Connection, steps: list[_Step]) -> None:
-    """On the connection's thread: the held-back writes, then the commit."""
-    _run_all(connection, steps)
+def _commit(connection: sqlite3.Connection, steps: list[_Step]) -> _Outcome:
+    """On the connection's thread: the held-back writes, then the commit; the last's outcome."""
+    outcome = _run_all(connection, steps)
     connection.commit()
+    return outcome
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
@@ -172,6 +174,7 @@ class OneTripConnection(aiosqlite.Connection):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.pipelining = False
+        self.committing = False
         self._held_back: list[_Step] = []
         self._busy_timeout_ms = busy_timeout_ms
         self._checkpoints = checkpoints
@@ -181,20 +184,26 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def commit(self) -> None:
-        on_thread = True
         if self._held_back:
             steps, self._held_back = self._held_back, []
-            on_thread = (
-                self._conn.in_transaction
-                or not self._checkpoints.loop_may_commit
-                or not self._commit_without_waiting(steps)
-            )
-            if on_thread:
-                await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
+            await self._commit_steps(steps)
         elif self._has_transaction():
             await super().commit()
-        else:
-            return
+            self._count_changes(on_thread=True)
+
+    async def _commit_steps(self, steps: list[_Step]) -> _Outcome:
+        """`steps` and the commit: on the loop's thread if that may commit and the write lock is
+        free, else in one trip to the connection's thread; the last step's outcome."""
+        outcome = None
+        if not self._conn.in_transaction and self._checkpoints.loop_may_commit:
+            outcome = self._commit_without_waiting(steps)
+        on_thread = outcome is None
+        if outcome is None:
+            outcome = await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
+        self._count_changes(on_thread=on_thread)
+        return outcome
+
+    def _count_changes(self, *, on_thread: bool) -> None:
         changes = self._conn.total_changes
         self._checkpoints.committed(self, changes - self._changes_counted, on_thread=on_thread)
         self._changes_counted = changes
@@ -212,21 +221,21 @@ class OneTripConnection(aiosqlite.Connection):
         await self._checkpoints.settled(self)
         await super().close()
 
-    def _commit_without_waiting(self, steps: list[_Step]) -> bool:
-        """Run `steps` and commit on this thread; False, with nothing done, if another process
-        holds the write lock. Only while no statement of this connection runs on its thread."""
+    def _commit_without_waiting(self, steps: list[_Step]) -> _Outcome | None:
+        """Run `steps` and commit on this thread, with the last step's outcome; None, with
+        nothing done, if another process holds the write lock. Only while no statement of this
+        connection runs on its thread."""
         connection = self._conn
         connection.execute("PRAGMA busy_timeout = 0").close()
         try:
-            _commit(connection, steps)
+            return _commit(connection, steps)
         except sqlite3.OperationalError as error:
             if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
                 raise  # not another process's write lock
             connection.rollback()
-            return False
+            return None
         finally:
             connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}").close()
-        return True
 
     def _has_transaction(self) -> bool:
         """Whether commit or rollback needs a trip (a closed connection takes it, to fail)."""
@@ -236,6 +245,9 @@ class OneTripConnection(aiosqlite.Connection):
         if self.pipelining and is_write(sql):
             self._held_back.append((sql, parameters, many))
             return _HELD_BACK
+        if self.committing and not self._conn.in_transaction and is_write(sql):
+            steps, self._held_back = [*self._held_back, (sql, parameters, many)], []
+            return await self._commit_steps(steps)
         steps, self._held_back = [*self._held_back, (sql, parameters, many)], []
         outcome: _Outcome = await self._execute(  # type: ignore[no-untyped-call]
             _run_all, self._conn, steps
@@ -257,6 +269,23 @@ async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
         yield
     finally:
         driver.pipelining = False
+
+
+@asynccontextmanager
+async def committing(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Commit each write `connection` executes inside, outside a transaction, as it runs: on the
+    loop's thread if the write lock is free, else in the statement's own trip; nothing on
+    PostgreSQL. For a lone write whose outcome is read, which a `pipeline` cannot hold back."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, OneTripConnection):
+        yield
+        return
+    driver.committing = True
+    try:
+        yield
+    finally:
+        driver.committing = False
 
 
 async def connect(

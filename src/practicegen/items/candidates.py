@@ -130,6 +130,18 @@ class CandidateCache:
                 return entry.items
         return await self._load(repo, key, version, generation)
 
+    async def active_items_unread(
+        self, session: AsyncSession, tenant_id: uuid.UUID, subject: str
+    ) -> tuple[SubjectItems, int | None]:
+        """As `active_items`, but a young enough entry is taken without reading the bank's
+        version: returned with the version it was loaded at, which the caller's write must find
+        still current (None: nothing to find, the items being current as heard or as read)."""
+        entry = self._entries.get((tenant_id, subject))
+        fresh = entry is not None and self.clock() - entry.loaded_at <= self.max_age_s
+        if entry is not None and fresh and not self.signals_live:
+            return entry.items, entry.version
+        return await self.active_items(session, tenant_id, subject), None
+
     async def _load(
         self, repo: ItemRepository, key: tuple[uuid.UUID, str], version: int, generation: int
     ) -> SubjectItems:

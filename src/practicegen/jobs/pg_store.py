@@ -40,7 +40,7 @@ WITH quiet AS MATERIALIZED (
 ), job AS (
     INSERT INTO jobs ({columns})
     SELECT {values} FROM quiet
-    WHERE {limit}(%(student_id)s::uuid IS NULL OR EXISTS (
+    WHERE {limit}{version}(%(student_id)s::uuid IS NULL OR EXISTS (
               SELECT 1 FROM students
               WHERE students.tenant_id = %(tenant_id)s AND students.id = %(student_id)s))
     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
@@ -54,15 +54,21 @@ RETURNING id
 _WITHIN_LIMIT = """(SELECT coalesce(sum(in_flight), 0) FROM job_counts
            WHERE job_counts.tenant_id = %(tenant_id)s) < %(in_flight_limit)s
       AND """
-_INSERT_LIMITED, _INSERT_UNLIMITED = (
-    _INSERT_JOB_AND_MESSAGE.format(
+_SAME_BANK = """(SELECT coalesce(sum(version), 0) FROM bank_versions
+           WHERE bank_versions.tenant_id = %(tenant_id)s) = %(bank_version)s
+      AND """
+_INSERTS = {
+    (limited, versioned): _INSERT_JOB_AND_MESSAGE.format(
         columns=", ".join(JOB_COLUMNS),
         values=", ".join(f"%({name})s" for name in JOB_COLUMNS),
-        limit=limit,
+        limit=_WITHIN_LIMIT if limited else "",
+        version=_SAME_BANK if versioned else "",
         wakeup=queue_wakeup.SETTING,
     )
-    for limit in (_WITHIN_LIMIT, "")
-)
+    for limited in (True, False)
+    for versioned in (True, False)
+}
+"""The statement by (whether the job counts against a limit, whether it needs a bank version)."""
 
 
 def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
@@ -70,6 +76,7 @@ def _params(job: PendingJob, lanes: Sequence[Lane]) -> Params:
     return job.columns() | {
         "request": Jsonb(job.request),
         "in_flight_limit": job.in_flight_limit,
+        "bank_version": job.bank_version,
         "entrypoint": entrypoint,
         "headers": None if headers is None else Jsonb(headers),
         "payload": job.id.bytes,
@@ -171,7 +178,7 @@ class PostgresJobStore:
         await self.pool.close()
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
-        statement = _INSERT_UNLIMITED if job.in_flight_limit is None else _INSERT_LIMITED
+        statement = _INSERTS[job.in_flight_limit is not None, job.bank_version is not None]
         params = _params(job, self.lanes)
         if session.in_transaction():
             raw = await (await session.connection()).get_raw_connection()

@@ -69,13 +69,19 @@ class JobQueue(ABC):
         tenant_id: uuid.UUID | None = None,
     ) -> None:
         """Queue a run of the job as part of the session's transaction (in its type's lane)."""
+        await self._send(session, self._message(job_id, delay_s, job_type, tenant_id))
+
+    def _message(
+        self,
+        job_id: uuid.UUID,
+        delay_s: float,
+        job_type: str | None,
+        tenant_id: uuid.UUID | None,
+    ) -> Send:
         entrypoint, headers = message_of(self.lanes, job_type, tenant_id)
         after = timedelta(seconds=max(delay_s, 0))
-        await self._send(
-            session,
-            lambda queries: queries.enqueue(
-                entrypoint, job_id.bytes, execute_after=after, headers=headers
-            ),
+        return lambda queries: queries.enqueue(
+            entrypoint, job_id.bytes, execute_after=after, headers=headers
         )
 
     @abstractmethod
@@ -257,6 +263,17 @@ class EmbeddedQueue(JobQueue):
             asyncio.get_running_loop().call_soon_threadsafe, self._hand_over, send
         )
         session.info.setdefault(_HAND_OVERS, []).append(hand_over)
+
+    def hand_over(
+        self,
+        job_id: uuid.UUID,
+        *,
+        delay_s: float = 0,
+        job_type: str | None = None,
+        tenant_id: uuid.UUID | None = None,
+    ) -> None:
+        """Queue a run of the job, whose row is committed already (in its type's lane)."""
+        self._hand_over(self._message(job_id, delay_s, job_type, tenant_id))
 
     def _hand_over(self, send: Send) -> None:
         assert self._pgq.queries is not None

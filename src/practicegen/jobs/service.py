@@ -57,7 +57,9 @@ class TooManyJobs(RateLimited):
 @dataclass(frozen=True, slots=True)
 class NewJob:
     """A job to create. `idempotency_key` is already scoped (`scoped_key`); `in_flight_limit`:
-    the tenant's limit this job counts against (None: none); `delay_s`: its first run's wait."""
+    the tenant's limit this job counts against (None: none); `delay_s`: its first run's wait;
+    `bank_version`: the tenant's bank version its request was checked against without reading
+    it, so it is created only while that is still the bank's (None: created whatever it is)."""
 
     tenant_id: uuid.UUID
     job_type: str
@@ -70,6 +72,7 @@ class NewJob:
     job_id: uuid.UUID | None = None
     delay_s: float = 0
     message: str = "Queued."
+    bank_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ async def create_job(
         progress_message=new.message,
         in_flight_limit=new.in_flight_limit,
         delay_s=new.delay_s,
+        bank_version=new.bank_version,
     )
     if await store.create(session, pending):
         return Created(job=pending, replayed=False)

@@ -1,5 +1,6 @@
 """The job store on SQLite: the job row through the caller's session, its message handed to the
-queue once that commits; the in-flight limit, checked in the INSERT, is exact with one writer."""
+queue once that commits (or, with no transaction open, both at once); the in-flight limit,
+checked in the INSERT, is exact with one writer."""
 
 from __future__ import annotations
 
@@ -23,24 +24,27 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import Job, Student, core_table
-from practicegen.jobs.queue import JobQueue
+from practicegen.db.models import BankVersion, Job, Student, core_table
+from practicegen.db.sqlite_driver import committing
+from practicegen.jobs.queue import EmbeddedQueue
 from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
 from practicegen.jobs.store import ClaimBatcher, PendingJob
 
 _jobs = core_table(Job)
+_versions = core_table(BankVersion)
 _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
 
 
 @functools.cache
-def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
-    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit
-    and the student is the tenant's, doing nothing for a used Idempotency-Key."""
+def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> ReturningInsert[Any]:
+    """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit,
+    (if `versioned`) its bank has the version given, and the student is the tenant's, doing
+    nothing for a used Idempotency-Key."""
     given = [_jobs.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
@@ -49,6 +53,10 @@ def _insert(columns: tuple[str, ...], limited: bool) -> ReturningInsert[Any]:
         limit = bindparam("in_flight_limit", type_=Integer)
         counted = select(func.coalesce(func.sum(_counts.c.in_flight), 0))
         row = row.where(counted.where(_counts.c.tenant_id == tenant).scalar_subquery() < limit)
+    if versioned:
+        version = select(func.coalesce(func.sum(_versions.c.version), 0))
+        bank = version.where(_versions.c.tenant_id == tenant).scalar_subquery()
+        row = row.where(bank == bindparam("bank_version", type_=Integer))
     if "student_id" in values:
         row = row.where(
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
@@ -98,9 +106,10 @@ SQLITE_WRITES = SqliteWrites()
 class SqliteJobStore:
     writes = SQLITE_WRITES
 
-    def __init__(self, sessionmaker: SessionMaker, queue: JobQueue, clock: Clock) -> None:
+    def __init__(self, sessionmaker: SessionMaker, queue: EmbeddedQueue, clock: Clock) -> None:
         self.queue = queue
         self.claims = ClaimBatcher(sessionmaker, clock, self.writes)
+        self.engine: AsyncEngine = sessionmaker.kw["bind"]
 
     async def open(self) -> None:
         return None
@@ -112,7 +121,18 @@ class SqliteJobStore:
         columns = {k: v for k, v in job.columns().items() if k != "student_id" or v is not None}
         params = {f"new_{key}": value for key, value in columns.items()}
         params["in_flight_limit"] = job.in_flight_limit
-        statement = _insert(tuple(columns), job.in_flight_limit is not None)
+        params["bank_version"] = job.bank_version
+        limited, versioned = job.in_flight_limit is not None, job.bank_version is not None
+        statement = _insert(tuple(columns), limited, versioned)
+        if not session.in_transaction():  # none open: committed at once, in one trip at most
+            async with self.engine.connect() as connection, committing(connection):
+                inserted = (await connection.execute(statement, params)).first() is not None
+                await connection.commit()
+            if inserted:
+                self.queue.hand_over(
+                    job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
+                )
+            return inserted
         inserted = (await session.execute(statement, params)).first() is not None
         if inserted:
             await self.queue.enqueue(

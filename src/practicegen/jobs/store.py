@@ -41,6 +41,7 @@ class PendingJob:
     seq: int = 1
     in_flight_limit: int | None = None
     delay_s: float = 0
+    bank_version: int | None = None  # inserted only while the tenant's bank has this version
     # the span the job is created in, which its attempts continue (None: tracing off)
     traceparent: str | None = field(default_factory=tracing.traceparent)
 
@@ -52,7 +53,7 @@ class PendingJob:
         return {name: getattr(self, name) for name in JOB_COLUMNS}
 
 
-_NOT_COLUMNS = ("in_flight_limit", "delay_s")
+_NOT_COLUMNS = ("in_flight_limit", "delay_s", "bank_version")
 JOB_COLUMNS = (*(f.name for f in fields(PendingJob) if f.name not in _NOT_COLUMNS), "updated_at")
 
 
@@ -66,7 +67,8 @@ class JobStore(Protocol):
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
         """Insert `job` and queue its message with `session`'s transaction (at once if none is
-        open); False if the tenant is at its limit, has no such student, or has the key."""
+        open); False if the tenant is at its limit, has no such student, has the key, or (with
+        `job.bank_version`) its bank's version is another."""
         ...
 
     async def open(self) -> None: ...

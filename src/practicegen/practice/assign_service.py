@@ -5,6 +5,7 @@ and starting that job.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from practicegen.errors import StudentWebhookRefused
 from practicegen.items.names import Spellings, canonical_names
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
-from practicegen.jobs.service import Created, NewJob, scoped_key
+from practicegen.jobs.service import Created, NewJob, TooManyJobs, scoped_key
 from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.checks import Assigning, GenerationUnavailable, check_request_content
 from practicegen.practice.parts import PracticeParts
@@ -139,12 +140,23 @@ async def _create_job(
         webhook_url=webhook_url,
         idempotency_key=None if idempotency_key is None else scoped_key(principal, idempotency_key),
     )
-    if check:
-        await check_request_content(session, ask)
+    explain = student_check(principal.tenant_id, request.student_id)
+    if not check:
+        return await jobs_service.create_job(
+            session, store=parts.store, new=new, now=ask.now, explain_refusal=explain
+        )
+    # checked against the kept items unread, the INSERT itself finds their bank version current
+    version = await check_request_content(session, ask, version_unread=True)
+    unread = new if version is None else dataclasses.replace(new, bank_version=version)
+    try:
+        return await jobs_service.create_job(
+            session, store=parts.store, new=unread, now=ask.now, explain_refusal=explain
+        )
+    except TooManyJobs:
+        if version is None:
+            raise
+    # refused, perhaps as the bank has moved on: checked against the bank as read, once more
+    await check_request_content(session, ask)
     return await jobs_service.create_job(
-        session,
-        store=parts.store,
-        new=new,
-        now=ask.now,
-        explain_refusal=student_check(principal.tenant_id, request.student_id),
+        session, store=parts.store, new=new, now=ask.now, explain_refusal=explain
     )

@@ -84,10 +84,20 @@ async def check_request(session: AsyncSession, ask: Assigning) -> Checked:
     return Checked(skills, items, groups, student, missing)
 
 
-async def check_request_content(session: AsyncSession, ask: Assigning) -> None:
-    """Every check of `check_request` but the student's, which the job's own INSERT makes."""
+async def check_request_content(
+    session: AsyncSession, ask: Assigning, *, version_unread: bool = False
+) -> int | None:
+    """Every check of `check_request` but the student's, which the job's own INSERT makes.
+    With `version_unread`, kept items are checked without reading the bank's version, and that
+    version is returned for the job's INSERT to find still current (None: nothing to find)."""
     _check_access_and_size(ask)
-    await _check_content(session, ask)
+    if not version_unread:
+        await _check_content(session, ask)
+        return None
+    tenant, subject = ask.principal.tenant_id, ask.request.subject
+    items, version = await ask.cache.active_items_unread(session, tenant, subject)
+    await _check_content(session, ask, items=items)
+    return version
 
 
 def _check_access_and_size(ask: Assigning) -> None:
@@ -103,14 +113,19 @@ def _check_access_and_size(ask: Assigning) -> None:
 
 
 async def _check_content(
-    session: AsyncSession, ask: Assigning, bank_version: int | None = None
+    session: AsyncSession,
+    ask: Assigning,
+    bank_version: int | None = None,
+    items: SubjectItems | None = None,
 ) -> tuple[list[str], SubjectItems, list[GroupKey], str | None]:
-    """Check the goal tags, subject, topic and supply; last, the setting the filler would need."""
+    """Check the goal tags, subject, topic and supply (of `items` if given, else the cache's);
+    last, the setting the filler would need."""
     tenant, request = ask.principal.tenant_id, ask.request
     skills = await skills_for_goal_tags(
         session, tenant_id=tenant, subject=request.subject, goal_tags=request.goal_tags
     )
-    items = await ask.cache.active_items(session, tenant, request.subject, version=bank_version)
+    if items is None:
+        items = await ask.cache.active_items(session, tenant, request.subject, version=bank_version)
     groups = items.keys_for(topic=request.topic, skills=skills)
     available = sum(len(items.groups[key]) for key in groups)
     missing = await missing_generator(session, tenant, request, ask.filler, available)
