@@ -104,7 +104,11 @@ async def test_each_statement_is_one_trip_and_a_read_needs_no_commit_or_rollback
     trips.clear()
     async with sessionmaker() as session, session.begin():
         await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
-    assert trips == ["_run_all", "commit"]
+    assert trips == ["_run_all", "_commit"]  # the process's first commit is made on the thread
+    trips.clear()
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("INSERT INTO notes (body) VALUES ('z')"))
+    assert trips == ["_run_all"]  # its transaction holds the write lock: committed on the loop
     trips.clear()
     with pytest.raises(RuntimeError):
         async with sessionmaker() as session, session.begin():
@@ -113,7 +117,7 @@ async def test_each_statement_is_one_trip_and_a_read_needs_no_commit_or_rollback
     assert trips == ["_run_all", "rollback"]
     async with sessionmaker() as session:
         bodies = (await session.execute(text("SELECT body FROM notes"))).scalars().all()
-    assert bodies == ["x"]
+    assert bodies == ["x", "z"]
 
 
 async def test_disposing_the_engine_ends_its_threads(tmp_path: Path) -> None:

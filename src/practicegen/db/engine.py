@@ -4,9 +4,7 @@ SQLite with foreign keys, WAL, a busy timeout and a file only its owner reads (i
 from __future__ import annotations
 
 import os
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +18,9 @@ from practicegen.db import liveness, sqlite_driver
 
 SessionMaker = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_S = 10.0
+# as many as SQLAlchemy's default pool lets a burst open (5 kept, 10 more), all of them kept: an
+# overflow connection closed on its return is a thread to start again, and trips to set it up
+SQLITE_CONNECTIONS = 15
 
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
@@ -61,26 +62,30 @@ def create_sessionmaker(
 
 
 def _create_sqlite_engine(database_url: str, pool_timeout_s: float) -> AsyncEngine:
-    make_sqlite_file_private(make_url(database_url).database or "")
+    url = make_url(database_url)
+    make_sqlite_file_private(url.database or "")
     engine: AsyncEngine
     checkpoints = sqlite_driver.WalCheckpoints()  # the database's, shared by its connections
+    in_a_file = url.database not in (None, "", ":memory:") and url.query.get("mode") != "memory"
+    pooled = {"pool_size": SQLITE_CONNECTIONS, "max_overflow": 0} if in_a_file else {}
     engine = create_async_engine(
         database_url,
-        async_creator=lambda: sqlite_driver.connect(engine, SQLITE_BUSY_TIMEOUT_S, checkpoints),
+        async_creator=lambda: sqlite_driver.connect(
+            engine, SQLITE_BUSY_TIMEOUT_S, checkpoints, _PRAGMAS
+        ),
         pool_timeout=pool_timeout_s,
+        **pooled,
     )
-    event.listen(engine.sync_engine, "connect", _pragmas)
     return engine
 
 
-def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    cursor.execute("PRAGMA wal_autocheckpoint = 0")  # sqlite_driver.WalCheckpoints does it
-    cursor.close()
+_PRAGMAS = (
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
+    "PRAGMA wal_autocheckpoint = 0",  # sqlite_driver.WalCheckpoints does it
+)
 
 
 def make_sqlite_file_private(path: str) -> None:

@@ -1,19 +1,21 @@
 """The SQLite engine's connections: one trip to their thread per statement instead of four. In a
-`pipeline`, writes nobody reads go with the commit, on the loop's thread when the lock is free;
-while `committing`, a lone write commits as it runs, on the loop's thread too when it may."""
+`pipeline`, writes nobody reads go with the commit; while `committing`, a lone write commits as it
+runs. A commit runs on the loop's thread when it cannot wait there (its transaction holds the
+write lock, or the lock is free)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
 import aiosqlite
 import structlog
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 CHECKPOINT_EVERY_CHANGES = 1000
@@ -184,19 +186,14 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def commit(self) -> None:
-        if self._held_back:
-            steps, self._held_back = self._held_back, []
+        steps, self._held_back = self._held_back, []
+        if steps or self._has_transaction():
             await self._commit_steps(steps)
-        elif self._has_transaction():
-            await super().commit()
-            self._count_changes(on_thread=True)
 
     async def _commit_steps(self, steps: list[_Step]) -> _Outcome:
-        """`steps` and the commit: on the loop's thread if that may commit and the write lock is
-        free, else in one trip to the connection's thread; the last step's outcome."""
-        outcome = None
-        if not self._conn.in_transaction and self._checkpoints.loop_may_commit:
-            outcome = self._commit_without_waiting(steps)
+        """`steps` and the commit: on the loop's thread when that cannot wait on a lock, else in
+        one trip to the connection's thread; the last step's outcome."""
+        outcome = self._committed_here(steps) if self._checkpoints.loop_may_commit else None
         on_thread = outcome is None
         if outcome is None:
             outcome = await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
@@ -220,6 +217,15 @@ class OneTripConnection(aiosqlite.Connection):
         # a checkpoint scheduled by this connection's last commit runs before its close, not after
         await self._checkpoints.settled(self)
         await super().close()
+
+    def _committed_here(self, steps: list[_Step]) -> _Outcome | None:
+        """Run `steps` and commit on this thread, if that cannot wait on a lock: the last step's
+        outcome, or None with nothing done. A transaction already begun wrote first (Python's
+        sqlite3 begins before a write), so it holds the write lock; one not begun tries for it
+        without waiting."""
+        if self._conn.in_transaction:
+            return _commit(self._conn, steps)
+        return self._commit_without_waiting(steps)
 
     def _commit_without_waiting(self, steps: list[_Step]) -> _Outcome | None:
         """Run `steps` and commit on this thread, with the last step's outcome; None, with
@@ -259,8 +265,19 @@ class OneTripConnection(aiosqlite.Connection):
 async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
     """Hold back the writes `connection` executes inside until its commit (none on PostgreSQL):
     only for writes whose outcome nothing reads, as an error in one is raised by the commit."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
+    with _held_back_by((await connection.get_raw_connection()).driver_connection):
+        yield
+
+
+@contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """`pipeline` for code that runs in SQLAlchemy's synchronous layer (an event hook)."""
+    with _held_back_by(connection.connection.driver_connection):
+        yield
+
+
+@contextmanager
+def _held_back_by(driver: object) -> Iterator[None]:
     if not isinstance(driver, OneTripConnection):
         yield
         return
@@ -289,13 +306,21 @@ async def committing(connection: AsyncConnection) -> AsyncIterator[None]:
 
 
 async def connect(
-    engine: AsyncEngine, timeout_s: float, checkpoints: WalCheckpoints
+    engine: AsyncEngine, timeout_s: float, checkpoints: WalCheckpoints, pragmas: Sequence[str]
 ) -> OneTripConnection:
-    """An `async_creator` for `engine`; `checkpoints` is shared by all its connections."""
+    """An `async_creator` for `engine`; `checkpoints` is shared by all its connections, which
+    run `pragmas` as they open, in the same trip."""
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     open_sqlite: Callable[..., sqlite3.Connection] = sqlite3.connect
+
+    def opened() -> sqlite3.Connection:
+        connection = open_sqlite(*args, **kwargs, timeout=timeout_s)
+        for pragma in pragmas:
+            connection.execute(pragma).close()
+        return connection
+
     connection = OneTripConnection(
-        lambda: open_sqlite(*args, **kwargs, timeout=timeout_s),
+        opened,
         iter_chunk_size=64,
         busy_timeout_ms=int(timeout_s * 1000),
         checkpoints=checkpoints,

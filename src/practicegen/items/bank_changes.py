@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Executable, Select, bindparam, event, func
 from sqlalchemy.orm import Session
 
 from practicegen.db.models import BankVersion, core_table
+from practicegen.db.sqlite_driver import pipelined
 from practicegen.db.upsert import upsert_in
 
 BANK_CHANNEL = "practicegen_bank"
@@ -50,7 +51,8 @@ def _bump_before_commit(session: Session) -> None:
         row: dict[str, object] = {"tenant_id": tenant_id, "shard": random.randrange(SHARDS)}
         if dialect == "postgresql":
             row["payload"] = str(tenant_id)
-        session.execute(bump, row)
+        with pipelined(session.connection()):  # on SQLite, sent with the commit
+            session.execute(bump, row)
 
 
 @functools.cache
