@@ -5,7 +5,6 @@ so the bank never gains a second spelling; a name known to neither is kept as gi
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterable
 
@@ -35,7 +34,11 @@ class Spellings:
         self._exact_pairs.add((subject, topic))
 
     def copy(self) -> Spellings:
-        return copy.deepcopy(self)
+        """A copy to add to (its names are strings, so shallow copies of its maps do)."""
+        copied = Spellings()
+        copied._subjects, copied._exact_subjects = dict(self._subjects), set(self._exact_subjects)
+        copied._topics, copied._exact_pairs = dict(self._topics), set(self._exact_pairs)
+        return copied
 
     def knows(self, subject: str, topic: str | None) -> bool:
         """Whether both names are spelled exactly as known."""

@@ -42,6 +42,13 @@ _FINGERPRINTS = select(_items.c.fingerprint).where(
     _items.c.fingerprint.in_(bindparam("prints", expanding=True)),
 )
 _SKILLS = select(_items.c.skill).where(*_OWNED).distinct()
+_HAS_SUBJECT = select(_items.c.id).where(*_OWNED).limit(1)  # read by every create
+_HAS_NAMES = _HAS_SUBJECT.where(_items.c.topic == bindparam("topic"))
+_SPELLINGS = (
+    select(_items.c.subject, _items.c.topic)
+    .where(_items.c.tenant_id == bindparam("tenant_id"))
+    .distinct()
+)
 _SKILLS_OF_TOPIC = _SKILLS.where(_items.c.topic == bindparam("topic"))
 _CANDIDATES_PER_PART = 2000
 _EXAMPLES = (
@@ -129,22 +136,16 @@ class ItemRepository(TenantRepository[Item]):
 
     async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
         """Whether an item of any status is spelled with this subject (and topic)."""
-        on_topic = () if topic is None else (_items.c.topic == topic,)
-        query = (
-            select(_items.c.id)
-            .where(_items.c.tenant_id == tenant_id, _items.c.subject == subject, *on_topic)
-            .limit(1)
-        )
-        return (await self.session.execute(query)).first() is not None
+        params = {"tenant_id": tenant_id, "subject": subject}
+        if topic is None:
+            return (await self.session.execute(_HAS_SUBJECT, params)).first() is not None
+        params["topic"] = topic
+        return (await self.session.execute(_HAS_NAMES, params)).first() is not None
 
     async def spellings(self, tenant_id: uuid.UUID) -> set[tuple[str, str]]:
         """Every (subject, topic) spelled by an item of any status."""
-        query = (
-            select(_items.c.subject, _items.c.topic)
-            .where(_items.c.tenant_id == tenant_id)
-            .distinct()
-        )
-        return {(subject, topic) for subject, topic in await self.session.execute(query)}
+        rows = await self.session.execute(_SPELLINGS, {"tenant_id": tenant_id})
+        return {(subject, topic) for subject, topic in rows}
 
     async def _distinct(
         self, column: ColumnElement[str], tenant_id: uuid.UUID, *where: ColumnElement[bool]
