@@ -5,6 +5,7 @@ checked in the INSERT, is exact with one writer."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Row,
+    Subquery,
+    and_,
     bindparam,
     case,
     column,
@@ -21,7 +24,6 @@ from sqlalchemy import (
     select,
     table,
     true,
-    tuple_,
 )
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -67,37 +69,50 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
     return used_key.returning(_jobs.c.id)
 
 
+def _batch(*extra: str) -> Subquery:
+    """The rows of `:batch`, a JSON array of `[id hex, attempt, *extra]` arrays, as a table:
+    one statement for any batch (each job's row found by its key)."""
+    each = func.json_each(bindparam("batch")).table_valued("value").alias("each")
+    names = ("id", "attempt", *extra)
+    fields = [func.json_extract(each.c.value, f"$[{i}]").label(n) for i, n in enumerate(names)]
+    return select(*fields).subquery("batch")
+
+
+_NOW = bindparam("now", type_=Job.updated_at.type)
+_REPORTS = _batch("percent", "message")
+_PROGRESS = progress_update(
+    and_(_jobs.c.id == _REPORTS.c.id, _jobs.c.attempt == _REPORTS.c.attempt),
+    case(
+        (_jobs.c.progress_percent > _REPORTS.c.percent, _jobs.c.progress_percent),
+        else_=_REPORTS.c.percent,
+    ),
+    _REPORTS.c.message,
+    _NOW,
+)
+_BEATS = _batch()
+_HEARTBEAT = heartbeat_update(
+    and_(_jobs.c.id == _BEATS.c.id, _jobs.c.attempt == _BEATS.c.attempt), _NOW
+)
+
+
 class SqliteWrites:
-    """The embedded database's few jobs: a batch's values written out in the statement."""
+    """The embedded database's few jobs: a batch's values in one JSON parameter."""
 
     signal: tuple[ColumnElement[object], ...] = ()  # no signal: one process watches its jobs
 
     async def progress(
         self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
     ) -> Sequence[Row[Any]]:
-        c = _jobs.c
-        percents = {
-            r.job_id: case((c.progress_percent > r.percent, c.progress_percent), else_=r.percent)
-            for r in reports
-        }
-        messages = {r.job_id: r.message for r in reports}
-        statement = progress_update(
-            tuple_(c.id, c.attempt).in_([(r.job_id, r.attempt) for r in reports]),
-            case(percents, value=c.id, else_=c.progress_percent),
-            case(messages, value=c.id, else_=c.progress_message),
-            now,
-        )
-        # one shape per batch size: not worth a place in the compiled statement cache
-        result = await session.execute(statement, execution_options={"compiled_cache": None})
-        rows: Sequence[Row[Any]] = result.all()
+        batch = [[r.job_id.hex, r.attempt, r.percent, r.message] for r in reports]
+        params = {"batch": json.dumps(batch), "now": now}
+        rows: Sequence[Row[Any]] = (await session.execute(_PROGRESS, params)).all()
         return rows
 
     async def heartbeat(
         self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
     ) -> set[Attempt]:
-        c = _jobs.c
-        statement = heartbeat_update(tuple_(c.id, c.attempt).in_(attempts), now)
-        return {(row.id, row.attempt) for row in await session.execute(statement)}
+        params = {"batch": json.dumps([[i.hex, n] for i, n in attempts]), "now": now}
+        return {(row.id, row.attempt) for row in await session.execute(_HEARTBEAT, params)}
 
 
 SQLITE_WRITES = SqliteWrites()
