@@ -110,7 +110,8 @@ async def test_requests_past_the_sdks_default_connection_limit_are_all_in_flight
 ) -> None:
     """The SDK's client holds at most 1,000 connections unless told; the generator lets as
     many through as its concurrency, so 1,100 slow requests all arrive before the first answer."""
-    fake.default, fake.slow_s = Mode.SLOW, 2.0
+    # a model slow enough that a loaded machine still sends all 1,100 before the first answer
+    fake.default, fake.slow_s = Mode.SLOW, 4.0
     gen = generator(fake, concurrency=1100, attempts_per_question=1, timeout_s=30.0)
     batch = await generate(gen, 1100)
     arrivals = sorted(r.at for r in fake.requests)
