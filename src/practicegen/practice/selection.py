@@ -25,9 +25,6 @@ from practicegen.practice.learner import (
     target_difficulty,
 )
 
-DEFAULT_TARGET_P = 0.75
-DEFAULT_JITTER = 0.03
-
 
 @dataclass(frozen=True, slots=True)
 class Selection:
@@ -105,12 +102,12 @@ def select_items(
     num_items: int,
     *,
     rng: random.Random,
-    target_p: float = DEFAULT_TARGET_P,
+    target_p: float = 0.75,
     required_skills: Sequence[str] = (),
     recent_item_ids: Collection[uuid.UUID] = frozenset(),
     recent_fingerprints: Collection[str] = frozenset(),
     params: LearnerParams | None = None,
-    jitter: float = DEFAULT_JITTER,
+    jitter: float = 0.03,
 ) -> Selection:
     """Choose up to `num_items` candidates (rules in the module docstring); `jitter` is the
     largest random nudge, in probability, added to an item's distance from `target_p`."""
