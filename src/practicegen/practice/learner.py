@@ -80,9 +80,9 @@ def target_difficulty(theta: float, p_target: float, variance: float = 0.0) -> f
     return theta - math.log(p_target / (1.0 - p_target)) * _spread(variance)
 
 
-def aim(state: SkillState, p_target: float, params: LearnerParams | None = None) -> float:
+def aim(state: SkillState, p_target: float) -> float:
     """The difficulty to give a student in `state` for an expected chance `p_target`."""
-    return target_difficulty(state.theta, p_target, ability_variance(state, p_target, params))
+    return target_difficulty(state.theta, p_target, ability_variance(state, p_target))
 
 
 def ability_variance(
