@@ -29,7 +29,7 @@ class ItemState:
 
 @dataclass(frozen=True, slots=True)
 class LearnerParams:
-    """The model's constants, from the service's settings. Steps are K(n) = k / (1 + k_decay * n);
+    """The model's constants (the service uses the defaults); steps K(n) = k / (1 + k_decay * n);
     `prior_weight` is the responses' worth of belief a cold-start prior puts on theta 0;
     `ability_sd` the spread of abilities among students; `bound` the scale's limit."""
 
