@@ -62,12 +62,10 @@ class _Scorer:
         yield from self._jittered([c for c in pool if id(c) not in in_head])
 
     def _jittered(self, pool: list[Candidate]) -> list[Candidate]:
-        keyed = [
-            (abs(self.predicted(c) - self.target_p) + self.rng.uniform(0.0, self.jitter), i)
-            for i, c in enumerate(pool)
-        ]
-        keyed.sort()
-        return [pool[i] for _, i in keyed]
+        def nudged_distance(c: Candidate) -> float:
+            return abs(self.predicted(c) - self.target_p) + self.rng.uniform(0.0, self.jitter)
+
+        return sorted(pool, key=nudged_distance)  # stable: a tie keeps the pool's order
 
 
 @dataclass(slots=True)
