@@ -173,11 +173,9 @@ async def _background(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.
 
 
 async def _warm_pools(grader: Grader, generation: SympyPool | None) -> None:
-    """Start the grading processes, and the generators' if the node runs jobs, while it
-    answers but before `/readyz` says ready, so the first answer finds them warm. A request
-    that comes first waits for the processes being started rather than starting more. An API
-    node whose jobs run elsewhere starts its generators at first use (a sync assign's gap, an
-    import's keys): forked from the running fork server, that costs little."""
+    """Start the grading processes, and the generators' if the node runs jobs, before `/readyz`
+    says ready, so the first answer finds them warm. An API node whose jobs run elsewhere forks
+    its generators from the running fork server at first use, which costs little."""
     try:
         await asyncio.gather(grader.start(), *([generation.start()] if generation else []))
     except Exception:  # the first request that needs them tries again, and says why

@@ -1,11 +1,7 @@
 """Logs on stderr naming the request (or job) and the trace they belong to: readable lines on a
-terminal, one JSON object a line anywhere else (or as `PRACTICEGEN_LOG_FORMAT` says).
-
-Context is bound through structlog's contextvars (`request_id`, `job_id`), the current span's
-`trace_id` and `span_id` are added while tracing is on, and the standard library's records
-(uvicorn, SQLAlchemy) go through the same renderer, so the stream stays one format. Every line
-passes `redact_secrets` last, so no caller, present or future, can leak a secret into it (a
-key or token keeps its last four characters, as the key tables show it).
+terminal, one JSON object a line anywhere else (or as `PRACTICEGEN_LOG_FORMAT` says). The
+standard library's records (uvicorn, SQLAlchemy) go through the same renderer, and every line
+passes `redact_secrets` last, so no caller, present or future, can leak a secret into it.
 """
 
 from __future__ import annotations

@@ -107,13 +107,9 @@ class RequestContextMiddleware:
             if not message.get("more_body", False):
                 first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
                 break
-        replayed = False
+        unsent = [first]
 
         async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return first
-            return await receive()
+            return unsent.pop() if unsent else await receive()
 
         return replay, first.get("body", b"") if first["type"] == "http.request" else b""

@@ -153,19 +153,16 @@ NAME_RULE = (
 def _describe_names(document: dict[str, Any]) -> None:
     """Each `subject` and `topic` a request sends, in a body or a query, states the rule."""
     schemas = document.get("components", {}).get("schemas", {})
-    bodies: set[str] = set()
     for operation in _operations(document):
         for parameter in operation.get("parameters", []):
             if parameter.get("in") == "query" and parameter.get("name") == "subject":
                 parameter["description"] = NAME_RULE
             if parameter.get("in") == "query" and parameter.get("name") == "topic":
                 parameter["description"] = f"With `subject`: {NAME_RULE[0].lower()}{NAME_RULE[1:]}"
-        bodies.add(_body_schema(operation))
-    for name in bodies:
+        properties = schemas.get(_body_schema(operation), {}).get("properties", {})
         for field in ("subject", "topic"):
-            prop = schemas.get(name, {}).get("properties", {}).get(field)
-            if prop is not None:
-                prop["description"] = NAME_RULE
+            if field in properties:
+                properties[field]["description"] = NAME_RULE
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:

@@ -5,9 +5,9 @@ and starting that job.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,23 +140,22 @@ async def _create_job(
         webhook_url=webhook_url,
         idempotency_key=None if idempotency_key is None else scoped_key(principal, idempotency_key),
     )
-    explain = student_check(principal.tenant_id, request.student_id)
+    create = partial(
+        jobs_service.create_job,
+        session,
+        store=parts.store,
+        now=ask.now,
+        explain_refusal=student_check(principal.tenant_id, request.student_id),
+    )
     if not check:
-        return await jobs_service.create_job(
-            session, store=parts.store, new=new, now=ask.now, explain_refusal=explain
-        )
+        return await create(new=new)
     # checked against the kept items unread, the INSERT itself finds their bank version current
     version = await check_request_content(session, ask, version_unread=True)
-    unread = new if version is None else dataclasses.replace(new, bank_version=version)
     try:
-        return await jobs_service.create_job(
-            session, store=parts.store, new=unread, now=ask.now, explain_refusal=explain
-        )
+        return await create(new=new if version is None else replace(new, bank_version=version))
     except TooManyJobs:
         if version is None:
             raise
     # refused, perhaps as the bank has moved on: checked against the bank as read, once more
     await check_request_content(session, ask)
-    return await jobs_service.create_job(
-        session, store=parts.store, new=new, now=ask.now, explain_refusal=explain
-    )
+    return await create(new=new)

@@ -57,7 +57,6 @@ async def plan_assignment(
     session: AsyncSession,
     ask: Assigning,
     progress: Progress = no_progress,
-    rng: random.Random | None = None,
 ) -> Plan:
     """Check, read, choose and generate in a session that only reads: no lock while generating."""
     await progress(5, "Reading the item bank...")
@@ -69,7 +68,7 @@ async def plan_assignment(
     candidates = [
         c for c in _near_targets(checked, settings, request.num_items) if c.item_id not in again
     ]
-    chosen, warnings = _select(candidates, checked, request.num_items - len(reviews), settings, rng)
+    chosen, warnings = _select(candidates, checked, request.num_items - len(reviews), settings)
     chosen = sorted(reviews + chosen, key=lambda c: -c.predicted_success)  # easy to hard
     filled = Filled()
     missing = request.num_items - len(chosen)
@@ -148,14 +147,10 @@ def _near_targets(checked: Checked, settings: Settings, num_items: int) -> list[
 
 
 def _select(
-    pool: list[Candidate],
-    checked: Checked,
-    num_items: int,
-    settings: Settings,
-    rng: random.Random | None,
+    pool: list[Candidate], checked: Checked, num_items: int, settings: Settings
 ) -> tuple[list[ChosenItem], list[str]]:
     """Select avoiding recent items; if that leaves the list short, allow repeats and say so."""
-    choose = partial(select_items, rng=rng or random.Random(), target_p=settings.target_success)
+    choose = partial(select_items, rng=random.Random(), target_p=settings.target_success)
     recent = checked.student.recent
     fresh = choose(
         pool,

@@ -29,7 +29,7 @@ class ItemState:
 
 @dataclass(frozen=True, slots=True)
 class LearnerParams:
-    """The model's constants, from the service's settings. Steps are K(n) = k / (1 + k_decay * n);
+    """The model's constants (the service uses the defaults); steps K(n) = k / (1 + k_decay * n);
     `prior_weight` is the responses' worth of belief a cold-start prior puts on theta 0;
     `ability_sd` the spread of abilities among students; `bound` the scale's limit."""
 
@@ -80,9 +80,9 @@ def target_difficulty(theta: float, p_target: float, variance: float = 0.0) -> f
     return theta - math.log(p_target / (1.0 - p_target)) * _spread(variance)
 
 
-def aim(state: SkillState, p_target: float, params: LearnerParams | None = None) -> float:
+def aim(state: SkillState, p_target: float) -> float:
     """The difficulty to give a student in `state` for an expected chance `p_target`."""
-    return target_difficulty(state.theta, p_target, ability_variance(state, p_target, params))
+    return target_difficulty(state.theta, p_target, ability_variance(state, p_target))
 
 
 def ability_variance(

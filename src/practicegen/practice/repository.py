@@ -225,10 +225,8 @@ class PracticeRepository(TenantRepository[Assignment]):
         return list((await self.session.execute(query)).scalars())
 
     async def response_at(self, assignment_id: uuid.UUID, position: int) -> Response | None:
-        query = select(Response).where(
-            Response.assignment_id == assignment_id, Response.position == position
-        )
-        return (await self.session.execute(query)).scalars().first()
+        where = Response.assignment_id == assignment_id, Response.position == position
+        return await self.session.scalar(select(Response).where(*where))
 
     async def student_context(
         self, tenant_id: uuid.UUID, student_id: uuid.UUID, recent_assignments: int

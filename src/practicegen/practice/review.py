@@ -63,14 +63,11 @@ def review_choices(
 
 def _chosen(candidate: Candidate, abilities: Mapping[str, SkillState]) -> ChosenItem:
     predicted = p_correct(skill_state(abilities, candidate.skill).theta, candidate.difficulty)
-    return ChosenItem(
-        item_id=candidate.item_id,
-        skill=candidate.skill,
-        difficulty=candidate.difficulty,
-        predicted_success=predicted,
-        reason=f"{candidate.skill}: review of a question answered wrong before "
-        f"(predicted success {predicted:.2f})",
+    reason = (
+        f"{candidate.skill}: review of a question answered wrong before "
+        f"(predicted success {predicted:.2f})"
     )
+    return ChosenItem(candidate.item_id, candidate.skill, candidate.difficulty, predicted, reason)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -17,16 +17,12 @@ from dataclasses import dataclass, field
 
 from practicegen.ports import Candidate, ChosenItem
 from practicegen.practice.learner import (
-    LearnerParams,
     SkillState,
     ability_variance,
     expected_p_correct,
     skill_state,
     target_difficulty,
 )
-
-DEFAULT_TARGET_P = 0.75
-DEFAULT_JITTER = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +62,10 @@ class _Scorer:
         yield from self._jittered([c for c in pool if id(c) not in in_head])
 
     def _jittered(self, pool: list[Candidate]) -> list[Candidate]:
-        keyed = [
-            (abs(self.predicted(c) - self.target_p) + self.rng.uniform(0.0, self.jitter), i)
-            for i, c in enumerate(pool)
-        ]
-        keyed.sort()
-        return [pool[i] for _, i in keyed]
+        def nudged_distance(c: Candidate) -> float:
+            return abs(self.predicted(c) - self.target_p) + self.rng.uniform(0.0, self.jitter)
+
+        return sorted(pool, key=nudged_distance)  # stable: a tie keeps the pool's order
 
 
 @dataclass(slots=True)
@@ -105,12 +99,11 @@ def select_items(
     num_items: int,
     *,
     rng: random.Random,
-    target_p: float = DEFAULT_TARGET_P,
+    target_p: float = 0.75,
     required_skills: Sequence[str] = (),
     recent_item_ids: Collection[uuid.UUID] = frozenset(),
     recent_fingerprints: Collection[str] = frozenset(),
-    params: LearnerParams | None = None,
-    jitter: float = DEFAULT_JITTER,
+    jitter: float = 0.03,
 ) -> Selection:
     """Choose up to `num_items` candidates (rules in the module docstring); `jitter` is the
     largest random nudge, in probability, added to an item's distance from `target_p`."""
@@ -123,7 +116,7 @@ def select_items(
     required = list(dict.fromkeys(required_skills))
     recent_ids = {item_id.int for item_id in recent_item_ids}
     pools = _eligible_by_skill(candidates, recent_ids, set(recent_fingerprints))
-    scorer = _make_scorer(set(pools) | set(required), abilities, target_p, jitter, rng, params)
+    scorer = _make_scorer(set(pools) | set(required), abilities, target_p, jitter, rng)
     picks = _Picks(num_items)
     _round_robin(picks, required, pools, scorer)
     if not picks.full:
@@ -157,12 +150,9 @@ def _make_scorer(
     target_p: float,
     jitter: float,
     rng: random.Random,
-    params: LearnerParams | None,
 ) -> _Scorer:
-    states = {skill: skill_state(abilities, skill, params) for skill in sorted(skills)}
-    variances = {
-        skill: ability_variance(state, target_p, params) for skill, state in states.items()
-    }
+    states = {skill: skill_state(abilities, skill) for skill in sorted(skills)}
+    variances = {skill: ability_variance(state, target_p) for skill, state in states.items()}
     targets = {
         skill: target_difficulty(state.theta, target_p, variances[skill])
         for skill, state in states.items()
@@ -196,13 +186,7 @@ def _chosen(candidate: Candidate, scorer: _Scorer) -> ChosenItem:
     reason = f"{candidate.skill}: predicted success {predicted:.2f} (target {scorer.target_p:.2f})"
     if scorer.states[candidate.skill].n == 0:
         reason += "; first practice of this skill, ability estimated from the prior"
-    return ChosenItem(
-        item_id=candidate.item_id,
-        skill=candidate.skill,
-        difficulty=candidate.difficulty,
-        predicted_success=predicted,
-        reason=reason,
-    )
+    return ChosenItem(candidate.item_id, candidate.skill, candidate.difficulty, predicted, reason)
 
 
 def _ramp(chosen: list[ChosenItem]) -> list[ChosenItem]:

@@ -21,7 +21,6 @@ from practicegen.practice.assignments import Plan, store_assignment
 from practicegen.practice.grading_lane import GradingLane, Place
 from practicegen.practice.learner import (
     ItemState,
-    LearnerParams,
     ResponseUpdate,
     SkillState,
     skill_state,
@@ -186,7 +185,6 @@ async def answer_item(
     body: ResponseCreate,
     lane: GradingLane,
     now: datetime,
-    params: LearnerParams | None = None,
 ) -> ResponseRead:
     """Grade an answer, holding no connection, then store it and teach the model in one short
     transaction. A student token takes its lane place before any query, so a flood is refused
@@ -201,15 +199,11 @@ async def answer_item(
         with lane.place(principal.tenant_id, target.student_id) as place:
             grade = await _graded(place, target.item, body.answer)
     async with sessionmaker() as session, session.begin():
-        return await _record(session, target, body, grade, params or LearnerParams(), now)
+        return await _record(session, target, body, grade, now)
 
 
 async def _teach(
-    practice: PracticeRepository,
-    target: _Target,
-    correct: bool,
-    params: LearnerParams,
-    now: datetime,
+    practice: PracticeRepository, target: _Target, correct: bool, now: datetime
 ) -> ResponseUpdate:
     """One Elo step for the student's skill (its row locked) and the item's difficulty."""
     others = await practice.abilities(target.student_id)
@@ -217,11 +211,11 @@ async def _teach(
         tenant_id=target.tenant_id,
         student_id=target.student_id,
         skill=target.item.skill,
-        prior=skill_state(others, target.item.skill, params).theta,
+        prior=skill_state(others, target.item.skill).theta,
         now=now,
     )
     item_before = ItemState(target.item.difficulty, target.item.responses_n)
-    step = update(SkillState(row.theta, row.responses_n), item_before, correct, params)
+    step = update(SkillState(row.theta, row.responses_n), item_before, correct)
     await practice.shift_item_difficulty(
         target.item.id, step.item.difficulty - item_before.difficulty
     )
@@ -230,18 +224,13 @@ async def _teach(
 
 
 async def _record(
-    session: AsyncSession,
-    target: _Target,
-    body: ResponseCreate,
-    grade: Grade,
-    params: LearnerParams,
-    now: datetime,
+    session: AsyncSession, target: _Target, body: ResponseCreate, grade: Grade, now: datetime
 ) -> ResponseRead:
     practice = PracticeRepository(session)
     if await practice.response_at(target.assignment_id, body.position) is not None:
         raise AlreadyAnswered(position=body.position)  # answered while this one was graded
     student_id, item = target.student_id, target.item
-    step = await _teach(practice, target, grade.correct, params, now)
+    step = await _teach(practice, target, grade.correct, now)
     response = Response(
         tenant_id=target.tenant_id,
         assignment_id=target.assignment_id,
