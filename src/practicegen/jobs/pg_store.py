@@ -11,7 +11,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, and_, bindparam, event, func
+from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, bindparam, event, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -94,17 +94,10 @@ def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
 
 _SIGNAL = signal_in_returning(jobs_table)
 _BATCH = _attempts_table(("percent", Integer()), ("message", Text()))
-_NOW = bindparam("now", type_=jobs_table.c.updated_at.type)
 _PROGRESS = progress_update(
-    and_(jobs_table.c.id == _BATCH.c.id, jobs_table.c.attempt == _BATCH.c.attempt),
-    func.greatest(jobs_table.c.progress_percent, _BATCH.c.percent),
-    _BATCH.c.message,
-    _NOW,
+    _BATCH, func.greatest(jobs_table.c.progress_percent, _BATCH.c.percent)
 ).returning(_SIGNAL)
-_BEATS = _attempts_table()
-_HEARTBEAT = heartbeat_update(
-    and_(jobs_table.c.id == _BEATS.c.id, jobs_table.c.attempt == _BEATS.c.attempt), _NOW
-)
+_HEARTBEAT = heartbeat_update(_attempts_table())
 
 
 class PostgresWrites:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, bindparam, select, update
+from sqlalchemy import ColumnElement, FromClause, Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
@@ -56,32 +56,41 @@ class JobWrites(Hashable, Protocol):
         ...
 
 
-def progress_update(
-    attempts: ColumnElement[bool], percent: Any, message: Any, now: Any
-) -> ReturningUpdate[tuple[Any, ...]]:
-    """The UPDATE of the progress of `attempts`, returning a `JobChange`'s fields but its time."""
+NOW = bindparam("now", type_=jobs_table.c.updated_at.type)
+
+
+def _of_attempts(batch: FromClause) -> ColumnElement[bool]:
+    """The rows of the attempts in `batch` (its `id` and `attempt` columns), while processing."""
+    c = jobs_table.c
+    return and_(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
+
+
+def progress_update(batch: FromClause, percent: Any) -> ReturningUpdate[tuple[Any, ...]]:
+    """The UPDATE of the progress of `batch`'s attempts to `percent` and its `message` at `:now`,
+    returning a `JobChange`'s fields but its time."""
     c = jobs_table.c
     return (
         update(jobs_table)
-        .where(attempts, c.status == "processing")
+        .where(_of_attempts(batch))
         .values(
             seq=c.seq + 1,
             progress_percent=percent,
-            progress_message=message,
-            heartbeat_at=now,
-            updated_at=now,
+            progress_message=batch.c.message,
+            heartbeat_at=NOW,
+            updated_at=NOW,
         )
         .returning(*(c[name] for name in CHANGE_COLUMNS[:-1]))
     )
 
 
-def heartbeat_update(attempts: ColumnElement[bool], now: Any) -> ReturningUpdate[Any]:
-    """The UPDATE of heartbeats (no change a client sees), returning the attempts it beat."""
+def heartbeat_update(batch: FromClause) -> ReturningUpdate[Any]:
+    """The UPDATE of the heartbeats of `batch`'s attempts at `:now` (no change a client sees),
+    returning the attempts it beat."""
     c = jobs_table.c
     return (
         update(jobs_table)
-        .where(attempts, c.status == "processing")
-        .values(updated_at=c.updated_at, heartbeat_at=now)
+        .where(_of_attempts(batch))
+        .values(updated_at=c.updated_at, heartbeat_at=NOW)
         .returning(c.id, c.attempt)
     )
 
@@ -98,7 +107,6 @@ def _returning_job(statement: Update, writes: JobWrites) -> ReturningUpdate[Any]
 @functools.cache
 def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
     """`JobRepository.claim_many`'s statement, built once: `:job_ids` and `:now` are parameters."""
-    now = bindparam("now", type_=jobs_table.c.updated_at.type)
     statement = (
         update(jobs_table)
         .where(jobs_table.c.id.in_(bindparam("job_ids", expanding=True)))
@@ -106,9 +114,9 @@ def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
         .values(
             status="processing",
             attempt=jobs_table.c.attempt + 1,
-            started_at=now,
-            heartbeat_at=now,
-            updated_at=now,
+            started_at=NOW,
+            heartbeat_at=NOW,
+            updated_at=NOW,
             progress_message="Starting...",
         )
     )

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Integer,
     Row,
     Subquery,
-    and_,
     bindparam,
     case,
     column,
@@ -34,10 +33,15 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import BankVersion, Job, Student, core_table
 from practicegen.db.sqlite_driver import committing
 from practicegen.jobs.queue import EmbeddedQueue
-from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
+from practicegen.jobs.repository import (
+    Attempt,
+    ProgressReport,
+    heartbeat_update,
+    jobs_table,
+    progress_update,
+)
 from practicegen.jobs.store import ClaimBatcher, PendingJob
 
-_jobs = core_table(Job)
 _versions = core_table(BankVersion)
 _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
 
@@ -47,7 +51,7 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
     """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit,
     (if `versioned`) its bank has the version given, and the student is the tenant's, doing
     nothing for a used Idempotency-Key."""
-    given = [_jobs.c[name] for name in columns]
+    given = [jobs_table.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
     row = select(*values.values()).where(true())  # SQLite's upsert wants a WHERE to parse
@@ -64,9 +68,9 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
     # Core, not the ORM's bulk-insert reading of parameters
-    statement = insert(_jobs).from_select(given, row)
+    statement = insert(jobs_table).from_select(given, row)
     used_key = statement.on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-    return used_key.returning(_jobs.c.id)
+    return used_key.returning(jobs_table.c.id)
 
 
 def _batch(*extra: str) -> Subquery:
@@ -78,21 +82,15 @@ def _batch(*extra: str) -> Subquery:
     return select(*fields).subquery("batch")
 
 
-_NOW = bindparam("now", type_=Job.updated_at.type)
 _REPORTS = _batch("percent", "message")
 _PROGRESS = progress_update(
-    and_(_jobs.c.id == _REPORTS.c.id, _jobs.c.attempt == _REPORTS.c.attempt),
+    _REPORTS,
     case(
-        (_jobs.c.progress_percent > _REPORTS.c.percent, _jobs.c.progress_percent),
+        (jobs_table.c.progress_percent > _REPORTS.c.percent, jobs_table.c.progress_percent),
         else_=_REPORTS.c.percent,
     ),
-    _REPORTS.c.message,
-    _NOW,
 )
-_BEATS = _batch()
-_HEARTBEAT = heartbeat_update(
-    and_(_jobs.c.id == _BEATS.c.id, _jobs.c.attempt == _BEATS.c.attempt), _NOW
-)
+_HEARTBEAT = heartbeat_update(_batch())
 
 
 class SqliteWrites:
