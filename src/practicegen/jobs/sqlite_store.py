@@ -137,17 +137,13 @@ class SqliteJobStore:
         params["bank_version"] = job.bank_version
         limited, versioned = job.in_flight_limit is not None, job.bank_version is not None
         statement = _insert(tuple(columns), limited, versioned)
-        if not session.in_transaction():  # none open: committed at once, in one trip at most
+        if session.in_transaction():
+            inserted = (await session.execute(statement, params)).first() is not None
+        else:  # none open: committed at once, in one trip at most
             async with self.engine.connect() as connection, committing(connection):
                 inserted = (await connection.execute(statement, params)).first() is not None
                 await connection.commit()
-            if inserted:
-                self.queue.hand_over(
-                    job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
-                )
-            return inserted
-        inserted = (await session.execute(statement, params)).first() is not None
-        if inserted:
+        if inserted:  # its message is handed over once the row commits (at once if it has)
             await self.queue.enqueue(
                 session, job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
             )
