@@ -67,7 +67,7 @@ def _said_if_failed(storing: asyncio.Future[None]) -> None:
     another attempt runs it; this says why."""
     error = None if storing.cancelled() else storing.exception()
     if error is not None:
-        log.warning("job.completion_failed", error=f"{type(error).__name__}: {error}")
+        log.warning("job.completion_failed", error=said(error))
 
 
 class JobRunner:
