@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Hashable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,24 +37,6 @@ class ProgressReport:
     attempt: int
     percent: int
     message: str
-
-
-class JobWrites(Hashable, Protocol):
-    """The writes a job store's database makes its own way (`pg_store`, `sqlite_store`)."""
-
-    signal: tuple[ColumnElement[object], ...]  # added to a write's RETURNING, where one is sent
-
-    async def progress(
-        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
-    ) -> Sequence[Row[Any]]:
-        """Record each attempt's progress (never down) in one `progress_update`; its rows."""
-        ...
-
-    async def heartbeat(
-        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
-    ) -> set[Attempt]:
-        """Beat for each attempt in one statement; those that still own their jobs."""
-        ...
 
 
 NOW = bindparam("now", type_=jobs_table.c.updated_at.type)
@@ -93,6 +76,42 @@ def heartbeat_update(batch: FromClause) -> ReturningUpdate[Any]:
         .values(updated_at=c.updated_at, heartbeat_at=NOW)
         .returning(c.id, c.attempt)
     )
+
+
+class JobWrites(ABC):
+    """The writes a job store's database makes its own way (`pg_store`, `sqlite_store`): its
+    `progress_update` and `heartbeat_update`, each given a batch as the database takes one."""
+
+    signal: tuple[ColumnElement[object], ...] = ()  # added to a write's RETURNING, if one is sent
+
+    def __init__(self, progress: Update, heartbeat: Update) -> None:
+        self._progress = progress
+        self._heartbeat = heartbeat
+
+    @abstractmethod
+    def batch(self, ids: list[uuid.UUID], attempts: list[int], *extra: list[Any]) -> Values:
+        """The parameters that pass a batch's columns: ids, attempts, then percents, messages."""
+
+    async def progress(
+        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
+    ) -> Sequence[Row[Any]]:
+        """Record each attempt's progress (never down) in one statement; its rows."""
+        batch = self.batch(
+            [r.job_id for r in reports],
+            [r.attempt for r in reports],
+            [r.percent for r in reports],
+            [r.message for r in reports],
+        )
+        result = await session.execute(self._progress, {**batch, "now": now})
+        return result.all()
+
+    async def heartbeat(
+        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
+    ) -> set[Attempt]:
+        """Beat for each attempt in one statement; those that still own their jobs."""
+        batch = self.batch([i for i, _ in attempts], [n for _, n in attempts])
+        rows = await session.execute(self._heartbeat, {**batch, "now": now})
+        return {(row.id, row.attempt) for row in rows}
 
 
 def _job_of(row: Row[Any]) -> Job:

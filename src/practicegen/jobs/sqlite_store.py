@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from datetime import datetime
+import uuid
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
-    Row,
     Subquery,
     bindparam,
     case,
@@ -34,8 +31,8 @@ from practicegen.db.models import BankVersion, Job, Student, core_table
 from practicegen.db.sqlite_driver import committing
 from practicegen.jobs.queue import EmbeddedQueue
 from practicegen.jobs.repository import (
-    Attempt,
-    ProgressReport,
+    JobWrites,
+    Values,
     heartbeat_update,
     jobs_table,
     progress_update,
@@ -93,31 +90,23 @@ _PROGRESS = progress_update(
 _HEARTBEAT = heartbeat_update(_batch())
 
 
-class SqliteWrites:
-    """The embedded database's few jobs: a batch's values in one JSON parameter."""
+class SqliteWrites(JobWrites):
+    """The embedded database's: a batch's rows in one JSON parameter, and no signal, as one
+    process watches its jobs."""
 
-    signal: tuple[ColumnElement[object], ...] = ()  # no signal: one process watches its jobs
-
-    async def progress(
-        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
-    ) -> Sequence[Row[Any]]:
-        batch = [[r.job_id.hex, r.attempt, r.percent, r.message] for r in reports]
-        params = {"batch": json.dumps(batch), "now": now}
-        rows: Sequence[Row[Any]] = (await session.execute(_PROGRESS, params)).all()
-        return rows
-
-    async def heartbeat(
-        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
-    ) -> set[Attempt]:
-        params = {"batch": json.dumps([[i.hex, n] for i, n in attempts]), "now": now}
-        return {(row.id, row.attempt) for row in await session.execute(_HEARTBEAT, params)}
+    def batch(self, ids: list[uuid.UUID], attempts: list[int], *extra: list[Any]) -> Values:
+        return {
+            "batch": json.dumps(
+                [[i.hex, *rest] for i, *rest in zip(ids, attempts, *extra, strict=True)]
+            )
+        }
 
 
-SQLITE_WRITES = SqliteWrites()
+SQLITE_WRITES = SqliteWrites(_PROGRESS, _HEARTBEAT)
 
 
 class SqliteJobStore:
-    writes = SQLITE_WRITES
+    writes: JobWrites = SQLITE_WRITES
 
     def __init__(self, sessionmaker: SessionMaker, queue: EmbeddedQueue, clock: Clock) -> None:
         self.queue = queue
