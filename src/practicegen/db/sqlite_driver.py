@@ -197,13 +197,10 @@ class OneTripConnection(aiosqlite.Connection):
         on_thread = outcome is None
         if outcome is None:
             outcome = await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
-        self._count_changes(on_thread=on_thread)
-        return outcome
-
-    def _count_changes(self, *, on_thread: bool) -> None:
         changes = self._conn.total_changes
         self._checkpoints.committed(self, changes - self._changes_counted, on_thread=on_thread)
         self._changes_counted = changes
+        return outcome
 
     async def rollback(self) -> None:
         self._held_back.clear()  # never sent
