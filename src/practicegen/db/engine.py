@@ -25,16 +25,15 @@ SQLITE_CONNECTIONS = 15
 
 def create_engine(settings: Settings, *, pool_timeout_s: float | None = None) -> AsyncEngine:
     """`pool_timeout_s`: a checkout's wait, by default `PRACTICEGEN_DB_POOL_WAIT_S`."""
+    pool_timeout_s = pool_timeout_s or settings.db_pool_wait_s
     if settings.database_kind is DatabaseKind.SQLITE:
-        return _create_sqlite_engine(
-            settings.database_url, pool_timeout_s or settings.db_pool_wait_s
-        )
+        return _create_sqlite_engine(settings.database_url, pool_timeout_s)
     engine = create_async_engine(
         settings.database_url,
         # no overflow: a burst would start and end a server process per connection
         pool_size=settings.pool_connections,
         max_overflow=0,
-        pool_timeout=pool_timeout_s or settings.db_pool_wait_s,
+        pool_timeout=pool_timeout_s,
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
             "options": "-c statement_timeout=30000",

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import aiosqlite
 import structlog
@@ -197,13 +197,10 @@ class OneTripConnection(aiosqlite.Connection):
         on_thread = outcome is None
         if outcome is None:
             outcome = await self._execute(_commit, self._conn, steps)  # type: ignore[no-untyped-call]
-        self._count_changes(on_thread=on_thread)
-        return outcome
-
-    def _count_changes(self, *, on_thread: bool) -> None:
         changes = self._conn.total_changes
         self._checkpoints.committed(self, changes - self._changes_counted, on_thread=on_thread)
         self._changes_counted = changes
+        return outcome
 
     async def rollback(self) -> None:
         self._held_back.clear()  # never sent
@@ -222,16 +219,11 @@ class OneTripConnection(aiosqlite.Connection):
         """Run `steps` and commit on this thread, if that cannot wait on a lock: the last step's
         outcome, or None with nothing done. A transaction already begun wrote first (Python's
         sqlite3 begins before a write), so it holds the write lock; one not begun tries for it
-        without waiting."""
-        if self._conn.in_transaction:
-            return _commit(self._conn, steps)
-        return self._commit_without_waiting(steps)
-
-    def _commit_without_waiting(self, steps: list[_Step]) -> _Outcome | None:
-        """Run `steps` and commit on this thread, with the last step's outcome; None, with
-        nothing done, if another process holds the write lock. Only while no statement of this
-        connection runs on its thread."""
+        without waiting, and gives up if another process holds it. Only while no statement of
+        this connection runs on its thread."""
         connection = self._conn
+        if connection.in_transaction:
+            return _commit(connection, steps)
         connection.execute("PRAGMA busy_timeout = 0").close()
         try:
             return _commit(connection, steps)
@@ -251,10 +243,9 @@ class OneTripConnection(aiosqlite.Connection):
         if self.pipelining and is_write(sql):
             self._held_back.append((sql, parameters, many))
             return _HELD_BACK
-        if self.committing and not self._conn.in_transaction and is_write(sql):
-            steps, self._held_back = [*self._held_back, (sql, parameters, many)], []
-            return await self._commit_steps(steps)
         steps, self._held_back = [*self._held_back, (sql, parameters, many)], []
+        if self.committing and not self._conn.in_transaction and is_write(sql):
+            return await self._commit_steps(steps)
         outcome: _Outcome = await self._execute(  # type: ignore[no-untyped-call]
             _run_all, self._conn, steps
         )
@@ -265,27 +256,15 @@ class OneTripConnection(aiosqlite.Connection):
 async def pipeline(connection: AsyncConnection) -> AsyncIterator[None]:
     """Hold back the writes `connection` executes inside until its commit (none on PostgreSQL):
     only for writes whose outcome nothing reads, as an error in one is raised by the commit."""
-    with _held_back_by((await connection.get_raw_connection()).driver_connection):
+    with _flag_set((await connection.get_raw_connection()).driver_connection, "pipelining"):
         yield
 
 
 @contextmanager
 def pipelined(connection: Connection) -> Iterator[None]:
     """`pipeline` for code that runs in SQLAlchemy's synchronous layer (an event hook)."""
-    with _held_back_by(connection.connection.driver_connection):
+    with _flag_set(connection.connection.driver_connection, "pipelining"):
         yield
-
-
-@contextmanager
-def _held_back_by(driver: object) -> Iterator[None]:
-    if not isinstance(driver, OneTripConnection):
-        yield
-        return
-    driver.pipelining = True
-    try:
-        yield
-    finally:
-        driver.pipelining = False
 
 
 @asynccontextmanager
@@ -293,16 +272,21 @@ async def committing(connection: AsyncConnection) -> AsyncIterator[None]:
     """Commit each write `connection` executes inside, outside a transaction, as it runs: on the
     loop's thread if the write lock is free, else in the statement's own trip; nothing on
     PostgreSQL. For a lone write whose outcome is read, which a `pipeline` cannot hold back."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
+    with _flag_set((await connection.get_raw_connection()).driver_connection, "committing"):
+        yield
+
+
+@contextmanager
+def _flag_set(driver: object, flag: Literal["pipelining", "committing"]) -> Iterator[None]:
+    """`driver`'s `flag` set while the block runs, if it is a `OneTripConnection`."""
     if not isinstance(driver, OneTripConnection):
         yield
         return
-    driver.committing = True
+    setattr(driver, flag, True)
     try:
         yield
     finally:
-        driver.committing = False
+        setattr(driver, flag, False)
 
 
 async def connect(

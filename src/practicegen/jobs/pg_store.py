@@ -3,15 +3,15 @@ caller's open transaction, else on a psycopg pool of its own; workers are woken 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ColumnElement, Integer, Row, Text, Uuid, and_, bindparam, event, func
+from sqlalchemy import Integer, Text, Uuid, bindparam, event, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -23,13 +23,7 @@ from practicegen.jobs import queue_wakeup
 from practicegen.jobs.events import signal_in_returning
 from practicegen.jobs.lanes import Lane
 from practicegen.jobs.queue import message_of
-from practicegen.jobs.repository import (
-    Attempt,
-    ProgressReport,
-    heartbeat_update,
-    jobs_table,
-    progress_update,
-)
+from practicegen.jobs.repository import JobWrites, heartbeat_update, jobs_table, progress_update
 from practicegen.jobs.store import JOB_COLUMNS, ClaimBatcher, PendingJob
 
 Params = dict[str, Any]
@@ -94,48 +88,27 @@ def _attempts_table(*extra: tuple[str, Any]) -> TableValuedAlias:
 
 _SIGNAL = signal_in_returning(jobs_table)
 _BATCH = _attempts_table(("percent", Integer()), ("message", Text()))
-_NOW = bindparam("now", type_=jobs_table.c.updated_at.type)
 _PROGRESS = progress_update(
-    and_(jobs_table.c.id == _BATCH.c.id, jobs_table.c.attempt == _BATCH.c.attempt),
-    func.greatest(jobs_table.c.progress_percent, _BATCH.c.percent),
-    _BATCH.c.message,
-    _NOW,
+    _BATCH, func.greatest(jobs_table.c.progress_percent, _BATCH.c.percent)
 ).returning(_SIGNAL)
-_BEATS = _attempts_table()
-_HEARTBEAT = heartbeat_update(
-    and_(jobs_table.c.id == _BEATS.c.id, jobs_table.c.attempt == _BEATS.c.attempt), _NOW
-)
+_HEARTBEAT = heartbeat_update(_attempts_table())
 
 
-class PostgresWrites:
-    """Each write sends its rows' change signals; a batch's rows are array parameters."""
+class PostgresWrites(JobWrites):
+    """Each write sends its rows' change signals; a batch's columns are array parameters."""
 
-    signal: tuple[ColumnElement[object], ...] = (_SIGNAL,)
+    signal = (_SIGNAL,)
 
-    async def progress(
-        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
-    ) -> Sequence[Row[Any]]:
-        params = {
-            "ids": [r.job_id for r in reports],
-            "attempts": [r.attempt for r in reports],
-            "percents": [r.percent for r in reports],
-            "messages": [r.message for r in reports],
-            "now": now,
-        }
-        return (await session.execute(_PROGRESS, params)).all()
-
-    async def heartbeat(
-        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
-    ) -> set[Attempt]:
-        params = {"ids": [i for i, _ in attempts], "attempts": [n for _, n in attempts], "now": now}
-        return {(row.id, row.attempt) for row in await session.execute(_HEARTBEAT, params)}
+    def batch(self, ids: list[uuid.UUID], attempts: list[int], *extra: list[Any]) -> Params:
+        names = ("ids", "attempts", "percents", "messages")
+        return dict(zip(names, (ids, attempts, *extra), strict=False))
 
 
-POSTGRES_WRITES = PostgresWrites()
+POSTGRES_WRITES = PostgresWrites(_PROGRESS, _HEARTBEAT)
 
 
 class PostgresJobStore:
-    writes = POSTGRES_WRITES
+    writes: JobWrites = POSTGRES_WRITES
 
     def __init__(
         self,

@@ -144,10 +144,8 @@ class ReconnectingDriver:
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._listen(), name="queue_listener")
             self.tm.add(self._watcher)
-        elif new and not _gone(self._listen_connection):
-            assert self._listen_connection is not None
-            with contextlib.suppress(psycopg.Error):  # a lost connection LISTENs again anew
-                await self._listen_connection.execute(_listen(channel))
+        elif new:
+            await self._on_listen_connection(_listen(channel))
         await self._until_listening()
 
     async def _until_listening(self) -> None:
@@ -165,10 +163,14 @@ class ReconnectingDriver:
         if callbacks or channel not in self._listeners:
             return
         del self._listeners[channel]
-        if not _gone(self._listen_connection):
-            assert self._listen_connection is not None
+        await self._on_listen_connection(_listen(channel, "UNLISTEN"))
+
+    async def _on_listen_connection(self, statement: sql.Composed) -> None:
+        """Run `statement` on the LISTEN connection, if it is up: a lost one LISTENs anew."""
+        connection = self._listen_connection
+        if connection is not None and not _gone(connection):
             with contextlib.suppress(psycopg.Error):
-                await self._listen_connection.execute(_listen(channel, "UNLISTEN"))
+                await connection.execute(statement)
 
     async def _listen(self) -> None:
         """Hold a LISTEN connection until the driver is left, opening a new one when lost."""

@@ -11,12 +11,11 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.functions import Function
 
 from practicegen import __version__
 from practicegen.db.engine import SessionMaker
@@ -25,8 +24,7 @@ from practicegen.db.models import UTCDateTime, Worker
 log = structlog.get_logger()
 
 
-def _database_now() -> Function[datetime]:
-    return func.now(type_=UTCDateTime())
+_DATABASE_NOW = func.now(type_=UTCDateTime())
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,7 @@ class Sighting:
 
 async def look(session: AsyncSession, *, stale_s: float) -> Sighting:
     """Count the workers seen within `stale_s`, and those gone stale."""
-    rows = await session.execute(select(Worker.last_seen, _database_now()))
+    rows = await session.execute(select(Worker.last_seen, _DATABASE_NOW))
     ages = [(now - stamp).total_seconds() for stamp, now in rows]
     seen = sum(1 for age in ages if age <= stale_s)  # a stamp newer than this read counts too
     return Sighting(seen, len(ages) - seen, max(0.0, min(ages)) if ages else None, stale_s)
@@ -118,10 +116,10 @@ class Presence:
     async def _stamp(self) -> None:
         """Stamp the row; add it if it is missing (the first stamp, or forgotten meanwhile)."""
         async with self.sessionmaker() as session, session.begin():
-            stamp = update(Worker).where(Worker.id == self.id).values(last_seen=_database_now())
+            stamp = update(Worker).where(Worker.id == self.id).values(last_seen=_DATABASE_NOW)
             if await session.scalar(stamp.returning(Worker.id)) is not None:
                 return
-            now = await session.scalar(select(_database_now()))
+            now = await session.scalar(select(_DATABASE_NOW))
             assert now is not None
             forgotten = now - timedelta(seconds=self.forget_s)
             await session.execute(delete(Worker).where(Worker.last_seen < forgotten))

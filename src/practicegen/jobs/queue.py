@@ -68,20 +68,15 @@ class JobQueue(ABC):
         job_type: str | None = None,
         tenant_id: uuid.UUID | None = None,
     ) -> None:
-        """Queue a run of the job as part of the session's transaction (in its type's lane)."""
-        await self._send(session, self._message(job_id, delay_s, job_type, tenant_id))
-
-    def _message(
-        self,
-        job_id: uuid.UUID,
-        delay_s: float,
-        job_type: str | None,
-        tenant_id: uuid.UUID | None,
-    ) -> Send:
+        """Queue a run of the job as part of the session's transaction (in its type's lane); in
+        memory, with no transaction open, at once: the job's row is committed already."""
         entrypoint, headers = message_of(self.lanes, job_type, tenant_id)
         after = timedelta(seconds=max(delay_s, 0))
-        return lambda queries: queries.enqueue(
-            entrypoint, job_id.bytes, execute_after=after, headers=headers
+        await self._send(
+            session,
+            lambda queries: queries.enqueue(
+                entrypoint, job_id.bytes, execute_after=after, headers=headers
+            ),
         )
 
     @abstractmethod
@@ -257,23 +252,15 @@ class EmbeddedQueue(JobQueue):
         self.state.set(WorkerStatus.RUNNING)  # nothing to connect to: it takes jobs once run
 
     async def _send(self, session: AsyncSession, send: Send) -> None:
+        if not session.in_transaction():
+            self._hand_over(send)
+            return
         # handed over by `_hand_over_after_commit`: one listener for every session, not one
         # registered (and its event machinery set up) per creating session
         hand_over = functools.partial(
             asyncio.get_running_loop().call_soon_threadsafe, self._hand_over, send
         )
         session.info.setdefault(_HAND_OVERS, []).append(hand_over)
-
-    def hand_over(
-        self,
-        job_id: uuid.UUID,
-        *,
-        delay_s: float = 0,
-        job_type: str | None = None,
-        tenant_id: uuid.UUID | None = None,
-    ) -> None:
-        """Queue a run of the job, whose row is committed already (in its type's lane)."""
-        self._hand_over(self._message(job_id, delay_s, job_type, tenant_id))
 
     def _hand_over(self, send: Send) -> None:
         assert self._pgq.queries is not None

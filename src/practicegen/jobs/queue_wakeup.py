@@ -12,6 +12,7 @@ import structlog
 from pgqueuer.domain.settings import db_settings
 
 from practicegen.db.liveness import ended_by_server
+from practicegen.jobs.pgdriver import said
 
 log = structlog.get_logger()
 SETTING = "practicegen.queue_wakeup"
@@ -50,7 +51,7 @@ class QueueWakeup:
                 try:
                     await self._send()
                 except (psycopg.Error, OSError) as exc:  # the workers' polling finds the job
-                    log.warning("queue.wakeup_failed", error=f"{type(exc).__name__}: {exc}")
+                    log.warning("queue.wakeup_failed", error=said(exc))
                     await self._drop()
         finally:
             self._sending = None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Hashable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, bindparam, select, update
+from sqlalchemy import ColumnElement, FromClause, Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
@@ -38,52 +39,79 @@ class ProgressReport:
     message: str
 
 
-class JobWrites(Hashable, Protocol):
-    """The writes a job store's database makes its own way (`pg_store`, `sqlite_store`)."""
-
-    signal: tuple[ColumnElement[object], ...]  # added to a write's RETURNING, where one is sent
-
-    async def progress(
-        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
-    ) -> Sequence[Row[Any]]:
-        """Record each attempt's progress (never down) in one `progress_update`; its rows."""
-        ...
-
-    async def heartbeat(
-        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
-    ) -> set[Attempt]:
-        """Beat for each attempt in one statement; those that still own their jobs."""
-        ...
+NOW = bindparam("now", type_=jobs_table.c.updated_at.type)
 
 
-def progress_update(
-    attempts: ColumnElement[bool], percent: Any, message: Any, now: Any
-) -> ReturningUpdate[tuple[Any, ...]]:
-    """The UPDATE of the progress of `attempts`, returning a `JobChange`'s fields but its time."""
+def _of_attempts(batch: FromClause) -> ColumnElement[bool]:
+    """The rows of the attempts in `batch` (its `id` and `attempt` columns), while processing."""
+    c = jobs_table.c
+    return and_(c.id == batch.c.id, c.attempt == batch.c.attempt, c.status == "processing")
+
+
+def progress_update(batch: FromClause, percent: Any) -> ReturningUpdate[tuple[Any, ...]]:
+    """The UPDATE of the progress of `batch`'s attempts to `percent` and its `message` at `:now`,
+    returning a `JobChange`'s fields but its time."""
     c = jobs_table.c
     return (
         update(jobs_table)
-        .where(attempts, c.status == "processing")
+        .where(_of_attempts(batch))
         .values(
             seq=c.seq + 1,
             progress_percent=percent,
-            progress_message=message,
-            heartbeat_at=now,
-            updated_at=now,
+            progress_message=batch.c.message,
+            heartbeat_at=NOW,
+            updated_at=NOW,
         )
         .returning(*(c[name] for name in CHANGE_COLUMNS[:-1]))
     )
 
 
-def heartbeat_update(attempts: ColumnElement[bool], now: Any) -> ReturningUpdate[Any]:
-    """The UPDATE of heartbeats (no change a client sees), returning the attempts it beat."""
+def heartbeat_update(batch: FromClause) -> ReturningUpdate[Any]:
+    """The UPDATE of the heartbeats of `batch`'s attempts at `:now` (no change a client sees),
+    returning the attempts it beat."""
     c = jobs_table.c
     return (
         update(jobs_table)
-        .where(attempts, c.status == "processing")
-        .values(updated_at=c.updated_at, heartbeat_at=now)
+        .where(_of_attempts(batch))
+        .values(updated_at=c.updated_at, heartbeat_at=NOW)
         .returning(c.id, c.attempt)
     )
+
+
+class JobWrites(ABC):
+    """The writes a job store's database makes its own way (`pg_store`, `sqlite_store`): its
+    `progress_update` and `heartbeat_update`, each given a batch as the database takes one."""
+
+    signal: tuple[ColumnElement[object], ...] = ()  # added to a write's RETURNING, if one is sent
+
+    def __init__(self, progress: Update, heartbeat: Update) -> None:
+        self._progress = progress
+        self._heartbeat = heartbeat
+
+    @abstractmethod
+    def batch(self, ids: list[uuid.UUID], attempts: list[int], *extra: list[Any]) -> Values:
+        """The parameters that pass a batch's columns: ids, attempts, then percents, messages."""
+
+    async def progress(
+        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
+    ) -> Sequence[Row[Any]]:
+        """Record each attempt's progress (never down) in one statement; its rows."""
+        batch = self.batch(
+            [r.job_id for r in reports],
+            [r.attempt for r in reports],
+            [r.percent for r in reports],
+            [r.message for r in reports],
+        )
+        result = await session.execute(self._progress, {**batch, "now": now})
+        return result.all()
+
+    async def heartbeat(
+        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
+    ) -> set[Attempt]:
+        """Beat for each attempt in one statement; those that still own their jobs."""
+        batch = self.batch([i for i, _ in attempts], [n for _, n in attempts])
+        rows = await session.execute(self._heartbeat, {**batch, "now": now})
+        return {(row.id, row.attempt) for row in rows}
 
 
 def _job_of(row: Row[Any]) -> Job:
@@ -98,7 +126,6 @@ def _returning_job(statement: Update, writes: JobWrites) -> ReturningUpdate[Any]
 @functools.cache
 def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
     """`JobRepository.claim_many`'s statement, built once: `:job_ids` and `:now` are parameters."""
-    now = bindparam("now", type_=jobs_table.c.updated_at.type)
     statement = (
         update(jobs_table)
         .where(jobs_table.c.id.in_(bindparam("job_ids", expanding=True)))
@@ -106,9 +133,9 @@ def _claim(writes: JobWrites) -> ReturningUpdate[Any]:
         .values(
             status="processing",
             attempt=jobs_table.c.attempt + 1,
-            started_at=now,
-            heartbeat_at=now,
-            updated_at=now,
+            started_at=NOW,
+            heartbeat_at=NOW,
+            updated_at=NOW,
             progress_message="Starting...",
         )
     )

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from datetime import datetime
+import uuid
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
-    Row,
     Subquery,
-    and_,
     bindparam,
     case,
     column,
@@ -34,10 +30,15 @@ from practicegen.db.engine import SessionMaker
 from practicegen.db.models import BankVersion, Job, Student, core_table
 from practicegen.db.sqlite_driver import committing
 from practicegen.jobs.queue import EmbeddedQueue
-from practicegen.jobs.repository import Attempt, ProgressReport, heartbeat_update, progress_update
+from practicegen.jobs.repository import (
+    JobWrites,
+    Values,
+    heartbeat_update,
+    jobs_table,
+    progress_update,
+)
 from practicegen.jobs.store import ClaimBatcher, PendingJob
 
-_jobs = core_table(Job)
 _versions = core_table(BankVersion)
 _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
 
@@ -47,7 +48,7 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
     """INSERT ... SELECT the columns' values WHERE (if `limited`) the tenant is below its limit,
     (if `versioned`) its bank has the version given, and the student is the tenant's, doing
     nothing for a used Idempotency-Key."""
-    given = [_jobs.c[name] for name in columns]
+    given = [jobs_table.c[name] for name in columns]
     tenant = bindparam("new_tenant_id", type_=Job.tenant_id.type)
     values = {c.key: bindparam(f"new_{c.key}", type_=c.type) for c in given}
     row = select(*values.values()).where(true())  # SQLite's upsert wants a WHERE to parse
@@ -64,9 +65,9 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
             exists().where(Student.tenant_id == tenant, Student.id == values["student_id"])
         )
     # Core, not the ORM's bulk-insert reading of parameters
-    statement = insert(_jobs).from_select(given, row)
+    statement = insert(jobs_table).from_select(given, row)
     used_key = statement.on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-    return used_key.returning(_jobs.c.id)
+    return used_key.returning(jobs_table.c.id)
 
 
 def _batch(*extra: str) -> Subquery:
@@ -78,48 +79,34 @@ def _batch(*extra: str) -> Subquery:
     return select(*fields).subquery("batch")
 
 
-_NOW = bindparam("now", type_=Job.updated_at.type)
 _REPORTS = _batch("percent", "message")
 _PROGRESS = progress_update(
-    and_(_jobs.c.id == _REPORTS.c.id, _jobs.c.attempt == _REPORTS.c.attempt),
+    _REPORTS,
     case(
-        (_jobs.c.progress_percent > _REPORTS.c.percent, _jobs.c.progress_percent),
+        (jobs_table.c.progress_percent > _REPORTS.c.percent, jobs_table.c.progress_percent),
         else_=_REPORTS.c.percent,
     ),
-    _REPORTS.c.message,
-    _NOW,
 )
-_BEATS = _batch()
-_HEARTBEAT = heartbeat_update(
-    and_(_jobs.c.id == _BEATS.c.id, _jobs.c.attempt == _BEATS.c.attempt), _NOW
-)
+_HEARTBEAT = heartbeat_update(_batch())
 
 
-class SqliteWrites:
-    """The embedded database's few jobs: a batch's values in one JSON parameter."""
+class SqliteWrites(JobWrites):
+    """The embedded database's: a batch's rows in one JSON parameter, and no signal, as one
+    process watches its jobs."""
 
-    signal: tuple[ColumnElement[object], ...] = ()  # no signal: one process watches its jobs
-
-    async def progress(
-        self, session: AsyncSession, reports: Sequence[ProgressReport], now: datetime
-    ) -> Sequence[Row[Any]]:
-        batch = [[r.job_id.hex, r.attempt, r.percent, r.message] for r in reports]
-        params = {"batch": json.dumps(batch), "now": now}
-        rows: Sequence[Row[Any]] = (await session.execute(_PROGRESS, params)).all()
-        return rows
-
-    async def heartbeat(
-        self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime
-    ) -> set[Attempt]:
-        params = {"batch": json.dumps([[i.hex, n] for i, n in attempts]), "now": now}
-        return {(row.id, row.attempt) for row in await session.execute(_HEARTBEAT, params)}
+    def batch(self, ids: list[uuid.UUID], attempts: list[int], *extra: list[Any]) -> Values:
+        return {
+            "batch": json.dumps(
+                [[i.hex, *rest] for i, *rest in zip(ids, attempts, *extra, strict=True)]
+            )
+        }
 
 
-SQLITE_WRITES = SqliteWrites()
+SQLITE_WRITES = SqliteWrites(_PROGRESS, _HEARTBEAT)
 
 
 class SqliteJobStore:
-    writes = SQLITE_WRITES
+    writes: JobWrites = SQLITE_WRITES
 
     def __init__(self, sessionmaker: SessionMaker, queue: EmbeddedQueue, clock: Clock) -> None:
         self.queue = queue
@@ -139,17 +126,13 @@ class SqliteJobStore:
         params["bank_version"] = job.bank_version
         limited, versioned = job.in_flight_limit is not None, job.bank_version is not None
         statement = _insert(tuple(columns), limited, versioned)
-        if not session.in_transaction():  # none open: committed at once, in one trip at most
+        if session.in_transaction():
+            inserted = (await session.execute(statement, params)).first() is not None
+        else:  # none open: committed at once, in one trip at most
             async with self.engine.connect() as connection, committing(connection):
                 inserted = (await connection.execute(statement, params)).first() is not None
                 await connection.commit()
-            if inserted:
-                self.queue.hand_over(
-                    job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
-                )
-            return inserted
-        inserted = (await session.execute(statement, params)).first() is not None
-        if inserted:
+        if inserted:  # its message is handed over once the row commits (at once if it has)
             await self.queue.enqueue(
                 session, job.id, delay_s=job.delay_s, job_type=job.job_type, tenant_id=job.tenant_id
             )

@@ -59,11 +59,7 @@ JOB_COLUMNS = (*(f.name for f in fields(PendingJob) if f.name not in _NOT_COLUMN
 
 class JobStore(Protocol):
     claims: ClaimBatcher
-
-    @property
-    def writes(self) -> JobWrites:
-        """What this database writes its own way, for each `JobRepository` that changes jobs."""
-        ...
+    writes: JobWrites  # what its database writes its own way, for a `JobRepository` of changes
 
     async def create(self, session: AsyncSession, job: PendingJob) -> bool:
         """Insert `job` and queue its message with `session`'s transaction (at once if none is

@@ -98,13 +98,12 @@ async def _read_again(
     while True:
         try:
             job = await read_job(container, principal, job_id)
+            backoff.reset()
+            return job
         except DATABASE_BUSY as exc:
             delay = backoff.next_delay()
             log.warning("jobs.follower_read_failed", error=str(exc)[:200], retry_in_s=delay)
             await asyncio.sleep(delay)
-            continue
-        backoff.reset()
-        return job
 
 
 def _websocket_token(websocket: WebSocket) -> tuple[str | None, str | None]:

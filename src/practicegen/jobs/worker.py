@@ -67,7 +67,7 @@ def _said_if_failed(storing: asyncio.Future[None]) -> None:
     another attempt runs it; this says why."""
     error = None if storing.cancelled() else storing.exception()
     if error is not None:
-        log.warning("job.completion_failed", error=f"{type(error).__name__}: {error}")
+        log.warning("job.completion_failed", error=said(error))
 
 
 class JobRunner:
@@ -150,28 +150,25 @@ class JobRunner:
     async def _store_completion(self, job: Job, write: Writer) -> None:
         async with self.sessionmaker() as session:
             async with session.begin():
-                await self._complete(session, job, await write(session))
+                result = await write(session)
+                now = self.clock()
+                values = {
+                    "status": "completed",
+                    "result": result,
+                    "progress_percent": 100,
+                    "progress_message": "Completed.",
+                    "error": None,
+                    "error_code": None,
+                    **self.policy.ended(now),
+                }
+                repo = JobRepository(session, self.store.writes)
+                done = await repo.finish(job.id, job.attempt, values, now)
+                if done is None:
+                    raise AttemptLost()
+                await self.on_finished(session, done)
             # said once committed: a process killed before its commit completed nothing
             self.metrics.finished.labels(outcome="completed").inc()
             log.info("job.completed")
-
-    async def _complete(self, session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
-        now = self.clock()
-        values = {
-            "status": "completed",
-            "result": result,
-            "progress_percent": 100,
-            "progress_message": "Completed.",
-            "error": None,
-            "error_code": None,
-            **self.policy.ended(now),
-        }
-        done = await JobRepository(session, self.store.writes).finish(
-            job.id, job.attempt, values, now
-        )
-        if done is None:
-            raise AttemptLost()
-        await self.on_finished(session, done)
 
     async def _failed(self, job: Job, exc: Exception) -> None:
         tracing.failed(exc)
