@@ -7,7 +7,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, SmallInteger, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Select,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -83,6 +95,14 @@ class BankVersion(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+def bank_version_of(tenant_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[Any]:
+    """The bank version of `tenant_id` (0 before its first change), as a one-row query."""
+    shares = core_table(BankVersion)
+    return select(func.coalesce(func.sum(shares.c.version), 0)).where(
+        shares.c.tenant_id == tenant_id
+    )
 
 
 class TenantGenerationPolicy(Updated, Base):

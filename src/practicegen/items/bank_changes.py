@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import ColumnElement, Executable, Select, bindparam, event, func, select
+from sqlalchemy import Executable, bindparam, event, func
 from sqlalchemy.orm import Session
 
 from practicegen.db.models import BankVersion, core_table
@@ -68,12 +68,6 @@ def _bump_statement(dialect: str) -> Executable:
     if dialect == "postgresql":
         return bump.returning(func.pg_notify(BANK_CHANNEL, bindparam("payload")))
     return bump
-
-
-def version_of(tenant_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[Any]:
-    """The bank version of `tenant_id` (0 before its first change), as a one-row query."""
-    total = func.coalesce(func.sum(_versions.c.version), 0)
-    return select(total).where(_versions.c.tenant_id == tenant_id)
 
 
 @event.listens_for(Session, "after_commit")

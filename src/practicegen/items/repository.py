@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 
-from practicegen.db.models import Item, core_table
+from practicegen.db.models import Item, bank_version_of, core_table
 from practicegen.db.repository import TenantRepository
 from practicegen.errors import ItemNotFound
-from practicegen.items.bank_changes import mark_bank_changed, version_of
+from practicegen.items.bank_changes import mark_bank_changed
 from practicegen.items.schemas import ItemContent
 
 _items = core_table(Item)
@@ -36,7 +36,7 @@ _OWNED = (_items.c.tenant_id == bindparam("tenant_id"), _items.c.subject == bind
 _CANDIDATES = select(
     _items.c.id, _items.c.skill, _items.c.topic, _items.c.difficulty, _items.c.fingerprint
 ).where(*_OWNED, _items.c.status == "active")
-_BANK_VERSION = version_of(bindparam("tenant_id"))  # read by every checked request
+_BANK_VERSION = bank_version_of(bindparam("tenant_id"))  # read by every checked request
 _FINGERPRINTS = select(_items.c.fingerprint).where(
     _items.c.tenant_id == bindparam("tenant_id"),
     _items.c.fingerprint.in_(bindparam("prints", expanding=True)),

@@ -27,7 +27,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from practicegen.clock import Clock
 from practicegen.db.engine import SessionMaker
-from practicegen.db.models import BankVersion, Job, Student, core_table
+from practicegen.db.models import Job, Student, bank_version_of
 from practicegen.db.sqlite_driver import committing
 from practicegen.jobs.queue import EmbeddedQueue
 from practicegen.jobs.repository import (
@@ -39,7 +39,6 @@ from practicegen.jobs.repository import (
 )
 from practicegen.jobs.store import ClaimBatcher, PendingJob
 
-_versions = core_table(BankVersion)
 _counts = table("job_counts", column("tenant_id", Job.tenant_id.type), column("in_flight", Integer))
 
 
@@ -57,8 +56,7 @@ def _insert(columns: tuple[str, ...], limited: bool, versioned: bool) -> Returni
         counted = select(func.coalesce(func.sum(_counts.c.in_flight), 0))
         row = row.where(counted.where(_counts.c.tenant_id == tenant).scalar_subquery() < limit)
     if versioned:
-        version = select(func.coalesce(func.sum(_versions.c.version), 0))
-        bank = version.where(_versions.c.tenant_id == tenant).scalar_subquery()
+        bank = bank_version_of(tenant).scalar_subquery()
         row = row.where(bank == bindparam("bank_version", type_=Integer))
     if "student_id" in values:
         row = row.where(

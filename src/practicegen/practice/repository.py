@@ -33,12 +33,12 @@ from practicegen.db.models import (
     LearnerSkill,
     Response,
     Student,
+    bank_version_of,
     core_table,
 )
 from practicegen.db.repository import TenantRepository
 from practicegen.db.sqlite_driver import pipeline
 from practicegen.db.upsert import upsert
-from practicegen.items.bank_changes import version_of
 from practicegen.practice.learner import SkillState
 from practicegen.practice.review import ReviewState
 
@@ -147,7 +147,7 @@ def _student_context(dialect: str) -> Select[str, str, str, int]:
     )
     under_review = _reviews().subquery()
     reviews = select(rows(*under_review.c))  # item_id, last_answered, right_since_wrong
-    version = version_of(bindparam("tenant_id")).scalar_subquery()
+    version = bank_version_of(bindparam("tenant_id")).scalar_subquery()
     return select(
         skills.scalar_subquery(), recent.scalar_subquery(), reviews.scalar_subquery(), version
     ).where(
