@@ -16,9 +16,10 @@ from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.errors import StudentWebhookRefused
 from practicegen.items.names import Spellings, canonical_names
+from practicegen.items.repository import ItemRepository
 from practicegen.jobs import service as jobs_service
 from practicegen.jobs.schemas import JobAccepted
-from practicegen.jobs.service import Created, NewJob, TooManyJobs, scoped_key
+from practicegen.jobs.service import Created, NewJob, scoped_key
 from practicegen.practice.assignments import plan_assignment
 from practicegen.practice.checks import Assigning, GenerationUnavailable, check_request_content
 from practicegen.practice.parts import PracticeParts
@@ -121,6 +122,10 @@ async def canonical_request(
     return request.model_copy(update={"subject": subject, "topic": topic})
 
 
+class _BankMoved(Exception):
+    """A refused job's request was checked against items of a bank version no longer current."""
+
+
 async def _create_job(
     session: AsyncSession,
     parts: PracticeParts,
@@ -140,22 +145,24 @@ async def _create_job(
         webhook_url=webhook_url,
         idempotency_key=None if idempotency_key is None else scoped_key(principal, idempotency_key),
     )
+    student = student_check(principal.tenant_id, request.student_id)
     create = partial(
-        jobs_service.create_job,
-        session,
-        store=parts.store,
-        now=ask.now,
-        explain_refusal=student_check(principal.tenant_id, request.student_id),
+        jobs_service.create_job, session, store=parts.store, now=ask.now, explain_refusal=student
     )
     if not check:
         return await create(new=new)
     # checked against the kept items unread, the INSERT itself finds their bank version current
     version = await check_request_content(session, ask, version_unread=True)
+    if version is None:
+        return await create(new=new)
+
+    async def explain(session: AsyncSession) -> None:
+        await student(session)
+        if await ItemRepository(session).bank_version(principal.tenant_id) != version:
+            raise _BankMoved
+
     try:
-        return await create(new=new if version is None else replace(new, bank_version=version))
-    except TooManyJobs:
-        if version is None:
-            raise
-    # refused, perhaps as the bank has moved on: checked against the bank as read, once more
-    await check_request_content(session, ask)
-    return await create(new=new)
+        return await create(new=replace(new, bank_version=version), explain_refusal=explain)
+    except _BankMoved:  # checked against the bank as read, once more
+        await check_request_content(session, ask)
+        return await create(new=new)
