@@ -331,6 +331,27 @@ async def test_in_flight_limit_and_expiry(database_url: str) -> None:
         assert (await http.post("/api/v1/practice/assign/async", json=body)).status_code == 202
 
 
+async def test_at_its_limit_a_tenant_whose_bank_moved_is_refused_and_gets_no_job(
+    database_url: str,
+) -> None:
+    """A refused create whose kept items' bank version moved is checked again, and still counts
+    against the tenant's limit: a 429, not a job past it."""
+    settings = make_settings(database_url, run_worker=False, job_max_in_flight=1)
+    url = "/api/v1/practice/assign/async"
+    async with admin_of(settings) as http:
+        await seed_bank(http)
+        body = {"student_id": await new_student(http), "subject": "Algebra", "num_items": 2}
+        assert (await http.post(url, json=body)).status_code == 202  # its items are kept now
+        engine = create_engine(settings)  # another process's change: the kept items are stale
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                await ItemRepository(session).bump_bank_version(DEFAULT_TENANT_ID)
+        finally:
+            await engine.dispose()
+        assert_error(await http.post(url, json=body), 429, "too_many_jobs")
+        assert len((await http.get("/api/v1/jobs")).json()["data"]["items"]) == 1
+
+
 async def test_sync_assign_over_its_budget_becomes_a_job(
     database_url: str, recwarn: pytest.WarningsRecorder
 ) -> None:
