@@ -156,7 +156,7 @@ def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield postgres.database_url(name)
     finally:
-        clones.drop(name)
+        clones.give_back(name)
 
 
 @pytest.fixture(scope="session")
