@@ -54,9 +54,7 @@ class Plan:
 
 
 async def plan_assignment(
-    session: AsyncSession,
-    ask: Assigning,
-    progress: Progress = no_progress,
+    session: AsyncSession, ask: Assigning, progress: Progress = no_progress
 ) -> Plan:
     """Check, read, choose and generate in a session that only reads: no lock while generating."""
     await progress(5, "Reading the item bank...")
