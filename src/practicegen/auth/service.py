@@ -152,5 +152,4 @@ async def ensure_admin_key(session: AsyncSession, *, configured: str | None) -> 
         return None
     if await repo.count_usable_admin_keys() > 0:
         return None
-    issued = await create_key(session, tenant_id=tenant.id, name="admin", role=Role.ADMIN)
-    return issued.secret
+    return (await create_key(session, tenant_id=tenant.id, name="admin", role=Role.ADMIN)).secret

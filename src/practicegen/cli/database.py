@@ -116,10 +116,7 @@ async def require_schema(settings: Settings) -> None:
 async def reachable(settings: Settings, *, need_schema: bool) -> None:
     """Connect once (reading the migration ledger), so a long-running command that cannot
     reach its database says so at start rather than in its logs."""
-    if need_schema:
-        await require_schema(settings)
-    else:
-        await migrations(settings)
+    await (require_schema(settings) if need_schema else migrations(settings))
 
 
 @asynccontextmanager
@@ -165,10 +162,8 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
         if sign in text:
             return CliError(f"Cannot use {where}: {text}. {fix}", exit_code=ExitCode.UNAVAILABLE)
     if isinstance(cause, OSError) and cause.filename is not None:  # the file, not a socket
-        reason = cause.strerror or text
-        return CliError(
-            f"Cannot open {cause.filename} for {where}: {reason}.", exit_code=ExitCode.UNAVAILABLE
-        )
+        message = f"Cannot open {cause.filename} for {where}: {cause.strerror or text}."
+        return CliError(message, exit_code=ExitCode.UNAVAILABLE)
     return None
 
 

@@ -244,8 +244,7 @@ class _Parser:
     def _sum(self) -> Node:
         node = self._term()
         while self._peek().text in ("+", "-"):
-            op = self._take().text
-            node = Node(op, (node, self._term()))
+            node = Node(self._take().text, (node, self._term()))
         return node
 
     def _term(self) -> Node:

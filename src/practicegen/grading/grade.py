@@ -184,8 +184,7 @@ def same_value(a: Expr, b: Expr) -> bool:
 
 def _differs_somewhere(difference: Expr, a: Expr, b: Expr) -> bool:
     symbols = sorted(difference.free_symbols, key=str)
-    count = len(_SAMPLES) if symbols else 1
-    for k in range(count):
+    for k in range(len(_SAMPLES) if symbols else 1):
         point = {s: _SAMPLES[(k + 2 * j) % len(_SAMPLES)] + j for j, s in enumerate(symbols)}
         gap, left, right = (_numeric(e, point) for e in (difference, a, b))
         if gap is None or left is None or right is None:
@@ -240,8 +239,7 @@ def sets_equal(a: Expr, b: Expr, same: Same) -> bool:
             and _bound_equal(a.end, b.end, same)
         )
     if isinstance(a, sympy.Union) and isinstance(b, sympy.Union) and len(a.args) == len(b.args):
-        pairs = zip(_pieces(a), _pieces(b), strict=True)
-        return all(sets_equal(x, y, same) for x, y in pairs)
+        return all(sets_equal(x, y, same) for x, y in zip(_pieces(a), _pieces(b), strict=True))
     return bool(a == b)
 
 

@@ -77,8 +77,7 @@ async def list_items(
     principal.require_server()
     repo = ItemRepository(session)
     filters = await canonical_filters(session, principal.tenant_id, filters, known)
-    query = repo.filtered(principal.tenant_id, filters)
-    return await repo.page(query, cursor=cursor, limit=limit)
+    return await repo.page(repo.filtered(principal.tenant_id, filters), cursor=cursor, limit=limit)
 
 
 async def canonical_filters(

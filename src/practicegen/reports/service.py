@@ -70,12 +70,11 @@ async def class_report(
     row = await repo.get_or_raise(principal.tenant_id, class_id)
     students = await repo.members(row.id)
     standings = await _standings(session, principal.tenant_id, queries.of_class(row.id), rule)
-    skills = sorted({s.skill for rows in standings.values() for s in rows})
     return ClassReport(
         class_id=row.id,
         name=row.name,
         rule=rule,
-        skills=skills,
+        skills=sorted({s.skill for rows in standings.values() for s in rows}),
         students=[
             ReportRow(
                 student_id=s.id,
