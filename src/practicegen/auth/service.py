@@ -123,8 +123,7 @@ async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
 
 async def ensure_default_tenant(session: AsyncSession) -> Tenant:
     repo = AuthRepository(session)
-    tenant = await repo.get_tenant(DEFAULT_TENANT_ID)
-    if tenant is None:
+    if (tenant := await repo.get_tenant(DEFAULT_TENANT_ID)) is None:
         try:
             async with session.begin_nested():
                 tenant = Tenant(id=DEFAULT_TENANT_ID, name="default")

@@ -42,8 +42,7 @@ def describe(settings: Settings) -> str:
 
     from practicegen.config import DatabaseKind
 
-    path = sqlite_path(settings)
-    if path is not None:
+    if (path := sqlite_path(settings)) is not None:
         return f"the SQLite file {path}"
     url = make_url(settings.database_url)
     if settings.database_kind is DatabaseKind.SQLITE:
@@ -140,8 +139,7 @@ def run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(work)
     except (DBAPIError, psycopg.Error, sqlite3.Error, OSError) as exc:
-        problem = explain(exc, settings)
-        if problem is None:
+        if (problem := explain(exc, settings)) is None:
             raise
         raise problem from exc
 

@@ -173,13 +173,9 @@ def same_value(a: Expr, b: Expr) -> bool:
     difference = a - b
     if difference == 0:
         return True
-    if difference.is_Rational:
+    if difference.is_Rational or _differs_somewhere(difference, a, b):
         return False
-    if _differs_somewhere(difference, a, b):
-        return False
-    if sympy.simplify(difference) == 0:
-        return True
-    return difference.equals(0) is not False
+    return bool(sympy.simplify(difference) == 0) or difference.equals(0) is not False
 
 
 def _differs_somewhere(difference: Expr, a: Expr, b: Expr) -> bool:
@@ -248,9 +244,7 @@ def _pieces(union: Expr) -> list[Expr]:
 
 
 def _bound_equal(a: Expr, b: Expr, same: Same) -> bool:
-    if a.is_infinite or b.is_infinite:
-        return bool(a == b)
-    return same(a, b)
+    return bool(a == b) if a.is_infinite or b.is_infinite else same(a, b)
 
 
 def _element_equal(a: Expr, b: Expr, same: Same) -> bool:

@@ -107,9 +107,7 @@ def _fact(clause: Clause) -> _Fact:
         return _Fact(name, sympy.FiniteSet(_constant(bound)), (bound,), equality=True)
     if "=" in clause.ops:
         raise NotASolution("Write each solution as x = value.")
-    if len(clause.ops) == 1:
-        return _inequality(clause)
-    return _between(clause)
+    return _inequality(clause) if len(clause.ops) == 1 else _between(clause)
 
 
 def _lone_variable(left: Node, right: Node) -> tuple[str, Node]:

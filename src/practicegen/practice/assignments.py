@@ -127,8 +127,7 @@ async def _faces(
 def _due_reviews(ask: Assigning, checked: Checked) -> list[ChosenItem]:
     """The student's items due for review that this request may choose (`review.py`)."""
     rule = ReviewRule(ask.settings.review_spacing_s, ask.settings.review_rounds)
-    due = due_reviews(checked.student.reviews, rule, ask.now)
-    if not due:
+    if not (due := due_reviews(checked.student.reviews, rule, ask.now)):
         return []
     fitting = (c for key in checked.groups for c in checked.items.groups[key])
     return review_choices(due, fitting, checked.student.abilities, ask.request.num_items)
