@@ -47,8 +47,7 @@ async def authenticate(
     key_hash = hash_secret(raw)
     if cache is not None and (known := cache.get(key_hash, now)) is not None:
         return known
-    row = await AuthRepository(session).get_usable_key_by_hash(key_hash, now)
-    if row is None:
+    if (row := await AuthRepository(session).get_usable_key_by_hash(key_hash, now)) is None:
         raise NotAuthenticated("The API key or token is unknown, revoked or expired.")
     principal = Principal(
         tenant_id=row.tenant_id, role=Role(row.role), key_id=row.id, student_id=row.student_id

@@ -164,12 +164,12 @@ def _combine(facts: list[_Fact], joiners: tuple[str, ...]) -> Expr:
             groups[-1].append(fact)
         else:
             groups.append([fact])
-    parts = []
-    for group in groups:
+
+    def joined(group: list[_Fact]) -> Expr:
         sets = [f.points for f in group]
-        together = all(f.equality for f in group)
-        parts.append(sympy.Union(*sets) if together else sympy.Intersection(*sets))
-    return sympy.Union(*parts)
+        return sympy.Union(*sets) if all(f.equality for f in group) else sympy.Intersection(*sets)
+
+    return sympy.Union(*(joined(group) for group in groups))
 
 
 def _system(facts: list[_Fact], joiners: tuple[str, ...], names: list[str]) -> Solutions:

@@ -155,7 +155,6 @@ async def import_bank(
     progress: ImportProgress | None = None,
     batch_size: int = 500,
 ) -> ImportReport:
-    """Load a bank document (see `read_bank`, then `import_parsed`)."""
     parsed = await read_bank(document, keys)
     return await import_parsed(
         session, tenant_id=tenant_id, parsed=parsed, progress=progress, batch_size=batch_size
