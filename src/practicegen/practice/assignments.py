@@ -85,8 +85,7 @@ async def plan_assignment(
     warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
     faces = await _faces(session, ask, chosen, new_items)
-    tenant = ask.principal.tenant_id
-    return Plan(tenant, request, chosen, new_items, warnings, faces, filled.report)
+    return Plan(ask.principal.tenant_id, request, chosen, new_items, warnings, faces, filled.report)
 
 
 async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> Assignment:
@@ -120,8 +119,7 @@ async def _faces(
     tenant = ask.principal.tenant_id
     bank_ids = [c.item_id for c in chosen if c.item_id not in faces]
     read = partial(PracticeRepository(session).item_faces, tenant)
-    bank = await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
-    return faces | bank
+    return faces | await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
 
 
 def _due_reviews(ask: Assigning, checked: Checked) -> list[ChosenItem]:

@@ -50,7 +50,7 @@ async def student_assignments(
     rows, next_cursor = await queries.scored_assignments(
         session, principal.tenant_id, student_id, cursor=cursor, limit=limit
     )
-    summaries = [
+    return [
         AssignmentSummary(
             assignment_id=a.id,
             answered=answered,
@@ -58,8 +58,7 @@ async def student_assignments(
             **{name: getattr(a, name) for name in ("subject", "topic", "num_items", "created_at")},
         )
         for a, answered, correct in rows
-    ]
-    return summaries, next_cursor
+    ], next_cursor
 
 
 async def class_report(
