@@ -163,8 +163,7 @@ class Settings(BaseSettings):
         " the database); at least twice PRACTICEGEN_WORKER_HEARTBEAT_S.",
     )
     worker_forget_s: Seconds = Field(
-        24 * 3600.0,
-        description="A stale worker's row is deleted this long after it was last seen.",
+        24 * 3600.0, description="A stale worker's row is deleted this long after it was last seen."
     )
 
     webhook_secret: SecretStr | None = Field(

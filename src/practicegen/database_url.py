@@ -32,7 +32,6 @@ def normalise_database_url(url: str) -> str:
             "PRACTICEGEN_DATABASE_URL does not parse as a database URL; write {examples}",
             {"examples": DATABASE_URL_EXAMPLES},
         )
-    driver = _DRIVERS.get(backend)
-    if driver is None:
+    if (driver := _DRIVERS.get(backend)) is None:
         raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
     return parsed.set(drivername=driver).render_as_string(hide_password=False)

@@ -50,9 +50,7 @@ def add_trace_ids(
 def renders_json(log_format: LogFormat | str, stream: TextIO) -> bool:
     """Whether lines to `stream` are JSON: asked for, or `auto` and not a terminal."""
     chosen = LogFormat(log_format)
-    if chosen is LogFormat.AUTO:
-        return not stream.isatty()
-    return chosen is LogFormat.JSON
+    return not stream.isatty() if chosen is LogFormat.AUTO else chosen is LogFormat.JSON
 
 
 def _renderer(log_format: LogFormat | str, stream: TextIO) -> structlog.types.Processor:

@@ -91,27 +91,20 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = _field_errors(exc)
-    if any(f["type"] == "json_invalid" for f in fields):
-        return error_response(
-            400, "malformed_json", "The request body is not valid JSON.", {"errors": fields}
-        )
-    return error_response(
-        422, "validation_error", "The request did not pass validation.", {"errors": fields}
-    )
+    details = {"errors": _field_errors(exc)}
+    if any(f["type"] == "json_invalid" for f in details["errors"]):
+        return error_response(400, "malformed_json", "The request body is not valid JSON.", details)
+    return error_response(422, "validation_error", "The request did not pass validation.", details)
 
 
 def _allowed_methods(request: Request) -> str:
     """Every method some route at this path answers (Starlette's 405 names the first route's)."""
-    routes = request.app.router.routes
-    methods = {
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
-        )
-    }
-    return ", ".join(sorted(methods))
+
+    def answers(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+    return ", ".join(method for method in _METHODS if answers(method))  # _METHODS is sorted
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

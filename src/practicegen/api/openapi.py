@@ -88,20 +88,15 @@ REFERRING = {
 
 
 def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
-    statuses = {422}  # any query parameter may break the text rules
-    params = operation.get("parameters", [])
+    listed = {503: READS_DATABASE, 404: REFERRING, 409: CONFLICTS, 429: LIMITED}
+    statuses = {status for status, operations in listed.items() if (method, path) in operations}
+    statuses.add(422)  # any query parameter may break the text rules
     if path.startswith("/api/"):
         statuses |= {401, 403, 503}
-    if (method, path) in READS_DATABASE:
-        statuses.add(503)
-    if any(p.get("in") == "path" for p in params) or (method, path) in REFERRING:
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         statuses.add(404)
     if "requestBody" in operation:
         statuses |= {400, 413}
-    if (method, path) in CONFLICTS:
-        statuses.add(409)
-    if (method, path) in LIMITED:
-        statuses.add(429)
     if path.startswith(("/api/v1/jobs/{job_id}", "/api/v1/batches/{batch_id}")):
         statuses.add(410)
     return statuses

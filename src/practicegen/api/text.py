@@ -36,8 +36,7 @@ def _first_bad(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
     for key, item in value.items() if isinstance(value, dict) else enumerate(value):
         if isinstance(key, str) and _BAD.search(key):
             return (*path, _printable(key))
-        found = _first_bad(item, (*path, str(key)))
-        if found is not None:
+        if (found := _first_bad(item, (*path, str(key)))) is not None:
             return found
     return None
 
@@ -51,8 +50,7 @@ def check_body(body: bytes) -> None:
         document = json.loads(body)
     except ValueError:
         return  # the endpoint answers malformed JSON with its own error
-    found = _first_bad(document, ())
-    if found is not None:
+    if (found := _first_bad(document, ())) is not None:
         raise _refuse(".".join(found) or "body", "body")
 
 

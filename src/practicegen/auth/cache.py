@@ -36,8 +36,7 @@ class KeyCache:
         self._checking: dict[str, asyncio.Future[Principal]] = {}
 
     def get(self, key_hash: str, now: datetime) -> Principal | None:
-        entry = self._entries.get(key_hash)
-        if entry is None:
+        if (entry := self._entries.get(key_hash)) is None:
             return None
         if self.clock() >= entry.trusted_until or (
             entry.expires_at is not None and now >= entry.expires_at

@@ -20,8 +20,7 @@ from practicegen.errors import NotAuthenticated
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
+    if (header := request.headers.get("authorization")) is None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -39,8 +38,7 @@ def anonymous(settings: Settings) -> Principal:
 async def get_principal(
     request: Request, container: ContainerDep, session: SessionDep, now: NowDep
 ) -> Principal:
-    token = bearer_token(request)
-    if token is None:
+    if (token := bearer_token(request)) is None:
         return anonymous(container.settings)
     return await authenticate(session, raw=token, now=now, cache=container.part(KeyCache))
 

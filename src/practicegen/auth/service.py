@@ -47,8 +47,7 @@ async def authenticate(
     key_hash = hash_secret(raw)
     if cache is not None and (known := cache.get(key_hash, now)) is not None:
         return known
-    row = await AuthRepository(session).get_usable_key_by_hash(key_hash, now)
-    if row is None:
+    if (row := await AuthRepository(session).get_usable_key_by_hash(key_hash, now)) is None:
         raise NotAuthenticated("The API key or token is unknown, revoked or expired.")
     principal = Principal(
         tenant_id=row.tenant_id, role=Role(row.role), key_id=row.id, student_id=row.student_id
@@ -123,8 +122,7 @@ async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
 
 async def ensure_default_tenant(session: AsyncSession) -> Tenant:
     repo = AuthRepository(session)
-    tenant = await repo.get_tenant(DEFAULT_TENANT_ID)
-    if tenant is None:
+    if (tenant := await repo.get_tenant(DEFAULT_TENANT_ID)) is None:
         try:
             async with session.begin_nested():
                 tenant = Tenant(id=DEFAULT_TENANT_ID, name="default")
@@ -152,5 +150,4 @@ async def ensure_admin_key(session: AsyncSession, *, configured: str | None) -> 
         return None
     if await repo.count_usable_admin_keys() > 0:
         return None
-    issued = await create_key(session, tenant_id=tenant.id, name="admin", role=Role.ADMIN)
-    return issued.secret
+    return (await create_key(session, tenant_id=tenant.id, name="admin", role=Role.ADMIN)).secret

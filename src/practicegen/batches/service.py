@@ -169,7 +169,6 @@ async def get_batch(
     now: datetime,
     views: JobTypes,
 ) -> BatchRead:
-    """The batch with its students' jobs and their counts by status."""
     batch = await find_batch(session, principal=principal, batch_id=batch_id, now=now, views=views)
     return await show_batch(session, batch)
 

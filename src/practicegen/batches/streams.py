@@ -32,12 +32,11 @@ def _student_message(
     job_id: uuid.UUID, student_id: uuid.UUID, update: dict[str, Any]
 ) -> dict[str, Any]:
     """A student's job update, without its result (read the job for the assignment)."""
-    status = update.get("status", update["type"])
     return {
         "type": "job",
         "job_id": str(job_id),
         "student_id": str(student_id),
-        "status": status,
+        "status": update.get("status", update["type"]),
         "progress_percent": update.get("progress_percent", 100),
         "progress_message": update.get("progress_message"),
     }

@@ -45,10 +45,9 @@ async def get_class(
 async def rename_class(
     class_id: uuid.UUID, body: ClassUpdate, session: SessionDep, principal: PrincipalDep
 ) -> Envelope[ClassRead]:
-    renamed = await service.rename_class(
-        session, principal=principal, class_id=class_id, name=body.name
+    return ok(
+        await service.rename_class(session, principal=principal, class_id=class_id, name=body.name)
     )
-    return ok(renamed)
 
 
 @router.delete("/{class_id}")

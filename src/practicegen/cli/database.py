@@ -42,8 +42,7 @@ def describe(settings: Settings) -> str:
 
     from practicegen.config import DatabaseKind
 
-    path = sqlite_path(settings)
-    if path is not None:
+    if (path := sqlite_path(settings)) is not None:
         return f"the SQLite file {path}"
     url = make_url(settings.database_url)
     if settings.database_kind is DatabaseKind.SQLITE:
@@ -116,10 +115,7 @@ async def require_schema(settings: Settings) -> None:
 async def reachable(settings: Settings, *, need_schema: bool) -> None:
     """Connect once (reading the migration ledger), so a long-running command that cannot
     reach its database says so at start rather than in its logs."""
-    if need_schema:
-        await require_schema(settings)
-    else:
-        await migrations(settings)
+    await (require_schema(settings) if need_schema else migrations(settings))
 
 
 @asynccontextmanager
@@ -143,8 +139,7 @@ def run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(work)
     except (DBAPIError, psycopg.Error, sqlite3.Error, OSError) as exc:
-        problem = explain(exc, settings)
-        if problem is None:
+        if (problem := explain(exc, settings)) is None:
             raise
         raise problem from exc
 
@@ -165,10 +160,8 @@ def explain(exc: BaseException, settings: Settings) -> CliError | None:
         if sign in text:
             return CliError(f"Cannot use {where}: {text}. {fix}", exit_code=ExitCode.UNAVAILABLE)
     if isinstance(cause, OSError) and cause.filename is not None:  # the file, not a socket
-        reason = cause.strerror or text
-        return CliError(
-            f"Cannot open {cause.filename} for {where}: {reason}.", exit_code=ExitCode.UNAVAILABLE
-        )
+        message = f"Cannot open {cause.filename} for {where}: {cause.strerror or text}."
+        return CliError(message, exit_code=ExitCode.UNAVAILABLE)
     return None
 
 

@@ -58,8 +58,7 @@ def explain_http(exc: httpx.HTTPError | httpx.InvalidURL) -> CliError:
     """A request to the service that got no answer."""
     import httpx
 
-    url = _server(exc)
-    if url is None:
+    if (url := _server(exc)) is None:
         return CliError(f"The server URL is not usable: {exc}. Pass --url http://HOST:PORT.")
     fix = (
         "Start one with `practicegen serve`, or point --url (or PRACTICEGEN_URL) at a running one."

@@ -169,15 +169,11 @@ def _print_workers(ready: httpx.Response) -> None:
 
 def _result_summary(result: dict[str, Any]) -> str:
     """A line per result: its scalars as they are, its lists and objects by size."""
-    parts = []
-    for name, value in result.items():
-        if isinstance(value, list):
-            parts.append(f"{name}: {len(value)} entries")
-        elif isinstance(value, dict):
-            parts.append(f"{name}: {len(value)} fields")
-        else:
-            parts.append(f"{name}={value}")
-    return ", ".join(parts)
+    sizes: dict[type[object], str] = {list: "entries", dict: "fields"}  # JSON makes no subclass
+    return ", ".join(
+        f"{name}: {len(value)} {sizes[type(value)]}" if type(value) in sizes else f"{name}={value}"
+        for name, value in result.items()
+    )
 
 
 def _summary(job: dict[str, Any]) -> Table:

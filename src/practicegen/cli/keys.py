@@ -68,8 +68,7 @@ def create(
     """Create an API key and print it once (on stdout; everything else goes to stderr)."""
     settings = load_settings()
     work = _create(settings, name=name, role=Role(role.value), new_tenant=new_tenant)
-    secret = database.run(settings, work)
-    out.print(secret, soft_wrap=True, highlight=False, markup=False)
+    out.print(database.run(settings, work), soft_wrap=True, highlight=False, markup=False)
 
 
 async def _tenant_keys(settings: Settings, tenant_id: uuid.UUID) -> list[ApiKey]:

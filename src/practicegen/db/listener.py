@@ -80,8 +80,7 @@ class PostgresListener:
                 hook()
 
     def _deliver(self, channel: str, payload: str) -> None:
-        handler = self.handlers.get(channel)
-        if handler is None:
+        if (handler := self.handlers.get(channel)) is None:
             return
         try:
             handler(payload)

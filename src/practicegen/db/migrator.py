@@ -69,8 +69,7 @@ def available_migrations(
     backend = None if database_url is None else make_url(database_url).get_backend_name()
     found = []
     for path in sorted(directory.glob("*.sql")):
-        match = _FILE_NAME.match(path.name)
-        if match is None:
+        if (match := _FILE_NAME.match(path.name)) is None:
             raise ValueError(f"migration file {path.name!r} is not named NNN_snake_case.sql")
         migration = Migration(version=match.group(1), path=path)
         if migration.dialect in (None, backend) or backend is None:

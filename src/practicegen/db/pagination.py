@@ -58,5 +58,4 @@ def after_cursor(
 def split_page(rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:
     """The page's rows and the cursor for the next page (None on the last page)."""
     page = list(rows[:limit])
-    more = len(rows) > limit
-    return page, (encode_cursor(page[-1]) if more and page else None)
+    return page, (encode_cursor(page[-1]) if len(rows) > limit and page else None)

@@ -34,8 +34,7 @@ class TenantRepository(Generic[R]):
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def get_or_raise(self, tenant_id: uuid.UUID, row_id: uuid.UUID) -> R:
-        row = await self.get(tenant_id, row_id)
-        if row is None:
+        if (row := await self.get(tenant_id, row_id)) is None:
             raise self.not_found(**{self.id_detail: str(row_id)})
         return row
 

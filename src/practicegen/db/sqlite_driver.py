@@ -304,10 +304,7 @@ async def connect(
         return connection
 
     connection = OneTripConnection(
-        opened,
-        iter_chunk_size=64,
-        busy_timeout_ms=int(timeout_s * 1000),
-        checkpoints=checkpoints,
+        opened, iter_chunk_size=64, busy_timeout_ms=int(timeout_s * 1000), checkpoints=checkpoints
     )
     connection._thread.daemon = True  # as SQLAlchemy does: never hold up the interpreter's exit
     await connection

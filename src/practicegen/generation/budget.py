@@ -76,8 +76,7 @@ class UsageRecorder:
         self._waiters.append(written)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_while_pending())
-        error = await asyncio.shield(written)
-        if error is not None:
+        if (error := await asyncio.shield(written)) is not None:
             raise error
 
     async def aclose(self) -> None:

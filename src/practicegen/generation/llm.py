@@ -299,9 +299,8 @@ class LlmGenerator:
 
     def _retry_wait(self, exc: openai.RateLimitError, retry: int) -> float:
         """The server's `Retry-After` in seconds if it gave one, else 0.5, 1, 2...; capped."""
-        header = exc.response.headers.get("retry-after", "")
         try:
-            wait = float(header)
+            wait = float(exc.response.headers.get("retry-after", ""))
         except ValueError:
             wait = 0.5 * 2**retry
         return min(max(wait, 0.0), self.max_retry_wait_s)

@@ -58,8 +58,7 @@ def verify_item(item: ItemContent) -> Verdict:
     off_skill = misfit(profile, kind, problem) if profile else None
     if off_skill is not None:
         return Verdict(Reason.OFF_SKILL, f"{item.skill}: {off_skill}")
-    mismatch = stem_mismatch(item.stem, problem, kind)
-    if mismatch is not None:
+    if (mismatch := stem_mismatch(item.stem, problem, kind)) is not None:
         return Verdict(Reason.STEM_MISMATCH, mismatch)
     report = check_item(item)
     if not report.ok:

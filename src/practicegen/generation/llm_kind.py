@@ -93,8 +93,7 @@ def prompt_messages(
         f"Difficulty: {words} ({difficulty:+.1f} on a logit scale)",
         "Write one new question for this skill, different from the examples.",
     ]
-    profile = PROFILES.get(skill)
-    if profile is not None:
+    if (profile := PROFILES.get(skill)) is not None:
         lines.append(f"The skill's problems: {profile.describe()}.")
     if examples:
         shown = "\n".join(json.dumps(kind.example(e)) for e in examples)

@@ -145,5 +145,4 @@ class SelfConsistency:
         replies = await asyncio.gather(*(ask() for _ in range(self.samples)))
         picks = (str(r.get("choice", "")) for r in replies if r is not None)
         votes = Counter(pick.strip().strip("().: ").casefold() for pick in picks)
-        agreeing = votes[item.answer.casefold()]
-        return Consistency(agreeing * 2 > self.samples, votes, self.samples)
+        return Consistency(votes[item.answer.casefold()] * 2 > self.samples, votes, self.samples)

@@ -128,8 +128,7 @@ def _relation(text: str) -> _Relation:
     op = signs[0]
     if op in ("<", "<="):
         lhs, rhs = rhs, lhs
-    symbols = frozenset(lhs.free_symbols | rhs.free_symbols)
-    return _Relation(lhs - rhs, _FLIP.get(op, op), symbols)
+    return _Relation(lhs - rhs, _FLIP.get(op, op), frozenset(lhs.free_symbols | rhs.free_symbols))
 
 
 def _check(stem: str, problem: _Problem) -> None:

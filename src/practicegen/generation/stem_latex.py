@@ -59,8 +59,7 @@ def _expand_commands(text: str) -> str:
     out: list[str] = []
     index = 0
     while index < len(text):
-        frac = _FRAC.match(text, index)
-        if frac:
+        if frac := _FRAC.match(text, index):
             top, after = _braced(text, frac.end())
             bottom, index = _braced(text, after)
             shown = f"(({_expand_commands(top)})/({_expand_commands(bottom)}))"

@@ -87,5 +87,4 @@ async def skills_for_goal_tags(
         raise UnknownGoal(
             f"Goal tags must be goals of the subject {subject!r}.", goal_tags=other_subject
         )
-    skills = [skill for tag in goal_tags for skill in found[tag].skills]
-    return list(dict.fromkeys(skills))
+    return list(dict.fromkeys(skill for tag in goal_tags for skill in found[tag].skills))

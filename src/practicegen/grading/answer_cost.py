@@ -46,8 +46,7 @@ def _weight(node: Node) -> Fraction:
         return Fraction(0)
     if node.op == "^":
         base, exponent = node.args
-        size = _constant(exponent)
-        if size is None:
+        if (size := _constant(exponent)) is None:
             return _weight(base) * (_weight(exponent) + 1) + _weight(exponent)
         return min(_weight(base) * abs(size), _SATURATED)
     return min(sum((_weight(arg) for arg in node.args), Fraction(0)), _SATURATED)

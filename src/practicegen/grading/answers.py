@@ -152,8 +152,7 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     at = 0
     while at < len(source):
-        match = _LEX.match(source, at)
-        if match is None:
+        if (match := _LEX.match(source, at)) is None:
             char = source[at]
             raise AnswerError(
                 _REFUSALS.get(char, f"The character {char!r} is not allowed in answers.")
@@ -211,10 +210,8 @@ class _Parser:
         return Answer(tuple(clauses), ("",) * max(len(clauses) - 1, 0), braced=True)
 
     def _clause(self) -> Clause:
-        if self._peek().text == "(":
-            point = self._point()
-            if point is not None:
-                return point
+        if self._peek().text == "(" and (point := self._point()) is not None:
+            return point
         sides = [self._expression()]
         ops: list[str] = []
         while self._peek().text in _RELATIONS:
@@ -244,8 +241,7 @@ class _Parser:
     def _sum(self) -> Node:
         node = self._term()
         while self._peek().text in ("+", "-"):
-            op = self._take().text
-            node = Node(op, (node, self._term()))
+            node = Node(self._take().text, (node, self._term()))
         return node
 
     def _term(self) -> Node:

@@ -173,19 +173,14 @@ def same_value(a: Expr, b: Expr) -> bool:
     difference = a - b
     if difference == 0:
         return True
-    if difference.is_Rational:
+    if difference.is_Rational or _differs_somewhere(difference, a, b):
         return False
-    if _differs_somewhere(difference, a, b):
-        return False
-    if sympy.simplify(difference) == 0:
-        return True
-    return difference.equals(0) is not False
+    return bool(sympy.simplify(difference) == 0) or difference.equals(0) is not False
 
 
 def _differs_somewhere(difference: Expr, a: Expr, b: Expr) -> bool:
     symbols = sorted(difference.free_symbols, key=str)
-    count = len(_SAMPLES) if symbols else 1
-    for k in range(count):
+    for k in range(len(_SAMPLES) if symbols else 1):
         point = {s: _SAMPLES[(k + 2 * j) % len(_SAMPLES)] + j for j, s in enumerate(symbols)}
         gap, left, right = (_numeric(e, point) for e in (difference, a, b))
         if gap is None or left is None or right is None:
@@ -240,8 +235,7 @@ def sets_equal(a: Expr, b: Expr, same: Same) -> bool:
             and _bound_equal(a.end, b.end, same)
         )
     if isinstance(a, sympy.Union) and isinstance(b, sympy.Union) and len(a.args) == len(b.args):
-        pairs = zip(_pieces(a), _pieces(b), strict=True)
-        return all(sets_equal(x, y, same) for x, y in pairs)
+        return all(sets_equal(x, y, same) for x, y in zip(_pieces(a), _pieces(b), strict=True))
     return bool(a == b)
 
 
@@ -250,9 +244,7 @@ def _pieces(union: Expr) -> list[Expr]:
 
 
 def _bound_equal(a: Expr, b: Expr, same: Same) -> bool:
-    if a.is_infinite or b.is_infinite:
-        return bool(a == b)
-    return same(a, b)
+    return bool(a == b) if a.is_infinite or b.is_infinite else same(a, b)
 
 
 def _element_equal(a: Expr, b: Expr, same: Same) -> bool:

@@ -166,8 +166,7 @@ class Grader:
 
     async def grade(self, answer: str, key: AnswerKey) -> Grade:
         """Grade in a worker; `timed_out` if that takes longer than the deadline."""
-        refused = self.precheck(answer, key)
-        if refused is not None:
+        if (refused := self.precheck(answer, key)) is not None:
             return refused
         if len(self._live) + len(self._starting) < self.workers:
             await self.start()
@@ -211,8 +210,7 @@ class Grader:
 
     async def _checkout(self) -> _Worker:
         while True:
-            worker = await self._idle.get()
-            if worker is not None:
+            if (worker := await self._idle.get()) is not None:
                 return worker
             if self._closed:
                 self._idle.put_nowait(None)
@@ -260,7 +258,6 @@ class Grader:
             self._live.add(worker)
             self._idle.put_nowait(worker)
             return
-        current = asyncio.current_task()
-        if current is not None:
+        if (current := asyncio.current_task()) is not None:
             self._starting.discard(current)
         self._idle.put_nowait(None)  # lets waiters see that no worker is coming

@@ -107,9 +107,7 @@ def _fact(clause: Clause) -> _Fact:
         return _Fact(name, sympy.FiniteSet(_constant(bound)), (bound,), equality=True)
     if "=" in clause.ops:
         raise NotASolution("Write each solution as x = value.")
-    if len(clause.ops) == 1:
-        return _inequality(clause)
-    return _between(clause)
+    return _inequality(clause) if len(clause.ops) == 1 else _between(clause)
 
 
 def _lone_variable(left: Node, right: Node) -> tuple[str, Node]:
@@ -166,12 +164,12 @@ def _combine(facts: list[_Fact], joiners: tuple[str, ...]) -> Expr:
             groups[-1].append(fact)
         else:
             groups.append([fact])
-    parts = []
-    for group in groups:
+
+    def joined(group: list[_Fact]) -> Expr:
         sets = [f.points for f in group]
-        together = all(f.equality for f in group)
-        parts.append(sympy.Union(*sets) if together else sympy.Intersection(*sets))
-    return sympy.Union(*parts)
+        return sympy.Union(*sets) if all(f.equality for f in group) else sympy.Intersection(*sets)
+
+    return sympy.Union(*(joined(group) for group in groups))
 
 
 def _system(facts: list[_Fact], joiners: tuple[str, ...], names: list[str]) -> Solutions:

@@ -32,8 +32,7 @@ def _build(node: Node) -> Expr:
         return _SYMBOLS[node.text]
     if node.op == "pi":
         return sympy.pi
-    args = [_build(arg) for arg in node.args]
-    return _OPERATIONS[node.op](*args)
+    return _OPERATIONS[node.op](*[_build(arg) for arg in node.args])
 
 
 def _divide(dividend: Expr, divisor: Expr) -> Expr:

@@ -62,10 +62,8 @@ class Readiness:
         now = time.monotonic()
         if workers.seen or self._worker_seen_at is None:
             self._worker_seen_at = now
-        if workers.seen:
-            return None
         unseen_s = now - self._worker_seen_at
-        if unseen_s <= self.worker_seen_grace_s:
+        if workers.seen or unseen_s <= self.worker_seen_grace_s:
             return None
         return Problem(
             "no_worker",

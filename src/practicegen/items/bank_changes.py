@@ -73,8 +73,7 @@ def _bump_statement(dialect: str) -> Executable:
 @event.listens_for(Session, "after_commit")
 def _invalidate_after_commit(session: Session) -> None:
     changed: set[uuid.UUID] = session.info.pop(_CHANGED, set())
-    cache = session.info.get(_CACHE)
-    if cache is not None:
+    if (cache := session.info.get(_CACHE)) is not None:
         for tenant_id in changed:
             cache.invalidate(tenant_id)
 

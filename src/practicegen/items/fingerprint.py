@@ -24,5 +24,4 @@ def fingerprint(item: ItemContent) -> str:
         if isinstance(problem, str) and problem.strip()
         else "stem:" + normalise_text(item.stem)
     )
-    digest = hashlib.sha256(f"{item.skill}|{basis}".encode()).hexdigest()
-    return digest[:32]
+    return hashlib.sha256(f"{item.skill}|{basis}".encode()).hexdigest()[:32]

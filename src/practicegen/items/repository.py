@@ -136,11 +136,9 @@ class ItemRepository(TenantRepository[Item]):
 
     async def has_names(self, tenant_id: uuid.UUID, subject: str, topic: str | None) -> bool:
         """Whether an item of any status is spelled with this subject (and topic)."""
-        params = {"tenant_id": tenant_id, "subject": subject}
-        if topic is None:
-            return (await self.session.execute(_HAS_SUBJECT, params)).first() is not None
-        params["topic"] = topic
-        return (await self.session.execute(_HAS_NAMES, params)).first() is not None
+        statement = _HAS_SUBJECT if topic is None else _HAS_NAMES
+        params = {"tenant_id": tenant_id, "subject": subject, "topic": topic}
+        return (await self.session.execute(statement, params)).first() is not None
 
     async def spellings(self, tenant_id: uuid.UUID) -> set[tuple[str, str]]:
         """Every (subject, topic) spelled by an item of any status."""

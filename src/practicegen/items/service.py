@@ -77,8 +77,7 @@ async def list_items(
     principal.require_server()
     repo = ItemRepository(session)
     filters = await canonical_filters(session, principal.tenant_id, filters, known)
-    query = repo.filtered(principal.tenant_id, filters)
-    return await repo.page(query, cursor=cursor, limit=limit)
+    return await repo.page(repo.filtered(principal.tenant_id, filters), cursor=cursor, limit=limit)
 
 
 async def canonical_filters(
@@ -156,7 +155,6 @@ async def import_bank(
     progress: ImportProgress | None = None,
     batch_size: int = 500,
 ) -> ImportReport:
-    """Load a bank document (see `read_bank`, then `import_parsed`)."""
     parsed = await read_bank(document, keys)
     return await import_parsed(
         session, tenant_id=tenant_id, parsed=parsed, progress=progress, batch_size=batch_size

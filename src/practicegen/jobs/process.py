@@ -151,8 +151,7 @@ async def consume_until_stopped(
         log.error("worker.consumer_ended")
         return 1
     log.info("worker.draining", grace_s=drain_s)
-    drained = await _first(consumer, signals.hurry, drain_s)
-    if not drained:
+    if not (drained := await _first(consumer, signals.hurry, drain_s)):
         log.warning("worker.releasing", hurried=signals.hurry.is_set())
         queue.release()
         finished, _ = await asyncio.wait({consumer}, timeout=RELEASE_S)

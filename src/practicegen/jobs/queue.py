@@ -230,8 +230,7 @@ class PostgresQueue(JobQueue):
         self._connected[name] = connected
         if self._stopping.is_set():
             return
-        every = 1 + len(self.lanes)
-        up = len(self._connected) == every and all(self._connected.values())
+        up = len(self._connected) == 1 + len(self.lanes) and all(self._connected.values())
         self.state.set(WorkerStatus.RUNNING if up else WorkerStatus.RECONNECTING)
 
     def stop(self) -> None:
@@ -297,8 +296,7 @@ class EmbeddedQueue(JobQueue):
 
 @event.listens_for(Session, "after_commit")
 def _hand_over_after_commit(session: Session) -> None:
-    hand_overs: list[Callable[[], object]] = session.info.pop(_HAND_OVERS, [])
-    for hand_over in hand_overs:
+    for hand_over in session.info.pop(_HAND_OVERS, []):
         hand_over()
 
 

@@ -102,8 +102,7 @@ class JobWrites(ABC):
             [r.percent for r in reports],
             [r.message for r in reports],
         )
-        result = await session.execute(self._progress, {**batch, "now": now})
-        return result.all()
+        return (await session.execute(self._progress, {**batch, "now": now})).all()
 
     async def heartbeat(
         self, session: AsyncSession, attempts: Sequence[Attempt], now: datetime

@@ -73,9 +73,8 @@ class JobRead(BaseModel):
         """The job as `reader` may see it: its result through the job type's view."""
         completed = job.status == JobStatus.COMPLETED
         failed = job.status in (JobStatus.FAILED, JobStatus.CANCELLED)
-        columns = {name: getattr(job, name) for name in cls.model_fields.keys() - _DERIVED}
         return cls(
-            **columns,
+            **{name: getattr(job, name) for name in cls.model_fields.keys() - _DERIVED},
             job_id=job.id,
             result=views.result(reader, job.job_type, job.result) if completed else None,
             error=job.error if failed else None,

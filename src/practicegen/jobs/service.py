@@ -218,8 +218,7 @@ async def retry_job(
 ) -> Job:
     """`job` queued again if failed or cancelled, with `max_attempts` more attempts."""
     repo = JobRepository(session, store.writes)
-    reopened = await repo.reopen(job.tenant_id, job.id, max_attempts, now)
-    if reopened is None:
+    if (reopened := await repo.reopen(job.tenant_id, job.id, max_attempts, now)) is None:
         raise JobNotRetryable(job_id=str(job.id))
     await queue.enqueue(session, job.id, job_type=reopened.job_type, tenant_id=reopened.tenant_id)
     return reopened

@@ -9,18 +9,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    Subquery,
-    bindparam,
-    case,
-    column,
-    exists,
-    func,
-    select,
-    table,
-    true,
-)
+from sqlalchemy import Integer, Subquery, bindparam, case, column, exists, func, select, table, true
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert

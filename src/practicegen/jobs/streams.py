@@ -167,13 +167,8 @@ async def _busy(websocket: WebSocket, exc: Exception) -> None:
     busy = exc if isinstance(exc, ServiceBusy) else ServiceBusy()
     if isinstance(exc, DATABASE_BUSY):
         log.warning("jobs.follower_read_failed", error=str(exc)[:200])
-    response = error_response(
-        status_for(busy),
-        busy.code,
-        busy.message,
-        busy.details,
-        {"Retry-After": str(busy.retry_after_s)},
-    )
+    headers = {"Retry-After": str(busy.retry_after_s)}
+    response = error_response(status_for(busy), busy.code, busy.message, busy.details, headers)
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(response)
     else:  # a server without the extension: the closest a client can act on
@@ -257,7 +252,6 @@ def event_stream(
 
 def sse(update: dict[str, Any], event_id: Callable[[dict[str, Any]], object] = _seq) -> str:
     """One Server-Sent Event: `id:` what `event_id` reads (the update's `seq`), when any."""
-    data = json.dumps(update, default=str)
-    event = f"event: {update['type']}\ndata: {data}\n\n"
+    event = f"event: {update['type']}\ndata: {json.dumps(update, default=str)}\n\n"
     identity = event_id(update)
     return event if identity is None else f"id: {identity}\n{event}"

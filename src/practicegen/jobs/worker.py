@@ -100,8 +100,7 @@ class JobRunner:
 
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one attempt of the job, if it still wants running."""
-        job = await self.store.claims.claim(job_id)
-        if job is None:
+        if (job := await self.store.claims.claim(job_id)) is None:
             return
         attributes: dict[str, str | int] = {
             "job.id": str(job.id),
@@ -162,8 +161,7 @@ class JobRunner:
                     **self.policy.ended(now),
                 }
                 repo = JobRepository(session, self.store.writes)
-                done = await repo.finish(job.id, job.attempt, values, now)
-                if done is None:
+                if (done := await repo.finish(job.id, job.attempt, values, now)) is None:
                     raise AttemptLost()
                 await self.on_finished(session, done)
             # said once committed: a process killed before its commit completed nothing
@@ -185,8 +183,7 @@ class JobRunner:
             repo = JobRepository(session, self.store.writes)
             if permanent or job.attempt >= job.max_attempts:
                 values = {"status": "failed", **error, **self.policy.ended(now)}
-                failed = await repo.finish(job.id, job.attempt, values, now)
-                if failed is not None:
+                if (failed := await repo.finish(job.id, job.attempt, values, now)) is not None:
                     await self.on_finished(session, failed)
                     outcome = ("failed", {"error": message, "permanent": permanent})
             else:

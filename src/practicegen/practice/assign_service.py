@@ -152,8 +152,7 @@ async def _create_job(
     if not check:
         return await create(new=new)
     # checked against the kept items unread, the INSERT itself finds their bank version current
-    version = await check_request_content(session, ask, version_unread=True)
-    if version is None:
+    if (version := await check_request_content(session, ask, version_unread=True)) is None:
         return await create(new=new)
 
     async def explain(session: AsyncSession) -> None:

@@ -54,9 +54,7 @@ class Plan:
 
 
 async def plan_assignment(
-    session: AsyncSession,
-    ask: Assigning,
-    progress: Progress = no_progress,
+    session: AsyncSession, ask: Assigning, progress: Progress = no_progress
 ) -> Plan:
     """Check, read, choose and generate in a session that only reads: no lock while generating."""
     await progress(5, "Reading the item bank...")
@@ -87,8 +85,7 @@ async def plan_assignment(
     warnings += shortfall_warnings(filled.unproduced, len(chosen), request.num_items)
     new_items = [item for item, _ in filled.items]
     faces = await _faces(session, ask, chosen, new_items)
-    tenant = ask.principal.tenant_id
-    return Plan(tenant, request, chosen, new_items, warnings, faces, filled.report)
+    return Plan(ask.principal.tenant_id, request, chosen, new_items, warnings, faces, filled.report)
 
 
 async def store_assignment(session: AsyncSession, plan: Plan, now: datetime) -> Assignment:
@@ -122,15 +119,13 @@ async def _faces(
     tenant = ask.principal.tenant_id
     bank_ids = [c.item_id for c in chosen if c.item_id not in faces]
     read = partial(PracticeRepository(session).item_faces, tenant)
-    bank = await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
-    return faces | bank
+    return faces | await ask.cache.faces(tenant, ask.request.subject, bank_ids, read)
 
 
 def _due_reviews(ask: Assigning, checked: Checked) -> list[ChosenItem]:
     """The student's items due for review that this request may choose (`review.py`)."""
     rule = ReviewRule(ask.settings.review_spacing_s, ask.settings.review_rounds)
-    due = due_reviews(checked.student.reviews, rule, ask.now)
-    if not due:
+    if not (due := due_reviews(checked.student.reviews, rule, ask.now)):
         return []
     fitting = (c for key in checked.groups for c in checked.items.groups[key])
     return review_choices(due, fitting, checked.student.abilities, ask.request.num_items)

@@ -205,8 +205,7 @@ def nothing_made(
     request: AssignRequest, skills: Sequence[str], report: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """`GenerationFailed`'s message and details: what was asked, and why nothing passed."""
-    llm = report.get("llm", {})
-    rejections: dict[str, int] = dict(llm.get("rejections", {}))
+    rejections: dict[str, int] = dict(report.get("llm", {}).get("rejections", {}))
     why = ", ".join(f"{reason}: {n}" for reason, n in sorted(rejections.items()))
     drafts = f"{sum(rejections.values())} generated question(s) rejected ({why})" if why else ""
     message = (

@@ -108,8 +108,7 @@ class GradingLane:
         self, tenant_id: uuid.UUID, student_id: uuid.UUID, answer: str, key: AnswerKey
     ) -> Grade:
         """Grade once it is this answer's turn; an answer the cost bound refuses needs none."""
-        refused = self._grader.precheck(answer, key)
-        if refused is not None:
+        if (refused := self._grader.precheck(answer, key)) is not None:
             return refused
         await self._turn(tenant_id, student_id)
         try:

@@ -115,8 +115,7 @@ def skill_state(
     abilities: Mapping[str, SkillState], skill: str, params: LearnerParams | None = None
 ) -> SkillState:
     """The state in `skill`, or the prior from `abilities` (the subject's) with n = 0."""
-    state = abilities.get(skill)
-    if state is not None:
+    if (state := abilities.get(skill)) is not None:
         return state
     return SkillState(theta=prior_theta(abilities.values(), params), n=0)
 

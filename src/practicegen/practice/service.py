@@ -19,13 +19,7 @@ from practicegen.grading.grades import AnswerKey, Grade, InvalidKey
 from practicegen.ports import AnswerPolicy, ChosenItem, ItemType
 from practicegen.practice.assignments import Plan, store_assignment
 from practicegen.practice.grading_lane import GradingLane, Place
-from practicegen.practice.learner import (
-    ItemState,
-    ResponseUpdate,
-    SkillState,
-    skill_state,
-    update,
-)
+from practicegen.practice.learner import ItemState, ResponseUpdate, SkillState, skill_state, update
 from practicegen.practice.repository import ItemFace, PracticeRepository
 from practicegen.practice.schemas import (
     AssignedItem,

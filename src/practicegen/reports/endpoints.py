@@ -21,9 +21,8 @@ async def get_student_mastery(
 ) -> Envelope[Mastery]:
     """Per skill the student has practised: ability, the chance on a typical item, items
     answered, last practised, and whether mastered by the rule returned with it."""
-    rule = service.mastery_rule(settings)
     mastery = await service.student_mastery(
-        session, principal=principal, student_id=student_id, rule=rule
+        session, principal=principal, student_id=student_id, rule=service.mastery_rule(settings)
     )
     return ok(mastery)
 

@@ -50,7 +50,7 @@ async def student_assignments(
     rows, next_cursor = await queries.scored_assignments(
         session, principal.tenant_id, student_id, cursor=cursor, limit=limit
     )
-    summaries = [
+    return [
         AssignmentSummary(
             assignment_id=a.id,
             answered=answered,
@@ -58,8 +58,7 @@ async def student_assignments(
             **{name: getattr(a, name) for name in ("subject", "topic", "num_items", "created_at")},
         )
         for a, answered, correct in rows
-    ]
-    return summaries, next_cursor
+    ], next_cursor
 
 
 async def class_report(
@@ -70,12 +69,11 @@ async def class_report(
     row = await repo.get_or_raise(principal.tenant_id, class_id)
     students = await repo.members(row.id)
     standings = await _standings(session, principal.tenant_id, queries.of_class(row.id), rule)
-    skills = sorted({s.skill for rows in standings.values() for s in rows})
     return ClassReport(
         class_id=row.id,
         name=row.name,
         rule=rule,
-        skills=skills,
+        skills=sorted({s.skill for rows in standings.values() for s in rows}),
         students=[
             ReportRow(
                 student_id=s.id,

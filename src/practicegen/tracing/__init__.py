@@ -177,7 +177,6 @@ def responded(status_code: int) -> None:
 
 
 def annotate(attributes: Attributes) -> None:
-    """Add `attributes` to the current span."""
     if _state is not None:
         trace.get_current_span().set_attributes(attributes)
 

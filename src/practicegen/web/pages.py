@@ -62,8 +62,7 @@ async def student_page() -> FileResponse:
 @router.get("/static/vendor/{name:path}")
 async def vendored_asset(name: str) -> FileResponse:
     """A file of a vendored library, e.g. `/static/vendor/katex/katex.min.js`."""
-    path = _VENDORED.get(name)
-    if path is None:
+    if (path := _VENDORED.get(name)) is None:
         raise HTTPException(status_code=404)
     return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers=_PAGE_HEADERS)
 

@@ -105,7 +105,6 @@ async def redeliver(
     settings: Settings,
     now: datetime,
 ) -> Job | PendingJob:
-    """A delivery again, as a new delivery with the same body and webhook-id."""
     original = await JobRepository(session).get(tenant_id, delivery_id)
     if original is None or original.job_type != WEBHOOK_DELIVERY:
         raise JobNotFound("No such webhook delivery.", delivery_id=str(delivery_id))

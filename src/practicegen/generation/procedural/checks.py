@@ -163,16 +163,14 @@ def _check_form(item: ItemContent, key: str, target: Meaning) -> list[str]:
         canonical = str(mp.expr(key)).replace(" ", "")
         return [] if canonical == key.replace(" ", "") else [f"key {key!r} is not simplest"]
     written = sympy.Add.make_args(mp.expr(key, evaluate=False))
-    simplest = sympy.Add.make_args(sympy.expand(target))
-    if len(written) > len(simplest):
+    if len(written) > len(sympy.Add.make_args(sympy.expand(target))):
         return [f"key {key!r} has uncombined terms"]
     return []
 
 
 def _check_text(item: ItemContent, key: str) -> list[str]:
     problems: list[str] = []
-    problem = str(item.provenance["problem"])
-    hidden = mp.numbers_in(problem) - mp.numbers_in(item.stem)
+    hidden = mp.numbers_in(str(item.provenance["problem"])) - mp.numbers_in(item.stem)
     if hidden:
         problems.append(f"the stem does not show {sorted(hidden)} from the problem")
     if not 1 <= len(item.hints) <= 3:

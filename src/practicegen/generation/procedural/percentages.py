@@ -125,6 +125,4 @@ def _percent_change(rng: Random) -> Draft:
 
 def percent_change(rng: Random, level: int) -> Draft:
     """Level 1: price after a discount; 2: after an increase; 3: the percent change itself."""
-    if level == 3:
-        return _percent_change(rng)
-    return _new_price(rng, increase=level == 2)
+    return _percent_change(rng) if level == 3 else _new_price(rng, increase=level == 2)
