@@ -122,3 +122,44 @@ def test_a_result_that_reaches_a_late_loop_after_its_deadline_is_not_used(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.splitlines()[-1] == "timed out"
+
+
+SLOW_START = textwrap.dedent(
+    """
+    import asyncio, time
+    from concurrent.futures import ProcessPoolExecutor
+    from practicegen.grading.sympy_pool import SympyPool
+
+    class SlowToStart(SympyPool):
+        def _executor(self):
+            if self._pool is None:  # each process takes 3 s to start
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=self._context, initializer=time.sleep, initargs=(3,)
+                )
+            return self._pool
+
+    async def main():
+        pool = SlowToStart(2)
+        try:
+            calls = [pool.run(abs, -n, timeout_s=1.0) for n in range(5)]
+            print(await asyncio.gather(*calls, return_exceptions=True))
+        finally:
+            await pool.aclose()
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+    """
+)
+
+
+def test_calls_on_a_pool_not_started_get_their_deadline_for_their_own_work(
+    tmp_path: Path,
+) -> None:
+    """A lazily started pool's start is not charged to the calls that wait for it: a key check
+    on a node started without warm pools is not refused as too slow to read."""
+    script = tmp_path / "slow_start.py"
+    script.write_text(SLOW_START)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[0, 1, 2, 3, 4]"

@@ -74,6 +74,7 @@ class SympyPool:
         self.workers = workers
         self._context = forkserver_context(*RUNS)
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Future[None] | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -86,14 +87,34 @@ class SympyPool:
         return self._pool
 
     async def start(self, timeout_s: float = 60.0) -> None:
-        """Start the pool's processes now: one call per process, all in flight at once."""
-        await asyncio.gather(
-            *(self.run(os.getpid, timeout_s=timeout_s) for _ in range(self.workers))
-        )
+        """Start the pool's processes now: one call per process, all in flight at once. Calls on
+        a pool not yet started wait for this, outside their own deadlines; one that cannot start
+        within `timeout_s` is a `BrokenProcessPool`, and the next call tries again."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start(timeout_s))
+            self._starting.add_done_callback(self._start_ended)
+        await asyncio.shield(self._starting)
+
+    async def _start(self, timeout_s: float) -> None:
+        calls = [self._call(os.getpid, timeout_s=timeout_s) for _ in range(self.workers)]
+        for outcome in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(outcome, TimeoutError):
+                raise BrokenProcessPool(f"the pool's processes did not start in {timeout_s} s")
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _start_ended(self, starting: asyncio.Future[None]) -> None:
+        failed = starting.cancelled() or starting.exception() is not None
+        if failed and self._starting is starting:
+            self._starting = None
 
     async def run(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
         """`function(*args)` in a pool process; TimeoutError past `timeout_s` (callers cap inputs,
         as the call keeps its process). A broken pool raises once and is then replaced."""
+        await self.start()
+        return await self._call(function, *args, timeout_s=timeout_s)
+
+    async def _call(self, function: Callable[..., T], *args: object, timeout_s: float) -> T:
         loop = asyncio.get_running_loop()
         pool = self._executor()
         deadline = loop.time() + timeout_s
@@ -101,7 +122,7 @@ class SympyPool:
             result = await asyncio.wait_for(loop.run_in_executor(pool, function, *args), timeout_s)
         except BrokenProcessPool:
             if self._pool is pool:
-                self._pool = None
+                self._pool, self._starting = None, None
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
         if loop.time() > deadline:
@@ -110,5 +131,5 @@ class SympyPool:
 
     async def aclose(self) -> None:
         if self._pool is not None:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._starting = self._pool, None, None
             await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
