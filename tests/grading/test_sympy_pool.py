@@ -163,3 +163,36 @@ def test_calls_on_a_pool_not_started_get_their_deadline_for_their_own_work(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.splitlines()[-1] == "[0, 1, 2, 3, 4]"
+
+
+FIRST_GRADE = textwrap.dedent(
+    """
+    import sys, time
+    from practicegen.grading.grade import grade_answer
+    from practicegen.grading.grades import AnswerKey
+    from practicegen.ports import AnswerPolicy, ItemType
+
+    if sys.argv[1] == "warm":
+        import practicegen.grading.warm
+    started = time.process_time()
+    grade_answer("(x-2)(x+2)", AnswerKey(ItemType.EXPRESSION, "x^2-4", AnswerPolicy.EQUIVALENT))
+    print(time.process_time() - started)
+    """
+)
+
+
+def test_the_fork_servers_warm_up_spares_its_processes_sympys_first_grading() -> None:
+    """What the fork server preloads last (`WARM_UP`) does sympy's first grading, so a process
+    forked from it grades its first answer in a fraction of the CPU time a cold one takes."""
+
+    def first_grade_cpu_s(state: str) -> float:
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_GRADE, state],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return float(done.stdout.splitlines()[-1])
+
+    assert 3 * first_grade_cpu_s("warm") < first_grade_cpu_s("cold")

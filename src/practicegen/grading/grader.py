@@ -28,7 +28,7 @@ from practicegen.grading.grades import (
     too_complex,
     verdict,
 )
-from practicegen.ports import AnswerPolicy, ItemType
+from practicegen.grading.sympy_pool import WARM_UP
 
 log = structlog.get_logger()
 
@@ -36,7 +36,7 @@ _READY = "ready"
 _CRASHED = "crashed"  # the worker died during the call
 _STALE = "stale"  # the worker had died before the call, which can be retried elsewhere
 _FAILED = "failed"  # grading raised
-_STARTUP_S = 60.0  # a worker grades one answer before it is ready
+_STARTUP_S = 60.0  # for a worker to say it is ready
 _START_ATTEMPTS = 3
 # Grading yields the CPU to the node's event loop, which answers at their deadline would starve.
 _NICENESS = 10
@@ -56,18 +56,10 @@ def _serve(conn: Connection) -> None:
     """A worker's life: say it is ready, then grade one request at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     os.nice(_NICENESS)
-    _warm_up()
     conn.send(_READY)
     with contextlib.suppress(EOFError):  # the parent's end closed
         while (request := conn.recv()) is not None:
             conn.send(_grade_safely(*request))
-
-
-def _warm_up() -> None:
-    """sympy's first comparison sets up what later ones reuse: paid before a student's call."""
-    from practicegen.grading.grade import grade_answer
-
-    grade_answer("(x-1)(x+1)", AnswerKey(ItemType.EXPRESSION, "x^2-1", AnswerPolicy.EQUIVALENT))
 
 
 def _grade_safely(answer: str, key: AnswerKey, max_length: int, max_weight: int) -> _Reply:
@@ -135,7 +127,7 @@ class Grader:
         self.timeout_s = timeout_s
         self._max_length = max_answer_length
         self._max_weight = max_answer_weight
-        self._context = forkserver_context("practicegen.grading.grade")
+        self._context = forkserver_context("practicegen.grading.grade", WARM_UP)
         self._threads = ThreadPoolExecutor(2 * workers + 2, thread_name_prefix="grader")
         self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
         self._live: set[_Worker] = set()

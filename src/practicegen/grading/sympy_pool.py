@@ -30,14 +30,14 @@ RUNS = (
     "practicegen.items.keys",
     "practicegen.grading.grade",
 )
+WARM_UP = "practicegen.grading.warm"  # preloaded last: the fork server warms sympy for its forks
 
 
 def _in_pool_process(owner: int) -> None:
-    """A pool process's set-up: exit with `owner`, stop signals ignored (the parent's), warm."""
+    """A pool process's set-up: exit with `owner`, stop signals ignored (the parent's)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_after, args=(owner,), name="owner-watch", daemon=True).start()
-    _warm_up()
 
 
 def _exit_after(owner: int) -> None:
@@ -59,20 +59,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _warm_up() -> None:
-    """In a pool process: sympy's first solve sets up what later ones reuse."""
-    import sympy  # preloaded in a pool process; never loaded by the process that makes the pool
-
-    x = sympy.Symbol("x")
-    sympy.Poly(sympy.together(2 * x + sympy.Rational(1, 2)), x).all_coeffs()
-
-
 class SympyPool:
     def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError("a sympy pool needs at least one process")
         self.workers = workers
-        self._context = forkserver_context(*RUNS)
+        self._context = forkserver_context(*RUNS, WARM_UP)
         self._pool: ProcessPoolExecutor | None = None
         self._starting: asyncio.Future[None] | None = None
 
