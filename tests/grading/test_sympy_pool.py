@@ -74,16 +74,21 @@ RECOVERY = textwrap.dedent(
 )
 
 
+def last_line(source: str, tmp_path: Path, *args: str) -> str:
+    """What the script `source` prints last, run in a process of its own (its pools fork from
+    a fork server of its own)."""
+    script = tmp_path / "probe.py"
+    script.write_text(source)
+    command = [sys.executable, str(script), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout.splitlines()[-1]
+
+
 def test_a_pool_whose_process_was_killed_serves_the_next_call_from_new_processes(
     tmp_path: Path,
 ) -> None:
     """The killed process fails the call in flight or the next one, never every later one."""
-    script = tmp_path / "recovery.py"
-    script.write_text(RECOVERY)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "True"
+    assert last_line(RECOVERY, tmp_path) == "True"
 
 
 LATE = textwrap.dedent(
@@ -116,12 +121,7 @@ def test_a_result_that_reaches_a_late_loop_after_its_deadline_is_not_used(
     tmp_path: Path,
 ) -> None:
     """Whether the deadline holds does not depend on the order the loop runs ready callbacks."""
-    script = tmp_path / "late.py"
-    script.write_text(LATE)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "timed out"
+    assert last_line(LATE, tmp_path) == "timed out"
 
 
 SLOW_START = textwrap.dedent(
@@ -157,12 +157,7 @@ def test_calls_on_a_pool_not_started_get_their_deadline_for_their_own_work(
 ) -> None:
     """A lazily started pool's start is not charged to the calls that wait for it: a key check
     on a node started without warm pools is not refused as too slow to read."""
-    script = tmp_path / "slow_start.py"
-    script.write_text(SLOW_START)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "[0, 1, 2, 3, 4]"
+    assert last_line(SLOW_START, tmp_path) == "[0, 1, 2, 3, 4]"
 
 
 FIRST_GRADE = textwrap.dedent(
@@ -181,18 +176,10 @@ FIRST_GRADE = textwrap.dedent(
 )
 
 
-def test_the_fork_servers_warm_up_spares_its_processes_sympys_first_grading() -> None:
+def test_the_fork_servers_warm_up_spares_its_processes_sympys_first_grading(
+    tmp_path: Path,
+) -> None:
     """What the fork server preloads last (`WARM_UP`) does sympy's first grading, so a process
     forked from it grades its first answer in a fraction of the CPU time a cold one takes."""
-
-    def first_grade_cpu_s(state: str) -> float:
-        done = subprocess.run(
-            [sys.executable, "-c", FIRST_GRADE, state],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return float(done.stdout.splitlines()[-1])
-
-    assert 3 * first_grade_cpu_s("warm") < first_grade_cpu_s("cold")
+    warm, cold = (float(last_line(FIRST_GRADE, tmp_path, state)) for state in ("warm", "cold"))
+    assert 3 * warm < cold
