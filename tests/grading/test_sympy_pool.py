@@ -142,7 +142,9 @@ SLOW_START = textwrap.dedent(
         pool = SlowToStart(2)
         try:
             calls = [pool.run(abs, -n, timeout_s=1.0) for n in range(5)]
-            print(await asyncio.gather(*calls, return_exceptions=True))
+            slow = pool.run(time.sleep, 5, timeout_s=1.0)  # its own work still has its deadline
+            outcomes = await asyncio.gather(*calls, slow, return_exceptions=True)
+            print([type(o).__name__ if isinstance(o, Exception) else o for o in outcomes])
         finally:
             await pool.aclose()
 
@@ -157,7 +159,7 @@ def test_calls_on_a_pool_not_started_get_their_deadline_for_their_own_work(
 ) -> None:
     """A lazily started pool's start is not charged to the calls that wait for it: a key check
     on a node started without warm pools is not refused as too slow to read."""
-    assert last_line(SLOW_START, tmp_path) == "[0, 1, 2, 3, 4]"
+    assert last_line(SLOW_START, tmp_path) == "[0, 1, 2, 3, 4, 'TimeoutError']"
 
 
 FIRST_GRADE = textwrap.dedent(
@@ -183,3 +185,64 @@ def test_the_fork_servers_warm_up_spares_its_processes_sympys_first_grading(
     forked from it grades its first answer in a fraction of the CPU time a cold one takes."""
     warm, cold = (float(last_line(FIRST_GRADE, tmp_path, state)) for state in ("warm", "cold"))
     assert 3 * warm < cold
+
+
+FAILED_START = textwrap.dedent(
+    """
+    import asyncio, os
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from practicegen.grading.sympy_pool import SympyPool
+
+    class FailsToStartOnce(SympyPool):
+        failed = False
+
+        def _executor(self):
+            if self._pool is None and not self.failed:  # its first processes exit at once
+                self.failed = True
+                self._pool = ProcessPoolExecutor(
+                    1, mp_context=self._context, initializer=os._exit, initargs=(1,)
+                )
+            return super()._executor()
+
+    async def main():
+        pool = FailsToStartOnce(1)
+        try:
+            try:
+                await pool.run(abs, -1, timeout_s=5)
+            except BrokenProcessPool:
+                print("broken")
+            print(await pool.run(abs, -2, timeout_s=5))
+        finally:
+            await pool.aclose()
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+    """
+)
+
+
+def test_a_pool_that_failed_to_start_starts_again_at_the_next_call(tmp_path: Path) -> None:
+    """A failed start is not remembered: the call that waited for it fails (a 503), the next
+    one starts new processes."""
+    assert last_line(FAILED_START, tmp_path) == "2"
+
+
+WARM_FAILS = textwrap.dedent(
+    """
+    import practicegen.grading.grade as grade
+
+    def broken(*args):
+        raise RuntimeError("sympy failed")
+
+    grade.grade_answer = broken
+    import practicegen.grading.warm
+    print("imported")
+    """
+)
+
+
+def test_a_warm_up_that_fails_does_not_fail_the_fork_servers_import(tmp_path: Path) -> None:
+    """The fork server stops at a preload that raises anything but ImportError; a failed
+    warm-up only leaves its processes cold."""
+    assert last_line(WARM_FAILS, tmp_path) == "imported"

@@ -88,8 +88,8 @@ class Clones:
 
     def close(self) -> None:
         """Drop every database, and wait for every drop; the first that failed raises."""
-        for emptied in self._emptied:
-            if (name := emptied.result()) is not None:
+        while self._emptied:
+            if (name := self._emptied.popleft().result()) is not None:
                 self.drop(name)
         self._worker.shutdown(wait=True)
         self._dropping.shutdown(wait=True)
