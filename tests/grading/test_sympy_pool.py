@@ -246,3 +246,22 @@ def test_a_warm_up_that_fails_does_not_fail_the_fork_servers_import(tmp_path: Pa
     """The fork server stops at a preload that raises anything but ImportError; a failed
     warm-up only leaves its processes cold."""
     assert last_line(WARM_FAILS, tmp_path) == "imported"
+
+
+PRELOAD = textwrap.dedent(
+    """
+    import importlib, sys
+    from practicegen.grading.sympy_pool import RUNS, WARM_UP
+
+    for name in (*RUNS, WARM_UP):
+        importlib.import_module(name)
+    print(sorted({m.partition(".")[0] for m in sys.modules} & set(sys.argv[1:])))
+    """
+)
+
+
+def test_the_fork_servers_preload_imports_no_database_web_or_model_library(tmp_path: Path) -> None:
+    """Every process of a node's pools starts from this list: it holds sympy's work only, so
+    the fork server neither spends its start nor its forks' memory on the rest of the node."""
+    unwanted = ("sqlalchemy", "psycopg", "aiosqlite", "pgqueuer", "fastapi", "openai", "httpx")
+    assert last_line(PRELOAD, tmp_path, *unwanted) == "[]"

@@ -11,13 +11,14 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practicegen.db.models import Item
 from practicegen.generation.procedural.catalog import SKILL_DEFS, SKILL_DEFS_BY_NAME
+from practicegen.generation.procedural.checked import build_checked
 from practicegen.generation.protocol import SkillSpec
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.fingerprint import fingerprint
@@ -27,16 +28,6 @@ from practicegen.items.service import to_row
 from practicegen.ports import ChosenItem, Filled, GapRequest, Progress
 
 log = structlog.get_logger()
-
-
-def _build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], list[str]]:
-    """In a worker process: build one item and check it independently."""
-    # sympy work: imported in the pool process (its fork server preloads it), never on the loop
-    from practicegen.generation.procedural.checks import check_item
-    from practicegen.generation.procedural.registry import ProceduralGenerator
-
-    item = ProceduralGenerator().generate(skill, level, seed)
-    return item.model_dump(mode="json"), list(check_item(item).problems)
 
 
 class _Built(NamedTuple):
@@ -89,7 +80,7 @@ class ProceduralFiller:
                 seed = self.rng.randrange(2**31)
                 try:
                     data, problems = await self.pool.run(
-                        _build_checked, spec.skill, level, seed, timeout_s=self.timeout_s
+                        build_checked, spec.skill, level, seed, timeout_s=self.timeout_s
                     )
                 except TimeoutError:
                     log.warning("generation.timed_out", skill=spec.skill, level=level, seed=seed)

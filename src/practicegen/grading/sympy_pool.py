@@ -22,7 +22,7 @@ T = TypeVar("T")
 # the modules whose functions the pool's processes run, and what those import when called:
 # the fork server preloads them, so a pool process imports nothing on its first call
 RUNS = (
-    "practicegen.generation.filler",
+    "practicegen.generation.procedural.checked",
     "practicegen.generation.procedural.checks",
     "practicegen.generation.procedural.registry",
     "practicegen.generation.llm_verify",
