@@ -1,4 +1,4 @@
-"""Fixtures of the page tests: one headless Chromium per module."""
+"""Fixtures of the page tests: one headless Chromium per test process."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the module; each test opens its own context (cookies, storage)."""
+    """One Chromium for the test process (a launch costs about a CPU-second); each test opens its
+    own context (cookies, storage)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=chromium(), args=["--no-sandbox"]

@@ -27,7 +27,7 @@ CLOSED_PORT_PROXY = "--proxy-server=127.0.0.1:9"  # nothing listens: every proxi
 RENDER_TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def offline_browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
