@@ -21,7 +21,7 @@ import sympy
 
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_check import verify_equation
-from practicegen.generation.llm_verify import Reason, SelfConsistency
+from practicegen.generation.llm_verify import Reason, self_consistency
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.profiles import PROFILES
 from practicegen.generation.procedural.registry import ProceduralGenerator
@@ -335,12 +335,11 @@ async def test_self_consistency_accepts_a_consistent_item_and_rejects_another(
     fake: FakeLlm,
 ) -> None:
     gen = generator(fake)
-    check = SelfConsistency(gen.complete_json, samples=3)
     try:
         fake.choice_answers.extend(["B", "(b)", "C"])
-        consistent = await check.check(multiple_choice())
+        consistent = await self_consistency(gen.complete_json, multiple_choice(), samples=3)
         fake.choice_answers.extend(["A", "B", "C"])
-        inconsistent = await check.check(multiple_choice())
+        inconsistent = await self_consistency(gen.complete_json, multiple_choice(), samples=3)
     finally:
         await gen.aclose()
 

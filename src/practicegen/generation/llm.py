@@ -228,7 +228,7 @@ class LlmGenerator:
         schema: dict[str, Any],
         batch: LlmBatch | None = None,
     ) -> dict[str, Any] | None:
-        """One structured request (for `llm_verify.SelfConsistency`): the object, or None;
+        """One structured request (for `llm_verify.self_consistency`): the object, or None;
         its tokens count towards `batch`, if given."""
         try:
             return await self._complete(self._body(messages, schema_name, schema), batch, None)
