@@ -1,4 +1,4 @@
-"""The procedural generator: every skill's builder behind the one `ItemGenerator` protocol.
+"""The procedural generator: every skill's builder behind one `generate(skill, level, seed)`.
 
 A private `random.Random` seeded from (skill, level, seed) builds the draft and shuffles its
 choices, so items are deterministic; the provenance records what `checks` needs.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Mapping
 from random import Random
 from typing import Any
 
@@ -118,22 +117,15 @@ def build_item(definition: SkillDef, level: int, seed: int) -> ItemContent:
 class ProceduralGenerator:
     """Instant items for every skill in `SKILL_DEFS`, deterministic in (skill, level, seed)."""
 
-    name = GENERATOR_NAME
-
-    def __init__(self) -> None:
-        self._defs: Mapping[str, SkillDef] = SKILL_DEFS_BY_NAME
-
     def skills(self) -> tuple[SkillSpec, ...]:
-        return tuple(d.spec for d in self._defs.values())
-
-    def difficulty(self, skill: str, level: int) -> float:
-        return self._definition(skill, level).difficulty[level - 1]
+        return tuple(d.spec for d in SKILL_DEFS)
 
     def generate(self, skill: str, level: int, seed: int) -> ItemContent:
+        """Build the item for (skill, level, seed); raises UnknownSkill or LevelOutOfRange."""
         return build_item(self._definition(skill, level), level, seed)
 
     def _definition(self, skill: str, level: int) -> SkillDef:
-        definition = self._defs.get(skill)
+        definition = SKILL_DEFS_BY_NAME.get(skill)
         if definition is None:
             raise UnknownSkill(skill=skill)
         if not 1 <= level <= definition.spec.levels:
