@@ -23,8 +23,8 @@ from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_check import verify_equation
 from practicegen.generation.llm_verify import Reason, self_consistency
 from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural import registry
 from practicegen.generation.procedural.profiles import PROFILES
-from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.grading.grade import grade_answer
 from practicegen.grading.grades import AnswerKey
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
@@ -49,8 +49,7 @@ def generator(fake: FakeLlm, **knobs: Any) -> LlmGenerator:
 
 
 def examples() -> list[ItemContent]:
-    procedural = ProceduralGenerator()
-    return [procedural.generate(SKILL, 2, seed) for seed in range(4)]
+    return [registry.generate(SKILL, 2, seed) for seed in range(4)]
 
 
 async def generate(gen: LlmGenerator, count: int, **kwargs: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from practicegen.generation.procedural.base import Builder, Draft, SkillDef
 from practicegen.generation.procedural.catalog import SKILL_DEFS, SKILL_DEFS_BY_NAME
-from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
+from practicegen.generation.protocol import LevelOutOfRange, UnknownSkill
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType
 
@@ -114,20 +114,12 @@ def build_item(definition: SkillDef, level: int, seed: int) -> ItemContent:
     )
 
 
-class ProceduralGenerator:
-    """Instant items for every skill in `SKILL_DEFS`, deterministic in (skill, level, seed)."""
-
-    def skills(self) -> tuple[SkillSpec, ...]:
-        return tuple(d.spec for d in SKILL_DEFS)
-
-    def generate(self, skill: str, level: int, seed: int) -> ItemContent:
-        """Build the item for (skill, level, seed); raises UnknownSkill or LevelOutOfRange."""
-        return build_item(self._definition(skill, level), level, seed)
-
-    def _definition(self, skill: str, level: int) -> SkillDef:
-        definition = SKILL_DEFS_BY_NAME.get(skill)
-        if definition is None:
-            raise UnknownSkill(skill=skill)
-        if not 1 <= level <= definition.spec.levels:
-            raise LevelOutOfRange(skill=skill, level=level, levels=definition.spec.levels)
-        return definition
+def generate(skill: str, level: int, seed: int) -> ItemContent:
+    """The item for (skill, level, seed) of any skill in `SKILL_DEFS`, the same every time;
+    raises UnknownSkill or LevelOutOfRange."""
+    definition = SKILL_DEFS_BY_NAME.get(skill)
+    if definition is None:
+        raise UnknownSkill(skill=skill)
+    if not 1 <= level <= definition.spec.levels:
+        raise LevelOutOfRange(skill=skill, level=level, levels=definition.spec.levels)
+    return build_item(definition, level, seed)
