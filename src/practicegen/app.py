@@ -70,7 +70,7 @@ log = structlog.get_logger()
 
 def create_queue(settings: Settings) -> JobQueue:
     lanes = [webhooks.delivery_lane(settings), batch_lane(settings)]
-    admission = MemoryAdmission.of_megabytes(settings.job_memory_mb, settings.job_memory_defer_s)
+    admission = MemoryAdmission(settings.job_memory_mb << 20, settings.job_memory_defer_s)
     if settings.database_kind is DatabaseKind.POSTGRES:
         return PostgresQueue(
             postgres_conninfo(settings.database_url),

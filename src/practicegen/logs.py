@@ -66,10 +66,9 @@ def configure_logging(
     *,
     level: str = "INFO",
     log_format: LogFormat | str = LogFormat.AUTO,
-    stream: TextIO | None = None,
 ) -> None:
-    """Every logger of the process writes to `stream` (stderr) in the chosen format."""
-    stream = stream or sys.stderr
+    """Every logger of the process writes to stderr in the chosen format."""
+    stream = sys.stderr
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         add_trace_ids,

@@ -12,11 +12,10 @@ import sympy
 
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.procedural.registry import generate
 from practicegen.items.schemas import ItemContent
 from practicegen.ports import AnswerPolicy, ItemType
 
-GENERATOR = ProceduralGenerator()
 x, y = sympy.symbols("x y")
 
 
@@ -93,7 +92,7 @@ def test_an_unsimplified_exact_form_key_is_caught() -> None:
 
 
 def test_uncombined_terms_in_an_exact_form_expression_key_are_caught() -> None:
-    item = GENERATOR.generate("expressions.combine_like_terms", 1, 0)
+    item = generate("expressions.combine_like_terms", 1, 0)
     key = str(item.provenance["key"])
     loose = f"{key} + x - x"
     bad = with_provenance(item.model_copy(update={"answer": loose}), key=loose)
@@ -102,7 +101,7 @@ def test_uncombined_terms_in_an_exact_form_expression_key_are_caught() -> None:
 
 def _multiple_choice(skill: str, level: int) -> ItemContent:
     for seed in range(50):
-        item = GENERATOR.generate(skill, level, seed)
+        item = generate(skill, level, seed)
         if item.type is ItemType.MULTIPLE_CHOICE:
             return item
     raise AssertionError(f"no multiple-choice item for {skill}")
@@ -124,7 +123,7 @@ def test_a_correct_choice_that_does_not_hold_the_key_is_caught() -> None:
 
 
 def _free_response(skill: str, level: int) -> ItemContent:
-    items = (GENERATOR.generate(skill, level, seed) for seed in range(50))
+    items = (generate(skill, level, seed) for seed in range(50))
     return next(item for item in items if item.type is not ItemType.MULTIPLE_CHOICE)
 
 

@@ -21,10 +21,10 @@ import sympy
 
 from practicegen.generation.llm import PROMPT_VERSION, LlmGenerator
 from practicegen.generation.llm_check import verify_equation
-from practicegen.generation.llm_verify import Reason, SelfConsistency
+from practicegen.generation.llm_verify import Reason, self_consistency
 from practicegen.generation.procedural import mathparse as mp
+from practicegen.generation.procedural import registry
 from practicegen.generation.procedural.profiles import PROFILES
-from practicegen.generation.procedural.registry import ProceduralGenerator
 from practicegen.grading.grade import grade_answer
 from practicegen.grading.grades import AnswerKey
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
@@ -49,8 +49,7 @@ def generator(fake: FakeLlm, **knobs: Any) -> LlmGenerator:
 
 
 def examples() -> list[ItemContent]:
-    procedural = ProceduralGenerator()
-    return [procedural.generate(SKILL, 2, seed) for seed in range(4)]
+    return [registry.generate(SKILL, 2, seed) for seed in range(4)]
 
 
 async def generate(gen: LlmGenerator, count: int, **kwargs: Any) -> Any:
@@ -335,12 +334,11 @@ async def test_self_consistency_accepts_a_consistent_item_and_rejects_another(
     fake: FakeLlm,
 ) -> None:
     gen = generator(fake)
-    check = SelfConsistency(gen.complete_json, samples=3)
     try:
         fake.choice_answers.extend(["B", "(b)", "C"])
-        consistent = await check.check(multiple_choice())
+        consistent = await self_consistency(gen.complete_json, multiple_choice(), samples=3)
         fake.choice_answers.extend(["A", "B", "C"])
-        inconsistent = await check.check(multiple_choice())
+        inconsistent = await self_consistency(gen.complete_json, multiple_choice(), samples=3)
     finally:
         await gen.aclose()
 
@@ -350,4 +348,3 @@ async def test_self_consistency_accepts_a_consistent_item_and_rejects_another(
     assert len(answer_checks) == 6
     assert answer_checks[0].body["response_format"]["json_schema"]["name"] == "answer_check"
     assert "Mitochondrion" in answer_checks[0].body["messages"][-1]["content"]
-    assert gen.total_usage.total_tokens > 0

@@ -19,6 +19,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from practicegen.catalog.generators import GENERATOR_SKILLS
 from practicegen.generation import llm_check
 from practicegen.generation.llm_check import verify_item
 from practicegen.generation.llm_kind import EquationKind
@@ -26,16 +27,15 @@ from practicegen.generation.llm_verify import Reason, verify_within
 from practicegen.generation.procedural import mathparse as mp
 from practicegen.generation.procedural.profile_fit import misfit
 from practicegen.generation.procedural.profiles import PROFILES
-from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.procedural.registry import generate
 from practicegen.generation.stem import stem_mismatch
 from practicegen.generation.stem_latex import UnreadableMath, plain
 from practicegen.grading.sympy_pool import SympyPool
 from practicegen.items.schemas import ItemContent
 from tests.support.fake_llm import ATTACKS, HONEST, Mode, question
 
-GENERATOR = ProceduralGenerator()
-LEVELS = [(s.skill, level) for s in GENERATOR.skills() for level in range(1, s.levels + 1)]
-LINEAR = [s.skill for s in GENERATOR.skills() if s.skill.startswith("linear_equations.")]
+LEVELS = [(s.skill, level) for s in GENERATOR_SKILLS for level in range(1, s.levels + 1)]
+LINEAR = [s.skill for s in GENERATOR_SKILLS if s.skill.startswith("linear_equations.")]
 SEEDS = st.integers(min_value=0, max_value=2**32)
 EXPECTED: dict[Mode, Reason] = {
     Mode.WRONG: Reason.WRONG_ANSWER,
@@ -65,14 +65,14 @@ def drafted(skill: str, mode: Mode, seed: int) -> ItemContent:
 def test_every_procedural_stem_is_its_problem_and_fits_its_skill(
     case: tuple[str, int], seed: int
 ) -> None:
-    item = GENERATOR.generate(case[0], case[1], seed)
+    item = generate(case[0], case[1], seed)
     kind, problem = str(item.provenance["kind"]), str(item.provenance["problem"])
     assert stem_mismatch(item.stem, problem, kind) is None, item.stem
     assert misfit(PROFILES[item.skill], kind, problem) is None, problem
 
 
 def test_every_catalog_skill_declares_a_profile() -> None:
-    assert set(PROFILES) == {s.skill for s in GENERATOR.skills()}
+    assert set(PROFILES) == {s.skill for s in GENERATOR_SKILLS}
 
 
 @pytest.mark.parametrize("skill", LINEAR)

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import update
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID, Principal, Role
+from practicegen.catalog.generators import GENERATOR_SKILLS
 from practicegen.config import Settings
 from practicegen.db.engine import SessionMaker
 from practicegen.db.models import Item, Student
 from practicegen.generation.filler import ProceduralFiller
-from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.procedural.registry import generate
 from practicegen.items.bank_format import bank_document
 from practicegen.items.candidates import CandidateCache
 from practicegen.items.fingerprint import fingerprint
@@ -58,10 +59,9 @@ async def stand_ins(settings: Settings) -> AsyncIterator[ProceduralFiller]:
 
 async def seed_bank(sessionmaker: SessionMaker, seeds: list[int], *, retired: bool) -> set[str]:
     """Every item the generators make from `seeds` for the Exponents skills, at every level."""
-    generator = ProceduralGenerator()
-    specs = [s for s in generator.skills() if s.skill in SKILLS]
+    specs = [s for s in GENERATOR_SKILLS if s.skill in SKILLS]
     items = [
-        generator.generate(spec.skill, level, seed)
+        generate(spec.skill, level, seed)
         for spec in specs
         for level in range(1, spec.levels + 1)
         for seed in seeds
@@ -126,11 +126,10 @@ async def test_a_skill_the_bank_has_exhausted_is_named_as_the_shortfall(
     sessionmaker: SessionMaker, settings: Settings, stand_ins: ProceduralFiller
 ) -> None:
     # Every question the area.circle generator can make (1000 seeds reach them all), retired.
-    generator = ProceduralGenerator()
     every = {
         fingerprint(item): item
         for level in (1, 2, 3)
-        for item in (generator.generate("area.circle", level, seed) for seed in range(1000))
+        for item in (generate("area.circle", level, seed) for seed in range(1000))
     }
     async with sessionmaker() as session, session.begin():
         document = bank_document(list(every.values()))

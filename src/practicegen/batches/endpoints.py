@@ -105,7 +105,7 @@ async def get_batch(
 ) -> Envelope[BatchRead]:
     """The batch: its status, its students' jobs, their counts by status, overall progress."""
     views = container.part(JobParts).types
-    batch = await service.get_batch(
+    batch = await service.find_batch(
         session, principal=principal, batch_id=batch_id, now=now, views=views
     )
-    return ok(batch)
+    return ok(await service.show_batch(session, batch))

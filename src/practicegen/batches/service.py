@@ -161,18 +161,6 @@ def jobs_of(rows: list[ChildRow]) -> list[BatchJob]:
     ]
 
 
-async def get_batch(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    batch_id: uuid.UUID,
-    now: datetime,
-    views: JobTypes,
-) -> BatchRead:
-    batch = await find_batch(session, principal=principal, batch_id=batch_id, now=now, views=views)
-    return await show_batch(session, batch)
-
-
 async def find_batch(
     session: AsyncSession,
     *,

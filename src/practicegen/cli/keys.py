@@ -39,9 +39,8 @@ class KeyRole(StrEnum):
 async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
     """A new key of the default tenant, or of a new tenant named `new_tenant`; its secret."""
     from practicegen.auth import service as auth_service
-    from practicegen.bootstrap import transaction
 
-    async with transaction(settings) as session:
+    async with database.ready_session(settings) as session:
         if new_tenant is not None:
             tenant = await auth_service.create_tenant(session, name=new_tenant)
             say(f"Created the tenant {new_tenant!r}: its id is {tenant.id}")
@@ -49,11 +48,6 @@ async def issue_key(settings: Settings, *, name: str, role: Role, new_tenant: st
             tenant = await auth_service.ensure_default_tenant(session)
         issued = await auth_service.create_key(session, tenant_id=tenant.id, name=name, role=role)
         return issued.secret
-
-
-async def _create(settings: Settings, *, name: str, role: Role, new_tenant: str | None) -> str:
-    await database.require_schema(settings)
-    return await issue_key(settings, name=name, role=role, new_tenant=new_tenant)
 
 
 @keys_app.command("create", cls=Command)
@@ -67,7 +61,7 @@ def create(
 ) -> None:
     """Create an API key and print it once (on stdout; everything else goes to stderr)."""
     settings = load_settings()
-    work = _create(settings, name=name, role=Role(role.value), new_tenant=new_tenant)
+    work = issue_key(settings, name=name, role=Role(role.value), new_tenant=new_tenant)
     out.print(database.run(settings, work), soft_wrap=True, highlight=False, markup=False)
 
 

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from practicegen.generation.procedural.catalog import SKILL_DEFS
 from practicegen.generation.procedural.checks import check_item
-from practicegen.generation.procedural.registry import ProceduralGenerator
+from practicegen.generation.procedural.registry import generate
 from practicegen.items.bank_format import bank_document
 from practicegen.items.fingerprint import fingerprint
 from practicegen.items.schemas import ItemContent, ItemSource
@@ -28,12 +29,10 @@ class DemoBankError(RuntimeError):
     """A generated demo item failed its check, or a level ran out of distinct questions."""
 
 
-def _items_for_level(
-    generator: ProceduralGenerator, skill: str, level: int, count: int, seen: set[str]
-) -> list[ItemContent]:
+def _items_for_level(skill: str, level: int, count: int, seen: set[str]) -> list[ItemContent]:
     items: list[ItemContent] = []
     for seed in range(MAX_SEEDS_PER_LEVEL):
-        item = generator.generate(skill, level, seed)
+        item = generate(skill, level, seed)
         key = fingerprint(item)
         if key in seen:
             continue
@@ -49,13 +48,12 @@ def _items_for_level(
 
 def build_demo_items() -> list[ItemContent]:
     """Every skill at every level, a few distinct checked items each, in a fixed order."""
-    generator = ProceduralGenerator()
     items: list[ItemContent] = []
     seen: set[str] = set()
-    for spec in generator.skills():
+    for spec in (definition.spec for definition in SKILL_DEFS):
         count = PER_LEVEL_BY_TOPIC.get(spec.topic, PER_LEVEL)
         for level in range(1, spec.levels + 1):
-            items += _items_for_level(generator, spec.skill, level, count, seen)
+            items += _items_for_level(spec.skill, level, count, seen)
     return items
 
 

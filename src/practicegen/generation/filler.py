@@ -59,9 +59,6 @@ class ProceduralFiller:
     def unchecked(self, subject: str) -> bool:
         return False  # every procedural item is correct by construction
 
-    def subjects(self) -> set[str]:
-        return set(self._by_subject)
-
     def skill_topics(self, subject: str, topic: str | None) -> dict[str, str]:
         """Each skill the generators cover for the subject (and topic), with its topic."""
         return {s.skill: s.topic for s in self._specs(subject, topic)}

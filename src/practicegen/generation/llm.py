@@ -91,7 +91,7 @@ class LlmGenerator:
     `concurrency` caps requests in flight over all batches; `attempts_per_question` counts the
     first try; `verify_timeout_s` bounds a draft's sympy check once it runs, `check_queue_s` its
     wait for a free process. `choice_check`, a second model, answers multiple-choice questions
-    to check their keys (the generator closes it). `total_usage` counts every token spent.
+    to check their keys (the generator closes it).
     """
 
     def __init__(
@@ -122,7 +122,6 @@ class LlmGenerator:
         self.temperature = temperature
         self.response_format = response_format
         self.choice_check = choice_check
-        self.total_usage = Usage()
         # One connection for every request in flight, and no retries of the SDK's own.
         connections = httpx2.Limits(
             max_connections=concurrency, max_keepalive_connections=concurrency
@@ -228,7 +227,7 @@ class LlmGenerator:
         schema: dict[str, Any],
         batch: LlmBatch | None = None,
     ) -> dict[str, Any] | None:
-        """One structured request (for `llm_verify.SelfConsistency`): the object, or None;
+        """One structured request (for `llm_verify.self_consistency`): the object, or None;
         its tokens count towards `batch`, if given."""
         try:
             return await self._complete(self._body(messages, schema_name, schema), batch, None)
@@ -273,12 +272,9 @@ class LlmGenerator:
                     raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
             except openai.APIStatusError as exc:
                 raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
-        if completion.usage is not None:
+        if completion.usage is not None and batch is not None:
             u = completion.usage
-            spent = Usage(u.prompt_tokens, u.completion_tokens, u.total_tokens)
-            self.total_usage += spent
-            if batch is not None:
-                batch.usage += spent
+            batch.usage += Usage(u.prompt_tokens, u.completion_tokens, u.total_tokens)
         content = completion.choices[0].message.content if completion.choices else None
         try:
             data = json.loads(content or "")

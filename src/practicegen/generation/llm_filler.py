@@ -99,7 +99,7 @@ class LlmFiller:
         return self._kind(subject) == "multiple_choice" and self.generator.choice_check is None
 
     def _kind(self, subject: str) -> str:
-        return "equation" if subject in self.procedural.subjects() else "multiple_choice"
+        return "equation" if self.procedural.covers(subject, None) else "multiple_choice"
 
     def _writable(self, subject: str, skill: str) -> bool:
         """Whether the model's kind of question for `subject` can be of `skill` at all."""

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from practicegen.generation.llm_verify import (
     JsonCompleter,
     Reason,
-    SelfConsistency,
     Verdict,
+    self_consistency,
     strict_object,
     verify_within,
 )
@@ -285,7 +285,7 @@ class ChoiceKind(QuestionKind):
         if item.answer.casefold() not in ids:
             return Verdict(Reason.WRONG_ANSWER, f"the key {item.answer!r} is not a choice")
         answerer = self.check.complete_json if self.check else ask
-        result = await SelfConsistency(answerer, samples=self.samples).check(item)
+        result = await self_consistency(answerer, item, samples=self.samples)
         votes = dict(result.votes)
         if not result.accepted:
             if self.check is not None and not votes:  # not one answer: no verdict on the key

@@ -123,26 +123,22 @@ class Consistency:
     samples: int
 
 
-class SelfConsistency:
+async def self_consistency(
+    completer: JsonCompleter, item: ItemContent, *, samples: int = 5
+) -> Consistency:
     """Accept a multiple-choice item only if most of `samples` fresh answers pick its key."""
-
-    def __init__(self, completer: JsonCompleter, *, samples: int = 5) -> None:
-        if samples < 1:
-            raise ValueError("samples must be at least 1")
-        self.completer = completer
-        self.samples = samples
-
-    async def check(self, item: ItemContent) -> Consistency:
-        if item.type is not ItemType.MULTIPLE_CHOICE:
-            raise ValueError("self-consistency is for multiple-choice items")
-        choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
-        question = f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}"
-        messages = [
-            {"role": "system", "content": _ANSWER_SYSTEM},
-            {"role": "user", "content": question},
-        ]
-        ask = partial(self.completer, messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
-        replies = await asyncio.gather(*(ask() for _ in range(self.samples)))
-        picks = (str(r.get("choice", "")) for r in replies if r is not None)
-        votes = Counter(pick.strip().strip("().: ").casefold() for pick in picks)
-        return Consistency(votes[item.answer.casefold()] * 2 > self.samples, votes, self.samples)
+    if samples < 1:
+        raise ValueError("samples must be at least 1")
+    if item.type is not ItemType.MULTIPLE_CHOICE:
+        raise ValueError("self-consistency is for multiple-choice items")
+    choices = "\n".join(f"({c.id}) {c.text}" for c in item.choices)
+    question = f"Subject: {item.subject}\nQuestion: {item.stem}\nChoices:\n{choices}"
+    messages = [
+        {"role": "system", "content": _ANSWER_SYSTEM},
+        {"role": "user", "content": question},
+    ]
+    ask = partial(completer, messages, CHOICE_SCHEMA_NAME, CHOICE_SCHEMA)
+    replies = await asyncio.gather(*(ask() for _ in range(samples)))
+    picks = (str(r.get("choice", "")) for r in replies if r is not None)
+    votes = Counter(pick.strip().strip("().: ").casefold() for pick in picks)
+    return Consistency(votes[item.answer.casefold()] * 2 > samples, votes, samples)

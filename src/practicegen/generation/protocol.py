@@ -1,4 +1,4 @@
-"""What a synchronous item generator is, so the service can treat every such generator alike.
+"""What a synchronous item generator covers (`SkillSpec`), and its refusals of what it does not.
 
 Generation is pure: the same (skill, level, seed) always yields the same item, so generators may
 run in a process pool and any item be rebuilt from its provenance. Levels count from 1.
@@ -6,12 +6,9 @@ run in a process pool and any item be rebuilt from its provenance. Levels count 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from practicegen.errors import InvalidRequest
-from practicegen.items.schemas import ItemContent
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +30,3 @@ class UnknownSkill(InvalidRequest):
 class LevelOutOfRange(InvalidRequest):
     code = "level_out_of_range"
     default_message = "The level is outside the skill's range of levels."
-
-
-class ItemGenerator(Protocol):
-    """An instant, synchronous, deterministic source of items."""
-
-    name: str
-
-    def skills(self) -> Sequence[SkillSpec]: ...
-
-    def generate(self, skill: str, level: int, seed: int) -> ItemContent:
-        """Build the item for (skill, level, seed); raises UnknownSkill or LevelOutOfRange."""
-        ...

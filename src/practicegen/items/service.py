@@ -130,12 +130,10 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
-async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
-    """Parse a bank document, rejecting each row whose key the grader cannot read; `keys` None
-    only for a document whose keys are known readable (the demo bank). Touches no database."""
+async def read_bank(document: object, keys: KeyReader) -> ParsedBank:
+    """Parse a bank document, rejecting each row whose key the grader cannot read. Touches no
+    database."""
     parsed = parse_bank(document)
-    if keys is None:
-        return parsed
     problems = await keys.problems([content for _, content in parsed.items])
     checked = list(zip(parsed.items, problems, strict=True))
     parsed.rejected += [
@@ -147,18 +145,10 @@ async def read_bank(document: object, keys: KeyReader | None) -> ParsedBank:
 
 
 async def import_bank(
-    session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    document: object,
-    keys: KeyReader | None = None,
-    progress: ImportProgress | None = None,
-    batch_size: int = 500,
+    session: AsyncSession, *, tenant_id: uuid.UUID, document: object
 ) -> ImportReport:
-    parsed = await read_bank(document, keys)
-    return await import_parsed(
-        session, tenant_id=tenant_id, parsed=parsed, progress=progress, batch_size=batch_size
-    )
+    """Load a bank document whose keys are known readable (the demo bank): its keys unread."""
+    return await import_parsed(session, tenant_id=tenant_id, parsed=parse_bank(document))
 
 
 async def import_parsed(

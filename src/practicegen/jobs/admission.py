@@ -41,10 +41,6 @@ class MemoryAdmission:
     held_back: int = 0  # messages handed back because memory was past the bound
     _full: bool = field(default=False, repr=False)
 
-    @classmethod
-    def of_megabytes(cls, limit_mb: int, defer_s: float) -> MemoryAdmission:
-        return cls(limit_bytes=limit_mb * 1024 * 1024, defer_s=defer_s)
-
     def admitting(self, consume: Consume) -> Consume:
         """`consume`, run only while memory allows (or nothing else runs)."""
 

@@ -93,25 +93,22 @@ class Presence:
     @contextlib.asynccontextmanager
     async def registered(self) -> AsyncIterator[None]:
         """Stamp the row now and every `interval_s` while the block runs; delete it after."""
-        stop = asyncio.Event()
-        stamping = asyncio.create_task(self._stamp_until(stop))
+        stamping = asyncio.create_task(self._stamp_forever())
         try:
             yield
         finally:
-            stop.set()
             stamping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stamping
             await self._deregister()
 
-    async def _stamp_until(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+    async def _stamp_forever(self) -> None:
+        while True:
             try:
                 await self._stamp()
             except Exception:  # the database away: the next stamp may succeed
                 log.warning("workers.stamp_failed", worker_id=str(self.id), exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
+            await asyncio.sleep(self.interval_s)
 
     async def _stamp(self) -> None:
         """Stamp the row; add it if it is missing (the first stamp, or forgotten meanwhile)."""

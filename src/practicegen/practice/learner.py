@@ -50,6 +50,9 @@ class LearnerParams:
             raise ValueError("prior_weight must be non-negative, ability_sd and bound positive")
 
 
+DEFAULTS = LearnerParams()
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseUpdate:
     """The result of one graded response: the new states and the prediction made before it."""
@@ -85,12 +88,9 @@ def aim(state: SkillState, p_target: float) -> float:
     return target_difficulty(state.theta, p_target, ability_variance(state, p_target))
 
 
-def ability_variance(
-    state: SkillState, p_target: float, params: LearnerParams | None = None
-) -> float:
+def ability_variance(state: SkillState, p_target: float, params: LearnerParams = DEFAULTS) -> float:
     """How uncertain `state.theta` is: the population's variance, narrowed by each response's
     Fisher information p (1 - p) about theta."""
-    params = params or LearnerParams()
     information = p_target * (1.0 - p_target)
     return 1.0 / (1.0 / params.ability_sd**2 + information * max(state.n, 0))
 
@@ -100,10 +100,9 @@ def step_size(k: float, decay: float, n: int) -> float:
     return k / (1.0 + decay * max(n, 0))
 
 
-def prior_theta(other_skills: Collection[SkillState], params: LearnerParams | None = None) -> float:
+def prior_theta(other_skills: Collection[SkillState], params: LearnerParams = DEFAULTS) -> float:
     """Starting ability for a skill never practised: the evidence-weighted mean of
     `other_skills` (the subject's), shrunk toward 0 by `params.prior_weight` pseudo-responses."""
-    params = params or LearnerParams()
     evidence = sum(state.n for state in other_skills)
     if evidence == 0:
         return 0.0
@@ -112,7 +111,7 @@ def prior_theta(other_skills: Collection[SkillState], params: LearnerParams | No
 
 
 def skill_state(
-    abilities: Mapping[str, SkillState], skill: str, params: LearnerParams | None = None
+    abilities: Mapping[str, SkillState], skill: str, params: LearnerParams = DEFAULTS
 ) -> SkillState:
     """The state in `skill`, or the prior from `abilities` (the subject's) with n = 0."""
     if (state := abilities.get(skill)) is not None:
@@ -121,10 +120,9 @@ def skill_state(
 
 
 def update(
-    skill: SkillState, item: ItemState, correct: bool, params: LearnerParams | None = None
+    skill: SkillState, item: ItemState, correct: bool, params: LearnerParams = DEFAULTS
 ) -> ResponseUpdate:
     """Apply one graded response to the student's skill and to the item (an Elo step each)."""
-    params = params or LearnerParams()
     predicted = p_correct(skill.theta, item.difficulty)
     surprise = (1.0 if correct else 0.0) - predicted
     k_student = step_size(params.student_k, params.student_k_decay, skill.n)

@@ -13,7 +13,7 @@ def build_checked(skill: str, level: int, seed: int) -> tuple[dict[str, Any], li
     """The item built for `skill`, `level` and `seed`, as JSON, and its check's problems."""
     # sympy work: imported in the pool process (its fork server preloads it), never on the loop
     from practicegen.generation.procedural.checks import check_item
-    from practicegen.generation.procedural.registry import ProceduralGenerator
+    from practicegen.generation.procedural.registry import generate
 
-    item = ProceduralGenerator().generate(skill, level, seed)
+    item = generate(skill, level, seed)
     return item.model_dump(mode="json"), list(check_item(item).problems)

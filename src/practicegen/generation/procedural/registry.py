@@ -1,4 +1,4 @@
-"""The procedural generator: every skill's builder behind the one `ItemGenerator` protocol.
+"""The procedural generator: every skill's builder behind one `generate(skill, level, seed)`.
 
 A private `random.Random` seeded from (skill, level, seed) builds the draft and shuffles its
 choices, so items are deterministic; the provenance records what `checks` needs.
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Mapping
 from random import Random
 from typing import Any
 
 from practicegen.generation.procedural.base import Builder, Draft, SkillDef
 from practicegen.generation.procedural.catalog import SKILL_DEFS, SKILL_DEFS_BY_NAME
-from practicegen.generation.protocol import LevelOutOfRange, SkillSpec, UnknownSkill
+from practicegen.generation.protocol import LevelOutOfRange, UnknownSkill
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType
 
@@ -115,27 +114,12 @@ def build_item(definition: SkillDef, level: int, seed: int) -> ItemContent:
     )
 
 
-class ProceduralGenerator:
-    """Instant items for every skill in `SKILL_DEFS`, deterministic in (skill, level, seed)."""
-
-    name = GENERATOR_NAME
-
-    def __init__(self) -> None:
-        self._defs: Mapping[str, SkillDef] = SKILL_DEFS_BY_NAME
-
-    def skills(self) -> tuple[SkillSpec, ...]:
-        return tuple(d.spec for d in self._defs.values())
-
-    def difficulty(self, skill: str, level: int) -> float:
-        return self._definition(skill, level).difficulty[level - 1]
-
-    def generate(self, skill: str, level: int, seed: int) -> ItemContent:
-        return build_item(self._definition(skill, level), level, seed)
-
-    def _definition(self, skill: str, level: int) -> SkillDef:
-        definition = self._defs.get(skill)
-        if definition is None:
-            raise UnknownSkill(skill=skill)
-        if not 1 <= level <= definition.spec.levels:
-            raise LevelOutOfRange(skill=skill, level=level, levels=definition.spec.levels)
-        return definition
+def generate(skill: str, level: int, seed: int) -> ItemContent:
+    """The item for (skill, level, seed) of any skill in `SKILL_DEFS`, the same every time;
+    raises UnknownSkill or LevelOutOfRange."""
+    definition = SKILL_DEFS_BY_NAME.get(skill)
+    if definition is None:
+        raise UnknownSkill(skill=skill)
+    if not 1 <= level <= definition.spec.levels:
+        raise LevelOutOfRange(skill=skill, level=level, levels=definition.spec.levels)
+    return build_item(definition, level, seed)
