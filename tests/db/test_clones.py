@@ -1,9 +1,11 @@
 """The suite's reused PostgreSQL databases: a test finds its database as a fresh clone would be,
-whatever the test before it left; one that changed more than rows, or left a connection open,
-is dropped rather than handed on."""
+whatever the test before it left; one that changed more than rows, or that another process (or
+this one, with a connection it used) still holds, is dropped rather than handed on."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import psycopg
@@ -64,12 +66,53 @@ def test_a_database_whose_schema_changed_is_dropped(clones: postgres.Clones, cha
     assert not _exists(name)
 
 
-def test_a_database_with_a_connection_left_open_is_dropped(clones: postgres.Clones) -> None:
+def test_a_database_another_process_holds_is_dropped(clones: postgres.Clones) -> None:
     name = clones.take()
-    with psycopg.connect(postgres.conninfo(name), autocommit=True):  # a process left running
+    holder = subprocess.Popen(  # a process a test left running, connected without a statement
+        [sys.executable, "-c", HOLD, postgres.conninfo(name)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "connected\n"
         clones.give_back(name)
         assert clones.take() != name
-    clones.close()  # its drop waited for the connection to go (WITH (FORCE) ends it)
+    finally:
+        holder.kill()
+        holder.wait()
+    clones.close()  # its drop ended the connection (WITH (FORCE))
+    assert not _exists(name)
+
+
+HOLD = """
+import sys, time, psycopg
+conn = psycopg.connect(sys.argv[1])
+print("connected", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_connection_this_process_left_unused_is_ended_and_the_database_reused(
+    clones: postgres.Clones,
+) -> None:
+    """What a connect cancelled as a node stops leaves until the garbage collector finds it."""
+    name = clones.take()
+    left = psycopg.connect(postgres.conninfo(name), autocommit=True)
+    clones.give_back(name)
+    assert clones.take() == name
+    with pytest.raises(psycopg.OperationalError):
+        left.execute("SELECT 1")
+    left.close()
+    clones.give_back(name)
+
+
+def test_a_connection_of_this_process_that_ran_a_statement_is_left_alone(
+    clones: postgres.Clones,
+) -> None:
+    name = clones.take()
+    with psycopg.connect(postgres.conninfo(name), autocommit=True) as used:
+        used.execute("SELECT 1")
+        clones.give_back(name)
+        assert clones.take() != name
+    clones.close()
     assert not _exists(name)
 
 

@@ -7,6 +7,8 @@ unreachable server fails the run instead of skipping the PostgreSQL half of the 
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import time
 import uuid
@@ -180,14 +182,41 @@ def _fingerprint_of(conn: psycopg.Connection[tuple[object, ...]]) -> str:
 
 def _connected_elsewhere(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
     """Whether connections of the test (or of a process it left running) are still open after
-    half a second: a connection just closed takes a moment to leave `pg_stat_activity`."""
+    half a second: a connection just closed takes a moment to leave `pg_stat_activity`.
+
+    A connection of this very process that never ran a statement is a connect cancelled when the
+    test's node stopped: psycopg leaves it open until the garbage collector finds it, and nothing
+    can use it, so it is ended here rather than costing the database."""
     for _ in range(50):
-        row = conn.execute(
-            b"SELECT count(*) FROM pg_stat_activity"
-            b" WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            prepare=False,
-        ).fetchone()
-        if row is None or row[0] == 0:
+        rows = conn.execute(_OTHERS, prepare=False).fetchall()
+        if not rows:
             return False
+        ours = _own_ports()
+        for pid, port, query in rows:
+            if port in ours and query == "":
+                conn.execute(b"SELECT pg_terminate_backend(%s)", (pid,), prepare=False)
         time.sleep(0.01)
     return True
+
+
+_OTHERS = b"""
+SELECT pid, client_port, query FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+
+
+def _own_ports() -> set[int]:
+    """The local TCP ports of this process's sockets (a server's `client_port` for them)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if (target := os.readlink(f"/proc/self/fd/{fd}")).startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as sockets:
+            for line in itertools.islice(sockets, 1, None):  # after the header
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rpartition(":")[2], 16))
+    return ports
