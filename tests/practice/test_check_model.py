@@ -109,6 +109,20 @@ async def test_an_item_the_check_model_agrees_with_says_how_it_was_checked(
     assert answering_models(fake) == {CHECKER}
 
 
+async def test_the_check_models_tokens_count_towards_the_tenants_spending(
+    database_url: str, fake: FakeLlm
+) -> None:
+    """A check model answers each question several times: its tokens are the tenant's too, and
+    count against the daily budget."""
+    fake.answers_by_model = {CHECKER: "A"}
+    async with service(database_url, fake, llm_check_model=CHECKER) as http:
+        job = await run_job(http, subject="Biology", num_items=2)
+    assert job["status"] == "completed", job
+    spent = job["result"]["metadata"]["generation"]["token_usage"]["total_tokens"]
+    assert fake.tokens_by_model[CHECKER] > 0
+    assert spent == fake.tokens_by_model[WRITER] + fake.tokens_by_model[CHECKER]
+
+
 async def test_without_a_check_model_the_writer_checks_itself(
     database_url: str, fake: FakeLlm
 ) -> None:

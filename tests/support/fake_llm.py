@@ -24,7 +24,7 @@ import json
 import random
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -99,6 +99,7 @@ class FakeLlm:
     choice_answers: deque[str] = field(default_factory=deque)
     answers_by_model: dict[str, str] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    tokens_by_model: Counter[str] = field(default_factory=Counter)  # as each reply reported
     truths: dict[str, str] = field(default_factory=dict)  # honest stem -> its solution
     base_url: str = ""
 
@@ -138,11 +139,11 @@ class FakeLlm:
             choice = self.answers_by_model.get(str(body.get("model")), "")
             if not choice:
                 choice = self.choice_answers.popleft() if self.choice_answers else "A"
-            return _completion(body, json.dumps({"choice": choice}))
+            return self._reply(body, json.dumps({"choice": choice}))
         mode = self._next_mode()
         self.requests.append(Recorded(body, mode, time.monotonic(), dict(request.headers)))
         if schema_name == "choice_question" or "multiple-choice practice" in _text(body):
-            return _completion(body, choice_question(_skill(body), mode, self.rng))
+            return self._reply(body, choice_question(_skill(body), mode, self.rng))
         if mode is Mode.RATE_LIMITED:
             headers = {"Retry-After": f"{self.retry_after_s:g}"}
             return _error(429, "rate limit reached", headers)
@@ -151,7 +152,12 @@ class FakeLlm:
         if mode is Mode.SLOW:
             await self._pause(self.slow_s)
         content = question(_skill(body), mode, self.rng, self.truths)
-        return _completion(body, content)
+        return self._reply(body, content)
+
+    def _reply(self, body: dict[str, Any], content: str) -> Response:
+        usage = _usage(body, content)
+        self.tokens_by_model[str(body.get("model"))] += usage["total_tokens"]
+        return _completion(body, content, usage)
 
     async def models(self, _request: Request) -> Response:
         model = {"id": "fake-model", "object": "model", "created": 0, "owned_by": "tests"}
@@ -331,9 +337,17 @@ def _skill(body: dict[str, Any]) -> str:
     return found.group(1) if found else "linear_equations.two_step"
 
 
-def _completion(body: dict[str, Any], content: str) -> Response:
+def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
     prompt_tokens = max(1, len(_text(body)) // 4)
     completion_tokens = max(1, len(content) // 4)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _completion(body: dict[str, Any], content: str, usage: dict[str, int]) -> Response:
     return JSONResponse(
         {
             "id": "chatcmpl-fake",
@@ -347,11 +361,7 @@ def _completion(body: dict[str, Any], content: str) -> Response:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "usage": usage,
         }
     )
 

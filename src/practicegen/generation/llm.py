@@ -215,7 +215,8 @@ class LlmGenerator:
         except ValidationError as exc:
             raise _Failed(Reason.MALFORMED, str(exc)) from exc
         item.provenance["model"] = self.model
-        verdict = await request.kind.verify(item, partial(self.complete_json, batch=batch))
+        answers = request.kind.check or self
+        verdict = await request.kind.verify(item, partial(answers.complete_json, batch=batch))
         if verdict.reason is not None:
             raise _Failed(verdict.reason, verdict.detail)
         return item

@@ -14,7 +14,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,9 @@ from practicegen.items.fingerprint import normalise_text
 from practicegen.items.schemas import Choice, ItemContent, ItemSource
 from practicegen.ports import AnswerPolicy, ItemType
 
+if TYPE_CHECKING:
+    from practicegen.generation.llm import LlmBatch
+
 PROMPT_VERSION = "llm-equation-v2"
 CHOICE_PROMPT_VERSION = "llm-choice-v1"
 
@@ -45,6 +48,7 @@ class QuestionKind(ABC):
     schema_name: str
     schema: dict[str, Any]
     system: str
+    check: CheckModel | None = None  # answers this kind's checks in place of the writer
 
     def item(
         self, reply: dict[str, Any], *, subject: str, topic: str, skill: str, difficulty: float
@@ -69,7 +73,8 @@ class QuestionKind(ABC):
 
     @abstractmethod
     async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict:
-        """Whether `item` may be shown; `ask` reaches the model that wrote it."""
+        """Whether `item` may be shown; `ask` reaches `check`, or else the model that wrote it,
+        and what it spends counts towards the item's batch."""
 
     @abstractmethod
     def example(self, item: ItemContent) -> dict[str, Any]:
@@ -222,7 +227,11 @@ class CheckModel(Protocol):
     model: str
 
     async def complete_json(
-        self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
+        self,
+        messages: list[dict[str, str]],
+        schema_name: str,
+        schema: dict[str, Any],
+        batch: LlmBatch | None = None,
     ) -> dict[str, Any] | None: ...
 
 
@@ -277,15 +286,14 @@ class ChoiceKind(QuestionKind):
         }
 
     async def verify(self, item: ItemContent, ask: JsonCompleter) -> Verdict:
-        """`ask` reaches the model that wrote `item`; with a `check` model, that one answers."""
+        """`ask` reaches the `check` model if there is one, else the model that wrote `item`."""
         ids = [c.id.casefold() for c in item.choices]
         texts = [normalise_text(c.text) for c in item.choices]
         if len(set(ids)) != len(ids) or len(set(texts)) != len(texts):
             return Verdict(Reason.MALFORMED, "repeated choice ids or texts")
         if item.answer.casefold() not in ids:
             return Verdict(Reason.WRONG_ANSWER, f"the key {item.answer!r} is not a choice")
-        answerer = self.check.complete_json if self.check else ask
-        result = await self_consistency(answerer, item, samples=self.samples)
+        result = await self_consistency(ask, item, samples=self.samples)
         votes = dict(result.votes)
         if not result.accepted:
             if self.check is not None and not votes:  # not one answer: no verdict on the key
