@@ -12,6 +12,7 @@ import typer.main
 from typer.core import TyperGroup
 from typer.testing import CliRunner
 
+import practicegen
 from practicegen.cli import app
 from tests.cli.support import run_cli, run_cli_fresh
 
@@ -46,3 +47,5 @@ def test_keys_create_offers_only_the_roles_it_accepts(tmp_path: Path) -> None:
 def test_version(tmp_path: Path) -> None:
     result = run_cli_fresh(tmp_path, "--version")  # a new interpreter, as a shell starts it
     assert result.returncode == 0 and result.stdout == f"practicegen {version('practicegen')}\n"
+    # one version: what the installed distribution says is what the service reports
+    assert version("practicegen") == practicegen.__version__

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from practicegen import __version__
 from practicegen.cli import serve
 from practicegen.cli.bank import bank_app
 from practicegen.cli.console import out
@@ -32,18 +33,9 @@ class Run:
     show_traceback: bool = False
 
 
-def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("practicegen")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
-
-
 def _print_version(asked: bool) -> None:
     if asked:
-        out.print(f"practicegen {_package_version()}", highlight=False)
+        out.print(f"practicegen {__version__}", highlight=False)
         raise typer.Exit()
 
 
