@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 import uuid
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SAWarning
 
 from practicegen.auth.principal import DEFAULT_TENANT_ID
@@ -408,3 +409,44 @@ async def test_idempotency_key_with_another_webhook_is_another_body(
     assert_error(
         await jobs_client.post(url, json=other, headers=key), 422, "idempotency_key_reused"
     )
+
+
+async def test_the_sweep_drops_the_results_of_expired_jobs_and_keeps_the_rest(
+    database_url: str,
+) -> None:
+    """A finished job's result (a student's practice) is deleted from the row once its retention
+    passes, by the worker's sweep, not only hidden behind a 410."""
+    from datetime import UTC, datetime, timedelta
+
+    from practicegen.db.models import Job
+
+    settings = make_settings(database_url, run_worker=True, job_retention_sweep_s=0.2)
+    async with admin_of(settings) as http:
+        await seed_bank(http)
+        body = {"student_id": await new_student(http), "subject": "Algebra", "num_items": 2}
+        ids = []
+        for _ in range(2):
+            started = await http.post("/api/v1/practice/assign/async", json=body)
+            ids.append(uuid.UUID(started.json()["job_id"]))
+            assert (await wait_terminal(http, str(ids[-1])))["status"] == "completed"
+        engine = create_engine(settings)
+        try:
+            sessions = create_sessionmaker(engine)
+            past = datetime.now(UTC) - timedelta(seconds=1)
+            async with sessions() as session, session.begin():
+                await session.execute(update(Job).where(Job.id == ids[0]).values(expires_at=past))
+            deadline = time.monotonic() + 10
+            while True:
+                async with sessions() as session:
+                    results = {
+                        job.id: job.result
+                        for job in await session.scalars(select(Job).where(Job.id.in_(ids)))
+                    }
+                if results[ids[0]] is None or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await engine.dispose()
+    assert results[ids[0]] is None, "the expired job's result is still stored"
+    kept = results[ids[1]]
+    assert kept is not None and len(kept["items"]) == 2
