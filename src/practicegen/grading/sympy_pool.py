@@ -30,7 +30,7 @@ RUNS = (
     "practicegen.items.keys",
     "practicegen.grading.grade",
 )
-WARM_UP = "practicegen.grading.warm"  # preloaded last: the fork server warms sympy for its forks
+WARM_UP = "practicegen.grading.warm"  # preloaded: the fork server warms sympy for its forks
 
 
 def _in_pool_process(owner: int) -> None:

@@ -1,7 +1,7 @@
 """sympy's first comparison and first solve set up what later ones reuse. The fork server imports
-this module after its other preloads (see `SympyPool` and `Grader`), so it pays for that once
-and every grading and pool process it forks starts warm, instead of each paying at its start.
-Importing it does the work: import it nowhere else."""
+this module among its preloads (see `SympyPool` and `Grader`), so it pays for that once and every
+grading and pool process it forks starts warm, instead of each paying at its start. Importing it
+does the work: import it nowhere else."""
 
 from __future__ import annotations
 
