@@ -123,6 +123,27 @@ async def test_the_check_models_tokens_count_towards_the_tenants_spending(
     assert spent == fake.tokens_by_model[WRITER] + fake.tokens_by_model[CHECKER]
 
 
+async def test_a_check_model_reporting_negative_tokens_takes_none_of_the_writers_back(
+    database_url: str, fake: FakeLlm
+) -> None:
+    """A hostile (or broken) model's usage below zero would cancel what the writer spent and
+    slip the job under the tenant's budget: each count is taken as at least zero."""
+    fake.answers_by_model = {CHECKER: "A"}
+    negative = {
+        "prompt_tokens": -(10**9),
+        "completion_tokens": -(10**9),
+        "total_tokens": -(2 * 10**9),
+    }
+    fake.usage_by_model = {CHECKER: negative}
+    async with service(database_url, fake, llm_check_model=CHECKER) as http:
+        job = await run_job(http, subject="Biology", num_items=2)
+    assert job["status"] == "completed", job
+    spent = job["result"]["metadata"]["generation"]["token_usage"]
+    assert fake.tokens_by_model[CHECKER] < 0 < fake.tokens_by_model[WRITER]
+    assert spent["total_tokens"] == fake.tokens_by_model[WRITER]
+    assert min(spent.values()) > 0
+
+
 async def test_without_a_check_model_the_writer_checks_itself(
     database_url: str, fake: FakeLlm
 ) -> None:

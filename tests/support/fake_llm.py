@@ -100,6 +100,7 @@ class FakeLlm:
     answers_by_model: dict[str, str] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     tokens_by_model: Counter[str] = field(default_factory=Counter)  # as each reply reported
+    usage_by_model: dict[str, dict[str, int]] = field(default_factory=dict)  # reported instead
     truths: dict[str, str] = field(default_factory=dict)  # honest stem -> its solution
     base_url: str = ""
 
@@ -155,7 +156,7 @@ class FakeLlm:
         return self._reply(body, content)
 
     def _reply(self, body: dict[str, Any], content: str) -> Response:
-        usage = _usage(body, content)
+        usage = self.usage_by_model.get(str(body.get("model"))) or _usage(body, content)
         self.tokens_by_model[str(body.get("model"))] += usage["total_tokens"]
         return _completion(body, content, usage)
 

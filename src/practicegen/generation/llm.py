@@ -274,8 +274,9 @@ class LlmGenerator:
             except openai.APIStatusError as exc:
                 raise _Failed(Reason.SERVER_ERROR, str(exc)) from exc
         if completion.usage is not None and batch is not None:
-            u = completion.usage
-            batch.usage += Usage(u.prompt_tokens, u.completion_tokens, u.total_tokens)
+            u = completion.usage  # a count below zero would take back other replies' tokens
+            counts = (u.prompt_tokens, u.completion_tokens, u.total_tokens)
+            batch.usage += Usage(*(max(0, count) for count in counts))
         content = completion.choices[0].message.content if completion.choices else None
         try:
             data = json.loads(content or "")
