@@ -21,6 +21,7 @@ import pytest
 import structlog
 from xdist.scheduler import LoadScopeScheduling
 
+from practicegen import gc_tuning
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
 from practicegen.db import migrator
@@ -106,6 +107,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # after this) keep what they compile, so each module is compiled once rather than per process.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # a test process lives long, like a server: the same collector settings, its start-up heap
+    # (every test module, once collected) frozen
+    gc_tuning.settle()
 
 
 @pytest.hookimpl(optionalhook=True)
