@@ -2,7 +2,7 @@
 
 `settings` is parametrised over both backends, so every test that takes it (directly or via
 `app`/`server`/`client`) runs once on SQLite and once on PostgreSQL, each time on a fresh
-database copied from one migrated once. `client` and `anonymous` talk to the test's node in
+database copied from one prepared once. `client` and `anonymous` talk to the test's node in
 process; `server` puts a real server in front of the same node for what needs a socket.
 """
 
@@ -24,7 +24,6 @@ from xdist.scheduler import LoadScopeScheduling
 from practicegen import gc_tuning
 from practicegen.bootstrap import prepare
 from practicegen.config import Settings
-from practicegen.db import migrator
 from practicegen.db.engine import SessionMaker, create_engine, create_sessionmaker
 from tests.support import postgres
 from tests.support.server import (
@@ -57,15 +56,32 @@ structlog.configure(
 )
 
 LONGEST_FIRST = (
-    "tests/test_cli.py",
     "tests/js/test_js_client.py",
+    "tests/test_docs.py",
     "tests/api/test_fuzz.py",
-    "tests/generation/test_trusted_jobs.py",
+    "tests/api/test_follower_burst.py",
+    "tests/generation/test_llm.py",
+    "tests/webhooks/test_lanes.py",
+    "tests/grading/test_sympy_pool.py",
+    "tests/test_cli.py",
+    "tests/jobs/test_postgres_restart.py",
+    "tests/cli/test_lean_imports.py",
+    "tests/client/test_distribution.py",
+    "tests/practice/test_answer_flood.py",
     "tests/test_embedded_restart.py",
+    "tests/cli/test_keys_and_bank.py",
+    "tests/test_readme.py",
+    "tests/cli/test_database_mistakes.py",
+    "tests/jobs/test_sqlite_in_flight.py",
+    "tests/guide/test_guide_javascript.py",
+    "tests/jobs/test_pg_store.py",
+    "tests/test_warm_pools.py",
     "tests/test_log_format.py",
+    "tests/generation/test_trusted_jobs.py",
 )
-"""Modules that take the longest, run first: then the workers end together on short tests
-rather than one waiting for another's last long one."""
+"""Modules with a test of 5 s or more, longest first (after the groups of TOGETHER, which xdist
+deals out first, the most tests first): then the workers end together on short tests rather
+than one waiting for another's last long one."""
 
 TOGETHER = {
     "tests/jobs/test_processes.py": "postgres-processes-a",
@@ -138,10 +154,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
-    """A migrated database that per-test databases are cloned from."""
+    """A prepared database that per-test databases are cloned from."""
     name = postgres.create_database(prefix="pgtemplate")
     try:
-        asyncio.run(migrator.upgrade(postgres.database_url(name)))
+        asyncio.run(prepare(make_settings(postgres.database_url(name))))
         yield name
     finally:
         postgres.drop_database(name)
@@ -168,9 +184,9 @@ def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file that per-test databases are copied from."""
+    """A prepared SQLite file that per-test databases are copied from."""
     path = tmp_path_factory.mktemp("sqlite-template") / "practicegen.db"
-    asyncio.run(migrator.upgrade(f"sqlite+aiosqlite:///{path}"))
+    asyncio.run(prepare(make_settings(f"sqlite+aiosqlite:///{path}")))
     return path
 
 
@@ -200,11 +216,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / template.name}"
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database nothing has touched, as a first start finds it."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'practicegen.db'}"
+        return
+    name = postgres.create_database(prefix="pgempty")
+    try:
+        yield postgres.database_url(name)
+    finally:
+        postgres.drop_database(name)
+
+
 @pytest.fixture
-async def settings(database_url: str) -> Settings:
-    settings = make_settings(database_url)
-    await prepare(settings)
-    return settings
+def settings(database_url: str) -> Settings:
+    """The test's settings, on a copy of a database `prepare` made ready once (schema, tenant,
+    the admin key), as `serve` leaves it before it listens."""
+    return make_settings(database_url)
 
 
 @pytest.fixture

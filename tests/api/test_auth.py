@@ -166,10 +166,10 @@ async def test_auth_off_acts_as_default_admin(database_url: str) -> None:
         assert created.status_code == 201
 
 
-async def test_first_start_makes_exactly_one_admin_key(database_url: str) -> None:
+async def test_first_start_makes_exactly_one_admin_key(empty_database_url: str) -> None:
     from practicegen.bootstrap import prepare
 
-    settings = make_settings(database_url, api_key=None)
+    settings = make_settings(empty_database_url, api_key=None)
     first, second = await prepare(settings), await prepare(settings)
     assert first.new_admin_key is not None and first.new_admin_key.startswith("pgen_sk_")
     assert second.new_admin_key is None

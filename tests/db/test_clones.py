@@ -23,12 +23,16 @@ def clones(postgres_template: str) -> Iterator[postgres.Clones]:
     made.close()
 
 
-def test_a_database_handed_on_has_no_rows_and_its_sequences_restarted(
+def test_a_database_handed_on_holds_the_templates_rows_alone_its_sequences_restarted(
     clones: postgres.Clones,
 ) -> None:
     name = clones.take()
     with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
+        tenants = conn.execute("SELECT * FROM tenants ORDER BY id").fetchall()
+        keys = conn.execute("SELECT * FROM api_keys ORDER BY id").fetchall()
+        assert tenants and keys, "the template is prepared: a tenant and its admin key"
         conn.execute("INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), 'left')")
+        conn.execute("UPDATE api_keys SET name = 'changed'")
         conn.execute(
             "INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)"
             " VALUES (1, 'queued', 'left', 0)"
@@ -37,7 +41,8 @@ def test_a_database_handed_on_has_no_rows_and_its_sequences_restarted(
     clones.give_back(name)
     assert clones.take() == name
     with psycopg.connect(postgres.conninfo(name), autocommit=True) as conn:
-        assert conn.execute("SELECT count(*) FROM tenants").fetchone() == (0,)
+        assert conn.execute("SELECT * FROM tenants ORDER BY id").fetchall() == tenants
+        assert conn.execute("SELECT * FROM api_keys ORDER BY id").fetchall() == keys
         assert conn.execute("SELECT count(*) FROM pgqueuer_log").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == migrations
         restarted = "SELECT last_value, is_called FROM pgqueuer_log_id_seq"

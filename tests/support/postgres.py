@@ -68,6 +68,7 @@ class Clones:
     def __init__(self, template: str) -> None:
         self.template = template
         self._original = _fingerprint(template)
+        self._prepared = _rows(template)
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="pg-clones")
         # two drops at once share the checkpoint each forces, and hold few of the server's
         # connections while they wait for it (more ran it out of connections)
@@ -103,7 +104,9 @@ class Clones:
             with psycopg.connect(conninfo(name), autocommit=True) as conn:
                 if _connected_elsewhere(conn) or _fingerprint_of(conn) != self._original:
                     raise _NotReusable
-                conn.execute(_EMPTY_ALL, prepare=False)
+                with conn.transaction():
+                    conn.execute(_EMPTY_ALL, prepare=False)
+                    _restore(conn, self._prepared)
             return name
         except (psycopg.Error, _NotReusable):
             self.drop(name)
@@ -114,9 +117,38 @@ class _NotReusable(Exception):
     pass
 
 
+def _rows(name: str) -> dict[str, bytes]:
+    """The rows the template holds beyond the migrations ledger (what `prepare` wrote: the
+    default tenant, the admin key), by table, as COPY writes them."""
+    rows: dict[str, bytes] = {}
+    with psycopg.connect(conninfo(name), autocommit=True) as conn:
+        used = conn.execute(_USED_SEQUENCES, prepare=False).fetchall()
+        assert not used, f"the template used sequences {used}: restore their values too"
+        tables = conn.execute(_TABLES, prepare=False).fetchall()
+        for (table,) in tables:
+            with conn.cursor().copy(f"COPY {table} TO STDOUT".encode()) as copy:
+                written = b"".join(bytes(chunk) for chunk in copy)
+            if written:
+                rows[table] = written
+    return rows
+
+
+def _restore(conn: psycopg.Connection[tuple[object, ...]], rows: dict[str, bytes]) -> None:
+    conn.execute(b"SET LOCAL session_replication_role = replica", prepare=False)
+    for table, written in rows.items():
+        with conn.cursor().copy(f"COPY {table} FROM STDIN".encode()) as copy:
+            copy.write(written)
+
+
+_TABLES = b"""
+SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND tablename <> 'schema_migrations'
+"""
+_USED_SEQUENCES = b"SELECT sequencename FROM pg_sequences WHERE last_value IS NOT NULL"
 # DELETE, not TRUNCATE: a TRUNCATE makes every table and index a new file, 70-200 ms here; the
 # replica role lets the rows go in any order (no foreign key checks, no triggers). The migrations
-# ledger holds the only rows a migrated database has.
+# ledger is kept, and what else the template holds is written back (`_restore`); no sequence is
+# used by `prepare`, so each restarts.
 _EMPTY_ALL = b"""
 DO $$
 DECLARE
