@@ -119,8 +119,9 @@ class TogetherScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The README's command installs without compiling bytecode; the suite's processes (started
-    # after this) keep what they compile, so each module is compiled once rather than per process.
+    # The README's command compiles the installed packages; the suite's processes (started after
+    # this) keep what they compile of the rest (the project's own modules) rather than each
+    # compiling it again.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
 
