@@ -1,11 +1,13 @@
 """sympy's first comparison and first solve set up what later ones reuse. The fork server imports
 this module among its preloads (see `SympyPool` and `Grader`), so it pays for that once and every
-grading and pool process it forks starts warm, instead of each paying at its start. Importing it
-does the work: import it nowhere else."""
+grading and pool process it forks starts warm, instead of each paying at its start. Then it hides
+what it has loaded from the collector, so that a forked process's collections neither walk nor
+copy the pages it shares with the server. Importing it does the work: import it nowhere else."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 
 import sympy
 
@@ -24,3 +26,4 @@ def warm_up() -> None:
 # its first call the set-up
 with contextlib.suppress(Exception):
     warm_up()
+gc.freeze()
