@@ -145,6 +145,7 @@ SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND tablename <> 'schema_migrations'
 """
 _USED_SEQUENCES = b"SELECT sequencename FROM pg_sequences WHERE last_value IS NOT NULL"
+
 # DELETE, not TRUNCATE: a TRUNCATE makes every table and index a new file, 70-200 ms here; the
 # replica role lets the rows go in any order (no foreign key checks, no triggers). The migrations
 # ledger is kept, and what else the template holds is written back (`_restore`); no sequence is
