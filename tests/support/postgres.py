@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -68,7 +69,7 @@ class Clones:
     def __init__(self, template: str) -> None:
         self.template = template
         self._original = _fingerprint(template)
-        self._prepared = _rows(template)
+        self._reset = _Reset.of(template)
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="pg-clones")
         # two drops at once share the checkpoint each forces, and hold few of the server's
         # connections while they wait for it (more ran it out of connections)
@@ -104,9 +105,7 @@ class Clones:
             with psycopg.connect(conninfo(name), autocommit=True) as conn:
                 if _connected_elsewhere(conn) or _fingerprint_of(conn) != self._original:
                     raise _NotReusable
-                with conn.transaction():
-                    conn.execute(_EMPTY_ALL, prepare=False)
-                    _restore(conn, self._prepared)
+                self._reset.apply(conn)
             return name
         except (psycopg.Error, _NotReusable):
             self.drop(name)
@@ -117,56 +116,53 @@ class _NotReusable(Exception):
     pass
 
 
-def _rows(name: str) -> dict[str, bytes]:
-    """The rows the template holds beyond the migrations ledger (what `prepare` wrote: the
-    default tenant, the admin key), by table, as COPY writes them."""
-    rows: dict[str, bytes] = {}
-    with psycopg.connect(conninfo(name), autocommit=True) as conn:
-        used = conn.execute(_USED_SEQUENCES, prepare=False).fetchall()
-        assert not used, f"the template used sequences {used}: restore their values too"
-        tables = conn.execute(_TABLES, prepare=False).fetchall()
-        for (table,) in tables:
-            with conn.cursor().copy(f"COPY {table} TO STDOUT".encode()) as copy:
-                written = b"".join(bytes(chunk) for chunk in copy)
-            if written:
-                rows[table] = written
-    return rows
+@dataclass(frozen=True)
+class _Reset:
+    """How a database handed on is made the template again, read once from the template (a
+    database whose fingerprint differs is dropped, never reset): each table but the migrations
+    ledger emptied and each sequence restarted, then the rows the template holds (what `prepare`
+    wrote: the default tenant, the admin key) written back as COPY wrote them.
+
+    DELETE, not TRUNCATE: a TRUNCATE makes every table and index a new file, 70-200 ms here; the
+    replica role lets the rows go in any order (no foreign key checks, no triggers)."""
+
+    emptying: bytes
+    rows: dict[str, bytes]
+
+    @classmethod
+    def of(cls, template: str) -> _Reset:
+        with psycopg.connect(conninfo(template), autocommit=True) as conn:
+            used = conn.execute(_USED_SEQUENCES, prepare=False).fetchall()
+            assert not used, f"the template used sequences {used}: restore their values too"
+            tables = [t for (t,) in conn.execute(_TABLES, prepare=False)]
+            sequences = [s for (s,) in conn.execute(_SEQUENCES, prepare=False)]
+            rows = {table: _copied(conn, table) for table in tables}
+        statements = [
+            "SET LOCAL session_replication_role = replica",
+            *(f"DELETE FROM {table}" for table in tables),
+            *(f"ALTER SEQUENCE {sequence} RESTART" for sequence in sequences),
+        ]
+        return cls(";\n".join(statements).encode(), {t: r for t, r in rows.items() if r})
+
+    def apply(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        with conn.transaction():
+            conn.execute(self.emptying, prepare=False)
+            for table, written in self.rows.items():
+                with conn.cursor().copy(f"COPY {table} FROM STDIN".encode()) as copy:
+                    copy.write(written)
 
 
-def _restore(conn: psycopg.Connection[tuple[object, ...]], rows: dict[str, bytes]) -> None:
-    conn.execute(b"SET LOCAL session_replication_role = replica", prepare=False)
-    for table, written in rows.items():
-        with conn.cursor().copy(f"COPY {table} FROM STDIN".encode()) as copy:
-            copy.write(written)
+def _copied(conn: psycopg.Connection[tuple[object, ...]], table: str) -> bytes:
+    with conn.cursor().copy(f"COPY {table} TO STDOUT".encode()) as copy:
+        return b"".join(bytes(chunk) for chunk in copy)
 
 
 _TABLES = b"""
 SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND tablename <> 'schema_migrations'
 """
+_SEQUENCES = b"SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"
 _USED_SEQUENCES = b"SELECT sequencename FROM pg_sequences WHERE last_value IS NOT NULL"
-
-# DELETE, not TRUNCATE: a TRUNCATE makes every table and index a new file, 70-200 ms here; the
-# replica role lets the rows go in any order (no foreign key checks, no triggers). The migrations
-# ledger is kept, and what else the template holds is written back (`_restore`); no sequence is
-# used by `prepare`, so each restarts.
-_EMPTY_ALL = b"""
-DO $$
-DECLARE
-  found record;
-BEGIN
-  SET LOCAL session_replication_role = replica;
-  FOR found IN SELECT schemaname, tablename FROM pg_tables
-               WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
-                 AND tablename <> 'schema_migrations'
-  LOOP
-    EXECUTE format('DELETE FROM %I.%I', found.schemaname, found.tablename);
-  END LOOP;
-  FOR found IN SELECT schemaname, sequencename FROM pg_sequences LOOP
-    EXECUTE format('ALTER SEQUENCE %I.%I RESTART', found.schemaname, found.sequencename);
-  END LOOP;
-END $$
-"""
 _FINGERPRINT = b"""
 WITH ours AS (
   SELECT oid FROM pg_namespace
